@@ -10,5 +10,6 @@
 
 int cmd_decode(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

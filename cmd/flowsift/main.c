@@ -13,6 +13,7 @@ struct command {
 static const struct command commands[] = {
 	{ "decode", cmd_decode, "decode captures or datagram files to JSON lines" },
 	{ "top", cmd_top, "show top talkers from the live Redis counters" },
+	{ "config", cmd_config, "check, print or document the configuration" },
 };
 
 static void

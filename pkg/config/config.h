@@ -38,6 +38,9 @@ int fs_config_load(struct fs_config **out, const char *path, char *err,
 
 void fs_config_free(struct fs_config *config);
 
+/* Returns 1 when key is in the table, else 0. */
+int fs_config_has(const struct fs_config *config, const char *key);
+
 /* Returns the value of a table key as text (never NULL); aborts on a key not in the table. */
 const char *fs_config_str(const struct fs_config *config, const char *key);
 

@@ -1,0 +1,150 @@
+/*
+ * fields.h - maps IPFIX / NetFlow v9 information elements to struct fs_flow.
+ *
+ * Reference: IANA "IP Flow Information Export (IPFIX) Entities" registry
+ * (RFC 7012).  NetFlow v9 (RFC 3954) field types 1..127 use the same numbers,
+ * so one table serves both protocols.  Only elements without an enterprise
+ * number (PEN 0) are mapped; every other element is skipped.
+ *
+ * The table is looked up once per template field when a template is learned;
+ * the resulting target is stored in the template, so decoding a record is a
+ * switch on the target, with no search.
+ *
+ * Values use reduced-size encoding (RFC 7011 section 6.2): an integer element
+ * of 1 to 8 bytes is read as a big-endian unsigned number of that size.
+ * Addresses must be exactly 4 (IPv4), 16 (IPv6) or 6 (MAC) bytes.
+ *
+ * Some targets are fallbacks (octetTotalCount for bytes, bgpNextHop for the
+ * next hop, postVlanId for the VLAN, ...): a fallback fills its flow field only
+ * while the field is unset, and the primary element overwrites it whatever the
+ * order of the two in the template.
+ */
+#ifndef FS_DECODE_FIELDS_H
+#define FS_DECODE_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/flow.h"
+
+/* Length that marks a variable-length field in a template (RFC 7011 section 7). */
+#define FS_FIELD_VARLEN 65535
+
+/* Where a mapped element's value goes. */
+enum fs_field_target {
+	FS_FT_NONE = 0,
+	FS_FT_BYTES,
+	FS_FT_BYTES_TOTAL,       /* fallback for bytes */
+	FS_FT_PACKETS,
+	FS_FT_PACKETS_TOTAL,     /* fallback for packets */
+	FS_FT_PROTO,
+	FS_FT_TOS,
+	FS_FT_TCP_FLAGS,
+	FS_FT_SRC_PORT,
+	FS_FT_DST_PORT,
+	FS_FT_SRC_PORT_ALT,      /* udp/tcpSourcePort, fallback */
+	FS_FT_DST_PORT_ALT,      /* udp/tcpDestinationPort, fallback */
+	FS_FT_SRC_V4,
+	FS_FT_DST_V4,
+	FS_FT_SRC_V6,
+	FS_FT_DST_V6,
+	FS_FT_SRC_MASK,
+	FS_FT_DST_MASK,
+	FS_FT_IN_IF,
+	FS_FT_OUT_IF,
+	FS_FT_NEXT_HOP_V4,
+	FS_FT_NEXT_HOP_V6,
+	FS_FT_BGP_NEXT_HOP_V4,   /* fallback for next_hop */
+	FS_FT_BGP_NEXT_HOP_V6,   /* fallback for next_hop */
+	FS_FT_SRC_AS,
+	FS_FT_DST_AS,
+	FS_FT_SRC_MAC,
+	FS_FT_DST_MAC,
+	FS_FT_POST_SRC_MAC,      /* fallback for src_mac */
+	FS_FT_POST_DST_MAC,      /* fallback for dst_mac */
+	FS_FT_VLAN,
+	FS_FT_VLAN_ALT,          /* postVlanId, dot1qVlanId: fallback */
+	FS_FT_ICMP_TYPE_CODE,    /* type * 256 + code */
+	FS_FT_ICMP_TYPE,
+	FS_FT_ICMP_CODE,
+	FS_FT_DIRECTION,
+	FS_FT_SAMPLING,          /* 1 in N packets */
+	FS_FT_UPTIME_START,      /* ms of exporter uptime */
+	FS_FT_UPTIME_END,
+	FS_FT_SECONDS_START,     /* Unix seconds */
+	FS_FT_SECONDS_END,
+	FS_FT_MILLIS_START,      /* Unix ms */
+	FS_FT_MILLIS_END,
+	FS_FT_NTP_START,         /* NTP 64-bit timestamp (micro or nano) */
+	FS_FT_NTP_END,
+	FS_FT_DELTA_US_START,    /* µs before the export time */
+	FS_FT_DELTA_US_END,
+	FS_FT_SYS_INIT_MS,       /* Unix ms of exporter boot */
+	FS_FT_COUNT
+};
+
+/* How a mapped element is encoded on the wire. */
+enum fs_field_kind {
+	FS_FK_UINT = 0, /* 1..8 bytes, big-endian */
+	FS_FK_ADDR4,    /* exactly 4 bytes */
+	FS_FK_ADDR6,    /* exactly 16 bytes */
+	FS_FK_MAC,      /* exactly 6 bytes */
+	FS_FK_NTP,      /* exactly 8 bytes */
+};
+
+/* One row of the element table. */
+struct fs_field_def {
+	uint16_t id;    /* IANA element id, enterprise bit clear */
+	uint8_t target; /* enum fs_field_target */
+	uint8_t kind;   /* enum fs_field_kind */
+	const char *name;
+};
+
+/* Returns the table row for element id (PEN 0), or NULL when it is not mapped. */
+const struct fs_field_def *fs_field_lookup(uint16_t id);
+
+/* Returns true when len bytes is a valid encoding for kind. */
+bool fs_field_length_ok(enum fs_field_kind kind, size_t len);
+
+/*
+ * Time values met while decoding one record.  They are resolved to Unix ns
+ * only after the whole record is read, because an uptime value needs the
+ * exporter's boot time, which may come later in the same record.
+ */
+struct fs_field_times {
+	uint32_t seen;              /* bits: 1 << enum fs_field_target */
+	int64_t start_ns, end_ns;   /* from absolute elements */
+	uint32_t uptime_start_ms, uptime_end_ms;
+	uint64_t delta_start_us, delta_end_us;
+	uint64_t sys_init_ms;
+};
+
+/* The clock of the message that carried a record. */
+struct fs_export_clock {
+	int64_t export_ns;      /* header export time, Unix ns */
+	bool has_uptime;        /* false for IPFIX, which has no uptime in its header */
+	uint32_t sys_uptime_ms; /* header uptime (v5, v9) */
+};
+
+/*
+ * Stores one element value of len bytes into flow or times.  A value whose
+ * length does not fit its kind (possible only for variable-length fields) is
+ * ignored.  Never allocates.
+ */
+void fs_field_apply(struct fs_flow *flow, struct fs_field_times *times,
+		    enum fs_field_target target, const uint8_t *value, size_t len);
+
+/* Resolves the times gathered for one record into flow's start and end. */
+void fs_field_times_finish(const struct fs_field_times *times,
+			   const struct fs_export_clock *clock, struct fs_flow *flow);
+
+/*
+ * Converts an uptime stamp to Unix ns given the header's export time and
+ * uptime.  The difference is taken as signed 32-bit, so a stamp slightly after
+ * the header uptime and an uptime that wrapped around 2^32 ms both work.
+ */
+int64_t fs_uptime_to_unix_ns(int64_t export_ns, uint32_t sys_uptime_ms,
+			     uint32_t stamp_ms);
+
+#endif

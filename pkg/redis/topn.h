@@ -1,0 +1,187 @@
+/*
+ * topn.h - rolling top-N counters in Redis sorted sets.
+ *
+ * Model
+ * -----
+ * Three dimensions (source address, destination address, destination port)
+ * are counted by three metrics (bytes, packets, flows) over four windows
+ * (1m, 5m, 1h, 24h).  Time is the ARRIVAL time that the caller passes to
+ * fs_topn_flush(), not the flow's own timestamps, so a replayed old capture
+ * counts as traffic seen now.
+ *
+ * Each window is read from one resolution of time buckets:
+ *
+ *   window  resolution  buckets  key expiry (EXPIRE, refreshed on each write)
+ *   1m      10 s        6        1m  + 60 s
+ *   5m      60 s        5        5m  + 60 s
+ *   1h      5 min       12       1h  + 60 s
+ *   24h     1 h         24       24h + 60 s
+ *
+ * A window is its bucket count of most recent buckets, the bucket holding
+ * now_s included, so "5m" covers between 4 and 5 minutes of past traffic
+ * plus the current partial minute.  A bucket's sorted set is stored under
+ *
+ *   flowsift:top:<dim>:<metric>:<resolution>:<bucket_start_unix>
+ *
+ * for example flowsift:top:src_addr:bytes:60s:1700000040, with dim one of
+ * src_addr, dst_addr, dst_port; metric one of bytes, packets, flows; and
+ * resolution one of 10s, 60s, 300s, 3600s.  Members are the address as text
+ * (dotted quad, or RFC 5952 IPv6 as inet_ntop writes it) or the port number
+ * in decimal.  Scores are the sums.  Redis scores are doubles, so sums are
+ * exact up to 2^53 (about 9 PB per bucket).  A flow without a source
+ * address, destination address or destination port contributes nothing to
+ * that dimension; bytes and packets count as 0 when the flow lacks them.
+ *
+ * Writing
+ * -------
+ * Records are summed in a struct fs_topn_batch, a fixed-size open-addressing
+ * table keyed by (dimension, value), so adding a flow never allocates.
+ * fs_topn_flush() then writes every entry with ZINCRBY into the bucket
+ * holding now_s at every resolution, plus one EXPIRE per key touched, all
+ * pipelined inside one MULTI/EXEC.  The caller flushes at least every few
+ * seconds so that counts land in the right 10 s bucket.
+ *
+ * Reading
+ * -------
+ * fs_topn_query() sums the window's buckets with ZUNIONSTORE into a private
+ * temporary key (expiring after FS_TOPN_TMP_TTL_S, deleted when done), takes
+ * the top n, and sums the other two metrics for those members with ZMSCORE
+ * on each bucket.  Rows are ordered by the chosen metric, largest first,
+ * with ties ordered by key text in ascending byte order.
+ *
+ * Thread safety: a batch and a redisContext belong to one thread at a time.
+ */
+#ifndef FS_REDIS_TOPN_H
+#define FS_REDIS_TOPN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "core/flow.h"
+
+#define FS_TOPN_KEY_PREFIX "flowsift:top:"
+#define FS_TOPN_EXPIRE_MARGIN_S 60   /* added to a window's length for EXPIRE */
+#define FS_TOPN_TMP_TTL_S 30         /* expiry of the query's temporary keys */
+#define FS_TOPN_MAX_N 1000           /* largest n that fs_topn_query() accepts */
+#define FS_TOPN_KEY_STRLEN FS_ADDR_STRLEN
+
+enum fs_topn_dim {
+	FS_TOPN_SRC_ADDR = 0,
+	FS_TOPN_DST_ADDR = 1,
+	FS_TOPN_DST_PORT = 2,
+	FS_TOPN_DIM_COUNT
+};
+
+enum fs_topn_metric {
+	FS_TOPN_BYTES = 0,
+	FS_TOPN_PACKETS = 1,
+	FS_TOPN_FLOWS = 2,
+	FS_TOPN_METRIC_COUNT
+};
+
+enum fs_topn_window {
+	FS_TOPN_1M = 0,
+	FS_TOPN_5M = 1,
+	FS_TOPN_1H = 2,
+	FS_TOPN_24H = 3,
+	FS_TOPN_WINDOW_COUNT
+};
+
+/* Names used in keys and on the command line: "src_addr", "bytes", "5m". */
+const char *fs_topn_dim_name(enum fs_topn_dim dim);
+const char *fs_topn_metric_name(enum fs_topn_metric metric);
+const char *fs_topn_window_name(enum fs_topn_window window);
+
+/* Parses a name above.  Returns 0, or FS_ERR_INVALID for an unknown name. */
+int fs_topn_dim_parse(const char *name, enum fs_topn_dim *dim);
+int fs_topn_metric_parse(const char *name, enum fs_topn_metric *metric);
+int fs_topn_window_parse(const char *name, enum fs_topn_window *window);
+
+/* Returns the window's length in seconds, bucket size in seconds and bucket count. */
+int64_t fs_topn_window_seconds(enum fs_topn_window window);
+int64_t fs_topn_window_resolution(enum fs_topn_window window);
+int fs_topn_window_buckets(enum fs_topn_window window);
+
+/*
+ * Writes the key of the bucket of `window`'s resolution that holds time
+ * at_s into buf (size len).  Returns buf.  For tests and tools.
+ */
+char *fs_topn_bucket_key(enum fs_topn_dim dim, enum fs_topn_metric metric,
+			 enum fs_topn_window window, int64_t at_s, char *buf,
+			 size_t len);
+
+/* Counters of one batch; read them with fs_topn_batch_stats(). */
+struct fs_topn_stats {
+	uint64_t flushes;   /* flushes that wrote at least one entry */
+	uint64_t commands;  /* Redis commands sent, MULTI and EXEC included */
+	uint64_t errors;    /* flushes that failed */
+	uint64_t full;      /* fs_topn_batch_add() calls rejected as full */
+};
+
+struct fs_topn_batch;
+
+/*
+ * Creates a batch holding up to `capacity` distinct (dimension, value)
+ * entries; each flow takes up to three.  Returns NULL when capacity is 0 or
+ * memory is short.  The caller frees the batch with fs_topn_batch_free().
+ */
+struct fs_topn_batch *fs_topn_batch_new(size_t capacity);
+
+/* Frees batch and everything it holds; NULL is ignored. */
+void fs_topn_batch_free(struct fs_topn_batch *batch);
+
+/*
+ * Adds flow (borrowed) to the batch.  Returns 0, or FS_ERR_FULL when the
+ * flow needs more new entries than are free; then nothing of the flow is
+ * added, and the caller flushes and adds the flow again.  Never allocates.
+ */
+int fs_topn_batch_add(struct fs_topn_batch *batch, const struct fs_flow *flow);
+
+/* Returns the number of entries in the batch. */
+size_t fs_topn_batch_count(const struct fs_topn_batch *batch);
+
+/* Drops every entry, for example after giving up on a failed flush. */
+void fs_topn_batch_reset(struct fs_topn_batch *batch);
+
+void fs_topn_batch_stats(const struct fs_topn_batch *batch,
+			 struct fs_topn_stats *stats);
+
+/*
+ * Writes the batch to Redis into the buckets that hold now_s (Unix seconds)
+ * and empties it.  An empty batch returns 0 without contacting Redis.
+ *
+ * On failure returns FS_ERR_SYSTEM (connection or protocol error; hiredis
+ * then marks ctx unusable, so the caller reconnects) or FS_ERR_INVALID (Redis
+ * rejected a command, for example WRONGTYPE on a key), logs the reason, and
+ * KEEPS the batch so the caller can retry or call fs_topn_batch_reset() and
+ * count the entries as dropped.  Because the writes form one MULTI/EXEC, a
+ * failed flush normally applied nothing and a retry does not count twice.
+ * The exceptions: a connection lost after EXEC was sent leaves the outcome
+ * unknown, and a command failing inside EXEC (such as WRONGTYPE) does not
+ * undo the others.
+ */
+int fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s);
+
+/* One result row of fs_topn_query(). */
+struct fs_topn_row {
+	char key[FS_TOPN_KEY_STRLEN];   /* address or port as text */
+	uint64_t bytes;
+	uint64_t packets;
+	uint64_t flows;
+};
+
+/*
+ * Finds the n members of `dim` with the largest `metric` over `window`
+ * ending at now_s, and fills rows[0..*nrows) (the caller provides n rows)
+ * with all three metrics of each, over the same window.  n is 1 to
+ * FS_TOPN_MAX_N.  Returns 0 (*nrows may be 0 when nothing was counted),
+ * FS_ERR_INVALID for a bad argument or an unexpected reply, or
+ * FS_ERR_SYSTEM when the connection failed; errors are logged.
+ */
+int fs_topn_query(redisContext *ctx, enum fs_topn_dim dim,
+		  enum fs_topn_metric metric, enum fs_topn_window window, int n,
+		  int64_t now_s, struct fs_topn_row *rows, int *nrows);
+
+#endif

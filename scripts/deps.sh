@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs the Debian 12 packages flowsift needs to build, test and run,
+# when any of them is missing.  Runs apt-get as root, or through sudo.
+set -eu
+
+PACKAGES="build-essential pkg-config clang cppcheck
+librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libpcap-dev libjansson-dev
+redis-server softflowd python3-avro tcpdump"
+
+missing=""
+for pkg in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $pkg"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing missing Debian packages:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "deps: not root and no sudo; install these packages first:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+# Debian starts the packaged redis-server and softflowd services on install;
+# flowsift runs its own instances, so the packaged ones are stopped when a
+# service manager exists to stop them.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+	$SUDO systemctl disable --now redis-server softflowd >/dev/null 2>&1 || true
+fi
+echo "deps: done"

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Runs every test binary of one build folder from the repository root and
+# prints a summary; exits 1 when any test fails.
+#   scripts/run-tests.sh BUILD_DIR
+set -u
+build=${1:-build}
+export FSTEST_BIN_DIR="$build/bin"
+export FLOWSIFT_CORPUS="${FLOWSIFT_CORPUS:-../shared/corpus}"
+if [ ! -d "$FLOWSIFT_CORPUS" ]; then
+	echo "note: corpus folder '$FLOWSIFT_CORPUS' is absent; corpus tests will be skipped"
+fi
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+failed=""
+count=0
+for t in "$build"/tests/test_*; do
+	[ -x "$t" ] || continue
+	count=$((count + 1))
+	echo "== $t"
+	if ! "$t"; then
+		failed="$failed $(basename "$t")"
+	fi
+done
+
+# Fuzz targets replay their seed and regression inputs plus the corpus captures.
+for r in "$build"/fuzz/*-replay; do
+	[ -x "$r" ] || continue
+	name=$(basename "$r" -replay)
+	count=$((count + 1))
+	echo "== $r"
+	inputs="tests/fuzz/corpus/$name"
+	[ -d "$FLOWSIFT_CORPUS" ] && inputs="$inputs $FLOWSIFT_CORPUS"
+	# shellcheck disable=SC2086
+	if ! "$r" $inputs; then
+		failed="$failed $name"
+	fi
+done
+
+if [ -n "$failed" ]; then
+	echo "FAILED ($build):$failed"
+	exit 1
+fi
+echo "all $count test programs passed ($build)"
