@@ -16,6 +16,7 @@
 #ifndef FS_CORE_LOG_H
 #define FS_CORE_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* syslog severities */

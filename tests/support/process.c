@@ -1,0 +1,108 @@
+/* process.c - spawning and stopping programs for tests. */
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+char *
+fs_test_bin_path(const char *program, char *buf, size_t len)
+{
+	const char *dir = getenv("FSTEST_BIN_DIR");
+
+	snprintf(buf, len, "%s/%s", dir && *dir ? dir : "build/bin", program);
+	return buf;
+}
+
+pid_t
+fs_test_spawn(const char *program, char *const argv[], char *const env[],
+	      const char *log_path)
+{
+	char path[512];
+	pid_t pid;
+
+	fs_test_bin_path(program, path, sizeof(path));
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "fork failed: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		for (size_t i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execv(path, argv);
+		fprintf(stderr, "cannot run '%s': %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static int
+decode_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+int
+fs_test_wait(pid_t pid, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return decode_status(status);
+		if (r < 0)
+			return -1;
+		usleep(20000);
+	}
+	return -2;
+}
+
+int
+fs_test_stop(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGTERM);
+	status = fs_test_wait(pid, timeout_ms);
+	if (status == -2) {
+		kill(pid, SIGKILL);
+		status = fs_test_wait(pid, 5000);
+		return status < 0 ? status : 128 + SIGKILL;
+	}
+	return status;
+}
+
+int
+fs_test_wait_file(const char *path, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		struct stat st;
+
+		if (stat(path, &st) == 0 && st.st_size > 0)
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}

@@ -1,0 +1,427 @@
+/*
+ * test_pipeline.c - the whole pipeline on one machine: the embedded broker,
+ * a real redis-server, flowsift-ingest and flowsift-report as processes.
+ *
+ * Datagrams are sent over UDP to ingest; the counters that report writes to
+ * Redis, and the output of `flowsift top --format json`, must match totals
+ * computed by decoding the same datagrams in this test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decode/capture.h"
+#include "decode/decoder.h"
+#include "redis/topn.h"
+#include "support/process.h"
+#include "support/redis_server.h"
+
+#define MAX_SOURCES 4096
+#define WAIT_MS 40000
+
+/* Expected per-source totals, summed from decoding the sent datagrams. */
+struct source_total {
+	char key[FS_ADDR_STRLEN];
+	uint64_t bytes, packets, flows;
+};
+
+struct pipeline {
+	char dir[64];
+	char config_path[128];
+	char config_env[160];
+	struct fs_test_redis redis;
+	pid_t broker, ingest, report;
+	uint16_t ingest_port;
+	struct source_total totals[MAX_SOURCES];
+	size_t ntotals;
+	uint64_t total_flows;
+	uint64_t datagrams_sent;
+};
+
+static const char *corpus_captures[] = {
+	"netflow-v5/akvorado/nfv5.pcap",
+	"netflow-v9/pmacct/101-NFv9-CISCO-cust_primitives__traffic-00.pcap",
+	"ipfix/pmacct/100-IPFIXv10-CISCO__traffic-00.pcap",
+};
+
+static uint16_t
+free_udp_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	uint16_t port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+add_expected(const struct fs_flow *flow, void *opaque)
+{
+	struct pipeline *p = opaque;
+	char key[FS_ADDR_STRLEN];
+	size_t i;
+
+	if (!fs_flow_has(flow, FS_F_SRC_ADDR))
+		return;
+	p->total_flows++;
+	fs_addr_format(&flow->src_addr, key);
+	for (i = 0; i < p->ntotals; i++) {
+		if (strcmp(p->totals[i].key, key) == 0)
+			break;
+	}
+	if (i == p->ntotals) {
+		assert_true(p->ntotals < MAX_SOURCES);
+		snprintf(p->totals[i].key, sizeof(p->totals[i].key), "%s", key);
+		p->ntotals++;
+	}
+	p->totals[i].bytes += flow->bytes;
+	p->totals[i].packets += flow->packets;
+	p->totals[i].flows++;
+}
+
+/* One sending socket and one expectation decoder per capture, as one exporter each. */
+struct sender {
+	struct pipeline *p;
+	int fd;
+	struct fs_decoder *decoder;
+	struct sockaddr_in to;
+};
+
+static int
+send_datagram(const struct fs_datagram *datagram, void *opaque)
+{
+	struct sender *s = opaque;
+
+	fs_decoder_decode(s->decoder, datagram->data, datagram->len, &datagram->exporter,
+			  datagram->exporter_port, 0, add_expected, s->p);
+	assert_int_equal(sendto(s->fd, datagram->data, datagram->len, 0,
+				(struct sockaddr *)&s->to, sizeof(s->to)),
+			 (ssize_t)datagram->len);
+	if (++s->p->datagrams_sent % 20 == 0)
+		usleep(2000);
+	return 0;
+}
+
+static void
+sender_open(struct sender *s, struct pipeline *p)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	s->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(s->fd >= 0);
+	s->decoder = fs_decoder_new(NULL);
+	assert_non_null(s->decoder);
+	s->to.sin_family = AF_INET;
+	s->to.sin_port = htons(p->ingest_port);
+	s->to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+static void
+sender_close(struct sender *s)
+{
+	close(s->fd);
+	fs_decoder_free(s->decoder);
+}
+
+static void
+put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *b, uint32_t v)
+{
+	put16(b, (uint16_t)(v >> 16));
+	put16(b + 2, (uint16_t)v);
+}
+
+/* Sends three NetFlow v5 datagrams of 30 records from ten sources. */
+static void
+send_synthetic_v5(struct pipeline *p)
+{
+	uint8_t dgram[24 + 30 * 48];
+	struct fs_datagram d = { .data = dgram, .len = sizeof(dgram) };
+	struct sender s;
+
+	sender_open(&s, p);
+	for (uint32_t n = 0; n < 3; n++) {
+		memset(dgram, 0, sizeof(dgram));
+		put16(dgram, 5);
+		put16(dgram + 2, 30);
+		put32(dgram + 4, 3600000);
+		put32(dgram + 8, (uint32_t)time(NULL));
+		put32(dgram + 16, n * 30);
+		for (uint32_t r = 0; r < 30; r++) {
+			uint8_t *rec = dgram + 24 + r * 48;
+
+			put32(rec, 0xc0a80001 + r % 10);      /* 192.168.0.1 .. .10 */
+			put32(rec + 4, 0x0a000001 + r);
+			put32(rec + 16, 1 + r);              /* packets */
+			put32(rec + 20, 1000 * (r % 10 + 1) + n); /* bytes */
+			put32(rec + 24, 3500000);
+			put32(rec + 28, 3590000);
+			put16(rec + 32, (uint16_t)(40000 + r));
+			put16(rec + 34, 443);
+			rec[38] = 6;
+		}
+		send_datagram(&d, &s);
+	}
+	sender_close(&s);
+}
+
+static int
+setup(void **state)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	char addr_file[128], log_path[128];
+	FILE *config;
+
+	assert_non_null(p);
+	snprintf(p->dir, sizeof(p->dir), "/tmp/fstest-pipeline-XXXXXX");
+	assert_non_null(mkdtemp(p->dir));
+	assert_int_equal(fs_test_redis_start(&p->redis), 0);
+
+	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
+	snprintf(log_path, sizeof(log_path), "%s/broker.log", p->dir);
+	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
+	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
+	assert_true(p->broker > 0);
+	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+
+	p->ingest_port = free_udp_port();
+	snprintf(p->config_path, sizeof(p->config_path), "%s/flowsift.conf", p->dir);
+	config = fopen(p->config_path, "w");
+	assert_non_null(config);
+	fprintf(config,
+		"run.dir = %s\nredis.url = %s\ningest.listen = 127.0.0.1:%u\n"
+		"report.flush.interval.ms = 200\nreport.group.id = fstest-%d\n"
+		"ingest.stats.interval = 1\nreport.stats.interval = 1\n",
+		p->dir, p->redis.url, p->ingest_port, (int)getpid());
+	fclose(config);
+	snprintf(p->config_env, sizeof(p->config_env), "FLOWSIFT_CONFIG=%s", p->config_path);
+
+	char *env[] = { p->config_env, NULL };
+	char *ingest_argv[] = { "flowsift-ingest", NULL };
+	char *report_argv[] = { "flowsift-report", NULL };
+
+	snprintf(log_path, sizeof(log_path), "%s/ingest.log", p->dir);
+	p->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
+	snprintf(log_path, sizeof(log_path), "%s/report.log", p->dir);
+	p->report = fs_test_spawn("flowsift-report", report_argv, env, log_path);
+	assert_true(p->ingest > 0 && p->report > 0);
+	/* Gives ingest time to bind before the first datagram is sent. */
+	usleep(700000);
+	*state = p;
+	return 0;
+}
+
+static void
+print_log(const struct pipeline *p, const char *name)
+{
+	char path[160], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", p->dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	fprintf(stderr, "--- %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+static int
+teardown(void **state)
+{
+	struct pipeline *p = *state;
+	int ingest_status = fs_test_stop(p->ingest, 15000);
+	int report_status = fs_test_stop(p->report, 15000);
+	int broker_status = fs_test_stop(p->broker, 10000);
+	char cmd[128];
+
+	if (ingest_status || report_status || broker_status) {
+		print_log(p, "ingest");
+		print_log(p, "report");
+		print_log(p, "broker");
+	}
+	fs_test_redis_stop(&p->redis);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", p->dir);
+	free(p);
+	assert_int_equal(ingest_status, 0);
+	assert_int_equal(report_status, 0);
+	assert_int_equal(broker_status, 0);
+	return 0;
+}
+
+/* Runs `flowsift top --format json` and parses its output; NULL when it fails. */
+static json_t *
+run_top(const struct pipeline *p)
+{
+	char bin[256], cmd[768];
+	json_error_t error;
+	json_t *rows;
+	FILE *out;
+
+	fs_test_bin_path("flowsift", bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd),
+		 "%s %s top --by src_addr --metric bytes --window 5m --top 1000 --format json",
+		 p->config_env, bin);
+	out = popen(cmd, "r");
+	if (!out)
+		return NULL;
+	rows = json_loadf(out, 0, &error);
+	if (pclose(out) != 0) {
+		json_decref(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+static uint64_t
+json_flow_sum(json_t *rows)
+{
+	uint64_t sum = 0;
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row)
+		sum += (uint64_t)json_integer_value(json_object_get(row, "flows"));
+	return sum;
+}
+
+static void
+check_top_against_totals(struct pipeline *p, json_t *rows)
+{
+	uint64_t previous = UINT64_MAX;
+	size_t i;
+	json_t *row;
+
+	assert_int_equal(json_array_size(rows), p->ntotals);
+	json_array_foreach(rows, i, row) {
+		const char *key = json_string_value(json_object_get(row, "key"));
+		uint64_t bytes = (uint64_t)json_integer_value(json_object_get(row, "bytes"));
+		size_t j;
+
+		assert_non_null(key);
+		assert_true(bytes <= previous);
+		previous = bytes;
+		for (j = 0; j < p->ntotals; j++) {
+			if (strcmp(p->totals[j].key, key) == 0)
+				break;
+		}
+		if (j == p->ntotals)
+			fail_msg("unexpected source %s in flowsift top", key);
+		assert_int_equal(bytes, p->totals[j].bytes);
+		assert_int_equal(json_integer_value(json_object_get(row, "packets")),
+				 p->totals[j].packets);
+		assert_int_equal(json_integer_value(json_object_get(row, "flows")),
+				 p->totals[j].flows);
+	}
+}
+
+/* Sums one source's flow count over the 5m window's buckets straight from Redis. */
+static uint64_t
+redis_flows_of(const struct pipeline *p, const char *source)
+{
+	redisContext *ctx = fs_test_redis_connect(&p->redis);
+	int64_t now = time(NULL);
+	uint64_t sum = 0;
+	char key[256];
+
+	assert_non_null(ctx);
+	for (int b = 0; b < fs_topn_window_buckets(FS_TOPN_5M); b++) {
+		redisReply *reply;
+
+		fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M,
+				   now - b * fs_topn_window_resolution(FS_TOPN_5M), key,
+				   sizeof(key));
+		reply = redisCommand(ctx, "ZSCORE %s %s", key, source);
+		assert_non_null(reply);
+		if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_DOUBLE)
+			sum += strtoull(reply->str, NULL, 10);
+		freeReplyObject(reply);
+		reply = redisCommand(ctx, "TTL %s", key);
+		assert_non_null(reply);
+		assert_true(reply->type == REDIS_REPLY_INTEGER);
+		assert_true(reply->integer == -2 || reply->integer > 0);
+		freeReplyObject(reply);
+	}
+	redisFree(ctx);
+	return sum;
+}
+
+static void
+replayed_captures_reach_top(void **state)
+{
+	struct pipeline *p = *state;
+	const char *corpus = getenv("FLOWSIFT_CORPUS");
+	json_t *rows = NULL;
+	char err[256], path[512];
+
+	send_synthetic_v5(p);
+	if (corpus && *corpus && access(corpus, R_OK) == 0) {
+		for (size_t i = 0; i < sizeof(corpus_captures) / sizeof(corpus_captures[0]); i++) {
+			struct sender s;
+
+			snprintf(path, sizeof(path), "%s/%s", corpus, corpus_captures[i]);
+			sender_open(&s, p);
+			assert_int_equal(fs_capture_read_file(path, send_datagram, &s, err,
+							      sizeof(err)), 0);
+			sender_close(&s);
+		}
+	} else {
+		fprintf(stderr, "note: corpus folder absent; sending synthetic NetFlow v5 only\n");
+	}
+	assert_true(p->total_flows >= 90);
+
+	for (int waited = 0; waited < WAIT_MS; waited += 500) {
+		json_decref(rows);
+		rows = run_top(p);
+		if (rows && json_flow_sum(rows) >= p->total_flows)
+			break;
+		usleep(500000);
+	}
+	if (!rows || json_flow_sum(rows) != p->total_flows) {
+		print_log(p, "ingest");
+		print_log(p, "report");
+	}
+	assert_non_null(rows);
+	assert_int_equal(json_flow_sum(rows), p->total_flows);
+	check_top_against_totals(p, rows);
+	assert_int_equal(redis_flows_of(p, "192.168.0.1"), 9);
+	json_decref(rows);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(replayed_captures_reach_top, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
