@@ -260,6 +260,7 @@ main(int argc, char **argv)
 		fs_log_set_level(level);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 
 	ingest = calloc(1, sizeof(*ingest));
 	if (!ingest)

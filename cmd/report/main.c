@@ -253,6 +253,7 @@ main(int argc, char **argv)
 		fs_log_set_level(level);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 
 	if (fs_config_redis_url(config, url, sizeof(url), err, sizeof(err)) < 0 ||
 	    fs_redis_url_parse(&report.redis_url, url, err, sizeof(err)) < 0) {

@@ -11,8 +11,8 @@
  * password may contain %XX escapes, which are decoded.  A password without
  * a user ("redis://:secret@host") authenticates as the default user with
  * the one-argument AUTH; a user and password use the two-argument AUTH of
- * Redis 6 ACLs.  rediss:// (TLS) is rejected because hiredis is built here
- * without TLS support.
+ * Redis 6 ACLs.  rediss:// (TLS) is rejected because hiredis 0.14, the
+ * version this builds against, has no TLS support.
  *
  * A struct fs_redis_url is plain data with fixed-size buffers and no
  * pointers, so it can be copied and zeroed freely.

@@ -17,9 +17,9 @@
  *   1h      5 min       12       1h  + 60 s
  *   24h     1 h         24       24h + 60 s
  *
- * A window is its bucket count of most recent buckets, the bucket holding
- * now_s included, so "5m" covers between 4 and 5 minutes of past traffic
- * plus the current partial minute.  A bucket's sorted set is stored under
+ * A window is made of the most recent buckets at its resolution, the bucket
+ * holding now_s included.  So "5m" covers the current partial minute plus
+ * the 4 minutes before it.  A bucket's sorted set is stored under
  *
  *   flowsift:top:<dim>:<metric>:<resolution>:<bucket_start_unix>
  *
@@ -30,7 +30,7 @@
  * in decimal.  Scores are the sums.  Redis scores are doubles, so sums are
  * exact up to 2^53 (about 9 PB per bucket).  A flow without a source
  * address, destination address or destination port contributes nothing to
- * that dimension; bytes and packets count as 0 when the flow lacks them.
+ * that dimension.  A flow without bytes or packets counts 0 for them.
  *
  * Writing
  * -------
@@ -50,6 +50,12 @@
  * with ties ordered by key text in ascending byte order.
  *
  * Thread safety: a batch and a redisContext belong to one thread at a time.
+ * hiredis 0.14 sends with write(2), so a process that loses its Redis
+ * connection gets SIGPIPE unless it ignores that signal.
+ *
+ * NOTE: a query's ZUNIONSTORE spans several keys, which Redis Cluster only
+ * accepts when they hash to one slot; these keys carry no hash tag, so a
+ * single Redis server (or a replica set) is expected.
  */
 #ifndef FS_REDIS_TOPN_H
 #define FS_REDIS_TOPN_H
@@ -105,7 +111,7 @@ int64_t fs_topn_window_resolution(enum fs_topn_window window);
 int fs_topn_window_buckets(enum fs_topn_window window);
 
 /*
- * Writes the key of the bucket of `window`'s resolution that holds time
+ * Writes the key of the bucket of `window`'s resolution that contains time
  * at_s into buf (size len).  Returns buf.  For tests and tools.
  */
 char *fs_topn_bucket_key(enum fs_topn_dim dim, enum fs_topn_metric metric,
@@ -114,7 +120,7 @@ char *fs_topn_bucket_key(enum fs_topn_dim dim, enum fs_topn_metric metric,
 
 /* Counters of one batch; read them with fs_topn_batch_stats(). */
 struct fs_topn_stats {
-	uint64_t flushes;   /* flushes that wrote at least one entry */
+	uint64_t flushes;   /* successful flushes of a non-empty batch */
 	uint64_t commands;  /* Redis commands sent, MULTI and EXEC included */
 	uint64_t errors;    /* flushes that failed */
 	uint64_t full;      /* fs_topn_batch_add() calls rejected as full */
@@ -133,9 +139,9 @@ struct fs_topn_batch *fs_topn_batch_new(size_t capacity);
 void fs_topn_batch_free(struct fs_topn_batch *batch);
 
 /*
- * Adds flow (borrowed) to the batch.  Returns 0, or FS_ERR_FULL when the
- * flow needs more new entries than are free; then nothing of the flow is
- * added, and the caller flushes and adds the flow again.  Never allocates.
+ * Adds flow (borrowed) to the batch without allocating.  Returns 0, or
+ * FS_ERR_FULL when the flow needs more new entries than are free.  Then
+ * nothing of the flow is added, so the caller flushes and adds it again.
  */
 int fs_topn_batch_add(struct fs_topn_batch *batch, const struct fs_flow *flow);
 
@@ -152,11 +158,12 @@ void fs_topn_batch_stats(const struct fs_topn_batch *batch,
  * Writes the batch to Redis into the buckets that hold now_s (Unix seconds)
  * and empties it.  An empty batch returns 0 without contacting Redis.
  *
- * On failure returns FS_ERR_SYSTEM (connection or protocol error; hiredis
- * then marks ctx unusable, so the caller reconnects) or FS_ERR_INVALID (Redis
- * rejected a command, for example WRONGTYPE on a key), logs the reason, and
- * KEEPS the batch so the caller can retry or call fs_topn_batch_reset() and
- * count the entries as dropped.  Because the writes form one MULTI/EXEC, a
+ * On failure it logs the reason, KEEPS the batch and returns FS_ERR_SYSTEM
+ * or FS_ERR_INVALID.  FS_ERR_SYSTEM is a connection or protocol error, after
+ * which hiredis marks ctx unusable and the caller reconnects.  FS_ERR_INVALID
+ * means Redis rejected a command, for example WRONGTYPE on a key.  The caller
+ * then retries, or calls fs_topn_batch_reset() and counts the entries as
+ * dropped.  Because the writes form one MULTI/EXEC, a
  * failed flush normally applied nothing and a retry does not count twice.
  * The exceptions: a connection lost after EXEC was sent leaves the outcome
  * unknown, and a command failing inside EXEC (such as WRONGTYPE) does not
@@ -176,9 +183,9 @@ struct fs_topn_row {
  * Finds the n members of `dim` with the largest `metric` over `window`
  * ending at now_s, and fills rows[0..*nrows) (the caller provides n rows)
  * with all three metrics of each, over the same window.  n is 1 to
- * FS_TOPN_MAX_N.  Returns 0 (*nrows may be 0 when nothing was counted),
- * FS_ERR_INVALID for a bad argument or an unexpected reply, or
- * FS_ERR_SYSTEM when the connection failed; errors are logged.
+ * FS_TOPN_MAX_N.  Returns 0, with *nrows 0 when nothing was counted.
+ * Returns FS_ERR_INVALID for a bad argument or an unexpected reply, and
+ * FS_ERR_SYSTEM when the connection failed.  Both errors are logged.
  */
 int fs_topn_query(redisContext *ctx, enum fs_topn_dim dim,
 		  enum fs_topn_metric metric, enum fs_topn_window window, int n,

@@ -1,0 +1,840 @@
+/* topn.c - rolling top-N counters: local pre-aggregation, pipelined writes, queries. */
+#include "redis/topn.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/result.h"
+
+#define KEY_LEN 96          /* fits the prefix, names and a 20-digit bucket */
+#define MAX_BUCKETS 24      /* the largest bucket count in window_table */
+#define MAX_CAPACITY (1u << 28)
+
+struct window_info {
+	const char *name;
+	const char *resolution_name;
+	int64_t seconds;
+	int64_t resolution;
+};
+
+static const struct window_info window_table[FS_TOPN_WINDOW_COUNT] = {
+	[FS_TOPN_1M] = { "1m", "10s", 60, 10 },
+	[FS_TOPN_5M] = { "5m", "60s", 300, 60 },
+	[FS_TOPN_1H] = { "1h", "300s", 3600, 300 },
+	[FS_TOPN_24H] = { "24h", "3600s", 86400, 3600 },
+};
+
+static const char *const dim_names[FS_TOPN_DIM_COUNT] = {
+	"src_addr", "dst_addr", "dst_port",
+};
+
+static const char *const metric_names[FS_TOPN_METRIC_COUNT] = {
+	"bytes", "packets", "flows",
+};
+
+/*
+ * The identity of one batch entry, with every unused byte zero so that
+ * memcmp and hashing see equal keys as equal.  20 bytes, no padding.
+ */
+struct entry_key {
+	uint8_t dim;
+	uint8_t family;       /* 4 or 6 for addresses, 0 for ports */
+	uint16_t port;
+	uint8_t addr[16];
+};
+
+struct entry {
+	struct entry_key key;
+	uint32_t slot;        /* index in fs_topn_batch.slots, for reset */
+	uint64_t sums[FS_TOPN_METRIC_COUNT];
+};
+
+struct fs_topn_batch {
+	size_t capacity;
+	size_t count;
+	size_t mask;              /* slot count - 1; slot count is a power of two */
+	uint32_t *slots;          /* entry index + 1, or 0 for an empty slot */
+	struct entry *entries;    /* entries[0..count) in insertion order */
+	uint64_t seed;            /* per batch, so colliding keys cannot be precomputed */
+	struct fs_topn_stats stats;
+	struct fs_ratelimit log_limit;
+};
+
+const char *
+fs_topn_dim_name(enum fs_topn_dim dim)
+{
+	return (unsigned)dim < FS_TOPN_DIM_COUNT ? dim_names[dim] : "unknown";
+}
+
+const char *
+fs_topn_metric_name(enum fs_topn_metric metric)
+{
+	return (unsigned)metric < FS_TOPN_METRIC_COUNT ? metric_names[metric] : "unknown";
+}
+
+const char *
+fs_topn_window_name(enum fs_topn_window window)
+{
+	return (unsigned)window < FS_TOPN_WINDOW_COUNT ? window_table[window].name : "unknown";
+}
+
+int
+fs_topn_dim_parse(const char *name, enum fs_topn_dim *dim)
+{
+	for (int i = 0; i < FS_TOPN_DIM_COUNT; i++) {
+		if (strcmp(name, dim_names[i]) == 0) {
+			*dim = (enum fs_topn_dim)i;
+			return 0;
+		}
+	}
+	return FS_ERR_INVALID;
+}
+
+int
+fs_topn_metric_parse(const char *name, enum fs_topn_metric *metric)
+{
+	for (int i = 0; i < FS_TOPN_METRIC_COUNT; i++) {
+		if (strcmp(name, metric_names[i]) == 0) {
+			*metric = (enum fs_topn_metric)i;
+			return 0;
+		}
+	}
+	return FS_ERR_INVALID;
+}
+
+int
+fs_topn_window_parse(const char *name, enum fs_topn_window *window)
+{
+	for (int i = 0; i < FS_TOPN_WINDOW_COUNT; i++) {
+		if (strcmp(name, window_table[i].name) == 0) {
+			*window = (enum fs_topn_window)i;
+			return 0;
+		}
+	}
+	return FS_ERR_INVALID;
+}
+
+int64_t
+fs_topn_window_seconds(enum fs_topn_window window)
+{
+	return window_table[window].seconds;
+}
+
+int64_t
+fs_topn_window_resolution(enum fs_topn_window window)
+{
+	return window_table[window].resolution;
+}
+
+int
+fs_topn_window_buckets(enum fs_topn_window window)
+{
+	return (int)(window_table[window].seconds / window_table[window].resolution);
+}
+
+/* Returns the start of the bucket of size resolution that holds t, rounding down for negative t. */
+static int64_t
+bucket_start(int64_t t, int64_t resolution)
+{
+	int64_t rem = t % resolution;
+
+	if (rem < 0)
+		rem += resolution;
+	return t - rem;
+}
+
+char *
+fs_topn_bucket_key(enum fs_topn_dim dim, enum fs_topn_metric metric,
+		   enum fs_topn_window window, int64_t at_s, char *buf, size_t len)
+{
+	const struct window_info *info = &window_table[window];
+
+	snprintf(buf, len, FS_TOPN_KEY_PREFIX "%s:%s:%s:%" PRId64, dim_names[dim],
+		 metric_names[metric], info->resolution_name,
+		 bucket_start(at_s, info->resolution));
+	return buf;
+}
+
+/* ---- batch ---- */
+
+static uint64_t
+mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t
+hash_key(const struct entry_key *key, uint64_t seed)
+{
+	uint64_t a, b;
+	uint32_t c;
+
+	_Static_assert(sizeof(struct entry_key) == 20, "entry_key has padding");
+	memcpy(&a, (const uint8_t *)key, 8);
+	memcpy(&b, (const uint8_t *)key + 8, 8);
+	memcpy(&c, (const uint8_t *)key + 16, 4);
+	return mix64(mix64(mix64(seed ^ a) ^ b) ^ c);
+}
+
+struct fs_topn_batch *
+fs_topn_batch_new(size_t capacity)
+{
+	struct fs_topn_batch *batch;
+	size_t slots = 1;
+
+	if (capacity == 0 || capacity > MAX_CAPACITY)
+		return NULL;
+	/* At least twice as many slots as entries keeps linear probes short. */
+	while (slots < capacity * 2)
+		slots <<= 1;
+
+	batch = calloc(1, sizeof(*batch));
+	if (batch == NULL)
+		return NULL;
+	batch->capacity = capacity;
+	batch->mask = slots - 1;
+	batch->slots = calloc(slots, sizeof(*batch->slots));
+	batch->entries = calloc(capacity, sizeof(*batch->entries));
+	if (batch->slots == NULL || batch->entries == NULL) {
+		fs_topn_batch_free(batch);
+		return NULL;
+	}
+	if (getrandom(&batch->seed, sizeof(batch->seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(batch->seed))
+		batch->seed = mix64((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)batch);
+	batch->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
+	return batch;
+}
+
+void
+fs_topn_batch_free(struct fs_topn_batch *batch)
+{
+	if (batch == NULL)
+		return;
+	free(batch->slots);
+	free(batch->entries);
+	free(batch);
+}
+
+size_t
+fs_topn_batch_count(const struct fs_topn_batch *batch)
+{
+	return batch->count;
+}
+
+void
+fs_topn_batch_reset(struct fs_topn_batch *batch)
+{
+	for (size_t i = 0; i < batch->count; i++)
+		batch->slots[batch->entries[i].slot] = 0;
+	batch->count = 0;
+}
+
+void
+fs_topn_batch_stats(const struct fs_topn_batch *batch, struct fs_topn_stats *stats)
+{
+	*stats = batch->stats;
+}
+
+/*
+ * Finds key's slot: the one holding it, or the empty slot where it would go.
+ * Sets *found accordingly.  The table is never full, so the probe ends.
+ */
+static size_t
+find_slot(const struct fs_topn_batch *batch, const struct entry_key *key,
+	  int *found)
+{
+	size_t i = (size_t)hash_key(key, batch->seed) & batch->mask;
+
+	for (;;) {
+		uint32_t index = batch->slots[i];
+
+		if (index == 0) {
+			*found = 0;
+			return i;
+		}
+		if (memcmp(&batch->entries[index - 1].key, key, sizeof(*key)) == 0) {
+			*found = 1;
+			return i;
+		}
+		i = (i + 1) & batch->mask;
+	}
+}
+
+static void
+add_to_entry(struct fs_topn_batch *batch, const struct entry_key *key,
+	     const uint64_t sums[FS_TOPN_METRIC_COUNT])
+{
+	int found;
+	size_t slot = find_slot(batch, key, &found);
+	struct entry *e;
+
+	if (found) {
+		e = &batch->entries[batch->slots[slot] - 1];
+	} else {
+		e = &batch->entries[batch->count];
+		e->key = *key;
+		e->slot = (uint32_t)slot;
+		memset(e->sums, 0, sizeof(e->sums));
+		batch->count++;
+		batch->slots[slot] = (uint32_t)batch->count;
+	}
+	for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
+		e->sums[m] += sums[m];
+}
+
+/* Fills keys[] with the flow's dimension keys.  Returns how many. */
+static int
+flow_keys(const struct fs_flow *flow, struct entry_key keys[FS_TOPN_DIM_COUNT])
+{
+	int n = 0;
+
+	memset(keys, 0, sizeof(struct entry_key) * FS_TOPN_DIM_COUNT);
+	if (fs_flow_has(flow, FS_F_SRC_ADDR) &&
+	    (flow->src_addr.family == 4 || flow->src_addr.family == 6)) {
+		keys[n].dim = FS_TOPN_SRC_ADDR;
+		keys[n].family = flow->src_addr.family;
+		memcpy(keys[n].addr, flow->src_addr.bytes, flow->src_addr.family == 4 ? 4 : 16);
+		n++;
+	}
+	if (fs_flow_has(flow, FS_F_DST_ADDR) &&
+	    (flow->dst_addr.family == 4 || flow->dst_addr.family == 6)) {
+		keys[n].dim = FS_TOPN_DST_ADDR;
+		keys[n].family = flow->dst_addr.family;
+		memcpy(keys[n].addr, flow->dst_addr.bytes, flow->dst_addr.family == 4 ? 4 : 16);
+		n++;
+	}
+	if (fs_flow_has(flow, FS_F_DST_PORT)) {
+		keys[n].dim = FS_TOPN_DST_PORT;
+		keys[n].port = flow->dst_port;
+		n++;
+	}
+	return n;
+}
+
+int
+fs_topn_batch_add(struct fs_topn_batch *batch, const struct fs_flow *flow)
+{
+	struct entry_key keys[FS_TOPN_DIM_COUNT];
+	uint64_t sums[FS_TOPN_METRIC_COUNT];
+	size_t missing = 0;
+	int nkeys = flow_keys(flow, keys);
+	int found;
+
+	/* Check room for every new entry first, so a flow is added whole or not at all. */
+	for (int i = 0; i < nkeys; i++) {
+		find_slot(batch, &keys[i], &found);
+		if (!found)
+			missing++;
+	}
+	if (batch->count + missing > batch->capacity) {
+		batch->stats.full++;
+		return FS_ERR_FULL;
+	}
+
+	sums[FS_TOPN_BYTES] = fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0;
+	sums[FS_TOPN_PACKETS] = fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0;
+	sums[FS_TOPN_FLOWS] = 1;
+	for (int i = 0; i < nkeys; i++)
+		add_to_entry(batch, &keys[i], sums);
+	return 0;
+}
+
+/* ---- flush ---- */
+
+static void
+entry_member(const struct entry *e, char buf[FS_TOPN_KEY_STRLEN])
+{
+	struct fs_addr addr;
+
+	if (e->key.dim == FS_TOPN_DST_PORT) {
+		snprintf(buf, FS_TOPN_KEY_STRLEN, "%u", (unsigned)e->key.port);
+		return;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.family = e->key.family;
+	memcpy(addr.bytes, e->key.addr, sizeof(addr.bytes));
+	fs_addr_format(&addr, buf);
+}
+
+/* Bucket keys of one flush: [dim][metric][window]. */
+typedef char flush_keys[FS_TOPN_DIM_COUNT][FS_TOPN_METRIC_COUNT][FS_TOPN_WINDOW_COUNT][KEY_LEN];
+
+static int
+append(redisContext *ctx, int argc, const char **argv, uint64_t *ncmd)
+{
+	if (redisAppendCommandArgv(ctx, argc, argv, NULL) != REDIS_OK)
+		return FS_ERR_SYSTEM;
+	(*ncmd)++;
+	return 0;
+}
+
+/* Appends MULTI, the ZINCRBYs, the EXPIREs and EXEC.  Counts them in *ncmd. */
+static int
+append_flush(struct fs_topn_batch *batch, redisContext *ctx, flush_keys keys,
+	     uint64_t *ncmd)
+{
+	uint8_t touched[FS_TOPN_DIM_COUNT][FS_TOPN_METRIC_COUNT] = { { 0 } };
+	char member[FS_TOPN_KEY_STRLEN];
+	char incr[24];
+	char ttl[24];
+
+	if (append(ctx, 1, (const char *[]){ "MULTI" }, ncmd) < 0)
+		return FS_ERR_SYSTEM;
+	for (size_t i = 0; i < batch->count; i++) {
+		const struct entry *e = &batch->entries[i];
+
+		entry_member(e, member);
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+			if (e->sums[m] == 0)
+				continue;
+			touched[e->key.dim][m] = 1;
+			snprintf(incr, sizeof(incr), "%" PRIu64, e->sums[m]);
+			for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+				const char *argv[4] = { "ZINCRBY", keys[e->key.dim][m][w], incr, member };
+
+				if (append(ctx, 4, argv, ncmd) < 0)
+					return FS_ERR_SYSTEM;
+			}
+		}
+	}
+	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++) {
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+			if (!touched[d][m])
+				continue;
+			for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+				const char *argv[3] = { "EXPIRE", keys[d][m][w], ttl };
+
+				snprintf(ttl, sizeof(ttl), "%" PRId64,
+					 window_table[w].seconds + FS_TOPN_EXPIRE_MARGIN_S);
+				if (append(ctx, 3, argv, ncmd) < 0)
+					return FS_ERR_SYSTEM;
+			}
+		}
+	}
+	return append(ctx, 1, (const char *[]){ "EXEC" }, ncmd);
+}
+
+/*
+ * Reads the ncmd replies of append_flush().  Every reply is read even after
+ * an error reply, so the connection stays in step.
+ */
+static int
+read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd)
+{
+	int rc = 0;
+
+	for (uint64_t i = 0; i < ncmd; i++) {
+		void *raw = NULL;
+		redisReply *reply;
+		int last = i + 1 == ncmd;
+
+		if (redisGetReply(ctx, &raw) != REDIS_OK) {
+			fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
+				       "top-N flush failed: %s", ctx->errstr);
+			return FS_ERR_SYSTEM;
+		}
+		reply = raw;
+		if (reply->type == REDIS_REPLY_ERROR) {
+			if (rc == 0)
+				fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
+					       "top-N flush rejected: %s", reply->str);
+			rc = FS_ERR_INVALID;
+		} else if (last && reply->type != REDIS_REPLY_ARRAY) {
+			fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
+				       "top-N flush: EXEC returned reply type %d, expected an array",
+				       reply->type);
+			rc = FS_ERR_INVALID;
+		} else if (last) {
+			for (size_t j = 0; j < reply->elements; j++) {
+				const redisReply *sub = reply->element[j];
+
+				if (sub->type != REDIS_REPLY_ERROR)
+					continue;
+				if (rc == 0)
+					fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
+						       "top-N flush: a command failed inside EXEC: %s",
+						       sub->str);
+				rc = FS_ERR_INVALID;
+			}
+		}
+		freeReplyObject(reply);
+	}
+	return rc;
+}
+
+int
+fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
+{
+	flush_keys keys;
+	uint64_t ncmd = 0;
+	int rc;
+
+	if (batch->count == 0)
+		return 0;
+	if (ctx->err != 0) {
+		fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
+			       "top-N flush skipped: connection unusable: %s", ctx->errstr);
+		batch->stats.errors++;
+		return FS_ERR_SYSTEM;
+	}
+
+	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++)
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
+			for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++)
+				fs_topn_bucket_key(d, m, w, now_s, keys[d][m][w], KEY_LEN);
+
+	rc = append_flush(batch, ctx, keys, &ncmd);
+	if (rc < 0) {
+		/*
+		 * Out of memory with part of a MULTI block buffered: mark the
+		 * context failed so nobody sends more commands on it.
+		 */
+		ctx->err = REDIS_ERR_OOM;
+		snprintf(ctx->errstr, sizeof(ctx->errstr), "out of memory");
+		fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
+			       "top-N flush failed: out of memory while buffering commands");
+		batch->stats.errors++;
+		return rc;
+	}
+	batch->stats.commands += ncmd;
+
+	rc = read_flush_replies(batch, ctx, ncmd);
+	if (rc < 0) {
+		batch->stats.errors++;
+		return rc;
+	}
+	batch->stats.flushes++;
+	fs_topn_batch_reset(batch);
+	return 0;
+}
+
+/* ---- query ---- */
+
+/*
+ * Appends one command of a query pipeline.  On failure (out of memory) marks
+ * ctx failed, because the replies would no longer match the commands.
+ */
+static int
+query_append(redisContext *ctx, int argc, const char **argv)
+{
+	if (redisAppendCommandArgv(ctx, argc, argv, NULL) == REDIS_OK)
+		return 0;
+	ctx->err = REDIS_ERR_OOM;
+	snprintf(ctx->errstr, sizeof(ctx->errstr), "out of memory");
+	fs_log(FS_LOG_ERR, "redis", "top-N query failed: out of memory while buffering commands");
+	return FS_ERR_SYSTEM;
+}
+
+/*
+ * Reads count replies into replies[].  Returns FS_ERR_SYSTEM when the
+ * connection failed (replies then holds NULLs past the failure),
+ * FS_ERR_INVALID when any reply is an error, else 0.  The caller frees
+ * every non-NULL reply.
+ */
+static int
+read_replies(redisContext *ctx, redisReply **replies, int count)
+{
+	int rc = 0;
+
+	memset(replies, 0, sizeof(*replies) * (size_t)count);
+	for (int i = 0; i < count; i++) {
+		void *raw = NULL;
+
+		if (redisGetReply(ctx, &raw) != REDIS_OK) {
+			fs_log(FS_LOG_ERR, "redis", "top-N query failed: %s", ctx->errstr);
+			return FS_ERR_SYSTEM;
+		}
+		replies[i] = raw;
+		if (replies[i]->type == REDIS_REPLY_ERROR && rc == 0) {
+			fs_log(FS_LOG_ERR, "redis", "top-N query rejected: %s", replies[i]->str);
+			rc = FS_ERR_INVALID;
+		}
+	}
+	return rc;
+}
+
+static void
+free_replies(redisReply **replies, int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (replies[i] != NULL)
+			freeReplyObject(replies[i]);
+	}
+}
+
+/* Parses a score reply (a bulk string in RESP2) or nil (as 0). */
+static int
+parse_score(const redisReply *reply, uint64_t *value)
+{
+	char *end;
+	double d;
+
+	if (reply->type == REDIS_REPLY_NIL) {
+		*value = 0;
+		return 0;
+	}
+	if (reply->type != REDIS_REPLY_STRING)
+		return FS_ERR_INVALID;
+	d = strtod(reply->str, &end);
+	if (end == reply->str || *end != '\0' || !isfinite(d) || d < 0 ||
+	    d >= 18446744073709551616.0)
+		return FS_ERR_INVALID;
+	*value = (uint64_t)d;
+	return 0;
+}
+
+static uint64_t *
+row_metric(struct fs_topn_row *row, enum fs_topn_metric metric)
+{
+	switch (metric) {
+	case FS_TOPN_BYTES: return &row->bytes;
+	case FS_TOPN_PACKETS: return &row->packets;
+	case FS_TOPN_FLOWS: break;
+	case FS_TOPN_METRIC_COUNT: break;
+	}
+	return &row->flows;
+}
+
+/*
+ * Appends the members and scores of a WITHSCORES reply (or the members of a
+ * plain one) to rows[*count..max).  Returns 0 or FS_ERR_INVALID.
+ */
+static int
+take_members(const redisReply *reply, int with_scores, enum fs_topn_metric metric,
+	     struct fs_topn_row *rows, int *count, int max, uint64_t score)
+{
+	size_t step = with_scores ? 2 : 1;
+
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements % step != 0)
+		return FS_ERR_INVALID;
+	for (size_t i = 0; i < reply->elements && *count < max; i += step) {
+		const redisReply *member = reply->element[i];
+		struct fs_topn_row *row = &rows[*count];
+
+		if (member->type != REDIS_REPLY_STRING || member->len >= sizeof(row->key))
+			return FS_ERR_INVALID;
+		memset(row, 0, sizeof(*row));
+		memcpy(row->key, member->str, member->len);
+		if (with_scores && parse_score(reply->element[i + 1], &score) < 0)
+			return FS_ERR_INVALID;
+		*row_metric(row, metric) = score;
+		(*count)++;
+	}
+	return 0;
+}
+
+/* qsort_r comparator: larger *(enum fs_topn_metric *)metric first, then key text. */
+static int
+compare_rows(const void *pa, const void *pb, void *metric)
+{
+	const struct fs_topn_row *a = pa;
+	const struct fs_topn_row *b = pb;
+	enum fs_topn_metric m = *(enum fs_topn_metric *)metric;
+	uint64_t va = m == FS_TOPN_BYTES ? a->bytes : m == FS_TOPN_PACKETS ? a->packets : a->flows;
+	uint64_t vb = m == FS_TOPN_BYTES ? b->bytes : m == FS_TOPN_PACKETS ? b->packets : b->flows;
+
+	if (va != vb)
+		return va > vb ? -1 : 1;
+	return strcmp(a->key, b->key);
+}
+
+/*
+ * Step 1: sums the window's buckets of `metric` into tmp_key and reads the
+ * top n.  Members tied with the n-th are then read in ascending key order,
+ * because ZREVRANGE orders ties by descending key.
+ */
+static int
+query_top(redisContext *ctx, char keys[][KEY_LEN], int nbuckets,
+	  const char *tmp_key, enum fs_topn_metric metric, int n,
+	  struct fs_topn_row *rows, int *nrows)
+{
+	const char *argv[3 + MAX_BUCKETS];
+	redisReply *replies[3];
+	char n_text[16], ttl_text[16];
+	const char *last_score = NULL;
+	uint64_t boundary = 0;
+	int above = 0;
+	int rc;
+
+	argv[0] = "ZUNIONSTORE";
+	argv[1] = tmp_key;
+	argv[2] = n_text;
+	snprintf(n_text, sizeof(n_text), "%d", nbuckets);
+	for (int i = 0; i < nbuckets; i++)
+		argv[3 + i] = keys[i];
+	snprintf(ttl_text, sizeof(ttl_text), "%d", FS_TOPN_TMP_TTL_S);
+	if (query_append(ctx, 3 + nbuckets, argv) < 0 ||
+	    query_append(ctx, 3, (const char *[]){ "EXPIRE", tmp_key, ttl_text }) < 0)
+		return FS_ERR_SYSTEM;
+	snprintf(n_text, sizeof(n_text), "%d", n - 1);
+	if (query_append(ctx, 6, (const char *[]){ "ZRANGE", tmp_key, "0", n_text,
+						   "REV", "WITHSCORES" }) < 0)
+		return FS_ERR_SYSTEM;
+	rc = read_replies(ctx, replies, 3);
+	if (rc == 0)
+		rc = take_members(replies[2], 1, metric, rows, nrows, n, 0);
+	if (rc < 0 || *nrows < n)
+		goto out;
+
+	/* The list is full: refetch the members tied with the last one in key order. */
+	last_score = replies[2]->element[2 * (size_t)n - 1]->str;
+	boundary = *row_metric(&rows[n - 1], metric);
+	while (above < n && *row_metric(&rows[above], metric) > boundary)
+		above++;
+	if (above < n) {
+		redisReply *tied = NULL;
+
+		snprintf(n_text, sizeof(n_text), "%d", n - above);
+		tied = redisCommandArgv(ctx, 8, (const char *[]){ "ZRANGE", tmp_key,
+				last_score, last_score, "BYSCORE", "LIMIT", "0", n_text }, NULL);
+		if (tied == NULL) {
+			fs_log(FS_LOG_ERR, "redis", "top-N query failed: %s", ctx->errstr);
+			rc = FS_ERR_SYSTEM;
+			goto out;
+		}
+		*nrows = above;
+		rc = take_members(tied, 0, metric, rows, nrows, n, boundary);
+		freeReplyObject(tied);
+	}
+
+out:
+	free_replies(replies, 3);
+	if (rc == FS_ERR_INVALID)
+		fs_log(FS_LOG_ERR, "redis", "top-N query: unexpected reply for %s", tmp_key);
+	return rc;
+}
+
+/* Step 2: sums the other two metrics of rows[0..nrows) with ZMSCORE on each bucket. */
+static int
+query_other_metrics(redisContext *ctx, enum fs_topn_dim dim, enum fs_topn_window window,
+		    int64_t now_s, enum fs_topn_metric metric, const char *tmp_key,
+		    struct fs_topn_row *rows, int nrows)
+{
+	int64_t resolution = window_table[window].resolution;
+	int nbuckets = fs_topn_window_buckets(window);
+	redisReply *replies[2 * MAX_BUCKETS + 1] = { NULL };
+	int nreplies = 0;
+	char key[KEY_LEN];
+	const char **argv;
+	int rc = 0;
+
+	argv = malloc(sizeof(*argv) * ((size_t)nrows + 2));
+	if (argv == NULL)
+		return FS_ERR_SYSTEM;
+	argv[0] = "ZMSCORE";
+	argv[1] = key;
+	for (int i = 0; i < nrows; i++)
+		argv[2 + i] = rows[i].key;
+
+	for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+		if (m == (int)metric)
+			continue;
+		for (int b = 0; b < nbuckets; b++) {
+			fs_topn_bucket_key(dim, m, window, now_s - b * resolution, key, sizeof(key));
+			rc = query_append(ctx, nrows + 2, argv);
+			if (rc < 0)
+				goto out;
+			nreplies++;
+		}
+	}
+	rc = query_append(ctx, 2, (const char *[]){ "DEL", tmp_key });
+	if (rc < 0)
+		goto out;
+	nreplies++;
+	rc = read_replies(ctx, replies, nreplies);
+	if (rc < 0)
+		goto out;
+
+	nreplies = 0;
+	for (int m = 0; m < FS_TOPN_METRIC_COUNT && rc == 0; m++) {
+		if (m == (int)metric)
+			continue;
+		for (int b = 0; b < nbuckets && rc == 0; b++) {
+			const redisReply *r = replies[nreplies++];
+
+			if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)nrows) {
+				rc = FS_ERR_INVALID;
+				break;
+			}
+			for (int i = 0; i < nrows; i++) {
+				uint64_t v;
+
+				if (parse_score(r->element[i], &v) < 0) {
+					rc = FS_ERR_INVALID;
+					break;
+				}
+				*row_metric(&rows[i], (enum fs_topn_metric)m) += v;
+			}
+		}
+	}
+	if (rc < 0)
+		fs_log(FS_LOG_ERR, "redis", "top-N query: unexpected ZMSCORE reply");
+
+out:
+	free_replies(replies, 2 * nbuckets + 1);
+	free(argv);
+	return rc;
+}
+
+int
+fs_topn_query(redisContext *ctx, enum fs_topn_dim dim, enum fs_topn_metric metric,
+	      enum fs_topn_window window, int n, int64_t now_s,
+	      struct fs_topn_row *rows, int *nrows)
+{
+	char keys[MAX_BUCKETS][KEY_LEN];
+	char tmp_key[64];
+	uint64_t nonce;
+	int64_t resolution;
+	int nbuckets;
+	int rc;
+
+	*nrows = 0;
+	if ((unsigned)dim >= FS_TOPN_DIM_COUNT || (unsigned)metric >= FS_TOPN_METRIC_COUNT ||
+	    (unsigned)window >= FS_TOPN_WINDOW_COUNT || n < 1 || n > FS_TOPN_MAX_N)
+		return FS_ERR_INVALID;
+	if (ctx->err != 0) {
+		fs_log(FS_LOG_ERR, "redis", "top-N query skipped: connection unusable: %s",
+		       ctx->errstr);
+		return FS_ERR_SYSTEM;
+	}
+
+	resolution = window_table[window].resolution;
+	nbuckets = fs_topn_window_buckets(window);
+	for (int b = 0; b < nbuckets; b++)
+		fs_topn_bucket_key(dim, metric, window, now_s - b * resolution, keys[b], KEY_LEN);
+	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != (ssize_t)sizeof(nonce))
+		nonce = mix64((uint64_t)time(NULL) ^ (uint64_t)clock());
+	snprintf(tmp_key, sizeof(tmp_key), FS_TOPN_KEY_PREFIX "tmp:%016" PRIx64, nonce);
+
+	rc = query_top(ctx, keys, nbuckets, tmp_key, metric, n, rows, nrows);
+	if (rc < 0)
+		return rc;
+	if (*nrows == 0) {
+		redisReply *reply = redisCommandArgv(ctx, 2, (const char *[]){ "DEL", tmp_key }, NULL);
+
+		if (reply == NULL)
+			return FS_ERR_SYSTEM;
+		freeReplyObject(reply);
+		return 0;
+	}
+	rc = query_other_metrics(ctx, dim, window, now_s, metric, tmp_key, rows, *nrows);
+	if (rc < 0) {
+		*nrows = 0;
+		return rc;
+	}
+
+	qsort_r(rows, (size_t)*nrows, sizeof(*rows), compare_rows, &metric);
+	return 0;
+}

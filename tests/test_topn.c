@@ -1,0 +1,703 @@
+/* test_topn.c - Redis URLs and top-N counters against a real redis-server. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/flow.h"
+#include "core/result.h"
+#include "redis/redis_url.h"
+#include "redis/topn.h"
+#include "support/redis_server.h"
+
+/* A Unix time divisible by 3600, so it starts a bucket at every resolution. */
+#define BASE INT64_C(1699999200)
+
+static struct fs_test_redis server;
+static redisContext *ctx;
+
+/* ---- helpers ---- */
+
+static struct fs_flow
+make_flow(const char *src, const char *dst, int dst_port, uint64_t bytes,
+	  uint64_t packets)
+{
+	struct fs_flow flow;
+
+	fs_flow_clear(&flow);
+	if (src != NULL) {
+		assert_int_equal(fs_addr_parse(&flow.src_addr, src), 0);
+		flow.present |= FS_F_SRC_ADDR;
+	}
+	if (dst != NULL) {
+		assert_int_equal(fs_addr_parse(&flow.dst_addr, dst), 0);
+		flow.present |= FS_F_DST_ADDR;
+	}
+	if (dst_port >= 0) {
+		flow.dst_port = (uint16_t)dst_port;
+		flow.present |= FS_F_DST_PORT;
+	}
+	flow.bytes = bytes;
+	flow.packets = packets;
+	flow.present |= FS_F_BYTES | FS_F_PACKETS;
+	return flow;
+}
+
+static void
+add_flow(struct fs_topn_batch *batch, const char *src, const char *dst, int dst_port,
+	 uint64_t bytes, uint64_t packets)
+{
+	struct fs_flow flow = make_flow(src, dst, dst_port, bytes, packets);
+
+	assert_int_equal(fs_topn_batch_add(batch, &flow), 0);
+}
+
+/* Returns the member's score in the bucket key of (dim, metric, window) at at_s, or -1 when absent. */
+static double
+bucket_score(enum fs_topn_dim dim, enum fs_topn_metric metric,
+	     enum fs_topn_window window, int64_t at_s, const char *member)
+{
+	char key[128];
+	redisReply *reply;
+	double score = -1;
+
+	fs_topn_bucket_key(dim, metric, window, at_s, key, sizeof(key));
+	reply = redisCommand(ctx, "ZSCORE %s %s", key, member);
+	assert_non_null(reply);
+	if (reply->type == REDIS_REPLY_STRING)
+		score = strtod(reply->str, NULL);
+	else
+		assert_int_equal(reply->type, REDIS_REPLY_NIL);
+	freeReplyObject(reply);
+	return score;
+}
+
+static void
+flush_at(struct fs_topn_batch *batch, int64_t now_s)
+{
+	assert_int_equal(fs_topn_flush(batch, ctx, now_s), 0);
+	assert_int_equal(fs_topn_batch_count(batch), 0);
+}
+
+static int
+query(enum fs_topn_dim dim, enum fs_topn_metric metric, enum fs_topn_window window,
+      int n, int64_t now_s, struct fs_topn_row *rows)
+{
+	int nrows = -1;
+
+	assert_int_equal(fs_topn_query(ctx, dim, metric, window, n, now_s, rows, &nrows), 0);
+	return nrows;
+}
+
+static void
+assert_row(const struct fs_topn_row *row, const char *key, uint64_t bytes,
+	   uint64_t packets, uint64_t flows)
+{
+	assert_string_equal(row->key, key);
+	assert_int_equal(row->bytes, bytes);
+	assert_int_equal(row->packets, packets);
+	assert_int_equal(row->flows, flows);
+}
+
+static int
+flush_db(void **state)
+{
+	redisReply *reply = redisCommand(ctx, "FLUSHDB");
+
+	(void)state;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		return -1;
+	freeReplyObject(reply);
+	return 0;
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (fs_test_redis_start(&server) < 0)
+		return -1;
+	ctx = fs_test_redis_connect(&server);
+	return ctx != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	if (ctx != NULL)
+		redisFree(ctx);
+	fs_test_redis_stop(&server);
+	return 0;
+}
+
+/* ---- URL parsing ---- */
+
+static void
+test_url_parse_valid(void **state)
+{
+	struct fs_redis_url url;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(fs_redis_url_parse(&url, "redis://127.0.0.1:6380", err, sizeof(err)), 0);
+	assert_int_equal(url.transport, FS_REDIS_TCP);
+	assert_string_equal(url.host, "127.0.0.1");
+	assert_int_equal(url.port, 6380);
+	assert_int_equal(url.db, 0);
+	assert_string_equal(url.password, "");
+
+	assert_int_equal(fs_redis_url_parse(&url, "redis://localhost", err, sizeof(err)), 0);
+	assert_string_equal(url.host, "localhost");
+	assert_int_equal(url.port, 6379);
+
+	assert_int_equal(fs_redis_url_parse(&url, "redis://[::1]:7000/4", err, sizeof(err)), 0);
+	assert_string_equal(url.host, "::1");
+	assert_int_equal(url.port, 7000);
+	assert_int_equal(url.db, 4);
+
+	assert_int_equal(fs_redis_url_parse(&url, "redis://:s%40cret@h:1/", err, sizeof(err)), 0);
+	assert_string_equal(url.user, "");
+	assert_string_equal(url.password, "s@cret");
+	assert_int_equal(url.db, 0);
+
+	assert_int_equal(fs_redis_url_parse(&url, "redis://alice:pw@db.example:6379/2",
+					    err, sizeof(err)), 0);
+	assert_string_equal(url.user, "alice");
+	assert_string_equal(url.password, "pw");
+	assert_string_equal(url.host, "db.example");
+	assert_int_equal(url.db, 2);
+
+	assert_int_equal(fs_redis_url_parse(&url, "unix:///run/redis/redis.sock", err,
+					    sizeof(err)), 0);
+	assert_int_equal(url.transport, FS_REDIS_UNIX);
+	assert_string_equal(url.path, "/run/redis/redis.sock");
+}
+
+static void
+test_url_parse_invalid(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *message;   /* a part the error message must contain */
+	} cases[] = {
+		{ "", "empty URL" },
+		{ "http://127.0.0.1", "expected redis://" },
+		{ "rediss://127.0.0.1", "TLS" },
+		{ "redis://", "missing host" },
+		{ "redis://:6379", "missing host" },
+		{ "redis://127.0.0.1:0", "port '0'" },
+		{ "redis://127.0.0.1:65536", "port '65536'" },
+		{ "redis://127.0.0.1:http", "port 'http'" },
+		{ "redis://127.0.0.1/x", "database 'x'" },
+		{ "redis://127.0.0.1/-1", "database '-1'" },
+		{ "redis://127.0.0.1?db=1", "query strings" },
+		{ "redis://[::1:6379", "missing ']'" },
+		{ "redis://[::1]6379", "expected ':'" },
+		{ "redis://secret@127.0.0.1", "missing ':'" },
+		{ "redis://:@127.0.0.1", "empty password" },
+		{ "redis://:%zz@127.0.0.1", "invalid %XX" },
+		{ "unix://relative.sock", "absolute socket path" },
+	};
+	struct fs_redis_url url;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(fs_redis_url_parse(&url, cases[i].url, err, sizeof(err)),
+				 FS_ERR_INVALID);
+		if (strstr(err, cases[i].message) == NULL)
+			fail_msg("URL '%s': message '%s' lacks '%s'", cases[i].url, err,
+				 cases[i].message);
+	}
+}
+
+static void
+test_url_format_hides_password(void **state)
+{
+	struct fs_redis_url url;
+	char err[256];
+	char text[512];
+
+	(void)state;
+	assert_int_equal(fs_redis_url_parse(&url, "redis://bob:hunter2@[::1]:7/1", err,
+					    sizeof(err)), 0);
+	fs_redis_url_format_safe(&url, text, sizeof(text));
+	assert_string_equal(text, "redis://bob:***@[::1]:7/1");
+	assert_int_equal(fs_redis_url_parse(&url, "redis://bob:hunter2@h:x", err, sizeof(err)),
+			 FS_ERR_INVALID);
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(fs_redis_url_parse(&url, "http://bob:hunter2@h", err, sizeof(err)),
+			 FS_ERR_INVALID);
+	assert_null(strstr(err, "hunter2"));
+}
+
+/* ---- connecting ---- */
+
+static void
+test_connect_auth_and_select(void **state)
+{
+	static const char *const args[] = {
+		"--requirepass", "top secret", "--user", "alice", "on", ">pw2", "~*", "&*", "+@all",
+		NULL,
+	};
+	struct fs_test_redis secured;
+	struct fs_redis_url url;
+	redisContext *c = NULL;
+	redisReply *reply;
+	char text[256];
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(fs_test_redis_spawn(&secured, args), 0);
+
+	snprintf(text, sizeof(text), "redis://:top%%20secret@127.0.0.1:%d/3", secured.port);
+	assert_int_equal(fs_redis_url_parse(&url, text, err, sizeof(err)), 0);
+	assert_int_equal(fs_redis_connect(&url, 2000, &c, err, sizeof(err)), 0);
+	reply = redisCommand(c, "CLIENT INFO");
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	assert_non_null(strstr(reply->str, " db=3 "));
+	freeReplyObject(reply);
+	redisFree(c);
+
+	snprintf(text, sizeof(text), "redis://alice:pw2@127.0.0.1:%d", secured.port);
+	assert_int_equal(fs_redis_url_parse(&url, text, err, sizeof(err)), 0);
+	assert_int_equal(fs_redis_connect(&url, 2000, &c, err, sizeof(err)), 0);
+	reply = redisCommand(c, "ACL WHOAMI");
+	assert_non_null(reply);
+	assert_string_equal(reply->str, "alice");
+	freeReplyObject(reply);
+	redisFree(c);
+
+	snprintf(text, sizeof(text), "redis://:wrong@127.0.0.1:%d", secured.port);
+	assert_int_equal(fs_redis_url_parse(&url, text, err, sizeof(err)), 0);
+	assert_int_equal(fs_redis_connect(&url, 2000, &c, err, sizeof(err)), FS_ERR_SYSTEM);
+	assert_null(c);
+	assert_non_null(strstr(err, "AUTH rejected"));
+
+	fs_test_redis_stop(&secured);
+	assert_int_equal(fs_redis_connect(&url, 500, &c, err, sizeof(err)), FS_ERR_SYSTEM);
+	assert_null(c);
+	assert_non_null(strstr(err, "cannot connect to Redis at redis://:***@127.0.0.1"));
+}
+
+/* ---- batch ---- */
+
+static void
+test_batch_full_keeps_flow_whole(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(4);
+	struct fs_flow first = make_flow("10.0.0.1", "10.0.0.2", 80, 1, 1);
+	struct fs_flow other = make_flow("10.0.0.3", "10.0.0.4", 443, 1, 1);
+	struct fs_flow one_new = make_flow("10.0.0.1", "10.0.0.2", 22, 1, 1);
+	struct fs_topn_stats stats;
+
+	(void)state;
+	assert_non_null(batch);
+	assert_null(fs_topn_batch_new(0));
+	assert_int_equal(fs_topn_batch_add(batch, &first), 0);
+	assert_int_equal(fs_topn_batch_count(batch), 3);
+	assert_int_equal(fs_topn_batch_add(batch, &other), FS_ERR_FULL);
+	assert_int_equal(fs_topn_batch_count(batch), 3);
+	assert_int_equal(fs_topn_batch_add(batch, &first), 0);
+	assert_int_equal(fs_topn_batch_add(batch, &one_new), 0);
+	assert_int_equal(fs_topn_batch_count(batch), 4);
+	assert_int_equal(fs_topn_batch_add(batch, &other), FS_ERR_FULL);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.full, 2);
+
+	fs_topn_batch_reset(batch);
+	assert_int_equal(fs_topn_batch_count(batch), 0);
+	assert_int_equal(fs_topn_batch_add(batch, &other), 0);
+	assert_int_equal(fs_topn_batch_count(batch), 3);
+	fs_topn_batch_free(batch);
+}
+
+/* ---- flush ---- */
+
+static void
+test_flush_aggregates_scores(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	const int64_t now = BASE + 5;
+	struct fs_topn_stats stats;
+
+	(void)state;
+	add_flow(batch, "10.0.0.1", "10.0.0.2", 443, 1000, 10);
+	add_flow(batch, "10.0.0.1", "10.0.0.3", 443, 500, 5);
+	add_flow(batch, "10.0.0.4", "10.0.0.2", 80, 200, 2);
+	assert_int_equal(fs_topn_batch_count(batch), 6);
+	flush_at(batch, now);
+
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.1") == 1500);
+		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_PACKETS, w, now, "10.0.0.1") == 15);
+		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, w, now, "10.0.0.1") == 2);
+		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.4") == 200);
+		assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.2") == 1200);
+		assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_FLOWS, w, now, "10.0.0.3") == 1);
+		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_BYTES, w, now, "443") == 1500);
+		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, w, now, "80") == 2);
+		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, w, now, "443") == 2);
+		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, w, now, "22") == -1);
+	}
+
+	/* A second flush adds to the same buckets. */
+	add_flow(batch, "10.0.0.1", "10.0.0.2", 443, 1, 1);
+	flush_at(batch, now + 4);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, now, "10.0.0.1") == 1501);
+
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.flushes, 2);
+	assert_int_equal(stats.errors, 0);
+	/* MULTI + 6 entries x 3 metrics x 4 windows ZINCRBY + 36 EXPIRE + EXEC, then 2 + 36 + 36. */
+	assert_int_equal(stats.commands, 2 + 72 + 36 + 2 + 36 + 36);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_flush_sets_ttl_on_every_key(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	redisReply *keys;
+
+	(void)state;
+	add_flow(batch, "192.0.2.1", "2001:db8::2", 53, 100, 1);
+	flush_at(batch, BASE);
+
+	keys = redisCommand(ctx, "KEYS %s*", FS_TOPN_KEY_PREFIX);
+	assert_non_null(keys);
+	assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(keys->elements, 36);
+	for (size_t i = 0; i < keys->elements; i++) {
+		const char *key = keys->element[i]->str;
+		redisReply *ttl = redisCommand(ctx, "TTL %s", key);
+		long long expected = -1;
+
+		for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+			char resolution[16];
+
+			snprintf(resolution, sizeof(resolution), ":%llds:",
+				 (long long)fs_topn_window_resolution(w));
+			if (strstr(key, resolution) != NULL)
+				expected = fs_topn_window_seconds(w) + FS_TOPN_EXPIRE_MARGIN_S;
+		}
+		assert_non_null(ttl);
+		assert_int_equal(ttl->type, REDIS_REPLY_INTEGER);
+		if (ttl->integer > expected || ttl->integer < expected - 10)
+			fail_msg("key %s: TTL %lld, expected about %lld", key, ttl->integer,
+				 expected);
+		freeReplyObject(ttl);
+	}
+	freeReplyObject(keys);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_flush_empty_batch_sends_nothing(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+
+	(void)state;
+	flush_at(batch, BASE);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.flushes, 0);
+	assert_int_equal(stats.commands, 0);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_flush_stopped_server_keeps_batch(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_test_redis doomed;
+	struct fs_topn_stats stats;
+	redisContext *doomed_ctx;
+
+	(void)state;
+	assert_int_equal(fs_test_redis_spawn(&doomed, NULL), 0);
+	doomed_ctx = fs_test_redis_connect(&doomed);
+	assert_non_null(doomed_ctx);
+	add_flow(batch, "10.9.9.9", "10.8.8.8", 8080, 4000, 4);
+	fs_test_redis_stop(&doomed);
+
+	assert_int_equal(fs_topn_flush(batch, doomed_ctx, BASE), FS_ERR_SYSTEM);
+	assert_int_equal(fs_topn_batch_count(batch), 3);
+	/* The context is now unusable: a retry on it fails at once. */
+	assert_int_equal(fs_topn_flush(batch, doomed_ctx, BASE), FS_ERR_SYSTEM);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.errors, 2);
+	assert_int_equal(stats.flushes, 0);
+	redisFree(doomed_ctx);
+
+	/* The kept entries reach a working server intact. */
+	flush_at(batch, BASE);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.9.9.9") == 4000);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, FS_TOPN_1H, BASE, "8080") == 4);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_flush_wrongtype_is_reported(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	char key[128];
+	redisReply *reply;
+
+	(void)state;
+	fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, key, sizeof(key));
+	reply = redisCommand(ctx, "SET %s not-a-zset", key);
+	assert_non_null(reply);
+	freeReplyObject(reply);
+
+	add_flow(batch, "10.0.0.1", NULL, -1, 10, 1);
+	assert_int_equal(fs_topn_flush(batch, ctx, BASE), FS_ERR_INVALID);
+	assert_int_equal(fs_topn_batch_count(batch), 1);
+	/* The connection stays in step: the next command gets its own reply. */
+	reply = redisCommand(ctx, "PING");
+	assert_non_null(reply);
+	assert_string_equal(reply->str, "PONG");
+	freeReplyObject(reply);
+	fs_topn_batch_free(batch);
+}
+
+/* ---- queries ---- */
+
+static void
+test_query_orders_by_each_metric(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	struct fs_topn_row rows[5];
+	const char *a = "10.1.0.1", *b = "10.1.0.2", *c = "10.1.0.3";
+
+	(void)state;
+	add_flow(batch, a, NULL, -1, 9000, 3);
+	for (int i = 0; i < 3; i++)
+		add_flow(batch, b, NULL, -1, 100, 50);
+	add_flow(batch, c, NULL, -1, 1000, 1);
+	flush_at(batch, BASE + 1);
+	add_flow(batch, c, NULL, -1, 1000, 1);
+	flush_at(batch, BASE + 20);   /* another 10 s bucket of the same window */
+
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, 5, BASE + 30, rows), 3);
+	assert_row(&rows[0], a, 9000, 3, 1);
+	assert_row(&rows[1], c, 2000, 2, 2);
+	assert_row(&rows[2], b, 300, 150, 3);
+
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_PACKETS, FS_TOPN_1M, 5, BASE + 30, rows), 3);
+	assert_row(&rows[0], b, 300, 150, 3);
+	assert_row(&rows[1], a, 9000, 3, 1);
+	assert_row(&rows[2], c, 2000, 2, 2);
+
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_24H, 5, BASE + 30, rows), 3);
+	assert_row(&rows[0], b, 300, 150, 3);
+	assert_row(&rows[1], c, 2000, 2, 2);
+	assert_row(&rows[2], a, 9000, 3, 1);
+
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 2, BASE + 30, rows), 2);
+	assert_row(&rows[0], a, 9000, 3, 1);
+	assert_row(&rows[1], c, 2000, 2, 2);
+
+	/* Nothing was counted for destinations, and the temporary keys are gone. */
+	assert_int_equal(query(FS_TOPN_DST_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 5, BASE + 30, rows), 0);
+	{
+		redisReply *tmp = redisCommand(ctx, "KEYS %stmp:*", FS_TOPN_KEY_PREFIX);
+
+		assert_non_null(tmp);
+		assert_int_equal(tmp->elements, 0);
+		freeReplyObject(tmp);
+	}
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_query_ties_ordered_by_key(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	struct fs_topn_row rows[4];
+
+	(void)state;
+	add_flow(batch, "10.0.0.9", NULL, -1, 500, 1);
+	add_flow(batch, "10.0.0.5", NULL, -1, 100, 1);
+	add_flow(batch, "10.0.0.7", NULL, -1, 100, 1);
+	add_flow(batch, "10.0.0.3", NULL, -1, 100, 1);
+	flush_at(batch, BASE);
+
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, 3, BASE, rows), 3);
+	assert_row(&rows[0], "10.0.0.9", 500, 1, 1);
+	assert_row(&rows[1], "10.0.0.3", 100, 1, 1);
+	assert_row(&rows[2], "10.0.0.5", 100, 1, 1);
+
+	/* All four tie on flows. */
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, 2, BASE, rows), 2);
+	assert_string_equal(rows[0].key, "10.0.0.3");
+	assert_string_equal(rows[1].key, "10.0.0.5");
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, 4, BASE, rows), 4);
+	assert_string_equal(rows[3].key, "10.0.0.9");
+	fs_topn_batch_free(batch);
+}
+
+/* Flushes one flow from source src at time at_s. */
+static void
+flush_one(const char *src, int64_t at_s)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(4);
+
+	add_flow(batch, src, NULL, -1, 10, 1);
+	flush_at(batch, at_s);
+	fs_topn_batch_free(batch);
+}
+
+/* Returns whether key is among rows[0..nrows). */
+static int
+has_key(const struct fs_topn_row *rows, int nrows, const char *key)
+{
+	for (int i = 0; i < nrows; i++) {
+		if (strcmp(rows[i].key, key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_query_window_boundaries(void **state)
+{
+	struct fs_topn_row rows[10];
+	int n;
+
+	(void)state;
+	/* 1m reads six 10 s buckets, which at BASE+55 span BASE .. BASE+59. */
+	flush_one("10.2.0.1", BASE - 1);
+	flush_one("10.2.0.2", BASE);
+	flush_one("10.2.0.3", BASE + 59);
+	flush_one("10.2.0.4", BASE + 60);
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, 10, BASE + 55, rows);
+	assert_int_equal(n, 2);
+	assert_true(has_key(rows, n, "10.2.0.2"));
+	assert_true(has_key(rows, n, "10.2.0.3"));
+
+	/* 5m reads five 60 s buckets, which at BASE+10 span BASE-240 .. BASE+59. */
+	flush_one("10.3.0.1", BASE - 241);
+	flush_one("10.3.0.2", BASE - 240);
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, 10, BASE + 10, rows);
+	assert_true(has_key(rows, n, "10.3.0.2"));
+	assert_false(has_key(rows, n, "10.3.0.1"));
+	assert_false(has_key(rows, n, "10.2.0.4"));
+	assert_true(has_key(rows, n, "10.2.0.3"));
+
+	/* 1h reads twelve 5 min buckets, which at BASE span BASE-3300 .. BASE+299. */
+	flush_one("10.4.0.1", BASE - 3301);
+	flush_one("10.4.0.2", BASE - 3300);
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1H, 10, BASE, rows);
+	assert_true(has_key(rows, n, "10.4.0.2"));
+	assert_false(has_key(rows, n, "10.4.0.1"));
+
+	/* 24h reads twenty-four 1 h buckets, which at BASE+10 span BASE-23h .. BASE+3599. */
+	flush_one("10.5.0.1", BASE - 82801);
+	flush_one("10.5.0.2", BASE - 82800);
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_24H, 10, BASE + 10, rows);
+	assert_true(has_key(rows, n, "10.5.0.2"));
+	assert_false(has_key(rows, n, "10.5.0.1"));
+	assert_true(has_key(rows, n, "10.2.0.4"));
+	assert_true(has_key(rows, n, "10.4.0.1"));
+}
+
+static void
+test_query_ipv6_and_port_keys(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_row rows[4];
+	struct fs_flow no_dst;
+
+	(void)state;
+	add_flow(batch, "2001:db8:0:0:0:0:0:1", "2001:0db8:0:0:1:0:0:1", 53, 700, 7);
+	/* A flow without destination address or port counts only for its source. */
+	no_dst = make_flow("2001:db8::1", NULL, -1, 300, 3);
+	assert_int_equal(fs_topn_batch_add(batch, &no_dst), 0);
+	flush_at(batch, BASE);
+
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "2001:db8::1") == 1000);
+	assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE,
+				 "2001:db8::1:0:0:1") == 700);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, FS_TOPN_1M, BASE, "53") == 1);
+
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 4, BASE, rows), 1);
+	assert_row(&rows[0], "2001:db8::1", 1000, 10, 2);
+	assert_int_equal(query(FS_TOPN_DST_ADDR, FS_TOPN_PACKETS, FS_TOPN_5M, 4, BASE, rows), 1);
+	assert_row(&rows[0], "2001:db8::1:0:0:1", 700, 7, 1);
+	assert_int_equal(query(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, FS_TOPN_5M, 4, BASE, rows), 1);
+	assert_row(&rows[0], "53", 700, 7, 1);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_query_rejects_bad_arguments(void **state)
+{
+	struct fs_topn_row rows[1];
+	int nrows = -1;
+
+	(void)state;
+	assert_int_equal(fs_topn_query(ctx, FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, 0,
+				       BASE, rows, &nrows), FS_ERR_INVALID);
+	assert_int_equal(nrows, 0);
+	assert_int_equal(fs_topn_query(ctx, FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M,
+				       FS_TOPN_MAX_N + 1, BASE, rows, &nrows), FS_ERR_INVALID);
+	assert_int_equal(fs_topn_query(ctx, FS_TOPN_DIM_COUNT, FS_TOPN_BYTES, FS_TOPN_1M, 1,
+				       BASE, rows, &nrows), FS_ERR_INVALID);
+}
+
+static void
+test_names_parse_and_print(void **state)
+{
+	enum fs_topn_dim dim;
+	enum fs_topn_metric metric;
+	enum fs_topn_window window;
+
+	(void)state;
+	assert_int_equal(fs_topn_dim_parse("dst_port", &dim), 0);
+	assert_int_equal(dim, FS_TOPN_DST_PORT);
+	assert_int_equal(fs_topn_dim_parse("port", &dim), FS_ERR_INVALID);
+	assert_int_equal(fs_topn_metric_parse("packets", &metric), 0);
+	assert_int_equal(metric, FS_TOPN_PACKETS);
+	assert_int_equal(fs_topn_window_parse("24h", &window), 0);
+	assert_int_equal(window, FS_TOPN_24H);
+	assert_int_equal(fs_topn_window_parse("2h", &window), FS_ERR_INVALID);
+	assert_string_equal(fs_topn_window_name(FS_TOPN_1H), "1h");
+	assert_int_equal(fs_topn_window_buckets(FS_TOPN_1H), 12);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url_parse_valid),
+		cmocka_unit_test(test_url_parse_invalid),
+		cmocka_unit_test(test_url_format_hides_password),
+		cmocka_unit_test(test_connect_auth_and_select),
+		cmocka_unit_test(test_batch_full_keeps_flow_whole),
+		cmocka_unit_test(test_names_parse_and_print),
+		cmocka_unit_test_setup(test_flush_aggregates_scores, flush_db),
+		cmocka_unit_test_setup(test_flush_sets_ttl_on_every_key, flush_db),
+		cmocka_unit_test_setup(test_flush_empty_batch_sends_nothing, flush_db),
+		cmocka_unit_test_setup(test_flush_stopped_server_keeps_batch, flush_db),
+		cmocka_unit_test_setup(test_flush_wrongtype_is_reported, flush_db),
+		cmocka_unit_test_setup(test_query_orders_by_each_metric, flush_db),
+		cmocka_unit_test_setup(test_query_ties_ordered_by_key, flush_db),
+		cmocka_unit_test_setup(test_query_window_boundaries, flush_db),
+		cmocka_unit_test_setup(test_query_ipv6_and_port_keys, flush_db),
+		cmocka_unit_test_setup(test_query_rejects_bad_arguments, flush_db),
+	};
+
+	/* hiredis sends with write(2), so SIGPIPE from a stopped server must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
