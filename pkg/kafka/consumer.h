@@ -4,10 +4,11 @@
  * The consumer joins a consumer group, subscribes to one or more topics and
  * hands each message to a caller's handler.  A message's offset is stored for
  * commit only after its handler returned 0 (enable.auto.offset.store=false),
- * and librdkafka commits the stored offsets every auto.commit.interval.ms and
- * on close.  So after a crash or restart, consumption resumes at the first
- * message that was not handled, and messages may be delivered twice but are
- * never skipped (at-least-once).
+ * and librdkafka commits the stored offsets every auto.commit.interval.ms
+ * (unless enable.auto.commit is set to false) and on close.  So after a crash
+ * or restart, consumption resumes at the first message that was not handled:
+ * a message may be delivered twice, and is skipped only when its handler
+ * returned 0 or it left the topic's retention before being read.
  *
  * A handler that returns nonzero marks its message as not handled: the
  * consumer seeks that partition back to the message, so the next poll
@@ -86,6 +87,23 @@ struct fs_consumer *fs_consumer_new_config(const struct fs_config *config,
 int fs_consumer_poll(struct fs_consumer *c, int timeout_ms,
 		     fs_consumer_handler_fn *handler, void *opaque,
 		     int max_messages);
+
+/*
+ * Switches manual store mode on (on != 0) or off.  In manual mode a handled
+ * message's offset is not stored at once but remembered, and stored only by
+ * the next fs_consumer_store_pending().  A caller that batches its output
+ * (for example, sums flows and writes them to Redis once a second) calls
+ * fs_consumer_store_pending() after each successful write, so no offset is
+ * committed for a message whose effect was not yet written.
+ */
+void fs_consumer_set_manual_store(struct fs_consumer *c, int on);
+
+/*
+ * Stores the offsets remembered in manual mode for the next commit.  Returns
+ * 0, or FS_ERR_SYSTEM when some could not be stored (counted in
+ * store_failures and logged; their messages will be consumed again).
+ */
+int fs_consumer_store_pending(struct fs_consumer *c);
 
 void fs_consumer_stats(const struct fs_consumer *c,
 		       struct fs_consumer_stats *out);

@@ -6,10 +6,10 @@
  * example the producer's batching settings), then the caller's pass-through
  * properties.  So any default can be changed by passing the same property.
  *
- * Pass-through properties come either from a NULL-terminated array of
- * name/value pairs or from an iterator; fs_kafka_props_config() adapts a
- * flowsift configuration (the `kafka.` keys) to the iterator form.  Neither
- * form depends on the configuration module, so tests can use it alone.
+ * Pass-through properties come from a NULL-terminated array of name/value
+ * pairs, from an iterator, or both.  Neither form depends on the configuration
+ * module, so tests can use them alone.  fs_kafka_props_config() adapts a
+ * flowsift configuration (its `kafka.` keys) to the iterator form.
  *
  * Every rd_kafka_conf_t built here sends librdkafka's own log lines to
  * fs_log() with facility "kafka".

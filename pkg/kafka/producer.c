@@ -20,7 +20,7 @@ struct fs_producer {
 	atomic_uint_fast64_t failed_local;
 	atomic_uint_fast64_t dropped_queue_full;
 	uint64_t lost;
-	/* Set while closing: messages still queued then count as lost only. */
+	/* Set while closing, so the messages already counted as lost are not also counted as failed. */
 	bool closing;
 	/* Used on the polling thread only. */
 	struct fs_ratelimit delivery_rl;

@@ -4,9 +4,9 @@
  * fs_producer_send() copies each message into librdkafka's local queue and
  * returns at once.  When that queue is full the message is dropped and counted
  * (dropped_queue_full), so a burst of flows never stalls the collector.
- * librdkafka batches, compresses and sends the queue on its own threads; the
- * owner calls fs_producer_poll() regularly, which runs the delivery reports
- * that count each message as delivered or failed.
+ * librdkafka batches, compresses and sends the queue on its own threads.  The
+ * owner calls fs_producer_poll() regularly, and the delivery reports that run
+ * there count each message as delivered or failed.
  *
  * Every message ends in exactly one counter once the producer is closed:
  *   sent = delivered + failed + lost

@@ -1,0 +1,374 @@
+/* consumer.c - group consumer that stores offsets after the handler succeeds. */
+#include "kafka/consumer.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/result.h"
+
+/* How long a seek back to a failed message may wait for the fetcher. */
+#define SEEK_TIMEOUT_MS 5000
+
+struct fs_consumer {
+	rd_kafka_t *rk;
+	struct fs_consumer_stats stats;
+	/* Set during close, which counts its own commit result instead of commit_cb. */
+	bool closing;
+	bool fatal;
+	struct fs_ratelimit error_rl;
+	struct fs_ratelimit commit_rl;
+	struct fs_ratelimit store_rl;
+	/* Manual store mode: the next offset of every handled partition, stored by fs_consumer_store_pending(). */
+	bool manual_store;
+	rd_kafka_topic_partition_list_t *pending;
+};
+
+static const char *const consumer_defaults[] = {
+	"auto.offset.reset", "earliest",
+	NULL,
+};
+
+/* Runs inside rd_kafka_consumer_poll() and rd_kafka_consumer_close(). */
+static void
+commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+	  rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	struct fs_consumer *c = opaque;
+
+	(void)rk;
+	(void)offsets;
+	/* _NO_OFFSET means there was nothing new to commit. */
+	if (c->closing || !err || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return;
+	c->stats.commit_failures++;
+	fs_log_limited(&c->commit_rl, FS_LOG_WARNING, "kafka",
+		       "offset commit failed: %s", rd_kafka_err2str(err));
+}
+
+static void
+error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct fs_consumer *c = opaque;
+
+	(void)rk;
+	c->stats.errors++;
+	if (err == RD_KAFKA_RESP_ERR__FATAL)
+		c->fatal = true;
+	fs_log_limited(&c->error_rl, FS_LOG_WARNING, "kafka",
+		       "consumer error %s: %s",
+		       rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int
+subscribe(rd_kafka_t *rk, const char *const *topics, size_t ntopics, char *err,
+	  size_t err_len)
+{
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_resp_err_t kerr;
+
+	list = rd_kafka_topic_partition_list_new((int)ntopics);
+	if (!list) {
+		snprintf(err, err_len, "out of memory for the topic list");
+		return FS_ERR_SYSTEM;
+	}
+	for (size_t i = 0; i < ntopics; i++)
+		rd_kafka_topic_partition_list_add(list, topics[i],
+						  RD_KAFKA_PARTITION_UA);
+	kerr = rd_kafka_subscribe(rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+	if (kerr) {
+		snprintf(err, err_len, "subscribing to %zu topics failed: %s",
+			 ntopics, rd_kafka_err2str(kerr));
+		return FS_ERR_INVALID;
+	}
+	return 0;
+}
+
+struct fs_consumer *
+fs_consumer_new(const char *bootstrap, const char *group_id,
+		const char *const *topics, size_t ntopics,
+		const struct fs_kafka_props *props, char *err, size_t err_len)
+{
+	struct fs_consumer *c;
+	rd_kafka_conf_t *conf = NULL;
+	char reason[512];
+
+	if (ntopics == 0 || !group_id || !group_id[0]) {
+		snprintf(err, err_len, "a consumer needs a group id and at least one topic");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, err_len, "out of memory for a Kafka consumer");
+		return NULL;
+	}
+	c->error_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
+	c->commit_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
+	c->store_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
+
+	if (fs_kafka_conf_new(&conf, bootstrap, consumer_defaults, props, err,
+			      err_len) < 0)
+		goto fail;
+	/*
+	 * Set after the caller's properties: storing offsets before the handler
+	 * ran would commit messages that were never handled.
+	 */
+	if (fs_kafka_conf_set(conf, "group.id", group_id, err, err_len) < 0 ||
+	    fs_kafka_conf_set(conf, "enable.auto.offset.store", "false", err,
+			      err_len) < 0)
+		goto fail;
+	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_opaque(conf, c);
+
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof(reason));
+	if (!c->rk) {
+		snprintf(err, err_len, "creating the Kafka consumer failed: %s",
+			 reason);
+		goto fail;
+	}
+	conf = NULL; /* owned by c->rk now */
+
+	/* Serve callbacks and messages from the one queue rd_kafka_consumer_poll() reads. */
+	rd_kafka_poll_set_consumer(c->rk);
+	if (subscribe(c->rk, topics, ntopics, err, err_len) < 0)
+		goto fail;
+	return c;
+
+fail:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	if (c->rk)
+		rd_kafka_destroy(c->rk);
+	free(c);
+	return NULL;
+}
+
+struct fs_consumer *
+fs_consumer_new_config(const struct fs_config *config, const char *group_id,
+		       const char *const *topics, size_t ntopics, char *err,
+		       size_t err_len)
+{
+	char bootstrap[1024];
+	struct fs_kafka_props props = fs_kafka_props_config(config);
+
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err,
+				err_len) < 0)
+		return NULL;
+	return fs_consumer_new(bootstrap, group_id, topics, ntopics, &props,
+			       err, err_len);
+}
+
+/* Counts and logs an error event; returns FS_ERR_SYSTEM only when it is fatal. */
+static int
+consume_error(struct fs_consumer *c, const rd_kafka_message_t *msg)
+{
+	if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		fs_log(FS_LOG_DEBUG, "kafka", "reached the end of %s partition %d",
+		       rd_kafka_topic_name(msg->rkt), (int)msg->partition);
+		return 0;
+	}
+	c->stats.errors++;
+	fs_log_limited(&c->error_rl, FS_LOG_WARNING, "kafka",
+		       "consumer error on %s: %s",
+		       msg->rkt ? rd_kafka_topic_name(msg->rkt) : "the group",
+		       rd_kafka_message_errstr(msg));
+	if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
+		c->fatal = true;
+	return c->fatal ? FS_ERR_SYSTEM : 0;
+}
+
+/* Rewinds msg's partition to msg, so the next poll delivers it again. */
+static void
+seek_back(struct fs_consumer *c, const rd_kafka_message_t *msg)
+{
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_error_t *error;
+
+	list = rd_kafka_topic_partition_list_new(1);
+	if (!list)
+		return;
+	rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(msg->rkt),
+					  msg->partition)->offset = msg->offset;
+	error = rd_kafka_seek_partitions(c->rk, list, SEEK_TIMEOUT_MS);
+	if (!error && list->elems[0].err)
+		fs_log_limited(&c->store_rl, FS_LOG_WARNING, "kafka",
+			       "seeking %s partition %d back to offset %lld failed: %s",
+			       rd_kafka_topic_name(msg->rkt), (int)msg->partition,
+			       (long long)msg->offset,
+			       rd_kafka_err2str(list->elems[0].err));
+	if (error) {
+		fs_log_limited(&c->store_rl, FS_LOG_WARNING, "kafka",
+			       "seeking %s partition %d back to offset %lld failed: %s",
+			       rd_kafka_topic_name(msg->rkt), (int)msg->partition,
+			       (long long)msg->offset, rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Records msg's partition as handled up to msg; allocates only for a partition not seen since the last store. */
+static void
+remember_pending(struct fs_consumer *c, const rd_kafka_message_t *msg)
+{
+	rd_kafka_topic_partition_t *entry;
+	const char *topic = rd_kafka_topic_name(msg->rkt);
+
+	if (!c->pending) {
+		c->pending = rd_kafka_topic_partition_list_new(8);
+		if (!c->pending)
+			return;
+	}
+	entry = rd_kafka_topic_partition_list_find(c->pending, topic, msg->partition);
+	if (!entry)
+		entry = rd_kafka_topic_partition_list_add(c->pending, topic, msg->partition);
+	/* The committed offset names the next message to read. */
+	entry->offset = msg->offset + 1;
+}
+
+void
+fs_consumer_set_manual_store(struct fs_consumer *c, int on)
+{
+	c->manual_store = on != 0;
+}
+
+int
+fs_consumer_store_pending(struct fs_consumer *c)
+{
+	rd_kafka_resp_err_t err;
+	int rc = 0;
+
+	if (!c->pending || c->pending->cnt == 0)
+		return 0;
+	err = rd_kafka_offsets_store(c->rk, c->pending);
+	for (int i = 0; i < c->pending->cnt; i++) {
+		const rd_kafka_topic_partition_t *entry = &c->pending->elems[i];
+
+		if (!err && !entry->err)
+			continue;
+		/* A partition revoked by a rebalance is read again by its new owner. */
+		c->stats.store_failures++;
+		rc = FS_ERR_SYSTEM;
+		fs_log_limited(&c->store_rl, FS_LOG_WARNING, "kafka",
+			       "storing offset %lld of %s partition %d failed: %s",
+			       (long long)entry->offset, entry->topic, (int)entry->partition,
+			       rd_kafka_err2str(err ? err : entry->err));
+	}
+	rd_kafka_topic_partition_list_destroy(c->pending);
+	c->pending = NULL;
+	return rc;
+}
+
+/* Passes msg to handler; returns 1 when handled, 0 when it failed. */
+static int
+consume_message(struct fs_consumer *c, const rd_kafka_message_t *msg,
+		fs_consumer_handler_fn *handler, void *opaque)
+{
+	rd_kafka_timestamp_type_t ts_type;
+	int64_t ts;
+	rd_kafka_resp_err_t err;
+
+	ts = rd_kafka_message_timestamp(msg, &ts_type);
+	if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+		ts = -1;
+	c->stats.consumed++;
+	if (handler(msg->key, msg->key ? msg->key_len : 0, msg->payload,
+		    msg->len, ts, opaque) != 0) {
+		c->stats.handler_failures++;
+		seek_back(c, msg);
+		return 0;
+	}
+	c->stats.handled++;
+	if (c->manual_store) {
+		remember_pending(c, msg);
+		return 1;
+	}
+
+	/* rd_kafka_offset_store() stores offset + 1, the next message to read. */
+	err = rd_kafka_offset_store(msg->rkt, msg->partition, msg->offset);
+	if (err) {
+		c->stats.store_failures++;
+		fs_log_limited(&c->store_rl, FS_LOG_WARNING, "kafka",
+			       "storing offset %lld of %s partition %d failed: %s",
+			       (long long)msg->offset,
+			       rd_kafka_topic_name(msg->rkt),
+			       (int)msg->partition, rd_kafka_err2str(err));
+	}
+	return 1;
+}
+
+int
+fs_consumer_poll(struct fs_consumer *c, int timeout_ms,
+		 fs_consumer_handler_fn *handler, void *opaque,
+		 int max_messages)
+{
+	int handled = 0;
+
+	if (max_messages < 1)
+		max_messages = 1;
+	/* Each pass takes one event, message or error, so the loop is bounded. */
+	for (int i = 0; i < max_messages; i++) {
+		rd_kafka_message_t *msg;
+		int ok;
+
+		msg = rd_kafka_consumer_poll(c->rk, i == 0 ? timeout_ms : 0);
+		if (!msg)
+			break;
+		if (msg->err) {
+			int rc = consume_error(c, msg);
+
+			rd_kafka_message_destroy(msg);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		ok = consume_message(c, msg, handler, opaque);
+		rd_kafka_message_destroy(msg);
+		if (!ok)
+			break;
+		handled++;
+	}
+	if (c->fatal)
+		return FS_ERR_SYSTEM;
+	return handled;
+}
+
+void
+fs_consumer_stats(const struct fs_consumer *c, struct fs_consumer_stats *out)
+{
+	*out = c->stats;
+}
+
+int
+fs_consumer_close(struct fs_consumer *c, struct fs_consumer_stats *final)
+{
+	rd_kafka_resp_err_t err;
+	int rc = 0;
+
+	if (!c)
+		return 0;
+	c->closing = true;
+	err = rd_kafka_commit(c->rk, NULL, 0);
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		c->stats.commit_failures++;
+		fs_log(FS_LOG_ERR, "kafka",
+		       "committing offsets on close failed: %s; messages since the last commit will be consumed again",
+		       rd_kafka_err2str(err));
+		rc = FS_ERR_SYSTEM;
+	}
+	err = rd_kafka_consumer_close(c->rk);
+	if (err)
+		fs_log(FS_LOG_WARNING, "kafka", "leaving the consumer group failed: %s",
+		       rd_kafka_err2str(err));
+	rd_kafka_destroy(c->rk);
+	if (final)
+		*final = c->stats;
+	/* Offsets still pending belong to messages whose effect was not written. */
+	if (c->pending)
+		rd_kafka_topic_partition_list_destroy(c->pending);
+	free(c);
+	return rc;
+}
