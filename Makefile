@@ -53,6 +53,8 @@ FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%-replay)
 
 .PHONY: all deps test check unit-tests cppcheck run demo bench fuzz clean
 .DEFAULT_GOAL := all
+# Keeps object files that make would otherwise delete as intermediates.
+.SECONDARY:
 
 all: $(BINS) $(TESTS) $(FUZZ_REPLAY)
 

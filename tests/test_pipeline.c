@@ -361,7 +361,7 @@ redis_flows_of(const struct pipeline *p, const char *source)
 				   sizeof(key));
 		reply = redisCommand(ctx, "ZSCORE %s %s", key, source);
 		assert_non_null(reply);
-		if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_DOUBLE)
+		if (reply->type == REDIS_REPLY_STRING)
 			sum += strtoull(reply->str, NULL, 10);
 		freeReplyObject(reply);
 		reply = redisCommand(ctx, "TTL %s", key);

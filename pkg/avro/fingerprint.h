@@ -10,8 +10,8 @@
  *   - named types (record, error, enum, fixed) get their full name, and
  *     references to them become full names too;
  *   - only name, type, fields, symbols, items, values and size are kept,
- *     in that order; doc, aliases, default, namespace, order and any other
- *     attribute are dropped;
+ *     in that order, so doc, aliases, default, namespace, order and every
+ *     other attribute are dropped;
  *   - strings are written as UTF-8 without escapes except those JSON needs,
  *     size has no quotes or leading zeros, and there is no whitespace.
  *

@@ -1,7 +1,7 @@
 /*
  * schemas.h - the Avro schema files compiled into the library.
  *
- * scripts/embed-schemas.sh turns every schemas/*.avsc into one entry of
+ * scripts/embed-schemas.sh turns every schemas/NAME.avsc file into one entry of
  * fs_embedded_schemas[] at build time (build/gen/schemas_embedded.c), so no
  * program reads schema files at run time.  Entries are sorted by file name,
  * and the array ends with a { NULL, NULL } entry that

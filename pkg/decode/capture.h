@@ -1,9 +1,9 @@
 /*
  * capture.h - reads export datagrams back from files.
  *
- * Two kinds of file are accepted, told apart by their first four bytes:
+ * Two kinds of file are accepted, distinguished by their first four bytes:
  *  - pcap and pcapng captures, read through libpcap: each UDP payload over
- *    Ethernet (with any number of 802.1Q/802.1ad tags, up to 8), Linux cooked
+ *    Ethernet (with up to 8 802.1Q/802.1ad tags), Linux cooked
  *    capture (SLL and SLL2), raw IP or BSD loopback framing is one datagram,
  *    with the packet's source address and port as the exporter and the
  *    capture timestamp as the arrival time;
@@ -77,7 +77,7 @@ struct fs_capture_stats {
  * Reads every datagram of the file at path, in file order, calling fn for
  * each.  Packets that are not UDP are skipped.  Returns 0, the nonzero value
  * fn returned, or a negative fs_result when the file cannot be read (err then
- * holds the reason, quoting path).  A capture whose records are damaged part
+ * contains the reason, quoting path).  A capture whose records are damaged part
  * way (such as a file cut short) is read up to the damage, logged and
  * counted in read_errors, and still returns 0.
  */
@@ -100,7 +100,7 @@ int fs_capture_split_raw(const uint8_t *buf, size_t len, int64_t time_ns,
 /*
  * Finds the UDP datagram in one captured frame of link type linktype (a
  * DLT_ value as pcap_datalink() returns it), caplen bytes long.  On return
- * 0, out->data points into frame and out holds the payload, source address
+ * 0, out->data points into frame and out contains the payload, source address
  * and port; out->time_ns is left alone.  Other returns:
  *  - FS_ERR_TRUNCATED: the frame ends before the UDP payload does.  When the
  *    UDP header was captured, out->data is set as for 0 with the bytes that

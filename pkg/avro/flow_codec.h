@@ -1,0 +1,109 @@
+/*
+ * flow_codec.h - struct fs_flow to and from Avro single-object encoding.
+ *
+ * One message contains one flow, in the Avro 1.11 single-object encoding:
+ *
+ *   offset  size  content
+ *   0       2     marker C3 01
+ *   2       8     CRC-64-AVRO fingerprint of the writer schema's Parsing
+ *                 Canonical Form, little-endian
+ *   10      n     the flow in Avro binary encoding (org.flowsift.Flow)
+ *
+ * The codec writes with the current schema, schemas/flow.avsc.  It reads
+ * messages written with the current schema or any older version kept as
+ * schemas/flow.v<N>.avsc (see schemas/README.md), looked up by
+ * fingerprint, and resolves them into the current struct with Avro schema
+ * resolution: fields the writer lacks keep their null default, so their
+ * presence bit stays clear.  fs_flow_codec_add_schema() registers further
+ * writer schemas, such as ones fetched from a schema registry.
+ *
+ * Every message body is checked against its writer schema with a bounded
+ * cursor before avro-c reads it, so hostile input gives an error code and
+ * never a crash or a large allocation.
+ *
+ * Memory: the codec owns one Avro value per schema version and one memory
+ * reader and writer, reused for every message.  Encoding does not allocate
+ * once the value's byte buffers have grown to fit.  Decoding allocates two
+ * small blocks per non-null bytes field (addresses, MACs), because avro-c
+ * 1.11 reads every bytes value into a fresh buffer.
+ *
+ * Thread safety: a codec is not thread-safe; use one codec per thread.
+ */
+#ifndef FS_AVRO_FLOW_CODEC_H
+#define FS_AVRO_FLOW_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/flow.h"
+
+/* Size of the marker and fingerprint in front of the Avro body. */
+#define FS_FLOW_CODEC_HEADER_LEN 10
+
+/* Buffer size that fits any flow encoded with the current schema. */
+#define FS_FLOW_CODEC_MAX_LEN 512
+
+/* Maximum schema versions one codec accepts, the current one included. */
+#define FS_FLOW_CODEC_MAX_VERSIONS 32
+
+/* Maximum array and map items, summed over one message, that decode accepts. */
+#define FS_FLOW_CODEC_MAX_ITEMS 4096
+
+struct fs_flow_codec;
+
+/*
+ * Creates a codec from the schemas compiled into the library: flow.avsc is
+ * the writer schema, and every flow.v<N>.avsc is also accepted for reading.
+ * Returns NULL on failure with the reason in err (err_len bytes, may be
+ * NULL).  The caller frees the codec with fs_flow_codec_free().
+ */
+struct fs_flow_codec *fs_flow_codec_new(char *err, size_t err_len);
+
+/* Frees codec and everything it owns; NULL is allowed. */
+void fs_flow_codec_free(struct fs_flow_codec *codec);
+
+/*
+ * Registers the writer schema json (len bytes, borrowed, no NUL needed) so
+ * that decode accepts messages written with it.  Stores its fingerprint in
+ * *fingerprint, which may be NULL.  The schema must be a record named Flow
+ * that the current schema can read: each current field that it lacks needs
+ * a null default.  Registering a schema with a known fingerprint does
+ * nothing and returns 0.  Returns 0, FS_ERR_INVALID for a schema that is
+ * not valid or not readable (reason in err), FS_ERR_FULL when
+ * FS_FLOW_CODEC_MAX_VERSIONS are registered, or FS_ERR_SYSTEM.
+ */
+int fs_flow_codec_add_schema(struct fs_flow_codec *codec, const char *json,
+			     size_t len, uint64_t *fingerprint, char *err,
+			     size_t err_len);
+
+/*
+ * Encodes flow as one single-object message into buf (cap bytes) and
+ * stores its length in *out_len.  Returns 0, FS_ERR_FULL when cap is too
+ * small (FS_FLOW_CODEC_MAX_LEN always suffices), or FS_ERR_SYSTEM when
+ * avro-c fails.  Fields whose presence bit is clear are written as null;
+ * an address with family 0 is written as empty bytes.
+ */
+int fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
+			 uint8_t *buf, size_t cap, size_t *out_len);
+
+/*
+ * Decodes the single-object message buf (len bytes, borrowed) into *out.
+ * Returns 0, or:
+ *   FS_ERR_INVALID      the marker is not C3 01, the body breaks its
+ *                       schema, has bytes left over, or contains a value out of
+ *                       range for struct fs_flow (a port above 65535, an
+ *                       address that is not 0, 4 or 16 bytes long, ...);
+ *   FS_ERR_TRUNCATED    the message ends inside the header or the body;
+ *   FS_ERR_UNSUPPORTED  the fingerprint names no registered schema.
+ * On failure *out holds no useful data.
+ */
+int fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf,
+			 size_t len, struct fs_flow *out);
+
+/* Returns the CRC-64-AVRO fingerprint of the writer schema. */
+uint64_t fs_flow_codec_fingerprint(const struct fs_flow_codec *codec);
+
+/* Returns the writer schema's JSON text, owned by the codec. */
+const char *fs_flow_codec_schema_text(const struct fs_flow_codec *codec);
+
+#endif
