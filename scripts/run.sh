@@ -27,10 +27,14 @@ cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "run: stopping"
+	# Stops in reverse start order, so report writes its last counters to
+	# Redis and commits its offsets before Redis and the broker go away.
+	reversed=""
 	for pid in $pids; do
-		kill -TERM "$pid" 2>/dev/null || true
+		reversed="$pid $reversed"
 	done
-	for pid in $pids; do
+	for pid in $reversed; do
+		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
 	echo "run: stopped; logs are in $run_dir/logs/"
@@ -110,8 +114,12 @@ if [ $demo -eq 1 ]; then
 	"$bin/flowsift-gentraffic" --out "$run_dir/demo.pcap"
 	port=$("$bin/flowsift" config get ingest.listen | cut -d, -f1 | sed 's/.*://')
 	echo "run: softflowd exports $run_dir/demo.pcap as NetFlow v9 to 127.0.0.1:$port"
-	softflowd -r "$run_dir/demo.pcap" -n "127.0.0.1:$port" -v 9 -d \
-		-p "$run_dir/softflowd.pid" -c "$run_dir/softflowd.ctl" >>"$run_dir/logs/softflowd.log" 2>&1
+	# softflowd 1.1.0 in -r mode waits forever on its control socket when
+	# that socket's path is longer than about 12 characters, so it runs
+	# inside run.dir with short relative paths.
+	(cd "$run_dir" && rm -f sf.ctl && timeout 60 softflowd -r demo.pcap -n "127.0.0.1:$port" \
+		-v 9 -d -p sf.pid -c sf.ctl >>logs/softflowd.log 2>&1) ||
+		echo "run: softflowd failed; see $run_dir/logs/softflowd.log" >&2
 	sleep 2
 fi
 

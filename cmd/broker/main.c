@@ -214,7 +214,12 @@ main(int argc, char **argv)
 	 * inherit the mask, so sigwait() below is the only receiver.
 	 */
 	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
+	/* An interrupt ignored at start (a background job of `make run`) stays
+	 * ignored, so Ctrl-C reaches the script, which stops the broker last. */
+	if (signal(SIGINT, SIG_IGN) != SIG_IGN) {
+		signal(SIGINT, SIG_DFL);
+		sigaddset(&stop_signals, SIGINT);
+	}
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 

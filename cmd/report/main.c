@@ -251,7 +251,10 @@ main(int argc, char **argv)
 	}
 	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
 		fs_log_set_level(level);
-	signal(SIGINT, on_signal);
+	/* An interrupt ignored at start (a background job of `make run`) stays
+	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
+	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
+		signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -75,4 +75,42 @@ int fs_decoder_decode(struct fs_decoder *decoder, const uint8_t *data,
 /* Returns the decoder's counters; the pointer stays valid until free. */
 const struct fs_decoder_stats *fs_decoder_stats(const struct fs_decoder *decoder);
 
+/*
+ * Internal to pkg/decode: the per-datagram state that decoder.c hands to the
+ * protocol decoders (netflow_v5.c, netflow_v9.c, ipfix.c).  Callers outside
+ * pkg/decode use fs_decoder_decode() instead.
+ */
+struct fs_template_cache;
+
+struct fs_decode_ctx {
+	struct fs_decoder *decoder;
+	const struct fs_addr *exporter; /* borrowed */
+	uint16_t exporter_port;
+	int64_t time_received_ns;
+	fs_flow_sink_fn *sink;          /* may be NULL: records are only counted */
+	void *opaque;
+	int result;                     /* first fault met, or 0 */
+};
+
+/* Counts flow and hands it to the sink. */
+void fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow);
+
+/*
+ * Records a fault: counts it under result (FS_ERR_TRUNCATED, FS_ERR_INVALID,
+ * FS_ERR_UNSUPPORTED or FS_ERR_NO_TEMPLATE), keeps it as the datagram's result
+ * when it is the first, and logs the message with the exporter prepended,
+ * rate-limited per kind of fault.
+ */
+void fs_decode_fault(struct fs_decode_ctx *ctx, int result, const char *facility,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Counts and logs a rejected template; the datagram's result becomes FS_ERR_INVALID. */
+void fs_decode_reject_template(struct fs_decode_ctx *ctx, const char *facility,
+			       uint32_t domain, uint16_t template_id,
+			       const char *reason);
+
+struct fs_template_cache *fs_decode_templates(struct fs_decode_ctx *ctx);
+
+struct fs_decoder_stats *fs_decode_stats(struct fs_decode_ctx *ctx);
+
 #endif

@@ -6,8 +6,8 @@
  * so one table serves both protocols.  Only elements without an enterprise
  * number (PEN 0) are mapped; every other element is skipped.
  *
- * The table is looked up once per template field when a template is learned;
- * the resulting target is stored in the template, so decoding a record is a
+ * The table is looked up once per template field when a template is learned.
+ * The resulting target is stored in the template, so decoding a record is a
  * switch on the target, with no search.
  *
  * Values use reduced-size encoding (RFC 7011 section 6.2): an integer element
@@ -31,7 +31,7 @@
 /* Length that marks a variable-length field in a template (RFC 7011 section 7). */
 #define FS_FIELD_VARLEN 65535
 
-/* Where a mapped element's value goes. */
+/* Destination of a mapped element's value in struct fs_flow. */
 enum fs_field_target {
 	FS_FT_NONE = 0,
 	FS_FT_BYTES,
@@ -81,10 +81,12 @@ enum fs_field_target {
 	FS_FT_DELTA_US_START,    /* µs before the export time */
 	FS_FT_DELTA_US_END,
 	FS_FT_SYS_INIT_MS,       /* Unix ms of exporter boot */
+	FS_FT_PACKET_INTERVAL,   /* packets selected in a row (PSAMP) */
+	FS_FT_PACKET_SPACE,      /* packets skipped after them (PSAMP) */
 	FS_FT_COUNT
 };
 
-/* How a mapped element is encoded on the wire. */
+/* Wire encoding of a mapped element. */
 enum fs_field_kind {
 	FS_FK_UINT = 0, /* 1..8 bytes, big-endian */
 	FS_FK_ADDR4,    /* exactly 4 bytes */
@@ -108,16 +110,17 @@ const struct fs_field_def *fs_field_lookup(uint16_t id);
 bool fs_field_length_ok(enum fs_field_kind kind, size_t len);
 
 /*
- * Time values met while decoding one record.  They are resolved to Unix ns
- * only after the whole record is read, because an uptime value needs the
- * exporter's boot time, which may come later in the same record.
+ * Values of one record that are resolved only after the whole record is read.
+ * An uptime value needs the exporter's boot time, which may come later in the
+ * same record.  The PSAMP interval and space together give the sampling rate.
  */
-struct fs_field_times {
-	uint32_t seen;              /* bits: 1 << enum fs_field_target */
+struct fs_field_deferred {
+	uint32_t seen;              /* bits: 1 << (target - FS_FT_UPTIME_START) */
 	int64_t start_ns, end_ns;   /* from absolute elements */
 	uint32_t uptime_start_ms, uptime_end_ms;
 	uint64_t delta_start_us, delta_end_us;
 	uint64_t sys_init_ms;
+	uint32_t packet_interval, packet_space;
 };
 
 /* The clock of the message that carried a record. */
@@ -132,11 +135,15 @@ struct fs_export_clock {
  * length does not fit its kind (possible only for variable-length fields) is
  * ignored.  Never allocates.
  */
-void fs_field_apply(struct fs_flow *flow, struct fs_field_times *times,
+void fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		    enum fs_field_target target, const uint8_t *value, size_t len);
 
-/* Resolves the times gathered for one record into flow's start and end. */
-void fs_field_times_finish(const struct fs_field_times *times,
+/*
+ * Resolves the deferred values of one record into flow: start and end times,
+ * and the sampling rate (interval + space) / interval unless the record gave
+ * a rate of its own.
+ */
+void fs_field_finish(const struct fs_field_deferred *times,
 			   const struct fs_export_clock *clock, struct fs_flow *flow);
 
 /*

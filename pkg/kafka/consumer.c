@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "core/log.h"
@@ -11,11 +12,21 @@
 
 /* How long a seek back to a failed message may wait for the fetcher. */
 #define SEEK_TIMEOUT_MS 5000
+#define CLOSE_TIMEOUT_MS 10000
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct fs_consumer {
 	rd_kafka_t *rk;
 	struct fs_consumer_stats stats;
-	/* Set during close, which counts its own commit result instead of commit_cb. */
+	/* Set during close, whose commit results are counted from the close queue. */
 	bool closing;
 	bool fatal;
 	struct fs_ratelimit error_rl;
@@ -342,28 +353,71 @@ fs_consumer_stats(const struct fs_consumer *c, struct fs_consumer_stats *out)
 	*out = c->stats;
 }
 
+/*
+ * Leaves the group within CLOSE_TIMEOUT_MS.  rd_kafka_consumer_close() waits
+ * without limit for the group coordinator, so a consumer whose broker is gone
+ * would never exit; the queue form lets close give up at the deadline.
+ */
+static int
+close_bounded(struct fs_consumer *c)
+{
+	rd_kafka_queue_t *queue = rd_kafka_queue_new(c->rk);
+	rd_kafka_error_t *error;
+	int64_t deadline;
+	int rc = 0;
+
+	if (!queue)
+		return FS_ERR_SYSTEM;
+	error = rd_kafka_consumer_close_queue(c->rk, queue);
+	if (error) {
+		fs_log(FS_LOG_WARNING, "kafka", "leaving the consumer group failed: %s",
+		       rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		rd_kafka_queue_destroy(queue);
+		return FS_ERR_SYSTEM;
+	}
+	deadline = monotonic_ms() + CLOSE_TIMEOUT_MS;
+	while (!rd_kafka_consumer_closed(c->rk)) {
+		rd_kafka_event_t *event;
+
+		if (monotonic_ms() >= deadline) {
+			fs_log(FS_LOG_WARNING, "kafka",
+			       "leaving the consumer group timed out after %d ms; "
+			       "offsets not yet committed will be consumed again",
+			       CLOSE_TIMEOUT_MS);
+			rc = FS_ERR_SYSTEM;
+			break;
+		}
+		event = rd_kafka_queue_poll(queue, 100);
+		if (!event)
+			continue;
+		if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT &&
+		    rd_kafka_event_error(event) &&
+		    rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+			c->stats.commit_failures++;
+			fs_log(FS_LOG_ERR, "kafka",
+			       "committing offsets on close failed: %s; messages since the last commit will be consumed again",
+			       rd_kafka_event_error_string(event));
+		}
+		rd_kafka_event_destroy(event);
+	}
+	rd_kafka_queue_destroy(queue);
+	return rc;
+}
+
 int
 fs_consumer_close(struct fs_consumer *c, struct fs_consumer_stats *final)
 {
-	rd_kafka_resp_err_t err;
-	int rc = 0;
+	int rc;
 
 	if (!c)
 		return 0;
 	c->closing = true;
-	err = rd_kafka_commit(c->rk, NULL, 0);
-	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		c->stats.commit_failures++;
-		fs_log(FS_LOG_ERR, "kafka",
-		       "committing offsets on close failed: %s; messages since the last commit will be consumed again",
-		       rd_kafka_err2str(err));
+	/* Closing commits the stored offsets; commit_cb counts a failure. */
+	rc = close_bounded(c);
+	if (c->stats.commit_failures)
 		rc = FS_ERR_SYSTEM;
-	}
-	err = rd_kafka_consumer_close(c->rk);
-	if (err)
-		fs_log(FS_LOG_WARNING, "kafka", "leaving the consumer group failed: %s",
-		       rd_kafka_err2str(err));
-	rd_kafka_destroy(c->rk);
+	rd_kafka_destroy_flags(c->rk, rc == 0 ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	if (final)
 		*final = c->stats;
 	/* Offsets still pending belong to messages whose effect was not written. */

@@ -1,0 +1,67 @@
+/*
+ * netflow_v9.h - NetFlow v9 datagram decoder, and the data set walker that
+ * IPFIX shares with it.
+ *
+ * Reference: RFC 3954.  A datagram is a 20-byte header followed by flowsets:
+ * id 0 contains templates, id 1 options templates, ids 256 and up data records
+ * laid out by the template of that id.  Templates are learned into the
+ * decoder's template cache under (exporter, port, source id, template id).
+ *
+ * Options data records only update state: a sampling interval found in them
+ * (elements 34, 50 or 305) becomes the rate of later data records of the same
+ * exporter and source id that carry no rate of their own.
+ *
+ * The header count is not trusted (some exporters count flowsets, some
+ * records, some get it wrong); the flowset lengths drive the walk.
+ */
+#ifndef FS_DECODE_NETFLOW_V9_H
+#define FS_DECODE_NETFLOW_V9_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/cursor.h"
+#include "decode/decoder.h"
+#include "decode/fields.h"
+#include "decode/template_cache.h"
+
+#define FS_NETFLOW_V9_HEADER_LEN 20
+
+/*
+ * Decodes one v9 datagram of len bytes, handing each data record to ctx's
+ * sink.  Returns 0 or the first fault (also kept in ctx->result).
+ */
+int fs_netflow_v9_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len);
+
+/* Message header values that a data set walk needs. */
+struct fs_data_set_header {
+	uint8_t flow_type;             /* FS_FLOW_NETFLOW_V9 or FS_FLOW_IPFIX */
+	uint32_t domain;
+	uint32_t sequence;
+	struct fs_export_clock clock;
+};
+
+/*
+ * Decodes the records of one data set body (set header already read) laid out
+ * by the cached template set_id.  Trailing bytes shorter than one record are
+ * padding.  Data records go to the sink; options records update the sampling
+ * state.  An unknown template is counted no_template, with one record lost
+ * because the real number cannot be known.  A record that runs past the set is
+ * counted truncated and ends the walk.
+ */
+void fs_data_set_decode(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
+			uint16_t set_id, struct fs_cursor *set);
+
+/* Fills key with ctx's exporter and the given protocol, domain and template id. */
+void fs_template_key_init(struct fs_template_key *key, const struct fs_decode_ctx *ctx,
+			  uint8_t flow_type, uint32_t domain, uint16_t template_id);
+
+/*
+ * Learns one template record into the cache and counts the outcome
+ * (templates_added, or templates_rejected with a log line).
+ */
+void fs_template_learn(struct fs_decode_ctx *ctx, const char *facility,
+		       const struct fs_template_key *key,
+		       const struct fs_template_spec *spec);
+
+#endif

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Builds every tests/fuzz/fuzz_*.c as a libFuzzer binary (clang, with
+# AddressSanitizer and UndefinedBehaviorSanitizer) and runs each for N seconds
+# on its seed folder tests/fuzz/corpus/<name>/.  New inputs libFuzzer finds go
+# to build/fuzz/corpus/<name>/, crash inputs to build/fuzz/crashes/<name>/;
+# the seed folders are never written.
+#   scripts/fuzz.sh [SECONDS]     (default 30)
+# Exits 1 when a target fails to build or finds a crash.
+set -u
+seconds=${1:-30}
+out=build/fuzz
+cc=${FUZZ_CC:-clang}
+pkgs="rdkafka avro-c hiredis libpcap jansson"
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+	echo "fuzz: $cc not found; install clang (libFuzzer ships with it)" >&2
+	exit 1
+fi
+
+pkg_cflags=$(pkg-config --cflags $pkgs 2>/dev/null)
+pkg_libs=$(pkg-config --libs $pkgs 2>/dev/null)
+sources=$(find pkg -name '*.c' | sort)
+gen=$out/gen/schemas_embedded.c
+mkdir -p "$out/gen"
+if [ -x scripts/embed-schemas.sh ] && [ -d schemas ]; then
+	scripts/embed-schemas.sh schemas "$gen" >/dev/null && sources="$sources $gen"
+fi
+
+failed=""
+for src in tests/fuzz/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	name=$(basename "$src" .c)
+	bin=$out/$name
+	seeds=tests/fuzz/corpus/$name
+	work=$out/corpus/$name
+	crashes=$out/crashes/$name
+	mkdir -p "$work" "$crashes" "$seeds"
+
+	echo "== building $name"
+	# shellcheck disable=SC2086
+	if ! "$cc" -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
+		-Ipkg -I"$out/gen" $pkg_cflags "$src" $sources \
+		$pkg_libs -lpthread -lm -o "$bin"; then
+		failed="$failed $name(build)"
+		continue
+	fi
+
+	echo "== running $name for ${seconds}s"
+	if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 \
+		-artifact_prefix="$crashes/" "$work" "$seeds"; then
+		failed="$failed $name"
+	fi
+done
+
+if [ -n "$failed" ]; then
+	echo "fuzz: FAILED:$failed (inputs in $out/crashes/)" >&2
+	exit 1
+fi
+echo "fuzz: no crash in ${seconds}s per target"

@@ -1,0 +1,344 @@
+/* test_netflow_v5.c - NetFlow v5 decoding through fs_decoder_decode(). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/result.h"
+#include "decode/decoder.h"
+
+#define MAX_FLOWS 64
+
+struct packet {
+	uint8_t bytes[4096];
+	size_t len;
+};
+
+struct collected {
+	struct fs_flow flows[MAX_FLOWS];
+	size_t count;
+};
+
+static void
+put8(struct packet *p, uint32_t v)
+{
+	p->bytes[p->len++] = (uint8_t)v;
+}
+
+static void
+put16(struct packet *p, uint32_t v)
+{
+	put8(p, v >> 8);
+	put8(p, v);
+}
+
+static void
+put32(struct packet *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p, v);
+}
+
+static void
+collect(const struct fs_flow *flow, void *opaque)
+{
+	struct collected *c = opaque;
+
+	if (c->count < MAX_FLOWS)
+		c->flows[c->count] = *flow;
+	c->count++;
+}
+
+/* Header fields of the test datagrams. */
+#define UPTIME_MS 100000u
+#define UNIX_SECS 1700000000u
+#define UNIX_NSECS 500000u
+#define SEQUENCE 4242u
+
+static void
+put_header(struct packet *p, uint16_t count, uint16_t sampling)
+{
+	put16(p, 5);
+	put16(p, count);
+	put32(p, UPTIME_MS);
+	put32(p, UNIX_SECS);
+	put32(p, UNIX_NSECS);
+	put32(p, SEQUENCE);
+	put8(p, 1);  /* engine type */
+	put8(p, 2);  /* engine id */
+	put16(p, sampling);
+}
+
+/* Appends one record; n makes addresses and counters differ per record. */
+static void
+put_record(struct packet *p, uint8_t n, uint32_t first_ms, uint32_t last_ms)
+{
+	put32(p, 0x0a000000u | n);      /* 10.0.0.n */
+	put32(p, 0xc0a80000u | n);      /* 192.168.0.n */
+	put32(p, 0xac100001u);          /* next hop 172.16.0.1 */
+	put16(p, 3);                    /* input */
+	put16(p, 4);                    /* output */
+	put32(p, 10u + n);              /* packets */
+	put32(p, 1000u + n);            /* bytes */
+	put32(p, first_ms);
+	put32(p, last_ms);
+	put16(p, 40000u + n);           /* src port */
+	put16(p, 443);                  /* dst port */
+	put8(p, 0);                     /* pad1 */
+	put8(p, 0x1b);                  /* tcp flags */
+	put8(p, 6);                     /* proto */
+	put8(p, 0x20);                  /* tos */
+	put16(p, 64500);                /* src as */
+	put16(p, 64501);                /* dst as */
+	put8(p, 24);                    /* src mask */
+	put8(p, 16);                    /* dst mask */
+	put16(p, 0);                    /* pad2 */
+}
+
+static int
+decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+{
+	struct fs_addr exporter;
+
+	fs_addr_parse(&exporter, "192.0.2.7");
+	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 2055,
+				 1700000001000000000ll, collect, c);
+}
+
+static int64_t
+export_ns(void)
+{
+	return (int64_t)UNIX_SECS * 1000000000 + UNIX_NSECS;
+}
+
+static void
+test_v5_two_records(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	put_header(&p, 2, 0);
+	put_record(&p, 1, UPTIME_MS - 5000, UPTIME_MS - 1000);
+	put_record(&p, 2, UPTIME_MS - 3000, UPTIME_MS);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(f->flow_type, FS_FLOW_NETFLOW_V5);
+	assert_string_equal(fs_addr_format(&f->exporter_addr, text), "192.0.2.7");
+	assert_int_equal(f->exporter_port, 2055);
+	assert_true(f->time_received_ns == 1700000001000000000ll);
+	assert_string_equal(fs_addr_format(&f->src_addr, text), "10.0.0.1");
+	assert_string_equal(fs_addr_format(&f->dst_addr, text), "192.168.0.1");
+	assert_string_equal(fs_addr_format(&f->next_hop, text), "172.16.0.1");
+	assert_int_equal(f->in_if, 3);
+	assert_int_equal(f->out_if, 4);
+	assert_int_equal(f->packets, 11);
+	assert_int_equal(f->bytes, 1001);
+	assert_int_equal(f->src_port, 40001);
+	assert_int_equal(f->dst_port, 443);
+	assert_int_equal(f->tcp_flags, 0x1b);
+	assert_int_equal(f->proto, 6);
+	assert_int_equal(f->tos, 0x20);
+	assert_int_equal(f->src_as, 64500);
+	assert_int_equal(f->dst_as, 64501);
+	assert_int_equal(f->src_mask, 24);
+	assert_int_equal(f->dst_mask, 16);
+	assert_int_equal(f->sequence, SEQUENCE);
+	assert_int_equal(f->observation_domain_id, 0x0102);
+	assert_true(f->time_flow_start_ns == export_ns() - 5000 * 1000000ll);
+	assert_true(f->time_flow_end_ns == export_ns() - 1000 * 1000000ll);
+	assert_true(fs_flow_has(f, FS_F_TIME_FLOW_START));
+	assert_true(fs_flow_has(f, FS_F_BYTES));
+	assert_false(fs_flow_has(f, FS_F_SAMPLING_RATE));
+	assert_false(fs_flow_has(f, FS_F_VLAN_ID));
+	assert_false(fs_flow_has(f, FS_F_SRC_MAC));
+	assert_string_equal(fs_addr_format(&c.flows[1].src_addr, text), "10.0.0.2");
+	assert_true(c.flows[1].time_flow_end_ns == export_ns());
+
+	assert_int_equal(fs_decoder_stats(dec)->datagrams, 1);
+	assert_int_equal(fs_decoder_stats(dec)->datagrams_by_type[FS_FLOW_NETFLOW_V5], 1);
+	assert_int_equal(fs_decoder_stats(dec)->flows, 2);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v5_sampling_interval(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	/* Mode 01 (deterministic) in the top 2 bits, interval 100. */
+	put_header(&p, 1, 0x4000 | 100);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_true(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	assert_int_equal(c.flows[0].sampling_rate, 100);
+
+	/* Interval 1 means every packet: no rate. */
+	c.count = 0;
+	p.len = 0;
+	put_header(&p, 1, 0x4000 | 1);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	fs_decoder_free(dec);
+}
+
+static void
+test_v5_uptime_wrap(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 2, 0);
+	/* Switched 2 s before a header uptime of 100 s ... */
+	put_record(&p, 1, UPTIME_MS - 2000, UPTIME_MS + 250);
+	/* ... and 1 s before boot + 2^32 ms wrap: the stamp is near UINT32_MAX. */
+	put_record(&p, 2, (uint32_t)(UPTIME_MS - 101000u), UPTIME_MS);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	/* A stamp 250 ms after the header uptime lies 250 ms after the export time. */
+	assert_true(c.flows[0].time_flow_end_ns == export_ns() + 250 * 1000000ll);
+	assert_true(c.flows[1].time_flow_start_ns == export_ns() - 101000 * 1000000ll);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v5_count_exceeds_data(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 30, 0);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	put_record(&p, 2, UPTIME_MS, UPTIME_MS);
+	put_record(&p, 3, UPTIME_MS, UPTIME_MS);
+	p.len -= 10; /* the third record is cut */
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	assert_int_equal(fs_decoder_stats(dec)->flows, 2);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v5_short_header(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 1, 0);
+	p.len = 20;
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 0);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v5_zero_count(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 0, 0);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 0);
+	fs_decoder_free(dec);
+}
+
+/* Reads a corpus file into buf; returns its length, or 0 after skipping the test. */
+static size_t
+read_corpus(const char *relative, uint8_t *buf, size_t size)
+{
+	const char *dir = getenv("FLOWSIFT_CORPUS");
+	char path[1024];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
+	fp = fopen(path, "rb");
+	if (!fp) {
+		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
+			      path);
+		return 0;
+	}
+	n = fread(buf, 1, size, fp);
+	fclose(fp);
+	return n;
+}
+
+static void
+test_v5_corpus_juniper_mx80(void **state)
+{
+	static uint8_t buf[65536];
+	struct fs_decoder *dec;
+	struct collected c = { .count = 0 };
+	size_t len = read_corpus("netflow-v5/logstash-codec-netflow/netflow5_test_juniper_mx80.dat",
+				 buf, sizeof(buf));
+	char text[FS_ADDR_STRLEN];
+	const struct fs_flow *found = NULL;
+
+	(void)state;
+	if (len == 0)
+		skip();
+	dec = fs_decoder_new(NULL);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(c.count, 29);
+	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+		if (strcmp(fs_addr_format(&c.flows[i].src_addr, text), "66.249.92.75") == 0)
+			found = &c.flows[i];
+	}
+	assert_non_null(found);
+	assert_string_equal(fs_addr_format(&found->dst_addr, text), "192.168.0.1");
+	assert_int_equal(found->src_port, 37387);
+	assert_int_equal(found->dst_port, 80);
+	assert_int_equal(found->bytes, 104);
+	assert_int_equal(found->packets, 2);
+	assert_int_equal(found->in_if, 542);
+	assert_int_equal(found->out_if, 536);
+	assert_int_equal(found->src_as, 15169);
+	assert_int_equal(found->dst_as, 64496);
+	assert_int_equal(found->sampling_rate, 1000);
+	/* unix_secs 1469109172, uptime 190649064, first 190631000: 18.064 s earlier. */
+	assert_true(found->time_flow_start_ns == 1469109153936000000ll);
+	fs_decoder_free(dec);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v5_two_records),
+		cmocka_unit_test(test_v5_sampling_interval),
+		cmocka_unit_test(test_v5_uptime_wrap),
+		cmocka_unit_test(test_v5_count_exceeds_data),
+		cmocka_unit_test(test_v5_short_header),
+		cmocka_unit_test(test_v5_zero_count),
+		cmocka_unit_test(test_v5_corpus_juniper_mx80),
+	};
+
+	fs_log_set_level(FS_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

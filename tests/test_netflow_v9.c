@@ -1,0 +1,541 @@
+/* test_netflow_v9.c - NetFlow v9 decoding through fs_decoder_decode(). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/result.h"
+#include "decode/decoder.h"
+
+#define MAX_FLOWS 64
+
+struct packet {
+	uint8_t bytes[4096];
+	size_t len;
+};
+
+struct collected {
+	struct fs_flow flows[MAX_FLOWS];
+	size_t count;
+};
+
+static void
+put8(struct packet *p, uint32_t v)
+{
+	p->bytes[p->len++] = (uint8_t)v;
+}
+
+static void
+put16(struct packet *p, uint32_t v)
+{
+	put8(p, v >> 8);
+	put8(p, v);
+}
+
+static void
+put32(struct packet *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p, v);
+}
+
+static void
+collect(const struct fs_flow *flow, void *opaque)
+{
+	struct collected *c = opaque;
+
+	if (c->count < MAX_FLOWS)
+		c->flows[c->count] = *flow;
+	c->count++;
+}
+
+#define UPTIME_MS 600000u
+#define UNIX_SECS 1700000000u
+#define SOURCE_ID 77u
+
+static void
+put_header(struct packet *p, uint32_t source_id)
+{
+	put16(p, 9);
+	put16(p, 0); /* count: not trusted by the decoder */
+	put32(p, UPTIME_MS);
+	put32(p, UNIX_SECS);
+	put32(p, 31337);
+	put32(p, source_id);
+}
+
+/* Starts a flowset; returns the offset that end_set() patches. */
+static size_t
+begin_set(struct packet *p, uint16_t id)
+{
+	size_t start = p->len;
+
+	put16(p, id);
+	put16(p, 0);
+	return start;
+}
+
+/* Pads the flowset to 4 bytes and writes its length. */
+static void
+end_set(struct packet *p, size_t start)
+{
+	size_t len;
+
+	while ((p->len - start) % 4)
+		put8(p, 0);
+	len = p->len - start;
+	p->bytes[start + 2] = (uint8_t)(len >> 8);
+	p->bytes[start + 3] = (uint8_t)len;
+}
+
+/* Template 256: src/dst IPv4, ports, proto, bytes (reduced to 4), packets, first, last. */
+static void
+put_template_256(struct packet *p)
+{
+	size_t set = begin_set(p, 0);
+
+	put16(p, 256);
+	put16(p, 9);
+	put16(p, 8);  put16(p, 4);
+	put16(p, 12); put16(p, 4);
+	put16(p, 7);  put16(p, 2);
+	put16(p, 11); put16(p, 2);
+	put16(p, 4);  put16(p, 1);
+	put16(p, 1);  put16(p, 4);
+	put16(p, 2);  put16(p, 8);
+	put16(p, 22); put16(p, 4);
+	put16(p, 21); put16(p, 4);
+	end_set(p, set);
+}
+
+static void
+put_record_256(struct packet *p, uint8_t n)
+{
+	put32(p, 0x0a000000u | n);
+	put32(p, 0x0a010000u | n);
+	put16(p, 1000u + n);
+	put16(p, 53);
+	put8(p, 17);
+	put32(p, 500u + n);
+	put32(p, 0);
+	put32(p, 5u + n);
+	put32(p, UPTIME_MS - 4000);
+	put32(p, UPTIME_MS - 1000);
+}
+
+static int
+decode_from(struct fs_decoder *dec, const struct packet *p, struct collected *c,
+	    const char *exporter_text)
+{
+	struct fs_addr exporter;
+
+	fs_addr_parse(&exporter, exporter_text);
+	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 9995,
+				 1700000002000000000ll, collect, c);
+}
+
+static int
+decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+{
+	return decode_from(dec, p, c, "198.51.100.1");
+}
+
+static void
+test_v9_template_then_data(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+	char text[FS_ADDR_STRLEN];
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	put_record_256(&p, 2);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(f->flow_type, FS_FLOW_NETFLOW_V9);
+	assert_string_equal(fs_addr_format(&f->src_addr, text), "10.0.0.1");
+	assert_string_equal(fs_addr_format(&f->dst_addr, text), "10.1.0.1");
+	assert_int_equal(f->src_port, 1001);
+	assert_int_equal(f->dst_port, 53);
+	assert_int_equal(f->proto, 17);
+	assert_int_equal(f->bytes, 501);
+	assert_int_equal(f->packets, 6);
+	assert_int_equal(f->observation_domain_id, SOURCE_ID);
+	assert_int_equal(f->sequence, 31337);
+	assert_int_equal(f->exporter_port, 9995);
+	assert_true(f->time_flow_start_ns == (int64_t)UNIX_SECS * 1000000000 - 4000 * 1000000ll);
+	assert_true(f->time_flow_end_ns == (int64_t)UNIX_SECS * 1000000000 - 1000 * 1000000ll);
+	assert_false(fs_flow_has(f, FS_F_IN_IF));
+	assert_false(fs_flow_has(f, FS_F_NEXT_HOP));
+	assert_false(fs_flow_has(f, FS_F_TCP_FLAGS));
+	assert_false(fs_flow_has(f, FS_F_SAMPLING_RATE));
+	assert_int_equal(c.flows[1].bytes, 502);
+	assert_int_equal(fs_decoder_stats(dec)->templates_added, 1);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_data_before_template(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	end_set(&p, set);
+	put_template_256(&p);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 2);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_NO_TEMPLATE);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.flows[0].bytes, 502);
+	assert_int_equal(fs_decoder_stats(dec)->no_template, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_records, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_templates_keyed_by_exporter(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet tpl = { .len = 0 }, data = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&tpl, SOURCE_ID);
+	put_template_256(&tpl);
+	assert_int_equal(decode(dec, &tpl, &c), 0);
+
+	put_header(&data, SOURCE_ID);
+	set = begin_set(&data, 256);
+	put_record_256(&data, 1);
+	end_set(&data, set);
+	/* Same source id from another exporter: no template. */
+	assert_int_equal(decode_from(dec, &data, &c, "198.51.100.2"), FS_ERR_NO_TEMPLATE);
+	assert_int_equal(c.count, 0);
+	/* Another source id from the same exporter: no template either. */
+	data.bytes[19] = SOURCE_ID + 1;
+	assert_int_equal(decode(dec, &data, &c), FS_ERR_NO_TEMPLATE);
+	data.bytes[19] = SOURCE_ID;
+	assert_int_equal(decode(dec, &data, &c), 0);
+	assert_int_equal(c.count, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_options_sampling(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	/* Options template 300: scope System (4 bytes), option samplingInterval (4). */
+	set = begin_set(&p, 1);
+	put16(&p, 300);
+	put16(&p, 4);
+	put16(&p, 4);
+	put16(&p, 1); put16(&p, 4);
+	put16(&p, 34); put16(&p, 4);
+	end_set(&p, set);
+	set = begin_set(&p, 300);
+	put32(&p, 0);
+	put32(&p, 512);
+	end_set(&p, set);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->options_records, 1);
+	assert_true(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	assert_int_equal(c.flows[0].sampling_rate, 512);
+	/* The scope field (type 1 = System) must not be read as octetDeltaCount. */
+	assert_int_equal(c.flows[0].bytes, 501);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_zero_length_flowset(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	end_set(&p, set);
+	for (int i = 0; i < 64; i++)
+		put8(&p, 0);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_flowset_past_end(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	end_set(&p, set);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 2);
+	end_set(&p, set);
+	p.len -= 3;
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_zero_length_field(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	char text[FS_ADDR_STRLEN];
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	set = begin_set(&p, 0);
+	put16(&p, 260);
+	put16(&p, 3);
+	put16(&p, 8); put16(&p, 4);
+	put16(&p, 12); put16(&p, 0); /* length 0: nothing to read */
+	put16(&p, 1); put16(&p, 2);
+	end_set(&p, set);
+	set = begin_set(&p, 260);
+	put32(&p, 0x01020304);
+	put16(&p, 77);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_string_equal(fs_addr_format(&c.flows[0].src_addr, text), "1.2.3.4");
+	assert_false(fs_flow_has(&c.flows[0], FS_F_DST_ADDR));
+	assert_int_equal(c.flows[0].bytes, 77);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_all_zero_length_template(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	set = begin_set(&p, 0);
+	put16(&p, 261);
+	put16(&p, 2);
+	put16(&p, 8); put16(&p, 0);
+	put16(&p, 12); put16(&p, 0);
+	end_set(&p, set);
+	set = begin_set(&p, 261);
+	put32(&p, 0);
+	end_set(&p, set);
+
+	/* A template of 0-byte records would never advance: it is rejected. */
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(fs_decoder_stats(dec)->templates_rejected, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template, 1);
+	assert_int_equal(c.count, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_bad_address_length(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	set = begin_set(&p, 0);
+	put16(&p, 262);
+	put16(&p, 1);
+	put16(&p, 8); put16(&p, 6); /* IPv4 source address in 6 bytes */
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(fs_decoder_stats(dec)->templates_rejected, 1);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_reserved_template_id(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	set = begin_set(&p, 0);
+	put16(&p, 255);
+	put16(&p, 1);
+	put16(&p, 8); put16(&p, 4);
+	end_set(&p, set);
+	put_template_256(&p);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(fs_decoder_stats(dec)->templates_rejected, 1);
+	/* The good template after the rejected one is still learned. */
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_template_replaced(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	put_template_256(&p); /* identical refresh */
+	set = begin_set(&p, 0);
+	put16(&p, 256);
+	put16(&p, 1);
+	put16(&p, 2); put16(&p, 4);
+	end_set(&p, set);
+	set = begin_set(&p, 256);
+	put32(&p, 9);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(fs_decoder_stats(dec)->templates_added, 2);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 1);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.flows[0].packets, 9);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SRC_ADDR));
+	fs_decoder_free(dec);
+}
+
+static size_t
+read_corpus(const char *relative, uint8_t *buf, size_t size)
+{
+	const char *dir = getenv("FLOWSIFT_CORPUS");
+	char path[1024];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
+	fp = fopen(path, "rb");
+	if (!fp) {
+		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
+			      path);
+		return 0;
+	}
+	n = fread(buf, 1, size, fp);
+	fclose(fp);
+	return n;
+}
+
+static void
+test_v9_corpus_softflowd(void **state)
+{
+	static uint8_t buf[65536];
+	struct fs_decoder *dec;
+	struct collected c = { .count = 0 };
+	size_t len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_valid01.dat",
+				 buf, sizeof(buf));
+	char text[FS_ADDR_STRLEN];
+	const struct fs_flow *found = NULL;
+
+	(void)state;
+	if (len == 0)
+		skip();
+	dec = fs_decoder_new(NULL);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(c.count, 7);
+	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+		if (strcmp(fs_addr_format(&c.flows[i].src_addr, text), "172.16.32.100") == 0 &&
+		    c.flows[i].src_port == 123) {
+			found = &c.flows[i];
+			break;
+		}
+	}
+	assert_non_null(found);
+	assert_string_equal(fs_addr_format(&found->dst_addr, text), "172.16.32.248");
+	assert_int_equal(found->proto, 17);
+	assert_int_equal(found->bytes, 76);
+	assert_int_equal(found->packets, 1);
+	/* unix_secs 1444331070, uptime 45076 ms, first switched 1216 ms. */
+	assert_true(found->time_flow_start_ns == 1444331026140000000ll);
+	assert_true(found->time_flow_end_ns == 1444331026141000000ll);
+	fs_decoder_free(dec);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v9_template_then_data),
+		cmocka_unit_test(test_v9_data_before_template),
+		cmocka_unit_test(test_v9_templates_keyed_by_exporter),
+		cmocka_unit_test(test_v9_options_sampling),
+		cmocka_unit_test(test_v9_zero_length_flowset),
+		cmocka_unit_test(test_v9_flowset_past_end),
+		cmocka_unit_test(test_v9_zero_length_field),
+		cmocka_unit_test(test_v9_all_zero_length_template),
+		cmocka_unit_test(test_v9_bad_address_length),
+		cmocka_unit_test(test_v9_reserved_template_id),
+		cmocka_unit_test(test_v9_template_replaced),
+		cmocka_unit_test(test_v9_corpus_softflowd),
+	};
+
+	fs_log_set_level(FS_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

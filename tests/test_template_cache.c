@@ -1,0 +1,266 @@
+/* test_template_cache.c - pkg/decode/template_cache.h: learn, replace, evict, withdraw. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/result.h"
+#include "decode/template_cache.h"
+
+/* Field specifiers: sourceIPv4Address/4, octetDeltaCount/8, enterprise 7/2 (PEN 9). */
+static const uint8_t wire_ipfix[] = {
+	0x00, 0x08, 0x00, 0x04,
+	0x00, 0x01, 0x00, 0x08,
+	0x80, 0x07, 0x00, 0x02, 0x00, 0x00, 0x00, 0x09,
+};
+
+static struct fs_template_spec
+spec_ipfix(void)
+{
+	struct fs_template_spec spec = {
+		.enterprise_bit = true,
+		.field_count = 3,
+		.wire = wire_ipfix,
+		.wire_len = sizeof(wire_ipfix),
+	};
+
+	return spec;
+}
+
+static struct fs_template_key
+make_key(const char *exporter, uint32_t domain, uint16_t template_id)
+{
+	struct fs_template_key key;
+
+	memset(&key, 0, sizeof(key));
+	fs_addr_parse(&key.exporter, exporter);
+	key.exporter_port = 4739;
+	key.flow_type = FS_FLOW_IPFIX;
+	key.domain = domain;
+	key.template_id = template_id;
+	return key;
+}
+
+static void
+test_learn_and_find(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_key key = make_key("192.0.2.1", 1, 300);
+	struct fs_template_spec spec = spec_ipfix();
+	const struct fs_template *tpl;
+	char reason[128];
+
+	(void)state;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, reason, sizeof(reason)),
+			 FS_TEMPLATE_ADDED);
+	tpl = fs_template_cache_find(cache, &key);
+	assert_non_null(tpl);
+	assert_int_equal(tpl->field_count, 3);
+	assert_int_equal(tpl->min_record_len, 14);
+	assert_int_equal(tpl->fields[0].target, FS_FT_SRC_V4);
+	assert_int_equal(tpl->fields[1].target, FS_FT_BYTES);
+	assert_int_equal(tpl->fields[2].id, 7);
+	assert_int_equal(tpl->fields[2].pen, 9);
+	/* An enterprise element is never mapped, even with an IANA-looking id. */
+	assert_int_equal(tpl->fields[2].target, FS_FT_NONE);
+
+	key.template_id = 301;
+	assert_null(fs_template_cache_find(cache, &key));
+	key = make_key("192.0.2.2", 1, 300);
+	assert_null(fs_template_cache_find(cache, &key));
+	key = make_key("192.0.2.1", 2, 300);
+	assert_null(fs_template_cache_find(cache, &key));
+	fs_template_cache_free(cache);
+}
+
+static void
+test_refresh_unchanged(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_key key = make_key("192.0.2.1", 1, 300);
+	struct fs_template_spec spec = spec_ipfix();
+	const struct fs_template *first;
+
+	(void)state;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	first = fs_template_cache_find(cache, &key);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+			 FS_TEMPLATE_UNCHANGED);
+	/* Same object: a refresh allocates nothing. */
+	assert_ptr_equal(fs_template_cache_find(cache, &key), first);
+	assert_int_equal(fs_template_cache_count(cache), 1);
+	fs_template_cache_free(cache);
+}
+
+static void
+test_replace_with_new_layout(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_key key = make_key("192.0.2.1", 1, 300);
+	struct fs_template_spec spec = spec_ipfix();
+	const struct fs_template *tpl;
+
+	(void)state;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	spec.field_count = 2;
+	spec.wire_len = 8;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	tpl = fs_template_cache_find(cache, &key);
+	assert_non_null(tpl);
+	assert_int_equal(tpl->field_count, 2);
+	assert_int_equal(fs_template_cache_count(cache), 1);
+	fs_template_cache_free(cache);
+}
+
+static void
+test_oldest_evicted(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(3, 64);
+	struct fs_template_spec spec = spec_ipfix();
+	struct fs_template_key key;
+
+	(void)state;
+	for (uint16_t id = 256; id < 259; id++) {
+		key = make_key("192.0.2.1", 1, id);
+		assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+				 FS_TEMPLATE_ADDED);
+	}
+	/* Refreshing 256 makes 257 the oldest. */
+	key = make_key("192.0.2.1", 1, 256);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+			 FS_TEMPLATE_UNCHANGED);
+	key = make_key("192.0.2.1", 1, 259);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	assert_int_equal(fs_template_cache_count(cache), 3);
+	key = make_key("192.0.2.1", 1, 257);
+	assert_null(fs_template_cache_find(cache, &key));
+	key = make_key("192.0.2.1", 1, 256);
+	assert_non_null(fs_template_cache_find(cache, &key));
+	fs_template_cache_free(cache);
+}
+
+static void
+test_rejects(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 2);
+	struct fs_template_key key = make_key("192.0.2.1", 1, 300);
+	struct fs_template_spec spec = spec_ipfix();
+	static const uint8_t bad_mac[] = { 0x00, 0x38, 0x00, 0x04 }; /* sourceMacAddress/4 */
+	char reason[128];
+
+	(void)state;
+	/* 3 fields over a limit of 2. */
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, reason, sizeof(reason)),
+			 FS_ERR_INVALID);
+	assert_non_null(strstr(reason, "limit"));
+
+	spec.field_count = 1;
+	spec.wire = bad_mac;
+	spec.wire_len = sizeof(bad_mac);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, reason, sizeof(reason)),
+			 FS_ERR_INVALID);
+	assert_non_null(strstr(reason, "element 56"));
+
+	/* Declared fields longer than the bytes given. */
+	spec = spec_ipfix();
+	spec.field_count = 2;
+	spec.wire_len = 6;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, reason, sizeof(reason)),
+			 FS_ERR_INVALID);
+	assert_int_equal(fs_template_cache_count(cache), 0);
+	fs_template_cache_free(cache);
+}
+
+static void
+test_withdraw(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_spec spec = spec_ipfix();
+	struct fs_template_key key;
+
+	(void)state;
+	for (uint16_t id = 256; id < 260; id++) {
+		key = make_key("192.0.2.1", 1, id);
+		spec.options = id >= 258;
+		assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+				 FS_TEMPLATE_ADDED);
+	}
+	key = make_key("192.0.2.9", 1, 256);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+
+	key = make_key("192.0.2.1", 1, 256);
+	assert_int_equal(fs_template_cache_withdraw(cache, &key), 0);
+	assert_int_equal(fs_template_cache_withdraw(cache, &key), FS_ERR_NOT_FOUND);
+	/* Options templates only: 258 and 259 go, 257 and the other exporter stay. */
+	assert_int_equal(fs_template_cache_withdraw_all(cache, &key, true), 2);
+	assert_int_equal(fs_template_cache_count(cache), 2);
+	key.template_id = 257;
+	assert_non_null(fs_template_cache_find(cache, &key));
+	fs_template_cache_free(cache);
+}
+
+static void
+test_sampling_store(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_key key = make_key("192.0.2.1", 1, 300);
+	struct fs_template_key other = make_key("192.0.2.1", 2, 300);
+
+	(void)state;
+	assert_int_equal(fs_template_cache_sampling(cache, &key), 0);
+	fs_template_cache_set_sampling(cache, &key, 1000);
+	key.template_id = 400;
+	assert_int_equal(fs_template_cache_sampling(cache, &key), 1000);
+	assert_int_equal(fs_template_cache_sampling(cache, &other), 0);
+	fs_template_cache_free(cache);
+}
+
+static void
+test_decode_record_varlen(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_key key = make_key("192.0.2.1", 1, 300);
+	static const uint8_t wire[] = {
+		0x00, 0x08, 0x00, 0x04,  /* sourceIPv4Address/4 */
+		0x00, 0x52, 0xff, 0xff,  /* interfaceName, variable length */
+		0x00, 0x04, 0x00, 0x01,  /* protocolIdentifier/1 */
+	};
+	struct fs_template_spec spec = { .field_count = 3, .wire = wire, .wire_len = sizeof(wire) };
+	static const uint8_t record[] = { 10, 0, 0, 1, 2, 'e', 't', 17, 0xaa };
+	const struct fs_template *tpl;
+	struct fs_field_deferred deferred = { 0 };
+	struct fs_flow flow;
+	struct fs_cursor cur;
+
+	(void)state;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	tpl = fs_template_cache_find(cache, &key);
+	assert_int_equal(tpl->min_record_len, 6);
+	fs_flow_clear(&flow);
+	fs_cursor_init(&cur, record, sizeof(record));
+	assert_int_equal(fs_template_decode_record(tpl, &cur, &flow, &deferred), 0);
+	assert_int_equal(flow.proto, 17);
+	assert_int_equal(fs_cursor_remaining(&cur), 1);
+	/* The next record's variable length (0xaa) runs past the data. */
+	assert_int_equal(fs_template_decode_record(tpl, &cur, &flow, &deferred), FS_ERR_TRUNCATED);
+	fs_template_cache_free(cache);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_learn_and_find),
+		cmocka_unit_test(test_refresh_unchanged),
+		cmocka_unit_test(test_replace_with_new_layout),
+		cmocka_unit_test(test_oldest_evicted),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_withdraw),
+		cmocka_unit_test(test_sampling_store),
+		cmocka_unit_test(test_decode_record_varlen),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
