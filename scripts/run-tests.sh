@@ -37,6 +37,17 @@ for r in "$build"/fuzz/*-replay; do
 	fi
 done
 
+# docs/CONFIGURATION.md must list what `flowsift config docs` generates.
+count=$((count + 1))
+echo "== docs/CONFIGURATION.md matches flowsift config docs"
+generated=$(mktemp)
+"$build/bin/flowsift" config docs >"$generated"
+if ! sed -n '/^| key /,$p' docs/CONFIGURATION.md | diff -u "$generated" -; then
+	echo "docs/CONFIGURATION.md is out of date: regenerate its table with 'flowsift config docs'"
+	failed="$failed CONFIGURATION.md"
+fi
+rm -f "$generated"
+
 if [ -n "$failed" ]; then
 	echo "FAILED ($build):$failed"
 	exit 1
