@@ -8,7 +8,7 @@
 #   BUILD_DIR   output folder (default build, or build/asan with SANITIZE=1)
 
 CC      ?= gcc
-PKGS    := rdkafka avro-c hiredis libpcap jansson
+PKGS    := rdkafka avro-c hiredis libpcap jansson libmicrohttpd libmaxminddb netsnmp
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build/asan
@@ -51,12 +51,15 @@ TESTS        := $(TEST_SRCS:tests/%.c=$(BUILD_DIR)/tests/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%-replay)
 
-.PHONY: all deps test check unit-tests cppcheck run demo bench fuzz clean
+.PHONY: all bins deps test check unit-tests cppcheck run demo bench fuzz clean
 .DEFAULT_GOAL := all
 # Keeps object files that make would otherwise delete as intermediates.
 .SECONDARY:
 
 all: $(BINS) $(TESTS) $(FUZZ_REPLAY)
+
+# The programs only, without the tests: what `make run` needs.
+bins: $(BINS)
 
 deps:
 	@scripts/deps.sh
@@ -111,10 +114,10 @@ test: deps
 	$(MAKE) unit-tests
 	$(MAKE) SANITIZE=1 unit-tests
 
-run: deps all
+run: deps bins
 	scripts/run.sh
 
-demo: deps all
+demo: deps bins
 	scripts/demo.sh
 
 bench: deps all

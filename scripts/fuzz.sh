@@ -10,7 +10,8 @@ set -u
 seconds=${1:-30}
 out=build/fuzz
 cc=${FUZZ_CC:-clang}
-pkgs="rdkafka avro-c hiredis libpcap jansson"
+# The same libraries as the Makefile links.
+pkgs=$(sed -n "s/^PKGS *:= *//p" Makefile)
 
 if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "fuzz: $cc not found; install clang (libFuzzer ships with it)" >&2

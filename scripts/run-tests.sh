@@ -48,6 +48,15 @@ if ! sed -n '/^| key /,$p' docs/CONFIGURATION.md | diff -u "$generated" -; then
 fi
 rm -f "$generated"
 
+# docker/ and deploy/ must match the binaries, ports and settings of this build.
+for check in check-containers check-deploy; do
+	count=$((count + 1))
+	echo "== scripts/$check.sh"
+	if ! "scripts/$check.sh" "$build"; then
+		failed="$failed $check"
+	fi
+done
+
 if [ -n "$failed" ]; then
 	echo "FAILED ($build):$failed"
 	exit 1

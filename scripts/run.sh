@@ -22,11 +22,21 @@ bootstrap=$("$bin/flowsift" config get kafka.bootstrap.servers)
 redis_url=$("$bin/flowsift" config get redis.url)
 mkdir -p "$run_dir/logs"
 
+# One `make run` per run folder: a second one would take over the first's
+# ports and state files.
+exec 9>"$run_dir/run.lock"
+if ! flock -n 9; then
+	echo "run: another 'make run' is using $run_dir; stop it first (Ctrl-C in its terminal)" >&2
+	exit 1
+fi
+
 pids=""
 cleanup() {
-	trap - INT TERM EXIT
-	echo
-	echo "run: stopping"
+	trap - INT TERM HUP EXIT
+	# The terminal or pipe may be gone (Ctrl-C on `make run | tee`): writing
+	# must not kill the shell before every process is stopped.
+	trap '' PIPE
+	{ echo; echo "run: stopping"; } 2>/dev/null || true
 	# Stops in reverse start order, so report writes its last counters to
 	# Redis and commits its offsets before Redis and the broker go away.
 	reversed=""
@@ -37,14 +47,16 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	echo "run: stopped; logs are in $run_dir/logs/"
+	echo "run: stopped; logs are in $run_dir/logs/" 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap cleanup INT TERM HUP EXIT
 
+# Starts a process in its own session, so a Ctrl-C or hangup of the terminal
+# reaches only this script, which then stops the processes in order.
 start() {
 	name=$1
 	shift
-	"$@" >>"$run_dir/logs/$name.log" 2>&1 &
+	setsid "$@" >>"$run_dir/logs/$name.log" 2>&1 </dev/null &
 	pids="$pids $!"
 	echo "run: started $name (pid $!), log $run_dir/logs/$name.log"
 }
@@ -76,8 +88,8 @@ if [ -z "$redis_url" ]; then
 	port=16379
 	while [ $port -lt 16479 ]; do
 		if ! redis-cli -h 127.0.0.1 -p $port ping >/dev/null 2>&1; then
-			redis-server --bind 127.0.0.1 --port $port --save "" --appendonly no \
-				--dir "$run_dir/redis" --logfile "" >>"$run_dir/logs/redis.log" 2>&1 &
+			setsid redis-server --bind 127.0.0.1 --port $port --save "" --appendonly no \
+				--dir "$run_dir/redis" --logfile "" >>"$run_dir/logs/redis.log" 2>&1 </dev/null &
 			rpid=$!
 			sleep 0.3
 			if kill -0 $rpid 2>/dev/null; then
@@ -99,8 +111,45 @@ else
 	echo "run: using Redis at the configured redis.url"
 fi
 
+# Alerts of flowsift-report: JSON lines in run/logs/alerts.jsonl unless
+# alert.json.output is set; the demo also starts a private rsyslogd on
+# loopback that receives them as syslog with CEF (docs/alerts.md).
+alerts_json=$("$bin/flowsift" config get alert.json.output)
+if [ -z "$alerts_json" ]; then
+	alerts_json="$run_dir/logs/alerts.jsonl"
+	FLOWSIFT_ALERT_JSON_OUTPUT=$alerts_json
+	export FLOWSIFT_ALERT_JSON_OUTPUT
+	# The demo shows only the alerts of this run.
+	if [ $demo -eq 1 ]; then
+		: >"$alerts_json"
+	fi
+fi
+syslog_log=""
+if [ $demo -eq 1 ] && [ -z "$("$bin/flowsift" config get alert.syslog.target)" ] &&
+	[ -x /usr/sbin/rsyslogd ]; then
+	syslog_dir=$(cd "$run_dir" && pwd)/rsyslog
+	syslog_log=$(cd "$run_dir" && pwd)/logs/syslog-alerts.log
+	mkdir -p "$syslog_dir"
+	: >"$syslog_log"
+	cat >"$syslog_dir/rsyslog.conf" <<EOF2
+global(workDirectory="$syslog_dir")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="15514")
+*.* action(type="omfile" file="$syslog_log")
+EOF2
+	start rsyslog /usr/sbin/rsyslogd -n -f "$syslog_dir/rsyslog.conf" -i "$syslog_dir/rsyslogd.pid"
+	FLOWSIFT_ALERT_SYSLOG_TARGET=tcp://127.0.0.1:15514
+	export FLOWSIFT_ALERT_SYSLOG_TARGET
+	sleep 0.5
+fi
+
 start ingest "$bin/flowsift-ingest"
+start enrich "$bin/flowsift-enrich"
 start report "$bin/flowsift-report"
+filter_rules=$("$bin/flowsift" config get filter.rules)
+if [ -f "$filter_rules" ]; then
+	start filter "$bin/flowsift-filter"
+fi
 sleep 1
 for pid in $pids; do
 	if ! kill -0 "$pid" 2>/dev/null; then
@@ -108,7 +157,7 @@ for pid in $pids; do
 		exit 1
 	fi
 done
-echo "run: ingest listens on $("$bin/flowsift" config get ingest.listen) (NetFlow v5/v9, IPFIX; sFlow is counted, not yet decoded)"
+echo "run: ingest listens on $("$bin/flowsift" config get ingest.listen) (NetFlow, IPFIX and sFlow on every port)"
 
 if [ $demo -eq 1 ]; then
 	"$bin/flowsift-gentraffic" --out "$run_dir/demo.pcap"
@@ -120,8 +169,41 @@ if [ $demo -eq 1 ]; then
 	(cd "$run_dir" && rm -f sf.ctl && timeout 60 softflowd -r demo.pcap -n "127.0.0.1:$port" \
 		-v 9 -d -p sf.pid -c sf.ctl >>logs/softflowd.log 2>&1) ||
 		echo "run: softflowd failed; see $run_dir/logs/softflowd.log" >&2
-	sleep 2
+	# The generated host 10.1.66.6 reaches 300 addresses on TCP 445 and
+	# should raise one fan-out alert within a few seconds.
+	i=0
+	while [ $i -lt 100 ] && ! grep -qs '"rule":"fanout"' "$alerts_json"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if grep -qs '"rule":"fanout"' "$alerts_json"; then
+		echo "run: alerts raised (JSON lines in $alerts_json):"
+		sed 's/^/  /' "$alerts_json"
+		if [ -n "$syslog_log" ]; then
+			sleep 0.5
+			echo "run: the same alerts as syslog with CEF, received by rsyslogd in $syslog_log:"
+			grep 'CEF:' "$syslog_log" | sed 's/^/  /' || true
+		fi
+		echo "run: list alerts with: build/bin/flowsift report alerts"
+	else
+		echo "run: no fan-out alert within 10 s; see $run_dir/logs/report.log" >&2
+	fi
+	sleep 3
 fi
 
 echo "run: press Ctrl-C to stop"
-"$bin/flowsift" top --watch || true
+"$bin/flowsift" top --watch &
+top_pid=$!
+# Watches the workers while the live view runs: a worker that dies stops the
+# run with a message instead of leaving a view of counters that no longer move.
+while kill -0 "$top_pid" 2>/dev/null; do
+	for pid in $pids; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$top_pid" 2>/dev/null || true
+			wait "$top_pid" 2>/dev/null || true
+			echo "run: process $pid exited unexpectedly; see $run_dir/logs/" >&2
+			exit 1
+		fi
+	done
+	sleep 1
+done

@@ -211,7 +211,7 @@ make_full_flow(struct fs_flow *f)
 	static const uint8_t dst_mac[6] = { 0xff, 0xfe, 0xfd, 0x00, 0x01, 0x02 };
 
 	fs_flow_clear(f);
-	f->present = (uint64_t)FS_F_FLOW_DIRECTION * 2 - 1;    /* bits 0..26 */
+	f->present = (uint64_t)FS_F_DST_SERVICE * 2 - 1;    /* bits 0..48 */
 	f->flow_type = FS_FLOW_SFLOW_V5;
 	fs_addr_set_v6(&f->exporter_addr, v6_exporter);
 	f->exporter_port = 65535;
@@ -243,6 +243,28 @@ make_full_flow(struct fs_flow *f)
 	f->icmp_type = 0;
 	f->icmp_code = 255;
 	f->flow_direction = FS_DIR_EGRESS;
+	strcpy(f->src_country, "DE");
+	strcpy(f->dst_country, "JP");
+	strcpy(f->src_city, "M\xc3\xbcnchen");
+	strcpy(f->dst_city, "\xe6\x9d\xb1\xe4\xba\xac");            /* Tokyo in kanji */
+	strcpy(f->src_as_org, "Example Transit \"Backbone\" GmbH");
+	strcpy(f->dst_as_org, "Example Cloud K.K.");
+	strcpy(f->exporter_name, "edge1.fra");
+	strcpy(f->exporter_site, "fra1");
+	strcpy(f->in_if_name, "xe-0/0/1");
+	strcpy(f->in_if_description, "transit: example \\ backbone");
+	f->in_if_speed = 100000000000ull;
+	strcpy(f->out_if_name, "ae0.100");
+	strcpy(f->out_if_description, "customer 42");
+	f->out_if_speed = UINT64_MAX;
+	strcpy(f->src_tags, "site=fra,role=core");
+	strcpy(f->dst_tags, "customer=acme");
+	f->traffic_direction = FS_TRAFFIC_EXTERNAL;
+	f->exported_bytes = 123456789;
+	f->exported_packets = 98765;
+	f->sampling_source = FS_SAMPLING_NONE;
+	strcpy(f->src_service, "https");
+	strcpy(f->dst_service, "x11-ssh-offset");
 }
 
 /* A flow with only the mandatory fields. */
@@ -298,7 +320,36 @@ assert_flows_equal(const struct fs_flow *a, const struct fs_flow *b)
 	CHECK_SCALAR(FS_F_ICMP_TYPE, icmp_type);
 	CHECK_SCALAR(FS_F_ICMP_CODE, icmp_code);
 	CHECK_SCALAR(FS_F_FLOW_DIRECTION, flow_direction);
+	CHECK_SCALAR(FS_F_IN_IF_SPEED, in_if_speed);
+	CHECK_SCALAR(FS_F_OUT_IF_SPEED, out_if_speed);
+	CHECK_SCALAR(FS_F_TRAFFIC_DIRECTION, traffic_direction);
+	CHECK_SCALAR(FS_F_EXPORTED_BYTES, exported_bytes);
+	CHECK_SCALAR(FS_F_EXPORTED_PACKETS, exported_packets);
+	CHECK_SCALAR(FS_F_SAMPLING_SOURCE, sampling_source);
 #undef CHECK_SCALAR
+
+#define CHECK_TEXT(bit, member) \
+	do { \
+		if (fs_flow_has(a, bit)) \
+			assert_string_equal(a->member, b->member); \
+	} while (0)
+	CHECK_TEXT(FS_F_SRC_COUNTRY, src_country);
+	CHECK_TEXT(FS_F_DST_COUNTRY, dst_country);
+	CHECK_TEXT(FS_F_SRC_CITY, src_city);
+	CHECK_TEXT(FS_F_DST_CITY, dst_city);
+	CHECK_TEXT(FS_F_SRC_AS_ORG, src_as_org);
+	CHECK_TEXT(FS_F_DST_AS_ORG, dst_as_org);
+	CHECK_TEXT(FS_F_EXPORTER_NAME, exporter_name);
+	CHECK_TEXT(FS_F_EXPORTER_SITE, exporter_site);
+	CHECK_TEXT(FS_F_IN_IF_NAME, in_if_name);
+	CHECK_TEXT(FS_F_IN_IF_DESCRIPTION, in_if_description);
+	CHECK_TEXT(FS_F_OUT_IF_NAME, out_if_name);
+	CHECK_TEXT(FS_F_OUT_IF_DESCRIPTION, out_if_description);
+	CHECK_TEXT(FS_F_SRC_TAGS, src_tags);
+	CHECK_TEXT(FS_F_DST_TAGS, dst_tags);
+	CHECK_TEXT(FS_F_SRC_SERVICE, src_service);
+	CHECK_TEXT(FS_F_DST_SERVICE, dst_service);
+#undef CHECK_TEXT
 
 	if (fs_flow_has(a, FS_F_SRC_ADDR))
 		assert_true(fs_addr_equal(&a->src_addr, &b->src_addr));
@@ -343,10 +394,15 @@ static const uint8_t minimal_body[] = {
 	0x00,                           /* observation_domain_id: null */
 	0x00,                           /* sequence: null */
 	0xd0, 0x0f,                     /* time_received_ns: 1000 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* the 25 remaining optional fields: null */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* the 47 remaining optional fields: null */
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0,
 };
+
+static void set_field_by_name(avro_value_t *record, const char *name, int branch,
+			      avro_value_t *out);
 
 /* ---- codec tests ---- */
 
@@ -409,7 +465,7 @@ test_roundtrip_each_field_alone(void **state)
 	size_t len = 0;
 
 	make_full_flow(&full);
-	for (int bit = 0; bit <= 26; bit++) {
+	for (int bit = 0; bit <= 48; bit++) {
 		in = full;
 		in.present = (uint64_t)1 << bit;
 		assert_int_equal(fs_flow_codec_encode(codec, &in, buf, sizeof(buf), &len), 0);
@@ -478,6 +534,186 @@ test_encode_rejects_bad_enum(void **state)
 	flow.flow_direction = 2;
 	assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &len),
 			 FS_ERR_INVALID);
+
+	make_minimal_flow(&flow);
+	flow.present = FS_F_TRAFFIC_DIRECTION;
+	flow.traffic_direction = FS_TRAFFIC_DIRECTION_COUNT;
+	assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &len),
+			 FS_ERR_INVALID);
+
+	make_minimal_flow(&flow);
+	flow.present = FS_F_SAMPLING_SOURCE;
+	flow.sampling_source = FS_SAMPLING_SOURCE_COUNT;
+	assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &len),
+			 FS_ERR_INVALID);
+
+	/* Out-of-range values are ignored while their presence bit is clear. */
+	make_minimal_flow(&flow);
+	flow.traffic_direction = 200;
+	flow.sampling_source = 200;
+	assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &len), 0);
+}
+
+/*
+ * Encodes, through avro-c and the current schema, a flow whose fields are
+ * all null except the mandatory ones and the string field name set to the
+ * len bytes of text, which need not fit struct fs_flow.
+ */
+static size_t
+encode_current_with_string(struct fs_flow_codec *codec, uint8_t *msg, size_t cap,
+			   const char *name, const char *text, size_t len)
+{
+	const char *schema_text = fs_flow_codec_schema_text(codec);
+	static const uint8_t exporter[4] = { 192, 0, 2, 1 };
+	avro_schema_t schema;
+	avro_value_iface_t *klass;
+	avro_value_t record, field, branch;
+	avro_writer_t writer;
+	size_t count, out_len;
+
+	assert_int_equal(avro_schema_from_json_length(schema_text, strlen(schema_text),
+						      &schema), 0);
+	klass = avro_generic_class_from_schema(schema);
+	assert_non_null(klass);
+	assert_int_equal(avro_generic_value_new(klass, &record), 0);
+	assert_int_equal(avro_value_get_size(&record, &count), 0);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(avro_value_get_by_index(&record, i, &field, NULL), 0);
+		if (avro_value_get_type(&field) == AVRO_UNION) {
+			assert_int_equal(avro_value_set_branch(&field, 0, &branch), 0);
+			assert_int_equal(avro_value_set_null(&branch), 0);
+		}
+	}
+	set_field_by_name(&record, "flow_type", -1, &field);
+	assert_int_equal(avro_value_set_enum(&field, 2), 0);
+	set_field_by_name(&record, "exporter_addr", -1, &field);
+	assert_int_equal(avro_value_set_bytes(&field, (void *)exporter, 4), 0);
+	set_field_by_name(&record, "exporter_port", -1, &field);
+	assert_int_equal(avro_value_set_int(&field, 2055), 0);
+	set_field_by_name(&record, "time_received_ns", -1, &field);
+	assert_int_equal(avro_value_set_long(&field, 1000), 0);
+	set_field_by_name(&record, name, 1, &field);
+	assert_int_equal(avro_value_set_string_len(&field, text, len + 1), 0);
+
+	put_header(msg, fs_flow_codec_fingerprint(codec));
+	writer = avro_writer_memory((const char *)msg + FS_FLOW_CODEC_HEADER_LEN,
+				    (int64_t)(cap - FS_FLOW_CODEC_HEADER_LEN));
+	assert_int_equal(avro_value_write(writer, &record), 0);
+	out_len = FS_FLOW_CODEC_HEADER_LEN + (size_t)avro_writer_tell(writer);
+
+	avro_writer_free(writer);
+	avro_value_decref(&record);
+	avro_value_iface_decref(klass);
+	avro_schema_decref(schema);
+	return out_len;
+}
+
+static void
+test_decode_checks_strings(void **state)
+{
+	static const struct {
+		const char *description;
+		const char *field;
+		const char *text;
+		size_t len;
+		int expected;
+	} cases[] = {
+		{ "two-letter country", "src_country", "FR", 2, 0 },
+		{ "three-letter country is too long", "src_country", "FRA", 3, FS_ERR_INVALID },
+		{ "empty city", "src_city", "", 0, 0 },
+		{ "UTF-8 city", "dst_city", "S\xc3\xa3o Paulo", 10, 0 },
+		{ "city of 47 bytes fits", "src_city",
+		  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstu", 47, 0 },
+		{ "city of 48 bytes is too long", "src_city",
+		  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv", 48, FS_ERR_INVALID },
+		{ "invalid UTF-8 byte", "exporter_name", "edge\xff", 5, FS_ERR_INVALID },
+		{ "cut UTF-8 sequence", "exporter_name", "edge\xc3", 5, FS_ERR_INVALID },
+		{ "overlong UTF-8", "exporter_name", "\xc0\xaf", 2, FS_ERR_INVALID },
+		{ "control character", "in_if_description", "a\nb", 3, FS_ERR_INVALID },
+		{ "NUL inside", "in_if_name", "a\0b", 3, FS_ERR_INVALID },
+	};
+	struct fs_flow_codec *codec = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t msg[FS_FLOW_CODEC_MAX_LEN];
+		struct fs_flow out;
+		size_t len;
+
+		print_message("case: %s\n", cases[i].description);
+		len = encode_current_with_string(codec, msg, sizeof(msg), cases[i].field,
+						 cases[i].text, cases[i].len);
+		assert_int_equal(fs_flow_codec_decode(codec, msg, len, &out), cases[i].expected);
+	}
+}
+
+/* A message written with the published schema flow.v1.avsc decodes with the new fields null. */
+static void
+test_decode_schema_v1_message(void **state)
+{
+	const struct fs_embedded_schema *v1 = fs_embedded_schema_find("flow.v1.avsc");
+	static const uint8_t exporter[4] = { 192, 0, 2, 9 };
+	struct fs_flow_codec *codec = *state;
+	avro_schema_t schema;
+	avro_value_iface_t *klass;
+	avro_value_t record, field, branch;
+	avro_writer_t writer;
+	struct fs_flow out;
+	uint8_t msg[FS_FLOW_CODEC_MAX_LEN];
+	uint64_t fp = 0;
+	size_t count, len;
+
+	assert_non_null(v1);
+	assert_int_equal(fs_avro_fingerprint(v1->text, strlen(v1->text), &fp, NULL, 0), 0);
+	assert_int_not_equal(fp, fs_flow_codec_fingerprint(codec));
+
+	assert_int_equal(avro_schema_from_json_length(v1->text, strlen(v1->text), &schema), 0);
+	klass = avro_generic_class_from_schema(schema);
+	assert_non_null(klass);
+	assert_int_equal(avro_generic_value_new(klass, &record), 0);
+	assert_int_equal(avro_value_get_size(&record, &count), 0);
+	assert_int_equal(count, 31);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(avro_value_get_by_index(&record, i, &field, NULL), 0);
+		if (avro_value_get_type(&field) == AVRO_UNION) {
+			assert_int_equal(avro_value_set_branch(&field, 0, &branch), 0);
+			assert_int_equal(avro_value_set_null(&branch), 0);
+		}
+	}
+	set_field_by_name(&record, "flow_type", -1, &field);
+	assert_int_equal(avro_value_set_enum(&field, 1), 0);
+	set_field_by_name(&record, "exporter_addr", -1, &field);
+	assert_int_equal(avro_value_set_bytes(&field, (void *)exporter, 4), 0);
+	set_field_by_name(&record, "exporter_port", -1, &field);
+	assert_int_equal(avro_value_set_int(&field, 2055), 0);
+	set_field_by_name(&record, "time_received_ns", -1, &field);
+	assert_int_equal(avro_value_set_long(&field, 42), 0);
+	set_field_by_name(&record, "bytes", 1, &field);
+	assert_int_equal(avro_value_set_long(&field, 1500), 0);
+	set_field_by_name(&record, "flow_direction", 1, &field);
+	assert_int_equal(avro_value_set_enum(&field, 1), 0);
+
+	put_header(msg, fp);
+	writer = avro_writer_memory((const char *)msg + FS_FLOW_CODEC_HEADER_LEN,
+				    (int64_t)(sizeof(msg) - FS_FLOW_CODEC_HEADER_LEN));
+	assert_int_equal(avro_value_write(writer, &record), 0);
+	len = FS_FLOW_CODEC_HEADER_LEN + (size_t)avro_writer_tell(writer);
+	avro_writer_free(writer);
+	avro_value_decref(&record);
+	avro_value_iface_decref(klass);
+	avro_schema_decref(schema);
+
+	memset(&out, 0xa5, sizeof(out));
+	assert_int_equal(fs_flow_codec_decode(codec, msg, len, &out), 0);
+	assert_int_equal(out.present, FS_F_BYTES | FS_F_FLOW_DIRECTION);
+	assert_int_equal(out.flow_type, FS_FLOW_NETFLOW_V9);
+	assert_int_equal(out.exporter_port, 2055);
+	assert_int_equal(out.time_received_ns, 42);
+	assert_int_equal(out.bytes, 1500);
+	assert_int_equal(out.flow_direction, FS_DIR_EGRESS);
+	assert_string_equal(out.src_country, "");
+	assert_string_equal(out.exporter_name, "");
+	assert_int_equal(out.exported_bytes, 0);
+	assert_int_equal(out.traffic_direction, 0);
 }
 
 static void
@@ -592,7 +828,7 @@ static const struct body_case body_cases[] = {
 	{ "time_received_ns varint of 11 bytes", 10, 2,
 	  { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }, 11,
 	  FS_ERR_INVALID },
-	{ "time_received_ns cut in its varint", 10, 27, { 0xd0 }, 1, FS_ERR_TRUNCATED },
+	{ "time_received_ns cut in its varint", 10, 49, { 0xd0 }, 1, FS_ERR_TRUNCATED },
 };
 
 static void
@@ -648,7 +884,7 @@ static const char old_schema[] =
 	"]}";
 
 static void
-set_old_field(avro_value_t *record, const char *name, int branch, avro_value_t *out)
+set_field_by_name(avro_value_t *record, const char *name, int branch, avro_value_t *out)
 {
 	avro_value_t field;
 
@@ -679,29 +915,29 @@ encode_with_old_schema(uint8_t *msg, size_t cap, uint64_t fp, int flow_type)
 	assert_non_null(klass);
 	assert_int_equal(avro_generic_value_new(klass, &record), 0);
 
-	set_old_field(&record, "flow_type", -1, &v);
+	set_field_by_name(&record, "flow_type", -1, &v);
 	assert_int_equal(avro_value_set_enum(&v, flow_type), 0);
-	set_old_field(&record, "time_received_ns", -1, &v);
+	set_field_by_name(&record, "time_received_ns", -1, &v);
 	assert_int_equal(avro_value_set_long(&v, 1600000000000000000LL), 0);
-	set_old_field(&record, "exporter_addr", -1, &v);
+	set_field_by_name(&record, "exporter_addr", -1, &v);
 	assert_int_equal(avro_value_set_bytes(&v, (void *)exporter, 4), 0);
-	set_old_field(&record, "exporter_port", -1, &v);
+	set_field_by_name(&record, "exporter_port", -1, &v);
 	assert_int_equal(avro_value_set_int(&v, 9995), 0);
-	set_old_field(&record, "collector_name", -1, &v);
+	set_field_by_name(&record, "collector_name", -1, &v);
 	assert_int_equal(avro_value_set_string(&v, "edge-1"), 0);
-	set_old_field(&record, "sampling_rate", 1, &v);
+	set_field_by_name(&record, "sampling_rate", 1, &v);
 	assert_int_equal(avro_value_set_int(&v, 2147483647), 0);
-	set_old_field(&record, "src_addr", 1, &v);
+	set_field_by_name(&record, "src_addr", 1, &v);
 	assert_int_equal(avro_value_set_bytes(&v, (void *)src, 4), 0);
-	set_old_field(&record, "dst_addr", 0, &v);
+	set_field_by_name(&record, "dst_addr", 0, &v);
 	assert_int_equal(avro_value_set_null(&v), 0);
-	set_old_field(&record, "dst_port", 1, &v);
+	set_field_by_name(&record, "dst_port", 1, &v);
 	assert_int_equal(avro_value_set_int(&v, 53), 0);
-	set_old_field(&record, "bytes", 1, &v);
+	set_field_by_name(&record, "bytes", 1, &v);
 	assert_int_equal(avro_value_set_long(&v, 123456789012LL), 0);
-	set_old_field(&record, "packets", 0, &v);
+	set_field_by_name(&record, "packets", 0, &v);
 	assert_int_equal(avro_value_set_long(&v, 77), 0);
-	set_old_field(&record, "flow_direction", 1, &v);
+	set_field_by_name(&record, "flow_direction", 1, &v);
 	assert_int_equal(avro_value_set_enum(&v, 0), 0);             /* egress */
 
 	put_header(msg, fp);
@@ -1013,7 +1249,29 @@ test_python_avro_crosscheck(void **state)
 	assert_json_integer(datum, "icmp_type", 0);
 	assert_json_integer(datum, "icmp_code", 255);
 	assert_json_string(datum, "flow_direction", "egress");
-	assert_int_equal(json_object_size(datum), 31);
+	assert_json_string(datum, "src_country", "DE");
+	assert_json_string(datum, "dst_country", "JP");
+	assert_json_string(datum, "src_city", "M\xc3\xbcnchen");
+	assert_json_string(datum, "dst_city", "\xe6\x9d\xb1\xe4\xba\xac");
+	assert_json_string(datum, "src_as_org", "Example Transit \"Backbone\" GmbH");
+	assert_json_string(datum, "dst_as_org", "Example Cloud K.K.");
+	assert_json_string(datum, "exporter_name", "edge1.fra");
+	assert_json_string(datum, "exporter_site", "fra1");
+	assert_json_string(datum, "in_if_name", "xe-0/0/1");
+	assert_json_string(datum, "in_if_description", "transit: example \\ backbone");
+	assert_json_integer(datum, "in_if_speed", 100000000000LL);
+	assert_json_string(datum, "out_if_name", "ae0.100");
+	assert_json_string(datum, "out_if_description", "customer 42");
+	assert_json_integer(datum, "out_if_speed", -1);   /* UINT64_MAX as a signed long */
+	assert_json_string(datum, "src_tags", "site=fra,role=core");
+	assert_json_string(datum, "dst_tags", "customer=acme");
+	assert_json_string(datum, "traffic_direction", "external");
+	assert_json_integer(datum, "exported_bytes", 123456789);
+	assert_json_integer(datum, "exported_packets", 98765);
+	assert_json_string(datum, "sampling_source", "none");
+	assert_json_string(datum, "src_service", "https");
+	assert_json_string(datum, "dst_service", "x11-ssh-offset");
+	assert_int_equal(json_object_size(datum), 53);
 	json_decref(doc);
 }
 
@@ -1066,6 +1324,8 @@ main(void)
 		cmocka_unit_test(test_decode_unknown_fingerprint),
 		cmocka_unit_test(test_decode_truncated_body),
 		cmocka_unit_test(test_decode_malformed_bodies),
+		cmocka_unit_test(test_decode_checks_strings),
+		cmocka_unit_test(test_decode_schema_v1_message),
 		cmocka_unit_test(test_decode_older_schema_version),
 		cmocka_unit_test(test_add_schema_rejects_unreadable),
 		cmocka_unit_test(test_decode_limits_array_items),

@@ -71,7 +71,7 @@ test_unknown_version(void **state)
 }
 
 static void
-test_sflow_counted_unsupported(void **state)
+test_sflow_detected_by_header(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct counter c = { 0 };
@@ -81,25 +81,28 @@ test_sflow_counted_unsupported(void **state)
 	static const uint8_t not_sflow[28] = { 0, 0, 0, 5, 0, 0, 0, 7 };
 
 	(void)state;
-	assert_int_equal(decode(dec, sflow, sizeof(sflow), &c), FS_ERR_UNSUPPORTED);
-	assert_int_equal(fs_decoder_stats(dec)->unsupported, 1);
+	(void)decode(dec, sflow, sizeof(sflow), &c);
 	assert_int_equal(fs_decoder_stats(dec)->datagrams_by_type[FS_FLOW_SFLOW_V5], 1);
 	assert_int_equal(decode(dec, not_sflow, sizeof(not_sflow), &c), FS_ERR_INVALID);
 	fs_decoder_free(dec);
 }
 
 static void
-test_netflow_v1_v7_unsupported(void **state)
+test_netflow_v1_v7_count_past_end(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct counter c = { 0 };
 	static const uint8_t v1[16] = { 0, 1, 0, 1 };
 	static const uint8_t v7[24] = { 0, 7, 0, 1 };
+	static const uint8_t v7_short_header[20] = { 0, 7, 0, 0 };
 
 	(void)state;
-	assert_int_equal(decode(dec, v1, sizeof(v1), &c), FS_ERR_UNSUPPORTED);
-	assert_int_equal(decode(dec, v7, sizeof(v7), &c), FS_ERR_UNSUPPORTED);
-	assert_int_equal(fs_decoder_stats(dec)->unsupported, 2);
+	assert_int_equal(decode(dec, v1, sizeof(v1), &c), FS_ERR_TRUNCATED);
+	assert_int_equal(decode(dec, v7, sizeof(v7), &c), FS_ERR_TRUNCATED);
+	assert_int_equal(decode(dec, v7_short_header, sizeof(v7_short_header), &c),
+			 FS_ERR_TRUNCATED);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 3);
+	assert_int_equal(c.flows, 0);
 	fs_decoder_free(dec);
 }
 
@@ -125,8 +128,8 @@ test_ipfix_trailing_garbage(void **state)
 	static const uint8_t msg[18] = { 0, 10, 0, 16, [16] = 0xab, [17] = 0xcd };
 
 	(void)state;
-	assert_int_equal(decode(dec, msg, sizeof(msg), &c), FS_ERR_TRUNCATED);
-	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	assert_int_equal(decode(dec, msg, sizeof(msg), &c), FS_ERR_INVALID);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
 	fs_decoder_free(dec);
 }
 
@@ -305,8 +308,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_and_tiny),
 		cmocka_unit_test(test_unknown_version),
-		cmocka_unit_test(test_sflow_counted_unsupported),
-		cmocka_unit_test(test_netflow_v1_v7_unsupported),
+		cmocka_unit_test(test_sflow_detected_by_header),
+		cmocka_unit_test(test_netflow_v1_v7_count_past_end),
 		cmocka_unit_test(test_ipfix_length_below_header),
 		cmocka_unit_test(test_ipfix_trailing_garbage),
 		cmocka_unit_test(test_mutated_v9),

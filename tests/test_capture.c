@@ -560,6 +560,31 @@ split_v9_messages(void **state)
 	free(seen);
 }
 
+/*
+ * telegraf issue 14370: an IPFIX message length 2 bytes short.  The 2 bytes
+ * stay with their message, and the next message is split off as usual;
+ * fewer than 16 bytes at the end of the file stay with the last message.
+ */
+static void
+split_ipfix_short_length_keeps_tail(void **state)
+{
+	uint8_t buf[128];
+	struct seen *seen = calloc(1, sizeof(*seen));
+
+	(void)state;
+	assert_non_null(seen);
+	memset(buf, 0, sizeof(buf));
+	put16(buf, 10);
+	put16(buf + 2, 30);      /* 32 bytes belong to the message */
+	put16(buf + 32, 10);
+	put16(buf + 34, 20);     /* the next message, then 3 stray bytes */
+	assert_int_equal(fs_capture_split_raw(buf, 55, 0, collect, seen), 0);
+	assert_int_equal(seen->count, 2);
+	assert_int_equal(seen->dg[0].len, 32);
+	assert_int_equal(seen->dg[1].len, 23);
+	free(seen);
+}
+
 static void
 split_faults_rest_last(void **state)
 {
@@ -577,15 +602,15 @@ split_faults_rest_last(void **state)
 	assert_int_equal(seen->count, 1);
 	assert_int_equal(seen->dg[0].len, 50);
 
-	/* An unknown version after a message: the rest goes over as one. */
+	/* Bytes after an IPFIX message that are no message stay with it. */
 	memset(seen, 0, sizeof(*seen));
 	put16(buf, 10);
 	put16(buf + 2, 16);
 	put16(buf + 16, 99);
 	assert_int_equal(fs_capture_split_raw(buf, 100, 0, collect, seen), 0);
-	assert_int_equal(seen->count, 2);
-	assert_int_equal(seen->dg[0].len, 16);
-	assert_int_equal(seen->dg[1].len, 84);
+	assert_int_equal(seen->count, 1);
+	assert_int_equal(seen->dg[0].len, 100);
+	memset(buf + 16, 0, 84);
 
 	/* An IPFIX length below its header cannot be walked past. */
 	memset(seen, 0, sizeof(*seen));
@@ -729,6 +754,7 @@ main(void)
 		cmocka_unit_test(frame_faults_classified),
 		cmocka_unit_test(split_v9_messages),
 		cmocka_unit_test(split_faults_rest_last),
+		cmocka_unit_test(split_ipfix_short_length_keeps_tail),
 		cmocka_unit_test(raw_v5_file_twelve),
 		cmocka_unit_test(raw_ipfix_file_three),
 		cmocka_unit_test(unreadable_file_named),

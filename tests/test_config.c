@@ -187,6 +187,30 @@ bootstrap_from_run_dir(void **state)
 	rmdir(dir);
 }
 
+static void
+secrets_masked_for_printing(void **state)
+{
+	char shown[256];
+
+	(void)state;
+	assert_true(fs_config_is_secret("kafka.sasl.password"));
+	assert_true(fs_config_is_secret("kafka.ssl.key.password"));
+	assert_true(fs_config_is_secret("kafka.sasl.jaas.config"));
+	assert_true(fs_config_is_secret("some.client.SECRET"));
+	assert_false(fs_config_is_secret("redis.url"));
+	assert_string_equal(fs_config_mask("kafka.sasl.password", "hunter2", shown, sizeof(shown)),
+			    "***");
+	assert_string_equal(fs_config_mask("redis.url", "redis://app:hunter2@redis:6379/1",
+					   shown, sizeof(shown)),
+			    "redis://app:***@redis:6379/1");
+	assert_string_equal(fs_config_mask("redis.url", "redis://:p@ss@redis", shown, sizeof(shown)),
+			    "redis://:***@redis");
+	assert_string_equal(fs_config_mask("redis.url", "redis://redis:6379/0", shown, sizeof(shown)),
+			    "redis://redis:6379/0");
+	assert_string_equal(fs_config_mask("kafka.topic.raw", "flows.raw", shown, sizeof(shown)),
+			    "flows.raw");
+}
+
 int
 main(void)
 {
@@ -199,6 +223,7 @@ main(void)
 		cmocka_unit_test_teardown(unknown_environment_variable_rejected, teardown),
 		cmocka_unit_test_teardown(kafka_properties_pass_through, teardown),
 		cmocka_unit_test_teardown(bootstrap_from_run_dir, teardown),
+		cmocka_unit_test(secrets_masked_for_printing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,7 @@ fill_full_ipv4_flow(struct fs_flow *f)
 	static const uint8_t dst_mac[6] = { 0xf0, 0x0d, 0xfe, 0xed, 0x01, 0x02 };
 
 	fs_flow_clear(f);
-	f->present = ~0ull;
+	f->present = (uint64_t)FS_F_FLOW_DIRECTION * 2 - 1;   /* every field of flows.raw */
 	f->flow_type = FS_FLOW_NETFLOW_V9;
 	fs_addr_set_v4(&f->exporter_addr, exporter);
 	f->exporter_port = 2055;
@@ -185,9 +185,82 @@ max_flow_fits_bound(void **state)
 	f.time_flow_end_ns = INT64_MIN;
 	f.observation_domain_id = UINT32_MAX;
 	f.flow_type = FS_FLOW_TYPE_COUNT;
+	/* Every text field full of control characters, each escaped to 6 bytes. */
+	f.present = ~0ull;
+#define FILL(member) \
+	do { \
+		memset(f.member, 0x01, sizeof(f.member) - 1); \
+		f.member[sizeof(f.member) - 1] = '\0'; \
+	} while (0)
+	FILL(src_country); FILL(dst_country); FILL(src_city); FILL(dst_city);
+	FILL(src_as_org); FILL(dst_as_org); FILL(exporter_name); FILL(exporter_site);
+	FILL(in_if_name); FILL(in_if_description); FILL(out_if_name);
+	FILL(out_if_description); FILL(src_tags); FILL(dst_tags); FILL(src_service);
+	FILL(dst_service);
+#undef FILL
+	f.in_if_speed = UINT64_MAX;
+	f.out_if_speed = UINT64_MAX;
+	f.exported_bytes = UINT64_MAX;
+	f.exported_packets = UINT64_MAX;
+	f.traffic_direction = 200;
+	f.sampling_source = 200;
 	assert_true(fs_flow_json_write(&f, buf, sizeof(buf)) > 0);
+	print_message("longest JSON: %zu bytes of %d\n", strlen(buf), FS_FLOW_JSON_MAX);
+	assert_non_null(strstr(buf, "\"traffic_direction\":\"unknown\""));
 	assert_non_null(strstr(buf, "\"time_received_ns\":-9223372036854775808,"));
 	assert_non_null(strstr(buf, "\"flow_type\":\"unknown\""));
+}
+
+static void
+enriched_fields_exact(void **state)
+{
+	struct fs_flow f;
+	char buf[FS_FLOW_JSON_MAX];
+
+	(void)state;
+	fs_flow_clear(&f);
+	f.flow_type = FS_FLOW_IPFIX;
+	f.present = FS_F_SRC_COUNTRY | FS_F_DST_COUNTRY | FS_F_SRC_CITY | FS_F_DST_CITY |
+		    FS_F_SRC_AS_ORG | FS_F_DST_AS_ORG | FS_F_EXPORTER_NAME | FS_F_EXPORTER_SITE |
+		    FS_F_IN_IF_NAME | FS_F_IN_IF_DESCRIPTION | FS_F_IN_IF_SPEED |
+		    FS_F_OUT_IF_NAME | FS_F_OUT_IF_DESCRIPTION | FS_F_OUT_IF_SPEED |
+		    FS_F_SRC_TAGS | FS_F_DST_TAGS | FS_F_TRAFFIC_DIRECTION |
+		    FS_F_EXPORTED_BYTES | FS_F_EXPORTED_PACKETS | FS_F_SAMPLING_SOURCE |
+		    FS_F_SRC_SERVICE | FS_F_DST_SERVICE;
+	strcpy(f.src_country, "FR");
+	strcpy(f.dst_country, "DE");
+	strcpy(f.src_city, "Paris");
+	strcpy(f.dst_city, "M\xc3\xbcnchen");
+	strcpy(f.src_as_org, "Example \"Quoted\" Org");
+	strcpy(f.dst_as_org, "Back\\slash");
+	strcpy(f.exporter_name, "edge1");
+	strcpy(f.exporter_site, "par1");
+	strcpy(f.in_if_name, "xe-0/0/1");
+	strcpy(f.in_if_description, "tab\there");
+	f.in_if_speed = 10000000000ull;
+	strcpy(f.out_if_name, "ae0");
+	strcpy(f.out_if_description, "");
+	f.out_if_speed = 0;
+	strcpy(f.src_tags, "site=par,role=dc");
+	strcpy(f.dst_tags, "customer=acme");
+	f.traffic_direction = FS_TRAFFIC_INBOUND;
+	f.exported_bytes = 100;
+	f.exported_packets = 1;
+	f.sampling_source = FS_SAMPLING_OVERRIDE;
+	strcpy(f.src_service, "https");
+	strcpy(f.dst_service, "domain");
+	assert_true(fs_flow_json_write(&f, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf,
+		"{\"flow_type\":\"ipfix\",\"exporter_addr\":\"\",\"exporter_port\":0,"
+		"\"time_received_ns\":0,\"src_country\":\"FR\",\"dst_country\":\"DE\","
+		"\"src_city\":\"Paris\",\"dst_city\":\"M\xc3\xbcnchen\","
+		"\"src_as_org\":\"Example \\\"Quoted\\\" Org\",\"dst_as_org\":\"Back\\\\slash\","
+		"\"exporter_name\":\"edge1\",\"exporter_site\":\"par1\","
+		"\"in_if_name\":\"xe-0/0/1\",\"in_if_description\":\"tab\\u0009here\","
+		"\"in_if_speed\":10000000000,\"out_if_name\":\"ae0\",\"out_if_description\":\"\","
+		"\"out_if_speed\":0,\"src_tags\":\"site=par,role=dc\",\"dst_tags\":\"customer=acme\","
+		"\"traffic_direction\":\"inbound\",\"exported_bytes\":100,\"exported_packets\":1,"
+		"\"sampling_source\":\"override\",\"src_service\":\"https\",\"dst_service\":\"domain\"}");
 }
 
 int
@@ -199,6 +272,7 @@ main(void)
 		cmocka_unit_test(absent_fields_omitted),
 		cmocka_unit_test(buffer_too_small_full),
 		cmocka_unit_test(max_flow_fits_bound),
+		cmocka_unit_test(enriched_fields_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

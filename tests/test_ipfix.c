@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/log.h"
 #include "core/result.h"
+#include "decode/capture.h"
 #include "decode/decoder.h"
 
 #define MAX_FLOWS 64
@@ -550,6 +553,514 @@ test_ipfix_corpus_three_messages(void **state)
 	fs_decoder_free(dec);
 }
 
+/* The bytes of a corpus file decoded as one datagram, as they arrived on the wire. */
+static void
+test_ipfix_length_short_by_two(void **state)
+{
+	static uint8_t buf[4096];
+	struct fs_decoder *dec;
+	struct collected c = { .count = 0 };
+	size_t len = read_corpus("ipfix/telegraf/issue_14370__message.bin", buf, sizeof(buf));
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	if (len == 0)
+		skip();
+	assert_int_equal(len, 292);
+	dec = fs_decoder_new(NULL);
+	/*
+	 * The header says 290 bytes; the last set ends at byte 292.  Each data
+	 * set also ends with 18 bytes that are neither a record nor zero
+	 * padding (the templates declare flowStart/EndSeconds of length 0), so
+	 * each is counted truncated after its first record.
+	 */
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c),
+			 FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 2);
+	assert_string_equal(fs_addr_format(&c.flows[1].dst_addr, text), "2001:db8:0:1::1");
+	assert_int_equal(c.flows[1].bytes, 256);
+	assert_int_equal(fs_decoder_stats(dec)->length_mismatch, 1);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 2);
+	fs_decoder_free(dec);
+}
+
+static int
+count_datagram(const struct fs_datagram *dg, void *opaque)
+{
+	struct fs_decoder *dec = opaque;
+
+	(void)fs_decoder_decode(dec, dg->data, dg->len, &dg->exporter,
+				dg->exporter_port, dg->time_ns, NULL, NULL);
+	return 0;
+}
+
+static void
+test_ipfix_file_rfc5655(void **state)
+{
+	const char *dir = getenv("FLOWSIFT_CORPUS");
+	const struct fs_decoder_stats *s;
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	char path[1024], err[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ipfix/ipfixcol2/example_flows.ipfix",
+		 dir ? dir : "../shared/corpus");
+	if (access(path, R_OK) != 0) {
+		fs_decoder_free(dec);
+		print_message("%s not found (set FLOWSIFT_CORPUS); skipping\n", path);
+		skip();
+	}
+	assert_int_equal(fs_capture_read_file(path, count_datagram, dec, err, sizeof(err)), 0);
+	s = fs_decoder_stats(dec);
+	assert_int_equal(s->datagrams, 68);
+	assert_int_equal(s->datagrams_by_type[FS_FLOW_IPFIX], 68);
+	assert_int_equal(s->truncated, 0);
+	assert_int_equal(s->invalid, 0);
+	assert_int_equal(s->no_template, 0);
+	assert_int_equal(s->templates_rejected, 0);
+	assert_true(s->flows > 1000);
+	fs_decoder_free(dec);
+}
+
+/* Template 500: octets/4, packets/4, src/dst IPv4, ports, proto, reverse octets and packets. */
+static void
+put_biflow_template(struct packet *p)
+{
+	size_t set = begin_set(p, 2);
+
+	put16(p, 500);
+	put16(p, 9);
+	put16(p, 1); put16(p, 4);
+	put16(p, 2); put16(p, 4);
+	put16(p, 8); put16(p, 4);
+	put16(p, 12); put16(p, 4);
+	put16(p, 7); put16(p, 2);
+	put16(p, 11); put16(p, 2);
+	put16(p, 4); put16(p, 1);
+	put16(p, 0x8000 | 1); put16(p, 4); put32(p, 29305);
+	put16(p, 0x8000 | 2); put16(p, 4); put32(p, 29305);
+	end_set(p, set);
+}
+
+static void
+test_ipfix_biflow_two_flows(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	char text[FS_ADDR_STRLEN];
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_biflow_template(&p);
+	set = begin_set(&p, 500);
+	/* With reverse counters, then with zero reverse counters. */
+	put32(&p, 1000); put32(&p, 10); put32(&p, 0x0a000001); put32(&p, 0x0a000002);
+	put16(&p, 40000); put16(&p, 443); put8(&p, 6); put32(&p, 5000); put32(&p, 7);
+	put32(&p, 300); put32(&p, 3); put32(&p, 0x0a000003); put32(&p, 0x0a000004);
+	put16(&p, 40001); put16(&p, 53); put8(&p, 17); put32(&p, 0); put32(&p, 0);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 3);
+	assert_int_equal(c.flows[0].bytes, 1000);
+	assert_int_equal(c.flows[1].bytes, 5000);
+	assert_int_equal(c.flows[1].packets, 7);
+	assert_string_equal(fs_addr_format(&c.flows[1].src_addr, text), "10.0.0.2");
+	assert_string_equal(fs_addr_format(&c.flows[1].dst_addr, text), "10.0.0.1");
+	assert_int_equal(c.flows[1].src_port, 443);
+	assert_int_equal(c.flows[1].dst_port, 40000);
+	assert_int_equal(c.flows[1].proto, 6);
+	assert_int_equal(c.flows[2].bytes, 300);
+	assert_int_equal(fs_decoder_stats(dec)->reverse_flows, 1);
+	fs_decoder_free(dec);
+}
+
+/*
+ * A sampler table (options template 600: scope selectorId, then
+ * samplingPacketInterval and samplingPacketSpace) under domain 7, and data
+ * records of template 601 in domain 5 that name selector 3.
+ */
+static void
+test_ipfix_sampler_by_selector_id(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, 7);
+	set = begin_set(&p, 3);
+	put16(&p, 600); put16(&p, 3); put16(&p, 1);
+	put16(&p, 302); put16(&p, 2);
+	put16(&p, 305); put16(&p, 4);
+	put16(&p, 306); put16(&p, 4);
+	end_set(&p, set);
+	set = begin_set(&p, 600);
+	put16(&p, 3); put32(&p, 1); put32(&p, 99);
+	put16(&p, 4); put32(&p, 0); put32(&p, 5);   /* interval 0: flagged */
+	end_set(&p, set);
+	end_message(&p, msg);
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 2);
+	put16(&p, 601); put16(&p, 2);
+	put16(&p, 1); put16(&p, 4);
+	put16(&p, 302); put16(&p, 2);
+	end_set(&p, set);
+	set = begin_set(&p, 601);
+	put32(&p, 100); put16(&p, 3);
+	put32(&p, 200); put16(&p, 4);
+	put32(&p, 300); put16(&p, 9);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 3);
+	assert_true(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	assert_int_equal(c.flows[0].sampling_rate, 100);
+	assert_int_equal(c.flows[0].sampling_source, FS_SAMPLING_OPTIONS);
+	assert_false(fs_flow_has(&c.flows[1], FS_F_SAMPLING_RATE));
+	assert_false(fs_flow_has(&c.flows[2], FS_F_SAMPLING_RATE));
+	assert_int_equal(fs_decoder_stats(dec)->sampling_invalid, 1);
+	fs_decoder_free(dec);
+}
+
+/* flowStartSysUpTime counts from the systemInitTimeMilliseconds of options data. */
+static void
+test_ipfix_uptime_from_system_init(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 3);
+	put16(&p, 700); put16(&p, 2); put16(&p, 1);
+	put16(&p, 149); put16(&p, 4);
+	put16(&p, 160); put16(&p, 8);
+	end_set(&p, set);
+	set = begin_set(&p, 2);
+	put16(&p, 701); put16(&p, 3);
+	put16(&p, 1); put16(&p, 4);
+	put16(&p, 22); put16(&p, 4);
+	put16(&p, 21); put16(&p, 4);
+	end_set(&p, set);
+	set = begin_set(&p, 700);
+	put32(&p, DOMAIN); put64(&p, 1699999000000ull);
+	end_set(&p, set);
+	set = begin_set(&p, 701);
+	put32(&p, 100); put32(&p, 5000); put32(&p, 6500);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.flows[0].time_flow_start_ns, 1699999005000000000ll);
+	assert_int_equal(c.flows[0].time_flow_end_ns, 1699999006500000000ll);
+	fs_decoder_free(dec);
+}
+
+/* Two zero bytes after 2-byte records are padding, not a third record. */
+static void
+test_ipfix_padding_as_long_as_record(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 2);
+	put16(&p, 800); put16(&p, 2);
+	put16(&p, 4); put16(&p, 1);
+	put16(&p, 5); put16(&p, 1);
+	end_set(&p, set);
+	set = begin_set(&p, 800);
+	put8(&p, 6); put8(&p, 0);
+	put8(&p, 17); put8(&p, 0);
+	put8(&p, 0); put8(&p, 0);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(c.flows[1].proto, 17);
+	fs_decoder_free(dec);
+}
+
+/* Sequence numbers count data records: a jump of 5 after 1 record loses 4. */
+static void
+test_ipfix_sequence_gap(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	const struct fs_exporter_entry *e;
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_template_400(&p);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 1, 3);
+	end_set(&p, set);
+	end_message(&p, msg);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	/* begin_message() writes sequence 99; the next message says 104. */
+	p.len = 0;
+	msg = begin_message(&p, DOMAIN);
+	patch16(&p, msg + 10, 104);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 2, 3);
+	end_set(&p, set);
+	end_message(&p, msg);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	assert_int_equal(fs_exporter_stats_count(fs_decoder_exporter_stats(dec)), 1);
+	e = fs_exporter_stats_at(fs_decoder_exporter_stats(dec), 0);
+	assert_int_equal(e->domain, DOMAIN);
+	assert_int_equal(e->packets, 2);
+	assert_int_equal(e->records, 2);
+	assert_int_equal(e->templates, 1);
+	assert_int_equal(e->sequence_gaps, 1);
+	assert_int_equal(e->sequence_lost, 4);
+	fs_decoder_free(dec);
+}
+
+/* A message of up to 65535 bytes, on the heap: struct packet is too small. */
+struct big_message {
+	uint8_t *bytes;
+	size_t len;
+};
+
+static void
+big_put16(struct big_message *m, uint32_t v)
+{
+	m->bytes[m->len++] = (uint8_t)(v >> 8);
+	m->bytes[m->len++] = (uint8_t)v;
+}
+
+static void
+big_put32(struct big_message *m, uint32_t v)
+{
+	big_put16(m, v >> 16);
+	big_put16(m, v);
+}
+
+/* Starts a message of domain with one set of set_id; big_end() patches both lengths. */
+static void
+big_begin(struct big_message *m, uint32_t domain, uint16_t set_id)
+{
+	m->len = 0;
+	big_put16(m, 10);
+	big_put16(m, 0);
+	big_put32(m, EXPORT_SECS);
+	big_put32(m, 1);
+	big_put32(m, domain);
+	big_put16(m, set_id);
+	big_put16(m, 0);
+}
+
+static void
+big_end(struct big_message *m)
+{
+	m->bytes[2] = (uint8_t)(m->len >> 8);
+	m->bytes[3] = (uint8_t)m->len;
+	m->bytes[18] = (uint8_t)((m->len - 16) >> 8);
+	m->bytes[19] = (uint8_t)(m->len - 16);
+}
+
+static int
+big_decode(struct fs_decoder *dec, const struct big_message *m, uint16_t port)
+{
+	struct fs_addr exporter;
+
+	fs_addr_parse(&exporter, "2001:db8::99");
+	return fs_decoder_decode(dec, m->bytes, m->len, &exporter, port,
+				 1700000003000000000ll, NULL, NULL);
+}
+
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Regression: each "withdraw all templates" record (template id 2, field
+ * count 0) walked the whole template cache, so one 64 KB message of 16000
+ * of them took seconds of CPU with a full cache.  Now a withdrawal touches
+ * only its own domain's templates.
+ */
+static void
+test_ipfix_withdraw_all_flood_is_cheap(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct big_message m = { .bytes = malloc(65535), .len = 0 };
+	double start, spent;
+
+	(void)state;
+	assert_non_null(m.bytes);
+	/* 32 domains of 1000 templates each, from another port. */
+	for (uint32_t domain = 0; domain < 32; domain++) {
+		big_begin(&m, domain, 2);
+		for (uint32_t id = 0; id < 1000; id++) {
+			big_put16(&m, 256 + id);
+			big_put16(&m, 1);
+			big_put16(&m, 1);
+			big_put16(&m, 8);
+		}
+		big_end(&m);
+		assert_int_equal(big_decode(dec, &m, 4000), 0);
+	}
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 32000);
+
+	big_begin(&m, DOMAIN, 2);
+	for (int i = 0; i < 16000; i++) {
+		big_put16(&m, 2);
+		big_put16(&m, 0);
+	}
+	big_end(&m);
+	start = cpu_seconds();
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(big_decode(dec, &m, 4739), 0);
+	spent = cpu_seconds() - start;
+	/*
+	 * The old walk cost about 20 s of CPU here (80000 withdrawals times 32000
+	 * templates); the indexed one costs milliseconds.  The bound is that far
+	 * from both, so a slow or loaded machine, or a sanitizer build, still passes.
+	 */
+	assert_true(spent < 5.0);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 32000);
+
+	/* Withdraw-all still removes the templates of its own domain. */
+	big_begin(&m, 7, 2);
+	big_put16(&m, 2);
+	big_put16(&m, 0);
+	big_end(&m);
+	assert_int_equal(big_decode(dec, &m, 4000), 0);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 31000);
+	free(m.bytes);
+	fs_decoder_free(dec);
+}
+
+/* Template 500: ingressInterface (4) and an enterprise field of 1000 bytes. */
+static void
+put_template_500(struct packet *p)
+{
+	size_t set = begin_set(p, 2);
+
+	put16(p, 500);
+	put16(p, 2);
+	put16(p, 10); put16(p, 4);
+	put16(p, 0x8000 | 1); put16(p, 1000); put32(p, 9);
+	end_set(p, set);
+}
+
+/*
+ * Regression: a 400-byte data set of a template whose records are 1004
+ * bytes gave no flow, no counter and no log line.  Data shorter than a
+ * record is padding only when it is all zero (RFC 7011 section 3.3.1).
+ */
+static void
+test_ipfix_set_shorter_than_record_counted(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_template_500(&p);
+	set = begin_set(&p, 500);
+	for (int i = 0; i < 400; i++)
+		put8(&p, 0x55);
+	end_set(&p, set);
+	end_message(&p, msg);
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 0);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+
+	/* The same length, all zero: padding, not counted. */
+	p.len = 0;
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 500);
+	for (int i = 0; i < 400; i++)
+		put8(&p, 0);
+	end_set(&p, set);
+	end_message(&p, msg);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	fs_decoder_free(dec);
+}
+
+/* An Ethernet frame: 802.1Q VLAN 231, IPv4 192.0.2.1 -> 198.51.100.2, UDP 5353 -> 53, IP length 40. */
+static const uint8_t test_frame[] = {
+	0x18, 0x2a, 0xd3, 0x6e, 0x50, 0x3f, 0xb4, 0x02, 0x16, 0x55, 0x92, 0xf4,
+	0x81, 0x00, 0x00, 0xe7, 0x08, 0x00,
+	0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
+	0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x02,
+	0x14, 0xe9, 0x00, 0x35, 0x00, 0x14, 0x00, 0x00,
+};
+
+/*
+ * dataLinkFrameSection (315): the frame fills the fields the record lacks;
+ * fields the record has win.
+ */
+static void
+test_ipfix_datalink_frame_fills_fields(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+	char text[FS_ADDR_STRLEN];
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 2);
+	put16(&p, 600);
+	put16(&p, 3);
+	put16(&p, 10); put16(&p, 4);
+	put16(&p, 8); put16(&p, 4);
+	put16(&p, 315); put16(&p, 65535);
+	end_set(&p, set);
+	set = begin_set(&p, 600);
+	put32(&p, 582);
+	put32(&p, 0x0a000001);            /* the record's own source address */
+	put8(&p, sizeof(test_frame));
+	put_bytes(&p, test_frame, sizeof(test_frame));
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_string_equal(fs_addr_format(&f->src_addr, text), "10.0.0.1");
+	assert_string_equal(fs_addr_format(&f->dst_addr, text), "198.51.100.2");
+	assert_int_equal(f->src_port, 5353);
+	assert_int_equal(f->dst_port, 53);
+	assert_int_equal(f->proto, 17);
+	assert_int_equal(f->vlan_id, 231);
+	assert_int_equal(f->in_if, 582);
+	assert_int_equal(f->src_mac[0], 0xb4);
+	assert_int_equal(f->dst_mac[5], 0x3f);
+	assert_int_equal(f->bytes, 40);
+	assert_int_equal(f->packets, 1);
+	fs_decoder_free(dec);
+}
+
 int
 main(void)
 {
@@ -559,6 +1070,9 @@ main(void)
 		cmocka_unit_test(test_ipfix_times_ntp_and_delta),
 		cmocka_unit_test(test_ipfix_withdrawal),
 		cmocka_unit_test(test_ipfix_withdraw_all),
+		cmocka_unit_test(test_ipfix_withdraw_all_flood_is_cheap),
+		cmocka_unit_test(test_ipfix_set_shorter_than_record_counted),
+		cmocka_unit_test(test_ipfix_datalink_frame_fills_fields),
 		cmocka_unit_test(test_ipfix_several_messages),
 		cmocka_unit_test(test_ipfix_message_longer_than_datagram),
 		cmocka_unit_test(test_ipfix_options_scope_zero),
@@ -566,6 +1080,13 @@ main(void)
 		cmocka_unit_test(test_ipfix_bad_ipv6_length),
 		cmocka_unit_test(test_ipfix_short_set_length),
 		cmocka_unit_test(test_ipfix_corpus_three_messages),
+		cmocka_unit_test(test_ipfix_length_short_by_two),
+		cmocka_unit_test(test_ipfix_file_rfc5655),
+		cmocka_unit_test(test_ipfix_biflow_two_flows),
+		cmocka_unit_test(test_ipfix_sampler_by_selector_id),
+		cmocka_unit_test(test_ipfix_uptime_from_system_init),
+		cmocka_unit_test(test_ipfix_padding_as_long_as_record),
+		cmocka_unit_test(test_ipfix_sequence_gap),
 	};
 
 	fs_log_set_level(FS_LOG_ERR);

@@ -326,6 +326,127 @@ test_v5_corpus_juniper_mx80(void **state)
 	fs_decoder_free(dec);
 }
 
+/* A v7 datagram: the v5 header layout, 52-byte records ending in router_sc. */
+static void
+test_v7_records(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	put_header(&p, 2, 0);
+	p.bytes[1] = 7;
+	for (uint8_t n = 1; n <= 2; n++) {
+		put_record(&p, n, UPTIME_MS - 3000, UPTIME_MS - 1000);
+		put32(&p, 0xc0000201u);         /* router_sc 192.0.2.1 */
+	}
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_string_equal(fs_addr_format(&c.flows[1].src_addr, text), "10.0.0.2");
+	assert_int_equal(c.flows[1].bytes, 1002);
+	assert_int_equal(c.flows[1].src_as, 64500);
+	assert_int_equal(c.flows[1].dst_mask, 16);
+	assert_int_equal(c.flows[1].proto, 6);
+	assert_int_equal(c.flows[1].tcp_flags, 0x1b);
+	assert_int_equal(c.flows[0].time_flow_end_ns, export_ns() - 1000000000ll);
+	/* v7 has no engine fields: the reserved bytes are not a domain. */
+	assert_int_equal(c.flows[0].observation_domain_id, 0);
+	fs_decoder_free(dec);
+}
+
+/* A v1 datagram: 16-byte header, 48-byte records without AS numbers or masks. */
+static void
+test_v1_records(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	put16(&p, 1);
+	put16(&p, 1);
+	put32(&p, UPTIME_MS);
+	put32(&p, UNIX_SECS);
+	put32(&p, UNIX_NSECS);
+	put32(&p, 0x0a000001u);
+	put32(&p, 0xc0a80001u);
+	put32(&p, 0);
+	put16(&p, 3);
+	put16(&p, 4);
+	put32(&p, 5);
+	put32(&p, 700);
+	put32(&p, UPTIME_MS - 2000);
+	put32(&p, UPTIME_MS);
+	put16(&p, 53);
+	put16(&p, 33000);
+	put16(&p, 0);                   /* pad */
+	put8(&p, 17);                   /* proto */
+	put8(&p, 0x10);                 /* tos */
+	put8(&p, 0);                    /* tcp flags */
+	for (int i = 0; i < 7; i++)
+		put8(&p, 0);
+
+	assert_int_equal(p.len, 16 + 48);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_string_equal(fs_addr_format(&c.flows[0].dst_addr, text), "192.168.0.1");
+	assert_int_equal(c.flows[0].proto, 17);
+	assert_int_equal(c.flows[0].tos, 0x10);
+	assert_int_equal(c.flows[0].bytes, 700);
+	assert_int_equal(c.flows[0].time_flow_start_ns, export_ns() - 2000000000ll);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SRC_AS));
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SEQUENCE));
+	fs_decoder_free(dec);
+}
+
+/* v5 sequence numbers count flows: 2 records at 4242, then 4250 loses 6. */
+static void
+test_v5_sequence_gap_in_flows(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	const struct fs_exporter_entry *e;
+
+	(void)state;
+	put_header(&p, 2, 0);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	put_record(&p, 2, UPTIME_MS, UPTIME_MS);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	p.bytes[19] = (uint8_t)((SEQUENCE + 8) & 0xff);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	e = fs_exporter_stats_at(fs_decoder_exporter_stats(dec), 0);
+	assert_non_null(e);
+	assert_int_equal(e->domain, 1 * 256 + 2);
+	assert_int_equal(e->records, 4);
+	assert_int_equal(e->sequence_gaps, 1);
+	assert_int_equal(e->sequence_lost, 6);
+	fs_decoder_free(dec);
+}
+
+/* Mode bits without an interval are flagged, and no rate is set. */
+static void
+test_v5_sampling_mode_without_interval(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 1, 0x4000);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	assert_int_equal(fs_decoder_stats(dec)->sampling_invalid, 1);
+	fs_decoder_free(dec);
+}
+
 int
 main(void)
 {
@@ -337,6 +458,10 @@ main(void)
 		cmocka_unit_test(test_v5_short_header),
 		cmocka_unit_test(test_v5_zero_count),
 		cmocka_unit_test(test_v5_corpus_juniper_mx80),
+		cmocka_unit_test(test_v7_records),
+		cmocka_unit_test(test_v1_records),
+		cmocka_unit_test(test_v5_sequence_gap_in_flows),
+		cmocka_unit_test(test_v5_sampling_mode_without_interval),
 	};
 
 	fs_log_set_level(FS_LOG_ERR);

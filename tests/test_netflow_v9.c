@@ -206,11 +206,15 @@ test_v9_data_before_template(void **state)
 	put_record_256(&p, 2);
 	end_set(&p, set);
 
+	/* The first set is held and decoded once the template arrives. */
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_NO_TEMPLATE);
-	assert_int_equal(c.count, 1);
-	assert_int_equal(c.flows[0].bytes, 502);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(c.flows[0].bytes, 501);
+	assert_int_equal(c.flows[1].bytes, 502);
 	assert_int_equal(fs_decoder_stats(dec)->no_template, 1);
-	assert_int_equal(fs_decoder_stats(dec)->no_template_records, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_held, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_decoded, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_records, 0);
 	fs_decoder_free(dec);
 }
 
@@ -297,8 +301,15 @@ test_v9_zero_length_flowset(void **state)
 	for (int i = 0; i < 64; i++)
 		put8(&p, 0);
 
-	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	/* A zero-filled tail is padding. */
+	assert_int_equal(decode(dec, &p, &c), 0);
 	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 0);
+
+	/* A zero flowset length followed by other bytes is invalid. */
+	put8(&p, 1);
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(c.count, 2);
 	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
 	fs_decoder_free(dec);
 }
@@ -518,6 +529,216 @@ test_v9_corpus_softflowd(void **state)
 	fs_decoder_free(dec);
 }
 
+/*
+ * Regression: a set ending with 19 bytes of a 33-byte record was taken for
+ * padding, so the lost record left no trace.  v9 padding is at most 3 bytes.
+ */
+static void
+test_v9_short_remainder_counted_truncated(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	for (int i = 0; i < 19; i++)
+		put8(&p, 0xaa);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	fs_decoder_free(dec);
+}
+
+/* Up to 3 bytes after the last record are alignment padding, whatever their value. */
+static void
+test_v9_three_padding_bytes_not_counted(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_256(&p);
+	set = begin_set(&p, 256);
+	put_record_256(&p, 1);
+	put8(&p, 1);
+	put8(&p, 2);
+	put8(&p, 3);
+	end_set(&p, set);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 0);
+	fs_decoder_free(dec);
+}
+
+/* Puts a template flowset of count templates (ids from first) of 2 fields each. */
+static void
+put_templates(struct packet *p, uint16_t first, int count)
+{
+	size_t set = begin_set(p, 0);
+
+	for (int i = 0; i < count; i++) {
+		put16(p, (uint32_t)(first + i));
+		put16(p, 2);
+		put16(p, 8); put16(p, 4);
+		put16(p, 1); put16(p, 4);
+	}
+	end_set(p, set);
+}
+
+/*
+ * Regression: a flood of templates from one exporter grew the cache to its
+ * global limit and evicted another exporter's template without a trace.
+ * Now the flood evicts only its own oldest templates, and says so.
+ */
+static void
+test_v9_template_flood_keeps_other_exporter(void **state)
+{
+	struct fs_decoder_limits limits = { .max_templates_per_exporter = 8 };
+	struct fs_decoder *dec = fs_decoder_new(&limits);
+	struct collected c = { .count = 0 };
+	struct packet tpl = { .len = 0 }, data = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&tpl, SOURCE_ID);
+	put_template_256(&tpl);
+	assert_int_equal(decode(dec, &tpl, &c), 0);
+	for (int round = 0; round < 10; round++) {
+		struct packet flood = { .len = 0 };
+
+		put_header(&flood, SOURCE_ID);
+		put_templates(&flood, (uint16_t)(300 + round * 10), 10);
+		assert_int_equal(decode_from(dec, &flood, &c, "203.0.113.9"), 0);
+	}
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 1 + 8);
+	assert_int_equal(fs_decoder_stats(dec)->templates_evicted, 100 - 8);
+	assert_true(fs_decoder_stats(dec)->template_bytes > 0);
+
+	put_header(&data, SOURCE_ID);
+	set = begin_set(&data, 256);
+	put_record_256(&data, 1);
+	end_set(&data, set);
+	assert_int_equal(decode(dec, &data, &c), 0);
+	assert_int_equal(c.count, 1);
+	fs_decoder_free(dec);
+}
+
+/*
+ * Regression: options sampling rates lived in 1024 hash slots, so with 1500
+ * exporters colliding ones lost or swapped their rates (the tester's
+ * sampling.py).  Every exporter must get its own rate.
+ */
+static void
+test_v9_sampling_rates_of_many_exporters(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	enum { EXPORTERS = 1500 };
+	int wrong = 0;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < EXPORTERS; i++) {
+			struct collected c = { .count = 0 };
+			struct packet p = { .len = 0 };
+			char exporter[32];
+			size_t set;
+
+			snprintf(exporter, sizeof(exporter), "10.0.%d.%d", i / 250, i % 250 + 1);
+			put_header(&p, SOURCE_ID);
+			if (pass == 0) {
+				put_template_256(&p);
+				set = begin_set(&p, 1);
+				put16(&p, 300);
+				put16(&p, 4);
+				put16(&p, 4);
+				put16(&p, 1); put16(&p, 4);
+				put16(&p, 34); put16(&p, 4);
+				end_set(&p, set);
+				set = begin_set(&p, 300);
+				put32(&p, 0);
+				put32(&p, 100u + (uint32_t)i);
+				end_set(&p, set);
+			} else {
+				set = begin_set(&p, 256);
+				put_record_256(&p, 1);
+				end_set(&p, set);
+			}
+			assert_int_equal(decode_from(dec, &p, &c, exporter), 0);
+			if (pass == 1 && (c.count != 1 ||
+					  c.flows[0].sampling_rate != 100u + (uint32_t)i))
+				wrong++;
+		}
+	}
+	assert_int_equal(wrong, 0);
+	assert_int_equal(fs_decoder_stats(dec)->options_evicted, 0);
+	fs_decoder_free(dec);
+}
+
+/* At max_options_entries, the rate set longest ago is evicted and counted, never reused for another exporter. */
+static void
+test_v9_sampling_entries_limit(void **state)
+{
+	struct fs_decoder_limits limits = { .max_options_entries = 4 };
+	struct fs_decoder *dec = fs_decoder_new(&limits);
+	struct collected c = { .count = 0 };
+
+	(void)state;
+	for (int i = 0; i < 6; i++) {
+		struct packet p = { .len = 0 };
+		char exporter[32];
+		size_t set;
+
+		snprintf(exporter, sizeof(exporter), "10.9.0.%d", i + 1);
+		put_header(&p, SOURCE_ID);
+		put_template_256(&p);
+		set = begin_set(&p, 1);
+		put16(&p, 300);
+		put16(&p, 4);
+		put16(&p, 4);
+		put16(&p, 1); put16(&p, 4);
+		put16(&p, 34); put16(&p, 4);
+		end_set(&p, set);
+		set = begin_set(&p, 300);
+		put32(&p, 0);
+		put32(&p, 1000u + (uint32_t)i);
+		end_set(&p, set);
+		set = begin_set(&p, 256);
+		put_record_256(&p, 1);
+		end_set(&p, set);
+		assert_int_equal(decode_from(dec, &p, &c, exporter), 0);
+	}
+	assert_int_equal(fs_decoder_stats(dec)->options_evicted, 2);
+	/* The first exporter's rate is gone: its next record has none. */
+	{
+		struct packet p = { .len = 0 };
+		size_t set;
+
+		c.count = 0;
+		put_header(&p, SOURCE_ID);
+		set = begin_set(&p, 256);
+		put_record_256(&p, 1);
+		end_set(&p, set);
+		assert_int_equal(decode_from(dec, &p, &c, "10.9.0.1"), 0);
+		assert_int_equal(c.count, 1);
+		assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+		c.count = 0;
+		assert_int_equal(decode_from(dec, &p, &c, "10.9.0.6"), 0);
+		assert_int_equal(c.flows[0].sampling_rate, 1005);
+	}
+	fs_decoder_free(dec);
+}
+
 int
 main(void)
 {
@@ -534,6 +755,11 @@ main(void)
 		cmocka_unit_test(test_v9_reserved_template_id),
 		cmocka_unit_test(test_v9_template_replaced),
 		cmocka_unit_test(test_v9_corpus_softflowd),
+		cmocka_unit_test(test_v9_short_remainder_counted_truncated),
+		cmocka_unit_test(test_v9_three_padding_bytes_not_counted),
+		cmocka_unit_test(test_v9_template_flood_keeps_other_exporter),
+		cmocka_unit_test(test_v9_sampling_rates_of_many_exporters),
+		cmocka_unit_test(test_v9_sampling_entries_limit),
 	};
 
 	fs_log_set_level(FS_LOG_ERR);

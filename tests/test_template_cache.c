@@ -230,21 +230,141 @@ test_decode_record_varlen(void **state)
 	struct fs_template_spec spec = { .field_count = 3, .wire = wire, .wire_len = sizeof(wire) };
 	static const uint8_t record[] = { 10, 0, 0, 1, 2, 'e', 't', 17, 0xaa };
 	const struct fs_template *tpl;
-	struct fs_field_deferred deferred = { 0 };
-	struct fs_flow flow;
+	struct fs_record rec;
 	struct fs_cursor cur;
 
 	(void)state;
 	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
 	tpl = fs_template_cache_find(cache, &key);
 	assert_int_equal(tpl->min_record_len, 6);
-	fs_flow_clear(&flow);
+	fs_record_clear(&rec);
 	fs_cursor_init(&cur, record, sizeof(record));
-	assert_int_equal(fs_template_decode_record(tpl, &cur, &flow, &deferred), 0);
-	assert_int_equal(flow.proto, 17);
+	assert_int_equal(fs_template_decode_record(tpl, &cur, &rec), 0);
+	assert_int_equal(rec.flow.proto, 17);
 	assert_int_equal(fs_cursor_remaining(&cur), 1);
 	/* The next record's variable length (0xaa) runs past the data. */
-	assert_int_equal(fs_template_decode_record(tpl, &cur, &flow, &deferred), FS_ERR_TRUNCATED);
+	assert_int_equal(fs_template_decode_record(tpl, &cur, &rec), FS_ERR_TRUNCATED);
+	fs_template_cache_free(cache);
+}
+
+/* A new template in a full scope evicts that scope's oldest, never another exporter's. */
+static void
+test_per_exporter_limit(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(1000, 64);
+	struct fs_template_limits limits = { .max_templates_per_exporter = 4 };
+	struct fs_template_key other = make_key("192.0.2.1", 1, 300);
+	struct fs_template_spec spec = spec_ipfix();
+
+	(void)state;
+	fs_template_cache_set_limits(cache, &limits);
+	assert_int_equal(fs_template_cache_learn(cache, &other, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	for (uint16_t id = 256; id < 266; id++) {
+		struct fs_template_key key = make_key("192.0.2.66", 1, id);
+
+		assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+				 FS_TEMPLATE_ADDED);
+	}
+	assert_int_equal(fs_template_cache_count(cache), 1 + 4);
+	assert_int_equal(fs_template_cache_stats(cache)->evicted_exporter_limit, 6);
+	assert_int_equal(fs_template_cache_stats(cache)->evicted_total_limit, 0);
+	assert_non_null(fs_template_cache_find(cache, &other));
+	/* The newest four of the flooding scope stay. */
+	for (uint16_t id = 256; id < 266; id++) {
+		struct fs_template_key key = make_key("192.0.2.66", 1, id);
+
+		assert_true((fs_template_cache_find(cache, &key) != NULL) == (id >= 262));
+	}
+	fs_template_cache_free(cache);
+}
+
+/* The byte limit evicts the oldest templates; a template alone over it is rejected. */
+static void
+test_byte_limit(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(1000, 64);
+	struct fs_template_spec spec = spec_ipfix();
+	struct fs_template_key first = make_key("192.0.2.1", 1, 256);
+	struct fs_template_key key;
+	struct fs_template_limits limits;
+	uint64_t one;
+	char reason[128];
+
+	(void)state;
+	assert_int_equal(fs_template_cache_learn(cache, &first, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	one = fs_template_cache_stats(cache)->bytes;
+	assert_true(one > 0);
+	limits = (struct fs_template_limits){ .max_template_bytes = (uint32_t)(3 * one) };
+	fs_template_cache_set_limits(cache, &limits);
+	for (uint16_t id = 257; id < 262; id++) {
+		key = make_key("192.0.2.1", 1, id);
+		assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+				 FS_TEMPLATE_ADDED);
+	}
+	assert_int_equal(fs_template_cache_count(cache), 3);
+	assert_int_equal(fs_template_cache_stats(cache)->bytes, 3 * one);
+	assert_int_equal(fs_template_cache_stats(cache)->evicted_total_limit, 3);
+	assert_null(fs_template_cache_find(cache, &first));
+
+	limits.max_template_bytes = (uint32_t)one - 1;
+	fs_template_cache_set_limits(cache, &limits);
+	key = make_key("192.0.2.1", 1, 300);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, reason, sizeof(reason)),
+			 FS_ERR_INVALID);
+	assert_non_null(strstr(reason, "max_template_bytes"));
+	fs_template_cache_free(cache);
+}
+
+/* Withdrawals by scope and by session leave other scopes alone and free what they empty. */
+static void
+test_withdraw_scopes(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(64, 64);
+	struct fs_template_spec spec = spec_ipfix();
+	struct fs_template_key key;
+
+	(void)state;
+	for (uint32_t domain = 1; domain <= 3; domain++) {
+		for (uint16_t id = 256; id < 260; id++) {
+			key = make_key("192.0.2.1", domain, id);
+			assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+					 FS_TEMPLATE_ADDED);
+		}
+	}
+	key = make_key("192.0.2.2", 1, 256);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	key = make_key("192.0.2.1", 2, 0);
+	assert_int_equal(fs_template_cache_withdraw_all(cache, &key, false), 4);
+	assert_int_equal(fs_template_cache_withdraw_all(cache, &key, false), 0);
+	assert_int_equal(fs_template_cache_count(cache), 9);
+	/* The emptied scope can fill again. */
+	key.template_id = 256;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	assert_int_equal(fs_template_cache_withdraw_session(cache, &key), 9);
+	assert_int_equal(fs_template_cache_count(cache), 1);
+	key = make_key("192.0.2.2", 1, 256);
+	assert_non_null(fs_template_cache_find(cache, &key));
+	fs_template_cache_free(cache);
+}
+
+/* Sampler rates: own domain first, then the last one of the same session, never another exporter's. */
+static void
+test_sampler_lookup(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(16, 64);
+	struct fs_template_key d1 = make_key("192.0.2.1", 1, 0);
+	struct fs_template_key d2 = make_key("192.0.2.1", 2, 0);
+	struct fs_template_key other = make_key("192.0.2.9", 1, 0);
+
+	(void)state;
+	fs_template_cache_set_sampler(cache, &d1, 7, 100);
+	assert_int_equal(fs_template_cache_sampler(cache, &d1, 7), 100);
+	assert_int_equal(fs_template_cache_sampler(cache, &d2, 7), 100);
+	assert_int_equal(fs_template_cache_sampler(cache, &other, 7), 0);
+	assert_int_equal(fs_template_cache_sampler(cache, &d1, 8), 0);
+	fs_template_cache_set_sampler(cache, &d2, 7, 200);
+	assert_int_equal(fs_template_cache_sampler(cache, &d1, 7), 100);
+	assert_int_equal(fs_template_cache_sampler(cache, &d2, 7), 200);
 	fs_template_cache_free(cache);
 }
 
@@ -260,6 +380,10 @@ main(void)
 		cmocka_unit_test(test_withdraw),
 		cmocka_unit_test(test_sampling_store),
 		cmocka_unit_test(test_decode_record_varlen),
+		cmocka_unit_test(test_per_exporter_limit),
+		cmocka_unit_test(test_byte_limit),
+		cmocka_unit_test(test_withdraw_scopes),
+		cmocka_unit_test(test_sampler_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

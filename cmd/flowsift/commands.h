@@ -11,5 +11,8 @@
 int cmd_decode(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_print(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

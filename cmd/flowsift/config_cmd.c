@@ -13,7 +13,8 @@ usage(FILE *out)
 		"usage: flowsift config [--config FILE] check | get KEY | docs\n"
 		"\n"
 		"  check    load the configuration and report the first invalid key\n"
-		"  get KEY  print the value of KEY after the file and environment are applied\n"
+		"  get KEY  print the value of KEY after the file and environment are applied,\n"
+		"           with secrets and URL passwords shown as ***\n"
 		"  docs     print the table of every key as Markdown\n");
 }
 
@@ -48,9 +49,12 @@ cmd_config(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "get") == 0 && i + 2 == argc) {
 		int rc = fs_config_has(config, argv[i + 1]);
+		char shown[1100];
 
+		/* Secrets and URL passwords are masked: this output ends up in terminals and logs. */
 		if (rc)
-			printf("%s\n", fs_config_str(config, argv[i + 1]));
+			printf("%s\n", fs_config_mask(argv[i + 1], fs_config_str(config, argv[i + 1]),
+						     shown, sizeof(shown)));
 		else
 			fprintf(stderr, "flowsift: unknown configuration key '%s'\n", argv[i + 1]);
 		fs_config_free(config);

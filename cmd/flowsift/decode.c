@@ -20,6 +20,8 @@
 #include "core/result.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
+#include "decode/decoder_config.h"
+#include "decode/exporter_stats.h"
 
 #define STDOUT_BUFFER_SIZE (1024 * 1024)
 
@@ -32,7 +34,7 @@ static void
 print_help(void)
 {
 	printf(
-		"usage: flowsift decode [--config FILE] FILE...\n"
+		"usage: flowsift decode [--config FILE] [--stats] FILE...\n"
 		"\n"
 		"Decodes NetFlow v5/v9 and IPFIX datagrams from pcap or pcapng\n"
 		"captures and from raw datagram files (export messages back to back)\n"
@@ -43,6 +45,11 @@ print_help(void)
 		"options:\n"
 		"  --config FILE  read settings from FILE (default: $FLOWSIFT_CONFIG,\n"
 		"                 else ./flowsift.conf when it exists)\n"
+		"  --stats        also print a table of counters per exporter and\n"
+		"                 observation domain on stderr: packets, records,\n"
+		"                 templates, data sets without a template, malformed\n"
+		"                 input by reason, and sequence gaps with the units\n"
+		"                 lost (flows for v5, packets for v9, records for IPFIX)\n"
 		"  -h, --help     print this help and exit\n"
 		"\n"
 		"Exit status: 0 when every file was read (decode faults are only\n"
@@ -101,6 +108,15 @@ print_summary(const struct decode_run *run, const struct fs_capture_stats *cs,
 	put_counter("no_template", s->no_template, false);
 	put_counter("no_template_records", s->no_template_records, false);
 	put_counter("templates_rejected", s->templates_rejected, false);
+	put_counter("templates_evicted", s->templates_evicted, false);
+	put_counter("options_evicted", s->options_evicted, false);
+	put_counter("reverse_flows", s->reverse_flows, false);
+	put_counter("sampling_invalid", s->sampling_invalid, false);
+	put_counter("length_mismatch", s->length_mismatch, false);
+	put_counter("no_template_held", s->no_template_held, false);
+	put_counter("no_template_decoded", s->no_template_decoded, false);
+	put_counter("no_template_dropped", s->no_template_dropped, false);
+	put_counter("exporters_untracked", s->exporters_untracked, false);
 	put_counter("packets_skipped", cs->skipped, false);
 	put_counter("packets_cut_short", cs->truncated, false);
 	put_counter("packets_invalid", cs->invalid, false);
@@ -109,9 +125,47 @@ print_summary(const struct decode_run *run, const struct fs_capture_stats *cs,
 	fputc('\n', stderr);
 }
 
+/* Prints one line per exporter and domain on stderr. */
+static void
+print_exporter_table(const struct fs_decoder *decoder)
+{
+	const struct fs_exporter_stats *es = fs_decoder_exporter_stats(decoder);
+	uint32_t count = fs_exporter_stats_count(es);
+
+	fprintf(stderr, "%-39s %5s %-10s %10s %9s %9s %9s %9s %6s %10s %-8s %6s  %s\n",
+		"exporter", "port", "type", "domain", "packets", "records",
+		"templates", "no_tpl", "gaps", "lost", "unit", "resets", "malformed");
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_exporter_entry *e = fs_exporter_stats_at(es, i);
+		char addr[FS_ADDR_STRLEN];
+		bool any = false;
+
+		fs_addr_format(&e->exporter, addr);
+		fprintf(stderr, "%-39s %5u %-10s %10" PRIu32 " %9" PRIu64 " %9" PRIu64
+			" %9" PRIu64 " %9" PRIu64 " %6" PRIu64 " %10" PRIu64 " %-8s %6" PRIu64 "  ",
+			addr[0] ? addr : "-", e->exporter_port,
+			fs_flow_type_name((enum fs_flow_type)e->flow_type), e->domain,
+			e->packets, e->records, e->templates, e->unknown_templates,
+			e->sequence_gaps, e->sequence_lost,
+			fs_exporter_sequence_unit(e->flow_type), e->sequence_resets);
+		for (int r = 0; r < FS_MALFORMED_REASON_COUNT; r++) {
+			if (e->malformed[r] == 0)
+				continue;
+			fprintf(stderr, "%s%s=%" PRIu64, any ? " " : "",
+				fs_malformed_reason_name((enum fs_malformed_reason)r),
+				e->malformed[r]);
+			any = true;
+		}
+		fputs(any ? "\n" : "-\n", stderr);
+	}
+	if (fs_exporter_stats_untracked(es) > 0)
+		fprintf(stderr, "(%" PRIu64 " datagrams came from exporters beyond the table size and are not listed)\n",
+			fs_exporter_stats_untracked(es));
+}
+
 /* Parses options; returns the index of the first file, or -1 after a usage error, 0 after --help. */
 static int
-parse_args(int argc, char **argv, const char **config_path)
+parse_args(int argc, char **argv, const char **config_path, bool *stats)
 {
 	int i;
 
@@ -132,6 +186,10 @@ parse_args(int argc, char **argv, const char **config_path)
 			*config_path = argv[++i];
 			continue;
 		}
+		if (strcmp(arg, "--stats") == 0) {
+			*stats = true;
+			continue;
+		}
 		if (strncmp(arg, "--config=", 9) == 0) {
 			*config_path = arg + 9;
 			continue;
@@ -150,31 +208,38 @@ cmd_decode(int argc, char **argv)
 {
 	struct fs_capture_stats capture_stats;
 	struct decode_run run = { NULL, 0 };
+	struct fs_decoder_limits limits;
 	struct fs_config *config = NULL;
 	const char *config_path = NULL;
 	enum fs_log_level level;
 	char err[512];
 	int first, files_failed = 0, status = 0;
+	bool stats = false;
 
-	first = parse_args(argc, argv, &config_path);
+	first = parse_args(argc, argv, &config_path, &stats);
 	if (first == 0)
 		return 0;
 	if (first < 0 || first >= argc) {
 		if (first >= argc)
 			fprintf(stderr, "flowsift decode: no input files\n");
-		fprintf(stderr, "usage: flowsift decode [--config FILE] FILE...\n"
+		fprintf(stderr, "usage: flowsift decode [--config FILE] [--stats] FILE...\n"
 			"Run 'flowsift decode --help' for the options.\n");
 		return 2;
 	}
 
-	/* Of the settings, only log.level applies to decoding. */
+	/* Of the settings, log.level and the decode.* limits apply to decoding. */
 	if (fs_config_load(&config, config_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "flowsift decode: %s\n", err);
 		return 1;
 	}
 	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
 		fs_log_set_level(level);
-	run.decoder = fs_decoder_new(NULL);
+	if (fs_decoder_limits_from_config(config, &limits) != 0) {
+		fprintf(stderr, "flowsift decode: the decode.* settings do not fit the decoder; check them with `flowsift config check`\n");
+		status = 1;
+		goto out;
+	}
+	run.decoder = fs_decoder_new(&limits);
 	if (run.decoder == NULL) {
 		fprintf(stderr, "flowsift decode: failed to create the decoder: out of memory\n");
 		status = 1;
@@ -199,6 +264,8 @@ cmd_decode(int argc, char **argv)
 		status = 1;
 	}
 	print_summary(&run, &capture_stats, files_failed);
+	if (stats)
+		print_exporter_table(run.decoder);
 	if (files_failed > 0)
 		status = 1;
 out:

@@ -1,14 +1,23 @@
 /*
- * flowsift-report - consumes flows and keeps rolling top-N counters in Redis.
+ * flowsift-report - consumes flows, keeps rolling top-N counters in Redis and
+ * detects misbehaving hosts.
  *
- * Flows from report.topic are summed locally and written to Redis every
- * report.flush.interval.ms (or sooner when the local table fills).  A
- * message's offset is stored for commit only after the write that contains
+ * Flows from report.topic are summed locally (pkg/redis/topn.h) and added to
+ * the detection table (pkg/detect/detect.h); both are written to Redis every
+ * report.flush.interval.ms, or sooner when a local table fills.  Alerts that
+ * a write raises, updates or clears go to alert.topic (Avro,
+ * schemas/alert.avsc), to the syslog receiver of alert.syslog.target (RFC 5424
+ * with CEF) and to alert.json.output (JSON lines).
+ *
+ * A message's offset is stored for commit only after the write that contains
  * it succeeded, so a crash or a Redis outage loses no flow: the flows since
  * the last successful write are consumed again (at-least-once, so a crash
- * may count some flows twice).  While Redis is unreachable the worker stops
- * consuming and retries the write once a second.
+ * may count some flows twice; alert states live in Redis, so an open alert
+ * is not raised again).  While Redis is unreachable the worker keeps
+ * consuming into its local tables until one is full, retries the write with
+ * a backoff from 1 s doubling up to 30 s, and logs the outage once a minute.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,29 +26,49 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
+#include "alert/alert_codec.h"
+#include "alert/syslog.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "detect/detect.h"
 #include "kafka/consumer.h"
+#include "kafka/producer.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 
 #define BATCH_ENTRIES 65536
 #define POLL_MESSAGES 1000
 #define REDIS_TIMEOUT_MS 2000
-#define RETRY_INTERVAL_MS 1000
+#define RETRY_MIN_MS 1000
+#define RETRY_MAX_MS 30000
+#define CEF_VERSION "0.1"
 
 static volatile sig_atomic_t stop_requested;
 
 struct report {
 	struct fs_flow_codec *codec;
+	struct fs_alert_codec *alert_codec;
 	struct fs_consumer *consumer;
+	struct fs_producer *producer;     /* alerts; NULL when alert.topic is empty */
+	struct fs_syslog *syslog;         /* NULL when alert.syslog.target is empty */
+	FILE *json_out;                   /* NULL, stdout or an owned file */
+	const char *alert_topic;
 	struct fs_topn_batch *batch;
+	struct fs_detect *detect;
 	struct fs_redis_url redis_url;
 	redisContext *redis;
 	int64_t next_flush_ms;
 	int64_t flush_interval_ms;
+	/* While Redis is down: when to retry, and the current backoff. */
+	int64_t retry_at_ms;
+	int64_t retry_delay_ms;
+	/* A table is full and Redis is down: consume nothing until the retry. */
+	int blocked;
+	uint64_t alerts;
+	uint64_t alert_failures;
 	/* flows in the batch whose offsets wait for the next successful flush */
 	uint64_t pending_flows;
 	uint64_t flows;
@@ -47,6 +76,7 @@ struct report {
 	uint64_t redis_errors;
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit redis_limit;
+	struct fs_ratelimit alert_limit;
 };
 
 static void
@@ -88,30 +118,114 @@ ensure_redis(struct report *report)
 	return rc;
 }
 
+/* Delivers one alert to every configured output; failures are counted and logged. */
+static void
+on_alert(const struct fs_alert *alert, void *opaque)
+{
+	struct report *report = opaque;
+	char text[FS_ALERT_JSON_MAX > FS_ALERT_CEF_MAX ? FS_ALERT_JSON_MAX : FS_ALERT_CEF_MAX];
+	uint8_t message[FS_ALERT_CODEC_MAX_LEN];
+	char subject[FS_ADDR_STRLEN];
+	int n, failed = 0;
+
+	report->alerts++;
+	fs_log(FS_LOG_NOTICE, "alert", "%s", alert->message);
+	if (report->json_out) {
+		n = fs_alert_format_json(alert, text, sizeof(text));
+		if (n < 0 || fprintf(report->json_out, "%s\n", text) < 0 ||
+		    fflush(report->json_out) != 0)
+			failed = 1;
+	}
+	if (report->syslog) {
+		n = fs_alert_format_cef(alert, CEF_VERSION, text, sizeof(text));
+		if (n < 0 ||
+		    fs_syslog_send(report->syslog,
+				   alert->state == FS_ALERT_CLEARED ? FS_SYSLOG_NOTICE : FS_SYSLOG_WARNING,
+				   fs_alert_rule_name(alert->rule), text) < 0)
+			failed = 1;
+	}
+	if (report->producer) {
+		fs_addr_format(&alert->subject, subject);
+		n = fs_alert_codec_encode(report->alert_codec, alert, message, sizeof(message));
+		if (n < 0 || fs_producer_send(report->producer, report->alert_topic, subject,
+					      strlen(subject), message, (size_t)n) < 0)
+			failed = 1;
+	}
+	if (failed) {
+		report->alert_failures++;
+		fs_log_limited(&report->alert_limit, FS_LOG_WARNING, "report",
+			       "alert %s could not be delivered to every output", alert->id);
+	}
+}
+
+static void
+redis_failed(struct report *report, const char *what, int rc)
+{
+	int64_t now = now_ms(CLOCK_MONOTONIC);
+
+	report->redis_errors++;
+	if (report->retry_delay_ms == 0)
+		report->retry_delay_ms = RETRY_MIN_MS;
+	else if (report->retry_delay_ms < RETRY_MAX_MS)
+		report->retry_delay_ms = report->retry_delay_ms * 2 > RETRY_MAX_MS
+						 ? RETRY_MAX_MS : report->retry_delay_ms * 2;
+	report->retry_at_ms = now + report->retry_delay_ms;
+	fs_log_limited(&report->redis_limit, FS_LOG_WARNING, "report",
+		       "%s failed (%s); still consuming, %llu flows wait in memory, retrying in %lld ms",
+		       what, fs_result_name(rc), (unsigned long long)report->pending_flows,
+		       (long long)report->retry_delay_ms);
+}
+
 /*
- * Writes the batch to Redis and then stores the offsets of the flows in it.
- * Returns 0, or a negative fs_result with the batch kept for a retry.
+ * Writes the top-N batch and the detection table to Redis, then stores the
+ * offsets of the flows in them.  Returns 0, or a negative fs_result with the
+ * unwritten part kept for a retry.
  */
 static int
 flush(struct report *report)
 {
 	int rc;
 
-	if (fs_topn_batch_count(report->batch) == 0 && report->pending_flows == 0)
-		return 0;
 	rc = ensure_redis(report);
-	if (rc < 0)
-		return rc;
-	rc = fs_topn_flush(report->batch, report->redis, now_ms(CLOCK_REALTIME) / 1000);
 	if (rc < 0) {
-		report->redis_errors++;
-		fs_log_limited(&report->redis_limit, FS_LOG_WARNING, "report",
-			       "writing counters to Redis failed (%s); retrying",
-			       fs_result_name(rc));
+		redis_failed(report, "connecting to Redis", rc);
 		return rc;
 	}
+	rc = fs_topn_flush(report->batch, report->redis, now_ms(CLOCK_REALTIME) / 1000);
+	if (rc < 0) {
+		redis_failed(report, "writing counters to Redis", rc);
+		return rc;
+	}
+	rc = fs_detect_flush(report->detect, report->redis, now_ms(CLOCK_REALTIME));
+	if (rc < 0) {
+		redis_failed(report, "writing detection counters to Redis", rc);
+		return rc;
+	}
+	if (report->retry_delay_ms != 0)
+		fs_log(FS_LOG_NOTICE, "report", "Redis is reachable again; counters written");
+	report->retry_delay_ms = 0;
+	report->retry_at_ms = 0;
+	report->blocked = 0;
 	fs_consumer_store_pending(report->consumer);
 	report->pending_flows = 0;
+	return 0;
+}
+
+/* Returns true while a failed write waits for its retry time. */
+static int
+redis_waiting(const struct report *report)
+{
+	return report->retry_at_ms != 0 && now_ms(CLOCK_MONOTONIC) < report->retry_at_ms;
+}
+
+/* Makes room after a full table: flushes now unless Redis is waiting for a retry. */
+static int
+make_room(struct report *report)
+{
+	if (redis_waiting(report) || flush(report) < 0) {
+		report->blocked = 1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -136,10 +250,18 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 							: fs_result_name(rc));
 		return 0;
 	}
-	if (fs_topn_batch_add(report->batch, &flow) == FS_ERR_FULL) {
-		if (flush(report) < 0)
+	/*
+	 * The detection table first: when the top-N batch is full afterwards,
+	 * the flush writes this flow's detection entries and only the top-N
+	 * part is added again, so nothing counts twice.  Returning 1 has the
+	 * message delivered again once there is room.
+	 */
+	if (fs_detect_add(report->detect, &flow) == FS_ERR_FULL) {
+		if (make_room(report) < 0 || fs_detect_add(report->detect, &flow) < 0)
 			return 1;
-		if (fs_topn_batch_add(report->batch, &flow) < 0)
+	}
+	if (fs_topn_batch_add(report->batch, &flow) == FS_ERR_FULL) {
+		if (make_room(report) < 0 || fs_topn_batch_add(report->batch, &flow) < 0)
 			return 1;
 	}
 	report->flows++;
@@ -152,10 +274,20 @@ log_stats(const struct report *report)
 {
 	struct fs_consumer_stats c = { 0 };
 	struct fs_topn_stats t;
+	struct fs_detect_stats d;
 
 	if (report->consumer)
 		fs_consumer_stats(report->consumer, &c);
 	fs_topn_batch_stats(report->batch, &t);
+	fs_detect_stats(report->detect, &d);
+	fs_log(FS_LOG_INFO, "stats",
+	       "detect_flows=%llu allowlisted=%llu detect_commands=%llu detect_errors=%llu "
+	       "raised=%llu updated=%llu cleared=%llu alerts=%llu alert_failures=%llu",
+	       (unsigned long long)d.flows, (unsigned long long)d.allowlisted,
+	       (unsigned long long)d.commands, (unsigned long long)d.errors,
+	       (unsigned long long)d.raised, (unsigned long long)d.updated,
+	       (unsigned long long)d.cleared, (unsigned long long)report->alerts,
+	       (unsigned long long)report->alert_failures);
 	fs_log(FS_LOG_INFO, "stats",
 	       "consumed=%llu flows=%llu rejected=%llu pending=%llu flushes=%llu "
 	       "redis_commands=%llu redis_errors=%llu consumer_errors=%llu "
@@ -178,13 +310,18 @@ run(struct report *report, const struct fs_config *config)
 	while (!stop_requested) {
 		int64_t now = now_ms(CLOCK_MONOTONIC);
 
-		if (now >= report->next_flush_ms) {
-			if (flush(report) < 0) {
-				/* Redis is down: consume nothing more until it is back. */
-				usleep(RETRY_INTERVAL_MS * 1000);
-				continue;
-			}
+		if (now >= report->next_flush_ms && !redis_waiting(report)) {
+			flush(report);
 			report->next_flush_ms = now + report->flush_interval_ms;
+		}
+		if (report->producer)
+			fs_producer_poll(report->producer, 0);
+		if (report->blocked) {
+			/* A table is full and Redis is down: wait for the retry. */
+			usleep(100 * 1000);
+			if (!redis_waiting(report))
+				flush(report);
+			continue;
 		}
 		if (fs_consumer_poll(report->consumer, 100, handle_message, report,
 				     POLL_MESSAGES) == FS_ERR_SYSTEM) {
@@ -203,16 +340,64 @@ run(struct report *report, const struct fs_config *config)
 	log_stats(report);
 }
 
+/* Opens the alert outputs that the configuration names.  Returns 0 or -1 (logged). */
+static int
+open_alert_outputs(struct report *report, const struct fs_config *config)
+{
+	const char *json = fs_config_str(config, "alert.json.output");
+	const char *target = fs_config_str(config, "alert.syslog.target");
+	char err[512];
+
+	report->alert_topic = fs_config_str(config, "alert.topic");
+	report->alert_codec = fs_alert_codec_new(err, sizeof(err));
+	if (!report->alert_codec) {
+		fs_log(FS_LOG_ERR, "report", "cannot start the alert codec: %s", err);
+		return -1;
+	}
+	if (report->alert_topic[0]) {
+		report->producer = fs_producer_new_config(config, err, sizeof(err));
+		if (!report->producer) {
+			fs_log(FS_LOG_ERR, "report", "cannot create the Kafka producer for %s: %s",
+			       report->alert_topic, err);
+			return -1;
+		}
+	}
+	if (target[0]) {
+		report->syslog = fs_syslog_new(target, (int)fs_config_int(config, "alert.syslog.facility"),
+					       "flowsift-report", err, sizeof(err));
+		if (!report->syslog) {
+			fs_log(FS_LOG_ERR, "report", "alert.syslog.target: %s", err);
+			return -1;
+		}
+	}
+	if (strcmp(json, "-") == 0) {
+		report->json_out = stdout;
+	} else if (json[0]) {
+		report->json_out = fopen(json, "a");
+		if (!report->json_out) {
+			fs_log(FS_LOG_ERR, "report", "alert.json.output: cannot open '%s' for appending: %s",
+			       json, strerror(errno));
+			return -1;
+		}
+	}
+	fs_log(FS_LOG_INFO, "report", "alerts go to topic %s, syslog %s, JSON lines %s",
+	       report->alert_topic[0] ? report->alert_topic : "(none)",
+	       target[0] ? target : "(none)", json[0] ? json : "(none)");
+	return 0;
+}
+
 static void
 usage(FILE *out)
 {
 	fprintf(out,
 		"usage: flowsift-report [--config FILE]\n"
 		"\n"
-		"Consumes flows from report.topic (default flows.raw) in consumer group\n"
-		"report.group.id and keeps rolling top-N counters in the Redis of redis.url,\n"
-		"until SIGINT or SIGTERM.  Read them with `flowsift top`.\n"
-		"Settings: docs/CONFIGURATION.md.\n");
+		"Consumes flows from report.topic in consumer group report.group.id, keeps\n"
+		"rolling top-N counters in the Redis of redis.url and raises alerts for\n"
+		"misbehaving hosts (detect.* settings) to alert.topic, alert.syslog.target\n"
+		"and alert.json.output, until SIGINT or SIGTERM.  Read the counters with\n"
+		"`flowsift top` or `flowsift report`, the alerts with `flowsift report alerts`.\n"
+		"Settings: docs/CONFIGURATION.md; rules: docs/alerts.md.\n");
 }
 
 int
@@ -225,8 +410,11 @@ main(int argc, char **argv)
 	};
 	struct report report = {
 		.reject_limit = FS_RATELIMIT_INIT(60, 5),
-		.redis_limit = FS_RATELIMIT_INIT(60, 3),
+		.redis_limit = FS_RATELIMIT_INIT(60, 1),
+		.alert_limit = FS_RATELIMIT_INIT(60, 3),
 	};
+	struct fs_detect_settings settings = { 0 };
+	struct fs_producer_stats producer_stats;
 	struct fs_config *config = NULL;
 	const char *config_path = NULL;
 	const char *topic;
@@ -271,6 +459,17 @@ main(int argc, char **argv)
 		       report.codec ? "out of memory" : err);
 		goto out;
 	}
+	if (fs_detect_settings_load(&settings, config, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "report", "%s", err);
+		goto out;
+	}
+	if (open_alert_outputs(&report, config) < 0)
+		goto out;
+	report.detect = fs_detect_new(&settings, on_alert, &report);
+	if (!report.detect) {
+		fs_log(FS_LOG_ERR, "report", "cannot start: out of memory for the detection table");
+		goto out;
+	}
 	topic = fs_config_str(config, "report.topic");
 	report.consumer = fs_consumer_new_config(config,
 						 fs_config_str(config, "report.group.id"),
@@ -286,8 +485,18 @@ main(int argc, char **argv)
 	status = 0;
 out:
 	fs_consumer_close(report.consumer, NULL);
+	if (report.producer &&
+	    fs_producer_close(report.producer, 5000, &producer_stats) < 0)
+		fs_log(FS_LOG_WARNING, "report", "%llu alerts were not delivered to %s",
+		       (unsigned long long)producer_stats.lost, report.alert_topic);
+	fs_syslog_free(report.syslog);
+	if (report.json_out && report.json_out != stdout)
+		fclose(report.json_out);
 	if (report.redis)
 		redisFree(report.redis);
+	fs_detect_free(report.detect);
+	fs_detect_settings_release(&settings);
+	fs_alert_codec_free(report.alert_codec);
 	fs_topn_batch_free(report.batch);
 	fs_flow_codec_free(report.codec);
 	fs_config_free(config);

@@ -24,15 +24,24 @@
 /* Deepest schema nesting the body check follows; flow schemas use 3. */
 #define MAX_DATUM_DEPTH 32
 
-/* Most symbols a writer's FlowType or FlowDirection enum may have. */
+/* Most symbols a writer's enum (FlowType, FlowDirection, ...) may have. */
 #define MAX_ENUM_SYMBOLS 64
 
 static const uint8_t single_object_marker[2] = { 0xc3, 0x01 };
 
+/* The enum fields, in the order of schema_version.enum_map. */
+enum enum_slot {
+	SLOT_FLOW_TYPE,
+	SLOT_DIRECTION,
+	SLOT_TRAFFIC_DIRECTION,
+	SLOT_SAMPLING_SOURCE,
+	SLOT_COUNT
+};
+
 /* Avro type of a struct fs_flow member. */
 enum field_kind {
-	KIND_FLOW_TYPE,  /* uint8_t, enum FlowType */
-	KIND_DIRECTION,  /* uint8_t, enum FlowDirection */
+	KIND_ENUM,       /* uint8_t, the Avro enum of enum_slot */
+	KIND_STRING,     /* char[size], string of at most size - 1 bytes */
 	KIND_ADDR,       /* struct fs_addr, bytes of 0, 4 or 16 */
 	KIND_MAC,        /* uint8_t[6], bytes of 6 */
 	KIND_U8,         /* uint8_t, int */
@@ -47,13 +56,20 @@ struct field_desc {
 	enum field_kind kind;
 	uint64_t bit;    /* presence bit, or 0 for a mandatory field */
 	size_t offset;   /* of the member in struct fs_flow */
+	size_t size;     /* of the member, for KIND_STRING */
+	enum enum_slot slot; /* for KIND_ENUM */
 };
 
-#define FIELD(name, kind, bit) { #name, kind, bit, offsetof(struct fs_flow, name) }
+#define FIELD(name, kind, bit) { #name, kind, bit, offsetof(struct fs_flow, name), 0, 0 }
+#define ENUM_FIELD(name, slot, bit) \
+	{ #name, KIND_ENUM, bit, offsetof(struct fs_flow, name), 0, slot }
+#define STRING_FIELD(name, bit) \
+	{ #name, KIND_STRING, bit, offsetof(struct fs_flow, name), \
+	  sizeof(((struct fs_flow *)0)->name), 0 }
 
 /* Every field of schemas/flow.avsc; the codec rejects a schema that differs. */
 static const struct field_desc flow_fields[] = {
-	FIELD(flow_type, KIND_FLOW_TYPE, 0),
+	ENUM_FIELD(flow_type, SLOT_FLOW_TYPE, 0),
 	FIELD(exporter_addr, KIND_ADDR, 0),
 	FIELD(exporter_port, KIND_U16, 0),
 	FIELD(observation_domain_id, KIND_U32, FS_F_OBSERVATION_DOMAIN),
@@ -83,19 +99,34 @@ static const struct field_desc flow_fields[] = {
 	FIELD(dst_mac, KIND_MAC, FS_F_DST_MAC),
 	FIELD(icmp_type, KIND_U8, FS_F_ICMP_TYPE),
 	FIELD(icmp_code, KIND_U8, FS_F_ICMP_CODE),
-	FIELD(flow_direction, KIND_DIRECTION, FS_F_FLOW_DIRECTION),
+	ENUM_FIELD(flow_direction, SLOT_DIRECTION, FS_F_FLOW_DIRECTION),
+	STRING_FIELD(src_country, FS_F_SRC_COUNTRY),
+	STRING_FIELD(dst_country, FS_F_DST_COUNTRY),
+	STRING_FIELD(src_city, FS_F_SRC_CITY),
+	STRING_FIELD(dst_city, FS_F_DST_CITY),
+	STRING_FIELD(src_as_org, FS_F_SRC_AS_ORG),
+	STRING_FIELD(dst_as_org, FS_F_DST_AS_ORG),
+	STRING_FIELD(exporter_name, FS_F_EXPORTER_NAME),
+	STRING_FIELD(exporter_site, FS_F_EXPORTER_SITE),
+	STRING_FIELD(in_if_name, FS_F_IN_IF_NAME),
+	STRING_FIELD(in_if_description, FS_F_IN_IF_DESCRIPTION),
+	FIELD(in_if_speed, KIND_U64, FS_F_IN_IF_SPEED),
+	STRING_FIELD(out_if_name, FS_F_OUT_IF_NAME),
+	STRING_FIELD(out_if_description, FS_F_OUT_IF_DESCRIPTION),
+	FIELD(out_if_speed, KIND_U64, FS_F_OUT_IF_SPEED),
+	STRING_FIELD(src_tags, FS_F_SRC_TAGS),
+	STRING_FIELD(dst_tags, FS_F_DST_TAGS),
+	ENUM_FIELD(traffic_direction, SLOT_TRAFFIC_DIRECTION, FS_F_TRAFFIC_DIRECTION),
+	FIELD(exported_bytes, KIND_U64, FS_F_EXPORTED_BYTES),
+	FIELD(exported_packets, KIND_U64, FS_F_EXPORTED_PACKETS),
+	ENUM_FIELD(sampling_source, SLOT_SAMPLING_SOURCE, FS_F_SAMPLING_SOURCE),
+	STRING_FIELD(src_service, FS_F_SRC_SERVICE),
+	STRING_FIELD(dst_service, FS_F_DST_SERVICE),
 };
 
 #define FIELD_COUNT (sizeof(flow_fields) / sizeof(flow_fields[0]))
 
 static const char *const direction_symbols[] = { "ingress", "egress" };
-
-/* The enum fields, in the order of schema_version.enum_map. */
-enum enum_slot {
-	SLOT_FLOW_TYPE,
-	SLOT_DIRECTION,
-	SLOT_COUNT
-};
 
 /* Maps a writer's enum symbols to the current symbol indexes. */
 struct enum_map {
@@ -201,12 +232,11 @@ field_type_matches(const struct field_desc *desc, avro_schema_t schema)
 
 	schema = skip_links(schema);
 	switch (desc->kind) {
-	case KIND_FLOW_TYPE:
-		symbols = current_symbols(SLOT_FLOW_TYPE, &count);
+	case KIND_ENUM:
+		symbols = current_symbols(desc->slot, &count);
 		return is_avro_enum(schema) && enum_symbols_match(schema, symbols, count);
-	case KIND_DIRECTION:
-		symbols = current_symbols(SLOT_DIRECTION, &count);
-		return is_avro_enum(schema) && enum_symbols_match(schema, symbols, count);
+	case KIND_STRING:
+		return is_avro_string(schema);
 	case KIND_ADDR:
 	case KIND_MAC:
 		return is_avro_bytes(schema);
@@ -320,10 +350,28 @@ static const char *const *
 current_symbols(enum enum_slot slot, int *count)
 {
 	static const char *flow_types[FS_FLOW_TYPE_COUNT];
+	static const char *traffic_directions[FS_TRAFFIC_DIRECTION_COUNT];
+	static const char *sampling_sources[FS_SAMPLING_SOURCE_COUNT];
 
-	if (slot == SLOT_DIRECTION) {
+	switch (slot) {
+	case SLOT_DIRECTION:
 		*count = 2;
 		return direction_symbols;
+	case SLOT_TRAFFIC_DIRECTION:
+		for (int i = 0; i < FS_TRAFFIC_DIRECTION_COUNT; i++)
+			traffic_directions[i] =
+				fs_traffic_direction_name((enum fs_traffic_direction)i);
+		*count = FS_TRAFFIC_DIRECTION_COUNT;
+		return traffic_directions;
+	case SLOT_SAMPLING_SOURCE:
+		for (int i = 0; i < FS_SAMPLING_SOURCE_COUNT; i++)
+			sampling_sources[i] =
+				fs_sampling_source_name((enum fs_sampling_source)i);
+		*count = FS_SAMPLING_SOURCE_COUNT;
+		return sampling_sources;
+	case SLOT_FLOW_TYPE:
+	case SLOT_COUNT:
+		break;
 	}
 	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++)
 		flow_types[i] = fs_flow_type_name((enum fs_flow_type)i);
@@ -337,9 +385,8 @@ current_symbols(enum enum_slot slot, int *count)
  */
 static int
 build_enum_map(struct enum_map *map, avro_schema_t writer, const char *name,
-	       char *err, size_t err_len)
+	       enum enum_slot slot, char *err, size_t err_len)
 {
-	enum enum_slot slot = strcmp(name, "flow_type") == 0 ? SLOT_FLOW_TYPE : SLOT_DIRECTION;
 	avro_schema_t type = record_field_type(writer, name);
 	const char *const *symbols;
 	int symbol_count;
@@ -435,14 +482,17 @@ version_init(struct schema_version *v, avro_schema_t writer, avro_schema_t reade
 		avro_resolved_writer_set_dest(&v->resolved, &v->value);
 	}
 
-	for (size_t i = 0; i < FIELD_COUNT; i++)
-		v->field_index[i] = avro_schema_record_field_get_index(reader, flow_fields[i].name);
-	rc = build_enum_map(&v->enum_map[SLOT_FLOW_TYPE], writer, "flow_type", err, err_len);
-	if (rc == 0)
-		rc = build_enum_map(&v->enum_map[SLOT_DIRECTION], writer, "flow_direction",
+	for (size_t i = 0; i < FIELD_COUNT; i++) {
+		const struct field_desc *desc = &flow_fields[i];
+
+		v->field_index[i] = avro_schema_record_field_get_index(reader, desc->name);
+		if (desc->kind != KIND_ENUM)
+			continue;
+		rc = build_enum_map(&v->enum_map[desc->slot], writer, desc->name, desc->slot,
 				    err, err_len);
-	if (rc != 0)
-		goto fail;
+		if (rc != 0)
+			goto fail;
+	}
 	return 0;
 
 fail:
@@ -645,9 +695,11 @@ set_field_value(avro_value_t *v, const struct fs_flow *flow, const struct field_
 	const struct fs_addr *addr;
 
 	switch (desc->kind) {
-	case KIND_FLOW_TYPE:
-	case KIND_DIRECTION:
+	case KIND_ENUM:
 		return avro_value_set_enum(v, *(const uint8_t *)p);
+	case KIND_STRING:
+		/* avro-c copies the string, so the flow keeps its own. */
+		return avro_value_set_string_len(v, p, strnlen(p, desc->size) + 1);
 	case KIND_ADDR:
 		addr = p;
 		if (addr->family == 6)
@@ -678,7 +730,13 @@ flow_enums_valid(const struct fs_flow *flow)
 {
 	if (flow->flow_type >= FS_FLOW_TYPE_COUNT)
 		return false;
-	return !fs_flow_has(flow, FS_F_FLOW_DIRECTION) || flow->flow_direction <= FS_DIR_EGRESS;
+	if (fs_flow_has(flow, FS_F_FLOW_DIRECTION) && flow->flow_direction > FS_DIR_EGRESS)
+		return false;
+	if (fs_flow_has(flow, FS_F_TRAFFIC_DIRECTION) &&
+	    flow->traffic_direction >= FS_TRAFFIC_DIRECTION_COUNT)
+		return false;
+	return !fs_flow_has(flow, FS_F_SAMPLING_SOURCE) ||
+	       flow->sampling_source < FS_SAMPLING_SOURCE_COUNT;
 }
 
 static int
@@ -720,8 +778,10 @@ fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
 
 	if (!flow_enums_valid(flow)) {
 		fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
-			       "flow type %u or direction %u out of range; flow not encoded",
-			       flow->flow_type, flow->flow_direction);
+			       "flow type %u, direction %u, traffic direction %u or sampling "
+			       "source %u out of range; flow not encoded",
+			       flow->flow_type, flow->flow_direction, flow->traffic_direction,
+			       flow->sampling_source);
 		return FS_ERR_INVALID;
 	}
 	if (cap < FS_FLOW_CODEC_HEADER_LEN)
@@ -916,15 +976,23 @@ get_field_value(const struct schema_version *version, avro_value_t *v,
 	int symbol;
 
 	switch (desc->kind) {
-	case KIND_FLOW_TYPE:
-	case KIND_DIRECTION:
+	case KIND_ENUM:
 		/* The value contains the writer's symbol index (see enum_map). */
-		map = &version->enum_map[desc->kind == KIND_FLOW_TYPE ? SLOT_FLOW_TYPE
-								   : SLOT_DIRECTION];
+		map = &version->enum_map[desc->slot];
 		if (avro_value_get_enum(v, &symbol) != 0 || symbol < 0 || symbol >= map->count ||
 		    map->current[symbol] < 0)
 			return FS_ERR_INVALID;
 		*(uint8_t *)p = (uint8_t)map->current[symbol];
+		return 0;
+	case KIND_STRING:
+		/* avro-c's size counts the NUL it appends. */
+		if (avro_value_get_string(v, (const char **)&bytes, &size) != 0 || size == 0)
+			return FS_ERR_INVALID;
+		size--;
+		/* Too long, or not UTF-8 without control characters and NULs. */
+		if (size >= desc->size || fs_flow_set_text(p, desc->size, bytes, size) != size ||
+		    memcmp(p, bytes, size) != 0)
+			return FS_ERR_INVALID;
 		return 0;
 	case KIND_ADDR:
 		if (avro_value_get_bytes(v, &bytes, &size) != 0)

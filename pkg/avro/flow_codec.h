@@ -40,8 +40,12 @@
 /* Size of the marker and fingerprint in front of the Avro body. */
 #define FS_FLOW_CODEC_HEADER_LEN 10
 
-/* Buffer size that fits any flow encoded with the current schema. */
-#define FS_FLOW_CODEC_MAX_LEN 512
+/*
+ * Buffer size that fits any flow encoded with the current schema: the fixed
+ * fields take at most about 400 bytes and the text fields at most their
+ * array sizes plus a length prefix each.
+ */
+#define FS_FLOW_CODEC_MAX_LEN 2048
 
 /* Maximum schema versions one codec accepts, the current one included. */
 #define FS_FLOW_CODEC_MAX_VERSIONS 32
@@ -92,7 +96,9 @@ int fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow
  *   FS_ERR_INVALID      the marker is not C3 01, the body breaks its
  *                       schema, has bytes left over, or contains a value out of
  *                       range for struct fs_flow (a port above 65535, an
- *                       address that is not 0, 4 or 16 bytes long, ...);
+ *                       address that is not 0, 4 or 16 bytes long, a string
+ *                       longer than its array or not valid UTF-8 or with
+ *                       control characters, ...);
  *   FS_ERR_TRUNCATED    the message ends inside the header or the body;
  *   FS_ERR_UNSUPPORTED  the fingerprint names no registered schema.
  * On failure *out holds no useful data.

@@ -35,6 +35,8 @@ static const struct key_def key_table[] = {
 	  "Folder for the state of `make run`: the embedded broker's address file, the Redis URL file, logs." },
 	{ "log.level", KEY_STRING, 0, 0, "info",
 	  "Lowest severity logged: error, warning, notice, info or debug." },
+	{ "log.format", KEY_STRING, 0, 0, "logfmt",
+	  "Log line format on stderr: logfmt (key=value pairs) or json (one JSON object per line)." },
 	{ "kafka.bootstrap.servers", KEY_STRING, 0, 0, "",
 	  "Kafka bootstrap servers (host:port,...). Empty: use the embedded broker whose address is in <run.dir>/broker.addr." },
 	{ "kafka.topic.raw", KEY_STRING, 0, 0, "flows.raw",
@@ -43,13 +45,97 @@ static const struct key_def key_table[] = {
 	  "Producer queue bound in messages; a flow that finds the queue full is dropped and counted." },
 	{ "redis.url", KEY_STRING, 0, 0, "",
 	  "Redis URL (redis://[user:password@]host:port[/db] or unix:///path). Empty: use the URL in <run.dir>/redis.url." },
+	{ "ingest.listen.tcp", KEY_STRING, 0, 0, "127.0.0.1:4739",
+	  "TCP addresses to receive IPFIX over TCP on (RFC 7011 section 10.4), comma-separated host:port; empty turns TCP off." },
+	{ "kafka.topic.counters", KEY_STRING, 0, 0, "flows.counters",
+	  "Topic for sFlow counter samples from flowsift-ingest (schemas/counters.avsc)." },
 	{ "ingest.listen", KEY_STRING, 0, 0, "127.0.0.1:2055,127.0.0.1:4739,127.0.0.1:6343",
 	  "UDP addresses to receive export datagrams on, comma-separated host:port ([v6addr]:port for IPv6). Every port accepts every protocol." },
 	{ "ingest.socket.rcvbuf", KEY_INT, 65536, 1073741824, "8388608",
 	  "Receive buffer size requested for each UDP socket, in bytes." },
 	{ "ingest.stats.interval", KEY_INT, 0, 86400, "60",
 	  "Seconds between counter summaries in the ingest log; 0 turns them off." },
-	{ "report.topic", KEY_STRING, 0, 0, "flows.raw",
+	{ "ingest.metrics.listen", KEY_STRING, 0, 0, "127.0.0.1:9101",
+	  "TCP address (host:port) where flowsift-ingest serves /metrics, /healthz and /readyz. Empty: no metrics server." },
+	{ "ingest.exporters.allow", KEY_STRING, 0, 0, "",
+	  "Exporters allowed to send, as comma-separated CIDR prefixes (192.0.2.0/24,2001:db8::/32) or addresses. Datagrams from other sources are counted and dropped. Empty: accept every source." },
+	{ "ingest.shutdown.timeout.ms", KEY_INT, 100, 600000, "10000",
+	  "On SIGTERM or SIGINT, how long flowsift-ingest waits for the broker to acknowledge queued flows before it counts the rest as lost and exits, in milliseconds." },
+	{ "decode.templates.max", KEY_INT, 1, 16777216, "65536",
+	  "Templates (NetFlow v9 and IPFIX) kept for all exporters together; the one learned or refreshed longest ago is evicted first. Used by flowsift-ingest and flowsift decode." },
+	{ "decode.templates.per.exporter.max", KEY_INT, 1, 65536, "1024",
+	  "Templates kept per exporter address, port and observation domain; a new one evicts that exporter's oldest, so one exporter cannot push out another's." },
+	{ "decode.templates.bytes.max", KEY_INT, 65536, 4294967295, "67108864",
+	  "Memory, in bytes, that all cached templates may take together; the oldest are evicted to stay within it." },
+	{ "decode.template.fields.max", KEY_INT, 1, 65535, "512",
+	  "Fields one template may have; a longer template is rejected and counted in templates_rejected." },
+	{ "decode.exporters.max", KEY_INT, 1, 16777216, "4096",
+	  "Exporter and domain pairs with their own packet, record and sequence counters; datagrams from others are counted in exporters_untracked." },
+	{ "decode.options.entries.max", KEY_INT, 1, 16777216, "16384",
+	  "Sampling rates and boot times from options data remembered, per exporter, domain and sampler id; the one set longest ago is evicted first." },
+	{ "decode.held.sets.max", KEY_INT, 1, 1048576, "1024",
+	  "Data sets held, for all exporters together, until their template arrives; the oldest is dropped first." },
+	{ "decode.held.bytes.max", KEY_INT, 1, 4294967295, "1048576",
+	  "Bytes of data sets held, for all exporters together, until their template arrives." },
+	{ "decode.held.sets.per.exporter.max", KEY_INT, 1, 1048576, "64",
+	  "Data sets held per exporter address and port until their template arrives." },
+	{ "decode.held.bytes.per.exporter.max", KEY_INT, 1, 4294967295, "131072",
+	  "Bytes of data sets held per exporter address and port until their template arrives." },
+	{ "decode.sflow.samples.max", KEY_INT, 1, 65536, "256",
+	  "sFlow samples decoded per datagram; the rest of the datagram is dropped and counted invalid." },
+	{ "decode.sflow.records.max", KEY_INT, 1, 65536, "256",
+	  "sFlow flow or counter records decoded per sample; the rest are counted in sflow_records_dropped." },
+	{ "decode.sflow.header.bytes.max", KEY_INT, 14, 65535, "512",
+	  "Bytes of a sampled packet header (sFlow raw header, IPFIX dataLinkFrameSection) parsed for addresses and ports." },
+	{ "kafka.topic.enriched", KEY_STRING, 0, 0, "flows.enriched",
+	  "Topic for enriched flows from flowsift-enrich." },
+	{ "enrich.group.id", KEY_STRING, 0, 0, "flowsift-enrich",
+	  "Kafka consumer group of flowsift-enrich, which consumes kafka.topic.raw." },
+	{ "enrich.geoip.city", KEY_STRING, 0, 0, "",
+	  "MaxMind DB file (GeoLite2-City, GeoLite2-Country, DB-IP or IPinfo format) for the country and city of each address. Empty: no countries or cities." },
+	{ "enrich.geoip.asn", KEY_STRING, 0, 0, "",
+	  "MaxMind DB file (GeoLite2-ASN format) for the AS number and organisation of each address. Empty: no AS lookups." },
+	{ "enrich.as.prefer", KEY_STRING, 0, 0, "exporter",
+	  "Which AS number wins when the exporter sent one and the ASN database has one: exporter (the database only fills missing or 0 numbers) or geoip." },
+	{ "enrich.interfaces.map", KEY_STRING, 0, 0, "",
+	  "Interface map file: exporter names and sites, interface names, descriptions and speeds (docs/enrich.md). Wins over SNMP. Reloaded when it changes and on SIGHUP." },
+	{ "enrich.snmp.community", KEY_STRING, 0, 0, "",
+	  "SNMPv2c community for polling the ifTable and ifXTable of every exporter. Empty: no SNMP polling." },
+	{ "enrich.snmp.port", KEY_INT, 1, 65535, "161",
+	  "UDP port of the exporters' SNMP agents." },
+	{ "enrich.snmp.refresh", KEY_INT, 10, 604800, "3600",
+	  "Seconds between SNMP polls of one exporter; a failed poll keeps the last names and is retried after the same period." },
+	{ "enrich.snmp.timeout.ms", KEY_INT, 10, 60000, "2000",
+	  "Timeout of one SNMP request, in milliseconds (one retry follows)." },
+	{ "enrich.prefixes", KEY_STRING, 0, 0, "",
+	  "Prefix list file: IPv4 and IPv6 prefixes with key=value tags, matched by longest prefix (docs/enrich.md). Reloaded when it changes and on SIGHUP." },
+	{ "enrich.home.networks", KEY_STRING, 0, 0, "",
+	  "Your own networks as comma-separated prefixes (10.0.0.0/8,2001:db8::/32); each flow gets traffic_direction inbound, outbound, internal or external. Empty: no traffic_direction." },
+	{ "enrich.sampling.override", KEY_STRING, 0, 0, "",
+	  "Sampling rate per exporter that replaces the exported one, as comma-separated ADDRESS=RATE (10.0.0.1=1000,2001:db8::1=512)." },
+	{ "enrich.services", KEY_STRING, 0, 0, "",
+	  "Services database for src_service and dst_service, in services(5) format. Empty: /etc/services; none: no service names." },
+	{ "enrich.reload.interval", KEY_INT, 0, 3600, "5",
+	  "Seconds between checks whether the GeoIP, interface map and prefix list files changed; 0 reloads only on SIGHUP." },
+	{ "enrich.stats.interval", KEY_INT, 0, 86400, "60",
+	  "Seconds between counter summaries in the enrich log; 0 turns them off." },
+	{ "enrich.metrics.listen", KEY_STRING, 0, 0, "127.0.0.1:9102",
+	  "TCP address (host:port) where flowsift-enrich serves /metrics, /healthz and /readyz. Empty: no metrics server." },
+	{ "filter.rules", KEY_STRING, 0, 0, "filter.rules",
+	  "Rules file of flowsift-filter (docs/filter.md); `make run` starts flowsift-filter only when it exists. Reloaded on SIGHUP." },
+	{ "filter.topic", KEY_STRING, 0, 0, "flows.enriched",
+	  "Topic flowsift-filter consumes." },
+	{ "filter.group.id", KEY_STRING, 0, 0, "flowsift-filter",
+	  "Kafka consumer group of flowsift-filter." },
+	{ "filter.default.route", KEY_STRING, 0, 0, "",
+	  "Topic for flows that match no rule and were not dropped. Empty: such flows are not produced anywhere." },
+	{ "filter.commit.interval.ms", KEY_INT, 10, 60000, "500",
+	  "How often flowsift-filter waits for its produced flows to be delivered and then stores the consumed offsets, in milliseconds." },
+	{ "filter.stats.interval", KEY_INT, 0, 86400, "60",
+	  "Seconds between per-rule match counts in the filter log; 0 turns them off." },
+	{ "filter.metrics.listen", KEY_STRING, 0, 0, "127.0.0.1:9103",
+	  "TCP address (host:port) where flowsift-filter serves /metrics, /healthz and /readyz. Empty: no metrics server." },
+	{ "report.topic", KEY_STRING, 0, 0, "flows.enriched",
 	  "Topic flowsift-report consumes." },
 	{ "report.group.id", KEY_STRING, 0, 0, "flowsift-report",
 	  "Kafka consumer group of flowsift-report." },
@@ -57,6 +143,60 @@ static const struct key_def key_table[] = {
 	  "How often flowsift-report writes its pre-aggregated counters to Redis, in milliseconds." },
 	{ "report.stats.interval", KEY_INT, 0, 86400, "60",
 	  "Seconds between counter summaries in the report log; 0 turns them off." },
+	{ "report.metrics.listen", KEY_STRING, 0, 0, "127.0.0.1:9104",
+	  "TCP address (host:port) where flowsift-report serves /metrics, /healthz and /readyz. Empty: no metrics server." },
+	{ "detect.fanout.threshold", KEY_INT, 0, 1000000000, "100",
+	  "Fan-out rule: alert when one source reaches this many distinct destinations on one port of detect.fanout.ports within detect.fanout.window (docs/alerts.md). 0 turns the rule off." },
+	{ "detect.fanout.window", KEY_INT, 1, 86400, "60",
+	  "Window of the fan-out rule, in seconds." },
+	{ "detect.fanout.ports", KEY_STRING, 0, 0, "445,135,139,25,23,22,3389",
+	  "Destination ports (TCP or UDP) the fan-out rule watches, comma-separated; each port is counted on its own." },
+	{ "detect.syn_scan.threshold", KEY_INT, 0, 1000000000, "200",
+	  "SYN scan rule: alert when one source sends this many TCP flows with SYN but no ACK, FIN or RST within the window. 0 turns the rule off." },
+	{ "detect.syn_scan.window", KEY_INT, 1, 86400, "60",
+	  "Window of the SYN scan rule, in seconds." },
+	{ "detect.port_scan.threshold", KEY_INT, 0, 65536, "100",
+	  "Port scan rule: alert when one source probes this many distinct destination ports of one host with flows of at most 2 packets within the window. 0 turns the rule off." },
+	{ "detect.port_scan.window", KEY_INT, 1, 86400, "60",
+	  "Window of the port scan rule, in seconds." },
+	{ "detect.smtp.threshold", KEY_INT, 0, 1000000000, "10",
+	  "Outbound SMTP rule: alert when a host outside detect.smtp.mail.servers sends this many flows to TCP port 25 outward (traffic_direction outbound, or from enrich.home.networks to elsewhere) within the window. 0 turns the rule off." },
+	{ "detect.smtp.window", KEY_INT, 1, 86400, "300",
+	  "Window of the outbound SMTP rule, in seconds." },
+	{ "detect.smtp.mail.servers", KEY_STRING, 0, 0, "",
+	  "Your mail servers as comma-separated addresses or prefixes (192.0.2.25,2001:db8::/64). Empty: the outbound SMTP rule is off." },
+	{ "detect.volume.metric", KEY_STRING, 0, 0, "bytes",
+	  "What the volume rules count: bytes, packets or flows." },
+	{ "detect.volume_src.threshold", KEY_INT, 0, 1000000000000, "125000000",
+	  "Flood source rule: alert when a host sends more than this many detect.volume.metric per second, averaged over the window. 0 turns the rule off." },
+	{ "detect.volume_src.window", KEY_INT, 1, 86400, "60",
+	  "Window of the flood source rule, in seconds." },
+	{ "detect.volume_dst.threshold", KEY_INT, 0, 1000000000000, "125000000",
+	  "Flood target rule: alert when a host receives more than this many detect.volume.metric per second, averaged over the window. 0 turns the rule off." },
+	{ "detect.volume_dst.window", KEY_INT, 1, 86400, "60",
+	  "Window of the flood target rule, in seconds." },
+	{ "detect.fanin.threshold", KEY_INT, 0, 1000000000, "1000",
+	  "Fan-in rule: alert when one destination is reached by this many distinct sources within the window. 0 turns the rule off." },
+	{ "detect.fanin.window", KEY_INT, 1, 86400, "60",
+	  "Window of the fan-in rule, in seconds." },
+	{ "detect.allowlist", KEY_STRING, 0, 0, "",
+	  "Addresses and prefixes (comma-separated) whose flows every detection rule ignores, as source or destination: scanners you run, backup servers, CDNs." },
+	{ "detect.allowlist.filter", KEY_STRING, 0, 0, "",
+	  "Filter expression (docs/filter.md) whose matching flows every detection rule ignores, for example `src host 192.0.2.10 or dst net 198.51.100.0/24 and dst port 873`. Empty: none." },
+	{ "detect.table.entries", KEY_INT, 1024, 16777216, "65536",
+	  "Entries of flowsift-report's local detection table between two writes to Redis; a flow takes up to 6. A full table is written at once." },
+	{ "alert.cooldown", KEY_INT, 1, 86400, "300",
+	  "Least time between two updates of one open alert, in seconds." },
+	{ "alert.quiet", KEY_INT, 1, 86400, "120",
+	  "An open alert is cleared after its rule has not matched for this many seconds." },
+	{ "alert.topic", KEY_STRING, 0, 0, "flows.alerts",
+	  "Topic for alerts (schemas/alert.avsc). Empty: alerts are not produced to Kafka." },
+	{ "alert.syslog.target", KEY_STRING, 0, 0, "",
+	  "Syslog receiver for alerts as RFC 5424 messages with a CEF payload: udp://HOST:PORT or tcp://HOST:PORT. Empty: no syslog." },
+	{ "alert.syslog.facility", KEY_INT, 0, 23, "16",
+	  "Syslog facility of alert messages (16 is local0)." },
+	{ "alert.json.output", KEY_STRING, 0, 0, "",
+	  "File that alerts are appended to as JSON lines, or - for standard output. Empty: no JSON lines." },
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -470,6 +610,46 @@ fs_config_redis_url(const struct fs_config *config, char *buf, size_t len,
 			    "start `make run` or set redis.url", reason);
 	}
 	return 0;
+}
+
+int
+fs_config_is_secret(const char *key)
+{
+	static const char *const words[] = { "password", "secret", "sasl" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcasestr(key, words[i]))
+			return 1;
+	}
+	return 0;
+}
+
+char *
+fs_config_mask(const char *key, const char *value, char *buf, size_t len)
+{
+	const char *scheme = strstr(value, "://");
+	const char *userinfo, *at, *colon;
+
+	if (fs_config_is_secret(key)) {
+		snprintf(buf, len, "%s", value[0] ? "***" : "");
+		return buf;
+	}
+	snprintf(buf, len, "%s", value);
+	if (!scheme)
+		return buf;
+	/* The password ends at the last '@' of the authority, which ends at the first '/'. */
+	userinfo = scheme + 3;
+	at = NULL;
+	for (const char *p = userinfo; *p && *p != '/'; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	if (!at)
+		return buf;
+	colon = memchr(userinfo, ':', (size_t)(at - userinfo));
+	if (colon)
+		snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - value), value, at);
+	return buf;
 }
 
 void

@@ -69,6 +69,21 @@ int fs_config_bootstrap(const struct fs_config *config, char *buf, size_t len,
 int fs_config_redis_url(const struct fs_config *config, char *buf, size_t len,
 			char *err, size_t err_len);
 
+/*
+ * Returns 1 when key names a secret, which is never printed or logged: its
+ * name contains "password", "secret" or "sasl" (kafka.sasl.password,
+ * kafka.ssl.key.password, kafka.sasl.jaas.config), else 0.
+ */
+int fs_config_is_secret(const char *key);
+
+/*
+ * Writes value, the value of key, into buf (len bytes) in a form fit for
+ * printing: "***" for a secret key, and for a URL with a password
+ * (redis://user:password@host) the same URL with the password as "***".
+ * Returns buf.
+ */
+char *fs_config_mask(const char *key, const char *value, char *buf, size_t len);
+
 /* Writes the key table as Markdown to fd (used to generate docs). */
 void fs_config_write_docs(int fd);
 

@@ -15,6 +15,95 @@ fs_flow_type_name(enum fs_flow_type type)
 	return type_names[type];
 }
 
+static const char *const traffic_direction_names[FS_TRAFFIC_DIRECTION_COUNT] = {
+	"inbound", "outbound", "internal", "external",
+};
+
+static const char *const sampling_source_names[FS_SAMPLING_SOURCE_COUNT] = {
+	"exporter", "options", "sflow", "override", "none",
+};
+
+const char *
+fs_traffic_direction_name(enum fs_traffic_direction direction)
+{
+	if ((unsigned)direction >= FS_TRAFFIC_DIRECTION_COUNT)
+		return "unknown";
+	return traffic_direction_names[direction];
+}
+
+const char *
+fs_sampling_source_name(enum fs_sampling_source source)
+{
+	if ((unsigned)source >= FS_SAMPLING_SOURCE_COUNT)
+		return "unknown";
+	return sampling_source_names[source];
+}
+
+/*
+ * Returns the length of the valid UTF-8 sequence at s (n bytes available),
+ * or 0 when it is invalid: overlong forms, surrogates and code points above
+ * U+10FFFF are invalid (RFC 3629, section 4).
+ */
+static size_t
+utf8_sequence_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+size_t
+fs_flow_set_text(char *dst, size_t size, const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t in = 0;
+	size_t out = 0;
+
+	while (in < len && s[in] != '\0') {
+		size_t n = utf8_sequence_len(s + in, len - in);
+
+		if (n == 0 || (n == 1 && (s[in] < 0x20 || s[in] == 0x7f))) {
+			if (out + 1 >= size)
+				break;
+			dst[out++] = '?';
+			in += n == 0 ? 1 : n;
+			continue;
+		}
+		if (out + n >= size)
+			break;
+		memcpy(dst + out, s + in, n);
+		out += n;
+		in += n;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
 void
 fs_addr_set_v4(struct fs_addr *addr, const uint8_t bytes[4])
 {

@@ -8,7 +8,14 @@
  * always known (flow_type, exporter, time received) have no bit.
  *
  * The struct is plain data with no pointers, so it can be copied, zeroed with
- * memset and kept in arrays without ownership rules.
+ * memset and kept in arrays without ownership rules.  Text fields are
+ * NUL-terminated UTF-8 in fixed arrays (FS_FLOW_*_LEN bytes, NUL included);
+ * fs_flow_set_text() fills them so that they always hold valid UTF-8 without
+ * control characters.
+ *
+ * Fields from FS_F_SRC_COUNTRY on are set by flowsift-enrich (docs/enrich.md)
+ * and are present only in flows.enriched, except sampling_source, which a
+ * decoder may set to tell where sampling_rate came from.
  */
 #ifndef FS_CORE_FLOW_H
 #define FS_CORE_FLOW_H
@@ -61,6 +68,29 @@ enum fs_flow_field {
 	FS_F_ICMP_TYPE = 1ull << 24,
 	FS_F_ICMP_CODE = 1ull << 25,
 	FS_F_FLOW_DIRECTION = 1ull << 26,
+	/* Set by flowsift-enrich; bit values and names are part of the API. */
+	FS_F_SRC_COUNTRY = 1ull << 27,
+	FS_F_DST_COUNTRY = 1ull << 28,
+	FS_F_SRC_CITY = 1ull << 29,
+	FS_F_DST_CITY = 1ull << 30,
+	FS_F_SRC_AS_ORG = 1ull << 31,
+	FS_F_DST_AS_ORG = 1ull << 32,
+	FS_F_EXPORTER_NAME = 1ull << 33,
+	FS_F_EXPORTER_SITE = 1ull << 34,
+	FS_F_IN_IF_NAME = 1ull << 35,
+	FS_F_IN_IF_DESCRIPTION = 1ull << 36,
+	FS_F_IN_IF_SPEED = 1ull << 37,
+	FS_F_OUT_IF_NAME = 1ull << 38,
+	FS_F_OUT_IF_DESCRIPTION = 1ull << 39,
+	FS_F_OUT_IF_SPEED = 1ull << 40,
+	FS_F_SRC_TAGS = 1ull << 41,
+	FS_F_DST_TAGS = 1ull << 42,
+	FS_F_TRAFFIC_DIRECTION = 1ull << 43,
+	FS_F_EXPORTED_BYTES = 1ull << 44,
+	FS_F_EXPORTED_PACKETS = 1ull << 45,
+	FS_F_SAMPLING_SOURCE = 1ull << 46,
+	FS_F_SRC_SERVICE = 1ull << 47,
+	FS_F_DST_SERVICE = 1ull << 48,
 };
 
 /* Exporter's direction of observation (IPFIX IE 61 flowDirection). */
@@ -68,6 +98,43 @@ enum fs_flow_direction {
 	FS_DIR_INGRESS = 0,
 	FS_DIR_EGRESS = 1,
 };
+
+/*
+ * Direction of a flow relative to the home networks (enrich.home.networks);
+ * the names match the Avro enum TrafficDirection.
+ */
+enum fs_traffic_direction {
+	FS_TRAFFIC_INBOUND = 0,  /* from outside to a home network */
+	FS_TRAFFIC_OUTBOUND = 1, /* from a home network to outside */
+	FS_TRAFFIC_INTERNAL = 2, /* both ends in home networks */
+	FS_TRAFFIC_EXTERNAL = 3, /* neither end in a home network */
+	FS_TRAFFIC_DIRECTION_COUNT
+};
+
+/*
+ * Where sampling_rate came from; the names match the Avro enum
+ * SamplingSource.  FS_SAMPLING_NONE means the rate is unknown: the counters
+ * are as exported and sampling_rate is absent.
+ */
+enum fs_sampling_source {
+	FS_SAMPLING_EXPORTER = 0, /* the flow record or packet header */
+	FS_SAMPLING_OPTIONS = 1,  /* a NetFlow v9 or IPFIX options record */
+	FS_SAMPLING_SFLOW = 2,    /* the sFlow flow sample */
+	FS_SAMPLING_OVERRIDE = 3, /* enrich.sampling.override for the exporter */
+	FS_SAMPLING_NONE = 4,     /* unknown */
+	FS_SAMPLING_SOURCE_COUNT
+};
+
+/* Array sizes of the text fields, terminating NUL included. */
+#define FS_FLOW_COUNTRY_LEN 3         /* ISO 3166-1 alpha-2 code */
+#define FS_FLOW_CITY_LEN 48
+#define FS_FLOW_AS_ORG_LEN 64
+#define FS_FLOW_EXPORTER_NAME_LEN 48
+#define FS_FLOW_SITE_LEN 32
+#define FS_FLOW_IF_NAME_LEN 32
+#define FS_FLOW_IF_DESCRIPTION_LEN 64
+#define FS_FLOW_TAGS_LEN 96
+#define FS_FLOW_SERVICE_LEN 16
 
 struct fs_flow {
 	uint64_t present;                 /* OR of enum fs_flow_field */
@@ -79,7 +146,7 @@ struct fs_flow {
 	int64_t time_received_ns;         /* Unix ns, when the collector got it */
 	int64_t time_flow_start_ns;       /* Unix ns */
 	int64_t time_flow_end_ns;         /* Unix ns */
-	uint32_t sampling_rate;           /* 1 in N packets; as exported */
+	uint32_t sampling_rate;           /* 1 in N packets; see sampling_source */
 	struct fs_addr src_addr;
 	struct fs_addr dst_addr;
 	struct fs_addr next_hop;
@@ -94,14 +161,43 @@ struct fs_flow {
 	uint8_t icmp_code;
 	uint8_t flow_direction;           /* enum fs_flow_direction */
 	uint16_t vlan_id;
-	uint64_t bytes;                   /* as exported, not scaled by sampling */
-	uint64_t packets;                 /* as exported, not scaled by sampling */
+	/* As exported in flows.raw; in flows.enriched, exported x sampling_rate. */
+	uint64_t bytes;
+	uint64_t packets;
 	uint32_t in_if;
 	uint32_t out_if;
 	uint32_t src_as;
 	uint32_t dst_as;
 	uint8_t src_mac[6];
 	uint8_t dst_mac[6];
+
+	/*
+	 * Enriched fields.  Text is "" and the presence bit clear when the
+	 * source (database, map, poll) had no value.
+	 */
+	char src_country[FS_FLOW_COUNTRY_LEN];  /* ISO 3166-1 alpha-2, "FR" */
+	char dst_country[FS_FLOW_COUNTRY_LEN];
+	char src_city[FS_FLOW_CITY_LEN];        /* English name */
+	char dst_city[FS_FLOW_CITY_LEN];
+	char src_as_org[FS_FLOW_AS_ORG_LEN];    /* organisation of src_as */
+	char dst_as_org[FS_FLOW_AS_ORG_LEN];
+	char exporter_name[FS_FLOW_EXPORTER_NAME_LEN];
+	char exporter_site[FS_FLOW_SITE_LEN];
+	char in_if_name[FS_FLOW_IF_NAME_LEN];   /* ifName, "xe-0/0/1" */
+	char in_if_description[FS_FLOW_IF_DESCRIPTION_LEN]; /* ifAlias */
+	uint64_t in_if_speed;                   /* bits per second */
+	char out_if_name[FS_FLOW_IF_NAME_LEN];
+	char out_if_description[FS_FLOW_IF_DESCRIPTION_LEN];
+	uint64_t out_if_speed;                  /* bits per second */
+	/* Tags of the longest matching prefix: "site=par,role=core". */
+	char src_tags[FS_FLOW_TAGS_LEN];
+	char dst_tags[FS_FLOW_TAGS_LEN];
+	uint8_t traffic_direction;              /* enum fs_traffic_direction */
+	uint8_t sampling_source;                /* enum fs_sampling_source */
+	uint64_t exported_bytes;                /* bytes before sampling scaling */
+	uint64_t exported_packets;              /* packets before sampling scaling */
+	char src_service[FS_FLOW_SERVICE_LEN];  /* services(5) name of src_port */
+	char dst_service[FS_FLOW_SERVICE_LEN];  /* services(5) name of dst_port */
 };
 
 /* Clears every field and presence bit. */
@@ -119,6 +215,21 @@ fs_flow_has(const struct fs_flow *flow, enum fs_flow_field field)
 
 /* Returns the schema name of a flow type ("netflow_v5", ...), or "unknown". */
 const char *fs_flow_type_name(enum fs_flow_type type);
+
+/* Returns the schema name of a traffic direction ("inbound", ...), or "unknown". */
+const char *fs_traffic_direction_name(enum fs_traffic_direction direction);
+
+/* Returns the schema name of a sampling source ("exporter", ...), or "unknown". */
+const char *fs_sampling_source_name(enum fs_sampling_source source);
+
+/*
+ * Copies len bytes of text into dst (size bytes, at least 1) as valid UTF-8
+ * without control characters, and NUL-terminates it: each control character
+ * or byte of an invalid UTF-8 sequence becomes '?', and text that does not
+ * fit is cut at a character boundary.  text may contain NUL bytes, which end
+ * it.  Returns the length written, NUL excluded.
+ */
+size_t fs_flow_set_text(char *dst, size_t size, const char *text, size_t len);
 
 /* Sets addr from 4 bytes in network order. */
 void fs_addr_set_v4(struct fs_addr *addr, const uint8_t bytes[4]);

@@ -80,6 +80,32 @@ put_text_field(struct json_out *out, const char *key, const char *text)
 	put_bytes(out, "\"", 1);
 }
 
+/*
+ * Writes text as a JSON string value: '"' and '\\' are escaped, control
+ * characters become \u00XX, and other bytes (UTF-8) are copied.
+ */
+static void
+put_escaped_field(struct json_out *out, const char *key, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	put_key(out, key);
+	put_bytes(out, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+		char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0x0f] };
+
+		if (*p == '"' || *p == '\\') {
+			esc[1] = (char)*p;
+			put_bytes(out, esc, 2);
+		} else if (*p < 0x20) {
+			put_bytes(out, esc, 6);
+		} else {
+			put_bytes(out, (const char *)p, 1);
+		}
+	}
+	put_bytes(out, "\"", 1);
+}
+
 static void
 put_u64_field(struct json_out *out, const char *key, uint64_t v)
 {
@@ -147,6 +173,58 @@ put_numbers(struct json_out *out, const struct fs_flow *f)
 	}
 }
 
+/* Writes the fields flowsift-enrich adds, in schema order. */
+static void
+put_enriched(struct json_out *out, const struct fs_flow *f)
+{
+	const struct {
+		enum fs_flow_field bit;
+		const char *key;
+		const char *text;
+	} texts[] = {
+		{ FS_F_SRC_COUNTRY, "src_country", f->src_country },
+		{ FS_F_DST_COUNTRY, "dst_country", f->dst_country },
+		{ FS_F_SRC_CITY, "src_city", f->src_city },
+		{ FS_F_DST_CITY, "dst_city", f->dst_city },
+		{ FS_F_SRC_AS_ORG, "src_as_org", f->src_as_org },
+		{ FS_F_DST_AS_ORG, "dst_as_org", f->dst_as_org },
+		{ FS_F_EXPORTER_NAME, "exporter_name", f->exporter_name },
+		{ FS_F_EXPORTER_SITE, "exporter_site", f->exporter_site },
+		{ FS_F_IN_IF_NAME, "in_if_name", f->in_if_name },
+		{ FS_F_IN_IF_DESCRIPTION, "in_if_description", f->in_if_description },
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (fs_flow_has(f, texts[i].bit))
+			put_escaped_field(out, texts[i].key, texts[i].text);
+	}
+	if (fs_flow_has(f, FS_F_IN_IF_SPEED))
+		put_u64_field(out, "in_if_speed", f->in_if_speed);
+	if (fs_flow_has(f, FS_F_OUT_IF_NAME))
+		put_escaped_field(out, "out_if_name", f->out_if_name);
+	if (fs_flow_has(f, FS_F_OUT_IF_DESCRIPTION))
+		put_escaped_field(out, "out_if_description", f->out_if_description);
+	if (fs_flow_has(f, FS_F_OUT_IF_SPEED))
+		put_u64_field(out, "out_if_speed", f->out_if_speed);
+	if (fs_flow_has(f, FS_F_SRC_TAGS))
+		put_escaped_field(out, "src_tags", f->src_tags);
+	if (fs_flow_has(f, FS_F_DST_TAGS))
+		put_escaped_field(out, "dst_tags", f->dst_tags);
+	if (fs_flow_has(f, FS_F_TRAFFIC_DIRECTION))
+		put_text_field(out, "traffic_direction",
+			       fs_traffic_direction_name(f->traffic_direction));
+	if (fs_flow_has(f, FS_F_EXPORTED_BYTES))
+		put_u64_field(out, "exported_bytes", f->exported_bytes);
+	if (fs_flow_has(f, FS_F_EXPORTED_PACKETS))
+		put_u64_field(out, "exported_packets", f->exported_packets);
+	if (fs_flow_has(f, FS_F_SAMPLING_SOURCE))
+		put_text_field(out, "sampling_source", fs_sampling_source_name(f->sampling_source));
+	if (fs_flow_has(f, FS_F_SRC_SERVICE))
+		put_escaped_field(out, "src_service", f->src_service);
+	if (fs_flow_has(f, FS_F_DST_SERVICE))
+		put_escaped_field(out, "dst_service", f->dst_service);
+}
+
 int
 fs_flow_json_write(const struct fs_flow *f, char *buf, size_t len)
 {
@@ -185,6 +263,7 @@ fs_flow_json_write(const struct fs_flow *f, char *buf, size_t len)
 	if (fs_flow_has(f, FS_F_FLOW_DIRECTION))
 		put_text_field(&out, "flow_direction",
 			       f->flow_direction == FS_DIR_EGRESS ? "egress" : "ingress");
+	put_enriched(&out, f);
 	put_bytes(&out, "}", 1);
 
 	if (len > 0)

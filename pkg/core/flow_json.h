@@ -6,9 +6,11 @@
  * are always written; every other field is written only when its presence bit
  * is set.  Addresses are text (dotted quad or RFC 5952 IPv6, "" for an unset
  * address), MAC addresses are "aa:bb:cc:dd:ee:ff", flow_direction is
- * "egress" for FS_DIR_EGRESS and "ingress" for any other value, and every
- * other field is a JSON integer.  No value
- * needs escaping, so none is escaped.
+ * "egress" for FS_DIR_EGRESS and "ingress" for any other value,
+ * traffic_direction and sampling_source are their schema symbols ("unknown"
+ * for a value out of range), the enriched text fields are JSON strings with
+ * '"', '\\' and control characters escaped, and every other field is a JSON
+ * integer.
  *
  * Example: {"flow_type":"netflow_v5","exporter_addr":"192.0.2.1",
  * "exporter_port":2055,"time_received_ns":1700000000000000000,"bytes":64}
@@ -20,8 +22,13 @@
 
 #include "core/flow.h"
 
-/* Buffer size that fits the JSON of any flow, terminating NUL included. */
-#define FS_FLOW_JSON_MAX 1024
+/*
+ * Buffer size that fits the JSON of any flow, terminating NUL included: about
+ * 1000 bytes of keys and numbers, plus the text fields (about 750 bytes of
+ * arrays) at 6 bytes per byte when every byte is an escaped control
+ * character.
+ */
+#define FS_FLOW_JSON_MAX 6144
 
 /*
  * Writes flow as a JSON object, without a newline, into buf (len bytes) and

@@ -381,6 +381,37 @@ v9_message_len(const uint8_t *p, size_t left)
 	return left;
 }
 
+/* Returns true when p[0..left) starts with an IPFIX header whose length fits in left. */
+static bool
+looks_like_ipfix(const uint8_t *p, size_t left)
+{
+	uint16_t msg_len;
+
+	if (left < 16 || peek_u16(p) != 10)
+		return false;
+	msg_len = peek_u16(p + 2);
+	return msg_len >= 16 && msg_len <= left;
+}
+
+/*
+ * Returns the length of the IPFIX message at p whose header says msg_len.
+ * Bytes after it that are no IPFIX message (fewer than 16, or not version
+ * 10) stay with it up to the next IPFIX header, because some exporters
+ * write a length short by a few bytes while sending the whole last set
+ * (telegraf issue 14370); the decoder then sorts out the length mismatch.
+ */
+static size_t
+ipfix_message_len(const uint8_t *p, size_t left, uint16_t msg_len)
+{
+	size_t len = msg_len;
+
+	if (len >= left || looks_like_ipfix(p + len, left - len))
+		return len;
+	while (len < left && !looks_like_ipfix(p + len, left - len))
+		len++;
+	return len;
+}
+
 /* Returns the length of the message at the start of p[0..left), never 0 when left > 0. */
 static size_t
 raw_message_len(const uint8_t *p, size_t left)
@@ -402,7 +433,7 @@ raw_message_len(const uint8_t *p, size_t left)
 		len = v9_message_len(p, left);
 		break;
 	case 10:
-		len = second < 16 ? left : second;
+		len = second < 16 ? left : ipfix_message_len(p, left, second);
 		break;
 	default:
 		len = left;

@@ -1,5 +1,6 @@
 /*
- * decoder.h - turns export datagrams (NetFlow v5, v9, IPFIX) into flow records.
+ * decoder.h - turns export datagrams (NetFlow v5, v9, IPFIX, sFlow v5) into
+ * flow records and sFlow counter samples.
  *
  * One struct fs_decoder holds the state that outlives a datagram: the template
  * cache and the counters.  The protocol of each datagram is detected from its
@@ -17,35 +18,80 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/counters.h"
 #include "core/flow.h"
+#include "decode/exporter_stats.h"
+#include "decode/template_cache.h"
 
 /* Receives one decoded record; flow is borrowed for the duration of the call. */
 typedef void fs_flow_sink_fn(const struct fs_flow *flow, void *opaque);
+
+/* Receives one sFlow counter sample; counters is borrowed for the duration of the call. */
+typedef void fs_counters_sink_fn(const struct fs_counters *counters, void *opaque);
 
 /* Counters kept by a decoder; every dropped record or datagram lands in one. */
 struct fs_decoder_stats {
 	uint64_t datagrams;           /* datagrams passed to fs_decoder_decode() */
 	uint64_t datagrams_by_type[FS_FLOW_TYPE_COUNT];
 	uint64_t flows;               /* records handed to the sink */
-	uint64_t unsupported;         /* datagrams of a protocol not decoded (sFlow, unknown) */
+	uint64_t unsupported;         /* datagrams or sets of a kind not decoded */
 	uint64_t truncated;           /* datagrams or sets cut short */
 	uint64_t invalid;             /* datagrams or sets that contradict their format */
 	uint64_t no_template;         /* data sets whose template was not known */
 	uint64_t no_template_records; /* estimate of records lost in those sets */
 	uint64_t templates_added;     /* templates learned, replaced ones included */
-	uint64_t templates_rejected;  /* templates refused (bad length, too many fields) */
+	uint64_t templates_rejected;  /* templates refused (bad length, too many fields, reserved id) */
+	uint64_t templates_evicted;   /* templates dropped to stay within a template limit */
 	uint64_t templates_active;    /* templates in the cache now */
+	uint64_t template_bytes;      /* memory the cached templates take now */
+	uint64_t options_evicted;     /* sampling rates or boot times dropped for max_options_entries */
 	uint64_t options_records;     /* options data records consumed */
+	uint64_t reverse_flows;       /* reverse flows emitted from biflow or NSEL responder counters */
+	uint64_t sampling_invalid;    /* sampling rates of 0 or absurd size, not applied */
+	uint64_t length_mismatch;     /* messages whose header length disagrees with their sets, decoded anyway */
+	uint64_t no_template_held;    /* data sets held until their template arrives */
+	uint64_t no_template_decoded; /* held data sets decoded once their template arrived */
+	uint64_t no_template_dropped; /* held data sets dropped to stay within the limits */
+	uint64_t exporters_untracked; /* datagrams from exporters beyond max_exporters */
+	uint64_t sflow_flow_samples;  /* sFlow flow samples decoded, expanded ones included */
+	uint64_t sflow_counter_samples; /* sFlow counter samples decoded, expanded ones included */
+	uint64_t sflow_unknown_samples; /* sFlow samples of a format not decoded, skipped */
+	uint64_t sflow_unknown_records; /* sFlow flow or counter records of a format not decoded */
+	uint64_t sflow_records_dropped; /* sFlow records malformed or over the per-sample limit */
 };
 
 /* Limits on what hostile input can make the decoder hold. */
 struct fs_decoder_limits {
 	uint32_t max_templates;       /* total across exporters; oldest evicted */
+	uint32_t max_templates_per_exporter; /* per exporter, port and domain; its oldest evicted */
+	uint32_t max_template_bytes;  /* memory of all templates; oldest evicted */
 	uint32_t max_template_fields; /* per template */
+	uint32_t max_options_entries; /* sampling rates and boot times from options data; oldest evicted */
+	uint32_t max_sflow_samples;   /* sFlow samples decoded per datagram */
+	uint32_t max_sflow_records;   /* sFlow records decoded per sample */
+	uint32_t max_header_bytes;    /* bytes of a sampled packet header parsed */
+	uint32_t max_exporters;       /* exporter and domain pairs with their own counters */
+	uint32_t max_pending_sets;    /* data sets held for a template, in total */
+	uint32_t max_pending_bytes;   /* bytes of those sets, in total */
+	uint32_t max_pending_sets_per_exporter;
+	uint32_t max_pending_bytes_per_exporter;
 };
 
 #define FS_DECODER_DEFAULT_MAX_TEMPLATES 65536
+#define FS_DECODER_DEFAULT_MAX_TEMPLATES_PER_EXPORTER FS_TEMPLATE_DEFAULT_MAX_PER_EXPORTER
+#define FS_DECODER_DEFAULT_MAX_TEMPLATE_BYTES FS_TEMPLATE_DEFAULT_MAX_BYTES
+#define FS_DECODER_DEFAULT_MAX_OPTIONS_ENTRIES FS_TEMPLATE_DEFAULT_MAX_OPTIONS_ENTRIES
 #define FS_DECODER_DEFAULT_MAX_TEMPLATE_FIELDS 512
+/* A 1500-byte datagram holds at most 1500 / 8 = 187 empty samples or records. */
+#define FS_DECODER_DEFAULT_MAX_SFLOW_SAMPLES 256
+#define FS_DECODER_DEFAULT_MAX_SFLOW_RECORDS 256
+#define FS_DECODER_DEFAULT_MAX_HEADER_BYTES 512
+#define FS_DECODER_DEFAULT_MAX_EXPORTERS 4096
+/* Enough for a template refresh interval of a few busy exporters; 1 MiB in all. */
+#define FS_DECODER_DEFAULT_MAX_PENDING_SETS 1024
+#define FS_DECODER_DEFAULT_MAX_PENDING_BYTES (1024u * 1024u)
+#define FS_DECODER_DEFAULT_MAX_PENDING_SETS_PER_EXPORTER 64
+#define FS_DECODER_DEFAULT_MAX_PENDING_BYTES_PER_EXPORTER (128u * 1024u)
 
 struct fs_decoder;
 
@@ -56,6 +102,14 @@ struct fs_decoder;
 struct fs_decoder *fs_decoder_new(const struct fs_decoder_limits *limits);
 
 void fs_decoder_free(struct fs_decoder *decoder);
+
+/*
+ * Installs sink to receive every sFlow counter sample, with opaque passed
+ * back; NULL sink (the default) only counts them.  Flow records still go
+ * to the sink given to fs_decoder_decode().
+ */
+void fs_decoder_set_counters_sink(struct fs_decoder *decoder,
+				  fs_counters_sink_fn *sink, void *opaque);
 
 /*
  * Decodes one datagram of len bytes from exporter:port received at
@@ -76,6 +130,19 @@ int fs_decoder_decode(struct fs_decoder *decoder, const uint8_t *data,
 const struct fs_decoder_stats *fs_decoder_stats(const struct fs_decoder *decoder);
 
 /*
+ * Returns the per-exporter counters and loss accounting (exporter_stats.h);
+ * the pointer stays valid until free.
+ */
+const struct fs_exporter_stats *fs_decoder_exporter_stats(const struct fs_decoder *decoder);
+
+/*
+ * Removes every template learned from exporter:port under flow_type, as when
+ * an IPFIX TCP connection closes (the templates belong to the session).
+ */
+void fs_decoder_end_session(struct fs_decoder *decoder, const struct fs_addr *exporter,
+			    uint16_t exporter_port, uint8_t flow_type);
+
+/*
  * Internal to pkg/decode: the per-datagram state that decoder.c hands to the
  * protocol decoders (netflow_v5.c, netflow_v9.c, ipfix.c).  Callers outside
  * pkg/decode use fs_decoder_decode() instead.
@@ -90,10 +157,35 @@ struct fs_decode_ctx {
 	fs_flow_sink_fn *sink;          /* may be NULL: records are only counted */
 	void *opaque;
 	int result;                     /* first fault met, or 0 */
+	struct fs_exporter_entry *entry; /* counters of the current message; NULL until known or when untracked */
+	uint32_t message_records;       /* data records of the current message (sequence unit of IPFIX) */
+	bool message_records_unknown;   /* some set of the message could not be counted */
 };
+
+/*
+ * Selects the counters of exporter and domain for the message that starts
+ * now, counts one packet there and resets the message record count.
+ */
+void fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type,
+			     uint32_t domain);
+
+/*
+ * Counts a recoverable oddity of the input under reason in the current
+ * exporter's counters (FS_MALFORMED_LENGTH_MISMATCH or FS_MALFORMED_SAMPLING)
+ * and logs it rate-limited.  The datagram's result is not changed.
+ */
+void fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Counts flow and hands it to the sink. */
 void fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow);
+
+/* Hands counters to the counters sink, when one is installed. */
+void fs_decode_emit_counters(struct fs_decode_ctx *ctx,
+			     const struct fs_counters *counters);
+
+/* Returns the decoder's limits, defaults filled in. */
+const struct fs_decoder_limits *fs_decode_limits(struct fs_decode_ctx *ctx);
 
 /*
  * Records a fault: counts it under result (FS_ERR_TRUNCATED, FS_ERR_INVALID,
@@ -103,6 +195,14 @@ void fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow);
  */
 void fs_decode_fault(struct fs_decode_ctx *ctx, int result, const char *facility,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Counts and logs, rate-limited, templates the cache evicted to make room for
+ * key's template: evicted_exporter by max_templates_per_exporter,
+ * evicted_total by max_templates or max_template_bytes.
+ */
+void fs_decode_templates_evicted(struct fs_decode_ctx *ctx, const struct fs_template_key *key,
+				 uint64_t evicted_exporter, uint64_t evicted_total);
 
 /* Counts and logs a rejected template; the datagram's result becomes FS_ERR_INVALID. */
 void fs_decode_reject_template(struct fs_decode_ctx *ctx, const char *facility,

@@ -45,6 +45,7 @@ static const struct fs_field_def field_table[] = {
 	{ 30, FS_FT_DST_MASK, FS_FK_UINT, "destinationIPv6PrefixLength" },
 	{ 32, FS_FT_ICMP_TYPE_CODE, FS_FK_UINT, "icmpTypeCodeIPv4" },
 	{ 34, FS_FT_SAMPLING, FS_FK_UINT, "samplingInterval" },
+	{ 48, FS_FT_SAMPLER_ID, FS_FK_UINT, "samplerId" },
 	{ 50, FS_FT_SAMPLING, FS_FK_UINT, "samplerRandomInterval" },
 	{ 56, FS_FT_SRC_MAC, FS_FK_MAC, "sourceMacAddress" },
 	{ 57, FS_FT_POST_DST_MAC, FS_FK_MAC, "postDestinationMacAddress" },
@@ -57,6 +58,7 @@ static const struct fs_field_def field_table[] = {
 	{ 81, FS_FT_POST_SRC_MAC, FS_FK_MAC, "postSourceMacAddress" },
 	{ 85, FS_FT_BYTES_TOTAL, FS_FK_UINT, "octetTotalCount" },
 	{ 86, FS_FT_PACKETS_TOTAL, FS_FK_UINT, "packetTotalCount" },
+	{ 104, FS_FT_DATALINK_FRAME, FS_FK_BYTES, "layer2packetSectionData" },
 	{ 139, FS_FT_ICMP_TYPE_CODE, FS_FK_UINT, "icmpTypeCodeIPv6" },
 	{ 150, FS_FT_SECONDS_START, FS_FK_UINT, "flowStartSeconds" },
 	{ 151, FS_FT_SECONDS_END, FS_FK_UINT, "flowEndSeconds" },
@@ -77,9 +79,17 @@ static const struct fs_field_def field_table[] = {
 	{ 181, FS_FT_DST_PORT_ALT, FS_FK_UINT, "udpDestinationPort" },
 	{ 182, FS_FT_SRC_PORT_ALT, FS_FK_UINT, "tcpSourcePort" },
 	{ 183, FS_FT_DST_PORT_ALT, FS_FK_UINT, "tcpDestinationPort" },
+	{ 231, FS_FT_BYTES_TOTAL, FS_FK_UINT, "initiatorOctets" },
+	{ 232, FS_FT_RESPONDER_OCTETS, FS_FK_UINT, "responderOctets" },
 	{ 243, FS_FT_VLAN_ALT, FS_FK_UINT, "dot1qVlanId" },
+	{ 298, FS_FT_PACKETS_TOTAL, FS_FK_UINT, "initiatorPackets" },
+	{ 299, FS_FT_RESPONDER_PACKETS, FS_FK_UINT, "responderPackets" },
+	{ 302, FS_FT_SAMPLER_ID, FS_FK_UINT, "selectorId" },
 	{ 305, FS_FT_PACKET_INTERVAL, FS_FK_UINT, "samplingPacketInterval" },
 	{ 306, FS_FT_PACKET_SPACE, FS_FK_UINT, "samplingPacketSpace" },
+	{ 309, FS_FT_SAMPLING_SIZE, FS_FK_UINT, "samplingSize" },
+	{ 310, FS_FT_SAMPLING_POPULATION, FS_FK_UINT, "samplingPopulation" },
+	{ 315, FS_FT_DATALINK_FRAME, FS_FK_BYTES, "dataLinkFrameSection" },
 };
 
 static int
@@ -107,6 +117,7 @@ fs_field_length_ok(enum fs_field_kind kind, size_t len)
 	case FS_FK_ADDR6: return len == 16;
 	case FS_FK_MAC: return len == 6;
 	case FS_FK_NTP: return len == 8;
+	case FS_FK_BYTES: return len >= 1;
 	}
 	return false;
 }
@@ -133,6 +144,8 @@ target_kind(enum fs_field_target target)
 	case FS_FT_NTP_START:
 	case FS_FT_NTP_END:
 		return FS_FK_NTP;
+	case FS_FT_DATALINK_FRAME:
+		return FS_FK_BYTES;
 	default:
 		return FS_FK_UINT;
 	}
@@ -155,13 +168,47 @@ ntp_to_unix_ns(uint64_t ntp)
 	       (int64_t)frac_ns;
 }
 
-static void
-set_addr(struct fs_addr *addr, const uint8_t *value, size_t len)
+static bool
+all_zero(const uint8_t *value, size_t len)
 {
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Sets an address unless value is all zero and the address already contains a
+ * non-zero one: templates with both IPv4 and IPv6 fields leave the unused
+ * family zero.
+ */
+static void
+set_addr(struct fs_flow *flow, uint64_t bit, struct fs_addr *addr,
+	 const uint8_t *value, size_t len)
+{
+	if (fs_flow_has(flow, (enum fs_flow_field)bit) && all_zero(value, len) &&
+	    !all_zero(addr->bytes, addr->family == 4 ? 4 : 16))
+		return;
 	if (len == 4)
 		fs_addr_set_v4(addr, value);
 	else
 		fs_addr_set_v6(addr, value);
+	flow->present |= bit;
+}
+
+/* Stores a sampling rate; 1 means unsampled, 0 and absurd values are flagged. */
+static void
+apply_sampling(struct fs_flow *flow, struct fs_field_deferred *times, uint64_t v)
+{
+	if (v == 0 || v > FS_FIELD_MAX_SAMPLING_RATE) {
+		times->sampling_invalid = true;
+		return;
+	}
+	if (v > 1) {
+		flow->sampling_rate = (uint32_t)v;
+		flow->present |= FS_F_SAMPLING_RATE;
+	}
 }
 
 /* Stores a deferred value; fs_field_finish() resolves it. */
@@ -183,6 +230,9 @@ apply_deferred(struct fs_field_deferred *times, enum fs_field_target target, uin
 	case FS_FT_SYS_INIT_MS: times->sys_init_ms = v % MAX_MS; break;
 	case FS_FT_PACKET_INTERVAL: times->packet_interval = clamp_u32(v); break;
 	case FS_FT_PACKET_SPACE: times->packet_space = clamp_u32(v); break;
+	case FS_FT_SAMPLER_ID: times->sampler_id = v; break;
+	case FS_FT_SAMPLING_SIZE: times->sampling_size = clamp_u32(v); break;
+	case FS_FT_SAMPLING_POPULATION: times->sampling_population = clamp_u32(v); break;
 	default: break;
 	}
 }
@@ -289,13 +339,6 @@ apply_uint(struct fs_flow *flow, enum fs_field_target target, uint64_t v)
 			flow->present |= FS_F_FLOW_DIRECTION;
 		}
 		return;
-	case FS_FT_SAMPLING:
-		/* A rate of 0 or 1 means unsampled, which is the default. */
-		if (v > 1) {
-			flow->sampling_rate = clamp_u32(v);
-			flow->present |= FS_F_SAMPLING_RATE;
-		}
-		return;
 	default:
 		return;
 	}
@@ -309,17 +352,20 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 
 	if (target == FS_FT_NONE || !fs_field_length_ok(kind, len))
 		return;
+	if (target == FS_FT_DATALINK_FRAME) {
+		times->frame = value;
+		times->frame_len = len;
+		return;
+	}
 
 	switch (target) {
 	case FS_FT_SRC_V4:
 	case FS_FT_SRC_V6:
-		set_addr(&flow->src_addr, value, len);
-		flow->present |= FS_F_SRC_ADDR;
+		set_addr(flow, FS_F_SRC_ADDR, &flow->src_addr, value, len);
 		return;
 	case FS_FT_DST_V4:
 	case FS_FT_DST_V6:
-		set_addr(&flow->dst_addr, value, len);
-		flow->present |= FS_F_DST_ADDR;
+		set_addr(flow, FS_F_DST_ADDR, &flow->dst_addr, value, len);
 		return;
 	case FS_FT_BGP_NEXT_HOP_V4:
 	case FS_FT_BGP_NEXT_HOP_V6:
@@ -328,8 +374,10 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		/* fall through */
 	case FS_FT_NEXT_HOP_V4:
 	case FS_FT_NEXT_HOP_V6:
-		set_addr(&flow->next_hop, value, len);
-		flow->present |= FS_F_NEXT_HOP;
+		set_addr(flow, FS_F_NEXT_HOP, &flow->next_hop, value, len);
+		return;
+	case FS_FT_SAMPLING:
+		apply_sampling(flow, times, fs_be_uint(value, len));
 		return;
 	case FS_FT_POST_SRC_MAC:
 		if (fs_flow_has(flow, FS_F_SRC_MAC))
@@ -351,7 +399,7 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		break;
 	}
 
-	if (target >= FS_FT_UPTIME_START && target <= FS_FT_PACKET_SPACE)
+	if (target >= FS_FT_UPTIME_START && target <= FS_FT_SAMPLING_POPULATION)
 		apply_deferred(times, target, fs_be_uint(value, len));
 	else
 		apply_uint(flow, target, fs_be_uint(value, len));
@@ -365,8 +413,8 @@ fs_uptime_to_unix_ns(int64_t export_ns, uint32_t sys_uptime_ms, uint32_t stamp_m
 	return export_ns - (int64_t)ago_ms * NS_PER_MS;
 }
 
-static bool
-seen(const struct fs_field_deferred *times, enum fs_field_target target)
+bool
+fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target)
 {
 	return (times->seen & (1u << (target - FS_FT_UPTIME_START))) != 0;
 }
@@ -387,18 +435,24 @@ resolve(const struct fs_field_deferred *times, const struct fs_export_clock *clo
 	enum fs_field_target uptime = start ? FS_FT_UPTIME_START : FS_FT_UPTIME_END;
 	uint32_t uptime_ms = start ? times->uptime_start_ms : times->uptime_end_ms;
 
-	if (seen(times, seconds) || seen(times, millis) || seen(times, ntp)) {
+	if (fs_field_seen(times, seconds) || fs_field_seen(times, millis) || fs_field_seen(times, ntp)) {
 		*out = start ? times->start_ns : times->end_ns;
 		return true;
 	}
-	if (seen(times, delta)) {
+	if (fs_field_seen(times, delta)) {
 		*out = clock->export_ns -
 		       (int64_t)(start ? times->delta_start_us : times->delta_end_us) * 1000;
 		return true;
 	}
-	if (seen(times, uptime)) {
-		if (seen(times, FS_FT_SYS_INIT_MS)) {
+	if (fs_field_seen(times, uptime)) {
+		/* IPFIX flowStart/EndSysUpTime count from systemInitTimeMilliseconds. */
+		if (fs_field_seen(times, FS_FT_SYS_INIT_MS)) {
 			*out = (int64_t)times->sys_init_ms * NS_PER_MS +
+			       (int64_t)uptime_ms * NS_PER_MS;
+			return true;
+		}
+		if (clock->has_sys_init) {
+			*out = (int64_t)(clock->sys_init_ms % MAX_MS) * NS_PER_MS +
 			       (int64_t)uptime_ms * NS_PER_MS;
 			return true;
 		}
@@ -411,15 +465,24 @@ resolve(const struct fs_field_deferred *times, const struct fs_export_clock *clo
 	return false;
 }
 
-/* RFC 5476 systematic count-based sampling: select interval packets, skip space. */
+/*
+ * Returns the rate of RFC 5476 sampling: systematic count-based (select
+ * interval packets, skip space) or random n-out-of-N (size of population).
+ * Returns 0 when the values are not a rate.
+ */
 static uint64_t
-packet_sampling_rate(const struct fs_field_deferred *times)
+psamp_sampling_rate(const struct fs_field_deferred *times)
 {
 	uint64_t interval = times->packet_interval;
 
-	if (!seen(times, FS_FT_PACKET_SPACE))
+	if (fs_field_seen(times, FS_FT_SAMPLING_SIZE) || fs_field_seen(times, FS_FT_SAMPLING_POPULATION)) {
+		if (times->sampling_size == 0 || times->sampling_population < times->sampling_size)
+			return 0;
+		return times->sampling_population / times->sampling_size;
+	}
+	if (!fs_field_seen(times, FS_FT_PACKET_SPACE))
 		return interval;
-	if (!seen(times, FS_FT_PACKET_INTERVAL))
+	if (!fs_field_seen(times, FS_FT_PACKET_INTERVAL))
 		interval = 1;
 	if (interval == 0)
 		return 0;
@@ -427,7 +490,7 @@ packet_sampling_rate(const struct fs_field_deferred *times)
 }
 
 void
-fs_field_finish(const struct fs_field_deferred *times,
+fs_field_finish(struct fs_field_deferred *times,
 		const struct fs_export_clock *clock, struct fs_flow *flow)
 {
 	uint64_t rate;
@@ -440,11 +503,16 @@ fs_field_finish(const struct fs_field_deferred *times,
 		flow->present |= FS_F_TIME_FLOW_END;
 
 	if (fs_flow_has(flow, FS_F_SAMPLING_RATE) ||
-	    !(seen(times, FS_FT_PACKET_INTERVAL) || seen(times, FS_FT_PACKET_SPACE)))
+	    !(fs_field_seen(times, FS_FT_PACKET_INTERVAL) || fs_field_seen(times, FS_FT_PACKET_SPACE) ||
+	      fs_field_seen(times, FS_FT_SAMPLING_SIZE) || fs_field_seen(times, FS_FT_SAMPLING_POPULATION)))
 		return;
-	rate = packet_sampling_rate(times);
+	rate = psamp_sampling_rate(times);
+	if (rate == 0 || rate > FS_FIELD_MAX_SAMPLING_RATE) {
+		times->sampling_invalid = true;
+		return;
+	}
 	if (rate > 1) {
-		flow->sampling_rate = clamp_u32(rate);
+		flow->sampling_rate = (uint32_t)rate;
 		flow->present |= FS_F_SAMPLING_RATE;
 	}
 }

@@ -12,7 +12,9 @@
  *
  * Values use reduced-size encoding (RFC 7011 section 6.2): an integer element
  * of 1 to 8 bytes is read as a big-endian unsigned number of that size.
- * Addresses must be exactly 4 (IPv4), 16 (IPv6) or 6 (MAC) bytes.
+ * Addresses must be exactly 4 (IPv4), 16 (IPv6) or 6 (MAC) bytes.  An
+ * all-zero address never replaces an address already set in the record, so a
+ * template carrying both IPv4 and IPv6 fields yields the family that is set.
  *
  * Some targets are fallbacks (octetTotalCount for bytes, bgpNextHop for the
  * next hop, postVlanId for the VLAN, ...): a fallback fills its flow field only
@@ -83,6 +85,12 @@ enum fs_field_target {
 	FS_FT_SYS_INIT_MS,       /* Unix ms of exporter boot */
 	FS_FT_PACKET_INTERVAL,   /* packets selected in a row (PSAMP) */
 	FS_FT_PACKET_SPACE,      /* packets skipped after them (PSAMP) */
+	FS_FT_SAMPLER_ID,        /* samplerId (48) or selectorId (302) */
+	FS_FT_SAMPLING_SIZE,     /* samplingSize: n of N random sampling */
+	FS_FT_SAMPLING_POPULATION, /* samplingPopulation: the N */
+	FS_FT_RESPONDER_OCTETS,  /* NSEL responderOctets: reverse flow bytes */
+	FS_FT_RESPONDER_PACKETS, /* NSEL responderPackets: reverse flow packets */
+	FS_FT_DATALINK_FRAME,    /* start of the packet, from its layer 2 header (IE 315, v9 104) */
 	FS_FT_COUNT
 };
 
@@ -93,6 +101,7 @@ enum fs_field_kind {
 	FS_FK_ADDR6,    /* exactly 16 bytes */
 	FS_FK_MAC,      /* exactly 6 bytes */
 	FS_FK_NTP,      /* exactly 8 bytes */
+	FS_FK_BYTES,    /* any length of 1 or more: kept as a pointer into the record */
 };
 
 /* One row of the element table. */
@@ -105,6 +114,15 @@ struct fs_field_def {
 
 /* Returns the table row for element id (PEN 0), or NULL when it is not mapped. */
 const struct fs_field_def *fs_field_lookup(uint16_t id);
+
+/* Enterprise number of the RFC 5103 reverse information elements. */
+#define FS_PEN_REVERSE 29305
+
+/*
+ * Largest sampling rate taken as sane.  A rate of 0, or above this, is
+ * counted as invalid and never applied to a record.
+ */
+#define FS_FIELD_MAX_SAMPLING_RATE (1u << 24)
 
 /* Returns true when len bytes is a valid encoding for kind. */
 bool fs_field_length_ok(enum fs_field_kind kind, size_t len);
@@ -121,6 +139,11 @@ struct fs_field_deferred {
 	uint64_t delta_start_us, delta_end_us;
 	uint64_t sys_init_ms;
 	uint32_t packet_interval, packet_space;
+	uint32_t sampling_size, sampling_population;
+	uint64_t sampler_id;
+	const uint8_t *frame;       /* dataLinkFrameSection bytes, borrowed from the datagram; NULL when absent */
+	size_t frame_len;
+	bool sampling_invalid;      /* a rate of 0 or above FS_FIELD_MAX_SAMPLING_RATE was seen */
 };
 
 /* The clock of the message that carried a record. */
@@ -128,23 +151,30 @@ struct fs_export_clock {
 	int64_t export_ns;      /* header export time, Unix ns */
 	bool has_uptime;        /* false for IPFIX, which has no uptime in its header */
 	uint32_t sys_uptime_ms; /* header uptime (v5, v9) */
+	bool has_sys_init;      /* IPFIX: systemInitTimeMilliseconds from options data */
+	uint64_t sys_init_ms;   /* Unix ms of exporter boot */
 };
 
 /*
  * Stores one element value of len bytes into flow or times.  A value whose
  * length does not fit its kind (possible only for variable-length fields) is
- * ignored.  Never allocates.
+ * ignored.  A datalink frame is kept in times as a pointer to value, so value
+ * must outlive the use of times.  Never allocates.
  */
 void fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		    enum fs_field_target target, const uint8_t *value, size_t len);
 
+/* Returns true when the deferred values hold element target. */
+bool fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target);
+
 /*
  * Resolves the deferred values of one record into flow: start and end times,
- * and the sampling rate (interval + space) / interval unless the record gave
- * a rate of its own.
+ * and the sampling rate (interval + space) / interval, or population / size,
+ * unless the record gave a rate of its own.  A rate of 0 or above
+ * FS_FIELD_MAX_SAMPLING_RATE is not applied and sets times->sampling_invalid.
  */
-void fs_field_finish(const struct fs_field_deferred *times,
-			   const struct fs_export_clock *clock, struct fs_flow *flow);
+void fs_field_finish(struct fs_field_deferred *times,
+		     const struct fs_export_clock *clock, struct fs_flow *flow);
 
 /*
  * Converts an uptime stamp to Unix ns given the header's export time and

@@ -114,21 +114,53 @@ template_set(struct fs_decode_ctx *ctx, uint32_t domain, bool options,
 }
 
 /*
- * Decodes the sets of one message body.  When cut is set, the message was
- * already counted truncated, so a set cut short by the same cause is not
- * counted again.
+ * Decodes one set whose header has been read, with its body in set.  A set
+ * that runs past the message length (at msg_end) but ends inside the
+ * datagram is decoded, and counted as a length mismatch.
+ */
+static void
+decode_set(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
+	   uint16_t set_id, struct fs_cursor *set, const uint8_t *msg_end)
+{
+	if (set->end > msg_end)
+		fs_decode_warn(ctx, FS_MALFORMED_LENGTH_MISMATCH, FACILITY,
+			       "domain %u: set %u ends %zu bytes past the message length; decoded because the datagram contains it",
+			       hdr->domain, set_id, (size_t)(set->end - msg_end));
+
+	if (set_id == IPFIX_SET_TEMPLATE)
+		template_set(ctx, hdr->domain, false, set);
+	else if (set_id == IPFIX_SET_OPTIONS_TEMPLATE)
+		template_set(ctx, hdr->domain, true, set);
+	else if (set_id >= IPFIX_FIRST_DATA_SET)
+		fs_data_set_decode(ctx, hdr, set_id, set);
+	else
+		fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
+				"domain %u: reserved set id %u skipped",
+				hdr->domain, set_id);
+}
+
+/*
+ * Decodes the sets of one message body.  body may extend past msg_end into
+ * bytes that follow the message in the datagram without being a message of
+ * their own; only a set that starts before msg_end may use them.  When cut
+ * is set, the message was already counted truncated, so a set cut short by
+ * the same cause is not counted again.
  */
 static void
 decode_sets(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
-	    struct fs_cursor *body, bool cut)
+	    struct fs_cursor *body, const uint8_t *msg_end, bool cut)
 {
-	while (fs_cursor_remaining(body) > 0) {
+	while (body->p < msg_end) {
+		struct fs_cursor in_message = { body->p, msg_end, 0 };
 		uint16_t set_id, set_len;
 		struct fs_cursor set;
 
+		/* Zero-filled tails are padding, not a set of length 0. */
+		if (fs_data_rest_is_zero(&in_message))
+			return;
 		set_id = fs_cursor_get_u16(body);
 		set_len = fs_cursor_get_u16(body);
-		if (!fs_cursor_ok(body)) {
+		if (!fs_cursor_ok(body) || body->p > msg_end) {
 			if (!cut)
 				fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
 						"domain %u: message ends inside a set header",
@@ -149,23 +181,31 @@ decode_sets(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 						hdr->domain, set_id, set_len);
 			return;
 		}
-
-		if (set_id == IPFIX_SET_TEMPLATE)
-			template_set(ctx, hdr->domain, false, &set);
-		else if (set_id == IPFIX_SET_OPTIONS_TEMPLATE)
-			template_set(ctx, hdr->domain, true, &set);
-		else if (set_id >= IPFIX_FIRST_DATA_SET)
-			fs_data_set_decode(ctx, hdr, set_id, &set);
-		else
-			fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
-					"domain %u: reserved set id %u skipped",
-					hdr->domain, set_id);
+		decode_set(ctx, hdr, set_id, &set, msg_end);
 	}
+}
+
+/* Returns true when cur starts with what can be an IPFIX message header. */
+static bool
+looks_like_message(const struct fs_cursor *cur)
+{
+	struct fs_cursor peek = *cur;
+	uint16_t version = fs_cursor_get_u16(&peek);
+	uint16_t length = fs_cursor_get_u16(&peek);
+
+	return fs_cursor_ok(&peek) && version == IPFIX_VERSION &&
+	       length >= FS_IPFIX_HEADER_LEN;
 }
 
 /*
  * Decodes the message at the start of cur and moves cur past it.  Returns
  * false when the rest of the datagram cannot be split into messages.
+ *
+ * A message length shorter than the datagram normally leaves room for the
+ * next message.  When the bytes after the message are not a message, a set
+ * that starts inside the message may end in them: some exporters write a
+ * message length short by a few bytes while sending the whole set, so the
+ * set is decoded and counted as a length mismatch.
  */
 static bool
 decode_message(struct fs_decode_ctx *ctx, struct fs_cursor *cur)
@@ -174,8 +214,9 @@ decode_message(struct fs_decode_ctx *ctx, struct fs_cursor *cur)
 	size_t available = fs_cursor_remaining(cur);
 	uint16_t version, msg_len;
 	uint32_t export_secs;
-	struct fs_cursor body;
-	bool cut = false;
+	struct fs_cursor body, after;
+	const uint8_t *msg_end;
+	bool cut = false, tail = false;
 
 	version = fs_cursor_get_u16(cur);
 	msg_len = fs_cursor_get_u16(cur);
@@ -194,6 +235,7 @@ decode_message(struct fs_decode_ctx *ctx, struct fs_cursor *cur)
 				version);
 		return false;
 	}
+	fs_decode_begin_message(ctx, FS_FLOW_IPFIX, hdr.domain);
 	if (msg_len < FS_IPFIX_HEADER_LEN) {
 		fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
 				"domain %u: message length %u is shorter than the header; rest of datagram dropped",
@@ -206,14 +248,35 @@ decode_message(struct fs_decode_ctx *ctx, struct fs_cursor *cur)
 				hdr.domain, msg_len, available);
 		cut = true;
 		body = fs_cursor_child(cur, fs_cursor_remaining(cur));
+		msg_end = body.end;
 	} else {
-		body = fs_cursor_child(cur, msg_len - (size_t)FS_IPFIX_HEADER_LEN);
+		size_t body_len = msg_len - (size_t)FS_IPFIX_HEADER_LEN;
+
+		after = *cur;
+		fs_cursor_skip(&after, body_len);
+		if (fs_cursor_remaining(&after) > 0 && !looks_like_message(&after)) {
+			/* The tail is no message: let the last set use it. */
+			tail = true;
+			body = fs_cursor_child(cur, fs_cursor_remaining(cur));
+		} else {
+			body = fs_cursor_child(cur, body_len);
+		}
+		msg_end = body.p + body_len;
 	}
 
 	hdr.clock.export_ns = (int64_t)export_secs * 1000000000;
 	hdr.clock.has_uptime = false;
-	decode_sets(ctx, &hdr, &body, cut);
-	return !cut;
+	decode_sets(ctx, &hdr, &body, msg_end, cut);
+	/* A walk that stopped inside the message has counted its fault already. */
+	if (tail && body.p >= msg_end && !fs_data_rest_is_zero(&body))
+		fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
+				"domain %u: %zu bytes after the message are not an IPFIX message; dropped",
+				hdr.domain, fs_cursor_remaining(&body));
+	/* IPFIX sequence numbers count data records, options records included. */
+	if (ctx->entry)
+		fs_exporter_stats_sequence(ctx->entry, hdr.sequence, ctx->message_records,
+					   !ctx->message_records_unknown && !cut);
+	return !cut && !tail;
 }
 
 int

@@ -26,10 +26,13 @@
 /*
  * Decodes the IPFIX messages in a datagram of len bytes, handing each data
  * record to ctx's sink.  A message length shorter than the datagram ends that
- * message, and the bytes after it are decoded as further messages.  A message
- * length longer than the datagram is counted truncated; the whole sets that
- * are present are still decoded.  Returns 0 or the first fault (also kept in
- * ctx->result).
+ * message, and the bytes after it are decoded as further messages when they
+ * start with an IPFIX header.  Otherwise they are a tail: a set that starts
+ * inside the message and ends in the tail is decoded and counted as a length
+ * mismatch (an exporter bug seen in the field), zero bytes are padding, and
+ * anything else is counted invalid.  A message length longer than the
+ * datagram is counted truncated; the whole sets that are present are still
+ * decoded.  Returns 0 or the first fault (also kept in ctx->result).
  */
 int fs_ipfix_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len);
 

@@ -1,7 +1,7 @@
 /*
- * netflow_v5.c - NetFlow v5 decoder.
+ * netflow_v5.c - NetFlow v1, v5 and v7 decoder.
  *
- * Header (24 bytes):
+ * v5 header (24 bytes):
  *
  *   0                   1                   2                   3
  *   +-------------------------------+-------------------------------+
@@ -15,10 +15,20 @@
  *   |  engine_type  |   engine_id   |mode|   sampling interval      |
  *   +---------------+---------------+---+---------------------------+
  *
- * Record (48 bytes): srcaddr, dstaddr, nexthop (4 each); input, output (2
+ * v1 header (16 bytes): version, count, sys_uptime, unix_secs, unix_nsecs.
+ * v7 header (24 bytes): as v5, with the last 4 bytes reserved.
+ *
+ * v5 record (48 bytes): srcaddr, dstaddr, nexthop (4 each); input, output (2
  * each); dPkts, dOctets, first, last (4 each, first/last in sys_uptime ms);
  * srcport, dstport (2 each); pad1, tcp_flags, prot, tos (1 each); src_as,
  * dst_as (2 each); src_mask, dst_mask (1 each); pad2 (2).
+ *
+ * v7 record (52 bytes): as v5, with flags1 in place of pad1, flags2 in place
+ * of pad2, then router_sc (4).
+ *
+ * v1 record (48 bytes): srcaddr, dstaddr, nexthop; input, output; dPkts,
+ * dOctets, first, last; srcport, dstport; pad (2); prot, tos, tcp_flags (1
+ * each); then 7 bytes of padding and reserved fields.  No AS numbers or masks.
  */
 #include "decode/netflow_v5.h"
 
@@ -28,21 +38,32 @@
 
 #define FACILITY "netflow_v5"
 
-/* Presence bits of everything a v5 record carries. */
+/* Presence bits of everything a v1 record carries. */
+#define V1_PRESENT                                                             \
+	(FS_F_OBSERVATION_DOMAIN | FS_F_TIME_FLOW_START | FS_F_TIME_FLOW_END |     \
+	 FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_NEXT_HOP | FS_F_SRC_PORT |           \
+	 FS_F_DST_PORT | FS_F_PROTO | FS_F_TCP_FLAGS | FS_F_TOS | FS_F_BYTES |     \
+	 FS_F_PACKETS | FS_F_IN_IF | FS_F_OUT_IF)
+
+/* Presence bits of everything a v5 or v7 record carries. */
 #define V5_PRESENT                                                             \
-	(FS_F_OBSERVATION_DOMAIN | FS_F_SEQUENCE | FS_F_TIME_FLOW_START |          \
-	 FS_F_TIME_FLOW_END | FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_NEXT_HOP |      \
-	 FS_F_SRC_PORT | FS_F_DST_PORT | FS_F_PROTO | FS_F_TCP_FLAGS | FS_F_TOS |   \
-	 FS_F_BYTES | FS_F_PACKETS | FS_F_IN_IF | FS_F_OUT_IF | FS_F_SRC_AS |      \
-	 FS_F_DST_AS | FS_F_SRC_MASK | FS_F_DST_MASK)
+	(V1_PRESENT | FS_F_SEQUENCE | FS_F_SRC_AS | FS_F_DST_AS | FS_F_SRC_MASK |  \
+	 FS_F_DST_MASK)
+
+/* v5 sampling modes in the top 2 bits of the sampling field. */
+#define V5_SAMPLING_MODE_NONE 0
 
 struct v5_header {
+	uint16_t version;
 	uint16_t count;
 	uint32_t sys_uptime_ms;
 	int64_t export_ns;
 	uint32_t sequence;
 	uint32_t domain;
 	uint16_t sampling_interval;
+	uint8_t sampling_mode;
+	size_t header_len;
+	size_t record_len;
 };
 
 static void
@@ -54,7 +75,31 @@ read_addr(struct fs_cursor *cur, struct fs_addr *addr)
 	fs_addr_set_v4(addr, bytes);
 }
 
-/* Reads one 48-byte record from rec into flow, whose header fields are set. */
+/* Reads the v1 fields after srcport and dstport. */
+static void
+read_v1_tail(struct fs_cursor *rec, struct fs_flow *flow)
+{
+	fs_cursor_skip(rec, 2); /* pad */
+	flow->proto = fs_cursor_get_u8(rec);
+	flow->tos = fs_cursor_get_u8(rec);
+	flow->tcp_flags = fs_cursor_get_u8(rec);
+}
+
+/* Reads the v5 and v7 fields after srcport and dstport. */
+static void
+read_v5_tail(struct fs_cursor *rec, struct fs_flow *flow)
+{
+	fs_cursor_skip(rec, 1); /* pad1 (v5), flags1 (v7) */
+	flow->tcp_flags = fs_cursor_get_u8(rec);
+	flow->proto = fs_cursor_get_u8(rec);
+	flow->tos = fs_cursor_get_u8(rec);
+	flow->src_as = fs_cursor_get_u16(rec);
+	flow->dst_as = fs_cursor_get_u16(rec);
+	flow->src_mask = fs_cursor_get_u8(rec);
+	flow->dst_mask = fs_cursor_get_u8(rec);
+}
+
+/* Reads one record from rec into flow, whose header fields are set. */
 static void
 read_record(struct fs_cursor *rec, const struct v5_header *hdr, struct fs_flow *flow)
 {
@@ -71,19 +116,72 @@ read_record(struct fs_cursor *rec, const struct v5_header *hdr, struct fs_flow *
 	last_ms = fs_cursor_get_u32(rec);
 	flow->src_port = fs_cursor_get_u16(rec);
 	flow->dst_port = fs_cursor_get_u16(rec);
-	fs_cursor_skip(rec, 1); /* pad1 */
-	flow->tcp_flags = fs_cursor_get_u8(rec);
-	flow->proto = fs_cursor_get_u8(rec);
-	flow->tos = fs_cursor_get_u8(rec);
-	flow->src_as = fs_cursor_get_u16(rec);
-	flow->dst_as = fs_cursor_get_u16(rec);
-	flow->src_mask = fs_cursor_get_u8(rec);
-	flow->dst_mask = fs_cursor_get_u8(rec);
+	if (hdr->version == 1)
+		read_v1_tail(rec, flow);
+	else
+		read_v5_tail(rec, flow);
 
 	flow->time_flow_start_ns = fs_uptime_to_unix_ns(hdr->export_ns,
 							hdr->sys_uptime_ms, first_ms);
 	flow->time_flow_end_ns = fs_uptime_to_unix_ns(hdr->export_ns,
 						      hdr->sys_uptime_ms, last_ms);
+}
+
+/* Reads the header; returns false when the datagram is shorter than it. */
+static bool
+read_header(struct fs_cursor *cur, struct v5_header *hdr)
+{
+	uint32_t unix_secs, unix_nsecs;
+	uint16_t sampling;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->version = fs_cursor_get_u16(cur);
+	hdr->count = fs_cursor_get_u16(cur);
+	hdr->sys_uptime_ms = fs_cursor_get_u32(cur);
+	unix_secs = fs_cursor_get_u32(cur);
+	unix_nsecs = fs_cursor_get_u32(cur);
+	hdr->header_len = FS_NETFLOW_V1_HEADER_LEN;
+	hdr->record_len = FS_NETFLOW_V5_RECORD_LEN;
+	if (hdr->version != 1) {
+		hdr->header_len = FS_NETFLOW_V5_HEADER_LEN;
+		hdr->sequence = fs_cursor_get_u32(cur);
+		hdr->domain = (uint32_t)fs_cursor_get_u8(cur) << 8;
+		hdr->domain |= fs_cursor_get_u8(cur);
+		sampling = fs_cursor_get_u16(cur);
+		if (hdr->version == 5) {
+			hdr->sampling_mode = (uint8_t)(sampling >> 14);
+			hdr->sampling_interval = sampling & 0x3fff;
+		} else {
+			hdr->domain = 0; /* reserved in v7 */
+			hdr->record_len = FS_NETFLOW_V7_RECORD_LEN;
+		}
+	}
+	hdr->export_ns = (int64_t)unix_secs * 1000000000 + unix_nsecs;
+	return fs_cursor_ok(cur);
+}
+
+/* Fills the fields that every record of the datagram shares. */
+static void
+init_flow(struct fs_decode_ctx *ctx, const struct v5_header *hdr, struct fs_flow *flow)
+{
+	fs_flow_clear(flow);
+	flow->flow_type = FS_FLOW_NETFLOW_V5;
+	flow->exporter_addr = *ctx->exporter;
+	flow->exporter_port = ctx->exporter_port;
+	flow->time_received_ns = ctx->time_received_ns;
+	flow->observation_domain_id = hdr->domain;
+	flow->sequence = hdr->sequence;
+	flow->present = hdr->version == 1 ? V1_PRESENT : V5_PRESENT;
+	/* 0 and 1 both mean unsampled; mode bits without an interval are flagged. */
+	if (hdr->sampling_interval > 1) {
+		flow->sampling_rate = hdr->sampling_interval;
+		flow->sampling_source = FS_SAMPLING_EXPORTER;
+		flow->present |= FS_F_SAMPLING_RATE | FS_F_SAMPLING_SOURCE;
+	} else if (hdr->sampling_mode != V5_SAMPLING_MODE_NONE && hdr->sampling_interval == 0) {
+		fs_decode_warn(ctx, FS_MALFORMED_SAMPLING, FACILITY,
+			       "sampling mode %u with an interval of 0; no rate applied",
+			       hdr->sampling_mode);
+	}
 }
 
 int
@@ -92,54 +190,34 @@ fs_netflow_v5_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 	struct fs_cursor cur;
 	struct v5_header hdr;
 	struct fs_flow flow;
-	uint32_t unix_secs, unix_nsecs;
-	uint8_t engine_type, engine_id;
 	size_t present;
+	bool ok;
 
 	fs_cursor_init(&cur, data, len);
-	fs_cursor_skip(&cur, 2); /* version, checked by the caller */
-	hdr.count = fs_cursor_get_u16(&cur);
-	hdr.sys_uptime_ms = fs_cursor_get_u32(&cur);
-	unix_secs = fs_cursor_get_u32(&cur);
-	unix_nsecs = fs_cursor_get_u32(&cur);
-	hdr.sequence = fs_cursor_get_u32(&cur);
-	engine_type = fs_cursor_get_u8(&cur);
-	engine_id = fs_cursor_get_u8(&cur);
-	hdr.sampling_interval = fs_cursor_get_u16(&cur) & 0x3fff;
-	if (!fs_cursor_ok(&cur)) {
+	ok = read_header(&cur, &hdr);
+	fs_decode_begin_message(ctx, FS_FLOW_NETFLOW_V5, hdr.domain);
+	if (!ok) {
 		fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
-				"datagram of %zu bytes is shorter than the %d-byte header",
-				len, FS_NETFLOW_V5_HEADER_LEN);
+				"NetFlow v%u datagram of %zu bytes is shorter than the %zu-byte header",
+				hdr.version, len, hdr.header_len);
 		return ctx->result;
 	}
-	hdr.export_ns = (int64_t)unix_secs * 1000000000 + unix_nsecs;
-	hdr.domain = (uint32_t)engine_type << 8 | engine_id;
+	init_flow(ctx, &hdr, &flow);
 
-	fs_flow_clear(&flow);
-	flow.flow_type = FS_FLOW_NETFLOW_V5;
-	flow.exporter_addr = *ctx->exporter;
-	flow.exporter_port = ctx->exporter_port;
-	flow.time_received_ns = ctx->time_received_ns;
-	flow.observation_domain_id = hdr.domain;
-	flow.sequence = hdr.sequence;
-	flow.present = V5_PRESENT;
-	/* The low 14 bits hold the interval; 0 and 1 both mean unsampled. */
-	if (hdr.sampling_interval > 1) {
-		flow.sampling_rate = hdr.sampling_interval;
-		flow.present |= FS_F_SAMPLING_RATE;
-	}
-
-	present = fs_cursor_remaining(&cur) / FS_NETFLOW_V5_RECORD_LEN;
+	present = fs_cursor_remaining(&cur) / hdr.record_len;
 	for (size_t i = 0; i < hdr.count && i < present; i++) {
-		struct fs_cursor rec = fs_cursor_child(&cur, FS_NETFLOW_V5_RECORD_LEN);
+		struct fs_cursor rec = fs_cursor_child(&cur, hdr.record_len);
 
 		read_record(&rec, &hdr, &flow);
 		fs_decode_emit(ctx, &flow);
 	}
+	/* v5 and v7 sequence numbers count flows; v1 has none. */
+	if (hdr.version != 1 && ctx->entry)
+		fs_exporter_stats_sequence(ctx->entry, hdr.sequence, hdr.count, true);
 	if (hdr.count > present) {
 		fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
-				"header count %u but only %zu whole records in %zu bytes",
-				hdr.count, present, len);
+				"NetFlow v%u header count %u but only %zu whole records in %zu bytes",
+				hdr.version, hdr.count, present, len);
 	}
 	return ctx->result;
 }

@@ -21,7 +21,10 @@
  */
 #include "decode/netflow_v9.h"
 
+#include <stdlib.h>
+
 #include "core/result.h"
+#include "decode/packet.h"
 
 #define FACILITY "netflow_v9"
 
@@ -44,87 +47,344 @@ fs_template_key_init(struct fs_template_key *key, const struct fs_decode_ctx *ct
 	key->template_id = template_id;
 }
 
-void
-fs_template_learn(struct fs_decode_ctx *ctx, const char *facility,
-		  const struct fs_template_key *key, const struct fs_template_spec *spec)
+bool
+fs_data_rest_is_zero(const struct fs_cursor *cur)
 {
-	char reason[160];
-	int rc;
+	for (const uint8_t *p = cur->p; p < cur->end; p++) {
+		if (*p != 0)
+			return false;
+	}
+	return true;
+}
 
-	rc = fs_template_cache_learn(fs_decode_templates(ctx), key, spec, reason,
-				     sizeof(reason));
-	if (rc == FS_TEMPLATE_ADDED)
-		fs_decode_stats(ctx)->templates_added++;
-	else if (rc < 0)
-		fs_decode_reject_template(ctx, facility, key->domain, key->template_id,
-					  reason);
+static const char *
+facility_of(uint8_t flow_type)
+{
+	return flow_type == FS_FLOW_IPFIX ? "ipfix" : FACILITY;
+}
+
+/* Sets flow's sampling rate from where it came, unless the record gave one. */
+static void
+set_sampling(struct fs_flow *flow, uint32_t rate, enum fs_sampling_source source)
+{
+	flow->sampling_rate = rate;
+	flow->sampling_source = (uint8_t)source;
+	flow->present |= FS_F_SAMPLING_RATE | FS_F_SAMPLING_SOURCE;
 }
 
 /*
- * Keeps the sampling rate an options record announced for its exporter.
- * NOTE: the rate is kept per exporter and domain, not per sampler id (IE 48
- * or 302), so an exporter running samplers at different rates gets the last
- * rate announced applied to all its records.
+ * Keeps what an options record announced: a sampler's rate under its sampler
+ * id (samplerId 48 or selectorId 302), else a rate for the whole exporter and
+ * domain, and the exporter's boot time (systemInitTimeMilliseconds 160).
  */
 static void
 learn_options_record(struct fs_decode_ctx *ctx, const struct fs_template *tpl,
-		     const struct fs_flow *flow)
+		     const struct fs_record *rec)
 {
+	struct fs_template_cache *cache = fs_decode_templates(ctx);
+
 	fs_decode_stats(ctx)->options_records++;
-	if (fs_flow_has(flow, FS_F_SAMPLING_RATE))
-		fs_template_cache_set_sampling(fs_decode_templates(ctx), &tpl->key,
-					       flow->sampling_rate);
+	if (fs_flow_has(&rec->flow, FS_F_SAMPLING_RATE)) {
+		if (fs_field_seen(&rec->times, FS_FT_SAMPLER_ID))
+			fs_template_cache_set_sampler(cache, &tpl->key, rec->times.sampler_id,
+						      rec->flow.sampling_rate);
+		else
+			fs_template_cache_set_sampling(cache, &tpl->key,
+						       rec->flow.sampling_rate);
+	}
+	if (fs_field_seen(&rec->times, FS_FT_SYS_INIT_MS))
+		fs_template_cache_set_sys_init(cache, &tpl->key, rec->times.sys_init_ms);
 }
 
-/* Decodes the records of a data set body laid out by tpl. */
+/* Fills the fields every data record of the message shares. */
+static void
+set_message_fields(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
+		   struct fs_flow *flow)
+{
+	flow->flow_type = hdr->flow_type;
+	flow->exporter_addr = *ctx->exporter;
+	flow->exporter_port = ctx->exporter_port;
+	flow->time_received_ns = ctx->time_received_ns;
+	flow->observation_domain_id = hdr->domain;
+	flow->sequence = hdr->sequence;
+	flow->present |= FS_F_OBSERVATION_DOMAIN | FS_F_SEQUENCE;
+}
+
+/*
+ * Applies the rate of the record's sampler id, else the rate options data
+ * gave the exporter and domain, unless the record carries a rate itself.
+ */
+static void
+apply_options_sampling(struct fs_decode_ctx *ctx, const struct fs_template *tpl,
+		       const struct fs_record *rec, struct fs_flow *flow)
+{
+	struct fs_template_cache *cache = fs_decode_templates(ctx);
+	uint32_t rate = 0;
+
+	if (fs_flow_has(flow, FS_F_SAMPLING_RATE)) {
+		flow->sampling_source = FS_SAMPLING_EXPORTER;
+		flow->present |= FS_F_SAMPLING_SOURCE;
+		return;
+	}
+	if (fs_field_seen(&rec->times, FS_FT_SAMPLER_ID))
+		rate = fs_template_cache_sampler(cache, &tpl->key, rec->times.sampler_id);
+	if (rate == 0)
+		rate = fs_template_cache_sampling(cache, &tpl->key);
+	if (rate > 1)
+		set_sampling(flow, rate, FS_SAMPLING_OPTIONS);
+}
+
+static void
+swap_bits(uint64_t *present, uint64_t a, uint64_t b)
+{
+	uint64_t had_a = *present & a, had_b = *present & b;
+
+	*present &= ~(a | b);
+	if (had_a)
+		*present |= b;
+	if (had_b)
+		*present |= a;
+}
+
+#define SWAP(x, y) do { __typeof__(x) tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
+
+/*
+ * Emits the reverse direction of a biflow record (RFC 5103 section 6): the
+ * forward flow with source and destination swapped (addresses, ports,
+ * masks, AS numbers, MACs and interfaces), the reverse counters, and the
+ * reverse TCP flags and times when the record has them.  Nothing is emitted
+ * when the reverse counters are absent or zero.
+ */
+static void
+emit_reverse(struct fs_decode_ctx *ctx, const struct fs_export_clock *clock,
+	     struct fs_record *rec)
+{
+	const struct fs_flow *rev = &rec->reverse;
+	struct fs_flow out;
+
+	if ((!fs_flow_has(rev, FS_F_BYTES) || rev->bytes == 0) &&
+	    (!fs_flow_has(rev, FS_F_PACKETS) || rev->packets == 0))
+		return;
+	out = rec->flow;
+	SWAP(out.src_addr, out.dst_addr);
+	SWAP(out.src_port, out.dst_port);
+	SWAP(out.src_mask, out.dst_mask);
+	SWAP(out.src_as, out.dst_as);
+	memcpy(out.src_mac, rec->flow.dst_mac, sizeof(out.src_mac));
+	memcpy(out.dst_mac, rec->flow.src_mac, sizeof(out.dst_mac));
+	SWAP(out.in_if, out.out_if);
+	swap_bits(&out.present, FS_F_SRC_ADDR, FS_F_DST_ADDR);
+	swap_bits(&out.present, FS_F_SRC_PORT, FS_F_DST_PORT);
+	swap_bits(&out.present, FS_F_SRC_MASK, FS_F_DST_MASK);
+	swap_bits(&out.present, FS_F_SRC_AS, FS_F_DST_AS);
+	swap_bits(&out.present, FS_F_SRC_MAC, FS_F_DST_MAC);
+	swap_bits(&out.present, FS_F_IN_IF, FS_F_OUT_IF);
+
+	out.bytes = rev->bytes;
+	out.packets = rev->packets;
+	out.present &= ~(uint64_t)(FS_F_BYTES | FS_F_PACKETS | FS_F_TCP_FLAGS);
+	out.present |= rev->present & (FS_F_BYTES | FS_F_PACKETS | FS_F_TCP_FLAGS);
+	out.tcp_flags = rev->tcp_flags;
+
+	fs_field_finish(&rec->reverse_times, clock, &rec->reverse);
+	if (fs_flow_has(&rec->reverse, FS_F_TIME_FLOW_START))
+		out.time_flow_start_ns = rec->reverse.time_flow_start_ns;
+	if (fs_flow_has(&rec->reverse, FS_F_TIME_FLOW_END))
+		out.time_flow_end_ns = rec->reverse.time_flow_end_ns;
+	fs_decode_stats(ctx)->reverse_flows++;
+	fs_decode_emit(ctx, &out);
+}
+
+/* Copies field f, with its presence bit, from src to dst unless dst has it. */
+#define FILL(dst, src, bit, f)                                          \
+	do {                                                            \
+		if (!fs_flow_has((dst), (bit)) && fs_flow_has((src), (bit))) { \
+			memcpy(&(dst)->f, &(src)->f, sizeof((dst)->f)); \
+			(dst)->present |= (bit);                        \
+		}                                                       \
+	} while (0)
+
+/*
+ * Parses the packet start a record carries (dataLinkFrameSection), at most
+ * max_bytes of it, from its Ethernet header and fills the fields the record lacks: MACs, VLAN,
+ * addresses, protocol, TOS, ports, TCP flags, ICMP type and code.  Fields
+ * the record sent itself win.  A frame cut short still gives what it has.
+ * A record with a frame and no counters stands for that one packet: bytes
+ * become its IP length and packets 1, as PSAMP exporters mean it.
+ */
+static void
+apply_frame(const struct fs_field_deferred *times, size_t max_bytes, struct fs_flow *flow)
+{
+	struct fs_packet_info info = { 0 };
+	struct fs_flow pkt;
+
+	if (!times->frame)
+		return;
+	memset(&pkt, 0, sizeof(pkt));
+	(void)fs_packet_parse(times->frame, times->frame_len, FS_PACKET_ETHERNET, max_bytes,
+			      &pkt, &info);
+	if (info.ip_length && !fs_flow_has(flow, FS_F_BYTES) &&
+	    !fs_flow_has(flow, FS_F_PACKETS)) {
+		flow->bytes = info.ip_length;
+		flow->packets = 1;
+		flow->present |= FS_F_BYTES | FS_F_PACKETS;
+	}
+	FILL(flow, &pkt, FS_F_SRC_MAC, src_mac);
+	FILL(flow, &pkt, FS_F_DST_MAC, dst_mac);
+	FILL(flow, &pkt, FS_F_VLAN_ID, vlan_id);
+	FILL(flow, &pkt, FS_F_SRC_ADDR, src_addr);
+	FILL(flow, &pkt, FS_F_DST_ADDR, dst_addr);
+	FILL(flow, &pkt, FS_F_PROTO, proto);
+	FILL(flow, &pkt, FS_F_TOS, tos);
+	FILL(flow, &pkt, FS_F_SRC_PORT, src_port);
+	FILL(flow, &pkt, FS_F_DST_PORT, dst_port);
+	FILL(flow, &pkt, FS_F_TCP_FLAGS, tcp_flags);
+	FILL(flow, &pkt, FS_F_ICMP_TYPE, icmp_type);
+	FILL(flow, &pkt, FS_F_ICMP_CODE, icmp_code);
+}
+
+/*
+ * Returns true when the rest of a data set is padding rather than records:
+ *  - fewer than 4 bytes, all zero: alignment to 4 bytes, which RFC 3954
+ *    recommends for v9 flowsets (so a template of 2- or 3-byte records does not
+ *    decode its padding as a record);
+ *  - fewer than 4 bytes and shorter than the smallest record, whatever their
+ *    value (RFC 3954 only says padding SHOULD be zero, and IPFIX exporters
+ *    such as the one in ipfixcol2's example capture align with non-zero bytes);
+ *  - IPFIX only: 4 bytes or more, shorter than the smallest record the
+ *    template allows, and all zero (RFC 7011 section 3.3.1: padding is
+ *    shorter than any record and its octets are zero).
+ * Anything else that is shorter than a record is a record cut short.
+ */
+static bool
+rest_is_padding(const struct fs_template *tpl, const struct fs_cursor *set)
+{
+	size_t rest = fs_cursor_remaining(set);
+
+	if (rest == 0)
+		return true;
+	if (rest < 4)
+		return rest < tpl->min_record_len || fs_data_rest_is_zero(set);
+	if (rest >= tpl->min_record_len)
+		return false;
+	return tpl->key.flow_type == FS_FLOW_IPFIX && fs_data_rest_is_zero(set);
+}
+
+/*
+ * Decodes the records of a data set body laid out by tpl.  in_message counts
+ * them in the current message's record count (the IPFIX sequence unit); held
+ * sets decoded later are not.
+ */
 static void
 decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
-	       const struct fs_template *tpl, struct fs_cursor *set)
+	       const struct fs_template *tpl, struct fs_cursor *set, bool in_message)
 {
-	const char *facility = hdr->flow_type == FS_FLOW_IPFIX ? "ipfix" : FACILITY;
-	struct fs_field_deferred times;
-	struct fs_flow flow;
+	const char *facility = facility_of(hdr->flow_type);
+	struct fs_export_clock clock = hdr->clock;
+	struct fs_record rec;
 	uint32_t index = 0;
+	bool sampling_warned = false;
 
-	/*
-	 * min_record_len >= 1 (templates of 0 bytes are rejected), so this ends.
-	 * NOTE: padding is told from records only by being shorter than one, so
-	 * padding as long as a tiny record (2 or 3 bytes) decodes as a record.
-	 */
-	while (fs_cursor_remaining(set) >= tpl->min_record_len) {
-		uint32_t rate;
+	if (hdr->flow_type == FS_FLOW_IPFIX)
+		clock.has_sys_init = fs_template_cache_sys_init(fs_decode_templates(ctx),
+								 &tpl->key,
+								 &clock.sys_init_ms);
 
-		fs_flow_clear(&flow);
-		memset(&times, 0, sizeof(times));
+	/* min_record_len >= 1 (templates of 0 bytes are rejected), so this ends. */
+	while (!rest_is_padding(tpl, set)) {
 		index++;
-		if (fs_template_decode_record(tpl, set, &flow, &times) < 0) {
+		if (fs_cursor_remaining(set) < tpl->min_record_len) {
+			fs_decode_fault(ctx, FS_ERR_TRUNCATED, facility,
+					"domain %u: set of template %u ends with %zu bytes, shorter than its %u-byte record and not padding; record %u dropped",
+					hdr->domain, tpl->key.template_id,
+					fs_cursor_remaining(set), tpl->min_record_len, index);
+			return;
+		}
+		fs_record_clear(&rec);
+		if (fs_template_decode_record(tpl, set, &rec) < 0) {
 			fs_decode_fault(ctx, FS_ERR_TRUNCATED, facility,
 					"domain %u: record %u of template %u runs past the end of its set",
 					hdr->domain, index, tpl->key.template_id);
 			return;
 		}
-		fs_field_finish(&times, &hdr->clock, &flow);
+		if (in_message)
+			ctx->message_records++;
+		fs_field_finish(&rec.times, &clock, &rec.flow);
+		apply_frame(&rec.times, fs_decode_limits(ctx)->max_header_bytes, &rec.flow);
+		if (rec.times.sampling_invalid && !sampling_warned) {
+			sampling_warned = true;
+			fs_decode_warn(ctx, FS_MALFORMED_SAMPLING, facility,
+				       "domain %u: template %u carries a sampling rate of 0 or over %u; not applied",
+				       hdr->domain, tpl->key.template_id,
+				       FS_FIELD_MAX_SAMPLING_RATE);
+		}
 		if (tpl->options) {
-			learn_options_record(ctx, tpl, &flow);
+			learn_options_record(ctx, tpl, &rec);
 			continue;
 		}
 
-		flow.flow_type = hdr->flow_type;
-		flow.exporter_addr = *ctx->exporter;
-		flow.exporter_port = ctx->exporter_port;
-		flow.time_received_ns = ctx->time_received_ns;
-		flow.observation_domain_id = hdr->domain;
-		flow.sequence = hdr->sequence;
-		flow.present |= FS_F_OBSERVATION_DOMAIN | FS_F_SEQUENCE;
-		if (!fs_flow_has(&flow, FS_F_SAMPLING_RATE)) {
-			rate = fs_template_cache_sampling(fs_decode_templates(ctx), &tpl->key);
-			if (rate > 1) {
-				flow.sampling_rate = rate;
-				flow.present |= FS_F_SAMPLING_RATE;
-			}
-		}
-		fs_decode_emit(ctx, &flow);
+		set_message_fields(ctx, hdr, &rec.flow);
+		apply_options_sampling(ctx, tpl, &rec, &rec.flow);
+		fs_decode_emit(ctx, &rec.flow);
+		if (tpl->has_reverse)
+			emit_reverse(ctx, &clock, &rec);
 	}
+}
+
+/* Decodes the data sets held for key's template, which has just been learned. */
+static void
+decode_held_sets(struct fs_decode_ctx *ctx, const struct fs_template_key *key)
+{
+	struct fs_template_cache *cache = fs_decode_templates(ctx);
+	const struct fs_template *tpl = fs_template_cache_find(cache, key);
+	struct fs_pending_set *held;
+
+	while (tpl && (held = fs_template_cache_take_pending(cache, key)) != NULL) {
+		struct fs_data_set_header hdr = {
+			.flow_type = key->flow_type,
+			.domain = key->domain,
+			.sequence = held->meta.sequence,
+			.clock = held->meta.clock,
+		};
+		int64_t now = ctx->time_received_ns;
+		struct fs_cursor body;
+
+		fs_cursor_init(&body, held->body, held->len);
+		ctx->time_received_ns = held->meta.time_received_ns;
+		decode_records(ctx, &hdr, tpl, &body, false);
+		ctx->time_received_ns = now;
+		fs_decode_stats(ctx)->no_template_decoded++;
+		free(held);
+	}
+}
+
+void
+fs_template_learn(struct fs_decode_ctx *ctx, const char *facility,
+		  const struct fs_template_key *key, const struct fs_template_spec *spec)
+{
+	struct fs_template_cache *cache = fs_decode_templates(ctx);
+	const struct fs_template_cache_stats *cs = fs_template_cache_stats(cache);
+	uint64_t evicted_exporter = cs->evicted_exporter_limit;
+	uint64_t evicted_total = cs->evicted_total_limit;
+	char reason[160];
+	int rc;
+
+	rc = fs_template_cache_learn(cache, key, spec, reason, sizeof(reason));
+	if (cs->evicted_exporter_limit != evicted_exporter ||
+	    cs->evicted_total_limit != evicted_total)
+		fs_decode_templates_evicted(ctx, key, cs->evicted_exporter_limit - evicted_exporter,
+					    cs->evicted_total_limit - evicted_total);
+	if (rc < 0) {
+		fs_decode_reject_template(ctx, facility, key->domain, key->template_id,
+					  reason);
+		return;
+	}
+	if (rc == FS_TEMPLATE_ADDED)
+		fs_decode_stats(ctx)->templates_added++;
+	if (ctx->entry)
+		ctx->entry->templates++;
+	if (fs_template_cache_pending_count(fs_decode_templates(ctx)) > 0)
+		decode_held_sets(ctx, key);
 }
 
 /* Learns the template records of one template flowset body. */
@@ -201,6 +461,37 @@ options_template_set(struct fs_decode_ctx *ctx, uint32_t source_id,
 	}
 }
 
+/* Holds a data set whose template is unknown, or counts it lost when it cannot be held. */
+static void
+hold_set(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
+	 const struct fs_template_key *key, const struct fs_cursor *set)
+{
+	struct fs_decoder_stats *stats = fs_decode_stats(ctx);
+	struct fs_pending_meta meta = {
+		.sequence = hdr->sequence,
+		.clock = hdr->clock,
+		.time_received_ns = ctx->time_received_ns,
+	};
+	int rc;
+
+	rc = fs_template_cache_hold(fs_decode_templates(ctx), key, &meta, set->p,
+				    fs_cursor_remaining(set));
+	if (rc >= 0) {
+		stats->no_template_held++;
+		/* The record length of a dropped set is unknown: count the least, one. */
+		stats->no_template_dropped += (uint64_t)rc;
+		stats->no_template_records += (uint64_t)rc;
+		fs_decode_fault(ctx, FS_ERR_NO_TEMPLATE, facility_of(hdr->flow_type),
+				"domain %u: no template %u yet; data set of %zu bytes held until it arrives",
+				hdr->domain, key->template_id, fs_cursor_remaining(set));
+		return;
+	}
+	stats->no_template_records++;
+	fs_decode_fault(ctx, FS_ERR_NO_TEMPLATE, facility_of(hdr->flow_type),
+			"domain %u: no template %u yet; data set of %zu bytes dropped",
+			hdr->domain, key->template_id, fs_cursor_remaining(set));
+}
+
 void
 fs_data_set_decode(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 		   uint16_t set_id, struct fs_cursor *set)
@@ -210,16 +501,12 @@ fs_data_set_decode(struct fs_decode_ctx *ctx, const struct fs_data_set_header *h
 
 	fs_template_key_init(&key, ctx, hdr->flow_type, hdr->domain, set_id);
 	tpl = fs_template_cache_find(fs_decode_templates(ctx), &key);
-	if (!tpl) {
-		/* The record length is unknown, so count the least possible: one. */
-		fs_decode_stats(ctx)->no_template_records++;
-		fs_decode_fault(ctx, FS_ERR_NO_TEMPLATE,
-				hdr->flow_type == FS_FLOW_IPFIX ? "ipfix" : FACILITY,
-				"domain %u: no template %u yet; data set of %zu bytes dropped",
-				hdr->domain, set_id, fs_cursor_remaining(set));
+	if (tpl) {
+		decode_records(ctx, hdr, tpl, set, true);
 		return;
 	}
-	decode_records(ctx, hdr, tpl, set);
+	ctx->message_records_unknown = true;
+	hold_set(ctx, hdr, &key, set);
 }
 
 int
@@ -243,13 +530,21 @@ fs_netflow_v9_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 	}
 	hdr.clock.export_ns = (int64_t)unix_secs * 1000000000;
 	hdr.clock.has_uptime = true;
+	fs_decode_begin_message(ctx, FS_FLOW_NETFLOW_V9, hdr.domain);
+	/* The v9 sequence counts export datagrams of the source id. */
+	if (ctx->entry)
+		fs_exporter_stats_sequence(ctx->entry, hdr.sequence, 1, true);
 
 	/* Fewer than 4 trailing bytes cannot hold a flowset header: padding. */
 	while (fs_cursor_remaining(&cur) >= 4) {
-		uint16_t set_id = fs_cursor_get_u16(&cur);
-		uint16_t set_len = fs_cursor_get_u16(&cur);
+		uint16_t set_id, set_len;
 		struct fs_cursor set;
 
+		/* Some exporters (Palo Alto) fill the datagram's tail with zeros. */
+		if (fs_data_rest_is_zero(&cur))
+			break;
+		set_id = fs_cursor_get_u16(&cur);
+		set_len = fs_cursor_get_u16(&cur);
 		if (set_len < 4) {
 			fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
 					"source id %u: flowset %u has length %u, shorter than its header; rest of datagram dropped",

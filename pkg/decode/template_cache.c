@@ -1,8 +1,16 @@
 /*
  * template_cache.c - a chained hash of templates with learn-order eviction.
  *
- * Templates live in a hash table for lookup and in a doubly linked list ordered
- * by when each was last learned or refreshed.  The list head is evicted first.
+ * Templates live in a hash table for lookup, in a doubly linked list of all
+ * templates ordered by when each was last learned or refreshed (its head is
+ * evicted first when a total limit is reached), and in the list of their
+ * scope (exporter, port, protocol, domain), ordered the same way.  Scopes
+ * have a hash table of their own, so a withdrawal of all templates of a
+ * domain, and the per-exporter limit, touch only that scope.
+ *
+ * Options state (sampling rates, boot times) lives in a second chained hash
+ * of entries allocated on first use, at most max_options_entries, with the
+ * entry set longest ago reused when the table is full.
  */
 #include "decode/template_cache.h"
 
@@ -13,27 +21,59 @@
 
 #include "core/result.h"
 
-/* Exporter/domain slots for sampling rates learned from options data. */
-#define SAMPLING_SLOTS 1024
-
-/* Bounds of the bucket array, sized from max_templates. */
+/* Bounds of the bucket arrays, sized from the limits. */
 #define MIN_BUCKETS 64u
 #define MAX_BUCKETS (1u << 20)
 
-struct sampling_slot {
-	bool used;
-	struct fs_template_key key; /* template_id is 0 */
+/* The templates of one exporter, port, protocol and domain. */
+struct fs_template_scope {
+	struct fs_template_scope *hash_next;
+	uint32_t hash;
+	struct fs_template_key key;          /* template_id is 0 */
+	struct fs_template *oldest, *newest; /* by learn or refresh time */
+	uint32_t count;
+	bool pinned;                         /* kept when empty: a learn is filling it */
+};
+
+/* Key kinds of an options entry. */
+enum opt_kind {
+	OPT_DOMAIN = 1,      /* exporter and domain: rate, boot time */
+	OPT_SAMPLER,         /* exporter, domain and sampler id: rate */
+	OPT_SAMPLER_SESSION, /* exporter and sampler id, any domain: last rate announced */
+};
+
+struct opt_entry {
+	struct opt_entry *hash_next;
+	struct opt_entry *older, *newer; /* by the time it was last set */
+	uint32_t hash;
+	uint8_t kind;                    /* enum opt_kind */
+	struct fs_template_key key;      /* template_id 0; domain 0 for OPT_SAMPLER_SESSION */
+	uint64_t sampler_id;
 	uint32_t rate;
+	bool has_sys_init;
+	uint64_t sys_init_ms;
 };
 
 struct fs_template_cache {
 	uint32_t max_templates;
 	uint32_t max_fields;
+	struct fs_template_limits limits;
+	struct fs_template_cache_stats stats;
 	uint32_t count;
 	uint32_t bucket_mask;
 	struct fs_template **buckets;
 	struct fs_template *oldest, *newest;
-	struct sampling_slot sampling[SAMPLING_SLOTS];
+	struct fs_template_scope **scopes;   /* same bucket count as buckets */
+
+	struct opt_entry **opt_buckets;
+	uint32_t opt_bucket_mask;
+	uint32_t opt_count;
+	struct opt_entry *opt_oldest, *opt_newest;
+
+	struct fs_pending_limits pending_limits;
+	struct fs_pending_set *pending_head, *pending_tail;
+	uint32_t pending_count;
+	size_t pending_bytes;
 };
 
 static uint32_t
@@ -66,10 +106,16 @@ key_hash(const struct fs_template_key *key, bool with_id)
 }
 
 static bool
-same_exporter(const struct fs_template_key *a, const struct fs_template_key *b)
+same_session(const struct fs_template_key *a, const struct fs_template_key *b)
 {
 	return a->exporter_port == b->exporter_port && a->flow_type == b->flow_type &&
-	       a->domain == b->domain && fs_addr_equal(&a->exporter, &b->exporter);
+	       fs_addr_equal(&a->exporter, &b->exporter);
+}
+
+static bool
+same_exporter(const struct fs_template_key *a, const struct fs_template_key *b)
+{
+	return a->domain == b->domain && same_session(a, b);
 }
 
 static bool
@@ -78,40 +124,103 @@ key_equal(const struct fs_template_key *a, const struct fs_template_key *b)
 	return a->template_id == b->template_id && same_exporter(a, b);
 }
 
+/* Returns the smallest power of two >= n / 2 within the bucket bounds. */
+static uint32_t
+bucket_count(uint32_t n)
+{
+	uint32_t buckets = MIN_BUCKETS;
+
+	while (buckets < n / 2 && buckets < MAX_BUCKETS)
+		buckets <<= 1;
+	return buckets;
+}
+
 struct fs_template_cache *
 fs_template_cache_new(uint32_t max_templates, uint32_t max_template_fields)
 {
 	struct fs_template_cache *cache;
-	uint32_t buckets = MIN_BUCKETS;
-
-	while (buckets < max_templates / 2 && buckets < MAX_BUCKETS)
-		buckets <<= 1;
+	uint32_t buckets = bucket_count(max_templates);
+	uint32_t opt_buckets = bucket_count(FS_TEMPLATE_DEFAULT_MAX_OPTIONS_ENTRIES);
 
 	cache = calloc(1, sizeof(*cache));
 	if (!cache)
 		return NULL;
 	cache->buckets = calloc(buckets, sizeof(*cache->buckets));
-	if (!cache->buckets) {
-		free(cache);
+	cache->scopes = calloc(buckets, sizeof(*cache->scopes));
+	cache->opt_buckets = calloc(opt_buckets, sizeof(*cache->opt_buckets));
+	if (!cache->buckets || !cache->scopes || !cache->opt_buckets) {
+		fs_template_cache_free(cache);
 		return NULL;
 	}
 	cache->bucket_mask = buckets - 1;
+	cache->opt_bucket_mask = opt_buckets - 1;
 	cache->max_templates = max_templates ? max_templates : 1;
 	cache->max_fields = max_template_fields;
+	fs_template_cache_set_limits(cache, NULL);
 	return cache;
+}
+
+void
+fs_template_cache_set_limits(struct fs_template_cache *cache,
+			     const struct fs_template_limits *limits)
+{
+	struct fs_template_limits *l = &cache->limits;
+
+	l->max_templates_per_exporter = FS_TEMPLATE_DEFAULT_MAX_PER_EXPORTER;
+	l->max_template_bytes = FS_TEMPLATE_DEFAULT_MAX_BYTES;
+	l->max_options_entries = FS_TEMPLATE_DEFAULT_MAX_OPTIONS_ENTRIES;
+	if (!limits)
+		return;
+	if (limits->max_templates_per_exporter)
+		l->max_templates_per_exporter = limits->max_templates_per_exporter;
+	if (limits->max_template_bytes)
+		l->max_template_bytes = limits->max_template_bytes;
+	if (limits->max_options_entries)
+		l->max_options_entries = limits->max_options_entries;
+}
+
+const struct fs_template_cache_stats *
+fs_template_cache_stats(const struct fs_template_cache *cache)
+{
+	return &cache->stats;
 }
 
 void
 fs_template_cache_free(struct fs_template_cache *cache)
 {
 	struct fs_template *tpl, *next;
+	struct opt_entry *opt, *opt_next;
 
 	if (!cache)
 		return;
+	while (cache->pending_head) {
+		struct fs_pending_set *set = cache->pending_head;
+
+		cache->pending_head = set->next;
+		free(set);
+	}
 	for (tpl = cache->oldest; tpl; tpl = next) {
 		next = tpl->newer;
 		free(tpl);
 	}
+	if (cache->scopes) {
+		for (uint32_t i = 0; i <= cache->bucket_mask; i++) {
+			struct fs_template_scope *scope = cache->scopes[i];
+
+			while (scope) {
+				struct fs_template_scope *scope_next = scope->hash_next;
+
+				free(scope);
+				scope = scope_next;
+			}
+		}
+	}
+	for (opt = cache->opt_oldest; opt; opt = opt_next) {
+		opt_next = opt->newer;
+		free(opt);
+	}
+	free(cache->opt_buckets);
+	free(cache->scopes);
 	free(cache->buckets);
 	free(cache);
 }
@@ -136,9 +245,58 @@ fs_template_cache_find(const struct fs_template_cache *cache,
 	return find(cache, key, key_hash(key, true));
 }
 
-static void
-list_unlink(struct fs_template_cache *cache, struct fs_template *tpl)
+/* Returns the scope of key's exporter, port, protocol and domain, or NULL. */
+static struct fs_template_scope *
+find_scope(const struct fs_template_cache *cache, const struct fs_template_key *key)
 {
+	uint32_t hash = key_hash(key, false);
+	struct fs_template_scope *scope = cache->scopes[hash & cache->bucket_mask];
+
+	for (; scope; scope = scope->hash_next) {
+		if (scope->hash == hash && same_exporter(&scope->key, key))
+			return scope;
+	}
+	return NULL;
+}
+
+/* Returns key's scope, created when absent, or NULL when memory runs out. */
+static struct fs_template_scope *
+claim_scope(struct fs_template_cache *cache, const struct fs_template_key *key)
+{
+	struct fs_template_scope *scope = find_scope(cache, key);
+	struct fs_template_scope **bucket;
+
+	if (scope)
+		return scope;
+	scope = calloc(1, sizeof(*scope));
+	if (!scope)
+		return NULL;
+	scope->key = *key;
+	scope->key.template_id = 0;
+	scope->hash = key_hash(key, false);
+	bucket = &cache->scopes[scope->hash & cache->bucket_mask];
+	scope->hash_next = *bucket;
+	*bucket = scope;
+	return scope;
+}
+
+static void
+free_scope(struct fs_template_cache *cache, struct fs_template_scope *scope)
+{
+	struct fs_template_scope **link = &cache->scopes[scope->hash & cache->bucket_mask];
+
+	while (*link != scope)
+		link = &(*link)->hash_next;
+	*link = scope->hash_next;
+	free(scope);
+}
+
+/* Unlinks tpl from the list of all templates and from its scope's list. */
+static void
+lists_unlink(struct fs_template_cache *cache, struct fs_template *tpl)
+{
+	struct fs_template_scope *scope = tpl->scope;
+
 	if (tpl->older)
 		tpl->older->newer = tpl->newer;
 	else
@@ -148,11 +306,24 @@ list_unlink(struct fs_template_cache *cache, struct fs_template *tpl)
 	else
 		cache->newest = tpl->older;
 	tpl->older = tpl->newer = NULL;
+
+	if (tpl->scope_older)
+		tpl->scope_older->scope_newer = tpl->scope_newer;
+	else
+		scope->oldest = tpl->scope_newer;
+	if (tpl->scope_newer)
+		tpl->scope_newer->scope_older = tpl->scope_older;
+	else
+		scope->newest = tpl->scope_older;
+	tpl->scope_older = tpl->scope_newer = NULL;
 }
 
+/* Appends tpl at the newest end of both lists. */
 static void
-list_append(struct fs_template_cache *cache, struct fs_template *tpl)
+lists_append(struct fs_template_cache *cache, struct fs_template *tpl)
 {
+	struct fs_template_scope *scope = tpl->scope;
+
 	tpl->older = cache->newest;
 	tpl->newer = NULL;
 	if (cache->newest)
@@ -160,20 +331,33 @@ list_append(struct fs_template_cache *cache, struct fs_template *tpl)
 	else
 		cache->oldest = tpl;
 	cache->newest = tpl;
+
+	tpl->scope_older = scope->newest;
+	tpl->scope_newer = NULL;
+	if (scope->newest)
+		scope->newest->scope_newer = tpl;
+	else
+		scope->oldest = tpl;
+	scope->newest = tpl;
 }
 
-/* Unlinks tpl from its bucket and the list, and frees it. */
+/* Unlinks tpl from its bucket and lists, frees it, and frees its scope when that empties. */
 static void
 remove_template(struct fs_template_cache *cache, struct fs_template *tpl)
 {
 	struct fs_template **link = &cache->buckets[tpl->hash & cache->bucket_mask];
+	struct fs_template_scope *scope = tpl->scope;
 
 	while (*link != tpl)
 		link = &(*link)->hash_next;
 	*link = tpl->hash_next;
-	list_unlink(cache, tpl);
+	lists_unlink(cache, tpl);
 	cache->count--;
+	cache->stats.bytes -= tpl->size;
+	scope->count--;
 	free(tpl);
+	if (scope->count == 0 && !scope->pinned)
+		free_scope(cache, scope);
 }
 
 static void set_reason(char *reason, size_t reason_len, const char *fmt, ...)
@@ -220,8 +404,13 @@ parse_fields(const struct fs_template_spec *spec, struct fs_template_field *fiel
 			return FS_ERR_INVALID;
 		}
 
-		/* Scope fields are skipped: v9 scope types reuse ids 1..5 for other meanings. */
-		if (f.pen == 0 && f.length != 0 && i >= spec->scope_count)
+		/*
+		 * v9 scope fields are skipped because v9 scope types reuse ids 1..5
+		 * for other meanings.  IPFIX scope fields are ordinary elements,
+		 * such as the selectorId of a sampler table.
+		 */
+		if ((f.pen == 0 || f.pen == FS_PEN_REVERSE) && f.length != 0 &&
+		    (i >= spec->scope_count || spec->enterprise_bit))
 			def = fs_field_lookup(f.id);
 		if (def && f.length != FS_FIELD_VARLEN &&
 		    !fs_field_length_ok((enum fs_field_kind)def->kind, f.length)) {
@@ -230,8 +419,18 @@ parse_fields(const struct fs_template_spec *spec, struct fs_template_field *fiel
 				   f.id, f.length, i + 1u);
 			return FS_ERR_INVALID;
 		}
-		if (def)
+		if (def) {
 			f.target = def->target;
+			f.reverse = f.pen == FS_PEN_REVERSE;
+			/* NSEL responder counters are the reverse direction's counters. */
+			if (f.target == FS_FT_RESPONDER_OCTETS) {
+				f.target = FS_FT_BYTES_TOTAL;
+				f.reverse = 1;
+			} else if (f.target == FS_FT_RESPONDER_PACKETS) {
+				f.target = FS_FT_PACKETS_TOTAL;
+				f.reverse = 1;
+			}
+		}
 
 		min_len += f.length == FS_FIELD_VARLEN ? 1 : f.length;
 		if (fields)
@@ -269,6 +468,25 @@ check_spec(const struct fs_template_cache *cache, const struct fs_template_spec 
 	return 0;
 }
 
+/*
+ * Makes room for a new template of size bytes in scope: the scope's oldest
+ * template goes when the scope is full, then the oldest of all while a total
+ * limit would be passed.
+ */
+static void
+make_room(struct fs_template_cache *cache, struct fs_template_scope *scope, size_t size)
+{
+	if (scope->count >= cache->limits.max_templates_per_exporter && scope->oldest) {
+		remove_template(cache, scope->oldest);
+		cache->stats.evicted_exporter_limit++;
+	}
+	while (cache->oldest && (cache->count >= cache->max_templates ||
+				 cache->stats.bytes + size > cache->limits.max_template_bytes)) {
+		remove_template(cache, cache->oldest);
+		cache->stats.evicted_total_limit++;
+	}
+}
+
 int
 fs_template_cache_learn(struct fs_template_cache *cache,
 			const struct fs_template_key *key,
@@ -277,6 +495,7 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 {
 	uint32_t hash = key_hash(key, true);
 	struct fs_template *old = find(cache, key, hash);
+	struct fs_template_scope *scope;
 	struct fs_template *tpl;
 	struct fs_template **bucket;
 	int64_t min_len;
@@ -288,8 +507,8 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	if (old && old->options == spec->options && old->scope_count == spec->scope_count &&
 	    old->field_count == spec->field_count && old->wire_len == spec->wire_len &&
 	    memcmp(old->wire, spec->wire, spec->wire_len) == 0) {
-		list_unlink(cache, old);
-		list_append(cache, old);
+		lists_unlink(cache, old);
+		lists_append(cache, old);
 		return FS_TEMPLATE_UNCHANGED;
 	}
 
@@ -305,11 +524,30 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 			   spec->field_count);
 		return FS_ERR_INVALID;
 	}
-
 	size = sizeof(*tpl) + (size_t)spec->field_count * sizeof(tpl->fields[0]) +
 	       spec->wire_len;
+	if (size > cache->limits.max_template_bytes) {
+		set_reason(reason, reason_len,
+			   "template takes %zu bytes, more than max_template_bytes (%u)",
+			   size, cache->limits.max_template_bytes);
+		return FS_ERR_INVALID;
+	}
+
+	/* The old template goes first: it could be the one make_room() evicts. */
+	if (old)
+		remove_template(cache, old);
+	scope = claim_scope(cache, key);
+	if (!scope) {
+		set_reason(reason, reason_len, "out of memory");
+		return FS_ERR_SYSTEM;
+	}
+	scope->pinned = true;
+	make_room(cache, scope, size);
+	scope->pinned = false;
 	tpl = calloc(1, size);
 	if (!tpl) {
+		if (scope->count == 0)
+			free_scope(cache, scope);
 		set_reason(reason, reason_len, "out of memory");
 		return FS_ERR_SYSTEM;
 	}
@@ -319,23 +557,26 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	tpl->scope_count = spec->scope_count;
 	tpl->min_record_len = (uint32_t)min_len;
 	tpl->hash = hash;
+	tpl->size = size;
+	tpl->scope = scope;
 	(void)parse_fields(spec, tpl->fields, NULL, 0);
+	for (uint16_t i = 0; i < tpl->field_count; i++) {
+		if (tpl->fields[i].reverse)
+			tpl->has_reverse = true;
+	}
 	wire_copy = (uint8_t *)&tpl->fields[spec->field_count];
 	if (spec->wire_len)
 		memcpy(wire_copy, spec->wire, spec->wire_len);
 	tpl->wire = wire_copy;
 	tpl->wire_len = spec->wire_len;
 
-	if (old)
-		remove_template(cache, old);
-	else if (cache->count >= cache->max_templates)
-		remove_template(cache, cache->oldest);
-
 	bucket = &cache->buckets[hash & cache->bucket_mask];
 	tpl->hash_next = *bucket;
 	*bucket = tpl;
-	list_append(cache, tpl);
+	lists_append(cache, tpl);
 	cache->count++;
+	scope->count++;
+	cache->stats.bytes += size;
 	return FS_TEMPLATE_ADDED;
 }
 
@@ -355,14 +596,43 @@ uint32_t
 fs_template_cache_withdraw_all(struct fs_template_cache *cache,
 			       const struct fs_template_key *key, bool options)
 {
+	struct fs_template_scope *scope = find_scope(cache, key);
 	struct fs_template *tpl, *next;
 	uint32_t removed = 0;
+	uint32_t left;
 
-	for (tpl = cache->oldest; tpl; tpl = next) {
-		next = tpl->newer;
-		if (tpl->options == options && same_exporter(&tpl->key, key)) {
+	if (!scope)
+		return 0;
+	/* remove_template() frees the scope with its last template. */
+	left = scope->count;
+	for (tpl = scope->oldest; left > 0; tpl = next) {
+		next = tpl->scope_newer;
+		left--;
+		if (tpl->options == options) {
 			remove_template(cache, tpl);
 			removed++;
+		}
+	}
+	return removed;
+}
+
+uint32_t
+fs_template_cache_withdraw_session(struct fs_template_cache *cache,
+				   const struct fs_template_key *key)
+{
+	uint32_t removed = 0;
+
+	for (uint32_t i = 0; i <= cache->bucket_mask; i++) {
+		struct fs_template_scope *scope = cache->scopes[i], *scope_next;
+
+		for (; scope; scope = scope_next) {
+			scope_next = scope->hash_next;
+			if (!same_session(&scope->key, key))
+				continue;
+			removed += scope->count;
+			while (scope->count > 1)
+				remove_template(cache, scope->oldest);
+			remove_template(cache, scope->oldest); /* frees scope */
 		}
 	}
 	return removed;
@@ -375,37 +645,316 @@ fs_template_cache_count(const struct fs_template_cache *cache)
 }
 
 static uint32_t
-sampling_slot(const struct fs_template_key *key)
+opt_hash(enum opt_kind kind, const struct fs_template_key *key, uint64_t sampler_id)
 {
-	return key_hash(key, false) % SAMPLING_SLOTS;
+	uint32_t h = key_hash(key, false);
+	uint8_t k = (uint8_t)kind;
+
+	h = fnv1a(h, &k, 1);
+	return fnv1a(h, &sampler_id, sizeof(sampler_id));
+}
+
+/* Fills the key an options entry of kind is stored under. */
+static void
+opt_key(enum opt_kind kind, const struct fs_template_key *key,
+	struct fs_template_key *out)
+{
+	*out = *key;
+	out->template_id = 0;
+	if (kind == OPT_SAMPLER_SESSION)
+		out->domain = 0;
+}
+
+static struct opt_entry *
+opt_find(const struct fs_template_cache *cache, enum opt_kind kind,
+	 const struct fs_template_key *key, uint64_t sampler_id)
+{
+	struct fs_template_key k;
+	uint32_t hash;
+	struct opt_entry *e;
+
+	opt_key(kind, key, &k);
+	hash = opt_hash(kind, &k, sampler_id);
+	for (e = cache->opt_buckets[hash & cache->opt_bucket_mask]; e; e = e->hash_next) {
+		if (e->hash == hash && e->kind == kind && e->sampler_id == sampler_id &&
+		    same_exporter(&e->key, &k))
+			return e;
+	}
+	return NULL;
+}
+
+static void
+opt_list_unlink(struct fs_template_cache *cache, struct opt_entry *e)
+{
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		cache->opt_oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		cache->opt_newest = e->older;
+	e->older = e->newer = NULL;
+}
+
+static void
+opt_list_append(struct fs_template_cache *cache, struct opt_entry *e)
+{
+	e->older = cache->opt_newest;
+	e->newer = NULL;
+	if (cache->opt_newest)
+		cache->opt_newest->newer = e;
+	else
+		cache->opt_oldest = e;
+	cache->opt_newest = e;
+}
+
+/* Detaches the entry set longest ago from its bucket and list, for reuse. */
+static struct opt_entry *
+opt_evict_oldest(struct fs_template_cache *cache)
+{
+	struct opt_entry *e = cache->opt_oldest;
+	struct opt_entry **link = &cache->opt_buckets[e->hash & cache->opt_bucket_mask];
+
+	while (*link != e)
+		link = &(*link)->hash_next;
+	*link = e->hash_next;
+	opt_list_unlink(cache, e);
+	cache->stats.options_evicted++;
+	return e;
+}
+
+/*
+ * Returns the entry of kind for key and sampler_id, created when absent and
+ * moved to the newest end; NULL when memory runs out.
+ */
+static struct opt_entry *
+opt_claim(struct fs_template_cache *cache, enum opt_kind kind,
+	  const struct fs_template_key *key, uint64_t sampler_id)
+{
+	struct opt_entry *e = opt_find(cache, kind, key, sampler_id);
+	struct opt_entry **bucket;
+
+	if (e) {
+		opt_list_unlink(cache, e);
+		opt_list_append(cache, e);
+		return e;
+	}
+	if (cache->opt_count >= cache->limits.max_options_entries && cache->opt_oldest) {
+		e = opt_evict_oldest(cache);
+	} else {
+		e = malloc(sizeof(*e));
+		if (!e)
+			return NULL;
+		cache->opt_count++;
+	}
+	memset(e, 0, sizeof(*e));
+	e->kind = (uint8_t)kind;
+	opt_key(kind, key, &e->key);
+	e->sampler_id = sampler_id;
+	e->hash = opt_hash(kind, &e->key, sampler_id);
+	bucket = &cache->opt_buckets[e->hash & cache->opt_bucket_mask];
+	e->hash_next = *bucket;
+	*bucket = e;
+	opt_list_append(cache, e);
+	return e;
 }
 
 void
 fs_template_cache_set_sampling(struct fs_template_cache *cache,
 			       const struct fs_template_key *key, uint32_t rate)
 {
-	struct sampling_slot *slot = &cache->sampling[sampling_slot(key)];
+	struct opt_entry *e = opt_claim(cache, OPT_DOMAIN, key, 0);
 
-	slot->used = true;
-	slot->key = *key;
-	slot->key.template_id = 0;
-	slot->rate = rate;
+	if (e)
+		e->rate = rate;
 }
 
 uint32_t
 fs_template_cache_sampling(const struct fs_template_cache *cache,
 			   const struct fs_template_key *key)
 {
-	const struct sampling_slot *slot = &cache->sampling[sampling_slot(key)];
+	const struct opt_entry *e = opt_find(cache, OPT_DOMAIN, key, 0);
 
-	if (!slot->used || !same_exporter(&slot->key, key))
-		return 0;
-	return slot->rate;
+	return e ? e->rate : 0;
+}
+
+void
+fs_template_cache_set_sys_init(struct fs_template_cache *cache,
+			       const struct fs_template_key *key, uint64_t sys_init_ms)
+{
+	struct opt_entry *e = opt_claim(cache, OPT_DOMAIN, key, 0);
+
+	if (!e)
+		return;
+	e->has_sys_init = true;
+	e->sys_init_ms = sys_init_ms;
+}
+
+bool
+fs_template_cache_sys_init(const struct fs_template_cache *cache,
+			   const struct fs_template_key *key, uint64_t *sys_init_ms)
+{
+	const struct opt_entry *e = opt_find(cache, OPT_DOMAIN, key, 0);
+
+	if (!e || !e->has_sys_init)
+		return false;
+	*sys_init_ms = e->sys_init_ms;
+	return true;
+}
+
+void
+fs_template_cache_set_sampler(struct fs_template_cache *cache,
+			      const struct fs_template_key *key,
+			      uint64_t sampler_id, uint32_t rate)
+{
+	struct opt_entry *e = opt_claim(cache, OPT_SAMPLER, key, sampler_id);
+
+	if (e)
+		e->rate = rate;
+	e = opt_claim(cache, OPT_SAMPLER_SESSION, key, sampler_id);
+	if (e)
+		e->rate = rate;
+}
+
+uint32_t
+fs_template_cache_sampler(const struct fs_template_cache *cache,
+			  const struct fs_template_key *key, uint64_t sampler_id)
+{
+	const struct opt_entry *e = opt_find(cache, OPT_SAMPLER, key, sampler_id);
+
+	if (!e)
+		e = opt_find(cache, OPT_SAMPLER_SESSION, key, sampler_id);
+	return e ? e->rate : 0;
+}
+
+void
+fs_template_cache_set_pending_limits(struct fs_template_cache *cache,
+				     const struct fs_pending_limits *limits)
+{
+	cache->pending_limits = *limits;
+}
+
+uint32_t
+fs_template_cache_pending_count(const struct fs_template_cache *cache)
+{
+	return cache->pending_count;
+}
+
+/* Unlinks set, whose predecessor is prev (NULL for the head), from the FIFO. */
+static void
+pending_unlink(struct fs_template_cache *cache, struct fs_pending_set *prev,
+	       struct fs_pending_set *set)
+{
+	if (prev)
+		prev->next = set->next;
+	else
+		cache->pending_head = set->next;
+	if (cache->pending_tail == set)
+		cache->pending_tail = prev;
+	set->next = NULL;
+	cache->pending_count--;
+	cache->pending_bytes -= set->len;
+}
+
+/* Drops the oldest held set, of key's session only when key is not NULL. */
+static bool
+pending_drop_oldest(struct fs_template_cache *cache, const struct fs_template_key *key)
+{
+	struct fs_pending_set *prev = NULL, *set;
+
+	for (set = cache->pending_head; set; prev = set, set = set->next) {
+		if (key && !same_session(&set->key, key))
+			continue;
+		pending_unlink(cache, prev, set);
+		free(set);
+		return true;
+	}
+	return false;
+}
+
+int
+fs_template_cache_hold(struct fs_template_cache *cache,
+		       const struct fs_template_key *key,
+		       const struct fs_pending_meta *meta,
+		       const uint8_t *body, size_t len)
+{
+	const struct fs_pending_limits *lim = &cache->pending_limits;
+	struct fs_pending_set *set;
+	uint32_t session_sets = 0;
+	size_t session_bytes = 0;
+	int dropped = 0;
+
+	if (lim->max_sets == 0 || lim->max_sets_per_exporter == 0 ||
+	    len > lim->max_bytes_per_exporter || len > lim->max_bytes)
+		return FS_ERR_FULL;
+	for (set = cache->pending_head; set; set = set->next) {
+		if (same_session(&set->key, key)) {
+			session_sets++;
+			session_bytes += set->len;
+		}
+	}
+	/* Make room: first within the exporter's own share, then in total. */
+	while (session_sets > 0 && (session_sets >= lim->max_sets_per_exporter ||
+				    session_bytes + len > lim->max_bytes_per_exporter)) {
+		struct fs_pending_set *oldest = cache->pending_head;
+
+		while (!same_session(&oldest->key, key))
+			oldest = oldest->next;
+		session_sets--;
+		session_bytes -= oldest->len;
+		(void)pending_drop_oldest(cache, key);
+		dropped++;
+	}
+	while (cache->pending_count > 0 && (cache->pending_count >= lim->max_sets ||
+					    cache->pending_bytes + len > lim->max_bytes)) {
+		(void)pending_drop_oldest(cache, NULL);
+		dropped++;
+	}
+
+	set = malloc(sizeof(*set) + len);
+	if (!set)
+		return FS_ERR_SYSTEM;
+	set->next = NULL;
+	set->key = *key;
+	set->meta = *meta;
+	set->len = len;
+	if (len)
+		memcpy(set->body, body, len);
+	if (cache->pending_tail)
+		cache->pending_tail->next = set;
+	else
+		cache->pending_head = set;
+	cache->pending_tail = set;
+	cache->pending_count++;
+	cache->pending_bytes += len;
+	return dropped;
+}
+
+struct fs_pending_set *
+fs_template_cache_take_pending(struct fs_template_cache *cache,
+			       const struct fs_template_key *key)
+{
+	struct fs_pending_set *prev = NULL, *set;
+
+	for (set = cache->pending_head; set; prev = set, set = set->next) {
+		if (key_equal(&set->key, key)) {
+			pending_unlink(cache, prev, set);
+			return set;
+		}
+	}
+	return NULL;
+}
+
+void
+fs_record_clear(struct fs_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
 }
 
 int
 fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
-			  struct fs_flow *flow, struct fs_field_deferred *times)
+			  struct fs_record *rec)
 {
 	for (uint16_t i = 0; i < tpl->field_count; i++) {
 		const struct fs_template_field *f = &tpl->fields[i];
@@ -421,9 +970,14 @@ fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
 		value = fs_cursor_get_bytes(cur, len);
 		if (!value)
 			return FS_ERR_TRUNCATED;
-		if (f->target != FS_FT_NONE)
-			fs_field_apply(flow, times, (enum fs_field_target)f->target,
-				       value, len);
+		if (f->target == FS_FT_NONE)
+			continue;
+		if (f->reverse)
+			fs_field_apply(&rec->reverse, &rec->reverse_times,
+				       (enum fs_field_target)f->target, value, len);
+		else
+			fs_field_apply(&rec->flow, &rec->times,
+				       (enum fs_field_target)f->target, value, len);
 	}
 	return 0;
 }

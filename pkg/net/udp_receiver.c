@@ -20,10 +20,16 @@ struct fs_udp_receiver {
 	size_t nfds;
 	struct fs_udp_stats stats;
 	struct fs_ratelimit error_limit;
+	/* The kernel's drop count (SO_RXQ_OVFL) last seen on each socket; it wraps at 2^32. */
+	uint32_t kernel_drops_seen[FS_UDP_MAX_SOCKETS];
 	/* One batch of buffers, reused by every socket in turn. */
 	struct mmsghdr msgs[FS_UDP_BATCH];
 	struct iovec iovs[FS_UDP_BATCH];
 	struct sockaddr_storage peers[FS_UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} controls[FS_UDP_BATCH];
 	uint8_t buffers[FS_UDP_BATCH][FS_UDP_MAX_DATAGRAM + 1];
 };
 
@@ -103,6 +109,10 @@ open_socket(const char *text, int rcvbuf, char *err, size_t err_len)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* Asks the kernel to attach its count of datagrams dropped on a full buffer. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+		fs_log(FS_LOG_WARNING, "udp", "cannot enable SO_RXQ_OVFL on %s: %s; "
+		       "kernel drops will not be counted", text, strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
 		fs_log(FS_LOG_WARNING, "udp", "cannot set SO_RCVBUF to %d on %s: %s",
 		       rcvbuf, text, strerror(errno));
@@ -192,10 +202,29 @@ peer_to_addr(const struct sockaddr_storage *ss, struct fs_addr *addr, uint16_t *
 	}
 }
 
-static int
-read_batch(struct fs_udp_receiver *receiver, int fd, fs_udp_datagram_fn *fn,
-	   void *opaque)
+/* Adds the growth of the socket's kernel drop count carried by msg, if any, to the stats. */
+static void
+count_kernel_drops(struct fs_udp_receiver *receiver, size_t socket_index,
+		   struct msghdr *msg)
 {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		uint32_t drops;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+		    c->cmsg_len < CMSG_LEN(sizeof(drops)))
+			continue;
+		memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+		/* Unsigned subtraction handles the wrap at 2^32. */
+		receiver->stats.kernel_drops += (uint32_t)(drops - receiver->kernel_drops_seen[socket_index]);
+		receiver->kernel_drops_seen[socket_index] = drops;
+	}
+}
+
+static int
+read_batch(struct fs_udp_receiver *receiver, size_t socket_index,
+	   fs_udp_datagram_fn *fn, void *opaque)
+{
+	int fd = receiver->fds[socket_index];
 	struct timespec now;
 	int64_t now_ns;
 	int n;
@@ -208,6 +237,8 @@ read_batch(struct fs_udp_receiver *receiver, int fd, fs_udp_datagram_fn *fn,
 		receiver->msgs[i].msg_hdr.msg_iovlen = 1;
 		receiver->msgs[i].msg_hdr.msg_name = &receiver->peers[i];
 		receiver->msgs[i].msg_hdr.msg_namelen = sizeof(receiver->peers[i]);
+		receiver->msgs[i].msg_hdr.msg_control = receiver->controls[i].buf;
+		receiver->msgs[i].msg_hdr.msg_controllen = sizeof(receiver->controls[i].buf);
 	}
 	n = recvmmsg(fd, receiver->msgs, FS_UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
@@ -225,6 +256,7 @@ read_batch(struct fs_udp_receiver *receiver, int fd, fs_udp_datagram_fn *fn,
 		struct fs_addr exporter;
 		uint16_t port;
 
+		count_kernel_drops(receiver, socket_index, &receiver->msgs[i].msg_hdr);
 		if (len > FS_UDP_MAX_DATAGRAM || (receiver->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
 			receiver->stats.truncated++;
 			continue;
@@ -254,7 +286,7 @@ fs_udp_receiver_poll(struct fs_udp_receiver *receiver, int timeout_ms,
 		return errno == EINTR ? 0 : FS_ERR_SYSTEM;
 	for (size_t i = 0; i < receiver->nfds && ready > 0; i++) {
 		if (pfds[i].revents & POLLIN)
-			total += read_batch(receiver, pfds[i].fd, fn, opaque);
+			total += read_batch(receiver, i, fn, opaque);
 	}
 	return total;
 }

@@ -26,6 +26,13 @@ struct fs_udp_stats {
 	uint64_t bytes;
 	uint64_t truncated; /* longer than FS_UDP_MAX_DATAGRAM, dropped */
 	uint64_t errors;    /* failed receive calls other than EAGAIN/EINTR */
+	/*
+	 * Datagrams the kernel dropped because a socket's receive buffer was
+	 * full (SO_RXQ_OVFL), summed over the sockets.  The kernel reports its
+	 * count with the next datagram received, so drops show up only once
+	 * traffic reaches the receiver again.
+	 */
+	uint64_t kernel_drops;
 };
 
 /* Receives one datagram; data and exporter are borrowed for the call only. */

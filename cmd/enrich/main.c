@@ -1,0 +1,391 @@
+/*
+ * flowsift-enrich - consumes raw flows, adds names, places, tags and sampling
+ * estimates, and produces enriched flows.
+ *
+ * Flows from kafka.topic.raw are decoded, enriched (pkg/enrich/enricher.h)
+ * and produced to kafka.topic.enriched, keyed by exporter address like the
+ * raw flows.  Delivery is at-least-once: after each poll batch the producer
+ * is flushed, and the consumed offsets are stored for commit only when every
+ * flow of the batch was delivered.  When a delivery fails, the worker stops
+ * with status 1 without storing, so a restart consumes the batch again (some
+ * flows may then be produced twice, none is lost).
+ *
+ * Files reload between batches, on SIGHUP and when enrich.reload.interval
+ * finds one changed, so each flow is enriched with one whole version of
+ * each file.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avro/flow_codec.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "enrich/enricher.h"
+#include "enrich/snmp_poller.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+
+#define FACILITY "enrich"
+#define POLL_MESSAGES 1000
+#define POLL_TIMEOUT_MS 100
+#define FLUSH_STEP_MS 1000
+#define QUEUE_FULL_WAIT_MS 100
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+struct enrich {
+	struct fs_flow_codec *codec;
+	struct fs_consumer *consumer;
+	struct fs_producer *producer;
+	struct fs_enricher *enricher;
+	struct fs_snmp_poller *snmp;
+	const char *topic_out;
+	uint8_t buffer[FS_FLOW_CODEC_MAX_LEN];
+	uint64_t batch_flows;         /* produced since the last offset store */
+	uint64_t flows;
+	uint64_t rejected;
+	uint64_t encode_errors;
+	struct fs_ratelimit reject_limit;
+	struct fs_ratelimit encode_limit;
+};
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queues one message, waiting while the local queue is full.  Returns 0 or nonzero. */
+static int
+send_flow(struct enrich *enrich, const struct fs_flow *flow, size_t len)
+{
+	size_t key_len = flow->exporter_addr.family == 6 ? 16 : 4;
+
+	for (;;) {
+		int rc = fs_producer_send(enrich->producer, enrich->topic_out,
+					  flow->exporter_addr.bytes, key_len, enrich->buffer, len);
+
+		if (rc == 0)
+			return 0;
+		if (rc != FS_ERR_FULL || stop_requested)
+			return 1;
+		fs_producer_poll(enrich->producer, QUEUE_FULL_WAIT_MS);
+	}
+}
+
+static int
+handle_message(const void *key, size_t key_len, const void *value, size_t len,
+	       int64_t timestamp_ms, void *opaque)
+{
+	struct enrich *enrich = opaque;
+	struct fs_flow flow;
+	size_t out_len = 0;
+	int rc;
+
+	(void)key;
+	(void)key_len;
+	(void)timestamp_ms;
+	rc = fs_flow_codec_decode(enrich->codec, value, len, &flow);
+	if (rc < 0) {
+		/* A message that can never be decoded is counted and skipped. */
+		enrich->rejected++;
+		fs_log_limited(&enrich->reject_limit, FS_LOG_WARNING, FACILITY,
+			       "rejected a message of %zu bytes: %s", len,
+			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
+							: fs_result_name(rc));
+		return 0;
+	}
+	fs_enricher_apply(enrich->enricher, &flow);
+	rc = fs_flow_codec_encode(enrich->codec, &flow, enrich->buffer, sizeof(enrich->buffer),
+				  &out_len);
+	if (rc < 0) {
+		enrich->encode_errors++;
+		fs_log_limited(&enrich->encode_limit, FS_LOG_ERR, FACILITY,
+			       "cannot encode an enriched flow: %s; flow skipped",
+			       fs_result_name(rc));
+		return 0;
+	}
+	if (send_flow(enrich, &flow, out_len) != 0)
+		return 1;       /* consumed again after the seek back */
+	enrich->flows++;
+	enrich->batch_flows++;
+	return 0;
+}
+
+/*
+ * Waits until every queued flow was delivered, then stores the consumed
+ * offsets.  Returns 0, 1 when stopping before the queue drained (offsets not
+ * stored), or -1 when a delivery failed (offsets not stored).
+ */
+static int
+commit_batch(struct enrich *enrich, uint64_t failed_before)
+{
+	struct fs_producer_stats stats;
+
+	while (fs_producer_flush(enrich->producer, FLUSH_STEP_MS) != 0) {
+		if (stop_requested)
+			return 1;
+		fs_log(FS_LOG_WARNING, FACILITY,
+		       "waiting for the broker to acknowledge %llu enriched flows",
+		       (unsigned long long)enrich->batch_flows);
+	}
+	fs_producer_stats(enrich->producer, &stats);
+	if (stats.failed != failed_before) {
+		fs_log(FS_LOG_ERR, FACILITY,
+		       "%llu enriched flows were not delivered; stopping without committing, so "
+		       "a restart consumes them again",
+		       (unsigned long long)(stats.failed - failed_before));
+		return -1;
+	}
+	fs_consumer_store_pending(enrich->consumer);
+	enrich->batch_flows = 0;
+	return 0;
+}
+
+static void
+log_stats(struct enrich *enrich)
+{
+	struct fs_consumer_stats c = { 0 };
+	struct fs_producer_stats p = { 0 };
+	struct fs_enrich_stats e;
+
+	fs_consumer_stats(enrich->consumer, &c);
+	fs_producer_stats(enrich->producer, &p);
+	fs_enricher_stats(enrich->enricher, &e);
+	fs_log(FS_LOG_INFO, "stats",
+	       "consumed=%llu flows=%llu rejected=%llu encode_errors=%llu delivered=%llu "
+	       "failed=%llu geoip_hits=%llu prefix_hits=%llu interface_hits=%llu "
+	       "sampling_scaled=%llu sampling_overridden=%llu sampling_unknown=%llu "
+	       "sampling_already_scaled=%llu reloads=%llu reload_failures=%llu",
+	       (unsigned long long)c.consumed, (unsigned long long)enrich->flows,
+	       (unsigned long long)enrich->rejected, (unsigned long long)enrich->encode_errors,
+	       (unsigned long long)p.delivered, (unsigned long long)p.failed,
+	       (unsigned long long)e.geoip_hits, (unsigned long long)e.prefix_hits,
+	       (unsigned long long)e.interface_hits, (unsigned long long)e.sampling.scaled,
+	       (unsigned long long)e.sampling.overridden,
+	       (unsigned long long)e.sampling.unknown_rate,
+	       (unsigned long long)e.sampling.already_scaled, (unsigned long long)e.reloads,
+	       (unsigned long long)e.reload_failures);
+}
+
+/* Returns the exit status. */
+static int
+run(struct enrich *enrich, const struct fs_config *config)
+{
+	int64_t stats_interval_ms = fs_config_int(config, "enrich.stats.interval") * 1000;
+	int64_t reload_interval_ms = fs_config_int(config, "enrich.reload.interval") * 1000;
+	int64_t next_stats = now_ms() + stats_interval_ms;
+	int64_t next_reload = now_ms() + reload_interval_ms;
+	int status = 0;
+
+	while (!stop_requested) {
+		struct fs_producer_stats before;
+		int64_t now = now_ms();
+		int rc;
+
+		if (reload_requested) {
+			reload_requested = 0;
+			fs_log(FS_LOG_INFO, FACILITY, "SIGHUP: reloading every file");
+			fs_enricher_reload(enrich->enricher, true);
+		} else if (reload_interval_ms > 0 && now >= next_reload) {
+			fs_enricher_reload(enrich->enricher, false);
+			next_reload = now + reload_interval_ms;
+		}
+
+		fs_producer_stats(enrich->producer, &before);
+		rc = fs_consumer_poll(enrich->consumer, POLL_TIMEOUT_MS, handle_message, enrich,
+				      POLL_MESSAGES);
+		if (rc == FS_ERR_SYSTEM) {
+			fs_log(FS_LOG_ERR, FACILITY, "fatal Kafka consumer error; stopping");
+			status = 1;
+			break;
+		}
+		rc = commit_batch(enrich, before.failed);
+		if (rc < 0) {
+			status = 1;
+			break;
+		}
+		fs_producer_poll(enrich->producer, 0);
+		if (stats_interval_ms > 0 && now >= next_stats) {
+			log_stats(enrich);
+			next_stats = now + stats_interval_ms;
+		}
+	}
+	log_stats(enrich);
+	return status;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: flowsift-enrich [--config FILE]\n"
+		"\n"
+		"Consumes flows from kafka.topic.raw (default flows.raw) in consumer group\n"
+		"enrich.group.id, adds GeoIP, interface, prefix-tag, traffic-direction,\n"
+		"sampling and service fields, and produces them to kafka.topic.enriched\n"
+		"(default flows.enriched), until SIGINT or SIGTERM.  SIGHUP reloads the\n"
+		"GeoIP databases, the interface map and the prefix list.\n"
+		"Settings: docs/CONFIGURATION.md; fields and file formats: docs/enrich.md.\n");
+}
+
+/* Creates the SNMP poller when a community is configured.  Returns 0 or -1. */
+static int
+start_snmp(struct enrich *enrich, const struct fs_config *config)
+{
+	struct fs_snmp_settings settings = {
+		.community = fs_config_str(config, "enrich.snmp.community"),
+		.port = (uint16_t)fs_config_int(config, "enrich.snmp.port"),
+		.refresh_s = (int)fs_config_int(config, "enrich.snmp.refresh"),
+		.timeout_ms = (int)fs_config_int(config, "enrich.snmp.timeout.ms"),
+		.retries = 1,
+	};
+	char err[512];
+
+	if (settings.community[0] == '\0')
+		return 0;
+	if (fs_snmp_poller_new(&settings, &enrich->snmp, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot start SNMP polling: %s", err);
+		return -1;
+	}
+	fs_log(FS_LOG_INFO, FACILITY, "polling exporters by SNMP on port %u every %d s",
+	       settings.port, settings.refresh_s);
+	return 0;
+}
+
+static int
+start_enricher(struct enrich *enrich, const struct fs_config *config)
+{
+	const char *prefer = fs_config_str(config, "enrich.as.prefer");
+	struct fs_enrich_settings settings = {
+		.geoip_city = fs_config_str(config, "enrich.geoip.city"),
+		.geoip_asn = fs_config_str(config, "enrich.geoip.asn"),
+		.interfaces_map = fs_config_str(config, "enrich.interfaces.map"),
+		.prefixes = fs_config_str(config, "enrich.prefixes"),
+		.home_networks = fs_config_str(config, "enrich.home.networks"),
+		.sampling_override = fs_config_str(config, "enrich.sampling.override"),
+		.services = fs_config_str(config, "enrich.services"),
+		.snmp = enrich->snmp,
+	};
+	char err[1024];
+
+	if (strcmp(prefer, "exporter") == 0) {
+		settings.as_prefer = FS_AS_PREFER_EXPORTER;
+	} else if (strcmp(prefer, "geoip") == 0) {
+		settings.as_prefer = FS_AS_PREFER_GEOIP;
+	} else {
+		fs_log(FS_LOG_ERR, FACILITY,
+		       "invalid value '%s' for 'enrich.as.prefer': expected exporter or geoip",
+		       prefer);
+		return -1;
+	}
+	if (fs_enricher_new(&settings, &enrich->enricher, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot start: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct enrich *enrich = calloc(1, sizeof(*enrich));
+	struct fs_config *config = NULL;
+	const char *config_path = NULL;
+	const char *topic_in;
+	enum fs_log_level level;
+	char err[512];
+	int opt, status = 1;
+
+	if (enrich == NULL) {
+		fprintf(stderr, "flowsift-enrich: out of memory\n");
+		return 1;
+	}
+	enrich->reject_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	enrich->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'h': usage(stdout); free(enrich); return 0;
+		default: usage(stderr); free(enrich); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		free(enrich);
+		return 2;
+	}
+	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift-enrich: %s\n", err);
+		free(enrich);
+		return 1;
+	}
+	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
+		fs_log_set_level(level);
+	/* An interrupt ignored at start (a background job of `make run`) stays
+	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
+	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
+		signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (start_snmp(enrich, config) < 0 || start_enricher(enrich, config) < 0)
+		goto out;
+	enrich->codec = fs_flow_codec_new(err, sizeof(err));
+	if (enrich->codec == NULL) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot start: %s", err);
+		goto out;
+	}
+	enrich->producer = fs_producer_new_config(config, err, sizeof(err));
+	if (enrich->producer == NULL) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot create the Kafka producer: %s", err);
+		goto out;
+	}
+	topic_in = fs_config_str(config, "kafka.topic.raw");
+	enrich->topic_out = fs_config_str(config, "kafka.topic.enriched");
+	enrich->consumer = fs_consumer_new_config(config, fs_config_str(config, "enrich.group.id"),
+						  &topic_in, 1, err, sizeof(err));
+	if (enrich->consumer == NULL) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot create the Kafka consumer: %s", err);
+		goto out;
+	}
+	fs_consumer_set_manual_store(enrich->consumer, 1);
+	fs_log(FS_LOG_INFO, FACILITY, "consuming %s, producing %s", topic_in, enrich->topic_out);
+	status = run(enrich, config);
+out:
+	/* The consumer closes first: it commits only offsets stored after delivery. */
+	fs_consumer_close(enrich->consumer, NULL);
+	fs_producer_close(enrich->producer, 10000, NULL);
+	fs_flow_codec_free(enrich->codec);
+	fs_enricher_free(enrich->enricher);
+	fs_snmp_poller_free(enrich->snmp);
+	fs_config_free(config);
+	free(enrich);
+	return status;
+}

@@ -1,0 +1,419 @@
+/*
+ * flowsift-filter - routes flows to topics by filter rules.
+ *
+ * Consumes filter.topic (default flows.enriched), evaluates the rules of
+ * filter.rules in file order (docs/filter.md) and produces each flow, as the
+ * unchanged message with its key, to the topic of every rule it matches.  A
+ * matching drop rule ends the evaluation; a flow that matches no rule and
+ * was not dropped goes to filter.default.route when that is set.
+ *
+ * Delivery is at least once: consumed offsets are stored for commit only
+ * after the producer flushed every message produced before them with no
+ * delivery failure, every filter.commit.interval.ms.  A delivery failure
+ * stops the worker without storing, so a restart consumes those flows again.
+ *
+ * SIGHUP reloads the rules file; a file with an error is logged with its
+ * line and column and the rules in use stay.  Per-rule counters are kept by
+ * rule name across reloads and logged every filter.stats.interval seconds.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avro/flow_codec.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "filter/filter.h"
+#include "filter/ruleset.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+
+#define POLL_MESSAGES 1000
+#define FLUSH_TIMEOUT_MS 30000
+#define SEND_RETRIES 50
+#define CLOSE_TIMEOUT_MS 10000
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+/* Counters of one rule, kept by name across reloads. */
+struct rule_stats {
+	char name[FS_FILTER_NAME_MAX];
+	uint64_t matched;
+	uint64_t produced;
+	uint64_t produce_failed; /* sends the producer rejected (queue full after retries) */
+};
+
+/* Counters of the worker as a whole. */
+struct filter_stats {
+	uint64_t flows;          /* messages decoded */
+	uint64_t rejected;       /* messages that are not valid flows */
+	uint64_t dropped;        /* flows a drop rule matched */
+	uint64_t unmatched;      /* flows no rule matched */
+	uint64_t default_routed; /* of unmatched: produced to the default route */
+	uint64_t reloads;
+	uint64_t reload_failures;
+};
+
+struct filter_worker {
+	const char *rules_path;
+	const char *default_route;
+	struct fs_flow_codec *codec;
+	struct fs_consumer *consumer;
+	struct fs_producer *producer;
+	struct fs_ruleset *rules;
+	struct rule_stats *rule_stats; /* one per rule, same order */
+	struct filter_stats stats;
+	uint64_t failed_at_store;      /* producer failures counted at the last store */
+	struct fs_ratelimit reject_limit;
+	struct fs_ratelimit send_limit;
+};
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Builds the counters of rules, taking over those of old rules with the same name. */
+static struct rule_stats *
+adopt_stats(const struct fs_ruleset *rules, const struct rule_stats *old, size_t old_count)
+{
+	struct rule_stats *stats = calloc(rules->count + 1, sizeof(*stats));
+
+	if (stats == NULL)
+		return NULL;
+	for (size_t i = 0; i < rules->count; i++) {
+		snprintf(stats[i].name, sizeof(stats[i].name), "%s", rules->rules[i].name);
+		for (size_t j = 0; j < old_count; j++) {
+			if (strcmp(old[j].name, stats[i].name) == 0)
+				stats[i] = old[j];
+		}
+	}
+	return stats;
+}
+
+static void
+log_rules(const struct fs_ruleset *rules, const char *path)
+{
+	fs_log(FS_LOG_INFO, "filter", "loaded %zu rules and %zu definitions from %s",
+	       rules->count, rules->definitions, path);
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct fs_filter_rule *r = &rules->rules[i];
+
+		fs_log(FS_LOG_INFO, "filter", "rule %s (line %u): %s%s", r->name, r->line,
+		       r->drop ? "drop" : "produce to ", r->drop ? "" : r->topic);
+	}
+}
+
+/* Loads the rules file; on error logs it and keeps the rules in use.  Returns 0 or a negative fs_result. */
+static int
+load_rules(struct filter_worker *w)
+{
+	struct fs_filter_error err;
+	struct fs_ruleset *rules;
+	struct rule_stats *stats;
+	int rc;
+
+	rc = fs_ruleset_load(&rules, w->rules_path, &err);
+	if (rc < 0) {
+		fs_log(FS_LOG_ERR, "filter", "invalid rules file, %s rules: %s",
+		       w->rules ? "keeping the previous" : "no", err.text);
+		return rc;
+	}
+	stats = adopt_stats(rules, w->rule_stats, w->rules ? w->rules->count : 0);
+	if (stats == NULL) {
+		fs_ruleset_free(rules);
+		fs_log(FS_LOG_ERR, "filter", "out of memory loading %s", w->rules_path);
+		return FS_ERR_SYSTEM;
+	}
+	fs_ruleset_free(w->rules);
+	free(w->rule_stats);
+	w->rules = rules;
+	w->rule_stats = stats;
+	log_rules(rules, w->rules_path);
+	return 0;
+}
+
+/* Queues one message, serving delivery reports while the queue is full.  Returns 0 or a negative fs_result. */
+static int
+send_flow(struct filter_worker *w, const char *topic, const void *key, size_t key_len,
+	  const void *value, size_t len)
+{
+	int rc = FS_ERR_FULL;
+
+	for (int attempt = 0; attempt < SEND_RETRIES && rc == FS_ERR_FULL; attempt++) {
+		rc = fs_producer_send(w->producer, topic, key, key_len, value, len);
+		if (rc == FS_ERR_FULL)
+			fs_producer_poll(w->producer, 100);
+	}
+	if (rc < 0)
+		fs_log_limited(&w->send_limit, FS_LOG_WARNING, "filter",
+			       "cannot queue a flow for topic %s (%s); it will be consumed again",
+			       topic, fs_result_name(rc));
+	return rc;
+}
+
+static int
+handle_message(const void *key, size_t key_len, const void *value, size_t len,
+	       int64_t timestamp_ms, void *opaque)
+{
+	struct filter_worker *w = opaque;
+	struct fs_flow flow;
+	bool matched = false;
+	int rc;
+
+	(void)timestamp_ms;
+	rc = fs_flow_codec_decode(w->codec, value, len, &flow);
+	if (rc < 0) {
+		w->stats.rejected++;
+		fs_log_limited(&w->reject_limit, FS_LOG_WARNING, "filter",
+			       "rejected a message of %zu bytes: %s", len,
+			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
+							: fs_result_name(rc));
+		return 0;
+	}
+	w->stats.flows++;
+	for (size_t i = 0; i < w->rules->count; i++) {
+		const struct fs_filter_rule *rule = &w->rules->rules[i];
+		struct rule_stats *stats = &w->rule_stats[i];
+
+		if (!fs_filter_match(rule->filter, &flow))
+			continue;
+		stats->matched++;
+		matched = true;
+		if (rule->drop) {
+			w->stats.dropped++;
+			return 0;
+		}
+		if (send_flow(w, rule->topic, key, key_len, value, len) < 0) {
+			stats->produce_failed++;
+			return 1;
+		}
+		stats->produced++;
+	}
+	if (!matched) {
+		w->stats.unmatched++;
+		if (w->default_route[0] != '\0') {
+			if (send_flow(w, w->default_route, key, key_len, value, len) < 0)
+				return 1;
+			w->stats.default_routed++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Waits until every produced flow is delivered, then stores the consumed
+ * offsets.  Returns 0, or FS_ERR_SYSTEM when a delivery failed (offsets are
+ * then not stored, and the worker should stop).
+ */
+static int
+commit_delivered(struct filter_worker *w)
+{
+	struct fs_producer_stats ps;
+
+	if (fs_producer_flush(w->producer, FLUSH_TIMEOUT_MS) < 0) {
+		fs_log(FS_LOG_WARNING, "filter",
+		       "produced flows are not delivered after %d ms; offsets are not stored yet",
+		       FLUSH_TIMEOUT_MS);
+		return FS_ERR_FULL;
+	}
+	fs_producer_stats(w->producer, &ps);
+	if (ps.failed != w->failed_at_store) {
+		fs_log(FS_LOG_ERR, "filter",
+		       "%llu produced flows failed delivery; stopping without storing offsets, "
+		       "so a restart consumes them again",
+		       (unsigned long long)(ps.failed - w->failed_at_store));
+		return FS_ERR_SYSTEM;
+	}
+	fs_consumer_store_pending(w->consumer);
+	return 0;
+}
+
+static void
+log_stats(const struct filter_worker *w)
+{
+	fs_log(FS_LOG_INFO, "stats",
+	       "flows=%llu rejected=%llu dropped=%llu unmatched=%llu default_routed=%llu "
+	       "reloads=%llu reload_failures=%llu",
+	       (unsigned long long)w->stats.flows, (unsigned long long)w->stats.rejected,
+	       (unsigned long long)w->stats.dropped, (unsigned long long)w->stats.unmatched,
+	       (unsigned long long)w->stats.default_routed, (unsigned long long)w->stats.reloads,
+	       (unsigned long long)w->stats.reload_failures);
+	for (size_t i = 0; i < w->rules->count; i++) {
+		const struct rule_stats *s = &w->rule_stats[i];
+
+		fs_log(FS_LOG_INFO, "stats", "rule=%s matched=%llu produced=%llu produce_failed=%llu",
+		       s->name, (unsigned long long)s->matched, (unsigned long long)s->produced,
+		       (unsigned long long)s->produce_failed);
+	}
+}
+
+/* Runs until a stop signal or a delivery failure.  Returns the exit status. */
+static int
+run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_ms)
+{
+	int64_t next_commit = now_ms() + commit_interval_ms;
+	int64_t next_stats = now_ms() + stats_interval_ms;
+	int status = 0;
+
+	while (!stop_requested) {
+		int64_t now;
+		int rc;
+
+		if (reload_requested) {
+			reload_requested = 0;
+			if (load_rules(w) == 0)
+				w->stats.reloads++;
+			else
+				w->stats.reload_failures++;
+		}
+		rc = fs_consumer_poll(w->consumer, 100, handle_message, w, POLL_MESSAGES);
+		if (rc == FS_ERR_SYSTEM) {
+			fs_log(FS_LOG_ERR, "filter", "fatal Kafka consumer error; stopping");
+			status = 1;
+			break;
+		}
+		fs_producer_poll(w->producer, 0);
+		now = now_ms();
+		if (now >= next_commit) {
+			rc = commit_delivered(w);
+			if (rc == FS_ERR_SYSTEM) {
+				status = 1;
+				break;
+			}
+			next_commit = now + commit_interval_ms;
+		}
+		if (stats_interval_ms > 0 && now >= next_stats) {
+			log_stats(w);
+			next_stats = now + stats_interval_ms;
+		}
+	}
+	if (status == 0 && commit_delivered(w) < 0)
+		fs_log(FS_LOG_WARNING, "filter",
+		       "the last flows were not all delivered; they will be consumed again at restart");
+	log_stats(w);
+	return status;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: flowsift-filter [--config FILE] [--rules FILE]\n"
+		"\n"
+		"Consumes flows from filter.topic (default flows.enriched) in consumer group\n"
+		"filter.group.id, evaluates the rules of filter.rules (or --rules FILE) and\n"
+		"produces each flow to the topic of every rule it matches, until SIGINT or\n"
+		"SIGTERM.  SIGHUP reloads the rules file and keeps the rules in use when the\n"
+		"new file has an error.  Rules: docs/filter.md.  Settings:\n"
+		"docs/CONFIGURATION.md.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct filter_worker w = {
+		.reject_limit = FS_RATELIMIT_INIT(60, 5),
+		.send_limit = FS_RATELIMIT_INIT(60, 5),
+	};
+	struct fs_config *config = NULL;
+	const char *config_path = NULL, *rules_path = NULL, *topic;
+	struct sigaction hup = { .sa_handler = on_hup };
+	enum fs_log_level level;
+	char err[512];
+	int opt, status = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:r:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'r': rules_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift-filter: %s\n", err);
+		return 1;
+	}
+	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
+		fs_log_set_level(level);
+	/* An interrupt ignored at start (a background job of `make run`) stays
+	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
+	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
+		signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
+
+	w.rules_path = rules_path ? rules_path : fs_config_str(config, "filter.rules");
+	w.default_route = fs_config_str(config, "filter.default.route");
+	if (load_rules(&w) < 0)
+		goto out;
+	w.codec = fs_flow_codec_new(err, sizeof(err));
+	if (w.codec == NULL) {
+		fs_log(FS_LOG_ERR, "filter", "cannot start: %s", err);
+		goto out;
+	}
+	w.producer = fs_producer_new_config(config, err, sizeof(err));
+	if (w.producer == NULL) {
+		fs_log(FS_LOG_ERR, "filter", "cannot create the Kafka producer: %s", err);
+		goto out;
+	}
+	topic = fs_config_str(config, "filter.topic");
+	w.consumer = fs_consumer_new_config(config, fs_config_str(config, "filter.group.id"),
+					    &topic, 1, err, sizeof(err));
+	if (w.consumer == NULL) {
+		fs_log(FS_LOG_ERR, "filter", "cannot create the Kafka consumer: %s", err);
+		goto out;
+	}
+	fs_consumer_set_manual_store(w.consumer, 1);
+	fs_log(FS_LOG_INFO, "filter", "consuming %s; default route %s", topic,
+	       w.default_route[0] ? w.default_route : "none");
+	status = run(&w, fs_config_int(config, "filter.commit.interval.ms"),
+		     fs_config_int(config, "filter.stats.interval") * 1000);
+	fs_log(FS_LOG_INFO, "filter", "stopped");
+out:
+	fs_consumer_close(w.consumer, NULL);
+	fs_producer_close(w.producer, CLOSE_TIMEOUT_MS, NULL);
+	fs_flow_codec_free(w.codec);
+	fs_ruleset_free(w.rules);
+	free(w.rule_stats);
+	fs_config_free(config);
+	return status;
+}

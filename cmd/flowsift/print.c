@@ -1,0 +1,594 @@
+/*
+ * print.c - `flowsift print`: shows flows from captures, archive files or a
+ * Kafka topic as a table, JSON lines or CSV, optionally filtered.
+ *
+ * Inputs: pcap, pcapng and raw datagram files go through one decoder, as in
+ * `flowsift decode`; files that start with the Avro container magic are read
+ * as archives written by `flowsift capture`; a folder stands for every
+ * closed archive file in it, oldest first.  With --topic, a bounded range of
+ * the topic is read (kafka/topic_range.h) and the program stops at its end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive/archive_dir.h"
+#include "archive/archive_reader.h"
+#include "avro/flow_codec.h"
+#include "commands.h"
+#include "config/config.h"
+#include "core/flow_json.h"
+#include "core/flow_text.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "decode/capture.h"
+#include "decode/decoder.h"
+#include "filter/filter.h"
+#include "kafka/topic_range.h"
+
+#define STDOUT_BUFFER_SIZE (1024 * 1024)
+#define PROGRESS_DELAY_MS 1000
+#define PROGRESS_INTERVAL_MS 250
+#define TOPIC_TIMEOUT_MS 10000
+#define POLL_TIMEOUT_MS 500
+
+enum output_format { OUT_TABLE, OUT_JSON, OUT_CSV };
+
+struct print_args {
+	const char *filter_text;
+	const char *fields;
+	const char *topic;
+	const char *from;
+	const char *to;
+	const char *offset;
+	const char *config_path;
+	enum output_format format;
+	bool no_header;
+	int first_file;
+};
+
+struct print_run {
+	struct fs_filter *filter;       /* NULL prints every flow */
+	enum output_format format;
+	struct fs_flow_columns columns;
+	struct fs_flow_codec *codec;
+	struct fs_decoder *decoder;
+	uint64_t read;
+	uint64_t printed;
+	uint64_t rejected;              /* Kafka messages that are not flows */
+	uint64_t too_long;              /* flows whose line did not fit */
+	/* Progress on a terminal. */
+	bool progress;
+	bool progress_shown;
+	int64_t started_ms;
+	int64_t next_progress_ms;
+	const char *source;
+	struct fs_topic_range *range;
+};
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+print_help(void)
+{
+	printf(
+		"usage: flowsift print [-f FILTER] [--format table|json|csv] [--fields LIST]\n"
+		"                      [--no-header] [--config FILE]\n"
+		"                      FILE... | --topic TOPIC [--from TIME] [--to TIME] [--offset N]\n"
+		"\n"
+		"Prints flows as an aligned table (default), JSON lines (the objects of\n"
+		"'flowsift decode') or CSV with a header line.\n"
+		"\n"
+		"inputs:\n"
+		"  FILE...          pcap, pcapng or raw datagram captures (decoded with one\n"
+		"                   template cache, in order), Avro files written by\n"
+		"                   'flowsift capture', or a capture folder (every closed\n"
+		"                   file in it, oldest first)\n"
+		"  --topic TOPIC    read the topic from --from (or --offset) up to --to, or\n"
+		"                   up to the last message present at start, then stop\n"
+		"  --from TIME      first message time: 2024-01-02T13:00:00Z, 2024-01-02,\n"
+		"                   Unix seconds, or relative such as -15m, -2h, -1d, now\n"
+		"                   (UTC; default: the oldest message)\n"
+		"  --to TIME        stop before the first message at or after TIME\n"
+		"  --offset N       start at offset N in every partition; -N starts N\n"
+		"                   messages before the end of each partition\n"
+		"\n"
+		"options:\n"
+		"  -f, --filter EXPR  print only the flows that match EXPR (docs/filter.md)\n"
+		"  --format FORMAT    table, json or csv\n"
+		"  --fields LIST      comma-separated columns for table and csv; 'all' for\n"
+		"                     every column; 'flowsift print --fields help' lists them\n"
+		"                     (table default: " FS_FLOW_TEXT_TABLE_DEFAULT ")\n"
+		"  --no-header        leave out the header line\n"
+		"  --config FILE      read settings (Kafka servers, log level) from FILE\n"
+		"  -h, --help         print this help and exit\n"
+		"\n"
+		"Times are UTC.  Progress is shown on stderr when it is a terminal and the\n"
+		"read takes more than a second.\n"
+		"\n"
+		"Exit status: 0 when every input was read, 1 when an input cannot be read,\n"
+		"2 on a usage error or an invalid filter.\n");
+}
+
+/* Parses TIME as --from and --to accept it; returns 0 or -1. */
+static int
+parse_time(const char *text, int64_t *out_ms)
+{
+	struct timespec now;
+	int y, mo, d, h = 0, mi = 0, s = 0, ms = 0, n = 0;
+	char *end;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (strcmp(text, "now") == 0) {
+		*out_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		return 0;
+	}
+	if (text[0] == '-') {
+		long long value = strtoll(text + 1, &end, 10);
+		int64_t unit;
+
+		if (end == text + 1 || value < 0 || end[0] == '\0' || end[1] != '\0')
+			return -1;
+		switch (*end) {
+		case 's': unit = 1000; break;
+		case 'm': unit = 60 * 1000; break;
+		case 'h': unit = 3600 * 1000; break;
+		case 'd': unit = 86400 * 1000; break;
+		default: return -1;
+		}
+		*out_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - value * unit;
+		return 0;
+	}
+	if (strspn(text, "0123456789") == strlen(text) && text[0] != '\0') {
+		*out_ms = strtoll(text, NULL, 10) * 1000;
+		return 0;
+	}
+	if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return -1;
+	text += n;
+	if (*text == 'T' || *text == ' ') {
+		int k = 0;
+
+		if (sscanf(text + 1, "%2d:%2d%n", &h, &mi, &k) != 2)
+			return -1;
+		text += 1 + k;
+		if (*text == ':') {
+			if (sscanf(text + 1, "%2d%n", &s, &k) != 1)
+				return -1;
+			text += 1 + k;
+			if (*text == '.') {
+				if (sscanf(text + 1, "%3d%n", &ms, &k) != 1 || k != 3)
+					return -1;
+				text += 1 + k;
+			}
+		}
+	}
+	if (*text == 'Z')
+		text++;
+	if (*text != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+		return -1;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	*out_ms = (int64_t)timegm(&tm) * 1000 + ms;
+	return 0;
+}
+
+static void
+show_progress(struct print_run *run, bool force)
+{
+	int64_t now;
+	uint64_t done, total;
+
+	if (!run->progress)
+		return;
+	now = monotonic_ms();
+	if (!force && (now < run->next_progress_ms || now - run->started_ms < PROGRESS_DELAY_MS))
+		return;
+	run->next_progress_ms = now + PROGRESS_INTERVAL_MS;
+	if (run->range != NULL) {
+		fs_topic_range_progress(run->range, &done, &total);
+		fprintf(stderr, "\r\033[K%s: %" PRIu64 " of %" PRIu64 " messages (%d%%), %" PRIu64
+			" flows shown", run->source, done, total,
+			total ? (int)(done * 100 / total) : 100, run->printed);
+	} else {
+		fprintf(stderr, "\r\033[K%s: %" PRIu64 " flows read, %" PRIu64 " shown",
+			run->source, run->read, run->printed);
+	}
+	run->progress_shown = true;
+}
+
+static void
+clear_progress(struct print_run *run)
+{
+	if (run->progress_shown)
+		fputs("\r\033[K", stderr);
+	run->progress_shown = false;
+}
+
+static void
+print_header(const struct print_run *run)
+{
+	char line[FS_FLOW_TEXT_MAX_LINE];
+
+	if (run->format == OUT_JSON)
+		return;
+	if (fs_flow_text_header(&run->columns,
+				run->format == OUT_CSV ? FS_FLOW_TEXT_CSV : FS_FLOW_TEXT_TABLE,
+				line, sizeof(line)) >= 0) {
+		fputs(line, stdout);
+		fputc('\n', stdout);
+	}
+}
+
+/* Filters and prints one flow; also the decoder's sink. */
+static void
+emit_flow(const struct fs_flow *flow, void *opaque)
+{
+	struct print_run *run = opaque;
+	char line[FS_FLOW_JSON_MAX + FS_FLOW_TEXT_MAX_LINE];
+	int len;
+
+	run->read++;
+	if ((run->read & 1023) == 0)
+		show_progress(run, false);
+	if (run->filter != NULL && !fs_filter_match(run->filter, flow))
+		return;
+	if (run->format == OUT_JSON)
+		len = fs_flow_json_write(flow, line, sizeof(line) - 1);
+	else
+		len = fs_flow_text_row(&run->columns,
+				       run->format == OUT_CSV ? FS_FLOW_TEXT_CSV : FS_FLOW_TEXT_TABLE,
+				       flow, line, sizeof(line) - 1);
+	if (len < 0) {
+		run->too_long++;
+		return;
+	}
+	line[len] = '\n';
+	fwrite(line, 1, (size_t)len + 1, stdout);
+	run->printed++;
+}
+
+static int
+decode_datagram(const struct fs_datagram *dg, void *opaque)
+{
+	struct print_run *run = opaque;
+
+	/* Faults are counted by the decoder. */
+	(void)fs_decoder_decode(run->decoder, dg->data, dg->len, &dg->exporter,
+				dg->exporter_port, dg->time_ns, emit_flow, run);
+	return 0;
+}
+
+static int
+print_archive(struct print_run *run, const char *path)
+{
+	struct fs_archive_reader *reader;
+	struct fs_flow flow;
+	char err[1024];
+	int rc;
+
+	if (fs_archive_reader_open(&reader, path, run->codec, err, sizeof(err)) < 0) {
+		clear_progress(run);
+		fprintf(stderr, "flowsift print: %s\n", err);
+		return -1;
+	}
+	while ((rc = fs_archive_reader_next(reader, &flow, err, sizeof(err))) == 1)
+		emit_flow(&flow, run);
+	fs_archive_reader_free(reader);
+	if (rc < 0) {
+		clear_progress(run);
+		fprintf(stderr, "flowsift print: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+print_folder(struct print_run *run, const char *dir)
+{
+	struct fs_archive_file *files;
+	size_t count;
+	char err[1024];
+	int failed = 0;
+
+	if (fs_archive_list(dir, &files, &count, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift print: %s\n", err);
+		return -1;
+	}
+	if (count == 0)
+		fprintf(stderr, "flowsift print: '%s' contains no closed flows-*.avro file\n", dir);
+	for (size_t i = 0; i < count; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		if (print_archive(run, path) < 0)
+			failed = -1;
+	}
+	free(files);
+	return failed;
+}
+
+static int
+print_file(struct print_run *run, const char *path)
+{
+	unsigned char head[FS_ARCHIVE_MAGIC_LEN];
+	struct stat st;
+	char err[1024];
+	size_t got;
+	FILE *f;
+
+	run->source = path;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return print_folder(run, path);
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "flowsift print: cannot open '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	got = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (fs_archive_is_container(head, got))
+		return print_archive(run, path);
+	if (fs_capture_read_file(path, decode_datagram, run, err, sizeof(err)) < 0) {
+		clear_progress(run);
+		fprintf(stderr, "flowsift print: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+handle_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
+	       int64_t offset, void *opaque)
+{
+	struct print_run *run = opaque;
+	struct fs_flow flow;
+
+	(void)timestamp_ms;
+	(void)partition;
+	(void)offset;
+	if (fs_flow_codec_decode(run->codec, value, len, &flow) < 0) {
+		run->rejected++;
+		return 0;
+	}
+	emit_flow(&flow, run);
+	return 0;
+}
+
+static int
+print_topic(struct print_run *run, const struct print_args *args, const struct fs_config *config)
+{
+	struct fs_topic_range_options opt = {
+		.topic = args->topic, .from_ms = -1, .to_ms = -1, .timeout_ms = TOPIC_TIMEOUT_MS,
+	};
+	struct fs_kafka_props props = fs_kafka_props_config(config);
+	char bootstrap[1024], err[1024];
+	int rc;
+
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift print: %s\n", err);
+		return -1;
+	}
+	if (args->from != NULL && parse_time(args->from, &opt.from_ms) < 0) {
+		fprintf(stderr, "flowsift print: invalid time '%s' for --from; use "
+			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", args->from);
+		return -2;
+	}
+	if (args->to != NULL && parse_time(args->to, &opt.to_ms) < 0) {
+		fprintf(stderr, "flowsift print: invalid time '%s' for --to; use "
+			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", args->to);
+		return -2;
+	}
+	if (args->offset != NULL) {
+		char *end;
+
+		errno = 0;
+		opt.offset = strtoll(args->offset, &end, 10);
+		if (errno != 0 || end == args->offset || *end != '\0') {
+			fprintf(stderr, "flowsift print: invalid offset '%s'\n", args->offset);
+			return -2;
+		}
+		opt.has_offset = true;
+	}
+	rc = fs_topic_range_open(&run->range, bootstrap, &props, &opt, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "flowsift print: %s (Kafka servers: %s)\n", err, bootstrap);
+		return -1;
+	}
+	run->source = args->topic;
+	while ((rc = fs_topic_range_read(run->range, POLL_TIMEOUT_MS, handle_message, run, err,
+					 sizeof(err))) == 1)
+		show_progress(run, false);
+	fs_topic_range_free(run->range);
+	run->range = NULL;
+	if (rc < 0) {
+		clear_progress(run);
+		fprintf(stderr, "flowsift print: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0, 1 after --help, or 2 after a usage error (reported). */
+static int
+parse_args(int argc, char **argv, struct print_args *a)
+{
+	static const struct option options[] = {
+		{ "filter", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "fields", required_argument, NULL, 'l' },
+		{ "topic", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'a' },
+		{ "to", required_argument, NULL, 'b' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "no-header", no_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+f:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f': a->filter_text = optarg; break;
+		case 'l': a->fields = optarg; break;
+		case 't': a->topic = optarg; break;
+		case 'a': a->from = optarg; break;
+		case 'b': a->to = optarg; break;
+		case 'o': a->offset = optarg; break;
+		case 'n': a->no_header = true; break;
+		case 'c': a->config_path = optarg; break;
+		case 'h': print_help(); return 1;
+		case 'F':
+			if (strcmp(optarg, "table") == 0) {
+				a->format = OUT_TABLE;
+			} else if (strcmp(optarg, "json") == 0) {
+				a->format = OUT_JSON;
+			} else if (strcmp(optarg, "csv") == 0) {
+				a->format = OUT_CSV;
+			} else {
+				fprintf(stderr, "flowsift print: invalid format '%s'; use table, json or csv\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		default:
+			goto usage_error;
+		}
+	}
+	a->first_file = optind;
+	if (a->topic != NULL && optind < argc) {
+		fprintf(stderr, "flowsift print: give files or --topic, not both\n");
+		goto usage_error;
+	}
+	if (a->topic == NULL && optind >= argc) {
+		fprintf(stderr, "flowsift print: no input; give files or --topic TOPIC\n");
+		goto usage_error;
+	}
+	if (a->topic == NULL && (a->from || a->to || a->offset)) {
+		fprintf(stderr, "flowsift print: --from, --to and --offset need --topic\n");
+		goto usage_error;
+	}
+	if (a->from != NULL && a->offset != NULL) {
+		fprintf(stderr, "flowsift print: give --from or --offset, not both\n");
+		goto usage_error;
+	}
+	return 0;
+usage_error:
+	fprintf(stderr, "Run 'flowsift print --help' for the options.\n");
+	return 2;
+}
+
+/* Compiles the filter and the column list; returns 0 or 2 after reporting the error. */
+static int
+prepare(struct print_run *run, const struct print_args *args)
+{
+	const char *fields = args->fields;
+	struct fs_filter_error ferr;
+	char err[2048];
+
+	if (args->filter_text != NULL &&
+	    fs_filter_compile(&run->filter, args->filter_text, NULL, &ferr) < 0) {
+		fprintf(stderr, "flowsift print: invalid filter: %s\n", ferr.text);
+		return 2;
+	}
+	if (fields != NULL && strcmp(fields, "help") == 0) {
+		fs_flow_columns_names(err, sizeof(err));
+		printf("columns: %s\n", err);
+		return 1;
+	}
+	if (fields == NULL)
+		fields = args->format == OUT_CSV ? FS_FLOW_TEXT_CSV_DEFAULT : FS_FLOW_TEXT_TABLE_DEFAULT;
+	if (fs_flow_columns_parse(&run->columns, fields, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift print: invalid --fields: %s\n", err);
+		return 2;
+	}
+	run->format = args->format;
+	return 0;
+}
+
+int
+cmd_print(int argc, char **argv)
+{
+	struct print_args args = { .format = OUT_TABLE };
+	struct print_run run = { 0 };
+	struct fs_config *config = NULL;
+	enum fs_log_level level;
+	char err[512];
+	int rc, status = 0;
+
+	rc = parse_args(argc, argv, &args);
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	rc = prepare(&run, &args);
+	if (rc != 0) {
+		fs_filter_free(run.filter);
+		return rc == 1 ? 0 : 2;
+	}
+	if (fs_config_load(&config, args.config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift print: %s\n", err);
+		fs_filter_free(run.filter);
+		return 1;
+	}
+	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
+		fs_log_set_level(level);
+	run.codec = fs_flow_codec_new(err, sizeof(err));
+	run.decoder = fs_decoder_new(NULL);
+	if (run.codec == NULL || run.decoder == NULL) {
+		fprintf(stderr, "flowsift print: cannot start: %s\n",
+			run.codec == NULL ? err : "out of memory");
+		status = 1;
+		goto out;
+	}
+	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_SIZE);
+	run.progress = isatty(STDERR_FILENO) == 1;
+	run.started_ms = monotonic_ms();
+	if (!args.no_header)
+		print_header(&run);
+
+	if (args.topic != NULL) {
+		rc = print_topic(&run, &args, config);
+		if (rc < 0)
+			status = rc == -2 ? 2 : 1;
+	} else {
+		for (int i = args.first_file; i < argc; i++) {
+			if (print_file(&run, argv[i]) < 0)
+				status = 1;
+		}
+	}
+	clear_progress(&run);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "flowsift print: failed to write to stdout: %s\n", strerror(errno));
+		status = 1;
+	}
+	if (run.rejected > 0)
+		fprintf(stderr, "flowsift print: skipped %" PRIu64 " messages that are not valid flows\n",
+			run.rejected);
+	if (run.too_long > 0)
+		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows whose line is too long\n",
+			run.too_long);
+	if (run.progress)
+		fprintf(stderr, "flowsift print: %" PRIu64 " flows read, %" PRIu64 " shown\n",
+			run.read, run.printed);
+out:
+	fs_decoder_free(run.decoder);
+	fs_flow_codec_free(run.codec);
+	fs_filter_free(run.filter);
+	fs_config_free(config);
+	return status;
+}

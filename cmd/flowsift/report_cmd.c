@@ -1,0 +1,997 @@
+/*
+ * report_cmd.c - `flowsift report`: flow-report style reports from the live
+ * Redis counters or from flows in capture and archive files, and the list
+ * of alerts.
+ *
+ * Without FILE arguments or --topic the report reads the rolling counters
+ * that flowsift-report keeps in Redis (pkg/redis/topn.h), which hold the
+ * types src, dst and ports.  Otherwise it decodes every flow of the files
+ * (pcap, pcapng, raw datagrams, or Avro archive files) or of a time range
+ * of a Kafka topic, keeps those that match the -f filter, and sums them per
+ * key, so any type is available.  Both rank the same way: by the chosen metric, largest first,
+ * ties in ascending key order.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "alert/alert.h"
+#include "archive/archive_reader.h"
+#include "avro/flow_codec.h"
+#include "commands.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "decode/capture.h"
+#include "decode/decoder.h"
+#include "detect/detect.h"
+#include "filter/filter.h"
+#include "kafka/kafka_conf.h"
+#include "kafka/topic_range.h"
+#include "redis/redis_url.h"
+#include "redis/topn.h"
+
+#define REDIS_TIMEOUT_MS 3000
+#define KEY_MAX 112
+#define MAX_ROWS 100000
+#define MAX_ALERT_ROWS 1000
+#define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
+
+enum report_type {
+	TYPE_SRC,
+	TYPE_DST,
+	TYPE_CONVERSATIONS,
+	TYPE_PORTS,
+	TYPE_PROTOCOLS,
+	TYPE_SRC_AS,
+	TYPE_DST_AS,
+	TYPE_SRC_COUNTRY,
+	TYPE_DST_COUNTRY,
+	TYPE_IN_IF,
+	TYPE_OUT_IF,
+	TYPE_EXPORTERS,
+	TYPE_TIMESERIES,
+	TYPE_ALERTS,
+	TYPE_COUNT
+};
+
+struct type_info {
+	const char *name;
+	const char *column;
+	int live_dim;           /* enum fs_topn_dim, or -1 when only flows have it */
+	const char *summary;
+};
+
+static const struct type_info types[TYPE_COUNT] = {
+	[TYPE_SRC] = { "src", "src_addr", FS_TOPN_SRC_ADDR, "top source addresses" },
+	[TYPE_DST] = { "dst", "dst_addr", FS_TOPN_DST_ADDR, "top destination addresses" },
+	[TYPE_CONVERSATIONS] = { "conversations", "conversation", -1, "top source -> destination pairs" },
+	[TYPE_PORTS] = { "ports", "dst_port", FS_TOPN_DST_PORT, "top destination ports" },
+	[TYPE_PROTOCOLS] = { "protocols", "proto", -1, "IP protocols" },
+	[TYPE_SRC_AS] = { "src_as", "src_as", -1, "top source AS numbers" },
+	[TYPE_DST_AS] = { "dst_as", "dst_as", -1, "top destination AS numbers" },
+	[TYPE_SRC_COUNTRY] = { "src_country", "src_country", -1, "top source countries of enriched flows" },
+	[TYPE_DST_COUNTRY] = { "dst_country", "dst_country", -1, "top destination countries of enriched flows" },
+	[TYPE_IN_IF] = { "in_if", "exporter/in_if", -1, "top input interfaces per exporter" },
+	[TYPE_OUT_IF] = { "out_if", "exporter/out_if", -1, "top output interfaces per exporter" },
+	[TYPE_EXPORTERS] = { "exporters", "exporter", -1, "top exporters" },
+	[TYPE_TIMESERIES] = { "timeseries", "time", -1,
+			      "totals per minute of flow start (live: per bucket of arrival), in time order" },
+	[TYPE_ALERTS] = { "alerts", "alert", -1, "open and recently cleared alerts" },
+};
+
+enum output_format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON };
+
+struct row {
+	char key[KEY_MAX];
+	uint64_t bytes;
+	uint64_t packets;
+	uint64_t flows;
+};
+
+/* Sums per key in an open-addressing table that doubles when half full. */
+struct table {
+	struct row *rows;
+	size_t size;       /* slots, a power of two */
+	size_t count;
+};
+
+struct options {
+	enum report_type type;
+	enum fs_topn_metric metric;
+	enum fs_topn_window window;
+	int n;
+	enum output_format format;
+	const char *filter_text;
+	const char *config_path;
+	const char *topic;       /* read flows from this topic instead of files */
+	int64_t from_ms;         /* -1: the start of the topic */
+	int64_t to_ms;           /* -1: the end of the topic at start */
+};
+
+struct flow_source {
+	const struct options *opt;
+	struct fs_filter *filter;
+	struct fs_decoder *decoder;
+	struct table table;
+	uint64_t flows, matched;
+	bool failed;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: flowsift report TYPE [--metric METRIC] [--window WINDOW] [--top N]\n"
+		"                       [--format table|csv|json] [-f FILTER] [--config FILE]\n"
+		"                       [FILE... | --topic TOPIC [--from TIME] [--to TIME]]\n"
+		"\n"
+		"Without FILE or --topic, reports from the live counters in Redis (types\n"
+		"src, dst, ports, timeseries) or lists the alerts (type alerts).  With FILE arguments\n"
+		"(pcap, pcapng, raw NetFlow/IPFIX datagrams, or Avro archive files) or a\n"
+		"Kafka topic of flows, reports from those flows, for any type.\n"
+		"\n"
+		"types:\n");
+	for (int t = 0; t < TYPE_COUNT; t++)
+		fprintf(out, "  %-13s %s%s\n", types[t].name, types[t].summary,
+			types[t].live_dim >= 0 || t == TYPE_TIMESERIES ? " (live or flows)"
+			: t == TYPE_ALERTS ? " (live)" : " (flows)");
+	fprintf(out,
+		"\n"
+		"options:\n"
+		"  --metric METRIC  rank by bytes, packets or flows (default bytes)\n"
+		"  --window WINDOW  live window: 1m, 5m, 1h or 24h (default 5m)\n"
+		"  --top N          number of rows, 1 to %d (default 10; timeseries: all)\n"
+		"  --format FORMAT  table, csv, or json (an array of objects)\n"
+		"  -f, --filter EXPR  keep only the flows that match EXPR (docs/filter.md);\n"
+		"                   files and topics only\n"
+		"  --topic TOPIC    read the flows of TOPIC (flows.raw, flows.enriched, ...)\n"
+		"  --from TIME      first message time: Unix seconds, 2026-01-31T12:00:00Z,\n"
+		"                   or an age such as -15m, -2h, -1d (default: the oldest)\n"
+		"  --to TIME        end of the range, exclusive (default: the newest at start)\n"
+		"  --config FILE    read settings from FILE\n"
+		"  -h, --help       print this help and exit\n"
+		"\n"
+		"examples:\n"
+		"  flowsift report src --window 1h --top 20\n"
+		"  flowsift report conversations -f 'dst port 445' capture.pcap\n"
+		"  flowsift report timeseries --format csv archive/*.avro\n"
+		"  flowsift report ports --topic flows.enriched --from -15m\n"
+		"  flowsift report alerts\n", FS_TOPN_MAX_N);
+}
+
+/* ---- key table ---- */
+
+static uint64_t
+hash_text(const char *s)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * UINT64_C(1099511628211);
+	return h;
+}
+
+static struct row *
+table_slot(struct row *rows, size_t size, const char *key)
+{
+	size_t i = (size_t)hash_text(key) & (size - 1);
+
+	while (rows[i].key[0] && strcmp(rows[i].key, key) != 0)
+		i = (i + 1) & (size - 1);
+	return &rows[i];
+}
+
+static int
+table_grow(struct table *t)
+{
+	size_t size = t->size ? t->size * 2 : 1024;
+	struct row *rows = calloc(size, sizeof(*rows));
+
+	if (!rows)
+		return -1;
+	for (size_t i = 0; i < t->size; i++) {
+		if (t->rows[i].key[0])
+			*table_slot(rows, size, t->rows[i].key) = t->rows[i];
+	}
+	free(t->rows);
+	t->rows = rows;
+	t->size = size;
+	return 0;
+}
+
+static int
+table_add(struct table *t, const char *key, const struct fs_flow *flow)
+{
+	struct row *r;
+
+	if ((t->count + 1) * 2 > t->size && table_grow(t) < 0)
+		return -1;
+	r = table_slot(t->rows, t->size, key);
+	if (!r->key[0]) {
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		t->count++;
+	}
+	r->bytes += fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0;
+	r->packets += fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0;
+	r->flows++;
+	return 0;
+}
+
+/* ---- keys of one flow ---- */
+
+static const char *
+proto_text(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 47: return "gre";
+	case 50: return "esp";
+	case 58: return "ipv6-icmp";
+	case 132: return "sctp";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void
+interface_key(const struct fs_flow *flow, bool in, char *key, size_t len)
+{
+	char exporter[FS_ADDR_STRLEN];
+	const char *name = in ? flow->in_if_name : flow->out_if_name;
+	bool named = fs_flow_has(flow, in ? FS_F_IN_IF_NAME : FS_F_OUT_IF_NAME);
+
+	fs_addr_format(&flow->exporter_addr, exporter);
+	if (named)
+		snprintf(key, len, "%s/%s", exporter, name);
+	else
+		snprintf(key, len, "%s/%u", exporter, in ? flow->in_if : flow->out_if);
+}
+
+/* Writes the key of flow for type into key; returns false when the flow has none. */
+static bool
+flow_key(enum report_type type, const struct fs_flow *flow, char *key, size_t len)
+{
+	char a[FS_ADDR_STRLEN], b[FS_ADDR_STRLEN], num[16];
+	int64_t t;
+	time_t minute;
+	struct tm tm;
+
+	switch (type) {
+	case TYPE_SRC:
+		if (!fs_flow_has(flow, FS_F_SRC_ADDR))
+			return false;
+		fs_addr_format(&flow->src_addr, key);
+		return true;
+	case TYPE_DST:
+		if (!fs_flow_has(flow, FS_F_DST_ADDR))
+			return false;
+		fs_addr_format(&flow->dst_addr, key);
+		return true;
+	case TYPE_CONVERSATIONS:
+		if (!fs_flow_has(flow, FS_F_SRC_ADDR) || !fs_flow_has(flow, FS_F_DST_ADDR))
+			return false;
+		snprintf(key, len, "%s -> %s", fs_addr_format(&flow->src_addr, a),
+			 fs_addr_format(&flow->dst_addr, b));
+		return true;
+	case TYPE_PORTS:
+		if (!fs_flow_has(flow, FS_F_DST_PORT))
+			return false;
+		snprintf(key, len, "%u", flow->dst_port);
+		return true;
+	case TYPE_PROTOCOLS:
+		if (!fs_flow_has(flow, FS_F_PROTO))
+			return false;
+		snprintf(key, len, "%s", proto_text(flow->proto, num, sizeof(num)));
+		return true;
+	case TYPE_SRC_AS:
+	case TYPE_DST_AS:
+		if (!fs_flow_has(flow, type == TYPE_SRC_AS ? FS_F_SRC_AS : FS_F_DST_AS))
+			return false;
+		snprintf(key, len, "AS%" PRIu32, type == TYPE_SRC_AS ? flow->src_as : flow->dst_as);
+		return true;
+	case TYPE_SRC_COUNTRY:
+	case TYPE_DST_COUNTRY:
+		if (!fs_flow_has(flow, type == TYPE_SRC_COUNTRY ? FS_F_SRC_COUNTRY : FS_F_DST_COUNTRY))
+			return false;
+		snprintf(key, len, "%s", type == TYPE_SRC_COUNTRY ? flow->src_country : flow->dst_country);
+		return true;
+	case TYPE_IN_IF:
+	case TYPE_OUT_IF:
+		if (!fs_flow_has(flow, type == TYPE_IN_IF ? FS_F_IN_IF : FS_F_OUT_IF))
+			return false;
+		interface_key(flow, type == TYPE_IN_IF, key, len);
+		return true;
+	case TYPE_EXPORTERS:
+		fs_addr_format(&flow->exporter_addr, key);
+		return true;
+	case TYPE_TIMESERIES:
+		t = fs_flow_has(flow, FS_F_TIME_FLOW_START) ? flow->time_flow_start_ns
+							     : flow->time_received_ns;
+		minute = (time_t)(t / INT64_C(60000000000) * 60);
+		gmtime_r(&minute, &tm);
+		strftime(key, len, "%Y-%m-%dT%H:%MZ", &tm);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+take_flow(struct flow_source *src, const struct fs_flow *flow)
+{
+	char key[KEY_MAX];
+
+	src->flows++;
+	if (src->filter && !fs_filter_match(src->filter, flow))
+		return;
+	src->matched++;
+	if (!flow_key(src->opt->type, flow, key, sizeof(key)))
+		return;
+	if (table_add(&src->table, key, flow) < 0)
+		src->failed = true;
+}
+
+static void
+on_decoded(const struct fs_flow *flow, void *opaque)
+{
+	take_flow(opaque, flow);
+}
+
+static int
+on_datagram(const struct fs_datagram *d, void *opaque)
+{
+	struct flow_source *src = opaque;
+
+	fs_decoder_decode(src->decoder, d->data, d->len, &d->exporter, d->exporter_port,
+			  d->time_ns, on_decoded, src);
+	return 0;
+}
+
+static bool
+is_archive(const char *path)
+{
+	char head[FS_ARCHIVE_MAGIC_LEN];
+	FILE *f = fopen(path, "rb");
+	bool yes;
+
+	if (!f)
+		return false;
+	yes = fread(head, 1, sizeof(head), f) == sizeof(head) &&
+	      fs_archive_is_container(head, sizeof(head));
+	fclose(f);
+	return yes;
+}
+
+static int
+read_archive(struct flow_source *src, const char *path)
+{
+	struct fs_archive_reader *reader = NULL;
+	struct fs_flow_codec *codec;
+	struct fs_flow flow;
+	char err[512];
+	int rc;
+
+	codec = fs_flow_codec_new(err, sizeof(err));
+	if (!codec) {
+		fprintf(stderr, "flowsift report: %s\n", err);
+		return -1;
+	}
+	rc = fs_archive_reader_open(&reader, path, codec, err, sizeof(err));
+	while (rc == 0 && (rc = fs_archive_reader_next(reader, &flow, err, sizeof(err))) == 1) {
+		take_flow(src, &flow);
+		rc = 0;
+	}
+	if (rc < 0)
+		fprintf(stderr, "flowsift report: %s\n", err);
+	fs_archive_reader_free(reader);
+	fs_flow_codec_free(codec);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- ranking and output ---- */
+
+static enum fs_topn_metric sort_metric;
+
+static uint64_t
+row_value(const struct row *r, enum fs_topn_metric m)
+{
+	if (m == FS_TOPN_BYTES)
+		return r->bytes;
+	if (m == FS_TOPN_PACKETS)
+		return r->packets;
+	return r->flows;
+}
+
+static int
+compare_rank(const void *a, const void *b)
+{
+	uint64_t x = row_value(a, sort_metric), y = row_value(b, sort_metric);
+
+	if (x != y)
+		return x < y ? 1 : -1;
+	return strcmp(((const struct row *)a)->key, ((const struct row *)b)->key);
+}
+
+static int
+compare_key(const void *a, const void *b)
+{
+	return strcmp(((const struct row *)a)->key, ((const struct row *)b)->key);
+}
+
+static void
+print_rows(const struct options *opt, const struct row *rows, size_t n)
+{
+	const char *column = types[opt->type].column;
+
+	if (opt->format == FORMAT_JSON) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I}", "key", rows[i].key,
+							     "bytes", (json_int_t)rows[i].bytes,
+							     "packets", (json_int_t)rows[i].packets,
+							     "flows", (json_int_t)rows[i].flows));
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(arr);
+		return;
+	}
+	if (opt->format == FORMAT_CSV) {
+		printf("%s,bytes,packets,flows\n", column);
+		for (size_t i = 0; i < n; i++)
+			printf("\"%s\",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", rows[i].key, rows[i].bytes,
+			       rows[i].packets, rows[i].flows);
+		return;
+	}
+	printf("%-40s %16s %14s %12s\n", column, "bytes", "packets", "flows");
+	for (size_t i = 0; i < n; i++)
+		printf("%-40s %16" PRIu64 " %14" PRIu64 " %12" PRIu64 "\n", rows[i].key, rows[i].bytes,
+		       rows[i].packets, rows[i].flows);
+}
+
+/* Parses TIME as Unix seconds, an ISO 8601 UTC time or an age (-15m); stores Unix ms. */
+static int
+parse_time(const char *text, int64_t *ms)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	char *num_end;
+	long long v;
+
+	if (text[0] == '-') {
+		v = strtoll(text + 1, &num_end, 10);
+		if (num_end == text + 1 || v < 0 || num_end[0] == '\0' || num_end[1] != '\0')
+			return -1;
+		switch (num_end[0]) {
+		case 's': break;
+		case 'm': v *= 60; break;
+		case 'h': v *= 3600; break;
+		case 'd': v *= 86400; break;
+		default: return -1;
+		}
+		*ms = ((int64_t)time(NULL) - v) * 1000;
+		return 0;
+	}
+	v = strtoll(text, &num_end, 10);
+	if (num_end != text && *num_end == '\0') {
+		*ms = (int64_t)v * 1000;
+		return 0;
+	}
+	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		end = strptime(text, "%Y-%m-%dT%H:%M", &tm);
+	if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
+		return -1;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+struct topic_reader {
+	struct flow_source *src;
+	struct fs_flow_codec *codec;
+	uint64_t rejected;
+};
+
+static int
+on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
+	   int64_t offset, void *opaque)
+{
+	struct topic_reader *t = opaque;
+	struct fs_flow flow;
+
+	(void)timestamp_ms;
+	(void)partition;
+	(void)offset;
+	if (fs_flow_codec_decode(t->codec, value, len, &flow) < 0)
+		t->rejected++;
+	else
+		take_flow(t->src, &flow);
+	return 0;
+}
+
+/* Reads the flows of opt->topic between opt->from_ms and opt->to_ms into src. */
+static int
+read_topic(struct flow_source *src, const struct options *opt)
+{
+	struct fs_topic_range_options range = {
+		.topic = opt->topic, .from_ms = opt->from_ms, .to_ms = opt->to_ms,
+		.timeout_ms = 10000,
+	};
+	struct topic_reader t = { .src = src };
+	struct fs_topic_range *reader = NULL;
+	struct fs_config *config = NULL;
+	struct fs_kafka_props props;
+	char bootstrap[1024], err[512];
+	int rc = -1;
+
+	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0 ||
+	    fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift report: %s\n", err);
+		goto out;
+	}
+	t.codec = fs_flow_codec_new(err, sizeof(err));
+	if (!t.codec) {
+		fprintf(stderr, "flowsift report: %s\n", err);
+		goto out;
+	}
+	props = fs_kafka_props_config(config);
+	if (fs_topic_range_open(&reader, bootstrap, &props, &range, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift report: cannot read topic '%s': %s\n", opt->topic, err);
+		goto out;
+	}
+	while ((rc = fs_topic_range_read(reader, 500, on_message, &t, err, sizeof(err))) == 1)
+		;
+	if (rc < 0)
+		fprintf(stderr, "flowsift report: reading topic '%s' failed: %s\n", opt->topic, err);
+	if (t.rejected)
+		fprintf(stderr, "flowsift report: skipped %llu messages that are not flows\n",
+			(unsigned long long)t.rejected);
+out:
+	fs_topic_range_free(reader);
+	fs_flow_codec_free(t.codec);
+	fs_config_free(config);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+report_files(const struct options *opt, int nfiles, char **files)
+{
+	struct flow_source src = { .opt = opt };
+	struct fs_filter_error ferr;
+	struct row *rows = NULL;
+	size_t n = 0;
+	char err[512];
+	int status = 1;
+
+	if (opt->filter_text &&
+	    fs_filter_compile(&src.filter, opt->filter_text, NULL, &ferr) < 0) {
+		fprintf(stderr, "flowsift report: invalid filter: %s\n", ferr.text);
+		return 2;
+	}
+	src.decoder = fs_decoder_new(NULL);
+	if (!src.decoder)
+		goto out;
+	if (opt->topic && read_topic(&src, opt) < 0)
+		goto out;
+	for (int i = 0; i < nfiles; i++) {
+		if (is_archive(files[i])) {
+			if (read_archive(&src, files[i]) < 0)
+				goto out;
+		} else if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {
+			fprintf(stderr, "flowsift report: %s\n", err);
+			goto out;
+		}
+	}
+	if (src.failed) {
+		fprintf(stderr, "flowsift report: out of memory\n");
+		goto out;
+	}
+	rows = calloc(src.table.count ? src.table.count : 1, sizeof(*rows));
+	if (!rows)
+		goto out;
+	for (size_t i = 0; i < src.table.size; i++) {
+		if (src.table.rows[i].key[0])
+			rows[n++] = src.table.rows[i];
+	}
+	sort_metric = opt->metric;
+	if (opt->type == TYPE_TIMESERIES) {
+		qsort(rows, n, sizeof(*rows), compare_key);
+	} else {
+		qsort(rows, n, sizeof(*rows), compare_rank);
+		if (n > (size_t)opt->n)
+			n = (size_t)opt->n;
+	}
+	print_rows(opt, rows, n);
+	fflush(stdout);
+	if (opt->format == FORMAT_TABLE)
+		fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s\n", src.flows,
+			src.matched, opt->filter_text ? " the filter" : "");
+	status = 0;
+out:
+	free(rows);
+	free(src.table.rows);
+	fs_decoder_free(src.decoder);
+	fs_filter_free(src.filter);
+	return status;
+}
+
+/* ---- live ---- */
+
+static redisContext *
+connect_redis(const struct options *opt)
+{
+	struct fs_config *config = NULL;
+	struct fs_redis_url url;
+	redisContext *ctx = NULL;
+	char err[512], text[1024];
+
+	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift report: %s\n", err);
+		return NULL;
+	}
+	if (fs_config_redis_url(config, text, sizeof(text), err, sizeof(err)) < 0 ||
+	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0 ||
+	    fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift report: %s; %s\n", err, REDIS_HINT);
+		ctx = NULL;
+	}
+	fs_config_free(config);
+	return ctx;
+}
+
+/* Sums the scores of one sorted set on the server; returns a decimal string. */
+static const char sum_script[] =
+	"local t = 0\n"
+	"local r = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')\n"
+	"for i = 2, #r, 2 do t = t + tonumber(r[i]) end\n"
+	"return string.format('%.0f', t)\n";
+
+/*
+ * Prints the live totals per bucket of the window's resolution (1 min for
+ * 5m), summed over the source addresses, oldest first.
+ */
+static int
+report_live_timeseries(const struct options *opt, redisContext *ctx)
+{
+	int nbuckets = fs_topn_window_buckets(opt->window);
+	int64_t resolution = fs_topn_window_resolution(opt->window);
+	int64_t now = (int64_t)time(NULL);
+	struct row rows[24];
+	char key[128];
+
+	for (int b = 0; b < nbuckets && b < 24; b++) {
+		int64_t at = now - (int64_t)(nbuckets - 1 - b) * resolution;
+		time_t start = (time_t)(at - at % resolution);
+		struct tm tm;
+		uint64_t *sums[FS_TOPN_METRIC_COUNT] = { &rows[b].bytes, &rows[b].packets,
+							  &rows[b].flows };
+
+		gmtime_r(&start, &tm);
+		strftime(rows[b].key, sizeof(rows[b].key), "%Y-%m-%dT%H:%MZ", &tm);
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+			redisReply *r;
+
+			fs_topn_bucket_key(FS_TOPN_SRC_ADDR, (enum fs_topn_metric)m, opt->window, at, key,
+					   sizeof(key));
+			r = redisCommand(ctx, "EVAL %s 1 %s", sum_script, key);
+			if (!r || r->type != REDIS_REPLY_STRING) {
+				fprintf(stderr, "flowsift report: reading %s from Redis failed; %s\n", key,
+					REDIS_HINT);
+				if (r)
+					freeReplyObject(r);
+				return 1;
+			}
+			*sums[m] = strtoull(r->str, NULL, 10);
+			freeReplyObject(r);
+		}
+	}
+	print_rows(opt, rows, (size_t)(nbuckets < 24 ? nbuckets : 24));
+	return 0;
+}
+
+static int
+report_live(const struct options *opt)
+{
+	struct fs_topn_row *trows = NULL;
+	struct row *rows = NULL;
+	redisContext *ctx;
+	int nrows = 0, status = 1;
+
+	if (types[opt->type].live_dim < 0 && opt->type != TYPE_TIMESERIES) {
+		fprintf(stderr, "flowsift report: the live counters in Redis hold src, dst, ports and "
+				"timeseries; "
+				"for '%s' give capture or archive files, or --topic\n", types[opt->type].name);
+		return 2;
+	}
+	if (opt->filter_text) {
+		fprintf(stderr, "flowsift report: -f applies to flows in files or a topic; the live "
+				"counters are already summed\n");
+		return 2;
+	}
+	ctx = connect_redis(opt);
+	if (!ctx)
+		return 1;
+	if (opt->type == TYPE_TIMESERIES) {
+		status = report_live_timeseries(opt, ctx);
+		redisFree(ctx);
+		return status;
+	}
+	trows = calloc((size_t)opt->n, sizeof(*trows));
+	rows = calloc((size_t)opt->n, sizeof(*rows));
+	if (!trows || !rows)
+		goto out;
+	if (fs_topn_query(ctx, (enum fs_topn_dim)types[opt->type].live_dim, opt->metric, opt->window,
+			  opt->n, (int64_t)time(NULL), trows, &nrows) < 0) {
+		fprintf(stderr, "flowsift report: reading the counters from Redis failed; %s\n",
+			REDIS_HINT);
+		goto out;
+	}
+	for (int i = 0; i < nrows; i++) {
+		snprintf(rows[i].key, sizeof(rows[i].key), "%s", trows[i].key);
+		rows[i].bytes = trows[i].bytes;
+		rows[i].packets = trows[i].packets;
+		rows[i].flows = trows[i].flows;
+	}
+	print_rows(opt, rows, (size_t)nrows);
+	status = 0;
+out:
+	free(trows);
+	free(rows);
+	redisFree(ctx);
+	return status;
+}
+
+/* ---- alerts ---- */
+
+static void
+format_ms(int64_t ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Appends the alert JSON strings of reply to alerts (an array). */
+static void
+collect_json(const redisReply *reply, json_t *alerts, int open)
+{
+	for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+		const redisReply *r = reply->element[i];
+		struct fs_alert a;
+		char text[FS_ALERT_JSON_MAX];
+		json_t *obj;
+
+		if (r->type != REDIS_REPLY_STRING || fs_alert_parse_json(r->str, r->len, &a) < 0)
+			continue;
+		if (fs_alert_format_json(&a, text, sizeof(text)) < 0)
+			continue;
+		obj = json_loads(text, 0, NULL);
+		if (!obj)
+			continue;
+		json_object_set_new(obj, "open", json_boolean(open));
+		json_array_append_new(alerts, obj);
+	}
+}
+
+static int
+report_alerts(const struct options *opt)
+{
+	redisContext *ctx = connect_redis(opt);
+	redisReply *keys = NULL, *recent = NULL, *open = NULL;
+	json_t *alerts = json_array();
+	size_t i;
+	json_t *a;
+	int status = 1;
+
+	if (!ctx) {
+		json_decref(alerts);
+		return 1;
+	}
+	keys = redisCommand(ctx, "ZREVRANGE " FS_DETECT_OPEN_KEY " 0 %d", MAX_ALERT_ROWS - 1);
+	recent = redisCommand(ctx, "ZREVRANGE " FS_DETECT_RECENT_KEY " 0 %d", MAX_ALERT_ROWS - 1);
+	if (!keys || !recent || keys->type != REDIS_REPLY_ARRAY) {
+		fprintf(stderr, "flowsift report: reading the alerts from Redis failed; %s\n", REDIS_HINT);
+		goto out;
+	}
+	for (i = 0; i < keys->elements; i++)
+		redisAppendCommand(ctx, "HGET %s json", keys->element[i]->str);
+	open = calloc(1, sizeof(*open));
+	if (!open)
+		goto out;
+	open->type = REDIS_REPLY_ARRAY;
+	open->element = calloc(keys->elements ? keys->elements : 1, sizeof(*open->element));
+	if (!open->element)
+		goto out;
+	for (i = 0; i < keys->elements; i++) {
+		void *r = NULL;
+
+		if (redisGetReply(ctx, &r) != REDIS_OK || !r)
+			goto out;
+		open->element[open->elements++] = r;
+	}
+	collect_json(open, alerts, 1);
+	collect_json(recent, alerts, 0);
+
+	if (opt->format == FORMAT_JSON) {
+		json_dumpf(alerts, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		if (opt->format == FORMAT_CSV)
+			printf("state,rule,subject,port,peer,observed,threshold,window_s,first_seen,last_seen,id\n");
+		else
+			printf("%-8s %-10s %-22s %6s %9s %9s %-20s %-20s %s\n", "state", "rule", "subject",
+			       "port", "observed", "threshold", "first_seen", "last_seen", "id");
+		json_array_foreach(alerts, i, a) {
+			char first[32], last[32];
+			const char *peer = json_string_value(json_object_get(a, "peer"));
+
+			format_ms(json_integer_value(json_object_get(a, "first_seen_ms")), first, sizeof(first));
+			format_ms(json_integer_value(json_object_get(a, "last_seen_ms")), last, sizeof(last));
+			if (opt->format == FORMAT_CSV)
+				printf("%s,%s,%s,%lld,%s,%lld,%lld,%lld,%s,%s,\"%s\"\n",
+				       json_string_value(json_object_get(a, "state")),
+				       json_string_value(json_object_get(a, "rule")),
+				       json_string_value(json_object_get(a, "subject")),
+				       (long long)json_integer_value(json_object_get(a, "port")), peer ? peer : "",
+				       (long long)json_integer_value(json_object_get(a, "observed")),
+				       (long long)json_integer_value(json_object_get(a, "threshold")),
+				       (long long)json_integer_value(json_object_get(a, "window_s")), first, last,
+				       json_string_value(json_object_get(a, "id")));
+			else
+				printf("%-8s %-10s %-22s %6lld %9lld %9lld %-20s %-20s %s\n",
+				       json_is_true(json_object_get(a, "open")) ? "open" : "cleared",
+				       json_string_value(json_object_get(a, "rule")),
+				       json_string_value(json_object_get(a, "subject")),
+				       (long long)json_integer_value(json_object_get(a, "port")),
+				       (long long)json_integer_value(json_object_get(a, "observed")),
+				       (long long)json_integer_value(json_object_get(a, "threshold")), first,
+				       last, json_string_value(json_object_get(a, "id")));
+		}
+		if (opt->format == FORMAT_TABLE && json_array_size(alerts) == 0)
+			printf("no open or recently cleared alerts\n");
+	}
+	status = 0;
+out:
+	if (open)
+		freeReplyObject(open);
+	if (keys)
+		freeReplyObject(keys);
+	if (recent)
+		freeReplyObject(recent);
+	json_decref(alerts);
+	redisFree(ctx);
+	return status;
+}
+
+/* ---- main ---- */
+
+static int
+parse_options(int argc, char **argv, struct options *opt)
+{
+	static const struct option options[] = {
+		{ "metric", required_argument, NULL, 'm' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "topic", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'a' },
+		{ "to", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+	long n;
+
+	while ((c = getopt_long(argc, argv, "m:w:n:F:f:c:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (fs_topn_metric_parse(optarg, &opt->metric) < 0) {
+				fprintf(stderr, "flowsift report: unknown metric '%s'; use bytes, packets or flows\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			if (fs_topn_window_parse(optarg, &opt->window) < 0) {
+				fprintf(stderr, "flowsift report: unknown window '%s'; use 1m, 5m, 1h or 24h\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > FS_TOPN_MAX_N) {
+				fprintf(stderr, "flowsift report: --top takes a number from 1 to %d, not '%s'\n",
+					FS_TOPN_MAX_N, optarg);
+				return 2;
+			}
+			opt->n = (int)n;
+			break;
+		case 'F':
+			if (strcmp(optarg, "table") == 0)
+				opt->format = FORMAT_TABLE;
+			else if (strcmp(optarg, "csv") == 0)
+				opt->format = FORMAT_CSV;
+			else if (strcmp(optarg, "json") == 0)
+				opt->format = FORMAT_JSON;
+			else {
+				fprintf(stderr, "flowsift report: unknown format '%s'; use table, csv or json\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'f': opt->filter_text = optarg; break;
+		case 'c': opt->config_path = optarg; break;
+		case 't': opt->topic = optarg; break;
+		case 'a':
+		case 'b':
+			if (parse_time(optarg, c == 'a' ? &opt->from_ms : &opt->to_ms) < 0) {
+				fprintf(stderr, "flowsift report: invalid time '%s' for --%s; use Unix "
+						"seconds, 2026-01-31T12:00:00Z or an age such as -15m\n",
+					optarg, c == 'a' ? "from" : "to");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return 2;
+		}
+	}
+	return 0;
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+	struct options opt = {
+		.metric = FS_TOPN_BYTES, .window = FS_TOPN_5M, .n = 10, .from_ms = -1, .to_ms = -1,
+	};
+	int rc, t;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		return 2;
+	}
+	for (t = 0; t < TYPE_COUNT && strcmp(argv[1], types[t].name) != 0; t++)
+		;
+	if (t == TYPE_COUNT) {
+		fprintf(stderr, "flowsift report: unknown report type '%s'; run 'flowsift report --help' "
+				"for the list\n", argv[1]);
+		return 2;
+	}
+	opt.type = (enum report_type)t;
+	/* getopt starts after the type; it permutes options and files freely. */
+	optind = 1;
+	rc = parse_options(argc - 1, argv + 1, &opt);
+	if (rc != 0)
+		return rc == 1 ? 0 : rc;
+	/* Libraries log to stderr; only errors matter to a one-shot command. */
+	fs_log_set_level(FS_LOG_ERR);
+	if (opt.type == TYPE_ALERTS)
+		return report_alerts(&opt);
+	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && !opt.topic) {
+		fprintf(stderr, "flowsift report: --from and --to select a range of --topic\n");
+		return 2;
+	}
+	if (optind + 1 < argc || opt.topic)
+		return report_files(&opt, argc - 1 - optind, argv + 1 + optind);
+	return report_live(&opt);
+}

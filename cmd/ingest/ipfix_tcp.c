@@ -1,0 +1,308 @@
+/* ipfix_tcp.c - the IPFIX-over-TCP receive thread of flowsift-ingest. */
+#include "ipfix_tcp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avro/flow_codec.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "decode/decoder.h"
+#include "decode/ipfix_stream.h"
+#include "metrics/http_server.h"
+
+#define MAX_LISTENERS 8
+#define READ_BUFFER 65536
+#define POLL_INTERVAL_MS 200
+
+struct connection {
+	int fd;
+	struct fs_addr peer;
+	uint16_t peer_port;
+	struct fs_ipfix_stream *stream;
+};
+
+struct ipfix_tcp {
+	pthread_t thread;
+	atomic_int stop;
+	int listeners[MAX_LISTENERS];
+	size_t nlisteners;
+	struct connection conns[IPFIX_TCP_MAX_CONNECTIONS];
+	size_t nconns;
+	struct fs_decoder *decoder;
+	struct fs_flow_codec *codec;
+	struct fs_producer *producer;
+	const char *topic;
+	struct ipfix_tcp_stats stats;
+	struct fs_ratelimit limit;
+	uint8_t encode_buffer[FS_FLOW_CODEC_MAX_LEN];
+	uint8_t read_buffer[READ_BUFFER];
+};
+
+static int64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+produce_flow(const struct fs_flow *flow, void *opaque)
+{
+	struct ipfix_tcp *tcp = opaque;
+	size_t len = 0;
+	size_t key_len = flow->exporter_addr.family == 6 ? 16 : 4;
+
+	tcp->stats.flows++;
+	if (fs_flow_codec_encode(tcp->codec, flow, tcp->encode_buffer,
+				 sizeof(tcp->encode_buffer), &len) < 0) {
+		tcp->stats.encode_errors++;
+		return;
+	}
+	/* A full queue is counted by the producer itself. */
+	if (fs_producer_send(tcp->producer, tcp->topic, flow->exporter_addr.bytes,
+			     key_len, tcp->encode_buffer, len) == FS_ERR_SYSTEM)
+		tcp->stats.produce_errors++;
+}
+
+static int
+bind_listener(const char *text, char *err, size_t err_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t ss_len;
+	char host[256];
+	uint16_t port;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (fs_hostport_parse(text, host, sizeof(host), &port) < 0) {
+		snprintf(err, err_len, "invalid TCP listen address '%s': expected host:port", text);
+		return FS_ERR_INVALID;
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		ss_len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		ss_len = sizeof(struct sockaddr_in6);
+	} else {
+		snprintf(err, err_len, "invalid TCP listen address '%s': the host must be an IP address", text);
+		return FS_ERR_INVALID;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, err_len, "socket for '%s' failed: %s", text, strerror(errno));
+		return FS_ERR_SYSTEM;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, ss_len) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, err_len, "listening on TCP '%s' failed: %s", text, strerror(errno));
+		close(fd);
+		return FS_ERR_SYSTEM;
+	}
+	return fd;
+}
+
+static void
+close_connection(struct ipfix_tcp *tcp, size_t i)
+{
+	struct connection *conn = &tcp->conns[i];
+
+	fs_decoder_end_session(tcp->decoder, &conn->peer, conn->peer_port, FS_FLOW_IPFIX);
+	fs_ipfix_stream_free(conn->stream);
+	close(conn->fd);
+	tcp->conns[i] = tcp->conns[--tcp->nconns];
+}
+
+static void
+accept_connection(struct ipfix_tcp *tcp, int listener)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct connection *conn;
+	int fd = accept4(listener, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (tcp->nconns == IPFIX_TCP_MAX_CONNECTIONS) {
+		tcp->stats.rejected++;
+		fs_log_limited(&tcp->limit, FS_LOG_WARNING, "ipfix-tcp",
+			       "refused a connection: %d IPFIX TCP connections are open",
+			       IPFIX_TCP_MAX_CONNECTIONS);
+		close(fd);
+		return;
+	}
+	conn = &tcp->conns[tcp->nconns];
+	memset(conn, 0, sizeof(*conn));
+	if (ss.ss_family == AF_INET) {
+		fs_addr_set_v4(&conn->peer, (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr);
+		conn->peer_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else {
+		fs_addr_set_v6(&conn->peer, (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr);
+		conn->peer_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	conn->stream = fs_ipfix_stream_new(&conn->peer, conn->peer_port);
+	if (!conn->stream) {
+		close(fd);
+		return;
+	}
+	conn->fd = fd;
+	tcp->nconns++;
+	tcp->stats.connections++;
+}
+
+/* Reads what a connection has; returns 0 to keep it, -1 to close it. */
+static int
+read_connection(struct ipfix_tcp *tcp, struct connection *conn)
+{
+	for (;;) {
+		ssize_t n = read(conn->fd, tcp->read_buffer, sizeof(tcp->read_buffer));
+		uint64_t before;
+
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		before = fs_ipfix_stream_stats(conn->stream)->messages;
+		if (fs_ipfix_stream_feed(conn->stream, tcp->read_buffer, (size_t)n, tcp->decoder,
+					 realtime_ns(), produce_flow, tcp) == FS_ERR_INVALID &&
+		    fs_ipfix_stream_stats(conn->stream)->framing_lost) {
+			char peer[FS_ADDR_STRLEN];
+
+			tcp->stats.framing_lost++;
+			fs_log_limited(&tcp->limit, FS_LOG_WARNING, "ipfix-tcp",
+				       "closing the connection from %s port %u: the stream is not IPFIX",
+				       fs_addr_format(&conn->peer, peer), conn->peer_port);
+			return -1;
+		}
+		tcp->stats.messages += fs_ipfix_stream_stats(conn->stream)->messages - before;
+	}
+}
+
+static void *
+run(void *arg)
+{
+	struct ipfix_tcp *tcp = arg;
+	struct pollfd pfds[MAX_LISTENERS + IPFIX_TCP_MAX_CONNECTIONS];
+
+	while (!atomic_load(&tcp->stop)) {
+		size_t n = 0;
+		size_t nconns = tcp->nconns;
+
+		for (size_t i = 0; i < tcp->nlisteners; i++)
+			pfds[n++] = (struct pollfd){ .fd = tcp->listeners[i], .events = POLLIN };
+		for (size_t i = 0; i < nconns; i++)
+			pfds[n++] = (struct pollfd){ .fd = tcp->conns[i].fd, .events = POLLIN };
+		if (poll(pfds, n, POLL_INTERVAL_MS) <= 0)
+			continue;
+		/* Connections first, from the last, so closing one moves no unread entry. */
+		for (size_t i = nconns; i-- > 0;) {
+			if (pfds[tcp->nlisteners + i].revents &&
+			    read_connection(tcp, &tcp->conns[i]) < 0)
+				close_connection(tcp, i);
+		}
+		for (size_t i = 0; i < tcp->nlisteners; i++) {
+			if (pfds[i].revents & POLLIN)
+				accept_connection(tcp, tcp->listeners[i]);
+		}
+	}
+	return NULL;
+}
+
+static void
+release(struct ipfix_tcp *tcp)
+{
+	while (tcp->nconns)
+		close_connection(tcp, tcp->nconns - 1);
+	for (size_t i = 0; i < tcp->nlisteners; i++)
+		close(tcp->listeners[i]);
+	fs_flow_codec_free(tcp->codec);
+	fs_decoder_free(tcp->decoder);
+	free(tcp);
+}
+
+int
+ipfix_tcp_start(struct ipfix_tcp **out, const char *listen,
+		const struct fs_decoder_limits *limits, struct fs_producer *producer,
+		const char *topic, char *err, size_t err_len)
+{
+	struct ipfix_tcp *tcp = calloc(1, sizeof(*tcp));
+	char *list = strdup(listen), *save = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!tcp || !list) {
+		snprintf(err, err_len, "out of memory");
+		rc = FS_ERR_SYSTEM;
+		goto out;
+	}
+	tcp->producer = producer;
+	tcp->topic = topic;
+	tcp->limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	tcp->decoder = fs_decoder_new(limits);
+	tcp->codec = fs_flow_codec_new(err, err_len);
+	if (!tcp->decoder || !tcp->codec) {
+		rc = FS_ERR_SYSTEM;
+		goto out;
+	}
+	for (char *item = strtok_r(list, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		int fd;
+
+		if (tcp->nlisteners == MAX_LISTENERS) {
+			snprintf(err, err_len, "too many TCP listen addresses (at most %d)", MAX_LISTENERS);
+			rc = FS_ERR_INVALID;
+			goto out;
+		}
+		fd = bind_listener(item, err, err_len);
+		if (fd < 0) {
+			rc = fd;
+			goto out;
+		}
+		tcp->listeners[tcp->nlisteners++] = fd;
+	}
+	if (pthread_create(&tcp->thread, NULL, run, tcp) != 0) {
+		snprintf(err, err_len, "cannot start the IPFIX TCP thread");
+		rc = FS_ERR_SYSTEM;
+	}
+out:
+	free(list);
+	if (rc < 0) {
+		if (tcp)
+			release(tcp);
+		return rc;
+	}
+	*out = tcp;
+	return 0;
+}
+
+void
+ipfix_tcp_stop(struct ipfix_tcp *tcp)
+{
+	if (!tcp)
+		return;
+	atomic_store(&tcp->stop, 1);
+	pthread_join(tcp->thread, NULL);
+	fs_log(FS_LOG_INFO, "stats",
+	       "ipfix_tcp_connections=%llu ipfix_tcp_rejected=%llu ipfix_tcp_framing_lost=%llu "
+	       "ipfix_tcp_messages=%llu ipfix_tcp_flows=%llu ipfix_tcp_encode_errors=%llu "
+	       "ipfix_tcp_produce_errors=%llu",
+	       (unsigned long long)tcp->stats.connections, (unsigned long long)tcp->stats.rejected,
+	       (unsigned long long)tcp->stats.framing_lost, (unsigned long long)tcp->stats.messages,
+	       (unsigned long long)tcp->stats.flows, (unsigned long long)tcp->stats.encode_errors,
+	       (unsigned long long)tcp->stats.produce_errors);
+	release(tcp);
+}

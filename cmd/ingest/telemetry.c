@@ -1,0 +1,333 @@
+/* telemetry.c - flowsift-ingest's metrics registry, HTTP server and broker probe. */
+#include "telemetry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/flow.h"
+#include "core/log.h"
+#include "metrics/http_server.h"
+#include "metrics/metrics.h"
+#include "metrics/probe.h"
+
+#define PROBE_INTERVAL_S 5
+#define PROBE_TIMEOUT_MS 2000
+
+/* One stats field mirrored into one counter series. */
+struct mirror {
+	const char *name;
+	const char *help;
+	const char *labels;
+	size_t offset;
+};
+
+#define DATAGRAMS_DROPPED "flowsift_ingest_datagrams_dropped_total"
+#define DATAGRAMS_DROPPED_HELP "Datagrams dropped before decoding, by reason."
+#define DECODE_ERRORS "flowsift_ingest_decode_errors_total"
+#define DECODE_ERRORS_HELP "Datagrams or sets that failed to decode, by reason; records decoded before the fault are kept."
+#define FLOWS_DROPPED "flowsift_ingest_flows_dropped_total"
+#define FLOWS_DROPPED_HELP "Flow records that did not reach the broker, by reason."
+#define DELIVERY_ERRORS "flowsift_ingest_delivery_errors_total"
+#define DELIVERY_ERRORS_HELP "Flows the broker did not acknowledge, by cause."
+
+static const struct mirror udp_mirrors[] = {
+	{ "flowsift_ingest_udp_datagrams_total", "Datagrams received on the UDP sockets.", NULL,
+	  offsetof(struct fs_udp_stats, datagrams) },
+	{ "flowsift_ingest_udp_bytes_total", "Bytes of the datagrams received.", NULL,
+	  offsetof(struct fs_udp_stats, bytes) },
+	{ "flowsift_ingest_udp_receive_errors_total", "Failed receive calls on the UDP sockets.",
+	  NULL, offsetof(struct fs_udp_stats, errors) },
+	{ DATAGRAMS_DROPPED, DATAGRAMS_DROPPED_HELP, "reason=oversize",
+	  offsetof(struct fs_udp_stats, truncated) },
+	{ DATAGRAMS_DROPPED, DATAGRAMS_DROPPED_HELP, "reason=socket_buffer_full",
+	  offsetof(struct fs_udp_stats, kernel_drops) },
+};
+
+static const struct mirror decoder_mirrors[] = {
+	{ "flowsift_ingest_datagrams_decoded_total", "Datagrams passed to the decoder.", NULL,
+	  offsetof(struct fs_decoder_stats, datagrams) },
+	{ "flowsift_ingest_flows_decoded_total", "Flow records decoded (records in).", NULL,
+	  offsetof(struct fs_decoder_stats, flows) },
+	{ DECODE_ERRORS, DECODE_ERRORS_HELP, "reason=unsupported",
+	  offsetof(struct fs_decoder_stats, unsupported) },
+	{ DECODE_ERRORS, DECODE_ERRORS_HELP, "reason=truncated",
+	  offsetof(struct fs_decoder_stats, truncated) },
+	{ DECODE_ERRORS, DECODE_ERRORS_HELP, "reason=invalid",
+	  offsetof(struct fs_decoder_stats, invalid) },
+	{ DECODE_ERRORS, DECODE_ERRORS_HELP, "reason=no_template",
+	  offsetof(struct fs_decoder_stats, no_template) },
+	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=no_template",
+	  offsetof(struct fs_decoder_stats, no_template_records) },
+	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=sflow_record_malformed",
+	  offsetof(struct fs_decoder_stats, sflow_records_dropped) },
+	{ "flowsift_ingest_templates_learned_total", "Templates learned, replacements included.",
+	  NULL, offsetof(struct fs_decoder_stats, templates_added) },
+	{ "flowsift_ingest_templates_rejected_total",
+	  "Templates rejected for a bad length or too many fields.", NULL,
+	  offsetof(struct fs_decoder_stats, templates_rejected) },
+	{ "flowsift_ingest_options_records_total", "Options data records consumed.", NULL,
+	  offsetof(struct fs_decoder_stats, options_records) },
+	{ "flowsift_ingest_sflow_samples_total", "sFlow samples, by kind.", "kind=flow",
+	  offsetof(struct fs_decoder_stats, sflow_flow_samples) },
+	{ "flowsift_ingest_sflow_samples_total", "sFlow samples, by kind.", "kind=counter",
+	  offsetof(struct fs_decoder_stats, sflow_counter_samples) },
+	{ "flowsift_ingest_sflow_samples_total", "sFlow samples, by kind.", "kind=unknown",
+	  offsetof(struct fs_decoder_stats, sflow_unknown_samples) },
+	{ "flowsift_ingest_sflow_unknown_records_total",
+	  "sFlow flow or counter records of a format not decoded, skipped.", NULL,
+	  offsetof(struct fs_decoder_stats, sflow_unknown_records) },
+};
+
+static const struct mirror producer_mirrors[] = {
+	{ "flowsift_ingest_flows_queued_total", "Flows accepted into the producer queue.", NULL,
+	  offsetof(struct fs_producer_stats, sent) },
+	{ "flowsift_ingest_flows_delivered_total",
+	  "Flows acknowledged by the broker (records out).", NULL,
+	  offsetof(struct fs_producer_stats, delivered) },
+	{ DELIVERY_ERRORS, DELIVERY_ERRORS_HELP, "cause=timed_out",
+	  offsetof(struct fs_producer_stats, failed_timed_out) },
+	{ DELIVERY_ERRORS, DELIVERY_ERRORS_HELP, "cause=broker",
+	  offsetof(struct fs_producer_stats, failed_broker) },
+	{ DELIVERY_ERRORS, DELIVERY_ERRORS_HELP, "cause=local",
+	  offsetof(struct fs_producer_stats, failed_local) },
+	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=queue_full",
+	  offsetof(struct fs_producer_stats, dropped_queue_full) },
+	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=lost_at_exit",
+	  offsetof(struct fs_producer_stats, lost) },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* From 10 us to 1 s: decoding one datagram normally takes tens of microseconds. */
+static const double latency_bounds[] = {
+	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+	0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+};
+
+struct ingest_telemetry {
+	struct fs_metrics *metrics;
+	struct fs_metrics_server *server;
+	struct fs_counter *udp[COUNT(udp_mirrors)];
+	struct fs_counter *decoder[COUNT(decoder_mirrors)];
+	struct fs_counter *producer[COUNT(producer_mirrors)];
+	struct fs_counter *by_protocol[FS_FLOW_TYPE_COUNT];
+	struct fs_gauge *templates_active;
+	struct fs_gauge *queue_depth;
+	struct fs_gauge *broker_reachable;
+
+	atomic_int listening;
+	atomic_int stopping;
+	atomic_int reachable;
+	atomic_int stop_probe;
+	int probe_started;
+	pthread_t probe_thread;
+	char bootstrap[1024];
+	pthread_mutex_t reason_lock;
+	char reason[320]; /* why the last probe failed */
+};
+
+static int
+register_mirrors(struct fs_metrics *m, const struct mirror *mirrors, size_t count,
+		 struct fs_counter **out)
+{
+	for (size_t i = 0; i < count; i++) {
+		out[i] = fs_metrics_counter(m, mirrors[i].name, mirrors[i].help, mirrors[i].labels);
+		if (!out[i])
+			return -1;
+	}
+	return 0;
+}
+
+static void
+publish_mirrors(const struct mirror *mirrors, size_t count, struct fs_counter **counters,
+		const void *stats)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t value;
+
+		memcpy(&value, (const char *)stats + mirrors[i].offset, sizeof(value));
+		fs_counter_set(counters[i], value);
+	}
+}
+
+static int
+register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
+{
+	struct fs_metrics *m = t->metrics;
+	char labels[64];
+
+	if (register_mirrors(m, udp_mirrors, COUNT(udp_mirrors), t->udp) < 0 ||
+	    register_mirrors(m, decoder_mirrors, COUNT(decoder_mirrors), t->decoder) < 0 ||
+	    register_mirrors(m, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0)
+		return -1;
+	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++) {
+		snprintf(labels, sizeof(labels), "protocol=%s", fs_flow_type_name((enum fs_flow_type)i));
+		t->by_protocol[i] = fs_metrics_counter(
+			m, "flowsift_ingest_datagrams_by_protocol_total",
+			"Datagrams decoded, by export protocol detected from the header.", labels);
+		if (!t->by_protocol[i])
+			return -1;
+	}
+	t->templates_active = fs_metrics_gauge(m, "flowsift_ingest_templates",
+					       "Templates in the cache now.", NULL);
+	t->queue_depth = fs_metrics_gauge(m, "flowsift_ingest_producer_queue_depth",
+					  "Messages queued in the producer or in flight.", NULL);
+	t->broker_reachable = fs_metrics_gauge(
+		m, "flowsift_ingest_broker_reachable",
+		"1 when the last TCP probe of the bootstrap servers succeeded, else 0.", NULL);
+	counters->exporter_not_allowed = fs_metrics_counter(m, DATAGRAMS_DROPPED, DATAGRAMS_DROPPED_HELP,
+							    "reason=exporter_not_allowed");
+	counters->encode_errors = fs_metrics_counter(m, FLOWS_DROPPED, FLOWS_DROPPED_HELP,
+						     "reason=encode_error");
+	counters->produce_errors = fs_metrics_counter(m, FLOWS_DROPPED, FLOWS_DROPPED_HELP,
+						      "reason=produce_error");
+	counters->latency = fs_metrics_histogram(
+		m, "flowsift_ingest_datagram_processing_seconds",
+		"Time from receiving a datagram to queueing its last flow.", NULL,
+		latency_bounds, COUNT(latency_bounds));
+	if (!t->templates_active || !t->queue_depth || !t->broker_reachable ||
+	    !counters->exporter_not_allowed || !counters->encode_errors ||
+	    !counters->produce_errors || !counters->latency)
+		return -1;
+	return 0;
+}
+
+static void *
+probe_run(void *arg)
+{
+	struct ingest_telemetry *t = arg;
+	int was_reachable = -1;
+
+	while (!atomic_load(&t->stop_probe)) {
+		char reason[256];
+		int ok = fs_probe_tcp(t->bootstrap, PROBE_TIMEOUT_MS, reason, sizeof(reason)) == 0;
+
+		if (!ok) {
+			pthread_mutex_lock(&t->reason_lock);
+			snprintf(t->reason, sizeof(t->reason), "Kafka unreachable: %s", reason);
+			pthread_mutex_unlock(&t->reason_lock);
+		}
+		atomic_store(&t->reachable, ok);
+		fs_gauge_set(t->broker_reachable, ok);
+		if (ok != was_reachable) {
+			if (ok)
+				fs_log(FS_LOG_INFO, "ingest", "Kafka bootstrap servers %s reachable",
+				       t->bootstrap);
+			else
+				fs_log(FS_LOG_WARNING, "ingest", "not ready: Kafka unreachable: %s",
+				       reason);
+			was_reachable = ok;
+		}
+		for (int i = 0; i < PROBE_INTERVAL_S * 10 && !atomic_load(&t->stop_probe); i++) {
+			struct timespec tick = { 0, 100000000 };
+
+			nanosleep(&tick, NULL);
+		}
+	}
+	return NULL;
+}
+
+static int
+ready(void *opaque, char *reason, size_t reason_len)
+{
+	struct ingest_telemetry *t = opaque;
+
+	if (atomic_load(&t->stopping)) {
+		snprintf(reason, reason_len, "shutting down");
+		return 0;
+	}
+	if (!atomic_load(&t->listening)) {
+		snprintf(reason, reason_len, "UDP sockets not bound");
+		return 0;
+	}
+	if (!atomic_load(&t->reachable)) {
+		pthread_mutex_lock(&t->reason_lock);
+		snprintf(reason, reason_len, "%s", t->reason);
+		pthread_mutex_unlock(&t->reason_lock);
+		return 0;
+	}
+	return 1;
+}
+
+struct ingest_telemetry *
+ingest_telemetry_new(const char *listen, const char *bootstrap,
+		     struct ingest_counters *counters, char *err, size_t err_len)
+{
+	struct ingest_telemetry *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&t->reason_lock, NULL);
+	snprintf(t->reason, sizeof(t->reason), "Kafka not probed yet");
+	snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", bootstrap);
+	t->metrics = fs_metrics_new();
+	if (!t->metrics || register_all(t, counters) < 0) {
+		snprintf(err, err_len, "cannot register the metrics (see the log above)");
+		goto fail;
+	}
+	if (listen[0] == '\0')
+		return t;
+	if (pthread_create(&t->probe_thread, NULL, probe_run, t) != 0) {
+		snprintf(err, err_len, "cannot start the broker probe thread");
+		goto fail;
+	}
+	t->probe_started = 1;
+	if (fs_metrics_server_start(&t->server, listen, t->metrics, ready, t, err, err_len) < 0)
+		goto fail;
+	fs_log(FS_LOG_INFO, "ingest", "serving /metrics, /healthz and /readyz on %s (port %u)",
+	       listen, fs_metrics_server_port(t->server));
+	return t;
+fail:
+	ingest_telemetry_free(t);
+	return NULL;
+}
+
+void
+ingest_telemetry_free(struct ingest_telemetry *t)
+{
+	if (!t)
+		return;
+	fs_metrics_server_stop(t->server);
+	if (t->probe_started) {
+		atomic_store(&t->stop_probe, 1);
+		pthread_join(t->probe_thread, NULL);
+	}
+	fs_metrics_free(t->metrics);
+	pthread_mutex_destroy(&t->reason_lock);
+	free(t);
+}
+
+void
+ingest_telemetry_set_listening(struct ingest_telemetry *t, int listening)
+{
+	atomic_store(&t->listening, listening);
+}
+
+void
+ingest_telemetry_set_stopping(struct ingest_telemetry *t)
+{
+	atomic_store(&t->stopping, 1);
+}
+
+void
+ingest_telemetry_publish(struct ingest_telemetry *t, const struct fs_decoder_stats *decoder,
+			 const struct fs_udp_stats *udp, const struct fs_producer_stats *producer)
+{
+	publish_mirrors(decoder_mirrors, COUNT(decoder_mirrors), t->decoder, decoder);
+	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++)
+		fs_counter_set(t->by_protocol[i], decoder->datagrams_by_type[i]);
+	fs_gauge_set(t->templates_active, (int64_t)decoder->templates_active);
+	if (udp)
+		publish_mirrors(udp_mirrors, COUNT(udp_mirrors), t->udp, udp);
+	if (producer) {
+		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
+		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
+	}
+}

@@ -1,0 +1,22 @@
+/*
+ * decoder_config.h - the decoder limits (struct fs_decoder_limits) read from
+ * the decode.* keys of a configuration (pkg/config/config.h), so that
+ * flowsift-ingest and `flowsift decode` apply the same limits.
+ */
+#ifndef FS_DECODE_DECODER_CONFIG_H
+#define FS_DECODE_DECODER_CONFIG_H
+
+#include "config/config.h"
+#include "decode/decoder.h"
+
+/*
+ * Fills limits from config (borrowed): every limit of struct
+ * fs_decoder_limits has a decode.* key, whose default is the decoder's
+ * default.  Returns 0, or FS_ERR_INVALID when a value does not fit its
+ * field (the key table's ranges keep them in range, so this means the
+ * table and this function disagree).
+ */
+int fs_decoder_limits_from_config(const struct fs_config *config,
+				  struct fs_decoder_limits *limits);
+
+#endif

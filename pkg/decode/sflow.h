@@ -1,0 +1,72 @@
+/*
+ * sflow.h - sFlow version 5 datagram decoder.
+ *
+ * Reference: "sFlow Version 5", sflow.org/sflow_version_5.txt (InMon, 2004).
+ * Everything is XDR: big-endian 32-bit words, opaque data padded to 4 bytes.
+ *
+ * Flow samples (format 1) and expanded flow samples (format 3) each become
+ * one flow record, built from the sample's records:
+ *
+ *   raw packet header (1)      parsed by pkg/decode/packet.h from Ethernet,
+ *                              IPv4 or IPv6 (header protocol 1, 11 or 12)
+ *   Ethernet frame data (2)    MACs, when no header gave them
+ *   IPv4 data (3), IPv6 (4)    addresses, ports, protocol, flags, TOS
+ *   extended switch (1001)     vlan_id from the source VLAN
+ *   extended router (1002)     next_hop, src_mask, dst_mask
+ *   extended gateway (1003)    next_hop, src_as, dst_as
+ *
+ * The mapping to struct fs_flow:
+ *
+ *   sequence               the datagram sequence number
+ *   observation_domain_id  the sub-agent id
+ *   sampling_rate          the sample's rate, set only when above 1
+ *   in_if, out_if          the interface index; an interface given as
+ *                          "discarded", "multiple" or the internal interface
+ *                          0x3FFFFFFF is reported as 0, and an unknown one
+ *                          (value 0) too
+ *   packets                1: a flow sample stands for one sampled packet
+ *   bytes                  the IP-layer length of the sampled packet (IPv4
+ *                          total length, IPv6 payload length + 40) when the
+ *                          header reaches an IP header, else the frame length
+ *                          less the stripped bytes; never scaled by the rate
+ *   src_as                 the gateway's source AS, or its own AS when 0
+ *   dst_as                 the last AS of the destination path, or the
+ *                          gateway's own AS when the path is empty
+ *
+ * Header fields win over those of IPv4 or IPv6 data records in the same
+ * sample, because the header shows the packet itself.
+ *
+ * Counter samples (format 2) and expanded counter samples (format 4) become
+ * one struct fs_counters each, handed to the decoder's counters sink:
+ * generic interface (1) and Ethernet (2) records are decoded, others are
+ * listed by format and length.  Samples of other formats (such as the drop
+ * notifications of format 5) and records of unknown formats are skipped and
+ * counted.
+ *
+ * Hostile input: every sample and record is read through a child cursor
+ * limited to its declared length, so a bad length can only spoil its own
+ * element.  The decoder limits in struct fs_decoder_limits bound the samples
+ * per datagram, the records per sample and the header bytes parsed.  Bytes
+ * after the declared samples are ignored, as some agents pad datagrams.
+ */
+#ifndef FS_DECODE_SFLOW_H
+#define FS_DECODE_SFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/decoder.h"
+
+/* Fixed part of a datagram header with an IPv4 agent address. */
+#define FS_SFLOW_MIN_HEADER_LEN 28
+
+/*
+ * Decodes one sFlow v5 datagram of len bytes: flow records go to ctx's sink,
+ * counter samples to the decoder's counters sink.  Samples and records
+ * decoded before a fault are kept, and decoding resumes after a malformed
+ * sample or record wherever its declared length allows.
+ * Returns 0 or the first fault (also kept in ctx->result).
+ */
+int fs_sflow_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,1254 @@
+/* detect.c - local pre-aggregation, pipelined Redis writes, rule checks, alert lifecycle. */
+#include "detect/detect.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "filter/filter.h"
+
+#define FACILITY "detect"
+#define MAX_CAPACITY (1u << 24)
+#define MAX_BUCKETS 6         /* ceil(W / ceil(W / 6)) is at most 6 */
+#define NAME_LEN 120       /* "<rule>:<subject>:<peer>", two IPv6 addresses at most */
+#define KEY_LEN 176
+#define KEYS_PER_FLOW 6
+#define TCP_SYN 0x02
+#define TCP_FIN_SYN_RST_ACK 0x17
+
+/*
+ * The identity of one table entry.  The first GROUP_BYTES bytes name the
+ * group (rule, subject, scope) whose entries are summed or counted as
+ * distinct elements together.  Every unused byte is zero, so memcmp and
+ * hashing see equal keys as equal.  60 bytes, no padding.
+ */
+struct obs_key {
+	uint8_t rule;
+	uint8_t subject_family;
+	uint8_t peer_family;
+	uint8_t zero0;
+	uint16_t port;          /* scope: fanout's watched port, smtp's 25 */
+	uint8_t subject[16];
+	uint8_t peer[16];       /* scope: port_scan's destination */
+	uint16_t element_port;  /* port_scan's distinct element; evidence for others */
+	uint8_t element[16];    /* distinct element of fanout and fanin; evidence */
+	uint8_t element_family;
+	uint8_t zero1[3];
+};
+
+#define GROUP_BYTES offsetof(struct obs_key, element_port)
+
+struct obs {
+	struct obs_key key;
+	uint8_t proto;
+	uint8_t mixed_proto;
+	uint64_t flows;
+	uint64_t bytes;
+	uint64_t packets;
+};
+
+struct group {
+	size_t first;           /* index of the first entry */
+	size_t n;               /* entries */
+	uint64_t flows, bytes, packets;
+	uint8_t proto;          /* 0 when mixed */
+	size_t reply;           /* index of its first reply in the EXEC array */
+	uint64_t observed;
+};
+
+/* One evidence item during aggregation. */
+struct evidence {
+	struct fs_addr addr;
+	uint16_t port;
+	uint64_t flows;
+};
+
+struct fs_detect {
+	struct fs_detect_settings settings;
+	fs_detect_alert_fn *alert_fn;
+	void *opaque;
+	size_t capacity;
+	size_t count;
+	size_t mask;
+	uint32_t *slots;          /* entry index + 1, or 0 for an empty slot */
+	struct obs *entries;
+	struct group *groups;
+	struct evidence *scratch;
+	const char **argv;        /* capacity + 8 arguments */
+	size_t *argvlen;
+	char *text;               /* capacity elements as text */
+	uint64_t seed;
+	struct fs_detect_stats stats;
+	struct fs_ratelimit log_limit;
+};
+
+static const char lifecycle_script[] =
+	"local st = redis.call('HMGET', KEYS[1], 'first_seen', 'last_sent', 'updates')\n"
+	"local now = tonumber(ARGV[1])\n"
+	"redis.call('ZADD', KEYS[2], ARGV[1], KEYS[1])\n"
+	"if not st[1] then\n"
+	"  redis.call('HSET', KEYS[1], 'first_seen', ARGV[1], 'last_seen', ARGV[1],\n"
+	"             'last_sent', ARGV[1], 'updates', 0)\n"
+	"  return {0, ARGV[1], 0}\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])\n"
+	"if now - tonumber(st[2]) >= tonumber(ARGV[2]) then\n"
+	"  local u = tonumber(st[3]) + 1\n"
+	"  redis.call('HSET', KEYS[1], 'last_sent', ARGV[1], 'updates', u)\n"
+	"  return {1, st[1], u}\n"
+	"end\n"
+	"return {2, st[1], tonumber(st[3])}\n";
+
+static const char clear_script[] =
+	"local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+	"local out = {}\n"
+	"for _, k in ipairs(ks) do\n"
+	"  local j = redis.call('HGET', k, 'json')\n"
+	"  redis.call('DEL', k)\n"
+	"  redis.call('ZREM', KEYS[1], k)\n"
+	"  if j then out[#out + 1] = j end\n"
+	"end\n"
+	"return out\n";
+
+/* ---- settings ---- */
+
+void
+fs_detect_settings_default(struct fs_detect_settings *s)
+{
+	static const struct fs_detect_rule_settings rules[FS_RULE_COUNT] = {
+		[FS_RULE_FANOUT] = { 100, 60 },
+		[FS_RULE_SYN_SCAN] = { 200, 60 },
+		[FS_RULE_PORT_SCAN] = { 100, 60 },
+		[FS_RULE_SMTP] = { 10, 300 },
+		[FS_RULE_VOLUME_SRC] = { 125000000, 60 },
+		[FS_RULE_VOLUME_DST] = { 125000000, 60 },
+		[FS_RULE_FANIN] = { 1000, 60 },
+	};
+	static const uint16_t ports[] = { 445, 135, 139, 25, 23, 22, 3389 };
+
+	memset(s, 0, sizeof(*s));
+	memcpy(s->rules, rules, sizeof(rules));
+	memcpy(s->fanout_ports, ports, sizeof(ports));
+	s->nfanout_ports = sizeof(ports) / sizeof(ports[0]);
+	s->volume_metric = FS_DETECT_BYTES;
+	s->cooldown_s = 300;
+	s->quiet_s = 120;
+	s->capacity = 65536;
+}
+
+static int
+parse_ports(struct fs_detect_settings *s, const char *text, char *err, size_t err_len)
+{
+	const char *p = text;
+
+	s->nfanout_ports = 0;
+	while (*p) {
+		char *end;
+		long v;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		v = strtol(p, &end, 10);
+		if (end == p || v < 1 || v > 65535 || (*end && *end != ',' && *end != ' ')) {
+			snprintf(err, err_len, "detect.fanout.ports: '%s' is not a list of ports "
+				 "1..65535 separated by commas", text);
+			return FS_ERR_INVALID;
+		}
+		if (s->nfanout_ports == FS_DETECT_MAX_PORTS) {
+			snprintf(err, err_len, "detect.fanout.ports: more than %d ports",
+				 FS_DETECT_MAX_PORTS);
+			return FS_ERR_INVALID;
+		}
+		s->fanout_ports[s->nfanout_ports++] = (uint16_t)v;
+		p = end;
+	}
+	return 0;
+}
+
+static int
+load_prefixes(struct fs_detect_prefixes *out, const struct fs_config *config, const char *key,
+	      char *err, size_t err_len)
+{
+	char reason[256];
+
+	if (fs_detect_prefixes_parse(out, fs_config_str(config, key), reason, sizeof(reason)) < 0) {
+		snprintf(err, err_len, "%s: %s", key, reason);
+		return FS_ERR_INVALID;
+	}
+	return 0;
+}
+
+int
+fs_detect_settings_load(struct fs_detect_settings *s, const struct fs_config *config,
+			char *err, size_t err_len)
+{
+	const char *metric;
+	char key[64];
+	int rc;
+
+	fs_detect_settings_default(s);
+	for (int r = 0; r < FS_RULE_COUNT; r++) {
+		snprintf(key, sizeof(key), "detect.%s.threshold", fs_alert_rule_name(r));
+		s->rules[r].threshold = (uint64_t)fs_config_int(config, key);
+		snprintf(key, sizeof(key), "detect.%s.window", fs_alert_rule_name(r));
+		s->rules[r].window_s = fs_config_int(config, key);
+	}
+	rc = parse_ports(s, fs_config_str(config, "detect.fanout.ports"), err, err_len);
+	if (rc < 0)
+		return rc;
+	metric = fs_config_str(config, "detect.volume.metric");
+	if (strcmp(metric, "bytes") == 0) {
+		s->volume_metric = FS_DETECT_BYTES;
+	} else if (strcmp(metric, "packets") == 0) {
+		s->volume_metric = FS_DETECT_PACKETS;
+	} else if (strcmp(metric, "flows") == 0) {
+		s->volume_metric = FS_DETECT_FLOWS;
+	} else {
+		snprintf(err, err_len, "detect.volume.metric: '%s' is not bytes, packets or flows",
+			 metric);
+		return FS_ERR_INVALID;
+	}
+	if (load_prefixes(&s->allowlist, config, "detect.allowlist", err, err_len) < 0 ||
+	    load_prefixes(&s->mail_servers, config, "detect.smtp.mail.servers", err, err_len) < 0)
+		return FS_ERR_INVALID;
+	/* The home networks belong to flowsift-enrich; use them when that key exists. */
+	if (fs_config_has(config, "enrich.home.networks") &&
+	    load_prefixes(&s->home_networks, config, "enrich.home.networks", err, err_len) < 0)
+		return FS_ERR_INVALID;
+	if (fs_config_str(config, "detect.allowlist.filter")[0]) {
+		struct fs_filter_error ferr;
+
+		rc = fs_filter_compile(&s->allowlist_filter,
+				       fs_config_str(config, "detect.allowlist.filter"), NULL, &ferr);
+		if (rc < 0) {
+			snprintf(err, err_len, "detect.allowlist.filter: %s", ferr.text);
+			s->allowlist_filter = NULL;
+			return rc;
+		}
+	}
+	s->cooldown_s = fs_config_int(config, "alert.cooldown");
+	s->quiet_s = fs_config_int(config, "alert.quiet");
+	s->capacity = (size_t)fs_config_int(config, "detect.table.entries");
+	return 0;
+}
+
+void
+fs_detect_settings_release(struct fs_detect_settings *settings)
+{
+	fs_filter_free(settings->allowlist_filter);
+	settings->allowlist_filter = NULL;
+}
+
+/* Sets the bits of prefix past len to zero. */
+static void
+mask_prefix(struct fs_detect_prefix *p)
+{
+	size_t nbytes = p->addr.family == 4 ? 4 : 16;
+
+	for (size_t i = 0; i < nbytes; i++) {
+		int keep = (int)p->len - (int)(i * 8);
+
+		if (keep <= 0)
+			p->addr.bytes[i] = 0;
+		else if (keep < 8)
+			p->addr.bytes[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+}
+
+int
+fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text, char *err,
+			 size_t err_len)
+{
+	const char *p = text;
+
+	out->count = 0;
+	while (*p) {
+		char item[FS_ADDR_STRLEN + 8];
+		struct fs_detect_prefix *px;
+		size_t n;
+		char *slash;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		n = strcspn(p, ", ");
+		if (n == 0)
+			break;
+		if (n >= sizeof(item)) {
+			snprintf(err, err_len, "'%.*s' is not an address or prefix", (int)n, p);
+			return FS_ERR_INVALID;
+		}
+		if (out->count == FS_DETECT_MAX_PREFIXES) {
+			snprintf(err, err_len, "more than %d prefixes", FS_DETECT_MAX_PREFIXES);
+			return FS_ERR_INVALID;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p += n;
+		px = &out->items[out->count];
+		slash = strchr(item, '/');
+		if (slash)
+			*slash = '\0';
+		if (fs_addr_parse(&px->addr, item) < 0) {
+			snprintf(err, err_len, "'%s' is not an IPv4 or IPv6 address", item);
+			return FS_ERR_INVALID;
+		}
+		px->len = px->addr.family == 4 ? 32 : 128;
+		if (slash) {
+			char *end;
+			long len = strtol(slash + 1, &end, 10);
+
+			if (end == slash + 1 || *end || len < 0 || len > px->len) {
+				snprintf(err, err_len, "'%s' has no valid prefix length 0..%u after '/'",
+					 item, px->len);
+				return FS_ERR_INVALID;
+			}
+			px->len = (uint8_t)len;
+		}
+		mask_prefix(px);
+		out->count++;
+	}
+	return 0;
+}
+
+bool
+fs_detect_prefixes_match(const struct fs_detect_prefixes *prefixes, const struct fs_addr *addr)
+{
+	for (size_t i = 0; i < prefixes->count; i++) {
+		const struct fs_detect_prefix *px = &prefixes->items[i];
+		size_t full = px->len / 8;
+		int rest = px->len % 8;
+
+		if (px->addr.family != addr->family)
+			continue;
+		if (memcmp(px->addr.bytes, addr->bytes, full) != 0)
+			continue;
+		if (rest && (addr->bytes[full] & (uint8_t)(0xff << (8 - rest))) != px->addr.bytes[full])
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int64_t
+fs_detect_resolution(int64_t window_s)
+{
+	/* ceil(W / 6), so a window never has more than 6 buckets */
+	return window_s > 0 ? (window_s + 5) / 6 : 1;
+}
+
+/* ---- table ---- */
+
+static uint64_t
+mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t
+hash_key(const struct obs_key *key, uint64_t seed)
+{
+	const uint8_t *b = (const uint8_t *)key;
+	uint64_t h = seed;
+	uint32_t tail;
+
+	_Static_assert(sizeof(struct obs_key) == 60, "obs_key has padding");
+	for (size_t i = 0; i + 8 <= 56; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		h = mix64(h ^ w);
+	}
+	memcpy(&tail, b + 56, 4);
+	return mix64(h ^ tail);
+}
+
+struct fs_detect *
+fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *alert_fn,
+	      void *opaque)
+{
+	struct fs_detect *det;
+	size_t capacity = settings->capacity, slots = 1;
+
+	if (capacity == 0 || capacity > MAX_CAPACITY)
+		return NULL;
+	while (slots < capacity * 2)
+		slots <<= 1;
+	det = calloc(1, sizeof(*det));
+	if (!det)
+		return NULL;
+	det->settings = *settings;
+	det->alert_fn = alert_fn;
+	det->opaque = opaque;
+	det->capacity = capacity;
+	det->mask = slots - 1;
+	det->slots = calloc(slots, sizeof(*det->slots));
+	det->entries = calloc(capacity, sizeof(*det->entries));
+	det->groups = calloc(capacity, sizeof(*det->groups));
+	det->scratch = calloc(capacity, sizeof(*det->scratch));
+	det->argv = calloc(capacity + 8, sizeof(*det->argv));
+	det->argvlen = calloc(capacity + 8, sizeof(*det->argvlen));
+	det->text = calloc(capacity, FS_ADDR_STRLEN);
+	if (!det->slots || !det->entries || !det->groups || !det->scratch || !det->argv ||
+	    !det->argvlen || !det->text) {
+		fs_detect_free(det);
+		return NULL;
+	}
+	if (getrandom(&det->seed, sizeof(det->seed), GRND_NONBLOCK) != (ssize_t)sizeof(det->seed))
+		det->seed = mix64((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)det);
+	det->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
+	return det;
+}
+
+void
+fs_detect_free(struct fs_detect *det)
+{
+	if (!det)
+		return;
+	free(det->slots);
+	free(det->entries);
+	free(det->groups);
+	free(det->scratch);
+	free(det->argv);
+	free(det->argvlen);
+	free(det->text);
+	free(det);
+}
+
+size_t
+fs_detect_count(const struct fs_detect *det)
+{
+	return det->count;
+}
+
+void
+fs_detect_stats(const struct fs_detect *det, struct fs_detect_stats *out)
+{
+	*out = det->stats;
+}
+
+/* Returns the slot of key: the one holding it, or the empty one where it belongs. */
+static size_t
+find_slot(const struct fs_detect *det, const struct obs_key *key)
+{
+	size_t i = (size_t)hash_key(key, det->seed) & det->mask;
+
+	while (det->slots[i] != 0 &&
+	       memcmp(&det->entries[det->slots[i] - 1].key, key, sizeof(*key)) != 0)
+		i = (i + 1) & det->mask;
+	return i;
+}
+
+static void
+reset_table(struct fs_detect *det)
+{
+	memset(det->slots, 0, (det->mask + 1) * sizeof(*det->slots));
+	det->count = 0;
+}
+
+/* Rebuilds the slots after the entries were reordered. */
+static void
+reindex(struct fs_detect *det)
+{
+	memset(det->slots, 0, (det->mask + 1) * sizeof(*det->slots));
+	for (size_t e = 0; e < det->count; e++)
+		det->slots[find_slot(det, &det->entries[e].key)] = (uint32_t)(e + 1);
+}
+
+static void
+key_init(struct obs_key *key, enum fs_alert_rule rule, const struct fs_addr *subject)
+{
+	memset(key, 0, sizeof(*key));
+	key->rule = (uint8_t)rule;
+	key->subject_family = subject->family;
+	memcpy(key->subject, subject->bytes, sizeof(key->subject));
+}
+
+static void
+key_element(struct obs_key *key, const struct fs_addr *addr, uint16_t port)
+{
+	if (addr) {
+		key->element_family = addr->family;
+		memcpy(key->element, addr->bytes, sizeof(key->element));
+	}
+	key->element_port = port;
+}
+
+static bool
+rule_on(const struct fs_detect *det, enum fs_alert_rule rule)
+{
+	return det->settings.rules[rule].threshold > 0;
+}
+
+static bool
+watched_port(const struct fs_detect *det, uint16_t port)
+{
+	for (size_t i = 0; i < det->settings.nfanout_ports; i++) {
+		if (det->settings.fanout_ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+static bool
+outward(const struct fs_detect *det, const struct fs_flow *flow)
+{
+	const struct fs_detect_prefixes *home = &det->settings.home_networks;
+
+	if (fs_flow_has(flow, FS_F_TRAFFIC_DIRECTION))
+		return flow->traffic_direction == FS_TRAFFIC_OUTBOUND;
+	if (home->count == 0)
+		return true;
+	return fs_detect_prefixes_match(home, &flow->src_addr) &&
+	       !(fs_flow_has(flow, FS_F_DST_ADDR) && fs_detect_prefixes_match(home, &flow->dst_addr));
+}
+
+/* Writes the keys flow contributes to into keys; returns how many. */
+static int
+flow_keys(const struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys)
+{
+	bool has_src = fs_flow_has(flow, FS_F_SRC_ADDR) && flow->src_addr.family;
+	bool has_dst = fs_flow_has(flow, FS_F_DST_ADDR) && flow->dst_addr.family;
+	bool has_port = fs_flow_has(flow, FS_F_DST_PORT);
+	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
+	bool tcp_udp = proto == 6 || proto == 17;
+	uint64_t packets = fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 1;
+	int n = 0;
+
+	if (has_src && has_dst && has_port && tcp_udp && rule_on(det, FS_RULE_FANOUT) &&
+	    watched_port(det, flow->dst_port)) {
+		key_init(&keys[n], FS_RULE_FANOUT, &flow->src_addr);
+		keys[n].port = flow->dst_port;
+		key_element(&keys[n++], &flow->dst_addr, 0);
+	}
+	if (has_src && proto == 6 && fs_flow_has(flow, FS_F_TCP_FLAGS) &&
+	    (flow->tcp_flags & TCP_FIN_SYN_RST_ACK) == TCP_SYN && rule_on(det, FS_RULE_SYN_SCAN)) {
+		key_init(&keys[n], FS_RULE_SYN_SCAN, &flow->src_addr);
+		key_element(&keys[n++], has_dst ? &flow->dst_addr : NULL,
+			    has_port ? flow->dst_port : 0);
+	}
+	if (has_src && has_dst && has_port && tcp_udp && packets <= 2 &&
+	    rule_on(det, FS_RULE_PORT_SCAN)) {
+		key_init(&keys[n], FS_RULE_PORT_SCAN, &flow->src_addr);
+		keys[n].peer_family = flow->dst_addr.family;
+		memcpy(keys[n].peer, flow->dst_addr.bytes, sizeof(keys[n].peer));
+		key_element(&keys[n++], NULL, flow->dst_port);
+	}
+	if (has_src && proto == 6 && has_port && flow->dst_port == 25 && rule_on(det, FS_RULE_SMTP) &&
+	    det->settings.mail_servers.count > 0 &&
+	    !fs_detect_prefixes_match(&det->settings.mail_servers, &flow->src_addr) &&
+	    outward(det, flow)) {
+		key_init(&keys[n], FS_RULE_SMTP, &flow->src_addr);
+		keys[n].port = 25;
+		key_element(&keys[n++], has_dst ? &flow->dst_addr : NULL, 0);
+	}
+	if (has_src && rule_on(det, FS_RULE_VOLUME_SRC))
+		key_init(&keys[n++], FS_RULE_VOLUME_SRC, &flow->src_addr);
+	if (has_dst && rule_on(det, FS_RULE_VOLUME_DST))
+		key_init(&keys[n++], FS_RULE_VOLUME_DST, &flow->dst_addr);
+	if (has_src && has_dst && rule_on(det, FS_RULE_FANIN)) {
+		key_init(&keys[n], FS_RULE_FANIN, &flow->dst_addr);
+		key_element(&keys[n++], &flow->src_addr, 0);
+	}
+	return n;
+}
+
+int
+fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
+{
+	struct obs_key keys[KEYS_PER_FLOW + 1];
+	size_t slots[KEYS_PER_FLOW + 1];
+	size_t fresh = 0;
+	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
+	int n;
+
+	if ((fs_flow_has(flow, FS_F_SRC_ADDR) &&
+	     fs_detect_prefixes_match(&det->settings.allowlist, &flow->src_addr)) ||
+	    (fs_flow_has(flow, FS_F_DST_ADDR) &&
+	     fs_detect_prefixes_match(&det->settings.allowlist, &flow->dst_addr)) ||
+	    (det->settings.allowlist_filter && fs_filter_match(det->settings.allowlist_filter, flow))) {
+		det->stats.flows++;
+		det->stats.allowlisted++;
+		return 0;
+	}
+	n = flow_keys(det, flow, keys);
+	for (int i = 0; i < n; i++) {
+		slots[i] = find_slot(det, &keys[i]);
+		if (det->slots[slots[i]] == 0)
+			fresh++;
+	}
+	if (det->count + fresh > det->capacity) {
+		det->stats.full++;
+		return FS_ERR_FULL;
+	}
+	for (int i = 0; i < n; i++) {
+		struct obs *o;
+
+		/* An earlier key of this flow may have taken the slot found above. */
+		slots[i] = find_slot(det, &keys[i]);
+		if (det->slots[slots[i]] == 0) {
+			o = &det->entries[det->count];
+			memset(o, 0, sizeof(*o));
+			o->key = keys[i];
+			o->proto = proto;
+			det->slots[slots[i]] = (uint32_t)++det->count;
+		} else {
+			o = &det->entries[det->slots[slots[i]] - 1];
+			if (o->proto != proto)
+				o->mixed_proto = 1;
+		}
+		o->flows++;
+		o->bytes += fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0;
+		o->packets += fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0;
+	}
+	det->stats.flows++;
+	return 0;
+}
+
+/* ---- Redis helpers ---- */
+
+static bool
+is_distinct(enum fs_alert_rule rule)
+{
+	return rule == FS_RULE_FANOUT || rule == FS_RULE_PORT_SCAN || rule == FS_RULE_FANIN;
+}
+
+static const char *
+metric_name(const struct fs_detect *det, enum fs_alert_rule rule)
+{
+	static const char *const volume[] = { "bytes_per_s", "packets_per_s", "flows_per_s" };
+
+	switch (rule) {
+	case FS_RULE_FANOUT: return "distinct_destinations";
+	case FS_RULE_SYN_SCAN: return "syn_only_flows";
+	case FS_RULE_PORT_SCAN: return "distinct_ports";
+	case FS_RULE_SMTP: return "smtp_flows";
+	case FS_RULE_FANIN: return "distinct_sources";
+	default: return volume[det->settings.volume_metric];
+	}
+}
+
+static void
+addr_from(struct fs_addr *addr, uint8_t family, const uint8_t bytes[16])
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->family = family;
+	memcpy(addr->bytes, bytes, sizeof(addr->bytes));
+}
+
+/* Writes "<rule>:<subject>[:<port>|:<peer>]" for the group of key. */
+static void
+group_name(const struct obs_key *key, char *buf, size_t len)
+{
+	char subject[FS_ADDR_STRLEN], peer[FS_ADDR_STRLEN];
+	struct fs_addr a;
+
+	addr_from(&a, key->subject_family, key->subject);
+	fs_addr_format(&a, subject);
+	if (key->peer_family) {
+		addr_from(&a, key->peer_family, key->peer);
+		snprintf(buf, len, "%s:%s:%s", fs_alert_rule_name(key->rule), subject,
+			 fs_addr_format(&a, peer));
+	} else if (key->port) {
+		snprintf(buf, len, "%s:%s:%u", fs_alert_rule_name(key->rule), subject, key->port);
+	} else {
+		snprintf(buf, len, "%s:%s", fs_alert_rule_name(key->rule), subject);
+	}
+}
+
+static int64_t
+bucket_start(int64_t t, int64_t resolution)
+{
+	int64_t rem = t % resolution;
+
+	if (rem < 0)
+		rem += resolution;
+	return t - rem;
+}
+
+static int
+append(struct fs_detect *det, redisContext *ctx, int argc, const char **argv,
+       const size_t *argvlen)
+{
+	det->stats.commands++;
+	return redisAppendCommandArgv(ctx, argc, argv, argvlen) == REDIS_OK ? 0 : FS_ERR_SYSTEM;
+}
+
+static int
+append_fmt(struct fs_detect *det, redisContext *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	det->stats.commands++;
+	va_start(ap, fmt);
+	rc = redisvAppendCommand(ctx, fmt, ap);
+	va_end(ap);
+	return rc == REDIS_OK ? 0 : FS_ERR_SYSTEM;
+}
+
+/* Reads n replies into replies[]; on failure frees what it read.  Returns 0 or FS_ERR_SYSTEM. */
+static int
+read_replies(redisContext *ctx, redisReply **replies, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *r = NULL;
+
+		if (redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
+			for (size_t j = 0; j < i; j++)
+				freeReplyObject(replies[j]);
+			return FS_ERR_SYSTEM;
+		}
+		replies[i] = r;
+	}
+	return 0;
+}
+
+static void
+free_replies(redisReply **replies, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (replies[i])
+			freeReplyObject(replies[i]);
+	}
+}
+
+static uint64_t
+reply_number(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer > 0 ? (uint64_t)r->integer : 0;
+	if (r->type == REDIS_REPLY_STRING)
+		return strtoull(r->str, NULL, 10);
+	return 0;
+}
+
+/* ---- flush, step 1: counters and distinct counts ---- */
+
+static int
+compare_obs(const void *a, const void *b)
+{
+	return memcmp(&((const struct obs *)a)->key, &((const struct obs *)b)->key,
+		      sizeof(struct obs_key));
+}
+
+static size_t
+build_groups(struct fs_detect *det)
+{
+	size_t ngroups = 0;
+
+	qsort(det->entries, det->count, sizeof(*det->entries), compare_obs);
+	for (size_t e = 0; e < det->count; e++) {
+		const struct obs *o = &det->entries[e];
+		struct group *g;
+
+		if (ngroups == 0 ||
+		    memcmp(&det->entries[det->groups[ngroups - 1].first].key, &o->key, GROUP_BYTES) != 0) {
+			g = &det->groups[ngroups++];
+			memset(g, 0, sizeof(*g));
+			g->first = e;
+			g->proto = o->mixed_proto ? 0 : o->proto;
+		}
+		g = &det->groups[ngroups - 1];
+		g->n++;
+		g->flows += o->flows;
+		g->bytes += o->bytes;
+		g->packets += o->packets;
+		if (o->mixed_proto || o->proto != g->proto)
+			g->proto = 0;
+	}
+	return ngroups;
+}
+
+static uint64_t
+group_amount(const struct fs_detect *det, const struct group *g)
+{
+	enum fs_alert_rule rule = det->entries[g->first].key.rule;
+
+	if (rule != FS_RULE_VOLUME_SRC && rule != FS_RULE_VOLUME_DST)
+		return g->flows;
+	switch (det->settings.volume_metric) {
+	case FS_DETECT_BYTES: return g->bytes;
+	case FS_DETECT_PACKETS: return g->packets;
+	default: return g->flows;
+	}
+}
+
+/* Queues the commands of one group; returns how many or a negative fs_result. */
+static int
+queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int64_t now_s)
+{
+	const struct obs_key *gk = &det->entries[g->first].key;
+	const struct fs_detect_rule_settings *rs = &det->settings.rules[gk->rule];
+	int64_t res = fs_detect_resolution(rs->window_s);
+	int nbuckets = (int)((rs->window_s + res - 1) / res);
+	int64_t cur = bucket_start(now_s, res);
+	char name[NAME_LEN], keys[MAX_BUCKETS][KEY_LEN], ttl[24], amount[24];
+	const char *argv[MAX_BUCKETS + 1];
+	size_t argvlen[MAX_BUCKETS + 1];
+	int argc, rc;
+
+	group_name(gk, name, sizeof(name));
+	for (int b = 0; b < nbuckets; b++)
+		snprintf(keys[b], KEY_LEN, FS_DETECT_KEY_PREFIX "%s:%" PRId64, name, cur - b * res);
+	snprintf(ttl, sizeof(ttl), "%" PRId64, rs->window_s + res);
+
+	if (is_distinct(gk->rule)) {
+		char *text = det->text;
+
+		det->argv[0] = "PFADD";
+		det->argv[1] = keys[0];
+		for (size_t i = 0; i < g->n; i++) {
+			const struct obs_key *k = &det->entries[g->first + i].key;
+			struct fs_addr a;
+
+			if (gk->rule == FS_RULE_PORT_SCAN) {
+				snprintf(text, FS_ADDR_STRLEN, "%u", k->element_port);
+			} else {
+				addr_from(&a, k->element_family, k->element);
+				fs_addr_format(&a, text);
+			}
+			det->argv[2 + i] = text;
+			det->argvlen[2 + i] = strlen(text);
+			text += FS_ADDR_STRLEN;
+		}
+		det->argvlen[0] = 5;
+		det->argvlen[1] = strlen(keys[0]);
+		rc = append(det, ctx, (int)g->n + 2, det->argv, det->argvlen);
+	} else {
+		snprintf(amount, sizeof(amount), "%" PRIu64, group_amount(det, g));
+		rc = append_fmt(det, ctx, "INCRBY %s %s", keys[0], amount);
+	}
+	if (rc == 0)
+		rc = append_fmt(det, ctx, "EXPIRE %s %s", keys[0], ttl);
+	if (rc < 0)
+		return rc;
+	/*
+	 * PFCOUNT reads the union of every bucket of the window; for a counter,
+	 * INCRBY's reply is the current bucket and MGET reads the older ones.
+	 */
+	if (is_distinct(gk->rule)) {
+		argv[0] = "PFCOUNT";
+		for (int b = 0; b < nbuckets; b++)
+			argv[1 + b] = keys[b];
+		argc = nbuckets + 1;
+	} else {
+		if (nbuckets == 1)
+			return 2;
+		argv[0] = "MGET";
+		for (int b = 1; b < nbuckets; b++)
+			argv[b] = keys[b];
+		argc = nbuckets;
+	}
+	for (int i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	rc = append(det, ctx, argc, argv, argvlen);
+	return rc < 0 ? rc : 3;
+}
+
+/* Sets each group's observed value from the EXEC reply. */
+static int
+read_observed(struct fs_detect *det, const redisReply *exec, size_t ngroups)
+{
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		struct group *g = &det->groups[gi];
+		const struct obs_key *gk = &det->entries[g->first].key;
+		const struct fs_detect_rule_settings *rs = &det->settings.rules[gk->rule];
+		const redisReply *first = exec->element[g->reply];
+
+		if (first->type == REDIS_REPLY_ERROR)
+			return FS_ERR_INVALID;
+		if (is_distinct(gk->rule)) {
+			const redisReply *count = exec->element[g->reply + 2];
+
+			if (count->type != REDIS_REPLY_INTEGER)
+				return FS_ERR_INVALID;
+			g->observed = reply_number(count);
+			continue;
+		}
+		g->observed = reply_number(first);
+		if (g->reply + 2 < exec->elements && rs->window_s > fs_detect_resolution(rs->window_s)) {
+			const redisReply *older = exec->element[g->reply + 2];
+
+			if (older->type != REDIS_REPLY_ARRAY)
+				return FS_ERR_INVALID;
+			for (size_t i = 0; i < older->elements; i++)
+				g->observed += reply_number(older->element[i]);
+		}
+		if (gk->rule == FS_RULE_VOLUME_SRC || gk->rule == FS_RULE_VOLUME_DST)
+			g->observed /= (uint64_t)rs->window_s;
+	}
+	return 0;
+}
+
+/* Step 1: writes every group in one MULTI/EXEC and reads each group's observed value. */
+static int
+write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_s)
+{
+	/* Each group queues at most 3 commands; MULTI and EXEC add 2 replies. */
+	redisReply **replies = calloc(3 * ngroups + 2, sizeof(*replies));
+	const redisReply *exec;
+	size_t queued = 0;
+	int rc;
+
+	if (!replies)
+		return FS_ERR_SYSTEM;
+	rc = append_fmt(det, ctx, "MULTI");
+	for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
+		int n = queue_group(det, ctx, &det->groups[gi], now_s);
+
+		if (n < 0) {
+			rc = n;
+			break;
+		}
+		det->groups[gi].reply = queued;
+		queued += (size_t)n;
+	}
+	if (rc == 0)
+		rc = append_fmt(det, ctx, "EXEC");
+	if (rc == 0)
+		rc = read_replies(ctx, replies, queued + 2);
+	if (rc < 0) {
+		free(replies);
+		return FS_ERR_SYSTEM;
+	}
+	exec = replies[queued + 1];
+	if (exec->type != REDIS_REPLY_ARRAY || exec->elements != queued)
+		rc = FS_ERR_INVALID;
+	else
+		rc = read_observed(det, exec, ngroups);
+	if (rc < 0)
+		fs_log_limited(&det->log_limit, FS_LOG_ERR, FACILITY,
+			       "unexpected reply to the detection counters' MULTI/EXEC");
+	free_replies(replies, queued + 2);
+	free(replies);
+	return rc;
+}
+
+/* ---- flush, step 2: alert lifecycle ---- */
+
+static int
+compare_evidence_addr(const void *a, const void *b)
+{
+	const struct evidence *x = a, *y = b;
+
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	return memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
+}
+
+static int
+compare_evidence_port(const void *a, const void *b)
+{
+	const struct evidence *x = a, *y = b;
+
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+/* Largest flows first; ties keep the key order of the previous sort. */
+static int
+compare_evidence_flows(const void *a, const void *b)
+{
+	const struct evidence *x = a, *y = b;
+
+	if (x->flows != y->flows)
+		return x->flows < y->flows ? 1 : -1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return compare_evidence_addr(a, b);
+}
+
+/* Sums scratch[0..n) items that compare equal; returns the new count. */
+static size_t
+merge_evidence(struct evidence *items, size_t n, int (*cmp)(const void *, const void *))
+{
+	size_t out = 0;
+
+	qsort(items, n, sizeof(*items), cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (out > 0 && cmp(&items[out - 1], &items[i]) == 0)
+			items[out - 1].flows += items[i].flows;
+		else
+			items[out++] = items[i];
+	}
+	qsort(items, out, sizeof(*items), compare_evidence_flows);
+	return out;
+}
+
+static void
+fill_evidence(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n; i++) {
+		const struct obs *o = &det->entries[g->first + i];
+
+		if (o->key.element_family == 0)
+			continue;
+		memset(&det->scratch[n], 0, sizeof(det->scratch[n]));
+		addr_from(&det->scratch[n].addr, o->key.element_family, o->key.element);
+		det->scratch[n++].flows = o->flows;
+	}
+	n = merge_evidence(det->scratch, n, compare_evidence_addr);
+	for (size_t i = 0; i < n && i < FS_ALERT_TOP; i++) {
+		alert->top_addrs[i].addr = det->scratch[i].addr;
+		alert->top_addrs[i].flows = det->scratch[i].flows;
+		alert->ntop_addrs++;
+	}
+	n = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct obs *o = &det->entries[g->first + i];
+		uint16_t port = o->key.port ? o->key.port : o->key.element_port;
+
+		if (port == 0)
+			continue;
+		memset(&det->scratch[n], 0, sizeof(det->scratch[n]));
+		det->scratch[n].port = port;
+		det->scratch[n++].flows = o->flows;
+	}
+	n = merge_evidence(det->scratch, n, compare_evidence_port);
+	for (size_t i = 0; i < n && i < FS_ALERT_TOP; i++) {
+		alert->top_ports[i].port = det->scratch[i].port;
+		alert->top_ports[i].flows = det->scratch[i].flows;
+		alert->ntop_ports++;
+	}
+}
+
+static void
+build_alert(struct fs_detect *det, const struct group *g, int64_t now_ms, int64_t first_seen_ms,
+	    uint32_t updates, enum fs_alert_state state, struct fs_alert *alert)
+{
+	const struct obs_key *gk = &det->entries[g->first].key;
+	const struct fs_detect_rule_settings *rs = &det->settings.rules[gk->rule];
+	char name[NAME_LEN];
+
+	memset(alert, 0, sizeof(*alert));
+	group_name(gk, name, sizeof(name));
+	snprintf(alert->id, sizeof(alert->id), "%s:%" PRId64, name, first_seen_ms / 1000);
+	alert->rule = gk->rule;
+	alert->state = (uint8_t)state;
+	alert->severity = fs_alert_rule_severity(gk->rule);
+	addr_from(&alert->subject, gk->subject_family, gk->subject);
+	if (gk->peer_family)
+		addr_from(&alert->peer, gk->peer_family, gk->peer);
+	alert->port = gk->port;
+	alert->proto = g->proto;
+	snprintf(alert->metric, sizeof(alert->metric), "%s", metric_name(det, gk->rule));
+	alert->threshold = rs->threshold;
+	alert->observed = g->observed;
+	alert->window_s = rs->window_s;
+	alert->first_seen_ms = first_seen_ms;
+	alert->last_seen_ms = now_ms;
+	alert->time_ms = now_ms;
+	alert->updates = updates;
+	alert->flows = g->flows;
+	alert->bytes = g->bytes;
+	alert->packets = g->packets;
+	fill_evidence(det, g, alert);
+	fs_alert_describe(alert);
+}
+
+static void
+emit(struct fs_detect *det, const struct fs_alert *alert)
+{
+	if (alert->state == FS_ALERT_RAISED)
+		det->stats.raised++;
+	else if (alert->state == FS_ALERT_UPDATED)
+		det->stats.updated++;
+	else
+		det->stats.cleared++;
+	if (det->alert_fn)
+		det->alert_fn(alert, det->opaque);
+}
+
+static bool
+is_candidate(const struct fs_detect *det, const struct group *g)
+{
+	return g->observed >= det->settings.rules[det->entries[g->first].key.rule].threshold;
+}
+
+/* Moves the state of one candidate from the script's reply; queues the HSET of its JSON. */
+static int
+handle_transition(struct fs_detect *det, redisContext *ctx, const struct group *g,
+		  const redisReply *r, int64_t now_ms)
+{
+	struct fs_alert alert;
+	char name[NAME_LEN], json[FS_ALERT_JSON_MAX];
+	long long action, updates;
+	int64_t first_seen;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER || r->element[2]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_STRING)
+		return FS_ERR_INVALID;
+	action = r->element[0]->integer;
+	updates = r->element[2]->integer;
+	first_seen = strtoll(r->element[1]->str, NULL, 10);
+	build_alert(det, g, now_ms, first_seen, (uint32_t)updates,
+		    action == 0 ? FS_ALERT_RAISED
+		    : action == 1 || updates > 0 ? FS_ALERT_UPDATED : FS_ALERT_RAISED, &alert);
+	if (action == 0 || action == 1)
+		emit(det, &alert);
+	if (fs_alert_format_json(&alert, json, sizeof(json)) < 0)
+		return FS_ERR_INVALID;
+	group_name(&det->entries[g->first].key, name, sizeof(name));
+	return append_fmt(det, ctx, "HSET " FS_DETECT_ALERT_PREFIX "%s json %s", name, json);
+}
+
+/* Step 2: runs the lifecycle script for every candidate, emits, stores each alert's JSON. */
+static int
+run_lifecycle(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_ms)
+{
+	redisReply **replies = NULL;
+	size_t ncand = 0, nhset = 0;
+	char name[NAME_LEN], now_text[24], cooldown[24];
+	int rc = 0;
+
+	for (size_t gi = 0; gi < ngroups; gi++)
+		ncand += is_candidate(det, &det->groups[gi]);
+	if (ncand == 0)
+		return 0;
+	replies = calloc(ncand, sizeof(*replies));
+	if (!replies)
+		return FS_ERR_SYSTEM;
+	snprintf(now_text, sizeof(now_text), "%" PRId64, now_ms);
+	snprintf(cooldown, sizeof(cooldown), "%" PRId64, det->settings.cooldown_s * 1000);
+	for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
+		if (!is_candidate(det, &det->groups[gi]))
+			continue;
+		group_name(&det->entries[det->groups[gi].first].key, name, sizeof(name));
+		rc = append_fmt(det, ctx, "EVAL %s 2 " FS_DETECT_ALERT_PREFIX "%s " FS_DETECT_OPEN_KEY
+				" %s %s", lifecycle_script, name, now_text, cooldown);
+	}
+	if (rc == 0)
+		rc = read_replies(ctx, replies, ncand);
+	if (rc < 0) {
+		free(replies);
+		return FS_ERR_SYSTEM;
+	}
+	for (size_t gi = 0, c = 0; gi < ngroups && rc == 0; gi++) {
+		if (!is_candidate(det, &det->groups[gi]))
+			continue;
+		rc = handle_transition(det, ctx, &det->groups[gi], replies[c++], now_ms);
+		if (rc == 0)
+			nhset++;
+	}
+	free_replies(replies, ncand);
+	memset(replies, 0, ncand * sizeof(*replies));
+	if (rc == 0 || nhset > 0) {
+		int rrc = read_replies(ctx, replies, nhset);
+
+		if (rrc == 0)
+			free_replies(replies, nhset);
+		else
+			rc = rrc;
+	}
+	free(replies);
+	if (rc == FS_ERR_INVALID)
+		fs_log_limited(&det->log_limit, FS_LOG_ERR, FACILITY,
+			       "unexpected reply from the alert lifecycle script");
+	return rc;
+}
+
+/* ---- flush, step 3: clear quiet alerts ---- */
+
+static int
+clear_quiet(struct fs_detect *det, redisContext *ctx, int64_t now_ms)
+{
+	redisReply *reply;
+	size_t queued = 0;
+	int rc = 0;
+
+	det->stats.commands++;
+	reply = redisCommand(ctx, "EVAL %s 1 " FS_DETECT_OPEN_KEY " %lld %d", clear_script,
+			     (long long)(now_ms - det->settings.quiet_s * 1000), FS_DETECT_CLEAR_BATCH);
+	if (!reply)
+		return FS_ERR_SYSTEM;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		fs_log_limited(&det->log_limit, FS_LOG_ERR, FACILITY,
+			       "unexpected reply from the alert clearing script");
+		freeReplyObject(reply);
+		return FS_ERR_INVALID;
+	}
+	for (size_t i = 0; i < reply->elements && rc == 0; i++) {
+		const redisReply *j = reply->element[i];
+		struct fs_alert alert;
+		char json[FS_ALERT_JSON_MAX];
+
+		if (j->type != REDIS_REPLY_STRING ||
+		    fs_alert_parse_json(j->str, j->len, &alert) < 0)
+			continue;
+		alert.state = FS_ALERT_CLEARED;
+		alert.time_ms = now_ms;
+		fs_alert_describe(&alert);
+		emit(det, &alert);
+		if (fs_alert_format_json(&alert, json, sizeof(json)) < 0)
+			continue;
+		rc = append_fmt(det, ctx, "ZADD " FS_DETECT_RECENT_KEY " %lld %s",
+				(long long)now_ms, json);
+		queued++;
+	}
+	freeReplyObject(reply);
+	if (queued > 0 && rc == 0) {
+		rc = append_fmt(det, ctx, "ZREMRANGEBYSCORE " FS_DETECT_RECENT_KEY " -inf %lld",
+				(long long)(now_ms - (int64_t)FS_DETECT_RECENT_S * 1000));
+		queued++;
+	}
+	for (size_t i = 0; i < queued; i++) {
+		void *r = NULL;
+
+		if (redisGetReply(ctx, &r) != REDIS_OK || !r)
+			return FS_ERR_SYSTEM;
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
+int
+fs_detect_flush(struct fs_detect *det, redisContext *ctx, int64_t now_ms)
+{
+	int64_t now_s = now_ms / 1000;
+	int rc;
+
+	if (ctx->err) {
+		det->stats.errors++;
+		return FS_ERR_SYSTEM;
+	}
+	if (det->count > 0) {
+		size_t ngroups = build_groups(det);
+
+		rc = write_counts(det, ctx, ngroups, now_s);
+		if (rc < 0) {
+			reindex(det);
+			det->stats.errors++;
+			return rc;
+		}
+		rc = run_lifecycle(det, ctx, ngroups, now_ms);
+		reset_table(det);
+		if (rc < 0) {
+			det->stats.errors++;
+			return rc;
+		}
+	}
+	rc = clear_quiet(det, ctx, now_ms);
+	if (rc < 0) {
+		det->stats.errors++;
+		return rc;
+	}
+	det->stats.flushes++;
+	return 0;
+}

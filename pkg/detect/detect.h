@@ -1,0 +1,220 @@
+/*
+ * detect.h - rules that spot misbehaving hosts in the flow stream, with
+ * distinct counts and counters in Redis and the alert lifecycle kept there.
+ *
+ * Rules (enum fs_alert_rule; thresholds and windows in struct
+ * fs_detect_settings, from the detect.* configuration keys):
+ *
+ *   fanout     one source reaches >= threshold distinct destinations on one
+ *              watched port (TCP or UDP) within the window
+ *   syn_scan   one source sends >= threshold TCP flows whose flags are SYN
+ *              without ACK, FIN or RST
+ *   port_scan  one source probes >= threshold distinct ports (TCP or UDP) of
+ *              one destination with flows of at most 2 packets
+ *   smtp       a host that is not in the mail servers sends >= threshold
+ *              flows to TCP port 25 outward (see below); off while the mail
+ *              server list is empty
+ *   volume_src a host sends more than threshold bytes, packets or flows per
+ *              second (detect.volume.metric), averaged over the window
+ *   volume_dst the same for a host that receives
+ *   fanin      one destination is reached by >= threshold distinct sources
+ *
+ * A threshold of 0 turns a rule off.  Flows whose source or destination is
+ * in the allowlist prefixes, or that match the allowlist filter expression
+ * (pkg/filter/filter.h), are ignored by every rule.  "Outward" means: the flow's
+ * traffic_direction is outbound when flowsift-enrich set it; else, when home
+ * networks are configured, the source is in them and the destination is
+ * not; else every flow counts.
+ *
+ * Windows
+ * -------
+ * A rule's window of W seconds is made of N = ceil(W / R) time buckets of
+ * R = ceil(W / 6) seconds, by arrival time: the now_ms passed to
+ * fs_detect_flush().  The window at now holds the bucket that contains now
+ * and the N - 1 buckets before it, so a flow counts for at least N * R - R
+ * and less than N * R seconds after it arrived (50 to 60 s for W = 60).
+ * Distinct counts are HyperLogLogs (PFADD, then PFCOUNT of the union of the
+ * window's buckets), whose estimate has a standard error of 0.81 %: near a
+ * threshold of 100 the count may be one lower than the true number, so a
+ * host must reach a little more than the threshold to be sure to match.
+ * Counters are INCRBY.  Every key expires on its own R seconds after the
+ * window it serves:
+ *
+ *   flowsift:detect:<rule>:<subject>[:<port or peer>]:<bucket start>
+ *
+ * Writing
+ * -------
+ * fs_detect_add() pre-aggregates flows in a fixed-size local table without
+ * allocating.  fs_detect_flush() writes the table in one pipelined
+ * MULTI/EXEC: per (rule, subject, scope) one PFADD with every distinct
+ * element or one INCRBY, one EXPIRE, and one PFCOUNT or MGET that reads the
+ * window.  So the command count follows the number of busy hosts per
+ * flush, not the number of flows.
+ *
+ * Alert lifecycle
+ * ---------------
+ * A (rule, subject, scope) whose observed value reaches the threshold is a
+ * candidate.  A Lua script moves its state in Redis atomically
+ * (flowsift:alert:<rule>:<subject>[:<scope>], a hash, and the sorted set
+ * flowsift:alerts:open scored by last seen): the first candidate raises the
+ * alert; later ones update last seen and send an update at most once per
+ * cooldown_s.  fs_detect_flush() also clears every open alert whose last
+ * seen is older than quiet_s, and keeps cleared alerts in
+ * flowsift:alerts:recent for FS_DETECT_RECENT_S.  Because the state lives in
+ * Redis, a restarted worker (or a second one) never raises an open alert
+ * again.
+ *
+ * Every raised, updated and cleared alert goes to the caller's alert
+ * function during fs_detect_flush(); see pkg/alert/alert.h for its fields.
+ *
+ * Thread safety: one thread at a time per detector and redisContext.
+ */
+#ifndef FS_DETECT_DETECT_H
+#define FS_DETECT_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "alert/alert.h"
+#include "core/flow.h"
+
+#define FS_DETECT_KEY_PREFIX "flowsift:detect:"
+#define FS_DETECT_ALERT_PREFIX "flowsift:alert:"
+#define FS_DETECT_OPEN_KEY "flowsift:alerts:open"
+#define FS_DETECT_RECENT_KEY "flowsift:alerts:recent"
+#define FS_DETECT_RECENT_S 86400       /* cleared alerts kept for report alerts */
+#define FS_DETECT_MAX_PORTS 64         /* watched fan-out ports */
+#define FS_DETECT_MAX_PREFIXES 256     /* entries of one address list */
+#define FS_DETECT_MAX_WINDOW_S 86400
+#define FS_DETECT_CLEAR_BATCH 100      /* alerts cleared per flush at most */
+
+/* An address prefix: addr/len, addr holding zero bits past len. */
+struct fs_detect_prefix {
+	struct fs_addr addr;
+	uint8_t len;
+};
+
+struct fs_detect_prefixes {
+	size_t count;
+	struct fs_detect_prefix items[FS_DETECT_MAX_PREFIXES];
+};
+
+enum fs_detect_volume_metric {
+	FS_DETECT_BYTES = 0,
+	FS_DETECT_PACKETS = 1,
+	FS_DETECT_FLOWS = 2,
+};
+
+struct fs_detect_rule_settings {
+	uint64_t threshold;   /* 0: rule off */
+	int64_t window_s;     /* 1..FS_DETECT_MAX_WINDOW_S */
+};
+
+struct fs_detect_settings {
+	struct fs_detect_rule_settings rules[FS_RULE_COUNT];
+	uint16_t fanout_ports[FS_DETECT_MAX_PORTS];
+	size_t nfanout_ports;
+	enum fs_detect_volume_metric volume_metric;
+	struct fs_detect_prefixes allowlist;
+	struct fs_filter *allowlist_filter; /* owned by the settings; NULL: none */
+	struct fs_detect_prefixes mail_servers;
+	struct fs_detect_prefixes home_networks;
+	int64_t cooldown_s;   /* minimum time between two updates of one alert */
+	int64_t quiet_s;      /* time without a match after which an alert clears */
+	size_t capacity;      /* local table entries; a flow takes up to 6 */
+};
+
+struct fs_detect_stats {
+	uint64_t flows;         /* flows added */
+	uint64_t allowlisted;   /* of flows: ignored by the allowlist */
+	uint64_t flushes;       /* successful flushes */
+	uint64_t commands;      /* Redis commands sent, MULTI, EXEC and scripts included */
+	uint64_t errors;        /* failed flushes */
+	uint64_t full;          /* fs_detect_add() calls rejected as full */
+	uint64_t raised;
+	uint64_t updated;
+	uint64_t cleared;
+};
+
+struct fs_config;
+struct fs_detect;
+struct fs_filter;
+
+/* Receives one alert (borrowed for the call). */
+typedef void fs_detect_alert_fn(const struct fs_alert *alert, void *opaque);
+
+/*
+ * Fills settings with the shipped defaults: fanout at 100 destinations on
+ * ports 445, 135, 139, 25, 23, 22, 3389 within 60 s, and the defaults of
+ * docs/CONFIGURATION.md for the other rules.
+ */
+void fs_detect_settings_default(struct fs_detect_settings *settings);
+
+/*
+ * Fills settings from the detect.* and alert.* keys of config (borrowed),
+ * compiling detect.allowlist.filter.  Returns 0, or FS_ERR_INVALID with the
+ * key and the reason in err (settings then hold nothing to release), or
+ * FS_ERR_SYSTEM when memory is short.  Release the settings with
+ * fs_detect_settings_release() after the last detector using them is freed.
+ */
+int fs_detect_settings_load(struct fs_detect_settings *settings,
+			    const struct fs_config *config, char *err, size_t err_len);
+
+/* Frees what settings own (the allowlist filter) and sets it to NULL. */
+void fs_detect_settings_release(struct fs_detect_settings *settings);
+
+/*
+ * Parses a comma-separated list of addresses and prefixes ("10.0.0.0/8,
+ * 2001:db8::/32, 192.0.2.25") into out.  Returns 0, or FS_ERR_INVALID with
+ * the bad item in err.
+ */
+int fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text,
+			     char *err, size_t err_len);
+
+/* Returns true when addr is inside one of the prefixes. */
+bool fs_detect_prefixes_match(const struct fs_detect_prefixes *prefixes,
+			      const struct fs_addr *addr);
+
+/*
+ * Creates a detector with settings (copied; the allowlist filter is
+ * borrowed and must outlive the detector).  alert_fn (may be NULL)
+ * receives every alert with opaque.  Returns NULL when memory is short or
+ * settings->capacity is 0.  Free with fs_detect_free().
+ */
+struct fs_detect *fs_detect_new(const struct fs_detect_settings *settings,
+				fs_detect_alert_fn *alert_fn, void *opaque);
+
+/* Frees det; NULL is allowed. */
+void fs_detect_free(struct fs_detect *det);
+
+/*
+ * Adds flow (borrowed) to the local table without allocating.  Returns 0,
+ * or FS_ERR_FULL when the flow needs more new entries than are free; then
+ * nothing of it was added, so the caller flushes and adds it again.
+ */
+int fs_detect_add(struct fs_detect *det, const struct fs_flow *flow);
+
+/* Returns the number of entries in the local table. */
+size_t fs_detect_count(const struct fs_detect *det);
+
+/*
+ * Writes the local table to Redis as of arrival time now_ms (Unix ms),
+ * evaluates the rules, moves alert states, clears quiet alerts and calls
+ * the alert function for each.  On success the table is emptied and 0
+ * returned.  When the counters could not be written, returns FS_ERR_SYSTEM
+ * (connection) or FS_ERR_INVALID (unexpected reply) and keeps the table for
+ * a retry; when only the alert step failed, the table is emptied and
+ * FS_ERR_SYSTEM returned (a host that keeps matching is found again on the
+ * next flush).
+ */
+int fs_detect_flush(struct fs_detect *det, redisContext *ctx, int64_t now_ms);
+
+void fs_detect_stats(const struct fs_detect *det, struct fs_detect_stats *out);
+
+/* Returns the bucket size in seconds of a window of window_s seconds. */
+int64_t fs_detect_resolution(int64_t window_s);
+
+#endif

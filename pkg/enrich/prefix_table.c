@@ -1,0 +1,403 @@
+/* prefix_table.c - binary tries for longest-prefix match of IPv4 and IPv6. */
+#include "enrich/prefix_table.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/result.h"
+#include "enrich/textfile.h"
+
+#define NO_NODE 0          /* node 0 is the root, never a child */
+#define NO_VALUE UINT32_MAX
+
+struct trie_node {
+	uint32_t child[2];
+	uint32_t value;        /* index in values, or NO_VALUE */
+};
+
+struct trie {
+	struct trie_node *nodes;
+	size_t count;
+	size_t cap;
+};
+
+struct fs_prefix_table {
+	struct trie v4;
+	struct trie v6;
+	char **values;
+	size_t value_count;
+	size_t value_cap;
+};
+
+static int
+fail(char *err, size_t err_len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *err, size_t err_len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && err_len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int
+trie_init(struct trie *t)
+{
+	t->cap = 64;
+	t->nodes = malloc(t->cap * sizeof(*t->nodes));
+	if (t->nodes == NULL)
+		return FS_ERR_SYSTEM;
+	t->nodes[0] = (struct trie_node){ { NO_NODE, NO_NODE }, NO_VALUE };
+	t->count = 1;
+	return 0;
+}
+
+static int
+trie_new_node(struct trie *t, uint32_t *index)
+{
+	if (t->count == t->cap) {
+		size_t cap = t->cap * 2;
+		struct trie_node *grown = realloc(t->nodes, cap * sizeof(*grown));
+
+		if (grown == NULL || cap > UINT32_MAX)
+			return FS_ERR_SYSTEM;
+		t->nodes = grown;
+		t->cap = cap;
+	}
+	t->nodes[t->count] = (struct trie_node){ { NO_NODE, NO_NODE }, NO_VALUE };
+	*index = (uint32_t)t->count++;
+	return 0;
+}
+
+static int
+bit_at(const uint8_t *bytes, unsigned i)
+{
+	return (bytes[i / 8] >> (7 - i % 8)) & 1;
+}
+
+struct fs_prefix_table *
+fs_prefix_table_new(void)
+{
+	struct fs_prefix_table *table = calloc(1, sizeof(*table));
+
+	if (table == NULL)
+		return NULL;
+	if (trie_init(&table->v4) != 0 || trie_init(&table->v6) != 0) {
+		fs_prefix_table_free(table);
+		return NULL;
+	}
+	return table;
+}
+
+void
+fs_prefix_table_free(struct fs_prefix_table *table)
+{
+	if (table == NULL)
+		return;
+	free(table->v4.nodes);
+	free(table->v6.nodes);
+	for (size_t i = 0; i < table->value_count; i++)
+		free(table->values[i]);
+	free(table->values);
+	free(table);
+}
+
+size_t
+fs_prefix_table_count(const struct fs_prefix_table *table)
+{
+	return table->value_count;
+}
+
+static int
+add_value(struct fs_prefix_table *table, const char *value, uint32_t *index)
+{
+	char *copy;
+
+	if (table->value_count == table->value_cap) {
+		size_t cap = table->value_cap == 0 ? 64 : table->value_cap * 2;
+		char **grown = realloc(table->values, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return FS_ERR_SYSTEM;
+		table->values = grown;
+		table->value_cap = cap;
+	}
+	copy = strdup(value);
+	if (copy == NULL)
+		return FS_ERR_SYSTEM;
+	table->values[table->value_count] = copy;
+	*index = (uint32_t)table->value_count++;
+	return 0;
+}
+
+int
+fs_prefix_table_add(struct fs_prefix_table *table, const struct fs_addr *prefix,
+		    unsigned len, const char *value)
+{
+	struct trie *t;
+	unsigned max_len;
+	uint32_t node = 0;
+
+	if (prefix->family == 4) {
+		t = &table->v4;
+		max_len = 32;
+	} else if (prefix->family == 6) {
+		t = &table->v6;
+		max_len = 128;
+	} else {
+		return FS_ERR_INVALID;
+	}
+	if (len > max_len)
+		return FS_ERR_INVALID;
+	for (unsigned i = len; i < max_len; i++) {
+		if (bit_at(prefix->bytes, i))
+			return FS_ERR_INVALID;
+	}
+	if (table->value_count >= FS_PREFIX_TABLE_MAX_PREFIXES)
+		return FS_ERR_FULL;
+
+	for (unsigned i = 0; i < len; i++) {
+		int bit = bit_at(prefix->bytes, i);
+		uint32_t next = t->nodes[node].child[bit];
+
+		if (next == NO_NODE) {
+			if (trie_new_node(t, &next) != 0)
+				return FS_ERR_SYSTEM;
+			t->nodes[node].child[bit] = next;
+		}
+		node = next;
+	}
+	if (t->nodes[node].value != NO_VALUE)
+		return FS_ERR_FULL;
+	return add_value(table, value, &t->nodes[node].value);
+}
+
+const char *
+fs_prefix_table_lookup(const struct fs_prefix_table *table, const struct fs_addr *addr)
+{
+	const struct trie *t;
+	unsigned max_len;
+	uint32_t node = 0;
+	uint32_t best;
+
+	if (addr->family == 4) {
+		t = &table->v4;
+		max_len = 32;
+	} else if (addr->family == 6) {
+		t = &table->v6;
+		max_len = 128;
+	} else {
+		return NULL;
+	}
+	best = t->nodes[0].value;
+	for (unsigned i = 0; i < max_len; i++) {
+		node = t->nodes[node].child[bit_at(addr->bytes, i)];
+		if (node == NO_NODE)
+			break;
+		if (t->nodes[node].value != NO_VALUE)
+			best = t->nodes[node].value;
+	}
+	return best == NO_VALUE ? NULL : table->values[best];
+}
+
+int
+fs_prefix_parse(const char *text, struct fs_addr *prefix, unsigned *len)
+{
+	char addr[64];
+	const char *slash = strchr(text, '/');
+	size_t n = slash != NULL ? (size_t)(slash - text) : strlen(text);
+
+	if (n == 0 || n >= sizeof(addr))
+		return FS_ERR_INVALID;
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	if (fs_addr_parse(prefix, addr) != 0)
+		return FS_ERR_INVALID;
+	*len = prefix->family == 4 ? 32 : 128;
+	if (slash != NULL) {
+		const char *p = slash + 1;
+		unsigned value = 0;
+
+		if (*p == '\0' || strlen(p) > 3)
+			return FS_ERR_INVALID;
+		for (; *p != '\0'; p++) {
+			if (*p < '0' || *p > '9')
+				return FS_ERR_INVALID;
+			value = value * 10 + (unsigned)(*p - '0');
+		}
+		if (value > *len)
+			return FS_ERR_INVALID;
+		*len = value;
+	}
+	return 0;
+}
+
+static int
+is_tag_text(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("_.:/-@+", *s) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* Joins the key=value words of line into tags ("a=b,c=d"). */
+static int
+join_tags(const struct fs_text_line *line, char *tags, char *err, size_t err_len)
+{
+	size_t used = 0;
+
+	tags[0] = '\0';
+	if (line->count < 2)
+		return fail(err, err_len, FS_ERR_INVALID, "line %u: prefix without tags",
+			    line->number);
+	for (size_t i = 1; i < line->count; i++) {
+		const struct fs_text_word *w = &line->words[i];
+		int n;
+
+		if (w->key == NULL)
+			return fail(err, err_len, FS_ERR_INVALID,
+				    "line %u: '%s' is not a key=value tag", line->number, w->value);
+		if (!is_tag_text(w->key) || !is_tag_text(w->value))
+			return fail(err, err_len, FS_ERR_INVALID,
+				    "line %u: tag '%s=%s' has an empty part or a character "
+				    "outside letters, digits and _.:/-@+",
+				    line->number, w->key, w->value);
+		n = snprintf(tags + used, FS_FLOW_TAGS_LEN - used, "%s%s=%s",
+			     used > 0 ? "," : "", w->key, w->value);
+		if (n < 0 || (size_t)n >= FS_FLOW_TAGS_LEN - used)
+			return fail(err, err_len, FS_ERR_INVALID,
+				    "line %u: tags longer than %d bytes", line->number,
+				    FS_FLOW_TAGS_LEN - 1);
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_t len,
+		      char *err, size_t err_len)
+{
+	struct fs_text_reader reader = { .data = text, .len = len };
+	struct fs_text_line *line = malloc(sizeof(*line));
+	char tags[FS_FLOW_TAGS_LEN];
+	int rc;
+
+	if (line == NULL)
+		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+	while ((rc = fs_text_next_line(&reader, line, err, err_len)) > 0) {
+		const struct fs_text_word *first = &line->words[0];
+		struct fs_addr prefix;
+		unsigned plen;
+
+		if (first->key != NULL || fs_prefix_parse(first->value, &prefix, &plen) != 0) {
+			rc = fail(err, err_len, FS_ERR_INVALID,
+				  "line %u: '%s' is not a prefix such as 10.0.0.0/8 or 2001:db8::/32",
+				  line->number, first->key != NULL ? first->key : first->value);
+			break;
+		}
+		rc = join_tags(line, tags, err, err_len);
+		if (rc < 0)
+			break;
+		rc = fs_prefix_table_add(table, &prefix, plen, tags);
+		if (rc == FS_ERR_INVALID)
+			fail(err, err_len, rc, "line %u: prefix '%s' has host bits set",
+			     line->number, first->value);
+		else if (rc == FS_ERR_FULL)
+			fail(err, err_len, rc, "line %u: prefix '%s' is listed twice or the "
+			     "list has more than %d prefixes", line->number, first->value,
+			     FS_PREFIX_TABLE_MAX_PREFIXES);
+		else if (rc < 0)
+			fail(err, err_len, rc, "line %u: out of memory", line->number);
+		if (rc < 0)
+			break;
+	}
+	free(line);
+	return rc < 0 ? rc : 0;
+}
+
+int
+fs_prefix_table_add_list(struct fs_prefix_table *table, const char *list, char *err,
+			 size_t err_len)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		char item[80];
+		size_t n = strcspn(p, ",");
+		size_t start = 0;
+		struct fs_addr prefix;
+		unsigned plen;
+		int rc;
+
+		while (start < n && (p[start] == ' ' || p[start] == '\t'))
+			start++;
+		while (n > start && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n - start >= sizeof(item))
+			return fail(err, err_len, FS_ERR_INVALID, "prefix '%.40s...' is too long",
+				    p + start);
+		memcpy(item, p + start, n - start);
+		item[n - start] = '\0';
+		if (item[0] != '\0') {
+			if (fs_prefix_parse(item, &prefix, &plen) != 0)
+				return fail(err, err_len, FS_ERR_INVALID,
+					    "'%s' is not a prefix such as 10.0.0.0/8", item);
+			rc = fs_prefix_table_add(table, &prefix, plen, "");
+			if (rc == FS_ERR_INVALID)
+				return fail(err, err_len, rc, "prefix '%s' has host bits set", item);
+			if (rc == FS_ERR_FULL)
+				return fail(err, err_len, rc, "prefix '%s' is listed twice", item);
+			if (rc < 0)
+				return fail(err, err_len, rc, "out of memory");
+		}
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+fs_prefix_table_load(const char *path, struct fs_prefix_table **out, char *err,
+		     size_t err_len)
+{
+	struct fs_prefix_table *table = NULL;
+	char reason[256];
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = fs_text_read_file(path, &text, &len, err, err_len);
+	if (rc < 0)
+		return rc;
+	table = fs_prefix_table_new();
+	if (table == NULL) {
+		rc = fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		goto out;
+	}
+	rc = fs_prefix_table_parse(table, text, len, reason, sizeof(reason));
+	if (rc < 0) {
+		fail(err, err_len, rc, "%s: %s", path, reason);
+		goto out;
+	}
+	*out = table;
+	table = NULL;
+out:
+	fs_prefix_table_free(table);
+	free(text);
+	return rc;
+}

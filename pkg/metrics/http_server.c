@@ -1,0 +1,230 @@
+/* http_server.c - /metrics, /healthz and /readyz over libmicrohttpd. */
+#include "metrics/http_server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "core/log.h"
+#include "core/result.h"
+#include "metrics/metrics.h"
+
+#define EXPOSITION_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct fs_metrics_server {
+	struct MHD_Daemon *daemon;
+	struct fs_metrics *metrics;
+	fs_ready_fn *ready;
+	void *opaque;
+	uint16_t port;
+};
+
+int
+fs_hostport_parse(const char *text, char *host, size_t host_len, uint16_t *port)
+{
+	const char *colon, *host_start = text, *host_end;
+	char *end;
+	unsigned long n;
+
+	if (text[0] == '[') {
+		host_end = strchr(text, ']');
+		if (!host_end || host_end[1] != ':')
+			return FS_ERR_INVALID;
+		host_start = text + 1;
+		colon = host_end + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || memchr(text, ':', (size_t)(colon - text)))
+			return FS_ERR_INVALID;
+		host_end = colon;
+	}
+	if ((size_t)(host_end - host_start) >= host_len || colon[1] == '\0')
+		return FS_ERR_INVALID;
+	n = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || n > 65535 || colon[1] == '-' || colon[1] == '+')
+		return FS_ERR_INVALID;
+	memcpy(host, host_start, (size_t)(host_end - host_start));
+	host[host_end - host_start] = '\0';
+	*port = (uint16_t)n;
+	return 0;
+}
+
+static enum MHD_Result
+respond(struct MHD_Connection *connection, unsigned int status,
+	const char *content_type, char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *response;
+	enum MHD_Result rc;
+
+	response = MHD_create_response_from_buffer(len, body, mode);
+	if (!response) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = MHD_queue_response(connection, status, response);
+	MHD_destroy_response(response);
+	return rc;
+}
+
+static enum MHD_Result
+respond_text(struct MHD_Connection *connection, unsigned int status, const char *text)
+{
+	return respond(connection, status, "text/plain; charset=utf-8", (char *)text,
+		       strlen(text), MHD_RESPMEM_MUST_COPY);
+}
+
+static enum MHD_Result
+serve_ready(struct fs_metrics_server *server, struct MHD_Connection *connection)
+{
+	char reason[256] = "";
+	char body[300];
+
+	if (!server->ready || server->ready(server->opaque, reason, sizeof(reason)))
+		return respond_text(connection, MHD_HTTP_OK, "ready\n");
+	snprintf(body, sizeof(body), "not ready: %s\n", reason[0] ? reason : "unknown");
+	return respond_text(connection, MHD_HTTP_SERVICE_UNAVAILABLE, body);
+}
+
+static enum MHD_Result
+handle_request(void *cls, struct MHD_Connection *connection, const char *url,
+	       const char *method, const char *version, const char *upload_data,
+	       size_t *upload_data_size, void **request_state)
+{
+	struct fs_metrics_server *server = cls;
+	char *body;
+	size_t len;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)request_state;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
+				    "only GET and HEAD are served\n");
+	if (strcmp(url, "/metrics") == 0) {
+		if (fs_metrics_render(server->metrics, &body, &len) < 0)
+			return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+					    "out of memory\n");
+		return respond(connection, MHD_HTTP_OK, EXPOSITION_TYPE, body, len,
+			       MHD_RESPMEM_MUST_FREE);
+	}
+	if (strcmp(url, "/healthz") == 0)
+		return respond_text(connection, MHD_HTTP_OK, "ok\n");
+	if (strcmp(url, "/readyz") == 0)
+		return serve_ready(server, connection);
+	return respond_text(connection, MHD_HTTP_NOT_FOUND,
+			    "not found: the paths are /metrics, /healthz and /readyz\n");
+}
+
+/* Routes libmicrohttpd's own messages (bind failures, broken clients) to fs_log. */
+static void
+log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char message[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(message, sizeof(message), fmt, ap);
+	n = strlen(message);
+	while (n > 0 && message[n - 1] == '\n')
+		message[--n] = '\0';
+	fs_log(FS_LOG_WARNING, "metrics", "http server: %s", message);
+}
+
+/* Resolves listen into a socket address; returns 0 or FS_ERR_INVALID with err set. */
+static int
+resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err_len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *found = NULL;
+	char host[256], service[8];
+	uint16_t port;
+	int rc;
+
+	if (fs_hostport_parse(listen, host, sizeof(host), &port) < 0) {
+		snprintf(err, err_len,
+			 "invalid metrics listen address '%s': expected host:port or [ipv6]:port",
+			 listen);
+		return FS_ERR_INVALID;
+	}
+	snprintf(service, sizeof(service), "%u", port);
+	rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &found);
+	if (rc != 0) {
+		snprintf(err, err_len, "cannot resolve metrics listen address '%s': %s",
+			 listen, gai_strerror(rc));
+		return FS_ERR_INVALID;
+	}
+	memcpy(addr, found->ai_addr, found->ai_addrlen);
+	freeaddrinfo(found);
+	return 0;
+}
+
+int
+fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
+			struct fs_metrics *metrics, fs_ready_fn *ready, void *opaque,
+			char *err, size_t err_len)
+{
+	struct fs_metrics_server *server;
+	struct sockaddr_storage addr = { 0 };
+	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	int rc;
+
+	*out = NULL;
+	rc = resolve(listen, &addr, err, err_len);
+	if (rc < 0)
+		return rc;
+	server = calloc(1, sizeof(*server));
+	if (!server) {
+		snprintf(err, err_len, "out of memory for the metrics server");
+		return FS_ERR_SYSTEM;
+	}
+	server->metrics = metrics;
+	server->ready = ready;
+	server->opaque = opaque;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* With MHD_OPTION_SOCK_ADDR the port argument is ignored. */
+	server->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle_request, server,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_END);
+	if (!server->daemon) {
+		snprintf(err, err_len,
+			 "cannot serve metrics on '%s' (address in use or not local?): "
+			 "set another address in the worker's metrics.listen key", listen);
+		free(server);
+		return FS_ERR_SYSTEM;
+	}
+	info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	server->port = info ? info->port : 0;
+	*out = server;
+	return 0;
+}
+
+uint16_t
+fs_metrics_server_port(const struct fs_metrics_server *server)
+{
+	return server->port;
+}
+
+void
+fs_metrics_server_stop(struct fs_metrics_server *server)
+{
+	if (!server)
+		return;
+	MHD_stop_daemon(server->daemon);
+	free(server);
+}

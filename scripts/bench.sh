@@ -1,0 +1,543 @@
+#!/bin/sh
+# `make bench`: the benchmarks of BENCHMARKS.md, on this machine.
+#
+#   scripts/bench.sh                 about 8 minutes
+#   BENCH_QUICK=1 scripts/bench.sh   about 1 minute, fewer and shorter runs
+#
+# Sections, each writing key=value lines to build/bench/results.txt and a
+# Markdown summary to build/bench/results.md:
+#   1. stage     one pipeline stage on one core in flowsift-bench: decode,
+#                decode + Avro encode, enrich, filter, top-N aggregation, and
+#                top-N flushes into a private redis-server; median of runs
+#   2. callgrind instructions per flow of decode and decode + encode
+#   3. e2e       UDP on loopback through the embedded broker: flowsift-ingest
+#                and flowsift-report, then nfacctd (kafka plugin to the same
+#                broker) and nfcapd, each fed the same capture at rising rates
+#                until it loses flows; CPU seconds per million flows and peak RSS
+#   4. growth    flowsift-ingest at 1, 100 and 10,000 exporters and at 1,000
+#                templates: decode + encode rate, CPU and peak RSS
+#
+# Settings (environment): BENCH_QUICK=1; BENCH_OUT (default build/bench);
+# BENCH_PORT (first UDP port, default 23055); BENCH_E2E_FORMATS (default
+# v9; any of v5 v9 ipfix); BENCH_RATES (flows/s tried in the e2e section);
+# BENCH_TRIAL_SECONDS (seconds of traffic per e2e trial).
+# Needs pmacct, nfdump, valgrind and redis-server (scripts/deps.sh).
+set -eu
+cd "$(dirname "$0")/.."
+
+bin=build/bin
+bench=$bin/flowsift-bench
+out=${BENCH_OUT:-build/bench}
+work=$out/work
+results=$out/results.txt
+summary=$out/results.md
+port=${BENCH_PORT:-23055}
+quick=${BENCH_QUICK:-0}
+hz=$(getconf CLK_TCK)
+
+if [ "$quick" = 1 ]; then
+	capture_flows=100k
+	stage_runs=3
+	stage_min=300k
+	redis_min=30k
+	callgrind_flows=20k
+	rates=${BENCH_RATES:-100k 300k}
+	trial=${BENCH_TRIAL_SECONDS:-2}
+	growth_flows=100k
+	growth_cases="1:1 10000:1"
+else
+	capture_flows=300k
+	stage_runs=5
+	stage_min=1m
+	redis_min=100k
+	callgrind_flows=100k
+	rates=${BENCH_RATES:-50k 100k 200k 300k 400k 600k 800k}
+	trial=${BENCH_TRIAL_SECONDS:-4}
+	growth_flows=300k
+	growth_cases="1:1 100:1 10000:1 1:1000"
+fi
+e2e_formats=${BENCH_E2E_FORMATS:-v9}
+growth_rate=100000
+
+for tool in nfacctd nfcapd nfdump valgrind redis-server; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "bench: $tool is missing; run scripts/deps.sh (make deps) first" >&2
+		exit 1
+	fi
+done
+if [ ! -x "$bench" ] || [ ! -x "$bin/flowsift-ingest" ]; then
+	echo "bench: build first: make -j2 all" >&2
+	exit 1
+fi
+
+rm -rf "$work"
+mkdir -p "$work/logs" "$work/captures"
+: >"$results"
+
+pids=""
+cleanup() {
+	for pid in $pids; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null || true
+	done
+	pids=""
+}
+trap cleanup EXIT INT TERM
+
+note() {
+	echo "bench: $*"
+}
+
+record() {
+	echo "$*" >>"$results"
+	echo "  $*"
+}
+
+# Prints the value of key in a line of key=value words (quotes ignored).
+kv() {
+	printf '%s\n' "$2" | tr ' "' '\n\n' | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# CPU seconds (user + system) of the processes given, from /proc/PID/stat.
+cpu_seconds() {
+	ticks=0
+	for pid in "$@"; do
+		t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+		ticks=$((ticks + ${t:-0}))
+	done
+	awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# Peak resident set (VmHWM, kB) summed over the processes given.
+peak_rss_kb() {
+	kb=0
+	for pid in "$@"; do
+		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || v=0
+		kb=$((kb + ${v:-0}))
+	done
+	echo "$kb"
+}
+
+# Kernel drops of the UDP socket bound to 127.0.0.1:port (/proc/net/udp "drops").
+udp_drops() {
+	hex=$(printf '%04X' "$1")
+	awk -v p="0100007F:$hex" '$2 == p { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
+# Succeeds when a UDP socket is bound to 127.0.0.1:port.
+udp_bound() {
+	awk -v p="0100007F:$(printf '%04X' "$1")" '$2 == p { found = 1 } END { exit !found }' /proc/net/udp
+}
+
+# The children of a process (nfacctd runs its plugin as a child).
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null || true
+}
+
+per_million() {
+	awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "n/a" }'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a" && b != "n/a") printf "%.2f", a / b; else print "n/a" }'
+}
+
+wait_for() {
+	i=0
+	until eval "$1"; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "bench: $2 did not start; see $work/logs/" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+echo "bench: machine $(nproc) cores, $(awk '/MemTotal/ { printf "%d MB", $2 / 1024 }' /proc/meminfo)," \
+	"load $(cut -d' ' -f1-3 /proc/loadavg), quick=$quick"
+record "machine cores=$(nproc) load_start=$(cut -d' ' -f1 /proc/loadavg) kernel=$(uname -r)" \
+	"cpu=\"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo | tr ' ' '_')\""
+
+# ---- captures ---------------------------------------------------------------
+note "generating captures ($capture_flows flows each)"
+for f in v5 v9 ipfix sflow; do
+	"$bench" gen --format "$f" --flows "$capture_flows" --out "$work/captures/$f.pcap" >/dev/null
+done
+
+# ---- 1. stages ---------------------------------------------------------------
+note "1. stages, one core, median of $stage_runs runs"
+redis_port=$((port + 100))
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+	--dir "$work" --logfile "$work/logs/redis.log" >/dev/null 2>&1 &
+redis_pid=$!
+pids="$pids $redis_pid"
+wait_for "redis-cli -p $redis_port ping >/dev/null 2>&1" "redis-server"
+perl tests/data/make-mmdb.pl "$work/city.mmdb" "$work/asn.mmdb" 2>/dev/null ||
+	note "cannot write the test GeoIP databases (libmaxmind-db-writer-perl); enrich runs without GeoIP"
+printf '10.0.0.0/16 site=par role=clients\n172.16.0.0/14 site=ams role=servers\n' >"$work/prefixes.txt"
+simple_filter='dst port 443'
+complex_filter='(src net 10.0.0.0/24 or dst net 172.16.0.0/16) and proto tcp and dst port in [80 443 8080 8443] and not flags R and bytes > 1k or (proto udp and dst port 53 and packets > 10)'
+
+stage() {
+	name=$1
+	shift
+	line=$("$bench" stage --runs "$stage_runs" "$@") || {
+		echo "bench: stage $name failed" >&2
+		return 0
+	}
+	record "stage name=$name $line"
+}
+
+for f in v5 v9 ipfix sflow; do
+	c=$work/captures/$f.pcap
+	stage "decode/$f" --stage decode --min-flows "$stage_min" "$c"
+	stage "encode/$f" --stage encode --min-flows "$stage_min" "$c"
+done
+c=$work/captures/v9.pcap
+geo=""
+[ -s "$work/city.mmdb" ] && geo="--geoip-city $work/city.mmdb --geoip-asn $work/asn.mmdb"
+# shellcheck disable=SC2086
+stage "enrich/v9" --stage enrich --min-flows "$stage_min" $geo --prefixes "$work/prefixes.txt" \
+	--home-networks 10.0.0.0/8 "$c"
+stage "filter-simple/v9" --stage filter --filter "$simple_filter" --min-flows "$stage_min" "$c"
+stage "filter-complex/v9" --stage filter --filter "$complex_filter" --min-flows "$stage_min" "$c"
+stage "topn/v9" --stage topn --min-flows "$stage_min" "$c"
+stage "topn-redis/v9" --stage topn-redis --redis "redis://127.0.0.1:$redis_port" \
+	--flush-every 100k --min-flows "$redis_min" "$c"
+
+# ---- 2. instruction counts ----------------------------------------------------
+note "2. instructions per flow (callgrind, $callgrind_flows flows)"
+for f in v9 ipfix; do
+	for s in decode encode; do
+		cg=$work/callgrind.$s.$f.out
+		line=$(valgrind --tool=callgrind --callgrind-out-file="$cg" --toggle-collect='stage_loop_*' \
+			"$bench" stage --stage "$s" --runs 1 --min-flows "$callgrind_flows" \
+			"$work/captures/$f.pcap" 2>/dev/null) || true
+		flows=$(kv flows_per_run "$line")
+		ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$cg" 2>/dev/null || echo 0)
+		record "callgrind name=$s/$f flows=$flows instructions=$ir" \
+			"instructions_per_flow=$(awk -v i="$ir" -v n="$flows" 'BEGIN { if (n > 0) printf "%.0f", i / n }')"
+		callgrind_annotate --inclusive=no "$cg" 2>/dev/null | sed -n '/^ *Ir/,$p' | head -n 25 \
+			>"$work/callgrind.$s.$f.top.txt" || true
+	done
+done
+
+# ---- 3. end to end -------------------------------------------------------------
+note "3. end to end over UDP on loopback, $trial s per trial, rates: $rates"
+broker_topics=""
+for i in $(seq 1 40); do
+	broker_topics="$broker_topics --topic bench.nfacctd.$i"
+done
+# shellcheck disable=SC2086
+"$bin/flowsift-broker" --addr-file "$work/broker.addr" $broker_topics >"$work/logs/broker.log" 2>&1 &
+broker_pid=$!
+pids="$pids $broker_pid"
+wait_for "test -s $work/broker.addr" "flowsift-broker"
+broker=$(cat "$work/broker.addr")
+redis-cli -p "$redis_port" flushall >/dev/null
+
+ingest_port=$port
+config=$work/flowsift.conf
+cat >"$config" <<EOF
+run.dir = $work/run
+kafka.bootstrap.servers = $broker
+redis.url = redis://127.0.0.1:$redis_port
+ingest.listen = 127.0.0.1:$ingest_port
+ingest.stats.interval = 1
+ingest.metrics.listen =
+report.metrics.listen =
+report.topic = flows.raw
+report.group.id = bench-report
+report.stats.interval = 1
+alert.topic =
+EOF
+mkdir -p "$work/run"
+FLOWSIFT_CONFIG=$config
+export FLOWSIFT_CONFIG
+"$bin/flowsift-report" >"$work/logs/report.log" 2>&1 &
+report_pid=$!
+pids="$pids $report_pid"
+sleep 1
+nfacctd_topic=0
+
+report_flows() {
+	kv flows "$(grep 'consumed=' "$work/logs/report.log" | tail -n 1)"
+}
+
+# Sends capture $1 at rate $2 to port $3; sets sent_flows and sent_packets.
+send_capture() {
+	line=$("$bench" send --rate "$2" --duration "$trial" --loops 0 --port "$3" "$1")
+	echo "$line" >>"$work/logs/send.log"
+	sent_flows=$(kv flows "$line")
+	sent_packets=$(kv packets "$line")
+	sent_rate=$(kv flow_rate "$line")
+}
+
+# One flowsift trial: capture $1, rate $2, label $3.  Sets trial_loss.
+trial_flowsift() {
+	log=$work/logs/ingest.$3.log
+	"$bin/flowsift-ingest" >"$log" 2>&1 &
+	ingest_pid=$!
+	pids="$pids $ingest_pid"
+	wait_for "grep -q 'listening on' $log" "flowsift-ingest"
+	r0=$(report_flows)
+	c0=$(cpu_seconds "$ingest_pid")
+	rc0=$(cpu_seconds "$report_pid")
+	send_capture "$1" "$2" "$ingest_port"
+	sleep 2
+	c1=$(cpu_seconds "$ingest_pid")
+	rc1=$(cpu_seconds "$report_pid")
+	hwm=$(peak_rss_kb "$ingest_pid")
+	drops=$(udp_drops "$ingest_port")
+	kill -TERM "$ingest_pid"
+	wait "$ingest_pid" 2>/dev/null || true
+	pids=$(echo "$pids" | sed "s/ $ingest_pid\$//; s/ $ingest_pid / /")
+	stats=$(grep 'udp_datagrams=' "$log" | tail -n 1)
+	decoded=$(kv flows "$stats")
+	delivered=$(kv delivered "$stats")
+	kdrops=$(kv udp_kernel_drops "$stats")
+	failed=$(($(kv failed "$stats") + $(kv dropped_queue_full "$stats") + $(kv encode_errors "$stats") + $(kv produce_errors "$stats")))
+	trial_loss=$((sent_flows - delivered))
+	[ "$trial_loss" -lt 0 ] && trial_loss=0
+	[ "$kdrops" -gt 0 ] || [ "$drops" -gt 0 ] || [ "$failed" -gt 0 ] && [ "$trial_loss" -eq 0 ] && trial_loss=$((kdrops + failed))
+	r1=$(report_flows)
+	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
+	rcpu=$(awk -v a="$rc0" -v b="$rc1" 'BEGIN { printf "%.2f", b - a }')
+	record "e2e collector=flowsift case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows decoded=$decoded" \
+		"delivered=$delivered kernel_drops=$kdrops socket_drops=$drops delivery_failures=$failed" \
+		"loss=$trial_loss cpu_s=$cpu cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows")" \
+		"peak_rss_kb=$hwm report_flows=$((${r1:-0} - ${r0:-0})) report_cpu_s=$rcpu" \
+		"report_cpu_s_per_mflow=$(per_million "$rcpu" "$((${r1:-0} - ${r0:-0}))")"
+}
+
+trial_nfacctd() {
+	nfacctd_topic=$((nfacctd_topic + 1))
+	topic=bench.nfacctd.$nfacctd_topic
+	cfg=$work/nfacctd.$3.conf
+	# Full delivery as CONFIG-KEYS advises: a large socket buffer
+	# (nfacctd_pipe_size), a large plugin pipe with buffering
+	# (plugin_pipe_size 1:1000 plugin_buffer_size), cache buckets for a
+	# refresh interval of distinct flows (kafka_cache_entries, prime), and
+	# an aggregate of the full flow key so that records are not merged.
+	cat >"$cfg" <<EOF
+daemonize: false
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $ingest_port
+nfacctd_pipe_size: 8388608
+nfacctd_time_new: true
+plugins: kafka[k]
+aggregate[k]: peer_src_ip, src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, in_iface, out_iface, src_as, dst_as, src_mask, dst_mask, timestamp_start, timestamp_end
+kafka_output[k]: json
+kafka_topic[k]: $topic
+kafka_broker_host[k]: ${broker%:*}
+kafka_broker_port[k]: ${broker##*:}
+kafka_refresh_time[k]: 1
+kafka_cache_entries[k]: 1000003
+plugin_pipe_size[k]: 1024000000
+plugin_buffer_size[k]: 1024000
+EOF
+	log=$work/logs/nfacctd.$3.log
+	nfacctd -f "$cfg" >"$log" 2>&1 &
+	nf_pid=$!
+	pids="$pids $nf_pid"
+	wait_for "udp_bound $ingest_port" "nfacctd"
+	sleep 1
+	procs="$nf_pid $(children "$nf_pid")"
+	c0=$(cpu_seconds $procs)
+	send_capture "$1" "$2" "$ingest_port"
+	sleep 3
+	procs="$nf_pid $(children "$nf_pid")"
+	c1=$(cpu_seconds $procs)
+	hwm=$(peak_rss_kb $procs)
+	drops=$(udp_drops "$ingest_port")
+	kill -TERM "$nf_pid"
+	wait "$nf_pid" 2>/dev/null || true
+	pids=$(echo "$pids" | sed "s/ $nf_pid\$//; s/ $nf_pid / /")
+	sleep 1
+	line=$("$bench" count --brokers "$broker" --topic "$topic" --sum packets --idle-ms 3000)
+	packets=$(kv sum_packets "$line")
+	messages=$(kv messages "$line")
+	missing=$(grep -c 'missing data' "$log" || true)
+	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
+	# Loss in flows, estimated from the packet counters nfacctd delivered.
+	trial_loss=$(awk -v s="$sent_packets" -v d="$packets" -v f="$sent_flows" \
+		'BEGIN { if (s > d && s > 0) printf "%.0f", (s - d) / s * f; else print 0 }')
+	[ "$trial_loss" -eq 0 ] && [ "$drops" -gt 0 ] && trial_loss=$drops
+	record "e2e collector=nfacctd case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows" \
+		"sent_packets=$sent_packets delivered_packets=$packets messages=$messages" \
+		"socket_drops=$drops missing_data_logs=$missing loss=$trial_loss cpu_s=$cpu" \
+		"cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows") peak_rss_kb=$hwm"
+}
+
+trial_nfcapd() {
+	dir=$work/nfcapd.$3
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	log=$work/logs/nfcapd.$3.log
+	nfcapd -b 127.0.0.1 -p "$ingest_port" -w "$dir" -t 3600 -B 8388608 >"$log" 2>&1 &
+	nf_pid=$!
+	pids="$pids $nf_pid"
+	sleep 1
+	c0=$(cpu_seconds "$nf_pid")
+	send_capture "$1" "$2" "$ingest_port"
+	sleep 2
+	c1=$(cpu_seconds "$nf_pid")
+	hwm=$(peak_rss_kb "$nf_pid")
+	drops=$(udp_drops "$ingest_port")
+	kill -TERM "$nf_pid"
+	wait "$nf_pid" 2>/dev/null || true
+	pids=$(echo "$pids" | sed "s/ $nf_pid\$//; s/ $nf_pid / /")
+	stat=$(nfdump -R "$dir" -I 2>/dev/null || true)
+	flows=$(printf '%s\n' "$stat" | awk -F': ' '/^Flows:/ { print $2; exit }')
+	flows=${flows:-0}
+	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
+	trial_loss=$((sent_flows - flows))
+	[ "$trial_loss" -lt 0 ] && trial_loss=0
+	[ "$trial_loss" -eq 0 ] && [ "$drops" -gt 0 ] && trial_loss=$drops
+	record "e2e collector=nfcapd case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows stored=$flows" \
+		"socket_drops=$drops loss=$trial_loss cpu_s=$cpu cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows")" \
+		"peak_rss_kb=$hwm"
+}
+
+# Writes the Markdown tables of results.md from the key=value lines of results.txt.
+summarize() {
+	awk '
+	function v(key,   i, kv) {
+		for (i = 2; i <= NF; i++) {
+			if (index($i, key "=") == 1)
+				return substr($i, length(key) + 2)
+		}
+		return ""
+	}
+	function fmt(n) {
+		if (n == "" || n == "n/a") return "n/a"
+		if (n >= 1e6) return sprintf("%.2fM", n / 1e6)
+		if (n >= 1e3) return sprintf("%.0fk", n / 1e3)
+		return n
+	}
+	$1 == "machine" { machine = machine " " substr($0, 9) }
+	$1 == "stage" { stages[++ns] = sprintf("| %s | %s | %s–%s | %s |", v("name"), fmt(v("median_rate")),
+		fmt(v("min_rate")), fmt(v("max_rate")), extra()) }
+	$1 == "callgrind" { cg[++ncg] = sprintf("| %s | %s | %s |", v("name"), v("instructions_per_flow"), fmt(v("flows"))) }
+	$1 == "e2e" {
+		key = v("collector") SUBSEP v("case")
+		cpu[key] = v("cpu_s_per_mflow")
+		e2e[++ne] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", v("collector"), v("case"),
+			fmt(v("rate")), fmt(v("sent_rate")), fmt(v("sent")), v("loss"), v("cpu_s_per_mflow"),
+			sprintf("%.1f", v("peak_rss_kb") / 1024))
+		if (v("collector") == "flowsift")
+			rep[++nr] = sprintf("| %s | %s | %s |", v("case"), fmt(v("report_flows")), v("report_cpu_s_per_mflow"))
+		cases[v("case")] = 1
+	}
+	$1 == "zero_loss" { zl[v("collector") SUBSEP v("format")] = v("max_rate"); formats[v("format")] = 1 }
+	$1 == "growth" { gr[++ng] = sprintf("| %s | %s | %s |", v("exporters"), v("templates"), fmt(v("median_rate"))) }
+	function extra(   s) {
+		s = ""
+		if (v("avro_bytes_per_flow") != "") s = s " Avro " v("avro_bytes_per_flow") " B/flow"
+		if (v("instructions") != "") s = s " " v("instructions") " filter instructions, " v("matched") " matched"
+		if (v("commands_per_1000_flows") != "") s = s " " v("commands_per_1000_flows") " Redis commands per 1,000 flows, flush every " fmt(v("flush_every"))
+		if (v("geoip_hits_per_flow") != "") s = s " GeoIP hits/flow " v("geoip_hits_per_flow") ", prefix hits/flow " v("prefix_hits_per_flow")
+		return s
+	}
+	END {
+		print "# flowsift-bench results"
+		print ""
+		print "Machine:" machine
+		print ""
+		print "## Stages, one core (flows per second, median of runs)"
+		print ""
+		print "| stage/capture | median | min–max | notes |"
+		print "|---|---|---|---|"
+		for (i = 1; i <= ns; i++) print stages[i]
+		print ""
+		print "## Instructions per flow (callgrind)"
+		print ""
+		print "| stage/capture | instructions per flow | flows |"
+		print "|---|---|---|"
+		for (i = 1; i <= ncg; i++) print cg[i]
+		print ""
+		print "## End to end over UDP on loopback"
+		print ""
+		print "| collector | case | offered rate | achieved rate | flows sent | flows lost | CPU s per million flows | peak RSS MB |"
+		print "|---|---|---|---|---|---|---|---|"
+		for (i = 1; i <= ne; i++) print e2e[i]
+		print ""
+		print "flowsift-report on the same trials (consumes flows.raw, flushes to Redis every second):"
+		print ""
+		print "| case | flows counted during the trial | CPU s per million flows |"
+		print "|---|---|---|"
+		for (i = 1; i <= nr; i++) print rep[i]
+		print ""
+		print "## Highest offered rate with zero loss, and ratios"
+		print ""
+		print "| format | flowsift | nfacctd | nfcapd | flowsift / nfacctd | flowsift / nfcapd |"
+		print "|---|---|---|---|---|---|"
+		for (f in formats) {
+			a = zl["flowsift" SUBSEP f]; b = zl["nfacctd" SUBSEP f]; c = zl["nfcapd" SUBSEP f]
+			printf "| %s | %s | %s | %s | %s | %s |\n", f, fmt(a), fmt(b), fmt(c),
+				(b > 0 ? sprintf("%.2f", a / b) : "n/a"), (c > 0 ? sprintf("%.2f", a / c) : "n/a")
+		}
+		print ""
+		print "Flows per CPU-second of flowsift-ingest relative to each peer, same case (peer CPU per flow / ingest CPU per flow):"
+		print ""
+		print "| case | vs nfacctd | vs nfcapd |"
+		print "|---|---|---|"
+		for (k in cases) {
+			a = cpu["flowsift" SUBSEP k]; b = cpu["nfacctd" SUBSEP k]; c = cpu["nfcapd" SUBSEP k]
+			if (a == "" || a == "n/a" || a + 0 == 0) continue
+			printf "| %s | %s | %s |\n", k, (b != "" && b != "n/a" ? sprintf("%.2f", b / a) : "n/a"),
+				(c != "" && c != "n/a" ? sprintf("%.2f", c / a) : "n/a")
+		}
+		print ""
+		print "## Cost growth (NetFlow v9, in process decode + Avro encode)"
+		print ""
+		print "| exporters | templates per exporter | flows/s |"
+		print "|---|---|---|"
+		for (i = 1; i <= ng; i++) print gr[i]
+	}' "$1"
+}
+
+to_number() {
+	echo "$1" | sed 's/k$/000/; s/m$/000000/'
+}
+
+for f in $e2e_formats; do
+	c=$work/captures/$f.pcap
+	for collector in flowsift nfacctd nfcapd; do
+		best=0
+		for rate in $rates; do
+			n=$(to_number "$rate")
+			"trial_$collector" "$c" "$n" "$f-$n"
+			if [ "$trial_loss" -gt 0 ]; then
+				break
+			fi
+			best=$n
+		done
+		record "zero_loss collector=$collector format=$f max_rate=$best"
+	done
+done
+
+# ---- 4. cost growth -----------------------------------------------------------
+note "4. cost growth at $growth_rate flows/s"
+for case in $growth_cases; do
+	e=${case%:*}
+	t=${case#*:}
+	c=$work/captures/growth-$e-$t.pcap
+	"$bench" gen --format v9 --flows "$growth_flows" --exporters "$e" --templates "$t" --out "$c" >/dev/null
+	line=$("$bench" stage --stage encode --runs "$stage_runs" --min-flows "$stage_min" "$c")
+	record "growth name=encode exporters=$e templates=$t $line"
+	trial_flowsift "$c" "$growth_rate" "growth-$e-$t"
+	if [ "$e" = 10000 ]; then
+		trial_nfacctd "$c" "$growth_rate" "growth-$e-$t"
+		trial_nfcapd "$c" "$growth_rate" "growth-$e-$t"
+	fi
+done
+record "machine load_end=$(cut -d' ' -f1 /proc/loadavg)"
+cleanup
+
+summarize "$results" >"$summary"
+note "results: $results, summary: $summary"
+cat "$summary"

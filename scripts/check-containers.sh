@@ -1,0 +1,27 @@
+#!/bin/sh
+# Checks docker/ against the build without a container engine:
+# `docker-compose config` must accept docker/compose.yaml, and every service's
+# command, ports, mounted files and settings, and the Dockerfile's packages
+# and binaries, must match what `make` produced (scripts/container_checks.py).
+# Then it checks an altered copy and expects the checks to fail.
+#   scripts/check-containers.sh [BUILD_DIR]
+set -eu
+build=${1:-build}
+cd "$(dirname "$0")/.."
+if ! command -v docker-compose >/dev/null 2>&1; then
+	echo "check-containers: docker-compose is missing: run scripts/deps.sh" >&2
+	exit 1
+fi
+python3 scripts/container_checks.py compose "$build"
+
+broken=$(mktemp -d)
+trap 'rm -rf "$broken"' EXIT
+cp -r docker/. "$broken/"
+sed -i 's/127.0.0.1:9104:9104/127.0.0.1:9104:9199/' "$broken/compose.yaml"
+if CHECK_DOCKER_DIR="$broken" python3 scripts/container_checks.py compose "$build" >"$broken/out" 2>&1 ||
+	! grep -q "TCP 9104, which the container does not expose" "$broken/out"; then
+	cat "$broken/out"
+	echo "check-containers: a wrong metrics port in compose.yaml went unnoticed" >&2
+	exit 1
+fi
+echo "check-containers: a wrong metrics port is detected"

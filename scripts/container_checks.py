@@ -1,0 +1,478 @@
+#!/usr/bin/env python3
+"""Static checks of docker/ and deploy/ against what the build produces.
+
+No container engine or cluster is needed.  Every container of the compose file
+and of the rendered Kubernetes manifests must:
+  - run a binary that `make` builds into build/bin and the image ships;
+  - pass `flowsift config check` with its configuration file and FLOWSIFT_*
+    variables (so every key exists and every value is valid);
+  - publish exactly the ports that configuration makes the worker listen on
+    (the metrics port of <worker>.metrics.listen, and for ingest the UDP ports
+    of ingest.listen), and probe /healthz and /readyz on the metrics port;
+  - run as a non-root user with a read-only root filesystem.
+The Dockerfile must install the -dev package of every pkg-config library of
+the Makefile and a runtime package for every shared library the binaries link.
+
+  container_checks.py compose BUILD_DIR
+  container_checks.py deploy BUILD_DIR NODE_MODULES_DIR
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The check scripts point these at altered copies to show that the checks fail.
+DOCKER_DIR = os.environ.get("CHECK_DOCKER_DIR", os.path.join(ROOT, "docker"))
+DOCKERFILE = os.path.join(DOCKER_DIR, "Dockerfile")
+COMPOSE = os.path.join(DOCKER_DIR, "compose.yaml")
+DEPLOY = os.environ.get("CHECK_DEPLOY_DIR", os.path.join(ROOT, "deploy"))
+
+# The worker binaries and the key that sets where each serves its metrics.
+METRICS_KEYS = {
+    "flowsift-ingest": "ingest.metrics.listen",
+    "flowsift-enrich": "enrich.metrics.listen",
+    "flowsift-filter": "filter.metrics.listen",
+    "flowsift-report": "report.metrics.listen",
+}
+# Packages every debian:12-slim image already has.
+BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+
+errors = []
+
+
+def fail(where, message):
+    errors.append(f"{where}: {message}")
+
+
+def run(argv, env=None):
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+
+
+class Build:
+    """The build output: the binaries, and the flowsift CLI that validates settings."""
+
+    def __init__(self, build_dir):
+        self.bin_dir = os.path.join(build_dir, "bin")
+        self.binaries = set(os.listdir(self.bin_dir)) if os.path.isdir(self.bin_dir) else set()
+        self.cli = os.path.join(self.bin_dir, "flowsift")
+        if "flowsift" not in self.binaries:
+            sys.exit(f"container_checks: {self.cli} is missing: run `make` first")
+
+    def config(self, config_text, env, keys):
+        """Runs `flowsift config check`, then `get` for keys; returns ({key: value}, error)."""
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("FLOWSIFT_")}
+        clean.update(env)
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+            f.write(config_text)
+            path = f.name
+        try:
+            check = run([self.cli, "config", "--config", path, "check"], clean)
+            if check.returncode != 0:
+                return {}, check.stderr.strip()
+            values = {}
+            for key in keys:
+                got = run([self.cli, "config", "--config", path, "get", key], clean)
+                if got.returncode != 0:
+                    return {}, got.stderr.strip()
+                values[key] = got.stdout.strip()
+            return values, None
+        finally:
+            os.unlink(path)
+
+
+def listen_ports(text):
+    """Ports of a "host:port,[v6]:port" list."""
+    return {int(item.rsplit(":", 1)[1]) for item in text.replace(" ", "").split(",") if item}
+
+
+def check_container(where, build, command, ports, env, config_text, shipped):
+    """ports: set of (port, "TCP"|"UDP") the container exposes."""
+    if not command:
+        fail(where, "no command: set the worker binary explicitly")
+        return None
+    binary = command[0]
+    if binary not in build.binaries:
+        fail(where, f"command '{binary}' is not a binary in {build.bin_dir}")
+    if shipped is not None and binary not in shipped:
+        fail(where, f"command '{binary}' is not copied into the image by docker/Dockerfile")
+    metrics_key = METRICS_KEYS.get(binary)
+    if not metrics_key:
+        fail(where, f"'{binary}' is not a worker with a metrics port ({', '.join(METRICS_KEYS)})")
+        return None
+    keys = [metrics_key] + (["ingest.listen"] if binary == "flowsift-ingest" else [])
+    values, error = build.config(config_text, env, keys)
+    if error:
+        fail(where, f"configuration rejected by flowsift config check: {error}")
+        return None
+    metrics_port = int(values[metrics_key].rsplit(":", 1)[1])
+    host = values[metrics_key].rsplit(":", 1)[0]
+    if host in ("127.0.0.1", "[::1]", "localhost"):
+        fail(where, f"{metrics_key} = {values[metrics_key]} listens on loopback only: "
+             "probes and Prometheus cannot reach it")
+    expected = {(metrics_port, "TCP")}
+    if binary == "flowsift-ingest":
+        expected |= {(p, "UDP") for p in listen_ports(values["ingest.listen"])}
+    for port, proto in sorted(expected - ports):
+        fail(where, f"{binary} listens on {proto} {port}, which the container does not expose")
+    for port, proto in sorted(ports - expected):
+        fail(where, f"exposes {proto} {port}, on which {binary} does not listen")
+    return metrics_port
+
+
+# --- Dockerfile --------------------------------------------------------------
+
+def dockerfile_facts():
+    text = open(DOCKERFILE).read().replace("\\\n", " ")
+    stages = re.split(r"^FROM ", text, flags=re.M)[1:]
+    facts = {"build_packages": set(), "runtime_packages": set(), "shipped": set(),
+             "user": None, "expose": set(), "stages": [s.split()[0] for s in stages]}
+    for i, stage in enumerate(stages):
+        packages = set()
+        for line in stage.splitlines():
+            m = re.search(r"apt-get install (.*?)(&&|$)", line)
+            if m:
+                packages |= {w for w in m.group(1).split() if not w.startswith("-")}
+            m = re.match(r"COPY --from=build (.*)", line)
+            if m:
+                facts["shipped"] |= {os.path.basename(p) for p in m.group(1).split()[:-1]}
+            m = re.match(r"USER (\S+)", line)
+            if m:
+                facts["user"] = m.group(1)
+            m = re.match(r"EXPOSE (.*)", line)
+            if m:
+                facts["expose"] |= set(m.group(1).split())
+        facts["build_packages" if i == 0 else "runtime_packages"] |= packages
+    return facts
+
+
+def package_of(path):
+    out = run(["dpkg", "-S", os.path.realpath(path)])
+    if out.returncode != 0:
+        # merged /usr: dpkg may know the file under /lib.
+        out = run(["dpkg", "-S", os.path.realpath(path).replace("/usr/lib/", "/lib/", 1)])
+    return out.stdout.split(":")[0].strip() if out.returncode == 0 else None
+
+
+def check_dockerfile(build, facts):
+    where = "docker/Dockerfile"
+    if facts["stages"][:1] != ["debian:12"] or "debian:12-slim" not in facts["stages"]:
+        fail(where, f"expected a debian:12 build stage and a debian:12-slim runtime stage, found {facts['stages']}")
+    user = facts["user"] or "root"
+    if not re.match(r"^[1-9][0-9]*(:[1-9][0-9]*)?$", user):
+        fail(where, f"USER {user}: expected a numeric non-root uid, so runAsNonRoot can verify it")
+    for b in sorted(set(METRICS_KEYS) | {"flowsift"}):
+        if b not in facts["shipped"]:
+            fail(where, f"{b} is not copied into the runtime stage")
+    for b in sorted(facts["shipped"] - build.binaries):
+        fail(where, f"copies {b}, which the build does not produce")
+    makefile = open(os.path.join(ROOT, "Makefile")).read()
+    pkgs = re.search(r"^PKGS\s*:=\s*(.*)$", makefile, re.M).group(1).split()
+    for pkg in pkgs:
+        pc = run(["pkg-config", "--path", pkg]).stdout.strip()
+        dev = package_of(pc) if pc else None
+        if not dev:
+            fail(where, f"cannot tell which Debian package provides pkg-config '{pkg}'")
+        elif dev not in facts["build_packages"]:
+            fail(where, f"build stage lacks {dev} (pkg-config '{pkg}' in the Makefile's PKGS)")
+    needed = set()
+    for b in facts["shipped"] & build.binaries:
+        out = run(["ldd", os.path.join(build.bin_dir, b)]).stdout
+        direct = set(re.findall(r"\(NEEDED\).*?\[(.*?)\]",
+                                run(["readelf", "-d", os.path.join(build.bin_dir, b)]).stdout))
+        for line in out.splitlines():
+            m = re.match(r"\s*(\S+) => (\S+)", line)
+            if m and m.group(1) in direct:
+                needed.add(m.group(2))
+    for lib in sorted(needed):
+        pkg = package_of(lib)
+        if pkg and pkg not in facts["runtime_packages"] | BASE_PACKAGES:
+            fail(where, f"runtime stage lacks {pkg}, which provides {os.path.basename(lib)}")
+    for key in METRICS_KEYS.values():
+        default = run([build.cli, "config", "--config", "/dev/null", "get", key]).stdout.strip()
+        port = default.rsplit(":", 1)[-1]
+        if port not in facts["expose"]:
+            fail(where, f"EXPOSE lacks {port}, the default port of {key}")
+
+
+# --- compose -------------------------------------------------------------------
+
+def compose_ports(service):
+    ports = set()
+    for p in service.get("ports", []):
+        if isinstance(p, dict):
+            ports.add((int(p["target"]), p.get("protocol", "tcp").upper()))
+        else:
+            spec, _, proto = str(p).partition("/")
+            ports.add((int(spec.rsplit(":", 1)[-1]), (proto or "tcp").upper()))
+    return ports
+
+
+def check_compose(build):
+    facts = dockerfile_facts()
+    check_dockerfile(build, facts)
+    out = run(["docker-compose", "-f", COMPOSE, "config"])
+    if out.returncode != 0:
+        fail("docker/compose.yaml", f"docker-compose config rejected it: {out.stderr.strip()}")
+        return
+    config = yaml.safe_load(out.stdout)
+    services = config.get("services", {})
+    kafka = services.get("kafka", {})
+    if "broker,controller" not in str(kafka.get("environment", {}).get("KAFKA_PROCESS_ROLES")):
+        fail("docker/compose.yaml", "service kafka must run in KRaft mode (KAFKA_PROCESS_ROLES)")
+    if "redis" not in services:
+        fail("docker/compose.yaml", "no redis service")
+    workers = set()
+    for name, svc in sorted(services.items()):
+        if not str(svc.get("image", "")).startswith("flowsift"):
+            continue
+        where = f"docker/compose.yaml service {name}"
+        config_text = ""
+        for volume in svc.get("volumes", []):
+            source, target = volume.split(":")[:2] if isinstance(volume, str) else (volume["source"], volume["target"])
+            if not os.path.exists(source):
+                fail(where, f"mounts {source}, which does not exist")
+            elif target == "/etc/flowsift/flowsift.conf":
+                config_text = open(source).read()
+        if not config_text:
+            fail(where, "mounts no /etc/flowsift/flowsift.conf (the image's FLOWSIFT_CONFIG)")
+        env = {k: str(v) for k, v in (svc.get("environment") or {}).items()}
+        if not svc.get("read_only"):
+            fail(where, "read_only must be true")
+        if "ALL" not in svc.get("cap_drop", []):
+            fail(where, "cap_drop must contain ALL")
+        user = str(svc.get("user", facts["user"] or "root")).split(":")[0]
+        if user in ("root", "0"):
+            fail(where, "runs as root")
+        command = svc.get("command") or []
+        if isinstance(command, str):
+            command = command.split()
+        check_container(where, build, command, compose_ports(svc), env, config_text, facts["shipped"])
+        workers.add(command[0] if command else None)
+    for binary in sorted(set(METRICS_KEYS) - workers):
+        fail("docker/compose.yaml", f"no service runs {binary}")
+
+
+# --- kustomize (the subset deploy/ uses) -----------------------------------------
+
+def load_yaml_docs(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def deep_merge(base, patch):
+    """Strategic merge for the fields deploy/ patches: maps merge, named lists merge by name."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = deep_merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and all(
+            isinstance(x, dict) and "name" in x for x in base + patch):
+        out = [dict(x) for x in base]
+        for item in reversed(patch):
+            for i, x in enumerate(out):
+                if x["name"] == item["name"]:
+                    out[i] = deep_merge(x, item)
+                    break
+            else:
+                out.insert(0, item)
+        return out
+    return patch
+
+
+def set_labels(obj, pairs):
+    obj.setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
+    template = obj.get("spec", {}).get("template")
+    if isinstance(template, dict):
+        template.setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
+
+
+def render(folder):
+    """Renders a kustomization: resources, patches, namespace, labels, images."""
+    kfile = os.path.join(folder, "kustomization.yaml")
+    k = load_yaml_docs(kfile)[0]
+    supported = {"apiVersion", "kind", "resources", "patches", "namespace", "labels", "images"}
+    for field in set(k) - supported:
+        fail(os.path.relpath(kfile, ROOT), f"field '{field}' is not supported by this checker")
+    objects = []
+    for res in k.get("resources", []):
+        path = os.path.join(folder, res)
+        if os.path.isdir(path):
+            objects += render(path)
+        else:
+            objects += [(os.path.relpath(path, ROOT), o) for o in load_yaml_docs(path)]
+    for patch in k.get("patches", []):
+        path = os.path.join(folder, patch["path"])
+        for p in load_yaml_docs(path):
+            matches = [i for i, (_, o) in enumerate(objects)
+                       if o["kind"] == p["kind"] and o["metadata"]["name"] == p["metadata"]["name"]]
+            if len(matches) != 1:
+                fail(os.path.relpath(path, ROOT),
+                     f"patch for {p['kind']} {p['metadata']['name']} matches {len(matches)} objects")
+                continue
+            source, obj = objects[matches[0]]
+            objects[matches[0]] = (source, deep_merge(obj, p))
+    for _, obj in objects:
+        if "namespace" in k:
+            obj["metadata"]["namespace"] = k["namespace"]
+        for label in k.get("labels", []):
+            set_labels(obj, label["pairs"])
+        for image in k.get("images", []):
+            for c in obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+                if c.get("image", "").split(":")[0] == image["name"]:
+                    c["image"] = f"{image.get('newName', image['name'])}:{image.get('newTag', 'latest')}"
+    return objects
+
+
+def env_for_check(container):
+    """FLOWSIFT_* variables of a container, with secrets replaced by placeholders."""
+    values = {}
+    for e in container.get("env", []):
+        if "valueFrom" in e:
+            values[e["name"]] = "placeholder-secret"
+        else:
+            values[e["name"]] = re.sub(r"\$\((\w+)\)", lambda m: values.get(m.group(1), ""),
+                                       str(e.get("value", "")))
+    return {k: v for k, v in values.items() if k.startswith("FLOWSIFT_")}
+
+
+def check_deployment(where, build, dep, configmaps, shipped):
+    pod = dep["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    if not psc.get("runAsNonRoot") or not psc.get("runAsUser"):
+        fail(where, "pod securityContext needs runAsNonRoot: true and a runAsUser")
+    selector = dep["spec"]["selector"].get("matchLabels", {})
+    labels = dep["spec"]["template"]["metadata"].get("labels", {})
+    if any(labels.get(k) != v for k, v in selector.items()):
+        fail(where, "the selector does not match the pod template's labels")
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for c in pod["containers"]:
+        cwhere = f"{where} container {c['name']}"
+        sc = c.get("securityContext", {})
+        if not sc.get("readOnlyRootFilesystem"):
+            fail(cwhere, "readOnlyRootFilesystem must be true")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            fail(cwhere, "allowPrivilegeEscalation must be false")
+        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+            fail(cwhere, "capabilities must drop ALL")
+        if not c.get("resources", {}).get("requests"):
+            fail(cwhere, "no resource requests")
+        config_text = None
+        for m in c.get("volumeMounts", []):
+            vol = volumes.get(m["name"], {})
+            cm_name = vol.get("configMap", {}).get("name")
+            if cm_name and cm_name not in configmaps:
+                fail(cwhere, f"mounts ConfigMap {cm_name}, which the manifests do not define")
+            elif cm_name and m["mountPath"] == "/etc/flowsift":
+                config_text = configmaps[cm_name].get("data", {}).get("flowsift.conf")
+                rules = re.search(r"^filter\.rules\s*=\s*/etc/flowsift/(\S+)", config_text or "", re.M)
+                if rules and rules.group(1) not in configmaps[cm_name].get("data", {}):
+                    fail(cwhere, f"filter.rules names /etc/flowsift/{rules.group(1)}, "
+                         f"which ConfigMap {cm_name} does not hold")
+        if config_text is None:
+            fail(cwhere, "mounts no ConfigMap with flowsift.conf at /etc/flowsift")
+            continue
+        ports = {(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports", [])}
+        named = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+        metrics_port = check_container(cwhere, build, c.get("command"), ports,
+                                       env_for_check(c), config_text, shipped)
+        if metrics_port is None:
+            continue
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            get = c.get(probe, {}).get("httpGet", {})
+            port = named.get(get.get("port"), get.get("port"))
+            if get.get("path") != path or port != metrics_port:
+                fail(cwhere, f"{probe} must be httpGet {path} on the metrics port {metrics_port}")
+    return labels
+
+
+def check_deploy(build, modules):
+    shipped = dockerfile_facts()["shipped"]
+    folders = [os.path.join(DEPLOY, "base")]
+    overlays = os.path.join(DEPLOY, "overlays")
+    folders += sorted(os.path.join(overlays, d) for d in os.listdir(overlays))
+    for folder in folders:
+        rel = os.path.relpath(folder, ROOT)
+        objects = render(folder)
+        print(f"check-deploy: {rel}: {len(objects)} objects")
+        items = [{"source": f"{rel} ({src})", "object": obj} for src, obj in objects]
+        out = subprocess.run(["node", os.path.join(ROOT, "scripts", "k8s-validate.mjs"), modules],
+                             input=json.dumps(items), capture_output=True, text=True, check=False)
+        for line in out.stdout.splitlines():
+            if line.startswith("k8s-validate:"):
+                print(f"check-deploy: {line}")
+            else:
+                fail(rel, line)
+        if out.returncode not in (0, 1) or out.stderr.strip():
+            fail(rel, f"the schema validator failed: {out.stderr.strip()}")
+        configmaps = {o["metadata"]["name"]: o for _, o in objects if o["kind"] == "ConfigMap"}
+        pods = {}
+        for src, o in objects:
+            if o["kind"] == "Deployment":
+                pods[o["metadata"]["name"]] = (o, check_deployment(
+                    f"{rel} Deployment {o['metadata']['name']}", build, o, configmaps, shipped))
+        check_references(rel, objects, pods)
+        workers = {d["spec"]["template"]["spec"]["containers"][0].get("command", [""])[0]
+                   for d, _ in pods.values()}
+        for binary in sorted(set(METRICS_KEYS) - workers):
+            fail(rel, f"no Deployment runs {binary}")
+
+
+def check_references(rel, objects, pods):
+    """Services, HPAs and PDBs must select or target a Deployment of the same manifests."""
+    def selected(selector):
+        return [name for name, (_, labels) in pods.items()
+                if selector and all(labels.get(k) == v for k, v in selector.items())]
+
+    hpa_targets = set()
+    for _, o in objects:
+        where = f"{rel} {o['kind']} {o['metadata']['name']}"
+        if o["kind"] == "Service":
+            targets = selected(o["spec"].get("selector"))
+            if not targets:
+                fail(where, "selects no Deployment")
+            for p in o["spec"].get("ports", []):
+                for t in targets:
+                    c = pods[t][0]["spec"]["template"]["spec"]["containers"][0]
+                    names = {q.get("name"): (q["containerPort"], q.get("protocol", "TCP")) for q in c.get("ports", [])}
+                    target = names.get(p.get("targetPort"), (p.get("targetPort"), p.get("protocol", "TCP")))
+                    if target not in set(names.values()) or target[1] != p.get("protocol", "TCP"):
+                        fail(where, f"port {p.get('name')} targets {p.get('targetPort')}/{p.get('protocol', 'TCP')}, "
+                             f"which Deployment {t} does not expose")
+        elif o["kind"] == "PodDisruptionBudget":
+            if not selected(o["spec"]["selector"].get("matchLabels")):
+                fail(where, "selects no Deployment")
+        elif o["kind"] == "HorizontalPodAutoscaler":
+            ref = o["spec"]["scaleTargetRef"]
+            if ref["kind"] != "Deployment" or ref["name"] not in pods:
+                fail(where, f"targets {ref['kind']} {ref['name']}, which the manifests do not define")
+            hpa_targets.add(ref["name"])
+    for name in ("flowsift-enrich", "flowsift-filter", "flowsift-report"):
+        if name in pods and name not in hpa_targets:
+            fail(rel, f"no HorizontalPodAutoscaler for {name}")
+    if not any(o["kind"] == "Service" and any(p.get("protocol") == "UDP" for p in o["spec"].get("ports", []))
+               for _, o in objects):
+        fail(rel, "no UDP Service for flowsift-ingest")
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in ("compose", "deploy"):
+        sys.exit(__doc__)
+    build = Build(sys.argv[2])
+    if sys.argv[1] == "compose":
+        check_compose(build)
+    else:
+        check_deploy(build, sys.argv[3])
+    for e in errors:
+        print(f"FAIL {e}")
+    print(f"check-{sys.argv[1]}: {'failed' if errors else 'ok'} ({len(errors)} problems)")
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()

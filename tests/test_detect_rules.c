@@ -1,0 +1,628 @@
+/*
+ * test_detect_rules.c - every detection rule just under and just at its
+ * threshold, and at the edges of its window, against a real redis-server.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alert/alert.h"
+#include "core/flow.h"
+#include "core/result.h"
+#include "detect/detect.h"
+#include "filter/filter.h"
+#include "support/redis_server.h"
+
+/* A Unix time divisible by 60, so it starts a bucket of every window used here. */
+#define BASE_S INT64_C(1699999200)
+#define BASE_MS (BASE_S * 1000)
+#define MAX_ALERTS 64
+
+static struct fs_test_redis server;
+static redisContext *ctx;
+
+struct collected {
+	size_t n;
+	struct fs_alert alerts[MAX_ALERTS];
+};
+
+static void
+collect(const struct fs_alert *alert, void *opaque)
+{
+	struct collected *c = opaque;
+
+	assert_true(c->n < MAX_ALERTS);
+	c->alerts[c->n++] = *alert;
+}
+
+static struct fs_flow
+tcp_flow(const char *src, const char *dst, uint16_t dst_port, uint8_t flags, uint64_t bytes,
+	 uint64_t packets)
+{
+	struct fs_flow flow;
+
+	fs_flow_clear(&flow);
+	assert_int_equal(fs_addr_parse(&flow.src_addr, src), 0);
+	assert_int_equal(fs_addr_parse(&flow.dst_addr, dst), 0);
+	flow.dst_port = dst_port;
+	flow.src_port = 40000;
+	flow.proto = 6;
+	flow.tcp_flags = flags;
+	flow.bytes = bytes;
+	flow.packets = packets;
+	flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_DST_PORT | FS_F_SRC_PORT | FS_F_PROTO |
+		       FS_F_TCP_FLAGS | FS_F_BYTES | FS_F_PACKETS;
+	return flow;
+}
+
+/*
+ * Adds count SYN flows from src to distinct 172.17.x.y addresses, starting
+ * at index first.  Redis's HyperLogLog counts the first 99 and 100 of these
+ * exactly (it counts 100 addresses of 172.16.0.0/16 as 99).
+ */
+static void
+add_fanout(struct fs_detect *det, const char *src, uint16_t port, int first, int count)
+{
+	for (int i = first; i < first + count; i++) {
+		char dst[32];
+		struct fs_flow flow;
+
+		snprintf(dst, sizeof(dst), "172.17.%d.%d", i / 250, i % 250 + 1);
+		flow = tcp_flow(src, dst, port, 0x02, 52, 1);
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+}
+
+/* Settings with every rule off, so that each test turns on the rule it checks. */
+static void
+rules_off(struct fs_detect_settings *s)
+{
+	fs_detect_settings_default(s);
+	for (int r = 0; r < FS_RULE_COUNT; r++)
+		s->rules[r].threshold = 0;
+	s->capacity = 4096;
+}
+
+static void
+fanout_only(struct fs_detect_settings *s)
+{
+	rules_off(s);
+	s->rules[FS_RULE_FANOUT] = (struct fs_detect_rule_settings){ 100, 60 };
+}
+
+static struct fs_detect *
+new_detector(const struct fs_detect_settings *s, struct collected *c)
+{
+	struct fs_detect *det;
+
+	memset(c, 0, sizeof(*c));
+	det = fs_detect_new(s, collect, c);
+	assert_non_null(det);
+	return det;
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (fs_test_redis_start(&server) < 0)
+		return -1;
+	ctx = fs_test_redis_connect(&server);
+	return ctx ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	if (ctx)
+		redisFree(ctx);
+	fs_test_redis_stop(&server);
+	return 0;
+}
+
+static int
+flush_db(void **state)
+{
+	redisReply *r = redisCommand(ctx, "FLUSHDB");
+
+	(void)state;
+	assert_non_null(r);
+	freeReplyObject(r);
+	return 0;
+}
+
+/* ---- fan-out ---- */
+
+static void
+fanout_just_under_threshold(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 445, 0, 99);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+	fs_detect_free(det);
+}
+
+static void
+fanout_at_threshold_raises_one_alert(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	char subject[FS_ADDR_STRLEN];
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 445, 0, 100);
+	/* A second flow to a known destination adds nothing distinct. */
+	add_fanout(det, "10.1.66.6", 445, 0, 1);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_FANOUT);
+	assert_int_equal(c.alerts[0].state, FS_ALERT_RAISED);
+	assert_string_equal(fs_addr_format(&c.alerts[0].subject, subject), "10.1.66.6");
+	assert_int_equal(c.alerts[0].port, 445);
+	assert_int_equal(c.alerts[0].observed, 100);
+	assert_int_equal(c.alerts[0].threshold, 100);
+	assert_int_equal(c.alerts[0].window_s, 60);
+	assert_int_equal(c.alerts[0].flows, 101);
+	assert_int_equal(c.alerts[0].proto, 6);
+	assert_int_equal(c.alerts[0].first_seen_ms, BASE_MS);
+	assert_int_equal(c.alerts[0].ntop_addrs, FS_ALERT_TOP);
+	/* 172.17.0.1 got two flows, so it leads the evidence. */
+	assert_string_equal(fs_addr_format(&c.alerts[0].top_addrs[0].addr, subject), "172.17.0.1");
+	assert_int_equal(c.alerts[0].top_addrs[0].flows, 2);
+	assert_int_equal(c.alerts[0].ntop_ports, 1);
+	assert_int_equal(c.alerts[0].top_ports[0].port, 445);
+	assert_string_equal(c.alerts[0].id, "fanout:10.1.66.6:445:1699999200");
+	fs_detect_free(det);
+}
+
+static void
+fanout_counts_each_port_alone(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	fanout_only(&s);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 445, 0, 60);
+	add_fanout(det, "10.1.66.6", 139, 0, 60);
+	add_fanout(det, "10.1.66.6", 80, 0, 500);   /* not a watched port */
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+	fs_detect_free(det);
+}
+
+/* 60 destinations now and 40 more 50 s later are in one 60 s window. */
+static void
+fanout_window_last_bucket_counts(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 445, 0, 60);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	add_fanout(det, "10.1.66.6", 445, 60, 40);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 59999), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].observed, 100);
+	assert_int_equal(c.alerts[0].first_seen_ms, BASE_MS + 59999);
+	fs_detect_free(det);
+}
+
+/* 60 s later the first bucket has left the window. */
+static void
+fanout_window_edge_drops_old_bucket(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 445, 0, 60);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	add_fanout(det, "10.1.66.6", 445, 60, 40);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 60000), 0);
+	assert_int_equal(c.n, 0);
+	fs_detect_free(det);
+}
+
+static void
+fanout_allowlisted_source_is_ignored(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	struct fs_detect_stats st;
+	char err[128];
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	assert_int_equal(fs_detect_prefixes_parse(&s.allowlist, "192.0.2.1, 10.1.64.0/22", err,
+						  sizeof(err)), 0);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 445, 0, 150);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+	fs_detect_stats(det, &st);
+	assert_int_equal(st.allowlisted, 150);
+	fs_detect_free(det);
+}
+
+static void
+fanout_allowlist_filter(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	struct fs_detect_stats st;
+	struct fs_filter_error ferr;
+
+	(void)state;
+	fanout_only(&s);
+	assert_int_equal(fs_filter_compile(&s.allowlist_filter, "src host 10.1.66.6 and dst port 139",
+					   NULL, &ferr), 0);
+	det = new_detector(&s, &c);
+	add_fanout(det, "10.1.66.6", 139, 0, 150);
+	add_fanout(det, "10.1.66.7", 139, 0, 150);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	/* Only the host the filter does not name is reported. */
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].subject.bytes[3], 7);
+	fs_detect_stats(det, &st);
+	assert_int_equal(st.allowlisted, 150);
+	fs_detect_free(det);
+	fs_detect_settings_release(&s);
+}
+
+/* ---- scans ---- */
+
+static void
+syn_scan_threshold_edges(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_SYN_SCAN].threshold = 200;
+	det = new_detector(&s, &c);
+	for (int i = 0; i < 199; i++) {
+		struct fs_flow flow = tcp_flow("10.0.0.7", "198.51.100.9", (uint16_t)(1000 + i % 3),
+					       0x02, 40, 1);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	/* SYN+ACK, RST and SYN+FIN flows are no probes. */
+	for (int flags = 0x12; flags <= 0x16; flags += 2) {
+		struct fs_flow flow = tcp_flow("10.0.0.7", "198.51.100.9", 80, (uint8_t)flags, 40, 1);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+
+	struct fs_flow one = tcp_flow("10.0.0.7", "198.51.100.9", 1000, 0x02, 40, 1);
+
+	assert_int_equal(fs_detect_add(det, &one), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 1000), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_SYN_SCAN);
+	assert_int_equal(c.alerts[0].observed, 200);
+	assert_string_equal(c.alerts[0].metric, "syn_only_flows");
+	fs_detect_free(det);
+}
+
+static void
+port_scan_threshold_edges(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	char peer[FS_ADDR_STRLEN];
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_PORT_SCAN].threshold = 100;
+	det = new_detector(&s, &c);
+	for (int p = 1; p <= 99; p++) {
+		struct fs_flow flow = tcp_flow("10.0.0.8", "198.51.100.20", (uint16_t)p, 0x02, 40, 1);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	/* Flows of 3 packets and more are no probes. */
+	for (int p = 200; p < 300; p++) {
+		struct fs_flow flow = tcp_flow("10.0.0.8", "198.51.100.20", (uint16_t)p, 0x1b, 400, 3);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+
+	struct fs_flow one = tcp_flow("10.0.0.8", "198.51.100.20", 100, 0x02, 40, 2);
+
+	assert_int_equal(fs_detect_add(det, &one), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 1000), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_PORT_SCAN);
+	assert_int_equal(c.alerts[0].observed, 100);
+	assert_string_equal(fs_addr_format(&c.alerts[0].peer, peer), "198.51.100.20");
+	fs_detect_free(det);
+}
+
+/* ---- outbound SMTP ---- */
+
+static void
+smtp_from_non_mail_server(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	char err[128];
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_SMTP].threshold = 10;
+	s.rules[FS_RULE_SMTP].window_s = 300;
+	assert_int_equal(fs_detect_prefixes_parse(&s.mail_servers, "192.0.2.25", err, sizeof(err)), 0);
+	assert_int_equal(fs_detect_prefixes_parse(&s.home_networks, "10.0.0.0/8,192.0.2.0/24", err,
+						  sizeof(err)), 0);
+	det = new_detector(&s, &c);
+	for (int i = 0; i < 9; i++) {
+		struct fs_flow flow = tcp_flow("10.0.0.5", "203.0.113.7", 25, 0x1b, 900, 8);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	for (int i = 0; i < 50; i++) {
+		/* the mail server itself, and a host sending to an internal relay */
+		struct fs_flow a = tcp_flow("192.0.2.25", "203.0.113.7", 25, 0x1b, 900, 8);
+		struct fs_flow b = tcp_flow("10.0.0.6", "192.0.2.25", 25, 0x1b, 900, 8);
+
+		assert_int_equal(fs_detect_add(det, &a), 0);
+		assert_int_equal(fs_detect_add(det, &b), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+
+	struct fs_flow one = tcp_flow("10.0.0.5", "203.0.113.8", 25, 0x1b, 900, 8);
+
+	assert_int_equal(fs_detect_add(det, &one), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 299000), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_SMTP);
+	assert_int_equal(c.alerts[0].observed, 10);
+	assert_int_equal(c.alerts[0].port, 25);
+	fs_detect_free(det);
+}
+
+static void
+smtp_off_without_mail_servers(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_SMTP].threshold = 1;
+	det = new_detector(&s, &c);
+	for (int i = 0; i < 20; i++) {
+		struct fs_flow flow = tcp_flow("10.0.0.5", "203.0.113.7", 25, 0x1b, 900, 8);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+	fs_detect_free(det);
+}
+
+/* ---- volume and fan-in ---- */
+
+static void
+volume_both_directions(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	char subject[FS_ADDR_STRLEN];
+
+	(void)state;
+	rules_off(&s);
+	/* 1000 bytes per second over 10 s: 9999 bytes stay under, 10000 reach it. */
+	s.rules[FS_RULE_VOLUME_SRC] = (struct fs_detect_rule_settings){ 1000, 10 };
+	s.rules[FS_RULE_VOLUME_DST] = (struct fs_detect_rule_settings){ 1000, 10 };
+	det = new_detector(&s, &c);
+	struct fs_flow a = tcp_flow("10.0.0.1", "10.0.0.2", 443, 0x1b, 9999, 10);
+
+	assert_int_equal(fs_detect_add(det, &a), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+
+	struct fs_flow b = tcp_flow("10.0.0.1", "10.0.0.3", 443, 0x1b, 1, 1);
+
+	assert_int_equal(fs_detect_add(det, &b), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 9000), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_VOLUME_SRC);
+	assert_int_equal(c.alerts[0].observed, 1000);
+	assert_string_equal(c.alerts[0].metric, "bytes_per_s");
+	assert_string_equal(fs_addr_format(&c.alerts[0].subject, subject), "10.0.0.1");
+
+	struct fs_flow d = tcp_flow("10.0.0.9", "10.0.0.2", 443, 0x1b, 1, 1);
+
+	assert_int_equal(fs_detect_add(det, &d), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 9500), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.alerts[1].rule, FS_RULE_VOLUME_DST);
+	assert_string_equal(fs_addr_format(&c.alerts[1].subject, subject), "10.0.0.2");
+	fs_detect_free(det);
+}
+
+static void
+fanin_threshold_edges(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_FANIN].threshold = 50;
+	det = new_detector(&s, &c);
+	for (int i = 1; i <= 49; i++) {
+		char src[32];
+		struct fs_flow flow;
+
+		snprintf(src, sizeof(src), "203.0.113.%d", i);
+		flow = tcp_flow(src, "10.0.0.80", 80, 0x02, 40, 1);
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 0);
+
+	struct fs_flow one = tcp_flow("203.0.113.50", "10.0.0.80", 80, 0x02, 40, 1);
+
+	assert_int_equal(fs_detect_add(det, &one), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 100), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_FANIN);
+	assert_int_equal(c.alerts[0].observed, 50);
+	assert_string_equal(c.alerts[0].metric, "distinct_sources");
+	fs_detect_free(det);
+}
+
+/* ---- settings, table, Redis commands ---- */
+
+static void
+prefixes_parse_and_match(void **state)
+{
+	struct fs_detect_prefixes p;
+	struct fs_addr a;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(fs_detect_prefixes_parse(&p, "10.1.2.3/20, 2001:db8::/33,192.0.2.1", err,
+						  sizeof(err)), 0);
+	assert_int_equal(p.count, 3);
+	fs_addr_parse(&a, "10.1.15.255");
+	assert_true(fs_detect_prefixes_match(&p, &a));
+	fs_addr_parse(&a, "10.1.16.0");
+	assert_false(fs_detect_prefixes_match(&p, &a));
+	fs_addr_parse(&a, "2001:db8:7fff::1");
+	assert_true(fs_detect_prefixes_match(&p, &a));
+	fs_addr_parse(&a, "2001:db8:8000::1");
+	assert_false(fs_detect_prefixes_match(&p, &a));
+	fs_addr_parse(&a, "192.0.2.1");
+	assert_true(fs_detect_prefixes_match(&p, &a));
+	assert_int_equal(fs_detect_prefixes_parse(&p, "10.0.0.0/33", err, sizeof(err)), FS_ERR_INVALID);
+	assert_non_null(strstr(err, "10.0.0.0"));
+	assert_int_equal(fs_detect_prefixes_parse(&p, "mail.example", err, sizeof(err)), FS_ERR_INVALID);
+}
+
+static void
+full_table_rejects_whole_flow(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	s.capacity = 10;
+	det = new_detector(&s, &c);
+	/* Each flow to a new host on 445 takes fanout, syn_scan, port_scan, two volume and fanin entries. */
+	add_fanout(det, "10.1.66.6", 445, 0, 1);
+	assert_int_equal(fs_detect_count(det), 6);
+	struct fs_flow flow = tcp_flow("10.1.66.6", "172.17.9.9", 445, 0x02, 52, 1);
+
+	assert_int_equal(fs_detect_add(det, &flow), FS_ERR_FULL);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(fs_detect_count(det), 0);
+	assert_int_equal(fs_detect_add(det, &flow), 0);
+	fs_detect_free(det);
+}
+
+/*
+ * 10,000 flows between 100 clients and 20 servers on port 443 with every
+ * default rule on: the command count follows the busy hosts, not the flows.
+ */
+static void
+commands_per_thousand_flows(void **state)
+{
+	struct fs_detect_settings s;
+	struct collected c;
+	struct fs_detect *det;
+	struct fs_detect_stats st;
+	double per_thousand;
+
+	(void)state;
+	fs_detect_settings_default(&s);
+	det = new_detector(&s, &c);
+	for (int i = 0; i < 10000; i++) {
+		char src[32], dst[32];
+		struct fs_flow flow;
+
+		snprintf(src, sizeof(src), "10.2.0.%d", i % 100 + 1);
+		snprintf(dst, sizeof(dst), "198.51.100.%d", i % 20 + 1);
+		flow = tcp_flow(src, dst, 443, 0x1b, 1500, 5);
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	fs_detect_stats(det, &st);
+	per_thousand = (double)st.commands * 1000.0 / 10000.0;
+	printf("detect: %llu Redis commands for 10000 flows (%.1f per 1,000 flows)\n",
+	       (unsigned long long)st.commands, per_thousand);
+	/* 100 volume_src + 20 volume_dst + 20 fanin groups, 3 commands each, MULTI, EXEC, clear. */
+	assert_int_equal(st.commands, 140 * 3 + 3);
+	assert_int_equal(c.n, 0);
+	fs_detect_free(det);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(fanout_just_under_threshold, flush_db),
+		cmocka_unit_test_setup(fanout_at_threshold_raises_one_alert, flush_db),
+		cmocka_unit_test_setup(fanout_counts_each_port_alone, flush_db),
+		cmocka_unit_test_setup(fanout_window_last_bucket_counts, flush_db),
+		cmocka_unit_test_setup(fanout_window_edge_drops_old_bucket, flush_db),
+		cmocka_unit_test_setup(fanout_allowlisted_source_is_ignored, flush_db),
+		cmocka_unit_test_setup(fanout_allowlist_filter, flush_db),
+		cmocka_unit_test_setup(syn_scan_threshold_edges, flush_db),
+		cmocka_unit_test_setup(port_scan_threshold_edges, flush_db),
+		cmocka_unit_test_setup(smtp_from_non_mail_server, flush_db),
+		cmocka_unit_test_setup(smtp_off_without_mail_servers, flush_db),
+		cmocka_unit_test_setup(volume_both_directions, flush_db),
+		cmocka_unit_test_setup(fanin_threshold_edges, flush_db),
+		cmocka_unit_test(prefixes_parse_and_match),
+		cmocka_unit_test_setup(full_table_rejects_whole_flow, flush_db),
+		cmocka_unit_test_setup(commands_per_thousand_flows, flush_db),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

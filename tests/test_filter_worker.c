@@ -1,0 +1,331 @@
+/*
+ * test_filter_worker.c - flowsift-filter routing flows between topics of the
+ * embedded broker (build/bin/flowsift-broker).
+ *
+ * Every rule's topic must receive exactly the flows that match it, and drop
+ * rules and the default route must work.  SIGHUP must reload the rules, but
+ * keep them when the new file is invalid.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avro/flow_codec.h"
+#include "core/flow.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "support/process.h"
+
+#define WAIT_MS 30000
+#define QUIET_MS 1500
+
+struct worker_test {
+	char dir[64];
+	char rules_path[128];
+	char config_env[160];
+	char bootstrap[256];
+	pid_t broker, filter;
+	struct fs_flow_codec *codec;
+	struct fs_producer *producer;
+	int group_seq;
+};
+
+static const char rules_v1[] =
+	"# test rules\n"
+	"mailservers = net 192.0.2.8/29\n"
+	"rule smtp: proto tcp and dst port 25\n"
+	"    and not src mailservers\n"
+	"rule scans topic siem.scans: flags S and not flags A\n"
+	"rule dns drop: proto udp and port 53\n"
+	"rule never: port 9\n";
+
+static const char rules_invalid[] =
+	"rule smtp: proto tcp and dst port smtp\n";
+
+static const char rules_v2[] =
+	"rule late topic flows.filtered.late: any\n";
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+print_log(const struct worker_test *t, const char *name)
+{
+	char path[160], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	fprintf(stderr, "--- %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	struct worker_test *t = calloc(1, sizeof(*t));
+	char addr_file[128], log_path[128], config_path[128], err[256];
+	FILE *f;
+
+	assert_non_null(t);
+	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-filter-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", t->dir);
+	snprintf(log_path, sizeof(log_path), "%s/broker.log", t->dir);
+	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file,
+				"--topic", "flows.filtered.smtp", "--topic", "siem.scans",
+				"--topic", "flows.unmatched", "--topic", "flows.filtered.late",
+				"--topic", "flows.filtered.never", NULL };
+	t->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
+	assert_true(t->broker > 0);
+	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	f = fopen(addr_file, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(t->bootstrap, sizeof(t->bootstrap), f));
+	fclose(f);
+	t->bootstrap[strcspn(t->bootstrap, "\r\n")] = '\0';
+
+	snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", t->dir);
+	write_file(t->rules_path, rules_v1);
+	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
+	f = fopen(config_path, "w");
+	assert_non_null(f);
+	fprintf(f, "run.dir = %s\nfilter.rules = %s\nfilter.default.route = flows.unmatched\n"
+		"filter.group.id = fstest-filter-%d\nfilter.commit.interval.ms = 100\n"
+		"filter.stats.interval = 1\nfilter.metrics.listen = \n",
+		t->dir, t->rules_path, (int)getpid());
+	fclose(f);
+	snprintf(t->config_env, sizeof(t->config_env), "FLOWSIFT_CONFIG=%s", config_path);
+	char *env[] = { t->config_env, NULL };
+	char *filter_argv[] = { "flowsift-filter", NULL };
+
+	snprintf(log_path, sizeof(log_path), "%s/filter.log", t->dir);
+	t->filter = fs_test_spawn("flowsift-filter", filter_argv, env, log_path);
+	assert_true(t->filter > 0);
+
+	t->codec = fs_flow_codec_new(err, sizeof(err));
+	assert_non_null(t->codec);
+	t->producer = fs_producer_new(t->bootstrap, NULL, err, sizeof(err));
+	assert_non_null(t->producer);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct worker_test *t = *state;
+	int filter_status, broker_status;
+
+	fs_producer_close(t->producer, 5000, NULL);
+	fs_flow_codec_free(t->codec);
+	filter_status = fs_test_stop(t->filter, 15000);
+	broker_status = fs_test_stop(t->broker, 10000);
+	if (filter_status != 0 || broker_status != 0 || getenv("FSTEST_SHOW_LOGS")) {
+		print_log(t, "filter");
+		print_log(t, "broker");
+	}
+	assert_int_equal(filter_status, 0);
+	assert_int_equal(broker_status, 0);
+	for (const char *const *name = (const char *const[]){ "filter.rules", "flowsift.conf",
+			"filter.log", "broker.log", "broker.addr", NULL }; *name; name++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/%s", t->dir, *name);
+		unlink(path);
+	}
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+/* Produces one flow src -> dst with the given protocol, port and TCP flags. */
+static void
+send_flow(struct worker_test *t, const char *src, const char *dst, uint8_t proto,
+	  uint16_t dst_port, uint8_t flags)
+{
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow flow;
+	size_t len;
+
+	fs_flow_clear(&flow);
+	flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_PROTO | FS_F_DST_PORT |
+		       FS_F_SRC_PORT | FS_F_TCP_FLAGS | FS_F_BYTES | FS_F_PACKETS;
+	assert_int_equal(fs_addr_parse(&flow.src_addr, src), 0);
+	assert_int_equal(fs_addr_parse(&flow.dst_addr, dst), 0);
+	fs_addr_parse(&flow.exporter_addr, "127.0.0.1");
+	flow.proto = proto;
+	flow.src_port = 40000;
+	flow.dst_port = dst_port;
+	flow.tcp_flags = flags;
+	flow.bytes = 100;
+	flow.packets = 1;
+	assert_int_equal(fs_flow_codec_encode(t->codec, &flow, buf, sizeof(buf), &len), 0);
+	assert_int_equal(fs_producer_send(t->producer, "flows.enriched", "k", 1, buf, len), 0);
+}
+
+struct topic_count {
+	struct fs_flow_codec *codec;
+	int count;
+	char sources[64][FS_ADDR_STRLEN];
+};
+
+static int
+count_flow(const void *key, size_t key_len, const void *value, size_t len,
+	   int64_t timestamp_ms, void *opaque)
+{
+	struct topic_count *tc = opaque;
+	struct fs_flow flow;
+
+	(void)timestamp_ms;
+	assert_int_equal(key_len, 1);
+	assert_memory_equal(key, "k", 1);
+	assert_int_equal(fs_flow_codec_decode(tc->codec, value, len, &flow), 0);
+	if (tc->count < 64)
+		fs_addr_format(&flow.src_addr, tc->sources[tc->count]);
+	tc->count++;
+	return 0;
+}
+
+/* Reads topic from the start until want flows arrived, then a quiet period; returns the count. */
+static int
+read_topic(struct worker_test *t, const char *topic, int want, struct topic_count *tc)
+{
+	static const char *const props[] = { "session.timeout.ms", "6000",
+					     "heartbeat.interval.ms", "500", NULL };
+	struct fs_kafka_props kp = { .pairs = props };
+	const char *topics[] = { topic };
+	char group[64], err[256];
+	struct fs_consumer *c;
+	int64_t deadline = now_ms() + WAIT_MS, quiet_until = 0;
+
+	memset(tc, 0, sizeof(*tc));
+	tc->codec = t->codec;
+	snprintf(group, sizeof(group), "fstest-read-%d-%d", (int)getpid(), t->group_seq++);
+	c = fs_consumer_new(t->bootstrap, group, topics, 1, &kp, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("fs_consumer_new: %s", err);
+	while (now_ms() < deadline) {
+		fs_consumer_poll(c, 100, count_flow, tc, 100);
+		if (tc->count >= want && quiet_until == 0)
+			quiet_until = now_ms() + QUIET_MS;
+		if (quiet_until != 0 && now_ms() >= quiet_until)
+			break;
+	}
+	fs_consumer_close(c, NULL);
+	return tc->count;
+}
+
+static bool
+has_source(const struct topic_count *tc, const char *addr)
+{
+	for (int i = 0; i < tc->count && i < 64; i++) {
+		if (strcmp(tc->sources[i], addr) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+send_first_batch(struct worker_test *t)
+{
+	/* SMTP from a host that is not a mail server: smtp. */
+	for (int i = 0; i < 3; i++)
+		send_flow(t, "10.0.0.1", "203.0.113.25", 6, 25, 0x1b);
+	/* SMTP from a mail server: no rule, so the default route. */
+	send_flow(t, "192.0.2.10", "203.0.113.25", 6, 25, 0x1b);
+	send_flow(t, "192.0.2.10", "203.0.113.26", 6, 25, 0x1b);
+	/* DNS: dropped. */
+	for (int i = 0; i < 4; i++)
+		send_flow(t, "10.0.0.2", "10.0.0.53", 17, 53, 0);
+	/* A SYN to port 25 from an ordinary host: smtp and scans. */
+	send_flow(t, "10.0.0.5", "198.51.100.1", 6, 25, 0x02);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+}
+
+static void
+rules_route_to_topics(void **state)
+{
+	struct worker_test *t = *state;
+	struct topic_count tc;
+
+	send_first_batch(t);
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 4, &tc), 4);
+	assert_true(has_source(&tc, "10.0.0.1"));
+	assert_true(has_source(&tc, "10.0.0.5"));
+	assert_false(has_source(&tc, "192.0.2.10"));
+	assert_int_equal(read_topic(t, "siem.scans", 1, &tc), 1);
+	assert_string_equal(tc.sources[0], "10.0.0.5");
+	assert_int_equal(read_topic(t, "flows.unmatched", 2, &tc), 2);
+	assert_string_equal(tc.sources[0], "192.0.2.10");
+	assert_int_equal(read_topic(t, "flows.filtered.never", 0, &tc), 0);
+}
+
+/* Runs after rules_route_to_topics, on the same worker and topics. */
+static void
+reload_keeps_rules_on_error(void **state)
+{
+	struct worker_test *t = *state;
+	struct topic_count tc;
+
+	/* An invalid file: the old rules stay, so smtp keeps matching. */
+	write_file(t->rules_path, rules_invalid);
+	assert_int_equal(kill(t->filter, SIGHUP), 0);
+	usleep(500000);
+	send_flow(t, "10.0.0.7", "203.0.113.25", 6, 25, 0x1b);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+	/* Topics are read from their start: 4 flows of the first test, then this one. */
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 5, &tc), 5);
+	assert_true(has_source(&tc, "10.0.0.7"));
+
+	/* A valid file replaces the rules. */
+	write_file(t->rules_path, rules_v2);
+	assert_int_equal(kill(t->filter, SIGHUP), 0);
+	usleep(500000);
+	send_flow(t, "10.0.0.8", "203.0.113.25", 6, 25, 0x1b);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+	assert_int_equal(read_topic(t, "flows.filtered.late", 1, &tc), 1);
+	assert_string_equal(tc.sources[0], "10.0.0.8");
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 5, &tc), 5);
+	assert_false(has_source(&tc, "10.0.0.8"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rules_route_to_topics),
+		cmocka_unit_test(reload_keeps_rules_on_error),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

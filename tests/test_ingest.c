@@ -1,0 +1,373 @@
+/*
+ * test_ingest.c - flowsift-ingest as a deployed process: metrics and probes
+ * over HTTP, the exporter allowlist, and a bounded SIGTERM shutdown with the
+ * broker up and with the broker gone.  Runs the real binaries with the
+ * embedded broker.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/process.h"
+
+struct ingest_env {
+	char dir[64];
+	char config_env[160];
+	pid_t broker, ingest;
+	uint16_t udp_port, metrics_port;
+};
+
+static uint16_t
+free_port(int type)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, type, 0);
+	uint16_t port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends one HTTP/1.0 GET; returns the response (caller frees) or NULL when nothing listens. */
+static char *
+http_get(uint16_t port, const char *path)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
+	char request[128], *response = NULL;
+	size_t len = 0, cap = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\n\r\n", path);
+	assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4097 > cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *grown = realloc(response, cap);
+
+			assert_non_null(grown);
+			response = grown;
+		}
+		n = read(fd, response + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	response[len] = '\0';
+	return response;
+}
+
+static int
+http_status(uint16_t port, const char *path)
+{
+	char *response = http_get(port, path);
+	int status = 0;
+
+	if (!response)
+		return 0;
+	if (sscanf(response, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+	free(response);
+	return status;
+}
+
+/* Returns the value of the sample line that starts with series, or -1. */
+static long long
+metric_value(uint16_t port, const char *series)
+{
+	char *response = http_get(port, "/metrics"), *line;
+	char prefix[256];
+	long long value = -1;
+
+	if (!response)
+		return -1;
+	snprintf(prefix, sizeof(prefix), "\n%s ", series);
+	line = strstr(response, prefix);
+	if (line)
+		value = atoll(line + strlen(prefix));
+	free(response);
+	return value;
+}
+
+/* Polls until the series reaches at least expected; returns the last value seen. */
+static long long
+wait_metric(uint16_t port, const char *series, long long expected, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	long long value;
+
+	while ((value = metric_value(port, series)) < expected && now_ms() < deadline)
+		usleep(50000);
+	return value;
+}
+
+static int
+wait_status(uint16_t port, const char *path, int expected, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int status;
+
+	while ((status = http_status(port, path)) != expected && now_ms() < deadline)
+		usleep(100000);
+	return status;
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* Sends count NetFlow v5 datagrams of one record each to the ingest port. */
+static void
+send_netflow_v5(uint16_t port, int count)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	uint8_t d[24 + 48];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	for (int i = 0; i < count; i++) {
+		memset(d, 0, sizeof(d));
+		put16(d, 5);                       /* version */
+		put16(d + 2, 1);                   /* record count */
+		put32(d + 8, (uint32_t)time(NULL)); /* unix_secs */
+		put32(d + 16, (uint32_t)i);        /* flow_sequence */
+		put32(d + 24, 0xc0000201);         /* srcaddr 192.0.2.1 */
+		put32(d + 28, 0xc6336401);         /* dstaddr 198.51.100.1 */
+		put32(d + 40, 3);                  /* packets */
+		put32(d + 44, 1500);               /* bytes */
+		put16(d + 56, 40000);              /* srcport */
+		put16(d + 58, 443);                /* dstport */
+		d[62] = 6;                         /* protocol TCP */
+		assert_int_equal(sendto(fd, d, sizeof(d), 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)sizeof(d));
+	}
+	close(fd);
+}
+
+static void
+print_log(const struct ingest_env *e, const char *name)
+{
+	char path[128], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	fprintf(stderr, "--- %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+static int
+log_contains(const struct ingest_env *e, const char *name, const char *text)
+{
+	char path[128], line[2048];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Starts the broker and ingest with the extra config lines; waits for /readyz. */
+static struct ingest_env *
+start(const char *extra_config)
+{
+	struct ingest_env *e = calloc(1, sizeof(*e));
+	char addr_file[128], log_path[128], config_path[128];
+	FILE *config;
+
+	assert_non_null(e);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", e->dir);
+	snprintf(log_path, sizeof(log_path), "%s/broker.log", e->dir);
+	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
+	e->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
+	assert_true(e->broker > 0);
+	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+
+	e->udp_port = free_port(SOCK_DGRAM);
+	e->metrics_port = free_port(SOCK_STREAM);
+	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", e->dir);
+	config = fopen(config_path, "w");
+	assert_non_null(config);
+	fprintf(config, "run.dir = %s\ningest.listen = 127.0.0.1:%u\n"
+		"ingest.metrics.listen = 127.0.0.1:%u\nlog.format = json\n%s",
+		e->dir, e->udp_port, e->metrics_port, extra_config);
+	fclose(config);
+	snprintf(e->config_env, sizeof(e->config_env), "FLOWSIFT_CONFIG=%s", config_path);
+	char *env[] = { e->config_env, NULL };
+	char *ingest_argv[] = { "flowsift-ingest", NULL };
+
+	snprintf(log_path, sizeof(log_path), "%s/ingest.log", e->dir);
+	e->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
+	assert_true(e->ingest > 0);
+	if (wait_status(e->metrics_port, "/readyz", 200, 10000) != 200) {
+		print_log(e, "ingest");
+		fail_msg("ingest did not become ready");
+	}
+	return e;
+}
+
+static void
+finish(struct ingest_env *e)
+{
+	char cmd[128];
+
+	if (e->ingest > 0)
+		fs_test_stop(e->ingest, 15000);
+	if (e->broker > 0)
+		fs_test_stop(e->broker, 10000);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", e->dir);
+	free(e);
+}
+
+static void
+metrics_count_flows_and_probes(void **state)
+{
+	struct ingest_env *e = start("");
+	int64_t begin;
+	int status;
+
+	(void)state;
+	assert_int_equal(http_status(e->metrics_port, "/healthz"), 200);
+	send_netflow_v5(e->udp_port, 20);
+	assert_int_equal(wait_metric(e->metrics_port, "flowsift_ingest_flows_delivered_total", 20,
+				     10000), 20);
+	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_flows_decoded_total"), 20);
+	assert_int_equal(metric_value(e->metrics_port,
+				      "flowsift_ingest_datagrams_by_protocol_total{protocol=\"netflow_v5\"}"),
+			 20);
+	assert_int_equal(metric_value(e->metrics_port,
+				      "flowsift_ingest_datagram_processing_seconds_count"), 20);
+	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_producer_queue_depth"), 0);
+
+	begin = now_ms();
+	status = fs_test_stop(e->ingest, 15000);
+	e->ingest = 0;
+	if (status != 0)
+		print_log(e, "ingest");
+	assert_int_equal(status, 0);
+	assert_true(now_ms() - begin < 5000);
+	/* The JSON log format was applied. */
+	assert_true(log_contains(e, "ingest", "{\"ts\":"));
+	assert_true(log_contains(e, "ingest", "\"msg\":\"stopped\""));
+	finish(e);
+}
+
+static void
+allowlist_drops_other_exporters(void **state)
+{
+	struct ingest_env *e = start("ingest.exporters.allow = 10.0.0.0/8, 2001:db8::/32\n");
+
+	(void)state;
+	send_netflow_v5(e->udp_port, 7);
+	assert_int_equal(wait_metric(e->metrics_port,
+				     "flowsift_ingest_datagrams_dropped_total{reason=\"exporter_not_allowed\"}",
+				     7, 10000), 7);
+	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_datagrams_decoded_total"), 0);
+	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_udp_datagrams_total"), 7);
+	assert_true(log_contains(e, "ingest", "not in ingest.exporters.allow"));
+	finish(e);
+}
+
+static void
+sigterm_bounded_with_broker_gone(void **state)
+{
+	struct ingest_env *e = start("ingest.shutdown.timeout.ms = 1500\n"
+				     "kafka.message.timeout.ms = 600000\n");
+	int64_t begin;
+	int status;
+
+	(void)state;
+	assert_int_equal(fs_test_stop(e->broker, 10000), 0);
+	e->broker = 0;
+	/* The probe runs every 5 s; readiness must turn 503 within two periods. */
+	assert_int_equal(wait_status(e->metrics_port, "/readyz", 503, 12000), 503);
+	send_netflow_v5(e->udp_port, 10);
+	assert_int_equal(wait_metric(e->metrics_port, "flowsift_ingest_flows_queued_total", 10,
+				     10000), 10);
+	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_broker_reachable"), 0);
+
+	begin = now_ms();
+	status = fs_test_stop(e->ingest, 15000);
+	e->ingest = 0;
+	if (status != 0 || now_ms() - begin >= 1500 + 3000)
+		print_log(e, "ingest");
+	assert_int_equal(status, 0);
+	/* The flush waits out its timeout, then destroying the client takes a moment. */
+	assert_true(now_ms() - begin >= 1500);
+	assert_true(now_ms() - begin < 1500 + 3000);
+	assert_true(log_contains(e, "ingest", "lost=10"));
+	finish(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(metrics_count_flows_and_probes),
+		cmocka_unit_test(allowlist_drops_other_exporters),
+		cmocka_unit_test(sigterm_bounded_with_broker_gone),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,952 @@
+/*
+ * test_sflow.c - sFlow v5 decoding through fs_decoder_decode(): flow and
+ * counter samples built here byte by byte, hostile datagrams, and the
+ * counter samples of the capture corpus ($FLOWSIFT_CORPUS, else
+ * ../shared/corpus; those tests skip when it is absent).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "core/counters.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "decode/capture.h"
+#include "decode/decoder.h"
+#include "decode/exporter_stats.h"
+
+#define MAX_FLOWS 16
+#define MAX_COUNTERS 64
+
+struct packet {
+	uint8_t bytes[4096];
+	size_t len;
+};
+
+struct collected {
+	struct fs_flow flows[MAX_FLOWS];
+	size_t flow_count;
+	struct fs_counters counters[MAX_COUNTERS];
+	size_t counters_count;
+};
+
+static const uint8_t agent[4] = { 192, 0, 2, 10 };
+static const uint8_t host_a[4] = { 203, 0, 113, 1 };
+static const uint8_t host_b[4] = { 198, 51, 100, 7 };
+static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0xaa };
+static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 0xbb };
+
+#define DATAGRAM_SEQUENCE 777u
+#define SUB_AGENT 3u
+
+static void
+put8(struct packet *p, uint32_t v)
+{
+	assert_true(p->len < sizeof(p->bytes));
+	p->bytes[p->len++] = (uint8_t)v;
+}
+
+static void
+put16(struct packet *p, uint32_t v)
+{
+	put8(p, v >> 8);
+	put8(p, v);
+}
+
+static void
+put32(struct packet *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p, v);
+}
+
+static void
+put64(struct packet *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p, (uint32_t)v);
+}
+
+static void
+put_bytes(struct packet *p, const uint8_t *bytes, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		put8(p, bytes[i]);
+}
+
+/* Writes the 32-bit length word reserved at offset at, covering everything after it. */
+static void
+patch_length(struct packet *p, size_t at)
+{
+	uint32_t len = (uint32_t)(p->len - at - 4);
+
+	p->bytes[at] = (uint8_t)(len >> 24);
+	p->bytes[at + 1] = (uint8_t)(len >> 16);
+	p->bytes[at + 2] = (uint8_t)(len >> 8);
+	p->bytes[at + 3] = (uint8_t)len;
+}
+
+/* Starts an element: writes its format word and reserves its length word. */
+static size_t
+begin(struct packet *p, uint32_t format)
+{
+	size_t at;
+
+	put32(p, format);
+	at = p->len;
+	put32(p, 0);
+	return at;
+}
+
+static void
+put_datagram_header(struct packet *p, uint32_t num_samples)
+{
+	put32(p, 5);
+	put32(p, 1);
+	put_bytes(p, agent, 4);
+	put32(p, SUB_AGENT);
+	put32(p, DATAGRAM_SEQUENCE);
+	put32(p, 123456);          /* uptime ms */
+	put32(p, num_samples);
+}
+
+/* Compact flow sample header (format 1) without its records. */
+static void
+put_flow_sample_header(struct packet *p, uint32_t rate, uint32_t input,
+		       uint32_t output, uint32_t num_records)
+{
+	put32(p, 42);              /* sample sequence */
+	put32(p, 7);               /* source id: ifIndex 7 */
+	put32(p, rate);
+	put32(p, 100000);          /* sample pool */
+	put32(p, 0);               /* drops */
+	put32(p, input);
+	put32(p, output);
+	put32(p, num_records);
+}
+
+/* Raw packet header record: Ethernet, 802.1Q VLAN 30, IPv4, TCP. */
+static void
+put_raw_header_record(struct packet *p)
+{
+	size_t rec = begin(p, 1);
+	size_t start;
+
+	put32(p, 1);               /* header protocol: Ethernet */
+	put32(p, 1522);            /* frame length, FCS included */
+	put32(p, 4);               /* stripped: the FCS */
+	start = p->len;
+	put32(p, 0);               /* header length, patched below */
+	put_bytes(p, mac_b, 6);
+	put_bytes(p, mac_a, 6);
+	put16(p, 0x8100);
+	put16(p, 30);
+	put16(p, 0x0800);
+	put8(p, 0x45);
+	put8(p, 0x10);             /* TOS */
+	put16(p, 1500);            /* total length */
+	put32(p, 0);
+	put8(p, 64);
+	put8(p, 6);
+	put16(p, 0);
+	put_bytes(p, host_a, 4);
+	put_bytes(p, host_b, 4);
+	put16(p, 51000);
+	put16(p, 443);
+	put32(p, 1);
+	put32(p, 0);
+	put8(p, 0x50);
+	put8(p, 0x10);             /* ACK */
+	put16(p, 1000);
+	put32(p, 0);
+	patch_length(p, start);
+	put16(p, 0);               /* pad the 58-byte header to 60 */
+	patch_length(p, rec);
+}
+
+static void
+put_ext_switch_record(struct packet *p, uint32_t src_vlan)
+{
+	size_t rec = begin(p, 1001);
+
+	put32(p, src_vlan);
+	put32(p, 0);
+	put32(p, src_vlan);
+	put32(p, 0);
+	patch_length(p, rec);
+}
+
+static void
+put_ext_router_record(struct packet *p)
+{
+	size_t rec = begin(p, 1002);
+
+	put32(p, 1);
+	put_bytes(p, host_b, 4);
+	put32(p, 24);
+	put32(p, 16);
+	patch_length(p, rec);
+}
+
+/* Extended gateway with own AS 65000, src_as src_as and the path given. */
+static void
+put_ext_gateway_record(struct packet *p, uint32_t src_as, const uint32_t *path,
+		       uint32_t path_len)
+{
+	size_t rec = begin(p, 1003);
+
+	put32(p, 1);
+	put_bytes(p, agent, 4);    /* BGP next hop */
+	put32(p, 65000);
+	put32(p, src_as);
+	put32(p, 65001);           /* src peer AS */
+	put32(p, path_len > 0 ? 1 : 0);
+	if (path_len > 0) {
+		put32(p, 2);       /* AS_SEQUENCE */
+		put32(p, path_len);
+		for (uint32_t i = 0; i < path_len; i++)
+			put32(p, path[i]);
+	}
+	put32(p, 1);               /* communities */
+	put32(p, 65000u << 16 | 100);
+	put32(p, 100);             /* local preference */
+	patch_length(p, rec);
+}
+
+/* IPv4 data record (0:3) for a UDP packet of 200 bytes. */
+static void
+put_ipv4_data_record(struct packet *p)
+{
+	size_t rec = begin(p, 3);
+
+	put32(p, 200);
+	put32(p, 17);
+	put_bytes(p, host_b, 4);
+	put_bytes(p, host_a, 4);
+	put32(p, 53);
+	put32(p, 40000);
+	put32(p, 0);
+	put32(p, 0x20);
+	patch_length(p, rec);
+}
+
+/* A whole flow sample (format 1) with one IPv4 data record. */
+static void
+put_simple_flow_sample(struct packet *p)
+{
+	size_t sample = begin(p, 1);
+
+	put_flow_sample_header(p, 512, 1, 2, 1);
+	put_ipv4_data_record(p);
+	patch_length(p, sample);
+}
+
+static void
+collect_flow(const struct fs_flow *flow, void *opaque)
+{
+	struct collected *c = opaque;
+
+	if (c->flow_count < MAX_FLOWS)
+		c->flows[c->flow_count] = *flow;
+	c->flow_count++;
+}
+
+static void
+collect_counters(const struct fs_counters *counters, void *opaque)
+{
+	struct collected *c = opaque;
+
+	if (c->counters_count < MAX_COUNTERS)
+		c->counters[c->counters_count] = *counters;
+	c->counters_count++;
+}
+
+static struct fs_decoder *
+new_decoder(const struct fs_decoder_limits *limits, struct collected *c)
+{
+	struct fs_decoder *dec = fs_decoder_new(limits);
+
+	assert_non_null(dec);
+	memset(c, 0, sizeof(*c));
+	fs_decoder_set_counters_sink(dec, collect_counters, c);
+	return dec;
+}
+
+static int
+decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+{
+	struct fs_addr exporter;
+	uint8_t addr[4] = { 127, 0, 0, 1 };
+
+	fs_addr_set_v4(&exporter, addr);
+	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 6343, 1000, collect_flow, c);
+}
+
+static void
+flow_sample_all_records(void **state)
+{
+	static const uint32_t path[] = { 64500, 64501, 64502 };
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 1024, 5, 6, 4);
+	put_raw_header_record(&p);
+	put_ext_switch_record(&p, 99);
+	put_ext_router_record(&p);
+	put_ext_gateway_record(&p, 64999, path, 3);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 1);
+	assert_int_equal(f->flow_type, FS_FLOW_SFLOW_V5);
+	assert_int_equal(f->sequence, DATAGRAM_SEQUENCE);
+	assert_int_equal(f->observation_domain_id, SUB_AGENT);
+	assert_int_equal(f->sampling_rate, 1024);
+	assert_int_equal(f->in_if, 5);
+	assert_int_equal(f->out_if, 6);
+	assert_int_equal(f->packets, 1);
+	assert_int_equal(f->bytes, 1500);      /* the IPv4 total length */
+	assert_memory_equal(f->src_mac, mac_a, 6);
+	assert_memory_equal(f->dst_mac, mac_b, 6);
+	assert_int_equal(f->vlan_id, 30);      /* the header's tag wins over 99 */
+	assert_memory_equal(f->src_addr.bytes, host_a, 4);
+	assert_memory_equal(f->dst_addr.bytes, host_b, 4);
+	assert_int_equal(f->proto, 6);
+	assert_int_equal(f->tos, 0x10);
+	assert_int_equal(f->src_port, 51000);
+	assert_int_equal(f->dst_port, 443);
+	assert_int_equal(f->tcp_flags, 0x10);
+	assert_memory_equal(f->next_hop.bytes, host_b, 4); /* the router's, not the gateway's */
+	assert_int_equal(f->src_mask, 24);
+	assert_int_equal(f->dst_mask, 16);
+	assert_int_equal(f->src_as, 64999);
+	assert_int_equal(f->dst_as, 64502);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_flow_samples, 1);
+	assert_int_equal(fs_decoder_stats(dec)->datagrams_by_type[FS_FLOW_SFLOW_V5], 1);
+	fs_decoder_free(dec);
+}
+
+static void
+gateway_local_as(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 1, 5, 6, 1);
+	put_ext_gateway_record(&p, 0, NULL, 0);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 1);
+	/* Source AS 0 and an empty path: both ends are in the gateway's AS. */
+	assert_int_equal(c.flows[0].src_as, 65000);
+	assert_int_equal(c.flows[0].dst_as, 65000);
+	assert_memory_equal(c.flows[0].next_hop.bytes, agent, 4);
+	/* A rate of 1 is no sampling and is not reported. */
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	fs_decoder_free(dec);
+}
+
+static void
+ipv4_data_record_only(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 1);
+	assert_int_equal(f->bytes, 200);
+	assert_int_equal(f->proto, 17);
+	assert_int_equal(f->src_port, 53);
+	assert_int_equal(f->dst_port, 40000);
+	assert_int_equal(f->tos, 0x20);
+	assert_false(fs_flow_has(f, FS_F_TCP_FLAGS));
+	assert_false(fs_flow_has(f, FS_F_SRC_MAC));
+	fs_decoder_free(dec);
+}
+
+static void
+expanded_special_interfaces(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 2);
+	sample = begin(&p, 3);
+	put32(&p, 1);              /* sequence */
+	put32(&p, 0);              /* source id type */
+	put32(&p, 70000);          /* source id index, above 24 bits */
+	put32(&p, 4096);
+	put32(&p, 0);
+	put32(&p, 0);
+	put32(&p, 0);              /* input: ifIndex 70000 */
+	put32(&p, 70000);
+	put32(&p, 1);              /* output: discarded, reason 258 */
+	put32(&p, 258);
+	put32(&p, 0);              /* no records */
+	patch_length(&p, sample);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 4096, 0x3fffffff, 2u << 30 | 3, 0); /* internal, multiple */
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(c.flows[0].in_if, 70000);
+	assert_int_equal(c.flows[0].out_if, 0);
+	assert_true(fs_flow_has(&c.flows[0], FS_F_OUT_IF));
+	assert_int_equal(c.flows[1].in_if, 0);
+	assert_int_equal(c.flows[1].out_if, 0);
+	assert_int_equal(c.flows[1].sampling_rate, 4096);
+	fs_decoder_free(dec);
+}
+
+static void
+counter_sample_records(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_counters *k = &c.counters[0];
+	size_t sample, rec;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 2);
+	put32(&p, 9);              /* sequence */
+	put32(&p, 1u << 24 | 42);  /* source: VLAN 42 */
+	put32(&p, 3);
+	rec = begin(&p, 1);        /* generic interface */
+	put32(&p, 42);
+	put32(&p, 6);
+	put64(&p, 10000000000ull);
+	put32(&p, 1);
+	put32(&p, 3);
+	put64(&p, 5000000000ull);
+	for (uint32_t i = 1; i <= 6; i++)
+		put32(&p, i);
+	put64(&p, 7000000000ull);
+	for (uint32_t i = 11; i <= 15; i++)
+		put32(&p, i);
+	put32(&p, 1);
+	patch_length(&p, rec);
+	rec = begin(&p, 2);        /* Ethernet */
+	for (uint32_t i = 101; i <= 113; i++)
+		put32(&p, i);
+	patch_length(&p, rec);
+	rec = begin(&p, 1005);     /* port name, listed only */
+	put32(&p, 4);
+	put32(&p, 0x65746830);     /* "eth0" */
+	patch_length(&p, rec);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 0);
+	assert_int_equal(c.counters_count, 1);
+	assert_int_equal(k->present, FS_C_GENERIC | FS_C_ETHERNET);
+	assert_memory_equal(k->agent_addr.bytes, agent, 4);
+	assert_int_equal(k->sub_agent_id, SUB_AGENT);
+	assert_int_equal(k->datagram_sequence, DATAGRAM_SEQUENCE);
+	assert_int_equal(k->sequence, 9);
+	assert_int_equal(k->uptime_ms, 123456);
+	assert_int_equal(k->source_id_type, 1);
+	assert_int_equal(k->source_id_index, 42);
+	assert_int_equal(k->time_received_ns, 1000);
+	assert_int_equal(k->exporter_port, 6343);
+	assert_int_equal(k->generic.if_index, 42);
+	assert_int_equal(k->generic.if_speed, 10000000000ull);
+	assert_int_equal(k->generic.if_status, 3);
+	assert_int_equal(k->generic.in_octets, 5000000000ull);
+	assert_int_equal(k->generic.in_ucast_pkts, 1);
+	assert_int_equal(k->generic.in_unknown_protos, 6);
+	assert_int_equal(k->generic.out_octets, 7000000000ull);
+	assert_int_equal(k->generic.out_errors, 15);
+	assert_int_equal(k->generic.promiscuous, 1);
+	assert_int_equal(k->ethernet.alignment_errors, 101);
+	assert_int_equal(k->ethernet.symbol_errors, 113);
+	assert_int_equal(k->other_count, 1);
+	assert_int_equal(k->other[0].enterprise, 0);
+	assert_int_equal(k->other[0].format, 1005);
+	assert_int_equal(k->other[0].length, 8);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_counter_samples, 1);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_unknown_records, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+short_datagrams_counted(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	p.len = 12;
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	p.len = 8;
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.flow_count, 0);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 2);
+	assert_int_equal(fs_decoder_stats(dec)->datagrams_by_type[FS_FLOW_SFLOW_V5], 2);
+	fs_decoder_free(dec);
+}
+
+static void
+zero_length_record_skipped(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 10, 1, 2, 3);
+	put_ext_router_record(&p);
+	put32(&p, 1);              /* raw header record of length 0 */
+	put32(&p, 0);
+	put_ipv4_data_record(&p);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(c.flow_count, 1);
+	assert_int_equal(c.flows[0].src_mask, 24);
+	assert_int_equal(c.flows[0].src_port, 53);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 1);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+records_overrun_sample(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	put_simple_flow_sample(&p);
+	sample = begin(&p, 1);     /* claims 1000 records, holds 1 */
+	put_flow_sample_header(&p, 10, 1, 2, 1000);
+	put_ext_router_record(&p);
+	patch_length(&p, sample);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.flow_count, 3);
+	assert_int_equal(c.flows[0].src_port, 53);
+	assert_int_equal(c.flows[1].src_mask, 24);
+	assert_int_equal(c.flows[2].src_port, 53);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+record_length_overruns_sample(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 2);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 10, 1, 2, 2);
+	put_ipv4_data_record(&p);
+	put32(&p, 1002);           /* record claiming 4000 bytes */
+	put32(&p, 4000);
+	put32(&p, 0);
+	patch_length(&p, sample);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+sample_overruns_datagram(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	put_simple_flow_sample(&p);
+	put32(&p, 1);              /* flow sample claiming 100000 bytes */
+	put32(&p, 100000);
+	put32(&p, 0);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.flow_count, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+zero_length_sample_skipped(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	put_simple_flow_sample(&p);
+	put32(&p, 1);
+	put32(&p, 0);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+more_samples_than_sent(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_datagram_header(&p, 0xffffffffu);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.flow_count, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+sample_and_record_limits(void **state)
+{
+	const struct fs_decoder_limits limits = {
+		.max_sflow_samples = 2,
+		.max_sflow_records = 1,
+	};
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(&limits, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 10, 1, 2, 3);
+	put_ipv4_data_record(&p);
+	put_ext_router_record(&p);
+	put_ext_switch_record(&p, 5);
+	patch_length(&p, sample);
+	put_simple_flow_sample(&p);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(c.flows[0].src_port, 53);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SRC_MASK));
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 2);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 2);
+	fs_decoder_free(dec);
+}
+
+static void
+unknown_samples_counted(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	sample = begin(&p, 5);     /* drop notification */
+	put32(&p, 1);
+	patch_length(&p, sample);
+	sample = begin(&p, 4413u << 12 | 1); /* enterprise sample */
+	put32(&p, 1);
+	patch_length(&p, sample);
+	put_simple_flow_sample(&p);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_unknown_samples, 2);
+	fs_decoder_free(dec);
+}
+
+static void
+datagram_sequence_gap(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_exporter_entry *entry;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	put_simple_flow_sample(&p);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	/* The next datagram skips sequence numbers 778 and 779. */
+	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 3);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	assert_int_equal(fs_exporter_stats_count(fs_decoder_exporter_stats(dec)), 1);
+	entry = fs_exporter_stats_at(fs_decoder_exporter_stats(dec), 0);
+	assert_int_equal(entry->sequence_gaps, 1);
+	assert_int_equal(entry->sequence_lost, 2);
+	fs_decoder_free(dec);
+}
+
+/* ---- corpus ---- */
+
+struct corpus_run {
+	struct fs_decoder *decoder;
+	struct collected *collected;
+	int faults;
+};
+
+static int
+decode_corpus_datagram(const struct fs_datagram *dg, void *opaque)
+{
+	struct corpus_run *run = opaque;
+
+	if (fs_decoder_decode(run->decoder, dg->data, dg->len, &dg->exporter,
+			      dg->exporter_port, dg->time_ns, collect_flow,
+			      run->collected) != 0)
+		run->faults++;
+	return 0;
+}
+
+/* Decodes a corpus file into c; skips the test when the corpus is absent. */
+static int
+decode_corpus_file(const char *name, struct fs_decoder *dec, struct collected *c)
+{
+	const char *dir = getenv("FLOWSIFT_CORPUS");
+	struct corpus_run run = { dec, c, 0 };
+	char path[1024], err[256];
+	struct stat st;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "../shared/corpus";
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (stat(path, &st) != 0) {
+		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n", path);
+		skip();
+	}
+	if (fs_capture_read_file(path, decode_corpus_datagram, &run, err, sizeof(err)) != 0)
+		fail_msg("failed to read %s: %s", path, err);
+	return run.faults;
+}
+
+static void
+corpus_generic_and_port_name(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	const struct fs_counters *k = &c.counters[0];
+	static const uint8_t telegraf_agent[4] = { 192, 168, 119, 184 };
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/telegraf/sflow_v5_example__sflow_v5.bin",
+					    dec, &c), 0);
+	assert_int_equal(c.counters_count, 1);
+	assert_memory_equal(k->agent_addr.bytes, telegraf_agent, 4);
+	assert_int_equal(k->sub_agent_id, 100000);
+	assert_int_equal(k->sequence, 2);
+	assert_int_equal(k->uptime_ms, 12414);
+	assert_int_equal(k->present, FS_C_GENERIC);
+	assert_int_equal(k->generic.if_index, 3);
+	assert_int_equal(k->generic.if_type, 6);
+	assert_int_equal(k->generic.if_speed, 1000000000ull);
+	assert_int_equal(k->generic.if_status, 3);
+	assert_int_equal(k->generic.in_octets, 3910);
+	assert_int_equal(k->generic.in_ucast_pkts, 28);
+	assert_int_equal(k->generic.in_mcast_pkts, 4294967295u);
+	assert_int_equal(k->generic.out_octets, 3946);
+	assert_int_equal(k->generic.out_ucast_pkts, 29);
+	assert_int_equal(k->generic.promiscuous, 0);
+	assert_int_equal(k->other_count, 1);
+	assert_int_equal(k->other[0].format, 1005);
+	fs_decoder_free(dec);
+}
+
+static void
+corpus_expanded_counters(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	const struct fs_counters *k = &c.counters[0];
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/telegraf/sflow_issue_18876__message.bin",
+					    dec, &c), 0);
+	assert_int_equal(c.counters_count, 1);
+	assert_int_equal(k->present, FS_C_GENERIC | FS_C_ETHERNET);
+	assert_int_equal(k->sequence, 17628);
+	assert_int_equal(k->uptime_ms, 1405480336);
+	assert_int_equal(k->generic.if_index, 1258293248);
+	assert_int_equal(k->generic.if_speed, 10000000000ull);
+	assert_int_equal(k->generic.in_octets, 59347538341644ull);
+	assert_int_equal(k->generic.in_errors, 58690);
+	assert_int_equal(k->generic.out_octets, 89572325677612ull);
+	assert_int_equal(k->generic.out_mcast_pkts, 4095509374u);
+	assert_int_equal(k->generic.promiscuous, 1);
+	assert_int_equal(k->ethernet.fcs_errors, 58690);
+	assert_int_equal(k->ethernet.alignment_errors, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+corpus_drop_sample_skipped(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/telegraf/sflow_issue_15375__sflow_drop_1036.bin",
+					    dec, &c), 0);
+	assert_int_equal(c.flow_count, 0);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_unknown_samples, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+corpus_ipv6_agent(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	const struct fs_counters *k = &c.counters[0];
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/tcpdump/sflow-print-v6.pcap", dec, &c), 0);
+	assert_true(c.counters_count > 1);
+	/* The first datagram: agent 30::1:1:1, sequence 109, ifIndex 23001. */
+	assert_int_equal(k->agent_addr.family, 6);
+	assert_int_equal(k->agent_addr.bytes[0], 0x00);
+	assert_int_equal(k->agent_addr.bytes[1], 0x30);
+	assert_int_equal(k->datagram_sequence, 109);
+	assert_int_equal(k->sequence, 28);
+	assert_int_equal(k->source_id_index, 23001);
+	assert_int_equal(k->generic.if_index, 23001);
+	assert_int_equal(k->generic.if_speed, 400000000000ull);
+	assert_int_equal(k->generic.out_octets, 9717);
+	assert_int_equal(k->generic.out_mcast_pkts, 79);
+	assert_true(c.flow_count > 0);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+corpus_mixed_with_netflow(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	const struct fs_decoder_stats *stats;
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/tcpdump/sflow_multiple_counter_30_pdus.pcap",
+					    dec, &c), 0);
+	stats = fs_decoder_stats(dec);
+	assert_int_equal(stats->datagrams_by_type[FS_FLOW_SFLOW_V5], 25);
+	assert_int_equal(stats->datagrams_by_type[FS_FLOW_NETFLOW_V5], 5);
+	assert_int_equal(stats->sflow_counter_samples, c.counters_count);
+	assert_true(c.counters_count >= 25);
+	fs_decoder_free(dec);
+}
+
+static void
+corpus_truncated_capture(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/tcpdump/sflow_print-segv.pcap", dec, &c), 1);
+	assert_int_equal(c.flow_count, 0);
+	assert_int_equal(c.counters_count, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+corpus_trailing_bytes_ignored(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/goflow2/sflow_expanded_5samples.bin",
+					    dec, &c), 0);
+	assert_int_equal(c.flow_count, 5);
+	fs_decoder_free(dec);
+}
+
+static int
+quiet_logs(void **state)
+{
+	(void)state;
+	fs_log_set_level(FS_LOG_ERR);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(flow_sample_all_records),
+		cmocka_unit_test(gateway_local_as),
+		cmocka_unit_test(ipv4_data_record_only),
+		cmocka_unit_test(expanded_special_interfaces),
+		cmocka_unit_test(counter_sample_records),
+		cmocka_unit_test(short_datagrams_counted),
+		cmocka_unit_test(zero_length_record_skipped),
+		cmocka_unit_test(records_overrun_sample),
+		cmocka_unit_test(record_length_overruns_sample),
+		cmocka_unit_test(sample_overruns_datagram),
+		cmocka_unit_test(zero_length_sample_skipped),
+		cmocka_unit_test(more_samples_than_sent),
+		cmocka_unit_test(sample_and_record_limits),
+		cmocka_unit_test(unknown_samples_counted),
+		cmocka_unit_test(datagram_sequence_gap),
+		cmocka_unit_test(corpus_generic_and_port_name),
+		cmocka_unit_test(corpus_expanded_counters),
+		cmocka_unit_test(corpus_drop_sample_skipped),
+		cmocka_unit_test(corpus_ipv6_agent),
+		cmocka_unit_test(corpus_mixed_with_netflow),
+		cmocka_unit_test(corpus_truncated_capture),
+		cmocka_unit_test(corpus_trailing_bytes_ignored),
+	};
+
+	return cmocka_run_group_tests(tests, quiet_logs, NULL);
+}
