@@ -22,7 +22,7 @@
 static struct fs_ruleset *
 parse_ok(const char *text)
 {
-	struct fs_filter_error err;
+	struct fs_filter_error err = { 0 };
 	struct fs_ruleset *rules = NULL;
 	int rc = fs_ruleset_parse(&rules, text, strlen(text), "test.rules", &err);
 
@@ -167,7 +167,7 @@ definitions_chain(void **state)
 static void
 syntax_error_has_line_and_caret(void **state)
 {
-	struct fs_filter_error err;
+	struct fs_filter_error err = { 0 };
 
 	(void)state;
 	parse_error("# header\n"
@@ -186,7 +186,7 @@ syntax_error_has_line_and_caret(void **state)
 static void
 error_in_continuation_line(void **state)
 {
-	struct fs_filter_error err;
+	struct fs_filter_error err = { 0 };
 
 	(void)state;
 	parse_error("rule a: proto tcp\n"
@@ -247,7 +247,7 @@ static void
 load_from_file(void **state)
 {
 	char path[] = "/tmp/fstest-rules-XXXXXX";
-	struct fs_filter_error err;
+	struct fs_filter_error err = { 0 };
 	struct fs_ruleset *rules = NULL;
 	int fd;
 

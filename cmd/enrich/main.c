@@ -13,6 +13,10 @@
  * Files reload between batches, on SIGHUP and when enrich.reload.interval
  * finds one changed, so each flow is enriched with one whole version of
  * each file.
+ *
+ * Every counter of the stats line is also served as a Prometheus metric on
+ * enrich.metrics.listen, with /healthz and /readyz (telemetry.h,
+ * docs/metrics.md).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -31,6 +35,8 @@
 #include "enrich/snmp_poller.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "metrics/metrics.h"
+#include "telemetry.h"
 
 #define FACILITY "enrich"
 #define POLL_MESSAGES 1000
@@ -52,9 +58,27 @@ struct enrich {
 	uint64_t batch_flows;         /* produced since the last offset store */
 	uint64_t flows;
 	uint64_t rejected;
+	uint64_t rejected_schema;     /* of rejected: unknown schema fingerprint */
 	uint64_t encode_errors;
+	int64_t batch_start_ns;       /* first message of the batch, 0 before it */
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit encode_limit;
+	struct worker_telemetry *telemetry;
+	struct enrich_metrics *metrics;
+};
+
+/* The counters that only flowsift-enrich keeps, mirrored after each batch. */
+struct enrich_metrics {
+	struct fs_counter *flows;
+	struct fs_counter *rejected_schema;
+	struct fs_counter *rejected_malformed;
+	struct fs_counter *encode_errors;
+	struct fs_counter *geoip_hits;
+	struct fs_counter *prefix_hits;
+	struct fs_counter *interface_hits;
+	struct fs_counter *sampling[5];
+	struct fs_counter *reloads;
+	struct fs_counter *reload_failures;
 };
 
 static void
@@ -67,12 +91,18 @@ on_signal(int sig)
 }
 
 static int64_t
-now_ms(void)
+now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+now_ms(void)
+{
+	return now_ns() / 1000000;
 }
 
 /* Queues one message, waiting while the local queue is full.  Returns 0 or nonzero. */
@@ -105,10 +135,14 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)key;
 	(void)key_len;
 	(void)timestamp_ms;
+	if (enrich->batch_start_ns == 0)
+		enrich->batch_start_ns = now_ns();
 	rc = fs_flow_codec_decode(enrich->codec, value, len, &flow);
 	if (rc < 0) {
 		/* A message that can never be decoded is counted and skipped. */
 		enrich->rejected++;
+		if (rc == FS_ERR_UNSUPPORTED)
+			enrich->rejected_schema++;
 		fs_log_limited(&enrich->reject_limit, FS_LOG_WARNING, FACILITY,
 			       "rejected a message of %zu bytes: %s", len,
 			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
@@ -162,6 +196,77 @@ commit_batch(struct enrich *enrich, uint64_t failed_before)
 	return 0;
 }
 
+#define DROPPED_HELP "Messages consumed but not produced, by reason."
+#define HITS_HELP "Lookups that found an entry, by source."
+#define SAMPLING_HELP "Flows by what sampling correction did to their counters."
+
+/* Registers the counters of struct enrich_metrics.  Returns 0 or -1 (logged). */
+static int
+register_metrics(struct worker_telemetry *t, struct enrich_metrics *m)
+{
+	static const char *const sampling[] = {
+		"outcome=scaled", "outcome=overridden", "outcome=unknown_rate",
+		"outcome=already_scaled", "outcome=saturated",
+	};
+
+	m->flows = worker_telemetry_counter(t, "flows_enriched_total",
+					    "Flows enriched and queued for the output topic.", NULL);
+	m->rejected_schema = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+						      "reason=unknown_schema");
+	m->rejected_malformed = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+							 "reason=malformed");
+	m->encode_errors = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+						    "reason=encode_error");
+	m->geoip_hits = worker_telemetry_counter(t, "lookup_hits_total", HITS_HELP, "source=geoip");
+	m->prefix_hits = worker_telemetry_counter(t, "lookup_hits_total", HITS_HELP,
+						  "source=prefix");
+	m->interface_hits = worker_telemetry_counter(t, "lookup_hits_total", HITS_HELP,
+						     "source=interface");
+	m->reloads = worker_telemetry_counter(t, "reloads_total", "Files reloaded.", NULL);
+	m->reload_failures = worker_telemetry_counter(
+		t, "reload_failures_total", "New file versions that failed to load.", NULL);
+	if (!m->flows || !m->rejected_schema || !m->rejected_malformed || !m->encode_errors ||
+	    !m->geoip_hits || !m->prefix_hits || !m->interface_hits || !m->reloads ||
+	    !m->reload_failures)
+		return -1;
+	for (size_t i = 0; i < 5; i++) {
+		m->sampling[i] = worker_telemetry_counter(t, "sampling_total", SAMPLING_HELP,
+							  sampling[i]);
+		if (!m->sampling[i])
+			return -1;
+	}
+	return 0;
+}
+
+/* Mirrors every stats struct into the metrics; runs after each batch. */
+static void
+publish_metrics(struct enrich *enrich)
+{
+	struct enrich_metrics *m = enrich->metrics;
+	struct fs_consumer_stats c = { 0 };
+	struct fs_producer_stats p = { 0 };
+	struct fs_enrich_stats e;
+
+	fs_consumer_stats(enrich->consumer, &c);
+	fs_producer_stats(enrich->producer, &p);
+	fs_enricher_stats(enrich->enricher, &e);
+	worker_telemetry_publish(enrich->telemetry, &c, &p);
+	fs_counter_set(m->flows, enrich->flows);
+	fs_counter_set(m->rejected_schema, enrich->rejected_schema);
+	fs_counter_set(m->rejected_malformed, enrich->rejected - enrich->rejected_schema);
+	fs_counter_set(m->encode_errors, enrich->encode_errors);
+	fs_counter_set(m->geoip_hits, e.geoip_hits);
+	fs_counter_set(m->prefix_hits, e.prefix_hits);
+	fs_counter_set(m->interface_hits, e.interface_hits);
+	fs_counter_set(m->sampling[0], e.sampling.scaled);
+	fs_counter_set(m->sampling[1], e.sampling.overridden);
+	fs_counter_set(m->sampling[2], e.sampling.unknown_rate);
+	fs_counter_set(m->sampling[3], e.sampling.already_scaled);
+	fs_counter_set(m->sampling[4], e.sampling.saturated);
+	fs_counter_set(m->reloads, e.reloads);
+	fs_counter_set(m->reload_failures, e.reload_failures);
+}
+
 static void
 log_stats(struct enrich *enrich)
 {
@@ -176,7 +281,8 @@ log_stats(struct enrich *enrich)
 	       "consumed=%llu flows=%llu rejected=%llu encode_errors=%llu delivered=%llu "
 	       "failed=%llu geoip_hits=%llu prefix_hits=%llu interface_hits=%llu "
 	       "sampling_scaled=%llu sampling_overridden=%llu sampling_unknown=%llu "
-	       "sampling_already_scaled=%llu reloads=%llu reload_failures=%llu",
+	       "sampling_already_scaled=%llu sampling_saturated=%llu reloads=%llu "
+	       "reload_failures=%llu",
 	       (unsigned long long)c.consumed, (unsigned long long)enrich->flows,
 	       (unsigned long long)enrich->rejected, (unsigned long long)enrich->encode_errors,
 	       (unsigned long long)p.delivered, (unsigned long long)p.failed,
@@ -184,7 +290,8 @@ log_stats(struct enrich *enrich)
 	       (unsigned long long)e.interface_hits, (unsigned long long)e.sampling.scaled,
 	       (unsigned long long)e.sampling.overridden,
 	       (unsigned long long)e.sampling.unknown_rate,
-	       (unsigned long long)e.sampling.already_scaled, (unsigned long long)e.reloads,
+	       (unsigned long long)e.sampling.already_scaled,
+	       (unsigned long long)e.sampling.saturated, (unsigned long long)e.reloads,
 	       (unsigned long long)e.reload_failures);
 }
 
@@ -221,18 +328,61 @@ run(struct enrich *enrich, const struct fs_config *config)
 			break;
 		}
 		rc = commit_batch(enrich, before.failed);
+		if (enrich->batch_start_ns != 0) {
+			worker_telemetry_observe_batch(enrich->telemetry,
+						       (double)(now_ns() - enrich->batch_start_ns) / 1e9);
+			enrich->batch_start_ns = 0;
+		}
 		if (rc < 0) {
 			status = 1;
 			break;
 		}
 		fs_producer_poll(enrich->producer, 0);
+		publish_metrics(enrich);
 		if (stats_interval_ms > 0 && now >= next_stats) {
 			log_stats(enrich);
 			next_stats = now + stats_interval_ms;
 		}
 	}
+	worker_telemetry_set_stopping(enrich->telemetry);
+	publish_metrics(enrich);
 	log_stats(enrich);
 	return status;
+}
+
+/* Registers the metrics and serves them on enrich.metrics.listen.  Returns 0 or -1 (logged). */
+static int
+start_telemetry(struct enrich *enrich, const struct fs_config *config, const char *topic_in)
+{
+	struct fs_kafka_props props = fs_kafka_props_config(config);
+	struct worker_telemetry_settings settings = {
+		.worker = FACILITY,
+		.listen = fs_config_str(config, "enrich.metrics.listen"),
+		.group_id = fs_config_str(config, "enrich.group.id"),
+		.topic = topic_in,
+		.props = &props,
+		.has_producer = 1,
+	};
+	char bootstrap[1024], err[512];
+
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
+		bootstrap[0] = '\0';
+	settings.bootstrap = bootstrap;
+	enrich->metrics = calloc(1, sizeof(*enrich->metrics));
+	if (!enrich->metrics) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot start: out of memory");
+		return -1;
+	}
+	enrich->telemetry = worker_telemetry_new(&settings, err, sizeof(err));
+	if (!enrich->telemetry) {
+		fs_log(FS_LOG_ERR, FACILITY, "%s", err);
+		return -1;
+	}
+	if (register_metrics(enrich->telemetry, enrich->metrics) < 0) {
+		fs_log(FS_LOG_ERR, FACILITY, "cannot register the metrics (see the log above)");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -376,12 +526,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	fs_consumer_set_manual_store(enrich->consumer, 1);
+	if (start_telemetry(enrich, config, topic_in) < 0)
+		goto out;
 	fs_log(FS_LOG_INFO, FACILITY, "consuming %s, producing %s", topic_in, enrich->topic_out);
 	status = run(enrich, config);
 out:
 	/* The consumer closes first: it commits only offsets stored after delivery. */
 	fs_consumer_close(enrich->consumer, NULL);
 	fs_producer_close(enrich->producer, 10000, NULL);
+	worker_telemetry_free(enrich->telemetry);
+	free(enrich->metrics);
 	fs_flow_codec_free(enrich->codec);
 	fs_enricher_free(enrich->enricher);
 	fs_snmp_poller_free(enrich->snmp);

@@ -15,6 +15,10 @@
  * SIGHUP reloads the rules file; a file with an error is logged with its
  * line and column and the rules in use stay.  Per-rule counters are kept by
  * rule name across reloads and logged every filter.stats.interval seconds.
+ *
+ * Every counter of the stats lines is also served as a Prometheus metric on
+ * filter.metrics.listen, the rule counters with a `rule` label registered as
+ * rule names appear, with /healthz and /readyz (docs/metrics.md).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -33,6 +37,8 @@
 #include "filter/ruleset.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "metrics/metrics.h"
+#include "../enrich/telemetry.h"
 
 #define POLL_MESSAGES 1000
 #define FLUSH_TIMEOUT_MS 30000
@@ -48,12 +54,17 @@ struct rule_stats {
 	uint64_t matched;
 	uint64_t produced;
 	uint64_t produce_failed; /* sends the producer rejected (queue full after retries) */
+	/* The same counts as metrics, shared by every rule of this name since start. */
+	struct fs_counter *matched_metric;
+	struct fs_counter *produced_metric;
+	struct fs_counter *produce_failed_metric;
 };
 
 /* Counters of the worker as a whole. */
 struct filter_stats {
 	uint64_t flows;          /* messages decoded */
 	uint64_t rejected;       /* messages that are not valid flows */
+	uint64_t rejected_schema; /* of rejected: unknown schema fingerprint */
 	uint64_t dropped;        /* flows a drop rule matched */
 	uint64_t unmatched;      /* flows no rule matched */
 	uint64_t default_routed; /* of unmatched: produced to the default route */
@@ -71,9 +82,27 @@ struct filter_worker {
 	struct rule_stats *rule_stats; /* one per rule, same order */
 	struct filter_stats stats;
 	uint64_t failed_at_store;      /* producer failures counted at the last store */
+	int64_t batch_start_ns;        /* first message of the batch, 0 before it */
+	struct worker_telemetry *telemetry;
+	struct filter_metrics *metrics;
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit send_limit;
 };
+
+/* The counters of struct filter_stats as metrics, mirrored after each batch. */
+struct filter_metrics {
+	struct fs_counter *flows;
+	struct fs_counter *rejected_schema;
+	struct fs_counter *rejected_malformed;
+	struct fs_counter *dropped;
+	struct fs_counter *unmatched;
+	struct fs_counter *default_routed;
+	struct fs_counter *reloads;
+	struct fs_counter *reload_failures;
+	struct fs_gauge *rules;
+};
+
+#define DROPPED_HELP "Messages consumed and produced nowhere, by reason."
 
 static void
 on_stop(int sig)
@@ -90,12 +119,42 @@ on_hup(int sig)
 }
 
 static int64_t
-now_ms(void)
+now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+now_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+/* Registers the rule counters of stats[0..count-1] (a name seen before gets its series back).  Returns 0 or -1. */
+static int
+register_rule_metrics(struct worker_telemetry *t, struct rule_stats *stats, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char labels[FS_FILTER_NAME_MAX + 8];
+
+		snprintf(labels, sizeof(labels), "rule=%s", stats[i].name);
+		stats[i].matched_metric = worker_telemetry_counter(
+			t, "rule_matches_total", "Flows a rule matched, by rule name.", labels);
+		stats[i].produced_metric = worker_telemetry_counter(
+			t, "rule_produced_total", "Flows queued for a rule's topic, by rule name.",
+			labels);
+		stats[i].produce_failed_metric = worker_telemetry_counter(
+			t, "rule_produce_failures_total",
+			"Flows the producer refused for a rule's topic (consumed again), by rule name.",
+			labels);
+		if (!stats[i].matched_metric || !stats[i].produced_metric ||
+		    !stats[i].produce_failed_metric)
+			return -1;
+	}
+	return 0;
 }
 
 /* Builds the counters of rules, taking over those of old rules with the same name. */
@@ -145,7 +204,8 @@ load_rules(struct filter_worker *w)
 		return rc;
 	}
 	stats = adopt_stats(rules, w->rule_stats, w->rules ? w->rules->count : 0);
-	if (stats == NULL) {
+	if (stats == NULL || register_rule_metrics(w->telemetry, stats, rules->count) < 0) {
+		free(stats);
 		fs_ruleset_free(rules);
 		fs_log(FS_LOG_ERR, "filter", "out of memory loading %s", w->rules_path);
 		return FS_ERR_SYSTEM;
@@ -154,6 +214,7 @@ load_rules(struct filter_worker *w)
 	free(w->rule_stats);
 	w->rules = rules;
 	w->rule_stats = stats;
+	fs_gauge_set(w->metrics->rules, (int64_t)rules->count);
 	log_rules(rules, w->rules_path);
 	return 0;
 }
@@ -187,9 +248,13 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	int rc;
 
 	(void)timestamp_ms;
+	if (w->batch_start_ns == 0)
+		w->batch_start_ns = now_ns();
 	rc = fs_flow_codec_decode(w->codec, value, len, &flow);
 	if (rc < 0) {
 		w->stats.rejected++;
+		if (rc == FS_ERR_UNSUPPORTED)
+			w->stats.rejected_schema++;
 		fs_log_limited(&w->reject_limit, FS_LOG_WARNING, "filter",
 			       "rejected a message of %zu bytes: %s", len,
 			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
@@ -204,6 +269,7 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 		if (!fs_filter_match(rule->filter, &flow))
 			continue;
 		stats->matched++;
+		fs_counter_add(stats->matched_metric, 1);
 		matched = true;
 		if (rule->drop) {
 			w->stats.dropped++;
@@ -211,9 +277,11 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 		}
 		if (send_flow(w, rule->topic, key, key_len, value, len) < 0) {
 			stats->produce_failed++;
+			fs_counter_add(stats->produce_failed_metric, 1);
 			return 1;
 		}
 		stats->produced++;
+		fs_counter_add(stats->produced_metric, 1);
 	}
 	if (!matched) {
 		w->stats.unmatched++;
@@ -252,6 +320,56 @@ commit_delivered(struct filter_worker *w)
 	}
 	fs_consumer_store_pending(w->consumer);
 	return 0;
+}
+
+/* Registers the counters of struct filter_metrics.  Returns 0 or -1 (logged). */
+static int
+register_metrics(struct worker_telemetry *t, struct filter_metrics *m)
+{
+	m->flows = worker_telemetry_counter(t, "flows_total", "Flows decoded and evaluated.", NULL);
+	m->rejected_schema = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+						      "reason=unknown_schema");
+	m->rejected_malformed = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+							 "reason=malformed");
+	m->dropped = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+					      "reason=drop_rule");
+	m->unmatched = worker_telemetry_counter(t, "flows_unmatched_total",
+						"Flows no rule matched.", NULL);
+	m->default_routed = worker_telemetry_counter(
+		t, "flows_default_routed_total",
+		"Flows no rule matched, queued for filter.default.route.", NULL);
+	m->reloads = worker_telemetry_counter(t, "reloads_total", "Rules files reloaded.", NULL);
+	m->reload_failures = worker_telemetry_counter(
+		t, "reload_failures_total", "Rules files that failed to load; the rules in use stay.",
+		NULL);
+	m->rules = fs_metrics_gauge(worker_telemetry_metrics(t), "flowsift_filter_rules",
+				    "Rules in use.", NULL);
+	if (!m->flows || !m->rejected_schema || !m->rejected_malformed || !m->dropped ||
+	    !m->unmatched || !m->default_routed || !m->reloads || !m->reload_failures ||
+	    !m->rules)
+		return -1;
+	return 0;
+}
+
+/* Mirrors the stats structs into the metrics; runs after each batch. */
+static void
+publish_metrics(struct filter_worker *w)
+{
+	struct filter_metrics *m = w->metrics;
+	struct fs_consumer_stats c = { 0 };
+	struct fs_producer_stats p = { 0 };
+
+	fs_consumer_stats(w->consumer, &c);
+	fs_producer_stats(w->producer, &p);
+	worker_telemetry_publish(w->telemetry, &c, &p);
+	fs_counter_set(m->flows, w->stats.flows);
+	fs_counter_set(m->rejected_schema, w->stats.rejected_schema);
+	fs_counter_set(m->rejected_malformed, w->stats.rejected - w->stats.rejected_schema);
+	fs_counter_set(m->dropped, w->stats.dropped);
+	fs_counter_set(m->unmatched, w->stats.unmatched);
+	fs_counter_set(m->default_routed, w->stats.default_routed);
+	fs_counter_set(m->reloads, w->stats.reloads);
+	fs_counter_set(m->reload_failures, w->stats.reload_failures);
 }
 
 static void
@@ -299,6 +417,12 @@ run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_
 			break;
 		}
 		fs_producer_poll(w->producer, 0);
+		if (w->batch_start_ns != 0) {
+			worker_telemetry_observe_batch(w->telemetry,
+						       (double)(now_ns() - w->batch_start_ns) / 1e9);
+			w->batch_start_ns = 0;
+		}
+		publish_metrics(w);
 		now = now_ms();
 		if (now >= next_commit) {
 			rc = commit_delivered(w);
@@ -313,11 +437,48 @@ run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_
 			next_stats = now + stats_interval_ms;
 		}
 	}
+	worker_telemetry_set_stopping(w->telemetry);
 	if (status == 0 && commit_delivered(w) < 0)
 		fs_log(FS_LOG_WARNING, "filter",
 		       "the last flows were not all delivered; they will be consumed again at restart");
+	publish_metrics(w);
 	log_stats(w);
 	return status;
+}
+
+/* Registers the metrics and serves them on filter.metrics.listen.  Returns 0 or -1 (logged). */
+static int
+start_telemetry(struct filter_worker *w, const struct fs_config *config)
+{
+	struct fs_kafka_props props = fs_kafka_props_config(config);
+	struct worker_telemetry_settings settings = {
+		.worker = "filter",
+		.listen = fs_config_str(config, "filter.metrics.listen"),
+		.group_id = fs_config_str(config, "filter.group.id"),
+		.topic = fs_config_str(config, "filter.topic"),
+		.props = &props,
+		.has_producer = 1,
+	};
+	char bootstrap[1024], err[512];
+
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
+		bootstrap[0] = '\0';
+	settings.bootstrap = bootstrap;
+	w->metrics = calloc(1, sizeof(*w->metrics));
+	if (!w->metrics) {
+		fs_log(FS_LOG_ERR, "filter", "cannot start: out of memory");
+		return -1;
+	}
+	w->telemetry = worker_telemetry_new(&settings, err, sizeof(err));
+	if (!w->telemetry) {
+		fs_log(FS_LOG_ERR, "filter", "%s", err);
+		return -1;
+	}
+	if (register_metrics(w->telemetry, w->metrics) < 0) {
+		fs_log(FS_LOG_ERR, "filter", "cannot register the metrics (see the log above)");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -383,7 +544,7 @@ main(int argc, char **argv)
 
 	w.rules_path = rules_path ? rules_path : fs_config_str(config, "filter.rules");
 	w.default_route = fs_config_str(config, "filter.default.route");
-	if (load_rules(&w) < 0)
+	if (start_telemetry(&w, config) < 0 || load_rules(&w) < 0)
 		goto out;
 	w.codec = fs_flow_codec_new(err, sizeof(err));
 	if (w.codec == NULL) {
@@ -411,6 +572,8 @@ main(int argc, char **argv)
 out:
 	fs_consumer_close(w.consumer, NULL);
 	fs_producer_close(w.producer, CLOSE_TIMEOUT_MS, NULL);
+	worker_telemetry_free(w.telemetry);
+	free(w.metrics);
 	fs_flow_codec_free(w.codec);
 	fs_ruleset_free(w.rules);
 	free(w.rule_stats);

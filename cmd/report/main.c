@@ -16,6 +16,11 @@
  * is not raised again).  While Redis is unreachable the worker keeps
  * consuming into its local tables until one is full, retries the write with
  * a backoff from 1 s doubling up to 30 s, and logs the outage once a minute.
+ *
+ * Every counter of the stats lines is also served as a Prometheus metric on
+ * report.metrics.listen, with /healthz and /readyz; /readyz turns 503 when
+ * the last write to Redis (or its PING, when there was nothing to write)
+ * failed (docs/metrics.md).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +41,8 @@
 #include "detect/detect.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "metrics/metrics.h"
+#include "../enrich/telemetry.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 
@@ -72,11 +79,37 @@ struct report {
 	/* flows in the batch whose offsets wait for the next successful flush */
 	uint64_t pending_flows;
 	uint64_t flows;
+	uint64_t written;                 /* flows in successful writes to Redis */
 	uint64_t rejected;
+	uint64_t rejected_schema;         /* of rejected: unknown schema fingerprint */
 	uint64_t redis_errors;
+	int64_t batch_start_ns;           /* first message of the poll batch, 0 before it */
+	struct worker_telemetry *telemetry;
+	struct report_metrics *metrics;
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit redis_limit;
 	struct fs_ratelimit alert_limit;
+};
+
+/* The counters of the stats lines as metrics. */
+struct report_metrics {
+	struct fs_counter *flows;
+	struct fs_counter *written;
+	struct fs_counter *rejected_schema;
+	struct fs_counter *rejected_malformed;
+	struct fs_gauge *pending;
+	struct fs_counter *flushes;
+	struct fs_counter *commands_topn;
+	struct fs_counter *commands_detect;
+	struct fs_counter *redis_errors;
+	struct fs_counter *write_errors_topn;
+	struct fs_counter *write_errors_detect;
+	struct fs_gauge *redis_reachable;
+	struct fs_histogram *flush_seconds;
+	struct fs_counter *detect_flows;
+	struct fs_counter *allowlisted;
+	struct fs_counter *alert_failures;
+	struct fs_counter *alerts[FS_RULE_COUNT][FS_ALERT_STATE_COUNT]; /* updated in on_alert */
 };
 
 static void
@@ -93,6 +126,15 @@ now_ms(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Connects when there is no usable connection.  Returns 0 or a negative fs_result. */
@@ -129,6 +171,8 @@ on_alert(const struct fs_alert *alert, void *opaque)
 	int n, failed = 0;
 
 	report->alerts++;
+	if (alert->rule < FS_RULE_COUNT && alert->state < FS_ALERT_STATE_COUNT)
+		fs_counter_add(report->metrics->alerts[alert->rule][alert->state], 1);
 	fs_log(FS_LOG_NOTICE, "alert", "%s", alert->message);
 	if (report->json_out) {
 		n = fs_alert_format_json(alert, text, sizeof(text));
@@ -170,6 +214,14 @@ redis_failed(struct report *report, const char *what, int rc)
 		report->retry_delay_ms = report->retry_delay_ms * 2 > RETRY_MAX_MS
 						 ? RETRY_MAX_MS : report->retry_delay_ms * 2;
 	report->retry_at_ms = now + report->retry_delay_ms;
+	if (report->telemetry) {
+		char reason[128];
+
+		snprintf(reason, sizeof(reason), "Redis unreachable: %s failed (%s)", what,
+			 fs_result_name(rc));
+		worker_telemetry_set_dependency(report->telemetry, 0, reason);
+		fs_gauge_set(report->metrics->redis_reachable, 0);
+	}
 	fs_log_limited(&report->redis_limit, FS_LOG_WARNING, "report",
 		       "%s failed (%s); still consuming, %llu flows wait in memory, retrying in %lld ms",
 		       what, fs_result_name(rc), (unsigned long long)report->pending_flows,
@@ -184,12 +236,25 @@ redis_failed(struct report *report, const char *what, int rc)
 static int
 flush(struct report *report)
 {
+	int64_t start = now_ns();
 	int rc;
 
 	rc = ensure_redis(report);
 	if (rc < 0) {
 		redis_failed(report, "connecting to Redis", rc);
 		return rc;
+	}
+	if (report->pending_flows == 0) {
+		/* Nothing to write: a PING keeps /readyz honest while idle. */
+		redisReply *reply = redisCommand(report->redis, "PING");
+
+		rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : FS_ERR_SYSTEM;
+		if (reply)
+			freeReplyObject(reply);
+		if (rc < 0) {
+			redis_failed(report, "pinging Redis", rc);
+			return rc;
+		}
 	}
 	rc = fs_topn_flush(report->batch, report->redis, now_ms(CLOCK_REALTIME) / 1000);
 	if (rc < 0) {
@@ -207,7 +272,14 @@ flush(struct report *report)
 	report->retry_at_ms = 0;
 	report->blocked = 0;
 	fs_consumer_store_pending(report->consumer);
+	report->written += report->pending_flows;
 	report->pending_flows = 0;
+	if (report->telemetry) {
+		worker_telemetry_set_dependency(report->telemetry, 1, NULL);
+		fs_gauge_set(report->metrics->redis_reachable, 1);
+		fs_histogram_observe(report->metrics->flush_seconds,
+				     (double)(now_ns() - start) / 1e9);
+	}
 	return 0;
 }
 
@@ -240,10 +312,14 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)key;
 	(void)key_len;
 	(void)timestamp_ms;
+	if (report->batch_start_ns == 0)
+		report->batch_start_ns = now_ns();
 	rc = fs_flow_codec_decode(report->codec, value, len, &flow);
 	if (rc < 0) {
 		/* A message that can never be decoded is counted and skipped. */
 		report->rejected++;
+		if (rc == FS_ERR_UNSUPPORTED)
+			report->rejected_schema++;
 		fs_log_limited(&report->reject_limit, FS_LOG_WARNING, "report",
 			       "rejected a message of %zu bytes: %s", len,
 			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
@@ -269,6 +345,111 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	return 0;
 }
 
+#define DROPPED_HELP "Messages consumed and not counted, by reason."
+#define COMMANDS_HELP "Redis commands sent, MULTI, EXEC and scripts included, by table."
+#define WRITE_ERRORS_HELP "Writes of a table to Redis that failed, by table."
+
+/* Registers the counters of struct report_metrics.  Returns 0 or -1 (logged). */
+static int
+register_metrics(struct worker_telemetry *t, struct report_metrics *m)
+{
+	static const double flush_bounds[] = {
+		0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+	};
+	struct fs_metrics *registry = worker_telemetry_metrics(t);
+
+	m->flows = worker_telemetry_counter(t, "flows_total",
+					    "Flows added to the local tables (records in).", NULL);
+	m->written = worker_telemetry_counter(t, "flows_written_total",
+					      "Flows in successful writes to Redis (records out).",
+					      NULL);
+	m->rejected_schema = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+						      "reason=unknown_schema");
+	m->rejected_malformed = worker_telemetry_counter(t, "flows_dropped_total", DROPPED_HELP,
+							 "reason=malformed");
+	m->pending = fs_metrics_gauge(registry, "flowsift_report_flows_pending",
+				      "Flows in memory waiting for the next write to Redis.", NULL);
+	m->flushes = worker_telemetry_counter(t, "redis_flushes_total",
+					      "Successful writes of a non-empty top-N batch.", NULL);
+	m->commands_topn = worker_telemetry_counter(t, "redis_commands_total", COMMANDS_HELP,
+						    "table=topn");
+	m->commands_detect = worker_telemetry_counter(t, "redis_commands_total", COMMANDS_HELP,
+						      "table=detect");
+	m->redis_errors = worker_telemetry_counter(
+		t, "redis_errors_total", "Failed connections, PINGs and writes to Redis.", NULL);
+	m->write_errors_topn = worker_telemetry_counter(t, "redis_write_errors_total",
+							WRITE_ERRORS_HELP, "table=topn");
+	m->write_errors_detect = worker_telemetry_counter(t, "redis_write_errors_total",
+							  WRITE_ERRORS_HELP, "table=detect");
+	m->redis_reachable = fs_metrics_gauge(
+		registry, "flowsift_report_redis_reachable",
+		"1 when the last write or PING to Redis succeeded, else 0.", NULL);
+	m->flush_seconds = fs_metrics_histogram(
+		registry, "flowsift_report_redis_flush_seconds",
+		"Time of one successful flush: connection check, top-N and detection writes.", NULL,
+		flush_bounds, sizeof(flush_bounds) / sizeof(flush_bounds[0]));
+	m->detect_flows = worker_telemetry_counter(t, "detect_flows_total",
+						   "Flows added to the detection table.", NULL);
+	m->allowlisted = worker_telemetry_counter(
+		t, "detect_allowlisted_total", "Flows the detection allowlist ignored.", NULL);
+	m->alert_failures = worker_telemetry_counter(
+		t, "alert_delivery_failures_total",
+		"Alerts that could not be delivered to every configured output.", NULL);
+	if (!m->flows || !m->written || !m->rejected_schema || !m->rejected_malformed ||
+	    !m->pending || !m->flushes || !m->commands_topn || !m->commands_detect ||
+	    !m->redis_errors || !m->write_errors_topn || !m->write_errors_detect ||
+	    !m->redis_reachable || !m->flush_seconds || !m->detect_flows || !m->allowlisted ||
+	    !m->alert_failures)
+		return -1;
+	for (int r = 0; r < FS_RULE_COUNT; r++) {
+		for (int st = 0; st < FS_ALERT_STATE_COUNT; st++) {
+			char labels[96];
+
+			snprintf(labels, sizeof(labels), "rule=%s,state=%s",
+				 fs_alert_rule_name((enum fs_alert_rule)r),
+				 fs_alert_state_name((enum fs_alert_state)st));
+			m->alerts[r][st] = worker_telemetry_counter(
+				t, "alerts_total", "Alerts raised, updated and cleared, by rule and state.",
+				labels);
+			if (!m->alerts[r][st])
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Mirrors the stats structs into the metrics; runs after each poll. */
+static void
+publish_metrics(struct report *report)
+{
+	struct report_metrics *m = report->metrics;
+	struct fs_consumer_stats c = { 0 };
+	struct fs_producer_stats p = { 0 };
+	struct fs_topn_stats t;
+	struct fs_detect_stats d;
+
+	fs_consumer_stats(report->consumer, &c);
+	if (report->producer)
+		fs_producer_stats(report->producer, &p);
+	worker_telemetry_publish(report->telemetry, &c, report->producer ? &p : NULL);
+	fs_topn_batch_stats(report->batch, &t);
+	fs_detect_stats(report->detect, &d);
+	fs_counter_set(m->flows, report->flows);
+	fs_counter_set(m->written, report->written);
+	fs_counter_set(m->rejected_schema, report->rejected_schema);
+	fs_counter_set(m->rejected_malformed, report->rejected - report->rejected_schema);
+	fs_gauge_set(m->pending, (int64_t)report->pending_flows);
+	fs_counter_set(m->flushes, t.flushes);
+	fs_counter_set(m->commands_topn, t.commands);
+	fs_counter_set(m->commands_detect, d.commands);
+	fs_counter_set(m->redis_errors, report->redis_errors);
+	fs_counter_set(m->write_errors_topn, t.errors);
+	fs_counter_set(m->write_errors_detect, d.errors);
+	fs_counter_set(m->detect_flows, d.flows);
+	fs_counter_set(m->allowlisted, d.allowlisted);
+	fs_counter_set(m->alert_failures, report->alert_failures);
+}
+
 static void
 log_stats(const struct report *report)
 {
@@ -289,10 +470,11 @@ log_stats(const struct report *report)
 	       (unsigned long long)d.cleared, (unsigned long long)report->alerts,
 	       (unsigned long long)report->alert_failures);
 	fs_log(FS_LOG_INFO, "stats",
-	       "consumed=%llu flows=%llu rejected=%llu pending=%llu flushes=%llu "
+	       "consumed=%llu flows=%llu written=%llu rejected=%llu pending=%llu flushes=%llu "
 	       "redis_commands=%llu redis_errors=%llu consumer_errors=%llu "
 	       "commit_failures=%llu",
 	       (unsigned long long)c.consumed, (unsigned long long)report->flows,
+	       (unsigned long long)report->written,
 	       (unsigned long long)report->rejected,
 	       (unsigned long long)report->pending_flows,
 	       (unsigned long long)t.flushes, (unsigned long long)t.commands,
@@ -321,6 +503,7 @@ run(struct report *report, const struct fs_config *config)
 			usleep(100 * 1000);
 			if (!redis_waiting(report))
 				flush(report);
+			publish_metrics(report);
 			continue;
 		}
 		if (fs_consumer_poll(report->consumer, 100, handle_message, report,
@@ -328,15 +511,23 @@ run(struct report *report, const struct fs_config *config)
 			fs_log(FS_LOG_ERR, "report", "fatal Kafka consumer error; stopping");
 			break;
 		}
+		if (report->batch_start_ns != 0) {
+			worker_telemetry_observe_batch(report->telemetry,
+						       (double)(now_ns() - report->batch_start_ns) / 1e9);
+			report->batch_start_ns = 0;
+		}
+		publish_metrics(report);
 		if (stats_interval_ms > 0 && now >= next_stats) {
 			log_stats(report);
 			next_stats = now + stats_interval_ms;
 		}
 	}
+	worker_telemetry_set_stopping(report->telemetry);
 	if (flush(report) < 0)
 		fs_log(FS_LOG_WARNING, "report",
 		       "%llu flows were not written to Redis; they will be consumed again at restart",
 		       (unsigned long long)report->pending_flows);
+	publish_metrics(report);
 	log_stats(report);
 }
 
@@ -383,6 +574,41 @@ open_alert_outputs(struct report *report, const struct fs_config *config)
 	fs_log(FS_LOG_INFO, "report", "alerts go to topic %s, syslog %s, JSON lines %s",
 	       report->alert_topic[0] ? report->alert_topic : "(none)",
 	       target[0] ? target : "(none)", json[0] ? json : "(none)");
+	return 0;
+}
+
+/* Registers the metrics and serves them on report.metrics.listen.  Returns 0 or -1 (logged). */
+static int
+start_telemetry(struct report *report, const struct fs_config *config)
+{
+	struct fs_kafka_props props = fs_kafka_props_config(config);
+	struct worker_telemetry_settings settings = {
+		.worker = "report",
+		.listen = fs_config_str(config, "report.metrics.listen"),
+		.group_id = fs_config_str(config, "report.group.id"),
+		.topic = fs_config_str(config, "report.topic"),
+		.props = &props,
+		.has_producer = report->producer != NULL,
+	};
+	char bootstrap[1024], err[512];
+
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
+		bootstrap[0] = '\0';
+	settings.bootstrap = bootstrap;
+	report->metrics = calloc(1, sizeof(*report->metrics));
+	if (!report->metrics) {
+		fs_log(FS_LOG_ERR, "report", "cannot start: out of memory");
+		return -1;
+	}
+	report->telemetry = worker_telemetry_new(&settings, err, sizeof(err));
+	if (!report->telemetry) {
+		fs_log(FS_LOG_ERR, "report", "%s", err);
+		return -1;
+	}
+	if (register_metrics(report->telemetry, report->metrics) < 0) {
+		fs_log(FS_LOG_ERR, "report", "cannot register the metrics (see the log above)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -463,7 +689,7 @@ main(int argc, char **argv)
 		fs_log(FS_LOG_ERR, "report", "%s", err);
 		goto out;
 	}
-	if (open_alert_outputs(&report, config) < 0)
+	if (open_alert_outputs(&report, config) < 0 || start_telemetry(&report, config) < 0)
 		goto out;
 	report.detect = fs_detect_new(&settings, on_alert, &report);
 	if (!report.detect) {
@@ -495,6 +721,9 @@ out:
 	if (report.redis)
 		redisFree(report.redis);
 	fs_detect_free(report.detect);
+	/* After the detection table, whose alert callback counts into the metrics. */
+	worker_telemetry_free(report.telemetry);
+	free(report.metrics);
 	fs_detect_settings_release(&settings);
 	fs_alert_codec_free(report.alert_codec);
 	fs_topn_batch_free(report.batch);

@@ -106,7 +106,8 @@ open_socket(const char *text, int rcvbuf, char *err, size_t err_len)
 		snprintf(err, err_len, "socket for '%s' failed: %s", text, strerror(errno));
 		return FS_ERR_SYSTEM;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: on Linux it lets a second process bind the same UDP
+	 * port and take every datagram from the first without an error. */
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* Asks the kernel to attach its count of datagrams dropped on a full buffer. */

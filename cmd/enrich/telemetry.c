@@ -1,0 +1,421 @@
+/* telemetry.c - the consumer workers' metrics registry, HTTP server, broker probe and lag. */
+#include "telemetry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "core/log.h"
+#include "metrics/http_server.h"
+#include "metrics/metrics.h"
+#include "metrics/probe.h"
+
+#define PROBE_INTERVAL_S 5
+#define PROBE_TIMEOUT_MS 2000
+#define KAFKA_TIMEOUT_MS 2000
+#define NAME_MAX_LEN 128
+
+/* One stats field mirrored into one counter series; name is the part after flowsift_<worker>_. */
+struct mirror {
+	const char *name;
+	const char *help;
+	const char *labels;
+	size_t offset;
+};
+
+#define CONSUMER_ERRORS_HELP "Consumer failures, by kind."
+#define DELIVERY_ERRORS_HELP "Messages the broker did not acknowledge, by cause."
+#define PRODUCE_DROPPED_HELP "Messages that never reached the broker, by reason."
+
+static const struct mirror consumer_mirrors[] = {
+	{ "messages_consumed_total", "Messages passed to the handler (records in).", NULL,
+	  offsetof(struct fs_consumer_stats, consumed) },
+	{ "messages_retried_total",
+	  "Messages the handler could not handle now, consumed again after a seek back.", NULL,
+	  offsetof(struct fs_consumer_stats, handler_failures) },
+	{ "consumer_errors_total", CONSUMER_ERRORS_HELP, "kind=offset_store",
+	  offsetof(struct fs_consumer_stats, store_failures) },
+	{ "consumer_errors_total", CONSUMER_ERRORS_HELP, "kind=commit",
+	  offsetof(struct fs_consumer_stats, commit_failures) },
+	{ "consumer_errors_total", CONSUMER_ERRORS_HELP, "kind=client",
+	  offsetof(struct fs_consumer_stats, errors) },
+};
+
+static const struct mirror producer_mirrors[] = {
+	{ "messages_queued_total", "Messages accepted into the producer queue.", NULL,
+	  offsetof(struct fs_producer_stats, sent) },
+	{ "messages_delivered_total", "Messages acknowledged by the broker (records out).", NULL,
+	  offsetof(struct fs_producer_stats, delivered) },
+	{ "delivery_errors_total", DELIVERY_ERRORS_HELP, "cause=timed_out",
+	  offsetof(struct fs_producer_stats, failed_timed_out) },
+	{ "delivery_errors_total", DELIVERY_ERRORS_HELP, "cause=broker",
+	  offsetof(struct fs_producer_stats, failed_broker) },
+	{ "delivery_errors_total", DELIVERY_ERRORS_HELP, "cause=local",
+	  offsetof(struct fs_producer_stats, failed_local) },
+	{ "produce_dropped_total", PRODUCE_DROPPED_HELP, "reason=queue_full",
+	  offsetof(struct fs_producer_stats, dropped_queue_full) },
+	{ "produce_dropped_total", PRODUCE_DROPPED_HELP, "reason=lost_at_exit",
+	  offsetof(struct fs_producer_stats, lost) },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* From 100 us to 10 s: a batch is up to 1000 flows plus a producer flush. */
+static const double batch_bounds[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+struct worker_telemetry {
+	char worker[32];
+	struct fs_metrics *metrics;
+	struct fs_metrics_server *server;
+	struct fs_counter *consumer[COUNT(consumer_mirrors)];
+	struct fs_counter *producer[COUNT(producer_mirrors)];
+	struct fs_gauge *queue_depth;        /* NULL without a producer */
+	struct fs_gauge *broker_reachable;
+	struct fs_gauge *lag;
+	struct fs_histogram *batch;
+
+	atomic_int stopping;
+	atomic_int reachable;
+	atomic_int dependency_down;
+	atomic_int stop_probe;
+	int probe_started;
+	pthread_t probe_thread;
+	rd_kafka_t *lag_rk;                  /* the probe thread's own handle */
+	char bootstrap[1024];
+	char topic[256];
+	pthread_mutex_t reason_lock;
+	char reason[320];                    /* why the last broker probe failed */
+	char dependency_reason[320];         /* why the dependency is down */
+};
+
+/* Writes flowsift_<worker>_<suffix> into buf. */
+static const char *
+metric_name(const struct worker_telemetry *t, const char *suffix, char *buf, size_t len)
+{
+	snprintf(buf, len, "flowsift_%s_%s", t->worker, suffix);
+	return buf;
+}
+
+static int
+register_mirrors(struct worker_telemetry *t, const struct mirror *mirrors, size_t count,
+		 struct fs_counter **out)
+{
+	char name[NAME_MAX_LEN];
+
+	for (size_t i = 0; i < count; i++) {
+		out[i] = fs_metrics_counter(t->metrics,
+					    metric_name(t, mirrors[i].name, name, sizeof(name)),
+					    mirrors[i].help, mirrors[i].labels);
+		if (!out[i])
+			return -1;
+	}
+	return 0;
+}
+
+static void
+publish_mirrors(const struct mirror *mirrors, size_t count, struct fs_counter **counters,
+		const void *stats)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t value;
+
+		memcpy(&value, (const char *)stats + mirrors[i].offset, sizeof(value));
+		fs_counter_set(counters[i], value);
+	}
+}
+
+static int
+register_all(struct worker_telemetry *t, int has_producer)
+{
+	char name[NAME_MAX_LEN];
+
+	if (register_mirrors(t, consumer_mirrors, COUNT(consumer_mirrors), t->consumer) < 0)
+		return -1;
+	if (has_producer) {
+		if (register_mirrors(t, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0)
+			return -1;
+		t->queue_depth = fs_metrics_gauge(
+			t->metrics, metric_name(t, "producer_queue_depth", name, sizeof(name)),
+			"Messages queued in the producer or in flight.", NULL);
+		if (!t->queue_depth)
+			return -1;
+	}
+	t->broker_reachable = fs_metrics_gauge(
+		t->metrics, metric_name(t, "broker_reachable", name, sizeof(name)),
+		"1 when the last TCP probe of the bootstrap servers succeeded, else 0.", NULL);
+	t->lag = fs_metrics_gauge(
+		t->metrics, metric_name(t, "consumer_lag", name, sizeof(name)),
+		"Messages of the input topic after the group's committed offsets, all partitions.",
+		NULL);
+	t->batch = fs_metrics_histogram(
+		t->metrics, metric_name(t, "batch_processing_seconds", name, sizeof(name)),
+		"Time to handle one poll batch, from the poll to the last flow handled.", NULL,
+		batch_bounds, COUNT(batch_bounds));
+	if (!t->broker_reachable || !t->lag || !t->batch)
+		return -1;
+	return 0;
+}
+
+/* Creates the handle that reads committed and end offsets.  Returns it or NULL (logged). */
+static rd_kafka_t *
+lag_handle_new(const struct worker_telemetry *t, const char *group_id,
+	       const struct fs_kafka_props *props)
+{
+	char client_id[64], err[512];
+	const char *const defaults[] = {
+		"group.id", group_id,
+		"client.id", client_id,
+		"enable.auto.commit", "false",
+		NULL,
+	};
+	rd_kafka_conf_t *conf = NULL;
+	rd_kafka_t *rk;
+
+	snprintf(client_id, sizeof(client_id), "flowsift-%s-lag", t->worker);
+	if (fs_kafka_conf_new(&conf, t->bootstrap, defaults, props, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_WARNING, t->worker, "consumer lag not measured: %s", err);
+		return NULL;
+	}
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		fs_log(FS_LOG_WARNING, t->worker, "consumer lag not measured: %s", err);
+		return NULL;
+	}
+	return rk;
+}
+
+/*
+ * Sums, over the partitions of the topic, the messages between the group's
+ * committed offset (the log start when none) and the end.  Returns 0, or -1
+ * when the broker did not answer in time.
+ */
+static int
+query_lag(struct worker_telemetry *t, int64_t *lag)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	rd_kafka_topic_t *rkt;
+	int64_t sum = 0;
+	int rc = -1;
+
+	rkt = rd_kafka_topic_new(t->lag_rk, t->topic, NULL);
+	if (!rkt)
+		return -1;
+	if (rd_kafka_metadata(t->lag_rk, 0, rkt, &md, KAFKA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		goto done;
+	if (md->topic_cnt != 1 || md->topics[0].err) {
+		rc = 0; /* the topic does not exist yet: nothing to consume */
+		goto done;
+	}
+	parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+	if (!parts)
+		goto done;
+	for (int i = 0; i < md->topics[0].partition_cnt; i++)
+		rd_kafka_topic_partition_list_add(parts, t->topic, md->topics[0].partitions[i].id);
+	if (rd_kafka_committed(t->lag_rk, parts, KAFKA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		goto done;
+	for (int i = 0; i < parts->cnt; i++) {
+		int64_t low = 0, high = 0, at = parts->elems[i].offset;
+
+		if (rd_kafka_query_watermark_offsets(t->lag_rk, t->topic, parts->elems[i].partition,
+						     &low, &high, KAFKA_TIMEOUT_MS) != 0)
+			goto done;
+		if (at < low)
+			at = low;
+		if (high > at)
+			sum += high - at;
+	}
+	*lag = sum;
+	rc = 0;
+done:
+	if (parts)
+		rd_kafka_topic_partition_list_destroy(parts);
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+static void
+probe_once(struct worker_telemetry *t, int *was_reachable)
+{
+	char reason[256];
+	int64_t lag = 0;
+	int ok = fs_probe_tcp(t->bootstrap, PROBE_TIMEOUT_MS, reason, sizeof(reason)) == 0;
+
+	if (!ok) {
+		pthread_mutex_lock(&t->reason_lock);
+		snprintf(t->reason, sizeof(t->reason), "Kafka unreachable: %s", reason);
+		pthread_mutex_unlock(&t->reason_lock);
+	}
+	atomic_store(&t->reachable, ok);
+	fs_gauge_set(t->broker_reachable, ok);
+	if (ok != *was_reachable) {
+		if (ok)
+			fs_log(FS_LOG_INFO, t->worker, "Kafka bootstrap servers %s reachable",
+			       t->bootstrap);
+		else
+			fs_log(FS_LOG_WARNING, t->worker, "not ready: Kafka unreachable: %s", reason);
+		*was_reachable = ok;
+	}
+	if (ok && t->lag_rk && query_lag(t, &lag) == 0)
+		fs_gauge_set(t->lag, lag);
+}
+
+static void *
+probe_run(void *arg)
+{
+	struct worker_telemetry *t = arg;
+	int was_reachable = -1;
+
+	while (!atomic_load(&t->stop_probe)) {
+		probe_once(t, &was_reachable);
+		for (int i = 0; i < PROBE_INTERVAL_S * 10 && !atomic_load(&t->stop_probe); i++) {
+			struct timespec tick = { 0, 100000000 };
+
+			nanosleep(&tick, NULL);
+		}
+	}
+	return NULL;
+}
+
+static int
+ready(void *opaque, char *reason, size_t reason_len)
+{
+	struct worker_telemetry *t = opaque;
+
+	if (atomic_load(&t->stopping)) {
+		snprintf(reason, reason_len, "shutting down");
+		return 0;
+	}
+	if (!atomic_load(&t->reachable)) {
+		pthread_mutex_lock(&t->reason_lock);
+		snprintf(reason, reason_len, "%s", t->reason);
+		pthread_mutex_unlock(&t->reason_lock);
+		return 0;
+	}
+	if (atomic_load(&t->dependency_down)) {
+		pthread_mutex_lock(&t->reason_lock);
+		snprintf(reason, reason_len, "%s", t->dependency_reason);
+		pthread_mutex_unlock(&t->reason_lock);
+		return 0;
+	}
+	return 1;
+}
+
+struct worker_telemetry *
+worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err,
+		     size_t err_len)
+{
+	struct worker_telemetry *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&t->reason_lock, NULL);
+	snprintf(t->worker, sizeof(t->worker), "%s", settings->worker);
+	snprintf(t->reason, sizeof(t->reason), "Kafka not probed yet");
+	snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", settings->bootstrap);
+	snprintf(t->topic, sizeof(t->topic), "%s", settings->topic);
+	t->metrics = fs_metrics_new();
+	if (!t->metrics || register_all(t, settings->has_producer) < 0) {
+		snprintf(err, err_len, "cannot register the metrics (see the log above)");
+		goto fail;
+	}
+	if (settings->listen[0] == '\0')
+		return t;
+	if (t->bootstrap[0] != '\0')
+		t->lag_rk = lag_handle_new(t, settings->group_id, settings->props);
+	if (pthread_create(&t->probe_thread, NULL, probe_run, t) != 0) {
+		snprintf(err, err_len, "cannot start the broker probe thread");
+		goto fail;
+	}
+	t->probe_started = 1;
+	if (fs_metrics_server_start(&t->server, settings->listen, t->metrics, ready, t, err,
+				    err_len) < 0)
+		goto fail;
+	fs_log(FS_LOG_INFO, t->worker, "serving /metrics, /healthz and /readyz on %s (port %u)",
+	       settings->listen, fs_metrics_server_port(t->server));
+	return t;
+fail:
+	worker_telemetry_free(t);
+	return NULL;
+}
+
+void
+worker_telemetry_free(struct worker_telemetry *t)
+{
+	if (!t)
+		return;
+	fs_metrics_server_stop(t->server);
+	if (t->probe_started) {
+		atomic_store(&t->stop_probe, 1);
+		pthread_join(t->probe_thread, NULL);
+	}
+	if (t->lag_rk)
+		rd_kafka_destroy(t->lag_rk);
+	fs_metrics_free(t->metrics);
+	pthread_mutex_destroy(&t->reason_lock);
+	free(t);
+}
+
+struct fs_metrics *
+worker_telemetry_metrics(struct worker_telemetry *t)
+{
+	return t->metrics;
+}
+
+struct fs_counter *
+worker_telemetry_counter(struct worker_telemetry *t, const char *suffix, const char *help,
+			 const char *labels)
+{
+	char name[NAME_MAX_LEN];
+
+	return fs_metrics_counter(t->metrics, metric_name(t, suffix, name, sizeof(name)), help,
+				  labels);
+}
+
+void
+worker_telemetry_publish(struct worker_telemetry *t, const struct fs_consumer_stats *consumer,
+			 const struct fs_producer_stats *producer)
+{
+	publish_mirrors(consumer_mirrors, COUNT(consumer_mirrors), t->consumer, consumer);
+	if (producer && t->queue_depth) {
+		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
+		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
+	}
+}
+
+void
+worker_telemetry_observe_batch(struct worker_telemetry *t, double seconds)
+{
+	fs_histogram_observe(t->batch, seconds);
+}
+
+void
+worker_telemetry_set_dependency(struct worker_telemetry *t, int ok, const char *reason)
+{
+	if (!ok) {
+		pthread_mutex_lock(&t->reason_lock);
+		snprintf(t->dependency_reason, sizeof(t->dependency_reason), "%s", reason);
+		pthread_mutex_unlock(&t->reason_lock);
+	}
+	atomic_store(&t->dependency_down, !ok);
+}
+
+void
+worker_telemetry_set_stopping(struct worker_telemetry *t)
+{
+	atomic_store(&t->stopping, 1);
+}
