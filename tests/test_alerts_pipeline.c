@@ -274,7 +274,7 @@ setup_pipeline(void **state, bool unix_socket)
 	config = fopen(config_path, "w");
 	assert_non_null(config);
 	fprintf(config,
-		"run.dir = %s\nredis.url = %s\ningest.listen = 127.0.0.1:%u\n"
+		"run.dir = %s\nredis.url = %s\ningest.listen = 127.0.0.1:%u\ningest.listen.tcp = \"\"\n"
 		"ingest.metrics.listen =\nreport.metrics.listen =\n"
 		"report.topic = flows.raw\nreport.flush.interval.ms = 200\n"
 		"report.group.id = fstest-alerts-%d\nreport.stats.interval = 1\n"

@@ -119,6 +119,33 @@ invalid_integer_rejected(void **state)
 }
 
 static void
+enumerated_value_rejected(void **state)
+{
+	struct fs_config *config;
+	char err[256];
+
+	(void)state;
+	write_config("log.level = verbose\n");
+	assert_int_equal(fs_config_load(&config, path, err, sizeof(err)), FS_ERR_INVALID);
+	assert_non_null(strstr(err, "'verbose'"));
+	assert_non_null(strstr(err, "error|warning|notice|info|debug"));
+}
+
+static void
+trailing_comment_ignored(void **state)
+{
+	struct fs_config *config;
+	char err[256];
+
+	(void)state;
+	write_config("log.level = debug   # more detail\nrun.dir = \"a # b\"\n");
+	assert_int_equal(fs_config_load(&config, path, err, sizeof(err)), 0);
+	assert_string_equal(fs_config_str(config, "log.level"), "debug");
+	assert_string_equal(fs_config_str(config, "run.dir"), "a # b");
+	fs_config_free(config);
+}
+
+static void
 unknown_environment_variable_rejected(void **state)
 {
 	struct fs_config *config;
@@ -220,6 +247,8 @@ main(void)
 		cmocka_unit_test_teardown(environment_overrides_file, teardown),
 		cmocka_unit_test_teardown(unknown_key_names_key_and_line, teardown),
 		cmocka_unit_test_teardown(invalid_integer_rejected, teardown),
+		cmocka_unit_test_teardown(enumerated_value_rejected, teardown),
+		cmocka_unit_test_teardown(trailing_comment_ignored, teardown),
 		cmocka_unit_test_teardown(unknown_environment_variable_rejected, teardown),
 		cmocka_unit_test_teardown(kafka_properties_pass_through, teardown),
 		cmocka_unit_test_teardown(bootstrap_from_run_dir, teardown),

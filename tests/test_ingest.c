@@ -246,7 +246,7 @@ start(const char *extra_config)
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", e->dir);
 	config = fopen(config_path, "w");
 	assert_non_null(config);
-	fprintf(config, "run.dir = %s\ningest.listen = 127.0.0.1:%u\n"
+	fprintf(config, "run.dir = %s\ningest.listen = 127.0.0.1:%u\ningest.listen.tcp = \"\"\n"
 		"ingest.metrics.listen = 127.0.0.1:%u\nlog.format = json\n%s",
 		e->dir, e->udp_port, e->metrics_port, extra_config);
 	fclose(config);

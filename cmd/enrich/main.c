@@ -36,7 +36,7 @@
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "metrics/metrics.h"
-#include "telemetry.h"
+#include "metrics/worker_telemetry.h"
 
 #define FACILITY "enrich"
 #define POLL_MESSAGES 1000

@@ -38,7 +38,7 @@
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "metrics/metrics.h"
-#include "../enrich/telemetry.h"
+#include "metrics/worker_telemetry.h"
 
 #define POLL_MESSAGES 1000
 #define FLUSH_TIMEOUT_MS 30000

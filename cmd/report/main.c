@@ -42,7 +42,7 @@
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "metrics/metrics.h"
-#include "../enrich/telemetry.h"
+#include "metrics/worker_telemetry.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 

@@ -7,6 +7,7 @@
 #include "config/config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,6 +230,43 @@ fail(char *err, size_t err_len, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Keys whose value must be one of a fixed set of words, separated by '|'. */
+static const struct {
+	const char *key;
+	const char *choices;
+} key_choices[] = {
+	{ "log.level", "error|warning|notice|info|debug" },
+	{ "log.format", "logfmt|json" },
+	{ "enrich.as.prefer", "exporter|geoip" },
+};
+
+/* Returns the choices of key, or NULL when any value is accepted. */
+static const char *
+choices_of(const char *key)
+{
+	for (size_t i = 0; i < sizeof(key_choices) / sizeof(key_choices[0]); i++) {
+		if (strcmp(key_choices[i].key, key) == 0)
+			return key_choices[i].choices;
+	}
+	return NULL;
+}
+
+static bool
+is_choice(const char *choices, const char *value)
+{
+	size_t n = strlen(value);
+
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && strncmp(p, value, n) == 0)
+			return true;
+		p += len + (bar ? 1 : 0);
+	}
+	return false;
+}
+
 static int
 find_key(const char *name)
 {
@@ -288,6 +326,10 @@ set_value(struct fs_config *config, const char *name, const char *value,
 			    "%s: unknown configuration key '%s' (see docs/CONFIGURATION.md)",
 			    origin, name);
 	}
+	if (choices_of(name) && !is_choice(choices_of(name), value))
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "%s: invalid value '%s' for '%s': expected one of %s",
+			    origin, value, name, choices_of(name));
 	if (key_table[i].type == KEY_INT) {
 		char *end;
 		long long n;
@@ -344,6 +386,16 @@ parse_line(struct fs_config *config, char *line, const char *origin,
 	*eq = '\0';
 	key = trim(line);
 	value = trim(eq + 1);
+	/* An unquoted value ends at a '#' that follows whitespace: a trailing comment. */
+	if (value[0] != '"') {
+		for (char *p = value; *p; p++) {
+			if (*p == '#' && p > value && isspace((unsigned char)p[-1])) {
+				*p = '\0';
+				value = trim(value);
+				break;
+			}
+		}
+	}
 	vlen = strlen(value);
 	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
 		value[vlen - 1] = '\0';

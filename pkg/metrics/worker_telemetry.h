@@ -1,5 +1,5 @@
 /*
- * telemetry.h - Prometheus metrics and readiness of the consumer workers
+ * worker_telemetry.h - Prometheus metrics and readiness of the consumer workers
  * (flowsift-enrich, flowsift-filter and flowsift-report).
  *
  * Every consumer worker serves the same core: its consumer and producer
@@ -8,12 +8,12 @@
  * flowsift_<worker>_...  The worker registers its own metrics in the
  * registry that worker_telemetry_metrics() returns and updates them itself.
  *
- * Two threads of its own keep the answers that cost a network round trip
+ * Two threads of its own keep the requests that cost a network round trip
  * off the worker's loop: every PROBE_INTERVAL_S seconds one opens a TCP
  * connection to the bootstrap servers and, when that succeeds, reads the
  * consumer group's committed offsets and the partitions' end offsets of the
  * input topic through a librdkafka handle of its own (it joins no group);
- * the HTTP server answers on the other.  The lag is therefore the group's
+ * the HTTP server serves requests on the other.  The lag is therefore the group's
  * lag as of its last commit, summed over every partition of the topic.
  *
  * /readyz is 503 when shutdown has begun, when the last broker probe failed,
@@ -84,7 +84,7 @@ void worker_telemetry_observe_batch(struct worker_telemetry *t, double seconds);
  */
 void worker_telemetry_set_dependency(struct worker_telemetry *t, int ok, const char *reason);
 
-/* Marks the start of shutdown: /readyz answers 503 from now on. */
+/* Marks the start of shutdown: /readyz returns 503 from now on. */
 void worker_telemetry_set_stopping(struct worker_telemetry *t);
 
 #endif

@@ -1,5 +1,5 @@
-/* telemetry.c - the consumer workers' metrics registry, HTTP server, broker probe and lag. */
-#include "telemetry.h"
+/* worker_telemetry.c - the consumer workers' metrics registry, HTTP server, broker probe and lag. */
+#include "metrics/worker_telemetry.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -89,7 +89,7 @@ struct worker_telemetry {
 	atomic_int stop_probe;
 	int probe_started;
 	pthread_t probe_thread;
-	rd_kafka_t *lag_rk;                  /* the probe thread's own handle */
+	rd_kafka_t *lag_client;                  /* the probe thread's own handle */
 	char bootstrap[1024];
 	char topic[256];
 	pthread_mutex_t reason_lock;
@@ -197,7 +197,7 @@ lag_handle_new(const struct worker_telemetry *t, const char *group_id,
 /*
  * Sums, over the partitions of the topic, the messages between the group's
  * committed offset (the log start when none) and the end.  Returns 0, or -1
- * when the broker did not answer in time.
+ * when a request to the broker failed or timed out.
  */
 static int
 query_lag(struct worker_telemetry *t, int64_t *lag)
@@ -208,10 +208,10 @@ query_lag(struct worker_telemetry *t, int64_t *lag)
 	int64_t sum = 0;
 	int rc = -1;
 
-	rkt = rd_kafka_topic_new(t->lag_rk, t->topic, NULL);
+	rkt = rd_kafka_topic_new(t->lag_client, t->topic, NULL);
 	if (!rkt)
 		return -1;
-	if (rd_kafka_metadata(t->lag_rk, 0, rkt, &md, KAFKA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (rd_kafka_metadata(t->lag_client, 0, rkt, &md, KAFKA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		goto done;
 	if (md->topic_cnt != 1 || md->topics[0].err) {
 		rc = 0; /* the topic does not exist yet: nothing to consume */
@@ -222,12 +222,12 @@ query_lag(struct worker_telemetry *t, int64_t *lag)
 		goto done;
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
 		rd_kafka_topic_partition_list_add(parts, t->topic, md->topics[0].partitions[i].id);
-	if (rd_kafka_committed(t->lag_rk, parts, KAFKA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (rd_kafka_committed(t->lag_client, parts, KAFKA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		goto done;
 	for (int i = 0; i < parts->cnt; i++) {
 		int64_t low = 0, high = 0, at = parts->elems[i].offset;
 
-		if (rd_kafka_query_watermark_offsets(t->lag_rk, t->topic, parts->elems[i].partition,
+		if (rd_kafka_query_watermark_offsets(t->lag_client, t->topic, parts->elems[i].partition,
 						     &low, &high, KAFKA_TIMEOUT_MS) != 0)
 			goto done;
 		if (at < low)
@@ -268,7 +268,7 @@ probe_once(struct worker_telemetry *t, int *was_reachable)
 			fs_log(FS_LOG_WARNING, t->worker, "not ready: Kafka unreachable: %s", reason);
 		*was_reachable = ok;
 	}
-	if (ok && t->lag_rk && query_lag(t, &lag) == 0)
+	if (ok && t->lag_client && query_lag(t, &lag) == 0)
 		fs_gauge_set(t->lag, lag);
 }
 
@@ -336,7 +336,7 @@ worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err
 	if (settings->listen[0] == '\0')
 		return t;
 	if (t->bootstrap[0] != '\0')
-		t->lag_rk = lag_handle_new(t, settings->group_id, settings->props);
+		t->lag_client = lag_handle_new(t, settings->group_id, settings->props);
 	if (pthread_create(&t->probe_thread, NULL, probe_run, t) != 0) {
 		snprintf(err, err_len, "cannot start the broker probe thread");
 		goto fail;
@@ -363,8 +363,8 @@ worker_telemetry_free(struct worker_telemetry *t)
 		atomic_store(&t->stop_probe, 1);
 		pthread_join(t->probe_thread, NULL);
 	}
-	if (t->lag_rk)
-		rd_kafka_destroy(t->lag_rk);
+	if (t->lag_client)
+		rd_kafka_destroy(t->lag_client);
 	fs_metrics_free(t->metrics);
 	pthread_mutex_destroy(&t->reason_lock);
 	free(t);
