@@ -28,6 +28,9 @@ cd "$(dirname "$0")/.."
 bin=build/bin
 bench=$bin/flowsift-bench
 out=${BENCH_OUT:-build/bench}
+mkdir -p "$out"
+# Absolute, because redis-server opens its log file after changing folder.
+out=$(cd "$out" && pwd)
 work=$out/work
 results=$out/results.txt
 summary=$out/results.md
@@ -45,6 +48,7 @@ if [ "$quick" = 1 ]; then
 	trial=${BENCH_TRIAL_SECONDS:-2}
 	growth_flows=100k
 	growth_cases="1:1 10000:1"
+	e2e_flows=400k
 else
 	capture_flows=300k
 	stage_runs=5
@@ -55,9 +59,11 @@ else
 	trial=${BENCH_TRIAL_SECONDS:-4}
 	growth_flows=300k
 	growth_cases="1:1 100:1 10000:1 1:1000"
+	e2e_flows=1m
 fi
 e2e_formats=${BENCH_E2E_FORMATS:-v9}
 growth_rate=100000
+pipeline_rate=${BENCH_PIPELINE_RATE:-20000}
 
 for tool in nfacctd nfcapd nfdump valgrind redis-server; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -166,6 +172,11 @@ note "generating captures ($capture_flows flows each)"
 for f in v5 v9 ipfix sflow; do
 	"$bench" gen --format "$f" --flows "$capture_flows" --out "$work/captures/$f.pcap" >/dev/null
 done
+# The end-to-end captures hold more distinct flows than any rate tried sends
+# in one second, so that nfacctd (1 s refresh) never merges two copies of a flow.
+for f in $e2e_formats; do
+	"$bench" gen --format "$f" --flows "$e2e_flows" --seed 2 --out "$work/captures/e2e-$f.pcap" >/dev/null
+done
 
 # ---- 1. stages ---------------------------------------------------------------
 note "1. stages, one core, median of $stage_runs runs"
@@ -227,12 +238,8 @@ done
 
 # ---- 3. end to end -------------------------------------------------------------
 note "3. end to end over UDP on loopback, $trial s per trial, rates: $rates"
-broker_topics=""
-for i in $(seq 1 40); do
-	broker_topics="$broker_topics --topic bench.nfacctd.$i"
-done
-# shellcheck disable=SC2086
-"$bin/flowsift-broker" --addr-file "$work/broker.addr" $broker_topics >"$work/logs/broker.log" 2>&1 &
+"$bin/flowsift-broker" --addr-file "$work/broker.addr" --topic bench.nfacctd --topic bench.pipeline \
+	>"$work/logs/broker.log" 2>&1 &
 broker_pid=$!
 pids="$pids $broker_pid"
 wait_for "test -s $work/broker.addr" "flowsift-broker"
@@ -249,7 +256,7 @@ ingest.listen = 127.0.0.1:$ingest_port
 ingest.stats.interval = 1
 ingest.metrics.listen =
 report.metrics.listen =
-report.topic = flows.raw
+report.topic = bench.pipeline
 report.group.id = bench-report
 report.stats.interval = 1
 alert.topic =
@@ -257,17 +264,38 @@ EOF
 mkdir -p "$work/run"
 FLOWSIFT_CONFIG=$config
 export FLOWSIFT_CONFIG
-"$bin/flowsift-report" >"$work/logs/report.log" 2>&1 &
-report_pid=$!
-pids="$pids $report_pid"
-sleep 1
-nfacctd_topic=0
+report_pid=""
+nfacctd_appended=0
 
-report_flows() {
-	kv flows "$(grep 'consumed=' "$work/logs/report.log" | tail -n 1)"
+# Stops the processes given, the first with SIGTERM, and all of them with
+# SIGKILL when they are still there after 10 s.
+stop_processes() {
+	kill -TERM "$1" 2>/dev/null || true
+	i=0
+	while [ $i -lt 100 ]; do
+		alive=0
+		for pid in "$@"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ $alive -eq 0 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	for pid in "$@"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	wait "$1" 2>/dev/null || true
+	for pid in "$@"; do
+		pids=$(echo "$pids" | sed "s/ $pid\$//; s/ $pid / /")
+	done
 }
 
-# Sends capture $1 at rate $2 to port $3; sets sent_flows and sent_packets.
+report_flows() {
+	v=$(kv flows "$(grep 'consumed=' "$work/logs/report.log" 2>/dev/null | tail -n 1)")
+	echo "${v:-0}"
+}
+
+# Sends capture $1 at rate $2 to port $3; sets sent_flows, sent_packets and sent_rate.
 send_capture() {
 	line=$("$bench" send --rate "$2" --duration "$trial" --loops 0 --port "$3" "$1")
 	echo "$line" >>"$work/logs/send.log"
@@ -276,7 +304,8 @@ send_capture() {
 	sent_rate=$(kv flow_rate "$line")
 }
 
-# One flowsift trial: capture $1, rate $2, label $3.  Sets trial_loss.
+# One flowsift-ingest trial: capture $1, rate $2, label $3.  With $4 = report,
+# flowsift-report runs too and its share is recorded.  Sets trial_loss.
 trial_flowsift() {
 	log=$work/logs/ingest.$3.log
 	"$bin/flowsift-ingest" >"$log" 2>&1 &
@@ -285,16 +314,14 @@ trial_flowsift() {
 	wait_for "grep -q 'listening on' $log" "flowsift-ingest"
 	r0=$(report_flows)
 	c0=$(cpu_seconds "$ingest_pid")
-	rc0=$(cpu_seconds "$report_pid")
+	rc0=0
+	[ -n "$report_pid" ] && rc0=$(cpu_seconds "$report_pid")
 	send_capture "$1" "$2" "$ingest_port"
 	sleep 2
 	c1=$(cpu_seconds "$ingest_pid")
-	rc1=$(cpu_seconds "$report_pid")
 	hwm=$(peak_rss_kb "$ingest_pid")
 	drops=$(udp_drops "$ingest_port")
-	kill -TERM "$ingest_pid"
-	wait "$ingest_pid" 2>/dev/null || true
-	pids=$(echo "$pids" | sed "s/ $ingest_pid\$//; s/ $ingest_pid / /")
+	stop_processes "$ingest_pid"
 	stats=$(grep 'udp_datagrams=' "$log" | tail -n 1)
 	decoded=$(kv flows "$stats")
 	delivered=$(kv delivered "$stats")
@@ -302,26 +329,35 @@ trial_flowsift() {
 	failed=$(($(kv failed "$stats") + $(kv dropped_queue_full "$stats") + $(kv encode_errors "$stats") + $(kv produce_errors "$stats")))
 	trial_loss=$((sent_flows - delivered))
 	[ "$trial_loss" -lt 0 ] && trial_loss=0
-	[ "$kdrops" -gt 0 ] || [ "$drops" -gt 0 ] || [ "$failed" -gt 0 ] && [ "$trial_loss" -eq 0 ] && trial_loss=$((kdrops + failed))
-	r1=$(report_flows)
+	if [ "$trial_loss" -eq 0 ] && [ $((kdrops + drops + failed)) -gt 0 ]; then
+		trial_loss=$((kdrops + failed))
+	fi
 	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
-	rcpu=$(awk -v a="$rc0" -v b="$rc1" 'BEGIN { printf "%.2f", b - a }')
+	extra=""
+	if [ "${4:-}" = report ]; then
+		# The report worker gets the rest of the drain time to catch up.
+		sleep 3
+		r1=$(report_flows)
+		rc1=$(cpu_seconds "$report_pid")
+		rcpu=$(awk -v a="$rc0" -v b="$rc1" 'BEGIN { printf "%.2f", b - a }')
+		extra="report_flows=$((r1 - r0)) report_lag=$((sent_flows - (r1 - r0))) report_cpu_s=$rcpu"
+		extra="$extra report_cpu_s_per_mflow=$(per_million "$rcpu" "$((r1 - r0))")"
+		extra="$extra report_peak_rss_kb=$(peak_rss_kb "$report_pid")"
+	fi
 	record "e2e collector=flowsift case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows decoded=$decoded" \
 		"delivered=$delivered kernel_drops=$kdrops socket_drops=$drops delivery_failures=$failed" \
 		"loss=$trial_loss cpu_s=$cpu cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows")" \
-		"peak_rss_kb=$hwm report_flows=$((${r1:-0} - ${r0:-0})) report_cpu_s=$rcpu" \
-		"report_cpu_s_per_mflow=$(per_million "$rcpu" "$((${r1:-0} - ${r0:-0}))")"
+		"peak_rss_kb=$hwm $extra"
 }
 
 trial_nfacctd() {
-	nfacctd_topic=$((nfacctd_topic + 1))
-	topic=bench.nfacctd.$nfacctd_topic
 	cfg=$work/nfacctd.$3.conf
-	# Full delivery as CONFIG-KEYS advises: a large socket buffer
-	# (nfacctd_pipe_size), a large plugin pipe with buffering
-	# (plugin_pipe_size 1:1000 plugin_buffer_size), cache buckets for a
-	# refresh interval of distinct flows (kafka_cache_entries, prime), and
-	# an aggregate of the full flow key so that records are not merged.
+	# Full delivery as pmacct's CONFIG-KEYS advises: a large socket buffer
+	# (nfacctd_pipe_size), a large plugin pipe with buffering at the advised
+	# 1:1000 ratio (plugin_pipe_size, plugin_buffer_size), cache buckets for
+	# the distinct flows of a refresh interval (kafka_cache_entries, a prime;
+	# about 10 entries per bucket), and an aggregate of the full flow key so
+	# that records are not merged.
 	cat >"$cfg" <<EOF
 daemonize: false
 nfacctd_ip: 127.0.0.1
@@ -331,20 +367,21 @@ nfacctd_time_new: true
 plugins: kafka[k]
 aggregate[k]: peer_src_ip, src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, in_iface, out_iface, src_as, dst_as, src_mask, dst_mask, timestamp_start, timestamp_end
 kafka_output[k]: json
-kafka_topic[k]: $topic
+kafka_topic[k]: bench.nfacctd
 kafka_broker_host[k]: ${broker%:*}
 kafka_broker_port[k]: ${broker##*:}
 kafka_refresh_time[k]: 1
-kafka_cache_entries[k]: 1000003
-plugin_pipe_size[k]: 1024000000
-plugin_buffer_size[k]: 1024000
+kafka_cache_entries[k]: 131071
+plugin_pipe_size[k]: 102400000
+plugin_buffer_size[k]: 102400
 EOF
 	log=$work/logs/nfacctd.$3.log
 	nfacctd -f "$cfg" >"$log" 2>&1 &
 	nf_pid=$!
 	pids="$pids $nf_pid"
 	wait_for "udp_bound $ingest_port" "nfacctd"
-	sleep 1
+	wait_for "grep -q 'cache entries' $log" "the nfacctd kafka plugin"
+	sleep 0.5
 	procs="$nf_pid $(children "$nf_pid")"
 	c0=$(cpu_seconds $procs)
 	send_capture "$1" "$2" "$ingest_port"
@@ -353,22 +390,24 @@ EOF
 	c1=$(cpu_seconds $procs)
 	hwm=$(peak_rss_kb $procs)
 	drops=$(udp_drops "$ingest_port")
-	kill -TERM "$nf_pid"
-	wait "$nf_pid" 2>/dev/null || true
-	pids=$(echo "$pids" | sed "s/ $nf_pid\$//; s/ $nf_pid / /")
-	sleep 1
-	line=$("$bench" count --brokers "$broker" --topic "$topic" --sum packets --idle-ms 3000)
-	packets=$(kv sum_packets "$line")
-	messages=$(kv messages "$line")
+	procs="$nf_pid $(children "$nf_pid")"
+	# shellcheck disable=SC2086
+	stop_processes $procs
+	appended=$(kv appended "$("$bench" count --offsets --brokers "$broker" --topic bench.nfacctd)")
+	delivered=$((appended - nfacctd_appended))
+	nfacctd_appended=$appended
+	purged=$(grep -o 'QN: [0-9]*' "$log" | awk '{ n += $2 } END { print n + 0 }')
 	missing=$(grep -c 'missing data' "$log" || true)
+	kafka_errors=$(grep -c 'Connection failed to Kafka' "$log" || true)
 	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
-	# Loss in flows, estimated from the packet counters nfacctd delivered.
-	trial_loss=$(awk -v s="$sent_packets" -v d="$packets" -v f="$sent_flows" \
-		'BEGIN { if (s > d && s > 0) printf "%.0f", (s - d) / s * f; else print 0 }')
+	# One message per flow: the aggregate holds the full key with both
+	# timestamps, and the e2e capture repeats no flow within a refresh interval.
+	trial_loss=$((sent_flows - delivered))
+	[ "$trial_loss" -lt 0 ] && trial_loss=0
 	[ "$trial_loss" -eq 0 ] && [ "$drops" -gt 0 ] && trial_loss=$drops
 	record "e2e collector=nfacctd case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows" \
-		"sent_packets=$sent_packets delivered_packets=$packets messages=$messages" \
-		"socket_drops=$drops missing_data_logs=$missing loss=$trial_loss cpu_s=$cpu" \
+		"purged=$purged delivered=$delivered socket_drops=$drops" \
+		"missing_data_logs=$missing kafka_error_logs=$kafka_errors loss=$trial_loss cpu_s=$cpu" \
 		"cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows") peak_rss_kb=$hwm"
 }
 
@@ -377,21 +416,20 @@ trial_nfcapd() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	log=$work/logs/nfcapd.$3.log
+	# nfcapd(1): -B sets the socket buffer; -t 3600 keeps one file per trial.
 	nfcapd -b 127.0.0.1 -p "$ingest_port" -w "$dir" -t 3600 -B 8388608 >"$log" 2>&1 &
 	nf_pid=$!
 	pids="$pids $nf_pid"
-	sleep 1
+	wait_for "udp_bound $ingest_port" "nfcapd"
 	c0=$(cpu_seconds "$nf_pid")
 	send_capture "$1" "$2" "$ingest_port"
 	sleep 2
 	c1=$(cpu_seconds "$nf_pid")
 	hwm=$(peak_rss_kb "$nf_pid")
 	drops=$(udp_drops "$ingest_port")
-	kill -TERM "$nf_pid"
-	wait "$nf_pid" 2>/dev/null || true
-	pids=$(echo "$pids" | sed "s/ $nf_pid\$//; s/ $nf_pid / /")
+	stop_processes "$nf_pid"
 	stat=$(nfdump -R "$dir" -I 2>/dev/null || true)
-	flows=$(printf '%s\n' "$stat" | awk -F': ' '/^Flows:/ { print $2; exit }')
+	flows=$(printf '%s\n' "$stat" | awk -F': *' '/^Flows:/ { print $2; exit }')
 	flows=${flows:-0}
 	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
 	trial_loss=$((sent_flows - flows))
@@ -428,8 +466,9 @@ summarize() {
 		e2e[++ne] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", v("collector"), v("case"),
 			fmt(v("rate")), fmt(v("sent_rate")), fmt(v("sent")), v("loss"), v("cpu_s_per_mflow"),
 			sprintf("%.1f", v("peak_rss_kb") / 1024))
-		if (v("collector") == "flowsift")
-			rep[++nr] = sprintf("| %s | %s | %s |", v("case"), fmt(v("report_flows")), v("report_cpu_s_per_mflow"))
+		if (v("report_flows") != "")
+			rep[++nr] = sprintf("| %s | %s | %s | %s | %s | %.1f |", v("case"), fmt(v("sent")), fmt(v("report_flows")),
+				v("report_lag"), v("report_cpu_s_per_mflow"), v("report_peak_rss_kb") / 1024)
 		cases[v("case")] = 1
 	}
 	$1 == "zero_loss" { zl[v("collector") SUBSEP v("format")] = v("max_rate"); formats[v("format")] = 1 }
@@ -465,10 +504,10 @@ summarize() {
 		print "|---|---|---|---|---|---|---|---|"
 		for (i = 1; i <= ne; i++) print e2e[i]
 		print ""
-		print "flowsift-report on the same trials (consumes flows.raw, flushes to Redis every second):"
+		print "flowsift-report in the full pipeline trial (flows counted within 5 s after the last was sent):"
 		print ""
-		print "| case | flows counted during the trial | CPU s per million flows |"
-		print "|---|---|---|"
+		print "| case | flows sent | flows counted | not yet counted | report CPU s per million flows | report peak RSS MB |"
+		print "|---|---|---|---|---|---|"
 		for (i = 1; i <= nr; i++) print rep[i]
 		print ""
 		print "## Highest offered rate with zero loss, and ratios"
@@ -504,8 +543,11 @@ to_number() {
 	echo "$1" | sed 's/k$/000/; s/m$/000000/'
 }
 
+# The zero-loss series run each collector alone with the broker, as the
+# peers have no report worker; the pipeline trial after it adds
+# flowsift-report (consuming bench.pipeline, flushing to Redis).
 for f in $e2e_formats; do
-	c=$work/captures/$f.pcap
+	c=$work/captures/e2e-$f.pcap
 	for collector in flowsift nfacctd nfcapd; do
 		best=0
 		for rate in $rates; do
@@ -519,6 +561,18 @@ for f in $e2e_formats; do
 		record "zero_loss collector=$collector format=$f max_rate=$best"
 	done
 done
+
+note "3b. full pipeline at $pipeline_rate flows/s: ingest, broker, report, Redis"
+FLOWSIFT_KAFKA_TOPIC_RAW=bench.pipeline
+export FLOWSIFT_KAFKA_TOPIC_RAW
+"$bin/flowsift-report" >"$work/logs/report.log" 2>&1 &
+report_pid=$!
+pids="$pids $report_pid"
+sleep 1
+trial_flowsift "$work/captures/v9.pcap" "$pipeline_rate" "pipeline-v9-$pipeline_rate" report
+stop_processes "$report_pid"
+report_pid=""
+unset FLOWSIFT_KAFKA_TOPIC_RAW
 
 # ---- 4. cost growth -----------------------------------------------------------
 note "4. cost growth at $growth_rate flows/s"

@@ -7,7 +7,8 @@ PACKAGES="build-essential pkg-config clang cppcheck
 librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libpcap-dev libjansson-dev
 redis-server softflowd python3-avro tcpdump rsyslog nfdump
 libmaxminddb-dev libsnmp-dev snmpd snmp libmaxmind-db-writer-perl
-libmicrohttpd-dev docker-compose python3-yaml"
+libmicrohttpd-dev docker-compose python3-yaml
+pmacct linux-perf valgrind"
 
 missing=""
 for pkg in $PACKAGES; do

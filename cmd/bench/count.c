@@ -4,10 +4,16 @@
  * benchmark can tell how many flows a peer collector (nfacctd with its kafka
  * plugin) delivered.
  *
- * It assigns every partition of the topic at the beginning offset, without
- * a consumer group, and stops once every partition has reported its end
- * (the producer is expected to have stopped) or after --idle-ms without a
- * message.
+ * By default it assigns every partition of the topic at the beginning
+ * offset and commits no offsets.  It stops once it has read as many
+ * messages as the partitions' watermarks contained when it started, so the
+ * producer should have stopped, or after --idle-ms without a message.
+ *
+ * librdkafka's mock cluster (flowsift-broker) keeps only the newest messages
+ * of each partition and drops older ones, even while a consumer reads them,
+ * so a large run cannot be read back.  --offsets prints instead the sum of
+ * the partitions' high watermarks, which counts every message ever appended,
+ * and reads nothing.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -26,6 +32,7 @@ struct count_options {
 	const char *topic;
 	const char *sum_field;
 	uint64_t idle_ms;
+	int offsets;
 };
 
 static void
@@ -37,8 +44,9 @@ count_usage(FILE *out)
 		"\n"
 		"Reads the topic from its first offset and prints the message count, and with\n"
 		"--sum the sum of the integer field FIELD of JSON messages, as key=value pairs.\n"
-		"Stops when every partition reached its end, or after MS milliseconds without a\n"
-		"message (default 5000).\n");
+		"Stops after reading the messages the partitions held at start, or after MS\n"
+		"milliseconds without a message (default 5000).  With --offsets it reads nothing\n"
+		"and prints the sum of the partitions' high watermarks as appended=N.\n");
 }
 
 static int
@@ -49,6 +57,7 @@ count_parse(int argc, char **argv, struct count_options *o)
 		{ "topic", required_argument, NULL, 't' },
 		{ "sum", required_argument, NULL, 's' },
 		{ "idle-ms", required_argument, NULL, 'i' },
+		{ "offsets", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -66,6 +75,7 @@ count_parse(int argc, char **argv, struct count_options *o)
 			if (bench_parse_count("--idle-ms", optarg, 3600000, &o->idle_ms) < 0)
 				return -1;
 			break;
+		case 'o': o->offsets = 1; break;
 		case 'h': count_usage(stdout); exit(0);
 		default: count_usage(stderr); return -1;
 		}
@@ -95,9 +105,12 @@ json_field(const rd_kafka_message_t *m, const char *field)
 	return n;
 }
 
-/* Assigns every partition of the topic from its beginning; returns the count or -1. */
+/*
+ * Assigns every partition of the topic from its beginning and adds the
+ * messages they hold now to *expected; returns the partition count or -1.
+ */
 static int
-count_assign(rd_kafka_t *rk, const char *topic)
+count_assign(rd_kafka_t *rk, const char *topic, int64_t *expected, int64_t *appended)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -113,9 +126,18 @@ count_assign(rd_kafka_t *rk, const char *topic)
 	}
 	n = md->topics[0].partition_cnt;
 	list = rd_kafka_topic_partition_list_new(n);
-	for (int i = 0; i < n; i++)
-		rd_kafka_topic_partition_list_add(list, topic, md->topics[0].partitions[i].id)
-			->offset = RD_KAFKA_OFFSET_BEGINNING;
+	for (int i = 0; i < n; i++) {
+		int32_t id = md->topics[0].partitions[i].id;
+		int64_t low = 0, high = 0;
+
+		rd_kafka_topic_partition_list_add(list, topic, id)->offset = RD_KAFKA_OFFSET_BEGINNING;
+		if (rd_kafka_query_watermark_offsets(rk, topic, id, &low, &high, 10000) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+		{
+			*expected += high - low;
+			*appended += high;
+		}
+	}
 	if (rd_kafka_assign(rk, list) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		n = -1;
 	rd_kafka_topic_partition_list_destroy(list);
@@ -134,8 +156,8 @@ bench_count_main(int argc, char **argv)
 	rd_kafka_t *rk;
 	char err[512], group[64];
 	uint64_t messages = 0;
-	int64_t sum = 0, last = bench_now_ns();
-	int partitions, at_end = 0;
+	int64_t sum = 0, expected = 0, appended = 0, last = bench_now_ns();
+	int partitions;
 
 	if (count_parse(argc, argv, &o) < 0)
 		return 2;
@@ -143,8 +165,7 @@ bench_count_main(int argc, char **argv)
 	conf = rd_kafka_conf_new();
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", o.brokers, err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err))) {
+	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err))) {
 		fprintf(stderr, "flowsift-bench count: %s\n", err);
 		rd_kafka_conf_destroy(conf);
 		return 1;
@@ -156,19 +177,24 @@ bench_count_main(int argc, char **argv)
 		return 1;
 	}
 	rd_kafka_poll_set_consumer(rk);
-	partitions = count_assign(rk, o.topic);
+	partitions = count_assign(rk, o.topic, &expected, &appended);
 	if (partitions < 0) {
 		rd_kafka_destroy(rk);
 		return 1;
 	}
-	while (at_end < partitions && bench_now_ns() - last < (int64_t)o.idle_ms * 1000000) {
+	if (o.offsets) {
+		printf("count topic=%s appended=%" PRId64 " partitions=%d\n", o.topic, appended,
+		       partitions);
+		rd_kafka_destroy(rk);
+		return 0;
+	}
+	while ((int64_t)messages < expected &&
+	       bench_now_ns() - last < (int64_t)o.idle_ms * 1000000) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 
 		if (!m)
 			continue;
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			at_end++;
-		} else if (!m->err) {
+		if (!m->err) {
 			messages++;
 			if (o.sum_field)
 				sum += json_field(m, o.sum_field);
@@ -179,7 +205,8 @@ bench_count_main(int argc, char **argv)
 	printf("count topic=%s messages=%" PRIu64, o.topic, messages);
 	if (o.sum_field)
 		printf(" sum_%s=%" PRId64, o.sum_field, sum);
-	printf(" complete=%s\n", at_end >= partitions ? "yes" : "no");
+	printf(" expected=%" PRId64 " partitions=%d complete=%s\n", expected, partitions,
+	       (int64_t)messages >= expected ? "yes" : "no");
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	return 0;

@@ -22,10 +22,10 @@
  * --template-interval of its data datagrams; its data datagrams use its
  * templates in turn.  Datagrams go to the exporters in turn.
  *
- * Flow contents come from a seeded generator: sources in 10.0.0.0/16 and
- * destinations in 172.16.0.0/14, half of them from 256 hot hosts so that
- * top-N lists have a head; 80% TCP, 18% UDP, 2% ICMP; destination ports
- * 443, 80 and 53 for 65% of flows.
+ * Flow contents come from a seeded generator.  Sources are in 10.0.0.0/16
+ * and destinations in 172.16.0.0/14, and half of each come from 256 hot
+ * hosts, so that top-N lists have a head.  Flows are 80% TCP, 18% UDP and
+ * 2% ICMP, and 65% go to destination port 443, 80 or 53.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -75,7 +75,7 @@ struct gen_exporter {
 	uint32_t next_template;
 };
 
-/* A big-endian writer over one datagram buffer; the generator sizes every write. */
+/* A big-endian writer over one datagram buffer.  Writes past cap are counted in len but dropped. */
 struct gen_buf {
 	uint8_t *p;
 	size_t len;
@@ -157,10 +157,22 @@ gen_make_flow(struct gen *g, struct gen_flow *f)
 	f->dst = gen_below(g, 2) ? 0xac100000u + gen_below(g, 256)
 				 : 0xac100000u + gen_below(g, 262144);
 	f->next_hop = 0xc0000201u + gen_below(g, 4);
-	f->proto = r < 80 ? 6 : r < 98 ? 17 : 1;
+	if (r < 80)
+		f->proto = 6;
+	else if (r < 98)
+		f->proto = 17;
+	else
+		f->proto = 1;
 	f->src_port = (uint16_t)(1024 + gen_below(g, 64512));
 	r = gen_below(g, 100);
-	f->dst_port = r < 40 ? 443 : r < 55 ? 80 : r < 65 ? 53 : (uint16_t)(1024 + gen_below(g, 64512));
+	if (r < 40)
+		f->dst_port = 443;
+	else if (r < 55)
+		f->dst_port = 80;
+	else if (r < 65)
+		f->dst_port = 53;
+	else
+		f->dst_port = (uint16_t)(1024 + gen_below(g, 64512));
 	if (f->proto == 1) {
 		f->src_port = 0;
 		f->dst_port = 0x0800; /* ICMP echo request, as v5 and v9 carry type and code */

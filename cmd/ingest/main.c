@@ -57,6 +57,8 @@ struct ingest {
 	struct ingest_counters counters;
 	struct fs_cidr_list allow;      /* empty: every exporter is allowed */
 	struct fs_ratelimit encode_limit;
+	struct fs_ratelimit queue_limit;
+	uint64_t replay_queue_bound;    /* replay waits while this many messages are queued */
 	struct fs_ratelimit allow_limit;
 	uint8_t buffer[ENCODE_BUFFER];
 	/* Replay pacing for --realtime: capture time and clock at the first datagram. */
@@ -100,7 +102,11 @@ produce_flow(const struct fs_flow *flow, void *opaque)
 	}
 	rc = fs_producer_send(ingest->producer, ingest->topic,
 			      flow->exporter_addr.bytes, key_len, ingest->buffer, len);
-	if (rc < 0 && rc != FS_ERR_FULL)
+	if (rc == FS_ERR_FULL)
+		fs_log_limited(&ingest->queue_limit, FS_LOG_WARNING, "ingest",
+			       "dropped a flow: the Kafka producer queue is full "
+			       "(kafka.queue.max.messages); is the broker reachable?");
+	else if (rc < 0)
 		fs_counter_add(ingest->counters.produce_errors, 1);
 }
 
@@ -150,6 +156,29 @@ decode_datagram(const uint8_t *data, size_t len, const struct fs_addr *exporter,
 			     (double)(now_ns(CLOCK_MONOTONIC) - start) / 1e9);
 }
 
+/*
+ * Replay reads as fast as the broker takes flows: before each datagram it
+ * waits, up to REPLAY_QUEUE_WAIT_MS, while the producer queue is nearly
+ * full, so a replay is not dropped by its own speed.  A broker that stays
+ * away still ends in counted drops.
+ */
+#define REPLAY_QUEUE_WAIT_MS 30000
+
+static void
+wait_for_queue_room(struct ingest *ingest)
+{
+	int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)REPLAY_QUEUE_WAIT_MS * 1000000;
+	struct fs_producer_stats p;
+
+	for (;;) {
+		fs_producer_stats(ingest->producer, &p);
+		if (p.queue_depth < ingest->replay_queue_bound || stop_requested ||
+		    now_ns(CLOCK_MONOTONIC) >= deadline)
+			return;
+		fs_producer_poll(ingest->producer, 100);
+	}
+}
+
 /* Replays one datagram from a capture; arrival time is now, as for live traffic. */
 static int
 replay_datagram(const struct fs_datagram *datagram, void *opaque)
@@ -173,6 +202,7 @@ replay_datagram(const struct fs_datagram *datagram, void *opaque)
 			nanosleep(&ts, NULL);
 		}
 	}
+	wait_for_queue_room(ingest);
 	decode_datagram(datagram->data, datagram->len, &datagram->exporter,
 			datagram->exporter_port, now_ns(CLOCK_REALTIME), ingest);
 	fs_producer_poll(ingest->producer, 0);
@@ -421,6 +451,9 @@ main(int argc, char **argv)
 	if (!ingest)
 		goto out;
 	ingest->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	ingest->queue_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
+	/* Leaves room for the largest datagram's flows (a few hundred). */
+	ingest->replay_queue_bound = (uint64_t)fs_config_int(config, "kafka.queue.max.messages") * 9 / 10;
 	ingest->allow_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	ingest->realtime = realtime;
 	ingest->topic = fs_config_str(config, "kafka.topic.raw");

@@ -1107,7 +1107,16 @@ fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	avro_reader_memory_set_source(codec->reader, (const char *)buf + FS_FLOW_CODEC_HEADER_LEN,
 				      (int64_t)(len - FS_FLOW_CODEC_HEADER_LEN));
 	rc = avro_value_read(codec->reader, v->resolver != NULL ? &v->resolved : &v->value);
-	if (rc != 0)
+	if (rc != 0) {
+		avro_value_reset(&v->value);
 		return FS_ERR_INVALID;     /* e.g. an enum symbol the reader lacks */
-	return extract_flow(v, out);
+	}
+	rc = extract_flow(v, out);
+	/*
+	 * avro-c 1.11 reads each string or bytes field into a new buffer that the
+	 * value keeps; resetting frees them, so a long-running reader does not
+	 * grow by the strings of every message.
+	 */
+	avro_value_reset(&v->value);
+	return rc;
 }
