@@ -294,7 +294,7 @@ test_connect_auth_and_select(void **state)
 static void
 test_batch_full_keeps_flow_whole(void **state)
 {
-	struct fs_topn_batch *batch = fs_topn_batch_new(4);
+	struct fs_topn_batch *batch = fs_topn_batch_new(5);
 	struct fs_flow first = make_flow("10.0.0.1", "10.0.0.2", 80, 1, 1);
 	struct fs_flow other = make_flow("10.0.0.3", "10.0.0.4", 443, 1, 1);
 	struct fs_flow one_new = make_flow("10.0.0.1", "10.0.0.2", 22, 1, 1);
@@ -303,13 +303,14 @@ test_batch_full_keeps_flow_whole(void **state)
 	(void)state;
 	assert_non_null(batch);
 	assert_null(fs_topn_batch_new(0));
+	/* Source, destination, port and conversation. */
 	assert_int_equal(fs_topn_batch_add(batch, &first), 0);
-	assert_int_equal(fs_topn_batch_count(batch), 3);
+	assert_int_equal(fs_topn_batch_count(batch), 4);
 	assert_int_equal(fs_topn_batch_add(batch, &other), FS_ERR_FULL);
-	assert_int_equal(fs_topn_batch_count(batch), 3);
+	assert_int_equal(fs_topn_batch_count(batch), 4);
 	assert_int_equal(fs_topn_batch_add(batch, &first), 0);
 	assert_int_equal(fs_topn_batch_add(batch, &one_new), 0);
-	assert_int_equal(fs_topn_batch_count(batch), 4);
+	assert_int_equal(fs_topn_batch_count(batch), 5);
 	assert_int_equal(fs_topn_batch_add(batch, &other), FS_ERR_FULL);
 	fs_topn_batch_stats(batch, &stats);
 	assert_int_equal(stats.full, 2);
@@ -317,7 +318,7 @@ test_batch_full_keeps_flow_whole(void **state)
 	fs_topn_batch_reset(batch);
 	assert_int_equal(fs_topn_batch_count(batch), 0);
 	assert_int_equal(fs_topn_batch_add(batch, &other), 0);
-	assert_int_equal(fs_topn_batch_count(batch), 3);
+	assert_int_equal(fs_topn_batch_count(batch), 4);
 	fs_topn_batch_free(batch);
 }
 
@@ -334,7 +335,7 @@ test_flush_aggregates_scores(void **state)
 	add_flow(batch, "10.0.0.1", "10.0.0.2", 443, 1000, 10);
 	add_flow(batch, "10.0.0.1", "10.0.0.3", 443, 500, 5);
 	add_flow(batch, "10.0.0.4", "10.0.0.2", 80, 200, 2);
-	assert_int_equal(fs_topn_batch_count(batch), 6);
+	assert_int_equal(fs_topn_batch_count(batch), 9);
 	flush_at(batch, now);
 
 	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
@@ -348,6 +349,8 @@ test_flush_aggregates_scores(void **state)
 		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, w, now, "80") == 2);
 		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, w, now, "443") == 2);
 		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, w, now, "22") == -1);
+		assert_true(bucket_score(FS_TOPN_CONVERSATION, FS_TOPN_BYTES, w, now,
+					 "10.0.0.1>10.0.0.3") == 500);
 	}
 
 	/* A second flush adds to the same buckets. */
@@ -358,8 +361,11 @@ test_flush_aggregates_scores(void **state)
 	fs_topn_batch_stats(batch, &stats);
 	assert_int_equal(stats.flushes, 2);
 	assert_int_equal(stats.errors, 0);
-	/* MULTI + 6 entries x 3 metrics x 4 windows ZINCRBY + 36 EXPIRE + EXEC, then 2 + 36 + 36. */
-	assert_int_equal(stats.commands, 2 + 72 + 36 + 2 + 36 + 36);
+	/*
+	 * MULTI + 9 entries x 3 metrics x 4 windows ZINCRBY + 4 dimensions x 12
+	 * EXPIRE + EXEC, then 2 + 4 x 12 + 48.
+	 */
+	assert_int_equal(stats.commands, 2 + 108 + 48 + 2 + 48 + 48);
 	fs_topn_batch_free(batch);
 }
 
@@ -376,7 +382,7 @@ test_flush_sets_ttl_on_every_key(void **state)
 	keys = redisCommand(ctx, "KEYS %s*", FS_TOPN_KEY_PREFIX);
 	assert_non_null(keys);
 	assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
-	assert_int_equal(keys->elements, 36);
+	assert_int_equal(keys->elements, 48);
 	for (size_t i = 0; i < keys->elements; i++) {
 		const char *key = keys->element[i]->str;
 		redisReply *ttl = redisCommand(ctx, "TTL %s", key);
@@ -431,7 +437,7 @@ test_flush_stopped_server_keeps_batch(void **state)
 	fs_test_redis_stop(&doomed);
 
 	assert_int_equal(fs_topn_flush(batch, doomed_ctx, BASE), FS_ERR_SYSTEM);
-	assert_int_equal(fs_topn_batch_count(batch), 3);
+	assert_int_equal(fs_topn_batch_count(batch), 4);
 	/* The context is now unusable: a retry on it fails at once. */
 	assert_int_equal(fs_topn_flush(batch, doomed_ctx, BASE), FS_ERR_SYSTEM);
 	fs_topn_batch_stats(batch, &stats);
@@ -666,6 +672,13 @@ test_names_parse_and_print(void **state)
 	assert_int_equal(fs_topn_dim_parse("dst_port", &dim), 0);
 	assert_int_equal(dim, FS_TOPN_DST_PORT);
 	assert_int_equal(fs_topn_dim_parse("port", &dim), FS_ERR_INVALID);
+	/* Every dimension's name parses back to it. */
+	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++) {
+		assert_int_equal(fs_topn_dim_parse(fs_topn_dim_name(d), &dim), 0);
+		assert_int_equal(dim, d);
+	}
+	assert_string_equal(fs_topn_dim_name(FS_TOPN_CONVERSATION), "conversation");
+	assert_string_equal(fs_topn_dim_name(FS_TOPN_EXPORTER), "exporter");
 	assert_int_equal(fs_topn_metric_parse("packets", &metric), 0);
 	assert_int_equal(metric, FS_TOPN_PACKETS);
 	assert_int_equal(fs_topn_window_parse("24h", &window), 0);
@@ -673,6 +686,156 @@ test_names_parse_and_print(void **state)
 	assert_int_equal(fs_topn_window_parse("2h", &window), FS_ERR_INVALID);
 	assert_string_equal(fs_topn_window_name(FS_TOPN_1H), "1h");
 	assert_int_equal(fs_topn_window_buckets(FS_TOPN_1H), 12);
+}
+
+/*
+ * Fills flow with every field that the top-N counters read: flow i of a
+ * steady mix of 200 sources, 400 destinations, 20 ports, 3 protocols,
+ * 2 exporters with 8 interfaces each, 40 AS numbers and 10 countries.
+ */
+static void
+make_mixed_flow(struct fs_flow *flow, int i)
+{
+	static const char *const countries[] = { "FR", "DE", "US", "GB", "NL",
+						  "JP", "BR", "IN", "CA", "SE" };
+	static const uint8_t protos[] = { 6, 17, 1 };
+	char src[32], dst[32], exporter[32];
+
+	snprintf(src, sizeof(src), "10.1.%d.%d", i % 200 / 100, i % 200);
+	snprintf(dst, sizeof(dst), "10.2.%d.%d", i % 400 / 200, i % 200);
+	snprintf(exporter, sizeof(exporter), "192.0.2.%d", 1 + i % 2);
+	*flow = make_flow(src, dst, 1000 + i % 20, 1000 + (uint64_t)i, 1 + (uint64_t)i % 7);
+	assert_int_equal(fs_addr_parse(&flow->exporter_addr, exporter), 0);
+	flow->proto = protos[i % 3];
+	flow->in_if = 1 + (uint32_t)(i % 8);
+	flow->out_if = 1 + (uint32_t)(i % 5);
+	flow->src_as = 64500 + (uint32_t)(i % 40);
+	flow->dst_as = 64600 + (uint32_t)(i % 30);
+	memcpy(flow->src_country, countries[i % 10], 3);
+	memcpy(flow->dst_country, countries[(i / 10) % 10], 3);
+	flow->present |= FS_F_PROTO | FS_F_IN_IF | FS_F_OUT_IF | FS_F_SRC_AS | FS_F_DST_AS |
+			 FS_F_SRC_COUNTRY | FS_F_DST_COUNTRY;
+}
+
+/* Prints the Redis commands that one flush of 1,000 mixed flows sends. */
+static void
+test_flush_commands_per_1000_flows(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16384);
+	struct fs_topn_stats stats;
+	struct fs_flow flow;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		make_mixed_flow(&flow, i);
+		assert_int_equal(fs_topn_batch_add(batch, &flow), 0);
+	}
+	print_message("top-N: 1000 flows, %zu batch entries\n", fs_topn_batch_count(batch));
+	flush_at(batch, BASE);
+	fs_topn_batch_stats(batch, &stats);
+	print_message("top-N: 1000 flows, %llu Redis commands in one flush\n",
+		      (unsigned long long)stats.commands);
+	assert_true(stats.commands > 0);
+	fs_topn_batch_free(batch);
+}
+
+/* Returns the key's TTL in seconds. */
+static long long
+key_ttl(const char *key)
+{
+	redisReply *reply = redisCommand(ctx, "TTL %s", key);
+	long long ttl;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	ttl = reply->integer;
+	freeReplyObject(reply);
+	return ttl;
+}
+
+static void
+test_flush_enriched_dimensions(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	struct fs_topn_row rows[4];
+	struct fs_flow a, b, bare;
+	char key[128];
+
+	(void)state;
+	make_mixed_flow(&a, 0);   /* tcp, AS64500 -> AS64600, FR -> FR, 192.0.2.1 if 1 -> 1 */
+	make_mixed_flow(&b, 30);  /* tcp, AS64530 -> AS64600, FR -> GB, 192.0.2.1 if 7 -> 1 */
+	/* The same interface index on another exporter is another interface. */
+	make_mixed_flow(&bare, 30);
+	assert_int_equal(fs_addr_parse(&bare.exporter_addr, "2001:db8::fe"), 0);
+	bare.present &= ~(uint64_t)(FS_F_PROTO | FS_F_SRC_AS | FS_F_DST_AS | FS_F_SRC_COUNTRY |
+				    FS_F_OUT_IF);
+	bare.dst_country[0] = '\0';
+	assert_int_equal(fs_topn_batch_add(batch, &a), 0);
+	assert_int_equal(fs_topn_batch_add(batch, &b), 0);
+	assert_int_equal(fs_topn_batch_add(batch, &bare), 0);
+	flush_at(batch, BASE + 7);
+
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+		assert_true(bucket_score(FS_TOPN_PROTO, FS_TOPN_BYTES, w, BASE, "6") == 2030);
+		assert_true(bucket_score(FS_TOPN_PROTO, FS_TOPN_PACKETS, w, BASE, "6") == 4);
+		assert_true(bucket_score(FS_TOPN_PROTO, FS_TOPN_FLOWS, w, BASE, "6") == 2);
+		assert_true(bucket_score(FS_TOPN_CONVERSATION, FS_TOPN_FLOWS, w, BASE,
+					 "10.1.0.30>10.2.0.30") == 2);
+		assert_true(bucket_score(FS_TOPN_SRC_AS, FS_TOPN_BYTES, w, BASE, "64530") == 1030);
+		assert_true(bucket_score(FS_TOPN_DST_AS, FS_TOPN_BYTES, w, BASE, "64600") == 2030);
+		assert_true(bucket_score(FS_TOPN_SRC_COUNTRY, FS_TOPN_FLOWS, w, BASE, "FR") == 2);
+		assert_true(bucket_score(FS_TOPN_DST_COUNTRY, FS_TOPN_BYTES, w, BASE, "GB") == 1030);
+		assert_true(bucket_score(FS_TOPN_IN_IF, FS_TOPN_BYTES, w, BASE, "192.0.2.1/7") == 1030);
+		assert_true(bucket_score(FS_TOPN_IN_IF, FS_TOPN_BYTES, w, BASE, "2001:db8::fe/7") == 1030);
+		assert_true(bucket_score(FS_TOPN_OUT_IF, FS_TOPN_PACKETS, w, BASE, "192.0.2.1/1") == 4);
+		assert_true(bucket_score(FS_TOPN_OUT_IF, FS_TOPN_PACKETS, w, BASE, "2001:db8::fe/1") == -1);
+		assert_true(bucket_score(FS_TOPN_EXPORTER, FS_TOPN_FLOWS, w, BASE, "192.0.2.1") == 2);
+		assert_true(bucket_score(FS_TOPN_EXPORTER, FS_TOPN_FLOWS, w, BASE, "2001:db8::fe") == 1);
+
+		/* Every new key expires like the old ones. */
+		for (int d = FS_TOPN_CONVERSATION; d < FS_TOPN_DIM_COUNT; d++) {
+			long long expected = fs_topn_window_seconds(w) + FS_TOPN_EXPIRE_MARGIN_S;
+			long long ttl;
+
+			fs_topn_bucket_key(d, FS_TOPN_BYTES, w, BASE, key, sizeof(key));
+			ttl = key_ttl(key);
+			if (ttl > expected || ttl < expected - 10)
+				fail_msg("key %s: TTL %lld, expected about %lld", key, ttl, expected);
+		}
+	}
+	/* The flow lacking proto, AS numbers and countries added nothing there. */
+	assert_int_equal(query(FS_TOPN_PROTO, FS_TOPN_FLOWS, FS_TOPN_1M, 4, BASE + 7, rows), 1);
+	assert_row(&rows[0], "6", 2030, 4, 2);
+	assert_int_equal(query(FS_TOPN_SRC_AS, FS_TOPN_BYTES, FS_TOPN_5M, 4, BASE + 7, rows), 2);
+	assert_row(&rows[0], "64530", 1030, 3, 1);
+	assert_row(&rows[1], "64500", 1000, 1, 1);
+	assert_int_equal(query(FS_TOPN_DST_COUNTRY, FS_TOPN_FLOWS, FS_TOPN_1H, 4, BASE + 7, rows), 2);
+	assert_row(&rows[0], "FR", 1000, 1, 1);
+	assert_row(&rows[1], "GB", 1030, 3, 1);
+	assert_int_equal(query(FS_TOPN_IN_IF, FS_TOPN_BYTES, FS_TOPN_24H, 4, BASE + 7, rows), 3);
+	assert_row(&rows[0], "192.0.2.1/7", 1030, 3, 1);
+	assert_row(&rows[1], "2001:db8::fe/7", 1030, 3, 1);
+	assert_row(&rows[2], "192.0.2.1/1", 1000, 1, 1);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_query_long_conversation_member(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_row rows[1];
+	struct fs_flow flow;
+
+	(void)state;
+	/* Two addresses of 39 characters, longer together than one address. */
+	flow = make_flow("fd00:1111:2222:3333:4444:5555:6666:7777",
+			 "fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1234", 80, 10, 1);
+	assert_int_equal(fs_topn_batch_add(batch, &flow), 0);
+	flush_at(batch, BASE);
+	assert_int_equal(query(FS_TOPN_CONVERSATION, FS_TOPN_BYTES, FS_TOPN_1M, 1, BASE, rows), 1);
+	assert_row(&rows[0], "fd00:1111:2222:3333:4444:5555:6666:7777>"
+			     "fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1234", 10, 1, 1);
+	fs_topn_batch_free(batch);
 }
 
 int
@@ -695,6 +858,9 @@ main(void)
 		cmocka_unit_test_setup(test_query_window_boundaries, flush_db),
 		cmocka_unit_test_setup(test_query_ipv6_and_port_keys, flush_db),
 		cmocka_unit_test_setup(test_query_rejects_bad_arguments, flush_db),
+		cmocka_unit_test_setup(test_flush_commands_per_1000_flows, flush_db),
+		cmocka_unit_test_setup(test_flush_enriched_dimensions, flush_db),
+		cmocka_unit_test_setup(test_query_long_conversation_member, flush_db),
 	};
 
 	/* hiredis sends with write(2), so SIGPIPE from a stopped server must not kill the test. */

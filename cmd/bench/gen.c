@@ -56,6 +56,7 @@ struct gen_options {
 	uint64_t templates;
 	uint64_t template_interval;
 	uint64_t seed;
+	int unique_keys;
 	const char *out;
 };
 
@@ -91,6 +92,7 @@ struct gen {
 	struct gen_exporter *exporters;
 	uint64_t datagrams;
 	uint64_t flows_written;
+	uint64_t flows_made;
 	uint32_t uptime_ms;
 };
 
@@ -189,6 +191,16 @@ gen_make_flow(struct gen *g, struct gen_flow *f)
 	f->bytes = f->packets * (40 + gen_below(g, 1461));
 	f->last_ms = g->uptime_ms - gen_below(g, 1000);
 	f->first_ms = f->last_ms - gen_below(g, 60000);
+	if (g->opt.unique_keys) {
+		/* Source address and port from the flow's index: distinct for 4 * 10^9 flows. */
+		if (f->proto == 1) {
+			f->proto = 17;
+			f->dst_port = 53;
+		}
+		f->src = 0x0a000000u + (uint32_t)(g->flows_made / 64512 % 65536);
+		f->src_port = (uint16_t)(1024 + g->flows_made % 64512);
+	}
+	g->flows_made++;
 }
 
 static uint32_t
@@ -596,7 +608,9 @@ gen_usage(FILE *out)
 		"  --exporters N           exporters, 1 to %u; datagrams go to each in turn (default 1)\n"
 		"  --templates N           v9 and IPFIX templates per exporter, 1 to %u (default 1)\n"
 		"  --template-interval N   data datagrams between template resends (default 100, 0: only at start)\n"
-		"  --seed N                seed of the flow contents (default 1)\n",
+		"  --seed N                seed of the flow contents (default 1)\n"
+		"  --unique-keys           source address and port from the flow's index, and UDP in\n"
+		"                          place of ICMP, so no two flows of the capture share a 5-tuple\n",
 		GEN_MAX_EXPORTERS, GEN_MAX_TEMPLATES);
 }
 
@@ -611,6 +625,7 @@ gen_parse(int argc, char **argv, struct gen_options *o)
 		{ "templates", required_argument, NULL, 't' },
 		{ "template-interval", required_argument, NULL, 'i' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "unique-keys", no_argument, NULL, 'u' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -638,6 +653,7 @@ gen_parse(int argc, char **argv, struct gen_options *o)
 		case 't': rc = bench_parse_count("--templates", optarg, GEN_MAX_TEMPLATES, &o->templates); break;
 		case 'i': rc = bench_parse_count("--template-interval", optarg, UINT32_MAX, &o->template_interval); break;
 		case 's': rc = bench_parse_count("--seed", optarg, UINT64_MAX, &o->seed); break;
+		case 'u': o->unique_keys = 1; break;
 		case 'o': o->out = optarg; break;
 		case 'h': gen_usage(stdout); exit(0);
 		default: gen_usage(stderr); return -1;

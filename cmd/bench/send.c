@@ -282,7 +282,12 @@ send_run(const struct send_options *o, const struct bench_datagram_set *set,
 	if (o->rate > 0 && per_datagram > 0) {
 		double per_burst = (double)o->rate / per_datagram / 2000.0;
 
-		batch = per_burst < 1 ? 1 : per_burst > SEND_MAX_BATCH ? SEND_MAX_BATCH : (unsigned)per_burst;
+		if (per_burst < 1)
+			batch = 1;
+		else if (per_burst > SEND_MAX_BATCH)
+			batch = SEND_MAX_BATCH;
+		else
+			batch = (unsigned)per_burst;
 	}
 	start = bench_now_ns();
 	deadline = o->duration_ms ? start + (int64_t)o->duration_ms * 1000000 : INT64_MAX;

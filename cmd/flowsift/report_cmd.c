@@ -4,8 +4,10 @@
  * of alerts.
  *
  * Without FILE arguments or --topic the report reads the rolling counters
- * that flowsift-report keeps in Redis (pkg/redis/topn.h), which hold the
- * types src, dst and ports.  Otherwise it decodes every flow of the files
+ * that flowsift-report keeps in Redis (pkg/redis/topn.h), which contain
+ * every type but alerts.  Their members are rewritten into the keys that
+ * files give (tcp, AS64500, "a -> b").  An interface stays exporter/ifIndex
+ * because the counters keep no interface names.  Otherwise it decodes every flow of the files
  * (pcap, pcapng, raw datagrams, or Avro archive files) or of a time range
  * of a Kafka topic, keeps those that match the -f filter, and sums them per
  * key, so any type is available.  Both rank the same way: by the chosen metric, largest first,
@@ -72,16 +74,21 @@ struct type_info {
 static const struct type_info types[TYPE_COUNT] = {
 	[TYPE_SRC] = { "src", "src_addr", FS_TOPN_SRC_ADDR, "top source addresses" },
 	[TYPE_DST] = { "dst", "dst_addr", FS_TOPN_DST_ADDR, "top destination addresses" },
-	[TYPE_CONVERSATIONS] = { "conversations", "conversation", -1, "top source -> destination pairs" },
+	[TYPE_CONVERSATIONS] = { "conversations", "conversation", FS_TOPN_CONVERSATION,
+				 "top source -> destination pairs" },
 	[TYPE_PORTS] = { "ports", "dst_port", FS_TOPN_DST_PORT, "top destination ports" },
-	[TYPE_PROTOCOLS] = { "protocols", "proto", -1, "IP protocols" },
-	[TYPE_SRC_AS] = { "src_as", "src_as", -1, "top source AS numbers" },
-	[TYPE_DST_AS] = { "dst_as", "dst_as", -1, "top destination AS numbers" },
-	[TYPE_SRC_COUNTRY] = { "src_country", "src_country", -1, "top source countries of enriched flows" },
-	[TYPE_DST_COUNTRY] = { "dst_country", "dst_country", -1, "top destination countries of enriched flows" },
-	[TYPE_IN_IF] = { "in_if", "exporter/in_if", -1, "top input interfaces per exporter" },
-	[TYPE_OUT_IF] = { "out_if", "exporter/out_if", -1, "top output interfaces per exporter" },
-	[TYPE_EXPORTERS] = { "exporters", "exporter", -1, "top exporters" },
+	[TYPE_PROTOCOLS] = { "protocols", "proto", FS_TOPN_PROTO, "IP protocols" },
+	[TYPE_SRC_AS] = { "src_as", "src_as", FS_TOPN_SRC_AS, "top source AS numbers" },
+	[TYPE_DST_AS] = { "dst_as", "dst_as", FS_TOPN_DST_AS, "top destination AS numbers" },
+	[TYPE_SRC_COUNTRY] = { "src_country", "src_country", FS_TOPN_SRC_COUNTRY,
+			       "top source countries of enriched flows" },
+	[TYPE_DST_COUNTRY] = { "dst_country", "dst_country", FS_TOPN_DST_COUNTRY,
+			       "top destination countries of enriched flows" },
+	[TYPE_IN_IF] = { "in_if", "exporter/in_if", FS_TOPN_IN_IF,
+			 "top input interfaces per exporter (live: by ifIndex)" },
+	[TYPE_OUT_IF] = { "out_if", "exporter/out_if", FS_TOPN_OUT_IF,
+			  "top output interfaces per exporter (live: by ifIndex)" },
+	[TYPE_EXPORTERS] = { "exporters", "exporter", FS_TOPN_EXPORTER, "top exporters" },
 	[TYPE_TIMESERIES] = { "timeseries", "time", -1,
 			      "totals per minute of flow start (live: per bucket of arrival), in time order" },
 	[TYPE_ALERTS] = { "alerts", "alert", -1, "open and recently cleared alerts" },
@@ -133,8 +140,8 @@ usage(FILE *out)
 		"                       [--format table|csv|json] [-f FILTER] [--config FILE]\n"
 		"                       [FILE... | --topic TOPIC [--from TIME] [--to TIME]]\n"
 		"\n"
-		"Without FILE or --topic, reports from the live counters in Redis (types\n"
-		"src, dst, ports, timeseries) or lists the alerts (type alerts).  With FILE arguments\n"
+		"Without FILE or --topic, reports from the live counters in Redis (every\n"
+		"type) or lists the alerts (type alerts).  With FILE arguments\n"
 		"(pcap, pcapng, raw NetFlow/IPFIX datagrams, or Avro archive files) or a\n"
 		"Kafka topic of flows, reports from those flows, for any type.\n"
 		"\n"
@@ -699,6 +706,40 @@ report_live_timeseries(const struct options *opt, redisContext *ctx)
 	return 0;
 }
 
+/*
+ * Writes the key that files give for the live member of type: "a>b"
+ * becomes "a -> b", protocol 6 "tcp", AS number 64500 "AS64500".
+ */
+static void
+live_key(enum report_type type, const char *member, char *key, size_t len)
+{
+	const char *sep = strchr(member, '>');
+	char num[16];
+	char *end;
+	unsigned long v;
+
+	switch (type) {
+	case TYPE_CONVERSATIONS:
+		if (!sep)
+			break;
+		snprintf(key, len, "%.*s -> %s", (int)(sep - member), member, sep + 1);
+		return;
+	case TYPE_PROTOCOLS:
+		v = strtoul(member, &end, 10);
+		if (*end || v > 255)
+			break;
+		snprintf(key, len, "%s", proto_text((uint8_t)v, num, sizeof(num)));
+		return;
+	case TYPE_SRC_AS:
+	case TYPE_DST_AS:
+		snprintf(key, len, "AS%s", member);
+		return;
+	default:
+		break;
+	}
+	snprintf(key, len, "%s", member);
+}
+
 static int
 report_live(const struct options *opt)
 {
@@ -706,11 +747,17 @@ report_live(const struct options *opt)
 	struct row *rows = NULL;
 	redisContext *ctx;
 	int nrows = 0, status = 1;
+	/*
+	 * Rewritten keys sort differently from the members among ties, so
+	 * conversations and protocols read FS_TOPN_MAX_N rows, rank them by
+	 * the new keys and keep the first n.
+	 */
+	int fetch = opt->type == TYPE_CONVERSATIONS || opt->type == TYPE_PROTOCOLS ? FS_TOPN_MAX_N
+										 : opt->n;
 
 	if (types[opt->type].live_dim < 0 && opt->type != TYPE_TIMESERIES) {
-		fprintf(stderr, "flowsift report: the live counters in Redis hold src, dst, ports and "
-				"timeseries; "
-				"for '%s' give capture or archive files, or --topic\n", types[opt->type].name);
+		fprintf(stderr, "flowsift report: the live counters in Redis have no type '%s'; "
+				"give capture or archive files, or --topic\n", types[opt->type].name);
 		return 2;
 	}
 	if (opt->filter_text) {
@@ -726,22 +773,26 @@ report_live(const struct options *opt)
 		redisFree(ctx);
 		return status;
 	}
-	trows = calloc((size_t)opt->n, sizeof(*trows));
-	rows = calloc((size_t)opt->n, sizeof(*rows));
+	trows = calloc((size_t)fetch, sizeof(*trows));
+	rows = calloc((size_t)fetch, sizeof(*rows));
 	if (!trows || !rows)
 		goto out;
 	if (fs_topn_query(ctx, (enum fs_topn_dim)types[opt->type].live_dim, opt->metric, opt->window,
-			  opt->n, (int64_t)time(NULL), trows, &nrows) < 0) {
+			  fetch, (int64_t)time(NULL), trows, &nrows) < 0) {
 		fprintf(stderr, "flowsift report: reading the counters from Redis failed; %s\n",
 			REDIS_HINT);
 		goto out;
 	}
 	for (int i = 0; i < nrows; i++) {
-		snprintf(rows[i].key, sizeof(rows[i].key), "%s", trows[i].key);
+		live_key(opt->type, trows[i].key, rows[i].key, sizeof(rows[i].key));
 		rows[i].bytes = trows[i].bytes;
 		rows[i].packets = trows[i].packets;
 		rows[i].flows = trows[i].flows;
 	}
+	sort_metric = opt->metric;
+	qsort(rows, (size_t)nrows, sizeof(*rows), compare_rank);
+	if (nrows > opt->n)
+		nrows = opt->n;
 	print_rows(opt, rows, (size_t)nrows);
 	status = 0;
 out:

@@ -57,12 +57,14 @@ usage(FILE *out)
 		"                    [--top N] [--format table|json] [--watch]\n"
 		"                    [--interval SECONDS] [--config FILE]\n"
 		"\n"
-		"Prints the busiest source addresses, destination addresses or\n"
-		"destination ports over a recent time window, read from the rolling\n"
-		"counters in Redis.\n"
+		"Prints the busiest source addresses, destination addresses,\n"
+		"destination ports or other dimension over a recent time window, read\n"
+		"from the rolling counters in Redis.\n"
 		"\n"
 		"options:\n"
-		"  --by DIM           src_addr, dst_addr or dst_port (default src_addr)\n"
+		"  --by DIM           src_addr, dst_addr, dst_port, conversation, proto,\n"
+		"                     src_as, dst_as, src_country, dst_country, in_if,\n"
+		"                     out_if or exporter (default src_addr)\n"
 		"  --metric METRIC    rank by bytes, packets or flows (default bytes)\n"
 		"  --window WINDOW    1m, 5m, 1h or 24h (default 5m)\n"
 		"  --top N            number of rows, 1 to %d (default 10)\n"
@@ -153,7 +155,10 @@ parse_options(int argc, char **argv, struct top_options *opts)
 		switch (c) {
 		case 'b':
 			if (fs_topn_dim_parse(optarg, &opts->dim) < 0)
-				return bad_option("--by", optarg, "src_addr, dst_addr or dst_port");
+				return bad_option("--by", optarg,
+						  "src_addr, dst_addr, dst_port, conversation, proto, "
+						  "src_as, dst_as, src_country, dst_country, in_if, "
+						  "out_if or exporter");
 			break;
 		case 'm':
 			if (fs_topn_metric_parse(optarg, &opts->metric) < 0)

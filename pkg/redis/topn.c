@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,18 @@ static const struct window_info window_table[FS_TOPN_WINDOW_COUNT] = {
 };
 
 static const char *const dim_names[FS_TOPN_DIM_COUNT] = {
-	"src_addr", "dst_addr", "dst_port",
+	[FS_TOPN_SRC_ADDR] = "src_addr",
+	[FS_TOPN_DST_ADDR] = "dst_addr",
+	[FS_TOPN_DST_PORT] = "dst_port",
+	[FS_TOPN_CONVERSATION] = "conversation",
+	[FS_TOPN_PROTO] = "proto",
+	[FS_TOPN_SRC_AS] = "src_as",
+	[FS_TOPN_DST_AS] = "dst_as",
+	[FS_TOPN_SRC_COUNTRY] = "src_country",
+	[FS_TOPN_DST_COUNTRY] = "dst_country",
+	[FS_TOPN_IN_IF] = "in_if",
+	[FS_TOPN_OUT_IF] = "out_if",
+	[FS_TOPN_EXPORTER] = "exporter",
 };
 
 static const char *const metric_names[FS_TOPN_METRIC_COUNT] = {
@@ -40,13 +52,19 @@ static const char *const metric_names[FS_TOPN_METRIC_COUNT] = {
 
 /*
  * The identity of one batch entry, with every unused byte zero so that
- * memcmp and hashing see equal keys as equal.  20 bytes, no padding.
+ * memcmp and hashing see equal keys as equal.  40 bytes, no padding.
+ * addr contains the address of an address dimension, the source of a
+ * conversation, the exporter of an interface, or a country code as text.
+ * addr2 contains the destination of a conversation.
  */
 struct entry_key {
 	uint8_t dim;
-	uint8_t family;       /* 4 or 6 for addresses, 0 for ports */
-	uint16_t port;
+	uint8_t family;       /* 4 or 6 when addr is an address, else 0 */
+	uint8_t family2;      /* 4 or 6 when addr2 is an address, else 0 */
+	uint8_t unused;
+	uint32_t number;      /* port, protocol, AS number or ifIndex */
 	uint8_t addr[16];
+	uint8_t addr2[16];
 };
 
 struct entry {
@@ -177,14 +195,16 @@ mix64(uint64_t h)
 static uint64_t
 hash_key(const struct entry_key *key, uint64_t seed)
 {
-	uint64_t a, b;
-	uint32_t c;
+	uint64_t h = seed;
 
-	_Static_assert(sizeof(struct entry_key) == 20, "entry_key has padding");
-	memcpy(&a, (const uint8_t *)key, 8);
-	memcpy(&b, (const uint8_t *)key + 8, 8);
-	memcpy(&c, (const uint8_t *)key + 16, 4);
-	return mix64(mix64(mix64(seed ^ a) ^ b) ^ c);
+	_Static_assert(sizeof(struct entry_key) == 40, "entry_key has padding");
+	for (size_t off = 0; off < sizeof(*key); off += 8) {
+		uint64_t word;
+
+		memcpy(&word, (const uint8_t *)key + off, 8);
+		h = mix64(h ^ word);
+	}
+	return h;
 }
 
 struct fs_topn_batch *
@@ -294,31 +314,89 @@ add_to_entry(struct fs_topn_batch *batch, const struct entry_key *key,
 		e->sums[m] += sums[m];
 }
 
+static bool
+is_address(const struct fs_addr *addr)
+{
+	return addr->family == 4 || addr->family == 6;
+}
+
+/* Copies addr (4 or 6) into the key's bytes. */
+static void
+put_addr(uint8_t *family, uint8_t bytes[16], const struct fs_addr *addr)
+{
+	*family = addr->family;
+	memcpy(bytes, addr->bytes, addr->family == 4 ? 4 : 16);
+}
+
+/* Returns the next key of keys[*n], zeroed and set to dim. */
+static struct entry_key *
+next_key(struct entry_key *keys, int *n, enum fs_topn_dim dim)
+{
+	struct entry_key *key = &keys[(*n)++];
+
+	key->dim = (uint8_t)dim;
+	return key;
+}
+
+/* Adds a country key when the flow has the enriched field and it is not empty. */
+static void
+country_key(const struct fs_flow *flow, enum fs_flow_field field, const char *code,
+	    enum fs_topn_dim dim, struct entry_key *keys, int *n)
+{
+	size_t len = strnlen(code, FS_FLOW_COUNTRY_LEN - 1);
+
+	if (!fs_flow_has(flow, field) || len == 0)
+		return;
+	memcpy(next_key(keys, n, dim)->addr, code, len);
+}
+
 /* Fills keys[] with the flow's dimension keys.  Returns how many. */
 static int
 flow_keys(const struct fs_flow *flow, struct entry_key keys[FS_TOPN_DIM_COUNT])
 {
+	bool src = fs_flow_has(flow, FS_F_SRC_ADDR) && is_address(&flow->src_addr);
+	bool dst = fs_flow_has(flow, FS_F_DST_ADDR) && is_address(&flow->dst_addr);
+	bool exporter = is_address(&flow->exporter_addr);
+	struct entry_key *key;
 	int n = 0;
 
 	memset(keys, 0, sizeof(struct entry_key) * FS_TOPN_DIM_COUNT);
-	if (fs_flow_has(flow, FS_F_SRC_ADDR) &&
-	    (flow->src_addr.family == 4 || flow->src_addr.family == 6)) {
-		keys[n].dim = FS_TOPN_SRC_ADDR;
-		keys[n].family = flow->src_addr.family;
-		memcpy(keys[n].addr, flow->src_addr.bytes, flow->src_addr.family == 4 ? 4 : 16);
-		n++;
+	if (src) {
+		key = next_key(keys, &n, FS_TOPN_SRC_ADDR);
+		put_addr(&key->family, key->addr, &flow->src_addr);
 	}
-	if (fs_flow_has(flow, FS_F_DST_ADDR) &&
-	    (flow->dst_addr.family == 4 || flow->dst_addr.family == 6)) {
-		keys[n].dim = FS_TOPN_DST_ADDR;
-		keys[n].family = flow->dst_addr.family;
-		memcpy(keys[n].addr, flow->dst_addr.bytes, flow->dst_addr.family == 4 ? 4 : 16);
-		n++;
+	if (dst) {
+		key = next_key(keys, &n, FS_TOPN_DST_ADDR);
+		put_addr(&key->family, key->addr, &flow->dst_addr);
 	}
-	if (fs_flow_has(flow, FS_F_DST_PORT)) {
-		keys[n].dim = FS_TOPN_DST_PORT;
-		keys[n].port = flow->dst_port;
-		n++;
+	if (fs_flow_has(flow, FS_F_DST_PORT))
+		next_key(keys, &n, FS_TOPN_DST_PORT)->number = flow->dst_port;
+	if (src && dst) {
+		key = next_key(keys, &n, FS_TOPN_CONVERSATION);
+		put_addr(&key->family, key->addr, &flow->src_addr);
+		put_addr(&key->family2, key->addr2, &flow->dst_addr);
+	}
+	if (fs_flow_has(flow, FS_F_PROTO))
+		next_key(keys, &n, FS_TOPN_PROTO)->number = flow->proto;
+	if (fs_flow_has(flow, FS_F_SRC_AS))
+		next_key(keys, &n, FS_TOPN_SRC_AS)->number = flow->src_as;
+	if (fs_flow_has(flow, FS_F_DST_AS))
+		next_key(keys, &n, FS_TOPN_DST_AS)->number = flow->dst_as;
+	country_key(flow, FS_F_SRC_COUNTRY, flow->src_country, FS_TOPN_SRC_COUNTRY, keys, &n);
+	country_key(flow, FS_F_DST_COUNTRY, flow->dst_country, FS_TOPN_DST_COUNTRY, keys, &n);
+	if (exporter && fs_flow_has(flow, FS_F_IN_IF)) {
+		key = next_key(keys, &n, FS_TOPN_IN_IF);
+		put_addr(&key->family, key->addr, &flow->exporter_addr);
+		key->number = flow->in_if;
+	}
+	if (exporter && fs_flow_has(flow, FS_F_OUT_IF)) {
+		key = next_key(keys, &n, FS_TOPN_OUT_IF);
+		put_addr(&key->family, key->addr, &flow->exporter_addr);
+		key->number = flow->out_if;
+	}
+	if (exporter) {
+		key = next_key(keys, &n, FS_TOPN_EXPORTER);
+		put_addr(&key->family, key->addr, &flow->exporter_addr);
 	}
 	return n;
 }
@@ -353,19 +431,52 @@ fs_topn_batch_add(struct fs_topn_batch *batch, const struct fs_flow *flow)
 
 /* ---- flush ---- */
 
-static void
-entry_member(const struct entry *e, char buf[FS_TOPN_KEY_STRLEN])
+/* Formats the address held in bytes (family 4 or 6) into buf. */
+static char *
+key_addr(uint8_t family, const uint8_t bytes[16], char buf[FS_ADDR_STRLEN])
 {
 	struct fs_addr addr;
 
-	if (e->key.dim == FS_TOPN_DST_PORT) {
-		snprintf(buf, FS_TOPN_KEY_STRLEN, "%u", (unsigned)e->key.port);
-		return;
-	}
 	memset(&addr, 0, sizeof(addr));
-	addr.family = e->key.family;
-	memcpy(addr.bytes, e->key.addr, sizeof(addr.bytes));
-	fs_addr_format(&addr, buf);
+	addr.family = family;
+	memcpy(addr.bytes, bytes, sizeof(addr.bytes));
+	return fs_addr_format(&addr, buf);
+}
+
+/* Writes the sorted-set member of e; the forms are listed in topn.h. */
+static void
+entry_member(const struct entry *e, char buf[FS_TOPN_KEY_STRLEN])
+{
+	char a[FS_ADDR_STRLEN], b[FS_ADDR_STRLEN];
+	const struct entry_key *k = &e->key;
+
+	switch ((enum fs_topn_dim)k->dim) {
+	case FS_TOPN_SRC_ADDR:
+	case FS_TOPN_DST_ADDR:
+	case FS_TOPN_EXPORTER:
+		key_addr(k->family, k->addr, buf);
+		return;
+	case FS_TOPN_CONVERSATION:
+		snprintf(buf, FS_TOPN_KEY_STRLEN, "%s>%s", key_addr(k->family, k->addr, a),
+			 key_addr(k->family2, k->addr2, b));
+		return;
+	case FS_TOPN_SRC_COUNTRY:
+	case FS_TOPN_DST_COUNTRY:
+		snprintf(buf, FS_TOPN_KEY_STRLEN, "%.2s", (const char *)k->addr);
+		return;
+	case FS_TOPN_IN_IF:
+	case FS_TOPN_OUT_IF:
+		snprintf(buf, FS_TOPN_KEY_STRLEN, "%s/%" PRIu32, key_addr(k->family, k->addr, a),
+			 k->number);
+		return;
+	case FS_TOPN_DST_PORT:
+	case FS_TOPN_PROTO:
+	case FS_TOPN_SRC_AS:
+	case FS_TOPN_DST_AS:
+	case FS_TOPN_DIM_COUNT:
+		break;
+	}
+	snprintf(buf, FS_TOPN_KEY_STRLEN, "%" PRIu32, k->number);
 }
 
 /* Bucket keys of one flush: [dim][metric][window]. */

@@ -3,7 +3,7 @@
  *
  * Model
  * -----
- * Three dimensions (source address, destination address, destination port)
+ * Twelve dimensions (enum fs_topn_dim, listed with their members below)
  * are counted by three metrics (bytes, packets, flows) over four windows
  * (1m, 5m, 1h, 24h).  Time is the ARRIVAL time that the caller passes to
  * fs_topn_flush(), not the flow's own timestamps, so a replayed old capture
@@ -23,19 +23,40 @@
  *
  *   flowsift:top:<dim>:<metric>:<resolution>:<bucket_start_unix>
  *
- * for example flowsift:top:src_addr:bytes:60s:1700000040, with dim one of
- * src_addr, dst_addr, dst_port; metric one of bytes, packets, flows; and
- * resolution one of 10s, 60s, 300s, 3600s.  Members are the address as text
- * (dotted quad, or RFC 5952 IPv6 as inet_ntop writes it) or the port number
- * in decimal.  Scores are the sums.  Redis scores are doubles, so sums are
- * exact up to 2^53 (about 9 PB per bucket).  A flow without a source
- * address, destination address or destination port contributes nothing to
- * that dimension.  A flow without bytes or packets counts 0 for them.
+ * for example flowsift:top:src_addr:bytes:60s:1700000040.  The metric is
+ * bytes, packets or flows, and the resolution 10s, 60s, 300s or 3600s.
+ * The dim is one of these, listed with the flow fields (pkg/core/flow.h)
+ * it needs and the form of its members:
+ *
+ *   dim           needs                      member
+ *   src_addr      src_addr                   192.0.2.1
+ *   dst_addr      dst_addr                   2001:db8::1
+ *   dst_port      dst_port                   443
+ *   conversation  src_addr and dst_addr      192.0.2.1>198.51.100.7
+ *   proto         proto                      6
+ *   src_as        src_as                     64500
+ *   dst_as        dst_as                     64501
+ *   src_country   src_country (enriched)     FR
+ *   dst_country   dst_country (enriched)     DE
+ *   in_if         in_if and exporter_addr    192.0.2.254/3
+ *   out_if        out_if and exporter_addr   192.0.2.254/7
+ *   exporter      exporter_addr              192.0.2.254
+ *
+ * Addresses are text (dotted quad, or RFC 5952 IPv6 as inet_ntop writes it)
+ * and numbers are decimal; an interface is its exporter's address and its
+ * ifIndex, so the interfaces of different exporters stay apart.  The keys
+ * of src_addr, dst_addr and dst_port are those of earlier releases, so
+ * their counts survive an upgrade.  Scores are the sums.  Redis scores are
+ * doubles, so sums are exact up to 2^53 (about 9 PB per bucket).  A flow
+ * lacking a field a dimension needs (its presence bit clear, an address of
+ * family 0, or an empty country) contributes nothing to that dimension.  A
+ * flow without bytes or packets counts 0 for them.
  *
  * Writing
  * -------
  * Records are summed in a struct fs_topn_batch, a fixed-size open-addressing
- * table keyed by (dimension, value), so adding a flow never allocates.
+ * table keyed by (dimension, value), so adding a flow never allocates; a
+ * flow takes one entry per dimension it has, so up to FS_TOPN_DIM_COUNT.
  * fs_topn_flush() then writes every entry with ZINCRBY into the bucket
  * holding now_s at every resolution, plus one EXPIRE per key touched, all
  * pipelined inside one MULTI/EXEC.  The caller flushes at least every few
@@ -71,12 +92,22 @@
 #define FS_TOPN_EXPIRE_MARGIN_S 60   /* added to a window's length for EXPIRE */
 #define FS_TOPN_TMP_TTL_S 30         /* expiry of the query's temporary keys */
 #define FS_TOPN_MAX_N 1000           /* largest n that fs_topn_query() accepts */
-#define FS_TOPN_KEY_STRLEN FS_ADDR_STRLEN
+/* Fits the longest member: two IPv6 addresses, '>' and the NUL. */
+#define FS_TOPN_KEY_STRLEN (2 * FS_ADDR_STRLEN)
 
 enum fs_topn_dim {
 	FS_TOPN_SRC_ADDR = 0,
 	FS_TOPN_DST_ADDR = 1,
 	FS_TOPN_DST_PORT = 2,
+	FS_TOPN_CONVERSATION = 3,
+	FS_TOPN_PROTO = 4,
+	FS_TOPN_SRC_AS = 5,
+	FS_TOPN_DST_AS = 6,
+	FS_TOPN_SRC_COUNTRY = 7,
+	FS_TOPN_DST_COUNTRY = 8,
+	FS_TOPN_IN_IF = 9,
+	FS_TOPN_OUT_IF = 10,
+	FS_TOPN_EXPORTER = 11,
 	FS_TOPN_DIM_COUNT
 };
 
@@ -130,7 +161,7 @@ struct fs_topn_batch;
 
 /*
  * Creates a batch holding up to `capacity` distinct (dimension, value)
- * entries; each flow takes up to three.  Returns NULL when capacity is 0 or
+ * entries; each flow takes up to FS_TOPN_DIM_COUNT.  Returns NULL when capacity is 0 or
  * memory is short.  The caller frees the batch with fs_topn_batch_free().
  */
 struct fs_topn_batch *fs_topn_batch_new(size_t capacity);
@@ -173,7 +204,7 @@ int fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 
 /* One result row of fs_topn_query(). */
 struct fs_topn_row {
-	char key[FS_TOPN_KEY_STRLEN];   /* address or port as text */
+	char key[FS_TOPN_KEY_STRLEN];   /* the member, as listed above */
 	uint64_t bytes;
 	uint64_t packets;
 	uint64_t flows;
