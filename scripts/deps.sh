@@ -37,6 +37,6 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing
 # flowsift runs its own instances, so the packaged ones are stopped when a
 # service manager exists to stop them.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now redis-server softflowd snmpd >/dev/null 2>&1 || true
+	$SUDO systemctl disable --now redis-server softflowd snmpd nfdump rsyslog pmacct >/dev/null 2>&1 || true
 fi
 echo "deps: done"

@@ -18,6 +18,22 @@ usage(FILE *out)
 		"  docs     print the table of every key as Markdown\n");
 }
 
+struct kafka_lookup {
+	const char *name;
+	const char *value;
+};
+
+static int
+find_kafka(const char *name, const char *value, void *opaque)
+{
+	struct kafka_lookup *lookup = opaque;
+
+	if (strcmp(name, lookup->name) != 0)
+		return 0;
+	lookup->value = value;
+	return 1;
+}
+
 int
 cmd_config(int argc, char **argv)
 {
@@ -52,11 +68,20 @@ cmd_config(int argc, char **argv)
 		char shown[1100];
 
 		/* Secrets and URL passwords are masked: this output ends up in terminals and logs. */
-		if (rc)
+		if (rc) {
 			printf("%s\n", fs_config_mask(argv[i + 1], fs_config_str(config, argv[i + 1]),
 						     shown, sizeof(shown)));
-		else
+		} else if (strncmp(argv[i + 1], "kafka.", 6) == 0) {
+			/* A librdkafka pass-through property: printed when set, empty otherwise. */
+			struct kafka_lookup lookup = { argv[i + 1] + 6, NULL };
+
+			fs_config_each_kafka(config, find_kafka, &lookup);
+			printf("%s\n", fs_config_mask(argv[i + 1], lookup.value ? lookup.value : "",
+						     shown, sizeof(shown)));
+			rc = 1;
+		} else {
 			fprintf(stderr, "flowsift: unknown configuration key '%s'\n", argv[i + 1]);
+		}
 		fs_config_free(config);
 		return rc ? 0 : 1;
 	}

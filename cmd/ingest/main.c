@@ -427,7 +427,14 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if ((replay && optind >= argc) || (!replay && (optind < argc || realtime))) {
+	if (replay && optind >= argc) {
+		fprintf(stderr, "flowsift-ingest: --pcap needs at least one capture FILE\n");
+		usage(stderr);
+		return 2;
+	}
+	if (!replay && (optind < argc || realtime)) {
+		fprintf(stderr, "flowsift-ingest: %s is only valid with --pcap\n",
+			realtime ? "--realtime" : "a FILE argument");
 		usage(stderr);
 		return 2;
 	}
