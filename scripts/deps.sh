@@ -33,10 +33,11 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian starts the packaged redis-server, softflowd and snmpd services on install;
+# Debian starts the packaged redis-server, softflowd, snmpd, nfdump and pmacct
+# services on install (rsyslog is left alone: it is the system logger);
 # flowsift runs its own instances, so the packaged ones are stopped when a
 # service manager exists to stop them.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now redis-server softflowd snmpd nfdump rsyslog pmacct >/dev/null 2>&1 || true
+	$SUDO systemctl disable --now redis-server softflowd snmpd nfdump pmacct >/dev/null 2>&1 || true
 fi
 echo "deps: done"
