@@ -38,6 +38,11 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing
 # flowsift runs its own instances, so the packaged ones are stopped when a
 # service manager exists to stop them.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now redis-server softflowd snmpd nfdump pmacct >/dev/null 2>&1 || true
+	for service in redis-server softflowd snmpd nfdump pmacct; do
+		# Only services this run installed: one the machine already had stays as it was.
+		case " $missing " in
+		*" $service "*) $SUDO systemctl disable --now "$service" >/dev/null 2>&1 || true ;;
+		esac
+	done
 fi
 echo "deps: done"
