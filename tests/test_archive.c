@@ -19,6 +19,7 @@
 
 #include "archive/archive_dir.h"
 #include "archive/archive_reader.h"
+#include "archive/container_check.h"
 #include "archive/archive_writer.h"
 #include "avro/flow_codec.h"
 #include "core/flow.h"
@@ -474,6 +475,29 @@ reader_rejects_damage(void **state)
 			 FS_ERR_NOT_FOUND);
 }
 
+/* A block declaring 2^40 bytes would make avro-c allocate that much: rejected before it reads. */
+static void
+container_check_rejects_huge_block(void **state)
+{
+	uint8_t file[64] = { 'O', 'b', 'j', 1, 0 }; /* magic, empty metadata map */
+	size_t len = 5;
+	char err[256];
+
+	(void)state;
+	memset(file + len, 0xab, 16);                 /* sync marker */
+	len += 16;
+	file[len++] = 0x02;                           /* 1 object */
+	/* zigzag varint of 2^40: 2^41 in 7-bit groups */
+	memcpy(file + len, "\x80\x80\x80\x80\x80\x80\x40", 7);
+	len += 7;
+	memset(file + len, 0, 8);
+	len += 8;
+	assert_int_equal(fs_archive_check_container(file, len, err, sizeof(err)), FS_ERR_INVALID);
+	assert_non_null(strstr(err, "64 MiB"));
+	/* The same header with no block at all is a valid, empty file. */
+	assert_int_equal(fs_archive_check_container(file, 21, err, sizeof(err)), 0);
+}
+
 static void
 writer_rejects_bad_options(void **state)
 {
@@ -494,6 +518,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(container_check_rejects_huge_block, NULL, NULL),
 		cmocka_unit_test(file_names_sort_by_time),
 		cmocka_unit_test_setup_teardown(write_close_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_uncompressed, setup, teardown),

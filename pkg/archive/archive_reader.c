@@ -1,5 +1,6 @@
 /* archive_reader.c - flows from Avro object container files, via avro-c. */
 #include "archive/archive_reader.h"
+#include "archive/container_check.h"
 
 #include <avro.h>
 #include <errno.h>
@@ -106,6 +107,13 @@ fs_archive_reader_open(struct fs_archive_reader **out, const char *path,
 	}
 	r->codec = codec;
 	snprintf(r->path, sizeof(r->path), "%s", path);
+	/* avro-c allocates each block's declared size: bound them first. */
+	rc = fs_archive_check_file(path, err, err_len);
+	if (rc < 0) {
+		r->file = NULL;
+		fs_archive_reader_free(r);
+		return rc;
+	}
 	if (avro_file_reader(path, &r->file) != 0) {
 		snprintf(err, err_len, "cannot read the header of '%s': %s", path,
 			 avro_strerror());

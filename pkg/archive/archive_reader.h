@@ -10,9 +10,9 @@
  * avro_file_reader; each record is encoded again as a single-object message
  * and decoded by the codec, which checks every value.
  *
- * NOTE: avro-c 1.11 allocates each block's declared size before reading it,
- * so a damaged or hostile file can make the reader allocate up to that size
- * once per block; only read files from sources you trust with memory.
+ * avro-c 1.11 allocates each block's declared size before reading it, so
+ * the reader first checks the file's framing (container_check.h): no block
+ * may exceed FS_ARCHIVE_MAX_BLOCK or the rest of the file.
  *
  * Thread safety: one thread at a time per reader.
  */
