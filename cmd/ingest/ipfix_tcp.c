@@ -69,12 +69,17 @@ produce_flow(const struct fs_flow *flow, void *opaque)
 	if (fs_flow_codec_encode(tcp->codec, flow, tcp->encode_buffer,
 				 sizeof(tcp->encode_buffer), &len) < 0) {
 		tcp->stats.encode_errors++;
+		fs_log_limited(&tcp->limit, FS_LOG_ERR, "ipfix-tcp",
+			       "dropped a flow: cannot encode it as Avro");
 		return;
 	}
-	/* A full queue is counted by the producer itself. */
+	/* A full queue is counted by the producer itself (dropped_queue_full). */
 	if (fs_producer_send(tcp->producer, tcp->topic, flow->exporter_addr.bytes,
-			     key_len, tcp->encode_buffer, len) == FS_ERR_SYSTEM)
+			     key_len, tcp->encode_buffer, len) == FS_ERR_SYSTEM) {
 		tcp->stats.produce_errors++;
+		fs_log_limited(&tcp->limit, FS_LOG_ERR, "ipfix-tcp",
+			       "dropped a flow: the Kafka producer rejected it");
+	}
 }
 
 static int
@@ -157,6 +162,9 @@ accept_connection(struct ipfix_tcp *tcp, int listener)
 	}
 	conn->stream = fs_ipfix_stream_new(&conn->peer, conn->peer_port);
 	if (!conn->stream) {
+		tcp->stats.rejected++;
+		fs_log_limited(&tcp->limit, FS_LOG_ERR, "ipfix-tcp",
+			       "refused a connection: out of memory for its stream buffer");
 		close(fd);
 		return;
 	}

@@ -21,7 +21,7 @@
 
 struct ipfix_tcp_stats {
 	uint64_t connections;      /* accepted */
-	uint64_t rejected;         /* refused because IPFIX_TCP_MAX_CONNECTIONS were open */
+	uint64_t rejected;         /* refused: IPFIX_TCP_MAX_CONNECTIONS open, or no memory */
 	uint64_t framing_lost;     /* connections closed because a header was not IPFIX */
 	uint64_t messages;
 	uint64_t flows;

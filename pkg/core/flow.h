@@ -112,7 +112,7 @@ enum fs_traffic_direction {
 };
 
 /*
- * Where sampling_rate came from; the names match the Avro enum
+ * Source of sampling_rate.  The names match the Avro enum
  * SamplingSource.  FS_SAMPLING_NONE means the rate is unknown: the counters
  * are as exported and sampling_rate is absent.
  */

@@ -121,7 +121,7 @@ struct fs_template_limits {
 	uint32_t max_options_entries;        /* sampling rates and boot times remembered */
 };
 
-/* What the cache dropped to stay within its limits. */
+/* Counts of templates the cache dropped to stay within its limits. */
 struct fs_template_cache_stats {
 	uint64_t evicted_exporter_limit; /* templates evicted by max_templates_per_exporter */
 	uint64_t evicted_total_limit;    /* templates evicted by max_templates or max_template_bytes */
@@ -233,7 +233,7 @@ struct fs_pending_limits {
 	uint32_t max_bytes_per_exporter;
 };
 
-/* Context of a held data set: what the message header said about it. */
+/* Context of a held data set: the header fields of the message that carried it. */
 struct fs_pending_meta {
 	uint32_t sequence;
 	struct fs_export_clock clock;

@@ -5,7 +5,7 @@
  * At open, the reader fixes a range for every partition of the topic:
  *   - start: the earliest offset by default; with from_ms, the first
  *     message whose timestamp is at or after from_ms; with an offset, that
- *     offset (clamped to what the partition holds), or, when negative, that
+ *     offset (clamped to the offsets the partition contains), or, when negative, that
  *     many messages before the end;
  *   - end (exclusive): the high watermark at open, or with to_ms, the first
  *     message whose timestamp is at or after to_ms, when that comes first.

@@ -610,7 +610,7 @@ fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 	if (rc < 0) {
 		/*
 		 * Out of memory with part of a MULTI block buffered: mark the
-		 * context failed so nobody sends more commands on it.
+		 * context failed so no caller sends more commands on it.
 		 */
 		ctx->err = REDIS_ERR_OOM;
 		snprintf(ctx->errstr, sizeof(ctx->errstr), "out of memory");
@@ -750,11 +750,12 @@ take_members(const redisReply *reply, int with_scores, enum fs_topn_metric metri
 static int
 compare_rows(const void *pa, const void *pb, void *metric)
 {
-	const struct fs_topn_row *a = pa;
-	const struct fs_topn_row *b = pb;
+	/* row_metric() takes a mutable row but only reads through it here. */
+	struct fs_topn_row *a = (struct fs_topn_row *)pa;
+	struct fs_topn_row *b = (struct fs_topn_row *)pb;
 	enum fs_topn_metric m = *(enum fs_topn_metric *)metric;
-	uint64_t va = m == FS_TOPN_BYTES ? a->bytes : m == FS_TOPN_PACKETS ? a->packets : a->flows;
-	uint64_t vb = m == FS_TOPN_BYTES ? b->bytes : m == FS_TOPN_PACKETS ? b->packets : b->flows;
+	uint64_t va = *row_metric(a, m);
+	uint64_t vb = *row_metric(b, m);
 
 	if (va != vb)
 		return va > vb ? -1 : 1;
