@@ -30,9 +30,13 @@ else
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+# Another apt-get (a second make, the system's own updates) may hold the dpkg
+# lock: wait for it instead of failing.
+lock_wait="-o DPkg::Lock::Timeout=900"
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+$SUDO apt-get $lock_wait update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get $lock_wait install -y -qq --no-install-recommends $missing
 # Debian starts the packaged redis-server, softflowd, snmpd, nfdump and pmacct
 # services on install (rsyslog is left alone: it is the system logger);
 # flowsift runs its own instances, so the packaged ones are stopped when a
