@@ -87,6 +87,23 @@ $(BUILD_DIR)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(BUILD_DIR)/obj/%.o,$(wi
 endef
 $(foreach d,$(CMD_DIRS),$(eval $(call cmd_rule,$(d))))
 
+# flowsift-console embeds the page that web/ bundles with esbuild into
+# build/web/ (scripts/build-web.sh runs npm ci when web/node_modules is out
+# of date, which needs the npm registry).
+WEB_SRCS := $(wildcard web/src/*) web/build.mjs web/package.json web/package-lock.json
+build/web/index.html: $(WEB_SRCS) scripts/build-web.sh
+	scripts/build-web.sh
+
+$(BUILD_DIR)/gen/console_assets.c: build/web/index.html scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-assets.sh build/web $@
+
+$(BUILD_DIR)/obj/gen/console_assets.o: $(BUILD_DIR)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icmd/console -c $< -o $@
+
+$(BUILD_DIR)/bin/flowsift-console: $(BUILD_DIR)/obj/gen/console_assets.o
+
 $(BUILD_DIR)/tests/%: $(BUILD_DIR)/obj/tests/%.o $(SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@

@@ -198,6 +198,22 @@ static const struct key_def key_table[] = {
 	  "Syslog facility of alert messages (16 is local0)." },
 	{ "alert.json.output", KEY_STRING, 0, 0, "",
 	  "File that alerts are appended to as JSON lines, or - for standard output. Empty: no JSON lines." },
+	{ "console.listen", KEY_STRING, 0, 0, "127.0.0.1:9190",
+	  "Address (host:port or [ipv6]:port) where flowsift-console serves its web page and JSON API." },
+	{ "console.token.file", KEY_STRING, 0, 0, "",
+	  "File whose first line is the access token of flowsift-console. Empty: no token is needed." },
+	{ "console.topic", KEY_STRING, 0, 0, "flows.enriched",
+	  "Topic that flowsift-console reads for flow queries and host drill-down." },
+	{ "console.rows.max", KEY_INT, 1, 1000, "1000",
+	  "Maximum rows (top-N rows, flows, alerts) in one flowsift-console API response." },
+	{ "console.query.timeout.ms", KEY_INT, 100, 60000, "5000",
+	  "Maximum time one flowsift-console request spends reading Kafka, and the reply timeout of its Redis commands, in milliseconds." },
+	{ "console.query.range.max", KEY_INT, 10, 604800, "3600",
+	  "Longest time range of one flowsift-console flow query, in seconds." },
+	{ "console.query.scan.max", KEY_INT, 1000, 100000000, "1000000",
+	  "Maximum Kafka messages one flowsift-console flow query reads." },
+	{ "console.connections.max", KEY_INT, 1, 1024, "32",
+	  "Maximum concurrent HTTP connections of flowsift-console." },
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))

@@ -1,0 +1,167 @@
+/*
+ * flowsift-console - the web console: a page with top talkers and their
+ * drill-down, live graphs, alerts with evidence and a flow query form,
+ * served with its JSON API on console.listen (docs/console.md).
+ *
+ * Counters and alerts come from Redis (pkg/redis/topn.h, pkg/detect), flows
+ * from console.topic on Kafka.  Every request is bounded by the console.*
+ * settings: rows, time range, messages read and wall time.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "server.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Returns true when c may appear in a token: it travels in a cookie and a header. */
+static int
+token_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       strchr("-._~+/=", c) != NULL;
+}
+
+/*
+ * Reads the first line of path into token (CONSOLE_TOKEN_MAX + 1 bytes).
+ * Returns 0, or -1 with the reason logged (never the token itself).
+ */
+static int
+load_token(const char *path, char *token)
+{
+	FILE *file = fopen(path, "r");
+	size_t len;
+
+	if (!file) {
+		fs_log(FS_LOG_ERR, "console", "console.token.file: cannot open '%s': %s", path,
+		       strerror(errno));
+		return -1;
+	}
+	if (!fgets(token, CONSOLE_TOKEN_MAX + 2, file))
+		token[0] = '\0';
+	fclose(file);
+	len = strcspn(token, "\r\n");
+	token[len] = '\0';
+	if (len < CONSOLE_TOKEN_MIN || len > CONSOLE_TOKEN_MAX) {
+		fs_log(FS_LOG_ERR, "console",
+		       "console.token.file '%s': the token must be %d to %d characters long", path,
+		       CONSOLE_TOKEN_MIN, CONSOLE_TOKEN_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!token_char((unsigned char)token[i])) {
+			fs_log(FS_LOG_ERR, "console",
+			       "console.token.file '%s': the token may contain only letters, digits "
+			       "and - . _ ~ + / =", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: flowsift-console [--config FILE]\n"
+		"\n"
+		"Serves the web console and its JSON API on console.listen (default\n"
+		"127.0.0.1:9190) until SIGINT or SIGTERM.  Counters and alerts are read from\n"
+		"the Redis of redis.url, flows from console.topic.  With console.token.file set,\n"
+		"the API needs that token.  Settings: docs/CONFIGURATION.md; API: docs/console.md.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct console_settings settings = { 0 };
+	struct console_server *server = NULL;
+	struct fs_config *config = NULL;
+	struct fs_kafka_props props;
+	const char *config_path = NULL, *token_file;
+	enum fs_log_level level;
+	enum fs_log_format format;
+	static char token[CONSOLE_TOKEN_MAX + 2];
+	char err[512], url[1024], bootstrap[1024];
+	int opt, status = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift-console: %s\n", err);
+		return 1;
+	}
+	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
+		fs_log_set_level(level);
+	if (fs_log_format_parse(fs_config_str(config, "log.format"), &format) == 0)
+		fs_log_set_format(format);
+	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
+		signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (fs_config_redis_url(config, url, sizeof(url), err, sizeof(err)) < 0 ||
+	    fs_redis_url_parse(&settings.redis_url, url, err, sizeof(err)) < 0 ||
+	    fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "console", "%s", err);
+		goto out;
+	}
+	token_file = fs_config_str(config, "console.token.file");
+	if (token_file[0] && load_token(token_file, token) < 0)
+		goto out;
+	props = fs_kafka_props_config(config);
+	settings.listen = fs_config_str(config, "console.listen");
+	settings.token = token;
+	settings.bootstrap = bootstrap;
+	settings.props = &props;
+	settings.topic = fs_config_str(config, "console.topic");
+	settings.limits.rows_max = fs_config_int(config, "console.rows.max");
+	settings.limits.range_max_s = fs_config_int(config, "console.query.range.max");
+	settings.limits.scan_max = fs_config_int(config, "console.query.scan.max");
+	settings.limits.timeout_ms = (int)fs_config_int(config, "console.query.timeout.ms");
+	settings.connections_max = (unsigned)fs_config_int(config, "console.connections.max");
+	if (console_server_start(&server, &settings, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "console", "%s", err);
+		goto out;
+	}
+	fs_log(FS_LOG_INFO, "console", "serving http://%s (port %u), access token %s, flows from %s",
+	       settings.listen, console_server_port(server), token[0] ? "required" : "not required",
+	       settings.topic);
+	while (!stop_requested)
+		pause();
+	fs_log(FS_LOG_INFO, "console", "stopping");
+	status = 0;
+out:
+	console_server_stop(server);
+	fs_config_free(config);
+	return status;
+}

@@ -1,0 +1,122 @@
+/*
+ * flow_query.c - filtered flows of a topic range.
+ */
+#include "console/flow_query.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "avro/flow_codec.h"
+#include "core/result.h"
+#include "filter/filter.h"
+#include "kafka/topic_range.h"
+
+/* Longest single wait for messages, so limits are checked often. */
+#define POLL_MS 200
+
+struct run_state {
+	const struct fs_flow_query *query;
+	struct fs_flow_query_result *result;
+	struct fs_flow_codec *codec;
+};
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Return values of on_message that end the read; 1 means "more to read" to fs_topic_range_read(). */
+enum { STOP_ROWS = 101, STOP_SCAN = 102, STOP_FN = 103 };
+
+static int
+on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
+	   int64_t offset, void *opaque)
+{
+	struct run_state *state = opaque;
+	const struct fs_flow_query *query = state->query;
+	struct fs_flow_query_result *result = state->result;
+	struct fs_flow flow;
+
+	(void)partition;
+	(void)offset;
+	if (result->scanned >= query->max_scanned)
+		return STOP_SCAN;
+	result->scanned++;
+	if (fs_flow_codec_decode(state->codec, value, len, &flow) < 0) {
+		result->rejected++;
+		return 0;
+	}
+	if (query->filter && !fs_filter_match(query->filter, &flow))
+		return 0;
+	result->matched++;
+	if (query->fn(&flow, timestamp_ms, query->opaque) != 0)
+		return STOP_FN;
+	if (result->matched >= query->max_rows)
+		return STOP_ROWS;
+	return 0;
+}
+
+/* Reads until the range ends, a limit stops it or the deadline passes. */
+static int
+read_range(struct fs_topic_range *range, struct run_state *state, char *err, size_t err_len)
+{
+	int64_t deadline = monotonic_ms() + state->query->timeout_ms;
+	struct fs_flow_query_result *result = state->result;
+
+	for (;;) {
+		int64_t left = deadline - monotonic_ms();
+		int rc;
+
+		if (left <= 0) {
+			result->timed_out = true;
+			return 0;
+		}
+		rc = fs_topic_range_read(range, left < POLL_MS ? (int)left : POLL_MS, on_message,
+					 state, err, err_len);
+		switch (rc) {
+		case 0: result->complete = true; return 0;
+		case 1: continue;
+		case STOP_ROWS: result->row_limit = true; return 0;
+		case STOP_SCAN: result->scan_limit = true; return 0;
+		case STOP_FN: result->stopped = true; return 0;
+		default: return rc;
+		}
+	}
+}
+
+int
+fs_flow_query_run(const struct fs_flow_query *query, struct fs_flow_query_result *result,
+		  char *err, size_t err_len)
+{
+	struct fs_topic_range_options options = {
+		.topic = query->topic,
+		.from_ms = query->from_ms,
+		.to_ms = query->to_ms,
+		.timeout_ms = query->timeout_ms,
+	};
+	struct run_state state = { .query = query, .result = result };
+	struct fs_topic_range *range = NULL;
+	int rc;
+
+	memset(result, 0, sizeof(*result));
+	if (query->max_rows == 0 || query->max_scanned == 0) {
+		result->complete = true;
+		return 0;
+	}
+	state.codec = fs_flow_codec_new(err, err_len);
+	if (!state.codec)
+		return FS_ERR_SYSTEM;
+	rc = fs_topic_range_open(&range, query->bootstrap, query->props, &options, err, err_len);
+	if (rc < 0)
+		goto out;
+	rc = read_range(range, &state, err, err_len);
+out:
+	fs_topic_range_free(range);
+	fs_flow_codec_free(state.codec);
+	return rc;
+}
