@@ -8,7 +8,8 @@ librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libpcap-dev libjansson-d
 redis-server softflowd python3-avro tcpdump rsyslog nfdump
 libmaxminddb-dev libsnmp-dev snmpd snmp libmaxmind-db-writer-perl
 libmicrohttpd-dev docker-compose python3-yaml
-pmacct linux-perf valgrind"
+pmacct linux-perf valgrind
+chromium chromium-driver"
 
 missing=""
 for pkg in $PACKAGES; do
@@ -16,6 +17,11 @@ for pkg in $PACKAGES; do
 		missing="$missing $pkg"
 	fi
 done
+# The web console's page is built with node (web/), and its browser test
+# drives chromium through node; a machine with its own node keeps it.
+if ! command -v node >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 # The Kubernetes schemas for scripts/check-deploy.sh come from npm.
 "$(dirname "$0")/deps-npm.sh"
 [ -z "$missing" ] && exit 0

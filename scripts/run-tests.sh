@@ -63,6 +63,19 @@ for check in $checks; do
 	fi
 done
 
+# The web console in Chromium against the demo pipeline; the plain build
+# only, like the checks above (tests/browser/run.sh).
+case "$build" in
+*asan*) ;;
+*)
+	count=$((count + 1))
+	echo "== tests/browser/run.sh"
+	if ! tests/browser/run.sh "$build"; then
+		failed="$failed browser"
+	fi
+	;;
+esac
+
 if [ -n "$failed" ]; then
 	echo "FAILED ($build):$failed"
 	exit 1

@@ -146,6 +146,7 @@ fi
 start ingest "$bin/flowsift-ingest"
 start enrich "$bin/flowsift-enrich"
 start report "$bin/flowsift-report"
+start console "$bin/flowsift-console"
 filter_rules=$("$bin/flowsift" config get filter.rules)
 if [ -f "$filter_rules" ]; then
 	start filter "$bin/flowsift-filter"
@@ -158,6 +159,7 @@ for pid in $pids; do
 	fi
 done
 echo "run: ingest listens on $("$bin/flowsift" config get ingest.listen) (NetFlow, IPFIX and sFlow on every port)"
+echo "run: web console at http://$("$bin/flowsift" config get console.listen)/"
 
 if [ $demo -eq 1 ]; then
 	"$bin/flowsift-gentraffic" --out "$run_dir/demo.pcap"

@@ -452,8 +452,8 @@ console_server_start(struct console_server **out, const struct console_settings 
 		flags |= MHD_USE_IPv6;
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle_request, server,
-		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_CONNECTION_LIMIT, settings->connections_max,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,

@@ -159,7 +159,7 @@ async function openDrill(host) {
   document.querySelectorAll('.drill-minutes').forEach((el) => { el.textContent = minutes; });
   const [conversations, flows] = await Promise.all([
     api('top', { dim: 'conversation', host, window, n: 20 }),
-    api('host', { addr: host, minutes, limit: 50 }),
+    api('host', { addr: host, minutes, limit: 20 }),
   ]);
   fillTable($('#drill-conversations'), conversations.rows, (row) => {
     const tr = document.createElement('tr');
@@ -359,6 +359,7 @@ function showPage() {
   document.querySelectorAll('.page').forEach((p) => { p.hidden = p.id !== `page-${name}`; });
   document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === name));
   clearInterval(refreshTimer);
+  showStatus('');
   const page = PAGES[name];
   if (page.load) {
     const run = () => page.load().catch(handleError);
