@@ -612,6 +612,7 @@ done
 record "machine load_end=$(cut -d' ' -f1 /proc/loadavg)"
 cleanup
 
+BENCH_OUT=$out scripts/bench-console.sh || note "bench-console failed; see its output above"
 summarize "$results" >"$summary"
 note "results: $results, summary: $summary"
 cat "$summary"

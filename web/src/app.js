@@ -345,9 +345,20 @@ const PAGES = {
 };
 let refreshTimer = null;
 
+// The fragment names the page and may preset its controls: #top?dim=dst_addr&window=1h.
 function currentPage() {
-  const name = location.hash.replace('#', '');
+  const [name] = location.hash.replace('#', '').split('?');
   return PAGES[name] ? name : 'top';
+}
+
+function applyFragmentParams(name) {
+  const query = location.hash.split('?')[1];
+  const form = $(`#${name}-controls`);
+  if (!query || !form) return;
+  new URLSearchParams(query).forEach((value, key) => {
+    const control = form.elements.namedItem(key);
+    if (control && [...control.options].some((o) => o.value === value)) control.value = value;
+  });
 }
 
 function showPage() {
@@ -360,6 +371,7 @@ function showPage() {
   document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === name));
   clearInterval(refreshTimer);
   showStatus('');
+  applyFragmentParams(name);
   const page = PAGES[name];
   if (page.load) {
     const run = () => page.load().catch(handleError);
