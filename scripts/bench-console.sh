@@ -10,8 +10,9 @@
 #
 #   scripts/bench-console.sh        (make bench calls it from scripts/bench.sh)
 #
-# Prints console_first_page_ms_median and _max, and appends them to
-# BENCH_OUT/results.txt (default build/bench).  Not a test: the figure
+# Prints the median and maximum time and appends them to
+# BENCH_OUT/results.txt (default build/bench) as the line
+# "console hosts=N first_page_ms_median=MS first_page_ms_max=MS loads=N".  Not a test: the figure
 # depends on the machine and its load.
 set -eu
 cd "$(dirname "$0")/.."
@@ -96,8 +97,4 @@ const { chromium } = require(process.cwd() + "/web/node_modules/playwright-core"
 ' "http://127.0.0.1:$console_port/" "$loads")
 set -- $result
 echo "bench-console: first page with $members hosts: median $1 ms, max $2 ms over $loads loads ($3)"
-{
-	echo "console_hosts=$members"
-	echo "console_first_page_ms_median=$1"
-	echo "console_first_page_ms_max=$2"
-} >>"$out/results.txt"
+echo "console hosts=$members first_page_ms_median=$1 first_page_ms_max=$2 loads=$loads" >>"$out/results.txt"
