@@ -1,8 +1,8 @@
 #!/bin/sh
 # Benchmark of flowsift-console's first page with at least 10,000 hosts in
-# the counters: fills a private redis-server through the top-N writer
-# (`flowsift-bench stage --stage topn-redis` over a generated capture whose
-# 25,000 flows have about 12,000 distinct destination addresses), starts
+# the counters.  It fills a private redis-server through the top-N writer:
+# `flowsift-bench stage --stage topn-redis` over a generated capture whose
+# 25,000 flows have about 12,000 distinct destination addresses.  It starts
 # flowsift-console on a free loopback port, and times in Chromium
 # (playwright-core) how long the top talkers page by destination address
 # takes from navigation to its filled table: HTML, assets and the API call.

@@ -76,8 +76,8 @@ form_enforces_limits(void **state)
 
 	(void)state;
 	/* One field more than allowed. */
-	for (int i = 0; i <= FS_CONSOLE_FORM_MAX_FIELDS; i++)
-		pos += (size_t)snprintf(text + pos, sizeof(text) - pos, "f%d=1&", i);
+	for (unsigned i = 0; i <= FS_CONSOLE_FORM_MAX_FIELDS; i++)
+		pos += (size_t)snprintf(text + pos, sizeof(text) - pos, "f%u=1&", i);
 	free(parse(text, FS_ERR_FULL));
 
 	/* Input longer than the buffer. */

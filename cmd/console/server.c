@@ -136,7 +136,7 @@ respond_error(struct MHD_Connection *connection, unsigned int status, const char
 	return rc;
 }
 
-/* Answers with a redirect to location, optionally setting a cookie. */
+/* Queues a 303 redirect to location, with a Set-Cookie header when cookie is not NULL. */
 static enum MHD_Result
 redirect(struct MHD_Connection *connection, const char *location, const char *cookie)
 {

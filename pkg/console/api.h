@@ -36,12 +36,12 @@
 #include "console/form.h"
 #include "kafka/kafka_conf.h"
 
-/* Longest filter text the API accepts, in bytes. */
+/* Maximum length of a filter text in a request, in bytes. */
 #define FS_CONSOLE_FILTER_MAX 4096
 
 struct fs_console_limits {
 	int64_t rows_max;       /* rows in one response */
-	int64_t range_max_s;    /* longest flow query range */
+	int64_t range_max_s;    /* maximum time range of a flow query, in seconds */
 	int64_t scan_max;       /* Kafka messages read per request */
 	int timeout_ms;         /* wall time of Kafka reads per request */
 };

@@ -12,7 +12,7 @@
 #include "filter/filter.h"
 #include "kafka/topic_range.h"
 
-/* Longest single wait for messages, so limits are checked often. */
+/* Maximum single wait for messages, so the limits are checked at least this often. */
 #define POLL_MS 200
 
 struct run_state {

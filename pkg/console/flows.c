@@ -243,7 +243,11 @@ compare_bytes(const void *a, const void *b)
 {
 	json_int_t x = entry_bytes(*(json_t *const *)a), y = entry_bytes(*(json_t *const *)b);
 
-	return x < y ? 1 : x > y ? -1 : 0;
+	if (x < y)
+		return 1;
+	if (x > y)
+		return -1;
+	return 0;
 }
 
 /* Returns the entries of table as an array sorted by bytes, largest first, at most limit. */

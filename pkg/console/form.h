@@ -2,7 +2,7 @@
  * form.h - name/value pairs of an HTTP request: the query string or an
  * application/x-www-form-urlencoded body, bounded.
  *
- * A form holds at most FS_CONSOLE_FORM_MAX_FIELDS fields whose decoded
+ * A form contains at most FS_CONSOLE_FORM_MAX_FIELDS fields whose decoded
  * names and values together take at most FS_CONSOLE_FORM_MAX_BYTES bytes.
  * fs_console_form_parse() decodes "name=value&name2=value2": '+' is a
  * space, %XX is the byte XX, empty pairs ("a=1&&b=2") are skipped and a
@@ -19,9 +19,9 @@
 
 #include <stddef.h>
 
-#define FS_CONSOLE_FORM_MAX_FIELDS 16
-#define FS_CONSOLE_FORM_MAX_BYTES 8192   /* decoded names and values, NULs included */
-#define FS_CONSOLE_FORM_NAME_MAX 32      /* longest name, NUL excluded */
+#define FS_CONSOLE_FORM_MAX_FIELDS 16u
+#define FS_CONSOLE_FORM_MAX_BYTES 8192u  /* decoded names and values, NULs included */
+#define FS_CONSOLE_FORM_NAME_MAX 32u     /* maximum name length, NUL excluded */
 
 struct fs_console_form {
 	size_t count;

@@ -2,8 +2,8 @@
  * params.h - typed, range-checked values of a console request's fields.
  *
  * Each getter reads one field of a form (form.h).  An absent or empty field
- * gives the default; a present one must parse completely and lie in range,
- * else the getter returns FS_ERR_INVALID with a message that names the
+ * gives the default.  A present one must parse completely and lie in range.
+ * Otherwise the getter returns FS_ERR_INVALID with a message that names the
  * field, the value (cut to 64 bytes) and what is accepted.
  */
 #ifndef FS_CONSOLE_PARAMS_H

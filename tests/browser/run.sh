@@ -79,8 +79,8 @@ FLOWSIFT_REDIS_URL=redis://127.0.0.1:$redis_port
 FLOWSIFT_INGEST_LISTEN=127.0.0.1:$2
 FLOWSIFT_INGEST_LISTEN_TCP=127.0.0.1:$3
 FLOWSIFT_CONSOLE_LISTEN=127.0.0.1:$4
-# Alerts go to a syslog port nobody reads, so run.sh starts no rsyslogd on
-# its fixed demo port.
+# Alerts go to a UDP syslog port that no process reads, so run.sh starts no
+# rsyslogd on its fixed demo port.
 FLOWSIFT_ALERT_SYSLOG_TARGET=udp://127.0.0.1:$5
 FLOWSIFT_INGEST_METRICS_LISTEN=127.0.0.1:0
 FLOWSIFT_ENRICH_METRICS_LISTEN=127.0.0.1:0

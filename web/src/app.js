@@ -48,7 +48,9 @@ function si(n, unit = '') {
     v /= 1000;
     i += 1;
   }
-  const digits = i === 0 ? 0 : v < 10 ? 2 : v < 100 ? 1 : 0;
+  let digits = 0;
+  if (i > 0 && v < 10) digits = 2;
+  else if (i > 0 && v < 100) digits = 1;
   return `${v.toFixed(digits)} ${SI[i]}${unit}`.trim();
 }
 
