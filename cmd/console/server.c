@@ -278,10 +278,10 @@ serve_asset(struct MHD_Connection *connection, const char *url)
 	for (size_t i = 0; i < console_asset_count; i++) {
 		const struct console_asset *asset = &console_assets[i];
 
+		/* The file names carry no version, so browsers fetch them again after an upgrade. */
 		if (strcmp(asset->path, url) == 0)
-			/* Files change only with the binary; the page itself is revalidated. */
 			return respond(connection, 200, asset->content_type, asset->data, asset->len,
-				       strcmp(url, "/index.html") == 0 ? "no-cache" : "max-age=3600");
+				       "no-cache");
 	}
 	return respond(connection, 404, "text/plain; charset=utf-8", "not found\n", 10, "no-store");
 }

@@ -61,11 +61,11 @@ on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partitio
 	return 0;
 }
 
-/* Reads until the range ends, a limit stops it or the deadline passes. */
+/* Reads until the range ends, a limit stops it or the deadline (monotonic ms) passes. */
 static int
-read_range(struct fs_topic_range *range, struct run_state *state, char *err, size_t err_len)
+read_range(struct fs_topic_range *range, struct run_state *state, int64_t deadline, char *err,
+	   size_t err_len)
 {
-	int64_t deadline = monotonic_ms() + state->query->timeout_ms;
 	struct fs_flow_query_result *result = state->result;
 
 	for (;;) {
@@ -101,6 +101,8 @@ fs_flow_query_run(const struct fs_flow_query *query, struct fs_flow_query_result
 	};
 	struct run_state state = { .query = query, .result = result };
 	struct fs_topic_range *range = NULL;
+	/* Opening the range counts against the same time budget as reading it. */
+	int64_t deadline = monotonic_ms() + query->timeout_ms;
 	int rc;
 
 	memset(result, 0, sizeof(*result));
@@ -114,7 +116,7 @@ fs_flow_query_run(const struct fs_flow_query *query, struct fs_flow_query_result
 	rc = fs_topic_range_open(&range, query->bootstrap, query->props, &options, err, err_len);
 	if (rc < 0)
 		goto out;
-	rc = read_range(range, &state, err, err_len);
+	rc = read_range(range, &state, deadline, err, err_len);
 out:
 	fs_topic_range_free(range);
 	fs_flow_codec_free(state.codec);
