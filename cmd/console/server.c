@@ -156,7 +156,7 @@ redirect(struct MHD_Connection *connection, const char *location, const char *co
 	return rc;
 }
 
-/* Compares in time that depends on the lengths only, so a timing probe learns nothing else. */
+/* Compares in a time that depends only on the configured token's length, so timing reveals no prefix. */
 static bool
 token_equal(const char *given, size_t given_len, const char *token)
 {
@@ -460,7 +460,8 @@ console_server_start(struct console_server **out, const struct console_settings 
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len,
-			 "cannot listen on console.listen '%s' (address in use or not local?)",
+			 "cannot listen on console.listen '%s' (address in use or not local?): "
+			 "set another address in console.listen",
 			 settings->listen);
 		pthread_mutex_destroy(&server->log_lock);
 		free(server);
