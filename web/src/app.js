@@ -230,7 +230,9 @@ async function loadGraph() {
     title: `${unit} by ${data.dim} over ${data.window}, stacked (UTC)`,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     scales: { x: { time: true } },
-    axes: [{}, { values: (u, ticks) => ticks.map((t) => si(t, unit)), size: 90 }],
+    // Time labels as 24-hour UTC HH:MM, the form network logs use.
+    axes: [{ values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(11, 16)) },
+      { values: (u, ticks) => ticks.map((t) => si(t, unit)), size: 90 }],
     series,
   };
   if (plot) plot.destroy();
