@@ -23,6 +23,7 @@
 #include "decode/ipfix.h"
 #include "decode/netflow_v5.h"
 #include "decode/netflow_v9.h"
+#include "decode/packet.h"
 #include "decode/sflow.h"
 #include "decode/template_cache.h"
 
@@ -91,7 +92,14 @@ fs_decoder_new(const struct fs_decoder_limits *limits)
 	decoder->limits.max_sflow_samples = FS_DECODER_DEFAULT_MAX_SFLOW_SAMPLES;
 	decoder->limits.max_sflow_records = FS_DECODER_DEFAULT_MAX_SFLOW_RECORDS;
 	decoder->limits.max_header_bytes = FS_DECODER_DEFAULT_MAX_HEADER_BYTES;
+	decoder->limits.max_enterprise_elements = FS_FLOW_MAX_ENTERPRISE_ELEMENTS;
 	if (limits) {
+		if (limits->max_enterprise_elements == FS_DECODER_NO_ENTERPRISE_ELEMENTS)
+			decoder->limits.max_enterprise_elements = 0;
+		else if (limits->max_enterprise_elements > 0 &&
+			 limits->max_enterprise_elements < FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+			decoder->limits.max_enterprise_elements = limits->max_enterprise_elements;
+		decoder->limits.decap_srv6 = limits->decap_srv6;
 		if (limits->max_templates)
 			decoder->limits.max_templates = limits->max_templates;
 		if (limits->max_templates_per_exporter)
@@ -222,6 +230,12 @@ const struct fs_decoder_limits *
 fs_decode_limits(struct fs_decode_ctx *ctx)
 {
 	return &ctx->decoder->limits;
+}
+
+unsigned
+fs_packet_flags_of(const struct fs_decoder_limits *limits)
+{
+	return limits->decap_srv6 ? FS_PACKET_DECAP_SRV6 : 0;
 }
 
 struct fs_template_cache *

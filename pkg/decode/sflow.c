@@ -84,6 +84,7 @@ struct datagram {
 struct flow_sample {
 	struct fs_flow flow;
 	size_t max_header_bytes;
+	unsigned packet_flags;     /* enum fs_packet_flag, from the decoder limits */
 	bool bytes_from_header;   /* flow.bytes came from a raw header record */
 	bool have_gateway;
 	uint32_t gateway_as;      /* AS of the gateway itself */
@@ -169,8 +170,8 @@ read_raw_header(struct flow_sample *s, struct fs_cursor *rec)
 		return 0;   /* FDDI, token ring, ...: only the length is used */
 	}
 	/* A header cut inside a layer is normal for sampling; keep what was parsed. */
-	(void)fs_packet_parse(header, header_length, start, s->max_header_bytes,
-			      &s->flow, &info);
+	(void)fs_packet_parse_flags(header, header_length, start, s->max_header_bytes,
+				    s->packet_flags, &s->flow, &info);
 	if (info.ip_length > 0)
 		s->flow.bytes = info.ip_length;
 	return 0;
@@ -545,6 +546,7 @@ read_flow_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 
 	memset(&s, 0, sizeof(s));
 	s.max_header_bytes = fs_decode_limits(ctx)->max_header_bytes;
+	s.packet_flags = fs_packet_flags_of(fs_decode_limits(ctx));
 	flow->flow_type = FS_FLOW_SFLOW_V5;
 	flow->exporter_addr = *ctx->exporter;
 	flow->exporter_port = ctx->exporter_port;
