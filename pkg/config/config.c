@@ -90,6 +90,8 @@ static const struct key_def key_table[] = {
 	  "Bytes of a sampled packet header (sFlow raw header, IPFIX dataLinkFrameSection) parsed for addresses and ports." },
 	{ "decode.enterprise.elements.max", KEY_INT, 0, 8, "8",
 	  "Elements without a flow field of their own (IPFIX enterprise elements, NetFlow v9 field types of 32768 or more) kept per flow as raw values in enterprise_elements; the rest, and values past 256 bytes per flow, are counted in enterprise_elements_dropped. 0 keeps none." },
+	{ "decode.sflow.sources.max", KEY_INT, 1, 16777216, "65536",
+	  "sFlow data sources (per exporter, agent, source id and sample kind) whose flow or counter sample sequence numbers are checked for gaps; samples of further sources are counted in sflow_sources_untracked." },
 	{ "decode.decap.srv6", KEY_INT, 0, 1, "0",
 	  "1: take addresses, ports and length from the inner packet of a sampled IPv6 packet whose next header is IPv4 or IPv6 (SRv6 encapsulation without a segment routing header). 0: report the outer IPv6 header. A packet with a segment routing header is decapsulated either way." },
 	{ "kafka.topic.enriched", KEY_STRING, 0, 0, "flows.enriched",

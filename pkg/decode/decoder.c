@@ -52,13 +52,17 @@ struct fs_decoder {
 	void *counters_opaque;
 };
 
-/* Sets the exporter and held-set limits: the value in limits, or the default where it is 0. */
+/*
+ * Sets the exporter, sFlow source and held-set limits: the value in limits,
+ * or the default where it is 0.
+ */
 static void
 set_pending_limits(struct fs_decoder *decoder, const struct fs_decoder_limits *limits)
 {
 	struct fs_decoder_limits *l = &decoder->limits;
 
 	l->max_exporters = FS_DECODER_DEFAULT_MAX_EXPORTERS;
+	l->max_sflow_sources = FS_EXPORTER_STATS_DEFAULT_MAX_SOURCES;
 	l->max_pending_sets = FS_DECODER_DEFAULT_MAX_PENDING_SETS;
 	l->max_pending_bytes = FS_DECODER_DEFAULT_MAX_PENDING_BYTES;
 	l->max_pending_sets_per_exporter = FS_DECODER_DEFAULT_MAX_PENDING_SETS_PER_EXPORTER;
@@ -67,6 +71,8 @@ set_pending_limits(struct fs_decoder *decoder, const struct fs_decoder_limits *l
 		return;
 	if (limits->max_exporters)
 		l->max_exporters = limits->max_exporters;
+	if (limits->max_sflow_sources)
+		l->max_sflow_sources = limits->max_sflow_sources;
 	if (limits->max_pending_sets)
 		l->max_pending_sets = limits->max_pending_sets;
 	if (limits->max_pending_bytes)
@@ -120,7 +126,8 @@ fs_decoder_new(const struct fs_decoder_limits *limits)
 	set_pending_limits(decoder, limits);
 	decoder->templates = fs_template_cache_new(decoder->limits.max_templates,
 						   decoder->limits.max_template_fields);
-	decoder->exporters = fs_exporter_stats_new(decoder->limits.max_exporters);
+	decoder->exporters = fs_exporter_stats_new(decoder->limits.max_exporters,
+						   decoder->limits.max_sflow_sources);
 	if (!decoder->templates || !decoder->exporters) {
 		fs_decoder_free(decoder);
 		return NULL;
@@ -207,6 +214,16 @@ fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type, uint32_t d
 		ctx->entry->packets++;
 	else
 		ctx->decoder->stats.exporters_untracked++;
+}
+
+void
+fs_decode_sample_sequence(struct fs_decode_ctx *ctx, const struct fs_addr *agent,
+			  enum fs_sflow_sample_kind kind, uint8_t source_type,
+			  uint32_t source_index, uint32_t sequence)
+{
+	if (ctx->entry)
+		fs_exporter_stats_sample(ctx->decoder->exporters, ctx->entry, agent, kind,
+					 source_type, source_index, sequence);
 }
 
 void

@@ -72,6 +72,7 @@ struct fs_decoder_limits {
 	uint32_t max_sflow_records;   /* sFlow records decoded per sample */
 	uint32_t max_header_bytes;    /* bytes of a sampled packet header parsed */
 	uint32_t max_exporters;       /* exporter and domain pairs with their own counters */
+	uint32_t max_sflow_sources;   /* sFlow data sources and sample kinds with their own sequence check */
 	uint32_t max_pending_sets;    /* data sets held for a template, in total */
 	uint32_t max_pending_bytes;   /* bytes of those sets, in total */
 	uint32_t max_pending_sets_per_exporter;
@@ -195,6 +196,16 @@ void fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
 
 /* Returns the fs_packet_parse_flags() flags (enum fs_packet_flag) that limits ask for. */
 unsigned fs_packet_flags_of(const struct fs_decoder_limits *limits);
+
+/*
+ * Checks the sequence number of an sFlow sample of kind from data source
+ * (source_type, source_index) of agent, under the current message's
+ * exporter entry (see fs_exporter_stats_sample()).  Does nothing when the
+ * exporter is untracked.
+ */
+void fs_decode_sample_sequence(struct fs_decode_ctx *ctx, const struct fs_addr *agent,
+			       enum fs_sflow_sample_kind kind, uint8_t source_type,
+			       uint32_t source_index, uint32_t sequence);
 
 /* Counts flow and hands it to the sink. */
 void fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow);

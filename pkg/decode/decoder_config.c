@@ -21,6 +21,7 @@ static const struct limit_key limit_keys[] = {
 	LIMIT("decode.templates.bytes.max", max_template_bytes),
 	LIMIT("decode.template.fields.max", max_template_fields),
 	LIMIT("decode.exporters.max", max_exporters),
+	LIMIT("decode.sflow.sources.max", max_sflow_sources),
 	LIMIT("decode.options.entries.max", max_options_entries),
 	LIMIT("decode.held.sets.max", max_pending_sets),
 	LIMIT("decode.held.bytes.max", max_pending_bytes),
