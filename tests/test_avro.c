@@ -497,6 +497,50 @@ test_roundtrip_minimal_flow(void **state)
 	assert_flows_equal(&in, &out);
 }
 
+/* The longest encoding: every text field full, every number at its longest varint. */
+static void
+test_largest_flow_fits_max_len(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	uint8_t value[FS_FLOW_ENTERPRISE_BYTES / FS_FLOW_MAX_ENTERPRISE_ELEMENTS];
+	struct fs_flow in, out;
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	size_t len = 0;
+
+	make_full_flow(&in);
+	in.enterprise_count = 0;
+	in.enterprise_bytes_used = 0;
+	memset(value, 0xff, sizeof(value));
+	for (int i = 0; i < FS_FLOW_MAX_ENTERPRISE_ELEMENTS; i++)
+		assert_true(fs_flow_add_enterprise(&in, UINT32_MAX, UINT16_MAX, value,
+						   sizeof(value), FS_FLOW_MAX_ENTERPRISE_ELEMENTS));
+#define FILL(member) \
+	do { \
+		memset(in.member, 'x', sizeof(in.member) - 1); \
+		in.member[sizeof(in.member) - 1] = '\0'; \
+	} while (0)
+	FILL(src_country); FILL(dst_country); FILL(src_city); FILL(dst_city);
+	FILL(src_as_org); FILL(dst_as_org); FILL(exporter_name); FILL(exporter_site);
+	FILL(in_if_name); FILL(in_if_description); FILL(out_if_name);
+	FILL(out_if_description); FILL(src_tags); FILL(dst_tags); FILL(src_service);
+	FILL(dst_service);
+#undef FILL
+	fs_addr_set_v6(&in.dst_addr, in.src_addr.bytes);
+	fs_addr_set_v6(&in.next_hop, in.src_addr.bytes);
+	fs_addr_set_v6(&in.post_nat_src_addr, in.src_addr.bytes);
+	in.time_received_ns = INT64_MIN;
+	in.time_flow_start_ns = INT64_MIN;
+	in.event_time_ns = INT64_MIN;
+	in.in_if_speed = UINT64_MAX;
+	in.exported_bytes = UINT64_MAX;
+	in.exported_packets = UINT64_MAX;
+
+	assert_int_equal(fs_flow_codec_encode(codec, &in, buf, sizeof(buf), &len), 0);
+	print_message("largest flow: %zu bytes of %d\n", len, FS_FLOW_CODEC_MAX_LEN);
+	assert_int_equal(fs_flow_codec_decode(codec, buf, len, &out), 0);
+	assert_flows_equal(&in, &out);
+}
+
 static void
 test_roundtrip_each_field_alone(void **state)
 {
@@ -1393,6 +1437,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_full_flow),
 		cmocka_unit_test(test_roundtrip_minimal_flow),
 		cmocka_unit_test(test_roundtrip_each_field_alone),
+		cmocka_unit_test(test_largest_flow_fits_max_len),
 		cmocka_unit_test(test_encode_framing_bytes),
 		cmocka_unit_test(test_encode_buffer_too_small),
 		cmocka_unit_test(test_encode_rejects_bad_enum),

@@ -213,7 +213,7 @@ max_flow_fits_bound(void **state)
 	f.post_nat_src_port = UINT16_MAX;
 	f.post_nat_dst_port = UINT16_MAX;
 	f.event_time_ns = INT64_MIN;
-	/* The most elements, the largest numbers, every value byte used. */
+	/* The maximum element count and numbers, with every value byte used. */
 	for (int i = 0; i < FS_FLOW_MAX_ENTERPRISE_ELEMENTS; i++) {
 		uint8_t value[FS_FLOW_ENTERPRISE_BYTES / FS_FLOW_MAX_ENTERPRISE_ELEMENTS];
 

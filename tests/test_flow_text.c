@@ -85,7 +85,7 @@ all_columns_longest_row_fits(void **state)
 	for (int i = 0; i < FS_FLOW_MAX_ENTERPRISE_ELEMENTS; i++)
 		assert_true(fs_flow_add_enterprise(&f, UINT32_MAX, UINT16_MAX, value,
 						   sizeof(value), FS_FLOW_MAX_ENTERPRISE_ELEMENTS));
-	/* The longest cell in every column of a full list. */
+	/* A full list of columns, each with the maximum cell length. */
 	cols.count = 0;
 	assert_int_equal(fs_flow_columns_parse(&cols, "enterprise_elements", err, sizeof(err)), 0);
 	for (size_t i = 1; i < FS_FLOW_TEXT_MAX_COLUMNS; i++)

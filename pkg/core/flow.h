@@ -157,9 +157,9 @@ enum fs_sampling_source {
 /*
  * An element the decoder has no field for, kept with its raw value: an IPFIX
  * element with the enterprise bit set, or a NetFlow v9 field type of 32768
- * or more (v9 has no enterprise numbers, so enterprise is 0 there and
- * element_id is the whole field type).  The value is
- * enterprise_bytes[offset .. offset + length) of the same flow, as sent.
+ * or more.  v9 has no enterprise numbers, so enterprise is 0 there and
+ * element_id is the whole field type.  The value, as sent, is
+ * enterprise_bytes[offset .. offset + length) of the same flow.
  */
 struct fs_enterprise_element {
 	uint32_t enterprise;    /* IANA private enterprise number */

@@ -240,7 +240,7 @@ put_enterprise(struct json_out *out, const struct fs_flow *f)
 		const struct fs_enterprise_element *e = &f->enterprise[i];
 		size_t length = e->length;
 
-		/* Never read past enterprise_bytes, whatever the element says. */
+		/* Never read past enterprise_bytes, even for an offset or length out of range. */
 		if (e->offset >= FS_FLOW_ENTERPRISE_BYTES)
 			length = 0;
 		else if (length > (size_t)FS_FLOW_ENTERPRISE_BYTES - e->offset)

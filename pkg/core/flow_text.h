@@ -43,8 +43,9 @@
 #define FS_FLOW_TEXT_MAX_COLUMNS 96
 
 /*
- * Longest cell, NUL included: enterprise_elements takes up to 8 words of
- * "4294967295/65535=" and 2 hex digits per value byte, 656 bytes in all.
+ * Maximum cell length, NUL included.  The longest cell is enterprise_elements:
+ * 8 words of at most "4294967295/65535=" and 2 hex digits per value byte,
+ * 656 bytes in all.
  */
 #define FS_FLOW_TEXT_CELL_MAX 768
 

@@ -2,7 +2,7 @@
  * exporter_stats.c - open-addressing tables of per-exporter and per-sFlow
  * source counters.
  *
- * Entries of each table are stored in insertion order in one array; a
+ * Entries of each table are stored in insertion order in one array.  A
  * separate index of twice the capacity, probed linearly, maps a key hash to
  * the entry.  Entries are never removed, so the index needs no tombstones.
  */
@@ -191,7 +191,7 @@ struct sequence_check {
 
 /*
  * Compares sequence with the expected number and counts a gap with the units
- * lost, or a reset; returns the units lost (0 for none or a reset).
+ * lost, or a reset.  Returns the units lost, 0 when none were or on a reset.
  */
 static uint32_t
 check_sequence(const struct sequence_check *c, uint32_t sequence, uint32_t units,

@@ -20,9 +20,9 @@
  * counting the samples of one kind that one data source (source id type and
  * index) generated.  fs_exporter_stats_sample() checks it per (entry, agent
  * address, kind, source id) in a second table of at most max_sources
- * entries; a source seen when it is full is counted in
- * fs_exporter_stats_sources_untracked().  Gaps and lost samples are counted
- * in the source's entry and summed in its exporter entry.
+ * entries.  A sample from a new source when that table is full is counted
+ * in fs_exporter_stats_sources_untracked().  Gaps and lost samples are
+ * counted in the source's entry and summed in its exporter entry.
  *
  * fs_exporter_stats_sequence() is given the message's sequence number and how
  * many units the message carried.  The next sequence number expected is the
@@ -144,9 +144,9 @@ void fs_exporter_stats_sequence(struct fs_exporter_entry *entry, uint32_t sequen
 
 /*
  * Checks the sequence number of one sFlow sample of kind from the data
- * source (source_type, source_index) of agent, under entry: each sample
- * advances the expected number by 1.  Creates the source entry when there
- * is room; without room the sample is counted in sources_untracked only.
+ * source (source_type, source_index) of agent, under entry.  Each sample
+ * advances the expected number by 1.  The source entry is created when
+ * there is room, else the sample is only counted in sources_untracked.
  */
 void fs_exporter_stats_sample(struct fs_exporter_stats *stats, struct fs_exporter_entry *entry,
 			      const struct fs_addr *agent, enum fs_sflow_sample_kind kind,

@@ -183,9 +183,10 @@ void fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 
 /*
  * Returns true when a template field that the element table does not map is
- * kept as a raw enterprise element: an IPFIX element with an enterprise
- * number other than the RFC 5103 reverse one (ipfix is true), or a NetFlow v9
- * field type of 32768 or more, the range IPFIX marks with its enterprise bit.
+ * kept as a raw enterprise element.  With ipfix true, that is an element with
+ * an enterprise number other than the RFC 5103 reverse one.  Otherwise it is
+ * a NetFlow v9 field type of 32768 or more, the range of the IPFIX
+ * enterprise bit.
  */
 bool fs_field_is_enterprise(bool ipfix, uint32_t pen, uint16_t id);
 
