@@ -121,6 +121,11 @@ print_summary(const struct decode_run *run, const struct fs_capture_stats *cs,
 	put_counter("no_template_dropped", s->no_template_dropped, false);
 	put_counter("exporters_untracked", s->exporters_untracked, false);
 	put_counter("enterprise_elements_dropped", s->enterprise_elements_dropped, false);
+	put_counter("sflow_flow_samples", s->sflow_flow_samples, false);
+	put_counter("sflow_counter_samples", s->sflow_counter_samples, false);
+	put_counter("sflow_unknown_samples", s->sflow_unknown_samples, false);
+	put_counter("sflow_unknown_records", s->sflow_unknown_records, false);
+	put_counter("sflow_records_dropped", s->sflow_records_dropped, false);
 	put_counter("packets_skipped", cs->skipped, false);
 	put_counter("packets_cut_short", cs->truncated, false);
 	put_counter("packets_invalid", cs->invalid, false);
