@@ -92,9 +92,14 @@ all_columns_longest_row_fits(void **state)
 		cols.ids[i] = cols.ids[0];
 	cols.count = FS_FLOW_TEXT_MAX_COLUMNS;
 	assert_true(fs_flow_text_row(&cols, FS_FLOW_TEXT_TABLE, &f, line, sizeof(line)) > 0);
-	/* 8 words of "4294967295/65535=" and 64 hex digits, 7 spaces between. */
-	assert_int_equal(strlen(line), FS_FLOW_TEXT_MAX_COLUMNS * (8 * (17 + 64) + 7) +
-				       FS_FLOW_TEXT_MAX_COLUMNS - 1);
+	/* Each cell: words of "4294967295/65535=" and 2 hex digits per value byte, spaces between. */
+	assert_int_equal(strlen(line),
+			 FS_FLOW_TEXT_MAX_COLUMNS * (FS_FLOW_MAX_ENTERPRISE_ELEMENTS * 17 +
+						     2 * FS_FLOW_ENTERPRISE_BYTES +
+						     FS_FLOW_MAX_ENTERPRISE_ELEMENTS - 1) +
+			 FS_FLOW_TEXT_MAX_COLUMNS - 1);
+	assert_int_equal(FS_FLOW_MAX_ENTERPRISE_ELEMENTS * 17 + 2 * FS_FLOW_ENTERPRISE_BYTES +
+			 FS_FLOW_MAX_ENTERPRISE_ELEMENTS, FS_FLOW_TEXT_CELL_MAX);
 }
 
 int

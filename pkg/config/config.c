@@ -88,7 +88,7 @@ static const struct key_def key_table[] = {
 	  "sFlow flow or counter records decoded per sample; the rest are counted in sflow_records_dropped." },
 	{ "decode.sflow.header.bytes.max", KEY_INT, 14, 65535, "512",
 	  "Bytes of a sampled packet header (sFlow raw header, IPFIX dataLinkFrameSection) parsed for addresses and ports." },
-	{ "decode.enterprise.elements.max", KEY_INT, 0, 8, "8",
+	{ "decode.enterprise.elements.max", KEY_INT, 0, 16, "16",
 	  "Elements without a flow field of their own (IPFIX enterprise elements, NetFlow v9 field types of 32768 or more) kept per flow as raw values in enterprise_elements; the rest, and values past 256 bytes per flow, are counted in enterprise_elements_dropped. 0 keeps none." },
 	{ "decode.sflow.sources.max", KEY_INT, 1, 16777216, "65536",
 	  "sFlow data sources (per exporter, agent, source id and sample kind) whose flow or counter sample sequence numbers are checked for gaps; samples of further sources are counted in sflow_sources_untracked." },

@@ -150,8 +150,11 @@ enum fs_sampling_source {
 #define FS_FLOW_TAGS_LEN 96
 #define FS_FLOW_SERVICE_LEN 16
 
-/* Enterprise elements a flow can keep, and the bytes their values share. */
-#define FS_FLOW_MAX_ENTERPRISE_ELEMENTS 8
+/*
+ * Enterprise elements a flow can keep, and the bytes their values share.
+ * Ixia (enterprise 3054) IPFIX records carry more than 8 enterprise elements.
+ */
+#define FS_FLOW_MAX_ENTERPRISE_ELEMENTS 16
 #define FS_FLOW_ENTERPRISE_BYTES 256
 
 /*
