@@ -746,6 +746,46 @@ test_ipfix_nsel_events(void **state)
 	fs_decoder_free(dec);
 }
 
+/*
+ * A template that declares 65535 fields but whose set ends after two is
+ * counted truncated.  The data set before it and the valid template and
+ * data set after it are still decoded.
+ */
+static void
+test_ipfix_template_65535_fields(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_template_400(&p);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 1, 3);
+	end_set(&p, set);
+	set = begin_set(&p, 2);
+	put16(&p, 401);
+	put16(&p, 65535);
+	put16(&p, 1); put16(&p, 8);
+	put16(&p, 2); put16(&p, 8);
+	end_set(&p, set);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 2, 3);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(c.flows[0].bytes, 100001);
+	assert_int_equal(c.flows[1].bytes, 100002);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	assert_int_equal(fs_decoder_stats(dec)->templates_added, 1);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 1);
+	fs_decoder_free(dec);
+}
+
 static void
 test_ipfix_biflow_two_flows(void **state)
 {
@@ -1188,6 +1228,7 @@ main(void)
 		cmocka_unit_test(test_ipfix_file_rfc5655),
 		cmocka_unit_test(test_ipfix_biflow_two_flows),
 		cmocka_unit_test(test_ipfix_nsel_events),
+		cmocka_unit_test(test_ipfix_template_65535_fields),
 		cmocka_unit_test(test_ipfix_sampler_by_selector_id),
 		cmocka_unit_test(test_ipfix_uptime_from_system_init),
 		cmocka_unit_test(test_ipfix_padding_as_long_as_record),
