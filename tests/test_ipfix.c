@@ -748,8 +748,7 @@ test_ipfix_nsel_events(void **state)
 
 /*
  * A template that declares 65535 fields but whose set ends after two is
- * counted truncated.  The data set before it and the valid template and
- * data set after it are still decoded.
+ * counted truncated.  The data sets before and after it are still decoded.
  */
 static void
 test_ipfix_template_65535_fields(void **state)
