@@ -209,9 +209,13 @@ make_full_flow(struct fs_flow *f)
 	static const uint8_t v4_hop[4] = { 192, 0, 2, 254 };
 	static const uint8_t src_mac[6] = { 0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e };
 	static const uint8_t dst_mac[6] = { 0xff, 0xfe, 0xfd, 0x00, 0x01, 0x02 };
+	static const uint8_t v4_post_nat[4] = { 203, 0, 113, 9 };
+	static const uint8_t v6_post_nat[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+						 0, 0, 0, 0, 0, 0, 0xab, 0xcd };
+	static const uint8_t acl_id[12] = { 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 0, 0, 0, 2 };
 
 	fs_flow_clear(f);
-	f->present = (uint64_t)FS_F_DST_SERVICE * 2 - 1;    /* bits 0..48 */
+	f->present = (uint64_t)FS_F_ENTERPRISE_ELEMENTS * 2 - 1;    /* bits 0..58 */
 	f->flow_type = FS_FLOW_SFLOW_V5;
 	fs_addr_set_v6(&f->exporter_addr, v6_exporter);
 	f->exporter_port = 65535;
@@ -265,6 +269,18 @@ make_full_flow(struct fs_flow *f)
 	f->sampling_source = FS_SAMPLING_NONE;
 	strcpy(f->src_service, "https");
 	strcpy(f->dst_service, "x11-ssh-offset");
+	f->firewall_event = 255;
+	f->firewall_event_extended = 65535;
+	f->nat_event = 3;
+	f->connection_id = UINT64_MAX;
+	fs_addr_set_v4(&f->post_nat_src_addr, v4_post_nat);
+	fs_addr_set_v6(&f->post_nat_dst_addr, v6_post_nat);
+	f->post_nat_src_port = 0;
+	f->post_nat_dst_port = 65535;
+	f->event_time_ns = 1444384068169000000LL;
+	assert_true(fs_flow_add_enterprise(f, 0, 33000, acl_id, sizeof(acl_id), 8));
+	assert_true(fs_flow_add_enterprise(f, UINT32_MAX, 32767, NULL, 0, 8));
+	assert_true(fs_flow_add_enterprise(f, 9, 12235, (const uint8_t *)"user", 4, 8));
 }
 
 /* A flow with only the mandatory fields. */
@@ -326,6 +342,13 @@ assert_flows_equal(const struct fs_flow *a, const struct fs_flow *b)
 	CHECK_SCALAR(FS_F_EXPORTED_BYTES, exported_bytes);
 	CHECK_SCALAR(FS_F_EXPORTED_PACKETS, exported_packets);
 	CHECK_SCALAR(FS_F_SAMPLING_SOURCE, sampling_source);
+	CHECK_SCALAR(FS_F_FIREWALL_EVENT, firewall_event);
+	CHECK_SCALAR(FS_F_FIREWALL_EVENT_EXTENDED, firewall_event_extended);
+	CHECK_SCALAR(FS_F_NAT_EVENT, nat_event);
+	CHECK_SCALAR(FS_F_CONNECTION_ID, connection_id);
+	CHECK_SCALAR(FS_F_POST_NAT_SRC_PORT, post_nat_src_port);
+	CHECK_SCALAR(FS_F_POST_NAT_DST_PORT, post_nat_dst_port);
+	CHECK_SCALAR(FS_F_EVENT_TIME, event_time_ns);
 #undef CHECK_SCALAR
 
 #define CHECK_TEXT(bit, member) \
@@ -361,6 +384,23 @@ assert_flows_equal(const struct fs_flow *a, const struct fs_flow *b)
 		assert_memory_equal(a->src_mac, b->src_mac, 6);
 	if (fs_flow_has(a, FS_F_DST_MAC))
 		assert_memory_equal(a->dst_mac, b->dst_mac, 6);
+	if (fs_flow_has(a, FS_F_POST_NAT_SRC_ADDR))
+		assert_true(fs_addr_equal(&a->post_nat_src_addr, &b->post_nat_src_addr));
+	if (fs_flow_has(a, FS_F_POST_NAT_DST_ADDR))
+		assert_true(fs_addr_equal(&a->post_nat_dst_addr, &b->post_nat_dst_addr));
+	if (fs_flow_has(a, FS_F_ENTERPRISE_ELEMENTS)) {
+		assert_int_equal(a->enterprise_count, b->enterprise_count);
+		for (unsigned i = 0; i < a->enterprise_count; i++) {
+			const struct fs_enterprise_element *ea = &a->enterprise[i];
+			const struct fs_enterprise_element *eb = &b->enterprise[i];
+
+			assert_int_equal(ea->enterprise, eb->enterprise);
+			assert_int_equal(ea->element_id, eb->element_id);
+			assert_int_equal(ea->length, eb->length);
+			assert_memory_equal(a->enterprise_bytes + ea->offset,
+					    b->enterprise_bytes + eb->offset, ea->length);
+		}
+	}
 }
 
 /* Writes the single-object header for fingerprint fp into buf. */
@@ -394,7 +434,8 @@ static const uint8_t minimal_body[] = {
 	0x00,                           /* observation_domain_id: null */
 	0x00,                           /* sequence: null */
 	0xd0, 0x0f,                     /* time_received_ns: 1000 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* the 47 remaining optional fields: null */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* the 57 remaining optional fields: null */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -456,6 +497,50 @@ test_roundtrip_minimal_flow(void **state)
 	assert_flows_equal(&in, &out);
 }
 
+/* The longest encoding: every text field full, every number at its longest varint. */
+static void
+test_largest_flow_fits_max_len(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	uint8_t value[FS_FLOW_ENTERPRISE_BYTES / FS_FLOW_MAX_ENTERPRISE_ELEMENTS];
+	struct fs_flow in, out;
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	size_t len = 0;
+
+	make_full_flow(&in);
+	in.enterprise_count = 0;
+	in.enterprise_bytes_used = 0;
+	memset(value, 0xff, sizeof(value));
+	for (int i = 0; i < FS_FLOW_MAX_ENTERPRISE_ELEMENTS; i++)
+		assert_true(fs_flow_add_enterprise(&in, UINT32_MAX, UINT16_MAX, value,
+						   sizeof(value), FS_FLOW_MAX_ENTERPRISE_ELEMENTS));
+#define FILL(member) \
+	do { \
+		memset(in.member, 'x', sizeof(in.member) - 1); \
+		in.member[sizeof(in.member) - 1] = '\0'; \
+	} while (0)
+	FILL(src_country); FILL(dst_country); FILL(src_city); FILL(dst_city);
+	FILL(src_as_org); FILL(dst_as_org); FILL(exporter_name); FILL(exporter_site);
+	FILL(in_if_name); FILL(in_if_description); FILL(out_if_name);
+	FILL(out_if_description); FILL(src_tags); FILL(dst_tags); FILL(src_service);
+	FILL(dst_service);
+#undef FILL
+	fs_addr_set_v6(&in.dst_addr, in.src_addr.bytes);
+	fs_addr_set_v6(&in.next_hop, in.src_addr.bytes);
+	fs_addr_set_v6(&in.post_nat_src_addr, in.src_addr.bytes);
+	in.time_received_ns = INT64_MIN;
+	in.time_flow_start_ns = INT64_MIN;
+	in.event_time_ns = INT64_MIN;
+	in.in_if_speed = UINT64_MAX;
+	in.exported_bytes = UINT64_MAX;
+	in.exported_packets = UINT64_MAX;
+
+	assert_int_equal(fs_flow_codec_encode(codec, &in, buf, sizeof(buf), &len), 0);
+	print_message("largest flow: %zu bytes of %d\n", len, FS_FLOW_CODEC_MAX_LEN);
+	assert_int_equal(fs_flow_codec_decode(codec, buf, len, &out), 0);
+	assert_flows_equal(&in, &out);
+}
+
 static void
 test_roundtrip_each_field_alone(void **state)
 {
@@ -465,7 +550,7 @@ test_roundtrip_each_field_alone(void **state)
 	size_t len = 0;
 
 	make_full_flow(&full);
-	for (int bit = 0; bit <= 48; bit++) {
+	for (int bit = 0; bit <= 58; bit++) {
 		in = full;
 		in.present = (uint64_t)1 << bit;
 		assert_int_equal(fs_flow_codec_encode(codec, &in, buf, sizeof(buf), &len), 0);
@@ -808,6 +893,9 @@ struct body_case {
 	int expected;
 };
 
+/* Offset in minimal_body of enterprise_elements, its last field. */
+#define ENTERPRISE_OFFSET (sizeof(minimal_body) - 1)
+
 static const struct body_case body_cases[] = {
 	{ "flow_type enum index 4", 0, 1, { 0x08 }, 1, FS_ERR_INVALID },
 	{ "flow_type enum index -1", 0, 1, { 0x01 }, 1, FS_ERR_INVALID },
@@ -828,7 +916,20 @@ static const struct body_case body_cases[] = {
 	{ "time_received_ns varint of 11 bytes", 10, 2,
 	  { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }, 11,
 	  FS_ERR_INVALID },
-	{ "time_received_ns cut in its varint", 10, 49, { 0xd0 }, 1, FS_ERR_TRUNCATED },
+	{ "time_received_ns cut in its varint", 10, 59, { 0xd0 }, 1, FS_ERR_TRUNCATED },
+	/* enterprise_elements, the last field: branch 1, then an array block. */
+	{ "enterprise_elements of one item is accepted", ENTERPRISE_OFFSET, 1,
+	  { 0x02, 0x02, 0x12, 0x80, 0xf4, 0x03, 0x02, 0xab, 0x00 }, 9, 0 },
+	{ "enterprise_elements empty array is accepted", ENTERPRISE_OFFSET, 1,
+	  { 0x02, 0x00 }, 2, 0 },
+	{ "enterprise_elements enterprise -1", ENTERPRISE_OFFSET, 1,
+	  { 0x02, 0x02, 0x01, 0x00, 0x00, 0x00 }, 6, FS_ERR_INVALID },
+	{ "enterprise_elements element_id 70000", ENTERPRISE_OFFSET, 1,
+	  { 0x02, 0x02, 0x00, 0xe0, 0xc5, 0x08, 0x00, 0x00 }, 8, FS_ERR_INVALID },
+	{ "enterprise_elements value runs past the body", ENTERPRISE_OFFSET, 1,
+	  { 0x02, 0x02, 0x00, 0x00, 0x10, 0xab }, 6, FS_ERR_TRUNCATED },
+	{ "enterprise_elements array without its end", ENTERPRISE_OFFSET, 1,
+	  { 0x02, 0x02, 0x00, 0x00, 0x00 }, 5, FS_ERR_TRUNCATED },
 };
 
 static void
@@ -1176,7 +1277,7 @@ test_python_avro_crosscheck(void **state)
 	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
 	size_t len = 0;
 	json_error_t jerr;
-	json_t *doc, *datum;
+	json_t *doc, *datum, *elements;
 	int status;
 
 	(void)state;
@@ -1271,7 +1372,27 @@ test_python_avro_crosscheck(void **state)
 	assert_json_string(datum, "sampling_source", "none");
 	assert_json_string(datum, "src_service", "https");
 	assert_json_string(datum, "dst_service", "x11-ssh-offset");
-	assert_int_equal(json_object_size(datum), 53);
+	assert_json_integer(datum, "firewall_event", 255);
+	assert_json_integer(datum, "firewall_event_extended", 65535);
+	assert_json_integer(datum, "nat_event", 3);
+	assert_json_integer(datum, "connection_id", -1);  /* UINT64_MAX as a signed long */
+	assert_json_string(datum, "post_nat_src_addr", "cb007109");
+	assert_json_string(datum, "post_nat_dst_addr", "20010db800000000000000000000abcd");
+	assert_json_integer(datum, "post_nat_src_port", 0);
+	assert_json_integer(datum, "post_nat_dst_port", 65535);
+	assert_json_integer(datum, "event_time_ns", 1444384068169000000LL);
+	elements = json_object_get(datum, "enterprise_elements");
+	assert_int_equal(json_array_size(elements), 3);
+	assert_json_integer(json_array_get(elements, 0), "enterprise", 0);
+	assert_json_integer(json_array_get(elements, 0), "element_id", 33000);
+	assert_json_string(json_array_get(elements, 0), "value", "123456780000000100000002");
+	assert_json_integer(json_array_get(elements, 1), "enterprise", 4294967295LL);
+	assert_json_integer(json_array_get(elements, 1), "element_id", 32767);
+	assert_json_string(json_array_get(elements, 1), "value", "");
+	assert_json_integer(json_array_get(elements, 2), "enterprise", 9);
+	assert_json_integer(json_array_get(elements, 2), "element_id", 12235);
+	assert_json_string(json_array_get(elements, 2), "value", "75736572");
+	assert_int_equal(json_object_size(datum), 63);
 	json_decref(doc);
 }
 
@@ -1316,6 +1437,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_full_flow),
 		cmocka_unit_test(test_roundtrip_minimal_flow),
 		cmocka_unit_test(test_roundtrip_each_field_alone),
+		cmocka_unit_test(test_largest_flow_fits_max_len),
 		cmocka_unit_test(test_encode_framing_bytes),
 		cmocka_unit_test(test_encode_buffer_too_small),
 		cmocka_unit_test(test_encode_rejects_bad_enum),

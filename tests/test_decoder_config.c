@@ -56,6 +56,8 @@ test_defaults_match_decoder(void **state)
 	assert_int_equal(l.max_sflow_samples, FS_DECODER_DEFAULT_MAX_SFLOW_SAMPLES);
 	assert_int_equal(l.max_sflow_records, FS_DECODER_DEFAULT_MAX_SFLOW_RECORDS);
 	assert_int_equal(l.max_header_bytes, FS_DECODER_DEFAULT_MAX_HEADER_BYTES);
+	assert_int_equal(l.max_enterprise_elements, FS_FLOW_MAX_ENTERPRISE_ELEMENTS);
+	assert_false(l.decap_srv6);
 	fs_config_free(config);
 }
 
@@ -76,12 +78,33 @@ test_values_from_file(void **state)
 	fs_config_free(config);
 }
 
+static void
+test_enterprise_and_decap_keys(void **state)
+{
+	struct fs_config *config = load("decode.enterprise.elements.max = 3\n"
+					"decode.decap.srv6 = 1\n");
+	struct fs_decoder_limits l;
+
+	(void)state;
+	assert_int_equal(fs_decoder_limits_from_config(config, &l), 0);
+	assert_int_equal(l.max_enterprise_elements, 3);
+	assert_true(l.decap_srv6);
+	fs_config_free(config);
+
+	/* 0 keeps none, which the limits struct spells with its own value. */
+	config = load("decode.enterprise.elements.max = 0\n");
+	assert_int_equal(fs_decoder_limits_from_config(config, &l), 0);
+	assert_int_equal(l.max_enterprise_elements, FS_DECODER_NO_ENTERPRISE_ELEMENTS);
+	fs_config_free(config);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_match_decoder),
 		cmocka_unit_test(test_values_from_file),
+		cmocka_unit_test(test_enterprise_and_decap_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

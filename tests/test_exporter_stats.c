@@ -23,7 +23,7 @@ entry_for(struct fs_exporter_stats *stats, const char *addr, uint32_t domain)
 static void
 test_entries_by_exporter_and_domain(void **state)
 {
-	struct fs_exporter_stats *stats = fs_exporter_stats_new(8);
+	struct fs_exporter_stats *stats = fs_exporter_stats_new(8, 0);
 	struct fs_exporter_entry *a = entry_for(stats, "192.0.2.1", 1);
 
 	(void)state;
@@ -40,7 +40,7 @@ test_entries_by_exporter_and_domain(void **state)
 static void
 test_table_full_counts_untracked(void **state)
 {
-	struct fs_exporter_stats *stats = fs_exporter_stats_new(2);
+	struct fs_exporter_stats *stats = fs_exporter_stats_new(2, 0);
 
 	(void)state;
 	assert_non_null(entry_for(stats, "192.0.2.1", 0));
@@ -56,7 +56,7 @@ test_table_full_counts_untracked(void **state)
 static void
 test_sequence_gap_and_wrap(void **state)
 {
-	struct fs_exporter_stats *stats = fs_exporter_stats_new(4);
+	struct fs_exporter_stats *stats = fs_exporter_stats_new(4, 0);
 	struct fs_exporter_entry *e = entry_for(stats, "192.0.2.1", 0);
 
 	(void)state;

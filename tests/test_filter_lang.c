@@ -253,6 +253,26 @@ enriched_fields(void **state)
 }
 
 static void
+firewall_and_nat_fields(void **state)
+{
+	struct fs_flow flow;
+
+	(void)state;
+	make_flow(&flow);
+	check("firewall_event = 3", false, &flow);
+	flow.present |= FS_F_FIREWALL_EVENT | FS_F_POST_NAT_SRC_ADDR | FS_F_POST_NAT_SRC_PORT |
+			FS_F_CONNECTION_ID;
+	flow.firewall_event = 3;
+	assert_int_equal(fs_addr_parse(&flow.post_nat_src_addr, "203.0.113.9"), 0);
+	flow.post_nat_src_port = 1024;
+	flow.connection_id = 8500;
+	check("firewall_event = 3", true, &flow);
+	check("post_nat_src_addr = 203.0.113.0/24", true, &flow);
+	check("post_nat_src_port > 1023 and connection_id = 8500", true, &flow);
+	check("nat_event = 1", false, &flow);
+}
+
+static void
 logic_and_precedence(void **state)
 {
 	struct fs_flow flow;
@@ -403,6 +423,7 @@ main(void)
 		cmocka_unit_test(ports_ranges_lists),
 		cmocka_unit_test(proto_flags_numbers),
 		cmocka_unit_test(enriched_fields),
+		cmocka_unit_test(firewall_and_nat_fields),
 		cmocka_unit_test(logic_and_precedence),
 		cmocka_unit_test(definitions_with_direction),
 		cmocka_unit_test(errors_name_position),

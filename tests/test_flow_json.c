@@ -204,6 +204,24 @@ max_flow_fits_bound(void **state)
 	f.exported_packets = UINT64_MAX;
 	f.traffic_direction = 200;
 	f.sampling_source = 200;
+	f.firewall_event = UINT8_MAX;
+	f.firewall_event_extended = UINT16_MAX;
+	f.nat_event = UINT8_MAX;
+	f.connection_id = UINT64_MAX;
+	f.post_nat_src_addr = f.exporter_addr;
+	f.post_nat_dst_addr = f.exporter_addr;
+	f.post_nat_src_port = UINT16_MAX;
+	f.post_nat_dst_port = UINT16_MAX;
+	f.event_time_ns = INT64_MIN;
+	/* The maximum element count and numbers, with every value byte used. */
+	for (int i = 0; i < FS_FLOW_MAX_ENTERPRISE_ELEMENTS; i++) {
+		uint8_t value[FS_FLOW_ENTERPRISE_BYTES / FS_FLOW_MAX_ENTERPRISE_ELEMENTS];
+
+		memset(value, 0xff, sizeof(value));
+		assert_true(fs_flow_add_enterprise(&f, UINT32_MAX, UINT16_MAX, value,
+						   sizeof(value), FS_FLOW_MAX_ENTERPRISE_ELEMENTS));
+	}
+	assert_int_equal(f.enterprise_bytes_used, FS_FLOW_ENTERPRISE_BYTES);
 	assert_true(fs_flow_json_write(&f, buf, sizeof(buf)) > 0);
 	print_message("longest JSON: %zu bytes of %d\n", strlen(buf), FS_FLOW_JSON_MAX);
 	assert_non_null(strstr(buf, "\"traffic_direction\":\"unknown\""));
@@ -263,6 +281,68 @@ enriched_fields_exact(void **state)
 		"\"sampling_source\":\"override\",\"src_service\":\"https\",\"dst_service\":\"domain\"}");
 }
 
+static void
+event_fields_exact(void **state)
+{
+	static const uint8_t acl[4] = { 0x00, 0x0a, 0xff, 0x10 };
+	struct fs_flow f;
+	char buf[FS_FLOW_JSON_MAX];
+
+	(void)state;
+	fs_flow_clear(&f);
+	f.flow_type = FS_FLOW_NETFLOW_V9;
+	f.present = FS_F_FIREWALL_EVENT | FS_F_FIREWALL_EVENT_EXTENDED | FS_F_NAT_EVENT |
+		    FS_F_CONNECTION_ID | FS_F_POST_NAT_SRC_ADDR | FS_F_POST_NAT_DST_ADDR |
+		    FS_F_POST_NAT_SRC_PORT | FS_F_POST_NAT_DST_PORT | FS_F_EVENT_TIME;
+	f.firewall_event = 2;
+	f.firewall_event_extended = 2030;
+	f.nat_event = 1;
+	f.connection_id = 4294967296ull;
+	assert_int_equal(fs_addr_parse(&f.post_nat_src_addr, "203.0.113.9"), 0);
+	assert_int_equal(fs_addr_parse(&f.post_nat_dst_addr, "2001:db8::1"), 0);
+	f.post_nat_src_port = 40000;
+	f.post_nat_dst_port = 443;
+	f.event_time_ns = 1444384068169000000LL;
+	assert_true(fs_flow_add_enterprise(&f, 0, 33000, acl, sizeof(acl), 8));
+	assert_true(fs_flow_add_enterprise(&f, 9, 12, NULL, 0, 8));
+	assert_true(fs_flow_json_write(&f, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf,
+		"{\"flow_type\":\"netflow_v9\",\"exporter_addr\":\"\",\"exporter_port\":0,"
+		"\"time_received_ns\":0,\"firewall_event\":2,\"firewall_event_extended\":2030,"
+		"\"nat_event\":1,\"connection_id\":4294967296,"
+		"\"post_nat_src_addr\":\"203.0.113.9\",\"post_nat_dst_addr\":\"2001:db8::1\","
+		"\"post_nat_src_port\":40000,\"post_nat_dst_port\":443,"
+		"\"event_time_ns\":1444384068169000000,"
+		"\"enterprise_elements\":[{\"enterprise\":0,\"element_id\":33000,\"value\":\"000aff10\"},"
+		"{\"enterprise\":9,\"element_id\":12,\"value\":\"\"}]}");
+}
+
+static void
+enterprise_add_limits(void **state)
+{
+	uint8_t big[FS_FLOW_ENTERPRISE_BYTES];
+	struct fs_flow f;
+
+	(void)state;
+	memset(big, 0x5a, sizeof(big));
+	fs_flow_clear(&f);
+	assert_false(fs_flow_add_enterprise(&f, 1, 1, big, 1, 0));
+	assert_int_equal(f.present, 0);
+	assert_true(fs_flow_add_enterprise(&f, 1, 1, big, 2, 2));
+	assert_true(fs_flow_add_enterprise(&f, 1, 2, big, 3, 2));
+	assert_false(fs_flow_add_enterprise(&f, 1, 3, big, 1, 2));
+	assert_int_equal(f.enterprise_count, 2);
+	assert_int_equal(f.enterprise[1].offset, 2);
+	assert_int_equal(f.enterprise_bytes_used, 5);
+	/* Values share FS_FLOW_ENTERPRISE_BYTES: one that does not fit changes nothing. */
+	assert_false(fs_flow_add_enterprise(&f, 1, 4, big, FS_FLOW_ENTERPRISE_BYTES - 4, 8));
+	assert_int_equal(f.enterprise_count, 2);
+	assert_true(fs_flow_add_enterprise(&f, 1, 4, big, FS_FLOW_ENTERPRISE_BYTES - 5, 8));
+	assert_int_equal(f.enterprise_bytes_used, FS_FLOW_ENTERPRISE_BYTES);
+	assert_true(fs_flow_add_enterprise(&f, 1, 5, big, 0, 8));
+	assert_true(fs_flow_has(&f, FS_F_ENTERPRISE_ELEMENTS));
+}
+
 int
 main(void)
 {
@@ -273,6 +353,8 @@ main(void)
 		cmocka_unit_test(buffer_too_small_full),
 		cmocka_unit_test(max_flow_fits_bound),
 		cmocka_unit_test(enriched_fields_exact),
+		cmocka_unit_test(event_fields_exact),
+		cmocka_unit_test(enterprise_add_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

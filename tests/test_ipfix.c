@@ -215,6 +215,22 @@ test_ipfix_template_and_data(void **state)
 	assert_int_equal(c.flows[2].packets, 10);
 	assert_false(fs_flow_has(f, FS_F_SRC_PORT));
 	assert_false(fs_flow_has(f, FS_F_IN_IF));
+
+	/* The two elements of enterprise 9 stay raw, in template order. */
+	assert_int_equal(f->enterprise_count, 2);
+	assert_int_equal(f->enterprise[0].enterprise, 9);
+	assert_int_equal(f->enterprise[0].element_id, 1);
+	assert_int_equal(f->enterprise[0].length, 4);
+	assert_memory_equal(f->enterprise_bytes + f->enterprise[0].offset,
+			    "\xde\xad\xbe\xef", 4);
+	assert_int_equal(f->enterprise[1].element_id, 12);
+	assert_int_equal(f->enterprise[1].length, 3);
+	assert_memory_equal(f->enterprise_bytes + f->enterprise[1].offset, "\xee\xee\xee", 3);
+	/* 300 bytes do not fit FS_FLOW_ENTERPRISE_BYTES: dropped and counted. */
+	assert_int_equal(c.flows[1].enterprise_count, 1);
+	assert_int_equal(c.flows[2].enterprise_count, 2);
+	assert_int_equal(c.flows[2].enterprise[1].length, 0);
+	assert_int_equal(fs_decoder_stats(dec)->enterprise_elements_dropped, 1);
 	fs_decoder_free(dec);
 }
 
@@ -640,6 +656,133 @@ put_biflow_template(struct packet *p)
 	put16(p, 0x8000 | 1); put16(p, 4); put32(p, 29305);
 	put16(p, 0x8000 | 2); put16(p, 4); put32(p, 29305);
 	end_set(p, set);
+}
+
+/*
+ * Template 510, a Cisco NSEL/NEL style record in IPFIX: flowId, firewallEvent,
+ * natEvent, addresses and ports before and after NAT, initiator and
+ * responder octets, observationTimeMicroseconds, and an element of the
+ * reverse enterprise that flowsift does not map.
+ */
+static void
+put_nsel_template(struct packet *p)
+{
+	size_t set = begin_set(p, 2);
+
+	put16(p, 510);
+	put16(p, 15);
+	put16(p, 148); put16(p, 8);
+	put16(p, 233); put16(p, 1);
+	put16(p, 230); put16(p, 1);
+	put16(p, 8); put16(p, 4);
+	put16(p, 12); put16(p, 4);
+	put16(p, 7); put16(p, 2);
+	put16(p, 11); put16(p, 2);
+	put16(p, 225); put16(p, 4);
+	put16(p, 226); put16(p, 4);
+	put16(p, 227); put16(p, 2);
+	put16(p, 228); put16(p, 2);
+	put16(p, 231); put16(p, 8);
+	put16(p, 232); put16(p, 8);
+	put16(p, 324); put16(p, 8);
+	put16(p, 0x8000 | 210); put16(p, 2); put32(p, 29305); /* reverse paddingOctets */
+	end_set(p, set);
+}
+
+static void
+test_ipfix_nsel_events(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+	const struct fs_flow *r = &c.flows[1];
+	char text[FS_ADDR_STRLEN];
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_nsel_template(&p);
+	set = begin_set(&p, 510);
+	put64(&p, 0x100000002ull);
+	put8(&p, 2);                    /* flow deleted */
+	put8(&p, 1);                    /* NAT create */
+	put32(&p, 0x0a000001); put32(&p, 0xc6336402);
+	put16(&p, 51000); put16(&p, 443);
+	put32(&p, 0xcb007109); put32(&p, 0xc6336402);
+	put16(&p, 1024); put16(&p, 443);
+	put64(&p, 1200); put64(&p, 3400);
+	/* NTP seconds of 1700000000 Unix, fraction 0.25 s. */
+	put32(&p, 1700000000u + 2208988800u);
+	put32(&p, 0x40000000u);
+	put16(&p, 0);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(f->connection_id, 0x100000002ull);
+	assert_int_equal(f->firewall_event, 2);
+	assert_int_equal(f->nat_event, 1);
+	assert_false(fs_flow_has(f, FS_F_FIREWALL_EVENT_EXTENDED));
+	assert_string_equal(fs_addr_format(&f->post_nat_src_addr, text), "203.0.113.9");
+	assert_string_equal(fs_addr_format(&f->post_nat_dst_addr, text), "198.51.100.2");
+	assert_int_equal(f->post_nat_src_port, 1024);
+	assert_int_equal(f->post_nat_dst_port, 443);
+	assert_true(f->event_time_ns == 1700000000250000000ll);
+	/* initiatorOctets are the byte counter when octetDeltaCount is absent. */
+	assert_int_equal(f->bytes, 1200);
+	assert_false(fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS));
+
+	/* responderOctets make the reverse flow, with the NAT side swapped too. */
+	assert_int_equal(r->bytes, 3400);
+	assert_string_equal(fs_addr_format(&r->src_addr, text), "198.51.100.2");
+	assert_string_equal(fs_addr_format(&r->post_nat_src_addr, text), "198.51.100.2");
+	assert_string_equal(fs_addr_format(&r->post_nat_dst_addr, text), "203.0.113.9");
+	assert_int_equal(r->post_nat_src_port, 443);
+	assert_int_equal(r->post_nat_dst_port, 1024);
+	assert_int_equal(r->firewall_event, 2);
+	assert_int_equal(r->connection_id, 0x100000002ull);
+	fs_decoder_free(dec);
+}
+
+/*
+ * A template that declares 65535 fields but whose set ends after two is
+ * counted truncated.  The data sets before and after it are still decoded.
+ */
+static void
+test_ipfix_template_65535_fields(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_template_400(&p);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 1, 3);
+	end_set(&p, set);
+	set = begin_set(&p, 2);
+	put16(&p, 401);
+	put16(&p, 65535);
+	put16(&p, 1); put16(&p, 8);
+	put16(&p, 2); put16(&p, 8);
+	end_set(&p, set);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 2, 3);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(c.flows[0].bytes, 100001);
+	assert_int_equal(c.flows[1].bytes, 100002);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	assert_int_equal(fs_decoder_stats(dec)->templates_added, 1);
+	assert_int_equal(fs_decoder_stats(dec)->templates_active, 1);
+	fs_decoder_free(dec);
 }
 
 static void
@@ -1083,6 +1226,8 @@ main(void)
 		cmocka_unit_test(test_ipfix_length_short_by_two),
 		cmocka_unit_test(test_ipfix_file_rfc5655),
 		cmocka_unit_test(test_ipfix_biflow_two_flows),
+		cmocka_unit_test(test_ipfix_nsel_events),
+		cmocka_unit_test(test_ipfix_template_65535_fields),
 		cmocka_unit_test(test_ipfix_sampler_by_selector_id),
 		cmocka_unit_test(test_ipfix_uptime_from_system_init),
 		cmocka_unit_test(test_ipfix_padding_as_long_as_record),

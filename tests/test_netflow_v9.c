@@ -529,6 +529,100 @@ test_v9_corpus_softflowd(void **state)
 	fs_decoder_free(dec);
 }
 
+/* Decodes the Cisco ASA NSEL capture of the corpus with limits into c. */
+static struct fs_decoder *
+decode_asa_capture(const struct fs_decoder_limits *limits, struct collected *c)
+{
+	static uint8_t tpl[4096], data[4096];
+	size_t tpl_len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_tpl.dat",
+				     tpl, sizeof(tpl));
+	size_t data_len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_data.dat",
+				      data, sizeof(data));
+	struct fs_decoder *dec;
+
+	if (tpl_len == 0 || data_len == 0)
+		return NULL;
+	dec = fs_decoder_new(limits);
+	assert_non_null(dec);
+	assert_int_equal(fs_decoder_decode(dec, tpl, tpl_len, NULL, 0, 0, collect, c), 0);
+	assert_int_equal(fs_decoder_decode(dec, data, data_len, NULL, 0, 0, collect, c), 0);
+	return dec;
+}
+
+/*
+ * Template 265 of the capture: NSEL 40001-40005 (ASA 8.4 ids), 33002, 323,
+ * 148 and octetTotalCount, plus the vendor types 33000, 33001 (ACL ids) and
+ * 40000 (user name), which have no flow field and stay raw.
+ */
+static void
+test_v9_corpus_asa_nsel(void **state)
+{
+	static const uint8_t ingress_acl[12] = { 0x0f, 0x8e, 0x7f, 0xf3, 0xfc, 0x1a, 0x03, 0x0f };
+	struct collected c = { .count = 0 };
+	struct fs_decoder *dec = decode_asa_capture(NULL, &c);
+	const struct fs_flow *f = &c.flows[0];
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	if (dec == NULL)
+		skip();
+	assert_int_equal(c.count, 14);
+	assert_string_equal(fs_addr_format(&f->src_addr, text), "192.168.14.1");
+	assert_int_equal(f->bytes, 56);
+	assert_true(fs_flow_has(f, FS_F_FIREWALL_EVENT));
+	assert_int_equal(f->firewall_event, 2);            /* flow deleted */
+	assert_int_equal(f->firewall_event_extended, 2025);
+	assert_int_equal(f->connection_id, 8500);
+	assert_string_equal(fs_addr_format(&f->post_nat_src_addr, text), "192.168.14.1");
+	assert_string_equal(fs_addr_format(&f->post_nat_dst_addr, text), "2.2.2.11");
+	assert_true(fs_flow_has(f, FS_F_POST_NAT_SRC_PORT));
+	assert_int_equal(f->post_nat_src_port, 0);
+	assert_int_equal(f->post_nat_dst_port, 17549);
+	assert_true(fs_flow_has(f, FS_F_EVENT_TIME));
+	assert_true(f->event_time_ns == 1444384069599000000ll);
+	assert_false(fs_flow_has(f, FS_F_NAT_EVENT));
+
+	assert_true(fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS));
+	assert_int_equal(f->enterprise_count, 3);
+	assert_int_equal(f->enterprise[0].enterprise, 0);
+	assert_int_equal(f->enterprise[0].element_id, 33000);
+	assert_int_equal(f->enterprise[0].length, 12);
+	assert_memory_equal(f->enterprise_bytes + f->enterprise[0].offset, ingress_acl, 12);
+	assert_int_equal(f->enterprise[1].element_id, 33001);
+	assert_int_equal(f->enterprise[2].element_id, 40000);
+	assert_int_equal(f->enterprise[2].length, 20);
+	assert_int_equal(f->enterprise_bytes_used, 44);
+	assert_int_equal(fs_decoder_stats(dec)->enterprise_elements_dropped, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+test_v9_enterprise_limit_counts_dropped(void **state)
+{
+	struct fs_decoder_limits limits = { .max_enterprise_elements = 1 };
+	struct collected c = { .count = 0 };
+	struct fs_decoder *dec = decode_asa_capture(&limits, &c);
+
+	(void)state;
+	if (dec == NULL)
+		skip();
+	assert_int_equal(c.count, 14);
+	assert_int_equal(c.flows[13].enterprise_count, 1);
+	assert_int_equal(c.flows[13].enterprise[0].element_id, 33000);
+	assert_int_equal(c.flows[13].enterprise_bytes_used, 12);
+	assert_int_equal(fs_decoder_stats(dec)->enterprise_elements_dropped, 14 * 2);
+	fs_decoder_free(dec);
+
+	limits.max_enterprise_elements = FS_DECODER_NO_ENTERPRISE_ELEMENTS;
+	c.count = 0;
+	dec = decode_asa_capture(&limits, &c);
+	assert_int_equal(c.count, 14);
+	assert_int_equal(c.flows[0].enterprise_count, 0);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_ENTERPRISE_ELEMENTS));
+	assert_int_equal(fs_decoder_stats(dec)->enterprise_elements_dropped, 14 * 3);
+	fs_decoder_free(dec);
+}
+
 /*
  * Regression: a set ending with 19 bytes of a 33-byte record was taken for
  * padding, so the lost record left no trace.  v9 padding is at most 3 bytes.
@@ -760,6 +854,8 @@ main(void)
 		cmocka_unit_test(test_v9_template_flood_keeps_other_exporter),
 		cmocka_unit_test(test_v9_sampling_rates_of_many_exporters),
 		cmocka_unit_test(test_v9_sampling_entries_limit),
+		cmocka_unit_test(test_v9_corpus_asa_nsel),
+		cmocka_unit_test(test_v9_enterprise_limit_counts_dropped),
 	};
 
 	fs_log_set_level(FS_LOG_ERR);

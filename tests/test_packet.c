@@ -359,6 +359,72 @@ ipv6_srh_inner_ipv4(void **state)
 }
 
 static void
+decap_srv6_inner_ipv4(void **state)
+{
+	struct packet p = { .len = 0 };
+	struct fs_packet_info info;
+	struct fs_flow flow;
+
+	(void)state;
+	/* Reduced SRv6 encapsulation: IPv4 right after the IPv6 header. */
+	put_ethernet(&p, 0x86dd);
+	put_ipv6(&p, 4, 28);
+	put_ipv4(&p, 1, 28, 0, 5);
+	put8(&p, 8);               /* echo request */
+	put8(&p, 0);
+
+	fs_flow_clear(&flow);
+	assert_int_equal(fs_packet_parse_flags(p.bytes, p.len, FS_PACKET_ETHERNET, 0,
+					       FS_PACKET_DECAP_SRV6, &flow, &info), 0);
+	assert_addr(&flow.src_addr, 4, v4_src);
+	assert_addr(&flow.dst_addr, 4, v4_dst);
+	assert_int_equal(flow.proto, 1);
+	assert_int_equal(flow.tos, 0x28);
+	assert_int_equal(flow.icmp_type, 8);
+	assert_int_equal(info.ip_length, 28);
+	assert_int_equal(info.ethertype, 0x0800);
+}
+
+static void
+decap_srv6_inner_ipv6_tcp(void **state)
+{
+	struct packet p = { .len = 0 };
+	struct fs_flow flow;
+
+	(void)state;
+	put_ipv6(&p, 41, 40 + 20);
+	put_ipv6(&p, 6, 20);
+	put_tcp(&p, 443, 51000, 0x12);
+
+	fs_flow_clear(&flow);
+	assert_int_equal(fs_packet_parse_flags(p.bytes, p.len, FS_PACKET_IPV6, 0,
+					       FS_PACKET_DECAP_SRV6, &flow, NULL), 0);
+	assert_int_equal(flow.proto, 6);
+	assert_int_equal(flow.src_port, 443);
+	assert_int_equal(flow.dst_port, 51000);
+	assert_int_equal(flow.tcp_flags, 0x12);
+}
+
+static void
+decap_srv6_depth_limited(void **state)
+{
+	struct packet p = { .len = 0 };
+	struct fs_flow flow;
+
+	(void)state;
+	/* More nested IPv6 headers than FS_PACKET_MAX_ENCAP_DEPTH allows. */
+	for (int i = 0; i <= FS_PACKET_MAX_ENCAP_DEPTH; i++)
+		put_ipv6(&p, 41, 40);
+	put_ipv6(&p, 59, 0);
+
+	fs_flow_clear(&flow);
+	assert_int_equal(fs_packet_parse_flags(p.bytes, p.len, FS_PACKET_IPV6, 0,
+					       FS_PACKET_DECAP_SRV6, &flow, NULL),
+			 FS_ERR_UNSUPPORTED);
+	assert_int_equal(flow.proto, 41);
+}
+
+static void
 ipv6_ip_in_ip_not_entered(void **state)
 {
 	struct packet p = { .len = 0 };
@@ -571,6 +637,9 @@ main(void)
 		cmocka_unit_test(ipv6_extension_headers),
 		cmocka_unit_test(ipv6_later_fragment_no_ports),
 		cmocka_unit_test(ipv6_srh_inner_ipv4),
+		cmocka_unit_test(decap_srv6_inner_ipv4),
+		cmocka_unit_test(decap_srv6_inner_ipv6_tcp),
+		cmocka_unit_test(decap_srv6_depth_limited),
 		cmocka_unit_test(ipv6_ip_in_ip_not_entered),
 		cmocka_unit_test(ipv6_extension_limit),
 		cmocka_unit_test(vlan_tag_limit),

@@ -729,6 +729,134 @@ datagram_sequence_gap(void **state)
 	fs_decoder_free(dec);
 }
 
+/* Flow sample (format 1) from source id source with sample sequence, no records. */
+static void
+put_empty_flow_sample(struct packet *p, uint32_t sequence, uint32_t source)
+{
+	size_t sample = begin(p, 1);
+
+	put32(p, sequence);
+	put32(p, source);
+	put32(p, 256);             /* sampling rate */
+	put32(p, 1000);            /* sample pool */
+	put32(p, 0);               /* drops */
+	put32(p, 1);
+	put32(p, 2);
+	put32(p, 0);               /* no records */
+	patch_length(p, sample);
+}
+
+/* Expanded counter sample (format 4) from source (type, index), no records. */
+static void
+put_empty_counter_sample(struct packet *p, uint32_t sequence, uint32_t type, uint32_t index)
+{
+	size_t sample = begin(p, 4);
+
+	put32(p, sequence);
+	put32(p, type);
+	put32(p, index);
+	put32(p, 0);
+	patch_length(p, sample);
+}
+
+/* Returns the source entry of kind and source index, failing the test when absent. */
+static const struct fs_sflow_source_entry *
+find_source(const struct fs_decoder *dec, enum fs_sflow_sample_kind kind, uint32_t index)
+{
+	const struct fs_exporter_stats *es = fs_decoder_exporter_stats(dec);
+
+	for (uint32_t i = 0; i < fs_exporter_stats_source_count(es); i++) {
+		const struct fs_sflow_source_entry *s = fs_exporter_stats_source_at(es, i);
+
+		if (s->kind == kind && s->source_index == index)
+			return s;
+	}
+	fail_msg("no %s source with index %u", fs_sflow_sample_kind_name(kind), index);
+	return NULL;
+}
+
+static void
+sample_sequence_gaps_per_source(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_exporter_entry *entry;
+	const struct fs_sflow_source_entry *s;
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	put_empty_flow_sample(&p, 42, 7);
+	put_empty_flow_sample(&p, 0xffffffffu, 8);
+	put_empty_counter_sample(&p, 9, 1, 42);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	/*
+	 * Next datagram, no datagram gap: source 7 skips samples 43 and 44,
+	 * source 8 wraps to 0 without a gap, the counter source goes on.
+	 */
+	p.len = 0;
+	put_datagram_header(&p, 3);
+	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	put_empty_flow_sample(&p, 45, 7);
+	put_empty_flow_sample(&p, 0, 8);
+	put_empty_counter_sample(&p, 10, 1, 42);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	/* Then the counter source restarts at 1. */
+	p.len = 0;
+	put_datagram_header(&p, 1);
+	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 2);
+	put_empty_counter_sample(&p, 1, 1, 42);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	entry = fs_exporter_stats_at(fs_decoder_exporter_stats(dec), 0);
+	assert_int_equal(entry->sequence_gaps, 0);
+	assert_int_equal(entry->flow_sample_gaps, 1);
+	assert_int_equal(entry->flow_samples_lost, 2);
+	assert_int_equal(entry->counter_sample_gaps, 0);
+	assert_int_equal(entry->counter_samples_lost, 0);
+	assert_int_equal(entry->sample_sequence_resets, 1);
+	assert_int_equal(fs_exporter_stats_source_count(fs_decoder_exporter_stats(dec)), 3);
+
+	s = find_source(dec, FS_SFLOW_FLOW_SAMPLES, 7);
+	assert_int_equal(s->source_type, 0);
+	assert_int_equal(s->samples, 2);
+	assert_int_equal(s->sequence_gaps, 1);
+	assert_int_equal(s->sequence_lost, 2);
+	assert_memory_equal(s->agent.bytes, agent, 4);
+	assert_ptr_equal(s->exporter, entry);
+	s = find_source(dec, FS_SFLOW_FLOW_SAMPLES, 8);
+	assert_int_equal(s->sequence_gaps, 0);
+	assert_int_equal(s->sequence_resets, 0);
+	s = find_source(dec, FS_SFLOW_COUNTER_SAMPLES, 42);
+	assert_int_equal(s->source_type, 1);
+	assert_int_equal(s->samples, 3);
+	assert_int_equal(s->sequence_gaps, 0);
+	assert_int_equal(s->sequence_resets, 1);
+	fs_decoder_free(dec);
+}
+
+static void
+sample_sources_limit_counted(void **state)
+{
+	const struct fs_decoder_limits limits = { .max_sflow_sources = 2 };
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(&limits, &c);
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_datagram_header(&p, 3);
+	put_empty_flow_sample(&p, 1, 1);
+	put_empty_flow_sample(&p, 1, 2);
+	put_empty_flow_sample(&p, 1, 3);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 3);
+	assert_int_equal(fs_exporter_stats_source_count(fs_decoder_exporter_stats(dec)), 2);
+	assert_int_equal(fs_exporter_stats_sources_untracked(fs_decoder_exporter_stats(dec)), 1);
+	fs_decoder_free(dec);
+}
+
 /* ---- corpus ---- */
 
 struct corpus_run {
@@ -768,6 +896,34 @@ decode_corpus_file(const char *name, struct fs_decoder *dec, struct collected *c
 	if (fs_capture_read_file(path, decode_corpus_datagram, &run, err, sizeof(err)) != 0)
 		fail_msg("failed to read %s: %s", path, err);
 	return run.faults;
+}
+
+/*
+ * Two captures of the same agent (akvorado's ICMPv4 and ICMPv6 samples):
+ * the second starts 4 datagrams and 6 flow samples of source 0:1 after
+ * the first.
+ */
+static void
+corpus_sample_gap_across_captures(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	const struct fs_exporter_entry *entry;
+	const struct fs_sflow_source_entry *s;
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/akvorado/data-icmpv4.pcap", dec, &c), 0);
+	assert_int_equal(decode_corpus_file("sflow-v5/akvorado/data-icmpv6.pcap", dec, &c), 0);
+	entry = fs_exporter_stats_at(fs_decoder_exporter_stats(dec), 0);
+	assert_int_equal(entry->domain, 1402);
+	assert_int_equal(entry->sequence_gaps, 1);
+	assert_int_equal(entry->sequence_lost, 3);
+	assert_int_equal(entry->flow_sample_gaps, 1);
+	assert_int_equal(entry->flow_samples_lost, 5);
+	s = find_source(dec, FS_SFLOW_FLOW_SAMPLES, 1);
+	assert_int_equal(s->samples, 2);
+	assert_int_equal(s->sequence_lost, 5);
+	fs_decoder_free(dec);
 }
 
 static void
@@ -939,6 +1095,9 @@ main(void)
 		cmocka_unit_test(sample_and_record_limits),
 		cmocka_unit_test(unknown_samples_counted),
 		cmocka_unit_test(datagram_sequence_gap),
+		cmocka_unit_test(sample_sequence_gaps_per_source),
+		cmocka_unit_test(sample_sources_limit_counted),
+		cmocka_unit_test(corpus_sample_gap_across_captures),
 		cmocka_unit_test(corpus_generic_and_port_name),
 		cmocka_unit_test(corpus_expanded_counters),
 		cmocka_unit_test(corpus_drop_sample_skipped),

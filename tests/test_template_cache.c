@@ -63,8 +63,8 @@ test_learn_and_find(void **state)
 	assert_int_equal(tpl->fields[1].target, FS_FT_BYTES);
 	assert_int_equal(tpl->fields[2].id, 7);
 	assert_int_equal(tpl->fields[2].pen, 9);
-	/* An enterprise element is never mapped, even with an IANA-looking id. */
-	assert_int_equal(tpl->fields[2].target, FS_FT_NONE);
+	/* An enterprise element is never mapped, even with an IANA-looking id: it stays raw. */
+	assert_int_equal(tpl->fields[2].target, FS_FT_ENTERPRISE);
 
 	key.template_id = 301;
 	assert_null(fs_template_cache_find(cache, &key));

@@ -36,7 +36,7 @@ print_help(void)
 	printf(
 		"usage: flowsift decode [--config FILE] [--stats] FILE...\n"
 		"\n"
-		"Decodes NetFlow v5/v9 and IPFIX datagrams from pcap or pcapng\n"
+		"Decodes NetFlow v5/v9, IPFIX and sFlow v5 datagrams from pcap or pcapng\n"
 		"captures and from raw datagram files (export messages back to back)\n"
 		"and prints each flow record as one JSON line on stdout.  The files\n"
 		"share one template cache and are read in the order given.  A summary\n"
@@ -49,7 +49,10 @@ print_help(void)
 		"                 observation domain on stderr: packets, records,\n"
 		"                 templates, data sets without a template, malformed\n"
 		"                 input by reason, and sequence gaps with the units\n"
-		"                 lost (flows for v5, packets for v9, records for IPFIX)\n"
+		"                 lost (flows for v5, packets for v9, records for IPFIX,\n"
+		"                 datagrams for sFlow), then, for sFlow, one line per\n"
+		"                 data source and sample kind with the gaps and samples\n"
+		"                 lost in its flow or counter sample sequence numbers\n"
 		"  -h, --help     print this help and exit\n"
 		"\n"
 		"Exit status: 0 when every file was read (decode faults are only\n"
@@ -117,6 +120,12 @@ print_summary(const struct decode_run *run, const struct fs_capture_stats *cs,
 	put_counter("no_template_decoded", s->no_template_decoded, false);
 	put_counter("no_template_dropped", s->no_template_dropped, false);
 	put_counter("exporters_untracked", s->exporters_untracked, false);
+	put_counter("enterprise_elements_dropped", s->enterprise_elements_dropped, false);
+	put_counter("sflow_flow_samples", s->sflow_flow_samples, false);
+	put_counter("sflow_counter_samples", s->sflow_counter_samples, false);
+	put_counter("sflow_unknown_samples", s->sflow_unknown_samples, false);
+	put_counter("sflow_unknown_records", s->sflow_unknown_records, false);
+	put_counter("sflow_records_dropped", s->sflow_records_dropped, false);
 	put_counter("packets_skipped", cs->skipped, false);
 	put_counter("packets_cut_short", cs->truncated, false);
 	put_counter("packets_invalid", cs->invalid, false);
@@ -161,6 +170,40 @@ print_exporter_table(const struct fs_decoder *decoder)
 	if (fs_exporter_stats_untracked(es) > 0)
 		fprintf(stderr, "(%" PRIu64 " datagrams came from exporters beyond the table size and are not listed)\n",
 			fs_exporter_stats_untracked(es));
+}
+
+/*
+ * Prints one line per sFlow data source and sample kind on stderr: the
+ * sequence gaps and samples lost of its flow or counter samples.
+ */
+static void
+print_sflow_source_table(const struct fs_decoder *decoder)
+{
+	const struct fs_exporter_stats *es = fs_decoder_exporter_stats(decoder);
+	uint32_t count = fs_exporter_stats_source_count(es);
+
+	if (count == 0 && fs_exporter_stats_sources_untracked(es) == 0)
+		return;
+	fprintf(stderr, "\n%-39s %5s %10s %-39s %-7s %12s %9s %6s %10s %6s\n",
+		"sflow exporter", "port", "sub_agent", "agent", "samples", "source",
+		"count", "gaps", "lost", "resets");
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_sflow_source_entry *s = fs_exporter_stats_source_at(es, i);
+		char exporter[FS_ADDR_STRLEN], agent[FS_ADDR_STRLEN], source[24];
+
+		fs_addr_format(&s->exporter->exporter, exporter);
+		fs_addr_format(&s->agent, agent);
+		snprintf(source, sizeof(source), "%u:%" PRIu32, s->source_type, s->source_index);
+		fprintf(stderr, "%-39s %5u %10" PRIu32 " %-39s %-7s %12s %9" PRIu64 " %6" PRIu64
+			" %10" PRIu64 " %6" PRIu64 "\n",
+			exporter[0] ? exporter : "-", s->exporter->exporter_port,
+			s->exporter->domain, agent[0] ? agent : "-",
+			fs_sflow_sample_kind_name((enum fs_sflow_sample_kind)s->kind), source,
+			s->samples, s->sequence_gaps, s->sequence_lost, s->sequence_resets);
+	}
+	if (fs_exporter_stats_sources_untracked(es) > 0)
+		fprintf(stderr, "(%" PRIu64 " samples came from sources beyond decode.sflow.sources.max and are not listed)\n",
+			fs_exporter_stats_sources_untracked(es));
 }
 
 /* Parses options; returns the index of the first file, or -1 after a usage error, 0 after --help. */
@@ -264,8 +307,10 @@ cmd_decode(int argc, char **argv)
 		status = 1;
 	}
 	print_summary(&run, &capture_stats, files_failed);
-	if (stats)
+	if (stats) {
 		print_exporter_table(run.decoder);
+		print_sflow_source_table(run.decoder);
+	}
 	if (files_failed > 0)
 		status = 1;
 out:

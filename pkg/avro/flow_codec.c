@@ -49,6 +49,7 @@ enum field_kind {
 	KIND_U32,        /* uint32_t, long */
 	KIND_U64,        /* uint64_t, long holding the same 64 bits */
 	KIND_I64,        /* int64_t, long */
+	KIND_ENTERPRISE, /* fs_flow.enterprise*, array of EnterpriseElement records */
 };
 
 struct field_desc {
@@ -122,6 +123,18 @@ static const struct field_desc flow_fields[] = {
 	ENUM_FIELD(sampling_source, SLOT_SAMPLING_SOURCE, FS_F_SAMPLING_SOURCE),
 	STRING_FIELD(src_service, FS_F_SRC_SERVICE),
 	STRING_FIELD(dst_service, FS_F_DST_SERVICE),
+	FIELD(firewall_event, KIND_U8, FS_F_FIREWALL_EVENT),
+	FIELD(firewall_event_extended, KIND_U16, FS_F_FIREWALL_EVENT_EXTENDED),
+	FIELD(nat_event, KIND_U8, FS_F_NAT_EVENT),
+	FIELD(connection_id, KIND_U64, FS_F_CONNECTION_ID),
+	FIELD(post_nat_src_addr, KIND_ADDR, FS_F_POST_NAT_SRC_ADDR),
+	FIELD(post_nat_dst_addr, KIND_ADDR, FS_F_POST_NAT_DST_ADDR),
+	FIELD(post_nat_src_port, KIND_U16, FS_F_POST_NAT_SRC_PORT),
+	FIELD(post_nat_dst_port, KIND_U16, FS_F_POST_NAT_DST_PORT),
+	FIELD(event_time_ns, KIND_I64, FS_F_EVENT_TIME),
+	/* Covers enterprise_count, enterprise[] and enterprise_bytes[]. */
+	{ "enterprise_elements", KIND_ENTERPRISE, FS_F_ENTERPRISE_ELEMENTS,
+	  offsetof(struct fs_flow, enterprise_count), 0, 0 },
 };
 
 #define FIELD_COUNT (sizeof(flow_fields) / sizeof(flow_fields[0]))
@@ -223,6 +236,39 @@ enum_symbols_match(avro_schema_t schema, const char *const *symbols, int count)
 	return true;
 }
 
+/* Names and types of the EnterpriseElement record, in schema order. */
+static const struct {
+	const char *name;
+	avro_type_t type;
+} enterprise_record_fields[] = {
+	{ "enterprise", AVRO_INT64 },
+	{ "element_id", AVRO_INT32 },
+	{ "value", AVRO_BYTES },
+};
+
+#define ENTERPRISE_RECORD_FIELDS \
+	(sizeof(enterprise_record_fields) / sizeof(enterprise_record_fields[0]))
+
+/* Returns true when schema is an array of EnterpriseElement records. */
+static bool
+is_enterprise_array(avro_schema_t schema)
+{
+	avro_schema_t items;
+
+	if (!is_avro_array(schema))
+		return false;
+	items = skip_links(avro_schema_array_items(schema));
+	if (!is_avro_record(items) || avro_schema_record_size(items) != ENTERPRISE_RECORD_FIELDS)
+		return false;
+	for (size_t i = 0; i < ENTERPRISE_RECORD_FIELDS; i++) {
+		avro_schema_t type = record_field_type(items, enterprise_record_fields[i].name);
+
+		if (type == NULL || avro_typeof(skip_links(type)) != enterprise_record_fields[i].type)
+			return false;
+	}
+	return true;
+}
+
 /* Returns true when schema is the Avro type that desc needs. */
 static bool
 field_type_matches(const struct field_desc *desc, avro_schema_t schema)
@@ -247,6 +293,8 @@ field_type_matches(const struct field_desc *desc, avro_schema_t schema)
 	case KIND_U64:
 	case KIND_I64:
 		return is_avro_int64(schema);
+	case KIND_ENTERPRISE:
+		return is_enterprise_array(schema);
 	}
 	return false;
 }
@@ -688,6 +736,41 @@ member(const struct fs_flow *flow, const struct field_desc *desc)
 	return (const char *)flow + desc->offset;
 }
 
+/* Sets the array v to the enterprise elements of flow. */
+static int
+set_enterprise_elements(avro_value_t *v, const struct fs_flow *flow)
+{
+	unsigned count = flow->enterprise_count;
+	int rc;
+
+	/* The value is reused across flows, so drop the previous flow's items. */
+	rc = avro_value_reset(v);
+	if (count > FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+		return EINVAL;
+	for (unsigned i = 0; i < count && rc == 0; i++) {
+		const struct fs_enterprise_element *e = &flow->enterprise[i];
+		avro_value_t item, field;
+
+		if ((size_t)e->offset + e->length > FS_FLOW_ENTERPRISE_BYTES)
+			return EINVAL;
+		rc = avro_value_append(v, &item, NULL);
+		if (rc == 0)
+			rc = avro_value_get_by_index(&item, 0, &field, NULL);
+		if (rc == 0)
+			rc = avro_value_set_long(&field, e->enterprise);
+		if (rc == 0)
+			rc = avro_value_get_by_index(&item, 1, &field, NULL);
+		if (rc == 0)
+			rc = avro_value_set_int(&field, e->element_id);
+		if (rc == 0)
+			rc = avro_value_get_by_index(&item, 2, &field, NULL);
+		if (rc == 0)
+			rc = avro_value_set_bytes(&field, (void *)(flow->enterprise_bytes + e->offset),
+						  e->length);
+	}
+	return rc;
+}
+
 static int
 set_field_value(avro_value_t *v, const struct fs_flow *flow, const struct field_desc *desc)
 {
@@ -720,6 +803,8 @@ set_field_value(avro_value_t *v, const struct fs_flow *flow, const struct field_
 		return avro_value_set_long(v, (int64_t)*(const uint64_t *)p);
 	case KIND_I64:
 		return avro_value_set_long(v, *(const int64_t *)p);
+	case KIND_ENTERPRISE:
+		return set_enterprise_elements(v, flow);
 	}
 	return EINVAL;
 }
@@ -963,6 +1048,43 @@ check_datum(struct cursor *c, avro_schema_t schema, int depth)
 
 /* ---- decoding ---- */
 
+/*
+ * Appends the items of the EnterpriseElement array v to flow.  Returns
+ * FS_ERR_INVALID when a value is out of range or the items do not fit
+ * struct fs_flow (FS_FLOW_MAX_ENTERPRISE_ELEMENTS, FS_FLOW_ENTERPRISE_BYTES).
+ */
+static int
+get_enterprise_elements(avro_value_t *v, struct fs_flow *flow)
+{
+	size_t count;
+
+	if (avro_value_get_size(v, &count) != 0 || count > FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+		return FS_ERR_INVALID;
+	for (size_t i = 0; i < count; i++) {
+		avro_value_t item, field;
+		const void *bytes;
+		size_t size;
+		int64_t enterprise;
+		int32_t element_id;
+
+		if (avro_value_get_by_index(v, i, &item, NULL) != 0 ||
+		    avro_value_get_by_name(&item, "enterprise", &field, NULL) != 0 ||
+		    avro_value_get_long(&field, &enterprise) != 0 ||
+		    avro_value_get_by_name(&item, "element_id", &field, NULL) != 0 ||
+		    avro_value_get_int(&field, &element_id) != 0 ||
+		    avro_value_get_by_name(&item, "value", &field, NULL) != 0 ||
+		    avro_value_get_bytes(&field, &bytes, &size) != 0)
+			return FS_ERR_INVALID;
+		if (enterprise < 0 || enterprise > UINT32_MAX || element_id < 0 ||
+		    element_id > UINT16_MAX)
+			return FS_ERR_INVALID;
+		if (!fs_flow_add_enterprise(flow, (uint32_t)enterprise, (uint16_t)element_id,
+					    bytes, size, FS_FLOW_MAX_ENTERPRISE_ELEMENTS))
+			return FS_ERR_INVALID;
+	}
+	return 0;
+}
+
 static int
 get_field_value(const struct schema_version *version, avro_value_t *v,
 		struct fs_flow *flow, const struct field_desc *desc)
@@ -1036,6 +1158,8 @@ get_field_value(const struct schema_version *version, avro_value_t *v,
 			return FS_ERR_INVALID;
 		*(int64_t *)p = i64;
 		return 0;
+	case KIND_ENTERPRISE:
+		return get_enterprise_elements(v, flow);
 	}
 	return FS_ERR_INVALID;
 }

@@ -42,8 +42,9 @@
 
 /*
  * Buffer size that fits any flow encoded with the current schema: the fixed
- * fields take at most about 400 bytes and the text fields at most their
- * array sizes plus a length prefix each.
+ * fields take at most about 500 bytes, the text fields at most their array
+ * sizes plus a length prefix each, and the enterprise elements at most
+ * FS_FLOW_ENTERPRISE_BYTES plus 17 bytes each.
  */
 #define FS_FLOW_CODEC_MAX_LEN 2048
 

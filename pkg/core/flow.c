@@ -152,3 +152,27 @@ fs_addr_equal(const struct fs_addr *a, const struct fs_addr *b)
 
 	return a->family == b->family && memcmp(a->bytes, b->bytes, len) == 0;
 }
+
+bool
+fs_flow_add_enterprise(struct fs_flow *flow, uint32_t enterprise, uint16_t element_id,
+		       const uint8_t *value, size_t len, unsigned max)
+{
+	struct fs_enterprise_element *e;
+
+	if (max > FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+		max = FS_FLOW_MAX_ENTERPRISE_ELEMENTS;
+	if (flow->enterprise_count >= max ||
+	    len > (size_t)FS_FLOW_ENTERPRISE_BYTES - flow->enterprise_bytes_used)
+		return false;
+
+	e = &flow->enterprise[flow->enterprise_count++];
+	e->enterprise = enterprise;
+	e->element_id = element_id;
+	e->offset = flow->enterprise_bytes_used;
+	e->length = (uint16_t)len;
+	if (len > 0)
+		memcpy(flow->enterprise_bytes + e->offset, value, len);
+	flow->enterprise_bytes_used = (uint16_t)(flow->enterprise_bytes_used + len);
+	flow->present |= FS_F_ENTERPRISE_ELEMENTS;
+	return true;
+}

@@ -13,9 +13,11 @@
  * fs_flow_set_text() fills them so that they always hold valid UTF-8 without
  * control characters.
  *
- * Fields from FS_F_SRC_COUNTRY on are set by flowsift-enrich (docs/enrich.md)
- * and are present only in flows.enriched, except sampling_source, which a
- * decoder may set to tell where sampling_rate came from.
+ * Fields from FS_F_SRC_COUNTRY to FS_F_DST_SERVICE are set by
+ * flowsift-enrich (docs/enrich.md) and are present only in flows.enriched,
+ * except sampling_source, which a decoder may set to tell where
+ * sampling_rate came from.  The firewall, NAT and enterprise fields after
+ * them are set by the decoders again.
  */
 #ifndef FS_CORE_FLOW_H
 #define FS_CORE_FLOW_H
@@ -91,6 +93,18 @@ enum fs_flow_field {
 	FS_F_SAMPLING_SOURCE = 1ull << 46,
 	FS_F_SRC_SERVICE = 1ull << 47,
 	FS_F_DST_SERVICE = 1ull << 48,
+	/* Firewall and NAT events (Cisco NSEL and NEL, IPFIX). */
+	FS_F_FIREWALL_EVENT = 1ull << 49,
+	FS_F_FIREWALL_EVENT_EXTENDED = 1ull << 50,
+	FS_F_NAT_EVENT = 1ull << 51,
+	FS_F_CONNECTION_ID = 1ull << 52,
+	FS_F_POST_NAT_SRC_ADDR = 1ull << 53,
+	FS_F_POST_NAT_DST_ADDR = 1ull << 54,
+	FS_F_POST_NAT_SRC_PORT = 1ull << 55,
+	FS_F_POST_NAT_DST_PORT = 1ull << 56,
+	FS_F_EVENT_TIME = 1ull << 57,
+	/* Set when enterprise_count > 0. */
+	FS_F_ENTERPRISE_ELEMENTS = 1ull << 58,
 };
 
 /* Exporter's direction of observation (IPFIX IE 61 flowDirection). */
@@ -135,6 +149,27 @@ enum fs_sampling_source {
 #define FS_FLOW_IF_DESCRIPTION_LEN 64
 #define FS_FLOW_TAGS_LEN 96
 #define FS_FLOW_SERVICE_LEN 16
+
+/*
+ * Enterprise elements a flow can keep, and the bytes their values share.
+ * Ixia (enterprise 3054) IPFIX records carry more than 8 enterprise elements.
+ */
+#define FS_FLOW_MAX_ENTERPRISE_ELEMENTS 16
+#define FS_FLOW_ENTERPRISE_BYTES 256
+
+/*
+ * An element the decoder has no field for, kept with its raw value: an IPFIX
+ * element with the enterprise bit set, or a NetFlow v9 field type of 32768
+ * or more.  v9 has no enterprise numbers, so enterprise is 0 there and
+ * element_id is the whole field type.  The value, as sent, is
+ * enterprise_bytes[offset .. offset + length) of the same flow.
+ */
+struct fs_enterprise_element {
+	uint32_t enterprise;    /* IANA private enterprise number */
+	uint16_t element_id;    /* IPFIX: enterprise bit cleared */
+	uint16_t offset;
+	uint16_t length;
+};
 
 struct fs_flow {
 	uint64_t present;                 /* OR of enum fs_flow_field */
@@ -198,6 +233,26 @@ struct fs_flow {
 	uint64_t exported_packets;              /* packets before sampling scaling */
 	char src_service[FS_FLOW_SERVICE_LEN];  /* services(5) name of src_port */
 	char dst_service[FS_FLOW_SERVICE_LEN];  /* services(5) name of dst_port */
+
+	/*
+	 * Firewall and NAT events: Cisco ASA NSEL, Cisco NEL and the IPFIX
+	 * elements they use.  Values as the exporter sent them.
+	 */
+	uint8_t firewall_event;           /* IE 233 firewallEvent, NSEL 40005: 1 created, 2 deleted, 3 denied, 4 alert, 5 update */
+	uint16_t firewall_event_extended; /* NSEL 33002, Cisco's extended event code */
+	uint8_t nat_event;                /* IE 230 natEvent */
+	uint64_t connection_id;           /* IE 148 flowId, NSEL connection id */
+	struct fs_addr post_nat_src_addr; /* IE 225 / 281, NSEL 40001 */
+	struct fs_addr post_nat_dst_addr; /* IE 226 / 282, NSEL 40002 */
+	uint16_t post_nat_src_port;       /* IE 227, NSEL 40003 */
+	uint16_t post_nat_dst_port;       /* IE 228, NSEL 40004 */
+	int64_t event_time_ns;            /* Unix ns; IE 322-325 observationTime*, NSEL event time */
+
+	/* Elements without a field of their own; see struct fs_enterprise_element. */
+	uint8_t enterprise_count;
+	uint16_t enterprise_bytes_used;
+	struct fs_enterprise_element enterprise[FS_FLOW_MAX_ENTERPRISE_ELEMENTS];
+	uint8_t enterprise_bytes[FS_FLOW_ENTERPRISE_BYTES];
 };
 
 /* Clears every field and presence bit. */
@@ -212,6 +267,15 @@ fs_flow_has(const struct fs_flow *flow, enum fs_flow_field field)
 {
 	return (flow->present & (uint64_t)field) != 0;
 }
+
+/*
+ * Appends an enterprise element with len bytes of value to flow.  Returns
+ * false, changing nothing, when the flow already has max elements
+ * (at most FS_FLOW_MAX_ENTERPRISE_ELEMENTS) or the value does not fit in
+ * the bytes left.
+ */
+bool fs_flow_add_enterprise(struct fs_flow *flow, uint32_t enterprise, uint16_t element_id,
+			    const uint8_t *value, size_t len, unsigned max);
 
 /* Returns the schema name of a flow type ("netflow_v5", ...), or "unknown". */
 const char *fs_flow_type_name(enum fs_flow_type type);

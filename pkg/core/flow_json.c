@@ -225,6 +225,70 @@ put_enriched(struct json_out *out, const struct fs_flow *f)
 		put_escaped_field(out, "dst_service", f->dst_service);
 }
 
+/* Writes the enterprise elements as an array of {enterprise, element_id, value} objects. */
+static void
+put_enterprise(struct json_out *out, const struct fs_flow *f)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned count = f->enterprise_count;
+
+	if (count > FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+		count = FS_FLOW_MAX_ENTERPRISE_ELEMENTS;
+	put_key(out, "enterprise_elements");
+	put_bytes(out, "[", 1);
+	for (unsigned i = 0; i < count; i++) {
+		const struct fs_enterprise_element *e = &f->enterprise[i];
+		size_t length = e->length;
+
+		/* Never read past enterprise_bytes, even for an offset or length out of range. */
+		if (e->offset >= FS_FLOW_ENTERPRISE_BYTES)
+			length = 0;
+		else if (length > (size_t)FS_FLOW_ENTERPRISE_BYTES - e->offset)
+			length = (size_t)FS_FLOW_ENTERPRISE_BYTES - e->offset;
+		put_bytes(out, i == 0 ? "{" : ",{", i == 0 ? 1 : 2);
+		out->first = true;
+		put_u64_field(out, "enterprise", e->enterprise);
+		put_u64_field(out, "element_id", e->element_id);
+		put_key(out, "value");
+		put_bytes(out, "\"", 1);
+		for (size_t j = 0; j < length; j++) {
+			uint8_t byte = f->enterprise_bytes[e->offset + j];
+			char pair[2] = { hex[byte >> 4], hex[byte & 0x0f] };
+
+			put_bytes(out, pair, 2);
+		}
+		put_bytes(out, "\"}", 2);
+	}
+	put_bytes(out, "]", 1);
+	out->first = false;
+}
+
+/* Writes the firewall, NAT and enterprise fields, in schema order. */
+static void
+put_events(struct json_out *out, const struct fs_flow *f)
+{
+	if (fs_flow_has(f, FS_F_FIREWALL_EVENT))
+		put_u64_field(out, "firewall_event", f->firewall_event);
+	if (fs_flow_has(f, FS_F_FIREWALL_EVENT_EXTENDED))
+		put_u64_field(out, "firewall_event_extended", f->firewall_event_extended);
+	if (fs_flow_has(f, FS_F_NAT_EVENT))
+		put_u64_field(out, "nat_event", f->nat_event);
+	if (fs_flow_has(f, FS_F_CONNECTION_ID))
+		put_u64_field(out, "connection_id", f->connection_id);
+	if (fs_flow_has(f, FS_F_POST_NAT_SRC_ADDR))
+		put_addr_field(out, "post_nat_src_addr", &f->post_nat_src_addr);
+	if (fs_flow_has(f, FS_F_POST_NAT_DST_ADDR))
+		put_addr_field(out, "post_nat_dst_addr", &f->post_nat_dst_addr);
+	if (fs_flow_has(f, FS_F_POST_NAT_SRC_PORT))
+		put_u64_field(out, "post_nat_src_port", f->post_nat_src_port);
+	if (fs_flow_has(f, FS_F_POST_NAT_DST_PORT))
+		put_u64_field(out, "post_nat_dst_port", f->post_nat_dst_port);
+	if (fs_flow_has(f, FS_F_EVENT_TIME))
+		put_i64_field(out, "event_time_ns", f->event_time_ns);
+	if (fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS))
+		put_enterprise(out, f);
+}
+
 int
 fs_flow_json_write(const struct fs_flow *f, char *buf, size_t len)
 {
@@ -264,6 +328,7 @@ fs_flow_json_write(const struct fs_flow *f, char *buf, size_t len)
 		put_text_field(&out, "flow_direction",
 			       f->flow_direction == FS_DIR_EGRESS ? "egress" : "ingress");
 	put_enriched(&out, f);
+	put_events(&out, f);
 	put_bytes(&out, "}", 1);
 
 	if (len > 0)

@@ -9,8 +9,9 @@
  * "egress" for FS_DIR_EGRESS and "ingress" for any other value,
  * traffic_direction and sampling_source are their schema symbols ("unknown"
  * for a value out of range), the enriched text fields are JSON strings with
- * '"', '\\' and control characters escaped, and every other field is a JSON
- * integer.
+ * '"', '\\' and control characters escaped, enterprise_elements is an array
+ * of {"enterprise":N,"element_id":N,"value":"hex digits"} objects, and
+ * every other field is a JSON integer.
  *
  * Example: {"flow_type":"netflow_v5","exporter_addr":"192.0.2.1",
  * "exporter_port":2055,"time_received_ns":1700000000000000000,"bytes":64}
@@ -24,11 +25,12 @@
 
 /*
  * Buffer size that fits the JSON of any flow, terminating NUL included: about
- * 1000 bytes of keys and numbers, plus the text fields (about 750 bytes of
+ * 1400 bytes of keys and numbers, plus the text fields (about 750 bytes of
  * arrays) at 6 bytes per byte when every byte is an escaped control
- * character.
+ * character, plus the enterprise elements (about 60 bytes of keys each and
+ * 2 hex digits per value byte, 1500 bytes in all).
  */
-#define FS_FLOW_JSON_MAX 6144
+#define FS_FLOW_JSON_MAX 8192
 
 /*
  * Writes flow as a JSON object, without a newline, into buf (len bytes) and

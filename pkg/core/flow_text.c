@@ -10,7 +10,8 @@
 
 #include "core/result.h"
 
-#define CELL_MAX 256
+/* Cell buffer size; see FS_FLOW_TEXT_CELL_MAX. */
+#define CELL_MAX FS_FLOW_TEXT_CELL_MAX
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
 
@@ -33,6 +34,7 @@ enum column_kind {
 	K_FLOW_DIRECTION,
 	K_TRAFFIC_DIRECTION,
 	K_SAMPLING_SOURCE,
+	K_ENTERPRISE,  /* enterprise elements as "enterprise/id=hex" words */
 };
 
 struct column {
@@ -111,6 +113,16 @@ static const struct column columns[] = {
 	{ "exported_packets", "exp packets", 11, true, K_UINT, FS_F_EXPORTED_PACKETS, F(exported_packets) },
 	{ "src_service", "src svc", 8, false, K_TEXT, FS_F_SRC_SERVICE, F(src_service) },
 	{ "dst_service", "dst svc", 8, false, K_TEXT, FS_F_DST_SERVICE, F(dst_service) },
+	{ "firewall_event", "fw event", 8, true, K_UINT, FS_F_FIREWALL_EVENT, F(firewall_event) },
+	{ "firewall_event_extended", "fw ext", 6, true, K_UINT, FS_F_FIREWALL_EVENT_EXTENDED, F(firewall_event_extended) },
+	{ "nat_event", "nat event", 9, true, K_UINT, FS_F_NAT_EVENT, F(nat_event) },
+	{ "connection_id", "conn id", 10, true, K_UINT, FS_F_CONNECTION_ID, F(connection_id) },
+	{ "post_nat_src_addr", "nat src addr", 15, false, K_ADDR, FS_F_POST_NAT_SRC_ADDR, F(post_nat_src_addr) },
+	{ "post_nat_src_port", "nat sport", 9, true, K_UINT, FS_F_POST_NAT_SRC_PORT, F(post_nat_src_port) },
+	{ "post_nat_dst_addr", "nat dst addr", 15, false, K_ADDR, FS_F_POST_NAT_DST_ADDR, F(post_nat_dst_addr) },
+	{ "post_nat_dst_port", "nat dport", 9, true, K_UINT, FS_F_POST_NAT_DST_PORT, F(post_nat_dst_port) },
+	{ "event", "event", 23, false, K_TIME, FS_F_EVENT_TIME, F(event_time_ns) },
+	{ "enterprise_elements", "enterprise elements", 20, false, K_ENTERPRISE, FS_F_ENTERPRISE_ELEMENTS, NONE },
 };
 
 #define COLUMN_COUNT (sizeof(columns) / sizeof(columns[0]))
@@ -313,6 +325,37 @@ duration_ms(const struct fs_flow *f)
 	return (f->time_flow_end_ns - f->time_flow_start_ns) / NS_PER_MS;
 }
 
+/* Writes the enterprise elements as "enterprise/id=hex" words separated by spaces. */
+static void
+format_enterprise(const struct fs_flow *f, char *cell, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned count = f->enterprise_count;
+	size_t pos = 0;
+
+	if (count > FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+		count = FS_FLOW_MAX_ENTERPRISE_ELEMENTS;
+	cell[0] = '\0';
+	for (unsigned i = 0; i < count; i++) {
+		const struct fs_enterprise_element *e = &f->enterprise[i];
+		int n = snprintf(cell + pos, cap - pos, "%s%" PRIu32 "/%u=", i > 0 ? " " : "",
+				 e->enterprise, e->element_id);
+
+		if (n < 0 || (size_t)n >= cap - pos)
+			return;
+		pos += (size_t)n;
+		for (size_t j = 0; j < e->length && (size_t)e->offset + j < FS_FLOW_ENTERPRISE_BYTES; j++) {
+			uint8_t byte = f->enterprise_bytes[e->offset + j];
+
+			if (cap - pos < 3)
+				return;
+			cell[pos++] = hex[byte >> 4];
+			cell[pos++] = hex[byte & 0x0f];
+			cell[pos] = '\0';
+		}
+	}
+}
+
 /* Writes one cell into cell (CELL_MAX bytes); "" when the flow lacks the field. */
 static void
 format_cell(const struct column *c, const struct fs_flow *f, enum fs_flow_text_format format,
@@ -405,6 +448,9 @@ format_cell(const struct column *c, const struct fs_flow *f, enum fs_flow_text_f
 	case K_SAMPLING_SOURCE:
 		snprintf(cell, CELL_MAX, "%s",
 			 fs_sampling_source_name((enum fs_sampling_source)f->sampling_source));
+		break;
+	case K_ENTERPRISE:
+		format_enterprise(f, cell, CELL_MAX);
 		break;
 	}
 }

@@ -9,6 +9,7 @@
  *                resolution: "2023-11-14 22:13:20.123" in tables,
  *                "2023-11-14T22:13:20.123Z" in CSV
  *   received     time_received_ns, formatted the same way
+ *   event        event_time_ns, formatted the same way
  *   duration     end - start in seconds with milliseconds, "12.345"
  *   proto        protocol name (TCP, UDP, ICMP, ...) or number
  *   src, dst     address and port: "192.0.2.1:443", "[2001:db8::1]:443"
@@ -18,6 +19,9 @@
  *   bps, pps     bits and packets per second over the duration
  *   bpp          bytes per packet
  *   type         flow_type (netflow_v5, netflow_v9, ipfix, sflow_v5)
+ *   enterprise_elements
+ *                the raw elements as "enterprise/element_id=hex value"
+ *                words separated by spaces: "9/12235=75736572"
  *
  * A field the flow does not carry shows as "-" in tables and as an empty
  * value in CSV.  Tables align every column to a fixed width; a longer value
@@ -36,10 +40,17 @@
 #include "core/flow.h"
 
 /* Maximum columns in one list. */
-#define FS_FLOW_TEXT_MAX_COLUMNS 64
+#define FS_FLOW_TEXT_MAX_COLUMNS 96
+
+/*
+ * Maximum cell length, NUL included.  The longest cell is enterprise_elements:
+ * 16 words of at most "4294967295/65535=", 15 spaces and 2 hex digits per
+ * value byte, 800 bytes in all.
+ */
+#define FS_FLOW_TEXT_CELL_MAX 800
 
 /* Buffer size that fits any row or header of FS_FLOW_TEXT_MAX_COLUMNS columns. */
-#define FS_FLOW_TEXT_MAX_LINE 16384
+#define FS_FLOW_TEXT_MAX_LINE (FS_FLOW_TEXT_MAX_COLUMNS * FS_FLOW_TEXT_CELL_MAX)
 
 /* The default column lists, as accepted by fs_flow_columns_parse(). */
 #define FS_FLOW_TEXT_TABLE_DEFAULT "start,duration,proto,src,dst,packets,bytes,flags,tos"

@@ -23,6 +23,7 @@
 #include "decode/ipfix.h"
 #include "decode/netflow_v5.h"
 #include "decode/netflow_v9.h"
+#include "decode/packet.h"
 #include "decode/sflow.h"
 #include "decode/template_cache.h"
 
@@ -51,13 +52,17 @@ struct fs_decoder {
 	void *counters_opaque;
 };
 
-/* Sets the exporter and held-set limits: the value in limits, or the default where it is 0. */
+/*
+ * Sets the exporter, sFlow source and held-set limits: the value in limits,
+ * or the default where it is 0.
+ */
 static void
 set_pending_limits(struct fs_decoder *decoder, const struct fs_decoder_limits *limits)
 {
 	struct fs_decoder_limits *l = &decoder->limits;
 
 	l->max_exporters = FS_DECODER_DEFAULT_MAX_EXPORTERS;
+	l->max_sflow_sources = FS_EXPORTER_STATS_DEFAULT_MAX_SOURCES;
 	l->max_pending_sets = FS_DECODER_DEFAULT_MAX_PENDING_SETS;
 	l->max_pending_bytes = FS_DECODER_DEFAULT_MAX_PENDING_BYTES;
 	l->max_pending_sets_per_exporter = FS_DECODER_DEFAULT_MAX_PENDING_SETS_PER_EXPORTER;
@@ -66,6 +71,8 @@ set_pending_limits(struct fs_decoder *decoder, const struct fs_decoder_limits *l
 		return;
 	if (limits->max_exporters)
 		l->max_exporters = limits->max_exporters;
+	if (limits->max_sflow_sources)
+		l->max_sflow_sources = limits->max_sflow_sources;
 	if (limits->max_pending_sets)
 		l->max_pending_sets = limits->max_pending_sets;
 	if (limits->max_pending_bytes)
@@ -91,7 +98,14 @@ fs_decoder_new(const struct fs_decoder_limits *limits)
 	decoder->limits.max_sflow_samples = FS_DECODER_DEFAULT_MAX_SFLOW_SAMPLES;
 	decoder->limits.max_sflow_records = FS_DECODER_DEFAULT_MAX_SFLOW_RECORDS;
 	decoder->limits.max_header_bytes = FS_DECODER_DEFAULT_MAX_HEADER_BYTES;
+	decoder->limits.max_enterprise_elements = FS_FLOW_MAX_ENTERPRISE_ELEMENTS;
 	if (limits) {
+		if (limits->max_enterprise_elements == FS_DECODER_NO_ENTERPRISE_ELEMENTS)
+			decoder->limits.max_enterprise_elements = 0;
+		else if (limits->max_enterprise_elements > 0 &&
+			 limits->max_enterprise_elements < FS_FLOW_MAX_ENTERPRISE_ELEMENTS)
+			decoder->limits.max_enterprise_elements = limits->max_enterprise_elements;
+		decoder->limits.decap_srv6 = limits->decap_srv6;
 		if (limits->max_templates)
 			decoder->limits.max_templates = limits->max_templates;
 		if (limits->max_templates_per_exporter)
@@ -112,7 +126,8 @@ fs_decoder_new(const struct fs_decoder_limits *limits)
 	set_pending_limits(decoder, limits);
 	decoder->templates = fs_template_cache_new(decoder->limits.max_templates,
 						   decoder->limits.max_template_fields);
-	decoder->exporters = fs_exporter_stats_new(decoder->limits.max_exporters);
+	decoder->exporters = fs_exporter_stats_new(decoder->limits.max_exporters,
+						   decoder->limits.max_sflow_sources);
 	if (!decoder->templates || !decoder->exporters) {
 		fs_decoder_free(decoder);
 		return NULL;
@@ -202,6 +217,16 @@ fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type, uint32_t d
 }
 
 void
+fs_decode_sample_sequence(struct fs_decode_ctx *ctx, const struct fs_addr *agent,
+			  enum fs_sflow_sample_kind kind, uint8_t source_type,
+			  uint32_t source_index, uint32_t sequence)
+{
+	if (ctx->entry)
+		fs_exporter_stats_sample(ctx->decoder->exporters, ctx->entry, agent, kind,
+					 source_type, source_index, sequence);
+}
+
+void
 fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow)
 {
 	ctx->decoder->stats.flows++;
@@ -222,6 +247,12 @@ const struct fs_decoder_limits *
 fs_decode_limits(struct fs_decode_ctx *ctx)
 {
 	return &ctx->decoder->limits;
+}
+
+unsigned
+fs_packet_flags_of(const struct fs_decoder_limits *limits)
+{
+	return limits->decap_srv6 ? FS_PACKET_DECAP_SRV6 : 0;
 }
 
 struct fs_template_cache *

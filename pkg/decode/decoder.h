@@ -58,6 +58,7 @@ struct fs_decoder_stats {
 	uint64_t sflow_unknown_samples; /* sFlow samples of a format not decoded, skipped */
 	uint64_t sflow_unknown_records; /* sFlow flow or counter records of a format not decoded */
 	uint64_t sflow_records_dropped; /* sFlow records malformed or over the per-sample limit */
+	uint64_t enterprise_elements_dropped; /* enterprise elements not kept: over max_enterprise_elements or FS_FLOW_ENTERPRISE_BYTES */
 };
 
 /* Limits on what hostile input can make the decoder hold. */
@@ -71,11 +72,27 @@ struct fs_decoder_limits {
 	uint32_t max_sflow_records;   /* sFlow records decoded per sample */
 	uint32_t max_header_bytes;    /* bytes of a sampled packet header parsed */
 	uint32_t max_exporters;       /* exporter and domain pairs with their own counters */
+	uint32_t max_sflow_sources;   /* sFlow data sources and sample kinds with their own sequence check */
 	uint32_t max_pending_sets;    /* data sets held for a template, in total */
 	uint32_t max_pending_bytes;   /* bytes of those sets, in total */
 	uint32_t max_pending_sets_per_exporter;
 	uint32_t max_pending_bytes_per_exporter;
+	/*
+	 * Enterprise elements kept per flow, at most
+	 * FS_FLOW_MAX_ENTERPRISE_ELEMENTS; FS_DECODER_NO_ENTERPRISE_ELEMENTS
+	 * keeps none.
+	 */
+	uint32_t max_enterprise_elements;
+	/*
+	 * Parse the inner packet of a sampled IPv6 packet whose next header is
+	 * IPv4 or IPv6 (SRv6 encapsulation without a segment routing header).
+	 * Off, only a packet with a segment routing header is decapsulated.
+	 */
+	bool decap_srv6;
 };
+
+/* Value of max_enterprise_elements that keeps no enterprise element (0 means the default). */
+#define FS_DECODER_NO_ENTERPRISE_ELEMENTS UINT32_MAX
 
 #define FS_DECODER_DEFAULT_MAX_TEMPLATES 65536
 #define FS_DECODER_DEFAULT_MAX_TEMPLATES_PER_EXPORTER FS_TEMPLATE_DEFAULT_MAX_PER_EXPORTER
@@ -177,6 +194,19 @@ void fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type,
 void fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Returns the fs_packet_parse_flags() flags (enum fs_packet_flag) that limits ask for. */
+unsigned fs_packet_flags_of(const struct fs_decoder_limits *limits);
+
+/*
+ * Checks the sequence number of an sFlow sample of kind from data source
+ * (source_type, source_index) of agent, under the current message's
+ * exporter entry (see fs_exporter_stats_sample()).  Does nothing when the
+ * exporter is untracked.
+ */
+void fs_decode_sample_sequence(struct fs_decode_ctx *ctx, const struct fs_addr *agent,
+			       enum fs_sflow_sample_kind kind, uint8_t source_type,
+			       uint32_t source_index, uint32_t sequence);
+
 /* Counts flow and hands it to the sink. */
 void fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow);
 
@@ -184,7 +214,10 @@ void fs_decode_emit(struct fs_decode_ctx *ctx, const struct fs_flow *flow);
 void fs_decode_emit_counters(struct fs_decode_ctx *ctx,
 			     const struct fs_counters *counters);
 
-/* Returns the decoder's limits, defaults filled in. */
+/*
+ * Returns the decoder's limits, defaults filled in; max_enterprise_elements
+ * there is the number kept per flow (0 keeps none).
+ */
 const struct fs_decoder_limits *fs_decode_limits(struct fs_decode_ctx *ctx);
 
 /*

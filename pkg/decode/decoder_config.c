@@ -21,6 +21,7 @@ static const struct limit_key limit_keys[] = {
 	LIMIT("decode.templates.bytes.max", max_template_bytes),
 	LIMIT("decode.template.fields.max", max_template_fields),
 	LIMIT("decode.exporters.max", max_exporters),
+	LIMIT("decode.sflow.sources.max", max_sflow_sources),
 	LIMIT("decode.options.entries.max", max_options_entries),
 	LIMIT("decode.held.sets.max", max_pending_sets),
 	LIMIT("decode.held.bytes.max", max_pending_bytes),
@@ -35,11 +36,13 @@ int
 fs_decoder_limits_from_config(const struct fs_config *config,
 			      struct fs_decoder_limits *limits)
 {
+	int64_t v;
+
 	memset(limits, 0, sizeof(*limits));
 	for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++) {
-		int64_t v = fs_config_int(config, limit_keys[i].key);
 		uint32_t u;
 
+		v = fs_config_int(config, limit_keys[i].key);
 		if (v < 1 || v > (int64_t)UINT32_MAX) {
 			fs_log(FS_LOG_ERR, "config", "%s = %lld does not fit a decoder limit (1 to %u)",
 			       limit_keys[i].key, (long long)v, UINT32_MAX);
@@ -48,5 +51,15 @@ fs_decoder_limits_from_config(const struct fs_config *config,
 		u = (uint32_t)v;
 		memcpy((char *)limits + limit_keys[i].offset, &u, sizeof(u));
 	}
+
+	/* 0 is a valid count here but means "default" in struct fs_decoder_limits. */
+	v = fs_config_int(config, "decode.enterprise.elements.max");
+	if (v < 0 || v > FS_FLOW_MAX_ENTERPRISE_ELEMENTS) {
+		fs_log(FS_LOG_ERR, "config", "decode.enterprise.elements.max = %lld is out of range (0 to %d)",
+		       (long long)v, FS_FLOW_MAX_ENTERPRISE_ELEMENTS);
+		return FS_ERR_INVALID;
+	}
+	limits->max_enterprise_elements = v == 0 ? FS_DECODER_NO_ENTERPRISE_ELEMENTS : (uint32_t)v;
+	limits->decap_srv6 = fs_config_int(config, "decode.decap.srv6") != 0;
 	return 0;
 }

@@ -10,9 +10,10 @@
 #include "decode/decoder.h"
 
 /*
- * Fills limits from config (borrowed): every limit of struct
+ * Fills limits from config (borrowed): every limit and setting of struct
  * fs_decoder_limits has a decode.* key, whose default is the decoder's
- * default.  Returns 0, or FS_ERR_INVALID when a value does not fit its
+ * default.  decode.enterprise.elements.max = 0 becomes
+ * FS_DECODER_NO_ENTERPRISE_ELEMENTS.  Returns 0, or FS_ERR_INVALID when a value does not fit its
  * field (the key table's ranges keep them in range, so this means the
  * table and this function disagree).
  */

@@ -1,9 +1,10 @@
 /*
- * exporter_stats.c - an open-addressing table of per-exporter counters.
+ * exporter_stats.c - open-addressing tables of per-exporter and per-sFlow
+ * source counters.
  *
- * Entries are stored in insertion order in one array; a separate index of
- * twice the capacity, probed linearly, maps a key hash to the entry.  Entries
- * are never removed, so the index needs no tombstones.
+ * Entries of each table are stored in insertion order in one array.  A
+ * separate index of twice the capacity, probed linearly, maps a key hash to
+ * the entry.  Entries are never removed, so the index needs no tombstones.
  */
 #include "decode/exporter_stats.h"
 
@@ -19,6 +20,14 @@ struct fs_exporter_stats {
 	uint64_t untracked;
 	uint32_t *index;                   /* entry numbers, EMPTY when free */
 	struct fs_exporter_entry *entries; /* capacity entries */
+
+	/* sFlow sources, the same layout */
+	uint32_t source_capacity;
+	uint32_t source_count;
+	uint32_t source_index_mask;
+	uint64_t sources_untracked;
+	uint32_t *source_index;
+	struct fs_sflow_source_entry *sources;
 };
 
 static const char *const reason_names[FS_MALFORMED_REASON_COUNT] = {
@@ -50,31 +59,55 @@ fs_exporter_sequence_unit(uint8_t flow_type)
 	}
 }
 
-struct fs_exporter_stats *
-fs_exporter_stats_new(uint32_t max_exporters)
+const char *
+fs_sflow_sample_kind_name(enum fs_sflow_sample_kind kind)
 {
-	struct fs_exporter_stats *stats;
+	return kind == FS_SFLOW_COUNTER_SAMPLES ? "counter" : "flow";
+}
+
+/* Clamps a capacity to 1 .. 2^24 and returns the index slots for it. */
+static uint32_t
+index_slots(uint32_t *capacity)
+{
 	uint32_t slots = 16;
 
-	if (max_exporters == 0)
-		max_exporters = 1;
-	if (max_exporters > (1u << 24))
-		max_exporters = 1u << 24;
-	while (slots < max_exporters * 2u)
+	if (*capacity == 0)
+		*capacity = 1;
+	if (*capacity > (1u << 24))
+		*capacity = 1u << 24;
+	while (slots < *capacity * 2u)
 		slots <<= 1;
+	return slots;
+}
+
+struct fs_exporter_stats *
+fs_exporter_stats_new(uint32_t max_exporters, uint32_t max_sources)
+{
+	struct fs_exporter_stats *stats;
+	uint32_t slots = index_slots(&max_exporters);
+	uint32_t source_slots;
+
+	if (max_sources == 0)
+		max_sources = FS_EXPORTER_STATS_DEFAULT_MAX_SOURCES;
+	source_slots = index_slots(&max_sources);
 
 	stats = calloc(1, sizeof(*stats));
 	if (!stats)
 		return NULL;
 	stats->index = malloc((size_t)slots * sizeof(*stats->index));
 	stats->entries = calloc(max_exporters, sizeof(*stats->entries));
-	if (!stats->index || !stats->entries) {
+	stats->source_index = malloc((size_t)source_slots * sizeof(*stats->source_index));
+	stats->sources = calloc(max_sources, sizeof(*stats->sources));
+	if (!stats->index || !stats->entries || !stats->source_index || !stats->sources) {
 		fs_exporter_stats_free(stats);
 		return NULL;
 	}
 	memset(stats->index, 0xff, (size_t)slots * sizeof(*stats->index));
 	stats->capacity = max_exporters;
 	stats->index_mask = slots - 1;
+	memset(stats->source_index, 0xff, (size_t)source_slots * sizeof(*stats->source_index));
+	stats->source_capacity = max_sources;
+	stats->source_index_mask = source_slots - 1;
 	return stats;
 }
 
@@ -85,6 +118,8 @@ fs_exporter_stats_free(struct fs_exporter_stats *stats)
 		return;
 	free(stats->index);
 	free(stats->entries);
+	free(stats->source_index);
+	free(stats->sources);
 	free(stats);
 }
 
@@ -145,23 +180,162 @@ fs_exporter_stats_get(struct fs_exporter_stats *stats, const struct fs_addr *exp
 	return e;
 }
 
+/* Sequence state and the counters a check adds to. */
+struct sequence_check {
+	bool *known;
+	uint32_t *next;
+	uint64_t *gaps;
+	uint64_t *lost;
+	uint64_t *resets;
+};
+
+/*
+ * Compares sequence with the expected number and counts a gap with the units
+ * lost, or a reset.  Returns the units lost, 0 when none were or on a reset.
+ */
+static uint32_t
+check_sequence(const struct sequence_check *c, uint32_t sequence, uint32_t units,
+	       bool units_known)
+{
+	uint32_t lost = 0;
+
+	if (*c->known && sequence != *c->next) {
+		/* Unsigned difference: correct across the 2^32 wrap. */
+		uint32_t ahead = sequence - *c->next;
+
+		if (ahead < (1u << 31)) {
+			(*c->gaps)++;
+			*c->lost += ahead;
+			lost = ahead;
+		} else {
+			(*c->resets)++;
+		}
+	}
+	*c->known = units_known;
+	*c->next = sequence + units;
+	return lost;
+}
+
 void
 fs_exporter_stats_sequence(struct fs_exporter_entry *entry, uint32_t sequence,
 			   uint32_t units, bool units_known)
 {
-	if (entry->sequence_known && sequence != entry->next_sequence) {
-		/* Unsigned difference: correct across the 2^32 wrap. */
-		uint32_t ahead = sequence - entry->next_sequence;
+	struct sequence_check c = {
+		&entry->sequence_known, &entry->next_sequence,
+		&entry->sequence_gaps, &entry->sequence_lost, &entry->sequence_resets,
+	};
 
-		if (ahead < (1u << 31)) {
-			entry->sequence_gaps++;
-			entry->sequence_lost += ahead;
-		} else {
-			entry->sequence_resets++;
-		}
+	(void)check_sequence(&c, sequence, units, units_known);
+}
+
+static uint32_t
+hash_source(uint32_t exporter_index, const struct fs_addr *agent, uint8_t kind,
+	    uint8_t source_type, uint32_t source_index)
+{
+	uint8_t key[14] = {
+		(uint8_t)(exporter_index >> 24), (uint8_t)(exporter_index >> 16),
+		(uint8_t)(exporter_index >> 8), (uint8_t)exporter_index,
+		agent->family, kind, source_type,
+		(uint8_t)(source_index >> 24), (uint8_t)(source_index >> 16),
+		(uint8_t)(source_index >> 8), (uint8_t)source_index,
+	};
+	size_t len = agent->family == 4 ? 4 : 16;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ agent->bytes[i]) * 16777619u;
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h;
+}
+
+/* Returns the source entry of the key, creating it when there is room, or NULL. */
+static struct fs_sflow_source_entry *
+find_source(struct fs_exporter_stats *stats, const struct fs_exporter_entry *entry,
+	    const struct fs_addr *agent, uint8_t kind, uint8_t source_type,
+	    uint32_t source_index)
+{
+	uint32_t exporter_index = (uint32_t)(entry - stats->entries);
+	uint32_t slot = hash_source(exporter_index, agent, kind, source_type, source_index) &
+			stats->source_index_mask;
+	struct fs_sflow_source_entry *s;
+
+	/* The index is at least twice the capacity, so an empty slot is always found. */
+	for (;; slot = (slot + 1) & stats->source_index_mask) {
+		uint32_t n = stats->source_index[slot];
+
+		if (n == EMPTY)
+			break;
+		s = &stats->sources[n];
+		if (s->exporter == entry && s->kind == kind && s->source_type == source_type &&
+		    s->source_index == source_index && fs_addr_equal(&s->agent, agent))
+			return s;
 	}
-	entry->sequence_known = units_known;
-	entry->next_sequence = sequence + units;
+	if (stats->source_count >= stats->source_capacity)
+		return NULL;
+	s = &stats->sources[stats->source_count];
+	s->exporter = entry;
+	s->agent = *agent;
+	s->kind = kind;
+	s->source_type = source_type;
+	s->source_index = source_index;
+	stats->source_index[slot] = stats->source_count++;
+	return s;
+}
+
+void
+fs_exporter_stats_sample(struct fs_exporter_stats *stats, struct fs_exporter_entry *entry,
+			 const struct fs_addr *agent, enum fs_sflow_sample_kind kind,
+			 uint8_t source_type, uint32_t source_index, uint32_t sequence)
+{
+	struct fs_sflow_source_entry *s = find_source(stats, entry, agent, (uint8_t)kind,
+						      source_type, source_index);
+	uint64_t gaps_before, resets_before;
+	struct sequence_check c;
+	uint32_t lost;
+
+	if (s == NULL) {
+		stats->sources_untracked++;
+		return;
+	}
+	s->samples++;
+	c = (struct sequence_check){
+		&s->sequence_known, &s->next_sequence,
+		&s->sequence_gaps, &s->sequence_lost, &s->sequence_resets,
+	};
+	gaps_before = s->sequence_gaps;
+	resets_before = s->sequence_resets;
+	lost = check_sequence(&c, sequence, 1, true);
+
+	if (s->sequence_resets != resets_before)
+		entry->sample_sequence_resets++;
+	if (s->sequence_gaps == gaps_before)
+		return;
+	if (kind == FS_SFLOW_COUNTER_SAMPLES) {
+		entry->counter_sample_gaps++;
+		entry->counter_samples_lost += lost;
+	} else {
+		entry->flow_sample_gaps++;
+		entry->flow_samples_lost += lost;
+	}
+}
+
+uint32_t
+fs_exporter_stats_source_count(const struct fs_exporter_stats *stats)
+{
+	return stats->source_count;
+}
+
+const struct fs_sflow_source_entry *
+fs_exporter_stats_source_at(const struct fs_exporter_stats *stats, uint32_t index)
+{
+	return index < stats->source_count ? &stats->sources[index] : NULL;
+}
+
+uint64_t
+fs_exporter_stats_sources_untracked(const struct fs_exporter_stats *stats)
+{
+	return stats->sources_untracked;
 }
 
 uint32_t

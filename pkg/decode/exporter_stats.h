@@ -16,6 +16,14 @@
  *   IPFIX            data records sent before this message, per domain
  *   sFlow v5         datagrams sent by the agent (sub-agent)
  *
+ * sFlow flow and counter samples also carry a sequence number of their own,
+ * counting the samples of one kind that one data source (source id type and
+ * index) generated.  fs_exporter_stats_sample() checks it per (entry, agent
+ * address, kind, source id) in a second table of at most max_sources
+ * entries.  A sample from a new source when that table is full is counted
+ * in fs_exporter_stats_sources_untracked().  Gaps and lost samples are
+ * counted in the source's entry and summed in its exporter entry.
+ *
  * fs_exporter_stats_sequence() is given the message's sequence number and how
  * many units the message carried.  The next sequence number expected is the
  * sum, modulo 2^32.  A message whose number is ahead by less than 2^31 counts
@@ -63,6 +71,12 @@ struct fs_exporter_entry {
 	uint64_t sequence_gaps;          /* messages that came after a gap */
 	uint64_t sequence_lost;          /* units missing in those gaps */
 	uint64_t sequence_resets;        /* numbers behind the expected one */
+	/* sFlow per-source sample sequences, summed over the entry's sources */
+	uint64_t flow_sample_gaps;       /* flow samples that came after a gap */
+	uint64_t flow_samples_lost;      /* flow samples missing in those gaps */
+	uint64_t counter_sample_gaps;    /* counter samples that came after a gap */
+	uint64_t counter_samples_lost;   /* counter samples missing in those gaps */
+	uint64_t sample_sequence_resets; /* sample numbers behind the expected one */
 
 	/* private to exporter_stats.c */
 	bool used;
@@ -70,13 +84,42 @@ struct fs_exporter_entry {
 	uint32_t next_sequence;
 };
 
+/* Kind of sFlow sample whose sequence a source entry follows. */
+enum fs_sflow_sample_kind {
+	FS_SFLOW_FLOW_SAMPLES = 0,
+	FS_SFLOW_COUNTER_SAMPLES = 1,
+};
+
+/* Counters of one sFlow data source and sample kind. */
+struct fs_sflow_source_entry {
+	const struct fs_exporter_entry *exporter; /* datagram source and sub-agent */
+	struct fs_addr agent;            /* agent address of the sFlow header */
+	uint8_t kind;                    /* enum fs_sflow_sample_kind */
+	uint8_t source_type;             /* 0 ifIndex, 1 smonVlanDataSource, 2 entPhysicalEntry */
+	uint32_t source_index;
+	uint64_t samples;                /* samples decoded */
+	uint64_t sequence_gaps;          /* samples that came after a gap */
+	uint64_t sequence_lost;          /* samples missing in those gaps */
+	uint64_t sequence_resets;        /* numbers behind the expected one */
+
+	/* private to exporter_stats.c */
+	bool sequence_known;
+	uint32_t next_sequence;
+};
+
 struct fs_exporter_stats;
 
-/* Default bound of fs_exporter_stats_new(). */
+/* Default bounds of fs_exporter_stats_new(). */
 #define FS_EXPORTER_STATS_DEFAULT_MAX 4096
+#define FS_EXPORTER_STATS_DEFAULT_MAX_SOURCES 65536
 
-/* Creates a table with room for max_exporters entries; NULL when memory runs out. */
-struct fs_exporter_stats *fs_exporter_stats_new(uint32_t max_exporters);
+/*
+ * Creates a table with room for max_exporters entries and max_sources sFlow
+ * source entries (0 means FS_EXPORTER_STATS_DEFAULT_MAX_SOURCES); NULL when
+ * memory runs out.
+ */
+struct fs_exporter_stats *fs_exporter_stats_new(uint32_t max_exporters,
+						uint32_t max_sources);
 
 void fs_exporter_stats_free(struct fs_exporter_stats *stats);
 
@@ -98,6 +141,29 @@ struct fs_exporter_entry *fs_exporter_stats_get(struct fs_exporter_stats *stats,
  */
 void fs_exporter_stats_sequence(struct fs_exporter_entry *entry, uint32_t sequence,
 				uint32_t units, bool units_known);
+
+/*
+ * Checks the sequence number of one sFlow sample of kind from the data
+ * source (source_type, source_index) of agent, under entry.  Each sample
+ * advances the expected number by 1.  The source entry is created when
+ * there is room, else the sample is only counted in sources_untracked.
+ */
+void fs_exporter_stats_sample(struct fs_exporter_stats *stats, struct fs_exporter_entry *entry,
+			      const struct fs_addr *agent, enum fs_sflow_sample_kind kind,
+			      uint8_t source_type, uint32_t source_index, uint32_t sequence);
+
+/* Returns how many sFlow source entries are in use. */
+uint32_t fs_exporter_stats_source_count(const struct fs_exporter_stats *stats);
+
+/* Returns source entry index (0 <= index < fs_exporter_stats_source_count()). */
+const struct fs_sflow_source_entry *fs_exporter_stats_source_at(const struct fs_exporter_stats *stats,
+								uint32_t index);
+
+/* Returns how many sFlow samples found the source table full. */
+uint64_t fs_exporter_stats_sources_untracked(const struct fs_exporter_stats *stats);
+
+/* Returns "flow" or "counter". */
+const char *fs_sflow_sample_kind_name(enum fs_sflow_sample_kind kind);
 
 /* Returns how many entries are in use; entries are numbered 0..count-1 in no set order. */
 uint32_t fs_exporter_stats_count(const struct fs_exporter_stats *stats);

@@ -60,6 +60,7 @@ static const struct fs_field_def field_table[] = {
 	{ 86, FS_FT_PACKETS_TOTAL, FS_FK_UINT, "packetTotalCount" },
 	{ 104, FS_FT_DATALINK_FRAME, FS_FK_BYTES, "layer2packetSectionData" },
 	{ 139, FS_FT_ICMP_TYPE_CODE, FS_FK_UINT, "icmpTypeCodeIPv6" },
+	{ 148, FS_FT_CONNECTION_ID, FS_FK_UINT, "flowId" },
 	{ 150, FS_FT_SECONDS_START, FS_FK_UINT, "flowStartSeconds" },
 	{ 151, FS_FT_SECONDS_END, FS_FK_UINT, "flowEndSeconds" },
 	{ 152, FS_FT_MILLIS_START, FS_FK_UINT, "flowStartMilliseconds" },
@@ -79,9 +80,17 @@ static const struct fs_field_def field_table[] = {
 	{ 181, FS_FT_DST_PORT_ALT, FS_FK_UINT, "udpDestinationPort" },
 	{ 182, FS_FT_SRC_PORT_ALT, FS_FK_UINT, "tcpSourcePort" },
 	{ 183, FS_FT_DST_PORT_ALT, FS_FK_UINT, "tcpDestinationPort" },
+	{ 225, FS_FT_POST_NAT_SRC_V4, FS_FK_ADDR4, "postNATSourceIPv4Address" },
+	{ 226, FS_FT_POST_NAT_DST_V4, FS_FK_ADDR4, "postNATDestinationIPv4Address" },
+	{ 227, FS_FT_POST_NAT_SRC_PORT, FS_FK_UINT, "postNAPTSourceTransportPort" },
+	{ 228, FS_FT_POST_NAT_DST_PORT, FS_FK_UINT, "postNAPTDestinationTransportPort" },
+	{ 230, FS_FT_NAT_EVENT, FS_FK_UINT, "natEvent" },
 	{ 231, FS_FT_BYTES_TOTAL, FS_FK_UINT, "initiatorOctets" },
 	{ 232, FS_FT_RESPONDER_OCTETS, FS_FK_UINT, "responderOctets" },
+	{ 233, FS_FT_FIREWALL_EVENT, FS_FK_UINT, "firewallEvent" },
 	{ 243, FS_FT_VLAN_ALT, FS_FK_UINT, "dot1qVlanId" },
+	{ 281, FS_FT_POST_NAT_SRC_V6, FS_FK_ADDR6, "postNATSourceIPv6Address" },
+	{ 282, FS_FT_POST_NAT_DST_V6, FS_FK_ADDR6, "postNATDestinationIPv6Address" },
 	{ 298, FS_FT_PACKETS_TOTAL, FS_FK_UINT, "initiatorPackets" },
 	{ 299, FS_FT_RESPONDER_PACKETS, FS_FK_UINT, "responderPackets" },
 	{ 302, FS_FT_SAMPLER_ID, FS_FK_UINT, "selectorId" },
@@ -90,6 +99,22 @@ static const struct fs_field_def field_table[] = {
 	{ 309, FS_FT_SAMPLING_SIZE, FS_FK_UINT, "samplingSize" },
 	{ 310, FS_FT_SAMPLING_POPULATION, FS_FK_UINT, "samplingPopulation" },
 	{ 315, FS_FT_DATALINK_FRAME, FS_FK_BYTES, "dataLinkFrameSection" },
+	{ 322, FS_FT_EVENT_SECONDS, FS_FK_UINT, "observationTimeSeconds" },
+	{ 323, FS_FT_EVENT_MILLIS, FS_FK_UINT, "observationTimeMilliseconds" },
+	{ 324, FS_FT_EVENT_NTP, FS_FK_NTP, "observationTimeMicroseconds" },
+	{ 325, FS_FT_EVENT_NTP, FS_FK_NTP, "observationTimeNanoseconds" },
+	/*
+	 * NetFlow v9 only: Cisco ASA NSEL field types (Cisco ASA NetFlow
+	 * Implementation Guide).  IPFIX element ids stop at 32767, so these
+	 * never match an IPFIX element.  40001-40005 are the ids of ASA 8.4,
+	 * which later releases replaced by 225-228 and 233.
+	 */
+	{ 33002, FS_FT_FIREWALL_EVENT_EXTENDED, FS_FK_UINT, "NF_F_FW_EXT_EVENT" },
+	{ 40001, FS_FT_POST_NAT_SRC_V4, FS_FK_ADDR4, "NF_F_XLATE_SRC_ADDR_84" },
+	{ 40002, FS_FT_POST_NAT_DST_V4, FS_FK_ADDR4, "NF_F_XLATE_DST_ADDR_84" },
+	{ 40003, FS_FT_POST_NAT_SRC_PORT, FS_FK_UINT, "NF_F_XLATE_SRC_PORT_84" },
+	{ 40004, FS_FT_POST_NAT_DST_PORT, FS_FK_UINT, "NF_F_XLATE_DST_PORT_84" },
+	{ 40005, FS_FT_FIREWALL_EVENT, FS_FK_UINT, "NF_F_FW_EVENT_84" },
 };
 
 static int
@@ -130,11 +155,15 @@ target_kind(enum fs_field_target target)
 	case FS_FT_DST_V4:
 	case FS_FT_NEXT_HOP_V4:
 	case FS_FT_BGP_NEXT_HOP_V4:
+	case FS_FT_POST_NAT_SRC_V4:
+	case FS_FT_POST_NAT_DST_V4:
 		return FS_FK_ADDR4;
 	case FS_FT_SRC_V6:
 	case FS_FT_DST_V6:
 	case FS_FT_NEXT_HOP_V6:
 	case FS_FT_BGP_NEXT_HOP_V6:
+	case FS_FT_POST_NAT_SRC_V6:
+	case FS_FT_POST_NAT_DST_V6:
 		return FS_FK_ADDR6;
 	case FS_FT_SRC_MAC:
 	case FS_FT_DST_MAC:
@@ -143,8 +172,10 @@ target_kind(enum fs_field_target target)
 		return FS_FK_MAC;
 	case FS_FT_NTP_START:
 	case FS_FT_NTP_END:
+	case FS_FT_EVENT_NTP:
 		return FS_FK_NTP;
 	case FS_FT_DATALINK_FRAME:
+	case FS_FT_ENTERPRISE:
 		return FS_FK_BYTES;
 	default:
 		return FS_FK_UINT;
@@ -234,6 +265,52 @@ apply_deferred(struct fs_field_deferred *times, enum fs_field_target target, uin
 	case FS_FT_SAMPLING_SIZE: times->sampling_size = clamp_u32(v); break;
 	case FS_FT_SAMPLING_POPULATION: times->sampling_population = clamp_u32(v); break;
 	default: break;
+	}
+}
+
+/* Stores an integer value of the firewall and NAT event elements. */
+static void
+apply_event_uint(struct fs_flow *flow, enum fs_field_target target, uint64_t v)
+{
+	switch (target) {
+	case FS_FT_FIREWALL_EVENT:
+		flow->firewall_event = (uint8_t)v;
+		flow->present |= FS_F_FIREWALL_EVENT;
+		return;
+	case FS_FT_FIREWALL_EVENT_EXTENDED:
+		flow->firewall_event_extended = (uint16_t)v;
+		flow->present |= FS_F_FIREWALL_EVENT_EXTENDED;
+		return;
+	case FS_FT_NAT_EVENT:
+		flow->nat_event = (uint8_t)v;
+		flow->present |= FS_F_NAT_EVENT;
+		return;
+	case FS_FT_CONNECTION_ID:
+		flow->connection_id = v;
+		flow->present |= FS_F_CONNECTION_ID;
+		return;
+	case FS_FT_POST_NAT_SRC_PORT:
+		flow->post_nat_src_port = (uint16_t)v;
+		flow->present |= FS_F_POST_NAT_SRC_PORT;
+		return;
+	case FS_FT_POST_NAT_DST_PORT:
+		flow->post_nat_dst_port = (uint16_t)v;
+		flow->present |= FS_F_POST_NAT_DST_PORT;
+		return;
+	case FS_FT_EVENT_SECONDS:
+		flow->event_time_ns = (int64_t)(v & 0xffffffffull) * NS_PER_SEC;
+		flow->present |= FS_F_EVENT_TIME;
+		return;
+	case FS_FT_EVENT_MILLIS:
+		flow->event_time_ns = (int64_t)(v % MAX_MS) * NS_PER_MS;
+		flow->present |= FS_F_EVENT_TIME;
+		return;
+	case FS_FT_EVENT_NTP:
+		flow->event_time_ns = ntp_to_unix_ns(v);
+		flow->present |= FS_F_EVENT_TIME;
+		return;
+	default:
+		return;
 	}
 }
 
@@ -340,6 +417,7 @@ apply_uint(struct fs_flow *flow, enum fs_field_target target, uint64_t v)
 		}
 		return;
 	default:
+		apply_event_uint(flow, target, v);
 		return;
 	}
 }
@@ -376,6 +454,17 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 	case FS_FT_NEXT_HOP_V6:
 		set_addr(flow, FS_F_NEXT_HOP, &flow->next_hop, value, len);
 		return;
+	case FS_FT_POST_NAT_SRC_V4:
+	case FS_FT_POST_NAT_SRC_V6:
+		set_addr(flow, FS_F_POST_NAT_SRC_ADDR, &flow->post_nat_src_addr, value, len);
+		return;
+	case FS_FT_POST_NAT_DST_V4:
+	case FS_FT_POST_NAT_DST_V6:
+		set_addr(flow, FS_F_POST_NAT_DST_ADDR, &flow->post_nat_dst_addr, value, len);
+		return;
+	case FS_FT_ENTERPRISE:
+		/* Needs the element's id; fs_field_keep_enterprise() stores it. */
+		return;
 	case FS_FT_SAMPLING:
 		apply_sampling(flow, times, fs_be_uint(value, len));
 		return;
@@ -403,6 +492,23 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		apply_deferred(times, target, fs_be_uint(value, len));
 	else
 		apply_uint(flow, target, fs_be_uint(value, len));
+}
+
+bool
+fs_field_is_enterprise(bool ipfix, uint32_t pen, uint16_t id)
+{
+	if (ipfix)
+		return pen != 0 && pen != FS_PEN_REVERSE;
+	return id >= 0x8000;
+}
+
+void
+fs_field_keep_enterprise(struct fs_flow *flow, struct fs_field_deferred *times,
+			 uint32_t pen, uint16_t id, const uint8_t *value, size_t len)
+{
+	if (!fs_flow_add_enterprise(flow, pen, id, value, len, FS_FLOW_MAX_ENTERPRISE_ELEMENTS) &&
+	    times->enterprise_dropped < UINT16_MAX)
+		times->enterprise_dropped++;
 }
 
 int64_t

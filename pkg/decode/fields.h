@@ -4,7 +4,9 @@
  * Reference: IANA "IP Flow Information Export (IPFIX) Entities" registry
  * (RFC 7012).  NetFlow v9 (RFC 3954) field types 1..127 use the same numbers,
  * so one table serves both protocols.  Only elements without an enterprise
- * number (PEN 0) are mapped; every other element is skipped.
+ * number (PEN 0) are mapped.  Unmapped IPFIX enterprise elements and v9
+ * field types of 32768 or more are kept raw (fs_field_keep_enterprise());
+ * every other unmapped element is skipped.
  *
  * The table is looked up once per template field when a template is learned.
  * The resulting target is stored in the template, so decoding a record is a
@@ -91,6 +93,20 @@ enum fs_field_target {
 	FS_FT_RESPONDER_OCTETS,  /* NSEL responderOctets: reverse flow bytes */
 	FS_FT_RESPONDER_PACKETS, /* NSEL responderPackets: reverse flow packets */
 	FS_FT_DATALINK_FRAME,    /* start of the packet, from its layer 2 header (IE 315, v9 104) */
+	FS_FT_FIREWALL_EVENT,    /* firewallEvent 233, NSEL 40005 */
+	FS_FT_FIREWALL_EVENT_EXTENDED, /* NSEL 33002 */
+	FS_FT_NAT_EVENT,         /* natEvent 230 */
+	FS_FT_CONNECTION_ID,     /* flowId 148, NSEL connection id */
+	FS_FT_POST_NAT_SRC_V4,   /* 225, NSEL 40001 */
+	FS_FT_POST_NAT_DST_V4,   /* 226, NSEL 40002 */
+	FS_FT_POST_NAT_SRC_V6,   /* 281 */
+	FS_FT_POST_NAT_DST_V6,   /* 282 */
+	FS_FT_POST_NAT_SRC_PORT, /* 227, NSEL 40003 */
+	FS_FT_POST_NAT_DST_PORT, /* 228, NSEL 40004 */
+	FS_FT_EVENT_SECONDS,     /* observationTimeSeconds 322, Unix seconds */
+	FS_FT_EVENT_MILLIS,      /* observationTimeMilliseconds 323, Unix ms */
+	FS_FT_EVENT_NTP,         /* observationTimeMicro/Nanoseconds 324/325, NTP format */
+	FS_FT_ENTERPRISE,        /* kept raw in fs_flow.enterprise (fs_field_keep_enterprise()) */
 	FS_FT_COUNT
 };
 
@@ -144,6 +160,7 @@ struct fs_field_deferred {
 	const uint8_t *frame;       /* dataLinkFrameSection bytes, borrowed from the datagram; NULL when absent */
 	size_t frame_len;
 	bool sampling_invalid;      /* a rate of 0 or above FS_FIELD_MAX_SAMPLING_RATE was seen */
+	uint16_t enterprise_dropped; /* enterprise elements that did not fit the flow */
 };
 
 /* The clock of the message that carried a record. */
@@ -163,6 +180,24 @@ struct fs_export_clock {
  */
 void fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		    enum fs_field_target target, const uint8_t *value, size_t len);
+
+/*
+ * Returns true when a template field that the element table does not map is
+ * kept as a raw enterprise element.  With ipfix true, that is an element with
+ * an enterprise number other than the RFC 5103 reverse one.  Otherwise it is
+ * a NetFlow v9 field type of 32768 or more, the range of the IPFIX
+ * enterprise bit.
+ */
+bool fs_field_is_enterprise(bool ipfix, uint32_t pen, uint16_t id);
+
+/*
+ * Appends an enterprise element's value of len bytes to flow's enterprise
+ * elements, or counts it in times->enterprise_dropped when the flow has
+ * FS_FLOW_MAX_ENTERPRISE_ELEMENTS already or its bytes are full.  The
+ * decoder trims the list to its configured limit afterwards.
+ */
+void fs_field_keep_enterprise(struct fs_flow *flow, struct fs_field_deferred *times,
+			      uint32_t pen, uint16_t id, const uint8_t *value, size_t len);
 
 /* Returns true when the deferred values hold element target. */
 bool fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target);

@@ -151,7 +151,8 @@ swap_bits(uint64_t *present, uint64_t a, uint64_t b)
 /*
  * Emits the reverse direction of a biflow record (RFC 5103 section 6): the
  * forward flow with source and destination swapped (addresses, ports,
- * masks, AS numbers, MACs and interfaces), the reverse counters, and the
+ * masks, AS numbers, MACs, interfaces and post-NAT addresses and ports),
+ * the reverse counters, and the
  * reverse TCP flags and times when the record has them.  Nothing is emitted
  * when the reverse counters are absent or zero.
  */
@@ -173,7 +174,11 @@ emit_reverse(struct fs_decode_ctx *ctx, const struct fs_export_clock *clock,
 	memcpy(out.src_mac, rec->flow.dst_mac, sizeof(out.src_mac));
 	memcpy(out.dst_mac, rec->flow.src_mac, sizeof(out.dst_mac));
 	SWAP(out.in_if, out.out_if);
+	SWAP(out.post_nat_src_addr, out.post_nat_dst_addr);
+	SWAP(out.post_nat_src_port, out.post_nat_dst_port);
 	swap_bits(&out.present, FS_F_SRC_ADDR, FS_F_DST_ADDR);
+	swap_bits(&out.present, FS_F_POST_NAT_SRC_ADDR, FS_F_POST_NAT_DST_ADDR);
+	swap_bits(&out.present, FS_F_POST_NAT_SRC_PORT, FS_F_POST_NAT_DST_PORT);
 	swap_bits(&out.present, FS_F_SRC_PORT, FS_F_DST_PORT);
 	swap_bits(&out.present, FS_F_SRC_MASK, FS_F_DST_MASK);
 	swap_bits(&out.present, FS_F_SRC_AS, FS_F_DST_AS);
@@ -206,14 +211,16 @@ emit_reverse(struct fs_decode_ctx *ctx, const struct fs_export_clock *clock,
 
 /*
  * Parses the packet start a record carries (dataLinkFrameSection), at most
- * max_bytes of it, from its Ethernet header and fills the fields the record lacks: MACs, VLAN,
+ * max_header_bytes of it, with the decapsulation the limits ask for, from
+ * its Ethernet header and fills the fields the record lacks: MACs, VLAN,
  * addresses, protocol, TOS, ports, TCP flags, ICMP type and code.  Fields
  * the record sent itself win.  A frame cut short still gives what it has.
  * A record with a frame and no counters stands for that one packet: bytes
  * become its IP length and packets 1, as PSAMP exporters mean it.
  */
 static void
-apply_frame(const struct fs_field_deferred *times, size_t max_bytes, struct fs_flow *flow)
+apply_frame(const struct fs_field_deferred *times, const struct fs_decoder_limits *limits,
+	    struct fs_flow *flow)
 {
 	struct fs_packet_info info = { 0 };
 	struct fs_flow pkt;
@@ -221,8 +228,9 @@ apply_frame(const struct fs_field_deferred *times, size_t max_bytes, struct fs_f
 	if (!times->frame)
 		return;
 	memset(&pkt, 0, sizeof(pkt));
-	(void)fs_packet_parse(times->frame, times->frame_len, FS_PACKET_ETHERNET, max_bytes,
-			      &pkt, &info);
+	(void)fs_packet_parse_flags(times->frame, times->frame_len, FS_PACKET_ETHERNET,
+				    limits->max_header_bytes, fs_packet_flags_of(limits),
+				    &pkt, &info);
 	if (info.ip_length && !fs_flow_has(flow, FS_F_BYTES) &&
 	    !fs_flow_has(flow, FS_F_PACKETS)) {
 		flow->bytes = info.ip_length;
@@ -241,6 +249,27 @@ apply_frame(const struct fs_field_deferred *times, size_t max_bytes, struct fs_f
 	FILL(flow, &pkt, FS_F_TCP_FLAGS, tcp_flags);
 	FILL(flow, &pkt, FS_F_ICMP_TYPE, icmp_type);
 	FILL(flow, &pkt, FS_F_ICMP_CODE, icmp_code);
+}
+
+/*
+ * Trims the record's enterprise elements to max_enterprise_elements and
+ * counts those dropped, here or when they did not fit the flow.
+ */
+static void
+limit_enterprise(struct fs_decode_ctx *ctx, struct fs_record *rec)
+{
+	uint32_t max = fs_decode_limits(ctx)->max_enterprise_elements;
+	struct fs_flow *flow = &rec->flow;
+	uint64_t dropped = rec->times.enterprise_dropped;
+
+	if (flow->enterprise_count > max) {
+		dropped += flow->enterprise_count - max;
+		flow->enterprise_bytes_used = max > 0 ? flow->enterprise[max].offset : 0;
+		flow->enterprise_count = (uint8_t)max;
+		if (max == 0)
+			flow->present &= ~(uint64_t)FS_F_ENTERPRISE_ELEMENTS;
+	}
+	fs_decode_stats(ctx)->enterprise_elements_dropped += dropped;
 }
 
 /*
@@ -310,7 +339,8 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 		if (in_message)
 			ctx->message_records++;
 		fs_field_finish(&rec.times, &clock, &rec.flow);
-		apply_frame(&rec.times, fs_decode_limits(ctx)->max_header_bytes, &rec.flow);
+		apply_frame(&rec.times, fs_decode_limits(ctx), &rec.flow);
+		limit_enterprise(ctx, &rec);
 		if (rec.times.sampling_invalid && !sampling_warned) {
 			sampling_warned = true;
 			fs_decode_warn(ctx, FS_MALFORMED_SAMPLING, facility,

@@ -48,6 +48,7 @@ struct parse_state {
 	struct fs_packet_info *info;
 	int depth;          /* encapsulations entered */
 	bool vlan_set;      /* the outermost tag is already in flow->vlan_id */
+	unsigned flags;     /* enum fs_packet_flag */
 };
 
 static int parse_ethernet(struct parse_state *s);
@@ -250,7 +251,8 @@ parse_ipv6(struct parse_state *s)
 		s->info->fragment = 1;
 		return 0;
 	}
-	if (srh && (next == PROTO_IPV4 || next == PROTO_IPV6)) {
+	if ((srh || (s->flags & FS_PACKET_DECAP_SRV6)) &&
+	    (next == PROTO_IPV4 || next == PROTO_IPV6)) {
 		if (s->depth == FS_PACKET_MAX_ENCAP_DEPTH)
 			return FS_ERR_UNSUPPORTED;
 		s->depth++;
@@ -361,6 +363,14 @@ int
 fs_packet_parse(const uint8_t *data, size_t len, enum fs_packet_start start,
 		size_t max_bytes, struct fs_flow *flow, struct fs_packet_info *info)
 {
+	return fs_packet_parse_flags(data, len, start, max_bytes, 0, flow, info);
+}
+
+int
+fs_packet_parse_flags(const uint8_t *data, size_t len, enum fs_packet_start start,
+		      size_t max_bytes, unsigned flags, struct fs_flow *flow,
+		      struct fs_packet_info *info)
+{
 	static const uint8_t empty[1];
 	struct fs_packet_info scratch;
 	struct parse_state s;
@@ -377,6 +387,7 @@ fs_packet_parse(const uint8_t *data, size_t len, enum fs_packet_start start,
 	s.info = info;
 	s.depth = 0;
 	s.vlan_set = false;
+	s.flags = flags;
 
 	switch (start) {
 	case FS_PACKET_ETHERNET:

@@ -19,6 +19,9 @@
  *                        routing header (routing type 4), an inner IPv4 or
  *                        IPv6 packet is parsed in place of the outer one,
  *                        because the SRv6 outer header only carries it.
+ *                        With FS_PACKET_DECAP_SRV6, so is an inner packet
+ *                        without a segment routing header (SRv6 reduced
+ *                        encapsulation, RFC 8986 H.Encaps.Red).
  *   TCP                  src_port, dst_port, tcp_flags
  *   UDP, SCTP            src_port, dst_port
  *   ICMP, ICMPv6         icmp_type, icmp_code
@@ -69,6 +72,17 @@ struct fs_packet_info {
 	uint8_t fragment;       /* 1 for an IP fragment other than the first */
 };
 
+/* Options of fs_packet_parse_flags(), ORed together. */
+enum fs_packet_flag {
+	/*
+	 * Parse the inner packet of an IPv6 header whose next header (after
+	 * the extension headers) is IPv4 or IPv6, also without a segment
+	 * routing header.  Without this flag such a packet reports the outer
+	 * header, as plain IP-in-IPv6 tunnels should.
+	 */
+	FS_PACKET_DECAP_SRV6 = 1u << 0,
+};
+
 /*
  * Parses the packet start of len bytes at data (borrowed), beginning with
  * the header named by start, and sets the fields found in flow.  At most
@@ -87,5 +101,10 @@ struct fs_packet_info {
  */
 int fs_packet_parse(const uint8_t *data, size_t len, enum fs_packet_start start,
 		    size_t max_bytes, struct fs_flow *flow, struct fs_packet_info *info);
+
+/* Parses like fs_packet_parse(), with flags (enum fs_packet_flag) applied. */
+int fs_packet_parse_flags(const uint8_t *data, size_t len, enum fs_packet_start start,
+			  size_t max_bytes, unsigned flags, struct fs_flow *flow,
+			  struct fs_packet_info *info);
 
 #endif

@@ -21,6 +21,9 @@
  *   u32 output (format << 30 | value)     u32 output format, u32 output value
  *   u32 num_records                       u32 num_records
  *
+ * The sample sequence_number counts the samples of its kind that its data
+ * source generated; fs_decode_sample_sequence() checks it for gaps.
+ *
  * Counter sample (0:2)                  Expanded counter sample (0:4)
  *   u32 sequence_number                   u32 sequence_number
  *   u32 source_id (type << 24 | index)    u32 source_id_type, u32 source_id_index
@@ -84,6 +87,7 @@ struct datagram {
 struct flow_sample {
 	struct fs_flow flow;
 	size_t max_header_bytes;
+	unsigned packet_flags;     /* enum fs_packet_flag, from the decoder limits */
 	bool bytes_from_header;   /* flow.bytes came from a raw header record */
 	bool have_gateway;
 	uint32_t gateway_as;      /* AS of the gateway itself */
@@ -169,8 +173,8 @@ read_raw_header(struct flow_sample *s, struct fs_cursor *rec)
 		return 0;   /* FDDI, token ring, ...: only the length is used */
 	}
 	/* A header cut inside a layer is normal for sampling; keep what was parsed. */
-	(void)fs_packet_parse(header, header_length, start, s->max_header_bytes,
-			      &s->flow, &info);
+	(void)fs_packet_parse_flags(header, header_length, start, s->max_header_bytes,
+				    s->packet_flags, &s->flow, &info);
 	if (info.ip_length > 0)
 		s->flow.bytes = info.ip_length;
 	return 0;
@@ -520,10 +524,17 @@ read_flow_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 	struct flow_sample s;
 	struct fs_flow *flow = &s.flow;
 	uint32_t sequence, rate, in_format, in_value, out_format, out_value;
-	uint32_t num_records;
+	uint32_t source_type, source_index, num_records;
 
 	sequence = fs_cursor_get_u32(cur);
-	fs_cursor_skip(cur, expanded ? 8 : 4);      /* source id */
+	if (expanded) {
+		source_type = fs_cursor_get_u32(cur);
+		source_index = fs_cursor_get_u32(cur);
+	} else {
+		source_index = fs_cursor_get_u32(cur);
+		source_type = source_index >> 24;
+		source_index &= 0x00ffffff;
+	}
 	rate = fs_cursor_get_u32(cur);
 	fs_cursor_skip(cur, 8);                     /* sample_pool, drops */
 	if (expanded) {
@@ -543,8 +554,13 @@ read_flow_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 	if (!fs_cursor_ok(cur))
 		return cursor_result(cur);
 
+	/* Source types are 0 to 2; a larger one cannot name a source, so it has no sequence check. */
+	if (source_type <= 0xff)
+		fs_decode_sample_sequence(ctx, &dg->agent, FS_SFLOW_FLOW_SAMPLES,
+					  (uint8_t)source_type, source_index, sequence);
 	memset(&s, 0, sizeof(s));
 	s.max_header_bytes = fs_decode_limits(ctx)->max_header_bytes;
+	s.packet_flags = fs_packet_flags_of(fs_decode_limits(ctx));
 	flow->flow_type = FS_FLOW_SFLOW_V5;
 	flow->exporter_addr = *ctx->exporter;
 	flow->exporter_port = ctx->exporter_port;
@@ -602,6 +618,8 @@ read_counter_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 	c.source_id_index = source_index;
 	c.time_received_ns = ctx->time_received_ns;
 
+	fs_decode_sample_sequence(ctx, &dg->agent, FS_SFLOW_COUNTER_SAMPLES, (uint8_t)source_type,
+				  source_index, sequence);
 	read_records(ctx, cur, num_records, read_counter_record, &c, sequence);
 	fs_decode_stats(ctx)->sflow_counter_samples++;
 	fs_decode_emit_counters(ctx, &c);

@@ -430,6 +430,9 @@ parse_fields(const struct fs_template_spec *spec, struct fs_template_field *fiel
 				f.target = FS_FT_PACKETS_TOTAL;
 				f.reverse = 1;
 			}
+		} else if (f.length != 0 && i >= spec->scope_count &&
+			   fs_field_is_enterprise(spec->enterprise_bit, f.pen, f.id)) {
+			f.target = FS_FT_ENTERPRISE;
 		}
 
 		min_len += f.length == FS_FIELD_VARLEN ? 1 : f.length;
@@ -972,6 +975,10 @@ fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
 			return FS_ERR_TRUNCATED;
 		if (f->target == FS_FT_NONE)
 			continue;
+		if (f->target == FS_FT_ENTERPRISE) {
+			fs_field_keep_enterprise(&rec->flow, &rec->times, f->pen, f->id, value, len);
+			continue;
+		}
 		if (f->reverse)
 			fs_field_apply(&rec->reverse, &rec->reverse_times,
 				       (enum fs_field_target)f->target, value, len);

@@ -15,10 +15,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Small limits so eviction and the field limit are reached quickly. */
+/*
+ * Small limits so eviction, the field limit and the enterprise element limit
+ * are reached quickly; SRv6 decapsulation on to reach that path too.
+ */
 static const struct fs_decoder_limits fuzz_limits = {
 	.max_templates = 64,
 	.max_template_fields = 64,
+	.max_enterprise_elements = 2,
+	.decap_srv6 = true,
 };
 
 static void

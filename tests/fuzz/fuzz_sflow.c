@@ -22,6 +22,8 @@ static const struct fs_decoder_limits fuzz_limits = {
 	.max_sflow_samples = 8,
 	.max_sflow_records = 8,
 	.max_header_bytes = 128,
+	.max_sflow_sources = 4,
+	.decap_srv6 = true,
 };
 
 static void
