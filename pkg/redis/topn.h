@@ -152,9 +152,12 @@ char *fs_topn_bucket_key(enum fs_topn_dim dim, enum fs_topn_metric metric,
 /* Counters of one batch; read them with fs_topn_batch_stats(). */
 struct fs_topn_stats {
 	uint64_t flushes;   /* successful flushes of a non-empty batch */
-	uint64_t commands;  /* Redis commands sent, MULTI and EXEC included */
+	uint64_t commands;  /* Redis commands sent: MULTI, EXEC, scripts, roll-up look-ups */
+	uint64_t updates;   /* sorted-set increments (ZINCRBY) that the write scripts applied */
 	uint64_t errors;    /* flushes that failed */
 	uint64_t full;      /* fs_topn_batch_add() calls rejected as full */
+	uint64_t rollups;   /* coarse buckets that this batch's roll-ups built */
+	uint64_t rollup_errors; /* roll-up runs that failed (retried by the next flush) */
 };
 
 struct fs_topn_batch;
