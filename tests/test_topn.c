@@ -938,6 +938,304 @@ test_query_long_conversation_member(void **state)
 	fs_topn_batch_free(batch);
 }
 
+/* ---- roll-up ---- */
+
+/* Returns 1 when key exists, else 0. */
+static int
+key_exists(const char *key)
+{
+	redisReply *reply = redisCommand(ctx, "EXISTS %s", key);
+	int exists;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	exists = reply->integer == 1;
+	freeReplyObject(reply);
+	return exists;
+}
+
+static void
+run_command(redisContext *c, const char *command)
+{
+	redisReply *reply = redisCommand(c, command);
+
+	assert_non_null(reply);
+	if (reply->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", command, reply->str);
+	freeReplyObject(reply);
+}
+
+static void
+test_rollup_late_write_reaches_parent(void **state)
+{
+	struct fs_topn_batch *writer = fs_topn_batch_new(16);
+	struct fs_topn_batch *late = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+	struct fs_topn_row rows[2];
+	char marker[128];
+
+	(void)state;
+	add_flow(writer, "10.7.0.1", NULL, -1, 100, 1);
+	flush_at(writer, BASE + 5);
+	rollup_at(writer, BASE + 60 + FS_TOPN_ROLLUP_GRACE_S);
+	fs_topn_rollup_key(FS_TOPN_5M, BASE, marker, sizeof(marker));
+	assert_true(key_exists(marker));
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.7.0.1") == 100);
+
+	/* A writer whose clock lags writes into the rolled-up minute. */
+	add_flow(late, "10.7.0.1", NULL, -1, 50, 1);
+	flush_at(late, BASE + 6);
+	fs_topn_batch_stats(late, &stats);
+	/* 3 metrics at 10 s and at 60 s. */
+	assert_int_equal(stats.updates, 6);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.7.0.1") == 150);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.7.0.1") == 150);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, BASE, "10.7.0.1") == 2);
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 2, BASE + 70, rows), 1);
+	assert_row(&rows[0], "10.7.0.1", 150, 2, 2);
+	fs_topn_batch_free(writer);
+	fs_topn_batch_free(late);
+}
+
+static void
+test_rollup_retried_after_error(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_batch *other = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+	struct fs_topn_row rows[2];
+	char marker[128], source[128], command[300];
+
+	(void)state;
+	add_flow(batch, "10.8.0.1", NULL, -1, 10, 1);
+	flush_at(batch, BASE + 5);
+
+	/* A source key of the wrong type makes the roll-up script fail half-way. */
+	fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE + 20, source,
+			   sizeof(source));
+	snprintf(command, sizeof(command), "SET %s not-a-zset", source);
+	run_command(ctx, command);
+	assert_int_equal(fs_topn_flush(batch, ctx, BASE + 70), 0);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollup_errors, 1);
+	fs_topn_rollup_key(FS_TOPN_5M, BASE, marker, sizeof(marker));
+	assert_false(key_exists(marker));
+	/* The bytes bucket was already summed before the failure. */
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 10);
+
+	/* The next flush retries the same bucket; nothing counts twice. */
+	snprintf(command, sizeof(command), "DEL %s", source);
+	run_command(ctx, command);
+	assert_int_equal(fs_topn_flush(batch, ctx, BASE + 71), 0);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollup_errors, 1);
+	assert_true(key_exists(marker));
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 10);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, BASE, "10.8.0.1") == 1);
+
+	/* A second writer reaching the same bucket finds the marker and leaves it. */
+	rollup_at(other, BASE + 72);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 10);
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_24H, 2, BASE + 72, rows), 1);
+	assert_row(&rows[0], "10.8.0.1", 10, 1, 1);
+	fs_topn_batch_free(batch);
+	fs_topn_batch_free(other);
+}
+
+static void
+test_flush_reloads_flushed_scripts(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+
+	(void)state;
+	add_flow(batch, "10.6.0.1", NULL, -1, 10, 1);
+	flush_at(batch, BASE + 1);
+	/* Redis forgets its scripts on restart and on SCRIPT FLUSH. */
+	run_command(ctx, "SCRIPT FLUSH");
+	add_flow(batch, "10.6.0.1", NULL, -1, 10, 1);
+	flush_at(batch, BASE + 2);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.6.0.1") == 20);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE, "10.6.0.1") == 2);
+
+	run_command(ctx, "SCRIPT FLUSH");
+	rollup_at(batch, BASE + 70);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.6.0.1") == 20);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.errors, 0);
+	assert_int_equal(stats.flushes, 2);
+	fs_topn_batch_free(batch);
+}
+
+#define TIMELINE_SOURCES 5
+#define TIMELINE_MAX_EVENTS 2048
+
+/* Flows that two writers added, to compute what each window must return. */
+struct flow_log {
+	int count;
+	struct {
+		int64_t at;
+		int source;
+		uint64_t bytes;
+	} events[TIMELINE_MAX_EVENTS];
+};
+
+static void
+source_name(int source, char *buf, size_t len)
+{
+	snprintf(buf, len, "10.9.0.%d", source + 1);
+}
+
+/* Adds one flow of source to batch and to the log, and flushes it at at_s. */
+static void
+log_flow(struct flow_log *log, struct fs_topn_batch *batch, redisContext *c, int source,
+	 uint64_t bytes, int64_t at_s)
+{
+	char src[32];
+
+	assert_true(log->count < TIMELINE_MAX_EVENTS);
+	source_name(source, src, sizeof(src));
+	add_flow(batch, src, NULL, -1, bytes, 1);
+	assert_int_equal(fs_topn_flush(batch, c, at_s), 0);
+	log->events[log->count].at = at_s;
+	log->events[log->count].source = source;
+	log->events[log->count].bytes = bytes;
+	log->count++;
+}
+
+/* Checks every window at now against the sums of the log. */
+static void
+check_windows(const struct flow_log *log, int64_t now)
+{
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+		int64_t resolution = fs_topn_window_resolution(w);
+		int64_t last = now - (now % resolution);
+		int64_t first = last - (fs_topn_window_buckets(w) - 1) * resolution;
+		uint64_t flows[TIMELINE_SOURCES] = { 0 }, bytes[TIMELINE_SOURCES] = { 0 };
+		struct fs_topn_row rows[TIMELINE_SOURCES + 1];
+		int expected_rows = 0;
+		int n;
+
+		for (int i = 0; i < log->count; i++) {
+			if (log->events[i].at < first || log->events[i].at >= last + resolution)
+				continue;
+			flows[log->events[i].source]++;
+			bytes[log->events[i].source] += log->events[i].bytes;
+		}
+		for (int s = 0; s < TIMELINE_SOURCES; s++)
+			expected_rows += flows[s] > 0;
+		n = query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, TIMELINE_SOURCES + 1, now, rows);
+		if (n != expected_rows)
+			fail_msg("window %s at %lld: %d rows, expected %d", fs_topn_window_name(w),
+				 (long long)now, n, expected_rows);
+		for (int i = 0; i < n; i++) {
+			int s = atoi(strrchr(rows[i].key, '.') + 1) - 1;
+
+			assert_true(s >= 0 && s < TIMELINE_SOURCES);
+			if (rows[i].flows != flows[s] || rows[i].bytes != bytes[s])
+				fail_msg("window %s at %lld, %s: %llu flows and %llu bytes, "
+					 "expected %llu and %llu", fs_topn_window_name(w),
+					 (long long)now, rows[i].key,
+					 (unsigned long long)rows[i].flows,
+					 (unsigned long long)rows[i].bytes,
+					 (unsigned long long)flows[s], (unsigned long long)bytes[s]);
+		}
+	}
+}
+
+/* Returns the number of roll-up markers in Redis. */
+static size_t
+count_markers(void)
+{
+	redisReply *keys = redisCommand(ctx, "KEYS %srollup:*", FS_TOPN_KEY_PREFIX);
+	size_t count;
+
+	assert_non_null(keys);
+	count = keys->elements;
+	freeReplyObject(keys);
+	return count;
+}
+
+/* Closes c's connection from the server side, as a network failure would. */
+static void
+kill_connection(redisContext *c)
+{
+	redisReply *id = redisCommand(c, "CLIENT ID");
+	char command[64];
+
+	assert_non_null(id);
+	assert_int_equal(id->type, REDIS_REPLY_INTEGER);
+	snprintf(command, sizeof(command), "CLIENT KILL ID %lld", id->integer);
+	freeReplyObject(id);
+	run_command(ctx, command);
+}
+
+/*
+ * Two writers flush the same buckets for 2 hours of simulated time: a
+ * every 7 s, b every 21 s with a clock 15 s behind, so b often writes into
+ * minutes that a has already rolled up.  Both run roll-ups of the same
+ * buckets.  Every window is checked against the flows added, and each
+ * bucket must be rolled up once.
+ */
+static void
+test_rollup_two_writers_exact(void **state)
+{
+	struct flow_log *log = calloc(1, sizeof(*log));
+	struct fs_topn_batch *a = fs_topn_batch_new(64);
+	struct fs_topn_batch *b = fs_topn_batch_new(64);
+	redisContext *ctx_a = fs_test_redis_connect(&server);
+	redisContext *ctx_b = fs_test_redis_connect(&server);
+	const int64_t start = BASE - 7200 - 17;
+	struct fs_topn_stats stats_a, stats_b;
+	char src[32];
+	int step = 0;
+
+	(void)state;
+	assert_non_null(log);
+	assert_non_null(ctx_a);
+	assert_non_null(ctx_b);
+	for (int64_t t = start; t < BASE + 700; t += 7, step++) {
+		log_flow(log, a, ctx_a, step % TIMELINE_SOURCES, 100 + (uint64_t)step, t);
+		if (step % 3 == 0)
+			log_flow(log, b, ctx_b, (step / 3) % TIMELINE_SOURCES, 7, t - 15);
+		if (step == 400) {
+			/* a loses its connection: the flush fails and keeps the flow. */
+			kill_connection(ctx_a);
+			source_name(4, src, sizeof(src));
+			add_flow(a, src, NULL, -1, 1, 1);
+			assert_int_equal(fs_topn_flush(a, ctx_a, t), FS_ERR_SYSTEM);
+			assert_int_equal(fs_topn_batch_count(a), 1);
+			/* The retry on a new connection writes it once. */
+			redisFree(ctx_a);
+			ctx_a = fs_test_redis_connect(&server);
+			assert_non_null(ctx_a);
+			fs_topn_batch_reset(a);
+			log_flow(log, a, ctx_a, 4, 1, t);
+		}
+		if (step % 97 == 0)
+			check_windows(log, t);
+	}
+	check_windows(log, BASE + 700);
+
+	fs_topn_batch_stats(a, &stats_a);
+	fs_topn_batch_stats(b, &stats_b);
+	assert_int_equal(stats_a.rollup_errors + stats_b.rollup_errors, 0);
+	assert_int_equal(stats_a.errors, 1);
+	/* Every marker was set by exactly one roll-up of one writer. */
+	assert_int_equal(stats_a.rollups + stats_b.rollups, count_markers());
+	/* b wrote into rolled-up minutes, so it updated more than the 10 s buckets. */
+	assert_true(stats_b.updates > 3 * stats_b.flushes);
+	print_message("two writers: %d flows, %llu + %llu roll-ups, %llu + %llu commands\n",
+		      log->count, (unsigned long long)stats_a.rollups,
+		      (unsigned long long)stats_b.rollups, (unsigned long long)stats_a.commands,
+		      (unsigned long long)stats_b.commands);
+	redisFree(ctx_a);
+	redisFree(ctx_b);
+	fs_topn_batch_free(a);
+	fs_topn_batch_free(b);
+	free(log);
+}
+
 int
 main(void)
 {
@@ -961,6 +1259,10 @@ main(void)
 		cmocka_unit_test_setup(test_flush_commands_per_1000_flows, flush_db),
 		cmocka_unit_test_setup(test_flush_enriched_dimensions, flush_db),
 		cmocka_unit_test_setup(test_query_long_conversation_member, flush_db),
+		cmocka_unit_test_setup(test_rollup_late_write_reaches_parent, flush_db),
+		cmocka_unit_test_setup(test_rollup_retried_after_error, flush_db),
+		cmocka_unit_test_setup(test_flush_reloads_flushed_scripts, flush_db),
+		cmocka_unit_test_setup(test_rollup_two_writers_exact, flush_db),
 	};
 
 	/* hiredis sends with write(2), so SIGPIPE from a stopped server must not kill the test. */
