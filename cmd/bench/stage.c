@@ -11,7 +11,10 @@
  *   topn            fs_topn_batch_add() of each flow into a batch of the size
  *                   flowsift-report uses, emptied when full
  *   topn-redis      the same, flushed with fs_topn_flush() into --redis every
- *                   --flush-every flows (Redis's own CPU is not counted)
+ *                   --flush-every flows and when the batch is full; the
+ *                   clock passed to each flush advances by one second, so
+ *                   roll-ups of closed buckets run as in flowsift-report
+ *                   (Redis's own CPU is not counted)
  *
  * The stages after decode run over up to STAGE_MAX_FLOWS flows decoded once
  * before timing.  Each run covers at least --min-flows flows, repeating the
@@ -75,8 +78,8 @@ struct stage_ctx {
 	uint64_t sink_flows;
 	uint64_t sink_bytes;
 	uint64_t matches;
-	uint64_t topn_commands;
-	uint64_t topn_flushes;
+	int64_t topn_start_s;        /* wall clock when topn-redis starts */
+	int64_t topn_now_s;          /* simulated clock of the topn-redis flushes */
 	uint64_t errors;
 };
 
@@ -149,15 +152,13 @@ stage_loop_filter(struct stage_ctx *ctx, uint64_t count)
 static STAGE_NOINLINE void
 stage_loop_topn(struct stage_ctx *ctx, uint64_t count, uint64_t flush_every)
 {
-	int64_t now_s = (int64_t)time(NULL);
-
 	for (uint64_t i = 0; i < count; i++) {
 		const struct fs_flow *flow = &ctx->flows[i % ctx->nflows];
 		int full = fs_topn_batch_add(ctx->batch, flow) == FS_ERR_FULL;
 
 		if (full || (flush_every && (i + 1) % flush_every == 0)) {
 			if (ctx->redis) {
-				if (fs_topn_flush(ctx->batch, ctx->redis, now_s) != 0) {
+				if (fs_topn_flush(ctx->batch, ctx->redis, ctx->topn_now_s++) != 0) {
 					ctx->errors++;
 					fs_topn_batch_reset(ctx->batch);
 				}
@@ -168,7 +169,7 @@ stage_loop_topn(struct stage_ctx *ctx, uint64_t count, uint64_t flush_every)
 				ctx->errors++;
 		}
 	}
-	if (ctx->redis && fs_topn_flush(ctx->batch, ctx->redis, now_s) != 0)
+	if (ctx->redis && fs_topn_flush(ctx->batch, ctx->redis, ctx->topn_now_s++) != 0)
 		ctx->errors++;
 	fs_topn_batch_reset(ctx->batch);
 }
@@ -265,6 +266,8 @@ stage_prepare(struct stage_ctx *ctx)
 			fprintf(stderr, "flowsift-bench stage: --redis: %s\n", err);
 			return -1;
 		}
+		ctx->topn_start_s = (int64_t)time(NULL);
+		ctx->topn_now_s = ctx->topn_start_s;
 	}
 	return 0;
 }
@@ -307,8 +310,12 @@ stage_report(struct stage_ctx *ctx, const double *rates, uint64_t flows_per_run)
 
 		fs_topn_batch_stats(ctx->batch, &s);
 		printf(" flush_every=%" PRIu64 " flushes=%" PRIu64 " redis_commands=%" PRIu64
-		       " commands_per_1000_flows=%.1f", o->flush_every, s.flushes, s.commands,
-		       (double)s.commands * 1000.0 / (double)(flows_per_run * n));
+		       " commands_per_1000_flows=%.1f zset_updates_per_1000_flows=%.1f"
+		       " rollups=%" PRIu64 " rollup_errors=%" PRIu64 " simulated_seconds=%" PRIu64,
+		       o->flush_every, s.flushes, s.commands,
+		       (double)s.commands * 1000.0 / (double)(flows_per_run * n),
+		       (double)s.updates * 1000.0 / (double)(flows_per_run * n), s.rollups,
+		       s.rollup_errors, (uint64_t)(ctx->topn_now_s - ctx->topn_start_s));
 	}
 	if (o->kind == STAGE_ENRICH) {
 		struct fs_enrich_stats s;
