@@ -80,16 +80,16 @@
  * as well, so a built bucket always holds the sum of its 10 s buckets.
  * pkg/redis/topn_rollup.h has the details, and fs_topn_sources_resolve()
  * lists the keys that hold a bucket's content whether it is built or not.
- * So a complete coarse bucket holds what it held before; only its timing
- * changed.
+ * So a complete coarse bucket contains the same sums as before, but it
+ * appears only after its roll-up.
  *
  * Reading
  * -------
- * fs_topn_query() resolves the window's buckets into built buckets and the
- * 10 s (or 60 s, 5 min) buckets of the ones not built yet, sums them with
- * ZUNIONSTORE into a private temporary key (expiring after
- * FS_TOPN_TMP_TTL_S, deleted when done), takes the top n, and sums the
- * other two metrics for those members with ZMSCORE on each of those
+ * fs_topn_query() replaces each of the window's buckets that is not built
+ * yet by its finer buckets (fs_topn_sources_resolve()).  It sums those
+ * buckets with ZUNIONSTORE into a private temporary key (expiring after
+ * FS_TOPN_TMP_TTL_S, deleted when done) and takes the top n.  Then it sums
+ * the other two metrics for those members with ZMSCORE on each of those
  * buckets.  The result is the same before and after a roll-up.  Rows are
  * ordered by the chosen metric, largest first, with ties ordered by key
  * text in ascending byte order.

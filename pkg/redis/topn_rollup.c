@@ -56,7 +56,7 @@ fs_topn_level_ttl(int level)
 	return level_ttl[level];
 }
 
-/* Returns the start of the bucket of size resolution that holds t, rounding down for negative t. */
+/* Returns the start of the bucket of size resolution that contains t, rounding down for negative t. */
 static int64_t
 span_start(int64_t t, int64_t resolution)
 {
@@ -121,7 +121,7 @@ push_span(struct fs_topn_span *list, int *count, int level, int64_t start)
 	return 0;
 }
 
-/* Sends EXISTS for the marker of each span and stores the answers in claimed[]. */
+/* Sends EXISTS for the marker of each span and stores the results in claimed[]. */
 static int
 read_markers(redisContext *ctx, const struct fs_topn_span *spans, int count, int *claimed)
 {
@@ -199,9 +199,9 @@ fs_topn_sources_resolve(redisContext *ctx, int level, const int64_t *starts, int
 			int64_t end = span->start + resolution;
 
 			/*
-			 * A bucket rolled up stands for itself.  So does one left
+			 * A bucket rolled up is read as it is.  So is one left
 			 * unrolled past the life of its children, because nothing
-			 * of them remains; its own key is normally absent then,
+			 * of them remains.  Its own key is then normally absent,
 			 * unless an earlier release wrote it directly.
 			 */
 			if (claimed[i] || end + level_ttl[level - 1] <= now_s) {

@@ -1,6 +1,6 @@
 /*
  * topn_rollup.h - server-side roll-up of top-N buckets, and the bucket keys
- * whose union holds a bucket's content.
+ * whose union contains a bucket's content.
  *
  * fs_topn_flush() writes only the 10 s buckets (level 0).  Each coarser
  * bucket (level 1 = 60 s, 2 = 5 min, 3 = 1 h; the level is the enum
@@ -49,7 +49,7 @@ struct fs_topn_span {
 	int64_t start;
 };
 
-/* Buckets whose union holds the content of the buckets asked for. */
+/* Buckets whose union contains the content of the requested buckets. */
 struct fs_topn_sources {
 	int count;
 	struct fs_topn_span spans[FS_TOPN_MAX_SOURCES];
@@ -64,7 +64,7 @@ struct fs_topn_rollup {
 /* Returns the expiry in seconds set on buckets of `level` (and on their roll-up markers). */
 int64_t fs_topn_level_ttl(int level);
 
-/* Writes the roll-up marker key of the bucket of `level` that holds at_s into buf. */
+/* Writes the roll-up marker key of the bucket of `level` that contains at_s into buf. */
 char *fs_topn_rollup_key(int level, int64_t at_s, char *buf, size_t len);
 
 /* Writes the key of span for (dim, metric) into buf (size len).  Returns buf. */
@@ -72,7 +72,7 @@ char *fs_topn_span_key(const struct fs_topn_span *span, enum fs_topn_dim dim,
 		       enum fs_topn_metric metric, char *buf, size_t len);
 
 /*
- * Fills out with the buckets whose union holds the content of the count
+ * Fills out with the buckets whose union contains the content of the count
  * buckets of `level` starting at starts[] (all of one level), as seen at
  * now_s: a bucket of level 0 or with a roll-up marker stands for itself,
  * any other for its children that start at or before now_s.  Later
