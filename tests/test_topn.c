@@ -1076,6 +1076,25 @@ test_flush_reloads_flushed_scripts(void **state)
 	fs_topn_batch_free(batch);
 }
 
+static void
+test_rollup_skips_after_clock_jump(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_stats first, jumped, stats;
+
+	(void)state;
+	rollup_at(batch, BASE);
+	fs_topn_batch_stats(batch, &first);
+	/* A day later only the buckets whose children may still exist are due. */
+	rollup_at(batch, BASE + 86400);
+	fs_topn_batch_stats(batch, &jumped);
+	assert_int_equal(jumped.rollups - first.rollups, first.rollups);
+	rollup_at(batch, BASE + 86401);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollups, jumped.rollups);
+	fs_topn_batch_free(batch);
+}
+
 #define TIMELINE_SOURCES 5
 #define TIMELINE_MAX_EVENTS 2048
 
@@ -1271,6 +1290,7 @@ main(void)
 		cmocka_unit_test_setup(test_rollup_late_write_reaches_parent, flush_db),
 		cmocka_unit_test_setup(test_rollup_retried_after_error, flush_db),
 		cmocka_unit_test_setup(test_flush_reloads_flushed_scripts, flush_db),
+		cmocka_unit_test_setup(test_rollup_skips_after_clock_jump, flush_db),
 		cmocka_unit_test_setup(test_rollup_two_writers_exact, flush_db),
 	};
 

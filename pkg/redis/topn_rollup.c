@@ -352,11 +352,16 @@ fs_topn_rollup_run(struct fs_topn_rollup *rollup, redisContext *ctx, int64_t now
 
 	for (int level = 1; level < FS_TOPN_WINDOW_COUNT; level++) {
 		int64_t resolution = fs_topn_window_resolution((enum fs_topn_window)level);
+		int64_t oldest = span_start(now_s - level_ttl[level - 1], resolution);
 		int64_t *next = &rollup->next_start[level];
 
-		/* First run: start with the oldest bucket whose children may still exist. */
-		if (*next == 0)
-			*next = span_start(now_s - level_ttl[level - 1], resolution);
+		/*
+		 * Start with the oldest bucket whose children may still exist:
+		 * on the first run, and after the clock jumped forward.  Readers
+		 * take older unbuilt buckets as they are (fs_topn_sources_resolve()).
+		 */
+		if (*next < oldest)
+			*next = oldest;
 		while (*next + resolution + FS_TOPN_ROLLUP_GRACE_S <= now_s &&
 		       sent < FS_TOPN_ROLLUPS_PER_PASS) {
 			int rc = rollup_one(rollup, ctx, level, *next, now_s, commands, rolled,

@@ -87,8 +87,9 @@ int fs_topn_sources_resolve(redisContext *ctx, int level, const int64_t *starts,
 /*
  * Rolls up, in order of level, every bucket that closed more than
  * FS_TOPN_ROLLUP_GRACE_S before now_s and that rollup has not handled yet,
- * FS_TOPN_ROLLUPS_PER_PASS at most.  The first run also handles the buckets
- * whose children may still exist.  *commands counts the Redis commands sent.
+ * FS_TOPN_ROLLUPS_PER_PASS at most.  It starts no earlier than the oldest
+ * bucket whose children may still exist, so the first run (and a run after
+ * the clock jumped forward) also builds those.  *commands counts the Redis commands sent.
  * Returns 0, or FS_ERR_SYSTEM / FS_ERR_INVALID (logged through log_limit)
  * with the failed bucket left for the next run.
  */
