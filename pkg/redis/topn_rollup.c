@@ -172,6 +172,7 @@ fs_topn_sources_resolve(redisContext *ctx, int level, const int64_t *starts, int
 	int rc;
 
 	out->count = 0;
+	out->lookups = 0;
 	for (int i = 0; i < count; i++) {
 		rc = push_span(frontier, &nfrontier, level, starts[i]);
 		if (rc < 0)
@@ -190,6 +191,7 @@ fs_topn_sources_resolve(redisContext *ctx, int level, const int64_t *starts, int
 			}
 			break;
 		}
+		out->lookups += nfrontier;
 		rc = read_markers(ctx, frontier, nfrontier, claimed);
 		if (rc < 0)
 			return rc;
@@ -288,8 +290,7 @@ rollup_one(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t 
 	for (int64_t t = start; t < start + resolution; t += child_res)
 		children[nchildren++] = t;
 	rc = fs_topn_sources_resolve(ctx, level - 1, children, nchildren, now_s, sources);
-	if (level > 1)
-		(*commands) += (uint64_t)nchildren;
+	*commands += (uint64_t)sources->lookups;
 	if (rc < 0)
 		goto out;
 	if (rollup->script_sha[0] == '\0') {

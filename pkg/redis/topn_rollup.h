@@ -52,6 +52,7 @@ struct fs_topn_span {
 /* Buckets whose union contains the content of the requested buckets. */
 struct fs_topn_sources {
 	int count;
+	int lookups;   /* EXISTS commands that the resolution sent */
 	struct fs_topn_span spans[FS_TOPN_MAX_SOURCES];
 };
 
