@@ -736,12 +736,17 @@ check_exec(struct fs_topn_batch *batch, const redisReply *exec, int nscripts, ui
 
 /*
  * Reads the ncmd replies of append_flush().  Every reply is read even after
- * an error reply, so the connection stays in step.
+ * an error reply, so the connection stays in step.  Returns like
+ * check_exec(), also FS_ERR_NOT_FOUND when a server that checks scripts
+ * while queueing rejected an EVALSHA with NOSCRIPT and so aborted the EXEC.
+ * NOTE: Redis 7.0 queues EVALSHA without that check, so the tests do not
+ * run the queue-time branch.
  */
 static int
 read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd, int nscripts,
 		   uint64_t *updates)
 {
+	int queued_noscript = 0;
 	int rc = 0;
 
 	for (uint64_t i = 0; i < ncmd; i++) {
@@ -754,8 +759,13 @@ read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd
 			return FS_ERR_SYSTEM;
 		}
 		reply = raw;
-		if (i + 1 == ncmd && rc == 0) {
-			rc = check_exec(batch, reply, nscripts, updates);
+		if (i + 1 == ncmd) {
+			/* After a queued NOSCRIPT the EXEC reply is EXECABORT: nothing ran. */
+			if (rc == 0 && !queued_noscript)
+				rc = check_exec(batch, reply, nscripts, updates);
+		} else if (reply->type == REDIS_REPLY_ERROR &&
+			   strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+			queued_noscript = 1;
 		} else if (reply->type == REDIS_REPLY_ERROR) {
 			if (rc == 0)
 				fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
@@ -764,7 +774,7 @@ read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd
 		}
 		freeReplyObject(reply);
 	}
-	return rc;
+	return queued_noscript && rc == 0 ? FS_ERR_NOT_FOUND : rc;
 }
 
 /* Marks ctx failed after a pipeline was cut short, so no caller sends more commands on it. */
