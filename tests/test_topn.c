@@ -1011,9 +1011,11 @@ test_rollup_retried_after_error(void **state)
 {
 	struct fs_topn_batch *batch = fs_topn_batch_new(16);
 	struct fs_topn_batch *other = fs_topn_batch_new(16);
+	struct fs_topn_batch *late = fs_topn_batch_new(16);
 	struct fs_topn_stats stats;
 	struct fs_topn_row rows[2];
-	char marker[128], source[128], command[300];
+	redisReply *reply;
+	char marker[128], source[128], staged[128], command[300];
 
 	(void)state;
 	add_flow(batch, "10.8.0.1", NULL, -1, 10, 1);
@@ -1029,8 +1031,19 @@ test_rollup_retried_after_error(void **state)
 	assert_int_equal(stats.rollup_errors, 1);
 	fs_topn_rollup_key(FS_TOPN_5M, BASE, marker, sizeof(marker));
 	assert_false(key_exists(marker));
-	/* The bytes bucket was already summed before the failure. */
-	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 10);
+	/* Nothing reached the 60 s bucket: the roll-up stopped before its commit. */
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == -1);
+
+	/* A late write meanwhile also adds to the staging key that a union has filled. */
+	add_flow(late, "10.8.0.1", NULL, -1, 5, 1);
+	flush_at(late, BASE + 6);
+	fs_topn_rollup_staging_key(FS_TOPN_5M, BASE, FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, staged,
+				   sizeof(staged));
+	reply = redisCommand(ctx, "ZSCORE %s 10.8.0.1", staged);
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	assert_string_equal(reply->str, "15");
+	freeReplyObject(reply);
 
 	/* The next flush retries the same bucket; nothing counts twice. */
 	snprintf(command, sizeof(command), "DEL %s", source);
@@ -1039,15 +1052,17 @@ test_rollup_retried_after_error(void **state)
 	fs_topn_batch_stats(batch, &stats);
 	assert_int_equal(stats.rollup_errors, 1);
 	assert_true(key_exists(marker));
-	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 10);
-	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, BASE, "10.8.0.1") == 1);
+	assert_false(key_exists(staged));
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 15);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, BASE, "10.8.0.1") == 2);
 
 	/* A second writer reaching the same bucket finds the marker and leaves it. */
 	rollup_at(other, BASE + 72);
-	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 10);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 15);
 	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_24H, 2, BASE + 72, rows), 1);
-	assert_row(&rows[0], "10.8.0.1", 10, 1, 1);
+	assert_row(&rows[0], "10.8.0.1", 15, 2, 2);
 	fs_topn_batch_free(batch);
+	fs_topn_batch_free(late);
 	fs_topn_batch_free(other);
 }
 

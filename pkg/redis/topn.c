@@ -23,30 +23,44 @@
  * topn-redis bench on a busy 2-core machine, so calls stay smaller.
  */
 #define WRITE_CHUNK 512
-#define WRITE_SCRIPT_KEYS "15"   /* 12 buckets and 3 roll-up markers */
-#define WRITE_ARGC (3 + 15 + FS_TOPN_WINDOW_COUNT + 4 * WRITE_CHUNK)
+#define WRITE_SCRIPT_KEYS "27"   /* 12 buckets, 3 roll-up markers, 3 stage markers, 9 staging keys */
+#define WRITE_ARGC (3 + 27 + FS_TOPN_WINDOW_COUNT + 4 * WRITE_CHUNK)
 
 /*
- * Adds member increments to the 10 s buckets of one dimension, and to each
- * coarser bucket holding now whose roll-up marker exists, because that
- * bucket's roll-up has already summed the 10 s buckets.
- *   KEYS[4 * m + k]   metric m (0 bytes, 1 packets, 2 flows), level k (1 = 10 s ... 4 = 1 h)
- *   KEYS[11 + k]      the roll-up marker of level k, for k = 2, 3, 4
- *   ARGV[k]           the expiry of level k in seconds, k = 1 .. 4
- *   ARGV[5 ..]        member, bytes, packets, flows, repeated; "0" adds nothing
+ * Adds member increments to the 10 s buckets of one dimension.  For each
+ * coarser bucket holding now, it also adds them to that bucket when its
+ * roll-up is done (its marker exists), or to the roll-up's staging key
+ * when the roll-up has begun (its stage marker exists), because the
+ * roll-up may already have summed the 10 s buckets.
+ *   KEYS[4 * m + k]       metric m (0 bytes, 1 packets, 2 flows), level k (1 = 10 s ... 4 = 1 h)
+ *   KEYS[11 + k]          the roll-up marker of level k, for k = 2, 3, 4
+ *   KEYS[14 + k]          the stage marker of level k
+ *   KEYS[17 + 3 * m + k]  the staging key of metric m at level k
+ *   ARGV[k]               the expiry of level k in seconds, k = 1 .. 4
+ *   ARGV[5 ..]            member, bytes, packets, flows, repeated; "0" adds nothing
  * Returns the number of levels written.
  *
  * Per key it reads the old scores with one ZMSCORE and writes the sums with
- * one ZADD: in the topn-redis bench that took a third of the Redis CPU time
- * of one ZINCRBY call per member.  A new member gets its increment as
- * sent; other sums are doubles, as ZINCRBY's are, and %.17g prints them
- * exactly.  unpack() takes at most 7,999 values in
- * Redis's Lua, which 2 * WRITE_CHUNK stays below.
+ * one ZADD, which needs fewer Lua-to-Redis calls than one ZINCRBY per
+ * member.  A new member gets its increment as sent; other sums are doubles,
+ * as ZINCRBY's are, and %.17g prints them exactly.  unpack() takes at most
+ * 7,999 values in Redis's Lua, which 2 * WRITE_CHUNK stays below.
  */
 static const char write_script[] =
-	"local levels = {1}\n"
+	"local targets = {{}, {}, {}}\n"
+	"local levels = 1\n"
+	"for m = 0, 2 do targets[m + 1][1] = {KEYS[4 * m + 1], ARGV[1]} end\n"
 	"for k = 2, 4 do\n"
-	"  if redis.call('EXISTS', KEYS[11 + k]) == 1 then levels[#levels + 1] = k end\n"
+	"  local built = redis.call('EXISTS', KEYS[11 + k]) == 1\n"
+	"  if built then redis.call('EXPIRE', KEYS[11 + k], ARGV[k]) end\n"
+	"  if built or redis.call('EXISTS', KEYS[14 + k]) == 1 then\n"
+	"    levels = levels + 1\n"
+	"    for m = 0, 2 do\n"
+	"      local key = built and KEYS[4 * m + k] or KEYS[17 + 3 * m + k]\n"
+	"      local list = targets[m + 1]\n"
+	"      list[#list + 1] = {key, ARGV[k]}\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
 	"for m = 0, 2 do\n"
 	"  local members, increments = {}, {}\n"
@@ -58,8 +72,8 @@ static const char write_script[] =
 	"    end\n"
 	"  end\n"
 	"  if #members > 0 then\n"
-	"    for _, k in ipairs(levels) do\n"
-	"      local key = KEYS[4 * m + k]\n"
+	"    for _, target in ipairs(targets[m + 1]) do\n"
+	"      local key = target[1]\n"
 	"      local old = redis.call('ZMSCORE', key, unpack(members))\n"
 	"      local pairs = {}\n"
 	"      for j = 1, #members do\n"
@@ -71,14 +85,11 @@ static const char write_script[] =
 	"        pairs[2 * j] = members[j]\n"
 	"      end\n"
 	"      redis.call('ZADD', key, unpack(pairs))\n"
-	"      redis.call('EXPIRE', key, ARGV[k])\n"
+	"      redis.call('EXPIRE', key, target[2])\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"for _, k in ipairs(levels) do\n"
-	"  if k > 1 then redis.call('EXPIRE', KEYS[11 + k], ARGV[k]) end\n"
-	"end\n"
-	"return #levels\n";
+	"return levels\n";
 _Static_assert(2 * WRITE_CHUNK < 7999, "write_script unpacks 2 * WRITE_CHUNK values");
 
 struct window_info {
@@ -152,6 +163,8 @@ struct write_buffers {
 struct flush_keys {
 	char bucket[FS_TOPN_DIM_COUNT][FS_TOPN_METRIC_COUNT][FS_TOPN_WINDOW_COUNT][KEY_LEN];
 	char marker[FS_TOPN_WINDOW_COUNT - 1][KEY_LEN];
+	char stage[FS_TOPN_WINDOW_COUNT - 1][KEY_LEN];
+	char staging[FS_TOPN_DIM_COUNT][FS_TOPN_METRIC_COUNT][FS_TOPN_WINDOW_COUNT - 1][KEY_LEN];
 	char ttl[FS_TOPN_WINDOW_COUNT][24];
 };
 
@@ -590,8 +603,14 @@ flush_keys_fill(struct flush_keys *keys, int64_t now_s)
 		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
 			for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++)
 				fs_topn_bucket_key(d, m, w, now_s, keys->bucket[d][m][w], KEY_LEN);
-	for (int w = 1; w < FS_TOPN_WINDOW_COUNT; w++)
+	for (int w = 1; w < FS_TOPN_WINDOW_COUNT; w++) {
 		fs_topn_rollup_key(w, now_s, keys->marker[w - 1], KEY_LEN);
+		fs_topn_rollup_stage_key(w, now_s, keys->stage[w - 1], KEY_LEN);
+		for (int d = 0; d < FS_TOPN_DIM_COUNT; d++)
+			for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
+				fs_topn_rollup_staging_key(w, now_s, d, m, keys->staging[d][m][w - 1],
+							   KEY_LEN);
+	}
 	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++)
 		snprintf(keys->ttl[w], sizeof(keys->ttl[w]), "%" PRId64, fs_topn_level_ttl(w));
 }
@@ -645,6 +664,11 @@ append_write(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_
 			wb->argv[argc++] = keys->bucket[d][m][w];
 	for (int w = 1; w < FS_TOPN_WINDOW_COUNT; w++)
 		wb->argv[argc++] = keys->marker[w - 1];
+	for (int w = 1; w < FS_TOPN_WINDOW_COUNT; w++)
+		wb->argv[argc++] = keys->stage[w - 1];
+	for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
+		for (int w = 1; w < FS_TOPN_WINDOW_COUNT; w++)
+			wb->argv[argc++] = keys->staging[d][m][w - 1];
 	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++)
 		wb->argv[argc++] = keys->ttl[w];
 	for (size_t i = from; i < to; i++) {

@@ -77,7 +77,8 @@
  * and the key flowsift:top:rollup:<resolution>:<bucket_start_unix> marks it
  * as built.  Until then the coarse key is absent.  A flush whose now_s falls
  * into a bucket already built, because its clock lags, adds to that bucket
- * as well, so a built bucket always holds the sum of its 10 s buckets.
+ * as well, so a built bucket always contains the sum of its 10 s buckets.
+ * Other keys under flowsift:top:rollup: are working state of roll-ups.
  * pkg/redis/topn_rollup.h has the details, and fs_topn_sources_resolve()
  * lists the keys that hold a bucket's content whether it is built or not.
  * So a complete coarse bucket contains the same sums as before, but it

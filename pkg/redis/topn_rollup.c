@@ -23,31 +23,59 @@ static const int64_t level_ttl[FS_TOPN_WINDOW_COUNT] = { 900, 1200, 4500,
 							  86400 + FS_TOPN_EXPIRE_MARGIN_S };
 
 /*
- * Sums the children into each destination, then sets the marker, unless the
- * marker already exists.  ZUNIONSTORE overwrites, so a run cut short by an
- * error reply leaves no double count behind, and a later run redoes it.
- *   KEYS[1]                the roll-up marker
- *   KEYS[2 .. ndest + 1]   the destination buckets
- *   then nsrc source keys per destination, in the same order
- *   ARGV[1] expiry in seconds, ARGV[2] ndest, ARGV[3] nsrc
- * Returns 1 when it rolled up, 0 when the marker existed.
+ * One step of a roll-up, chosen by ARGV[1]; every step does nothing and
+ * returns 0 once the bucket's marker KEYS[1] exists.  ARGV[2] is the expiry.
+ * The stage marker is a hash: field "begun", plus one field per staging
+ * key that a union has filled.
+ *   begin   KEYS[2] the stage marker: from now on writes into the bucket's
+ *           time also add to the staging keys.  Fields of an earlier,
+ *           interrupted roll-up stay valid, because those writes went on.
+ *   union   KEYS[2] the stage marker, KEYS[3] a staging key, KEYS[4 ..]
+ *           its sources: ZUNIONSTORE, which overwrites, so a repeated union
+ *           counts nothing twice.
+ *   commit  KEYS[2] the stage marker, then ARGV[3] staging keys and as many
+ *           destination buckets.  Unless a union is missing (an error), it
+ *           renames each staging key to its bucket (deleting the bucket when
+ *           the sum was empty), sets the marker and removes the stage marker.
+ * Returns 1 when it did its step, 0 when the bucket was already built.
  */
 static const char rollup_script[] =
 	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-	"local ndest = tonumber(ARGV[2])\n"
-	"local nsrc = tonumber(ARGV[3])\n"
-	"local at = ndest + 2\n"
-	"for d = 2, ndest + 1 do\n"
-	"  if nsrc > 0 then\n"
-	"    local sources = {}\n"
-	"    for s = 1, nsrc do sources[s] = KEYS[at + s - 1] end\n"
-	"    if redis.call('ZUNIONSTORE', KEYS[d], nsrc, unpack(sources)) > 0 then\n"
-	"      redis.call('EXPIRE', KEYS[d], ARGV[1])\n"
+	"local mode = ARGV[1]\n"
+	"if mode == 'begin' then\n"
+	"  redis.call('HSET', KEYS[2], 'begun', '1')\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+	"elseif mode == 'union' then\n"
+	"  if redis.call('HEXISTS', KEYS[2], 'begun') == 0 then\n"
+	"    return redis.error_reply('roll-up union before begin')\n"
+	"  end\n"
+	"  if #KEYS > 3 and redis.call('ZUNIONSTORE', KEYS[3], #KEYS - 3, unpack(KEYS, 4)) > 0 then\n"
+	"    redis.call('EXPIRE', KEYS[3], ARGV[2])\n"
+	"  elseif #KEYS == 3 then\n"
+	"    redis.call('DEL', KEYS[3])\n"
+	"  end\n"
+	"  redis.call('HSET', KEYS[2], KEYS[3], '1')\n"
+	"elseif mode == 'commit' then\n"
+	"  local n = tonumber(ARGV[3])\n"
+	"  for i = 1, n do\n"
+	"    if redis.call('HEXISTS', KEYS[2], KEYS[2 + i]) == 0 then\n"
+	"      return redis.error_reply('roll-up commit without the union of ' .. KEYS[2 + i])\n"
 	"    end\n"
 	"  end\n"
-	"  at = at + nsrc\n"
+	"  for i = 1, n do\n"
+	"    local staged, dest = KEYS[2 + i], KEYS[2 + n + i]\n"
+	"    if redis.call('EXISTS', staged) == 1 then\n"
+	"      redis.call('RENAME', staged, dest)\n"
+	"      redis.call('EXPIRE', dest, ARGV[2])\n"
+	"    else\n"
+	"      redis.call('DEL', dest)\n"
+	"    end\n"
+	"  end\n"
+	"  redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])\n"
+	"  redis.call('DEL', KEYS[2])\n"
+	"else\n"
+	"  return redis.error_reply('unknown roll-up step ' .. tostring(mode))\n"
 	"end\n"
-	"redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
 	"return 1\n";
 
 int64_t
@@ -74,6 +102,27 @@ fs_topn_rollup_key(int level, int64_t at_s, char *buf, size_t len)
 
 	snprintf(buf, len, FS_TOPN_KEY_PREFIX "rollup:%" PRId64 "s:%" PRId64, resolution,
 		 span_start(at_s, resolution));
+	return buf;
+}
+
+char *
+fs_topn_rollup_stage_key(int level, int64_t at_s, char *buf, size_t len)
+{
+	int64_t resolution = fs_topn_window_resolution((enum fs_topn_window)level);
+
+	snprintf(buf, len, FS_TOPN_KEY_PREFIX "rollup:%" PRId64 "s:%" PRId64 ":stage", resolution,
+		 span_start(at_s, resolution));
+	return buf;
+}
+
+char *
+fs_topn_rollup_staging_key(int level, int64_t at_s, enum fs_topn_dim dim,
+			   enum fs_topn_metric metric, char *buf, size_t len)
+{
+	int64_t resolution = fs_topn_window_resolution((enum fs_topn_window)level);
+
+	snprintf(buf, len, FS_TOPN_KEY_PREFIX "rollup:%" PRId64 "s:%" PRId64 ":%s:%s", resolution,
+		 span_start(at_s, resolution), fs_topn_dim_name(dim), fs_topn_metric_name(metric));
 	return buf;
 }
 
@@ -222,111 +271,177 @@ fs_topn_sources_resolve(redisContext *ctx, int level, const int64_t *starts, int
 	return 0;
 }
 
-/* Key storage and argument vector of one roll-up call. */
-struct rollup_call {
+/* The calls of one roll-up after begin: one union per destination, then commit. */
+#define STEP_CALLS (DEST_COUNT + 1)
+
+/* Keys and argument vectors of those calls, back to back in argv. */
+struct rollup_calls {
 	char (*keys)[KEY_LEN];
 	const char **argv;
-	int argc;
+	int argc[STEP_CALLS];
+	char numbers[5][24];
 };
 
-/* Fills call with EVALSHA, the keys and the arguments of the roll-up of (level, start). */
-static int
-build_call(struct rollup_call *call, const char *sha, int level, int64_t start,
-	   const struct fs_topn_sources *sources, char numbers[4][24])
+static void
+rollup_calls_release(struct rollup_calls *calls)
 {
-	size_t nkeys = 1 + DEST_COUNT + (size_t)DEST_COUNT * (size_t)sources->count;
+	free(calls->keys);
+	free(calls->argv);
+}
+
+/*
+ * Fills calls with the union and commit calls of the roll-up of the bucket
+ * (level, start) from sources.  Keys: the marker, the stage marker,
+ * DEST_COUNT staging keys, DEST_COUNT buckets, then the sources of each.
+ */
+static int
+build_calls(struct rollup_calls *calls, const char *sha, int level, int64_t start,
+	    const struct fs_topn_sources *sources)
+{
+	size_t nsrc = (size_t)sources->count;
+	size_t nkeys = 2 + 2 * (size_t)DEST_COUNT + DEST_COUNT * nsrc;
+	size_t nargs = DEST_COUNT * (8 + nsrc) + 8 + 2 * (size_t)DEST_COUNT;
 	struct fs_topn_span dest = { level, start };
-	size_t k = 0;
+	char (*staging)[KEY_LEN], (*dests)[KEY_LEN], (*srcs)[KEY_LEN];
+	const char **arg;
 
-	call->keys = malloc(nkeys * sizeof(*call->keys));
-	call->argv = malloc((nkeys + 6) * sizeof(*call->argv));
-	if (call->keys == NULL || call->argv == NULL)
+	calls->keys = malloc(nkeys * sizeof(*calls->keys));
+	calls->argv = malloc(nargs * sizeof(*calls->argv));
+	if (calls->keys == NULL || calls->argv == NULL)
 		return FS_ERR_SYSTEM;
+	staging = calls->keys + 2;
+	dests = staging + DEST_COUNT;
+	srcs = dests + DEST_COUNT;
+	fs_topn_rollup_key(level, start, calls->keys[0], KEY_LEN);
+	fs_topn_rollup_stage_key(level, start, calls->keys[1], KEY_LEN);
+	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++) {
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+			size_t i = (size_t)d * FS_TOPN_METRIC_COUNT + (size_t)m;
 
-	fs_topn_rollup_key(level, start, call->keys[k++], KEY_LEN);
-	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++)
-		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
-			fs_topn_span_key(&dest, d, m, call->keys[k++], KEY_LEN);
-	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++)
-		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
-			for (int s = 0; s < sources->count; s++)
-				fs_topn_span_key(&sources->spans[s], d, m, call->keys[k++], KEY_LEN);
+			fs_topn_rollup_staging_key(level, start, d, m, staging[i], KEY_LEN);
+			fs_topn_span_key(&dest, d, m, dests[i], KEY_LEN);
+			for (size_t s = 0; s < nsrc; s++)
+				fs_topn_span_key(&sources->spans[s], d, m, srcs[i * nsrc + s], KEY_LEN);
+		}
+	}
+	snprintf(calls->numbers[0], 24, "%" PRId64, level_ttl[level]);
+	snprintf(calls->numbers[1], 24, "%zu", 3 + nsrc);
+	snprintf(calls->numbers[2], 24, "%d", 2 + 2 * DEST_COUNT);
+	snprintf(calls->numbers[3], 24, "%d", DEST_COUNT);
 
-	snprintf(numbers[0], 24, "%zu", nkeys);
-	snprintf(numbers[1], 24, "%" PRId64, level_ttl[level]);
-	snprintf(numbers[2], 24, "%d", DEST_COUNT);
-	snprintf(numbers[3], 24, "%d", sources->count);
-	call->argc = 0;
-	call->argv[call->argc++] = "EVALSHA";
-	call->argv[call->argc++] = sha;
-	call->argv[call->argc++] = numbers[0];
-	for (size_t i = 0; i < nkeys; i++)
-		call->argv[call->argc++] = call->keys[i];
-	call->argv[call->argc++] = numbers[1];
-	call->argv[call->argc++] = numbers[2];
-	call->argv[call->argc++] = numbers[3];
+	arg = calls->argv;
+	for (size_t i = 0; i < DEST_COUNT; i++) {
+		const char **first = arg;
+
+		*arg++ = "EVALSHA";
+		*arg++ = sha;
+		*arg++ = calls->numbers[1];
+		*arg++ = calls->keys[0];
+		*arg++ = calls->keys[1];
+		*arg++ = staging[i];
+		for (size_t s = 0; s < nsrc; s++)
+			*arg++ = srcs[i * nsrc + s];
+		*arg++ = "union";
+		*arg++ = calls->numbers[0];
+		calls->argc[i] = (int)(arg - first);
+	}
+	{
+		const char **first = arg;
+
+		*arg++ = "EVALSHA";
+		*arg++ = sha;
+		*arg++ = calls->numbers[2];
+		*arg++ = calls->keys[0];
+		*arg++ = calls->keys[1];
+		for (size_t i = 0; i < DEST_COUNT; i++)
+			*arg++ = staging[i];
+		for (size_t i = 0; i < DEST_COUNT; i++)
+			*arg++ = dests[i];
+		*arg++ = "commit";
+		*arg++ = calls->numbers[0];
+		*arg++ = calls->numbers[3];
+		calls->argc[DEST_COUNT] = (int)(arg - first);
+	}
 	return 0;
 }
 
 /*
- * Rolls up the bucket of `level` starting at start.  Returns 0, or a
- * negative fs_result (logged).  *rolled counts a roll-up that this call did.
+ * Sends the begin step of the roll-up of (level, start) and returns its
+ * reply: 1 when the roll-up is to be done, 0 when the bucket is built.
+ * Returns a negative fs_result on failure, FS_ERR_NOT_FOUND for NOSCRIPT.
  */
 static int
-rollup_one(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t start,
-	   int64_t now_s, uint64_t *commands, uint64_t *rolled, struct fs_ratelimit *log_limit)
+send_begin(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t start,
+	   struct fs_ratelimit *log_limit)
 {
-	int64_t child_res = fs_topn_window_resolution((enum fs_topn_window)(level - 1));
-	int64_t resolution = fs_topn_window_resolution((enum fs_topn_window)level);
-	struct fs_topn_sources *sources = malloc(sizeof(*sources));
-	int64_t children[MAX_CHILDREN];
-	struct rollup_call call = { NULL, NULL, 0 };
-	char numbers[4][24];
-	int nchildren = 0;
+	char marker[KEY_LEN], stage[KEY_LEN], ttl[24];
+	const char *argv[7] = { "EVALSHA", rollup->script_sha, "2", marker, stage, "begin", ttl };
+	redisReply *reply;
 	int rc;
 
-	if (sources == NULL)
+	fs_topn_rollup_key(level, start, marker, sizeof(marker));
+	fs_topn_rollup_stage_key(level, start, stage, sizeof(stage));
+	snprintf(ttl, sizeof(ttl), "%" PRId64, level_ttl[level]);
+	reply = redisCommandArgv(ctx, 7, argv, NULL);
+	if (reply == NULL) {
+		fs_log_limited(log_limit, FS_LOG_ERR, "redis", "top-N roll-up failed: %s",
+			       ctx->errstr);
 		return FS_ERR_SYSTEM;
-	for (int64_t t = start; t < start + resolution; t += child_res)
-		children[nchildren++] = t;
-	rc = fs_topn_sources_resolve(ctx, level - 1, children, nchildren, now_s, sources);
-	*commands += (uint64_t)sources->lookups;
-	if (rc < 0)
-		goto out;
-	if (rollup->script_sha[0] == '\0') {
-		(*commands)++;
-		rc = fs_topn_script_load(ctx, rollup_script, rollup->script_sha);
-		if (rc < 0)
-			goto out;
 	}
-	rc = build_call(&call, rollup->script_sha, level, start, sources, numbers);
-	if (rc < 0)
-		goto out;
+	if (reply->type == REDIS_REPLY_INTEGER)
+		rc = reply->integer == 1;
+	else if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
+		rc = FS_ERR_NOT_FOUND;
+	else
+		rc = FS_ERR_INVALID;
+	if (rc == FS_ERR_INVALID)
+		fs_log_limited(log_limit, FS_LOG_ERR, "redis",
+			       "top-N roll-up of %s bucket %" PRId64 " rejected: %s",
+			       fs_topn_window_name((enum fs_topn_window)level), start,
+			       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type");
+	freeReplyObject(reply);
+	return rc;
+}
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		redisReply *reply = redisCommandArgv(ctx, call.argc, call.argv, NULL);
+/*
+ * Pipelines the union and commit calls and reads every reply.  Returns 0
+ * with *committed set, FS_ERR_NOT_FOUND when a call met NOSCRIPT, or
+ * another negative fs_result (logged).
+ */
+static int
+send_steps(redisContext *ctx, const struct rollup_calls *calls, int level, int64_t start,
+	   int *committed, struct fs_ratelimit *log_limit)
+{
+	const char **argv = calls->argv;
+	int noscript = 0;
+	int rc = 0;
 
-		(*commands)++;
-		if (reply == NULL) {
+	for (int i = 0; i < STEP_CALLS; i++) {
+		if (redisAppendCommandArgv(ctx, calls->argc[i], argv, NULL) != REDIS_OK) {
+			/* Part of a pipeline is buffered: no later reply would match. */
+			ctx->err = REDIS_ERR_OOM;
+			snprintf(ctx->errstr, sizeof(ctx->errstr), "out of memory");
+			return FS_ERR_SYSTEM;
+		}
+		argv += calls->argc[i];
+	}
+	for (int i = 0; i < STEP_CALLS; i++) {
+		void *raw = NULL;
+		redisReply *reply;
+
+		if (redisGetReply(ctx, &raw) != REDIS_OK) {
 			fs_log_limited(log_limit, FS_LOG_ERR, "redis", "top-N roll-up failed: %s",
 				       ctx->errstr);
-			rc = FS_ERR_SYSTEM;
-			break;
+			return FS_ERR_SYSTEM;
 		}
-		if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-		    attempt == 0) {
-			/* The server lost its scripts (a restart or SCRIPT FLUSH): load it again. */
-			freeReplyObject(reply);
-			(*commands)++;
-			rc = fs_topn_script_load(ctx, rollup_script, rollup->script_sha);
-			if (rc < 0)
-				break;
-			continue;
-		}
+		reply = raw;
 		if (reply->type == REDIS_REPLY_INTEGER) {
-			*rolled += reply->integer == 1;
-			rc = 0;
-		} else {
+			if (i == STEP_CALLS - 1)
+				*committed = reply->integer == 1;
+		} else if (reply->type == REDIS_REPLY_ERROR &&
+			   strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+			noscript = 1;
+		} else if (rc == 0) {
 			fs_log_limited(log_limit, FS_LOG_ERR, "redis",
 				       "top-N roll-up of %s bucket %" PRId64 " rejected: %s",
 				       fs_topn_window_name((enum fs_topn_window)level), start,
@@ -335,12 +450,83 @@ rollup_one(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t 
 			rc = FS_ERR_INVALID;
 		}
 		freeReplyObject(reply);
-		break;
 	}
+	return rc == 0 && noscript ? FS_ERR_NOT_FOUND : rc;
+}
+
+/*
+ * Rolls up the bucket of `level` starting at start: begin, then one union
+ * per destination and commit, pipelined.  Each call is atomic on its own,
+ * so Redis serves other clients between the unions.  Every step may run
+ * again after a failure or in another writer without counting twice.
+ * Returns 0, or a negative fs_result (logged).  *rolled counts a commit
+ * that this call did.
+ */
+static int
+rollup_one(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t start,
+	   int64_t now_s, uint64_t *commands, uint64_t *rolled, struct fs_ratelimit *log_limit)
+{
+	int64_t child_res = fs_topn_window_resolution((enum fs_topn_window)(level - 1));
+	int64_t resolution = fs_topn_window_resolution((enum fs_topn_window)level);
+	struct fs_topn_sources *sources = malloc(sizeof(*sources));
+	struct rollup_calls calls = { .keys = NULL, .argv = NULL };
+	int64_t children[MAX_CHILDREN];
+	int nchildren = 0;
+	int committed = 0;
+	int rc;
+
+	if (sources == NULL)
+		return FS_ERR_SYSTEM;
+	if (rollup->script_sha[0] == '\0') {
+		(*commands)++;
+		rc = fs_topn_script_load(ctx, rollup_script, rollup->script_sha);
+		if (rc < 0)
+			goto out;
+	}
+	/* A second attempt follows a NOSCRIPT: Redis lost its scripts (a restart or SCRIPT FLUSH). */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (attempt == 1) {
+			(*commands)++;
+			rc = fs_topn_script_load(ctx, rollup_script, rollup->script_sha);
+			if (rc < 0)
+				goto out;
+		}
+		(*commands)++;
+		rc = send_begin(rollup, ctx, level, start, log_limit);
+		if (rc == FS_ERR_NOT_FOUND)
+			continue;
+		if (rc <= 0)
+			break;
+
+		nchildren = 0;
+		for (int64_t t = start; t < start + resolution; t += child_res)
+			children[nchildren++] = t;
+		rc = fs_topn_sources_resolve(ctx, level - 1, children, nchildren, now_s, sources);
+		*commands += (uint64_t)sources->lookups;
+		if (rc < 0)
+			break;
+		rollup_calls_release(&calls);
+		calls.keys = NULL;
+		calls.argv = NULL;
+		rc = build_calls(&calls, rollup->script_sha, level, start, sources);
+		if (rc < 0)
+			break;
+		*commands += STEP_CALLS;
+		rc = send_steps(ctx, &calls, level, start, &committed, log_limit);
+		if (rc != FS_ERR_NOT_FOUND)
+			break;
+	}
+	if (rc == FS_ERR_NOT_FOUND) {
+		fs_log_limited(log_limit, FS_LOG_ERR, "redis",
+			       "top-N roll-up: the script is still missing after SCRIPT LOAD");
+		rc = FS_ERR_INVALID;
+	}
+	if (rc > 0)
+		rc = 0;
+	*rolled += (uint64_t)committed;
 
 out:
-	free(call.keys);
-	free(call.argv);
+	rollup_calls_release(&calls);
 	free(sources);
 	return rc;
 }

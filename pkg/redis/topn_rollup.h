@@ -5,17 +5,23 @@
  * fs_topn_flush() writes only the 10 s buckets (level 0).  Each coarser
  * bucket (level 1 = 60 s, 2 = 5 min, 3 = 1 h; the level is the enum
  * fs_topn_window of the window that reads it) is built once, when it has
- * closed: a Lua script sums its children with ZUNIONSTORE into it and then
- * sets its roll-up marker
+ * closed, by three steps of one Lua script:
  *
- *   flowsift:top:rollup:<resolution>:<bucket_start_unix>
+ *   begin   creates the stage marker  flowsift:top:rollup:<res>:<start>:stage
+ *   union   per dimension and metric: ZUNIONSTORE of the children into the
+ *           staging key  flowsift:top:rollup:<res>:<start>:<dim>:<metric>
+ *   commit  renames every staging key to its bucket and sets the marker
+ *           flowsift:top:rollup:<res>:<start>
  *
- * with the same expiry as the bucket.  The script is atomic, checks the
- * marker first and sets it last, and ZUNIONSTORE overwrites its destination,
- * so running it again (a second report replica, a retry after a lost reply)
- * never counts twice.  A write that arrives for a bucket whose parents are
- * already rolled up adds to those parents too, in the same script, so a
- * rolled-up bucket equals the sum of its 10 s buckets at every moment.
+ * The 36 unions are separate calls, so Redis serves other clients between
+ * them.  Each step first checks the marker, a union overwrites its staging
+ * key, and commit refuses to run unless every union has run since begin,
+ * so any step may run again (a second report replica, a retry after an
+ * error or a lost reply) without counting twice.  A write whose time falls
+ * into a bucket whose roll-up has begun adds to the staging keys too, and
+ * once the bucket is built, to the bucket itself.  So a built bucket
+ * equals the sum of its 10 s buckets at every moment.  Markers and staging
+ * keys expire with the bucket.
  *
  * Until its marker exists, a coarse bucket's content is the union of its
  * children, each resolved the same way down to the 10 s buckets.
@@ -56,7 +62,7 @@ struct fs_topn_sources {
 	struct fs_topn_span spans[FS_TOPN_MAX_SOURCES];
 };
 
-/* Roll-up progress of one writer: the next bucket start to roll, per level, 0 before the first run. */
+/* Roll-up progress of one writer: the next bucket start to roll up, per level. */
 struct fs_topn_rollup {
 	int64_t next_start[FS_TOPN_WINDOW_COUNT];
 	char script_sha[41];   /* SHA1 of the roll-up script, "" until loaded */
@@ -67,6 +73,16 @@ int64_t fs_topn_level_ttl(int level);
 
 /* Writes the roll-up marker key of the bucket of `level` that contains at_s into buf. */
 char *fs_topn_rollup_key(int level, int64_t at_s, char *buf, size_t len);
+
+/*
+ * Writes the key that marks the roll-up of the bucket of `level` holding
+ * at_s as started (see fs_topn_rollup_run()) into buf.  Returns buf.
+ */
+char *fs_topn_rollup_stage_key(int level, int64_t at_s, char *buf, size_t len);
+
+/* Writes the key in which that roll-up sums (dim, metric) before it is renamed to the bucket. */
+char *fs_topn_rollup_staging_key(int level, int64_t at_s, enum fs_topn_dim dim,
+				 enum fs_topn_metric metric, char *buf, size_t len);
 
 /* Writes the key of span for (dim, metric) into buf (size len).  Returns buf. */
 char *fs_topn_span_key(const struct fs_topn_span *span, enum fs_topn_dim dim,
