@@ -27,11 +27,11 @@
 #define WRITE_ARGC (3 + 27 + FS_TOPN_WINDOW_COUNT + 4 * WRITE_CHUNK)
 
 /*
- * Adds member increments to the 10 s buckets of one dimension.  For each
- * coarser bucket holding now, it also adds them to that bucket when its
- * roll-up is done (its marker exists), or to the roll-up's staging key
- * when the roll-up has begun (its stage marker exists), because the
- * roll-up may already have summed the 10 s buckets.
+ * Adds member increments to the 10 s buckets of one dimension.  The roll-up
+ * of a coarser bucket holding now may already have summed those 10 s
+ * buckets.  So the script also adds the increments to that bucket when its
+ * roll-up is done (its marker exists), or else to the roll-up's staging key
+ * when the roll-up has begun (its stage marker exists).
  *   KEYS[4 * m + k]       metric m (0 bytes, 1 packets, 2 flows), level k (1 = 10 s ... 4 = 1 h)
  *   KEYS[11 + k]          the roll-up marker of level k, for k = 2, 3, 4
  *   KEYS[14 + k]          the stage marker of level k
@@ -157,8 +157,8 @@ struct write_buffers {
 
 /*
  * Keys of one flush: the buckets holding now_s per dimension, metric and
- * level, and the roll-up markers of levels 1 to 3, in the order that
- * write_script expects for one dimension.
+ * level, and the roll-up markers, stage markers and staging keys of those
+ * buckets at levels 1 to 3, which write_script takes.
  */
 struct flush_keys {
 	char bucket[FS_TOPN_DIM_COUNT][FS_TOPN_METRIC_COUNT][FS_TOPN_WINDOW_COUNT][KEY_LEN];
@@ -712,8 +712,9 @@ append_flush(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_
 
 /*
  * Checks the EXEC reply of a flush: each element is the number of levels
- * that its script wrote (1 plus the rolled-up parents), from which
- * *updates counts the sorted-set increments applied.  Returns 0,
+ * that its script wrote (the 10 s bucket, plus each coarser bucket or
+ * staging key).  *updates counts the sorted-set increments applied from
+ * them.  Returns 0,
  * FS_ERR_NOT_FOUND when every script failed with NOSCRIPT (so nothing was
  * applied), or FS_ERR_INVALID.
  */

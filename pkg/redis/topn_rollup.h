@@ -14,10 +14,10 @@
  *           flowsift:top:rollup:<res>:<start>
  *
  * The 36 unions are separate calls, so Redis serves other clients between
- * them.  Each step first checks the marker, a union overwrites its staging
- * key, and commit refuses to run unless every union has run since begin,
- * so any step may run again (a second report replica, a retry after an
- * error or a lost reply) without counting twice.  A write whose time falls
+ * them.  Each step first checks the marker, and a union overwrites its
+ * staging key.  Commit refuses to run unless every union has run since
+ * begin.  So any step may run again (a second report replica, a retry
+ * after an error or a lost reply) without counting twice.  A write whose time falls
  * into a bucket whose roll-up has begun adds to the staging keys too, and
  * once the bucket is built, to the bucket itself.  So a built bucket
  * equals the sum of its 10 s buckets at every moment.  Markers and staging
@@ -68,7 +68,7 @@ struct fs_topn_rollup {
 	char script_sha[41];   /* SHA1 of the roll-up script, "" until loaded */
 };
 
-/* Returns the expiry in seconds set on buckets of `level` (and on their roll-up markers). */
+/* Returns the expiry in seconds of buckets of `level`, and of their markers and staging keys. */
 int64_t fs_topn_level_ttl(int level);
 
 /* Writes the roll-up marker key of the bucket of `level` that contains at_s into buf. */
