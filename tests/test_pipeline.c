@@ -26,6 +26,7 @@
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "redis/topn.h"
+#include "redis/topn_rollup.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
@@ -448,22 +449,32 @@ check_top_against_totals(struct pipeline *p, json_t *rows)
 	}
 }
 
-/* Sums one source's flow count over the 5m window's buckets straight from Redis. */
+/*
+ * Sums one source's flow count over the 5m window's buckets straight from
+ * Redis: each 60 s bucket, or its 10 s buckets until it is rolled up.
+ */
 static uint64_t
 redis_flows_of(const struct pipeline *p, const char *source)
 {
 	redisContext *ctx = fs_test_redis_connect(&p->redis);
+	struct fs_topn_sources sources;
 	int64_t now = time(NULL);
+	int64_t starts[5];
 	uint64_t sum = 0;
 	char key[256];
 
 	assert_non_null(ctx);
 	for (int b = 0; b < fs_topn_window_buckets(FS_TOPN_5M); b++) {
+		int64_t at = now - b * fs_topn_window_resolution(FS_TOPN_5M);
+
+		starts[b] = at - at % fs_topn_window_resolution(FS_TOPN_5M);
+	}
+	assert_int_equal(fs_topn_sources_resolve(ctx, FS_TOPN_5M, starts, 5, now, &sources), 0);
+	for (int b = 0; b < sources.count; b++) {
 		redisReply *reply;
 
-		fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M,
-				   now - b * fs_topn_window_resolution(FS_TOPN_5M), key,
-				   sizeof(key));
+		fs_topn_span_key(&sources.spans[b], FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, key,
+				 sizeof(key));
 		reply = redisCommand(ctx, "ZSCORE %s %s", key, source);
 		assert_non_null(reply);
 		if (reply->type == REDIS_REPLY_STRING)

@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
+#include "redis/topn_rollup.h"
 #include "support/redis_server.h"
 
 /* A Unix time divisible by 3600, so it starts a bucket at every resolution. */
@@ -324,78 +325,103 @@ test_batch_full_keeps_flow_whole(void **state)
 
 /* ---- flush ---- */
 
+/* Runs the roll-ups due at now_s, as an idle report worker's flush does. */
+static void
+rollup_at(struct fs_topn_batch *batch, int64_t now_s)
+{
+	struct fs_topn_stats stats;
+
+	flush_at(batch, now_s);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollup_errors, 0);
+}
+
 static void
 test_flush_aggregates_scores(void **state)
 {
 	struct fs_topn_batch *batch = fs_topn_batch_new(64);
 	const int64_t now = BASE + 5;
-	struct fs_topn_stats stats;
+	struct fs_topn_stats before, stats;
 
 	(void)state;
+	/* The first flush also runs the roll-ups due at start; count them apart. */
+	rollup_at(batch, now);
+	fs_topn_batch_stats(batch, &before);
 	add_flow(batch, "10.0.0.1", "10.0.0.2", 443, 1000, 10);
 	add_flow(batch, "10.0.0.1", "10.0.0.3", 443, 500, 5);
 	add_flow(batch, "10.0.0.4", "10.0.0.2", 80, 200, 2);
 	assert_int_equal(fs_topn_batch_count(batch), 9);
 	flush_at(batch, now);
 
-	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
-		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.1") == 1500);
-		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_PACKETS, w, now, "10.0.0.1") == 15);
-		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, w, now, "10.0.0.1") == 2);
-		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.4") == 200);
-		assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.2") == 1200);
-		assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_FLOWS, w, now, "10.0.0.3") == 1);
-		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_BYTES, w, now, "443") == 1500);
-		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, w, now, "80") == 2);
-		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, w, now, "443") == 2);
-		assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, w, now, "22") == -1);
-		assert_true(bucket_score(FS_TOPN_CONVERSATION, FS_TOPN_BYTES, w, now,
-					 "10.0.0.1>10.0.0.3") == 500);
-	}
+	/* Only the 10 s bucket is written; the coarser ones come from roll-ups. */
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, now, "10.0.0.1") == 1500);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_PACKETS, FS_TOPN_1M, now, "10.0.0.1") == 15);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, now, "10.0.0.1") == 2);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, now, "10.0.0.4") == 200);
+	assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, now, "10.0.0.2") == 1200);
+	assert_true(bucket_score(FS_TOPN_DST_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, now, "10.0.0.3") == 1);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_BYTES, FS_TOPN_1M, now, "443") == 1500);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, FS_TOPN_1M, now, "80") == 2);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, FS_TOPN_1M, now, "443") == 2);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, FS_TOPN_1M, now, "22") == -1);
+	assert_true(bucket_score(FS_TOPN_CONVERSATION, FS_TOPN_BYTES, FS_TOPN_1M, now,
+				 "10.0.0.1>10.0.0.3") == 500);
+	for (int w = FS_TOPN_5M; w < FS_TOPN_WINDOW_COUNT; w++)
+		assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, now, "10.0.0.1") == -1);
 
-	/* A second flush adds to the same buckets. */
+	fs_topn_batch_stats(batch, &stats);
+	/* SCRIPT LOAD, MULTI, one script per dimension (4), EXEC. */
+	assert_int_equal(stats.commands - before.commands, 1 + 1 + 4 + 1);
+	/* 9 entries x 3 metrics, one level each. */
+	assert_int_equal(stats.updates, 27);
+
+	/* A second flush adds to the same bucket. */
 	add_flow(batch, "10.0.0.1", "10.0.0.2", 443, 1, 1);
 	flush_at(batch, now + 4);
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, now, "10.0.0.1") == 1501);
 
+	/* Once closed, the 60 s bucket contains the sums of its 10 s buckets. */
+	rollup_at(batch, BASE + 60 + FS_TOPN_ROLLUP_GRACE_S);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, now, "10.0.0.1") == 1501);
+	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_FLOWS, FS_TOPN_5M, now, "443") == 3);
+
 	fs_topn_batch_stats(batch, &stats);
 	assert_int_equal(stats.flushes, 2);
 	assert_int_equal(stats.errors, 0);
-	/*
-	 * MULTI + 9 entries x 3 metrics x 4 windows ZINCRBY + 4 dimensions x 12
-	 * EXPIRE + EXEC, then 2 + 4 x 12 + 48.
-	 */
-	assert_int_equal(stats.commands, 2 + 108 + 48 + 2 + 48 + 48);
+	assert_true(stats.rollups >= 1);
 	fs_topn_batch_free(batch);
 }
 
-static void
-test_flush_sets_ttl_on_every_key(void **state)
+/* Returns the expiry that keys of the resolution named in key get, or -1. */
+static long long
+expected_ttl(const char *key)
 {
-	struct fs_topn_batch *batch = fs_topn_batch_new(16);
-	redisReply *keys;
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+		char resolution[16];
 
-	(void)state;
-	add_flow(batch, "192.0.2.1", "2001:db8::2", 53, 100, 1);
-	flush_at(batch, BASE);
+		snprintf(resolution, sizeof(resolution), ":%llds:",
+			 (long long)fs_topn_window_resolution(w));
+		if (strstr(key, resolution) != NULL)
+			return fs_topn_level_ttl(w);
+	}
+	return -1;
+}
 
-	keys = redisCommand(ctx, "KEYS %s*", FS_TOPN_KEY_PREFIX);
+/* Checks the TTL of every key matching pattern; returns how many matched. */
+static size_t
+check_ttls(const char *pattern)
+{
+	redisReply *keys = redisCommand(ctx, "KEYS %s", pattern);
+	size_t count;
+
 	assert_non_null(keys);
 	assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
-	assert_int_equal(keys->elements, 48);
+	count = keys->elements;
 	for (size_t i = 0; i < keys->elements; i++) {
 		const char *key = keys->element[i]->str;
 		redisReply *ttl = redisCommand(ctx, "TTL %s", key);
-		long long expected = -1;
+		long long expected = expected_ttl(key);
 
-		for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
-			char resolution[16];
-
-			snprintf(resolution, sizeof(resolution), ":%llds:",
-				 (long long)fs_topn_window_resolution(w));
-			if (strstr(key, resolution) != NULL)
-				expected = fs_topn_window_seconds(w) + FS_TOPN_EXPIRE_MARGIN_S;
-		}
 		assert_non_null(ttl);
 		assert_int_equal(ttl->type, REDIS_REPLY_INTEGER);
 		if (ttl->integer > expected || ttl->integer < expected - 10)
@@ -404,20 +430,46 @@ test_flush_sets_ttl_on_every_key(void **state)
 		freeReplyObject(ttl);
 	}
 	freeReplyObject(keys);
+	return count;
+}
+
+static void
+test_flush_sets_ttl_on_every_key(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+
+	(void)state;
+	add_flow(batch, "192.0.2.1", "2001:db8::2", 53, 100, 1);
+	flush_at(batch, BASE);
+	/* 4 dimensions x 3 metrics, at 10 s only. */
+	assert_int_equal(check_ttls(FS_TOPN_KEY_PREFIX "*:*:10s:*"), 12);
+	assert_int_equal(check_ttls(FS_TOPN_KEY_PREFIX "*:*:60s:*"), 0);
+
+	/* The roll-up gives the 60 s bucket and its marker the 60 s expiry. */
+	rollup_at(batch, BASE + 60 + FS_TOPN_ROLLUP_GRACE_S);
+	assert_int_equal(check_ttls(FS_TOPN_KEY_PREFIX "src_addr:*:60s:*"), 3);
+	assert_true(check_ttls(FS_TOPN_KEY_PREFIX "rollup:*") > 0);
+	assert_int_equal(check_ttls(FS_TOPN_KEY_PREFIX "*:*:10s:*"), 12);
 	fs_topn_batch_free(batch);
 }
 
 static void
-test_flush_empty_batch_sends_nothing(void **state)
+test_flush_empty_batch_only_rolls_up(void **state)
 {
 	struct fs_topn_batch *batch = fs_topn_batch_new(16);
-	struct fs_topn_stats stats;
+	struct fs_topn_stats first, stats;
 
 	(void)state;
+	/* The first flush rolls up the buckets whose children may still exist. */
 	flush_at(batch, BASE);
+	fs_topn_batch_stats(batch, &first);
+	assert_int_equal(first.flushes, 0);
+	assert_true(first.rollups > 0);
+	/* Nothing is due a second later, so nothing is sent. */
+	flush_at(batch, BASE + 1);
 	fs_topn_batch_stats(batch, &stats);
-	assert_int_equal(stats.flushes, 0);
-	assert_int_equal(stats.commands, 0);
+	assert_int_equal(stats.commands, first.commands);
+	assert_int_equal(stats.rollups, first.rollups);
 	fs_topn_batch_free(batch);
 }
 
@@ -425,6 +477,7 @@ static void
 test_flush_stopped_server_keeps_batch(void **state)
 {
 	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_row rows[2];
 	struct fs_test_redis doomed;
 	struct fs_topn_stats stats;
 	redisContext *doomed_ctx;
@@ -447,8 +500,9 @@ test_flush_stopped_server_keeps_batch(void **state)
 
 	/* The kept entries reach a working server intact. */
 	flush_at(batch, BASE);
-	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.9.9.9") == 4000);
-	assert_true(bucket_score(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, FS_TOPN_1H, BASE, "8080") == 4);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.9.9.9") == 4000);
+	assert_int_equal(query(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, FS_TOPN_1H, 2, BASE, rows), 1);
+	assert_row(&rows[0], "8080", 4000, 4, 1);
 	fs_topn_batch_free(batch);
 }
 
@@ -552,15 +606,31 @@ test_query_ties_ordered_by_key(void **state)
 	fs_topn_batch_free(batch);
 }
 
+/* One writer on a simulated clock that runs roll-ups as time passes, like a report worker. */
+struct timeline {
+	struct fs_topn_batch *batch;
+	int64_t now;
+};
+
+/* Moves the clock to t, running the roll-ups of every minute on the way. */
+static void
+advance(struct timeline *tl, int64_t t)
+{
+	while (tl->now + 60 < t) {
+		tl->now += 60;
+		rollup_at(tl->batch, tl->now);
+	}
+	tl->now = t;
+	rollup_at(tl->batch, t);
+}
+
 /* Flushes one flow from source src at time at_s. */
 static void
-flush_one(const char *src, int64_t at_s)
+flush_one(struct timeline *tl, const char *src, int64_t at_s)
 {
-	struct fs_topn_batch *batch = fs_topn_batch_new(4);
-
-	add_flow(batch, src, NULL, -1, 10, 1);
-	flush_at(batch, at_s);
-	fs_topn_batch_free(batch);
+	advance(tl, at_s);
+	add_flow(tl->batch, src, NULL, -1, 10, 1);
+	flush_at(tl->batch, at_s);
 }
 
 /* Returns whether key is among rows[0..nrows). */
@@ -575,46 +645,74 @@ has_key(const struct fs_topn_row *rows, int nrows, const char *key)
 }
 
 static void
+assert_same_rows(const struct fs_topn_row *a, int na, const struct fs_topn_row *b, int nb)
+{
+	assert_int_equal(na, nb);
+	for (int i = 0; i < na; i++)
+		assert_row(&b[i], a[i].key, a[i].bytes, a[i].packets, a[i].flows);
+}
+
+static void
 test_query_window_boundaries(void **state)
 {
-	struct fs_topn_row rows[10];
-	int n;
+	struct timeline tl = { fs_topn_batch_new(4), BASE - 82801 };
+	const int64_t now = BASE + 59;
+	struct fs_topn_row rows[10], before[FS_TOPN_WINDOW_COUNT][10];
+	int n, nbefore[FS_TOPN_WINDOW_COUNT];
 
 	(void)state;
-	/* 1m reads six 10 s buckets, which at BASE+55 span BASE .. BASE+59. */
-	flush_one("10.2.0.1", BASE - 1);
-	flush_one("10.2.0.2", BASE);
-	flush_one("10.2.0.3", BASE + 59);
-	flush_one("10.2.0.4", BASE + 60);
-	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, 10, BASE + 55, rows);
+	assert_non_null(tl.batch);
+	flush_one(&tl, "10.5.0.1", BASE - 82801);
+	flush_one(&tl, "10.5.0.2", BASE - 82800);
+	flush_one(&tl, "10.4.0.1", BASE - 3301);
+	flush_one(&tl, "10.4.0.2", BASE - 3300);
+	flush_one(&tl, "10.3.0.1", BASE - 241);
+	flush_one(&tl, "10.3.0.2", BASE - 240);
+	flush_one(&tl, "10.2.0.1", BASE - 1);
+	flush_one(&tl, "10.2.0.2", BASE);
+	flush_one(&tl, "10.2.0.3", BASE + 59);
+
+	/* 1m reads six 10 s buckets, which at BASE+59 span BASE .. BASE+59. */
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, 10, now, rows);
 	assert_int_equal(n, 2);
 	assert_true(has_key(rows, n, "10.2.0.2"));
 	assert_true(has_key(rows, n, "10.2.0.3"));
 
-	/* 5m reads five 60 s buckets, which at BASE+10 span BASE-240 .. BASE+59. */
-	flush_one("10.3.0.1", BASE - 241);
-	flush_one("10.3.0.2", BASE - 240);
-	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, 10, BASE + 10, rows);
+	/* 5m reads five 60 s buckets, which span BASE-240 .. BASE+59. */
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, 10, now, rows);
+	assert_int_equal(n, 4);
 	assert_true(has_key(rows, n, "10.3.0.2"));
 	assert_false(has_key(rows, n, "10.3.0.1"));
-	assert_false(has_key(rows, n, "10.2.0.4"));
-	assert_true(has_key(rows, n, "10.2.0.3"));
+	assert_true(has_key(rows, n, "10.2.0.1"));
 
-	/* 1h reads twelve 5 min buckets, which at BASE span BASE-3300 .. BASE+299. */
-	flush_one("10.4.0.1", BASE - 3301);
-	flush_one("10.4.0.2", BASE - 3300);
-	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1H, 10, BASE, rows);
+	/* 1h reads twelve 5 min buckets, which span BASE-3300 .. BASE+299. */
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1H, 10, now, rows);
+	assert_int_equal(n, 6);
 	assert_true(has_key(rows, n, "10.4.0.2"));
 	assert_false(has_key(rows, n, "10.4.0.1"));
 
-	/* 24h reads twenty-four 1 h buckets, which at BASE+10 span BASE-23h .. BASE+3599. */
-	flush_one("10.5.0.1", BASE - 82801);
-	flush_one("10.5.0.2", BASE - 82800);
-	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_24H, 10, BASE + 10, rows);
+	/* 24h reads twenty-four 1 h buckets, which span BASE-23h .. BASE+3599. */
+	n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_24H, 10, now, rows);
+	assert_int_equal(n, 8);
 	assert_true(has_key(rows, n, "10.5.0.2"));
 	assert_false(has_key(rows, n, "10.5.0.1"));
-	assert_true(has_key(rows, n, "10.2.0.4"));
 	assert_true(has_key(rows, n, "10.4.0.1"));
+
+	/* Once every bucket holding now is rolled up, the same windows read the same rows. */
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++)
+		nbefore[w] = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, w, 10, now, before[w]);
+	advance(&tl, BASE + 3600 + FS_TOPN_ROLLUP_GRACE_S);
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+		char key[128];
+
+		fs_topn_rollup_key(w, now, key, sizeof(key));
+		n = query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, w, 10, now, rows);
+		assert_same_rows(before[w], nbefore[w], rows, n);
+		if (w > 0)
+			assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, w, now,
+						 "10.2.0.3") == 1);
+	}
+	fs_topn_batch_free(tl.batch);
 }
 
 static void
@@ -717,25 +815,34 @@ make_mixed_flow(struct fs_flow *flow, int i)
 			 FS_F_SRC_COUNTRY | FS_F_DST_COUNTRY;
 }
 
-/* Prints the Redis commands that one flush of 1,000 mixed flows sends. */
+/* Checks and prints the Redis commands that one flush of 1,000 mixed flows sends. */
 static void
 test_flush_commands_per_1000_flows(void **state)
 {
 	struct fs_topn_batch *batch = fs_topn_batch_new(16384);
-	struct fs_topn_stats stats;
+	struct fs_topn_stats before, stats;
 	struct fs_flow flow;
+	size_t entries;
 
 	(void)state;
+	/* The first flush runs the roll-ups due at start; count them apart. */
+	flush_at(batch, BASE);
+	fs_topn_batch_stats(batch, &before);
 	for (int i = 0; i < 1000; i++) {
 		make_mixed_flow(&flow, i);
 		assert_int_equal(fs_topn_batch_add(batch, &flow), 0);
 	}
-	print_message("top-N: 1000 flows, %zu batch entries\n", fs_topn_batch_count(batch));
+	entries = fs_topn_batch_count(batch);
+	print_message("top-N: 1000 flows, %zu batch entries\n", entries);
 	flush_at(batch, BASE);
 	fs_topn_batch_stats(batch, &stats);
-	print_message("top-N: 1000 flows, %llu Redis commands in one flush\n",
-		      (unsigned long long)stats.commands);
-	assert_true(stats.commands > 0);
+	print_message("top-N: 1000 flows, %llu Redis commands and %llu sorted-set updates in one flush\n",
+		      (unsigned long long)(stats.commands - before.commands),
+		      (unsigned long long)stats.updates);
+	/* SCRIPT LOAD, MULTI, one script per dimension (each has under 512 members), EXEC. */
+	assert_int_equal(stats.commands - before.commands, 1 + 1 + FS_TOPN_DIM_COUNT + 1);
+	/* Every entry has non-zero bytes, packets and flows. */
+	assert_int_equal(stats.updates, 3 * entries);
 	fs_topn_batch_free(batch);
 }
 
@@ -774,6 +881,8 @@ test_flush_enriched_dimensions(void **state)
 	assert_int_equal(fs_topn_batch_add(batch, &b), 0);
 	assert_int_equal(fs_topn_batch_add(batch, &bare), 0);
 	flush_at(batch, BASE + 7);
+	/* Roll up every bucket holding BASE, so that each resolution has its own keys. */
+	advance(&(struct timeline){ batch, BASE + 7 }, BASE + 3600 + FS_TOPN_ROLLUP_GRACE_S);
 
 	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
 		assert_true(bucket_score(FS_TOPN_PROTO, FS_TOPN_BYTES, w, BASE, "6") == 2030);
@@ -794,7 +903,7 @@ test_flush_enriched_dimensions(void **state)
 
 		/* Every new key expires like the old ones. */
 		for (int d = FS_TOPN_CONVERSATION; d < FS_TOPN_DIM_COUNT; d++) {
-			long long expected = fs_topn_window_seconds(w) + FS_TOPN_EXPIRE_MARGIN_S;
+			long long expected = fs_topn_level_ttl(w);
 			long long ttl;
 
 			fs_topn_bucket_key(d, FS_TOPN_BYTES, w, BASE, key, sizeof(key));
@@ -838,6 +947,338 @@ test_query_long_conversation_member(void **state)
 	fs_topn_batch_free(batch);
 }
 
+/* ---- roll-up ---- */
+
+/* Returns 1 when key exists, else 0. */
+static int
+key_exists(const char *key)
+{
+	redisReply *reply = redisCommand(ctx, "EXISTS %s", key);
+	int exists;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	exists = reply->integer == 1;
+	freeReplyObject(reply);
+	return exists;
+}
+
+static void
+run_command(redisContext *c, const char *command)
+{
+	redisReply *reply = redisCommand(c, command);
+
+	assert_non_null(reply);
+	if (reply->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", command, reply->str);
+	freeReplyObject(reply);
+}
+
+static void
+test_rollup_late_write_reaches_parent(void **state)
+{
+	struct fs_topn_batch *writer = fs_topn_batch_new(16);
+	struct fs_topn_batch *late = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+	struct fs_topn_row rows[2];
+	char marker[128];
+
+	(void)state;
+	add_flow(writer, "10.7.0.1", NULL, -1, 100, 1);
+	flush_at(writer, BASE + 5);
+	rollup_at(writer, BASE + 60 + FS_TOPN_ROLLUP_GRACE_S);
+	fs_topn_rollup_key(FS_TOPN_5M, BASE, marker, sizeof(marker));
+	assert_true(key_exists(marker));
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.7.0.1") == 100);
+
+	/* A writer whose clock lags writes into the rolled-up minute. */
+	add_flow(late, "10.7.0.1", NULL, -1, 50, 1);
+	flush_at(late, BASE + 6);
+	fs_topn_batch_stats(late, &stats);
+	/* 3 metrics at 10 s and at 60 s. */
+	assert_int_equal(stats.updates, 6);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.7.0.1") == 150);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.7.0.1") == 150);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, BASE, "10.7.0.1") == 2);
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 2, BASE + 70, rows), 1);
+	assert_row(&rows[0], "10.7.0.1", 150, 2, 2);
+	fs_topn_batch_free(writer);
+	fs_topn_batch_free(late);
+}
+
+static void
+test_rollup_retried_after_error(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_batch *other = fs_topn_batch_new(16);
+	struct fs_topn_batch *late = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+	struct fs_topn_row rows[2];
+	redisReply *reply;
+	char marker[128], source[128], staged[128], command[300];
+
+	(void)state;
+	add_flow(batch, "10.8.0.1", NULL, -1, 10, 1);
+	flush_at(batch, BASE + 5);
+
+	/* A source key of the wrong type makes the roll-up script fail half-way. */
+	fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE + 20, source,
+			   sizeof(source));
+	snprintf(command, sizeof(command), "SET %s not-a-zset", source);
+	run_command(ctx, command);
+	assert_int_equal(fs_topn_flush(batch, ctx, BASE + 70), 0);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollup_errors, 1);
+	fs_topn_rollup_key(FS_TOPN_5M, BASE, marker, sizeof(marker));
+	assert_false(key_exists(marker));
+	/* Nothing reached the 60 s bucket: the roll-up stopped before its commit. */
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == -1);
+
+	/* A late write meanwhile also adds to the staging key that a union has filled. */
+	add_flow(late, "10.8.0.1", NULL, -1, 5, 1);
+	flush_at(late, BASE + 6);
+	fs_topn_rollup_staging_key(FS_TOPN_5M, BASE, FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, staged,
+				   sizeof(staged));
+	reply = redisCommand(ctx, "ZSCORE %s 10.8.0.1", staged);
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	assert_string_equal(reply->str, "15");
+	freeReplyObject(reply);
+
+	/* The next flush retries the same bucket; nothing counts twice. */
+	snprintf(command, sizeof(command), "DEL %s", source);
+	run_command(ctx, command);
+	assert_int_equal(fs_topn_flush(batch, ctx, BASE + 71), 0);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollup_errors, 1);
+	assert_true(key_exists(marker));
+	assert_false(key_exists(staged));
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 15);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_5M, BASE, "10.8.0.1") == 2);
+
+	/* A second writer reaching the same bucket finds the marker and leaves it. */
+	rollup_at(other, BASE + 72);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.8.0.1") == 15);
+	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_24H, 2, BASE + 72, rows), 1);
+	assert_row(&rows[0], "10.8.0.1", 15, 2, 2);
+	fs_topn_batch_free(batch);
+	fs_topn_batch_free(late);
+	fs_topn_batch_free(other);
+}
+
+static void
+test_flush_reloads_flushed_scripts(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_stats stats;
+
+	(void)state;
+	add_flow(batch, "10.6.0.1", NULL, -1, 10, 1);
+	flush_at(batch, BASE + 1);
+	/* Redis discards its scripts on restart and on SCRIPT FLUSH. */
+	run_command(ctx, "SCRIPT FLUSH");
+	add_flow(batch, "10.6.0.1", NULL, -1, 10, 1);
+	flush_at(batch, BASE + 2);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.6.0.1") == 20);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE, "10.6.0.1") == 2);
+
+	run_command(ctx, "SCRIPT FLUSH");
+	rollup_at(batch, BASE + 70);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.6.0.1") == 20);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.errors, 0);
+	assert_int_equal(stats.flushes, 2);
+	fs_topn_batch_free(batch);
+}
+
+static void
+test_rollup_skips_after_clock_jump(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(16);
+	struct fs_topn_stats first, jumped, stats;
+
+	(void)state;
+	rollup_at(batch, BASE);
+	fs_topn_batch_stats(batch, &first);
+	/* A day later only the buckets whose children may still exist are due. */
+	rollup_at(batch, BASE + 86400);
+	fs_topn_batch_stats(batch, &jumped);
+	assert_int_equal(jumped.rollups - first.rollups, first.rollups);
+	rollup_at(batch, BASE + 86401);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.rollups, jumped.rollups);
+	fs_topn_batch_free(batch);
+}
+
+#define TIMELINE_SOURCES 5
+#define TIMELINE_MAX_EVENTS 2048
+
+/* Flows that two writers added, to compute what each window must return. */
+struct flow_log {
+	int count;
+	struct {
+		int64_t at;
+		int source;
+		uint64_t bytes;
+	} events[TIMELINE_MAX_EVENTS];
+};
+
+static void
+source_name(int source, char *buf, size_t len)
+{
+	snprintf(buf, len, "10.9.0.%d", source + 1);
+}
+
+/* Adds one flow of source to batch and to the log, and flushes it at at_s. */
+static void
+log_flow(struct flow_log *log, struct fs_topn_batch *batch, redisContext *c, int source,
+	 uint64_t bytes, int64_t at_s)
+{
+	char src[32];
+
+	assert_true(log->count < TIMELINE_MAX_EVENTS);
+	source_name(source, src, sizeof(src));
+	add_flow(batch, src, NULL, -1, bytes, 1);
+	assert_int_equal(fs_topn_flush(batch, c, at_s), 0);
+	log->events[log->count].at = at_s;
+	log->events[log->count].source = source;
+	log->events[log->count].bytes = bytes;
+	log->count++;
+}
+
+/* Checks every window at now against the sums of the log. */
+static void
+check_windows(const struct flow_log *log, int64_t now)
+{
+	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++) {
+		int64_t resolution = fs_topn_window_resolution(w);
+		int64_t last = now - (now % resolution);
+		int64_t first = last - (fs_topn_window_buckets(w) - 1) * resolution;
+		uint64_t flows[TIMELINE_SOURCES] = { 0 }, bytes[TIMELINE_SOURCES] = { 0 };
+		struct fs_topn_row rows[TIMELINE_SOURCES + 1];
+		int expected_rows = 0;
+		int n;
+
+		for (int i = 0; i < log->count; i++) {
+			if (log->events[i].at < first || log->events[i].at >= last + resolution)
+				continue;
+			flows[log->events[i].source]++;
+			bytes[log->events[i].source] += log->events[i].bytes;
+		}
+		for (int s = 0; s < TIMELINE_SOURCES; s++)
+			expected_rows += flows[s] > 0;
+		n = query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, w, TIMELINE_SOURCES + 1, now, rows);
+		if (n != expected_rows)
+			fail_msg("window %s at %lld: %d rows, expected %d", fs_topn_window_name(w),
+				 (long long)now, n, expected_rows);
+		for (int i = 0; i < n; i++) {
+			int s = atoi(strrchr(rows[i].key, '.') + 1) - 1;
+
+			assert_true(s >= 0 && s < TIMELINE_SOURCES);
+			if (rows[i].flows != flows[s] || rows[i].bytes != bytes[s])
+				fail_msg("window %s at %lld, %s: %llu flows and %llu bytes, "
+					 "expected %llu and %llu", fs_topn_window_name(w),
+					 (long long)now, rows[i].key,
+					 (unsigned long long)rows[i].flows,
+					 (unsigned long long)rows[i].bytes,
+					 (unsigned long long)flows[s], (unsigned long long)bytes[s]);
+		}
+	}
+}
+
+/* Returns the number of roll-up markers in Redis. */
+static size_t
+count_markers(void)
+{
+	redisReply *keys = redisCommand(ctx, "KEYS %srollup:*", FS_TOPN_KEY_PREFIX);
+	size_t count;
+
+	assert_non_null(keys);
+	count = keys->elements;
+	freeReplyObject(keys);
+	return count;
+}
+
+/* Closes c's connection from the server side, as a network failure would. */
+static void
+kill_connection(redisContext *c)
+{
+	redisReply *id = redisCommand(c, "CLIENT ID");
+	char command[64];
+
+	assert_non_null(id);
+	assert_int_equal(id->type, REDIS_REPLY_INTEGER);
+	snprintf(command, sizeof(command), "CLIENT KILL ID %lld", id->integer);
+	freeReplyObject(id);
+	run_command(ctx, command);
+}
+
+/*
+ * Two writers flush the same buckets for 2 hours of simulated time: a
+ * every 7 s, b every 21 s with a clock 15 s behind, so b often writes into
+ * minutes that a has already rolled up.  Both run roll-ups of the same
+ * buckets.  Every window is checked against the flows added, and each
+ * bucket must be rolled up once.
+ */
+static void
+test_rollup_two_writers_exact(void **state)
+{
+	struct flow_log *log = calloc(1, sizeof(*log));
+	struct fs_topn_batch *a = fs_topn_batch_new(64);
+	struct fs_topn_batch *b = fs_topn_batch_new(64);
+	redisContext *ctx_a = fs_test_redis_connect(&server);
+	redisContext *ctx_b = fs_test_redis_connect(&server);
+	const int64_t start = BASE - 7200 - 17;
+	struct fs_topn_stats stats_a, stats_b;
+	char src[32];
+	int step = 0;
+
+	(void)state;
+	assert_non_null(log);
+	assert_non_null(ctx_a);
+	assert_non_null(ctx_b);
+	for (int64_t t = start; t < BASE + 700; t += 7, step++) {
+		log_flow(log, a, ctx_a, step % TIMELINE_SOURCES, 100 + (uint64_t)step, t);
+		if (step % 3 == 0)
+			log_flow(log, b, ctx_b, (step / 3) % TIMELINE_SOURCES, 7, t - 15);
+		if (step == 400) {
+			/* a loses its connection: the flush fails and keeps the flow. */
+			kill_connection(ctx_a);
+			source_name(4, src, sizeof(src));
+			add_flow(a, src, NULL, -1, 1, 1);
+			assert_int_equal(fs_topn_flush(a, ctx_a, t), FS_ERR_SYSTEM);
+			assert_int_equal(fs_topn_batch_count(a), 1);
+			/* The retry on a new connection writes it once. */
+			redisFree(ctx_a);
+			ctx_a = fs_test_redis_connect(&server);
+			assert_non_null(ctx_a);
+			fs_topn_batch_reset(a);
+			log_flow(log, a, ctx_a, 4, 1, t);
+		}
+		if (step % 97 == 0)
+			check_windows(log, t);
+	}
+	check_windows(log, BASE + 700);
+
+	fs_topn_batch_stats(a, &stats_a);
+	fs_topn_batch_stats(b, &stats_b);
+	assert_int_equal(stats_a.rollup_errors + stats_b.rollup_errors, 0);
+	assert_int_equal(stats_a.errors, 1);
+	/* Every marker was set by exactly one roll-up of one writer. */
+	assert_int_equal(stats_a.rollups + stats_b.rollups, count_markers());
+	/* b wrote into rolled-up minutes, so it updated more than the 10 s buckets. */
+	assert_true(stats_b.updates > 3 * stats_b.flushes);
+	print_message("two writers: %d flows, %llu + %llu roll-ups, %llu + %llu commands\n",
+		      log->count, (unsigned long long)stats_a.rollups,
+		      (unsigned long long)stats_b.rollups, (unsigned long long)stats_a.commands,
+		      (unsigned long long)stats_b.commands);
+	redisFree(ctx_a);
+	redisFree(ctx_b);
+	fs_topn_batch_free(a);
+	fs_topn_batch_free(b);
+	free(log);
+}
+
 int
 main(void)
 {
@@ -850,7 +1291,7 @@ main(void)
 		cmocka_unit_test(test_names_parse_and_print),
 		cmocka_unit_test_setup(test_flush_aggregates_scores, flush_db),
 		cmocka_unit_test_setup(test_flush_sets_ttl_on_every_key, flush_db),
-		cmocka_unit_test_setup(test_flush_empty_batch_sends_nothing, flush_db),
+		cmocka_unit_test_setup(test_flush_empty_batch_only_rolls_up, flush_db),
 		cmocka_unit_test_setup(test_flush_stopped_server_keeps_batch, flush_db),
 		cmocka_unit_test_setup(test_flush_wrongtype_is_reported, flush_db),
 		cmocka_unit_test_setup(test_query_orders_by_each_metric, flush_db),
@@ -861,6 +1302,11 @@ main(void)
 		cmocka_unit_test_setup(test_flush_commands_per_1000_flows, flush_db),
 		cmocka_unit_test_setup(test_flush_enriched_dimensions, flush_db),
 		cmocka_unit_test_setup(test_query_long_conversation_member, flush_db),
+		cmocka_unit_test_setup(test_rollup_late_write_reaches_parent, flush_db),
+		cmocka_unit_test_setup(test_rollup_retried_after_error, flush_db),
+		cmocka_unit_test_setup(test_flush_reloads_flushed_scripts, flush_db),
+		cmocka_unit_test_setup(test_rollup_skips_after_clock_jump, flush_db),
+		cmocka_unit_test_setup(test_rollup_two_writers_exact, flush_db),
 	};
 
 	/* hiredis sends with write(2), so SIGPIPE from a stopped server must not kill the test. */

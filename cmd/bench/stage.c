@@ -11,7 +11,10 @@
  *   topn            fs_topn_batch_add() of each flow into a batch of the size
  *                   flowsift-report uses, emptied when full
  *   topn-redis      the same, flushed with fs_topn_flush() into --redis every
- *                   --flush-every flows (Redis's own CPU is not counted)
+ *                   --flush-every flows and when the batch is full.  The
+ *                   clock passed to each flush advances by --flush-seconds
+ *                   (default 1), so roll-ups of closed buckets run as in
+ *                   flowsift-report.  Redis's own CPU is not counted.
  *
  * The stages after decode run over up to STAGE_MAX_FLOWS flows decoded once
  * before timing.  Each run covers at least --min-flows flows, repeating the
@@ -55,6 +58,7 @@ struct stage_options {
 	uint64_t runs;
 	uint64_t min_flows;
 	uint64_t flush_every;
+	uint64_t flush_seconds;
 	const char *filter;
 	const char *redis;
 	struct fs_enrich_settings enrich;
@@ -75,8 +79,8 @@ struct stage_ctx {
 	uint64_t sink_flows;
 	uint64_t sink_bytes;
 	uint64_t matches;
-	uint64_t topn_commands;
-	uint64_t topn_flushes;
+	int64_t topn_start_s;        /* wall clock when topn-redis starts */
+	int64_t topn_now_s;          /* simulated clock of the topn-redis flushes */
 	uint64_t errors;
 };
 
@@ -149,15 +153,14 @@ stage_loop_filter(struct stage_ctx *ctx, uint64_t count)
 static STAGE_NOINLINE void
 stage_loop_topn(struct stage_ctx *ctx, uint64_t count, uint64_t flush_every)
 {
-	int64_t now_s = (int64_t)time(NULL);
-
 	for (uint64_t i = 0; i < count; i++) {
 		const struct fs_flow *flow = &ctx->flows[i % ctx->nflows];
 		int full = fs_topn_batch_add(ctx->batch, flow) == FS_ERR_FULL;
 
 		if (full || (flush_every && (i + 1) % flush_every == 0)) {
 			if (ctx->redis) {
-				if (fs_topn_flush(ctx->batch, ctx->redis, now_s) != 0) {
+				ctx->topn_now_s += (int64_t)ctx->opt->flush_seconds;
+				if (fs_topn_flush(ctx->batch, ctx->redis, ctx->topn_now_s) != 0) {
 					ctx->errors++;
 					fs_topn_batch_reset(ctx->batch);
 				}
@@ -168,7 +171,8 @@ stage_loop_topn(struct stage_ctx *ctx, uint64_t count, uint64_t flush_every)
 				ctx->errors++;
 		}
 	}
-	if (ctx->redis && fs_topn_flush(ctx->batch, ctx->redis, now_s) != 0)
+	ctx->topn_now_s += (int64_t)ctx->opt->flush_seconds;
+	if (ctx->redis && fs_topn_flush(ctx->batch, ctx->redis, ctx->topn_now_s) != 0)
 		ctx->errors++;
 	fs_topn_batch_reset(ctx->batch);
 }
@@ -265,6 +269,8 @@ stage_prepare(struct stage_ctx *ctx)
 			fprintf(stderr, "flowsift-bench stage: --redis: %s\n", err);
 			return -1;
 		}
+		ctx->topn_start_s = (int64_t)time(NULL);
+		ctx->topn_now_s = ctx->topn_start_s;
 	}
 	return 0;
 }
@@ -307,8 +313,12 @@ stage_report(struct stage_ctx *ctx, const double *rates, uint64_t flows_per_run)
 
 		fs_topn_batch_stats(ctx->batch, &s);
 		printf(" flush_every=%" PRIu64 " flushes=%" PRIu64 " redis_commands=%" PRIu64
-		       " commands_per_1000_flows=%.1f", o->flush_every, s.flushes, s.commands,
-		       (double)s.commands * 1000.0 / (double)(flows_per_run * n));
+		       " commands_per_1000_flows=%.1f zset_updates_per_1000_flows=%.1f"
+		       " rollups=%" PRIu64 " rollup_errors=%" PRIu64 " simulated_seconds=%" PRIu64,
+		       o->flush_every, s.flushes, s.commands,
+		       (double)s.commands * 1000.0 / (double)(flows_per_run * n),
+		       (double)s.updates * 1000.0 / (double)(flows_per_run * n), s.rollups,
+		       s.rollup_errors, (uint64_t)(ctx->topn_now_s - ctx->topn_start_s));
 	}
 	if (o->kind == STAGE_ENRICH) {
 		struct fs_enrich_stats s;
@@ -339,6 +349,7 @@ stage_usage(FILE *out)
 		"  --filter EXPR       filter stage: the expression (docs/filter.md)\n"
 		"  --redis URL         topn-redis: the Redis server to flush into\n"
 		"  --flush-every N     topn-redis: flows between flushes (default 100k)\n"
+		"  --flush-seconds N   topn-redis: seconds the clock advances per flush (default 1)\n"
 		"  --geoip-city FILE, --geoip-asn FILE, --prefixes FILE, --home-networks LIST\n"
 		"                      enrich: the sources, as the enrich.* keys of\n"
 		"                      docs/CONFIGURATION.md (service names always)\n",
@@ -355,6 +366,7 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "redis", required_argument, NULL, 'R' },
 		{ "flush-every", required_argument, NULL, 'F' },
+		{ "flush-seconds", required_argument, NULL, 'S' },
 		{ "geoip-city", required_argument, NULL, 'c' },
 		{ "geoip-asn", required_argument, NULL, 'a' },
 		{ "prefixes", required_argument, NULL, 'p' },
@@ -370,6 +382,7 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 	o->runs = 5;
 	o->min_flows = 1000000;
 	o->flush_every = 100000;
+	o->flush_seconds = 1;
 	o->enrich.geoip_city = o->enrich.geoip_asn = o->enrich.interfaces_map = "";
 	o->enrich.prefixes = o->enrich.home_networks = o->enrich.sampling_override = "";
 	o->enrich.services = "";
@@ -384,6 +397,7 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 		case 'f': o->filter = optarg; break;
 		case 'R': o->redis = optarg; break;
 		case 'F': rc = bench_parse_count("--flush-every", optarg, UINT64_C(1) << 40, &o->flush_every); break;
+		case 'S': rc = bench_parse_count("--flush-seconds", optarg, 86400, &o->flush_seconds); break;
 		case 'c': o->enrich.geoip_city = optarg; break;
 		case 'a': o->enrich.geoip_asn = optarg; break;
 		case 'p': o->enrich.prefixes = optarg; break;

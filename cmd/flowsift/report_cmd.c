@@ -39,6 +39,7 @@
 #include "kafka/topic_range.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
+#include "redis/topn_rollup.h"
 
 #define REDIS_TIMEOUT_MS 3000
 #define KEY_MAX 112
@@ -656,12 +657,63 @@ connect_redis(const struct options *opt)
 	return ctx;
 }
 
-/* Sums the scores of one sorted set on the server; returns a decimal string. */
+/* Sums the scores of the sorted sets KEYS on the server; returns a decimal string. */
 static const char sum_script[] =
 	"local t = 0\n"
-	"local r = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')\n"
-	"for i = 2, #r, 2 do t = t + tonumber(r[i]) end\n"
+	"for _, key in ipairs(KEYS) do\n"
+	"  local r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')\n"
+	"  for i = 2, #r, 2 do t = t + tonumber(r[i]) end\n"
+	"end\n"
 	"return string.format('%.0f', t)\n";
+
+/*
+ * Sums one metric of the source addresses over the bucket of the window's
+ * resolution that starts at start: the bucket itself once rolled up, else
+ * its finer buckets (pkg/redis/topn_rollup.h).  Returns 0, or -1 (printed).
+ */
+static int
+sum_bucket(redisContext *ctx, const struct options *opt, int64_t start, int64_t now,
+	   enum fs_topn_metric metric, uint64_t *sum)
+{
+	struct fs_topn_sources *sources = malloc(sizeof(*sources));
+	const char **argv = NULL;
+	char (*keys)[128] = NULL;
+	char nkeys[16];
+	redisReply *r = NULL;
+	int rc = -1;
+
+	if (!sources ||
+	    fs_topn_sources_resolve(ctx, (int)opt->window, &start, 1, now, sources) < 0)
+		goto out;
+	keys = malloc(sizeof(*keys) * (size_t)sources->count);
+	argv = malloc(sizeof(*argv) * (size_t)(sources->count + 3));
+	if (!keys || !argv)
+		goto out;
+	snprintf(nkeys, sizeof(nkeys), "%d", sources->count);
+	argv[0] = "EVAL";
+	argv[1] = sum_script;
+	argv[2] = nkeys;
+	for (int i = 0; i < sources->count; i++) {
+		fs_topn_span_key(&sources->spans[i], FS_TOPN_SRC_ADDR, metric, keys[i],
+				 sizeof(keys[i]));
+		argv[3 + i] = keys[i];
+	}
+	r = redisCommandArgv(ctx, sources->count + 3, argv, NULL);
+	if (r && r->type == REDIS_REPLY_STRING) {
+		*sum = strtoull(r->str, NULL, 10);
+		rc = 0;
+	}
+out:
+	if (rc < 0)
+		fprintf(stderr, "flowsift report: reading the %s bucket at %lld from Redis failed; %s\n",
+			fs_topn_window_name(opt->window), (long long)start, REDIS_HINT);
+	if (r)
+		freeReplyObject(r);
+	free(argv);
+	free(keys);
+	free(sources);
+	return rc;
+}
 
 /*
  * Prints the live totals per bucket of the window's resolution (1 min for
@@ -674,7 +726,6 @@ report_live_timeseries(const struct options *opt, redisContext *ctx)
 	int64_t resolution = fs_topn_window_resolution(opt->window);
 	int64_t now = (int64_t)time(NULL);
 	struct row rows[24];
-	char key[128];
 
 	for (int b = 0; b < nbuckets && b < 24; b++) {
 		int64_t at = now - (int64_t)(nbuckets - 1 - b) * resolution;
@@ -686,20 +737,9 @@ report_live_timeseries(const struct options *opt, redisContext *ctx)
 		gmtime_r(&start, &tm);
 		strftime(rows[b].key, sizeof(rows[b].key), "%Y-%m-%dT%H:%MZ", &tm);
 		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
-			redisReply *r;
-
-			fs_topn_bucket_key(FS_TOPN_SRC_ADDR, (enum fs_topn_metric)m, opt->window, at, key,
-					   sizeof(key));
-			r = redisCommand(ctx, "EVAL %s 1 %s", sum_script, key);
-			if (!r || r->type != REDIS_REPLY_STRING) {
-				fprintf(stderr, "flowsift report: reading %s from Redis failed; %s\n", key,
-					REDIS_HINT);
-				if (r)
-					freeReplyObject(r);
+			if (sum_bucket(ctx, opt, (int64_t)start, now, (enum fs_topn_metric)m,
+				       sums[m]) < 0)
 				return 1;
-			}
-			*sums[m] = strtoull(r->str, NULL, 10);
-			freeReplyObject(r);
 		}
 	}
 	print_rows(opt, rows, (size_t)(nbuckets < 24 ? nbuckets : 24));

@@ -104,6 +104,8 @@ struct report_metrics {
 	struct fs_counter *redis_errors;
 	struct fs_counter *write_errors_topn;
 	struct fs_counter *write_errors_detect;
+	struct fs_counter *rollups;
+	struct fs_counter *rollup_errors;
 	struct fs_gauge *redis_reachable;
 	struct fs_histogram *flush_seconds;
 	struct fs_counter *detect_flows;
@@ -381,6 +383,11 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 							WRITE_ERRORS_HELP, "table=topn");
 	m->write_errors_detect = worker_telemetry_counter(t, "redis_write_errors_total",
 							  WRITE_ERRORS_HELP, "table=detect");
+	m->rollups = worker_telemetry_counter(
+		t, "redis_rollups_total", "Coarse top-N buckets that this worker built by roll-up.", NULL);
+	m->rollup_errors = worker_telemetry_counter(
+		t, "redis_rollup_errors_total",
+		"Top-N roll-up runs that failed; the next flush retries them.", NULL);
 	m->redis_reachable = fs_metrics_gauge(
 		registry, "flowsift_report_redis_reachable",
 		"1 when the last write or PING to Redis succeeded, else 0.", NULL);
@@ -398,7 +405,7 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 	if (!m->flows || !m->written || !m->rejected_schema || !m->rejected_malformed ||
 	    !m->pending || !m->flushes || !m->commands_topn || !m->commands_detect ||
 	    !m->redis_errors || !m->write_errors_topn || !m->write_errors_detect ||
-	    !m->redis_reachable || !m->flush_seconds || !m->detect_flows || !m->allowlisted ||
+	    !m->rollups || !m->rollup_errors || !m->redis_reachable || !m->flush_seconds || !m->detect_flows || !m->allowlisted ||
 	    !m->alert_failures)
 		return -1;
 	for (int r = 0; r < FS_RULE_COUNT; r++) {
@@ -445,6 +452,8 @@ publish_metrics(struct report *report)
 	fs_counter_set(m->redis_errors, report->redis_errors);
 	fs_counter_set(m->write_errors_topn, t.errors);
 	fs_counter_set(m->write_errors_detect, d.errors);
+	fs_counter_set(m->rollups, t.rollups);
+	fs_counter_set(m->rollup_errors, t.rollup_errors);
 	fs_counter_set(m->detect_flows, d.flows);
 	fs_counter_set(m->allowlisted, d.allowlisted);
 	fs_counter_set(m->alert_failures, report->alert_failures);

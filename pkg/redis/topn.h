@@ -11,11 +11,16 @@
  *
  * Each window is read from one resolution of time buckets:
  *
- *   window  resolution  buckets  key expiry (EXPIRE, refreshed on each write)
- *   1m      10 s        6        1m  + 60 s
- *   5m      60 s        5        5m  + 60 s
- *   1h      5 min       12       1h  + 60 s
- *   24h     1 h         24       24h + 60 s
+ *   window  resolution  buckets  key expiry (EXPIRE)
+ *   1m      10 s        6        900 s   (15 min)
+ *   5m      60 s        5        1200 s  (20 min)
+ *   1h      5 min       12       4500 s  (75 min)
+ *   24h     1 h         24       86460 s (24h + 60 s)
+ *
+ * A 10 s bucket's expiry is set on each write, a coarser bucket's when it
+ * is rolled up (see below).  The three finer resolutions outlive their
+ * window so that their parent can still be built when roll-ups stall for
+ * up to about 15 minutes.
  *
  * A window is made of the most recent buckets at its resolution, the bucket
  * holding now_s included.  So "5m" covers the current partial minute plus
@@ -57,26 +62,51 @@
  * Records are summed in a struct fs_topn_batch, a fixed-size open-addressing
  * table keyed by (dimension, value), so adding a flow never allocates; a
  * flow takes one entry per dimension it has, so up to FS_TOPN_DIM_COUNT.
- * fs_topn_flush() then writes every entry with ZINCRBY into the bucket
- * holding now_s at every resolution, plus one EXPIRE per key touched, all
- * pipelined inside one MULTI/EXEC.  The caller flushes at least every few
- * seconds so that counts land in the right 10 s bucket.
+ * fs_topn_flush() then adds every entry's sums to the 10 s buckets holding
+ * now_s and refreshes their expiry, with a Lua script (EVALSHA) per
+ * dimension and up to 2,048 members, all inside one MULTI/EXEC.  The caller
+ * flushes at least every few seconds so that counts land in the right 10 s
+ * bucket.
+ *
+ * Roll-up: when the buckets are complete
+ * --------------------------------------
+ * Only the 10 s buckets are written per flush.  A 60 s, 5 min or 1 h bucket
+ * is written once, by the first flush (of any writer) that runs at least
+ * FS_TOPN_ROLLUP_GRACE_S (10 s) after the bucket's end: it becomes the sum
+ * of its 10 s buckets (through the 60 s and 5 min buckets already built),
+ * and the key flowsift:top:rollup:<resolution>:<bucket_start_unix> marks it
+ * as built.  Until then the coarse key is absent.  A flush whose now_s falls
+ * into a bucket already built, because its clock lags, adds to that bucket
+ * as well, so a built bucket always contains the sum of its 10 s buckets.
+ * Other keys under flowsift:top:rollup: are working state of roll-ups.
+ * pkg/redis/topn_rollup.h has the details, and fs_topn_sources_resolve()
+ * lists the keys that hold a bucket's content whether it is built or not.
+ * So a complete coarse bucket contains the same sums as before, but it
+ * appears only after its roll-up.
  *
  * Reading
  * -------
- * fs_topn_query() sums the window's buckets with ZUNIONSTORE into a private
- * temporary key (expiring after FS_TOPN_TMP_TTL_S, deleted when done), takes
- * the top n, and sums the other two metrics for those members with ZMSCORE
- * on each bucket.  Rows are ordered by the chosen metric, largest first,
- * with ties ordered by key text in ascending byte order.
+ * fs_topn_query() replaces each of the window's buckets that is not built
+ * yet by its finer buckets (fs_topn_sources_resolve()).  It sums those
+ * buckets with ZUNIONSTORE into a private temporary key (expiring after
+ * FS_TOPN_TMP_TTL_S, deleted when done) and takes the top n.  Then it sums
+ * the other two metrics for those members with ZMSCORE on each of those
+ * buckets.  The result is the same before and after a roll-up.  Rows are
+ * ordered by the chosen metric, largest first, with ties ordered by key
+ * text in ascending byte order.
  *
  * Thread safety: a batch and a redisContext belong to one thread at a time.
  * hiredis 0.14 sends with write(2), so a process that loses its Redis
  * connection gets SIGPIPE unless it ignores that signal.
  *
- * NOTE: a query's ZUNIONSTORE spans several keys, which Redis Cluster only
- * accepts when they hash to one slot; these keys carry no hash tag, so a
- * single Redis server (or a replica set) is expected.
+ * NOTE: a query's ZUNIONSTORE and the scripts span several keys, which
+ * Redis Cluster only accepts when they hash to one slot; these keys carry
+ * no hash tag, so a single Redis server (or a replica set) is expected.
+ *
+ * NOTE: after an upgrade from a release that wrote every resolution on each
+ * flush, the coarse buckets of the last 15 to 75 minutes are rebuilt from
+ * their 10 s buckets, which that release kept for 2 minutes only, so those
+ * windows undercount until the old buckets have left them.
  */
 #ifndef FS_REDIS_TOPN_H
 #define FS_REDIS_TOPN_H
@@ -89,7 +119,7 @@
 #include "core/flow.h"
 
 #define FS_TOPN_KEY_PREFIX "flowsift:top:"
-#define FS_TOPN_EXPIRE_MARGIN_S 60   /* added to a window's length for EXPIRE */
+#define FS_TOPN_EXPIRE_MARGIN_S 60   /* added to 24h for the expiry of 1 h buckets */
 #define FS_TOPN_TMP_TTL_S 30         /* expiry of the query's temporary keys */
 #define FS_TOPN_MAX_N 1000           /* largest n that fs_topn_query() accepts */
 /* Fits the longest member: two IPv6 addresses, '>' and the NUL. */
@@ -152,9 +182,12 @@ char *fs_topn_bucket_key(enum fs_topn_dim dim, enum fs_topn_metric metric,
 /* Counters of one batch; read them with fs_topn_batch_stats(). */
 struct fs_topn_stats {
 	uint64_t flushes;   /* successful flushes of a non-empty batch */
-	uint64_t commands;  /* Redis commands sent, MULTI and EXEC included */
+	uint64_t commands;  /* Redis commands sent: MULTI, EXEC, scripts, roll-up look-ups */
+	uint64_t updates;   /* sorted-set increments (ZINCRBY) that the write scripts applied */
 	uint64_t errors;    /* flushes that failed */
 	uint64_t full;      /* fs_topn_batch_add() calls rejected as full */
+	uint64_t rollups;   /* coarse buckets that this batch's roll-ups built */
+	uint64_t rollup_errors; /* roll-up runs that failed (retried by the next flush) */
 };
 
 struct fs_topn_batch;
@@ -186,8 +219,12 @@ void fs_topn_batch_stats(const struct fs_topn_batch *batch,
 			 struct fs_topn_stats *stats);
 
 /*
- * Writes the batch to Redis into the buckets that hold now_s (Unix seconds)
- * and empties it.  An empty batch returns 0 without contacting Redis.
+ * Writes the batch to Redis into the 10 s buckets that hold now_s (Unix
+ * seconds) and empties it, then runs the roll-ups due at now_s
+ * (fs_topn_rollup_run()).  An empty batch only runs the roll-ups, so an
+ * idle writer keeps building coarse buckets; nothing is sent when none is
+ * due.  A failed roll-up is logged and counted in rollup_errors, and the
+ * next flush retries it; it does not change the return value.
  *
  * On failure it logs the reason, KEEPS the batch and returns FS_ERR_SYSTEM
  * or FS_ERR_INVALID.  FS_ERR_SYSTEM is a connection or protocol error, after
@@ -196,9 +233,12 @@ void fs_topn_batch_stats(const struct fs_topn_batch *batch,
  * then retries, or calls fs_topn_batch_reset() and counts the entries as
  * dropped.  Because the writes form one MULTI/EXEC, a
  * failed flush normally applied nothing and a retry does not count twice.
- * The exceptions: a connection lost after EXEC was sent leaves the outcome
- * unknown, and a command failing inside EXEC (such as WRONGTYPE) does not
- * undo the others.
+ * When Redis lost the script (a restart, SCRIPT FLUSH), every call in the
+ * EXEC fails with NOSCRIPT and applies nothing, so the flush loads the
+ * script and sends the transaction once more.  The exceptions: a connection
+ * lost after EXEC was sent leaves the outcome unknown, and a script failing
+ * inside EXEC (such as WRONGTYPE on a key) undoes neither the other scripts
+ * nor its own earlier writes.
  */
 int fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s);
 
