@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -133,6 +134,35 @@ test_series_longest_window_holds_every_flow(void **state)
 }
 
 static void
+test_series_same_after_rollup(void **state)
+{
+	struct fs_topn_series s;
+	char key[128];
+	redisReply *reply;
+	bool built = false;
+
+	(void)state;
+	/* An idle writer flushing every 10 s for an hour rolls up the closed buckets. */
+	for (int64_t t = BASE + 10; t <= BASE + 3700; t += 10)
+		flush_at(t);
+	fs_topn_bucket_key(FS_TOPN_PROTO, FS_TOPN_BYTES, FS_TOPN_24H, BASE - 1, key, sizeof(key));
+	reply = redisCommand(ctx, "EXISTS %s", key);
+	assert_non_null(reply);
+	built = reply->integer == 1;
+	freeReplyObject(reply);
+	assert_true(built);
+
+	assert_int_equal(fs_topn_series_query(ctx, FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_24H,
+					      3, BASE + 3700, &s), 0);
+	assert_int_equal(s.start_s[23], BASE + 3600);
+	assert_int_equal(s.total[21], 1800);
+	assert_int_equal(s.total[22], 250);
+	assert_int_equal(s.total[23], 0);
+	assert_string_equal(s.members[0], "192.0.2.1");
+	assert_int_equal(s.values[0][21], 1500);
+}
+
+static void
 test_series_of_empty_window_has_zero_points(void **state)
 {
 	struct fs_topn_series s;
@@ -193,6 +223,7 @@ main(void)
 		cmocka_unit_test_setup(test_series_lists_top_members_per_bucket, fill),
 		cmocka_unit_test_setup(test_series_without_members_reads_totals, fill),
 		cmocka_unit_test_setup(test_series_longest_window_holds_every_flow, fill),
+		cmocka_unit_test_setup(test_series_same_after_rollup, fill),
 		cmocka_unit_test_setup(test_series_of_empty_window_has_zero_points, fill),
 		cmocka_unit_test(test_series_rejects_bad_arguments),
 	};

@@ -1,16 +1,22 @@
 #include "redis/topn_series.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/result.h"
 #include "redis/reply.h"
+#include "redis/topn_rollup.h"
 
 #define WHAT "top-N series"
 #define KEY_LEN 96
-/* Per bucket: one ZMSCORE of the members and one ZRANGE of the proto bucket. */
-#define MAX_REPLIES (2 * FS_TOPN_SERIES_MAX_POINTS)
+
+/* The buckets that hold each point's content (see fs_topn_sources_resolve()). */
+struct point_sources {
+	struct fs_topn_sources of[FS_TOPN_SERIES_MAX_POINTS];
+	int replies;   /* replies expected for all points together */
+};
 
 static int64_t
 floor_to(int64_t t, int64_t step)
@@ -20,16 +26,16 @@ floor_to(int64_t t, int64_t step)
 	return r < 0 ? t - r - step : t - r;
 }
 
+/* Appends, for one bucket, a ZMSCORE of the members and a ZRANGE of its proto twin. */
 static int
-append_bucket(redisContext *ctx, const struct fs_topn_series *s, int point, int64_t now_s)
+append_span(redisContext *ctx, const struct fs_topn_series *s, const struct fs_topn_span *span)
 {
 	char key[KEY_LEN];
 	const char *argv[2 + FS_TOPN_SERIES_MAX_MEMBERS];
-	int64_t at = now_s - (int64_t)(s->npoints - 1 - point) * s->resolution_s;
 	int rc;
 
 	if (s->nmembers > 0) {
-		fs_topn_bucket_key(s->dim, s->metric, s->window, at, key, sizeof(key));
+		fs_topn_span_key(span, s->dim, s->metric, key, sizeof(key));
 		argv[0] = "ZMSCORE";
 		argv[1] = key;
 		for (int m = 0; m < s->nmembers; m++)
@@ -38,28 +44,31 @@ append_bucket(redisContext *ctx, const struct fs_topn_series *s, int point, int6
 		if (rc < 0)
 			return rc;
 	}
-	fs_topn_bucket_key(FS_TOPN_PROTO, s->metric, s->window, at, key, sizeof(key));
+	fs_topn_span_key(span, FS_TOPN_PROTO, s->metric, key, sizeof(key));
 	return fs_redis_append(ctx, 5,
 			       (const char *[]){ "ZRANGE", key, "0", "-1", "WITHSCORES" }, WHAT);
 }
 
+/* Adds a ZMSCORE reply to the point's member values. */
 static int
-take_values(struct fs_topn_series *s, int point, const redisReply *reply)
+add_values(struct fs_topn_series *s, int point, const redisReply *reply)
 {
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t)s->nmembers)
 		return FS_ERR_INVALID;
 	for (int m = 0; m < s->nmembers; m++) {
-		if (fs_redis_parse_score(reply->element[m], &s->values[m][point]) < 0)
+		uint64_t v;
+
+		if (fs_redis_parse_score(reply->element[m], &v) < 0)
 			return FS_ERR_INVALID;
+		s->values[m][point] += v;
 	}
 	return 0;
 }
 
+/* Adds a ZRANGE WITHSCORES reply to the point's total. */
 static int
-take_total(struct fs_topn_series *s, int point, const redisReply *reply)
+add_total(struct fs_topn_series *s, int point, const redisReply *reply)
 {
-	uint64_t listed = 0;
-
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0)
 		return FS_ERR_INVALID;
 	for (size_t i = 1; i < reply->elements; i += 2) {
@@ -69,32 +78,74 @@ take_total(struct fs_topn_series *s, int point, const redisReply *reply)
 			return FS_ERR_INVALID;
 		s->total[point] += v;
 	}
-	for (int m = 0; m < s->nmembers; m++)
-		listed += s->values[m][point];
-	s->other[point] = s->total[point] > listed ? s->total[point] - listed : 0;
 	return 0;
 }
 
-static int
-read_buckets(redisContext *ctx, struct fs_topn_series *s)
+static void
+set_other(struct fs_topn_series *s, int point)
 {
-	redisReply *replies[MAX_REPLIES];
-	int per_point = s->nmembers > 0 ? 2 : 1;
-	int count = per_point * s->npoints;
-	int rc = fs_redis_read_replies(ctx, replies, count, WHAT);
+	uint64_t listed = 0;
 
+	for (int m = 0; m < s->nmembers; m++)
+		listed += s->values[m][point];
+	s->other[point] = s->total[point] > listed ? s->total[point] - listed : 0;
+}
+
+static int
+read_points(redisContext *ctx, struct fs_topn_series *s, const struct point_sources *ps)
+{
+	redisReply **replies = calloc((size_t)ps->replies, sizeof(*replies));
+	int per_span = s->nmembers > 0 ? 2 : 1;
+	int next = 0;
+	int rc;
+
+	if (replies == NULL) {
+		fs_log(FS_LOG_ERR, "redis", WHAT " failed: out of memory");
+		return FS_ERR_SYSTEM;
+	}
+	rc = fs_redis_read_replies(ctx, replies, ps->replies, WHAT);
 	for (int p = 0; rc == 0 && p < s->npoints; p++) {
-		const redisReply *const *r = (const redisReply *const *)&replies[p * per_point];
-
-		if (per_point == 2)
-			rc = take_values(s, p, r[0]);
-		if (rc == 0)
-			rc = take_total(s, p, r[per_point - 1]);
+		for (int i = 0; rc == 0 && i < ps->of[p].count; i++, next += per_span) {
+			if (per_span == 2)
+				rc = add_values(s, p, replies[next]);
+			if (rc == 0)
+				rc = add_total(s, p, replies[next + per_span - 1]);
+		}
 		if (rc < 0)
 			fs_log(FS_LOG_ERR, "redis", WHAT ": unexpected reply for bucket %lld",
 			       (long long)s->start_s[p]);
+		else
+			set_other(s, p);
 	}
-	fs_redis_free_replies(replies, count);
+	fs_redis_free_replies(replies, ps->replies);
+	free(replies);
+	return rc;
+}
+
+/* Finds the buckets of every point, then reads them in one pipeline. */
+static int
+read_series(redisContext *ctx, struct fs_topn_series *s, int64_t now_s)
+{
+	struct point_sources *ps = calloc(1, sizeof(*ps));
+	int per_span = s->nmembers > 0 ? 2 : 1;
+	int rc = 0;
+
+	if (ps == NULL) {
+		fs_log(FS_LOG_ERR, "redis", WHAT " failed: out of memory");
+		return FS_ERR_SYSTEM;
+	}
+	for (int p = 0; rc == 0 && p < s->npoints; p++) {
+		rc = fs_topn_sources_resolve(ctx, (int)s->window, &s->start_s[p], 1, now_s,
+					     &ps->of[p]);
+		ps->replies += per_span * ps->of[p].count;
+	}
+	for (int p = 0; rc == 0 && p < s->npoints; p++) {
+		for (int i = 0; rc == 0 && i < ps->of[p].count; i++)
+			rc = append_span(ctx, s, &ps->of[p].spans[i]);
+	}
+	if (rc == 0 && ps->replies > 0)
+		rc = read_points(ctx, s, ps);
+	free(ps);
 	return rc;
 }
 
@@ -140,12 +191,8 @@ fs_topn_series_query(redisContext *ctx, enum fs_topn_dim dim, enum fs_topn_metri
 		int64_t at = now_s - (int64_t)(out->npoints - 1 - p) * out->resolution_s;
 
 		out->start_s[p] = floor_to(at, out->resolution_s);
-		rc = append_bucket(ctx, out, p, now_s);
-		if (rc < 0)
-			break;
 	}
-	if (rc == 0)
-		rc = read_buckets(ctx, out);
+	rc = read_series(ctx, out, now_s);
 	if (rc < 0) {
 		out->npoints = 0;
 		out->nmembers = 0;

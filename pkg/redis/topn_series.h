@@ -20,11 +20,16 @@
  * lacks the series' dimension (a flow without AS numbers in an src_as
  * series) therefore counts in other.
  *
- * Cost: one fs_topn_query() plus, per bucket, one ZMSCORE of the members
- * and one ZRANGE of the proto bucket (at most 256 members), pipelined.
+ * A coarse bucket that is not rolled up yet is read through its finer
+ * buckets (fs_topn_sources_resolve() in redis/topn_rollup.h), so points
+ * are the same before and after a roll-up.
  *
- * Memory: struct fs_topn_series is a fixed-size value owned by the caller;
- * nothing is allocated for it.
+ * Cost: one fs_topn_query(), the EXISTS lookups of the resolution, then per
+ * bucket read one ZMSCORE of the members and one ZRANGE of the proto
+ * bucket (at most 256 members), pipelined.
+ *
+ * Memory: struct fs_topn_series is a fixed-size value owned by the caller.
+ * A query allocates about 100 KB of working space and frees it.
  */
 #ifndef FS_REDIS_TOPN_SERIES_H
 #define FS_REDIS_TOPN_SERIES_H
