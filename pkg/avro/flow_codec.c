@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro/binary_writer.h"
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
 #include "core/log.h"
@@ -162,6 +163,8 @@ struct fs_flow_codec {
 	avro_reader_t reader;
 	size_t version_count;
 	struct schema_version versions[FS_FLOW_CODEC_MAX_VERSIONS]; /* [0] current */
+	struct fs_avro_field write_fields[FIELD_COUNT];  /* flow_fields for the writer */
+	struct fs_avro_record write_layout;
 };
 
 /* Bounds-checked read position in a message body. */
@@ -596,6 +599,60 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 	return 0;
 }
 
+/* Translates one flow_fields entry into its binary writer operation. */
+static struct fs_avro_field
+write_field(const struct field_desc *desc)
+{
+	struct fs_avro_field field = { .presence_bit = desc->bit, .offset = desc->offset };
+	int count;
+
+	switch (desc->kind) {
+	case KIND_ENUM:
+		field.op = FS_AVRO_OP_ENUM_U8;
+		current_symbols(desc->slot, &count);
+		field.size = (size_t)count;
+		break;
+	case KIND_STRING:
+		field.op = FS_AVRO_OP_STRING;
+		field.size = desc->size;
+		break;
+	case KIND_ADDR:
+		field.op = FS_AVRO_OP_ADDR;
+		break;
+	case KIND_MAC:
+		field.op = FS_AVRO_OP_BYTES;
+		field.size = 6;
+		break;
+	case KIND_U8:
+		field.op = FS_AVRO_OP_INT_U8;
+		break;
+	case KIND_U16:
+		field.op = FS_AVRO_OP_INT_U16;
+		break;
+	case KIND_U32:
+		field.op = FS_AVRO_OP_LONG_U32;
+		break;
+	case KIND_U64:
+		field.op = FS_AVRO_OP_LONG_U64;
+		break;
+	case KIND_I64:
+		field.op = FS_AVRO_OP_LONG_I64;
+		break;
+	}
+	return field;
+}
+
+/* Fills the binary writer's layout of struct fs_flow from flow_fields. */
+static void
+build_write_layout(struct fs_flow_codec *codec)
+{
+	for (size_t i = 0; i < FIELD_COUNT; i++)
+		codec->write_fields[i] = write_field(&flow_fields[i]);
+	codec->write_layout.fields = codec->write_fields;
+	codec->write_layout.field_count = FIELD_COUNT;
+	codec->write_layout.presence_offset = offsetof(struct fs_flow, present);
+}
+
 static bool
 is_old_flow_schema(const char *name)
 {
@@ -633,6 +690,7 @@ fs_flow_codec_new(char *err, size_t err_len)
 	}
 	if (add_current_schema(codec, current->text, err, err_len) != 0)
 		goto fail;
+	build_write_layout(codec);
 
 	for (size_t i = 0; i < fs_embedded_schema_count; i++) {
 		const struct fs_embedded_schema *s = &fs_embedded_schemas[i];
@@ -768,13 +826,15 @@ fill_value(avro_value_t *record, const struct fs_flow *flow)
 	return 0;
 }
 
-int
-fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
-		     uint8_t *buf, size_t cap, size_t *out_len)
+/*
+ * Checks the flow's enums and cap, and writes the marker and fingerprint.
+ * Returns 0, FS_ERR_INVALID or FS_ERR_FULL.
+ */
+static int
+begin_message(const struct fs_flow_codec *codec, const struct fs_flow *flow, uint8_t *buf,
+	      size_t cap)
 {
-	struct schema_version *v = &codec->versions[0];
-	uint64_t fp = v->fingerprint;
-	int rc;
+	uint64_t fp = codec->versions[0].fingerprint;
 
 	if (!flow_enums_valid(flow)) {
 		fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
@@ -790,6 +850,37 @@ fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
 	memcpy(buf, single_object_marker, sizeof(single_object_marker));
 	for (int i = 0; i < 8; i++)
 		buf[2 + i] = (uint8_t)(fp >> (8 * i));
+	return 0;
+}
+
+int
+fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
+		     uint8_t *buf, size_t cap, size_t *out_len)
+{
+	size_t body_len = 0;
+	int rc;
+
+	rc = begin_message(codec, flow, buf, cap);
+	if (rc != 0)
+		return rc;
+	rc = fs_avro_write_record(&codec->write_layout, flow, buf + FS_FLOW_CODEC_HEADER_LEN,
+				  cap - FS_FLOW_CODEC_HEADER_LEN, &body_len);
+	if (rc != 0)
+		return rc;
+	*out_len = FS_FLOW_CODEC_HEADER_LEN + body_len;
+	return 0;
+}
+
+int
+fs_flow_codec_encode_generic(struct fs_flow_codec *codec, const struct fs_flow *flow,
+			     uint8_t *buf, size_t cap, size_t *out_len)
+{
+	struct schema_version *v = &codec->versions[0];
+	int rc;
+
+	rc = begin_message(codec, flow, buf, cap);
+	if (rc != 0)
+		return rc;
 
 	rc = fill_value(&v->value, flow);
 	if (rc == 0) {
