@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro/binary_reader.h"
 #include "avro/binary_writer.h"
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
@@ -163,8 +164,8 @@ struct fs_flow_codec {
 	avro_reader_t reader;
 	size_t version_count;
 	struct schema_version versions[FS_FLOW_CODEC_MAX_VERSIONS]; /* [0] current */
-	struct fs_avro_field write_fields[FIELD_COUNT];  /* flow_fields for the writer */
-	struct fs_avro_record write_layout;
+	struct fs_avro_field layout_fields[FIELD_COUNT];  /* flow_fields for the direct codec */
+	struct fs_avro_record layout;
 };
 
 /* Bounds-checked read position in a message body. */
@@ -599,7 +600,7 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 	return 0;
 }
 
-/* Translates one flow_fields entry into its binary writer operation. */
+/* Translates one flow_fields entry into its record layout entry. */
 static struct fs_avro_field
 write_field(const struct field_desc *desc)
 {
@@ -642,15 +643,15 @@ write_field(const struct field_desc *desc)
 	return field;
 }
 
-/* Fills the binary writer's layout of struct fs_flow from flow_fields. */
+/* Fills the record layout of struct fs_flow from flow_fields. */
 static void
-build_write_layout(struct fs_flow_codec *codec)
+build_layout(struct fs_flow_codec *codec)
 {
 	for (size_t i = 0; i < FIELD_COUNT; i++)
-		codec->write_fields[i] = write_field(&flow_fields[i]);
-	codec->write_layout.fields = codec->write_fields;
-	codec->write_layout.field_count = FIELD_COUNT;
-	codec->write_layout.presence_offset = offsetof(struct fs_flow, present);
+		codec->layout_fields[i] = write_field(&flow_fields[i]);
+	codec->layout.fields = codec->layout_fields;
+	codec->layout.field_count = FIELD_COUNT;
+	codec->layout.presence_offset = offsetof(struct fs_flow, present);
 }
 
 static bool
@@ -690,7 +691,7 @@ fs_flow_codec_new(char *err, size_t err_len)
 	}
 	if (add_current_schema(codec, current->text, err, err_len) != 0)
 		goto fail;
-	build_write_layout(codec);
+	build_layout(codec);
 
 	for (size_t i = 0; i < fs_embedded_schema_count; i++) {
 		const struct fs_embedded_schema *s = &fs_embedded_schemas[i];
@@ -863,7 +864,7 @@ fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
 	rc = begin_message(codec, flow, buf, cap);
 	if (rc != 0)
 		return rc;
-	rc = fs_avro_write_record(&codec->write_layout, flow, buf + FS_FLOW_CODEC_HEADER_LEN,
+	rc = fs_avro_write_record(&codec->layout, flow, buf + FS_FLOW_CODEC_HEADER_LEN,
 				  cap - FS_FLOW_CODEC_HEADER_LEN, &body_len);
 	if (rc != 0)
 		return rc;
@@ -1162,14 +1163,16 @@ extract_flow(struct schema_version *v, struct fs_flow *flow)
 	return 0;
 }
 
-int
-fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
-		     struct fs_flow *out)
+/*
+ * Checks the single-object header of buf and finds the writer schema.
+ * Returns 0 and the version in *out, or FS_ERR_TRUNCATED, FS_ERR_INVALID or
+ * FS_ERR_UNSUPPORTED.
+ */
+static int
+find_message_version(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+		     struct schema_version **out)
 {
-	struct schema_version *v;
-	struct cursor c;
 	uint64_t fp = 0;
-	int rc;
 
 	for (size_t i = 0; i < sizeof(single_object_marker); i++) {
 		if (i == len)
@@ -1182,9 +1185,17 @@ fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	for (int i = 0; i < 8; i++)
 		fp |= (uint64_t)buf[2 + i] << (8 * i);
 
-	v = (struct schema_version *)find_version(codec, fp);
-	if (v == NULL)
-		return FS_ERR_UNSUPPORTED;
+	*out = (struct schema_version *)find_version(codec, fp);
+	return *out == NULL ? FS_ERR_UNSUPPORTED : 0;
+}
+
+/* Decodes the body of buf, written with v, through avro-c. */
+static int
+decode_with_avro_c(struct fs_flow_codec *codec, struct schema_version *v, const uint8_t *buf,
+		   size_t len, struct fs_flow *out)
+{
+	struct cursor c;
+	int rc;
 
 	c.p = buf + FS_FLOW_CODEC_HEADER_LEN;
 	c.end = buf + len;
@@ -1210,4 +1221,36 @@ fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	 */
 	avro_value_reset(&v->value);
 	return rc;
+}
+
+int
+fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+		     struct fs_flow *out)
+{
+	struct schema_version *v;
+	int rc;
+
+	rc = find_message_version(codec, buf, len, &v);
+	if (rc != 0)
+		return rc;
+	if (v != &codec->versions[0])
+		return decode_with_avro_c(codec, v, buf, len, out);
+
+	/* The current schema needs no resolution: read it directly. */
+	fs_flow_clear(out);
+	return fs_avro_read_record(&codec->layout, buf + FS_FLOW_CODEC_HEADER_LEN,
+				   len - FS_FLOW_CODEC_HEADER_LEN, out);
+}
+
+int
+fs_flow_codec_decode_generic(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+			     struct fs_flow *out)
+{
+	struct schema_version *v;
+	int rc;
+
+	rc = find_message_version(codec, buf, len, &v);
+	if (rc != 0)
+		return rc;
+	return decode_with_avro_c(codec, v, buf, len, out);
 }
