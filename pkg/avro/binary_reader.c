@@ -1,7 +1,14 @@
 /*
  * binary_reader.c - Avro binary encoding read straight into a C struct.
  *
- * Why hand-written code instead of avro-c: READER_MEASUREMENT_PLACEHOLDER
+ * Why hand-written code instead of avro-c: reading a flow through avro-c
+ * 1.11 (the bounds check of flow_codec.c, avro_value_read() into a generic
+ * value, then one avro_value_t per field) took about 43,400 instructions
+ * per flow and two allocations per address, and this reader takes about
+ * 3,400 and none.  That is 280,000 against 4.4 million flows per second on
+ * one core.  Measured with callgrind 3.19 and `flowsift-bench stage --stage
+ * avro-decode` and `--stage avro-decode-avro-c` over 100,000 NetFlow v9
+ * flows (gcc 12.2 -O2, 2-core AMD EPYC VM; BENCHMARKS.md has the commands).
  */
 #include "avro/binary_reader.h"
 
@@ -31,7 +38,7 @@ struct cursor {
 
 /* Reads a zigzag varint of at most max_bytes bytes. */
 static int
-read_varint(struct cursor *c, int max_bytes, int64_t *out)
+read_varint_slow(struct cursor *c, int max_bytes, int64_t *out)
 {
 	uint64_t value = 0;
 
@@ -48,6 +55,19 @@ read_varint(struct cursor *c, int max_bytes, int64_t *out)
 		}
 	}
 	return FS_ERR_INVALID;
+}
+
+/* Reads a zigzag varint; values below 64 in magnitude, one byte, take the short path. */
+static inline int
+read_varint(struct cursor *c, int max_bytes, int64_t *out)
+{
+	if (c->p != c->end && (*c->p & 0x80) == 0) {
+		uint8_t byte = *c->p++;
+
+		*out = (int64_t)(byte >> 1) ^ -(int64_t)(byte & 1);
+		return 0;
+	}
+	return read_varint_slow(c, max_bytes, out);
 }
 
 /* Reads an Avro int and checks that it lies in [0, max]. */

@@ -1,7 +1,15 @@
 /*
  * binary_writer.c - Avro binary encoding written straight from a C struct.
  *
- * Why hand-written code instead of avro-c: MEASUREMENT_PLACEHOLDER
+ * Why hand-written code instead of avro-c: encoding a flow through avro-c
+ * 1.11's generic value interface (one avro_value_t set and then written per
+ * field) took about 20,900 instructions per NetFlow v9 or IPFIX flow, and
+ * this writer takes about 2,160 for the same bytes.  Decode plus encode went
+ * from 23,350 to 4,640 instructions per flow, and from 470,000 to 2.16
+ * million flows per second on one core.  Measured with callgrind 3.19 and
+ * `flowsift-bench stage --stage encode` and `--stage encode-avro-c` over
+ * 300,000 generated flows (gcc 12.2 -O2, 2-core AMD EPYC VM; BENCHMARKS.md
+ * has the commands).
  */
 #include "avro/binary_writer.h"
 
