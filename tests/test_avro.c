@@ -1353,7 +1353,12 @@ make_random_flow(uint64_t *rng, struct fs_flow *f)
 	uint64_t shape = next_random(rng) % 8;
 
 	fs_flow_clear(f);
-	f->present = shape == 0 ? 0 : shape == 1 ? all : next_random(rng) & all;
+	if (shape == 0)
+		f->present = 0;
+	else if (shape == 1)
+		f->present = all;
+	else
+		f->present = next_random(rng) & all;
 	f->flow_type = (uint8_t)(next_random(rng) % FS_FLOW_TYPE_COUNT);
 	random_addr(rng, &f->exporter_addr);
 	f->exporter_port = (uint16_t)random_value(rng);

@@ -3,9 +3,9 @@
  * layout with an array of records, checked against avro-c's generic writer.
  *
  * The flow schema has no array yet, so this test describes a small record
- * of its own ("Probe") with an optional string, an optional int and an
- * array of "Element" records, the shape a list of unknown enterprise
- * elements would take.  tests/test_avro.c compares both writers on flows.
+ * of its own ("Probe"): an optional string, an optional int and an array
+ * of "Element" records.  The array has the shape that a list of unknown
+ * enterprise elements would take.  tests/test_avro.c compares both writers on flows.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -165,8 +165,8 @@ decode_datagram(const uint8_t *data, size_t len, const struct fs_addr *exporter,
 #define REPLAY_QUEUE_WAIT_MS 30000
 
 /*
- * Longest wait at start for the raw topic's metadata, so the first flows
- * go out at once; a broker that is still away only delays the start.
+ * Maximum wait at start for the raw topic's metadata, so that the first
+ * flows go out at once.  A broker that is still away only delays the start.
  */
 #define PREPARE_TOPIC_MS 5000
 

@@ -29,12 +29,12 @@
  * base, laid out as record.  The caller clears the struct first: the
  * reader sets the members and presence bits of the fields that are not
  * null and leaves the rest untouched.  Returns 0, or:
- *   FS_ERR_TRUNCATED  the input ends inside the record;
- *   FS_ERR_INVALID    a varint longer than its type allows, a union branch
- *                     or enum index out of range, a negative length, a value
- *                     that does not fit its member (see enum fs_avro_op),
- *                     an array with more items than max_items, or bytes
- *                     left over after the record.
+ *   FS_ERR_TRUNCATED  the input ends inside the record.
+ *   FS_ERR_INVALID    one of: a varint longer than its type allows; a union
+ *                     branch or enum index out of range; a negative length;
+ *                     a value that does not fit its member (see enum
+ *                     fs_avro_op); an array with more items than max_items;
+ *                     bytes left over after the record.
  * On failure the struct holds no useful data.
  */
 int fs_avro_read_record(const struct fs_avro_record *record, const uint8_t *buf, size_t len,

@@ -1,15 +1,15 @@
 /*
  * binary_writer.c - Avro binary encoding written straight from a C struct.
  *
- * Why hand-written code instead of avro-c: encoding a flow through avro-c
- * 1.11's generic value interface (one avro_value_t set and then written per
- * field) took about 20,900 instructions per NetFlow v9 or IPFIX flow, and
- * this writer takes about 2,160 for the same bytes.  Decode plus encode went
- * from 23,350 to 4,640 instructions per flow, and from 470,000 to 2.16
- * million flows per second on one core.  Measured with callgrind 3.19 and
+ * Why hand-written code instead of avro-c: avro-c 1.11's generic value
+ * interface sets and then writes one avro_value_t per field, which took
+ * about 20,900 instructions per NetFlow v9 or IPFIX flow.  This writer takes
+ * about 2,160 for the same bytes.  Decode plus encode went from 23,350 to
+ * 4,640 instructions per flow, and from 470,000 to 2.16 million flows per
+ * second on one core.  The figures come from callgrind 3.19 and from
  * `flowsift-bench stage --stage encode` and `--stage encode-avro-c` over
- * 300,000 generated flows (gcc 12.2 -O2, 2-core AMD EPYC VM; BENCHMARKS.md
- * has the commands).
+ * 300,000 generated flows (gcc 12.2 -O2, a 2-core Intel Xeon VM).
+ * BENCHMARKS.md has the commands.
  */
 #include "avro/binary_writer.h"
 
@@ -19,7 +19,7 @@
 #include "core/flow.h"
 #include "core/result.h"
 
-/* Longest zigzag varint of a 64-bit value: ceil(64 / 7) bytes. */
+/* Maximum length of a zigzag varint of a 64-bit value: ceil(64 / 7) bytes. */
 #define MAX_VARINT_LEN 10
 
 /* Output position and end of the caller's buffer. */
@@ -145,6 +145,7 @@ write_value(const struct fs_avro_field *field, const uint8_t *base, struct out *
 {
 	const uint8_t *p = base + field->offset;
 	const struct fs_addr *addr;
+	size_t addr_len;
 	uint16_t u16;
 	uint32_t u32;
 	uint64_t u64;
@@ -157,7 +158,12 @@ write_value(const struct fs_avro_field *field, const uint8_t *base, struct out *
 		return put_bytes(o, p, field->size);
 	case FS_AVRO_OP_ADDR:
 		addr = (const struct fs_addr *)p;
-		return put_bytes(o, addr->bytes, addr->family == 6 ? 16 : addr->family == 4 ? 4 : 0);
+		addr_len = 0;
+		if (addr->family == 6)
+			addr_len = 16;
+		else if (addr->family == 4)
+			addr_len = 4;
+		return put_bytes(o, addr->bytes, addr_len);
 	case FS_AVRO_OP_ARRAY:
 		return write_array(field, base, o);
 	default:

@@ -18,15 +18,16 @@
  * writer schemas, such as ones fetched from a schema registry.
  *
  * Messages written with the current schema are read straight into struct
- * fs_flow (avro/binary_reader.h) without allocating; older versions go
- * through avro-c's schema resolution.  Both paths read the body through a
- * bounded cursor first, so hostile input gives an error code and never a
- * crash or a large allocation.
+ * fs_flow (avro/binary_reader.h) without allocating.  Older versions go
+ * through avro-c's schema resolution, after a bounded check of the body.
+ * Both paths read through a bounds-checked cursor, so hostile input gives an
+ * error code and never a crash or a large allocation.
  *
  * Encoding writes the Avro binary encoding straight from struct fs_flow
  * (avro/binary_writer.h) and never allocates.  avro-c's generic value
- * interface, which produces the same bytes at about a tenth of the speed,
- * remains available as fs_flow_codec_encode_generic().
+ * interface produces the same bytes with about ten times the instructions
+ * per flow; it remains available as fs_flow_codec_encode_generic() and
+ * fs_flow_codec_decode_generic().
  *
  * Memory: the codec owns one Avro value per schema version and one memory
  * reader and writer, reused for every message.  Decoding a message of an

@@ -2,7 +2,7 @@
  * record_layout.h - where the fields of an Avro record live in a C struct.
  *
  * A record layout (struct fs_avro_record) lists the Avro fields of a record
- * in schema order.  Each entry names the C member that holds the value
+ * in schema order.  Each entry names the C member that contains the value
  * (offset and size), its Avro type and C type (enum fs_avro_op) and, for an
  * optional field, the presence bit that selects the branch of its
  * ["null", T] union.  avro/binary_writer.h and avro/binary_reader.h walk a

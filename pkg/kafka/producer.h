@@ -83,8 +83,8 @@ int fs_producer_send(struct fs_producer *p, const char *topic, const void *key,
  * librdkafka learns a topic's partition leaders only on its first message,
  * and at 400,000 flows/s the local queue filled during that first second.
  * Waits up to timeout_ms.  Returns 0, or FS_ERR_SYSTEM with the reason in
- * err when the metadata did not arrive in time; the producer still works
- * and the caller may go on.
+ * err when the metadata did not arrive in time.  The producer works either
+ * way, so the caller may log the error and go on.
  */
 int fs_producer_prepare_topic(struct fs_producer *p, const char *topic, int timeout_ms,
 			      char *err, size_t err_len);

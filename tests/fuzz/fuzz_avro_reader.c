@@ -6,8 +6,8 @@
  * schema's single-object header in front, so every input reaches the
  * direct reader (avro/binary_reader.h).  fs_flow_codec_decode() and
  * fs_flow_codec_decode_generic(), which reads through avro-c, must return
- * the same result code and, on success, the same flow; a flow that decodes
- * must encode and decode again to the same flow.
+ * the same result code and, on success, the same flow.  A flow that
+ * decodes must also encode and decode again to the same flow.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-/* Longest body tried; a valid flow body is far shorter. */
+/* Maximum body length tried; a valid flow body is far shorter. */
 #define MAX_BODY_LEN 4096
 
 static struct fs_flow_codec *
