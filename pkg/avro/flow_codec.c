@@ -600,7 +600,11 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 	return 0;
 }
 
-/* Translates one flow_fields entry into its record layout entry. */
+/*
+ * Translates one flow_fields entry into its record layout entry.  A new
+ * field_kind needs a case here; an array of records maps to
+ * FS_AVRO_OP_ARRAY with a layout for its items (avro/record_layout.h).
+ */
 static struct fs_avro_field
 write_field(const struct field_desc *desc)
 {
