@@ -274,6 +274,7 @@ run.dir = $work/run
 kafka.bootstrap.servers = $broker
 redis.url = redis://127.0.0.1:$redis_port
 ingest.listen = 127.0.0.1:$ingest_port
+ingest.listen.tcp =
 ingest.stats.interval = 1
 ingest.metrics.listen =
 report.metrics.listen =
