@@ -7,9 +7,12 @@
 # Sections, each writing key=value lines to build/bench/results.txt and a
 # Markdown summary to build/bench/results.md:
 #   1. stage     one pipeline stage on one core in flowsift-bench: decode,
-#                decode + Avro encode, enrich, filter, top-N aggregation, and
-#                top-N flushes into a private redis-server; median of runs
-#   2. callgrind instructions per flow of decode and decode + encode
+#                decode + Avro encode (direct writer and avro-c), Avro decode
+#                (direct reader and avro-c), enrich, filter, top-N
+#                aggregation, and top-N flushes into a private redis-server;
+#                median of runs
+#   2. callgrind instructions per flow of decode, decode + encode (direct
+#                and avro-c) and Avro decode (direct and avro-c)
 #   3. e2e       UDP on loopback through the embedded broker: flowsift-ingest
 #                and flowsift-report, then nfacctd (kafka plugin to the same
 #                broker) and nfcapd, each fed the same capture at rising rates
@@ -217,6 +220,12 @@ want stage && for f in v5 v9 ipfix sflow; do
 	stage "decode/$f" --stage decode --min-flows "$stage_min" "$c"
 	stage "encode/$f" --stage encode --min-flows "$stage_min" "$c"
 done
+want stage && for f in v9 ipfix; do
+	c=$work/captures/$f.pcap
+	stage "encode-avro-c/$f" --stage encode-avro-c --min-flows "$stage_min" "$c"
+	stage "avro-decode/$f" --stage avro-decode --min-flows "$stage_min" "$c"
+	stage "avro-decode-avro-c/$f" --stage avro-decode-avro-c --min-flows "$stage_min" "$c"
+done
 if want stage; then
 c=$work/captures/v9.pcap
 geo=""
@@ -234,7 +243,7 @@ fi
 # ---- 2. instruction counts ----------------------------------------------------
 note "2. instructions per flow (callgrind, $callgrind_flows flows)"
 want callgrind && for f in v9 ipfix; do
-	for s in decode encode; do
+	for s in decode encode encode-avro-c avro-decode avro-decode-avro-c; do
 		cg=$work/callgrind.$s.$f.out
 		line=$(valgrind --tool=callgrind --callgrind-out-file="$cg" --toggle-collect='stage_loop_*' \
 			"$bench" stage --stage "$s" --runs 1 --min-flows "$callgrind_flows" \
@@ -265,6 +274,7 @@ run.dir = $work/run
 kafka.bootstrap.servers = $broker
 redis.url = redis://127.0.0.1:$redis_port
 ingest.listen = 127.0.0.1:$ingest_port
+ingest.listen.tcp =
 ingest.stats.interval = 1
 ingest.metrics.listen =
 report.metrics.listen =

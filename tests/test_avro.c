@@ -1396,6 +1396,269 @@ test_python_avro_crosscheck(void **state)
 	json_decref(doc);
 }
 
+/* ---- direct writer against avro-c's generic writer ---- */
+
+/* xorshift64*: a fixed seed, so a failure repeats. */
+static uint64_t
+next_random(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 2685821657736338717ull;
+}
+
+/* Returns a random 64-bit value, one of the extremes a third of the time. */
+static uint64_t
+random_value(uint64_t *rng)
+{
+	static const uint64_t extremes[] = {
+		0, 1, 63, 64, 127, 128, 0x7fffffffull, 0x80000000ull, 0xffffffffull,
+		(uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1, UINT64_MAX,
+	};
+	uint64_t r = next_random(rng);
+
+	if (r % 3 == 0)
+		return extremes[(r >> 8) % (sizeof(extremes) / sizeof(extremes[0]))];
+	/* Spread the magnitudes, so every varint length occurs. */
+	return next_random(rng) >> (r % 64);
+}
+
+/*
+ * Fills text (size bytes) with valid UTF-8 of random length; a quarter of
+ * the strings take the maximum size - 1 bytes.
+ */
+static void
+random_text(uint64_t *rng, char *text, size_t size)
+{
+	static const char *const pieces[] = { "a", "Z", "0", " ", "\"", "\\", "/",
+					      "\xc3\xa9", "\xe6\x9d\xb1", "\xf0\x9f\x98\x80" };
+	uint64_t r = next_random(rng);
+	size_t len = r % 4 == 0 ? size - 1 : (size_t)((r >> 8) % size);
+	size_t n = 0;
+
+	while (n < len) {
+		const char *piece = pieces[next_random(rng) % (sizeof(pieces) / sizeof(pieces[0]))];
+		size_t piece_len = strlen(piece);
+
+		if (piece_len > len - n)
+			piece = "x", piece_len = 1;
+		memcpy(text + n, piece, piece_len);
+		n += piece_len;
+	}
+	text[n] = '\0';
+}
+
+static void
+random_addr(uint64_t *rng, struct fs_addr *addr)
+{
+	uint8_t bytes[16];
+
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)next_random(rng);
+	switch (next_random(rng) % 3) {
+	case 0: memset(addr, 0, sizeof(*addr)); break;
+	case 1: fs_addr_set_v4(addr, bytes); break;
+	default: fs_addr_set_v6(addr, bytes); break;
+	}
+}
+
+/* Adds 1 to FS_FLOW_MAX_ENTERPRISE_ELEMENTS elements of random lengths, as many as fit. */
+static void
+add_random_elements(uint64_t *rng, struct fs_flow *f)
+{
+	uint8_t value[64];
+	unsigned count = 1 + (unsigned)(next_random(rng) % FS_FLOW_MAX_ENTERPRISE_ELEMENTS);
+
+	for (size_t i = 0; i < sizeof(value); i++)
+		value[i] = (uint8_t)next_random(rng);
+	for (unsigned i = 0; i < count; i++) {
+		size_t len = (size_t)(next_random(rng) % (sizeof(value) + 1));
+
+		(void)fs_flow_add_enterprise(f, (uint32_t)random_value(rng),
+					     (uint16_t)random_value(rng), value, len,
+					     FS_FLOW_MAX_ENTERPRISE_ELEMENTS);
+	}
+}
+
+/*
+ * A flow with random values in every member and a random presence mask:
+ * all fields null, all present, or each present with probability 1/2.
+ */
+static void
+make_random_flow(uint64_t *rng, struct fs_flow *f)
+{
+	uint64_t all = (uint64_t)FS_F_ENTERPRISE_ELEMENTS * 2 - 1;
+	uint64_t shape = next_random(rng) % 8;
+
+	fs_flow_clear(f);
+	if (shape == 0)
+		f->present = 0;
+	else if (shape == 1)
+		f->present = all;
+	else
+		f->present = next_random(rng) & all;
+	f->flow_type = (uint8_t)(next_random(rng) % FS_FLOW_TYPE_COUNT);
+	random_addr(rng, &f->exporter_addr);
+	f->exporter_port = (uint16_t)random_value(rng);
+	f->observation_domain_id = (uint32_t)random_value(rng);
+	f->sequence = (uint32_t)random_value(rng);
+	f->time_received_ns = (int64_t)random_value(rng);
+	f->time_flow_start_ns = (int64_t)random_value(rng);
+	f->time_flow_end_ns = (int64_t)random_value(rng);
+	f->sampling_rate = (uint32_t)random_value(rng);
+	random_addr(rng, &f->src_addr);
+	random_addr(rng, &f->dst_addr);
+	random_addr(rng, &f->next_hop);
+	f->src_port = (uint16_t)random_value(rng);
+	f->dst_port = (uint16_t)random_value(rng);
+	f->proto = (uint8_t)random_value(rng);
+	f->tcp_flags = (uint8_t)random_value(rng);
+	f->tos = (uint8_t)random_value(rng);
+	f->src_mask = (uint8_t)random_value(rng);
+	f->dst_mask = (uint8_t)random_value(rng);
+	f->icmp_type = (uint8_t)random_value(rng);
+	f->icmp_code = (uint8_t)random_value(rng);
+	f->flow_direction = (uint8_t)(next_random(rng) % 2);
+	f->vlan_id = (uint16_t)random_value(rng);
+	f->bytes = random_value(rng);
+	f->packets = random_value(rng);
+	f->in_if = (uint32_t)random_value(rng);
+	f->out_if = (uint32_t)random_value(rng);
+	f->src_as = (uint32_t)random_value(rng);
+	f->dst_as = (uint32_t)random_value(rng);
+	for (size_t i = 0; i < 6; i++) {
+		f->src_mac[i] = (uint8_t)next_random(rng);
+		f->dst_mac[i] = (uint8_t)next_random(rng);
+	}
+	random_text(rng, f->src_country, sizeof(f->src_country));
+	random_text(rng, f->dst_country, sizeof(f->dst_country));
+	random_text(rng, f->src_city, sizeof(f->src_city));
+	random_text(rng, f->dst_city, sizeof(f->dst_city));
+	random_text(rng, f->src_as_org, sizeof(f->src_as_org));
+	random_text(rng, f->dst_as_org, sizeof(f->dst_as_org));
+	random_text(rng, f->exporter_name, sizeof(f->exporter_name));
+	random_text(rng, f->exporter_site, sizeof(f->exporter_site));
+	random_text(rng, f->in_if_name, sizeof(f->in_if_name));
+	random_text(rng, f->in_if_description, sizeof(f->in_if_description));
+	f->in_if_speed = random_value(rng);
+	random_text(rng, f->out_if_name, sizeof(f->out_if_name));
+	random_text(rng, f->out_if_description, sizeof(f->out_if_description));
+	f->out_if_speed = random_value(rng);
+	random_text(rng, f->src_tags, sizeof(f->src_tags));
+	random_text(rng, f->dst_tags, sizeof(f->dst_tags));
+	f->traffic_direction = (uint8_t)(next_random(rng) % FS_TRAFFIC_DIRECTION_COUNT);
+	f->exported_bytes = random_value(rng);
+	f->exported_packets = random_value(rng);
+	f->sampling_source = (uint8_t)(next_random(rng) % FS_SAMPLING_SOURCE_COUNT);
+	random_text(rng, f->src_service, sizeof(f->src_service));
+	random_text(rng, f->dst_service, sizeof(f->dst_service));
+	f->firewall_event = (uint8_t)random_value(rng);
+	f->firewall_event_extended = (uint16_t)random_value(rng);
+	f->nat_event = (uint8_t)random_value(rng);
+	f->connection_id = random_value(rng);
+	random_addr(rng, &f->post_nat_src_addr);
+	random_addr(rng, &f->post_nat_dst_addr);
+	f->post_nat_src_port = (uint16_t)random_value(rng);
+	f->post_nat_dst_port = (uint16_t)random_value(rng);
+	f->event_time_ns = (int64_t)random_value(rng);
+	if (fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS))
+		add_random_elements(rng, f);
+}
+
+/*
+ * Encodes flow with the direct writer and with avro-c's generic writer,
+ * checks that the bytes are identical, and decodes them back.
+ */
+static void
+check_writers_agree(struct fs_flow_codec *codec, const struct fs_flow *flow, size_t index)
+{
+	uint8_t direct[FS_FLOW_CODEC_MAX_LEN];
+	uint8_t generic[FS_FLOW_CODEC_MAX_LEN];
+	size_t direct_len = 0, generic_len = 0;
+	struct fs_flow out;
+
+	assert_int_equal(fs_flow_codec_encode_generic(codec, flow, generic, sizeof(generic),
+						      &generic_len), 0);
+	assert_int_equal(fs_flow_codec_encode(codec, flow, direct, sizeof(direct), &direct_len), 0);
+	if (direct_len != generic_len || memcmp(direct, generic, direct_len) != 0)
+		print_message("flow %zu: present=%#llx, direct %zu bytes, avro-c %zu bytes\n", index,
+			      (unsigned long long)flow->present, direct_len, generic_len);
+	assert_int_equal(direct_len, generic_len);
+	assert_memory_equal(direct, generic, direct_len);
+
+	assert_int_equal(fs_flow_codec_decode(codec, direct, direct_len, &out), 0);
+	assert_flows_equal(flow, &out);
+}
+
+static void
+test_writer_matches_avro_c_random(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	struct fs_flow flow;
+
+	for (size_t i = 0; i < 20000; i++) {
+		make_random_flow(&rng, &flow);
+		check_writers_agree(codec, &flow, i);
+	}
+}
+
+static void
+test_writer_matches_avro_c_fixed(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	struct fs_flow flow;
+
+	make_full_flow(&flow);
+	check_writers_agree(codec, &flow, 0);
+	make_minimal_flow(&flow);
+	check_writers_agree(codec, &flow, 1);
+
+	/* Every text field at its maximum length, every other field at its maximum. */
+	make_full_flow(&flow);
+	memset(flow.src_city, 'c', sizeof(flow.src_city) - 1);
+	memset(flow.dst_as_org, 'o', sizeof(flow.dst_as_org) - 1);
+	memset(flow.src_tags, 't', sizeof(flow.src_tags) - 1);
+	memset(flow.dst_tags, 't', sizeof(flow.dst_tags) - 1);
+	memset(flow.in_if_description, 'd', sizeof(flow.in_if_description) - 1);
+	memset(flow.out_if_description, 'd', sizeof(flow.out_if_description) - 1);
+	flow.time_received_ns = INT64_MIN;
+	flow.time_flow_start_ns = INT64_MIN;
+	flow.sequence = UINT32_MAX;
+	flow.exporter_port = UINT16_MAX;
+	flow.sampling_rate = UINT32_MAX;
+	check_writers_agree(codec, &flow, 2);
+}
+
+/* Both writers fail with FS_ERR_FULL at every cap below the encoded length. */
+static void
+test_writer_full_at_every_cap(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	uint64_t rng = 42;
+	struct fs_flow flow;
+	size_t needed = 0;
+	size_t len = 0;
+
+	for (int round = 0; round < 4; round++) {
+		if (round == 0)
+			make_full_flow(&flow);
+		else
+			make_random_flow(&rng, &flow);
+		assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &needed), 0);
+		for (size_t cap = 0; cap < needed; cap++) {
+			assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, cap, &len),
+					 FS_ERR_FULL);
+			assert_int_equal(fs_flow_codec_encode_generic(codec, &flow, buf, cap, &len),
+					 FS_ERR_FULL);
+		}
+		assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, needed, &len), 0);
+		assert_int_equal(len, needed);
+	}
+}
+
 /* ---- rate ---- */
 
 static void
@@ -1452,6 +1715,9 @@ main(void)
 		cmocka_unit_test(test_add_schema_rejects_unreadable),
 		cmocka_unit_test(test_decode_limits_array_items),
 		cmocka_unit_test(test_python_avro_crosscheck),
+		cmocka_unit_test(test_writer_matches_avro_c_random),
+		cmocka_unit_test(test_writer_matches_avro_c_fixed),
+		cmocka_unit_test(test_writer_full_at_every_cap),
 		cmocka_unit_test(test_encode_decode_rate),
 	};
 	int failed = 0;

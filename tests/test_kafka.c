@@ -388,6 +388,36 @@ test_delivery_timeout_counted(void **state)
 	assert_int_equal(stats.lost, 0);
 }
 
+/* The topic's metadata arrives from a live broker; a broker that is down gives an error. */
+static void
+test_prepare_topic_metadata(void **state)
+{
+	struct cluster *cl = *state;
+	struct fs_producer_stats stats;
+	char err[256] = "";
+	struct fs_producer *p;
+
+	p = fs_producer_new(cl->bootstrap, NULL, err, sizeof(err));
+	assert_non_null(p);
+	assert_int_equal(fs_producer_prepare_topic(p, TOPIC_MULTI, DEADLINE_MS, err, sizeof(err)), 0);
+	assert_int_equal(fs_producer_close(p, 1000, &stats), 0);
+
+	assert_int_equal(rd_kafka_mock_broker_set_down(cl->mock, 1), 0);
+	p = fs_producer_new(cl->bootstrap, NULL, err, sizeof(err));
+	assert_non_null(p);
+	err[0] = '\0';
+	assert_int_equal(fs_producer_prepare_topic(p, TOPIC_MULTI, 300, err, sizeof(err)),
+			 FS_ERR_SYSTEM);
+	assert_non_null(strstr(err, TOPIC_MULTI));
+
+	/* The producer still works once the broker is back. */
+	assert_int_equal(rd_kafka_mock_broker_set_up(cl->mock, 1), 0);
+	produce_range(p, TOPIC_MULTI, 0, 3);
+	assert_int_equal(fs_producer_flush(p, DEADLINE_MS), 0);
+	assert_int_equal(fs_producer_close(p, 1000, &stats), 0);
+	assert_int_equal(stats.delivered, 3);
+}
+
 static void
 test_undelivered_lost_on_close(void **state)
 {
@@ -581,6 +611,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full_queue_counted, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_delivery_timeout_counted, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_undelivered_lost_on_close, setup_cluster, teardown_cluster),
+		cmocka_unit_test_setup_teardown(test_prepare_topic_metadata, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_bad_property_named, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_iterator_props_applied, setup_cluster, teardown_cluster),
 		cmocka_unit_test_teardown(test_broker_process_lifecycle, teardown_broker),

@@ -5,6 +5,11 @@
  *   decode          fs_decoder_decode() of every datagram, a fresh decoder per
  *                   run (so templates are learned inside the timing)
  *   encode          decode, then fs_flow_codec_encode() of each flow
+ *   encode-avro-c   decode, then fs_flow_codec_encode_generic() of each flow:
+ *                   the same bytes through avro-c's generic value interface
+ *   avro-decode     fs_flow_codec_decode() of each flow's Avro message, as
+ *                   enrich, filter and report read flows.raw
+ *   avro-decode-avro-c  the same through fs_flow_codec_decode_generic()
  *   enrich          fs_enricher_apply() on a copy of each flow (the copy, as
  *                   the enrich worker makes one per flow, is timed too)
  *   filter          fs_filter_match() of --filter on each flow
@@ -24,6 +29,7 @@
  * instructions of the stage alone.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +53,20 @@
 
 #define STAGE_NOINLINE __attribute__((noinline))
 
-enum stage_kind { STAGE_DECODE, STAGE_ENCODE, STAGE_ENRICH, STAGE_FILTER, STAGE_TOPN,
+enum stage_kind { STAGE_DECODE, STAGE_ENCODE, STAGE_ENCODE_AVRO_C, STAGE_AVRO_DECODE,
+		  STAGE_AVRO_DECODE_AVRO_C, STAGE_ENRICH, STAGE_FILTER, STAGE_TOPN,
 		  STAGE_TOPN_REDIS };
 
-static const char *const stage_names[] = { "decode", "encode", "enrich", "filter", "topn",
+static const char *const stage_names[] = { "decode", "encode", "encode-avro-c", "avro-decode",
+					   "avro-decode-avro-c", "enrich", "filter", "topn",
 					   "topn-redis" };
+
+/* True for the stages that decode Avro messages made before timing. */
+#define STAGE_READS_AVRO(kind) ((kind) == STAGE_AVRO_DECODE || (kind) == STAGE_AVRO_DECODE_AVRO_C)
+
+/* True for the stages that decode the captures inside the timed loop. */
+#define STAGE_DECODES(kind) \
+	((kind) == STAGE_DECODE || (kind) == STAGE_ENCODE || (kind) == STAGE_ENCODE_AVRO_C)
 
 struct stage_options {
 	enum stage_kind kind;
@@ -72,6 +87,8 @@ struct stage_ctx {
 	struct fs_flow_codec *codec;
 	struct fs_flow *flows;       /* decoded once, for the later stages */
 	size_t nflows;
+	uint8_t *messages;           /* avro-decode: each flow's message, back to back */
+	size_t *message_offsets;     /* avro-decode: nflows + 1 offsets into messages */
 	struct fs_enricher *enricher;
 	struct fs_filter *filter;
 	struct fs_topn_batch *batch;
@@ -107,6 +124,19 @@ sink_encode(const struct fs_flow *flow, void *opaque)
 }
 
 static void
+sink_encode_avro_c(const struct fs_flow *flow, void *opaque)
+{
+	struct stage_ctx *ctx = opaque;
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	size_t len = 0;
+
+	ctx->sink_flows++;
+	if (fs_flow_codec_encode_generic(ctx->codec, flow, buf, sizeof(buf), &len) != 0)
+		ctx->errors++;
+	ctx->sink_bytes += len;
+}
+
+static void
 sink_keep(const struct fs_flow *flow, void *opaque)
 {
 	struct stage_ctx *ctx = opaque;
@@ -115,9 +145,9 @@ sink_keep(const struct fs_flow *flow, void *opaque)
 		ctx->flows[ctx->nflows++] = *flow;
 }
 
+/* Decodes every datagram loops times; outside the stage_loop_* names, callgrind skips it. */
 static STAGE_NOINLINE void
-stage_loop_decode(struct stage_ctx *ctx, struct fs_decoder *decoder, uint64_t loops,
-		  fs_flow_sink_fn *sink)
+decode_all(struct stage_ctx *ctx, struct fs_decoder *decoder, uint64_t loops, fs_flow_sink_fn *sink)
 {
 	const struct bench_datagram_set *set = &ctx->set;
 	int64_t received = (int64_t)time(NULL) * 1000000000;
@@ -129,6 +159,33 @@ stage_loop_decode(struct stage_ctx *ctx, struct fs_decoder *decoder, uint64_t lo
 			fs_decoder_decode(decoder, bench_datagram_data(set, d), d->len, &d->exporter,
 					  d->exporter_port, received, sink, ctx);
 		}
+}
+
+static STAGE_NOINLINE void
+stage_loop_decode(struct stage_ctx *ctx, struct fs_decoder *decoder, uint64_t loops,
+		  fs_flow_sink_fn *sink)
+{
+	decode_all(ctx, decoder, loops, sink);
+}
+
+static STAGE_NOINLINE void
+stage_loop_avro_decode(struct stage_ctx *ctx, uint64_t count, bool avro_c)
+{
+	struct fs_flow out;
+
+	for (uint64_t i = 0; i < count; i++) {
+		size_t k = i % ctx->nflows;
+		size_t start = ctx->message_offsets[k];
+		size_t len = ctx->message_offsets[k + 1] - start;
+		int rc;
+
+		if (avro_c)
+			rc = fs_flow_codec_decode_generic(ctx->codec, ctx->messages + start, len, &out);
+		else
+			rc = fs_flow_codec_decode(ctx->codec, ctx->messages + start, len, &out);
+		if (rc != 0)
+			ctx->errors++;
+	}
 }
 
 static STAGE_NOINLINE void
@@ -184,20 +241,24 @@ stage_run_once(struct stage_ctx *ctx)
 	const struct stage_options *o = ctx->opt;
 	uint64_t count;
 
-	if (o->kind == STAGE_DECODE || o->kind == STAGE_ENCODE) {
+	if (STAGE_DECODES(o->kind)) {
 		uint64_t loops = (o->min_flows + ctx->set.flows - 1) / ctx->set.flows;
 		struct fs_decoder *decoder = fs_decoder_new(NULL);
+		fs_flow_sink_fn *sink = o->kind == STAGE_DECODE ? sink_count :
+					o->kind == STAGE_ENCODE ? sink_encode : sink_encode_avro_c;
 
 		if (!decoder)
 			return 0;
 		ctx->sink_flows = 0;
-		stage_loop_decode(ctx, decoder, loops ? loops : 1,
-				  o->kind == STAGE_DECODE ? sink_count : sink_encode);
+		ctx->sink_bytes = 0;
+		stage_loop_decode(ctx, decoder, loops ? loops : 1, sink);
 		fs_decoder_free(decoder);
 		return ctx->sink_flows;
 	}
 	count = o->min_flows > ctx->nflows ? o->min_flows : ctx->nflows;
 	switch (o->kind) {
+	case STAGE_AVRO_DECODE: stage_loop_avro_decode(ctx, count, false); break;
+	case STAGE_AVRO_DECODE_AVRO_C: stage_loop_avro_decode(ctx, count, true); break;
 	case STAGE_ENRICH: stage_loop_enrich(ctx, count); break;
 	case STAGE_FILTER: stage_loop_filter(ctx, count); break;
 	case STAGE_TOPN: stage_loop_topn(ctx, count, 0); break;
@@ -214,6 +275,34 @@ compare_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Encodes every kept flow into ctx->messages for the avro-decode stage. */
+static int
+stage_encode_messages(struct stage_ctx *ctx)
+{
+	size_t used = 0;
+
+	ctx->messages = malloc(ctx->nflows * FS_FLOW_CODEC_MAX_LEN);
+	ctx->message_offsets = malloc((ctx->nflows + 1) * sizeof(*ctx->message_offsets));
+	if (!ctx->messages || !ctx->message_offsets) {
+		fprintf(stderr, "flowsift-bench stage: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < ctx->nflows; i++) {
+		size_t len = 0;
+
+		if (fs_flow_codec_encode(ctx->codec, &ctx->flows[i], ctx->messages + used,
+					 FS_FLOW_CODEC_MAX_LEN, &len) != 0) {
+			fprintf(stderr, "flowsift-bench stage: cannot encode flow %zu\n", i);
+			return -1;
+		}
+		ctx->message_offsets[i] = used;
+		used += len;
+	}
+	ctx->message_offsets[ctx->nflows] = used;
+	ctx->sink_bytes = used;
+	return 0;
+}
+
 static int
 stage_prepare(struct stage_ctx *ctx)
 {
@@ -226,7 +315,7 @@ stage_prepare(struct stage_ctx *ctx)
 		fprintf(stderr, "flowsift-bench stage: cannot create the Avro codec: %s\n", err);
 		return -1;
 	}
-	if (o->kind == STAGE_DECODE || o->kind == STAGE_ENCODE)
+	if (STAGE_DECODES(o->kind))
 		return 0;
 	ctx->flows = calloc(STAGE_MAX_FLOWS, sizeof(*ctx->flows));
 	decoder = fs_decoder_new(NULL);
@@ -235,12 +324,15 @@ stage_prepare(struct stage_ctx *ctx)
 		fprintf(stderr, "flowsift-bench stage: out of memory\n");
 		return -1;
 	}
-	stage_loop_decode(ctx, decoder, 1, sink_keep);
+	/* Not a stage_loop_* function, so callgrind does not count this setup. */
+	decode_all(ctx, decoder, 1, sink_keep);
 	fs_decoder_free(decoder);
 	if (ctx->nflows == 0) {
 		fprintf(stderr, "flowsift-bench stage: the input decodes to no flows\n");
 		return -1;
 	}
+	if (STAGE_READS_AVRO(o->kind) && stage_encode_messages(ctx) != 0)
+		return -1;
 	if (o->kind == STAGE_ENRICH &&
 	    fs_enricher_new(&o->enrich, &ctx->enricher, err, sizeof(err)) != 0) {
 		fprintf(stderr, "flowsift-bench stage: cannot set up enrichment: %s\n", err);
@@ -285,6 +377,8 @@ stage_release(struct stage_ctx *ctx)
 	fs_enricher_free(ctx->enricher);
 	fs_flow_codec_free(ctx->codec);
 	free(ctx->flows);
+	free(ctx->messages);
+	free(ctx->message_offsets);
 	bench_datagram_set_release(&ctx->set);
 }
 
@@ -302,9 +396,11 @@ stage_report(struct stage_ctx *ctx, const double *rates, uint64_t flows_per_run)
 	printf("stage=%s runs=%zu flows_per_run=%" PRIu64 " median_rate=%.0f min_rate=%.0f "
 	       "max_rate=%.0f", stage_names[o->kind], n, flows_per_run, median, sorted[0],
 	       sorted[n - 1]);
-	if (o->kind == STAGE_ENCODE)
+	if (o->kind == STAGE_ENCODE || o->kind == STAGE_ENCODE_AVRO_C)
 		printf(" avro_bytes_per_flow=%.1f", (double)ctx->sink_bytes /
 		       (double)(ctx->sink_flows ? ctx->sink_flows : 1));
+	if (STAGE_READS_AVRO(o->kind))
+		printf(" avro_bytes_per_flow=%.1f", (double)ctx->sink_bytes / (double)ctx->nflows);
 	if (o->kind == STAGE_FILTER)
 		printf(" instructions=%zu matched=%.3f", fs_filter_size(ctx->filter),
 		       (double)ctx->matches / (double)(flows_per_run * n));
@@ -342,7 +438,9 @@ stage_usage(FILE *out)
 		"\n"
 		"Times one stage over the flows of the captures, in this process on one thread,\n"
 		"and prints the median rate in flows per second.  NAME is one of decode, encode\n"
-		"(decode + Avro encode), enrich, filter, topn, topn-redis.\n"
+		"(decode + Avro encode), encode-avro-c (the same through avro-c's generic\n"
+		"writer), avro-decode (Avro messages to flows), avro-decode-avro-c (the same\n"
+		"through avro-c), enrich, filter, topn, topn-redis.\n"
 		"\n"
 		"  --runs N            timed runs (default 5, at most %d)\n"
 		"  --min-flows N       flows per run at least, input repeated (default 1m)\n"
@@ -413,7 +511,8 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 			break;
 	if (!name || k == sizeof(stage_names) / sizeof(stage_names[0])) {
 		fprintf(stderr, "flowsift-bench stage: --stage must be one of decode, encode, "
-			"enrich, filter, topn, topn-redis\n");
+			"encode-avro-c, avro-decode, avro-decode-avro-c, enrich, filter, topn, "
+			"topn-redis\n");
 		return -1;
 	}
 	o->kind = (enum stage_kind)k;

@@ -164,6 +164,12 @@ decode_datagram(const uint8_t *data, size_t len, const struct fs_addr *exporter,
  */
 #define REPLAY_QUEUE_WAIT_MS 30000
 
+/*
+ * Maximum wait at start for the raw topic's metadata, so that the first
+ * flows go out at once.  A broker that is still away only delays the start.
+ */
+#define PREPARE_TOPIC_MS 5000
+
 static void
 wait_for_queue_room(struct ingest *ingest)
 {
@@ -489,6 +495,9 @@ main(int argc, char **argv)
 		fs_log(FS_LOG_ERR, "ingest", "cannot create the Kafka producer: %s", err);
 		goto out;
 	}
+	if (fs_producer_prepare_topic(ingest->producer, ingest->topic, PREPARE_TOPIC_MS, err,
+				      sizeof(err)) < 0)
+		fs_log(FS_LOG_WARNING, "ingest", "starting anyway: %s", err);
 	fs_decoder_set_counters_sink(ingest->decoder, produce_counters, ingest);
 	if (start_telemetry(ingest, config, replay) < 0)
 		goto out;

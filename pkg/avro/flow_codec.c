@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro/binary_reader.h"
+#include "avro/binary_writer.h"
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
 #include "core/log.h"
@@ -175,6 +177,8 @@ struct fs_flow_codec {
 	avro_reader_t reader;
 	size_t version_count;
 	struct schema_version versions[FS_FLOW_CODEC_MAX_VERSIONS]; /* [0] current */
+	struct fs_avro_field layout_fields[FIELD_COUNT];  /* flow_fields for the direct codec */
+	struct fs_avro_record layout;
 };
 
 /* Bounds-checked read position in a message body. */
@@ -644,6 +648,89 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 	return 0;
 }
 
+/* Layout of one EnterpriseElement record; its value lives in enterprise_bytes[]. */
+static const struct fs_avro_field enterprise_item_fields[] = {
+	{ .op = FS_AVRO_OP_LONG_U32, .offset = offsetof(struct fs_enterprise_element, enterprise) },
+	{ .op = FS_AVRO_OP_INT_U16, .offset = offsetof(struct fs_enterprise_element, element_id) },
+	{ .op = FS_AVRO_OP_HEAP_BYTES, .offset = offsetof(struct fs_enterprise_element, offset),
+	  .count_offset = offsetof(struct fs_enterprise_element, length) },
+};
+
+static const struct fs_avro_record enterprise_item_layout = {
+	.fields = enterprise_item_fields,
+	.field_count = sizeof(enterprise_item_fields) / sizeof(enterprise_item_fields[0]),
+	.presence_offset = FS_AVRO_NO_PRESENCE,
+};
+
+/*
+ * Translates one flow_fields entry into its record layout entry.  A new
+ * field_kind needs a case here; an array of records maps to
+ * FS_AVRO_OP_ARRAY with a layout for its items (avro/record_layout.h).
+ */
+static struct fs_avro_field
+write_field(const struct field_desc *desc)
+{
+	struct fs_avro_field field = { .presence_bit = desc->bit, .offset = desc->offset };
+	int count;
+
+	switch (desc->kind) {
+	case KIND_ENUM:
+		field.op = FS_AVRO_OP_ENUM_U8;
+		current_symbols(desc->slot, &count);
+		field.size = (size_t)count;
+		break;
+	case KIND_STRING:
+		field.op = FS_AVRO_OP_STRING;
+		field.size = desc->size;
+		break;
+	case KIND_ADDR:
+		field.op = FS_AVRO_OP_ADDR;
+		break;
+	case KIND_MAC:
+		field.op = FS_AVRO_OP_BYTES;
+		field.size = 6;
+		break;
+	case KIND_U8:
+		field.op = FS_AVRO_OP_INT_U8;
+		break;
+	case KIND_U16:
+		field.op = FS_AVRO_OP_INT_U16;
+		break;
+	case KIND_U32:
+		field.op = FS_AVRO_OP_LONG_U32;
+		break;
+	case KIND_U64:
+		field.op = FS_AVRO_OP_LONG_U64;
+		break;
+	case KIND_I64:
+		field.op = FS_AVRO_OP_LONG_I64;
+		break;
+	case KIND_ENTERPRISE:
+		field.op = FS_AVRO_OP_ARRAY;
+		field.offset = offsetof(struct fs_flow, enterprise);
+		field.size = sizeof(struct fs_enterprise_element);
+		field.count_offset = offsetof(struct fs_flow, enterprise_count);
+		field.max_items = FS_FLOW_MAX_ENTERPRISE_ELEMENTS;
+		field.items = &enterprise_item_layout;
+		break;
+	}
+	return field;
+}
+
+/* Fills the record layout of struct fs_flow from flow_fields. */
+static void
+build_layout(struct fs_flow_codec *codec)
+{
+	for (size_t i = 0; i < FIELD_COUNT; i++)
+		codec->layout_fields[i] = write_field(&flow_fields[i]);
+	codec->layout.fields = codec->layout_fields;
+	codec->layout.field_count = FIELD_COUNT;
+	codec->layout.presence_offset = offsetof(struct fs_flow, present);
+	codec->layout.heap_offset = offsetof(struct fs_flow, enterprise_bytes);
+	codec->layout.heap_size = FS_FLOW_ENTERPRISE_BYTES;
+	codec->layout.heap_used_offset = offsetof(struct fs_flow, enterprise_bytes_used);
+}
+
 static bool
 is_old_flow_schema(const char *name)
 {
@@ -681,6 +768,7 @@ fs_flow_codec_new(char *err, size_t err_len)
 	}
 	if (add_current_schema(codec, current->text, err, err_len) != 0)
 		goto fail;
+	build_layout(codec);
 
 	for (size_t i = 0; i < fs_embedded_schema_count; i++) {
 		const struct fs_embedded_schema *s = &fs_embedded_schemas[i];
@@ -853,13 +941,15 @@ fill_value(avro_value_t *record, const struct fs_flow *flow)
 	return 0;
 }
 
-int
-fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
-		     uint8_t *buf, size_t cap, size_t *out_len)
+/*
+ * Checks the flow's enums and cap, and writes the marker and fingerprint.
+ * Returns 0, FS_ERR_INVALID or FS_ERR_FULL.
+ */
+static int
+begin_message(const struct fs_flow_codec *codec, const struct fs_flow *flow, uint8_t *buf,
+	      size_t cap)
 {
-	struct schema_version *v = &codec->versions[0];
-	uint64_t fp = v->fingerprint;
-	int rc;
+	uint64_t fp = codec->versions[0].fingerprint;
 
 	if (!flow_enums_valid(flow)) {
 		fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
@@ -875,6 +965,37 @@ fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
 	memcpy(buf, single_object_marker, sizeof(single_object_marker));
 	for (int i = 0; i < 8; i++)
 		buf[2 + i] = (uint8_t)(fp >> (8 * i));
+	return 0;
+}
+
+int
+fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
+		     uint8_t *buf, size_t cap, size_t *out_len)
+{
+	size_t body_len = 0;
+	int rc;
+
+	rc = begin_message(codec, flow, buf, cap);
+	if (rc != 0)
+		return rc;
+	rc = fs_avro_write_record(&codec->layout, flow, buf + FS_FLOW_CODEC_HEADER_LEN,
+				  cap - FS_FLOW_CODEC_HEADER_LEN, &body_len);
+	if (rc != 0)
+		return rc;
+	*out_len = FS_FLOW_CODEC_HEADER_LEN + body_len;
+	return 0;
+}
+
+int
+fs_flow_codec_encode_generic(struct fs_flow_codec *codec, const struct fs_flow *flow,
+			     uint8_t *buf, size_t cap, size_t *out_len)
+{
+	struct schema_version *v = &codec->versions[0];
+	int rc;
+
+	rc = begin_message(codec, flow, buf, cap);
+	if (rc != 0)
+		return rc;
 
 	rc = fill_value(&v->value, flow);
 	if (rc == 0) {
@@ -1195,14 +1316,16 @@ extract_flow(struct schema_version *v, struct fs_flow *flow)
 	return 0;
 }
 
-int
-fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
-		     struct fs_flow *out)
+/*
+ * Checks the single-object header of buf and finds the writer schema.
+ * Returns 0 and the version in *out, or FS_ERR_TRUNCATED, FS_ERR_INVALID or
+ * FS_ERR_UNSUPPORTED.
+ */
+static int
+find_message_version(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+		     struct schema_version **out)
 {
-	struct schema_version *v;
-	struct cursor c;
 	uint64_t fp = 0;
-	int rc;
 
 	for (size_t i = 0; i < sizeof(single_object_marker); i++) {
 		if (i == len)
@@ -1215,9 +1338,17 @@ fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	for (int i = 0; i < 8; i++)
 		fp |= (uint64_t)buf[2 + i] << (8 * i);
 
-	v = (struct schema_version *)find_version(codec, fp);
-	if (v == NULL)
-		return FS_ERR_UNSUPPORTED;
+	*out = (struct schema_version *)find_version(codec, fp);
+	return *out == NULL ? FS_ERR_UNSUPPORTED : 0;
+}
+
+/* Decodes the body of buf, written with v, through avro-c. */
+static int
+decode_with_avro_c(struct fs_flow_codec *codec, struct schema_version *v, const uint8_t *buf,
+		   size_t len, struct fs_flow *out)
+{
+	struct cursor c;
+	int rc;
 
 	c.p = buf + FS_FLOW_CODEC_HEADER_LEN;
 	c.end = buf + len;
@@ -1243,4 +1374,36 @@ fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	 */
 	avro_value_reset(&v->value);
 	return rc;
+}
+
+int
+fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+		     struct fs_flow *out)
+{
+	struct schema_version *v;
+	int rc;
+
+	rc = find_message_version(codec, buf, len, &v);
+	if (rc != 0)
+		return rc;
+	if (v != &codec->versions[0])
+		return decode_with_avro_c(codec, v, buf, len, out);
+
+	/* The current schema needs no resolution: read it directly. */
+	fs_flow_clear(out);
+	return fs_avro_read_record(&codec->layout, buf + FS_FLOW_CODEC_HEADER_LEN,
+				   len - FS_FLOW_CODEC_HEADER_LEN, out);
+}
+
+int
+fs_flow_codec_decode_generic(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+			     struct fs_flow *out)
+{
+	struct schema_version *v;
+	int rc;
+
+	rc = find_message_version(codec, buf, len, &v);
+	if (rc != 0)
+		return rc;
+	return decode_with_avro_c(codec, v, buf, len, out);
 }

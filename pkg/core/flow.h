@@ -249,7 +249,7 @@ struct fs_flow {
 	int64_t event_time_ns;            /* Unix ns; IE 322-325 observationTime*, NSEL event time */
 
 	/* Elements without a field of their own; see struct fs_enterprise_element. */
-	uint8_t enterprise_count;
+	uint32_t enterprise_count;       /* uint32_t: the Avro writer reads array counts as such */
 	uint16_t enterprise_bytes_used;
 	struct fs_enterprise_element enterprise[FS_FLOW_MAX_ENTERPRISE_ELEMENTS];
 	uint8_t enterprise_bytes[FS_FLOW_ENTERPRISE_BYTES];

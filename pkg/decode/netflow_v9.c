@@ -265,7 +265,7 @@ limit_enterprise(struct fs_decode_ctx *ctx, struct fs_record *rec)
 	if (flow->enterprise_count > max) {
 		dropped += flow->enterprise_count - max;
 		flow->enterprise_bytes_used = max > 0 ? flow->enterprise[max].offset : 0;
-		flow->enterprise_count = (uint8_t)max;
+		flow->enterprise_count = (uint32_t)max;
 		if (max == 0)
 			flow->present &= ~(uint64_t)FS_F_ENTERPRISE_ELEMENTS;
 	}

@@ -215,6 +215,38 @@ fs_producer_send(struct fs_producer *p, const char *topic, const void *key,
 }
 
 int
+fs_producer_prepare_topic(struct fs_producer *p, const char *topic, int timeout_ms,
+			  char *err, size_t err_len)
+{
+	const struct rd_kafka_metadata *metadata = NULL;
+	rd_kafka_topic_t *rkt;
+	rd_kafka_resp_err_t rc;
+	int status = 0;
+
+	rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+	if (!rkt) {
+		snprintf(err, err_len, "creating a handle for topic %s failed: %s", topic,
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		return FS_ERR_SYSTEM;
+	}
+	rc = rd_kafka_metadata(p->rk, 0, rkt, &metadata, timeout_ms);
+	if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, err_len, "fetching the metadata of topic %s failed: %s", topic,
+			 rd_kafka_err2str(rc));
+		status = FS_ERR_SYSTEM;
+	} else if (metadata->topic_cnt != 1 || metadata->topics[0].err) {
+		snprintf(err, err_len, "the broker returned no metadata for topic %s: %s", topic,
+			 metadata->topic_cnt == 1 ? rd_kafka_err2str(metadata->topics[0].err) :
+						    "no topic in the reply");
+		status = FS_ERR_SYSTEM;
+	}
+	if (metadata)
+		rd_kafka_metadata_destroy(metadata);
+	rd_kafka_topic_destroy(rkt);
+	return status;
+}
+
+int
 fs_producer_poll(struct fs_producer *p, int timeout_ms)
 {
 	return rd_kafka_poll(p->rk, timeout_ms);

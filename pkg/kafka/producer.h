@@ -77,6 +77,18 @@ struct fs_producer *fs_producer_new_config(const struct fs_config *config,
 int fs_producer_send(struct fs_producer *p, const char *topic, const void *key,
 		     size_t key_len, const void *value, size_t len);
 
+/*
+ * Connects to the cluster and fetches the metadata of topic (borrowed), so
+ * that the first messages sent to it go out at once.  Without this,
+ * librdkafka learns a topic's partition leaders only on its first message,
+ * and at 400,000 flows/s the local queue filled during that first second.
+ * Waits up to timeout_ms.  Returns 0, or FS_ERR_SYSTEM with the reason in
+ * err when the metadata did not arrive in time.  The producer works either
+ * way, so the caller may log the error and go on.
+ */
+int fs_producer_prepare_topic(struct fs_producer *p, const char *topic, int timeout_ms,
+			      char *err, size_t err_len);
+
 /* Runs pending delivery reports, waiting up to timeout_ms for the first.  Returns how many ran. */
 int fs_producer_poll(struct fs_producer *p, int timeout_ms);
 
