@@ -8,7 +8,8 @@ librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libpcap-dev libjansson-d
 redis-server softflowd python3-avro tcpdump rsyslog nfdump
 libmaxminddb-dev libsnmp-dev snmpd snmp libmaxmind-db-writer-perl
 libmicrohttpd-dev docker-compose python3-yaml
-pmacct linux-perf valgrind"
+pmacct linux-perf valgrind
+libcairo2-dev"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -1,0 +1,26 @@
+/*
+ * zone.h - choosing the time zone of graph labels.
+ *
+ * A zone is "UTC" or an IANA name from the system zone database
+ * (/usr/share/zoneinfo, Debian package tzdata), such as Europe/Paris.  The
+ * name is checked before use, because glibc silently falls back to UTC for a
+ * TZ it cannot read: it must be made of letters, digits, '_', '-', '+' and
+ * '/', may not start with '/' or contain "..", and must name a TZif file.
+ */
+#ifndef FS_GRAPH_ZONE_H
+#define FS_GRAPH_ZONE_H
+
+#define FS_GRAPH_ZONE_MAX 63              /* longest zone name accepted */
+#define FS_GRAPH_ZONE_DIR "/usr/share/zoneinfo"
+
+/* Checks zone as above.  Returns 0, FS_ERR_INVALID for a bad name, or FS_ERR_NOT_FOUND. */
+int fs_graph_zone_check(const char *zone);
+
+/*
+ * Checks zone and makes it the zone of localtime_r() in this process (sets
+ * TZ and calls tzset(), so it is not thread-safe).  Returns as
+ * fs_graph_zone_check().
+ */
+int fs_graph_zone_apply(const char *zone);
+
+#endif
