@@ -212,6 +212,17 @@ draw_text(cairo_t *cr, const char *text, double x, double y, double align)
 	cairo_show_text(cr, text);
 }
 
+/* Draws a centred time label unless it would run past the left or right edge of the image. */
+static void
+draw_tick_label(struct frame *f, const char *text, double x, double y)
+{
+	double half = text_width(f->cr, text) / 2;
+
+	if (x - half < 2 || x + half > f->style->width - 2)
+		return;
+	draw_text(f->cr, text, x, y, 0.5);
+}
+
 /* ---- legend ---- */
 
 /* Places the legend entries in rows under the plot; returns the legend height. */
@@ -340,10 +351,10 @@ draw_x_axis(struct frame *f)
 		cairo_stroke(cr);
 		cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
 		strftime(hm, sizeof(hm), tick >= 86400 ? "%a" : "%H:%M", &tm);
-		draw_text(cr, hm, x, b->y + b->height + 15, 0.5);
+		draw_tick_label(f, hm, x, b->y + b->height + 15);
 		if (tm.tm_yday != last_day) {
 			strftime(day, sizeof(day), "%d %b %Y", &tm);
-			draw_text(cr, day, x, b->y + b->height + 29, 0.5);
+			draw_tick_label(f, day, x, b->y + b->height + 29);
 			last_day = tm.tm_yday;
 		}
 		t += tick - 1;
