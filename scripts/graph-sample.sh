@@ -64,7 +64,7 @@ with open(f"{work}/day.pcap", "wb") as out:
 PY
 
 # Writes every datagram it receives to a raw file until 5 s pass without one.
-python3 - "$work/export.raw" "$work/port" <<'PY' &
+python3 - "$work/gentraffic-day.netflow9" "$work/port" <<'PY' &
 import os, socket, sys
 out_path, port_file = sys.argv[1], sys.argv[2]
 rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -92,4 +92,4 @@ done
 softflowd -r "$work/day.pcap" -a -v 9 -t maxlife=300 -t udp=60 -t general=60 -n "127.0.0.1:$(cat "$work/port")" >"$work/softflowd.log" 2>&1
 wait "$recorder_pid"
 recorder_pid=""
-"$bin/flowsift" graph --by service --window 24h --top 6 --out "$out" "$work/export.raw"
+"$bin/flowsift" graph --by service --window 24h --top 6 --out "$out" "$work/gentraffic-day.netflow9"
