@@ -23,12 +23,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# A day of slots ending at the last full hour, 5 minutes apart.
-base=$(( $(date +%s) / 3600 * 3600 - 86400 ))
+# Yesterday (UTC) in slots 5 minutes apart.
+base=$(( $(date +%s) / 86400 * 86400 - 86400 ))
 slot=0
 while [ $slot -lt 288 ]; do
 	hour=$(( slot / 12 ))
-	# Few hosts at night, most between 9:00 and 18:00 UTC, a peak after lunch.
+	# Few hosts at night, most from 8:00 to 17:00 UTC with a dip at noon.
 	case $hour in
 	0|1|2|3|4|5) hosts=4 ;;
 	6|7) hosts=$(( 8 + slot % 5 )) ;;

@@ -1,8 +1,8 @@
 /*
  * test_graph.c - time series for graphs (pkg/graph/series.h) from flows and
- * from the live counters of a real redis-server, their rendering with cairo
- * (pkg/graph/render.h) read back from PNG and SVG files, the option parsers
- * with bad input, and `flowsift graph` run end to end.
+ * from the live counters of a real redis-server.  Rendered graphs
+ * (pkg/graph/render.h) are read back from PNG and SVG files.  The option
+ * parsers get bad input, and `flowsift graph` runs end to end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,11 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro/flow_codec.h"
 #include "core/flow.h"
 #include "core/result.h"
 #include "graph/render.h"
 #include "graph/series.h"
 #include "graph/zone.h"
+#include "kafka/producer.h"
 #include "redis/topn.h"
 #include "redis/topn_series.h"
 #include "support/process.h"
@@ -38,6 +40,7 @@
 struct fixture {
 	struct fs_test_redis redis;
 	redisContext *ctx;
+	pid_t broker;           /* stopped by teardown, so a failed test leaves none */
 	char dir[64];
 };
 
@@ -724,9 +727,9 @@ write_raw_capture(const char *path)
 	fclose(f);
 }
 
-/* Runs `flowsift graph ARGS` with the test's Redis; returns its exit status. */
+/* Runs `flowsift graph ARGS` with the test's Redis, output appended to log; returns its exit status. */
 static int
-run_graph(const char *args)
+run_graph_log(const char *args, const char *log)
 {
 	char bin[256], cmd[2048], *abs_bin;
 	int status;
@@ -737,10 +740,16 @@ run_graph(const char *args)
 	snprintf(bin, sizeof(bin), "%s", abs_bin);
 	free(abs_bin);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && FLOWSIFT_CONFIG=/dev/null FLOWSIFT_REDIS_URL='%s' "
-		 "'%s' graph %s >>graph.log 2>&1", fx.dir, fx.redis.url, bin, args);
+		 "'%s' graph %s >>'%s' 2>&1", fx.dir, fx.redis.url, bin, args, log);
 	status = system(cmd);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static int
+run_graph(const char *args)
+{
+	return run_graph_log(args, "graph.log");
 }
 
 static void
@@ -783,6 +792,83 @@ test_command_draws_files_and_live(void **state)
 	assert_int_equal(run_graph("--out live.png --size 700x420"), 0);
 	assert_png_size("live.png", 700, 420);
 	fs_topn_batch_free(batch);
+}
+
+/* Reads the whole file at path into a new string. */
+static char *
+read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(text);
+	n = fread(text, 1, 65535, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/*
+ * Enriched flows with inbound and outbound directions, produced to a topic
+ * of the embedded broker, are read back over the last hour and drawn.
+ */
+static void
+test_command_draws_topic_range(void **state)
+{
+	char addr_file[128], log_path[128], bootstrap[256], err[256], *log;
+	char *argv[] = { "flowsift-broker", "--addr-file", addr_file, "--partitions", "2",
+			 "--topic", "flows.graph", NULL };
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow_codec *codec;
+	struct fs_producer *producer;
+	int64_t now = (int64_t)time(NULL);
+	FILE *f;
+
+	(void)state;
+	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", fx.dir);
+	snprintf(log_path, sizeof(log_path), "%s/broker.log", fx.dir);
+	fx.broker = fs_test_spawn("flowsift-broker", argv, NULL, log_path);
+	assert_true(fx.broker > 0);
+	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	f = fopen(addr_file, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(bootstrap, sizeof(bootstrap), f));
+	fclose(f);
+	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
+
+	codec = fs_flow_codec_new(err, sizeof(err));
+	assert_non_null(codec);
+	producer = fs_producer_new(bootstrap, NULL, err, sizeof(err));
+	assert_non_null(producer);
+	for (int i = 0; i < 30; i++) {
+		struct flow_spec spec = { i % 2 ? "10.0.0.1" : "10.0.0.2", 6, 1000, 2,
+					  now - 3000 + i * 60, i % 3 == 0 ? FS_TRAFFIC_OUTBOUND
+									  : FS_TRAFFIC_INBOUND };
+		struct fs_flow flow;
+		size_t len;
+
+		make_flow(&spec, &flow);
+		assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &len), 0);
+		assert_int_equal(fs_producer_send(producer, "flows.graph", NULL, 0, buf, len), 0);
+	}
+	assert_int_equal(fs_producer_flush(producer, 10000), 0);
+	fs_producer_close(producer, 5000, NULL);
+	fs_flow_codec_free(codec);
+
+	setenv("FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS", bootstrap, 1);
+	assert_int_equal(run_graph_log("--topic flows.graph --by src_addr --size 600x400 "
+				       "--out topic.png", "topic.log"), 0);
+	unsetenv("FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS");
+	assert_png_size("topic.png", 600, 400);
+	snprintf(log_path, sizeof(log_path), "%s/topic.log", fx.dir);
+	log = read_text(log_path);
+	if (!strstr(log, "30 flows read, 30 matched, 0 outside the range, 30 drawn"))
+		fail_msg("unexpected output of flowsift graph --topic: %s", log);
+	free(log);
+	assert_int_equal(fs_test_stop(fx.broker, 5000), 0);
+	fx.broker = 0;
 }
 
 static void
@@ -837,6 +923,8 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	if (fx.broker > 0)
+		fs_test_stop(fx.broker, 5000);
 	if (fx.ctx)
 		redisFree(fx.ctx);
 	fs_test_redis_stop(&fx.redis);
@@ -866,6 +954,7 @@ main(void)
 		cmocka_unit_test(test_zone_check_rejects_bad_names),
 		cmocka_unit_test(test_names_and_units),
 		cmocka_unit_test(test_command_draws_files_and_live),
+		cmocka_unit_test(test_command_draws_topic_range),
 		cmocka_unit_test(test_command_rejects_bad_options),
 	};
 

@@ -328,18 +328,21 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 		.config_path = opt->config_path, .topic = opt->topic,
 		.from_ms = opt->from_ms, .to_ms = opt->to_ms,
 	};
-	int64_t range_s = opt->window_s, end_s = -1, step_s;
+	int64_t range_s = opt->window_s, end_s = -1, step_s, npoints;
 	struct flow_source_stats stats;
 	struct fs_graph_acc_stats acc_stats;
 	struct fs_graph_acc *acc;
 	int status;
 
 	if (opt->topic) {
-		/* A topic range is fixed: --to (default now) back to --from (default the window). */
-		end_s = opt->to_ms >= 0 ? opt->to_ms / 1000 : (int64_t)time(NULL);
+		/*
+		 * A topic range is fixed: --to back to --from (default the window).
+		 * Without --to the read stops at the end of the topic at start, and
+		 * the graph ends with the current second.
+		 */
+		end_s = opt->to_ms >= 0 ? opt->to_ms / 1000 : (int64_t)time(NULL) + 1;
 		if (opt->from_ms >= 0)
 			range_s = end_s - opt->from_ms / 1000;
-		source.to_ms = end_s * 1000;
 		source.from_ms = (end_s - range_s) * 1000;
 	}
 	step_s = fs_graph_step_for_range(range_s);
@@ -348,8 +351,14 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 				"most %d days\n", FS_GRAPH_MAX_POINTS);
 		return 2;
 	}
-	acc = fs_graph_acc_new(opt->by, opt->metric, step_s, (int)((range_s + step_s - 1) / step_s),
-			       end_s, services);
+	npoints = (range_s + step_s - 1) / step_s;
+	if (end_s >= 0) {
+		/* An unaligned range touches one more bucket; the first bucket must contain --from. */
+		npoints = (end_s + step_s - 1) / step_s - (end_s - range_s) / step_s;
+		if (npoints > FS_GRAPH_MAX_POINTS)
+			npoints = FS_GRAPH_MAX_POINTS;
+	}
+	acc = fs_graph_acc_new(opt->by, opt->metric, step_s, (int)npoints, end_s, services);
 	if (!acc) {
 		fprintf(stderr, "flowsift graph: out of memory\n");
 		return 1;

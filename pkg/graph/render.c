@@ -23,10 +23,7 @@
 #define Y_TICKS 6                 /* about this many y ticks over both halves */
 #define X_TICKS_MAX 8             /* at most this many time ticks */
 
-/*
- * Distinct colours that stay apart for people with the common red-green
- * deficiencies in the first eight; the rest repeat the hues lighter.
- */
+/* Fill colours of the named series: ten hues, then ten lighter or darker variants. */
 static const uint8_t palette[FS_GRAPH_MAX_SERIES][3] = {
 	{ 31, 119, 180 }, { 255, 127, 14 }, { 44, 160, 44 }, { 214, 39, 40 },
 	{ 148, 103, 189 }, { 140, 86, 75 }, { 227, 119, 194 }, { 188, 189, 34 },

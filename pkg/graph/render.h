@@ -6,8 +6,8 @@
  * are directional, inbound and undirected values stack above the zero line
  * and outbound values below it, mirrored.  Values are rates: the bucket
  * sum divided by the bucket width.  The y axis has round ticks labelled
- * with SI prefixes (k, M, G, T); the x axis has time ticks in the local time
- * of the process (TZ; see zone.h).  Above the plot stand the title and
+ * with SI prefixes (k, M, G, T).  The x axis has time ticks in the local time
+ * of the process, which zone.h sets.  Above the plot stand the title and
  * subtitle, below it the legend.
  *
  * The renderer reports where it put things in struct fs_graph_layout, so

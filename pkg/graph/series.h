@@ -3,8 +3,8 @@
  * dimension plus "other", per traffic direction.
  *
  * A series set covers npoints buckets of step_s seconds each, from start_s.
- * Each bucket holds the SUM of the metric over the bucket (bits, packets or
- * flows), not a rate; the renderer divides by step_s.  Every sum is kept
+ * Each bucket contains the SUM of the metric over the bucket (bits, packets
+ * or flows), not a rate, and the renderer divides it by step_s.  Every sum is kept
  * three times, by enum fs_graph_direction:: inbound and outbound (the
  * traffic_direction of enriched flows) and undirected (internal, external,
  * or no direction at all).
@@ -63,9 +63,9 @@ enum fs_graph_direction {
 
 /*
  * One graph's data.  Series 0 .. nseries-1 are the named members, largest
- * first over the whole range (ties in ascending name order); when has_other
- * is set, series nseries is FS_GRAPH_OTHER_NAME: every value of the bucket
- * that the named series do not hold.  A fixed-size value of about 150 kB (3 x 21 x 300 sums),
+ * first over the whole range, with ties in ascending name order.  When
+ * has_other is set, series nseries is FS_GRAPH_OTHER_NAME, which contains
+ * the part of each bucket that the named series do not.  A fixed-size value of about 150 kB (3 x 21 x 300 sums),
  * so callers allocate it on the heap.
  */
 struct fs_graph_series {
@@ -89,7 +89,7 @@ const char *fs_graph_metric_title(enum fs_graph_metric metric);
 /* Unit of the metric's rate: "bit/s", "packets/s", "flows/s". */
 const char *fs_graph_metric_unit(enum fs_graph_metric metric);
 
-/* Parse a command-line name.  Return 0, or FS_ERR_INVALID for an unknown name. */
+/* Parses a command-line name.  Returns 0, or FS_ERR_INVALID for an unknown name. */
 int fs_graph_by_parse(const char *text, enum fs_graph_by *by);
 int fs_graph_metric_parse(const char *text, enum fs_graph_metric *metric);
 
