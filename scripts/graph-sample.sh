@@ -45,7 +45,8 @@ while [ $slot -lt 288 ]; do
 	slot=$(( slot + 1 ))
 done
 
-# Shifts capture k to base + k * 300 s and writes them back to back.
+# Shifts capture k to the middle of its 5-minute bucket, base + k * 300 + 150 s,
+# so that rounding in the export cannot move flows into the bucket before.
 python3 - "$work" "$base" <<'PY'
 import glob, struct, sys
 work, base = sys.argv[1], int(sys.argv[2])
@@ -58,7 +59,7 @@ with open(f"{work}/day.pcap", "wb") as out:
         while pos + 16 <= len(data):
             sec, usec, caplen, length = struct.unpack_from("<IIII", data, pos)
             first = sec if first is None else first
-            out.write(struct.pack("<IIII", base + k * 300 + (sec - first), usec, caplen, length))
+            out.write(struct.pack("<IIII", base + k * 300 + 150 + (sec - first), usec, caplen, length))
             out.write(data[pos + 16:pos + 16 + caplen])
             pos += 16 + caplen
 PY
