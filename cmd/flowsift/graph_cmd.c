@@ -346,7 +346,7 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 		source.from_ms = (end_s - range_s) * 1000;
 	}
 	step_s = fs_graph_step_for_range(range_s);
-	if (step_s < 0) {
+	if (step_s <= 0) {
 		fprintf(stderr, "flowsift graph: the range from --from to --to must be positive and at "
 				"most %d days\n", FS_GRAPH_MAX_POINTS);
 		return 2;

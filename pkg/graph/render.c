@@ -486,7 +486,7 @@ fs_graph_render(const struct fs_graph_series *series, const struct fs_graph_styl
 		enum fs_graph_format format, const char *path, struct fs_graph_layout *layout,
 		char *err, size_t err_len)
 {
-	struct fs_graph_layout scratch;
+	struct fs_graph_layout scratch = { 0 };
 	struct frame f = { .series = series, .style = style, .layout = layout ? layout : &scratch };
 	cairo_surface_t *surface;
 	cairo_status_t status;
