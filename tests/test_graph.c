@@ -923,6 +923,7 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	fs_graph_render_release_caches();
 	if (fx.broker > 0)
 		fs_test_stop(fx.broker, 5000);
 	if (fx.ctx)

@@ -465,6 +465,7 @@ cmd_graph(int argc, char **argv)
 	}
 	fprintf(stderr, "wrote %s (%dx%d)\n", opt.out, opt.width, opt.height);
 out:
+	fs_graph_render_release_caches();
 	fs_services_free(services);
 	free(series);
 	return rc;

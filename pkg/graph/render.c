@@ -481,6 +481,12 @@ draw(struct frame *f)
 	draw_legend(f);
 }
 
+void
+fs_graph_render_release_caches(void)
+{
+	cairo_debug_reset_static_data();
+}
+
 int
 fs_graph_render(const struct fs_graph_series *series, const struct fs_graph_style *style,
 		enum fs_graph_format format, const char *path, struct fs_graph_layout *layout,
