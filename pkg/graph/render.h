@@ -90,7 +90,7 @@ int fs_graph_render(const struct fs_graph_series *series, const struct fs_graph_
 /*
  * Frees the fonts and patterns that cairo keeps between calls, so that leak
  * checkers see a clean exit.  Call once after the last fs_graph_render(),
- * from one thread; rendering again afterwards works but loads them again.
+ * when no other cairo object is alive (cairo_debug_reset_static_data()).
  */
 void fs_graph_render_release_caches(void);
 
