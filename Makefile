@@ -8,7 +8,7 @@
 #   BUILD_DIR   output folder (default build, or build/asan with SANITIZE=1)
 
 CC      ?= gcc
-PKGS    := rdkafka avro-c hiredis libpcap jansson libmicrohttpd libmaxminddb netsnmp
+PKGS    := rdkafka avro-c hiredis libpcap jansson libmicrohttpd libmaxminddb netsnmp cairo
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build/asan

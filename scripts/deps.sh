@@ -9,7 +9,8 @@ redis-server softflowd python3-avro tcpdump rsyslog nfdump
 libmaxminddb-dev libsnmp-dev snmpd snmp libmaxmind-db-writer-perl
 libmicrohttpd-dev docker-compose python3-yaml
 pmacct linux-perf valgrind
-chromium chromium-driver"
+chromium chromium-driver
+libcairo2-dev fonts-dejavu-core"
 
 missing=""
 for pkg in $PACKAGES; do

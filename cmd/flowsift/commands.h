@@ -14,5 +14,6 @@ int cmd_config(int argc, char **argv);
 int cmd_print(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 
 #endif

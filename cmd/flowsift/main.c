@@ -14,6 +14,7 @@ static const struct command commands[] = {
 	{ "decode", cmd_decode, "decode captures or datagram files to JSON lines" },
 	{ "top", cmd_top, "show top talkers from the live Redis counters" },
 	{ "report", cmd_report, "flow-report style reports from Redis or flow files; alerts" },
+	{ "graph", cmd_graph, "draw a time series of the top members to PNG or SVG" },
 	{ "print", cmd_print, "print flows from captures, capture files or a topic" },
 	{ "capture", cmd_capture, "keep a topic on disk as rotated Avro files" },
 	{ "config", cmd_config, "check, print or document the configuration" },

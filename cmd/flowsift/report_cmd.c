@@ -25,18 +25,12 @@
 #include <jansson.h>
 
 #include "alert/alert.h"
-#include "archive/archive_reader.h"
-#include "avro/flow_codec.h"
 #include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/result.h"
-#include "decode/capture.h"
-#include "decode/decoder.h"
 #include "detect/detect.h"
-#include "filter/filter.h"
-#include "kafka/kafka_conf.h"
-#include "kafka/topic_range.h"
+#include "flow_source.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
@@ -122,15 +116,6 @@ struct options {
 	const char *topic;       /* read flows from this topic instead of files */
 	int64_t from_ms;         /* -1: the start of the topic */
 	int64_t to_ms;           /* -1: the end of the topic at start */
-};
-
-struct flow_source {
-	const struct options *opt;
-	struct fs_filter *filter;
-	struct fs_decoder *decoder;
-	struct table table;
-	uint64_t flows, matched;
-	bool failed;
 };
 
 static void
@@ -334,78 +319,6 @@ flow_key(enum report_type type, const struct fs_flow *flow, char *key, size_t le
 	}
 }
 
-static void
-take_flow(struct flow_source *src, const struct fs_flow *flow)
-{
-	char key[KEY_MAX];
-
-	src->flows++;
-	if (src->filter && !fs_filter_match(src->filter, flow))
-		return;
-	src->matched++;
-	if (!flow_key(src->opt->type, flow, key, sizeof(key)))
-		return;
-	if (table_add(&src->table, key, flow) < 0)
-		src->failed = true;
-}
-
-static void
-on_decoded(const struct fs_flow *flow, void *opaque)
-{
-	take_flow(opaque, flow);
-}
-
-static int
-on_datagram(const struct fs_datagram *d, void *opaque)
-{
-	struct flow_source *src = opaque;
-
-	fs_decoder_decode(src->decoder, d->data, d->len, &d->exporter, d->exporter_port,
-			  d->time_ns, on_decoded, src);
-	return 0;
-}
-
-static bool
-is_archive(const char *path)
-{
-	char head[FS_ARCHIVE_MAGIC_LEN];
-	FILE *f = fopen(path, "rb");
-	bool yes;
-
-	if (!f)
-		return false;
-	yes = fread(head, 1, sizeof(head), f) == sizeof(head) &&
-	      fs_archive_is_container(head, sizeof(head));
-	fclose(f);
-	return yes;
-}
-
-static int
-read_archive(struct flow_source *src, const char *path)
-{
-	struct fs_archive_reader *reader = NULL;
-	struct fs_flow_codec *codec;
-	struct fs_flow flow;
-	char err[512];
-	int rc;
-
-	codec = fs_flow_codec_new(err, sizeof(err));
-	if (!codec) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		return -1;
-	}
-	rc = fs_archive_reader_open(&reader, path, codec, err, sizeof(err));
-	while (rc == 0 && (rc = fs_archive_reader_next(reader, &flow, err, sizeof(err))) == 1) {
-		take_flow(src, &flow);
-		rc = 0;
-	}
-	if (rc < 0)
-		fprintf(stderr, "flowsift report: %s\n", err);
-	fs_archive_reader_free(reader);
-	fs_flow_codec_free(codec);
-	return rc < 0 ? -1 : 0;
-}
-
 /* ---- ranking and output ---- */
 
 static enum fs_topn_metric sort_metric;
@@ -467,149 +380,53 @@ print_rows(const struct options *opt, const struct row *rows, size_t n)
 		       rows[i].packets, rows[i].flows);
 }
 
-/* Parses TIME as Unix seconds, an ISO 8601 UTC time or an age (-15m); stores Unix ms. */
-static int
-parse_time(const char *text, int64_t *ms)
-{
-	struct tm tm = { 0 };
-	const char *end;
-	char *num_end;
-	long long v;
-
-	if (text[0] == '-') {
-		v = strtoll(text + 1, &num_end, 10);
-		if (num_end == text + 1 || v < 0 || num_end[0] == '\0' || num_end[1] != '\0')
-			return -1;
-		switch (num_end[0]) {
-		case 's': break;
-		case 'm': v *= 60; break;
-		case 'h': v *= 3600; break;
-		case 'd': v *= 86400; break;
-		default: return -1;
-		}
-		*ms = ((int64_t)time(NULL) - v) * 1000;
-		return 0;
-	}
-	v = strtoll(text, &num_end, 10);
-	if (num_end != text && *num_end == '\0') {
-		*ms = (int64_t)v * 1000;
-		return 0;
-	}
-	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		end = strptime(text, "%Y-%m-%dT%H:%M", &tm);
-	if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
-		return -1;
-	*ms = (int64_t)timegm(&tm) * 1000;
-	return 0;
-}
-
-struct topic_reader {
-	struct flow_source *src;
-	struct fs_flow_codec *codec;
-	uint64_t rejected;
+struct flow_sums {
+	enum report_type type;
+	struct table table;
+	bool out_of_memory;
 };
 
 static int
-on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
-	   int64_t offset, void *opaque)
+add_flow(const struct fs_flow *flow, void *opaque)
 {
-	struct topic_reader *t = opaque;
-	struct fs_flow flow;
+	struct flow_sums *sums = opaque;
+	char key[KEY_MAX];
 
-	(void)timestamp_ms;
-	(void)partition;
-	(void)offset;
-	if (fs_flow_codec_decode(t->codec, value, len, &flow) < 0)
-		t->rejected++;
-	else
-		take_flow(t->src, &flow);
+	if (!flow_key(sums->type, flow, key, sizeof(key)))
+		return 0;
+	if (table_add(&sums->table, key, flow) < 0) {
+		sums->out_of_memory = true;
+		return -1;
+	}
 	return 0;
-}
-
-/* Reads the flows of opt->topic between opt->from_ms and opt->to_ms into src. */
-static int
-read_topic(struct flow_source *src, const struct options *opt)
-{
-	struct fs_topic_range_options range = {
-		.topic = opt->topic, .from_ms = opt->from_ms, .to_ms = opt->to_ms,
-		.timeout_ms = 10000,
-	};
-	struct topic_reader t = { .src = src };
-	struct fs_topic_range *reader = NULL;
-	struct fs_config *config = NULL;
-	struct fs_kafka_props props;
-	char bootstrap[1024], err[512];
-	int rc = -1;
-
-	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0 ||
-	    fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		goto out;
-	}
-	t.codec = fs_flow_codec_new(err, sizeof(err));
-	if (!t.codec) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		goto out;
-	}
-	props = fs_kafka_props_config(config);
-	if (fs_topic_range_open(&reader, bootstrap, &props, &range, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: cannot read topic '%s': %s\n", opt->topic, err);
-		goto out;
-	}
-	while ((rc = fs_topic_range_read(reader, 500, on_message, &t, err, sizeof(err))) == 1)
-		;
-	if (rc < 0)
-		fprintf(stderr, "flowsift report: reading topic '%s' failed: %s\n", opt->topic, err);
-	if (t.rejected)
-		fprintf(stderr, "flowsift report: skipped %llu messages that are not flows\n",
-			(unsigned long long)t.rejected);
-out:
-	fs_topic_range_free(reader);
-	fs_flow_codec_free(t.codec);
-	fs_config_free(config);
-	return rc < 0 ? -1 : 0;
 }
 
 static int
 report_files(const struct options *opt, int nfiles, char **files)
 {
-	struct flow_source src = { .opt = opt };
-	struct fs_filter_error ferr;
+	struct flow_source_options source = {
+		.command = "flowsift report", .filter_text = opt->filter_text,
+		.config_path = opt->config_path, .topic = opt->topic,
+		.from_ms = opt->from_ms, .to_ms = opt->to_ms,
+	};
+	struct flow_sums sums = { .type = opt->type };
+	struct flow_source_stats stats;
 	struct row *rows = NULL;
 	size_t n = 0;
-	char err[512];
-	int status = 1;
+	int status;
 
-	if (opt->filter_text &&
-	    fs_filter_compile(&src.filter, opt->filter_text, NULL, &ferr) < 0) {
-		fprintf(stderr, "flowsift report: invalid filter: %s\n", ferr.text);
-		return 2;
-	}
-	src.decoder = fs_decoder_new(NULL);
-	if (!src.decoder)
-		goto out;
-	if (opt->topic && read_topic(&src, opt) < 0)
-		goto out;
-	for (int i = 0; i < nfiles; i++) {
-		if (is_archive(files[i])) {
-			if (read_archive(&src, files[i]) < 0)
-				goto out;
-		} else if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {
-			fprintf(stderr, "flowsift report: %s\n", err);
-			goto out;
-		}
-	}
-	if (src.failed) {
+	status = flow_source_read(&source, nfiles, files, add_flow, &sums, &stats);
+	if (sums.out_of_memory)
 		fprintf(stderr, "flowsift report: out of memory\n");
+	if (status != 0)
 		goto out;
-	}
-	rows = calloc(src.table.count ? src.table.count : 1, sizeof(*rows));
+	status = 1;
+	rows = calloc(sums.table.count ? sums.table.count : 1, sizeof(*rows));
 	if (!rows)
 		goto out;
-	for (size_t i = 0; i < src.table.size; i++) {
-		if (src.table.rows[i].key[0])
-			rows[n++] = src.table.rows[i];
+	for (size_t i = 0; i < sums.table.size; i++) {
+		if (sums.table.rows[i].key[0])
+			rows[n++] = sums.table.rows[i];
 	}
 	sort_metric = opt->metric;
 	if (opt->type == TYPE_TIMESERIES) {
@@ -622,14 +439,12 @@ report_files(const struct options *opt, int nfiles, char **files)
 	print_rows(opt, rows, n);
 	fflush(stdout);
 	if (opt->format == FORMAT_TABLE)
-		fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s\n", src.flows,
-			src.matched, opt->filter_text ? " the filter" : "");
+		fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s\n", stats.flows,
+			stats.matched, opt->filter_text ? " the filter" : "");
 	status = 0;
 out:
 	free(rows);
-	free(src.table.rows);
-	fs_decoder_free(src.decoder);
-	fs_filter_free(src.filter);
+	free(sums.table.rows);
 	return status;
 }
 
@@ -1031,7 +846,8 @@ parse_options(int argc, char **argv, struct options *opt)
 		case 't': opt->topic = optarg; break;
 		case 'a':
 		case 'b':
-			if (parse_time(optarg, c == 'a' ? &opt->from_ms : &opt->to_ms) < 0) {
+			if (flow_source_parse_time(optarg, (int64_t)time(NULL),
+						   c == 'a' ? &opt->from_ms : &opt->to_ms) < 0) {
 				fprintf(stderr, "flowsift report: invalid time '%s' for --%s; use Unix "
 						"seconds, 2026-01-31T12:00:00Z or an age such as -15m\n",
 					optarg, c == 'a' ? "from" : "to");

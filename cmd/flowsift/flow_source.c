@@ -1,0 +1,249 @@
+/* flow_source.c - filtered flows of capture files, archive files or a topic range. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive/archive_reader.h"
+#include "avro/flow_codec.h"
+#include "config/config.h"
+#include "decode/capture.h"
+#include "decode/decoder.h"
+#include "filter/filter.h"
+#include "flow_source.h"
+#include "kafka/kafka_conf.h"
+#include "kafka/topic_range.h"
+
+/* Ages beyond about 300 years are rejected before they overflow. */
+#define MAX_AGE_S (INT64_C(300) * 366 * 86400)
+
+struct flow_source {
+	const struct flow_source_options *opt;
+	struct fs_filter *filter;
+	struct fs_decoder *decoder;
+	flow_source_fn fn;
+	void *opaque;
+	struct flow_source_stats stats;
+	bool failed;
+};
+
+static void
+take_flow(struct flow_source *src, const struct fs_flow *flow)
+{
+	src->stats.flows++;
+	if (src->failed)
+		return;
+	if (src->filter && !fs_filter_match(src->filter, flow))
+		return;
+	src->stats.matched++;
+	if (src->fn(flow, src->opaque) < 0)
+		src->failed = true;
+}
+
+static void
+on_decoded(const struct fs_flow *flow, void *opaque)
+{
+	take_flow(opaque, flow);
+}
+
+static int
+on_datagram(const struct fs_datagram *d, void *opaque)
+{
+	struct flow_source *src = opaque;
+
+	fs_decoder_decode(src->decoder, d->data, d->len, &d->exporter, d->exporter_port,
+			  d->time_ns, on_decoded, src);
+	return 0;
+}
+
+static bool
+is_archive(const char *path)
+{
+	char head[FS_ARCHIVE_MAGIC_LEN];
+	FILE *f = fopen(path, "rb");
+	bool yes;
+
+	if (!f)
+		return false;
+	yes = fread(head, 1, sizeof(head), f) == sizeof(head) &&
+	      fs_archive_is_container(head, sizeof(head));
+	fclose(f);
+	return yes;
+}
+
+static int
+read_archive(struct flow_source *src, const char *path)
+{
+	struct fs_archive_reader *reader = NULL;
+	struct fs_flow_codec *codec;
+	struct fs_flow flow;
+	char err[512];
+	int rc;
+
+	codec = fs_flow_codec_new(err, sizeof(err));
+	if (!codec) {
+		fprintf(stderr, "%s: %s\n", src->opt->command, err);
+		return -1;
+	}
+	rc = fs_archive_reader_open(&reader, path, codec, err, sizeof(err));
+	while (rc == 0 && (rc = fs_archive_reader_next(reader, &flow, err, sizeof(err))) == 1) {
+		take_flow(src, &flow);
+		rc = 0;
+	}
+	if (rc < 0)
+		fprintf(stderr, "%s: %s\n", src->opt->command, err);
+	fs_archive_reader_free(reader);
+	fs_flow_codec_free(codec);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	char *num_end;
+	long long v;
+
+	if (text[0] == '-') {
+		v = strtoll(text + 1, &num_end, 10);
+		if (num_end == text + 1 || v < 0 || num_end[0] == '\0' || num_end[1] != '\0')
+			return -1;
+		switch (num_end[0]) {
+		case 's': break;
+		case 'm': v *= 60; break;
+		case 'h': v *= 3600; break;
+		case 'd':
+			if (v > MAX_AGE_S / 86400)
+				return -1;
+			v *= 86400;
+			break;
+		default: return -1;
+		}
+		if (v > MAX_AGE_S)
+			return -1;
+		*ms = (now_s - v) * 1000;
+		return 0;
+	}
+	v = strtoll(text, &num_end, 10);
+	if (num_end != text && *num_end == '\0') {
+		if (v < 0 || v > INT64_MAX / 1000)
+			return -1;
+		*ms = (int64_t)v * 1000;
+		return 0;
+	}
+	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		end = strptime(text, "%Y-%m-%dT%H:%M", &tm);
+	if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
+		return -1;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+struct topic_reader {
+	struct flow_source *src;
+	struct fs_flow_codec *codec;
+	uint64_t rejected;
+};
+
+static int
+on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
+	   int64_t offset, void *opaque)
+{
+	struct topic_reader *t = opaque;
+	struct fs_flow flow;
+
+	(void)timestamp_ms;
+	(void)partition;
+	(void)offset;
+	if (fs_flow_codec_decode(t->codec, value, len, &flow) < 0)
+		t->rejected++;
+	else
+		take_flow(t->src, &flow);
+	return 0;
+}
+
+/* Reads the flows of opt->topic between opt->from_ms and opt->to_ms into src. */
+static int
+read_topic(struct flow_source *src, const struct flow_source_options *opt)
+{
+	struct fs_topic_range_options range = {
+		.topic = opt->topic, .from_ms = opt->from_ms, .to_ms = opt->to_ms,
+		.timeout_ms = 10000,
+	};
+	struct topic_reader t = { .src = src };
+	struct fs_topic_range *reader = NULL;
+	struct fs_config *config = NULL;
+	struct fs_kafka_props props;
+	char bootstrap[1024], err[512];
+	int rc = -1;
+
+	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0 ||
+	    fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", opt->command, err);
+		goto out;
+	}
+	t.codec = fs_flow_codec_new(err, sizeof(err));
+	if (!t.codec) {
+		fprintf(stderr, "%s: %s\n", opt->command, err);
+		goto out;
+	}
+	props = fs_kafka_props_config(config);
+	if (fs_topic_range_open(&reader, bootstrap, &props, &range, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: cannot read topic '%s': %s\n", opt->command, opt->topic, err);
+		goto out;
+	}
+	while ((rc = fs_topic_range_read(reader, 500, on_message, &t, err, sizeof(err))) == 1)
+		;
+	if (rc < 0)
+		fprintf(stderr, "%s: reading topic '%s' failed: %s\n", opt->command, opt->topic, err);
+	if (t.rejected)
+		fprintf(stderr, "%s: skipped %llu messages that are not flows\n", opt->command,
+			(unsigned long long)t.rejected);
+out:
+	fs_topic_range_free(reader);
+	fs_flow_codec_free(t.codec);
+	fs_config_free(config);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+flow_source_read(const struct flow_source_options *opt, int nfiles, char **files,
+		 flow_source_fn fn, void *opaque, struct flow_source_stats *stats)
+{
+	struct flow_source src = { .opt = opt, .fn = fn, .opaque = opaque };
+	struct fs_filter_error ferr;
+	char err[512];
+	int status = 1;
+
+	if (opt->filter_text &&
+	    fs_filter_compile(&src.filter, opt->filter_text, NULL, &ferr) < 0) {
+		fprintf(stderr, "%s: invalid filter: %s\n", opt->command, ferr.text);
+		return 2;
+	}
+	src.decoder = fs_decoder_new(NULL);
+	if (!src.decoder)
+		goto out;
+	if (opt->topic && read_topic(&src, opt) < 0)
+		goto out;
+	for (int i = 0; i < nfiles; i++) {
+		if (is_archive(files[i])) {
+			if (read_archive(&src, files[i]) < 0)
+				goto out;
+		} else if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", opt->command, err);
+			goto out;
+		}
+	}
+	if (src.failed)
+		goto out;
+	status = 0;
+out:
+	if (stats)
+		*stats = src.stats;
+	fs_decoder_free(src.decoder);
+	fs_filter_free(src.filter);
+	return status;
+}

@@ -1,0 +1,54 @@
+/*
+ * flow_source.h - the flows of capture files, Avro archive files or a time
+ * range of a Kafka topic, filtered, for the commands that sum flows
+ * (`flowsift report`, `flowsift graph`).
+ *
+ * Captures (pcap, pcapng, raw NetFlow/IPFIX/sFlow datagrams) go through one
+ * decoder whose template cache spans all files.  A file that starts with
+ * the Avro container magic is read as an archive of `flowsift capture`.
+ * Topic messages that are not flow records are counted and reported on
+ * stderr.  Errors are printed on stderr prefixed with the command name.
+ */
+#ifndef FS_CMD_FLOW_SOURCE_H
+#define FS_CMD_FLOW_SOURCE_H
+
+#include <stdint.h>
+
+#include "core/flow.h"
+
+struct flow_source_options {
+	const char *command;     /* "flowsift report": prefix of error messages */
+	const char *filter_text; /* filter language (docs/filter.md), or NULL for all */
+	const char *config_path; /* settings for the Kafka bootstrap, or NULL */
+	const char *topic;       /* read this topic before the files, or NULL */
+	int64_t from_ms;         /* first message time of the topic; -1: the oldest */
+	int64_t to_ms;           /* end of the topic range, exclusive; -1: the newest at start */
+};
+
+struct flow_source_stats {
+	uint64_t flows;          /* flows read */
+	uint64_t matched;        /* flows that matched the filter and went to the callback */
+};
+
+/*
+ * Called once per matching flow (borrowed, valid during the call).  Returns
+ * 0, or a negative value to stop passing flows and fail.
+ */
+typedef int (*flow_source_fn)(const struct fs_flow *flow, void *opaque);
+
+/*
+ * Reads opt->topic (when set) and then files[0..nfiles), and calls fn for
+ * each flow that matches opt->filter_text.  Returns 0; 1 when reading
+ * failed or fn failed; 2 when the filter is invalid.  stats may be NULL.
+ */
+int flow_source_read(const struct flow_source_options *opt, int nfiles, char **files,
+		     flow_source_fn fn, void *opaque, struct flow_source_stats *stats);
+
+/*
+ * Parses TIME as Unix seconds, an ISO 8601 UTC time (2026-01-31T12:00:00Z
+ * or without seconds) or an age before now_s (-15m, -2h, -1d, -30s), and
+ * stores Unix milliseconds in *ms.  Returns 0, or -1 for invalid text.
+ */
+int flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms);
+
+#endif
