@@ -65,13 +65,15 @@ observe(const struct fs_template *tpl, enum fs_template_change change, void *opa
 	if (port->applying)
 		return;
 	key_len = fs_template_key_encode(&tpl->key, port->key, sizeof(port->key));
-	if (key_len > 0 && change == FS_TEMPLATE_CHANGE_LEARNED)
+	if (change == FS_TEMPLATE_CHANGE_LEARNED)
 		value_len = fs_template_value_encode(tpl, share->origin, port->value,
 						     sizeof(port->value));
+	else
+		value_len = fs_template_withdrawal_encode(share->origin, port->value,
+							  sizeof(port->value));
 	if (key_len < 0 || value_len < 0 ||
 	    fs_producer_send(share->producer, share->topic, port->key, (size_t)key_len,
-			     change == FS_TEMPLATE_CHANGE_LEARNED ? port->value : NULL,
-			     (size_t)value_len) < 0) {
+			     port->value, (size_t)value_len) < 0) {
 		atomic_fetch_add(&share->send_errors, 1);
 		fs_log_limited(&port->limit, FS_LOG_WARNING, "templates",
 			       "cannot publish template %u to topic %s; other replicas "
@@ -124,7 +126,7 @@ receive_record(const void *key_bytes, size_t key_len, const void *value_bytes, s
 	}
 	q->next = NULL;
 	q->key = key;
-	q->withdrawn = value_bytes == NULL;
+	q->withdrawn = value_bytes == NULL || value.withdrawn;
 	q->options = value.spec.options;
 	q->enterprise_bit = value.spec.enterprise_bit;
 	q->field_count = value.spec.field_count;

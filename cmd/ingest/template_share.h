@@ -5,7 +5,7 @@
  *
  * Publishing: an observer on each receive thread's template cache produces
  * a record when the thread learns a template or a template's contents
- * change, and a tombstone when the exporter withdraws one.  A refresh with
+ * change, and a withdrawal record when the exporter withdraws one.  A refresh with
  * the same bytes produces nothing.  Records go through a producer of their
  * own, so the flow counters of the main producer count flows only.
  *
@@ -41,11 +41,11 @@ struct fs_config;
 struct template_share;
 
 struct template_share_stats {
-	uint64_t published;          /* records and tombstones queued for the topic */
+	uint64_t published;          /* templates and withdrawals queued for the topic */
 	uint64_t delivered;          /* of those, acknowledged by the broker */
 	uint64_t publish_errors;     /* not queued, or not acknowledged by the broker */
 	uint64_t applied;            /* templates from the topic learned by a thread */
-	uint64_t withdrawn;          /* tombstones from the topic applied */
+	uint64_t withdrawn;          /* withdrawals (or tombstones) from the topic applied */
 	uint64_t own;                /* records of this process, skipped */
 	uint64_t rejected;           /* templates the cache rejected (invalid field specifiers) */
 	uint64_t invalid;            /* keys or values that do not decode */

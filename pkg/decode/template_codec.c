@@ -7,6 +7,7 @@
 #include "decode/cursor.h"
 
 #define FLAG_OPTIONS 0x01u
+#define FLAG_WITHDRAWN 0x02u
 
 static void
 put16(uint8_t *p, uint16_t v)
@@ -100,6 +101,18 @@ fs_template_value_encode(const struct fs_template *tpl, uint64_t origin, uint8_t
 }
 
 int
+fs_template_withdrawal_encode(uint64_t origin, uint8_t *out, size_t out_len)
+{
+	if (out_len < FS_TEMPLATE_VALUE_HEADER_LEN)
+		return FS_ERR_FULL;
+	memset(out, 0, FS_TEMPLATE_VALUE_HEADER_LEN);
+	out[0] = FS_TEMPLATE_CODEC_VERSION;
+	out[1] = FLAG_WITHDRAWN;
+	put64(out + 6, origin);
+	return FS_TEMPLATE_VALUE_HEADER_LEN;
+}
+
+int
 fs_template_value_decode(const uint8_t *data, size_t len, uint8_t flow_type,
 			 struct fs_template_value *value)
 {
@@ -120,8 +133,11 @@ fs_template_value_decode(const uint8_t *data, size_t len, uint8_t flow_type,
 	value->spec.wire = fs_cursor_get_bytes(&cur, wire_len);
 	if (!fs_cursor_ok(&cur))
 		return FS_ERR_TRUNCATED;
-	if ((flags & ~FLAG_OPTIONS) != 0 || fs_cursor_remaining(&cur) != 0 ||
+	if ((flags & ~(FLAG_OPTIONS | FLAG_WITHDRAWN)) != 0 || fs_cursor_remaining(&cur) != 0 ||
 	    value->spec.scope_count > value->spec.field_count)
+		return FS_ERR_INVALID;
+	value->withdrawn = (flags & FLAG_WITHDRAWN) != 0;
+	if (value->withdrawn && (value->spec.field_count != 0 || wire_len != 0))
 		return FS_ERR_INVALID;
 	value->spec.wire_len = wire_len;
 	value->spec.options = (flags & FLAG_OPTIONS) != 0;

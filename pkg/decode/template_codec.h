@@ -2,10 +2,13 @@
  * template_codec.h - the binary encoding of templates shared between ingest
  * replicas through a Kafka topic (kafka.topic.templates).
  *
- * One message per template: the Kafka key names the template, the value
- * carries it, and a message with no value (a tombstone) withdraws it.  On a
- * compacted topic the last message of each key is the template's current
- * state.  All integers are big-endian.
+ * One message per template: the Kafka key names the template and the value
+ * carries it, or marks it withdrawn.  A withdrawal is a value with the
+ * withdrawn flag rather than a tombstone, so that it carries the origin and
+ * a process can skip its own withdrawals when they come back; readers treat
+ * a tombstone (no value) as a withdrawal too.  On a compacted topic the
+ * last message of each key is the template's current state.  All integers
+ * are big-endian.
  *
  * Key, version 1 (15 bytes for IPv4 exporters, 27 for IPv6):
  *
@@ -20,7 +23,8 @@
  * Value, version 1 (16 bytes plus the field specifiers):
  *
  *   u8  version = 1
- *   u8  flags           bit 0: options template; other bits must be 0
+ *   u8  flags           bit 0: options template; bit 1: withdrawn (field
+ *                       count and length 0); other bits must be 0
  *   u16 field count
  *   u16 scope field count (options templates)
  *   u64 origin          random id of the ingest process that learned it
@@ -36,6 +40,7 @@
 #ifndef FS_DECODE_TEMPLATE_CODEC_H
 #define FS_DECODE_TEMPLATE_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +56,7 @@
 struct fs_template_value {
 	struct fs_template_spec spec;
 	uint64_t origin;
+	bool withdrawn;  /* the template was withdrawn; spec is empty */
 };
 
 /*
@@ -74,10 +80,16 @@ int fs_template_value_encode(const struct fs_template *tpl, uint64_t origin,
 			     uint8_t *out, size_t out_len);
 
 /*
+ * Encodes the withdrawal of a template by origin into out (at least
+ * FS_TEMPLATE_VALUE_HEADER_LEN bytes) and returns the length, or FS_ERR_FULL.
+ */
+int fs_template_withdrawal_encode(uint64_t origin, uint8_t *out, size_t out_len);
+
+/*
  * Decodes a value of len bytes for a template of flow_type into *value,
  * whose spec.wire points into data.  Returns 0, FS_ERR_UNSUPPORTED for
  * another version, FS_ERR_TRUNCATED, or FS_ERR_INVALID (unknown flags,
- * trailing bytes, more scope fields than fields).
+ * trailing bytes, more scope fields than fields, a withdrawal with fields).
  */
 int fs_template_value_decode(const uint8_t *data, size_t len, uint8_t flow_type,
 			     struct fs_template_value *value);
