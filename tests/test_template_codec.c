@@ -126,7 +126,7 @@ value_round_trip_through_cache(void **state)
 	assert_non_null(tpl);
 	assert_int_equal(tpl->min_record_len, 14);
 
-	/* Too small an output buffer is refused, not overrun. */
+	/* Too small an output buffer is rejected, not overrun. */
 	assert_int_equal(fs_template_value_encode(tpl, 1, bytes, (size_t)n - 1), FS_ERR_FULL);
 	fs_template_cache_free(cache);
 	fs_template_cache_free(other);
@@ -227,7 +227,7 @@ observer_sees_learn_and_withdraw(void **state)
 			 FS_TEMPLATE_UNCHANGED);
 	assert_int_equal(log.learned, 1);
 	learn(cache, &b);
-	/* The cache holds two: learning a third evicts one, which is not a withdrawal. */
+	/* The cache keeps at most two: learning a third evicts one, which is not a withdrawal. */
 	learn(cache, &c);
 	assert_int_equal(log.learned, 3);
 	assert_int_equal(log.withdrawn, 0);

@@ -2,10 +2,10 @@
  * telemetry.h - flowsift-ingest's Prometheus metrics and readiness.
  *
  * The decoders, the UDP receivers and the producer keep their own stats
- * structs; ingest_telemetry_publish() mirrors every field, summed over the
- * receive threads, into the registry, and the main loop calls it every
- * 100 ms or so, so a scrape is at most two poll intervals behind (a
- * thread copies its counters after each poll of its sockets).  Counters that only ingest
+ * structs.  ingest_telemetry_publish() mirrors every field, summed over the
+ * receive threads, into the registry.  The main loop calls it about every
+ * 100 ms, and each thread copies its counters after each 100 ms poll of its
+ * sockets, so a scrape is at most about two poll intervals behind.  Counters that only ingest
  * keeps (exporters not allowed, encode errors) and the latency histogram are
  * updated in place.
  *

@@ -10,11 +10,11 @@
  * own, so the flow counters of the main producer count flows only.
  *
  * Receiving: at start, before the sockets are read, the topic is loaded from
- * its beginning within the ingest.templates.load.* bounds; a thread then
- * follows it.  Each record is routed to the receive thread that the
- * reuseport steering program sends the exporter to (fs_udp_steer_index()),
- * queued there, and applied by that thread before its next read, so only
- * the owning thread touches its decoder.  Records this process published
+ * its beginning within the ingest.templates.load.* bounds.  A thread then
+ * follows it.  Each record is queued for the receive thread that the
+ * reuseport steering program sends the exporter to (fs_udp_steer_index()).
+ * That thread applies it before its next read, so only the owning thread
+ * touches its decoder.  Records this process published
  * itself (same origin id) are skipped, so a late echo never replaces a
  * newer template.
  *

@@ -25,7 +25,7 @@
 #include "telemetry.h"
 #include "template_share.h"
 
-/* What every worker reads; owned by main. */
+/* The state every worker reads; owned by main. */
 struct ingest_shared {
 	struct fs_producer *producer;
 	const char *topic;

@@ -4,9 +4,9 @@
  *
  * One message per template: the Kafka key names the template and the value
  * carries it, or marks it withdrawn.  A withdrawal is a value with the
- * withdrawn flag rather than a tombstone, so that it carries the origin and
- * a process can skip its own withdrawals when they come back; readers treat
- * a tombstone (no value) as a withdrawal too.  On a compacted topic the
+ * withdrawn flag rather than a tombstone, so that it carries the origin.  A
+ * process can then skip its own withdrawals when they come back.  Readers
+ * treat a tombstone (no value) as a withdrawal too.  On a compacted topic the
  * last message of each key is the template's current state.  All integers
  * are big-endian.
  *

@@ -66,7 +66,7 @@ int fs_template_topic_new(struct fs_template_topic **out, const char *bootstrap,
  * bounds of the options.  Returns 0 when every record up to the watermarks
  * was read (or the topic does not exist yet), 1 when a bound stopped the
  * load first (the follow thread reads the rest), or FS_ERR_SYSTEM with err
- * set when the cluster does not answer.
+ * set when a metadata or offset request to the cluster fails or times out.
  */
 int fs_template_topic_load(struct fs_template_topic *t, char *err, size_t err_len);
 
