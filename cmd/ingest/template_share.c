@@ -264,8 +264,10 @@ template_share_attach(struct template_share *share, size_t thread, struct fs_dec
 int
 template_share_start(struct template_share *share, char *err, size_t err_len)
 {
+	/* A cluster that is away at start delays templates, not intake: the follow thread retries. */
 	if (fs_template_topic_load(share->reader, err, err_len) < 0)
-		return -1;
+		fs_log(FS_LOG_WARNING, "templates", "cannot load topic %s at start: %s; "
+		       "reading it in the background", share->topic, err);
 	return fs_template_topic_follow(share->reader, err, err_len) < 0 ? -1 : 0;
 }
 

@@ -67,8 +67,9 @@ void template_share_attach(struct template_share *share, size_t thread,
 			   struct fs_decoder *decoder);
 
 /*
- * Loads the topic into the threads' queues, then starts following it.
- * Returns 0, or -1 with the reason in err.
+ * Loads the topic into the threads' queues, then starts following it.  A
+ * load that fails is logged and left to the follow thread.  Returns 0, or
+ * -1 with the reason in err when the thread cannot start.
  */
 int template_share_start(struct template_share *share, char *err, size_t err_len);
 

@@ -90,6 +90,8 @@ assign_all(struct fs_template_topic *t, int32_t count, char *err, size_t err_len
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(count);
 	rd_kafka_resp_err_t kerr;
 
+	free(t->high);
+	free(t->done);
 	t->high = calloc((size_t)count, sizeof(*t->high));
 	t->done = calloc((size_t)count, sizeof(*t->done));
 	if (!list || !t->high || !t->done) {
