@@ -231,7 +231,11 @@ log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
 	       ingest->nworkers);
 }
 
-/* Binds the UDP sockets of every worker and the TCP listener, then starts the threads. */
+/*
+ * Binds the UDP sockets of every worker and starts the TCP listener, then
+ * loads the shared templates, then starts the receive threads.  Datagrams
+ * that arrive during the load wait in the socket buffers.
+ */
 static int
 start_intake(struct ingest *ingest, const struct fs_config *config)
 {
@@ -246,6 +250,22 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 		fs_log(FS_LOG_ERR, "ingest", "%s", err);
 		return -1;
 	}
+	if (tcp_listen[0] != '\0' &&
+	    ipfix_tcp_start(&ingest->tcp, tcp_listen, &ingest->shared.limits,
+			    ingest->shared.producer, ingest->shared.topic, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "%s", err);
+		for (size_t i = 0; i < ingest->nworkers; i++)
+			fs_udp_receiver_free(receivers[i]);
+		return -1;
+	}
+	/* The receive threads start after the load, so their first datagrams find the shared templates. */
+	if (ingest->shared.share && template_share_start(ingest->shared.share, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "cannot read topic %s: %s",
+		       fs_config_str(config, "kafka.topic.templates"), err);
+		for (size_t i = 0; i < ingest->nworkers; i++)
+			fs_udp_receiver_free(receivers[i]);
+		return -1;
+	}
 	for (size_t i = 0; i < ingest->nworkers; i++) {
 		if (ingest_worker_start(ingest->workers[i], receivers[i]) < 0) {
 			fs_log(FS_LOG_ERR, "ingest", "cannot start receive thread %zu", i);
@@ -253,12 +273,6 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 				fs_udp_receiver_free(receivers[j]);
 			return -1;
 		}
-	}
-	if (tcp_listen[0] != '\0' &&
-	    ipfix_tcp_start(&ingest->tcp, tcp_listen, &ingest->shared.limits,
-			    ingest->shared.producer, ingest->shared.topic, err, sizeof(err)) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "%s", err);
-		return -1;
 	}
 	fs_log(FS_LOG_INFO, "ingest",
 	       "listening on UDP %s with %zu receive threads and TCP %s, producing to topic %s",
@@ -282,15 +296,8 @@ run_live(struct ingest *ingest, const struct fs_config *config)
 {
 	int64_t interval_ns = fs_config_int(config, "ingest.stats.interval") * 1000000000;
 	int64_t next_stats;
-	char err[512];
 	int status = 0;
 
-	/* Templates of other replicas are queued before the sockets are bound, so the first datagrams find them. */
-	if (ingest->shared.share && template_share_start(ingest->shared.share, err, sizeof(err)) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "cannot read topic %s: %s",
-		       fs_config_str(config, "kafka.topic.templates"), err);
-		return 1;
-	}
 	if (start_intake(ingest, config) < 0) {
 		stop_intake(ingest);
 		return 1;

@@ -18,6 +18,8 @@
  * itself (same origin id) are skipped, so a late echo never replaces a
  * newer template.
  *
+ * Templates of IPFIX over TCP belong to their connection and are not shared.
+ *
  * "The exporter" across replicas: a template is stored under the exporter's
  * source address, observation domain and template id, plus the source port
  * when ingest.session.key is address_port.  So replicas agree on an

@@ -134,6 +134,8 @@ ingest_worker_decode(const uint8_t *data, size_t len, const struct fs_addr *expo
 			       fs_addr_format(exporter, text));
 		return;
 	}
+	/* NOTE: a held data set decoded now, once its template came in this datagram,
+	 * gets this datagram's source port, which may differ from the port it came from. */
 	worker->datagram_port = exporter_port;
 	worker->restore_port = shared->session_by_address && has_templates(data, len);
 	if (worker->restore_port)
