@@ -23,6 +23,7 @@
 
 #include "net/udp_receiver.h"
 #include "support/ingest_harness.h"
+#include "support/process.h"
 
 #define WAIT_MS 20000
 
@@ -318,6 +319,63 @@ templates_shared_between_replicas(void **state)
 	fstest_cluster_stop(c);
 }
 
+/* With ingest.session.key = address_port, another source port is another exporter. */
+static void
+session_key_address_port(void **state)
+{
+	struct fstest_cluster *c = fstest_cluster_start();
+	struct fstest_ingest *in = fstest_ingest_start(
+		c, "ingest", "ingest.session.key = address_port\nkafka.topic.templates = \"\"\n");
+	int first = fstest_udp_socket(), second = fstest_udp_socket();
+
+	(void)state;
+	send_template(first, in->udp_port, 0, small_fields, COUNT(small_fields));
+	send_data(first, in->udp_port, 0, small_fields, COUNT(small_fields), 2);
+	send_data(second, in->udp_port, 2, small_fields, COUNT(small_fields), 3);
+	assert_int_equal(fstest_wait_metric(in->metrics_port,
+					    "flowsift_ingest_decode_errors_total{reason=\"no_template\"}",
+					    1, WAIT_MS), 1);
+	assert_int_equal(fstest_wait_metric(in->metrics_port, "flowsift_ingest_flows_decoded_total",
+					    2, WAIT_MS), 2);
+	close(first);
+	close(second);
+	fstest_cluster_stop(c);
+}
+
+/* An unknown ingest.session.key stops ingest at start with the key in the message. */
+static void
+session_key_invalid(void **state)
+{
+	struct fstest_cluster *c = fstest_cluster_start();
+	char config_path[128], config_env[192], log_path[128], line[1024];
+	int found = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(config_path, sizeof(config_path), "%s/bad.conf", c->dir);
+	f = fopen(config_path, "w");
+	assert_non_null(f);
+	fprintf(f, "run.dir = %s\ningest.listen = 127.0.0.1:%u\ningest.listen.tcp = \"\"\n"
+		"ingest.metrics.listen = \"\"\ningest.session.key = port\n",
+		c->dir, fstest_free_port(SOCK_DGRAM));
+	fclose(f);
+	snprintf(config_env, sizeof(config_env), "FLOWSIFT_CONFIG=%s", config_path);
+	snprintf(log_path, sizeof(log_path), "%s/bad.log", c->dir);
+	char *env[] = { config_env, NULL };
+	char *argv[] = { "flowsift-ingest", NULL };
+	pid_t pid = fs_test_spawn("flowsift-ingest", argv, env, log_path);
+
+	assert_true(pid > 0);
+	assert_int_equal(fs_test_wait(pid, WAIT_MS), 1);
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "invalid ingest.session.key 'port'") != NULL;
+	fclose(f);
+	assert_true(found);
+	fstest_cluster_stop(c);
+}
+
 /* Connects to 127.0.0.1:port over TCP. */
 static int
 tcp_connect(uint16_t port)
@@ -382,6 +440,8 @@ main(void)
 		cmocka_unit_test(steering_follows_source_address),
 		cmocka_unit_test(threads_keep_exporter_together),
 		cmocka_unit_test(templates_shared_between_replicas),
+		cmocka_unit_test(session_key_address_port),
+		cmocka_unit_test(session_key_invalid),
 		cmocka_unit_test(tcp_counters_on_metrics),
 	};
 

@@ -59,7 +59,7 @@ key_round_trip_v4_and_v6(void **state)
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		struct fs_template_key key = make_key(addresses[i], 4739, 300), back;
-		uint8_t bytes[FS_TEMPLATE_KEY_MAX_LEN];
+		uint8_t bytes[FS_TEMPLATE_KEY_MAX_LEN + 1];
 		int n = fs_template_key_encode(&key, bytes, sizeof(bytes));
 
 		assert_int_equal(n, (int)lengths[i]);

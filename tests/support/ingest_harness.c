@@ -199,11 +199,20 @@ fstest_ingest_start(struct fstest_cluster *c, const char *name, const char *extr
 void
 fstest_cluster_stop(struct fstest_cluster *c)
 {
+	int failed = 0;
 	char cmd[128];
 
 	for (size_t i = 0; i < c->count; i++) {
-		if (c->ingests[i].pid > 0)
-			fs_test_stop(c->ingests[i].pid, 15000);
+		int status;
+
+		if (c->ingests[i].pid <= 0)
+			continue;
+		status = fs_test_stop(c->ingests[i].pid, 15000);
+		if (status != 0) {
+			fprintf(stderr, "ingest %s exited with status %d\n", c->ingests[i].name, status);
+			fstest_print_log(c, c->ingests[i].name);
+			failed = 1;
+		}
 	}
 	if (c->broker > 0)
 		fs_test_stop(c->broker, 10000);
@@ -211,6 +220,8 @@ fstest_cluster_stop(struct fstest_cluster *c)
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", c->dir);
 	free(c);
+	/* A crash, a sanitizer report or a failed shutdown of ingest fails the test. */
+	assert_int_equal(failed, 0);
 }
 
 int

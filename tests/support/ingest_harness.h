@@ -36,7 +36,7 @@ struct fstest_cluster *fstest_cluster_start(void);
 struct fstest_ingest *fstest_ingest_start(struct fstest_cluster *c, const char *name,
 					  const char *extra_config);
 
-/* Stops every process and removes the folder. */
+/* Stops every process and removes the folder; fails the test when an ingest exits nonzero. */
 void fstest_cluster_stop(struct fstest_cluster *c);
 
 /* Prints the log of process name (an ingest name or "broker") to stderr. */
