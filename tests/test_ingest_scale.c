@@ -210,6 +210,47 @@ steering_follows_source_address(void **state)
 		fs_udp_receiver_free(receivers[r]);
 }
 
+/*
+ * The IPv6 branch of the steering program: datagrams from ::1 reach the
+ * receiver that fs_udp_steer_index() names.  Loopback has only the one IPv6
+ * address, so this checks one hash value, not the spread.
+ */
+static void
+steering_ipv6_loopback(void **state)
+{
+	struct fs_udp_receiver *receivers[4];
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct fs_addr source;
+	char err[256];
+	size_t expected;
+
+	(void)state;
+	assert_int_equal(fs_udp_receiver_group_new(receivers, 4, "[::1]:0", 1 << 20,
+						   err, sizeof(err)), 0);
+	to.sin6_port = htons(fs_udp_receiver_port(receivers[0], 0));
+	fs_addr_set_v6(&source, (const uint8_t *)&in6addr_loopback);
+	expected = fs_udp_steer_index(&source, 4);
+	for (int k = 0; k < 3; k++) {
+		int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+		size_t got = 4;
+
+		assert_true(fd >= 0);
+		assert_int_equal(sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+		for (int tries = 0; tries < 200 && got == 4; tries++) {
+			for (size_t r = 0; r < 4 && got == 4; r++) {
+				struct arrival a = { .receiver = r };
+
+				if (fs_udp_receiver_poll(receivers[r], 10, record_arrival, &a) > 0)
+					got = r;
+			}
+		}
+		close(fd);
+		assert_int_equal(got, expected);
+	}
+	for (size_t r = 0; r < 4; r++)
+		fs_udp_receiver_free(receivers[r]);
+}
+
 /* Every source port of one exporter reaches the thread that has its template. */
 static void
 threads_keep_exporter_together(void **state)
@@ -438,6 +479,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(steering_follows_source_address),
+		cmocka_unit_test(steering_ipv6_loopback),
 		cmocka_unit_test(threads_keep_exporter_together),
 		cmocka_unit_test(templates_shared_between_replicas),
 		cmocka_unit_test(session_key_address_port),
