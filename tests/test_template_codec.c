@@ -179,6 +179,11 @@ withdrawal_round_trip(void **state)
 	bytes[3] = 1;
 	assert_int_equal(fs_template_value_decode(bytes, (size_t)n, FS_FLOW_IPFIX, &value),
 			 FS_ERR_INVALID);
+	bytes[3] = 0;
+	/* The options flag on a withdrawal would give it a second encoding (found by fuzzing). */
+	bytes[1] = 0x03;
+	assert_int_equal(fs_template_value_decode(bytes, (size_t)n, FS_FLOW_IPFIX, &value),
+			 FS_ERR_INVALID);
 	assert_int_equal(fs_template_withdrawal_encode(42, bytes, FS_TEMPLATE_VALUE_HEADER_LEN - 1),
 			 FS_ERR_FULL);
 }

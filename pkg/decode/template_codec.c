@@ -137,7 +137,9 @@ fs_template_value_decode(const uint8_t *data, size_t len, uint8_t flow_type,
 	    value->spec.scope_count > value->spec.field_count)
 		return FS_ERR_INVALID;
 	value->withdrawn = (flags & FLAG_WITHDRAWN) != 0;
-	if (value->withdrawn && (value->spec.field_count != 0 || wire_len != 0))
+	/* A withdrawal has exactly one encoding: no fields and no other flag. */
+	if (value->withdrawn &&
+	    (flags != FLAG_WITHDRAWN || value->spec.field_count != 0 || wire_len != 0))
 		return FS_ERR_INVALID;
 	value->spec.wire_len = wire_len;
 	value->spec.options = (flags & FLAG_OPTIONS) != 0;

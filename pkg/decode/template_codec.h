@@ -23,8 +23,9 @@
  * Value, version 1 (16 bytes plus the field specifiers):
  *
  *   u8  version = 1
- *   u8  flags           bit 0: options template; bit 1: withdrawn (field
- *                       count and length 0); other bits must be 0
+ *   u8  flags           bit 0: options template; bit 1: withdrawn (no
+ *                       other flag, field count and length 0); other
+ *                       bits must be 0
  *   u16 field count
  *   u16 scope field count (options templates)
  *   u64 origin          random id of the ingest process that learned it
@@ -89,7 +90,8 @@ int fs_template_withdrawal_encode(uint64_t origin, uint8_t *out, size_t out_len)
  * Decodes a value of len bytes for a template of flow_type into *value,
  * whose spec.wire points into data.  Returns 0, FS_ERR_UNSUPPORTED for
  * another version, FS_ERR_TRUNCATED, or FS_ERR_INVALID (unknown flags,
- * trailing bytes, more scope fields than fields, a withdrawal with fields).
+ * trailing bytes, more scope fields than fields, a withdrawal with fields
+ * or the options flag).
  */
 int fs_template_value_decode(const uint8_t *data, size_t len, uint8_t flow_type,
 			     struct fs_template_value *value);
