@@ -143,7 +143,7 @@ fs_template_value_decode(const uint8_t *data, size_t len, uint8_t flow_type,
 		return FS_ERR_INVALID;
 	value->spec.wire_len = wire_len;
 	value->spec.options = (flags & FLAG_OPTIONS) != 0;
-	/* Only IPFIX field specifiers carry the enterprise bit (RFC 7011 section 3.2). */
+	/* Only IPFIX field specifiers carry the enterprise bit; NetFlow v9 has none. */
 	value->spec.enterprise_bit = flow_type == FS_FLOW_IPFIX;
 	return 0;
 }
