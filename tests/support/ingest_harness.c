@@ -18,6 +18,52 @@
 
 #include "process.h"
 
+/*
+ * Clusters not stopped yet.  A failed assertion leaves its test early, so
+ * the processes of such a cluster are stopped when the test program exits.
+ */
+#define MAX_LIVE_CLUSTERS 8
+static struct fstest_cluster *live[MAX_LIVE_CLUSTERS];
+
+static void
+stop_processes(struct fstest_cluster *c)
+{
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->ingests[i].pid > 0)
+			fs_test_stop(c->ingests[i].pid, 15000);
+		c->ingests[i].pid = 0;
+	}
+	if (c->broker > 0)
+		fs_test_stop(c->broker, 10000);
+	c->broker = 0;
+}
+
+static void
+stop_live_clusters(void)
+{
+	for (size_t i = 0; i < MAX_LIVE_CLUSTERS; i++) {
+		if (live[i])
+			stop_processes(live[i]);
+	}
+}
+
+static void
+track(struct fstest_cluster *c, struct fstest_cluster *replace)
+{
+	static int registered;
+
+	if (!registered) {
+		atexit(stop_live_clusters);
+		registered = 1;
+	}
+	for (size_t i = 0; i < MAX_LIVE_CLUSTERS; i++) {
+		if (live[i] == replace) {
+			live[i] = c;
+			return;
+		}
+	}
+}
+
 static int64_t
 now_ms(void)
 {
@@ -154,6 +200,7 @@ fstest_cluster_start(void)
 	char *argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
 	c->broker = fs_test_spawn("flowsift-broker", argv, NULL, log_path);
 	assert_true(c->broker > 0);
+	track(c, NULL);
 	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
 	return c;
 }
@@ -208,14 +255,15 @@ fstest_cluster_stop(struct fstest_cluster *c)
 		if (c->ingests[i].pid <= 0)
 			continue;
 		status = fs_test_stop(c->ingests[i].pid, 15000);
+		c->ingests[i].pid = 0;
 		if (status != 0) {
 			fprintf(stderr, "ingest %s exited with status %d\n", c->ingests[i].name, status);
 			fstest_print_log(c, c->ingests[i].name);
 			failed = 1;
 		}
 	}
-	if (c->broker > 0)
-		fs_test_stop(c->broker, 10000);
+	stop_processes(c);
+	track(NULL, c);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", c->dir);

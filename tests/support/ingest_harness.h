@@ -2,7 +2,9 @@
  * ingest_harness.h - runs flowsift-ingest processes against one embedded
  * broker for integration tests, and reads their metrics over HTTP.
  *
- * Failures inside these helpers fail the calling cmocka test.
+ * Failures inside these helpers fail the calling cmocka test.  The processes
+ * of a cluster that a failed test did not stop are stopped at exit; its
+ * folder is kept for the logs.
  */
 #ifndef FS_TEST_INGEST_HARNESS_H
 #define FS_TEST_INGEST_HARNESS_H
