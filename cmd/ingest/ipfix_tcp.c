@@ -44,6 +44,8 @@ struct ipfix_tcp {
 	struct fs_producer *producer;
 	const char *topic;
 	struct ipfix_tcp_stats stats;
+	pthread_mutex_t snapshot_lock;
+	struct ipfix_tcp_stats snapshot; /* stats as of the last poll, for other threads */
 	struct fs_ratelimit limit;
 	uint8_t encode_buffer[FS_FLOW_CODEC_MAX_LEN];
 	uint8_t read_buffer[READ_BUFFER];
@@ -130,6 +132,7 @@ close_connection(struct ipfix_tcp *tcp, size_t i)
 	fs_decoder_end_session(tcp->decoder, &conn->peer, conn->peer_port, FS_FLOW_IPFIX);
 	fs_ipfix_stream_free(conn->stream);
 	close(conn->fd);
+	tcp->stats.closed++;
 	tcp->conns[i] = tcp->conns[--tcp->nconns];
 }
 
@@ -201,6 +204,24 @@ read_connection(struct ipfix_tcp *tcp, struct connection *conn)
 	}
 }
 
+static void
+publish_snapshot(struct ipfix_tcp *tcp)
+{
+	tcp->stats.open = tcp->nconns;
+	tcp->stats.decoder = *fs_decoder_stats(tcp->decoder);
+	pthread_mutex_lock(&tcp->snapshot_lock);
+	tcp->snapshot = tcp->stats;
+	pthread_mutex_unlock(&tcp->snapshot_lock);
+}
+
+void
+ipfix_tcp_stats(struct ipfix_tcp *tcp, struct ipfix_tcp_stats *out)
+{
+	pthread_mutex_lock(&tcp->snapshot_lock);
+	*out = tcp->snapshot;
+	pthread_mutex_unlock(&tcp->snapshot_lock);
+}
+
 static void *
 run(void *arg)
 {
@@ -215,6 +236,7 @@ run(void *arg)
 			pfds[n++] = (struct pollfd){ .fd = tcp->listeners[i], .events = POLLIN };
 		for (size_t i = 0; i < nconns; i++)
 			pfds[n++] = (struct pollfd){ .fd = tcp->conns[i].fd, .events = POLLIN };
+		publish_snapshot(tcp);
 		if (poll(pfds, n, POLL_INTERVAL_MS) <= 0)
 			continue;
 		/* Connections first, from the last, so closing one moves no unread entry. */
@@ -240,6 +262,7 @@ release(struct ipfix_tcp *tcp)
 		close(tcp->listeners[i]);
 	fs_flow_codec_free(tcp->codec);
 	fs_decoder_free(tcp->decoder);
+	pthread_mutex_destroy(&tcp->snapshot_lock);
 	free(tcp);
 }
 
@@ -253,6 +276,8 @@ ipfix_tcp_start(struct ipfix_tcp **out, const char *listen,
 	int rc = 0;
 
 	*out = NULL;
+	if (tcp)
+		pthread_mutex_init(&tcp->snapshot_lock, NULL);
 	if (!tcp || !list) {
 		snprintf(err, err_len, "out of memory");
 		rc = FS_ERR_SYSTEM;

@@ -23,10 +23,13 @@ struct ipfix_tcp_stats {
 	uint64_t connections;      /* accepted */
 	uint64_t rejected;         /* refused: IPFIX_TCP_MAX_CONNECTIONS open, or no memory */
 	uint64_t framing_lost;     /* connections closed because a header was not IPFIX */
+	uint64_t closed;           /* connections closed for any reason, framing_lost included */
+	uint64_t open;             /* connections open now */
 	uint64_t messages;
 	uint64_t flows;
 	uint64_t encode_errors;
 	uint64_t produce_errors;
+	struct fs_decoder_stats decoder; /* the TCP decoder's counters */
 };
 
 struct ipfix_tcp;
@@ -40,6 +43,12 @@ int ipfix_tcp_start(struct ipfix_tcp **out, const char *listen,
 		    const struct fs_decoder_limits *limits,
 		    struct fs_producer *producer, const char *topic,
 		    char *err, size_t err_len);
+
+/*
+ * Copies the counters as of the thread's last poll (at most
+ * POLL_INTERVAL_MS old) into *out; safe from any thread.
+ */
+void ipfix_tcp_stats(struct ipfix_tcp *tcp, struct ipfix_tcp_stats *out);
 
 /* Stops the thread, closes every connection, logs the counters and frees. NULL is ignored. */
 void ipfix_tcp_stop(struct ipfix_tcp *tcp);

@@ -10,6 +10,11 @@
  * ingest.metrics.listen (telemetry.h).  Datagrams from sources outside
  * ingest.exporters.allow are counted and dropped before decoding.
  *
+ * ingest.threads receive threads share each UDP port through SO_REUSEPORT;
+ * a steering program keeps every exporter on one thread (worker.h).  With
+ * kafka.topic.templates set, learned templates are shared with the other
+ * replicas through that topic (template_share.h).
+ *
  * SIGTERM or SIGINT stops intake at once (the sockets are closed, /readyz
  * turns 503), then waits up to ingest.shutdown.timeout.ms for the broker to
  * acknowledge the queued flows, counts the rest as lost and exits 0.
@@ -21,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "avro/flow_codec.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -30,37 +35,23 @@
 #include "decode/decoder.h"
 #include "decode/decoder_config.h"
 #include "kafka/producer.h"
-#include "avro/counters_codec.h"
-#include "core/counters.h"
 #include "net/cidr.h"
 #include "net/udp_receiver.h"
 #include "ipfix_tcp.h"
 #include "metrics/metrics.h"
 #include "telemetry.h"
-
-#define ENCODE_BUFFER 2048
+#include "template_share.h"
+#include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
 
 struct ingest {
-	struct fs_decoder *decoder;
-	struct fs_flow_codec *codec;
-	struct fs_producer *producer;
-	const char *topic;
-	struct fs_counters_codec *counters_codec;
-	const char *counters_topic;
-	uint64_t counters_produced;
-	uint64_t counters_errors;
-	struct fs_decoder_limits limits;
-	struct fs_udp_stats last_udp;   /* kept for the final stats line, after the sockets close */
+	struct ingest_shared shared;
+	struct ingest_worker *workers[FS_UDP_MAX_GROUP];
+	size_t nworkers;
+	struct ipfix_tcp *tcp;
 	struct ingest_telemetry *telemetry;
-	struct ingest_counters counters;
-	struct fs_cidr_list allow;      /* empty: every exporter is allowed */
-	struct fs_ratelimit encode_limit;
-	struct fs_ratelimit queue_limit;
 	uint64_t replay_queue_bound;    /* replay waits while this many messages are queued */
-	struct fs_ratelimit allow_limit;
-	uint8_t buffer[ENCODE_BUFFER];
 	/* Replay pacing for --realtime: capture time and clock at the first datagram. */
 	int realtime;
 	int64_t replay_first_ns;
@@ -81,79 +72,6 @@ now_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Encodes one flow and queues it; called by the decoder for every record. */
-static void
-produce_flow(const struct fs_flow *flow, void *opaque)
-{
-	struct ingest *ingest = opaque;
-	size_t len = 0;
-	size_t key_len = flow->exporter_addr.family == 6 ? 16 : 4;
-	int rc;
-
-	rc = fs_flow_codec_encode(ingest->codec, flow, ingest->buffer,
-				  sizeof(ingest->buffer), &len);
-	if (rc < 0) {
-		fs_counter_add(ingest->counters.encode_errors, 1);
-		fs_log_limited(&ingest->encode_limit, FS_LOG_ERR, "ingest",
-			       "cannot encode a flow as Avro: %s", fs_result_name(rc));
-		return;
-	}
-	rc = fs_producer_send(ingest->producer, ingest->topic,
-			      flow->exporter_addr.bytes, key_len, ingest->buffer, len);
-	if (rc == FS_ERR_FULL)
-		fs_log_limited(&ingest->queue_limit, FS_LOG_WARNING, "ingest",
-			       "dropped a flow: the Kafka producer queue is full "
-			       "(kafka.queue.max.messages); is the broker reachable?");
-	else if (rc < 0)
-		fs_counter_add(ingest->counters.produce_errors, 1);
-}
-
-/* Encodes one sFlow counter sample and queues it on kafka.topic.counters. */
-static void
-produce_counters(const struct fs_counters *counters, void *opaque)
-{
-	struct ingest *ingest = opaque;
-	uint8_t buffer[FS_COUNTERS_CODEC_MAX_LEN];
-	size_t len = 0;
-	size_t key_len = counters->exporter_addr.family == 6 ? 16 : 4;
-
-	if (fs_counters_codec_encode(ingest->counters_codec, counters, buffer,
-				     sizeof(buffer), &len) < 0) {
-		ingest->counters_errors++;
-		fs_log_limited(&ingest->encode_limit, FS_LOG_ERR, "ingest",
-			       "cannot encode an sFlow counter sample as Avro");
-		return;
-	}
-	if (fs_producer_send(ingest->producer, ingest->counters_topic,
-			     counters->exporter_addr.bytes, key_len, buffer, len) == 0)
-		ingest->counters_produced++;
-	else
-		ingest->counters_errors++;
-}
-
-static void
-decode_datagram(const uint8_t *data, size_t len, const struct fs_addr *exporter,
-		uint16_t exporter_port, int64_t time_received_ns, void *opaque)
-{
-	struct ingest *ingest = opaque;
-	int64_t start;
-
-	if (ingest->allow.count > 0 && !fs_cidr_list_match(&ingest->allow, exporter)) {
-		char text[FS_ADDR_STRLEN];
-
-		fs_counter_add(ingest->counters.exporter_not_allowed, 1);
-		fs_log_limited(&ingest->allow_limit, FS_LOG_WARNING, "ingest",
-			       "dropped a datagram from %s: not in ingest.exporters.allow",
-			       fs_addr_format(exporter, text));
-		return;
-	}
-	start = now_ns(CLOCK_MONOTONIC);
-	fs_decoder_decode(ingest->decoder, data, len, exporter, exporter_port,
-			  time_received_ns, produce_flow, ingest);
-	fs_histogram_observe(ingest->counters.latency,
-			     (double)(now_ns(CLOCK_MONOTONIC) - start) / 1e9);
 }
 
 /*
@@ -177,11 +95,11 @@ wait_for_queue_room(struct ingest *ingest)
 	struct fs_producer_stats p;
 
 	for (;;) {
-		fs_producer_stats(ingest->producer, &p);
+		fs_producer_stats(ingest->shared.producer, &p);
 		if (p.queue_depth < ingest->replay_queue_bound || stop_requested ||
 		    now_ns(CLOCK_MONOTONIC) >= deadline)
 			return;
-		fs_producer_poll(ingest->producer, 100);
+		fs_producer_poll(ingest->shared.producer, 100);
 	}
 }
 
@@ -209,28 +127,67 @@ replay_datagram(const struct fs_datagram *datagram, void *opaque)
 		}
 	}
 	wait_for_queue_room(ingest);
-	decode_datagram(datagram->data, datagram->len, &datagram->exporter,
-			datagram->exporter_port, now_ns(CLOCK_REALTIME), ingest);
-	fs_producer_poll(ingest->producer, 0);
+	ingest_worker_decode(datagram->data, datagram->len, &datagram->exporter,
+			     datagram->exporter_port, now_ns(CLOCK_REALTIME), ingest->workers[0]);
+	fs_producer_poll(ingest->shared.producer, 0);
 	return 0;
 }
 
+/* Sums the snapshots of every worker. */
 static void
-log_stats(struct ingest *ingest, const struct fs_udp_receiver *receiver,
-	  const struct fs_producer_stats *final)
+sum_workers(struct ingest *ingest, struct ingest_worker_snapshot *total)
 {
-	const struct fs_decoder_stats *d = fs_decoder_stats(ingest->decoder);
+	memset(total, 0, sizeof(*total));
+	for (size_t i = 0; i < ingest->nworkers; i++)
+		ingest_worker_add_snapshot(ingest->workers[i], total);
+}
+
+/* Mirrors the summed counters of the workers, the TCP listener and the template sharing. */
+static void
+publish_telemetry(struct ingest *ingest, const struct fs_producer_stats *p,
+		  const struct ingest_worker_snapshot *w)
+{
+	ingest_telemetry_publish(ingest->telemetry, &w->decoder, &w->udp, p);
+	ingest_telemetry_publish_sequences(ingest->telemetry, w->sequence_gaps, w->sequence_lost);
+	if (ingest->tcp) {
+		struct ipfix_tcp_stats tcp;
+
+		ipfix_tcp_stats(ingest->tcp, &tcp);
+		ingest_telemetry_publish_tcp(ingest->telemetry, &tcp);
+	}
+	if (ingest->shared.share) {
+		struct template_share_stats share;
+
+		template_share_stats(ingest->shared.share, &share);
+		ingest_telemetry_publish_share(ingest->telemetry, &share);
+	}
+}
+
+static void
+publish_now(struct ingest *ingest)
+{
+	struct ingest_worker_snapshot w;
 	struct fs_producer_stats p;
-	struct fs_udp_stats u = { 0 };
+
+	fs_producer_stats(ingest->shared.producer, &p);
+	sum_workers(ingest, &w);
+	publish_telemetry(ingest, &p, &w);
+}
+
+static void
+log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
+{
+	struct ingest_worker_snapshot w;
+	const struct fs_decoder_stats *d = &w.decoder;
+	struct fs_producer_stats p;
+	const struct fs_udp_stats *u = &w.udp;
 
 	if (final)
 		p = *final;
 	else
-		fs_producer_stats(ingest->producer, &p);
-	if (receiver)
-		ingest->last_udp = *fs_udp_receiver_stats(receiver);
-	u = ingest->last_udp;
-	ingest_telemetry_publish(ingest->telemetry, d, receiver ? &u : NULL, &p);
+		fs_producer_stats(ingest->shared.producer, &p);
+	sum_workers(ingest, &w);
+	publish_telemetry(ingest, &p, &w);
 	fs_log(FS_LOG_INFO, "stats",
 	       "udp_datagrams=%llu udp_truncated=%llu udp_errors=%llu "
 	       "udp_kernel_drops=%llu not_allowed=%llu "
@@ -244,18 +201,19 @@ log_stats(struct ingest *ingest, const struct fs_udp_receiver *receiver,
 	       "template_bytes=%llu options_evicted=%llu length_mismatch=%llu "
 	       "sampling_invalid=%llu reverse_flows=%llu no_template_held=%llu "
 	       "no_template_decoded=%llu no_template_dropped=%llu exporters_untracked=%llu "
-	       "sflow_unknown_samples=%llu sflow_unknown_records=%llu",
-	       (unsigned long long)u.datagrams, (unsigned long long)u.truncated,
-	       (unsigned long long)u.errors, (unsigned long long)u.kernel_drops,
-	       (unsigned long long)fs_counter_value(ingest->counters.exporter_not_allowed),
+	       "sflow_unknown_samples=%llu sflow_unknown_records=%llu "
+	       "sequence_gaps=%llu sequence_lost=%llu threads=%zu",
+	       (unsigned long long)u->datagrams, (unsigned long long)u->truncated,
+	       (unsigned long long)u->errors, (unsigned long long)u->kernel_drops,
+	       (unsigned long long)fs_counter_value(ingest->shared.counters.exporter_not_allowed),
 	       (unsigned long long)d->datagrams,
 	       (unsigned long long)d->flows, (unsigned long long)d->unsupported,
 	       (unsigned long long)d->truncated, (unsigned long long)d->invalid,
 	       (unsigned long long)d->no_template,
 	       (unsigned long long)d->no_template_records,
 	       (unsigned long long)d->templates_active,
-	       (unsigned long long)fs_counter_value(ingest->counters.encode_errors),
-	       (unsigned long long)fs_counter_value(ingest->counters.produce_errors),
+	       (unsigned long long)fs_counter_value(ingest->shared.counters.encode_errors),
+	       (unsigned long long)fs_counter_value(ingest->shared.counters.produce_errors),
 	       (unsigned long long)p.sent, (unsigned long long)p.delivered,
 	       (unsigned long long)p.failed, (unsigned long long)p.dropped_queue_full,
 	       (unsigned long long)p.lost, (unsigned long long)p.queue_depth,
@@ -265,8 +223,8 @@ log_stats(struct ingest *ingest, const struct fs_udp_receiver *receiver,
 	       (unsigned long long)d->sflow_flow_samples,
 	       (unsigned long long)d->sflow_counter_samples,
 	       (unsigned long long)d->sflow_records_dropped,
-	       (unsigned long long)ingest->counters_produced,
-	       (unsigned long long)ingest->counters_errors,
+	       (unsigned long long)w.counters_produced,
+	       (unsigned long long)w.counters_errors,
 	       (unsigned long long)d->templates_evicted, (unsigned long long)d->template_bytes,
 	       (unsigned long long)d->options_evicted, (unsigned long long)d->length_mismatch,
 	       (unsigned long long)d->sampling_invalid, (unsigned long long)d->reverse_flows,
@@ -274,77 +232,136 @@ log_stats(struct ingest *ingest, const struct fs_udp_receiver *receiver,
 	       (unsigned long long)d->no_template_dropped,
 	       (unsigned long long)d->exporters_untracked,
 	       (unsigned long long)d->sflow_unknown_samples,
-	       (unsigned long long)d->sflow_unknown_records);
+	       (unsigned long long)d->sflow_unknown_records,
+	       (unsigned long long)w.sequence_gaps, (unsigned long long)w.sequence_lost,
+	       ingest->nworkers);
+}
+
+/*
+ * Binds the UDP sockets of every worker and starts the TCP listener, then
+ * loads the shared templates, then starts the receive threads.  Datagrams
+ * that arrive during the load wait in the socket buffers.
+ */
+static int
+start_intake(struct ingest *ingest, const struct fs_config *config)
+{
+	struct fs_udp_receiver *receivers[FS_UDP_MAX_GROUP] = { NULL };
+	const char *tcp_listen = fs_config_str(config, "ingest.listen.tcp");
+	char err[512];
+
+	if (fs_udp_receiver_group_new(receivers, ingest->nworkers,
+				      fs_config_str(config, "ingest.listen"),
+				      (int)fs_config_int(config, "ingest.socket.rcvbuf"),
+				      err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "%s", err);
+		return -1;
+	}
+	if (tcp_listen[0] != '\0' &&
+	    ipfix_tcp_start(&ingest->tcp, tcp_listen, &ingest->shared.limits,
+			    ingest->shared.producer, ingest->shared.topic, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "%s", err);
+		for (size_t i = 0; i < ingest->nworkers; i++)
+			fs_udp_receiver_free(receivers[i]);
+		return -1;
+	}
+	/*
+	 * The sockets are bound, so the kernel keeps datagrams while the
+	 * producer learns where the raw topic lives; without this wait the
+	 * first second of a fast stream piles up in the producer queue.
+	 */
+	if (fs_producer_prepare_topic(ingest->shared.producer, ingest->shared.topic,
+				      PREPARE_TOPIC_MS, err, sizeof(err)) < 0)
+		fs_log(FS_LOG_WARNING, "ingest", "starting anyway: %s", err);
+	/* The receive threads start after the load, so their first datagrams find the shared templates. */
+	if (ingest->shared.share && template_share_start(ingest->shared.share, err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "cannot read topic %s: %s",
+		       fs_config_str(config, "kafka.topic.templates"), err);
+		for (size_t i = 0; i < ingest->nworkers; i++)
+			fs_udp_receiver_free(receivers[i]);
+		return -1;
+	}
+	for (size_t i = 0; i < ingest->nworkers; i++) {
+		if (ingest_worker_start(ingest->workers[i], receivers[i]) < 0) {
+			fs_log(FS_LOG_ERR, "ingest", "cannot start receive thread %zu", i);
+			for (size_t j = i + 1; j < ingest->nworkers; j++)
+				fs_udp_receiver_free(receivers[j]);
+			return -1;
+		}
+	}
+	fs_log(FS_LOG_INFO, "ingest",
+	       "listening on UDP %s with %zu receive threads and TCP %s, producing to topic %s",
+	       fs_config_str(config, "ingest.listen"), ingest->nworkers,
+	       tcp_listen[0] ? tcp_listen : "(off)", ingest->shared.topic);
+	return 0;
+}
+
+/* Stops the TCP listener and every receive thread; their sockets close. */
+static void
+stop_intake(struct ingest *ingest)
+{
+	ipfix_tcp_stop(ingest->tcp);
+	ingest->tcp = NULL;
+	for (size_t i = 0; i < ingest->nworkers; i++)
+		ingest_worker_stop(ingest->workers[i]);
 }
 
 static int
 run_live(struct ingest *ingest, const struct fs_config *config)
 {
-	struct fs_udp_receiver *receiver = NULL;
-	struct ipfix_tcp *tcp = NULL;
-	const char *tcp_listen = fs_config_str(config, "ingest.listen.tcp");
 	int64_t interval_ns = fs_config_int(config, "ingest.stats.interval") * 1000000000;
 	int64_t next_stats;
-	char err[512];
+	int status = 0;
 
-	if (fs_udp_receiver_new(&receiver, fs_config_str(config, "ingest.listen"),
-				(int)fs_config_int(config, "ingest.socket.rcvbuf"),
-				err, sizeof(err)) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "%s", err);
+	if (start_intake(ingest, config) < 0) {
+		stop_intake(ingest);
 		return 1;
 	}
-	if (tcp_listen[0] != '\0' &&
-	    ipfix_tcp_start(&tcp, tcp_listen, &ingest->limits, ingest->producer, ingest->topic,
-			    err, sizeof(err)) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "%s", err);
-		fs_udp_receiver_free(receiver);
-		return 1;
-	}
-	fs_log(FS_LOG_INFO, "ingest", "listening on UDP %s and TCP %s, producing to topic %s",
-	       fs_config_str(config, "ingest.listen"), tcp_listen[0] ? tcp_listen : "(off)",
-	       ingest->topic);
+	/* The metrics show the templates loaded at start before /readyz turns 200. */
+	publish_now(ingest);
 	ingest_telemetry_set_listening(ingest->telemetry, 1);
 	next_stats = now_ns(CLOCK_MONOTONIC) + interval_ns;
 	while (!stop_requested) {
-		struct fs_producer_stats p;
-
-		if (fs_udp_receiver_poll(receiver, 100, decode_datagram, ingest) < 0) {
-			fs_log(FS_LOG_ERR, "ingest", "poll failed: %s", strerror(errno));
-			break;
-		}
-		fs_producer_poll(ingest->producer, 0);
-		fs_producer_stats(ingest->producer, &p);
-		ingest_telemetry_publish(ingest->telemetry, fs_decoder_stats(ingest->decoder),
-					 fs_udp_receiver_stats(receiver), &p);
+		fs_producer_poll(ingest->shared.producer, 100);
+		if (ingest->shared.share)
+			template_share_poll(ingest->shared.share);
+		publish_now(ingest);
 		if (interval_ns > 0 && now_ns(CLOCK_MONOTONIC) >= next_stats) {
-			log_stats(ingest, receiver, NULL);
+			log_stats(ingest, NULL);
 			next_stats += interval_ns;
 		}
+		for (size_t i = 0; i < ingest->nworkers; i++) {
+			if (ingest_worker_failed(ingest->workers[i]))
+				status = 1;
+		}
+		if (status)
+			break;
 	}
-	/* Stops intake first: datagrams that arrive from now on stay in the kernel and are lost with the socket. */
+	/* Stops intake first: datagrams that arrive from now on stay in the kernel and are lost with the sockets. */
 	ingest_telemetry_set_stopping(ingest->telemetry);
 	ingest_telemetry_set_listening(ingest->telemetry, 0);
-	ipfix_tcp_stop(tcp);
-	log_stats(ingest, receiver, NULL);
-	fs_udp_receiver_free(receiver);
-	return 0;
+	stop_intake(ingest);
+	log_stats(ingest, NULL);
+	return status;
 }
 
 static int
 run_replay(struct ingest *ingest, char **files, int nfiles)
 {
 	char err[512];
+	int status = 0;
 
 	for (int i = 0; i < nfiles && !stop_requested; i++) {
 		int rc = fs_capture_read_file(files[i], replay_datagram, ingest, err, sizeof(err));
 
 		if (rc < 0) {
 			fs_log(FS_LOG_ERR, "ingest", "%s", err);
-			return 1;
+			status = 1;
+			break;
 		}
 		fs_log(FS_LOG_INFO, "ingest", "replayed '%s'", files[i]);
 	}
-	return 0;
+	ingest_worker_publish(ingest->workers[0]);
+	return status;
 }
 
 /* Applies log.level and log.format; returns -1 with a message for an invalid value. */
@@ -383,11 +400,85 @@ start_telemetry(struct ingest *ingest, const struct fs_config *config, int repla
 
 	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
 		bootstrap[0] = '\0';
-	ingest->telemetry = ingest_telemetry_new(listen, bootstrap, &ingest->counters,
+	ingest->telemetry = ingest_telemetry_new(listen, bootstrap, &ingest->shared.counters,
 						 err, sizeof(err));
 	if (!ingest->telemetry) {
 		fs_log(FS_LOG_ERR, "ingest", "%s", err);
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns the receive thread count of ingest.threads (0: one per online
+ * CPU), capped at FS_UDP_MAX_GROUP.
+ */
+static size_t
+thread_count(const struct fs_config *config)
+{
+	int64_t threads = fs_config_int(config, "ingest.threads");
+
+	if (threads == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = cpus > 0 ? cpus : 1;
+	}
+	return threads > FS_UDP_MAX_GROUP ? FS_UDP_MAX_GROUP : (size_t)threads;
+}
+
+/* Fills what the workers share: topics, limits, allowlist, session key and producer. */
+static int
+setup_shared(struct ingest *ingest, const struct fs_config *config, int replay)
+{
+	struct ingest_shared *shared = &ingest->shared;
+	const char *session_key = fs_config_str(config, "ingest.session.key");
+	char err[512];
+
+	shared->topic = fs_config_str(config, "kafka.topic.raw");
+	shared->counters_topic = fs_config_str(config, "kafka.topic.counters");
+	if (strcmp(session_key, "address") == 0) {
+		shared->session_by_address = true;
+	} else if (strcmp(session_key, "address_port") != 0) {
+		fs_log(FS_LOG_ERR, "ingest", "invalid ingest.session.key '%s': expected address "
+		       "or address_port", session_key);
+		return -1;
+	}
+	if (fs_decoder_limits_from_config(config, &shared->limits) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "invalid decoder limits in the configuration");
+		return -1;
+	}
+	if (fs_cidr_list_parse(&shared->allow, fs_config_str(config, "ingest.exporters.allow"),
+			       err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "ingest.exporters.allow: %s", err);
+		return -1;
+	}
+	shared->producer = fs_producer_new_config(config, err, sizeof(err));
+	if (!shared->producer) {
+		fs_log(FS_LOG_ERR, "ingest", "cannot create the Kafka producer: %s", err);
+		return -1;
+	}
+	ingest->nworkers = replay ? 1 : thread_count(config);
+	/* A replay neither publishes nor reads shared templates: its captures bring their own. */
+	if (!replay && template_share_new(&shared->share, config, ingest->nworkers,
+					  err, sizeof(err)) < 0) {
+		fs_log(FS_LOG_ERR, "ingest", "cannot share templates: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates the workers; their threads start with the sockets in run_live(). */
+static int
+create_workers(struct ingest *ingest)
+{
+	char err[512];
+
+	for (size_t i = 0; i < ingest->nworkers; i++) {
+		ingest->workers[i] = ingest_worker_new(&ingest->shared, i, err, sizeof(err));
+		if (!ingest->workers[i]) {
+			fs_log(FS_LOG_ERR, "ingest", "cannot start: %s", err);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -419,7 +510,6 @@ main(int argc, char **argv)
 	struct ingest *ingest = NULL;
 	struct fs_config *config = NULL;
 	struct fs_producer_stats final = { 0 };
-	struct fs_decoder_limits limits;
 	const char *config_path = NULL;
 	int replay = 0, realtime = 0, opt, status = 1, shutdown_ms = 10000;
 	char err[512];
@@ -463,64 +553,33 @@ main(int argc, char **argv)
 	ingest = calloc(1, sizeof(*ingest));
 	if (!ingest)
 		goto out;
-	ingest->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
-	ingest->queue_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
 	/* Leaves room for the largest datagram's flows (a few hundred). */
 	ingest->replay_queue_bound = (uint64_t)fs_config_int(config, "kafka.queue.max.messages") * 9 / 10;
-	ingest->allow_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	ingest->realtime = realtime;
-	ingest->topic = fs_config_str(config, "kafka.topic.raw");
-	ingest->counters_topic = fs_config_str(config, "kafka.topic.counters");
-	if (fs_decoder_limits_from_config(config, &limits) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "invalid decoder limits in the configuration");
-		goto out;
-	}
-	ingest->limits = limits;
-	ingest->decoder = fs_decoder_new(&limits);
-	ingest->codec = fs_flow_codec_new(err, sizeof(err));
-	if (ingest->codec)
-		ingest->counters_codec = fs_counters_codec_new(err, sizeof(err));
-	if (!ingest->decoder || !ingest->codec || !ingest->counters_codec) {
-		fs_log(FS_LOG_ERR, "ingest", "cannot start: %s",
-		       ingest->codec ? "out of memory" : err);
-		goto out;
-	}
-	if (fs_cidr_list_parse(&ingest->allow, fs_config_str(config, "ingest.exporters.allow"),
-			       err, sizeof(err)) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "ingest.exporters.allow: %s", err);
-		goto out;
-	}
-	ingest->producer = fs_producer_new_config(config, err, sizeof(err));
-	if (!ingest->producer) {
-		fs_log(FS_LOG_ERR, "ingest", "cannot create the Kafka producer: %s", err);
-		goto out;
-	}
-	if (fs_producer_prepare_topic(ingest->producer, ingest->topic, PREPARE_TOPIC_MS, err,
-				      sizeof(err)) < 0)
-		fs_log(FS_LOG_WARNING, "ingest", "starting anyway: %s", err);
-	fs_decoder_set_counters_sink(ingest->decoder, produce_counters, ingest);
-	if (start_telemetry(ingest, config, replay) < 0)
+	if (setup_shared(ingest, config, replay) < 0 || start_telemetry(ingest, config, replay) < 0 ||
+	    create_workers(ingest) < 0)
 		goto out;
 	status = replay ? run_replay(ingest, argv + optind, argc - optind)
 			: run_live(ingest, config);
 
 	fs_log(FS_LOG_INFO, "ingest", "stopping: flushing the producer for up to %d ms",
 	       shutdown_ms);
-	if (fs_producer_close(ingest->producer, shutdown_ms, &final) < 0 && replay)
+	if (fs_producer_close(ingest->shared.producer, shutdown_ms, &final) < 0 && replay)
 		status = 1;
-	ingest->producer = NULL;
-	log_stats(ingest, NULL, &final);
+	ingest->shared.producer = NULL;
+	log_stats(ingest, &final);
 	if (replay && (final.failed || final.dropped_queue_full))
 		status = 1;
 	fs_log(FS_LOG_INFO, "ingest", "stopped");
 out:
 	if (ingest) {
-		fs_producer_close(ingest->producer, shutdown_ms, NULL);
+		stop_intake(ingest);
+		for (size_t i = 0; i < ingest->nworkers; i++)
+			ingest_worker_free(ingest->workers[i]);
+		template_share_free(ingest->shared.share, shutdown_ms);
+		fs_producer_close(ingest->shared.producer, shutdown_ms, NULL);
 		ingest_telemetry_free(ingest->telemetry);
-		fs_cidr_list_release(&ingest->allow);
-		fs_flow_codec_free(ingest->codec);
-		fs_counters_codec_free(ingest->counters_codec);
-		fs_decoder_free(ingest->decoder);
+		fs_cidr_list_release(&ingest->shared.allow);
 		free(ingest);
 	}
 	fs_config_free(config);

@@ -101,6 +101,81 @@ static const struct mirror producer_mirrors[] = {
 	  offsetof(struct fs_producer_stats, lost) },
 };
 
+#define TCP_DECODE_ERRORS "flowsift_ingest_tcp_decode_errors_total"
+#define TCP_DECODE_ERRORS_HELP "IPFIX-over-TCP messages or sets that failed to decode, by reason."
+#define TCP_FLOWS_DROPPED "flowsift_ingest_tcp_flows_dropped_total"
+#define TCP_FLOWS_DROPPED_HELP "IPFIX-over-TCP flow records that were not queued for the broker, by reason."
+#define TCP_DECODER(field) offsetof(struct ipfix_tcp_stats, decoder) + offsetof(struct fs_decoder_stats, field)
+
+static const struct mirror tcp_mirrors[] = {
+	{ "flowsift_ingest_tcp_connections_opened_total", "IPFIX-over-TCP connections accepted.",
+	  NULL, offsetof(struct ipfix_tcp_stats, connections) },
+	{ "flowsift_ingest_tcp_connections_closed_total",
+	  "IPFIX-over-TCP connections closed, by the peer or after lost framing.", NULL,
+	  offsetof(struct ipfix_tcp_stats, closed) },
+	{ "flowsift_ingest_tcp_connections_refused_total",
+	  "IPFIX-over-TCP connections refused at the connection limit or for lack of memory.",
+	  NULL, offsetof(struct ipfix_tcp_stats, rejected) },
+	{ "flowsift_ingest_tcp_framing_lost_total",
+	  "IPFIX-over-TCP connections closed because a message header was not IPFIX.", NULL,
+	  offsetof(struct ipfix_tcp_stats, framing_lost) },
+	{ "flowsift_ingest_tcp_messages_total", "IPFIX messages read from TCP connections.", NULL,
+	  offsetof(struct ipfix_tcp_stats, messages) },
+	{ "flowsift_ingest_tcp_flows_decoded_total", "Flow records decoded from TCP connections.",
+	  NULL, TCP_DECODER(flows) },
+	{ TCP_DECODE_ERRORS, TCP_DECODE_ERRORS_HELP, "reason=truncated", TCP_DECODER(truncated) },
+	{ TCP_DECODE_ERRORS, TCP_DECODE_ERRORS_HELP, "reason=invalid", TCP_DECODER(invalid) },
+	{ TCP_DECODE_ERRORS, TCP_DECODE_ERRORS_HELP, "reason=unsupported",
+	  TCP_DECODER(unsupported) },
+	{ TCP_DECODE_ERRORS, TCP_DECODE_ERRORS_HELP, "reason=no_template",
+	  TCP_DECODER(no_template) },
+	{ "flowsift_ingest_tcp_templates_learned_total",
+	  "Templates learned on TCP connections, replacements included.", NULL,
+	  TCP_DECODER(templates_added) },
+	{ "flowsift_ingest_tcp_templates_rejected_total",
+	  "Templates on TCP connections rejected for a bad length or too many fields.", NULL,
+	  TCP_DECODER(templates_rejected) },
+	{ TCP_FLOWS_DROPPED, TCP_FLOWS_DROPPED_HELP, "reason=no_template",
+	  TCP_DECODER(no_template_records) },
+	{ TCP_FLOWS_DROPPED, TCP_FLOWS_DROPPED_HELP, "reason=encode_error",
+	  offsetof(struct ipfix_tcp_stats, encode_errors) },
+	{ TCP_FLOWS_DROPPED, TCP_FLOWS_DROPPED_HELP, "reason=produce_error",
+	  offsetof(struct ipfix_tcp_stats, produce_errors) },
+};
+
+#define SHARED_RECORDS "flowsift_ingest_template_topic_records_total"
+#define SHARED_RECORDS_HELP "Records read from the shared-templates topic, by outcome."
+
+static const struct mirror share_mirrors[] = {
+	{ "flowsift_ingest_templates_published_total",
+	  "Templates and withdrawals queued for the shared-templates topic.", NULL,
+	  offsetof(struct template_share_stats, published) },
+	{ "flowsift_ingest_templates_delivered_total",
+	  "Templates and withdrawals the broker acknowledged on the shared-templates topic.", NULL,
+	  offsetof(struct template_share_stats, delivered) },
+	{ "flowsift_ingest_templates_publish_errors_total",
+	  "Templates or withdrawals not queued for, or not acknowledged by, the shared-templates topic.",
+	  NULL, offsetof(struct template_share_stats, publish_errors) },
+	{ SHARED_RECORDS, SHARED_RECORDS_HELP, "result=applied",
+	  offsetof(struct template_share_stats, applied) },
+	{ SHARED_RECORDS, SHARED_RECORDS_HELP, "result=withdrawn",
+	  offsetof(struct template_share_stats, withdrawn) },
+	{ SHARED_RECORDS, SHARED_RECORDS_HELP, "result=own",
+	  offsetof(struct template_share_stats, own) },
+	{ SHARED_RECORDS, SHARED_RECORDS_HELP, "result=rejected",
+	  offsetof(struct template_share_stats, rejected) },
+	{ SHARED_RECORDS, SHARED_RECORDS_HELP, "result=invalid",
+	  offsetof(struct template_share_stats, invalid) },
+	{ SHARED_RECORDS, SHARED_RECORDS_HELP, "result=unsupported",
+	  offsetof(struct template_share_stats, unsupported) },
+	{ "flowsift_ingest_template_topic_errors_total",
+	  "Errors reading the shared-templates topic.", NULL,
+	  offsetof(struct template_share_stats, consumer_errors) },
+	{ "flowsift_ingest_template_topic_loaded_total",
+	  "Records of the shared-templates topic read at start, before the sockets were read.",
+	  NULL, offsetof(struct template_share_stats, loaded) },
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* From 10 us to 1 s: decoding one datagram normally takes tens of microseconds. */
@@ -115,6 +190,12 @@ struct ingest_telemetry {
 	struct fs_counter *udp[COUNT(udp_mirrors)];
 	struct fs_counter *decoder[COUNT(decoder_mirrors)];
 	struct fs_counter *producer[COUNT(producer_mirrors)];
+	struct fs_counter *tcp[COUNT(tcp_mirrors)];
+	struct fs_counter *share[COUNT(share_mirrors)];
+	struct fs_counter *sequence_gaps;
+	struct fs_counter *sequence_lost;
+	struct fs_gauge *tcp_open;
+	struct fs_gauge *tcp_templates;
 	struct fs_counter *by_protocol[FS_FLOW_TYPE_COUNT];
 	struct fs_gauge *templates_active;
 	struct fs_gauge *queue_depth;
@@ -163,7 +244,22 @@ register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
 
 	if (register_mirrors(m, udp_mirrors, COUNT(udp_mirrors), t->udp) < 0 ||
 	    register_mirrors(m, decoder_mirrors, COUNT(decoder_mirrors), t->decoder) < 0 ||
-	    register_mirrors(m, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0)
+	    register_mirrors(m, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0 ||
+	    register_mirrors(m, tcp_mirrors, COUNT(tcp_mirrors), t->tcp) < 0 ||
+	    register_mirrors(m, share_mirrors, COUNT(share_mirrors), t->share) < 0)
+		return -1;
+	t->sequence_gaps = fs_metrics_counter(
+		m, "flowsift_ingest_sequence_gaps_total",
+		"Export messages that followed a gap in their exporter's sequence numbers.", NULL);
+	t->sequence_lost = fs_metrics_counter(
+		m, "flowsift_ingest_sequence_lost_total",
+		"Units missing in those gaps: flows (NetFlow v5), packets (v9), records (IPFIX) or datagrams (sFlow).",
+		NULL);
+	t->tcp_open = fs_metrics_gauge(m, "flowsift_ingest_tcp_connections",
+				       "IPFIX-over-TCP connections open now.", NULL);
+	t->tcp_templates = fs_metrics_gauge(m, "flowsift_ingest_tcp_templates",
+					    "Templates of open TCP connections in the cache now.", NULL);
+	if (!t->sequence_gaps || !t->sequence_lost || !t->tcp_open || !t->tcp_templates)
 		return -1;
 	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++) {
 		snprintf(labels, sizeof(labels), "protocol=%s", fs_flow_type_name((enum fs_flow_type)i));
@@ -330,4 +426,26 @@ ingest_telemetry_publish(struct ingest_telemetry *t, const struct fs_decoder_sta
 		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
 		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
 	}
+}
+
+void
+ingest_telemetry_publish_sequences(struct ingest_telemetry *t, uint64_t gaps, uint64_t lost)
+{
+	fs_counter_set(t->sequence_gaps, gaps);
+	fs_counter_set(t->sequence_lost, lost);
+}
+
+void
+ingest_telemetry_publish_tcp(struct ingest_telemetry *t, const struct ipfix_tcp_stats *tcp)
+{
+	publish_mirrors(tcp_mirrors, COUNT(tcp_mirrors), t->tcp, tcp);
+	fs_gauge_set(t->tcp_open, (int64_t)tcp->open);
+	fs_gauge_set(t->tcp_templates, (int64_t)tcp->decoder.templates_active);
+}
+
+void
+ingest_telemetry_publish_share(struct ingest_telemetry *t,
+			       const struct template_share_stats *share)
+{
+	publish_mirrors(share_mirrors, COUNT(share_mirrors), t->share, share);
 }

@@ -1,10 +1,11 @@
 /*
  * telemetry.h - flowsift-ingest's Prometheus metrics and readiness.
  *
- * The decoder, the UDP receiver and the producer keep their own stats
- * structs; ingest_telemetry_publish() mirrors every field into the registry,
- * and the main loop calls it after each poll (at most every 100 ms), so a
- * scrape is at most one poll interval behind.  Counters that only ingest
+ * The decoders, the UDP receivers and the producer keep their own stats
+ * structs.  ingest_telemetry_publish() mirrors every field, summed over the
+ * receive threads, into the registry.  The main loop calls it about every
+ * 100 ms, and each thread copies its counters after each 100 ms poll of its
+ * sockets, so a scrape is at most about two poll intervals behind.  Counters that only ingest
  * keeps (exporters not allowed, encode errors) and the latency histogram are
  * updated in place.
  *
@@ -18,14 +19,16 @@
 #include <stdint.h>
 
 #include "decode/decoder.h"
+#include "ipfix_tcp.h"
 #include "kafka/producer.h"
 #include "net/udp_receiver.h"
+#include "template_share.h"
 
 struct fs_counter;
 struct fs_histogram;
 struct ingest_telemetry;
 
-/* The counters ingest updates itself, on the receive thread. */
+/* The counters ingest updates itself, on the receive threads. */
 struct ingest_counters {
 	struct fs_counter *exporter_not_allowed; /* datagrams dropped by the allowlist */
 	struct fs_counter *encode_errors;        /* flows that could not be encoded */
@@ -57,5 +60,16 @@ void ingest_telemetry_publish(struct ingest_telemetry *t,
 			      const struct fs_decoder_stats *decoder,
 			      const struct fs_udp_stats *udp,
 			      const struct fs_producer_stats *producer);
+
+/* Sets the sequence gap counters, summed over every exporter of every receive thread. */
+void ingest_telemetry_publish_sequences(struct ingest_telemetry *t, uint64_t gaps,
+					uint64_t lost);
+
+/* Mirrors the IPFIX-over-TCP listener's counters, its decoder's included. */
+void ingest_telemetry_publish_tcp(struct ingest_telemetry *t, const struct ipfix_tcp_stats *tcp);
+
+/* Mirrors the counters of the shared-templates topic. */
+void ingest_telemetry_publish_share(struct ingest_telemetry *t,
+				    const struct template_share_stats *share);
 
 #endif

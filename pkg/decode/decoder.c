@@ -203,6 +203,12 @@ fs_decoder_end_session(struct fs_decoder *decoder, const struct fs_addr *exporte
 	update_cache_stats(decoder);
 }
 
+struct fs_template_cache *
+fs_decoder_templates(struct fs_decoder *decoder)
+{
+	return decoder->templates;
+}
+
 void
 fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type, uint32_t domain)
 {

@@ -160,6 +160,13 @@ void fs_decoder_end_session(struct fs_decoder *decoder, const struct fs_addr *ex
 			    uint16_t exporter_port, uint8_t flow_type);
 
 /*
+ * Returns the decoder's template cache, for callers that share templates
+ * between decoders (fs_template_cache_set_observer(), learn, withdraw).
+ * Same thread rules as the decoder.
+ */
+struct fs_template_cache *fs_decoder_templates(struct fs_decoder *decoder);
+
+/*
  * Internal to pkg/decode: the per-datagram state that decoder.c hands to the
  * protocol decoders (netflow_v5.c, netflow_v9.c, ipfix.c).  Callers outside
  * pkg/decode use fs_decoder_decode() instead.

@@ -74,6 +74,9 @@ struct fs_template_cache {
 	struct fs_pending_set *pending_head, *pending_tail;
 	uint32_t pending_count;
 	size_t pending_bytes;
+
+	fs_template_observer_fn *observer;
+	void *observer_opaque;
 };
 
 static uint32_t
@@ -580,7 +583,17 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	cache->count++;
 	scope->count++;
 	cache->stats.bytes += size;
+	if (cache->observer)
+		cache->observer(tpl, FS_TEMPLATE_CHANGE_LEARNED, cache->observer_opaque);
 	return FS_TEMPLATE_ADDED;
+}
+
+void
+fs_template_cache_set_observer(struct fs_template_cache *cache,
+			       fs_template_observer_fn *observer, void *opaque)
+{
+	cache->observer = observer;
+	cache->observer_opaque = opaque;
 }
 
 int
@@ -591,6 +604,8 @@ fs_template_cache_withdraw(struct fs_template_cache *cache,
 
 	if (!tpl)
 		return FS_ERR_NOT_FOUND;
+	if (cache->observer)
+		cache->observer(tpl, FS_TEMPLATE_CHANGE_WITHDRAWN, cache->observer_opaque);
 	remove_template(cache, tpl);
 	return 0;
 }
@@ -612,6 +627,9 @@ fs_template_cache_withdraw_all(struct fs_template_cache *cache,
 		next = tpl->scope_newer;
 		left--;
 		if (tpl->options == options) {
+			if (cache->observer)
+				cache->observer(tpl, FS_TEMPLATE_CHANGE_WITHDRAWN,
+						cache->observer_opaque);
 			remove_template(cache, tpl);
 			removed++;
 		}

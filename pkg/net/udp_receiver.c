@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -89,27 +90,105 @@ parse_address(const char *text, struct sockaddr_storage *ss, socklen_t *ss_len)
 	return -1;
 }
 
-static int
-open_socket(const char *text, int rcvbuf, char *err, size_t err_len)
+/*
+ * The steering hash: the source address folded to 32 bits (IPv6: the XOR
+ * of its four words), multiplied by the 32-bit golden-ratio constant, the
+ * upper 16 bits kept, modulo the group size.  Classic BPF arithmetic is
+ * 32-bit, so the user-space copy uses uint32_t throughout.
+ */
+#define STEER_MULTIPLIER 0x9E3779B1u
+
+static uint32_t
+steer_hash(uint32_t folded, uint32_t count)
 {
-	struct sockaddr_storage ss;
-	socklen_t ss_len;
+	return ((folded * STEER_MULTIPLIER) >> 16) % count;
+}
+
+static uint32_t
+load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t
+fs_udp_steer_index(const struct fs_addr *exporter, size_t count)
+{
+	uint32_t folded;
+
+	if (count <= 1)
+		return 0;
+	if (exporter->family == 4) {
+		folded = load_be32(exporter->bytes);
+	} else {
+		folded = load_be32(exporter->bytes) ^ load_be32(exporter->bytes + 4) ^
+			 load_be32(exporter->bytes + 8) ^ load_be32(exporter->bytes + 12);
+	}
+	return steer_hash(folded, (uint32_t)count);
+}
+
+/*
+ * Attaches the steering program to fd's reuseport group.  The program reads
+ * the source address relative to the network header (SKF_NET_OFF), because
+ * for UDP the kernel runs it with the data pointer at the UDP payload.  It
+ * returns the socket's index in the group, which is the order the sockets
+ * were bound in.
+ */
+static int
+attach_steering(int fd, uint32_t count)
+{
+	struct sock_filter code[] = {
+		/* 0: A = IP version */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 2, 0),
+		/* 3: IPv4 source address at offset 12 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+		BPF_JUMP(BPF_JMP | BPF_JA, 10, 0, 0),
+		/* 5: IPv6 source address at offset 8, four words XORed */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 20),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		/* 15: the hash of steer_hash() */
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, STEER_MULTIPLIER),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, count),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
+}
+
+/* Binds one socket to the address ss; reuseport joins it to the port's reuseport group. */
+static int
+open_socket(const char *text, struct sockaddr_storage *ss, socklen_t ss_len, int rcvbuf,
+	    int reuseport, char *err, size_t err_len)
+{
 	int fd, one = 1;
 
-	if (parse_address(text, &ss, &ss_len) < 0) {
-		snprintf(err, err_len,
-			 "invalid listen address '%s': expected host:port or [ipv6]:port", text);
-		return FS_ERR_INVALID;
-	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, err_len, "socket for '%s' failed: %s", text, strerror(errno));
 		return FS_ERR_SYSTEM;
 	}
 	/* No SO_REUSEADDR: on Linux it lets a second process bind the same UDP
-	 * port and take every datagram from the first without an error. */
-	if (ss.ss_family == AF_INET6)
+	 * port and take every datagram from the first without an error.
+	 * SO_REUSEPORT, set only for several receive threads, admits sockets of
+	 * the same user only. */
+	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		snprintf(err, err_len, "cannot set SO_REUSEPORT on '%s': %s", text, strerror(errno));
+		close(fd);
+		return FS_ERR_SYSTEM;
+	}
 	/* Asks the kernel to attach its count of datagrams dropped on a full buffer. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		fs_log(FS_LOG_WARNING, "udp", "cannot enable SO_RXQ_OVFL on %s: %s; "
@@ -117,7 +196,7 @@ open_socket(const char *text, int rcvbuf, char *err, size_t err_len)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
 		fs_log(FS_LOG_WARNING, "udp", "cannot set SO_RCVBUF to %d on %s: %s",
 		       rcvbuf, text, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&ss, ss_len) < 0) {
+	if (bind(fd, (struct sockaddr *)ss, ss_len) < 0) {
 		snprintf(err, err_len, "bind to '%s' failed: %s", text, strerror(errno));
 		close(fd);
 		return FS_ERR_SYSTEM;
@@ -125,52 +204,115 @@ open_socket(const char *text, int rcvbuf, char *err, size_t err_len)
 	return fd;
 }
 
-int
-fs_udp_receiver_new(struct fs_udp_receiver **out, const char *listen, int rcvbuf,
-		    char *err, size_t err_len)
+/* Replaces a port of 0 in ss by the port fd was bound to, so the next sockets join its group. */
+static void
+fix_port(int fd, struct sockaddr_storage *ss)
 {
-	struct fs_udp_receiver *receiver;
+	struct sockaddr_storage bound;
+	socklen_t len = sizeof(bound);
+
+	if (getsockname(fd, (struct sockaddr *)&bound, &len) < 0)
+		return;
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = ((struct sockaddr_in *)&bound)->sin_port;
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = ((struct sockaddr_in6 *)&bound)->sin6_port;
+}
+
+/* Opens one socket on the address text in each of the count receivers, in receiver order. */
+static int
+open_address(struct fs_udp_receiver **receivers, size_t count, const char *text, int rcvbuf,
+	     char *err, size_t err_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t ss_len;
+
+	if (parse_address(text, &ss, &ss_len) < 0) {
+		snprintf(err, err_len,
+			 "invalid listen address '%s': expected host:port or [ipv6]:port", text);
+		return FS_ERR_INVALID;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct fs_udp_receiver *receiver = receivers[i];
+		int fd = open_socket(text, &ss, ss_len, rcvbuf, count > 1, err, err_len);
+
+		if (fd < 0)
+			return fd;
+		receiver->fds[receiver->nfds++] = fd;
+		if (i == 0)
+			fix_port(fd, &ss);
+	}
+	if (count > 1 && attach_steering(receivers[0]->fds[receivers[0]->nfds - 1],
+					 (uint32_t)count) < 0) {
+		snprintf(err, err_len, "cannot attach the reuseport steering program on '%s': %s",
+			 text, strerror(errno));
+		return FS_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+int
+fs_udp_receiver_group_new(struct fs_udp_receiver **out, size_t count, const char *listen,
+			  int rcvbuf, char *err, size_t err_len)
+{
+	struct fs_udp_receiver *receivers[FS_UDP_MAX_GROUP] = { NULL };
 	char *list = NULL, *save = NULL;
+	size_t naddresses = 0;
 	int rc = 0;
 
-	*out = NULL;
-	receiver = calloc(1, sizeof(*receiver));
-	list = strdup(listen);
-	if (!receiver || !list) {
-		snprintf(err, err_len, "out of memory");
-		rc = FS_ERR_SYSTEM;
-		goto out;
+	if (count < 1 || count > FS_UDP_MAX_GROUP) {
+		snprintf(err, err_len, "invalid receiver count %zu: expected 1 to %d", count,
+			 FS_UDP_MAX_GROUP);
+		return FS_ERR_INVALID;
 	}
-	receiver->error_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	list = strdup(listen);
+	if (!list) {
+		snprintf(err, err_len, "out of memory");
+		return FS_ERR_SYSTEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		receivers[i] = calloc(1, sizeof(*receivers[i]));
+		if (!receivers[i]) {
+			snprintf(err, err_len, "out of memory");
+			rc = FS_ERR_SYSTEM;
+			goto out;
+		}
+		receivers[i]->error_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	}
 	for (char *item = strtok_r(list, ", ", &save); item;
 	     item = strtok_r(NULL, ", ", &save)) {
-		int fd;
-
-		if (receiver->nfds == FS_UDP_MAX_SOCKETS) {
+		if (naddresses == FS_UDP_MAX_SOCKETS) {
 			snprintf(err, err_len, "too many listen addresses (at most %d)",
 				 FS_UDP_MAX_SOCKETS);
 			rc = FS_ERR_INVALID;
 			goto out;
 		}
-		fd = open_socket(item, rcvbuf, err, err_len);
-		if (fd < 0) {
-			rc = fd;
+		rc = open_address(receivers, count, item, rcvbuf, err, err_len);
+		if (rc < 0)
 			goto out;
-		}
-		receiver->fds[receiver->nfds++] = fd;
+		naddresses++;
 	}
-	if (receiver->nfds == 0) {
+	if (naddresses == 0) {
 		snprintf(err, err_len, "no listen address given");
 		rc = FS_ERR_INVALID;
 	}
 out:
 	free(list);
-	if (rc < 0) {
-		fs_udp_receiver_free(receiver);
-		return rc;
+	for (size_t i = 0; i < count; i++) {
+		if (rc < 0)
+			fs_udp_receiver_free(receivers[i]);
+		else
+			out[i] = receivers[i];
 	}
-	*out = receiver;
-	return 0;
+	return rc;
+}
+
+int
+fs_udp_receiver_new(struct fs_udp_receiver **out, const char *listen, int rcvbuf,
+		    char *err, size_t err_len)
+{
+	*out = NULL;
+	return fs_udp_receiver_group_new(out, 1, listen, rcvbuf, err, err_len);
 }
 
 void

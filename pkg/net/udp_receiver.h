@@ -7,6 +7,14 @@
  * A datagram longer than FS_UDP_MAX_DATAGRAM bytes is cut by the kernel; it
  * is counted as truncated and not handed over.
  *
+ * Several receive threads on one port: fs_udp_receiver_group_new() creates
+ * one receiver per thread, each with its own socket on every listen address,
+ * joined into one SO_REUSEPORT group per address.  A classic BPF program
+ * attached to each group (SO_ATTACH_REUSEPORT_CBPF) picks the socket from a
+ * hash of the datagram's source address only, so every datagram of one
+ * exporter reaches the same receiver whatever its source port.
+ * fs_udp_steer_index() computes the same hash in user space.
+ *
  * Thread safety: one receiver is used by one thread.
  */
 #ifndef FS_NET_UDP_RECEIVER_H
@@ -20,6 +28,7 @@
 #define FS_UDP_BATCH 64
 #define FS_UDP_MAX_DATAGRAM 65535
 #define FS_UDP_MAX_SOCKETS 16
+#define FS_UDP_MAX_GROUP 64
 
 struct fs_udp_stats {
 	uint64_t datagrams; /* handed to the callback */
@@ -51,6 +60,25 @@ struct fs_udp_receiver;
  */
 int fs_udp_receiver_new(struct fs_udp_receiver **out, const char *listen,
 			int rcvbuf, char *err, size_t err_len);
+
+/*
+ * Creates count receivers (1 to FS_UDP_MAX_GROUP) on the same addresses, as
+ * fs_udp_receiver_new() does for one.  With count > 1 every socket has
+ * SO_REUSEPORT and each address's group gets the steering program, so
+ * receiver i gets the datagrams of exporters whose fs_udp_steer_index() is i.
+ * A listen port of 0 is resolved by the first receiver and reused by the
+ * others.  Stores the receivers in out[0..count) and returns 0, or returns a
+ * negative fs_result with err set and nothing stored.
+ */
+int fs_udp_receiver_group_new(struct fs_udp_receiver **out, size_t count, const char *listen,
+			      int rcvbuf, char *err, size_t err_len);
+
+/*
+ * Returns the receiver (0 to count - 1) of a group of count that the
+ * steering program sends exporter's datagrams to.  IPv4-mapped IPv6
+ * addresses must be given as IPv4, as the receivers report them.
+ */
+size_t fs_udp_steer_index(const struct fs_addr *exporter, size_t count);
 
 void fs_udp_receiver_free(struct fs_udp_receiver *receiver);
 

@@ -1,0 +1,315 @@
+/* worker.c - a UDP receive thread: decode, encode, produce. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "avro/counters_codec.h"
+#include "avro/flow_codec.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "metrics/metrics.h"
+
+#define POLL_MS 100
+
+struct ingest_worker {
+	const struct ingest_shared *shared;
+	size_t index;
+	struct fs_decoder *decoder;
+	struct fs_flow_codec *codec;
+	struct fs_counters_codec *counters_codec;
+	struct fs_udp_receiver *receiver;
+	uint64_t counters_produced;
+	uint64_t counters_errors;
+	uint16_t datagram_port;   /* source port of the datagram being decoded */
+	bool restore_port;        /* the decoder got port 0 in its place */
+	struct fs_ratelimit encode_limit;
+	struct fs_ratelimit queue_limit;
+	struct fs_ratelimit allow_limit;
+
+	pthread_t thread;
+	bool started;
+	atomic_int stop;
+	atomic_int failed;
+	pthread_mutex_t lock;
+	struct ingest_worker_snapshot snapshot;
+
+	uint8_t buffer[FS_FLOW_CODEC_MAX_LEN];
+};
+
+static int64_t
+now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Encodes one flow and queues it; called by the decoder for every record. */
+static void
+produce_flow(const struct fs_flow *decoded, void *opaque)
+{
+	struct ingest_worker *worker = opaque;
+	const struct ingest_shared *shared = worker->shared;
+	const struct fs_flow *flow = decoded;
+	struct fs_flow restored;
+	size_t len = 0;
+	size_t key_len = decoded->exporter_addr.family == 6 ? 16 : 4;
+	int rc;
+
+	if (worker->restore_port) {
+		restored = *decoded;
+		restored.exporter_port = worker->datagram_port;
+		flow = &restored;
+	}
+	rc = fs_flow_codec_encode(worker->codec, flow, worker->buffer, sizeof(worker->buffer), &len);
+	if (rc < 0) {
+		fs_counter_add(shared->counters.encode_errors, 1);
+		fs_log_limited(&worker->encode_limit, FS_LOG_ERR, "ingest",
+			       "cannot encode a flow as Avro: %s", fs_result_name(rc));
+		return;
+	}
+	rc = fs_producer_send(shared->producer, shared->topic, flow->exporter_addr.bytes, key_len,
+			      worker->buffer, len);
+	if (rc == FS_ERR_FULL)
+		fs_log_limited(&worker->queue_limit, FS_LOG_WARNING, "ingest",
+			       "dropped a flow: the Kafka producer queue is full "
+			       "(kafka.queue.max.messages); is the broker reachable?");
+	else if (rc < 0)
+		fs_counter_add(shared->counters.produce_errors, 1);
+}
+
+/* Encodes one sFlow counter sample and queues it on kafka.topic.counters. */
+static void
+produce_counters(const struct fs_counters *counters, void *opaque)
+{
+	struct ingest_worker *worker = opaque;
+	const struct ingest_shared *shared = worker->shared;
+	uint8_t buffer[FS_COUNTERS_CODEC_MAX_LEN];
+	size_t len = 0;
+	size_t key_len = counters->exporter_addr.family == 6 ? 16 : 4;
+
+	if (fs_counters_codec_encode(worker->counters_codec, counters, buffer, sizeof(buffer),
+				     &len) < 0) {
+		worker->counters_errors++;
+		fs_log_limited(&worker->encode_limit, FS_LOG_ERR, "ingest",
+			       "cannot encode an sFlow counter sample as Avro");
+		return;
+	}
+	if (fs_producer_send(shared->producer, shared->counters_topic,
+			     counters->exporter_addr.bytes, key_len, buffer, len) == 0)
+		worker->counters_produced++;
+	else
+		worker->counters_errors++;
+}
+
+/* Returns true for NetFlow v9 and IPFIX, whose templates and sequences are per session. */
+static bool
+has_templates(const uint8_t *data, size_t len)
+{
+	return len >= 2 && data[0] == 0 && (data[1] == 9 || data[1] == 10);
+}
+
+void
+ingest_worker_decode(const uint8_t *data, size_t len, const struct fs_addr *exporter,
+		     uint16_t exporter_port, int64_t time_received_ns, void *opaque)
+{
+	struct ingest_worker *worker = opaque;
+	const struct ingest_shared *shared = worker->shared;
+	uint16_t session_port = exporter_port;
+	int64_t start;
+
+	if (shared->allow.count > 0 && !fs_cidr_list_match(&shared->allow, exporter)) {
+		char text[FS_ADDR_STRLEN];
+
+		fs_counter_add(shared->counters.exporter_not_allowed, 1);
+		fs_log_limited(&worker->allow_limit, FS_LOG_WARNING, "ingest",
+			       "dropped a datagram from %s: not in ingest.exporters.allow",
+			       fs_addr_format(exporter, text));
+		return;
+	}
+	/* NOTE: a held data set decoded now, once its template came in this datagram,
+	 * gets this datagram's source port, which may differ from the port it came from. */
+	worker->datagram_port = exporter_port;
+	worker->restore_port = shared->session_by_address && has_templates(data, len);
+	if (worker->restore_port)
+		session_port = 0;
+	start = now_ns(CLOCK_MONOTONIC);
+	fs_decoder_decode(worker->decoder, data, len, exporter, session_port, time_received_ns,
+			  produce_flow, worker);
+	fs_histogram_observe(shared->counters.latency,
+			     (double)(now_ns(CLOCK_MONOTONIC) - start) / 1e9);
+}
+
+struct ingest_worker *
+ingest_worker_new(const struct ingest_shared *shared, size_t index, char *err, size_t err_len)
+{
+	struct ingest_worker *worker = calloc(1, sizeof(*worker));
+
+	if (!worker) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	worker->shared = shared;
+	worker->index = index;
+	worker->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	worker->queue_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
+	worker->allow_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	pthread_mutex_init(&worker->lock, NULL);
+	worker->decoder = fs_decoder_new(&shared->limits);
+	worker->codec = fs_flow_codec_new(err, err_len);
+	if (worker->codec)
+		worker->counters_codec = fs_counters_codec_new(err, err_len);
+	if (!worker->decoder || !worker->codec || !worker->counters_codec) {
+		if (worker->codec && worker->counters_codec)
+			snprintf(err, err_len, "out of memory");
+		ingest_worker_free(worker);
+		return NULL;
+	}
+	fs_decoder_set_counters_sink(worker->decoder, produce_counters, worker);
+	if (shared->share)
+		template_share_attach(shared->share, index, worker->decoder);
+	return worker;
+}
+
+/* Sums the sequence accounting of every exporter the worker's decoder tracks. */
+static void
+sum_sequences(const struct fs_decoder *decoder, uint64_t *gaps, uint64_t *lost)
+{
+	const struct fs_exporter_stats *stats = fs_decoder_exporter_stats(decoder);
+	uint32_t count = fs_exporter_stats_count(stats);
+
+	*gaps = 0;
+	*lost = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_exporter_entry *e = fs_exporter_stats_at(stats, i);
+
+		*gaps += e->sequence_gaps;
+		*lost += e->sequence_lost;
+	}
+}
+
+void
+ingest_worker_publish(struct ingest_worker *worker)
+{
+	struct ingest_worker_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	s.decoder = *fs_decoder_stats(worker->decoder);
+	if (worker->receiver)
+		s.udp = *fs_udp_receiver_stats(worker->receiver);
+	s.counters_produced = worker->counters_produced;
+	s.counters_errors = worker->counters_errors;
+	sum_sequences(worker->decoder, &s.sequence_gaps, &s.sequence_lost);
+	pthread_mutex_lock(&worker->lock);
+	worker->snapshot = s;
+	pthread_mutex_unlock(&worker->lock);
+}
+
+/* Adds the n uint64_t counters at from to those at to. */
+static void
+add_counters(void *to, const void *from, size_t size)
+{
+	for (size_t off = 0; off + sizeof(uint64_t) <= size; off += sizeof(uint64_t)) {
+		uint64_t a, b;
+
+		memcpy(&a, (char *)to + off, sizeof(a));
+		memcpy(&b, (const char *)from + off, sizeof(b));
+		a += b;
+		memcpy((char *)to + off, &a, sizeof(a));
+	}
+}
+
+/* Every field of these structs is a uint64_t counter or gauge, so they add up field by field. */
+_Static_assert(sizeof(struct fs_decoder_stats) % sizeof(uint64_t) == 0,
+	       "fs_decoder_stats must consist of uint64_t fields");
+_Static_assert(sizeof(struct fs_udp_stats) % sizeof(uint64_t) == 0,
+	       "fs_udp_stats must consist of uint64_t fields");
+
+void
+ingest_worker_add_snapshot(struct ingest_worker *worker, struct ingest_worker_snapshot *total)
+{
+	struct ingest_worker_snapshot s;
+
+	pthread_mutex_lock(&worker->lock);
+	s = worker->snapshot;
+	pthread_mutex_unlock(&worker->lock);
+	add_counters(&total->decoder, &s.decoder, sizeof(s.decoder));
+	add_counters(&total->udp, &s.udp, sizeof(s.udp));
+	total->counters_produced += s.counters_produced;
+	total->counters_errors += s.counters_errors;
+	total->sequence_gaps += s.sequence_gaps;
+	total->sequence_lost += s.sequence_lost;
+}
+
+static void *
+run(void *arg)
+{
+	struct ingest_worker *worker = arg;
+	const struct ingest_shared *shared = worker->shared;
+
+	while (!atomic_load(&worker->stop)) {
+		/* Templates from other replicas first, so the datagrams read next can use them. */
+		if (shared->share)
+			template_share_apply(shared->share, worker->index);
+		if (fs_udp_receiver_poll(worker->receiver, POLL_MS, ingest_worker_decode, worker) < 0) {
+			fs_log(FS_LOG_ERR, "ingest", "receive thread %zu: poll failed: %s",
+			       worker->index, strerror(errno));
+			atomic_store(&worker->failed, 1);
+			break;
+		}
+		ingest_worker_publish(worker);
+	}
+	ingest_worker_publish(worker);
+	return NULL;
+}
+
+int
+ingest_worker_start(struct ingest_worker *worker, struct fs_udp_receiver *receiver)
+{
+	worker->receiver = receiver;
+	if (pthread_create(&worker->thread, NULL, run, worker) != 0)
+		return -1;
+	worker->started = true;
+	return 0;
+}
+
+void
+ingest_worker_stop(struct ingest_worker *worker)
+{
+	if (!worker || !worker->started)
+		return;
+	atomic_store(&worker->stop, 1);
+	pthread_join(worker->thread, NULL);
+	worker->started = false;
+	/* Keeps the final UDP counters in the snapshot before the sockets go. */
+	ingest_worker_publish(worker);
+	fs_udp_receiver_free(worker->receiver);
+	worker->receiver = NULL;
+}
+
+bool
+ingest_worker_failed(const struct ingest_worker *worker)
+{
+	return atomic_load(&worker->failed) != 0;
+}
+
+void
+ingest_worker_free(struct ingest_worker *worker)
+{
+	if (!worker)
+		return;
+	ingest_worker_stop(worker);
+	fs_udp_receiver_free(worker->receiver);
+	fs_flow_codec_free(worker->codec);
+	fs_counters_codec_free(worker->counters_codec);
+	fs_decoder_free(worker->decoder);
+	pthread_mutex_destroy(&worker->lock);
+	free(worker);
+}
