@@ -9,10 +9,10 @@
  * the end: the output topic (enrich, filter) or the Redis counters (report).
  * Duplicates are allowed, counted and printed.
  *
- * For flowsift-ingest, which has no upstream to consume again, only what it
- * held in memory may be lost: the test sends NetFlow v5 over UDP on loopback,
- * kills ingest right after one burst and checks the loss on flows.raw against
- * what ingest had not yet had acknowledged.
+ * flowsift-ingest has no upstream to consume again, so only what it had in
+ * memory may be lost.  The test sends NetFlow v5 over UDP on loopback, kills
+ * ingest right after one burst and checks the loss on flows.raw against what
+ * the broker had not yet acknowledged.
  *
  * The kill point comes from a seeded generator; the seed is printed, and
  * FSTEST_SEED=N repeats a run.
@@ -177,7 +177,7 @@ setup_env(enum worker worker, const char *extra_config)
 	f = fopen(config_path, "w");
 	assert_non_null(f);
 	/*
-	 * The mock broker holds a departed member's partitions until its
+	 * The mock broker keeps a departed member's partitions until its
 	 * session times out, so a short session lets the restarted worker
 	 * rejoin within seconds.
 	 */
@@ -581,7 +581,7 @@ send_v5_burst(int fd, uint16_t port, unsigned *next_id, uint32_t *sequence)
 /*
  * Ingest is killed right after a burst.  Every flow the broker acknowledged
  * before that burst must be on flows.raw.  The loss may only be what ingest
- * held unacknowledged in memory: its producer queue, which holds at most
+ * held unacknowledged in memory: its producer queue, which contains at most
  * kafka.queue.max.messages flows (more would be dropped and counted, and
  * the test checks that none was), plus the last burst, which was in its
  * socket buffer or being decoded.

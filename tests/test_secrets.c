@@ -5,9 +5,9 @@
  * FLOWSIFT_<KEY>_FILE reads a setting from a file, as container platforms
  * hand over secrets.  The workers then run with a SASL password and a Redis
  * password, at debug level with librdkafka's security, broker and
- * configuration debug contexts on, and their logs must not contain either
- * password, not even in the error lines of a failed authentication (the
- * embedded broker does not support SASL, so every SASL connection fails).
+ * configuration debug contexts on.  Their logs must not contain either
+ * password, not even in the error lines of a failed authentication: the
+ * embedded broker does not support SASL, so every SASL connection fails.
  * `flowsift config` must print the secrets as ***.  Redis AUTH with the
  * password from a file must work against a redis-server with requirepass.
  */

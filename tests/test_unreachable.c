@@ -4,7 +4,7 @@
  * The embedded broker is taken down before a worker starts (its address
  * refuses connections, with the port kept) and brought up again later, then
  * taken down and up once more while the worker runs.  Every worker must start
- * anyway, answer 503 on /readyz while the broker is down, turn ready when it
+ * anyway, return 503 on /readyz while the broker is down, turn ready when it
  * is back, and pass flows sent after the recovery, without a restart.
  *
  * Ingest buffers flows in its producer queue while the broker is down, up to
@@ -179,7 +179,7 @@ teardown_env(void **state)
 	return 0;
 }
 
-/* Waits for /readyz to answer want; prints the worker's log when it does not. */
+/* Waits for /readyz to return want; prints the worker's log when it does not. */
 static void
 expect_ready(const struct outage_test *t, int want)
 {

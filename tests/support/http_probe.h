@@ -2,7 +2,7 @@
  * http_probe.h - reads the /metrics, /healthz and /readyz of a worker from tests.
  *
  * Every request goes to 127.0.0.1:port over HTTP/1.0 and reads the whole
- * response.  Nothing here asserts: the callers decide what a missing answer
+ * response.  Nothing here asserts: the callers decide what a missing response
  * means.
  */
 #ifndef FS_TEST_HTTP_PROBE_H
@@ -22,7 +22,7 @@ int64_t fs_test_now_ms(void);
  */
 char *fs_test_http_get(uint16_t port, const char *path);
 
-/* Returns the HTTP status of GET path, or 0 when nothing answers. */
+/* Returns the HTTP status of GET path, or 0 when no server accepts the connection. */
 int fs_test_http_status(uint16_t port, const char *path);
 
 /* Polls GET path every 100 ms until it returns want or timeout_ms passes.  Returns the last status. */
@@ -31,7 +31,7 @@ int fs_test_wait_status(uint16_t port, const char *path, int want, int timeout_m
 /*
  * Returns the value of the /metrics sample whose name and labels are exactly
  * series (`name` or `name{label="value"}`), or -1 when the server does not
- * answer or has no such sample.
+ * respond or has no such sample.
  */
 long long fs_test_metric(uint16_t port, const char *series);
 

@@ -2,8 +2,8 @@
  * topic_reader.h - reads every message of a topic from tests, without a group.
  *
  * The reader assigns itself every partition of the topic from the log start
- * and commits nothing, so it sees each message the broker holds exactly once,
- * whatever the workers' consumer groups did.  fs_test_topic_reader_drain()
+ * and commits nothing, so it reads each message stored on the broker exactly
+ * once, whatever the workers' consumer groups did.  fs_test_topic_reader_drain()
  * reads up to the end offsets the broker reports at the call, so a test knows
  * when it has read everything produced so far without waiting for a quiet
  * period.
