@@ -14,7 +14,8 @@
  *
  * flowsift-report is also started with no Redis on its port: it consumes
  * into its local tables, reports not ready, and writes the counters once a
- * Redis server appears on that port.
+ * Redis server appears on that port.  The same happens when Redis stops
+ * while report runs and starts again on the same port.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -335,6 +336,21 @@ report_waits_for_redis(void **state)
 					     FLOWS, WAIT_MS), FLOWS);
 	assert_int_equal(redis_missing(t, t->counts, 0, FLOWS), 0);
 	pass_flows(t, "flows.enriched", FLOWS, FLOWS);
+
+	/* Redis goes away while report runs and comes back on the same port. */
+	fs_test_redis_stop(&t->redis);
+	expect_ready(t, 503);
+	assert_int_equal(fs_test_flows_produce(t->broker.bootstrap, "flows.enriched", 2 * FLOWS,
+					       FLOWS), 0);
+	pending = fs_test_wait_metric(t->metrics_port, "flowsift_report_flows_pending", FLOWS,
+				      WAIT_MS);
+	assert_int_equal(pending, FLOWS);
+	assert_int_equal(fs_test_redis_spawn_port(&t->redis, t->redis_port, NULL), 0);
+	expect_ready(t, 200);
+	assert_int_equal(fs_test_wait_metric(t->metrics_port, "flowsift_report_flows_written_total",
+					     3 * FLOWS, WAIT_MS), 3 * FLOWS);
+	/* The new server starts empty: only the flows written after its start are in it. */
+	assert_int_equal(redis_missing(t, t->counts, 2 * FLOWS, FLOWS), 0);
 }
 
 static void
