@@ -41,13 +41,15 @@ assign_all(struct fs_test_topic_reader *r)
 		return -1;
 	err = rd_kafka_metadata(r->rk, 0, rkt, &md, REQUEST_TIMEOUT_MS);
 	rd_kafka_topic_destroy(rkt);
-	if (err || md->topic_cnt != 1 || md->topics[0].err ||
+	if (err) {
+		fprintf(stderr, "no metadata for topic %s: %s\n", r->topic, rd_kafka_err2str(err));
+		return -1;
+	}
+	if (md->topic_cnt != 1 || md->topics[0].err ||
 	    md->topics[0].partition_cnt > MAX_PARTITIONS) {
-		fprintf(stderr, "no metadata for topic %s: %s\n", r->topic,
-			rd_kafka_err2str(err ? err : md->topic_cnt == 1 ? md->topics[0].err
-									 : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-		if (md)
-			rd_kafka_metadata_destroy(md);
+		fprintf(stderr, "topic %s is missing or has more than %d partitions\n", r->topic,
+			MAX_PARTITIONS);
+		rd_kafka_metadata_destroy(md);
 		return -1;
 	}
 	r->partitions = md->topics[0].partition_cnt;
