@@ -492,13 +492,12 @@ sum_redis_scores(redisContext *redis, const char *metric, unsigned long long *su
 static void
 report_kill9_loses_nothing(void **state)
 {
-	struct restart_test *t = setup_env(REPORT, "");
+	struct restart_test *t = *state;
 	static unsigned long long flows[STREAM_FLOWS], bytes[STREAM_FLOWS];
 	int64_t deadline;
 	redisContext *redis;
 	long short_bytes = 0, duplicates = 0;
 
-	(void)state;
 	start_worker(t);
 	stream_and_kill(t, "flows.enriched", pick_kill_point(REPORT));
 	redis = fs_test_redis_connect(&t->redis);
