@@ -580,9 +580,9 @@ send_v5_burst(int fd, uint16_t port, unsigned *next_id, uint32_t *sequence)
 /*
  * Ingest is killed right after a burst.  Every flow the broker acknowledged
  * before that burst must be on flows.raw.  The loss may only be what ingest
- * held unacknowledged in memory: its producer queue, which contains at most
- * kafka.queue.max.messages flows (more would be dropped and counted, and
- * the test checks that none was), plus the last burst, which was in its
+ * held unacknowledged in memory.  That is its producer queue, which contains
+ * at most kafka.queue.max.messages flows (more would be dropped and counted,
+ * and the test checks that none was), plus the last burst, which was in its
  * socket buffer or being decoded.
  */
 static void

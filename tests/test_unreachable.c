@@ -193,8 +193,8 @@ expect_ready(const struct outage_test *t, int want)
 
 /*
  * Sums the flows scores of every flowsift:top:src_addr:flows:3600s:* key by
- * flow id into counts[first .. first + count - 1] and returns how many of
- * those ids are still 0.
+ * flow id into counts.  Returns how many ids of first .. first + count - 1
+ * are still 0.
  */
 static long
 redis_missing(const struct outage_test *t, unsigned *counts, unsigned first, unsigned count)

@@ -63,7 +63,7 @@ struct enrich {
 	int64_t batch_start_ns;       /* first message of the batch, 0 before it */
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit encode_limit;
-	/* While the broker is unreachable the flush is retried every second; log once a minute. */
+	/* The flush is retried every second while the broker is unreachable, so the wait is logged once a minute. */
 	struct fs_ratelimit wait_limit;
 	struct worker_telemetry *telemetry;
 	struct enrich_metrics *metrics;
