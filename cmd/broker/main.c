@@ -5,6 +5,9 @@
  * ports, creates flowsift's topics, publishes the bootstrap address and stays
  * up until SIGINT or SIGTERM.  It keeps everything in memory: messages and
  * committed offsets are gone when it exits.
+ *
+ * SIGUSR1 takes every broker down and SIGUSR2 brings them up again, so tests
+ * can make Kafka unreachable without losing its data or its ports.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +51,10 @@ usage(FILE *out)
 		"ephemeral TCP port on 127.0.0.1 only.  Messages and committed offsets are\n"
 		"kept in memory and lost at exit.  The bootstrap address is printed on\n"
 		"stdout as one line.\n"
+		"\n"
+		"SIGUSR1 takes every broker down (connections are closed and refused, the\n"
+		"ports stay reserved) and SIGUSR2 brings them up again on the same ports,\n"
+		"with every message and committed offset kept.\n"
 		"\n"
 		"options:\n"
 		"  --addr-file PATH  also write the bootstrap address to PATH (replaced\n"
@@ -191,6 +198,22 @@ create_topics(rd_kafka_mock_cluster_t *cluster, const struct options *opt)
 	return 0;
 }
 
+/* Takes every broker of cluster down (up = 0) or brings them up (up = 1), and logs it. */
+static void
+set_brokers_up(rd_kafka_mock_cluster_t *cluster, int up)
+{
+	rd_kafka_resp_err_t err;
+
+	err = up ? rd_kafka_mock_broker_set_up(cluster, -1)
+		 : rd_kafka_mock_broker_set_down(cluster, -1);
+	if (err)
+		fs_log(FS_LOG_ERR, "broker", "setting the brokers %s failed: %s",
+		       up ? "up" : "down", rd_kafka_err2str(err));
+	else
+		fs_log(FS_LOG_NOTICE, "broker", "brokers %s", up ? "up again on the same ports"
+								 : "down: connections refused");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -200,7 +223,7 @@ main(int argc, char **argv)
 	rd_kafka_mock_cluster_t *cluster = NULL;
 	const char *bootstrap;
 	char err[512];
-	sigset_t stop_signals;
+	sigset_t stop_signals, all_signals;
 	int sig = 0;
 	int status = 1;
 	int rc;
@@ -221,7 +244,11 @@ main(int argc, char **argv)
 		sigaddset(&stop_signals, SIGINT);
 	}
 	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	sigemptyset(&all_signals);
+	sigaddset(&all_signals, SIGUSR1);
+	sigaddset(&all_signals, SIGUSR2);
+	sigorset(&all_signals, &all_signals, &stop_signals);
+	pthread_sigmask(SIG_BLOCK, &all_signals, NULL);
 
 	/* The mock cluster needs a client handle for its bookkeeping only. */
 	if (fs_kafka_conf_new(&conf, NULL, NULL, NULL, err, sizeof(err)) < 0) {
@@ -252,9 +279,14 @@ main(int argc, char **argv)
 	       opt.brokers, opt.addr_file ? ", address in " : "",
 	       opt.addr_file ? opt.addr_file : "");
 
-	if (sigwait(&stop_signals, &sig) != 0) {
-		fs_log(FS_LOG_ERR, "broker", "waiting for a stop signal failed");
-		goto out;
+	for (;;) {
+		if (sigwait(&all_signals, &sig) != 0) {
+			fs_log(FS_LOG_ERR, "broker", "waiting for a signal failed");
+			goto out;
+		}
+		if (sig != SIGUSR1 && sig != SIGUSR2)
+			break;
+		set_brokers_up(cluster, sig == SIGUSR2);
 	}
 	fs_log(FS_LOG_INFO, "broker", "stopping on %s", strsignal(sig));
 	status = 0;

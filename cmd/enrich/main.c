@@ -63,6 +63,8 @@ struct enrich {
 	int64_t batch_start_ns;       /* first message of the batch, 0 before it */
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit encode_limit;
+	/* The flush is retried every second while the broker is unreachable, so the wait is logged once a minute. */
+	struct fs_ratelimit wait_limit;
 	struct worker_telemetry *telemetry;
 	struct enrich_metrics *metrics;
 };
@@ -179,9 +181,10 @@ commit_batch(struct enrich *enrich, uint64_t failed_before)
 	while (fs_producer_flush(enrich->producer, FLUSH_STEP_MS) != 0) {
 		if (stop_requested)
 			return 1;
-		fs_log(FS_LOG_WARNING, FACILITY,
-		       "waiting for the broker to acknowledge %llu enriched flows",
-		       (unsigned long long)enrich->batch_flows);
+		fs_log_limited(&enrich->wait_limit, FS_LOG_WARNING, FACILITY,
+			       "waiting for the broker to acknowledge %llu enriched flows; "
+			       "consuming nothing until it does",
+			       (unsigned long long)enrich->batch_flows);
 	}
 	fs_producer_stats(enrich->producer, &stats);
 	if (stats.failed != failed_before) {
@@ -478,6 +481,7 @@ main(int argc, char **argv)
 	}
 	enrich->reject_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	enrich->wait_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

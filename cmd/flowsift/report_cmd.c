@@ -456,14 +456,13 @@ connect_redis(const struct options *opt)
 	struct fs_config *config = NULL;
 	struct fs_redis_url url;
 	redisContext *ctx = NULL;
-	char err[512], text[1024];
+	char err[512];
 
 	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift report: %s\n", err);
 		return NULL;
 	}
-	if (fs_config_redis_url(config, text, sizeof(text), err, sizeof(err)) < 0 ||
-	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0 ||
+	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0 ||
 	    fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift report: %s; %s\n", err, REDIS_HINT);
 		ctx = NULL;

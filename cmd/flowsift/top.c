@@ -285,19 +285,16 @@ static int
 find_redis(const struct top_options *opts, struct fs_redis_url *url)
 {
 	struct fs_config *config = NULL;
-	char text[1024];
 	char err[1024];
 	const char *hint = "";
 	int rc;
 
 	rc = fs_config_load(&config, opts->config_path, err, sizeof(err));
 	if (rc == 0) {
-		rc = fs_config_redis_url(config, text, sizeof(text), err, sizeof(err));
+		rc = fs_redis_url_from_config(url, config, err, sizeof(err));
 		if (rc < 0)
 			hint = " (or FLOWSIFT_REDIS_URL)";
 	}
-	if (rc == 0)
-		rc = fs_redis_url_parse(url, text, err, sizeof(err));
 	fs_config_free(config);
 	if (rc < 0) {
 		fprintf(stderr, "flowsift top: %s%s\n", err, hint);

@@ -654,7 +654,7 @@ main(int argc, char **argv)
 	const char *config_path = NULL;
 	const char *topic;
 	enum fs_log_level level;
-	char err[512], url[1024], safe[1024];
+	char err[512], safe[1024];
 	int opt, status = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -681,8 +681,7 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (fs_config_redis_url(config, url, sizeof(url), err, sizeof(err)) < 0 ||
-	    fs_redis_url_parse(&report.redis_url, url, err, sizeof(err)) < 0) {
+	if (fs_redis_url_from_config(&report.redis_url, config, err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_ERR, "report", "%s", err);
 		goto out;
 	}

@@ -46,6 +46,8 @@ static const struct key_def key_table[] = {
 	  "Producer queue bound in messages; a flow that finds the queue full is dropped and counted." },
 	{ "redis.url", KEY_STRING, 0, 0, "",
 	  "Redis URL (redis://[user:password@]host:port[/db] or unix:///path). Empty: use the URL in <run.dir>/redis.url." },
+	{ "redis.password", KEY_STRING, 0, 0, "",
+	  "Password for Redis AUTH; when set it replaces any password in redis.url. Best set from a file through FLOWSIFT_REDIS_PASSWORD_FILE. Never printed or logged." },
 	{ "ingest.listen.tcp", KEY_STRING, 0, 0, "127.0.0.1:4739",
 	  "TCP addresses to receive IPFIX over TCP on (RFC 7011 section 10.4), comma-separated host:port; empty turns TCP off." },
 	{ "kafka.topic.counters", KEY_STRING, 0, 0, "flows.counters",
@@ -504,6 +506,71 @@ env_name_to_key(const char *env_name, char *key, size_t key_len)
 	return 0;
 }
 
+/*
+ * Reads the secret file path into buf: the whole file, less one trailing
+ * newline, so files written by echo and Kubernetes Secret volumes both work.
+ * Error messages name the file and variable, never the content.
+ */
+static int
+read_value_file(const char *path, const char *origin, char *buf, size_t len, char *err,
+		size_t err_len)
+{
+	FILE *file = fopen(path, "r");
+	size_t n;
+
+	if (!file)
+		return fail(err, err_len, FS_ERR_NOT_FOUND, "%s: cannot open '%s': %s", origin,
+			    path, strerror(errno));
+	n = fread(buf, 1, len - 1, file);
+	if (ferror(file) || (n == len - 1 && fgetc(file) != EOF)) {
+		fclose(file);
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "%s: cannot read '%s' or it is longer than %zu bytes", origin, path,
+			    len - 2);
+	}
+	fclose(file);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (memchr(buf, '\0', n) || strchr(buf, '\n'))
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "%s: '%s' must hold one line of text", origin, path);
+	return 0;
+}
+
+/*
+ * Applies FLOWSIFT_<KEY>_FILE=path: the value of <KEY> is the content of
+ * path (the convention of container secrets).  name is the variable's name
+ * and path its value.  Returns 0 or a negative fs_result with err set.
+ */
+static int
+load_environment_file(struct fs_config *config, const char *name, const char *path, char *err,
+		      size_t err_len)
+{
+	char base[256], key[256], origin[300], value[VALUE_MAX + 2];
+	size_t n = strlen(name) - 5;
+	int rc;
+
+	memcpy(base, name, n);
+	base[n] = '\0';
+	snprintf(origin, sizeof(origin), "environment variable %s", name);
+	if (!env_name_to_key(base + 9, key, sizeof(key)))
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "%s: no configuration key is named by %s", origin, base);
+	if (getenv(base))
+		return fail(err, err_len, FS_ERR_INVALID, "%s: set %s or %s, not both", origin,
+			    base, name);
+	rc = read_value_file(path, origin, value, sizeof(value), err, err_len);
+	if (rc < 0)
+		return rc;
+	rc = set_value(config, key, value, origin, err, err_len);
+	/* The value may be a secret: wipe the copy on the stack. */
+	memset(value, 0, sizeof(value));
+	return rc;
+}
+
 static int
 load_environment(struct fs_config *config, char *err, size_t err_len)
 {
@@ -522,6 +589,12 @@ load_environment(struct fs_config *config, char *err, size_t err_len)
 		name[n] = '\0';
 		if (strcmp(name, "FLOWSIFT_CONFIG") == 0 || strcmp(name, "FLOWSIFT_CORPUS") == 0)
 			continue;
+		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0) {
+			rc = load_environment_file(config, name, eq + 1, err, err_len);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		snprintf(origin, sizeof(origin), "environment variable %s", name);
 		if (!env_name_to_key(name + 9, key, sizeof(key)))
 			return fail(err, err_len, FS_ERR_INVALID,

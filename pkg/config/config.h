@@ -6,7 +6,10 @@
  * is listed, with its type, limits, default and documentation, in one table
  * (config.c), which also generates docs/CONFIGURATION.md.  Each key can be
  * overridden from the environment: FLOWSIFT_ followed by the key in upper case
- * with dots turned into underscores (redis.url -> FLOWSIFT_REDIS_URL).
+ * with dots turned into underscores (redis.url -> FLOWSIFT_REDIS_URL).  A
+ * variable with _FILE appended names a file that contains the value instead
+ * (FLOWSIFT_REDIS_PASSWORD_FILE=/run/secrets/redis-password), which is how
+ * container platforms hand over secrets.  Setting both forms is an error.
  *
  * Keys under `kafka.` that are not in the table are librdkafka properties and
  * are passed to it unchanged without the prefix (kafka.security.protocol ->

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "config/config.h"
 #include "core/result.h"
 
 static const char scheme_tcp[] = "redis://";
@@ -342,4 +343,27 @@ out:
 	else
 		*out = ctx;
 	return rc;
+}
+
+int
+fs_redis_url_from_config(struct fs_redis_url *url, const struct fs_config *config, char *err,
+			 size_t err_len)
+{
+	const char *password = fs_config_str(config, "redis.password");
+	char text[1024];
+	int rc;
+
+	rc = fs_config_redis_url(config, text, sizeof(text), err, err_len);
+	if (rc == 0)
+		rc = fs_redis_url_parse(url, text, err, err_len);
+	memset(text, 0, sizeof(text));
+	if (rc < 0 || password[0] == '\0')
+		return rc;
+	if (strlen(password) >= sizeof(url->password)) {
+		snprintf(err, err_len, "redis.password is longer than %zu bytes",
+			 sizeof(url->password) - 1);
+		return FS_ERR_INVALID;
+	}
+	snprintf(url->password, sizeof(url->password), "%s", password);
+	return 0;
 }

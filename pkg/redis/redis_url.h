@@ -51,6 +51,16 @@ int fs_redis_url_parse(struct fs_redis_url *url, const char *text, char *err,
 		       size_t err_len);
 
 /*
+ * Parses the Redis URL of config (fs_config_redis_url(): redis.url, else the
+ * URL file of `make run`) into url, then replaces its password with
+ * redis.password when that is set.  Returns 0, or a negative fs_result with
+ * the reason in err, which never contains the password.
+ */
+struct fs_config;
+int fs_redis_url_from_config(struct fs_redis_url *url, const struct fs_config *config,
+			     char *err, size_t err_len);
+
+/*
  * Writes url back as text into buf without the password (shown as "***"),
  * for messages and logs.  Returns buf.
  */

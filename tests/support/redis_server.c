@@ -114,8 +114,9 @@ print_log(const struct fs_test_redis *srv)
 	fclose(log);
 }
 
+/* Spawns on port, or on a free port when port is 0. */
 static int
-spawn_once(struct fs_test_redis *srv, const char *const *extra_args)
+spawn_once(struct fs_test_redis *srv, int port, const char *const *extra_args)
 {
 	const char *fixed[] = {
 		"redis-server", "--port", NULL, "--bind", "127.0.0.1", "--save", "",
@@ -129,7 +130,7 @@ spawn_once(struct fs_test_redis *srv, const char *const *extra_args)
 	char port_text[16];
 	int rc;
 
-	srv->port = free_port();
+	srv->port = port > 0 ? port : free_port();
 	if (srv->port < 0)
 		return -1;
 	snprintf(port_text, sizeof(port_text), "%d", srv->port);
@@ -173,11 +174,24 @@ fs_test_redis_spawn(struct fs_test_redis *srv, const char *const *extra_args)
 			return -1;
 		}
 		/* A lost race for the port fails here, so try another port. */
-		if (spawn_once(srv, extra_args) == 0)
+		if (spawn_once(srv, 0, extra_args) == 0)
 			return 0;
 		fs_test_redis_stop(srv);
 	}
 	return -1;
+}
+
+int
+fs_test_redis_spawn_port(struct fs_test_redis *srv, int port, const char *const *extra_args)
+{
+	memset(srv, 0, sizeof(*srv));
+	snprintf(srv->dir, sizeof(srv->dir), "/tmp/fstest-redis-XXXXXX");
+	if (mkdtemp(srv->dir) == NULL) {
+		fprintf(stderr, "test redis: mkdtemp failed: %s\n", strerror(errno));
+		srv->dir[0] = '\0';
+		return -1;
+	}
+	return spawn_once(srv, port, extra_args);
 }
 
 static int

@@ -37,6 +37,14 @@ int fs_test_redis_start(struct fs_test_redis *srv);
  */
 int fs_test_redis_spawn(struct fs_test_redis *srv, const char *const *extra_args);
 
+/*
+ * Spawns redis-server as fs_test_redis_spawn() does, but on port (a test
+ * that starts Redis where a worker already expects it).  Returns 0 or -1;
+ * call fs_test_redis_stop() in both cases.
+ */
+int fs_test_redis_spawn_port(struct fs_test_redis *srv, int port,
+			     const char *const *extra_args);
+
 /* Connects to srv->url; returns a context for redisFree(), or NULL (reason on stderr). */
 redisContext *fs_test_redis_connect(const struct fs_test_redis *srv);
 
