@@ -646,6 +646,52 @@ short_datagrams_counted(void **state)
 	fs_decoder_free(dec);
 }
 
+/*
+ * A 12-byte datagram between two valid ones: it is counted truncated under
+ * the exporter's domain 0 (the sub-agent id is past its end), and the flows
+ * of the datagrams before and after it are kept.
+ */
+static void
+twelve_byte_datagram_between_valid(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	struct packet tiny;
+	const struct fs_exporter_stats *stats;
+	const struct fs_exporter_entry *entry;
+	const struct fs_exporter_entry *headerless = NULL;
+	uint32_t i;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	put_simple_flow_sample(&p);
+	tiny = p;
+	tiny.len = 12;
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(decode(dec, &tiny, &c), FS_ERR_TRUNCATED);
+	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	stats = fs_decoder_exporter_stats(dec);
+	assert_int_equal(fs_exporter_stats_count(stats), 2);
+	for (i = 0; i < fs_exporter_stats_count(stats); i++) {
+		entry = fs_exporter_stats_at(stats, i);
+		if (entry->domain == 0)
+			headerless = entry;
+	}
+	assert_non_null(headerless);
+	assert_int_equal(headerless->flow_type, FS_FLOW_SFLOW_V5);
+	assert_int_equal(headerless->exporter_port, 6343);
+	assert_int_equal(headerless->packets, 1);
+	assert_int_equal(headerless->records, 0);
+	assert_int_equal(headerless->malformed[FS_MALFORMED_TRUNCATED], 1);
+	fs_decoder_free(dec);
+}
+
 static void
 zero_length_record_skipped(void **state)
 {
@@ -1262,6 +1308,7 @@ main(void)
 		cmocka_unit_test(expanded_special_interfaces),
 		cmocka_unit_test(counter_sample_records),
 		cmocka_unit_test(short_datagrams_counted),
+		cmocka_unit_test(twelve_byte_datagram_between_valid),
 		cmocka_unit_test(zero_length_record_skipped),
 		cmocka_unit_test(records_overrun_sample),
 		cmocka_unit_test(record_length_overruns_sample),

@@ -768,6 +768,7 @@ fs_sflow_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 	dg.uptime_ms = fs_cursor_get_u32(&cur);
 	num_samples = fs_cursor_get_u32(&cur);
 	if (!fs_cursor_ok(&cur) || version != 5) {
+		fs_decode_begin_headerless(ctx, FS_FLOW_SFLOW_V5);
 		fs_decode_fault(ctx, version != 5 ? FS_ERR_INVALID : cursor_result(&cur),
 				FACILITY,
 				"datagram of %zu bytes has no valid sFlow v5 header "
