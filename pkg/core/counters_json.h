@@ -2,7 +2,8 @@
  * counters_json.h - struct fs_counters as one JSON object.
  *
  * Keys are the field names of schemas/counters.avsc, after a first key
- * "schema":"counters" that tells these objects from flows in a mixed stream.
+ * "schema":"counters" that distinguishes these objects from flows in a mixed
+ * stream.
  * Addresses are text, as in flow JSON; an absent agent address is "".
  * The generic and Ethernet interface fields appear only when the sample
  * carried that record.

@@ -143,7 +143,7 @@ read_address(struct fs_cursor *cur, struct fs_addr *addr)
 	}
 }
 
-/* Sets the flow's next hop unless a record of higher rank has set it; an unset address changes nothing. */
+/* Sets the flow's next hop unless a record of higher rank has set it.  An unset address changes nothing. */
 static void
 set_next_hop(struct flow_sample *s, const struct fs_addr *next_hop, enum next_hop_rank rank)
 {
@@ -403,7 +403,7 @@ read_ext_nat(struct flow_sample *s, struct fs_cursor *rec)
 	read_address(rec, &dst);
 	if (!fs_cursor_ok(rec))
 		return cursor_result(rec);
-	/* Address type 0 means the agent does not know that address. */
+	/* Address type 0 means the agent did not report that address. */
 	if (src.family != 0) {
 		s->flow.post_nat_src_addr = src;
 		s->flow.present |= FS_F_POST_NAT_SRC_ADDR;

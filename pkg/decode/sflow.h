@@ -53,10 +53,11 @@
  * 2006 of Host sFlow, ...) has no field in schemas/counters.avsc, so it is
  * listed by format and length in other[] and counted in
  * sflow_unknown_records.  Samples of other formats are skipped and counted
- * in sflow_unknown_samples: the discarded packet notifications of format 5
- * (sflow.org/sflow_drops.txt) among them, because neither schema has a
- * field for the drop reason and a dropped packet published as a flow would
- * count as forwarded traffic.
+ * in sflow_unknown_samples.  Among them are the discarded packet
+ * notifications of format 5: neither schema has a field for the drop reason,
+ * and a dropped packet published as a flow would count as forwarded traffic.
+ * The format numbers are those of the structure definitions in the Host
+ * sFlow agent's src/sflow/sflow.h (github.com/sflow/host-sflow).
  *
  * Hostile input: every sample and record is read through a child cursor
  * limited to its declared length, so a bad length can only spoil its own
