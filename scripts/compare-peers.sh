@@ -113,6 +113,8 @@ def add(src, dst, sp, dp, pr, b, p):
 if kind == 'flowsift':
     for line in sys.stdin:
         f = json.loads(line)
+        if f.get('schema') == 'counters':
+            continue  # sFlow counter samples carry no flow key
         add(f.get('src_addr', '-'), f.get('dst_addr', '-'), f.get('src_port', 0),
             f.get('dst_port', 0), f.get('proto', 0), f.get('bytes', 0), f.get('packets', 0))
 elif kind == 'nfdump':

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/decoder.h"
+#include "decode/exporter_stats.h"
 
 struct counter {
 	size_t flows;
@@ -53,6 +54,47 @@ test_empty_and_tiny(void **state)
 	assert_int_equal(fs_decoder_stats(dec)->datagrams, 2);
 	assert_int_equal(c.flows, 0);
 	fs_decoder_free(dec);
+}
+
+/*
+ * Datagrams that end inside the header, before the domain: each is counted
+ * truncated under domain 0 of its exporter, so --stats shows it per exporter.
+ */
+static void
+test_short_headers_counted_per_exporter(void **state)
+{
+	static const struct {
+		uint8_t flow_type;
+		uint8_t bytes[12];
+	} cases[] = {
+		/* v9: version, count, uptime, export time; sequence and source id missing */
+		{ FS_FLOW_NETFLOW_V9, { 0, 9, 0, 1, 0, 0, 0, 1, 0x65, 0, 0, 0 } },
+		/* IPFIX: version, length 16, export time; sequence and domain missing */
+		{ FS_FLOW_IPFIX, { 0, 10, 0, 16, 0x65, 0, 0, 0, 0, 0, 0, 1 } },
+		/* sFlow: version 5, IPv4 agent 192.0.2.1; sub-agent id missing */
+		{ FS_FLOW_SFLOW_V5, { 0, 0, 0, 5, 0, 0, 0, 1, 192, 0, 2, 1 } },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fs_decoder *dec = fs_decoder_new(NULL);
+		struct counter c = { 0 };
+		const struct fs_exporter_stats *stats;
+		const struct fs_exporter_entry *entry;
+
+		print_message("case %zu\n", i);
+		assert_int_equal(decode(dec, cases[i].bytes, sizeof(cases[i].bytes), &c),
+				 FS_ERR_TRUNCATED);
+		assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+		stats = fs_decoder_exporter_stats(dec);
+		assert_int_equal(fs_exporter_stats_count(stats), 1);
+		entry = fs_exporter_stats_at(stats, 0);
+		assert_int_equal(entry->flow_type, cases[i].flow_type);
+		assert_int_equal(entry->domain, 0);
+		assert_int_equal(entry->packets, 1);
+		assert_int_equal(entry->malformed[FS_MALFORMED_TRUNCATED], 1);
+		fs_decoder_free(dec);
+	}
 }
 
 static void
@@ -307,6 +349,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_and_tiny),
+		cmocka_unit_test(test_short_headers_counted_per_exporter),
 		cmocka_unit_test(test_unknown_version),
 		cmocka_unit_test(test_sflow_detected_by_header),
 		cmocka_unit_test(test_netflow_v1_v7_count_past_end),

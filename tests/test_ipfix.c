@@ -192,7 +192,7 @@ test_ipfix_template_and_data(void **state)
 	put_template_400(&p);
 	set = begin_set(&p, 400);
 	put_record_400(&p, 1, 3);     /* short variable length */
-	put_record_400(&p, 2, 300);   /* long variable length: 255 then u16 */
+	put_record_400(&p, 2, 600);   /* long variable length: 255 then u16 */
 	put_record_400(&p, 3, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
@@ -226,7 +226,7 @@ test_ipfix_template_and_data(void **state)
 	assert_int_equal(f->enterprise[1].element_id, 12);
 	assert_int_equal(f->enterprise[1].length, 3);
 	assert_memory_equal(f->enterprise_bytes + f->enterprise[1].offset, "\xee\xee\xee", 3);
-	/* 300 bytes do not fit FS_FLOW_ENTERPRISE_BYTES: dropped and counted. */
+	/* 600 bytes do not fit FS_FLOW_ENTERPRISE_BYTES: dropped and counted. */
 	assert_int_equal(c.flows[1].enterprise_count, 1);
 	assert_int_equal(c.flows[2].enterprise_count, 2);
 	assert_int_equal(c.flows[2].enterprise[1].length, 0);
@@ -566,6 +566,34 @@ test_ipfix_corpus_three_messages(void **state)
 			matches++;
 	}
 	assert_int_equal(matches, 1);
+	fs_decoder_free(dec);
+}
+
+/* Ixia records carry 20 elements of enterprise 3054, and every one is kept. */
+static void
+test_ipfix_corpus_ixia_enterprise_elements(void **state)
+{
+	static uint8_t buf[65536];
+	struct fs_decoder *dec;
+	struct collected c = { .count = 0 };
+	size_t len = read_corpus("ipfix/logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat",
+				 buf, sizeof(buf));
+	const struct fs_flow *f = &c.flows[0];
+
+	(void)state;
+	if (len == 0)
+		skip();
+	dec = fs_decoder_new(NULL);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_true(fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS));
+	assert_int_equal(f->enterprise_count, 20);
+	for (unsigned i = 0; i < f->enterprise_count; i++)
+		assert_int_equal(f->enterprise[i].enterprise, 3054);
+	/* The first and the last in template order. */
+	assert_int_equal(f->enterprise[0].element_id, 110);
+	assert_int_equal(f->enterprise[19].element_id, 193);
+	assert_int_equal(fs_decoder_stats(dec)->enterprise_elements_dropped, 0);
 	fs_decoder_free(dec);
 }
 
@@ -1223,6 +1251,7 @@ main(void)
 		cmocka_unit_test(test_ipfix_bad_ipv6_length),
 		cmocka_unit_test(test_ipfix_short_set_length),
 		cmocka_unit_test(test_ipfix_corpus_three_messages),
+		cmocka_unit_test(test_ipfix_corpus_ixia_enterprise_elements),
 		cmocka_unit_test(test_ipfix_length_short_by_two),
 		cmocka_unit_test(test_ipfix_file_rfc5655),
 		cmocka_unit_test(test_ipfix_biflow_two_flows),

@@ -22,7 +22,7 @@
 #include "decode/exporter_stats.h"
 
 #define MAX_FLOWS 16
-#define MAX_COUNTERS 64
+#define MAX_COUNTERS 160
 
 struct packet {
 	uint8_t bytes[4096];
@@ -236,6 +236,44 @@ put_ipv4_data_record(struct packet *p)
 	patch_length(p, rec);
 }
 
+/* Extended MPLS record: next hop host_a, input stack of 1 label, output stack of 2. */
+static void
+put_ext_mpls_record(struct packet *p)
+{
+	size_t rec = begin(p, 1006);
+
+	put32(p, 1);
+	put_bytes(p, host_a, 4);
+	put32(p, 1);
+	put32(p, 16000u << 12 | 1 << 8 | 64);
+	put32(p, 2);
+	put32(p, 17000u << 12 | 64);
+	put32(p, 18000u << 12 | 1 << 8 | 64);
+	patch_length(p, rec);
+}
+
+/* Extended NAT record: source translated to host_b, destination address unknown (type 0). */
+static void
+put_ext_nat_record(struct packet *p)
+{
+	size_t rec = begin(p, 1007);
+
+	put32(p, 1);
+	put_bytes(p, host_b, 4);
+	put32(p, 0);
+	patch_length(p, rec);
+}
+
+static void
+put_ext_nat_port_record(struct packet *p, uint32_t src_port, uint32_t dst_port)
+{
+	size_t rec = begin(p, 1020);
+
+	put32(p, src_port);
+	put32(p, dst_port);
+	patch_length(p, rec);
+}
+
 /* A whole flow sample (format 1) with one IPv4 data record. */
 static void
 put_simple_flow_sample(struct packet *p)
@@ -389,6 +427,97 @@ ipv4_data_record_only(void **state)
 }
 
 static void
+mpls_and_nat_records(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_flow *f = &c.flows[0];
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 256, 1, 2, 4);
+	put_ipv4_data_record(&p);
+	put_ext_mpls_record(&p);
+	put_ext_nat_record(&p);
+	put_ext_nat_port_record(&p, 61000, 53);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 1);
+	assert_true(fs_flow_has(f, FS_F_NEXT_HOP));
+	assert_memory_equal(f->next_hop.bytes, host_a, 4);
+	assert_true(fs_flow_has(f, FS_F_POST_NAT_SRC_ADDR));
+	assert_int_equal(f->post_nat_src_addr.family, 4);
+	assert_memory_equal(f->post_nat_src_addr.bytes, host_b, 4);
+	assert_false(fs_flow_has(f, FS_F_POST_NAT_DST_ADDR));
+	assert_true(fs_flow_has(f, FS_F_POST_NAT_SRC_PORT));
+	assert_int_equal(f->post_nat_src_port, 61000);
+	assert_int_equal(f->post_nat_dst_port, 53);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_unknown_records, 0);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 0);
+	fs_decoder_free(dec);
+}
+
+static void
+next_hop_rank_order(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 2);
+	/* Gateway (next hop agent) before MPLS (host_a): MPLS wins. */
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 256, 1, 2, 2);
+	put_ext_gateway_record(&p, 0, NULL, 0);
+	put_ext_mpls_record(&p);
+	patch_length(&p, sample);
+	/* MPLS (host_a) before router (host_b), then gateway: the router wins. */
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 256, 1, 2, 3);
+	put_ext_mpls_record(&p);
+	put_ext_router_record(&p);
+	put_ext_gateway_record(&p, 0, NULL, 0);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 2);
+	assert_memory_equal(c.flows[0].next_hop.bytes, host_a, 4);
+	assert_memory_equal(c.flows[1].next_hop.bytes, host_b, 4);
+	fs_decoder_free(dec);
+}
+
+static void
+nat_port_out_of_range(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	size_t sample;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 256, 1, 2, 2);
+	put_ext_nat_port_record(&p, 70000, 53);
+	put_ipv4_data_record(&p);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	/* The bad record is dropped, and the IPv4 data record after it is kept. */
+	assert_int_equal(c.flow_count, 1);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_POST_NAT_SRC_PORT));
+	assert_int_equal(c.flows[0].src_port, 53);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 1);
+	fs_decoder_free(dec);
+}
+
+static void
 expanded_special_interfaces(void **state)
 {
 	struct collected c;
@@ -514,6 +643,52 @@ short_datagrams_counted(void **state)
 	assert_int_equal(c.flow_count, 0);
 	assert_int_equal(fs_decoder_stats(dec)->truncated, 2);
 	assert_int_equal(fs_decoder_stats(dec)->datagrams_by_type[FS_FLOW_SFLOW_V5], 2);
+	fs_decoder_free(dec);
+}
+
+/*
+ * A 12-byte datagram between two valid ones: it is counted truncated under
+ * the exporter's domain 0 (the sub-agent id is past its end), and the flows
+ * of the datagrams before and after it are kept.
+ */
+static void
+twelve_byte_datagram_between_valid(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	struct packet tiny;
+	const struct fs_exporter_stats *stats;
+	const struct fs_exporter_entry *entry;
+	const struct fs_exporter_entry *headerless = NULL;
+	uint32_t i;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	put_simple_flow_sample(&p);
+	tiny = p;
+	tiny.len = 12;
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(decode(dec, &tiny, &c), FS_ERR_TRUNCATED);
+	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	assert_int_equal(decode(dec, &p, &c), 0);
+
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	stats = fs_decoder_exporter_stats(dec);
+	assert_int_equal(fs_exporter_stats_count(stats), 2);
+	for (i = 0; i < fs_exporter_stats_count(stats); i++) {
+		entry = fs_exporter_stats_at(stats, i);
+		if (entry->domain == 0)
+			headerless = entry;
+	}
+	assert_non_null(headerless);
+	assert_int_equal(headerless->flow_type, FS_FLOW_SFLOW_V5);
+	assert_int_equal(headerless->exporter_port, 6343);
+	assert_int_equal(headerless->packets, 1);
+	assert_int_equal(headerless->records, 0);
+	assert_int_equal(headerless->malformed[FS_MALFORMED_TRUNCATED], 1);
 	fs_decoder_free(dec);
 }
 
@@ -1042,6 +1217,52 @@ corpus_mixed_with_netflow(void **state)
 	fs_decoder_free(dec);
 }
 
+/*
+ * The Host sFlow counter records of this capture (host description 2000,
+ * adapters 2001, CPU 2003, memory 2004, disk I/O 2005, network I/O 2006)
+ * have no field in the counters schema, so they are listed and counted.
+ */
+static void
+corpus_host_counters_listed(void **state)
+{
+	static const uint32_t host_formats[] = { 2000, 2001, 2003, 2004, 2005, 2006 };
+	enum { HOST_FORMATS = sizeof(host_formats) / sizeof(host_formats[0]) };
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	/* One count per host format, and a last one for any other format. */
+	unsigned listed[HOST_FORMATS + 1] = { 0 };
+	unsigned other_total = 0;
+
+	(void)state;
+	assert_int_equal(decode_corpus_file("sflow-v5/tcpdump/sflow_multiple_counter_30_pdus.pcap",
+					    dec, &c), 0);
+	assert_true(c.counters_count <= MAX_COUNTERS);
+	for (size_t i = 0; i < c.counters_count; i++) {
+		const struct fs_counters *k = &c.counters[i];
+
+		assert_int_equal(k->other_omitted, 0);
+		for (uint32_t j = 0; j < k->other_count; j++) {
+			size_t n;
+
+			assert_int_equal(k->other[j].enterprise, 0);
+			for (n = 0; n < HOST_FORMATS; n++)
+				if (k->other[j].format == host_formats[n])
+					break;
+			listed[n]++;
+			other_total++;
+		}
+	}
+	/* Two datagrams of host 15.184.1.195 carry one record of each format. */
+	for (size_t n = 0; n < HOST_FORMATS; n++)
+		assert_int_equal(listed[n], 2);
+	assert_int_equal(listed[HOST_FORMATS], 0);
+	assert_int_equal(other_total, 12);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_unknown_records, 12);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_unknown_samples, 0);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 0);
+	fs_decoder_free(dec);
+}
+
 static void
 corpus_truncated_capture(void **state)
 {
@@ -1083,9 +1304,13 @@ main(void)
 		cmocka_unit_test(flow_sample_all_records),
 		cmocka_unit_test(gateway_local_as),
 		cmocka_unit_test(ipv4_data_record_only),
+		cmocka_unit_test(mpls_and_nat_records),
+		cmocka_unit_test(next_hop_rank_order),
+		cmocka_unit_test(nat_port_out_of_range),
 		cmocka_unit_test(expanded_special_interfaces),
 		cmocka_unit_test(counter_sample_records),
 		cmocka_unit_test(short_datagrams_counted),
+		cmocka_unit_test(twelve_byte_datagram_between_valid),
 		cmocka_unit_test(zero_length_record_skipped),
 		cmocka_unit_test(records_overrun_sample),
 		cmocka_unit_test(record_length_overruns_sample),
@@ -1103,6 +1328,7 @@ main(void)
 		cmocka_unit_test(corpus_drop_sample_skipped),
 		cmocka_unit_test(corpus_ipv6_agent),
 		cmocka_unit_test(corpus_mixed_with_netflow),
+		cmocka_unit_test(corpus_host_counters_listed),
 		cmocka_unit_test(corpus_truncated_capture),
 		cmocka_unit_test(corpus_trailing_bytes_ignored),
 	};

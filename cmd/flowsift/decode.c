@@ -3,8 +3,9 @@
  * datagram files as JSON lines.
  *
  * All files go through one decoder, in the order given, so templates learned
- * from one file apply to the files after it.  Flow records go to stdout, one
- * JSON object a line; a summary of the decoder counters goes to stderr.
+ * from one file apply to the files after it.  Flow records and sFlow counter
+ * samples go to stdout, one JSON object a line; a summary of the decoder
+ * counters goes to stderr.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 
 #include "commands.h"
 #include "config/config.h"
+#include "core/counters_json.h"
 #include "core/flow_json.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -38,7 +40,9 @@ print_help(void)
 		"\n"
 		"Decodes NetFlow v5/v9, IPFIX and sFlow v5 datagrams from pcap or pcapng\n"
 		"captures and from raw datagram files (export messages back to back)\n"
-		"and prints each flow record as one JSON line on stdout.  The files\n"
+		"and prints each flow record as one JSON line on stdout, and each sFlow\n"
+		"counter sample as one JSON line that starts with \"schema\":\"counters\"\n"
+		"(fields of schemas/counters.avsc).  The files\n"
 		"share one template cache and are read in the order given.  A summary\n"
 		"of the decoder counters is printed on stderr at the end.\n"
 		"\n"
@@ -68,6 +72,22 @@ print_flow(const struct fs_flow *flow, void *opaque)
 	int len;
 
 	len = fs_flow_json_write(flow, line, sizeof(line) - 1);
+	if (len < 0) {
+		run->lines_failed++;
+		return;
+	}
+	line[len] = '\n';
+	fwrite(line, 1, (size_t)len + 1, stdout);
+}
+
+static void
+print_counters(const struct fs_counters *counters, void *opaque)
+{
+	struct decode_run *run = opaque;
+	char line[FS_COUNTERS_JSON_MAX + 1];
+	int len;
+
+	len = fs_counters_json_write(counters, line, sizeof(line) - 1);
 	if (len < 0) {
 		run->lines_failed++;
 		return;
@@ -288,6 +308,7 @@ cmd_decode(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	fs_decoder_set_counters_sink(run.decoder, print_counters, &run);
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_SIZE);
 	memset(&capture_stats, 0, sizeof(capture_stats));
 

@@ -28,9 +28,9 @@
  * 1400 bytes of keys and numbers, plus the text fields (about 750 bytes of
  * arrays) at 6 bytes per byte when every byte is an escaped control
  * character, plus the enterprise elements (about 60 bytes of keys each and
- * 2 hex digits per value byte, 1500 bytes in all).
+ * 2 hex digits per value byte, 3,000 bytes in all for 32 elements).
  */
-#define FS_FLOW_JSON_MAX 8192
+#define FS_FLOW_JSON_MAX 12288
 
 /*
  * Writes flow as a JSON object, without a newline, into buf (len bytes) and

@@ -44,10 +44,10 @@
 
 /*
  * Maximum cell length, NUL included.  The longest cell is enterprise_elements:
- * 16 words of at most "4294967295/65535=", 15 spaces and 2 hex digits per
- * value byte, 800 bytes in all.
+ * 32 words of at most "4294967295/65535=", 31 spaces and 2 hex digits per
+ * value byte, 1,600 bytes in all.
  */
-#define FS_FLOW_TEXT_CELL_MAX 800
+#define FS_FLOW_TEXT_CELL_MAX 1600
 
 /* Buffer size that fits any row or header of FS_FLOW_TEXT_MAX_COLUMNS columns. */
 #define FS_FLOW_TEXT_MAX_LINE (FS_FLOW_TEXT_MAX_COLUMNS * FS_FLOW_TEXT_CELL_MAX)

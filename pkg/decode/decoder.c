@@ -223,6 +223,13 @@ fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type, uint32_t d
 }
 
 void
+fs_decode_begin_headerless(struct fs_decode_ctx *ctx, uint8_t flow_type)
+{
+	if (ctx->entry == NULL)
+		fs_decode_begin_message(ctx, flow_type, 0);
+}
+
+void
 fs_decode_sample_sequence(struct fs_decode_ctx *ctx, const struct fs_addr *agent,
 			  enum fs_sflow_sample_kind kind, uint8_t source_type,
 			  uint32_t source_index, uint32_t sequence)

@@ -194,6 +194,15 @@ void fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type,
 			     uint32_t domain);
 
 /*
+ * Selects the counters for a datagram whose header ends before its domain
+ * (v9 source id, IPFIX observation domain, sFlow sub-agent id): those of
+ * the exporter's domain 0, so the fault that follows is counted per
+ * exporter.  Keeps the counters an earlier message of the same datagram
+ * selected.
+ */
+void fs_decode_begin_headerless(struct fs_decode_ctx *ctx, uint8_t flow_type);
+
+/*
  * Counts a recoverable oddity of the input under reason in the current
  * exporter's counters (FS_MALFORMED_LENGTH_MISMATCH or FS_MALFORMED_SAMPLING)
  * and logs it rate-limited.  The datagram's result is not changed.

@@ -224,12 +224,14 @@ decode_message(struct fs_decode_ctx *ctx, struct fs_cursor *cur)
 	hdr.sequence = fs_cursor_get_u32(cur);
 	hdr.domain = fs_cursor_get_u32(cur);
 	if (!fs_cursor_ok(cur)) {
+		fs_decode_begin_headerless(ctx, FS_FLOW_IPFIX);
 		fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
 				"%zu bytes are too short for a %d-byte message header",
 				available, FS_IPFIX_HEADER_LEN);
 		return false;
 	}
 	if (version != IPFIX_VERSION) {
+		fs_decode_begin_headerless(ctx, FS_FLOW_IPFIX);
 		fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
 				"version %u where the next message should start; rest of datagram dropped",
 				version);

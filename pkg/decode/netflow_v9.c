@@ -553,6 +553,7 @@ fs_netflow_v9_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 	hdr.sequence = fs_cursor_get_u32(&cur);
 	hdr.domain = fs_cursor_get_u32(&cur);
 	if (!fs_cursor_ok(&cur)) {
+		fs_decode_begin_headerless(ctx, FS_FLOW_NETFLOW_V9);
 		fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
 				"datagram of %zu bytes is shorter than the %d-byte header",
 				len, FS_NETFLOW_V9_HEADER_LEN);

@@ -58,6 +58,9 @@
 #define FLOW_EXT_SWITCH 1001
 #define FLOW_EXT_ROUTER 1002
 #define FLOW_EXT_GATEWAY 1003
+#define FLOW_EXT_MPLS 1006
+#define FLOW_EXT_NAT 1007
+#define FLOW_EXT_NAT_PORT 1020
 
 /* Counter record formats of enterprise 0. */
 #define COUNTERS_GENERIC 1
@@ -83,12 +86,25 @@ struct datagram {
 	uint32_t uptime_ms;
 };
 
+/*
+ * Records that can give the next hop, by rank: the router's own next hop
+ * (extended router) is the most specific, then the MPLS next hop, then the
+ * BGP next hop of the extended gateway.
+ */
+enum next_hop_rank {
+	NEXT_HOP_NONE = 0,
+	NEXT_HOP_GATEWAY,
+	NEXT_HOP_MPLS,
+	NEXT_HOP_ROUTER,
+};
+
 /* A flow sample being assembled from its records. */
 struct flow_sample {
 	struct fs_flow flow;
 	size_t max_header_bytes;
 	unsigned packet_flags;     /* enum fs_packet_flag, from the decoder limits */
 	bool bytes_from_header;   /* flow.bytes came from a raw header record */
+	uint8_t next_hop_rank;    /* enum next_hop_rank of flow.next_hop */
 	bool have_gateway;
 	uint32_t gateway_as;      /* AS of the gateway itself */
 	uint32_t gateway_src_as;
@@ -125,6 +141,17 @@ read_address(struct fs_cursor *cur, struct fs_addr *addr)
 	} else if (type != 0) {
 		fs_cursor_fail(cur, FS_ERR_INVALID);
 	}
+}
+
+/* Sets the flow's next hop unless a record of higher rank has set it.  An unset address changes nothing. */
+static void
+set_next_hop(struct flow_sample *s, const struct fs_addr *next_hop, enum next_hop_rank rank)
+{
+	if (next_hop->family == 0 || s->next_hop_rank >= rank)
+		return;
+	s->flow.next_hop = *next_hop;
+	s->flow.present |= FS_F_NEXT_HOP;
+	s->next_hop_rank = (uint8_t)rank;
 }
 
 /* Returns the interface index of an sFlow interface, 0 for the special ones. */
@@ -290,10 +317,7 @@ read_ext_router(struct flow_sample *s, struct fs_cursor *rec)
 		return cursor_result(rec);
 	if (src_mask > 128 || dst_mask > 128)
 		return FS_ERR_INVALID;
-	if (next_hop.family != 0) {
-		s->flow.next_hop = next_hop;
-		s->flow.present |= FS_F_NEXT_HOP;
-	}
+	set_next_hop(s, &next_hop, NEXT_HOP_ROUTER);
 	s->flow.src_mask = (uint8_t)src_mask;
 	s->flow.dst_mask = (uint8_t)dst_mask;
 	s->flow.present |= FS_F_SRC_MASK | FS_F_DST_MASK;
@@ -332,15 +356,79 @@ read_ext_gateway(struct flow_sample *s, struct fs_cursor *rec)
 	if (!fs_cursor_ok(rec))
 		return cursor_result(rec);
 
-	/* The router's own next hop (extended router) is the more specific one. */
-	if (next_hop.family != 0 && !fs_flow_has(&s->flow, FS_F_NEXT_HOP)) {
-		s->flow.next_hop = next_hop;
-		s->flow.present |= FS_F_NEXT_HOP;
-	}
+	set_next_hop(s, &next_hop, NEXT_HOP_GATEWAY);
 	s->have_gateway = true;
 	s->gateway_as = own_as;
 	s->gateway_src_as = src_as;
 	s->gateway_dst_as = last_as;
+	return 0;
+}
+
+/* Skips an MPLS label stack: u32 count, then count u32 label entries. */
+static void
+skip_label_stack(struct fs_cursor *rec)
+{
+	uint32_t count = fs_cursor_get_u32(rec);
+
+	/* A false count overruns the record and fails the cursor. */
+	fs_cursor_skip(rec, (size_t)count * 4);
+}
+
+/*
+ * Extended MPLS (0:1006): next-hop address, then the input and the output
+ * label stacks.  The flow schema has no field for labels, so only the next
+ * hop is kept.
+ */
+static int
+read_ext_mpls(struct flow_sample *s, struct fs_cursor *rec)
+{
+	struct fs_addr next_hop;
+
+	read_address(rec, &next_hop);
+	skip_label_stack(rec);
+	skip_label_stack(rec);
+	if (!fs_cursor_ok(rec))
+		return cursor_result(rec);
+	set_next_hop(s, &next_hop, NEXT_HOP_MPLS);
+	return 0;
+}
+
+/* Extended NAT (0:1007): the source and destination addresses after translation. */
+static int
+read_ext_nat(struct flow_sample *s, struct fs_cursor *rec)
+{
+	struct fs_addr src, dst;
+
+	read_address(rec, &src);
+	read_address(rec, &dst);
+	if (!fs_cursor_ok(rec))
+		return cursor_result(rec);
+	/* Address type 0 means the agent did not report that address. */
+	if (src.family != 0) {
+		s->flow.post_nat_src_addr = src;
+		s->flow.present |= FS_F_POST_NAT_SRC_ADDR;
+	}
+	if (dst.family != 0) {
+		s->flow.post_nat_dst_addr = dst;
+		s->flow.present |= FS_F_POST_NAT_DST_ADDR;
+	}
+	return 0;
+}
+
+/* Extended NAT port (0:1020): u32 source port, u32 destination port after translation. */
+static int
+read_ext_nat_port(struct flow_sample *s, struct fs_cursor *rec)
+{
+	uint32_t src_port = fs_cursor_get_u32(rec);
+	uint32_t dst_port = fs_cursor_get_u32(rec);
+
+	if (!fs_cursor_ok(rec))
+		return cursor_result(rec);
+	if (src_port > 0xffff || dst_port > 0xffff)
+		return FS_ERR_INVALID;
+	s->flow.post_nat_src_port = (uint16_t)src_port;
+	s->flow.post_nat_dst_port = (uint16_t)dst_port;
+	s->flow.present |= FS_F_POST_NAT_SRC_PORT | FS_F_POST_NAT_DST_PORT;
 	return 0;
 }
 
@@ -367,6 +455,12 @@ read_flow_record(void *sample, uint32_t enterprise, uint32_t format,
 		return read_ext_router(s, rec);
 	case FLOW_EXT_GATEWAY:
 		return read_ext_gateway(s, rec);
+	case FLOW_EXT_MPLS:
+		return read_ext_mpls(s, rec);
+	case FLOW_EXT_NAT:
+		return read_ext_nat(s, rec);
+	case FLOW_EXT_NAT_PORT:
+		return read_ext_nat_port(s, rec);
 	default:
 		return RECORD_UNKNOWN;
 	}
@@ -674,6 +768,7 @@ fs_sflow_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 	dg.uptime_ms = fs_cursor_get_u32(&cur);
 	num_samples = fs_cursor_get_u32(&cur);
 	if (!fs_cursor_ok(&cur) || version != 5) {
+		fs_decode_begin_headerless(ctx, FS_FLOW_SFLOW_V5);
 		fs_decode_fault(ctx, version != 5 ? FS_ERR_INVALID : cursor_result(&cur),
 				FACILITY,
 				"datagram of %zu bytes has no valid sFlow v5 header "

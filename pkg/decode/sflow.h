@@ -14,6 +14,16 @@
  *   extended switch (1001)     vlan_id from the source VLAN
  *   extended router (1002)     next_hop, src_mask, dst_mask
  *   extended gateway (1003)    next_hop, src_as, dst_as
+ *   extended MPLS (1006)       next_hop
+ *   extended NAT (1007)        post_nat_src_addr, post_nat_dst_addr
+ *   extended NAT port (1020)   post_nat_src_port, post_nat_dst_port
+ *
+ * When several records give a next hop, extended router wins over extended
+ * MPLS, which wins over extended gateway, whatever their order.  Flow
+ * records the flow schema has no field for (extended user 1004, extended
+ * URL 1005, the MPLS tunnel and VC records, 80211 data, socket and
+ * application records) and records of other enterprises are skipped and
+ * counted in sflow_unknown_records.
  *
  * The mapping to struct fs_flow:
  *
@@ -38,10 +48,16 @@
  *
  * Counter samples (format 2) and expanded counter samples (format 4) become
  * one struct fs_counters each, handed to the decoder's counters sink:
- * generic interface (1) and Ethernet (2) records are decoded, others are
- * listed by format and length.  Samples of other formats (such as the drop
- * notifications of format 5) and records of unknown formats are skipped and
- * counted.
+ * generic interface (1) and Ethernet (2) records are decoded.  Every other
+ * counter record (port name 1005, processor 1001, the host records 2000 to
+ * 2006 of Host sFlow, ...) has no field in schemas/counters.avsc, so it is
+ * listed by format and length in other[] and counted in
+ * sflow_unknown_records.  Samples of other formats are skipped and counted
+ * in sflow_unknown_samples.  Among them are the discarded packet
+ * notifications of format 5: neither schema has a field for the drop reason,
+ * and a dropped packet published as a flow would count as forwarded traffic.
+ * The format numbers are those of the structure definitions in the Host
+ * sFlow agent's src/sflow/sflow.h (github.com/sflow/host-sflow).
  *
  * Hostile input: every sample and record is read through a child cursor
  * limited to its declared length, so a bad length can only spoil its own
