@@ -453,14 +453,15 @@ filter_kill9_loses_nothing(void **state)
 }
 
 /*
- * Adds the scores of every flowsift:top:src_addr:<metric>:3600s:* key into
- * sums by flow id (hour buckets, so a run that crosses an hour is summed
- * over both).  Returns the number of members that are not stream flows.
+ * Adds the scores of every flowsift:top:src_addr:<metric>:10s:* key into
+ * sums by flow id.  Every flush writes the 10 s buckets (coarser ones are
+ * built later by roll-up), so their sum is every count written.  Returns
+ * the number of members that are not stream flows.
  */
 static long
 sum_redis_scores(redisContext *redis, const char *metric, unsigned long long *sums)
 {
-	redisReply *keys = redisCommand(redis, "KEYS flowsift:top:src_addr:%s:3600s:*", metric);
+	redisReply *keys = redisCommand(redis, "KEYS flowsift:top:src_addr:%s:10s:*", metric);
 	long unknown = 0;
 
 	assert_non_null(keys);

@@ -192,8 +192,8 @@ expect_ready(const struct outage_test *t, int want)
 }
 
 /*
- * Sums the flows scores of every flowsift:top:src_addr:flows:3600s:* key by
- * flow id into counts.  Returns how many ids of first .. first + count - 1
+ * Sums the flows scores of every flowsift:top:src_addr:flows:10s:* key (the
+ * buckets every flush writes) by flow id into counts.  Returns how many ids of first .. first + count - 1
  * are still 0.
  */
 static long
@@ -204,7 +204,7 @@ redis_missing(const struct outage_test *t, unsigned *counts, unsigned first, uns
 	long missing = 0;
 
 	assert_non_null(redis);
-	keys = redisCommand(redis, "KEYS flowsift:top:src_addr:flows:3600s:*");
+	keys = redisCommand(redis, "KEYS flowsift:top:src_addr:flows:10s:*");
 	assert_non_null(keys);
 	memset(counts, 0, sizeof(unsigned) * MAX_IDS);
 	for (size_t k = 0; k < keys->elements; k++) {

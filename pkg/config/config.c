@@ -589,7 +589,9 @@ load_environment(struct fs_config *config, char *err, size_t err_len)
 		name[n] = '\0';
 		if (strcmp(name, "FLOWSIFT_CONFIG") == 0 || strcmp(name, "FLOWSIFT_CORPUS") == 0)
 			continue;
-		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0) {
+		/* A key whose own name ends in .file (console.token.file) is set directly. */
+		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0 &&
+		    !(env_name_to_key(name + 9, key, sizeof(key)) && find_key(key) >= 0)) {
 			rc = load_environment_file(config, name, eq + 1, err, err_len);
 			if (rc < 0)
 				return rc;
