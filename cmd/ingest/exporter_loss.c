@@ -241,8 +241,7 @@ exporter_loss_log(struct exporter_loss *loss, struct exporter_counts *rows, size
 		log_change(&loss->changes[i]);
 	if (changed > loss->max_lines)
 		fs_log(FS_LOG_WARNING, "stats",
-		       "sequence loss: %zu more exporters with new gaps not listed "
-		       "(ingest.stats.exporters.max = %lu)",
+		       "sequence loss: exporters_not_listed=%zu (ingest.stats.exporters.max = %lu)",
 		       changed - loss->max_lines, (unsigned long)loss->max_lines);
 
 	if (count > 0)

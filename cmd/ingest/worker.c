@@ -18,9 +18,9 @@
 #define POLL_MS 100
 
 /*
- * The receive thread copies its per-exporter rows at most this often, as a
- * full table is max_exporters rows of about 140 bytes (4096 by default,
- * about 570 KB), too much to copy after every batch of datagrams.
+ * The receive thread copies its per-exporter rows at most this often: a
+ * full table is max_exporters rows of 88 bytes (4096 by default, 360 KB),
+ * too much to copy after every batch of datagrams.
  */
 #define WORKER_EXPORTERS_COPY_MS 1000
 
