@@ -253,13 +253,13 @@ struct exporters {
 };
 
 /*
- * Sends, in this order (the order the label sets are first seen):
- *   127.0.0.1 IPFIX domain 1: 6 records, then 7 records lost in one gap
- *   127.0.0.2 IPFIX domain 1: 4 records, then 3 records lost in one gap
- *   127.0.0.1 v9 source id 5: 3 packets, then 2 packets lost in one gap
- *   127.0.0.2 v5 engine 0/0: 2 datagrams, then 10 flows lost in one gap
- *   127.0.0.2 v9 source id 7: 3 packets, no gap
- * 14 datagrams in all.
+ * Sends 14 datagrams.  The label sets are first seen in this order:
+ *
+ *   127.0.0.1 IPFIX domain 1      6 records, 7 records lost in one gap
+ *   127.0.0.2 IPFIX domain 1      5 records, 3 records lost in one gap
+ *   127.0.0.1 v9 source id 5      3 packets, 2 packets lost in one gap
+ *   127.0.0.2 v5 engine 0/0       4 flows, 10 flows lost in one gap
+ *   127.0.0.2 v9 source id 7      3 packets, no gap
  */
 static void
 send_gaps(const struct exporters *e, uint16_t port)
@@ -382,7 +382,7 @@ log_lines_ranked_and_capped(void **state)
 		 "exporter=127.0.0.2 port=%u domain=1 protocol=ipfix new_gaps=1 new_lost=3 "
 		 "unit=records gaps=1 lost=3", e.b_port);
 	assert_int_equal(find_line(&log, expected), 2);
-	/* The v9 exporter with 2 packets lost is the one left out; the one without a gap is not counted. */
+	/* The v9 exporter with 2 packets lost is left out, and the one without a gap has no line. */
 	assert_int_equal(find_line(&log, "sequence loss: exporters_not_listed=1 "
 				   "(ingest.stats.exporters.max = 3)"), 3);
 	assert_int_equal(find_line(&log, "protocol=netflow_v9"), -1);

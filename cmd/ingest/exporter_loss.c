@@ -70,18 +70,18 @@ add_counts(struct exporter_counts *to, const struct exporter_counts *from)
 size_t
 exporter_counts_merge(struct exporter_counts *rows, size_t count)
 {
-	size_t kept = 0;
+	size_t last = 0;
 
 	if (count == 0)
 		return 0;
 	qsort(rows, count, sizeof(*rows), exporter_counts_compare);
 	for (size_t i = 1; i < count; i++) {
-		if (exporter_counts_compare(&rows[kept], &rows[i]) == 0)
-			add_counts(&rows[kept], &rows[i]);
+		if (exporter_counts_compare(&rows[last], &rows[i]) == 0)
+			add_counts(&rows[last], &rows[i]);
 		else
-			rows[++kept] = rows[i];
+			rows[++last] = rows[i];
 	}
-	return kept + 1;
+	return last + 1;
 }
 
 /* The growth of one row's loss counters since the previous call. */
@@ -131,7 +131,7 @@ exporter_loss_free(struct exporter_loss *loss)
 	free(loss);
 }
 
-/* Returns now - before, or now when a counter went down (it cannot, but a wrong delta must not be huge). */
+/* Returns now - before, or now when the counter went down, so that an unexpected drop gives no huge delta. */
 static uint64_t
 growth(uint64_t now, uint64_t before)
 {

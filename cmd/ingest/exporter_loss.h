@@ -7,10 +7,10 @@
  * lock (worker.h), and the main thread works on those copies.
  *
  * At each ingest.stats.interval, exporter_loss_log() compares the rows with
- * the totals it saw at the previous call and logs one line for each
- * exporter, port, protocol and domain whose sequence gaps grew, at most
- * ingest.stats.exporters.max lines, largest new loss first, plus one line
- * with the number of exporters left out.
+ * the totals it saw at the previous call.  It logs one line for each
+ * exporter, port, protocol and domain whose sequence gaps grew, largest new
+ * loss first.  After ingest.stats.exporters.max such lines, one more line
+ * gives the number of exporters left out.
  *
  * Thread safety: one thread (ingest's main thread) uses an exporter_loss.
  */

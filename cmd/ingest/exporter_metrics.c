@@ -1,7 +1,7 @@
 /*
  * exporter_metrics.c - per-exporter series with a cap on label sets.
  *
- * Label sets live in one array in the order they were first seen; an
+ * Label sets live in one array in the order they were first seen.  An
  * open-addressing index of at least twice the capacity, probed linearly,
  * maps a key hash to its set.  Sets are never removed.
  */

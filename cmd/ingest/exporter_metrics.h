@@ -3,10 +3,11 @@
  *
  * Each (exporter address, observation domain, protocol) gets its own
  * series of datagrams, records, sequence gaps and units lost, with the
- * labels exporter, domain and protocol; the gap and loss series add unit,
- * the thing the sequence numbers count (fs_exporter_sequence_unit(), and
- * flow_samples and counter_samples for sFlow's per-source sequences).
- * Rows of one exporter that differ only in source port share the series.
+ * labels exporter, domain and protocol.  The gap and loss series add the
+ * label unit, which names what the sequence numbers count
+ * (fs_exporter_sequence_unit(), or flow_samples and counter_samples for
+ * sFlow's per-source sequences).  Rows of one exporter that differ only in
+ * source port share the series.
  *
  * Cardinality: the first max_exporters label sets seen get series of their
  * own and keep them for the life of the process.  Every later one is summed

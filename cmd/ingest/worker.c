@@ -19,7 +19,7 @@
 
 /*
  * The receive thread copies its per-exporter rows at most this often: a
- * full table is max_exporters rows of 88 bytes (4096 by default, 360 KB),
+ * full table is max_exporters rows of 96 bytes (4096 by default, 384 KiB),
  * too much to copy after every batch of datagrams.
  */
 #define WORKER_EXPORTERS_COPY_MS 1000

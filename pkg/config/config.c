@@ -59,7 +59,7 @@ static const struct key_def key_table[] = {
 	{ "ingest.stats.interval", KEY_INT, 0, 86400, "60",
 	  "Seconds between counter summaries in the ingest log; 0 turns them off." },
 	{ "ingest.stats.exporters.max", KEY_INT, 0, 100000, "20",
-	  "Exporter lines per ingest.stats.interval in the ingest log: one per exporter and domain whose sequence gaps grew, largest new loss first; one more line counts the rest." },
+	  "Maximum exporter lines per ingest.stats.interval in the ingest log, one per exporter and domain whose sequence gaps grew, largest new loss first. One more line counts the exporters left out." },
 	{ "ingest.metrics.listen", KEY_STRING, 0, 0, "127.0.0.1:9101",
 	  "TCP address (host:port) where flowsift-ingest serves /metrics, /healthz and /readyz. Empty: no metrics server." },
 	{ "ingest.metrics.exporters.max", KEY_INT, 0, 100000, "100",
