@@ -14,6 +14,9 @@
  * into the series with exporter="other" and domain="other" of its protocol,
  * so a series never mixes units.
  *
+ * NOTE: the rows come from the UDP receive threads only, so exporters that
+ * send IPFIX over TCP (ipfix_tcp.h) have no series here and no loss lines.
+ *
  * Thread safety: one thread publishes; the registry serves the values to
  * the HTTP thread.
  */

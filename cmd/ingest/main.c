@@ -7,8 +7,10 @@
  * stay in one partition and in order.  Every datagram or flow that does not
  * reach the broker lands in a counter, logged every ingest.stats.interval
  * seconds and at exit, and served as Prometheus metrics on
- * ingest.metrics.listen (telemetry.h).  Datagrams from sources outside
- * ingest.exporters.allow are counted and dropped before decoding.
+ * ingest.metrics.listen (telemetry.h).  Sequence gaps per exporter get
+ * log lines and series of their own (exporter_loss.h, exporter_metrics.h).
+ * Datagrams from sources outside ingest.exporters.allow are counted and
+ * dropped before decoding.
  *
  * ingest.threads receive threads share each UDP port through SO_REUSEPORT;
  * a steering program keeps every exporter on one thread (worker.h).  With
