@@ -7,8 +7,10 @@
  * stay in one partition and in order.  Every datagram or flow that does not
  * reach the broker lands in a counter, logged every ingest.stats.interval
  * seconds and at exit, and served as Prometheus metrics on
- * ingest.metrics.listen (telemetry.h).  Datagrams from sources outside
- * ingest.exporters.allow are counted and dropped before decoding.
+ * ingest.metrics.listen (telemetry.h).  Sequence gaps per exporter get
+ * log lines and series of their own (exporter_loss.h, exporter_metrics.h).
+ * Datagrams from sources outside ingest.exporters.allow are counted and
+ * dropped before decoding.
  *
  * ingest.threads receive threads share each UDP port through SO_REUSEPORT;
  * a steering program keeps every exporter on one thread (worker.h).  With
@@ -37,6 +39,8 @@
 #include "kafka/producer.h"
 #include "net/cidr.h"
 #include "net/udp_receiver.h"
+#include "exporter_loss.h"
+#include "exporter_metrics.h"
 #include "ipfix_tcp.h"
 #include "metrics/metrics.h"
 #include "telemetry.h"
@@ -51,6 +55,12 @@ struct ingest {
 	size_t nworkers;
 	struct ipfix_tcp *tcp;
 	struct ingest_telemetry *telemetry;
+	/* Per-exporter rows of every worker, gathered by the main thread. */
+	struct exporter_counts *exporter_rows;
+	size_t exporter_rows_capacity;
+	struct exporter_loss *loss;
+	struct exporter_metrics *exporter_metrics;
+	int64_t exporters_published_ns;
 	uint64_t replay_queue_bound;    /* replay waits while this many messages are queued */
 	/* Replay pacing for --realtime: capture time and clock at the first datagram. */
 	int realtime;
@@ -142,6 +152,35 @@ sum_workers(struct ingest *ingest, struct ingest_worker_snapshot *total)
 		ingest_worker_add_snapshot(ingest->workers[i], total);
 }
 
+/*
+ * The per-exporter series are set at most this often: the workers copy
+ * their rows about once a second (worker.c), so more often finds nothing new.
+ */
+#define EXPORTER_METRICS_MS 1000
+
+/* Copies the per-exporter rows of every worker into ingest->exporter_rows; returns the count. */
+static size_t
+gather_exporters(struct ingest *ingest)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < ingest->nworkers; i++)
+		count += ingest_worker_copy_exporters(ingest->workers[i], ingest->exporter_rows + count,
+						      ingest->exporter_rows_capacity - count);
+	return count;
+}
+
+/* Sets the per-exporter series from the workers' rows; returns the row count. */
+static size_t
+publish_exporters(struct ingest *ingest)
+{
+	size_t count = gather_exporters(ingest);
+
+	exporter_metrics_publish(ingest->exporter_metrics, ingest->exporter_rows, count);
+	ingest->exporters_published_ns = now_ns(CLOCK_MONOTONIC);
+	return count;
+}
+
 /* Mirrors the summed counters of the workers, the TCP listener and the template sharing. */
 static void
 publish_telemetry(struct ingest *ingest, const struct fs_producer_stats *p,
@@ -172,6 +211,9 @@ publish_now(struct ingest *ingest)
 	fs_producer_stats(ingest->shared.producer, &p);
 	sum_workers(ingest, &w);
 	publish_telemetry(ingest, &p, &w);
+	if (now_ns(CLOCK_MONOTONIC) - ingest->exporters_published_ns >=
+	    (int64_t)EXPORTER_METRICS_MS * 1000000)
+		publish_exporters(ingest);
 }
 
 static void
@@ -235,6 +277,7 @@ log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
 	       (unsigned long long)d->sflow_unknown_records,
 	       (unsigned long long)w.sequence_gaps, (unsigned long long)w.sequence_lost,
 	       ingest->nworkers);
+	exporter_loss_log(ingest->loss, ingest->exporter_rows, publish_exporters(ingest));
 }
 
 /*
@@ -410,6 +453,31 @@ start_telemetry(struct ingest *ingest, const struct fs_config *config, int repla
 }
 
 /*
+ * Allocates the per-exporter rows, the loss log (ingest.stats.exporters.max
+ * lines per interval) and the per-exporter series
+ * (ingest.metrics.exporters.max label sets).  Returns 0 or -1 after logging.
+ */
+static int
+setup_exporter_accounting(struct ingest *ingest, const struct fs_config *config)
+{
+	ingest->exporter_rows_capacity = ingest->nworkers *
+					 ingest_worker_max_exporters(&ingest->shared);
+	ingest->exporter_rows = calloc(ingest->exporter_rows_capacity,
+				       sizeof(*ingest->exporter_rows));
+	ingest->loss = exporter_loss_new(ingest->exporter_rows_capacity,
+					 (uint32_t)fs_config_int(config, "ingest.stats.exporters.max"));
+	ingest->exporter_metrics = exporter_metrics_new(
+		ingest_telemetry_metrics(ingest->telemetry),
+		(uint32_t)fs_config_int(config, "ingest.metrics.exporters.max"));
+	if (!ingest->exporter_rows || !ingest->loss || !ingest->exporter_metrics) {
+		fs_log(FS_LOG_ERR, "ingest", "cannot start: out of memory for %zu exporter rows",
+		       ingest->exporter_rows_capacity);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Returns the receive thread count of ingest.threads (0: one per online
  * CPU), capped at FS_UDP_MAX_GROUP.
  */
@@ -557,7 +625,7 @@ main(int argc, char **argv)
 	ingest->replay_queue_bound = (uint64_t)fs_config_int(config, "kafka.queue.max.messages") * 9 / 10;
 	ingest->realtime = realtime;
 	if (setup_shared(ingest, config, replay) < 0 || start_telemetry(ingest, config, replay) < 0 ||
-	    create_workers(ingest) < 0)
+	    create_workers(ingest) < 0 || setup_exporter_accounting(ingest, config) < 0)
 		goto out;
 	status = replay ? run_replay(ingest, argv + optind, argc - optind)
 			: run_live(ingest, config);
@@ -578,6 +646,9 @@ out:
 			ingest_worker_free(ingest->workers[i]);
 		template_share_free(ingest->shared.share, shutdown_ms);
 		fs_producer_close(ingest->shared.producer, shutdown_ms, NULL);
+		exporter_metrics_free(ingest->exporter_metrics);
+		exporter_loss_free(ingest->loss);
+		free(ingest->exporter_rows);
 		ingest_telemetry_free(ingest->telemetry);
 		fs_cidr_list_release(&ingest->shared.allow);
 		free(ingest);

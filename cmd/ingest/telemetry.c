@@ -400,6 +400,12 @@ ingest_telemetry_free(struct ingest_telemetry *t)
 	free(t);
 }
 
+struct fs_metrics *
+ingest_telemetry_metrics(struct ingest_telemetry *t)
+{
+	return t->metrics;
+}
+
 void
 ingest_telemetry_set_listening(struct ingest_telemetry *t, int listening)
 {

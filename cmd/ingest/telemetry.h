@@ -26,6 +26,7 @@
 
 struct fs_counter;
 struct fs_histogram;
+struct fs_metrics;
 struct ingest_telemetry;
 
 /* The counters ingest updates itself, on the receive threads. */
@@ -48,6 +49,9 @@ struct ingest_telemetry *ingest_telemetry_new(const char *listen, const char *bo
 
 /* Stops the server and the probe thread and frees everything.  t may be NULL. */
 void ingest_telemetry_free(struct ingest_telemetry *t);
+
+/* Returns the registry, for series registered elsewhere (exporter_metrics.h); owned by t. */
+struct fs_metrics *ingest_telemetry_metrics(struct ingest_telemetry *t);
 
 /* Marks the UDP sockets as bound (1) or closed (0), for /readyz. */
 void ingest_telemetry_set_listening(struct ingest_telemetry *t, int listening);

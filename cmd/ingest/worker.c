@@ -17,6 +17,13 @@
 
 #define POLL_MS 100
 
+/*
+ * The receive thread copies its per-exporter rows at most this often: a
+ * full table is max_exporters rows of 96 bytes (4096 by default, 384 KiB),
+ * too much to copy after every batch of datagrams.
+ */
+#define WORKER_EXPORTERS_COPY_MS 1000
+
 struct ingest_worker {
 	const struct ingest_shared *shared;
 	size_t index;
@@ -38,6 +45,10 @@ struct ingest_worker {
 	atomic_int failed;
 	pthread_mutex_t lock;
 	struct ingest_worker_snapshot snapshot;
+	struct exporter_counts *exporters; /* under lock: max_exporters rows */
+	size_t exporter_count;             /* under lock */
+	size_t max_exporters;
+	int64_t exporters_copied_ns;       /* CLOCK_MONOTONIC of the last copy; the thread's own */
 
 	uint8_t buffer[FS_FLOW_CODEC_MAX_LEN];
 };
@@ -162,11 +173,13 @@ ingest_worker_new(const struct ingest_shared *shared, size_t index, char *err, s
 	worker->queue_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
 	worker->allow_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	pthread_mutex_init(&worker->lock, NULL);
+	worker->max_exporters = ingest_worker_max_exporters(shared);
+	worker->exporters = calloc(worker->max_exporters, sizeof(*worker->exporters));
 	worker->decoder = fs_decoder_new(&shared->limits);
 	worker->codec = fs_flow_codec_new(err, err_len);
 	if (worker->codec)
 		worker->counters_codec = fs_counters_codec_new(err, err_len);
-	if (!worker->decoder || !worker->codec || !worker->counters_codec) {
+	if (!worker->exporters || !worker->decoder || !worker->codec || !worker->counters_codec) {
 		if (worker->codec && worker->counters_codec)
 			snprintf(err, err_len, "out of memory");
 		ingest_worker_free(worker);
@@ -195,10 +208,22 @@ sum_sequences(const struct fs_decoder *decoder, uint64_t *gaps, uint64_t *lost)
 	}
 }
 
-void
-ingest_worker_publish(struct ingest_worker *worker)
+size_t
+ingest_worker_max_exporters(const struct ingest_shared *shared)
+{
+	return shared->limits.max_exporters ? shared->limits.max_exporters
+					    : FS_DECODER_DEFAULT_MAX_EXPORTERS;
+}
+
+/*
+ * Copies the totals, and the per-exporter rows when with_exporters is set
+ * or WORKER_EXPORTERS_COPY_MS passed since their last copy.
+ */
+static void
+publish(struct ingest_worker *worker, bool with_exporters)
 {
 	struct ingest_worker_snapshot s;
+	int64_t now = now_ns(CLOCK_MONOTONIC);
 
 	memset(&s, 0, sizeof(s));
 	s.decoder = *fs_decoder_stats(worker->decoder);
@@ -207,9 +232,37 @@ ingest_worker_publish(struct ingest_worker *worker)
 	s.counters_produced = worker->counters_produced;
 	s.counters_errors = worker->counters_errors;
 	sum_sequences(worker->decoder, &s.sequence_gaps, &s.sequence_lost);
+	if (now - worker->exporters_copied_ns >= (int64_t)WORKER_EXPORTERS_COPY_MS * 1000000)
+		with_exporters = true;
 	pthread_mutex_lock(&worker->lock);
 	worker->snapshot = s;
+	if (with_exporters)
+		worker->exporter_count = exporter_counts_copy(fs_decoder_exporter_stats(worker->decoder),
+							      worker->exporters,
+							      worker->max_exporters);
 	pthread_mutex_unlock(&worker->lock);
+	if (with_exporters)
+		worker->exporters_copied_ns = now;
+}
+
+void
+ingest_worker_publish(struct ingest_worker *worker)
+{
+	publish(worker, true);
+}
+
+size_t
+ingest_worker_copy_exporters(struct ingest_worker *worker, struct exporter_counts *out,
+			     size_t capacity)
+{
+	size_t n;
+
+	pthread_mutex_lock(&worker->lock);
+	n = worker->exporter_count < capacity ? worker->exporter_count : capacity;
+	if (n > 0)
+		memcpy(out, worker->exporters, n * sizeof(*out));
+	pthread_mutex_unlock(&worker->lock);
+	return n;
 }
 
 /* Adds the n uint64_t counters at from to those at to. */
@@ -264,9 +317,9 @@ run(void *arg)
 			atomic_store(&worker->failed, 1);
 			break;
 		}
-		ingest_worker_publish(worker);
+		publish(worker, false);
 	}
-	ingest_worker_publish(worker);
+	publish(worker, true);
 	return NULL;
 }
 
@@ -310,6 +363,7 @@ ingest_worker_free(struct ingest_worker *worker)
 	fs_flow_codec_free(worker->codec);
 	fs_counters_codec_free(worker->counters_codec);
 	fs_decoder_free(worker->decoder);
+	free(worker->exporters);
 	pthread_mutex_destroy(&worker->lock);
 	free(worker);
 }

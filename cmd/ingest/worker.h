@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "decode/decoder.h"
+#include "exporter_loss.h"
 #include "kafka/producer.h"
 #include "net/cidr.h"
 #include "net/udp_receiver.h"
@@ -77,8 +78,23 @@ void ingest_worker_free(struct ingest_worker *worker);
 void ingest_worker_decode(const uint8_t *data, size_t len, const struct fs_addr *exporter,
 			  uint16_t exporter_port, int64_t time_received_ns, void *opaque);
 
-/* Copies the worker's counters into its snapshot; called by the thread that decodes. */
+/*
+ * Copies the worker's counters, per-exporter rows included, into its
+ * snapshot; called by the thread that decodes.  The receive thread itself
+ * copies the totals after every poll and the per-exporter rows at most
+ * every WORKER_EXPORTERS_COPY_MS (worker.c).
+ */
 void ingest_worker_publish(struct ingest_worker *worker);
+
+/* Returns the number of per-exporter rows a worker of shared can hold. */
+size_t ingest_worker_max_exporters(const struct ingest_shared *shared);
+
+/*
+ * Copies at most capacity rows of the worker's last per-exporter snapshot
+ * into out and returns how many; safe from any thread.
+ */
+size_t ingest_worker_copy_exporters(struct ingest_worker *worker, struct exporter_counts *out,
+				    size_t capacity);
 
 /* Adds the worker's last snapshot to *total, field by field. */
 void ingest_worker_add_snapshot(struct ingest_worker *worker,

@@ -243,6 +243,22 @@ fstest_ingest_start(struct fstest_cluster *c, const char *name, const char *extr
 	return in;
 }
 
+int
+fstest_ingest_stop(struct fstest_ingest *in)
+{
+	int status = fs_test_stop(in->pid, 15000);
+
+	in->pid = 0;
+	return status;
+}
+
+char *
+fstest_log_path(const struct fstest_cluster *c, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.log", c->dir, name);
+	return buf;
+}
+
 void
 fstest_cluster_stop(struct fstest_cluster *c)
 {

@@ -38,6 +38,15 @@ struct fstest_cluster *fstest_cluster_start(void);
 struct fstest_ingest *fstest_ingest_start(struct fstest_cluster *c, const char *name,
 					  const char *extra_config);
 
+/*
+ * Stops ingest in with SIGTERM and waits for it, keeping its log for
+ * fstest_log_path().  Returns its exit status as fs_test_stop() does.
+ */
+int fstest_ingest_stop(struct fstest_ingest *in);
+
+/* Writes the log path of process name into buf.  Returns buf. */
+char *fstest_log_path(const struct fstest_cluster *c, const char *name, char *buf, size_t len);
+
 /* Stops every process and removes the folder; fails the test when an ingest exits nonzero. */
 void fstest_cluster_stop(struct fstest_cluster *c);
 
