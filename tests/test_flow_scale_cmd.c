@@ -203,7 +203,7 @@ report_scales_v5_header_rate(void **state)
 	assert_int_equal(t.bytes, 600);
 }
 
-/* The table output says on stderr which counters it shows. */
+/* The table output states on stderr which counters it shows. */
 static void
 report_table_names_scaling(void **state)
 {
@@ -223,7 +223,7 @@ report_table_names_scaling(void **state)
 	assert_non_null(strstr(f->err, "counters as exported"));
 }
 
-/* A filter on packets sees the scaled numbers that the report sums. */
+/* A filter on packets matches the scaled numbers that the report sums. */
 static void
 report_filter_sees_scaled(void **state)
 {
@@ -395,7 +395,7 @@ print_shows_both_counters(void **state)
 	assert_null(strstr(f->out, "exported_bytes"));
 }
 
-/* graph draws scaled counters and says so on stderr. */
+/* graph draws scaled counters and reports that on stderr. */
 static void
 graph_names_scaling(void **state)
 {

@@ -40,7 +40,7 @@ take_flow(struct flow_source *src, const struct fs_flow *read)
 	src->stats.flows++;
 	if (src->failed)
 		return;
-	/* Scaled first, so that a filter on bytes or packets sees the numbers the report sums. */
+	/* Scaling comes first, so a filter on bytes or packets matches the numbers that the report sums. */
 	flow = flow_scale_apply(&src->scale, read, &copy);
 	if (src->filter && !fs_filter_match(src->filter, flow))
 		return;

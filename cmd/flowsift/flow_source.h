@@ -10,7 +10,7 @@
  * stderr.  Errors are printed on stderr prefixed with the command name.
  *
  * Unless opt->no_scale is set, sampled counters are scaled by the sampling
- * rate before the filter sees them, as flowsift-enrich does (flow_scale.h),
+ * rate before the filter is applied, as flowsift-enrich does (flow_scale.h),
  * so flows.raw, captures and flows.enriched give the same numbers.
  */
 #ifndef FS_CMD_FLOW_SOURCE_H
