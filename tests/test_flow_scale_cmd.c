@@ -23,6 +23,7 @@
 #include "archive/archive_writer.h"
 #include "avro/flow_codec.h"
 #include "core/flow.h"
+#include "kafka/producer.h"
 #include "support/process.h"
 
 #define OUTPUT_MAX (256 * 1024)
@@ -33,6 +34,7 @@ struct fixture {
 	char *out;           /* stdout of the last run */
 	char *err;           /* stderr of the last run */
 	int status;          /* exit status of the last run */
+	pid_t broker;        /* flowsift-broker of the topic test, or 0 */
 };
 
 struct totals {
@@ -173,6 +175,8 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
+	if (f->broker > 0)
+		(void)fs_test_stop(f->broker, 5000);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -291,25 +295,13 @@ make_archive_flow(struct fs_flow *flow, uint8_t last_octet)
 }
 
 /*
- * An archive with one flow that enrich scaled (exported counters present)
- * and one raw sampled flow: only the raw one is scaled.
+ * Fills flows[0] as enrich leaves a flow of 10.9.0.1 (5000 bytes and 100
+ * packets scaled from 50 and 1 at rate 100) and flows[1] as the decoder
+ * leaves one of 10.9.0.2 (70 bytes, 2 packets, rate 100, not scaled).
  */
 static void
-report_archive_scales_once(void **state)
+make_scaled_and_raw(struct fs_flow flows[2])
 {
-	struct fixture *f = *state;
-	struct fs_archive_options opt = { .rotate_bytes = 1 << 20 };
-	struct fs_archive_writer *w;
-	struct fs_flow_codec *codec;
-	struct fs_flow flows[2];
-	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
-	char dir[128], args[256], err[256];
-	json_error_t error;
-	json_t *rows, *row;
-	size_t i;
-
-	snprintf(dir, sizeof(dir), "%s/archive", f->dir);
-	assert_int_equal(mkdir(dir, 0700), 0);
 	make_archive_flow(&flows[0], 1);
 	flows[0].present |= FS_F_EXPORTED_BYTES | FS_F_EXPORTED_PACKETS | FS_F_SAMPLING_SOURCE;
 	flows[0].bytes = 5000;
@@ -320,25 +312,17 @@ report_archive_scales_once(void **state)
 	make_archive_flow(&flows[1], 2);
 	flows[1].bytes = 70;
 	flows[1].packets = 2;
+}
 
-	codec = fs_flow_codec_new(err, sizeof(err));
-	assert_non_null(codec);
-	opt.dir = dir;
-	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), 0);
-	for (i = 0; i < 2; i++) {
-		size_t len;
+/* Checks that the report JSON in text has 10.9.0.1 unchanged and 10.9.0.2 scaled by 100. */
+static void
+check_scaled_once(const char *text)
+{
+	json_error_t error;
+	json_t *rows, *row;
+	size_t i;
 
-		assert_int_equal(fs_flow_codec_encode(codec, &flows[i], buf, sizeof(buf), &len), 0);
-		assert_int_equal(fs_archive_writer_append(w, buf, len, 1700000000000000000LL), 0);
-	}
-	assert_int_equal(fs_archive_writer_close(w), 0);
-	fs_archive_writer_free(w);
-	fs_flow_codec_free(codec);
-
-	snprintf(args, sizeof(args), "report src --format json %s/flows-*.avro", dir);
-	run_flowsift(f, NULL, args);
-	assert_int_equal(f->status, 0);
-	rows = json_loads(f->out, 0, &error);
+	rows = json_loads(text, 0, &error);
 	assert_non_null(rows);
 	assert_int_equal(json_array_size(rows), 2);
 	json_array_foreach(rows, i, row) {
@@ -357,11 +341,105 @@ report_archive_scales_once(void **state)
 		}
 	}
 	json_decref(rows);
+}
+
+/*
+ * An archive with one flow that enrich scaled (exported counters present)
+ * and one raw sampled flow: only the raw one is scaled.
+ */
+static void
+report_archive_scales_once(void **state)
+{
+	struct fixture *f = *state;
+	struct fs_archive_options opt = { .rotate_bytes = 1 << 20 };
+	struct fs_archive_writer *w;
+	struct fs_flow_codec *codec;
+	struct fs_flow flows[2];
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	char dir[128], args[256], err[256];
+	size_t i;
+
+	snprintf(dir, sizeof(dir), "%s/archive", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	make_scaled_and_raw(flows);
+
+	codec = fs_flow_codec_new(err, sizeof(err));
+	assert_non_null(codec);
+	opt.dir = dir;
+	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), 0);
+	for (i = 0; i < 2; i++) {
+		size_t len;
+
+		assert_int_equal(fs_flow_codec_encode(codec, &flows[i], buf, sizeof(buf), &len), 0);
+		assert_int_equal(fs_archive_writer_append(w, buf, len, 1700000000000000000LL), 0);
+	}
+	assert_int_equal(fs_archive_writer_close(w), 0);
+	fs_archive_writer_free(w);
+	fs_flow_codec_free(codec);
+
+	snprintf(args, sizeof(args), "report src --format json %s/flows-*.avro", dir);
+	run_flowsift(f, NULL, args);
+	assert_int_equal(f->status, 0);
+	check_scaled_once(f->out);
 
 	snprintf(args, sizeof(args), "report src %s/flows-*.avro", dir);
 	run_flowsift(f, NULL, args);
 	assert_int_equal(f->status, 0);
 	assert_non_null(strstr(f->err, "1 flows scaled, 1 already scaled"));
+}
+
+/* The same two flows from a topic of the embedded broker: only the raw one is scaled. */
+static void
+report_topic_scales_once(void **state)
+{
+	struct fixture *f = *state;
+	struct fs_flow_codec *codec;
+	struct fs_producer *producer;
+	struct fs_flow flows[2];
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	char addr_file[128], log_path[128], bootstrap[256], env[320], err[256];
+	FILE *addr;
+
+	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", f->dir);
+	snprintf(log_path, sizeof(log_path), "%s/broker.log", f->dir);
+	char *argv[] = { "flowsift-broker", "--addr-file", addr_file, "--partitions", "1",
+			 "--topic", "flows.scale", NULL };
+	f->broker = fs_test_spawn("flowsift-broker", argv, NULL, log_path);
+	assert_true(f->broker > 0);
+	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	addr = fopen(addr_file, "r");
+	assert_non_null(addr);
+	assert_non_null(fgets(bootstrap, (int)sizeof(bootstrap), addr));
+	fclose(addr);
+	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
+
+	codec = fs_flow_codec_new(err, sizeof(err));
+	assert_non_null(codec);
+	producer = fs_producer_new(bootstrap, NULL, err, sizeof(err));
+	assert_non_null(producer);
+	make_scaled_and_raw(flows);
+	for (size_t i = 0; i < 2; i++) {
+		size_t len;
+
+		assert_int_equal(fs_flow_codec_encode(codec, &flows[i], buf, sizeof(buf), &len), 0);
+		assert_int_equal(fs_producer_send(producer, "flows.scale", NULL, 0, buf, len), 0);
+	}
+	assert_int_equal(fs_producer_flush(producer, 10000), 0);
+	fs_producer_close(producer, 5000, NULL);
+	fs_flow_codec_free(codec);
+
+	snprintf(env, sizeof(env), "FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS='%s'", bootstrap);
+	run_flowsift(f, env, "report src --format json --topic flows.scale");
+	if (f->status != 0)
+		fail_msg("flowsift report --topic exited with %d: %s", f->status, f->err);
+	check_scaled_once(f->out);
+
+	run_flowsift(f, env, "report src --no-scale --format json --topic flows.scale");
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->out, "\"bytes\": 70"));
+
+	assert_int_equal(fs_test_stop(f->broker, 5000), 0);
+	f->broker = 0;
 }
 
 /* print shows scaled counters next to the exported ones, or only the exported ones. */
@@ -517,6 +595,7 @@ main(void)
 		cmocka_unit_test(report_uses_rate_override),
 		cmocka_unit_test(report_live_rejects_no_scale),
 		cmocka_unit_test(report_archive_scales_once),
+		cmocka_unit_test(report_topic_scales_once),
 		cmocka_unit_test(print_shows_both_counters),
 		cmocka_unit_test(graph_names_scaling),
 		cmocka_unit_test(corpus_v5_juniper_scaled),
