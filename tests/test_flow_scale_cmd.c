@@ -519,7 +519,7 @@ corpus_args(const char *const *paths, size_t n, char *out, size_t len)
 	}
 }
 
-/* Juniper MX80 NetFlow v5, 1 in 1000: 31 exported packets are 31000, as nfdump reports. */
+/* Juniper MX80 NetFlow v5 with 1 in 1000 sampling in its header: 31 exported packets are 31000. */
 static void
 corpus_v5_juniper_scaled(void **state)
 {

@@ -38,14 +38,15 @@ int flow_scale_init(struct flow_scale *s, bool enabled, const char *overrides,
 void flow_scale_release(struct flow_scale *s);
 
 /*
- * Returns flow scaled into *copy, or flow itself when s is disabled.  The
- * result is valid while flow and copy are.  Allocates nothing.
+ * Copies flow into *copy, scales the copy and returns it; returns flow itself
+ * when s is disabled.  The result is valid while flow and copy are.
+ * Allocates nothing.
  */
 const struct fs_flow *flow_scale_apply(struct flow_scale *s, const struct fs_flow *flow,
 				       struct fs_flow *copy);
 
 /*
- * Writes one line, without a newline, that says whether the counters are
+ * Writes one line, without a newline, that states whether the counters are
  * scaled and how many flows were scaled, already scaled or had no known
  * rate, for example "counters scaled by the sampling rate: 31 flows scaled,
  * 0 already scaled, 0 without a rate (--no-scale shows exported counters)".
