@@ -161,8 +161,10 @@ setup(void **state)
 	if (!f)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/fstest-scale-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!mkdtemp(f->dir)) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->v5_path, sizeof(f->v5_path), "%s/sampled-v5.raw", f->dir);
 	write_sampled_v5(f->v5_path);
 	*state = f;
