@@ -234,6 +234,61 @@ test_ipfix_template_and_data(void **state)
 	fs_decoder_free(dec);
 }
 
+/*
+ * One address sends 70,000 one-field templates, each under its own
+ * observation domain, between another exporter's template and data: the
+ * flood evicts only its own templates, so the data still decodes.
+ */
+static void
+test_ipfix_template_flood_one_address(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	struct fs_addr legit, flooder;
+	const struct fs_decoder_stats *stats;
+	size_t msg, set;
+
+	(void)state;
+	fs_addr_parse(&legit, "192.0.2.10");
+	fs_addr_parse(&flooder, "198.51.100.66");
+	msg = begin_message(&p, DOMAIN);
+	put_template_400(&p);
+	end_message(&p, msg);
+	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
+					   1700000003000000000ll, collect, &c), 0);
+
+	for (uint32_t domain = 0; domain < 70000; domain++) {
+		p.len = 0;
+		msg = begin_message(&p, domain);
+		set = begin_set(&p, 2);
+		put16(&p, 256);
+		put16(&p, 1);
+		put16(&p, 1); put16(&p, 8); /* octetDeltaCount */
+		end_set(&p, set);
+		end_message(&p, msg);
+		assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &flooder, 4739,
+						   1700000003000000000ll, collect, &c), 0);
+	}
+	stats = fs_decoder_stats(dec);
+	assert_int_equal(stats->templates_added, 70001);
+	assert_int_equal(stats->templates_evicted, 70000 - FS_DECODER_DEFAULT_MAX_TEMPLATES_PER_EXPORTER);
+	assert_int_equal(stats->templates_active, 1 + FS_DECODER_DEFAULT_MAX_TEMPLATES_PER_EXPORTER);
+
+	p.len = 0;
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 400);
+	put_record_400(&p, 1, 3);
+	end_set(&p, set);
+	end_message(&p, msg);
+	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
+					   1700000003000000000ll, collect, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.flows[0].bytes, 100001);
+	assert_int_equal(stats->no_template, 0);
+	fs_decoder_free(dec);
+}
+
 static void
 test_ipfix_variable_length_past_set(void **state)
 {
@@ -1076,7 +1131,9 @@ cpu_seconds(void)
 static void
 test_ipfix_withdraw_all_flood_is_cheap(void **state)
 {
-	struct fs_decoder *dec = fs_decoder_new(NULL);
+	/* The per-exporter limit counts the address over all domains, so it is raised to fill the cache. */
+	struct fs_decoder_limits limits = { .max_templates_per_exporter = 32000 };
+	struct fs_decoder *dec = fs_decoder_new(&limits);
 	struct big_message m = { .bytes = malloc(65535), .len = 0 };
 	double start, spent;
 
@@ -1261,6 +1318,7 @@ main(void)
 		cmocka_unit_test(test_ipfix_uptime_from_system_init),
 		cmocka_unit_test(test_ipfix_padding_as_long_as_record),
 		cmocka_unit_test(test_ipfix_sequence_gap),
+		cmocka_unit_test(test_ipfix_template_flood_one_address),
 	};
 
 	fs_log_set_level(FS_LOG_ERR);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -278,6 +279,110 @@ test_per_exporter_limit(void **state)
 	fs_template_cache_free(cache);
 }
 
+/*
+ * The per-exporter limit counts an address over all its ports and domains:
+ * a flood under a new domain per template evicts only that address's own.
+ */
+static void
+test_per_exporter_limit_spans_domains(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(100000, 64);
+	struct fs_template_limits limits = { .max_templates_per_exporter = 8 };
+	struct fs_template_key legit = make_key("192.0.2.1", 1, 256);
+	struct fs_template_key key;
+	struct fs_template_spec spec = spec_ipfix();
+
+	(void)state;
+	fs_template_cache_set_limits(cache, &limits);
+	assert_int_equal(fs_template_cache_learn(cache, &legit, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	for (uint32_t domain = 0; domain < 1000; domain++) {
+		key = make_key("192.0.2.66", domain, 256);
+		key.exporter_port = (uint16_t)(1024 + domain % 7);
+		assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+				 FS_TEMPLATE_ADDED);
+	}
+	assert_non_null(fs_template_cache_find(cache, &legit));
+	assert_int_equal(fs_template_cache_count(cache), 1 + 8);
+	assert_int_equal(fs_template_cache_stats(cache)->evicted_exporter_limit, 1000 - 8);
+	assert_int_equal(fs_template_cache_stats(cache)->evicted_total_limit, 0);
+	/* The flooding address keeps its newest eight. */
+	key = make_key("192.0.2.66", 999, 256);
+	key.exporter_port = (uint16_t)(1024 + 999 % 7);
+	assert_non_null(fs_template_cache_find(cache, &key));
+	key = make_key("192.0.2.66", 991, 256);
+	key.exporter_port = (uint16_t)(1024 + 991 % 7);
+	assert_null(fs_template_cache_find(cache, &key));
+
+	/* A refresh moves a template to the newest end of its address too. */
+	key = make_key("192.0.2.66", 992, 256);
+	key.exporter_port = (uint16_t)(1024 + 992 % 7);
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+			 FS_TEMPLATE_UNCHANGED);
+	legit.template_id = 257;
+	assert_int_equal(fs_template_cache_learn(cache, &legit, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	key.template_id = 300;
+	key.domain = 5000;
+	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
+	key = make_key("192.0.2.66", 992, 256);
+	key.exporter_port = (uint16_t)(1024 + 992 % 7);
+	assert_non_null(fs_template_cache_find(cache, &key));
+	key = make_key("192.0.2.66", 993, 256);
+	key.exporter_port = (uint16_t)(1024 + 993 % 7);
+	assert_null(fs_template_cache_find(cache, &key));
+	assert_int_equal(fs_template_cache_count(cache), 2 + 8);
+
+	/* Ending one session leaves the address's other sessions counted correctly. */
+	key = make_key("192.0.2.66", 0, 0);
+	key.exporter_port = (uint16_t)(1024 + 999 % 7);
+	assert_true(fs_template_cache_withdraw_session(cache, &key) >= 1);
+	for (uint32_t domain = 2000; domain < 2020; domain++) {
+		key = make_key("192.0.2.66", domain, 256);
+		assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0),
+				 FS_TEMPLATE_ADDED);
+	}
+	assert_int_equal(fs_template_cache_count(cache), 2 + 8);
+	assert_non_null(fs_template_cache_find(cache, &legit));
+	fs_template_cache_free(cache);
+}
+
+/* Held data sets count per address, so new ports and domains do not widen the share. */
+static void
+test_pending_limit_per_address(void **state)
+{
+	struct fs_template_cache *cache = fs_template_cache_new(64, 64);
+	struct fs_pending_limits limits = {
+		.max_sets = 100, .max_bytes = 100000,
+		.max_sets_per_exporter = 4, .max_bytes_per_exporter = 10000,
+	};
+	struct fs_pending_meta meta = { .sequence = 1 };
+	struct fs_template_key legit = make_key("192.0.2.1", 1, 256);
+	struct fs_template_key key;
+	struct fs_pending_set *set;
+	const uint8_t body[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	(void)state;
+	fs_template_cache_set_pending_limits(cache, &limits);
+	assert_int_equal(fs_template_cache_hold(cache, &legit, &meta, body, sizeof(body)), 0);
+	for (uint32_t domain = 0; domain < 50; domain++) {
+		key = make_key("192.0.2.66", domain, 256);
+		key.exporter_port = (uint16_t)(2000 + domain);
+		assert_true(fs_template_cache_hold(cache, &key, &meta, body, sizeof(body)) >= 0);
+	}
+	assert_int_equal(fs_template_cache_pending_count(cache), 1 + 4);
+	set = fs_template_cache_take_pending(cache, &legit);
+	assert_non_null(set);
+	free(set);
+	key = make_key("192.0.2.66", 49, 256);
+	key.exporter_port = 2049;
+	set = fs_template_cache_take_pending(cache, &key);
+	assert_non_null(set);
+	free(set);
+	key = make_key("192.0.2.66", 45, 256);
+	key.exporter_port = 2045;
+	assert_null(fs_template_cache_take_pending(cache, &key));
+	fs_template_cache_free(cache);
+}
+
 /* The byte limit evicts the oldest templates; a template alone over it is rejected. */
 static void
 test_byte_limit(void **state)
@@ -381,6 +486,8 @@ main(void)
 		cmocka_unit_test(test_sampling_store),
 		cmocka_unit_test(test_decode_record_varlen),
 		cmocka_unit_test(test_per_exporter_limit),
+		cmocka_unit_test(test_per_exporter_limit_spans_domains),
+		cmocka_unit_test(test_pending_limit_per_address),
 		cmocka_unit_test(test_byte_limit),
 		cmocka_unit_test(test_withdraw_scopes),
 		cmocka_unit_test(test_sampler_lookup),

@@ -11,6 +11,7 @@
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "filter/filter.h"
+#include "flow_scale.h"
 #include "flow_source.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/topic_range.h"
@@ -22,6 +23,8 @@ struct flow_source {
 	const struct flow_source_options *opt;
 	struct fs_filter *filter;
 	struct fs_decoder *decoder;
+	struct fs_config *config;
+	struct flow_scale scale;
 	flow_source_fn fn;
 	void *opaque;
 	struct flow_source_stats stats;
@@ -29,11 +32,16 @@ struct flow_source {
 };
 
 static void
-take_flow(struct flow_source *src, const struct fs_flow *flow)
+take_flow(struct flow_source *src, const struct fs_flow *read)
 {
+	struct fs_flow copy;
+	const struct fs_flow *flow;
+
 	src->stats.flows++;
 	if (src->failed)
 		return;
+	/* Scaling comes first, so a filter on bytes or packets matches the numbers that the report sums. */
+	flow = flow_scale_apply(&src->scale, read, &copy);
 	if (src->filter && !fs_filter_match(src->filter, flow))
 		return;
 	src->stats.matched++;
@@ -175,13 +183,12 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 	};
 	struct topic_reader t = { .src = src };
 	struct fs_topic_range *reader = NULL;
-	struct fs_config *config = NULL;
+	const struct fs_config *config = src->config;
 	struct fs_kafka_props props;
 	char bootstrap[1024], err[512];
 	int rc = -1;
 
-	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0 ||
-	    fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", opt->command, err);
 		goto out;
 	}
@@ -205,7 +212,6 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 out:
 	fs_topic_range_free(reader);
 	fs_flow_codec_free(t.codec);
-	fs_config_free(config);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -223,6 +229,16 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 		fprintf(stderr, "%s: invalid filter: %s\n", opt->command, ferr.text);
 		return 2;
 	}
+	/* The settings give the topic's bootstrap servers and the rate overrides of enrich. */
+	if ((opt->topic || !opt->no_scale) &&
+	    fs_config_load(&src.config, opt->config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", opt->command, err);
+		goto out;
+	}
+	if (flow_scale_init(&src.scale, !opt->no_scale,
+			    src.config ? fs_config_str(src.config, "enrich.sampling.override") : NULL,
+			    opt->command) < 0)
+		goto out;
 	src.decoder = fs_decoder_new(NULL);
 	if (!src.decoder)
 		goto out;
@@ -241,9 +257,13 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 		goto out;
 	status = 0;
 out:
-	if (stats)
+	if (stats) {
 		*stats = src.stats;
+		flow_scale_describe(&src.scale, stats->scaling, sizeof(stats->scaling));
+	}
+	flow_scale_release(&src.scale);
 	fs_decoder_free(src.decoder);
+	fs_config_free(src.config);
 	fs_filter_free(src.filter);
 	return status;
 }

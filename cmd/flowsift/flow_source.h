@@ -8,10 +8,15 @@
  * the Avro container magic is read as an archive of `flowsift capture`.
  * Topic messages that are not flow records are counted and reported on
  * stderr.  Errors are printed on stderr prefixed with the command name.
+ *
+ * Unless opt->no_scale is set, sampled counters are scaled by the sampling
+ * rate before the filter is applied, as flowsift-enrich does (flow_scale.h),
+ * so flows.raw, captures and flows.enriched give the same numbers.
  */
 #ifndef FS_CMD_FLOW_SOURCE_H
 #define FS_CMD_FLOW_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/flow.h"
@@ -23,11 +28,13 @@ struct flow_source_options {
 	const char *topic;       /* read this topic before the files, or NULL */
 	int64_t from_ms;         /* first message time of the topic; -1: the oldest */
 	int64_t to_ms;           /* end of the topic range, exclusive; -1: the newest at start */
+	bool no_scale;           /* pass counters as exported, not scaled by the sampling rate */
 };
 
 struct flow_source_stats {
 	uint64_t flows;          /* flows read */
 	uint64_t matched;        /* flows that matched the filter and went to the callback */
+	char scaling[256];       /* one line on whether and how counters were scaled (flow_scale_describe()) */
 };
 
 /*

@@ -50,6 +50,7 @@ struct options {
 	const char *topic;
 	int64_t from_ms;        /* -1: --to minus the window */
 	int64_t to_ms;          /* -1: now */
+	bool no_scale;          /* draw counters as exported, not scaled by the sampling rate */
 };
 
 static void
@@ -88,6 +89,10 @@ usage(FILE *out)
 		"                   2026-01-31T12:00:00Z or an age such as -2h\n"
 		"                   (default: --to minus the window)\n"
 		"  --to TIME        end of the topic range, exclusive (default: now)\n"
+		"  --no-scale       files and topics: draw bytes and packets as exported; by\n"
+		"                   default sampled counters are multiplied by the sampling\n"
+		"                   rate as flowsift-enrich does, and a line on stderr\n"
+		"                   states which applies\n"
 		"  --config FILE    read settings (Redis, Kafka) from FILE\n"
 		"  -h, --help       print this help and exit\n"
 		"\n"
@@ -116,6 +121,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{ "topic", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'a' },
 		{ "to", required_argument, NULL, 'b' },
+		{ "no-scale", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,6 +192,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		case 'f': opt->filter_text = optarg; break;
 		case 'c': opt->config_path = optarg; break;
 		case 't': opt->topic = optarg; break;
+		case 'S': opt->no_scale = true; break;
 		case 'a':
 		case 'b':
 			if (flow_source_parse_time(optarg, now_s,
@@ -326,7 +333,7 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 	struct flow_source_options source = {
 		.command = "flowsift graph", .filter_text = opt->filter_text,
 		.config_path = opt->config_path, .topic = opt->topic,
-		.from_ms = opt->from_ms, .to_ms = opt->to_ms,
+		.from_ms = opt->from_ms, .to_ms = opt->to_ms, .no_scale = opt->no_scale,
 	};
 	int64_t range_s = opt->window_s, end_s = -1, step_s, npoints;
 	struct flow_source_stats stats;
@@ -375,6 +382,7 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 	fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s, %" PRIu64
 		" outside the range, %" PRIu64 " drawn\n", stats.flows, stats.matched,
 		opt->filter_text ? " the filter" : "", acc_stats.outside, acc_stats.added);
+	fprintf(stderr, "%s\n", stats.scaling);
 	if (acc_stats.untracked)
 		fprintf(stderr, "flowsift graph: %" PRIu64 " flows of members beyond the first %d "
 				"are drawn in \"other\"\n", acc_stats.untracked, FS_GRAPH_MAX_KEYS);
@@ -433,6 +441,11 @@ cmd_graph(int argc, char **argv)
 		return 2;
 	}
 	live = nfiles == 0 && !opt.topic;
+	if (live && opt.no_scale) {
+		fprintf(stderr, "flowsift graph: --no-scale needs FILE arguments or --topic; the live "
+				"counters are already scaled by the sampling rate\n");
+		return 2;
+	}
 	if (live && (opt.filter_text || (opt.window_s != 3600 && opt.window_s != 86400))) {
 		fprintf(stderr, "flowsift graph: the live counters serve --window 1h and 24h without "
 				"-f; give FILE arguments or --topic for %s\n",

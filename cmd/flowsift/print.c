@@ -31,6 +31,7 @@
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "filter/filter.h"
+#include "flow_scale.h"
 #include "kafka/topic_range.h"
 
 #define STDOUT_BUFFER_SIZE (1024 * 1024)
@@ -51,6 +52,7 @@ struct print_args {
 	const char *config_path;
 	enum output_format format;
 	bool no_header;
+	bool no_scale;
 	int first_file;
 };
 
@@ -60,6 +62,7 @@ struct print_run {
 	struct fs_flow_columns columns;
 	struct fs_flow_codec *codec;
 	struct fs_decoder *decoder;
+	struct flow_scale scale;
 	uint64_t read;
 	uint64_t printed;
 	uint64_t rejected;              /* Kafka messages that are not flows */
@@ -91,7 +94,8 @@ print_help(void)
 		"                      FILE... | --topic TOPIC [--from TIME] [--to TIME] [--offset N]\n"
 		"\n"
 		"Prints flows as an aligned table (default), JSON lines (the objects of\n"
-		"'flowsift decode') or CSV with a header line.\n"
+		"'flowsift decode', counters scaled unless --no-scale) or CSV with a\n"
+		"header line.\n"
 		"\n"
 		"inputs:\n"
 		"  FILE...          pcap, pcapng or raw datagram captures (decoded with one\n"
@@ -114,6 +118,11 @@ print_help(void)
 		"                     every column; 'flowsift print --fields help' lists them\n"
 		"                     (table default: " FS_FLOW_TEXT_TABLE_DEFAULT ")\n"
 		"  --no-header        leave out the header line\n"
+		"  --no-scale         print bytes and packets as exported; by default sampled\n"
+		"                     counters are multiplied by the sampling rate as\n"
+		"                     flowsift-enrich does, the exported values stay in\n"
+		"                     exported_bytes and exported_packets (JSON, or add them\n"
+		"                     to --fields), and flows enrich scaled stay as they are\n"
 		"  --config FILE      read settings (Kafka servers, log level) from FILE\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
@@ -234,17 +243,20 @@ print_header(const struct print_run *run)
 	}
 }
 
-/* Filters and prints one flow; also the decoder's sink. */
+/* Scales, filters and prints one flow; also the decoder's sink. */
 static void
-emit_flow(const struct fs_flow *flow, void *opaque)
+emit_flow(const struct fs_flow *read, void *opaque)
 {
 	struct print_run *run = opaque;
 	char line[FS_FLOW_JSON_MAX + FS_FLOW_TEXT_MAX_LINE];
+	struct fs_flow copy;
+	const struct fs_flow *flow;
 	int len;
 
 	run->read++;
 	if ((run->read & 1023) == 0)
 		show_progress(run, false);
+	flow = flow_scale_apply(&run->scale, read, &copy);
 	if (run->filter != NULL && !fs_filter_match(run->filter, flow))
 		return;
 	if (run->format == OUT_JSON)
@@ -436,6 +448,7 @@ parse_args(int argc, char **argv, struct print_args *a)
 		{ "to", required_argument, NULL, 'b' },
 		{ "offset", required_argument, NULL, 'o' },
 		{ "no-header", no_argument, NULL, 'n' },
+		{ "no-scale", no_argument, NULL, 'S' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -452,6 +465,7 @@ parse_args(int argc, char **argv, struct print_args *a)
 		case 'b': a->to = optarg; break;
 		case 'o': a->offset = optarg; break;
 		case 'n': a->no_header = true; break;
+		case 'S': a->no_scale = true; break;
 		case 'c': a->config_path = optarg; break;
 		case 'h': print_help(); return 1;
 		case 'F':
@@ -547,6 +561,11 @@ cmd_print(int argc, char **argv)
 	}
 	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
 		fs_log_set_level(level);
+	if (flow_scale_init(&run.scale, !args.no_scale,
+			    fs_config_str(config, "enrich.sampling.override"), "flowsift print") < 0) {
+		status = 1;
+		goto out;
+	}
 	run.codec = fs_flow_codec_new(err, sizeof(err));
 	run.decoder = fs_decoder_new(NULL);
 	if (run.codec == NULL || run.decoder == NULL) {
@@ -586,6 +605,7 @@ cmd_print(int argc, char **argv)
 		fprintf(stderr, "flowsift print: %" PRIu64 " flows read, %" PRIu64 " shown\n",
 			run.read, run.printed);
 out:
+	flow_scale_release(&run.scale);
 	fs_decoder_free(run.decoder);
 	fs_flow_codec_free(run.codec);
 	fs_filter_free(run.filter);

@@ -116,6 +116,7 @@ struct options {
 	const char *topic;       /* read flows from this topic instead of files */
 	int64_t from_ms;         /* -1: the start of the topic */
 	int64_t to_ms;           /* -1: the end of the topic at start */
+	bool no_scale;           /* sum counters as exported, not scaled by the sampling rate */
 };
 
 static void
@@ -149,6 +150,10 @@ usage(FILE *out)
 		"  --from TIME      first message time: Unix seconds, 2026-01-31T12:00:00Z,\n"
 		"                   or an age such as -15m, -2h, -1d (default: the oldest)\n"
 		"  --to TIME        end of the range, exclusive (default: the newest at start)\n"
+		"  --no-scale       files and topics: sum bytes and packets as exported; by\n"
+		"                   default sampled counters are multiplied by the sampling\n"
+		"                   rate as flowsift-enrich does (flows it scaled stay as\n"
+		"                   they are), and the table output says which applies\n"
 		"  --config FILE    read settings from FILE\n"
 		"  -h, --help       print this help and exit\n"
 		"\n"
@@ -407,7 +412,7 @@ report_files(const struct options *opt, int nfiles, char **files)
 	struct flow_source_options source = {
 		.command = "flowsift report", .filter_text = opt->filter_text,
 		.config_path = opt->config_path, .topic = opt->topic,
-		.from_ms = opt->from_ms, .to_ms = opt->to_ms,
+		.from_ms = opt->from_ms, .to_ms = opt->to_ms, .no_scale = opt->no_scale,
 	};
 	struct flow_sums sums = { .type = opt->type };
 	struct flow_source_stats stats;
@@ -438,9 +443,11 @@ report_files(const struct options *opt, int nfiles, char **files)
 	}
 	print_rows(opt, rows, n);
 	fflush(stdout);
-	if (opt->format == FORMAT_TABLE)
+	if (opt->format == FORMAT_TABLE) {
 		fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s\n", stats.flows,
 			stats.matched, opt->filter_text ? " the filter" : "");
+		fprintf(stderr, "%s\n", stats.scaling);
+	}
 	status = 0;
 out:
 	free(rows);
@@ -795,6 +802,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{ "topic", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'a' },
 		{ "to", required_argument, NULL, 'b' },
+		{ "no-scale", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -843,6 +851,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		case 'f': opt->filter_text = optarg; break;
 		case 'c': opt->config_path = optarg; break;
 		case 't': opt->topic = optarg; break;
+		case 'S': opt->no_scale = true; break;
 		case 'a':
 		case 'b':
 			if (flow_source_parse_time(optarg, (int64_t)time(NULL),
@@ -899,5 +908,10 @@ cmd_report(int argc, char **argv)
 	}
 	if (optind + 1 < argc || opt.topic)
 		return report_files(&opt, argc - 1 - optind, argv + 1 + optind);
+	if (opt.no_scale) {
+		fprintf(stderr, "flowsift report: --no-scale needs FILE arguments or --topic; the live "
+				"counters are already scaled by the sampling rate\n");
+		return 2;
+	}
 	return report_live(&opt);
 }

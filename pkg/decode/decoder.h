@@ -64,7 +64,7 @@ struct fs_decoder_stats {
 /* Limits on what hostile input can make the decoder hold. */
 struct fs_decoder_limits {
 	uint32_t max_templates;       /* total across exporters; oldest evicted */
-	uint32_t max_templates_per_exporter; /* per exporter, port and domain; its oldest evicted */
+	uint32_t max_templates_per_exporter; /* per exporter address over all ports and domains; its oldest evicted */
 	uint32_t max_template_bytes;  /* memory of all templates; oldest evicted */
 	uint32_t max_template_fields; /* per template */
 	uint32_t max_options_entries; /* sampling rates and boot times from options data; oldest evicted */

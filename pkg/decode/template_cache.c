@@ -4,9 +4,10 @@
  * Templates live in a hash table for lookup, in a doubly linked list of all
  * templates ordered by when each was last learned or refreshed (its head is
  * evicted first when a total limit is reached), and in the list of their
- * scope (exporter, port, protocol, domain), ordered the same way.  Scopes
- * have a hash table of their own, so a withdrawal of all templates of a
- * domain, and the per-exporter limit, touch only that scope.
+ * scope (exporter, port, protocol, domain) and of their source (exporter
+ * address), ordered the same way.  Scopes and sources have hash tables of
+ * their own, so a withdrawal of all templates of a domain touches only that
+ * scope, and the per-exporter limit only that address's templates.
  *
  * Options state (sampling rates, boot times) lives in a second chained hash
  * of entries allocated on first use, at most max_options_entries, with the
@@ -30,6 +31,20 @@ struct fs_template_scope {
 	struct fs_template_scope *hash_next;
 	uint32_t hash;
 	struct fs_template_key key;          /* template_id is 0 */
+	struct fs_template *oldest, *newest; /* by learn or refresh time */
+	uint32_t count;
+	bool pinned;                         /* kept when empty: a learn is filling it */
+};
+
+/*
+ * The templates of one exporter address, over all its ports, protocols and
+ * domains: max_templates_per_exporter counts here, because one sender can
+ * open any number of ports and domains.
+ */
+struct fs_template_source {
+	struct fs_template_source *hash_next;
+	uint32_t hash;
+	struct fs_addr exporter;
 	struct fs_template *oldest, *newest; /* by learn or refresh time */
 	uint32_t count;
 	bool pinned;                         /* kept when empty: a learn is filling it */
@@ -64,6 +79,7 @@ struct fs_template_cache {
 	struct fs_template **buckets;
 	struct fs_template *oldest, *newest;
 	struct fs_template_scope **scopes;   /* same bucket count as buckets */
+	struct fs_template_source **sources; /* same bucket count as buckets */
 
 	struct opt_entry **opt_buckets;
 	uint32_t opt_bucket_mask;
@@ -108,6 +124,17 @@ key_hash(const struct fs_template_key *key, bool with_id)
 	return h;
 }
 
+/* Hashes the exporter address of key only. */
+static uint32_t
+addr_hash(const struct fs_addr *addr)
+{
+	uint32_t h = 2166136261u;
+	size_t addr_len = addr->family == 4 ? 4 : 16;
+
+	h = fnv1a(h, &addr->family, 1);
+	return fnv1a(h, addr->bytes, addr_len);
+}
+
 static bool
 same_session(const struct fs_template_key *a, const struct fs_template_key *b)
 {
@@ -150,8 +177,9 @@ fs_template_cache_new(uint32_t max_templates, uint32_t max_template_fields)
 		return NULL;
 	cache->buckets = calloc(buckets, sizeof(*cache->buckets));
 	cache->scopes = calloc(buckets, sizeof(*cache->scopes));
+	cache->sources = calloc(buckets, sizeof(*cache->sources));
 	cache->opt_buckets = calloc(opt_buckets, sizeof(*cache->opt_buckets));
-	if (!cache->buckets || !cache->scopes || !cache->opt_buckets) {
+	if (!cache->buckets || !cache->scopes || !cache->sources || !cache->opt_buckets) {
 		fs_template_cache_free(cache);
 		return NULL;
 	}
@@ -218,11 +246,24 @@ fs_template_cache_free(struct fs_template_cache *cache)
 			}
 		}
 	}
+	if (cache->sources) {
+		for (uint32_t i = 0; i <= cache->bucket_mask; i++) {
+			struct fs_template_source *source = cache->sources[i];
+
+			while (source) {
+				struct fs_template_source *source_next = source->hash_next;
+
+				free(source);
+				source = source_next;
+			}
+		}
+	}
 	for (opt = cache->opt_oldest; opt; opt = opt_next) {
 		opt_next = opt->newer;
 		free(opt);
 	}
 	free(cache->opt_buckets);
+	free(cache->sources);
 	free(cache->scopes);
 	free(cache->buckets);
 	free(cache);
@@ -294,11 +335,45 @@ free_scope(struct fs_template_cache *cache, struct fs_template_scope *scope)
 	free(scope);
 }
 
-/* Unlinks tpl from the list of all templates and from its scope's list. */
+/* Returns the source of addr, created when absent, or NULL when memory runs out. */
+static struct fs_template_source *
+claim_source(struct fs_template_cache *cache, const struct fs_addr *addr)
+{
+	uint32_t hash = addr_hash(addr);
+	struct fs_template_source **bucket = &cache->sources[hash & cache->bucket_mask];
+	struct fs_template_source *source;
+
+	for (source = *bucket; source; source = source->hash_next) {
+		if (source->hash == hash && fs_addr_equal(&source->exporter, addr))
+			return source;
+	}
+	source = calloc(1, sizeof(*source));
+	if (!source)
+		return NULL;
+	source->exporter = *addr;
+	source->hash = hash;
+	source->hash_next = *bucket;
+	*bucket = source;
+	return source;
+}
+
+static void
+free_source(struct fs_template_cache *cache, struct fs_template_source *source)
+{
+	struct fs_template_source **link = &cache->sources[source->hash & cache->bucket_mask];
+
+	while (*link != source)
+		link = &(*link)->hash_next;
+	*link = source->hash_next;
+	free(source);
+}
+
+/* Unlinks tpl from the list of all templates and from its scope's and source's lists. */
 static void
 lists_unlink(struct fs_template_cache *cache, struct fs_template *tpl)
 {
 	struct fs_template_scope *scope = tpl->scope;
+	struct fs_template_source *source = tpl->source;
 
 	if (tpl->older)
 		tpl->older->newer = tpl->newer;
@@ -319,13 +394,24 @@ lists_unlink(struct fs_template_cache *cache, struct fs_template *tpl)
 	else
 		scope->newest = tpl->scope_older;
 	tpl->scope_older = tpl->scope_newer = NULL;
+
+	if (tpl->source_older)
+		tpl->source_older->source_newer = tpl->source_newer;
+	else
+		source->oldest = tpl->source_newer;
+	if (tpl->source_newer)
+		tpl->source_newer->source_older = tpl->source_older;
+	else
+		source->newest = tpl->source_older;
+	tpl->source_older = tpl->source_newer = NULL;
 }
 
-/* Appends tpl at the newest end of both lists. */
+/* Appends tpl at the newest end of the three lists. */
 static void
 lists_append(struct fs_template_cache *cache, struct fs_template *tpl)
 {
 	struct fs_template_scope *scope = tpl->scope;
+	struct fs_template_source *source = tpl->source;
 
 	tpl->older = cache->newest;
 	tpl->newer = NULL;
@@ -342,14 +428,26 @@ lists_append(struct fs_template_cache *cache, struct fs_template *tpl)
 	else
 		scope->oldest = tpl;
 	scope->newest = tpl;
+
+	tpl->source_older = source->newest;
+	tpl->source_newer = NULL;
+	if (source->newest)
+		source->newest->source_newer = tpl;
+	else
+		source->oldest = tpl;
+	source->newest = tpl;
 }
 
-/* Unlinks tpl from its bucket and lists, frees it, and frees its scope when that empties. */
+/*
+ * Unlinks tpl from its bucket and lists, frees it, and frees its scope and
+ * source when they empty.
+ */
 static void
 remove_template(struct fs_template_cache *cache, struct fs_template *tpl)
 {
 	struct fs_template **link = &cache->buckets[tpl->hash & cache->bucket_mask];
 	struct fs_template_scope *scope = tpl->scope;
+	struct fs_template_source *source = tpl->source;
 
 	while (*link != tpl)
 		link = &(*link)->hash_next;
@@ -358,9 +456,12 @@ remove_template(struct fs_template_cache *cache, struct fs_template *tpl)
 	cache->count--;
 	cache->stats.bytes -= tpl->size;
 	scope->count--;
+	source->count--;
 	free(tpl);
 	if (scope->count == 0 && !scope->pinned)
 		free_scope(cache, scope);
+	if (source->count == 0 && !source->pinned)
+		free_source(cache, source);
 }
 
 static void set_reason(char *reason, size_t reason_len, const char *fmt, ...)
@@ -475,15 +576,15 @@ check_spec(const struct fs_template_cache *cache, const struct fs_template_spec 
 }
 
 /*
- * Makes room for a new template of size bytes in scope: the scope's oldest
- * template goes when the scope is full, then the oldest of all while a total
- * limit would be passed.
+ * Makes room for a new template of size bytes from source: the source's
+ * oldest templates go while the source is full (more than one when the limit
+ * was lowered), then the oldest of all while a total limit would be passed.
  */
 static void
-make_room(struct fs_template_cache *cache, struct fs_template_scope *scope, size_t size)
+make_room(struct fs_template_cache *cache, struct fs_template_source *source, size_t size)
 {
-	if (scope->count >= cache->limits.max_templates_per_exporter && scope->oldest) {
-		remove_template(cache, scope->oldest);
+	while (source->count >= cache->limits.max_templates_per_exporter && source->oldest) {
+		remove_template(cache, source->oldest);
 		cache->stats.evicted_exporter_limit++;
 	}
 	while (cache->oldest && (cache->count >= cache->max_templates ||
@@ -502,6 +603,7 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	uint32_t hash = key_hash(key, true);
 	struct fs_template *old = find(cache, key, hash);
 	struct fs_template_scope *scope;
+	struct fs_template_source *source;
 	struct fs_template *tpl;
 	struct fs_template **bucket;
 	int64_t min_len;
@@ -543,17 +645,24 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	if (old)
 		remove_template(cache, old);
 	scope = claim_scope(cache, key);
-	if (!scope) {
+	source = scope ? claim_source(cache, &key->exporter) : NULL;
+	if (!source) {
+		if (scope && scope->count == 0)
+			free_scope(cache, scope);
 		set_reason(reason, reason_len, "out of memory");
 		return FS_ERR_SYSTEM;
 	}
 	scope->pinned = true;
-	make_room(cache, scope, size);
+	source->pinned = true;
+	make_room(cache, source, size);
 	scope->pinned = false;
+	source->pinned = false;
 	tpl = calloc(1, size);
 	if (!tpl) {
 		if (scope->count == 0)
 			free_scope(cache, scope);
+		if (source->count == 0)
+			free_source(cache, source);
 		set_reason(reason, reason_len, "out of memory");
 		return FS_ERR_SYSTEM;
 	}
@@ -565,6 +674,7 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	tpl->hash = hash;
 	tpl->size = size;
 	tpl->scope = scope;
+	tpl->source = source;
 	(void)parse_fields(spec, tpl->fields, NULL, 0);
 	for (uint16_t i = 0; i < tpl->field_count; i++) {
 		if (tpl->fields[i].reverse)
@@ -582,6 +692,7 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	lists_append(cache, tpl);
 	cache->count++;
 	scope->count++;
+	source->count++;
 	cache->stats.bytes += size;
 	if (cache->observer)
 		cache->observer(tpl, FS_TEMPLATE_CHANGE_LEARNED, cache->observer_opaque);
@@ -878,14 +989,14 @@ pending_unlink(struct fs_template_cache *cache, struct fs_pending_set *prev,
 	cache->pending_bytes -= set->len;
 }
 
-/* Drops the oldest held set, of key's session only when key is not NULL. */
+/* Drops the oldest held set, of key's exporter address only when key is not NULL. */
 static bool
 pending_drop_oldest(struct fs_template_cache *cache, const struct fs_template_key *key)
 {
 	struct fs_pending_set *prev = NULL, *set;
 
 	for (set = cache->pending_head; set; prev = set, set = set->next) {
-		if (key && !same_session(&set->key, key))
+		if (key && !fs_addr_equal(&set->key.exporter, &key->exporter))
 			continue;
 		pending_unlink(cache, prev, set);
 		free(set);
@@ -902,28 +1013,29 @@ fs_template_cache_hold(struct fs_template_cache *cache,
 {
 	const struct fs_pending_limits *lim = &cache->pending_limits;
 	struct fs_pending_set *set;
-	uint32_t session_sets = 0;
-	size_t session_bytes = 0;
+	uint32_t address_sets = 0;
+	size_t address_bytes = 0;
 	int dropped = 0;
 
 	if (lim->max_sets == 0 || lim->max_sets_per_exporter == 0 ||
 	    len > lim->max_bytes_per_exporter || len > lim->max_bytes)
 		return FS_ERR_FULL;
+	/* The share counts per address, so new ports or domains do not widen it. */
 	for (set = cache->pending_head; set; set = set->next) {
-		if (same_session(&set->key, key)) {
-			session_sets++;
-			session_bytes += set->len;
+		if (fs_addr_equal(&set->key.exporter, &key->exporter)) {
+			address_sets++;
+			address_bytes += set->len;
 		}
 	}
-	/* Make room: first within the exporter's own share, then in total. */
-	while (session_sets > 0 && (session_sets >= lim->max_sets_per_exporter ||
-				    session_bytes + len > lim->max_bytes_per_exporter)) {
+	/* Make room: first within the address's own share, then in total. */
+	while (address_sets > 0 && (address_sets >= lim->max_sets_per_exporter ||
+				    address_bytes + len > lim->max_bytes_per_exporter)) {
 		struct fs_pending_set *oldest = cache->pending_head;
 
-		while (!same_session(&oldest->key, key))
+		while (!fs_addr_equal(&oldest->key.exporter, &key->exporter))
 			oldest = oldest->next;
-		session_sets--;
-		session_bytes -= oldest->len;
+		address_sets--;
+		address_bytes -= oldest->len;
 		(void)pending_drop_oldest(cache, key);
 		dropped++;
 	}

@@ -7,10 +7,11 @@
  * under the same key replaces the old one; the cache keeps no history.
  *
  * Limits (struct fs_template_limits), all checked before allocating:
- *  - max_templates_per_exporter per exporter scope (address, port, protocol
- *    and domain): a new template in a full scope evicts the scope's template
- *    learned or refreshed longest ago, so one exporter cannot push out
- *    another's templates;
+ *  - max_templates_per_exporter per exporter address, counted over all its
+ *    ports, protocols and domains: a new template from a full address evicts
+ *    that address's template learned or refreshed longest ago, so a sender
+ *    that floods templates under many ports or domains pushes out only its
+ *    own.  Other addresses lose templates only through the total limits;
  *  - max_templates and max_template_bytes (the memory the templates take)
  *    in total: the template learned or refreshed longest ago, of any
  *    exporter, is evicted to make room;
@@ -37,7 +38,8 @@
  *
  * Data sets that arrive before their template are held, copied, in a
  * bounded FIFO (limits in struct fs_pending_limits) until the template
- * arrives; the oldest held set is dropped first when a limit is reached.
+ * arrives.  When an address reaches its own limit, its oldest held set is
+ * dropped; when a total limit is reached, the oldest held set of any address.
  *
  * Thread safety: none; the owning decoder serialises access.
  */
@@ -83,6 +85,8 @@ struct fs_template {
 	struct fs_template *older, *newer;             /* all templates, by learn time */
 	struct fs_template_scope *scope;
 	struct fs_template *scope_older, *scope_newer; /* the scope's templates, by learn time */
+	struct fs_template_source *source;
+	struct fs_template *source_older, *source_newer; /* the address's templates, by learn time */
 	uint32_t hash;
 	size_t size;              /* bytes allocated for this template */
 	size_t wire_len;
@@ -108,6 +112,7 @@ enum fs_template_learned {
 
 struct fs_template_cache;
 struct fs_template_scope;
+struct fs_template_source;
 
 /* Default limits; a real exporter rarely has more than a few hundred templates. */
 #define FS_TEMPLATE_DEFAULT_MAX_PER_EXPORTER 1024
@@ -116,7 +121,7 @@ struct fs_template_scope;
 
 /* Limits of a cache besides max_templates and max_template_fields; 0 means the default. */
 struct fs_template_limits {
-	uint32_t max_templates_per_exporter; /* per exporter address, port, protocol and domain */
+	uint32_t max_templates_per_exporter; /* per exporter address, over all ports, protocols and domains */
 	uint32_t max_template_bytes;         /* memory of all templates together */
 	uint32_t max_options_entries;        /* sampling rates and boot times remembered */
 };
@@ -248,7 +253,7 @@ uint32_t fs_template_cache_sampler(const struct fs_template_cache *cache,
 struct fs_pending_limits {
 	uint32_t max_sets;              /* in total */
 	uint32_t max_bytes;             /* in total, set bodies */
-	uint32_t max_sets_per_exporter; /* per exporter address and port */
+	uint32_t max_sets_per_exporter; /* per exporter address, over all ports and domains */
 	uint32_t max_bytes_per_exporter;
 };
 
@@ -276,7 +281,9 @@ void fs_template_cache_set_pending_limits(struct fs_template_cache *cache,
  * Holds a copy of the data set body body[0..len) that key's template is
  * needed for.  Returns how many older held sets were dropped to make room
  * (0 or more), FS_ERR_FULL when the body alone is over the per-exporter byte
- * limit (nothing is held), or FS_ERR_SYSTEM when memory runs out.
+ * limit (nothing is held), or FS_ERR_SYSTEM when memory runs out.  The
+ * per-exporter limits count the held sets of key's address, whatever their
+ * port, protocol or domain.
  */
 int fs_template_cache_hold(struct fs_template_cache *cache,
 			   const struct fs_template_key *key,
