@@ -8,7 +8,8 @@ and of the rendered Kubernetes manifests must:
     variables (so every key exists and every value is valid);
   - publish exactly the ports that configuration makes the worker listen on
     (the metrics port of <worker>.metrics.listen, and for ingest the UDP ports
-    of ingest.listen), and probe /healthz and /readyz on the metrics port;
+    of ingest.listen and the TCP ports of ingest.listen.tcp), and probe
+    /healthz and /readyz on the metrics port;
   - run as a non-root user with a read-only root filesystem.
 The Dockerfile must install the -dev package of every pkg-config library of
 the Makefile and a runtime package for every shared library the binaries link.
@@ -104,7 +105,7 @@ def check_container(where, build, command, ports, env, config_text, shipped):
     if not metrics_key:
         fail(where, f"'{binary}' is not a worker with a metrics port ({', '.join(METRICS_KEYS)})")
         return None
-    keys = [metrics_key] + (["ingest.listen"] if binary == "flowsift-ingest" else [])
+    keys = [metrics_key] + (["ingest.listen", "ingest.listen.tcp"] if binary == "flowsift-ingest" else [])
     values, error = build.config(config_text, env, keys)
     if error:
         fail(where, f"configuration rejected by flowsift config check: {error}")
@@ -117,6 +118,11 @@ def check_container(where, build, command, ports, env, config_text, shipped):
     expected = {(metrics_port, "TCP")}
     if binary == "flowsift-ingest":
         expected |= {(p, "UDP") for p in listen_ports(values["ingest.listen"])}
+        expected |= {(p, "TCP") for p in listen_ports(values["ingest.listen.tcp"])}
+        tcp_hosts = {item.rsplit(":", 1)[0] for item in values["ingest.listen.tcp"].split(",") if item}
+        if tcp_hosts & {"127.0.0.1", "[::1]", "::1"}:
+            fail(where, f"ingest.listen.tcp = {values['ingest.listen.tcp']} listens on loopback: "
+                 "exporters outside the container cannot reach IPFIX over TCP")
     for port, proto in sorted(expected - ports):
         fail(where, f"{binary} listens on {proto} {port}, which the container does not expose")
     for port, proto in sorted(ports - expected):
