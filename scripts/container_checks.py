@@ -121,7 +121,7 @@ def check_container(where, build, command, ports, env, config_text, shipped):
     host = values[metrics_key].rsplit(":", 1)[0]
     if host in ("127.0.0.1", "[::1]", "localhost"):
         fail(where, f"{metrics_key} = {values[metrics_key]} listens on loopback only: "
-             "probes and Prometheus cannot reach it")
+             "probes and other pods cannot reach it")
     expected = {(metrics_port, "TCP")}
     if binary == "flowsift-ingest":
         expected |= {(p, "UDP") for p in listen_ports(values["ingest.listen"])}

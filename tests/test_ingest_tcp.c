@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@
 
 #define WAIT_MS 20000
 
-#define REFUSED "flowsift_ingest_tcp_connections_refused_total"
+#define REJECTED "flowsift_ingest_tcp_connections_refused_total"
 
 /* Connects from source (an IPv4 loopback address) to 127.0.0.1:port. */
 static int
@@ -44,8 +45,8 @@ connect_from(const char *source, uint16_t port)
 }
 
 /*
- * Waits up to WAIT_MS for the server to close fd; returns 1 when a read
- * ends the stream (end of file or reset), 0 when fd is still open.
+ * Waits up to WAIT_MS for the server to close fd.  Returns 1 when a read
+ * ends the stream with end of file or a reset, else 0.
  */
 static int
 closed_by_server(int fd)
@@ -130,7 +131,7 @@ tcp_allowlist_rejects_others(void **state)
 
 	(void)state;
 	assert_true(closed_by_server(outside));
-	assert_int_equal(fstest_wait_metric(port, REFUSED "{reason=\"exporter_not_allowed\"}", 1,
+	assert_int_equal(fstest_wait_metric(port, REJECTED "{reason=\"exporter_not_allowed\"}", 1,
 					    WAIT_MS), 1);
 	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_connections_opened_total"), 0);
 	assert_true(log_contains(c, "ingest", "rejected the connection from 127.0.0.1 port"));
@@ -142,7 +143,7 @@ tcp_allowlist_rejects_others(void **state)
 					    WAIT_MS), 4);
 	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_connections_opened_total"), 1);
 	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_connections"), 1);
-	assert_int_equal(fstest_metric(port, REFUSED "{reason=\"exporter_not_allowed\"}"), 1);
+	assert_int_equal(fstest_metric(port, REJECTED "{reason=\"exporter_not_allowed\"}"), 1);
 	/* The UDP counter of the allowlist stays apart. */
 	assert_int_equal(fstest_metric(port,
 		"flowsift_ingest_datagrams_dropped_total{reason=\"exporter_not_allowed\"}"), 0);
@@ -195,7 +196,7 @@ tcp_connection_limits(void **state)
 	assert_int_equal(fstest_wait_metric(port, "flowsift_ingest_tcp_connections", 2, WAIT_MS), 2);
 	third = connect_from("127.0.0.1", in->tcp_port);
 	assert_true(closed_by_server(third));
-	assert_int_equal(fstest_wait_metric(port, REFUSED "{reason=\"per_address_max\"}", 1,
+	assert_int_equal(fstest_wait_metric(port, REJECTED "{reason=\"per_address_max\"}", 1,
 					    WAIT_MS), 1);
 	assert_true(log_contains(c, "ingest", "ingest.tcp.connections.per.address.max"));
 
@@ -207,9 +208,9 @@ tcp_connection_limits(void **state)
 
 	last = connect_from("127.0.0.3", in->tcp_port);
 	assert_true(closed_by_server(last));
-	assert_int_equal(fstest_wait_metric(port, REFUSED "{reason=\"connections_max\"}", 1,
+	assert_int_equal(fstest_wait_metric(port, REJECTED "{reason=\"connections_max\"}", 1,
 					    WAIT_MS), 1);
-	assert_int_equal(fstest_metric(port, REFUSED "{reason=\"per_address_max\"}"), 1);
+	assert_int_equal(fstest_metric(port, REJECTED "{reason=\"per_address_max\"}"), 1);
 	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_connections_opened_total"), 3);
 	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_connections"), 3);
 
@@ -221,11 +222,49 @@ tcp_connection_limits(void **state)
 	third = connect_from("127.0.0.1", in->tcp_port);
 	assert_int_equal(fstest_wait_metric(port, "flowsift_ingest_tcp_connections_opened_total", 4,
 					    WAIT_MS), 4);
-	assert_int_equal(fstest_metric(port, REFUSED "{reason=\"per_address_max\"}"), 1);
+	assert_int_equal(fstest_metric(port, REJECTED "{reason=\"per_address_max\"}"), 1);
 	close(second);
 	close(third);
 	close(other);
 	close(last);
+	fstest_cluster_stop(c);
+}
+
+/* Connections beyond FD_SETSIZE (1024), so that ingest holds descriptors that select() cannot watch. */
+#define MANY_CONNECTIONS 1100
+
+/* With more than 1024 descriptors open, ingest still accepts them and still serves /metrics. */
+static void
+tcp_many_connections_metrics(void **state)
+{
+	static int fds[MANY_CONNECTIONS];
+	struct rlimit limit;
+	struct fstest_cluster *c;
+	struct fstest_ingest *in;
+
+	(void)state;
+	/* This process holds the client ends, so it needs the descriptors too. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &limit), 0);
+	if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < MANY_CONNECTIONS + 256) {
+		fprintf(stderr, "skipped: the hard open-files limit %llu is below %d\n",
+			(unsigned long long)limit.rlim_max, MANY_CONNECTIONS + 256);
+		skip();
+	}
+	if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < MANY_CONNECTIONS + 256) {
+		limit.rlim_cur = MANY_CONNECTIONS + 256;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &limit), 0);
+	}
+	c = fstest_cluster_start();
+	in = fstest_ingest_start(c, "ingest",
+		"kafka.topic.templates = \"\"\ningest.tcp.connections.max = 2000\n"
+		"ingest.tcp.connections.per.address.max = 2000\n");
+	for (size_t i = 0; i < MANY_CONNECTIONS; i++)
+		fds[i] = connect_from("127.0.0.1", in->tcp_port);
+	assert_int_equal(fstest_wait_metric(in->metrics_port, "flowsift_ingest_tcp_connections",
+					    MANY_CONNECTIONS, WAIT_MS), MANY_CONNECTIONS);
+	assert_int_equal(fstest_metric(in->metrics_port, "flowsift_ingest_tcp_accept_errors_total"), 0);
+	for (size_t i = 0; i < MANY_CONNECTIONS; i++)
+		close(fds[i]);
 	fstest_cluster_stop(c);
 }
 
@@ -236,6 +275,7 @@ main(void)
 		cmocka_unit_test(tcp_allowlist_rejects_others),
 		cmocka_unit_test(tcp_idle_timeout_closes),
 		cmocka_unit_test(tcp_connection_limits),
+		cmocka_unit_test(tcp_many_connections_metrics),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@
 #define MAX_LISTENERS 8
 #define READ_BUFFER 65536
 #define POLL_INTERVAL_MS 200
+/* Descriptors kept for the rest of ingest (sockets, Kafka, files); an estimate. */
+#define FD_RESERVE 256
 
 struct connection {
 	int fd;
@@ -180,11 +183,11 @@ connections_from(const struct ipfix_tcp *tcp, const struct fs_addr *peer)
 }
 
 /*
- * Returns NULL when the peer may open a connection, else the reason to
- * reject it, after counting it in the matching stats field.
+ * Checks whether peer may open a connection.  Returns NULL if so, else
+ * counts the rejection in its stats field and returns the reason.
  */
 static const char *
-admission_refusal(struct ipfix_tcp *tcp, const struct fs_addr *peer)
+rejection_reason(struct ipfix_tcp *tcp, const struct fs_addr *peer)
 {
 	if (tcp->allow->count > 0 && !fs_cidr_list_match(tcp->allow, peer)) {
 		tcp->stats.rejected_not_allowed++;
@@ -209,19 +212,27 @@ accept_connection(struct ipfix_tcp *tcp, int listener)
 	struct connection *conn;
 	struct fs_addr peer;
 	uint16_t peer_port;
-	const char *refusal;
+	const char *reason;
 	char text[FS_ADDR_STRLEN];
 	int fd = accept4(listener, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* A connection reset before accept, or a signal, is not a failure of the listener. */
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		tcp->stats.accept_errors++;
+		fs_log_limited(&tcp->admission_limit, FS_LOG_ERR, "ipfix-tcp",
+			       "accepting a TCP connection failed: %s (check the open-files limit "
+			       "against ingest.tcp.connections.max)", strerror(errno));
 		return;
+	}
 	memset(&peer, 0, sizeof(peer));
 	peer_from_sockaddr(&ss, &peer, &peer_port);
-	refusal = admission_refusal(tcp, &peer);
-	if (refusal) {
+	reason = rejection_reason(tcp, &peer);
+	if (reason) {
 		fs_log_limited(&tcp->admission_limit, FS_LOG_WARNING, "ipfix-tcp",
 			       "rejected the connection from %s port %u: %s",
-			       fs_addr_format(&peer, text), peer_port, refusal);
+			       fs_addr_format(&peer, text), peer_port, reason);
 		close(fd);
 		return;
 	}
@@ -347,6 +358,30 @@ run(void *arg)
 	return NULL;
 }
 
+/*
+ * Raises the soft open-files limit, up to the hard limit, so that
+ * connections_max connections fit next to the descriptors the rest of the
+ * process uses (FD_RESERVE).  Logs a warning when the hard limit is lower.
+ */
+static void
+raise_open_files_limit(size_t connections_max)
+{
+	rlim_t needed = (rlim_t)connections_max + FD_RESERVE;
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur >= needed)
+		return;
+	limit.rlim_cur = limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed ? needed
+										   : limit.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+		getrlimit(RLIMIT_NOFILE, &limit);
+	if (limit.rlim_cur < needed)
+		fs_log(FS_LOG_WARNING, "ipfix-tcp",
+		       "the open-files limit (%llu) is below ingest.tcp.connections.max plus %d: "
+		       "connections beyond it fail at accept; raise the limit or lower the setting",
+		       (unsigned long long)limit.rlim_cur, FD_RESERVE);
+}
+
 static void
 release(struct ipfix_tcp *tcp)
 {
@@ -388,6 +423,7 @@ ipfix_tcp_start(struct ipfix_tcp **out, const char *listen, const struct fs_conf
 	tcp->idle_timeout_ns = fs_config_int(config, "ingest.tcp.idle.timeout") * 1000000000;
 	tcp->limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	tcp->admission_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	raise_open_files_limit(tcp->connections_max);
 	tcp->conns = calloc(tcp->connections_max, sizeof(*tcp->conns));
 	tcp->pfds = calloc(MAX_LISTENERS + tcp->connections_max, sizeof(*tcp->pfds));
 	if (!tcp->conns || !tcp->pfds) {
@@ -442,7 +478,8 @@ ipfix_tcp_stop(struct ipfix_tcp *tcp)
 	fs_log(FS_LOG_INFO, "stats",
 	       "ipfix_tcp_connections=%llu ipfix_tcp_rejected_not_allowed=%llu "
 	       "ipfix_tcp_rejected_limit=%llu ipfix_tcp_rejected_per_address=%llu "
-	       "ipfix_tcp_rejected_no_memory=%llu ipfix_tcp_idle_timeouts=%llu "
+	       "ipfix_tcp_rejected_no_memory=%llu ipfix_tcp_accept_errors=%llu "
+	       "ipfix_tcp_idle_timeouts=%llu "
 	       "ipfix_tcp_framing_lost=%llu ipfix_tcp_messages=%llu ipfix_tcp_flows=%llu "
 	       "ipfix_tcp_encode_errors=%llu ipfix_tcp_produce_errors=%llu",
 	       (unsigned long long)tcp->stats.connections,
@@ -450,6 +487,7 @@ ipfix_tcp_stop(struct ipfix_tcp *tcp)
 	       (unsigned long long)tcp->stats.rejected_limit,
 	       (unsigned long long)tcp->stats.rejected_per_address,
 	       (unsigned long long)tcp->stats.rejected_no_memory,
+	       (unsigned long long)tcp->stats.accept_errors,
 	       (unsigned long long)tcp->stats.idle_timeouts,
 	       (unsigned long long)tcp->stats.framing_lost, (unsigned long long)tcp->stats.messages,
 	       (unsigned long long)tcp->stats.flows, (unsigned long long)tcp->stats.encode_errors,

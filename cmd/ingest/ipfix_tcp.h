@@ -32,6 +32,7 @@ struct ipfix_tcp_stats {
 	uint64_t rejected_limit;       /* ingest.tcp.connections.max already open */
 	uint64_t rejected_per_address; /* ingest.tcp.connections.per.address.max open from the peer */
 	uint64_t rejected_no_memory;   /* no memory for the stream buffer */
+	uint64_t accept_errors;        /* accept() failures, such as the open-files limit */
 	uint64_t idle_timeouts;        /* closed after ingest.tcp.idle.timeout without a byte */
 	uint64_t framing_lost;         /* connections closed because a header was not IPFIX */
 	uint64_t closed;               /* accepted connections closed for any reason */
@@ -49,9 +50,9 @@ struct ipfix_tcp;
  * Binds every address of listen (comma-separated host:port) and starts the
  * thread, whose decoder gets limits (copied).  The connection limits and the
  * idle timeout come from the ingest.tcp.* keys of config, read once here.
- * allow (empty: every peer is accepted), producer and topic are borrowed and
- * must outlive the listener.  Returns 0 and the listener in *out, or a
- * negative fs_result with err set.
+ * An empty allow list accepts every peer.  allow, producer and topic are
+ * borrowed and must outlive the listener.  Returns 0 and the listener in
+ * *out, or a negative fs_result with err set.
  */
 int ipfix_tcp_start(struct ipfix_tcp **out, const char *listen,
 		    const struct fs_config *config, const struct fs_cidr_list *allow,

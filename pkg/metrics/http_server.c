@@ -176,7 +176,12 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 	struct fs_metrics_server *server;
 	struct sockaddr_storage addr = { 0 };
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/*
+	 * poll(), not the default select(): select() cannot watch descriptors at
+	 * or above FD_SETSIZE (1024), so a process holding many sockets, such as
+	 * ingest with many IPFIX-over-TCP connections, would reset every scrape.
+	 */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	int rc;
 
 	*out = NULL;
