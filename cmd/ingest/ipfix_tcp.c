@@ -220,6 +220,11 @@ accept_connection(struct ipfix_tcp *tcp, int listener)
 		/* A connection reset before accept, or a signal, is not a failure of the listener. */
 		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
 			return;
+		/*
+		 * NOTE: after EMFILE the connection stays queued and the listener
+		 * readable, so the thread retries, and counts, on every loop until a
+		 * descriptor frees up.
+		 */
 		tcp->stats.accept_errors++;
 		fs_log_limited(&tcp->admission_limit, FS_LOG_ERR, "ipfix-tcp",
 			       "accepting a TCP connection failed: %s (check the open-files limit "

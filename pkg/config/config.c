@@ -55,7 +55,7 @@ static const struct key_def key_table[] = {
 	{ "ingest.tcp.connections.per.address.max", KEY_INT, 1, 65536, "16",
 	  "IPFIX-over-TCP connections open at once from one source address, so that one host cannot take all of ingest.tcp.connections.max; a further connection from it is rejected at accept and counted." },
 	{ "ingest.tcp.idle.timeout", KEY_INT, 0, 86400, "1800",
-	  "Seconds an IPFIX-over-TCP connection may stay without sending a byte before flowsift-ingest closes it (counted). Over TCP an exporter sends its templates once per connection and reconnects at most once a minute by default (RFC 7011 sections 8 and 10.4.4), so a short timeout costs quiet exporters a reconnect. 0: never close idle connections." },
+	  "Seconds an IPFIX-over-TCP connection may stay without sending a byte before flowsift-ingest closes it (counted). RFC 7011 requires periodic template retransmission over UDP only (section 8), and an exporter reconnects at most once a minute by default (section 10.4.4), so a quiet exporter may send nothing for long and a short timeout costs it a reconnect and its templates again. 0: never close idle connections." },
 	{ "kafka.topic.counters", KEY_STRING, 0, 0, "flows.counters",
 	  "Topic for sFlow counter samples from flowsift-ingest (schemas/counters.avsc)." },
 	{ "ingest.listen", KEY_STRING, 0, 0, "127.0.0.1:2055,127.0.0.1:4739,127.0.0.1:6343",
