@@ -230,7 +230,7 @@ tcp_connection_limits(void **state)
 	fstest_cluster_stop(c);
 }
 
-/* Connections beyond FD_SETSIZE (1024), so that ingest holds descriptors that select() cannot watch. */
+/* Connections beyond FD_SETSIZE (1024), so that ingest has descriptors that select() cannot watch. */
 #define MANY_CONNECTIONS 1100
 
 /* With more than 1024 descriptors open, ingest still accepts them and still serves /metrics. */
@@ -243,7 +243,7 @@ tcp_many_connections_metrics(void **state)
 	struct fstest_ingest *in;
 
 	(void)state;
-	/* This process holds the client ends, so it needs the descriptors too. */
+	/* This process keeps the client ends open, so it needs the descriptors too. */
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &limit), 0);
 	if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < MANY_CONNECTIONS + 256) {
 		fprintf(stderr, "skipped: the hard open-files limit %llu is below %d\n",
