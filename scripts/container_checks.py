@@ -6,9 +6,12 @@ and of the rendered Kubernetes manifests must:
   - run a binary that `make` builds into build/bin and the image ships;
   - pass `flowsift config check` with its configuration file and FLOWSIFT_*
     variables (so every key exists and every value is valid);
-  - publish exactly the ports that configuration makes the worker listen on
+  - publish exactly the ports that configuration makes the program listen on
     (the metrics port of <worker>.metrics.listen, and for ingest the UDP ports
-    of ingest.listen), and probe /healthz and /readyz on the metrics port;
+    of ingest.listen and the TCP ports of ingest.listen.tcp), and probe
+    /healthz and /readyz on the metrics port (flowsift-console: its page and
+    API on console.listen, probed on /healthz, with console.token.file in a
+    mounted Secret and a ClusterIP Service only);
   - run as a non-root user with a read-only root filesystem.
 The Dockerfile must install the -dev package of every pkg-config library of
 the Makefile and a runtime package for every shared library the binaries link.
@@ -39,6 +42,10 @@ METRICS_KEYS = {
     "flowsift-filter": "filter.metrics.listen",
     "flowsift-report": "report.metrics.listen",
 }
+# Servers that are not workers: the key of their listen address, and the
+# (liveness, readiness) probe paths.  Only the Kubernetes manifests run them.
+SERVER_KEYS = {"flowsift-console": "console.listen"}
+PROBE_PATHS = {"flowsift-console": ("/healthz", "/healthz")}
 # Packages every debian:12-slim image already has.
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 
@@ -100,11 +107,12 @@ def check_container(where, build, command, ports, env, config_text, shipped):
         fail(where, f"command '{binary}' is not a binary in {build.bin_dir}")
     if shipped is not None and binary not in shipped:
         fail(where, f"command '{binary}' is not copied into the image by docker/Dockerfile")
-    metrics_key = METRICS_KEYS.get(binary)
+    metrics_key = METRICS_KEYS.get(binary) or SERVER_KEYS.get(binary)
     if not metrics_key:
-        fail(where, f"'{binary}' is not a worker with a metrics port ({', '.join(METRICS_KEYS)})")
+        fail(where, f"'{binary}' is not a program this checker knows "
+             f"({', '.join(list(METRICS_KEYS) + list(SERVER_KEYS))})")
         return None
-    keys = [metrics_key] + (["ingest.listen"] if binary == "flowsift-ingest" else [])
+    keys = [metrics_key] + (["ingest.listen", "ingest.listen.tcp"] if binary == "flowsift-ingest" else [])
     values, error = build.config(config_text, env, keys)
     if error:
         fail(where, f"configuration rejected by flowsift config check: {error}")
@@ -113,10 +121,15 @@ def check_container(where, build, command, ports, env, config_text, shipped):
     host = values[metrics_key].rsplit(":", 1)[0]
     if host in ("127.0.0.1", "[::1]", "localhost"):
         fail(where, f"{metrics_key} = {values[metrics_key]} listens on loopback only: "
-             "probes and Prometheus cannot reach it")
+             "probes and other pods cannot reach it")
     expected = {(metrics_port, "TCP")}
     if binary == "flowsift-ingest":
         expected |= {(p, "UDP") for p in listen_ports(values["ingest.listen"])}
+        expected |= {(p, "TCP") for p in listen_ports(values["ingest.listen.tcp"])}
+        tcp_hosts = {item.rsplit(":", 1)[0] for item in values["ingest.listen.tcp"].split(",") if item}
+        if tcp_hosts & {"127.0.0.1", "[::1]", "::1"}:
+            fail(where, f"ingest.listen.tcp = {values['ingest.listen.tcp']} listens on loopback: "
+                 "exporters outside the container cannot reach IPFIX over TCP")
     for port, proto in sorted(expected - ports):
         fail(where, f"{binary} listens on {proto} {port}, which the container does not expose")
     for port, proto in sorted(ports - expected):
@@ -383,12 +396,32 @@ def check_deployment(where, build, dep, configmaps, shipped):
                                        env_for_check(c), config_text, shipped)
         if metrics_port is None:
             continue
-        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        binary = c["command"][0]
+        if binary == "flowsift-console":
+            check_console_token(cwhere, build, c, pod, config_text)
+        paths = PROBE_PATHS.get(binary, ("/healthz", "/readyz"))
+        for probe, path in zip(("livenessProbe", "readinessProbe"), paths):
             get = c.get(probe, {}).get("httpGet", {})
             port = named.get(get.get("port"), get.get("port"))
             if get.get("path") != path or port != metrics_port:
                 fail(cwhere, f"{probe} must be httpGet {path} on the metrics port {metrics_port}")
     return labels
+
+
+def check_console_token(where, build, container, pod, config_text):
+    """console.token.file must be set and lie in a volume of a Secret."""
+    values, error = build.config(config_text, env_for_check(container), ["console.token.file"])
+    if error:
+        return  # check_container has reported it
+    path = values["console.token.file"]
+    if not path:
+        fail(where, "console.token.file is empty: the console API would need no token")
+        return
+    secrets = {v["name"] for v in pod.get("volumes", []) if "secret" in v}
+    mounts = [m["mountPath"].rstrip("/") + "/" for m in container.get("volumeMounts", [])
+              if m["name"] in secrets]
+    if not any(path.startswith(m) for m in mounts):
+        fail(where, f"console.token.file = {path} is not in a mounted Secret volume")
 
 
 def check_deploy(build, modules):
@@ -436,6 +469,12 @@ def check_references(rel, objects, pods):
             targets = selected(o["spec"].get("selector"))
             if not targets:
                 fail(where, "selects no Deployment")
+            console = [t for t in targets
+                       if pods[t][0]["spec"]["template"]["spec"]["containers"][0].get("command", [""])[0]
+                       == "flowsift-console"]
+            if console and o["spec"].get("type", "ClusterIP") != "ClusterIP":
+                fail(where, f"exposes flowsift-console as type {o['spec']['type']}: "
+                     "keep it ClusterIP and add an Ingress with TLS if it must be reached from outside")
             for p in o["spec"].get("ports", []):
                 for t in targets:
                     c = pods[t][0]["spec"]["template"]["spec"]["containers"][0]

@@ -300,8 +300,9 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 		return -1;
 	}
 	if (tcp_listen[0] != '\0' &&
-	    ipfix_tcp_start(&ingest->tcp, tcp_listen, &ingest->shared.limits,
-			    ingest->shared.producer, ingest->shared.topic, err, sizeof(err)) < 0) {
+	    ipfix_tcp_start(&ingest->tcp, tcp_listen, config, &ingest->shared.allow,
+			    &ingest->shared.limits, ingest->shared.producer, ingest->shared.topic,
+			    err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_ERR, "ingest", "%s", err);
 		for (size_t i = 0; i < ingest->nworkers; i++)
 			fs_udp_receiver_free(receivers[i]);

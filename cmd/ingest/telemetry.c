@@ -105,17 +105,30 @@ static const struct mirror producer_mirrors[] = {
 #define TCP_DECODE_ERRORS_HELP "IPFIX-over-TCP messages or sets that failed to decode, by reason."
 #define TCP_FLOWS_DROPPED "flowsift_ingest_tcp_flows_dropped_total"
 #define TCP_FLOWS_DROPPED_HELP "IPFIX-over-TCP flow records that were not queued for the broker, by reason."
+#define TCP_REJECTED "flowsift_ingest_tcp_connections_refused_total"
+#define TCP_REJECTED_HELP "IPFIX-over-TCP connections rejected at accept, by reason."
 #define TCP_DECODER(field) offsetof(struct ipfix_tcp_stats, decoder) + offsetof(struct fs_decoder_stats, field)
 
 static const struct mirror tcp_mirrors[] = {
 	{ "flowsift_ingest_tcp_connections_opened_total", "IPFIX-over-TCP connections accepted.",
 	  NULL, offsetof(struct ipfix_tcp_stats, connections) },
 	{ "flowsift_ingest_tcp_connections_closed_total",
-	  "IPFIX-over-TCP connections closed, by the peer or after lost framing.", NULL,
-	  offsetof(struct ipfix_tcp_stats, closed) },
-	{ "flowsift_ingest_tcp_connections_refused_total",
-	  "IPFIX-over-TCP connections refused at the connection limit or for lack of memory.",
-	  NULL, offsetof(struct ipfix_tcp_stats, rejected) },
+	  "IPFIX-over-TCP connections closed, by the peer, after lost framing or at the idle timeout.",
+	  NULL, offsetof(struct ipfix_tcp_stats, closed) },
+	{ TCP_REJECTED, TCP_REJECTED_HELP, "reason=exporter_not_allowed",
+	  offsetof(struct ipfix_tcp_stats, rejected_not_allowed) },
+	{ TCP_REJECTED, TCP_REJECTED_HELP, "reason=connections_max",
+	  offsetof(struct ipfix_tcp_stats, rejected_limit) },
+	{ TCP_REJECTED, TCP_REJECTED_HELP, "reason=per_address_max",
+	  offsetof(struct ipfix_tcp_stats, rejected_per_address) },
+	{ TCP_REJECTED, TCP_REJECTED_HELP, "reason=no_memory",
+	  offsetof(struct ipfix_tcp_stats, rejected_no_memory) },
+	{ "flowsift_ingest_tcp_accept_errors_total",
+	  "Failures to accept an IPFIX-over-TCP connection, such as the open-files limit.", NULL,
+	  offsetof(struct ipfix_tcp_stats, accept_errors) },
+	{ "flowsift_ingest_tcp_idle_timeouts_total",
+	  "IPFIX-over-TCP connections closed after ingest.tcp.idle.timeout seconds without a byte.",
+	  NULL, offsetof(struct ipfix_tcp_stats, idle_timeouts) },
 	{ "flowsift_ingest_tcp_framing_lost_total",
 	  "IPFIX-over-TCP connections closed because a message header was not IPFIX.", NULL,
 	  offsetof(struct ipfix_tcp_stats, framing_lost) },

@@ -176,7 +176,13 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 	struct fs_metrics_server *server;
 	struct sockaddr_storage addr = { 0 };
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/*
+	 * Uses poll() because select(), the libmicrohttpd default, cannot watch
+	 * descriptors at or above FD_SETSIZE (1024).  With select(), requests on
+	 * such descriptors were reset, for example in an ingest with more than
+	 * 1000 IPFIX-over-TCP connections open.
+	 */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	int rc;
 
 	*out = NULL;
