@@ -14,6 +14,10 @@
  * filter also routes every flow to a second topic led by broker 1, which
  * stays up.  Its deliveries there succeed in each round before the rewind,
  * so that topic must hold duplicates, all of them counted.
+ *
+ * Readiness needs more than a TCP connection: a worker whose bootstrap
+ * server accepts connections but never answers a Kafka request must return
+ * 503 on /readyz.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +59,7 @@ struct timeout_test {
 	rd_kafka_mock_cluster_t *mock;
 	const char *bootstrap;    /* owned by mock */
 	pid_t pid;
+	int silent_fd;            /* listening socket that never answers, or -1 */
 	uint16_t metrics_port;
 	unsigned counts[MAX_IDS];
 };
@@ -103,11 +110,38 @@ start_mock(struct timeout_test *t)
 	assert_int_equal(rd_kafka_mock_coordinator_set(t->mock, "group", group, INPUT_BROKER), 0);
 }
 
+/*
+ * Listens on a free loopback port and never accepts: the kernel completes
+ * the TCP handshakes, and no Kafka reply ever comes.  Returns "127.0.0.1:port".
+ */
+static const char *
+start_silent_listener(struct timeout_test *t)
+{
+	static char address[32];
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t->silent_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(t->silent_fd >= 0);
+	assert_int_equal(bind(t->silent_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(t->silent_fd, 64), 0);
+	assert_int_equal(getsockname(t->silent_fd, (struct sockaddr *)&addr, &len), 0);
+	snprintf(address, sizeof(address), "127.0.0.1:%u", ntohs(addr.sin_port));
+	return address;
+}
+
+/*
+ * Starts the mock cluster and writes the configuration.  With silent_broker,
+ * the worker's bootstrap server is a listener that never answers instead.
+ */
 static struct timeout_test *
-setup_env(const char *worker, const char *input, const char *output, const char *second_output)
+setup_env(const char *worker, const char *input, const char *output, const char *second_output,
+	  int silent_broker)
 {
 	struct timeout_test *t = calloc(1, sizeof(*t));
 	char config_path[128], rules_path[128];
+	const char *bootstrap;
 	FILE *f;
 
 	assert_non_null(t);
@@ -115,9 +149,11 @@ setup_env(const char *worker, const char *input, const char *output, const char 
 	t->input = input;
 	t->output = output;
 	t->second_output = second_output;
+	t->silent_fd = -1;
 	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-timeout-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	start_mock(t);
+	bootstrap = silent_broker ? start_silent_listener(t) : t->bootstrap;
 
 	snprintf(rules_path, sizeof(rules_path), "%s/filter.rules", t->dir);
 	f = fopen(rules_path, "w");
@@ -143,7 +179,7 @@ setup_env(const char *worker, const char *input, const char *output, const char 
 		"enrich.group.id = outage-enrich\nfilter.group.id = outage-filter\n"
 		"filter.topic = %s\nfilter.rules = %s\nfilter.commit.interval.ms = 100\n"
 		"%s.metrics.listen = 127.0.0.1:%u\n",
-		t->dir, t->bootstrap, MESSAGE_TIMEOUT_MS,
+		t->dir, bootstrap, MESSAGE_TIMEOUT_MS,
 		strcmp(worker, "enrich") == 0 ? input : "flows.raw",
 		strcmp(worker, "enrich") == 0 ? output : input, input, rules_path, worker,
 		t->metrics_port);
@@ -154,16 +190,23 @@ setup_env(const char *worker, const char *input, const char *output, const char 
 }
 
 static void
-start_worker(struct timeout_test *t)
+spawn_worker(struct timeout_test *t)
 {
 	char program[64];
 	char *argv[] = { program, NULL };
 	char *env[] = { t->config_env, NULL };
-	int status;
 
 	snprintf(program, sizeof(program), "flowsift-%s", t->worker);
 	t->pid = fs_test_spawn(program, argv, env, t->log_path);
 	assert_true(t->pid > 0);
+}
+
+static void
+start_worker(struct timeout_test *t)
+{
+	int status;
+
+	spawn_worker(t);
 	status = fs_test_wait_status(t->metrics_port, "/readyz", 200, WAIT_MS);
 	if (status != 200)
 		print_file(t->log_path);
@@ -181,6 +224,8 @@ teardown_env(void **state)
 		status = fs_test_stop(t->pid, 15000);
 	if (status != 0 || getenv("FSTEST_SHOW_LOGS"))
 		print_file(t->log_path);
+	if (t->silent_fd >= 0)
+		close(t->silent_fd);
 	if (t->mock)
 		rd_kafka_mock_cluster_destroy(t->mock);
 	if (t->mock_handle)
@@ -277,6 +322,43 @@ worker_outlives_delivery_timeout(struct timeout_test *t)
 	assert_true(extra + extra_second <= duplicated);
 }
 
+/* Returns 1 when a line of path contains text. */
+static int
+file_contains(const char *path, const char *text)
+{
+	char line[4096];
+	int found = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void
+enrich_not_ready_when_broker_silent(void **state)
+{
+	struct timeout_test *t = *state;
+	const char *expected = "not ready: Kafka unreachable: metadata request failed";
+	int64_t deadline = fs_test_now_ms() + WAIT_MS;
+	int status;
+
+	spawn_worker(t);
+	status = fs_test_wait_status(t->metrics_port, "/healthz", 200, WAIT_MS);
+	assert_int_equal(status, 200);
+	/* The first probe's outcome is logged: reachable, or this reason. */
+	while (!file_contains(t->log_path, expected) && fs_test_now_ms() < deadline)
+		usleep(200000);
+	if (!file_contains(t->log_path, expected))
+		print_file(t->log_path);
+	assert_true(file_contains(t->log_path, expected));
+	assert_int_equal(fs_test_http_status(t->metrics_port, "/readyz"), 503);
+	assert_int_equal(worker_metric(t, "broker_reachable"), 0);
+}
+
 static void
 enrich_outlives_delivery_timeout(void **state)
 {
@@ -292,14 +374,21 @@ filter_outlives_delivery_timeout(void **state)
 static int
 setup_enrich(void **state)
 {
-	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL);
+	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 0);
+	return 0;
+}
+
+static int
+setup_enrich_silent(void **state)
+{
+	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 1);
 	return 0;
 }
 
 static int
 setup_filter(void **state)
 {
-	*state = setup_env("filter", "outage.enriched", "outage.filtered", "outage.copied");
+	*state = setup_env("filter", "outage.enriched", "outage.filtered", "outage.copied", 0);
 	return 0;
 }
 
@@ -311,6 +400,8 @@ main(void)
 						teardown_env),
 		cmocka_unit_test_setup_teardown(filter_outlives_delivery_timeout, setup_filter,
 						teardown_env),
+		cmocka_unit_test_setup_teardown(enrich_not_ready_when_broker_silent,
+						setup_enrich_silent, teardown_env),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
