@@ -16,7 +16,7 @@
  * so that topic must hold duplicates, all of them counted.
  *
  * Readiness needs more than a TCP connection: a worker whose bootstrap
- * server accepts connections but never answers a Kafka request must return
+ * server accepts connections but never replies to a Kafka request must return
  * 503 on /readyz.
  */
 #include <setjmp.h>
@@ -59,7 +59,7 @@ struct timeout_test {
 	rd_kafka_mock_cluster_t *mock;
 	const char *bootstrap;    /* owned by mock */
 	pid_t pid;
-	int silent_fd;            /* listening socket that never answers, or -1 */
+	int silent_fd;            /* listening socket that never replies, or -1 */
 	uint16_t metrics_port;
 	unsigned counts[MAX_IDS];
 };
@@ -133,7 +133,7 @@ start_silent_listener(struct timeout_test *t)
 
 /*
  * Starts the mock cluster and writes the configuration.  With silent_broker,
- * the worker's bootstrap server is a listener that never answers instead.
+ * the worker's bootstrap server is a listener that never replies instead.
  */
 static struct timeout_test *
 setup_env(const char *worker, const char *input, const char *output, const char *second_output,

@@ -6,11 +6,11 @@
  * and produced to kafka.topic.enriched, keyed by exporter address like the
  * raw flows.  Delivery is at-least-once: after each poll batch the producer
  * is flushed, and the consumed offsets are stored for commit only when every
- * flow of the batch was delivered.  When a delivery fails (for example, when
- * kafka.message.timeout.ms expires during a broker outage), the worker rewinds
- * the consumer to the first flow of the batch in each partition, waits
- * REWIND_BACKOFF_MS and enriches the batch again, so an outage of any length
- * loses no flow and needs no restart.  The flows of the batch that were
+ * flow of the batch was delivered.  A delivery fails, for example, when
+ * kafka.message.timeout.ms expires during a broker outage.  The worker then
+ * rewinds the consumer to the first flow of the batch in each partition,
+ * waits REWIND_BACKOFF_MS and enriches the batch again.  So an outage of any
+ * length loses no flow and needs no restart.  The flows of the batch that were
  * delivered before the failure are then produced twice, counted in
  * flowsift_enrich_flows_duplicated_total.  Only when the rewind itself fails
  * does the worker stop with status 1 without storing, so a restart consumes
@@ -192,9 +192,10 @@ rewind_backoff(struct enrich *enrich)
 /*
  * Waits until every queued flow was delivered, then stores the consumed
  * offsets.  When a delivery failed, rewinds the consumer to the batch's first
- * flows instead, so they are enriched again.  Returns 0 (stored or rewound),
- * 1 when stopping before the queue drained (offsets not stored), or -1 when
- * the rewind failed (offsets not stored; the worker must stop).
+ * flows instead, so they are enriched again.  Returns 0 when the offsets
+ * were stored or the consumer rewound, 1 when stopping before the queue
+ * drained, or -1 when the rewind failed and the worker must stop.  Nothing
+ * is stored in the last two cases.
  */
 static int
 commit_batch(struct enrich *enrich, const struct fs_producer_stats *before)

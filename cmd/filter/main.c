@@ -9,11 +9,11 @@
  *
  * Delivery is at least once: consumed offsets are stored for commit only
  * after the producer flushed every message produced before them with no
- * delivery failure, every filter.commit.interval.ms.  When a delivery failed
- * (for example, when kafka.message.timeout.ms expires during a broker
- * outage), the worker rewinds the consumer to the first flow consumed since
- * the last store in each partition, waits REWIND_BACKOFF_MS and filters those
- * flows again, so an outage of any length loses no flow and needs no restart.
+ * delivery failure, every filter.commit.interval.ms.  A delivery fails, for
+ * example, when kafka.message.timeout.ms expires during a broker outage.  The
+ * worker then rewinds the consumer to the first flow consumed since the last
+ * store in each partition, waits REWIND_BACKOFF_MS and filters those flows
+ * again.  So an outage of any length loses no flow and needs no restart.
  * The flows delivered before the failure are then produced twice, counted in
  * flowsift_filter_flows_duplicated_total.  Only when the rewind itself fails
  * does the worker stop with status 1 without storing, so a restart consumes

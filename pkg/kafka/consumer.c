@@ -252,7 +252,7 @@ fs_consumer_set_manual_store(struct fs_consumer *c, int on)
 	c->manual_store = on != 0;
 }
 
-/* Forgets the offsets remembered in manual store mode. */
+/* Discards the offsets remembered in manual store mode. */
 static void
 clear_pending(struct fs_consumer *c)
 {

@@ -109,7 +109,7 @@ int fs_consumer_store_pending(struct fs_consumer *c);
 /*
  * Seeks every partition with offsets remembered in manual store mode back to
  * the first message handled since the last fs_consumer_store_pending(), and
- * forgets those offsets, so the next polls deliver those messages again.  A
+ * discards those offsets, so the next polls deliver those messages again.  A
  * caller whose output for them failed (for example, a delivery that timed
  * out in a broker outage) calls this in place of fs_consumer_store_pending()
  * and keeps running: its output is then at-least-once, with the messages
