@@ -74,6 +74,8 @@ struct enrich {
 	struct fs_ratelimit encode_limit;
 	/* The flush is retried every second while the broker is unreachable, so the wait is logged once a minute. */
 	struct fs_ratelimit wait_limit;
+	/* A long outage fails a batch every kafka.message.timeout.ms, each one logged. */
+	struct fs_ratelimit rewind_limit;
 	struct worker_telemetry *telemetry;
 	struct enrich_metrics *metrics;
 };
@@ -220,11 +222,11 @@ commit_batch(struct enrich *enrich, const struct fs_producer_stats *before)
 
 	failed = stats.failed - before->failed;
 	duplicated = stats.delivered - before->delivered;
-	fs_log(FS_LOG_WARNING, FACILITY,
-	       "%llu of %llu enriched flows were not delivered; rewinding the consumer to "
-	       "enrich the batch again in %d ms (%llu delivered flows will be produced twice)",
-	       (unsigned long long)failed, (unsigned long long)enrich->batch_flows,
-	       REWIND_BACKOFF_MS, (unsigned long long)duplicated);
+	fs_log_limited(&enrich->rewind_limit, FS_LOG_WARNING, FACILITY,
+		       "%llu of %llu enriched flows were not delivered; rewinding the consumer to "
+		       "enrich the batch again in %d ms (%llu delivered flows will be produced twice)",
+		       (unsigned long long)failed, (unsigned long long)enrich->batch_flows,
+		       REWIND_BACKOFF_MS, (unsigned long long)duplicated);
 	enrich->batch_flows = 0;
 	if (fs_consumer_rewind_pending(enrich->consumer) < 0) {
 		fs_log(FS_LOG_ERR, FACILITY,
@@ -531,6 +533,7 @@ main(int argc, char **argv)
 	enrich->reject_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->wait_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
+	enrich->rewind_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

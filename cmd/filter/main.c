@@ -98,6 +98,8 @@ struct filter_worker {
 	struct filter_metrics *metrics;
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit send_limit;
+	/* A long outage fails deliveries every kafka.message.timeout.ms, each one logged. */
+	struct fs_ratelimit rewind_limit;
 };
 
 /* The counters of struct filter_stats as metrics, mirrored after each batch. */
@@ -328,11 +330,11 @@ rewind_undelivered(struct filter_worker *w, const struct fs_producer_stats *ps)
 {
 	uint64_t duplicated = ps->delivered - w->delivered_at_store;
 
-	fs_log(FS_LOG_WARNING, "filter",
-	       "%llu produced flows failed delivery; rewinding the consumer to filter them "
-	       "again in %d ms (%llu delivered flows will be produced twice)",
-	       (unsigned long long)(ps->failed - w->failed_at_store), REWIND_BACKOFF_MS,
-	       (unsigned long long)duplicated);
+	fs_log_limited(&w->rewind_limit, FS_LOG_WARNING, "filter",
+		       "%llu produced flows failed delivery; rewinding the consumer to filter "
+		       "them again in %d ms (%llu delivered flows will be produced twice)",
+		       (unsigned long long)(ps->failed - w->failed_at_store), REWIND_BACKOFF_MS,
+		       (unsigned long long)duplicated);
 	w->failed_at_store = ps->failed;
 	w->delivered_at_store = ps->delivered;
 	if (fs_consumer_rewind_pending(w->consumer) < 0) {
@@ -567,6 +569,7 @@ main(int argc, char **argv)
 	struct filter_worker w = {
 		.reject_limit = FS_RATELIMIT_INIT(60, 5),
 		.send_limit = FS_RATELIMIT_INIT(60, 5),
+		.rewind_limit = FS_RATELIMIT_INIT(60, 5),
 	};
 	struct fs_config *config = NULL;
 	const char *config_path = NULL, *rules_path = NULL, *topic;

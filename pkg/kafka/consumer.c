@@ -32,6 +32,7 @@ struct fs_consumer {
 	struct fs_ratelimit error_rl;
 	struct fs_ratelimit commit_rl;
 	struct fs_ratelimit store_rl;
+	struct fs_ratelimit rewind_rl;
 	/* Manual store mode: the next offset of every handled partition, stored by fs_consumer_store_pending(). */
 	bool manual_store;
 	rd_kafka_topic_partition_list_t *pending;
@@ -121,6 +122,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 	c->error_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->commit_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->store_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
+	c->rewind_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 10);
 
 	if (fs_kafka_conf_new(&conf, bootstrap, consumer_defaults, props, err,
 			      err_len) < 0)
@@ -349,8 +351,9 @@ fs_consumer_rewind_pending(struct fs_consumer *c)
 		const rd_kafka_topic_partition_t *entry = &seeks->elems[i];
 
 		if (!entry->err) {
-			fs_log(FS_LOG_INFO, "kafka", "rewound %s partition %d to offset %lld",
-			       entry->topic, (int)entry->partition, (long long)entry->offset);
+			fs_log_limited(&c->rewind_rl, FS_LOG_INFO, "kafka",
+				       "rewound %s partition %d to offset %lld", entry->topic,
+				       (int)entry->partition, (long long)entry->offset);
 			continue;
 		}
 		fs_log(FS_LOG_ERR, "kafka", "rewinding %s partition %d to offset %lld failed: %s",

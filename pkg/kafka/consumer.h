@@ -110,12 +110,14 @@ int fs_consumer_store_pending(struct fs_consumer *c);
  * Seeks every partition with offsets remembered in manual store mode back to
  * the first message handled since the last fs_consumer_store_pending(), and
  * discards those offsets, so the next polls deliver those messages again.  A
- * caller whose output for them failed (for example, a delivery that timed
- * out in a broker outage) calls this in place of fs_consumer_store_pending()
- * and keeps running: its output is then at-least-once, with the messages
- * whose output had been acknowledged produced twice.  A partition that is no
+ * caller whose output for them failed, for example a delivery that timed out
+ * in a broker outage, calls this in place of fs_consumer_store_pending() and
+ * keeps running.  Its output stays at-least-once, because the messages whose
+ * output had been acknowledged are produced twice.  A partition that is no
  * longer assigned is skipped, because it restarts at its committed offset.
- * The seek is local and works while the broker is down.
+ * NOTE: the tests rewind only while the input partitions' leader is up.
+ * Whether the seek completes while every broker is down is untested, and a
+ * failed seek makes the caller stop (below), which loses nothing.
  *
  * Returns 0, or FS_ERR_SYSTEM when a seek failed (logged).  The consumer's
  * position is then unknown, and the caller must stop without storing
