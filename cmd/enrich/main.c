@@ -6,9 +6,15 @@
  * and produced to kafka.topic.enriched, keyed by exporter address like the
  * raw flows.  Delivery is at-least-once: after each poll batch the producer
  * is flushed, and the consumed offsets are stored for commit only when every
- * flow of the batch was delivered.  When a delivery fails, the worker stops
- * with status 1 without storing, so a restart consumes the batch again (some
- * flows may then be produced twice, none is lost).
+ * flow of the batch was delivered.  A delivery fails, for example, when
+ * kafka.message.timeout.ms expires during a broker outage.  The worker then
+ * rewinds the consumer to the first flow of the batch in each partition,
+ * waits REWIND_BACKOFF_MS and enriches the batch again.  So an outage of any
+ * length loses no flow and needs no restart.  The flows of the batch that were
+ * delivered before the failure are then produced twice, counted in
+ * flowsift_enrich_flows_duplicated_total.  Only when the rewind itself fails
+ * does the worker stop with status 1 without storing, so a restart consumes
+ * the batch again.
  *
  * Files reload between batches, on SIGHUP and when enrich.reload.interval
  * finds one changed, so each flow is enriched with one whole version of
@@ -43,6 +49,8 @@
 #define POLL_TIMEOUT_MS 100
 #define FLUSH_STEP_MS 1000
 #define QUEUE_FULL_WAIT_MS 100
+/* Pause after a rewind, so a broker that rejects every message is not retried in a busy loop. */
+#define REWIND_BACKOFF_MS 1000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -60,11 +68,14 @@ struct enrich {
 	uint64_t rejected;
 	uint64_t rejected_schema;     /* of rejected: unknown schema fingerprint */
 	uint64_t encode_errors;
+	uint64_t duplicated;          /* delivered flows produced again after a rewind */
 	int64_t batch_start_ns;       /* first message of the batch, 0 before it */
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit encode_limit;
 	/* The flush is retried every second while the broker is unreachable, so the wait is logged once a minute. */
 	struct fs_ratelimit wait_limit;
+	/* A long outage fails a batch every kafka.message.timeout.ms, each one logged. */
+	struct fs_ratelimit rewind_limit;
 	struct worker_telemetry *telemetry;
 	struct enrich_metrics *metrics;
 };
@@ -81,6 +92,8 @@ struct enrich_metrics {
 	struct fs_counter *sampling[5];
 	struct fs_counter *reloads;
 	struct fs_counter *reload_failures;
+	struct fs_counter *rewound;
+	struct fs_counter *duplicated;
 };
 
 static void
@@ -168,15 +181,29 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	return 0;
 }
 
+/* Waits up to REWIND_BACKOFF_MS, serving delivery reports, unless a stop is requested. */
+static void
+rewind_backoff(struct enrich *enrich)
+{
+	int64_t until = now_ms() + REWIND_BACKOFF_MS;
+
+	while (!stop_requested && now_ms() < until)
+		fs_producer_poll(enrich->producer, QUEUE_FULL_WAIT_MS);
+}
+
 /*
  * Waits until every queued flow was delivered, then stores the consumed
- * offsets.  Returns 0, 1 when stopping before the queue drained (offsets not
- * stored), or -1 when a delivery failed (offsets not stored).
+ * offsets.  When a delivery failed, rewinds the consumer to the batch's first
+ * flows instead, so they are enriched again.  Returns 0 when the offsets
+ * were stored or the consumer rewound, 1 when stopping before the queue
+ * drained, or -1 when the rewind failed and the worker must stop.  Nothing
+ * is stored in the last two cases.
  */
 static int
-commit_batch(struct enrich *enrich, uint64_t failed_before)
+commit_batch(struct enrich *enrich, const struct fs_producer_stats *before)
 {
 	struct fs_producer_stats stats;
+	uint64_t failed, duplicated;
 
 	while (fs_producer_flush(enrich->producer, FLUSH_STEP_MS) != 0) {
 		if (stop_requested)
@@ -187,15 +214,28 @@ commit_batch(struct enrich *enrich, uint64_t failed_before)
 			       (unsigned long long)enrich->batch_flows);
 	}
 	fs_producer_stats(enrich->producer, &stats);
-	if (stats.failed != failed_before) {
+	if (stats.failed == before->failed) {
+		fs_consumer_store_pending(enrich->consumer);
+		enrich->batch_flows = 0;
+		return 0;
+	}
+
+	failed = stats.failed - before->failed;
+	duplicated = stats.delivered - before->delivered;
+	fs_log_limited(&enrich->rewind_limit, FS_LOG_WARNING, FACILITY,
+		       "%llu of %llu enriched flows were not delivered; rewinding the consumer to "
+		       "enrich the batch again in %d ms (%llu delivered flows will be produced twice)",
+		       (unsigned long long)failed, (unsigned long long)enrich->batch_flows,
+		       REWIND_BACKOFF_MS, (unsigned long long)duplicated);
+	enrich->batch_flows = 0;
+	if (fs_consumer_rewind_pending(enrich->consumer) < 0) {
 		fs_log(FS_LOG_ERR, FACILITY,
-		       "%llu enriched flows were not delivered; stopping without committing, so "
-		       "a restart consumes them again",
-		       (unsigned long long)(stats.failed - failed_before));
+		       "cannot rewind the consumer; stopping without committing, so a restart "
+		       "consumes the batch again");
 		return -1;
 	}
-	fs_consumer_store_pending(enrich->consumer);
-	enrich->batch_flows = 0;
+	enrich->duplicated += duplicated;
+	rewind_backoff(enrich);
 	return 0;
 }
 
@@ -228,6 +268,14 @@ register_metrics(struct worker_telemetry *t, struct enrich_metrics *m)
 	m->reloads = worker_telemetry_counter(t, "reloads_total", "Files reloaded.", NULL);
 	m->reload_failures = worker_telemetry_counter(
 		t, "reload_failures_total", "New file versions that failed to load.", NULL);
+	m->rewound = worker_telemetry_counter(
+		t, "messages_rewound_total",
+		"Messages consumed again because the output of their batch failed delivery.", NULL);
+	m->duplicated = worker_telemetry_counter(
+		t, "flows_duplicated_total",
+		"Flows delivered, then produced again after their batch was rewound.", NULL);
+	if (!m->rewound || !m->duplicated)
+		return -1;
 	if (!m->flows || !m->rejected_schema || !m->rejected_malformed || !m->encode_errors ||
 	    !m->geoip_hits || !m->prefix_hits || !m->interface_hits || !m->reloads ||
 	    !m->reload_failures)
@@ -268,6 +316,8 @@ publish_metrics(struct enrich *enrich)
 	fs_counter_set(m->sampling[4], e.sampling.saturated);
 	fs_counter_set(m->reloads, e.reloads);
 	fs_counter_set(m->reload_failures, e.reload_failures);
+	fs_counter_set(m->rewound, c.rewound);
+	fs_counter_set(m->duplicated, enrich->duplicated);
 }
 
 static void
@@ -285,7 +335,7 @@ log_stats(struct enrich *enrich)
 	       "failed=%llu geoip_hits=%llu prefix_hits=%llu interface_hits=%llu "
 	       "sampling_scaled=%llu sampling_overridden=%llu sampling_unknown=%llu "
 	       "sampling_already_scaled=%llu sampling_saturated=%llu reloads=%llu "
-	       "reload_failures=%llu",
+	       "reload_failures=%llu rewound=%llu duplicated=%llu",
 	       (unsigned long long)c.consumed, (unsigned long long)enrich->flows,
 	       (unsigned long long)enrich->rejected, (unsigned long long)enrich->encode_errors,
 	       (unsigned long long)p.delivered, (unsigned long long)p.failed,
@@ -295,7 +345,8 @@ log_stats(struct enrich *enrich)
 	       (unsigned long long)e.sampling.unknown_rate,
 	       (unsigned long long)e.sampling.already_scaled,
 	       (unsigned long long)e.sampling.saturated, (unsigned long long)e.reloads,
-	       (unsigned long long)e.reload_failures);
+	       (unsigned long long)e.reload_failures, (unsigned long long)c.rewound,
+	       (unsigned long long)enrich->duplicated);
 }
 
 /* Returns the exit status. */
@@ -330,7 +381,7 @@ run(struct enrich *enrich, const struct fs_config *config)
 			status = 1;
 			break;
 		}
-		rc = commit_batch(enrich, before.failed);
+		rc = commit_batch(enrich, &before);
 		if (enrich->batch_start_ns != 0) {
 			worker_telemetry_observe_batch(enrich->telemetry,
 						       (double)(now_ns() - enrich->batch_start_ns) / 1e9);
@@ -482,6 +533,7 @@ main(int argc, char **argv)
 	enrich->reject_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->wait_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
+	enrich->rewind_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

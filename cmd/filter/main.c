@@ -9,8 +9,15 @@
  *
  * Delivery is at least once: consumed offsets are stored for commit only
  * after the producer flushed every message produced before them with no
- * delivery failure, every filter.commit.interval.ms.  A delivery failure
- * stops the worker without storing, so a restart consumes those flows again.
+ * delivery failure, every filter.commit.interval.ms.  A delivery fails, for
+ * example, when kafka.message.timeout.ms expires during a broker outage.  The
+ * worker then rewinds the consumer to the first flow consumed since the last
+ * store in each partition, waits REWIND_BACKOFF_MS and filters those flows
+ * again.  So an outage of any length loses no flow and needs no restart.
+ * The flows delivered before the failure are then produced twice, counted in
+ * flowsift_filter_flows_duplicated_total.  Only when the rewind itself fails
+ * does the worker stop with status 1 without storing, so a restart consumes
+ * those flows again.
  *
  * SIGHUP reloads the rules file; a file with an error is logged with its
  * line and column and the rules in use stay.  Per-rule counters are kept by
@@ -44,6 +51,8 @@
 #define FLUSH_TIMEOUT_MS 30000
 #define SEND_RETRIES 50
 #define CLOSE_TIMEOUT_MS 10000
+/* Pause after a rewind, so a broker that rejects every message is not retried in a busy loop. */
+#define REWIND_BACKOFF_MS 1000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -70,6 +79,7 @@ struct filter_stats {
 	uint64_t default_routed; /* of unmatched: produced to the default route */
 	uint64_t reloads;
 	uint64_t reload_failures;
+	uint64_t duplicated;     /* delivered flows produced again after a rewind */
 };
 
 struct filter_worker {
@@ -81,12 +91,15 @@ struct filter_worker {
 	struct fs_ruleset *rules;
 	struct rule_stats *rule_stats; /* one per rule, same order */
 	struct filter_stats stats;
-	uint64_t failed_at_store;      /* producer failures counted at the last store */
+	uint64_t failed_at_store;      /* producer failures counted at the last store or rewind */
+	uint64_t delivered_at_store;   /* producer acknowledgements counted at the same time */
 	int64_t batch_start_ns;        /* first message of the batch, 0 before it */
 	struct worker_telemetry *telemetry;
 	struct filter_metrics *metrics;
 	struct fs_ratelimit reject_limit;
 	struct fs_ratelimit send_limit;
+	/* A long outage fails deliveries every kafka.message.timeout.ms, each one logged. */
+	struct fs_ratelimit rewind_limit;
 };
 
 /* The counters of struct filter_stats as metrics, mirrored after each batch. */
@@ -99,6 +112,8 @@ struct filter_metrics {
 	struct fs_counter *default_routed;
 	struct fs_counter *reloads;
 	struct fs_counter *reload_failures;
+	struct fs_counter *rewound;
+	struct fs_counter *duplicated;
 	struct fs_gauge *rules;
 };
 
@@ -294,10 +309,50 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	return 0;
 }
 
+/* Waits up to REWIND_BACKOFF_MS, serving delivery reports, unless a stop is requested. */
+static void
+rewind_backoff(struct filter_worker *w)
+{
+	int64_t until = now_ms() + REWIND_BACKOFF_MS;
+
+	while (!stop_requested && now_ms() < until)
+		fs_producer_poll(w->producer, 100);
+}
+
+/*
+ * Rewinds the consumer to the first flows consumed since the last store,
+ * because some of their output failed delivery.  Returns 0, or FS_ERR_SYSTEM
+ * when the rewind failed (offsets are then not stored, and the worker should
+ * stop).
+ */
+static int
+rewind_undelivered(struct filter_worker *w, const struct fs_producer_stats *ps)
+{
+	uint64_t duplicated = ps->delivered - w->delivered_at_store;
+
+	fs_log_limited(&w->rewind_limit, FS_LOG_WARNING, "filter",
+		       "%llu produced flows failed delivery; rewinding the consumer to filter "
+		       "them again in %d ms (%llu delivered flows will be produced twice)",
+		       (unsigned long long)(ps->failed - w->failed_at_store), REWIND_BACKOFF_MS,
+		       (unsigned long long)duplicated);
+	w->failed_at_store = ps->failed;
+	w->delivered_at_store = ps->delivered;
+	if (fs_consumer_rewind_pending(w->consumer) < 0) {
+		fs_log(FS_LOG_ERR, "filter",
+		       "cannot rewind the consumer; stopping without storing offsets, so a "
+		       "restart consumes those flows again");
+		return FS_ERR_SYSTEM;
+	}
+	w->stats.duplicated += duplicated;
+	rewind_backoff(w);
+	return 0;
+}
+
 /*
  * Waits until every produced flow is delivered, then stores the consumed
- * offsets.  Returns 0, or FS_ERR_SYSTEM when a delivery failed (offsets are
- * then not stored, and the worker should stop).
+ * offsets, or rewinds the consumer when a delivery failed.  Returns 0,
+ * FS_ERR_FULL when flows are still undelivered (nothing stored), or
+ * FS_ERR_SYSTEM when the rewind failed (the worker should stop).
  */
 static int
 commit_delivered(struct filter_worker *w)
@@ -311,14 +366,10 @@ commit_delivered(struct filter_worker *w)
 		return FS_ERR_FULL;
 	}
 	fs_producer_stats(w->producer, &ps);
-	if (ps.failed != w->failed_at_store) {
-		fs_log(FS_LOG_ERR, "filter",
-		       "%llu produced flows failed delivery; stopping without storing offsets, "
-		       "so a restart consumes them again",
-		       (unsigned long long)(ps.failed - w->failed_at_store));
-		return FS_ERR_SYSTEM;
-	}
+	if (ps.failed != w->failed_at_store)
+		return rewind_undelivered(w, &ps);
 	fs_consumer_store_pending(w->consumer);
+	w->delivered_at_store = ps.delivered;
 	return 0;
 }
 
@@ -344,6 +395,14 @@ register_metrics(struct worker_telemetry *t, struct filter_metrics *m)
 		NULL);
 	m->rules = fs_metrics_gauge(worker_telemetry_metrics(t), "flowsift_filter_rules",
 				    "Rules in use.", NULL);
+	m->rewound = worker_telemetry_counter(
+		t, "messages_rewound_total",
+		"Messages consumed again because output produced for them failed delivery.", NULL);
+	m->duplicated = worker_telemetry_counter(
+		t, "flows_duplicated_total",
+		"Flows delivered, then produced again after the consumer was rewound.", NULL);
+	if (!m->rewound || !m->duplicated)
+		return -1;
 	if (!m->flows || !m->rejected_schema || !m->rejected_malformed || !m->dropped ||
 	    !m->unmatched || !m->default_routed || !m->reloads || !m->reload_failures ||
 	    !m->rules)
@@ -370,6 +429,8 @@ publish_metrics(struct filter_worker *w)
 	fs_counter_set(m->default_routed, w->stats.default_routed);
 	fs_counter_set(m->reloads, w->stats.reloads);
 	fs_counter_set(m->reload_failures, w->stats.reload_failures);
+	fs_counter_set(m->rewound, c.rewound);
+	fs_counter_set(m->duplicated, w->stats.duplicated);
 }
 
 static void
@@ -377,11 +438,12 @@ log_stats(const struct filter_worker *w)
 {
 	fs_log(FS_LOG_INFO, "stats",
 	       "flows=%llu rejected=%llu dropped=%llu unmatched=%llu default_routed=%llu "
-	       "reloads=%llu reload_failures=%llu",
+	       "reloads=%llu reload_failures=%llu duplicated=%llu",
 	       (unsigned long long)w->stats.flows, (unsigned long long)w->stats.rejected,
 	       (unsigned long long)w->stats.dropped, (unsigned long long)w->stats.unmatched,
 	       (unsigned long long)w->stats.default_routed, (unsigned long long)w->stats.reloads,
-	       (unsigned long long)w->stats.reload_failures);
+	       (unsigned long long)w->stats.reload_failures,
+	       (unsigned long long)w->stats.duplicated);
 	for (size_t i = 0; i < w->rules->count; i++) {
 		const struct rule_stats *s = &w->rule_stats[i];
 
@@ -391,7 +453,7 @@ log_stats(const struct filter_worker *w)
 	}
 }
 
-/* Runs until a stop signal or a delivery failure.  Returns the exit status. */
+/* Runs until a stop signal or a failed rewind.  Returns the exit status. */
 static int
 run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_ms)
 {
@@ -507,6 +569,7 @@ main(int argc, char **argv)
 	struct filter_worker w = {
 		.reject_limit = FS_RATELIMIT_INIT(60, 5),
 		.send_limit = FS_RATELIMIT_INIT(60, 5),
+		.rewind_limit = FS_RATELIMIT_INIT(60, 5),
 	};
 	struct fs_config *config = NULL;
 	const char *config_path = NULL, *rules_path = NULL, *topic;

@@ -32,9 +32,12 @@ struct fs_consumer {
 	struct fs_ratelimit error_rl;
 	struct fs_ratelimit commit_rl;
 	struct fs_ratelimit store_rl;
+	struct fs_ratelimit rewind_rl;
 	/* Manual store mode: the next offset of every handled partition, stored by fs_consumer_store_pending(). */
 	bool manual_store;
 	rd_kafka_topic_partition_list_t *pending;
+	/* Manual store mode: the first handled offset of each partition in pending, for fs_consumer_rewind_pending(). */
+	rd_kafka_topic_partition_list_t *pending_first;
 };
 
 static const char *const consumer_defaults[] = {
@@ -119,6 +122,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 	c->error_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->commit_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->store_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
+	c->rewind_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 10);
 
 	if (fs_kafka_conf_new(&conf, bootstrap, consumer_defaults, props, err,
 			      err_len) < 0)
@@ -228,14 +232,18 @@ remember_pending(struct fs_consumer *c, const rd_kafka_message_t *msg)
 	rd_kafka_topic_partition_t *entry;
 	const char *topic = rd_kafka_topic_name(msg->rkt);
 
-	if (!c->pending) {
+	if (!c->pending)
 		c->pending = rd_kafka_topic_partition_list_new(8);
-		if (!c->pending)
-			return;
-	}
+	if (!c->pending_first)
+		c->pending_first = rd_kafka_topic_partition_list_new(8);
+	if (!c->pending || !c->pending_first)
+		return;
 	entry = rd_kafka_topic_partition_list_find(c->pending, topic, msg->partition);
-	if (!entry)
+	if (!entry) {
 		entry = rd_kafka_topic_partition_list_add(c->pending, topic, msg->partition);
+		rd_kafka_topic_partition_list_add(c->pending_first, topic,
+						  msg->partition)->offset = msg->offset;
+	}
 	/* The committed offset names the next message to read. */
 	entry->offset = msg->offset + 1;
 }
@@ -246,14 +254,28 @@ fs_consumer_set_manual_store(struct fs_consumer *c, int on)
 	c->manual_store = on != 0;
 }
 
+/* Discards the offsets remembered in manual store mode. */
+static void
+clear_pending(struct fs_consumer *c)
+{
+	if (c->pending)
+		rd_kafka_topic_partition_list_destroy(c->pending);
+	if (c->pending_first)
+		rd_kafka_topic_partition_list_destroy(c->pending_first);
+	c->pending = NULL;
+	c->pending_first = NULL;
+}
+
 int
 fs_consumer_store_pending(struct fs_consumer *c)
 {
 	rd_kafka_resp_err_t err;
 	int rc = 0;
 
-	if (!c->pending || c->pending->cnt == 0)
+	if (!c->pending || c->pending->cnt == 0) {
+		clear_pending(c);
 		return 0;
+	}
 	err = rd_kafka_offsets_store(c->rk, c->pending);
 	for (int i = 0; i < c->pending->cnt; i++) {
 		const rd_kafka_topic_partition_t *entry = &c->pending->elems[i];
@@ -268,8 +290,79 @@ fs_consumer_store_pending(struct fs_consumer *c)
 			       (long long)entry->offset, entry->topic, (int)entry->partition,
 			       rd_kafka_err2str(err ? err : entry->err));
 	}
-	rd_kafka_topic_partition_list_destroy(c->pending);
-	c->pending = NULL;
+	clear_pending(c);
+	return rc;
+}
+
+/* Returns true when topic partition is in the consumer's current assignment. */
+static bool
+is_assigned(rd_kafka_t *rk, const char *topic, int32_t partition)
+{
+	rd_kafka_topic_partition_list_t *assignment = NULL;
+	bool found;
+
+	if (rd_kafka_assignment(rk, &assignment) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return true; /* unknown: try the seek, whose failure is reported */
+	found = rd_kafka_topic_partition_list_find(assignment, topic, partition) != NULL;
+	rd_kafka_topic_partition_list_destroy(assignment);
+	return found;
+}
+
+int
+fs_consumer_rewind_pending(struct fs_consumer *c)
+{
+	rd_kafka_topic_partition_list_t *seeks;
+	rd_kafka_error_t *error;
+	int rc = 0;
+
+	if (!c->pending_first || c->pending_first->cnt == 0) {
+		clear_pending(c);
+		return 0;
+	}
+	seeks = rd_kafka_topic_partition_list_new(c->pending_first->cnt);
+	if (!seeks)
+		return FS_ERR_SYSTEM;
+	for (int i = 0; i < c->pending_first->cnt; i++) {
+		const rd_kafka_topic_partition_t *first = &c->pending_first->elems[i];
+		const rd_kafka_topic_partition_t *last;
+
+		/*
+		 * A partition revoked since (for example after a session timeout
+		 * in a long outage) restarts at its committed offset, which is
+		 * at or before first, so it needs no seek.
+		 */
+		if (!is_assigned(c->rk, first->topic, first->partition))
+			continue;
+		rd_kafka_topic_partition_list_add(seeks, first->topic,
+						  first->partition)->offset = first->offset;
+		last = rd_kafka_topic_partition_list_find(c->pending, first->topic,
+							  first->partition);
+		if (last && last->offset > first->offset)
+			c->stats.rewound += (uint64_t)(last->offset - first->offset);
+	}
+	error = seeks->cnt > 0 ? rd_kafka_seek_partitions(c->rk, seeks, SEEK_TIMEOUT_MS) : NULL;
+	if (error) {
+		fs_log(FS_LOG_ERR, "kafka", "rewinding %d partitions failed: %s", seeks->cnt,
+		       rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		rc = FS_ERR_SYSTEM;
+	}
+	for (int i = 0; rc == 0 && i < seeks->cnt; i++) {
+		const rd_kafka_topic_partition_t *entry = &seeks->elems[i];
+
+		if (!entry->err) {
+			fs_log_limited(&c->rewind_rl, FS_LOG_INFO, "kafka",
+				       "rewound %s partition %d to offset %lld", entry->topic,
+				       (int)entry->partition, (long long)entry->offset);
+			continue;
+		}
+		fs_log(FS_LOG_ERR, "kafka", "rewinding %s partition %d to offset %lld failed: %s",
+		       entry->topic, (int)entry->partition, (long long)entry->offset,
+		       rd_kafka_err2str(entry->err));
+		rc = FS_ERR_SYSTEM;
+	}
+	rd_kafka_topic_partition_list_destroy(seeks);
+	clear_pending(c);
 	return rc;
 }
 
@@ -421,8 +514,7 @@ fs_consumer_close(struct fs_consumer *c, struct fs_consumer_stats *final)
 	if (final)
 		*final = c->stats;
 	/* Offsets still pending belong to messages whose effect was not written. */
-	if (c->pending)
-		rd_kafka_topic_partition_list_destroy(c->pending);
+	clear_pending(c);
 	free(c);
 	return rc;
 }

@@ -51,6 +51,7 @@ struct fs_consumer_stats {
 	uint64_t store_failures;   /* offsets that could not be stored */
 	uint64_t commit_failures;  /* offset commits the broker rejected */
 	uint64_t errors;           /* consumer errors reported by librdkafka */
+	uint64_t rewound;          /* handled messages to be consumed again by fs_consumer_rewind_pending() */
 };
 
 /*
@@ -104,6 +105,25 @@ void fs_consumer_set_manual_store(struct fs_consumer *c, int on);
  * store_failures and logged; their messages will be consumed again).
  */
 int fs_consumer_store_pending(struct fs_consumer *c);
+
+/*
+ * Seeks every partition with offsets remembered in manual store mode back to
+ * the first message handled since the last fs_consumer_store_pending(), and
+ * discards those offsets, so the next polls deliver those messages again.  A
+ * caller whose output for them failed, for example a delivery that timed out
+ * in a broker outage, calls this in place of fs_consumer_store_pending() and
+ * keeps running.  Its output stays at-least-once, because the messages whose
+ * output had been acknowledged are produced twice.  A partition that is no
+ * longer assigned is skipped, because it restarts at its committed offset.
+ * NOTE: the tests rewind only while the input partitions' leader is up.
+ * Whether the seek completes while every broker is down is untested, and a
+ * failed seek makes the caller stop (below), which loses nothing.
+ *
+ * Returns 0, or FS_ERR_SYSTEM when a seek failed (logged).  The consumer's
+ * position is then unknown, and the caller must stop without storing
+ * offsets, so a restart consumes the messages again.
+ */
+int fs_consumer_rewind_pending(struct fs_consumer *c);
 
 void fs_consumer_stats(const struct fs_consumer *c,
 		       struct fs_consumer_stats *out);

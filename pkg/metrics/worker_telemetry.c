@@ -151,7 +151,8 @@ register_all(struct worker_telemetry *t, int has_producer)
 	}
 	t->broker_reachable = fs_metrics_gauge(
 		t->metrics, metric_name(t, "broker_reachable", name, sizeof(name)),
-		"1 when the last TCP probe of the bootstrap servers succeeded, else 0.", NULL);
+		"1 when the last probe of the bootstrap servers (TCP, then a metadata request) succeeded, else 0.",
+		NULL);
 	t->lag = fs_metrics_gauge(
 		t->metrics, metric_name(t, "consumer_lag", name, sizeof(name)),
 		"Messages of the input topic after the group's committed offsets, all partitions.",
@@ -246,12 +247,44 @@ done:
 	return rc;
 }
 
+/*
+ * Requests the input topic's metadata through the probe's own handle.  A
+ * reply needs a working Kafka connection, authenticated when SASL is set,
+ * so a broker that accepts TCP but rejects the client fails here.  Returns 0
+ * or -1 with the reason.
+ */
+static int
+probe_metadata(struct worker_telemetry *t, char *reason, size_t reason_len)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(t->lag_client, t->topic, NULL);
+	rd_kafka_resp_err_t err;
+
+	if (!rkt) {
+		snprintf(reason, reason_len, "cannot create a handle for the input topic");
+		return -1;
+	}
+	err = rd_kafka_metadata(t->lag_client, 0, rkt, &md, KAFKA_TIMEOUT_MS);
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(reason, reason_len, "metadata request failed: %s", rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 probe_once(struct worker_telemetry *t, int *was_reachable)
 {
 	char reason[256];
 	int64_t lag = 0;
 	int ok = fs_probe_tcp(t->bootstrap, PROBE_TIMEOUT_MS, reason, sizeof(reason)) == 0;
+
+	/* Without the handle (it failed to start, logged) readiness rests on TCP alone. */
+	if (ok && t->lag_client)
+		ok = probe_metadata(t, reason, sizeof(reason)) == 0;
 
 	if (!ok) {
 		pthread_mutex_lock(&t->reason_lock);

@@ -10,13 +10,15 @@
  *
  * Two threads of its own keep the requests that cost a network round trip
  * off the worker's loop: every PROBE_INTERVAL_S seconds one opens a TCP
- * connection to the bootstrap servers and, when that succeeds, reads the
- * consumer group's committed offsets and the partitions' end offsets of the
- * input topic through a librdkafka handle of its own (it joins no group);
+ * connection to the bootstrap servers and, when that succeeds, requests the
+ * input topic's metadata and reads the consumer group's committed offsets
+ * and the partitions' end offsets through a librdkafka handle of its own (it
+ * joins no group);
  * the HTTP server serves requests on the other.  The lag is therefore the group's
  * lag as of its last commit, summed over every partition of the topic.
  *
- * /readyz is 503 when shutdown has begun, when the last broker probe failed,
+ * /readyz is 503 when shutdown has begun, when the last broker probe (TCP
+ * connect or metadata request) failed,
  * or when the worker reported a dependency as down
  * (worker_telemetry_set_dependency(), Redis for flowsift-report).
  *

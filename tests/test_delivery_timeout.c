@@ -1,0 +1,410 @@
+/*
+ * test_delivery_timeout.c - enrich and filter outlive a delivery timeout.
+ *
+ * The test runs librdkafka's mock cluster in its own process with two
+ * brokers: broker 1 leads every partition of the worker's input topic and
+ * is the group coordinator, broker 2 leads every partition of its output
+ * topic.  With kafka.message.timeout.ms = 2000, broker 2 is taken down and
+ * flows are produced to the input.  The worker consumes them, cannot deliver
+ * its output, and must see the deliveries time out, rewind its consumer and
+ * keep running.  When broker 2 is back, every flow must reach the output
+ * topic, the worker must still run and then exit 0 on SIGTERM, and the
+ * output copies beyond the first must not exceed the duplicates it counted.
+ *
+ * filter also routes every flow to a second topic led by broker 1, which
+ * stays up.  Its deliveries there succeed in each round before the rewind,
+ * so that topic must hold duplicates, all of them counted.
+ *
+ * Readiness needs more than a TCP connection: a worker whose bootstrap
+ * server accepts connections but never replies to a Kafka request must return
+ * 503 on /readyz.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "support/flow_ids.h"
+#include "support/http_probe.h"
+#include "support/process.h"
+
+#define WAIT_MS 60000
+#define FLOWS 100
+#define MAX_IDS 1024
+#define PARTITIONS 4
+#define INPUT_BROKER 1
+#define OUTPUT_BROKER 2
+#define MESSAGE_TIMEOUT_MS 2000
+
+struct timeout_test {
+	const char *worker;       /* "enrich" or "filter" */
+	const char *input;
+	const char *output;
+	const char *second_output; /* led by INPUT_BROKER; NULL for enrich */
+	char dir[64];
+	char config_env[192];
+	char log_path[128];
+	rd_kafka_t *mock_handle;
+	rd_kafka_mock_cluster_t *mock;
+	const char *bootstrap;    /* owned by mock */
+	pid_t pid;
+	int silent_fd;            /* listening socket that never replies, or -1 */
+	uint16_t metrics_port;
+	unsigned counts[MAX_IDS];
+};
+
+static void
+print_file(const char *path)
+{
+	char line[2048];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	fprintf(stderr, "--- %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+/* Creates topic with every partition led by broker_id. */
+static void
+create_topic(struct timeout_test *t, const char *topic, int32_t broker_id)
+{
+	assert_int_equal(rd_kafka_mock_topic_create(t->mock, topic, PARTITIONS, 1), 0);
+	for (int32_t p = 0; p < PARTITIONS; p++)
+		assert_int_equal(rd_kafka_mock_partition_set_leader(t->mock, topic, p, broker_id),
+				 0);
+}
+
+static void
+start_mock(struct timeout_test *t)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char errstr[256];
+	char group[64];
+
+	assert_int_equal(rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)),
+			 RD_KAFKA_CONF_OK);
+	t->mock_handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	assert_non_null(t->mock_handle);
+	t->mock = rd_kafka_mock_cluster_new(t->mock_handle, 2);
+	assert_non_null(t->mock);
+	t->bootstrap = rd_kafka_mock_cluster_bootstraps(t->mock);
+	create_topic(t, t->input, INPUT_BROKER);
+	create_topic(t, t->output, OUTPUT_BROKER);
+	if (t->second_output)
+		create_topic(t, t->second_output, INPUT_BROKER);
+	snprintf(group, sizeof(group), "outage-%s", t->worker);
+	assert_int_equal(rd_kafka_mock_coordinator_set(t->mock, "group", group, INPUT_BROKER), 0);
+}
+
+/*
+ * Listens on a free loopback port and never accepts: the kernel completes
+ * the TCP handshakes, and no Kafka reply ever comes.  Returns "127.0.0.1:port".
+ */
+static const char *
+start_silent_listener(struct timeout_test *t)
+{
+	static char address[32];
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t->silent_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(t->silent_fd >= 0);
+	assert_int_equal(bind(t->silent_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(t->silent_fd, 64), 0);
+	assert_int_equal(getsockname(t->silent_fd, (struct sockaddr *)&addr, &len), 0);
+	snprintf(address, sizeof(address), "127.0.0.1:%u", ntohs(addr.sin_port));
+	return address;
+}
+
+/*
+ * Starts the mock cluster and writes the configuration.  With silent_broker,
+ * the worker's bootstrap server is a listener that never replies instead.
+ */
+static struct timeout_test *
+setup_env(const char *worker, const char *input, const char *output, const char *second_output,
+	  int silent_broker)
+{
+	struct timeout_test *t = calloc(1, sizeof(*t));
+	char config_path[128], rules_path[128];
+	const char *bootstrap;
+	FILE *f;
+
+	assert_non_null(t);
+	t->worker = worker;
+	t->input = input;
+	t->output = output;
+	t->second_output = second_output;
+	t->silent_fd = -1;
+	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-timeout-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	start_mock(t);
+	bootstrap = silent_broker ? start_silent_listener(t) : t->bootstrap;
+
+	snprintf(rules_path, sizeof(rules_path), "%s/filter.rules", t->dir);
+	f = fopen(rules_path, "w");
+	assert_non_null(f);
+	fprintf(f, "rule all topic %s: proto tcp\n", output);
+	if (second_output)
+		fprintf(f, "rule copy topic %s: proto tcp\n", second_output);
+	fclose(f);
+
+	t->metrics_port = fs_test_free_port(SOCK_STREAM);
+	assert_true(t->metrics_port > 0);
+	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
+	f = fopen(config_path, "w");
+	assert_non_null(f);
+	/* Short backoffs and sessions keep reconnects and group joins within seconds. */
+	fprintf(f,
+		"run.dir = %s\n"
+		"kafka.bootstrap.servers = %s\n"
+		"kafka.message.timeout.ms = %d\n"
+		"kafka.session.timeout.ms = 6000\nkafka.heartbeat.interval.ms = 500\n"
+		"kafka.reconnect.backoff.max.ms = 1000\n"
+		"kafka.topic.raw = %s\nkafka.topic.enriched = %s\n"
+		"enrich.group.id = outage-enrich\nfilter.group.id = outage-filter\n"
+		"filter.topic = %s\nfilter.rules = %s\nfilter.commit.interval.ms = 100\n"
+		"%s.metrics.listen = 127.0.0.1:%u\n",
+		t->dir, bootstrap, MESSAGE_TIMEOUT_MS,
+		strcmp(worker, "enrich") == 0 ? input : "flows.raw",
+		strcmp(worker, "enrich") == 0 ? output : input, input, rules_path, worker,
+		t->metrics_port);
+	fclose(f);
+	snprintf(t->config_env, sizeof(t->config_env), "FLOWSIFT_CONFIG=%s", config_path);
+	snprintf(t->log_path, sizeof(t->log_path), "%s/%s.log", t->dir, worker);
+	return t;
+}
+
+static void
+spawn_worker(struct timeout_test *t)
+{
+	char program[64];
+	char *argv[] = { program, NULL };
+	char *env[] = { t->config_env, NULL };
+
+	snprintf(program, sizeof(program), "flowsift-%s", t->worker);
+	t->pid = fs_test_spawn(program, argv, env, t->log_path);
+	assert_true(t->pid > 0);
+}
+
+static void
+start_worker(struct timeout_test *t)
+{
+	int status;
+
+	spawn_worker(t);
+	status = fs_test_wait_status(t->metrics_port, "/readyz", 200, WAIT_MS);
+	if (status != 200)
+		print_file(t->log_path);
+	assert_int_equal(status, 200);
+}
+
+static int
+teardown_env(void **state)
+{
+	struct timeout_test *t = *state;
+	char cmd[128];
+	int status = 0;
+
+	/* A worker whose broker never replies waits 10 s to leave its group, more under ASan. */
+	if (t->pid > 0)
+		status = fs_test_stop(t->pid, 30000);
+	if (status != 0 || getenv("FSTEST_SHOW_LOGS"))
+		print_file(t->log_path);
+	if (t->silent_fd >= 0)
+		close(t->silent_fd);
+	if (t->mock)
+		rd_kafka_mock_cluster_destroy(t->mock);
+	if (t->mock_handle)
+		rd_kafka_destroy(t->mock_handle);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", t->dir);
+	free(t);
+	assert_int_equal(status, 0);
+	return 0;
+}
+
+/* Returns the value of flowsift_<worker>_<name>, or -1 when it cannot be read. */
+static long long
+worker_metric(const struct timeout_test *t, const char *name)
+{
+	char series[128];
+
+	snprintf(series, sizeof(series), "flowsift_%s_%s", t->worker, name);
+	return fs_test_metric(t->metrics_port, series);
+}
+
+static long long
+wait_worker_metric(const struct timeout_test *t, const char *name, long long min)
+{
+	char series[128];
+	long long value;
+
+	snprintf(series, sizeof(series), "flowsift_%s_%s", t->worker, name);
+	value = fs_test_wait_metric(t->metrics_port, series, min, WAIT_MS);
+	if (value < min)
+		print_file(t->log_path);
+	return value;
+}
+
+/*
+ * Waits until flows first .. first + count - 1 are all in topic.  Returns
+ * the copies of every flow beyond its first one.
+ */
+static long
+expect_flows_pass(struct timeout_test *t, const char *topic, unsigned first, unsigned count)
+{
+	long missing, unknown = 0, extra = 0;
+
+	/* The reader counts the topic from its start into counts, which must start at 0. */
+	memset(t->counts, 0, sizeof(t->counts));
+	missing = fs_test_flows_await(t->bootstrap, topic, t->counts, MAX_IDS, first, count,
+				      &unknown, WAIT_MS);
+	if (missing != 0)
+		print_file(t->log_path);
+	assert_int_equal(missing, 0);
+	assert_int_equal(unknown, 0);
+	for (unsigned id = 0; id < MAX_IDS; id++)
+		extra += t->counts[id] > 1 ? (long)t->counts[id] - 1 : 0;
+	return extra;
+}
+
+static void
+worker_outlives_delivery_timeout(struct timeout_test *t)
+{
+	long long timed_out, rewound, duplicated;
+	long extra, extra_second = 0;
+
+	start_worker(t);
+	assert_int_equal(fs_test_flows_produce(t->bootstrap, t->input, 0, FLOWS), 0);
+	assert_int_equal(expect_flows_pass(t, t->output, 0, FLOWS), 0);
+
+	/* The output's leader goes down; the input stays readable. */
+	assert_int_equal(rd_kafka_mock_broker_set_down(t->mock, OUTPUT_BROKER), 0);
+	assert_int_equal(fs_test_flows_produce(t->bootstrap, t->input, FLOWS, FLOWS), 0);
+
+	/* Two rounds of timed-out output and rewinds, each after MESSAGE_TIMEOUT_MS. */
+	timed_out = wait_worker_metric(t, "delivery_errors_total{cause=\"timed_out\"}", 2 * FLOWS);
+	assert_true(timed_out >= 2 * FLOWS);
+	rewound = wait_worker_metric(t, "messages_rewound_total", 2 * FLOWS);
+	assert_true(rewound >= 2 * FLOWS);
+	assert_int_equal(fs_test_wait(t->pid, 0), -2);
+
+	assert_int_equal(rd_kafka_mock_broker_set_up(t->mock, OUTPUT_BROKER), 0);
+	extra = expect_flows_pass(t, t->output, FLOWS, FLOWS);
+	/* Each rewound round delivered the flows once more to the second topic. */
+	if (t->second_output) {
+		extra_second = expect_flows_pass(t, t->second_output, FLOWS, FLOWS);
+		assert_true(extra_second >= FLOWS);
+	}
+	assert_int_equal(fs_test_wait(t->pid, 0), -2);
+
+	/* Every output copy beyond the first is a counted duplicate. */
+	duplicated = worker_metric(t, "flows_duplicated_total");
+	printf("flowsift-%s: %lld deliveries timed out, %lld messages rewound, "
+	       "%lld flows counted as duplicated, %ld + %ld extra copies seen\n",
+	       t->worker, timed_out, rewound, duplicated, extra, extra_second);
+	assert_true(duplicated >= 0);
+	assert_true(extra + extra_second <= duplicated);
+}
+
+/* Returns 1 when a line of path contains text. */
+static int
+file_contains(const char *path, const char *text)
+{
+	char line[4096];
+	int found = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void
+enrich_not_ready_when_broker_silent(void **state)
+{
+	struct timeout_test *t = *state;
+	const char *expected = "not ready: Kafka unreachable: metadata request failed";
+	int64_t deadline = fs_test_now_ms() + WAIT_MS;
+	int status;
+
+	spawn_worker(t);
+	status = fs_test_wait_status(t->metrics_port, "/healthz", 200, WAIT_MS);
+	assert_int_equal(status, 200);
+	/* The first probe's outcome is logged: reachable, or this reason. */
+	while (!file_contains(t->log_path, expected) && fs_test_now_ms() < deadline)
+		usleep(200000);
+	if (!file_contains(t->log_path, expected))
+		print_file(t->log_path);
+	assert_true(file_contains(t->log_path, expected));
+	assert_int_equal(fs_test_http_status(t->metrics_port, "/readyz"), 503);
+	assert_int_equal(worker_metric(t, "broker_reachable"), 0);
+}
+
+static void
+enrich_outlives_delivery_timeout(void **state)
+{
+	worker_outlives_delivery_timeout(*state);
+}
+
+static void
+filter_outlives_delivery_timeout(void **state)
+{
+	worker_outlives_delivery_timeout(*state);
+}
+
+static int
+setup_enrich(void **state)
+{
+	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 0);
+	return 0;
+}
+
+static int
+setup_enrich_silent(void **state)
+{
+	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 1);
+	return 0;
+}
+
+static int
+setup_filter(void **state)
+{
+	*state = setup_env("filter", "outage.enriched", "outage.filtered", "outage.copied", 0);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(enrich_outlives_delivery_timeout, setup_enrich,
+						teardown_env),
+		cmocka_unit_test_setup_teardown(filter_outlives_delivery_timeout, setup_filter,
+						teardown_env),
+		cmocka_unit_test_setup_teardown(enrich_not_ready_when_broker_silent,
+						setup_enrich_silent, teardown_env),
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
