@@ -292,12 +292,31 @@ test_array_rejects_too_many_items(void **state)
 	assert_int_equal(fs_avro_write_record(&probe_layout, &in, body, sizeof(body), &len),
 			 FS_ERR_INVALID);
 
-	/* A block count above max_items is rejected before any item is read. */
+	/*
+	 * A block count above max_items makes the record invalid, but input cut
+	 * short inside the items reports truncation first, as avro-c's path does.
+	 */
 	body[0] = 0x02;
 	body[1] = 0x00;
 	body[2] = (MAX_ELEMENTS + 1) * 2;
 	memset(&out, 0, sizeof(out));
-	assert_int_equal(fs_avro_read_record(&probe_layout, body, 3, &out), FS_ERR_INVALID);
+	assert_int_equal(fs_avro_read_record(&probe_layout, body, 3, &out), FS_ERR_TRUNCATED);
+	/* The same count with every item present is invalid. */
+	{
+		uint8_t whole[16 + 7 * (MAX_ELEMENTS + 1)];
+		size_t n = 3;
+
+		memcpy(whole, body, 3);
+		for (int i = 0; i < MAX_ELEMENTS + 1; i++) {
+			memcpy(whole + n, "\x02\x02\x08" "abcd", 7);
+			n += 7;
+		}
+		whole[n++] = 0x00;   /* end of the array */
+		whole[n++] = 0x00;   /* tail: null */
+		assert_int_equal(fs_avro_read_record(&probe_layout, whole, n, &out), FS_ERR_INVALID);
+		assert_int_equal(fs_avro_read_record(&probe_layout, whole, n - 1, &out),
+				 FS_ERR_TRUNCATED);
+	}
 	/* The largest long as a count. */
 	memcpy(body + 2, "\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10);
 	assert_int_equal(fs_avro_read_record(&probe_layout, body, 12, &out), FS_ERR_INVALID);

@@ -23,6 +23,9 @@
 #define MAX_INT_VARINT_LEN 5
 #define MAX_LONG_VARINT_LEN 10
 
+/* Largest item struct of an array; layouts are program data, so this only guards them. */
+#define MAX_ITEM_SIZE 256
+
 /* Deepest nesting of records in arrays the reader follows. */
 #define MAX_NESTING 8
 
@@ -38,6 +41,7 @@ struct cursor {
 	uint8_t *heap;          /* the outermost record's heap, NULL when none */
 	size_t heap_size;
 	uint8_t *heap_used;     /* its uint16_t count of bytes taken */
+	int64_t items;          /* array items read so far, all arrays together */
 };
 
 /* Reads a zigzag varint of at most max_bytes bytes. */
@@ -149,8 +153,12 @@ read_heap_bytes(const struct fs_avro_field *field, struct cursor *c, uint8_t *ba
 static int
 read_array(const struct fs_avro_field *field, struct cursor *c, uint8_t *base, int depth)
 {
+	uint8_t scratch[MAX_ITEM_SIZE];
 	uint32_t count = 0;
 	int rc;
+
+	if (field->size > sizeof(scratch))
+		return FS_ERR_INVALID;
 
 	for (;;) {
 		int64_t block;
@@ -172,11 +180,21 @@ read_array(const struct fs_avro_field *field, struct cursor *c, uint8_t *base, i
 				return FS_ERR_INVALID;
 		}
 		/* Checked before reading, so a hostile count cannot run long. */
-		if (block > (int64_t)(field->max_items - count))
+		if (block > FS_AVRO_READ_MAX_ITEMS - c->items)
 			return FS_ERR_INVALID;
-		for (int64_t i = 0; i < block; i++, count++) {
-			rc = read_record(field->items, c, base + field->offset + count * field->size,
-					 depth + 1);
+		c->items += block;
+		for (int64_t i = 0; i < block; i++) {
+			uint8_t *item = scratch;
+
+			/*
+			 * Items beyond max_items are read into scratch, so that input
+			 * cut short still reports truncation first.
+			 */
+			if (count < field->max_items)
+				item = base + field->offset + count++ * field->size;
+			else
+				c->invalid = FS_ERR_INVALID;
+			rc = read_record(field->items, c, item, depth + 1);
 			if (rc != 0)
 				return rc;
 		}
@@ -313,7 +331,7 @@ int
 fs_avro_read_record(const struct fs_avro_record *record, const uint8_t *buf, size_t len,
 		    void *base)
 {
-	struct cursor c = { buf, buf + len, 0, NULL, 0, NULL };
+	struct cursor c = { buf, buf + len, 0, NULL, 0, NULL, 0 };
 	int rc;
 
 	if (record->heap_size > 0) {

@@ -25,6 +25,14 @@
 #include "avro/record_layout.h"
 
 /*
+ * Array items, summed over all arrays of one record, that the reader
+ * accepts; more is FS_ERR_INVALID at once.  The same bound as the
+ * structural check of the avro-c path (FS_FLOW_CODEC_MAX_ITEMS), so both
+ * readers give the same result.
+ */
+#define FS_AVRO_READ_MAX_ITEMS 4096
+
+/*
  * Reads the Avro binary record buf (len bytes, borrowed) into the struct at
  * base, laid out as record.  The caller clears the struct first: the
  * reader sets the members and presence bits of the fields that are not
@@ -33,7 +41,8 @@
  *   FS_ERR_INVALID    one of: a varint longer than its type allows; a union
  *                     branch or enum index out of range; a negative length;
  *                     a value that does not fit its member (see enum
- *                     fs_avro_op); an array with more items than max_items;
+ *                     fs_avro_op); an array with more items than max_items, or more than
+ *                     FS_AVRO_READ_MAX_ITEMS items in all;
  *                     bytes left over after the record.
  * On failure the struct holds no useful data.
  */

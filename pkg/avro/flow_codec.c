@@ -18,6 +18,10 @@
 #include "core/log.h"
 #include "core/result.h"
 
+/* Both readers must stop at the same item count to give the same result. */
+_Static_assert(FS_FLOW_CODEC_MAX_ITEMS == FS_AVRO_READ_MAX_ITEMS,
+	       "the avro-c check and the direct reader differ in their item limit");
+
 #define FACILITY "avro"
 #define WRITER_SCHEMA_FILE "flow.avsc"
 #define OLD_SCHEMA_PREFIX "flow.v"
