@@ -787,7 +787,7 @@ char *
 fs_config_mask(const char *key, const char *value, char *buf, size_t len)
 {
 	const char *scheme = strstr(value, "://");
-	const char *userinfo, *at, *colon;
+	const char *at;
 
 	if (fs_config_is_secret(key)) {
 		snprintf(buf, len, "%s", value[0] ? "***" : "");
@@ -796,18 +796,14 @@ fs_config_mask(const char *key, const char *value, char *buf, size_t len)
 	snprintf(buf, len, "%s", value);
 	if (!scheme)
 		return buf;
-	/* The password ends at the last '@' of the authority, which ends at the first '/'. */
-	userinfo = scheme + 3;
-	at = NULL;
-	for (const char *p = userinfo; *p && *p != '/'; p++) {
-		if (*p == '@')
-			at = p;
-	}
-	if (!at)
-		return buf;
-	colon = memchr(userinfo, ':', (size_t)(at - userinfo));
-	if (colon)
-		snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - value), value, at);
+	/*
+	 * The user info runs from "//" to the last '@', because a password may
+	 * hold an unescaped '/', ':' or '@' while host, port and database never
+	 * hold an '@'.  The whole of it is hidden, user name included.
+	 */
+	at = strrchr(scheme + 3, '@');
+	if (at)
+		snprintf(buf, len, "%.*s***%s", (int)(scheme + 3 - value), value, at);
 	return buf;
 }
 

@@ -190,10 +190,15 @@ parse_hostport(struct fs_redis_url *url, const char *hostport, size_t len,
 static int
 parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 {
-	size_t authority_len = strcspn(rest, "/?#");
-	const char *at = NULL;
-	const char *hostport = rest;
-	const char *db_text = rest + authority_len;
+	/*
+	 * The last '@' of the URL ends the user info, because host, port and
+	 * database never contain one while a password may hold an unescaped
+	 * '/', '?', '#' or '@'.  Messages below quote only text after it.
+	 */
+	const char *at = strrchr(rest, '@');
+	const char *hostport = at != NULL ? at + 1 : rest;
+	size_t hostport_len = strcspn(hostport, "/?#");
+	const char *db_text = hostport + hostport_len;
 	long value;
 	int rc;
 
@@ -201,19 +206,12 @@ parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 		return fail(err, err_len, FS_ERR_INVALID,
 			    "invalid Redis URL: query strings and fragments are not supported");
 
-	/* The last '@' ends the user info, since host names never contain one. */
-	for (size_t i = 0; i < authority_len; i++) {
-		if (rest[i] == '@')
-			at = rest + i;
-	}
 	if (at != NULL) {
 		rc = parse_userinfo(url, rest, (size_t)(at - rest), err, err_len);
 		if (rc < 0)
 			return rc;
-		hostport = at + 1;
 	}
-	rc = parse_hostport(url, hostport, (size_t)(rest + authority_len - hostport),
-			    err, err_len);
+	rc = parse_hostport(url, hostport, hostport_len, err, err_len);
 	if (rc < 0)
 		return rc;
 
@@ -244,9 +242,10 @@ fs_redis_url_parse(struct fs_redis_url *url, const char *text, char *err,
 	if (strncmp(text, scheme_tls, sizeof(scheme_tls) - 1) == 0)
 		return fail(err, err_len, FS_ERR_INVALID,
 			    "invalid Redis URL: rediss:// (TLS) is not supported by this build; use redis:// or unix://");
+	/* Only the scheme is quoted: the rest may hold a password. */
 	return fail(err, err_len, FS_ERR_INVALID,
-		    "invalid Redis URL '%.40s': expected redis://HOST[:PORT][/DB] or unix:///PATH",
-		    strchr(text, '@') != NULL ? "(hidden, it contains credentials)" : text);
+		    "invalid Redis URL: scheme '%.*s' is not supported; expected redis://HOST[:PORT][/DB] or unix:///PATH",
+		    (int)(strstr(text, "://") != NULL ? strcspn(text, ":") : 0), text);
 }
 
 char *
