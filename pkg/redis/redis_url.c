@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,16 +272,36 @@ run_command(redisContext *ctx, int argc, const char **argv, const char *what,
 	    char *err, size_t err_len)
 {
 	redisReply *reply = redisCommandArgv(ctx, argc, argv, NULL);
+	char why[160];
 	int rc = 0;
 
 	if (reply == NULL)
 		return fail(err, err_len, FS_ERR_SYSTEM, "redis %s failed: %s", what,
-			    ctx->errstr);
+			    fs_redis_error_text(ctx, why, sizeof(why)));
 	if (reply->type == REDIS_REPLY_ERROR)
 		rc = fail(err, err_len, FS_ERR_SYSTEM, "redis %s rejected: %s", what,
 			  reply->str);
 	freeReplyObject(reply);
 	return rc;
+}
+
+const char *
+fs_redis_error_text(const redisContext *ctx, char *buf, size_t len)
+{
+	bool timed_out = ctx->err == REDIS_ERR_IO &&
+			 (strcmp(ctx->errstr, strerror(EAGAIN)) == 0 ||
+			  strcmp(ctx->errstr, strerror(ETIMEDOUT)) == 0);
+
+	if (!timed_out) {
+		snprintf(buf, len, "%s", ctx->err != 0 ? ctx->errstr : "no error");
+		return buf;
+	}
+	if (ctx->timeout != NULL)
+		snprintf(buf, len, "timed out after %lld ms",
+			 (long long)ctx->timeout->tv_sec * 1000 + ctx->timeout->tv_usec / 1000);
+	else
+		snprintf(buf, len, "timed out");
+	return buf;
 }
 
 int
@@ -306,8 +327,10 @@ fs_redis_connect(const struct fs_redis_url *url, int timeout_ms,
 		return fail(err, err_len, FS_ERR_SYSTEM,
 			    "cannot connect to Redis at %s: out of memory", where);
 	if (ctx->err != 0) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM,
-			  "cannot connect to Redis at %s: %s", where, ctx->errstr);
+		char why[160];
+
+		rc = fail(err, err_len, FS_ERR_SYSTEM, "cannot connect to Redis at %s: %s", where,
+			  fs_redis_error_text(ctx, why, sizeof(why)));
 		goto out;
 	}
 	if (redisSetTimeout(ctx, tv) != REDIS_OK) {

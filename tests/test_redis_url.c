@@ -1,6 +1,7 @@
 /*
- * test_redis_url_secrets.c - passwords in Redis URLs stay out of error
- * messages and masked values, whatever characters they contain.
+ * test_redis_url.c - passwords in Redis URLs stay out of error messages and
+ * masked values, whatever characters they contain, and Redis timeouts are
+ * reported as timeouts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -123,6 +128,76 @@ mask_hides_whole_userinfo(void **state)
 	}
 }
 
+/*
+ * Opens a listening TCP socket on 127.0.0.1 that never accepts: the kernel
+ * completes the handshake from its backlog, and nothing is ever read or
+ * answered.  Returns the socket and stores its port.
+ */
+static int
+listen_silent(uint16_t *port)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t addr_len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
+	*port = ntohs(addr.sin_port);
+	return fd;
+}
+
+/* A server that never answers gives "timed out after N ms", not an errno text. */
+static void
+timeout_named_as_timeout(void **state)
+{
+	struct fs_redis_url url;
+	redisContext *ctx = NULL;
+	redisReply *reply;
+	char text[128], err[512] = "", why[160];
+	uint16_t port;
+	int fd = listen_silent(&port);
+
+	(void)state;
+	snprintf(text, sizeof(text), "redis://:secret@127.0.0.1:%u", port);
+	assert_int_equal(fs_redis_url_parse(&url, text, err, sizeof(err)), 0);
+	assert_int_equal(fs_redis_connect(&url, 300, &ctx, err, sizeof(err)), FS_ERR_SYSTEM);
+	assert_null(ctx);
+	if (strstr(err, "timed out after 300 ms") == NULL)
+		fail_msg("AUTH without an answer gave '%s'", err);
+	assert_null(strstr(err, "temporarily"));
+
+	snprintf(text, sizeof(text), "redis://127.0.0.1:%u", port);
+	assert_int_equal(fs_redis_url_parse(&url, text, err, sizeof(err)), 0);
+	assert_int_equal(fs_redis_connect(&url, 300, &ctx, err, sizeof(err)), 0);
+	reply = redisCommand(ctx, "PING");
+	assert_null(reply);
+	assert_string_equal(fs_redis_error_text(ctx, why, sizeof(why)), "timed out after 300 ms");
+	redisFree(ctx);
+	close(fd);
+}
+
+/* Other errors keep the text hiredis gives. */
+static void
+other_errors_keep_text(void **state)
+{
+	struct fs_redis_url url;
+	redisContext *ctx = NULL;
+	char text[128], err[512] = "";
+	uint16_t port;
+	int fd = listen_silent(&port);
+
+	(void)state;
+	close(fd);
+	snprintf(text, sizeof(text), "redis://127.0.0.1:%u", port);
+	assert_int_equal(fs_redis_url_parse(&url, text, err, sizeof(err)), 0);
+	assert_int_equal(fs_redis_connect(&url, 300, &ctx, err, sizeof(err)), FS_ERR_SYSTEM);
+	if (strstr(err, "Connection refused") == NULL)
+		fail_msg("a closed port gave '%s'", err);
+}
+
 int
 main(void)
 {
@@ -131,6 +206,8 @@ main(void)
 		cmocka_unit_test(url_password_with_slash_parses),
 		cmocka_unit_test(url_wrong_scheme_quotes_scheme_only),
 		cmocka_unit_test(mask_hides_whole_userinfo),
+		cmocka_unit_test(timeout_named_as_timeout),
+		cmocka_unit_test(other_errors_keep_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
