@@ -22,6 +22,7 @@
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/probe.h"
+#include "support/conn_limit.h"
 
 #define MAX_FAMILIES 64
 
@@ -455,6 +456,45 @@ server_endpoints_over_loopback(void **state)
 	fs_metrics_free(m);
 }
 
+/*
+ * Idle connections of one client address beyond the per-address limit (8)
+ * are rejected while another address is still served, and the idle timeout
+ * (10 s) gives the slots back.
+ */
+static void
+server_limits_idle_clients_per_address(void **state)
+{
+	enum { IDLE = 8 };
+	struct fs_metrics *m = fs_metrics_new();
+	struct fs_metrics_server *server;
+	int idle[IDLE];
+	char err[256];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(fs_metrics_server_start(&server, "127.0.0.1:0", m, NULL, NULL, err,
+						 sizeof(err)), 0);
+	port = fs_metrics_server_port(server);
+	for (int i = 0; i < IDLE; i++) {
+		idle[i] = fs_test_connect_from("127.0.0.1", port);
+		assert_true(idle[i] >= 0);
+	}
+
+	/* The server closes a ninth connection from 127.0.0.1 without a response. */
+	assert_int_equal(fs_test_status_from("127.0.0.1", port, "/healthz"), 0);
+	assert_int_equal(fs_test_status_from("127.0.0.2", port, "/healthz"), 200);
+
+	/* The idle timeout closes the idle connections; the wait is generous for a loaded machine. */
+	for (int i = 0; i < IDLE; i++) {
+		assert_int_equal(fs_test_wait_closed(idle[i], 120000), 0);
+		close(idle[i]);
+	}
+	assert_int_equal(fs_test_status_from("127.0.0.1", port, "/healthz"), 200);
+
+	fs_metrics_server_stop(server);
+	fs_metrics_free(m);
+}
+
 static void
 server_rejects_bad_listen(void **state)
 {
@@ -541,6 +581,7 @@ main(void)
 		cmocka_unit_test(label_values_escaped),
 		cmocka_unit_test(concurrent_updates_exact),
 		cmocka_unit_test(server_endpoints_over_loopback),
+		cmocka_unit_test(server_limits_idle_clients_per_address),
 		cmocka_unit_test(server_rejects_bad_listen),
 		cmocka_unit_test(hostport_forms),
 		cmocka_unit_test(probe_open_and_closed_ports),

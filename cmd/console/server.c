@@ -30,8 +30,9 @@ struct console_server {
 	struct MHD_Daemon *daemon;
 	const struct console_settings *settings;
 	uint16_t port;
-	pthread_mutex_t log_lock;          /* guards error_limit: one thread per connection */
+	pthread_mutex_t log_lock;          /* guards the rate limits: one thread per connection */
 	struct fs_ratelimit error_limit;
+	struct fs_ratelimit mhd_limit;     /* libmicrohttpd's messages */
 };
 
 /* State of one request across libmicrohttpd's calls: the body read so far. */
@@ -388,15 +389,28 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 static void
 log_mhd(void *cls, const char *fmt, va_list ap)
 {
+	struct console_server *server = cls;
+	const struct console_settings *settings = server->settings;
 	char message[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(message, sizeof(message), fmt, ap);
 	n = strlen(message);
 	while (n > 0 && message[n - 1] == '\n')
 		message[--n] = '\0';
-	fs_log(FS_LOG_WARNING, "console", "http server: %s", message);
+	pthread_mutex_lock(&server->log_lock);
+	/* libmicrohttpd 0.9.75 words the total and the per-address limit alike. */
+	if (strstr(message, "connection limit") != NULL)
+		fs_log_limited(&server->mhd_limit, FS_LOG_WARNING, "console",
+			       "http server rejected a connection: at most %u connections "
+			       "(console.connections.max), %u per client address "
+			       "(console.connections.per_ip.max), idle ones closed after %u s",
+			       settings->connections_max, settings->connections_per_ip_max,
+			       settings->idle_timeout_s);
+	else
+		fs_log_limited(&server->mhd_limit, FS_LOG_WARNING, "console", "http server: %s",
+			       message);
+	pthread_mutex_unlock(&server->log_lock);
 }
 
 static int
@@ -447,16 +461,18 @@ console_server_start(struct console_server **out, const struct console_settings 
 	}
 	server->settings = settings;
 	server->error_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 10);
+	server->mhd_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	pthread_mutex_init(&server->log_lock, NULL);
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle_request, server,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_CONNECTION_LIMIT, settings->connections_max,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->connections_per_ip_max,
+		MHD_OPTION_CONNECTION_TIMEOUT, settings->idle_timeout_s,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len,

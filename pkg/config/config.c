@@ -234,6 +234,10 @@ static const struct key_def key_table[] = {
 	  "Maximum Kafka messages one flowsift-console flow query reads." },
 	{ "console.connections.max", KEY_INT, 1, 1024, "32",
 	  "Maximum concurrent HTTP connections of flowsift-console." },
+	{ "console.connections.per_ip.max", KEY_INT, 1, 1024, "8",
+	  "Maximum concurrent HTTP connections of flowsift-console from one client address." },
+	{ "console.idle.timeout.ms", KEY_INT, 1000, 600000, "15000",
+	  "Time after which flowsift-console closes an idle HTTP connection, in milliseconds (rounded up to whole seconds)." },
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -471,17 +475,10 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 	return rc;
 }
 
-/* Maps FLOWSIFT_REDIS_URL to redis.url; returns 0 when name maps to no table key. */
+/* Stores in key the table key that lowered names with '_' for '.'; returns 0 when none does. */
 static int
-env_name_to_key(const char *env_name, char *key, size_t key_len)
+table_key_of_env(const char *lowered, char *key, size_t key_len)
 {
-	char lowered[256];
-	size_t n = strlen(env_name);
-
-	if (n >= sizeof(lowered) || n >= key_len)
-		return 0;
-	for (size_t i = 0; i <= n; i++)
-		lowered[i] = (char)tolower((unsigned char)env_name[i]);
 	for (size_t i = 0; i < KEY_COUNT; i++) {
 		char candidate[256];
 
@@ -495,6 +492,40 @@ env_name_to_key(const char *env_name, char *key, size_t key_len)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* Returns 1 when env_name (the part after FLOWSIFT_) names a key of the table. */
+static int
+is_table_key_env(const char *env_name)
+{
+	char lowered[256], key[256];
+	size_t n = strlen(env_name);
+
+	if (n >= sizeof(lowered))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		lowered[i] = (char)tolower((unsigned char)env_name[i]);
+	return table_key_of_env(lowered, key, sizeof(key));
+}
+
+/*
+ * Maps the part of a variable's name after FLOWSIFT_ (REDIS_URL) to its key
+ * (redis.url), or KAFKA_* to a Kafka property.  Returns 0 when name maps to
+ * no key.
+ */
+static int
+env_name_to_key(const char *env_name, char *key, size_t key_len)
+{
+	char lowered[256];
+	size_t n = strlen(env_name);
+
+	if (n >= sizeof(lowered) || n >= key_len)
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		lowered[i] = (char)tolower((unsigned char)env_name[i]);
+	if (table_key_of_env(lowered, key, key_len))
+		return 1;
 	if (strncmp(lowered, "kafka_", 6) == 0 && lowered[6] != '\0') {
 		for (char *p = lowered; *p; p++) {
 			if (*p == '_')
@@ -589,7 +620,12 @@ load_environment(struct fs_config *config, char *err, size_t err_len)
 		name[n] = '\0';
 		if (strcmp(name, "FLOWSIFT_CONFIG") == 0 || strcmp(name, "FLOWSIFT_CORPUS") == 0)
 			continue;
-		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0) {
+		/*
+		 * A key whose name ends in ".file" (console.token.file) is set by
+		 * its own variable; only other names ending in _FILE name a file
+		 * that holds the value of a key.
+		 */
+		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0 && !is_table_key_env(name + 9)) {
 			rc = load_environment_file(config, name, eq + 1, err, err_len);
 			if (rc < 0)
 				return rc;

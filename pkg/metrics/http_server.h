@@ -9,6 +9,9 @@
  *                 unreachable, shutting down)
  *
  * Any other path is 404 and any method other than GET or HEAD is 405.
+ * The server keeps at most 64 connections, 8 of them per client address,
+ * and closes a connection idle for 10 s; it logs rejected connections
+ * rate-limited.
  * The server answers on one thread of its own, which libmicrohttpd starts;
  * the readiness callback and the rendering of the registry run there, so the
  * callback must be quick and thread-safe (read atomics the worker updates,
