@@ -3,7 +3,6 @@
  */
 #include "server.h"
 
-#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -413,32 +412,6 @@ log_mhd(void *cls, const char *fmt, va_list ap)
 	pthread_mutex_unlock(&server->log_lock);
 }
 
-static int
-resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err_len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *found = NULL;
-	char host[256], service[8];
-	uint16_t port;
-	int rc;
-
-	if (fs_hostport_parse(listen, host, sizeof(host), &port) < 0) {
-		snprintf(err, err_len,
-			 "invalid console.listen '%s': expected host:port or [ipv6]:port", listen);
-		return FS_ERR_INVALID;
-	}
-	snprintf(service, sizeof(service), "%u", port);
-	rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &found);
-	if (rc != 0) {
-		snprintf(err, err_len, "cannot resolve console.listen '%s': %s", listen,
-			 gai_strerror(rc));
-		return FS_ERR_INVALID;
-	}
-	memcpy(addr, found->ai_addr, found->ai_addrlen);
-	freeaddrinfo(found);
-	return 0;
-}
-
 int
 console_server_start(struct console_server **out, const struct console_settings *settings,
 		     char *err, size_t err_len)
@@ -448,12 +421,15 @@ console_server_start(struct console_server **out, const struct console_settings 
 	const union MHD_DaemonInfo *info;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			     MHD_USE_ERROR_LOG;
+	char reason[512];
 	int rc;
 
 	*out = NULL;
-	rc = resolve(settings->listen, &addr, err, err_len);
-	if (rc < 0)
+	rc = fs_http_listen_resolve(settings->listen, &addr, reason, sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "console.listen: %s", reason);
 		return rc;
+	}
 	server = calloc(1, sizeof(*server));
 	if (!server) {
 		snprintf(err, err_len, "out of memory for the console server");

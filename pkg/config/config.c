@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -455,10 +456,18 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 	unsigned lineno = 0;
 	int rc = 0;
 
+	struct stat st;
+
 	if (!file)
 		return fail(err, err_len, FS_ERR_NOT_FOUND,
 			    "cannot open configuration file '%s': %s", path,
 			    strerror(errno));
+	/* fopen() opens a folder for reading on Linux; only the reads fail. */
+	if (fstat(fileno(file), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(file);
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "configuration file '%s' is a folder; give the path of a file", path);
+	}
 	while (fgets(line, sizeof(line), file)) {
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
@@ -471,6 +480,10 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 		if (rc < 0)
 			break;
 	}
+	if (rc == 0 && ferror(file))
+		rc = fail(err, err_len, FS_ERR_SYSTEM,
+			  "cannot read configuration file '%s' after line %u: %s", path, lineno,
+			  strerror(errno));
 	fclose(file);
 	return rc;
 }

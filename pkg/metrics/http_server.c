@@ -162,9 +162,9 @@ log_mhd(void *cls, const char *fmt, va_list ap)
 			       message);
 }
 
-/* Resolves listen into a socket address; returns 0 or FS_ERR_INVALID with err set. */
-static int
-resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err_len)
+int
+fs_http_listen_resolve(const char *listen, struct sockaddr_storage *addr, char *err,
+		       size_t err_len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
 	struct addrinfo *found = NULL;
@@ -173,16 +173,14 @@ resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err
 	int rc;
 
 	if (fs_hostport_parse(listen, host, sizeof(host), &port) < 0) {
-		snprintf(err, err_len,
-			 "invalid metrics listen address '%s': expected host:port or [ipv6]:port",
+		snprintf(err, err_len, "'%s' is not host:port or [ipv6]:port with a port of 0..65535",
 			 listen);
 		return FS_ERR_INVALID;
 	}
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &found);
 	if (rc != 0) {
-		snprintf(err, err_len, "cannot resolve metrics listen address '%s': %s",
-			 listen, gai_strerror(rc));
+		snprintf(err, err_len, "cannot resolve '%s': %s", listen, gai_strerror(rc));
 		return FS_ERR_INVALID;
 	}
 	memcpy(addr, found->ai_addr, found->ai_addrlen);
@@ -199,12 +197,15 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 	struct sockaddr_storage addr = { 0 };
 	const union MHD_DaemonInfo *info;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	char reason[512];
 	int rc;
 
 	*out = NULL;
-	rc = resolve(listen, &addr, err, err_len);
-	if (rc < 0)
+	rc = fs_http_listen_resolve(listen, &addr, reason, sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "invalid metrics listen address: %s", reason);
 		return rc;
+	}
 	server = calloc(1, sizeof(*server));
 	if (!server) {
 		snprintf(err, err_len, "out of memory for the metrics server");

@@ -376,8 +376,17 @@ fs_redis_url_from_config(struct fs_redis_url *url, const struct fs_config *confi
 	int rc;
 
 	rc = fs_config_redis_url(config, text, sizeof(text), err, err_len);
-	if (rc == 0)
-		rc = fs_redis_url_parse(url, text, err, err_len);
+	if (rc == 0) {
+		char reason[512];
+
+		/* Parse errors name the key that holds the URL. */
+		rc = fs_redis_url_parse(url, text, reason, sizeof(reason));
+		if (rc < 0)
+			snprintf(err, err_len, "%s: %s",
+				 fs_config_str(config, "redis.url")[0] != '\0'
+					 ? "redis.url" : "the URL file of the run folder (run.dir/redis.url)",
+				 reason);
+	}
 	memset(text, 0, sizeof(text));
 	if (rc < 0 || password[0] == '\0')
 		return rc;
