@@ -131,7 +131,7 @@ mask_hides_whole_userinfo(void **state)
 /*
  * Opens a listening TCP socket on 127.0.0.1 that never accepts: the kernel
  * completes the handshake from its backlog, and nothing is ever read or
- * answered.  Returns the socket and stores its port.
+ * sent back.  Returns the socket and stores its port.
  */
 static int
 listen_silent(uint16_t *port)
@@ -149,7 +149,7 @@ listen_silent(uint16_t *port)
 	return fd;
 }
 
-/* A server that never answers gives "timed out after N ms", not an errno text. */
+/* A server that never replies gives "timed out after N ms", not an errno text. */
 static void
 timeout_named_as_timeout(void **state)
 {

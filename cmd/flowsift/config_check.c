@@ -16,7 +16,7 @@
 #include "net/udp_receiver.h"
 #include "redis/redis_url.h"
 
-/* Keys that hold one TCP address of an HTTP server; empty turns the server off. */
+/* Keys that contain one TCP address of an HTTP server.  An empty value turns the server off. */
 static const char *const http_listen_keys[] = {
 	"ingest.metrics.listen", "enrich.metrics.listen", "filter.metrics.listen",
 	"report.metrics.listen", "console.listen",

@@ -635,8 +635,8 @@ load_environment(struct fs_config *config, char *err, size_t err_len)
 			continue;
 		/*
 		 * A key whose name ends in ".file" (console.token.file) is set by
-		 * its own variable; only other names ending in _FILE name a file
-		 * that holds the value of a key.
+		 * its own variable.  Only other names ending in _FILE name a file
+		 * that contains the value of a key.
 		 */
 		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0 && !is_table_key_env(name + 9)) {
 			rc = load_environment_file(config, name, eq + 1, err, err_len);
@@ -847,8 +847,8 @@ fs_config_mask(const char *key, const char *value, char *buf, size_t len)
 		return buf;
 	/*
 	 * The user info runs from "//" to the last '@', because a password may
-	 * hold an unescaped '/', ':' or '@' while host, port and database never
-	 * hold an '@'.  The whole of it is hidden, user name included.
+	 * contain an unescaped '/', ':' or '@' while host, port and database never
+	 * contain one.  The whole of it is hidden, user name included.
 	 */
 	at = strrchr(scheme + 3, '@');
 	if (at)

@@ -203,7 +203,8 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 	*out = NULL;
 	rc = fs_http_listen_resolve(listen, &addr, reason, sizeof(reason));
 	if (rc < 0) {
-		snprintf(err, err_len, "invalid metrics listen address: %s", reason);
+		snprintf(err, err_len, "invalid metrics listen address (the worker's *.metrics.listen key): %s",
+			 reason);
 		return rc;
 	}
 	server = calloc(1, sizeof(*server));

@@ -9,9 +9,9 @@
  *                 unreachable, shutting down)
  *
  * Any other path is 404 and any method other than GET or HEAD is 405.
- * The server keeps at most 64 connections, 8 of them per client address,
- * and closes a connection idle for 10 s; it logs rejected connections
- * rate-limited.
+ * The server keeps at most 64 connections, 8 of them per client address.
+ * It closes a connection that is idle for 10 s and logs rejected
+ * connections, rate-limited.
  * The server answers on one thread of its own, which libmicrohttpd starts;
  * the readiness callback and the rendering of the registry run there, so the
  * callback must be quick and thread-safe (read atomics the worker updates,
@@ -64,7 +64,7 @@ int fs_hostport_parse(const char *text, char *host, size_t host_len,
  * address) with fs_hostport_parse() and resolves it for a listening TCP
  * socket into addr.  Shared by the metrics server, flowsift-console and
  * `flowsift config check`.  Returns 0, or FS_ERR_INVALID with the reason in
- * err, which quotes listen but not the key that holds it.
+ * err, which quotes listen but not the key that contains it.
  */
 int fs_http_listen_resolve(const char *listen, struct sockaddr_storage *addr, char *err,
 			   size_t err_len);

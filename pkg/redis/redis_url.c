@@ -193,7 +193,7 @@ parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 {
 	/*
 	 * The last '@' of the URL ends the user info, because host, port and
-	 * database never contain one while a password may hold an unescaped
+	 * database never contain one while a password may contain an unescaped
 	 * '/', '?', '#' or '@'.  Messages below quote only text after it.
 	 */
 	const char *at = strrchr(rest, '@');
@@ -243,7 +243,7 @@ fs_redis_url_parse(struct fs_redis_url *url, const char *text, char *err,
 	if (strncmp(text, scheme_tls, sizeof(scheme_tls) - 1) == 0)
 		return fail(err, err_len, FS_ERR_INVALID,
 			    "invalid Redis URL: rediss:// (TLS) is not supported by this build; use redis:// or unix://");
-	/* Only the scheme is quoted: the rest may hold a password. */
+	/* Only the scheme is quoted, because the rest may contain a password. */
 	return fail(err, err_len, FS_ERR_INVALID,
 		    "invalid Redis URL: scheme '%.*s' is not supported; expected redis://HOST[:PORT][/DB] or unix:///PATH",
 		    (int)(strstr(text, "://") != NULL ? strcspn(text, ":") : 0), text);
@@ -379,7 +379,7 @@ fs_redis_url_from_config(struct fs_redis_url *url, const struct fs_config *confi
 	if (rc == 0) {
 		char reason[512];
 
-		/* Parse errors name the key that holds the URL. */
+		/* Parse errors name the key that contains the URL. */
 		rc = fs_redis_url_parse(url, text, reason, sizeof(reason));
 		if (rc < 0)
 			snprintf(err, err_len, "%s: %s",
