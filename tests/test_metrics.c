@@ -571,6 +571,43 @@ probe_open_and_closed_ports(void **state)
 	fs_metrics_free(m);
 }
 
+/*
+ * A probe of a listener whose accept queue is full times out, and the reason
+ * says so.  Linux drops the SYNs of a listener whose queue is full, so the
+ * connect never completes.
+ */
+static void
+probe_timeout_named(void **state)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	char reason[256], target[64];
+	int listener, queued[4];
+
+	(void)state;
+	listener = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(listener >= 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(listener, 0), 0);
+	assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%u", ntohs(addr.sin_port));
+
+	/* Fill the accept queue; connections past it stay in SYN_SENT. */
+	for (int i = 0; i < 4; i++) {
+		queued[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(queued[i] >= 0);
+		(void)connect(queued[i], (struct sockaddr *)&addr, sizeof(addr));
+	}
+	assert_int_equal(fs_probe_tcp(target, 300, reason, sizeof(reason)), FS_ERR_NOT_FOUND);
+	if (strstr(reason, "timed out after 300 ms") == NULL)
+		fail_msg("probe of a full accept queue gave '%s'", reason);
+
+	for (int i = 0; i < 4; i++)
+		close(queued[i]);
+	close(listener);
+}
+
 int
 main(void)
 {
@@ -585,6 +622,7 @@ main(void)
 		cmocka_unit_test(server_rejects_bad_listen),
 		cmocka_unit_test(hostport_forms),
 		cmocka_unit_test(probe_open_and_closed_ports),
+		cmocka_unit_test(probe_timeout_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
