@@ -30,8 +30,10 @@ setup(void **state)
 	if (!t)
 		return -1;
 	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-config-check-XXXXXX");
-	if (!mkdtemp(t->dir))
+	if (!mkdtemp(t->dir)) {
+		free(t);
 		return -1;
+	}
 	snprintf(t->config_path, sizeof(t->config_path), "%s/flowsift.conf", t->dir);
 	snprintf(t->out_path, sizeof(t->out_path), "%s/out", t->dir);
 	*state = t;
