@@ -38,6 +38,7 @@ teardown(void **state)
 	unsetenv("FLOWSIFT_INGEST_SOCKET_RCVBUF");
 	unsetenv("FLOWSIFT_NO_SUCH_KEY");
 	unsetenv("FLOWSIFT_KAFKA_SASL_USERNAME");
+	unsetenv("FLOWSIFT_CONSOLE_TOKEN_FILE");
 	return 0;
 }
 
@@ -85,6 +86,21 @@ environment_overrides_file(void **state)
 	assert_int_equal(fs_config_load(&config, path, err, sizeof(err)), 0);
 	assert_string_equal(fs_config_str(config, "redis.url"), "redis://env:2");
 	assert_int_equal(fs_config_int(config, "ingest.socket.rcvbuf"), 65536);
+	fs_config_free(config);
+}
+
+/* A key named *.file is set by its own variable, not read from a file. */
+static void
+environment_sets_key_ending_in_file(void **state)
+{
+	struct fs_config *config;
+	char err[256];
+
+	(void)state;
+	setenv("FLOWSIFT_CONSOLE_TOKEN_FILE", "/run/secrets/console-token", 1);
+	assert_int_equal(fs_config_load(&config, NULL, err, sizeof(err)), 0);
+	assert_string_equal(fs_config_str(config, "console.token.file"),
+			    "/run/secrets/console-token");
 	fs_config_free(config);
 }
 
@@ -229,9 +245,9 @@ secrets_masked_for_printing(void **state)
 			    "***");
 	assert_string_equal(fs_config_mask("redis.url", "redis://app:hunter2@redis:6379/1",
 					   shown, sizeof(shown)),
-			    "redis://app:***@redis:6379/1");
+			    "redis://***@redis:6379/1");
 	assert_string_equal(fs_config_mask("redis.url", "redis://:p@ss@redis", shown, sizeof(shown)),
-			    "redis://:***@redis");
+			    "redis://***@redis");
 	assert_string_equal(fs_config_mask("redis.url", "redis://redis:6379/0", shown, sizeof(shown)),
 			    "redis://redis:6379/0");
 	assert_string_equal(fs_config_mask("kafka.topic.raw", "flows.raw", shown, sizeof(shown)),
@@ -245,6 +261,7 @@ main(void)
 		cmocka_unit_test_teardown(defaults_without_file, teardown),
 		cmocka_unit_test_teardown(file_values_and_quotes, teardown),
 		cmocka_unit_test_teardown(environment_overrides_file, teardown),
+		cmocka_unit_test_teardown(environment_sets_key_ending_in_file, teardown),
 		cmocka_unit_test_teardown(unknown_key_names_key_and_line, teardown),
 		cmocka_unit_test_teardown(invalid_integer_rejected, teardown),
 		cmocka_unit_test_teardown(enumerated_value_rejected, teardown),

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,10 +22,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "support/conn_limit.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
 #define TOKEN "s3cret-token-for-tests-0123456789"
+/* console.connections.per_ip.max and console.idle.timeout.ms of the console under test. */
+#define PER_IP_MAX 4
+#define IDLE_TIMEOUT_MS "2000"
 
 static struct fs_test_redis server;
 static pid_t console;
@@ -123,8 +128,13 @@ group_setup(void **state)
 	snprintf(redis_env, sizeof(redis_env), "FLOWSIFT_REDIS_URL=%s", server.url);
 	snprintf(token_env, sizeof(token_env), "FLOWSIFT_CONSOLE_TOKEN_FILE=%s", token_file);
 	snprintf(log_path, sizeof(log_path), "%s/console.log", dir);
+	char per_ip_env[64];
+
+	snprintf(per_ip_env, sizeof(per_ip_env), "FLOWSIFT_CONSOLE_CONNECTIONS_PER_IP_MAX=%d",
+		 PER_IP_MAX);
 	char *env[] = { listen_env, redis_env, token_env, "FLOWSIFT_LOG_LEVEL=debug",
-			"FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1", NULL };
+			"FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1", per_ip_env,
+			"FLOWSIFT_CONSOLE_IDLE_TIMEOUT_MS=" IDLE_TIMEOUT_MS, NULL };
 	char *argv[] = { "flowsift-console", NULL };
 	console = fs_test_spawn("flowsift-console", argv, env, log_path);
 	if (console <= 0)
@@ -273,6 +283,43 @@ api_rejects_bad_requests(void **state)
 	free(response);
 }
 
+/*
+ * Idle connections of 127.0.0.1 beyond console.connections.per_ip.max are
+ * rejected and logged while 127.0.0.2 is still served, and
+ * console.idle.timeout.ms gives the slots back.
+ */
+static void
+idle_clients_limited_per_address(void **state)
+{
+	int idle[PER_IP_MAX];
+	char line[4096];
+	bool logged = false;
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < PER_IP_MAX; i++) {
+		idle[i] = fs_test_connect_from("127.0.0.1", (uint16_t)port);
+		assert_true(idle[i] >= 0);
+	}
+	assert_int_equal(fs_test_status_from("127.0.0.1", (uint16_t)port, "/healthz"), 0);
+	assert_int_equal(fs_test_status_from("127.0.0.2", (uint16_t)port, "/healthz"), 200);
+
+	/* The wait is generous for a loaded machine; the timeout itself is 2 s. */
+	for (int i = 0; i < PER_IP_MAX; i++) {
+		assert_int_equal(fs_test_wait_closed(idle[i], 120000), 0);
+		close(idle[i]);
+	}
+	assert_int_equal(fs_test_status_from("127.0.0.1", (uint16_t)port, "/healthz"), 200);
+
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		logged |= strstr(line, "rejected a connection") != NULL &&
+			  strstr(line, "4 per client address") != NULL;
+	fclose(f);
+	assert_true(logged);
+}
+
 static void
 log_never_contains_token(void **state)
 {
@@ -300,6 +347,7 @@ main(void)
 		cmocka_unit_test(login_sets_http_only_cookie),
 		cmocka_unit_test(login_rejects_large_body),
 		cmocka_unit_test(api_rejects_bad_requests),
+		cmocka_unit_test(idle_clients_limited_per_address),
 		cmocka_unit_test(log_never_contains_token),
 	};
 

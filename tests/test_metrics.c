@@ -22,6 +22,7 @@
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/probe.h"
+#include "support/conn_limit.h"
 
 #define MAX_FAMILIES 64
 
@@ -455,6 +456,45 @@ server_endpoints_over_loopback(void **state)
 	fs_metrics_free(m);
 }
 
+/*
+ * Idle connections of one client address beyond the per-address limit (8)
+ * are rejected while another address is still served, and the idle timeout
+ * (10 s) gives the slots back.
+ */
+static void
+server_limits_idle_clients_per_address(void **state)
+{
+	enum { IDLE = 8 };
+	struct fs_metrics *m = fs_metrics_new();
+	struct fs_metrics_server *server;
+	int idle[IDLE];
+	char err[256];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(fs_metrics_server_start(&server, "127.0.0.1:0", m, NULL, NULL, err,
+						 sizeof(err)), 0);
+	port = fs_metrics_server_port(server);
+	for (int i = 0; i < IDLE; i++) {
+		idle[i] = fs_test_connect_from("127.0.0.1", port);
+		assert_true(idle[i] >= 0);
+	}
+
+	/* The server closes a ninth connection from 127.0.0.1 without a response. */
+	assert_int_equal(fs_test_status_from("127.0.0.1", port, "/healthz"), 0);
+	assert_int_equal(fs_test_status_from("127.0.0.2", port, "/healthz"), 200);
+
+	/* The idle timeout closes the idle connections; the wait is generous for a loaded machine. */
+	for (int i = 0; i < IDLE; i++) {
+		assert_int_equal(fs_test_wait_closed(idle[i], 120000), 0);
+		close(idle[i]);
+	}
+	assert_int_equal(fs_test_status_from("127.0.0.1", port, "/healthz"), 200);
+
+	fs_metrics_server_stop(server);
+	fs_metrics_free(m);
+}
+
 static void
 server_rejects_bad_listen(void **state)
 {
@@ -531,6 +571,43 @@ probe_open_and_closed_ports(void **state)
 	fs_metrics_free(m);
 }
 
+/*
+ * A probe of a listener whose accept queue is full times out, and the reason
+ * says so.  Linux drops the SYNs of a listener whose queue is full, so the
+ * connect never completes.
+ */
+static void
+probe_timeout_named(void **state)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	char reason[256], target[64];
+	int listener, queued[4];
+
+	(void)state;
+	listener = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(listener >= 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(listener, 0), 0);
+	assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%u", ntohs(addr.sin_port));
+
+	/* Fill the accept queue; connections past it stay in SYN_SENT. */
+	for (int i = 0; i < 4; i++) {
+		queued[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(queued[i] >= 0);
+		(void)connect(queued[i], (struct sockaddr *)&addr, sizeof(addr));
+	}
+	assert_int_equal(fs_probe_tcp(target, 300, reason, sizeof(reason)), FS_ERR_NOT_FOUND);
+	if (strstr(reason, "timed out after 300 ms") == NULL)
+		fail_msg("probe of a full accept queue gave '%s'", reason);
+
+	for (int i = 0; i < 4; i++)
+		close(queued[i]);
+	close(listener);
+}
+
 int
 main(void)
 {
@@ -541,9 +618,11 @@ main(void)
 		cmocka_unit_test(label_values_escaped),
 		cmocka_unit_test(concurrent_updates_exact),
 		cmocka_unit_test(server_endpoints_over_loopback),
+		cmocka_unit_test(server_limits_idle_clients_per_address),
 		cmocka_unit_test(server_rejects_bad_listen),
 		cmocka_unit_test(hostport_forms),
 		cmocka_unit_test(probe_open_and_closed_ports),
+		cmocka_unit_test(probe_timeout_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

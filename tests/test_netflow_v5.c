@@ -263,8 +263,103 @@ test_v5_zero_count(void **state)
 
 	(void)state;
 	put_header(&p, 0, 0);
-	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
 	assert_int_equal(c.count, 0);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
+	fs_decoder_free(dec);
+}
+
+/*
+ * A count above the version's maximum (v1 24, v5 30, v7 27) drops the whole
+ * datagram, even when its bytes would hold that many records.
+ */
+static void
+test_count_above_version_max(void **state)
+{
+	static const struct {
+		uint16_t version;
+		uint16_t count;
+		size_t record_len;
+	} cases[] = {
+		{ 5, 31, 48 }, { 5, 65535, 48 }, { 7, 28, 52 }, { 1, 25, 48 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static struct packet p;
+		struct fs_decoder *dec = fs_decoder_new(NULL);
+		struct collected c = { .count = 0 };
+		size_t records = cases[i].count < 40 ? cases[i].count : 40;
+
+		p.len = 0;
+		put_header(&p, cases[i].count, 0);
+		p.bytes[1] = (uint8_t)cases[i].version;
+		if (cases[i].version == 1)
+			p.len = 16;
+		memset(p.bytes + p.len, 0x11, records * cases[i].record_len);
+		p.len += records * cases[i].record_len;
+
+		assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+		assert_int_equal(c.count, 0);
+		assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
+		assert_int_equal(fs_decoder_stats(dec)->flows, 0);
+		fs_decoder_free(dec);
+	}
+}
+
+/* The maximum counts themselves are accepted. */
+static void
+test_count_at_version_max(void **state)
+{
+	static const struct {
+		uint16_t version;
+		uint16_t count;
+		size_t record_len;
+	} cases[] = {
+		{ 5, 30, 48 }, { 7, 27, 52 }, { 1, 24, 48 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static struct packet p;
+		struct fs_decoder *dec = fs_decoder_new(NULL);
+		struct collected c = { .count = 0 };
+
+		p.len = 0;
+		put_header(&p, cases[i].count, 0);
+		p.bytes[1] = (uint8_t)cases[i].version;
+		if (cases[i].version == 1)
+			p.len = 16;
+		memset(p.bytes + p.len, 0, cases[i].count * cases[i].record_len);
+		p.len += cases[i].count * cases[i].record_len;
+
+		assert_int_equal(decode(dec, &p, &c), 0);
+		assert_int_equal(c.count, cases[i].count);
+		assert_int_equal(fs_decoder_stats(dec)->invalid, 0);
+		fs_decoder_free(dec);
+	}
+}
+
+/* Bytes after the counted records, such as zero padding, are ignored. */
+static void
+test_v5_trailing_bytes_ignored(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 1, 0);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	put_record(&p, 2, UPTIME_MS, UPTIME_MS);
+	memset(p.bytes + p.len, 0, 100);
+	p.len += 100;
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.flows[0].bytes, 1001);
+	assert_int_equal(fs_decoder_stats(dec)->truncated, 0);
+	assert_int_equal(fs_decoder_stats(dec)->invalid, 0);
 	fs_decoder_free(dec);
 }
 
@@ -324,6 +419,41 @@ test_v5_corpus_juniper_mx80(void **state)
 	/* unix_secs 1469109172, uptime 190649064, first 190631000: 18.064 s earlier. */
 	assert_true(found->time_flow_start_ns == 1469109153936000000ll);
 	fs_decoder_free(dec);
+}
+
+/*
+ * Both corpus captures hold 1464 bytes (30 whole records) under a header
+ * count of 55582 and 163, above the v5 maximum of 30, so nothing is decoded.
+ */
+static void
+test_v5_corpus_invalid_counts(void **state)
+{
+	static const char *const files[] = {
+		"netflow-v5/logstash-codec-netflow/netflow5_test_invalid01.dat",
+		"netflow-v5/logstash-codec-netflow/netflow5_test_invalid02.dat",
+	};
+	static uint8_t buf[65536];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct fs_decoder *dec = fs_decoder_new(NULL);
+		struct collected c = { .count = 0 };
+		struct fs_addr exporter;
+		size_t len = read_corpus(files[i], buf, sizeof(buf));
+
+		if (len == 0) {
+			fs_decoder_free(dec);
+			skip();
+		}
+		assert_int_equal(len, 1464);
+		fs_addr_parse(&exporter, "192.0.2.7");
+		assert_int_equal(fs_decoder_decode(dec, buf, len, &exporter, 2055,
+						   1700000001000000000ll, collect, &c),
+				 FS_ERR_INVALID);
+		assert_int_equal(c.count, 0);
+		assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
+		fs_decoder_free(dec);
+	}
 }
 
 /* A v7 datagram: the v5 header layout, 52-byte records ending in router_sc. */
@@ -457,6 +587,10 @@ main(void)
 		cmocka_unit_test(test_v5_count_exceeds_data),
 		cmocka_unit_test(test_v5_short_header),
 		cmocka_unit_test(test_v5_zero_count),
+		cmocka_unit_test(test_count_above_version_max),
+		cmocka_unit_test(test_count_at_version_max),
+		cmocka_unit_test(test_v5_trailing_bytes_ignored),
+		cmocka_unit_test(test_v5_corpus_invalid_counts),
 		cmocka_unit_test(test_v5_corpus_juniper_mx80),
 		cmocka_unit_test(test_v7_records),
 		cmocka_unit_test(test_v1_records),

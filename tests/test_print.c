@@ -385,6 +385,68 @@ reads_archive_files(void **state)
 	assert_int_equal(t->status, 0);
 	assert_string_equal(t->output, by_file);
 	free(by_file);
+
+	/* `flowsift report` reads a folder the same way. */
+	snprintf(args, sizeof(args), "report ports --format csv %s/flows-*.avro", t->dir);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	if (strstr(t->output, "53") == NULL)
+		fail_msg("report of the files printed: %s", t->output);
+	by_file = strdup(t->output);
+	assert_non_null(by_file);
+	snprintf(args, sizeof(args), "report ports --format csv %s", t->dir);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_string_equal(t->output, by_file);
+	free(by_file);
+}
+
+/* Options after the file names apply, as GNU getopt permutes argv. */
+static void
+options_after_files(void **state)
+{
+	struct print_test *t = *state;
+	char args[256], err[4096], *before;
+
+	snprintf(args, sizeof(args), "print --format csv --fields src,dst,bytes %s", t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_int_equal(count_lines(t->output), 4);
+	before = strdup(t->output);
+	assert_non_null(before);
+	snprintf(args, sizeof(args), "print %s --format csv --fields src,dst,bytes", t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_string_equal(t->output, before);
+	free(before);
+
+	snprintf(args, sizeof(args), "decode %s --stats", t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_int_equal(count_lines(t->output), 3);
+	read_stderr(t, err, sizeof(err));
+	assert_non_null(strstr(err, "files=1 "));
+	if (strstr(err, "files_failed") != NULL)
+		fail_msg("decode printed: %s", err);
+	assert_non_null(strstr(err, "netflow_v5"));
+
+	snprintf(args, sizeof(args), "decode %s --no-such-option", t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 2);
+	read_stderr(t, err, sizeof(err));
+	assert_non_null(strstr(err, "unknown option '--no-such-option'"));
+}
+
+/* `print --fields help` lists the columns without any input. */
+static void
+fields_help_needs_no_input(void **state)
+{
+	struct print_test *t = *state;
+
+	run_print(t, "print --fields help");
+	assert_int_equal(t->status, 0);
+	assert_true(strncmp(t->output, "columns: ", 9) == 0);
+	assert_non_null(strstr(t->output, ",src_addr,"));
 }
 
 /* Starts the embedded broker with topic flows.print of the given number of partitions. */
@@ -652,6 +714,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(invalid_filter_shows_caret, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_file_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(reads_archive_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(options_after_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(fields_help_needs_no_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(reads_topic_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(reads_topic_offsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(capture_keeps_topic, setup, teardown),

@@ -252,7 +252,7 @@ config_command_masks_secrets(void **state)
 	assert_int_equal(run_cli(get_url, env, out), 0);
 	assert_int_equal(run_cli(check, env, out), 0);
 	text = read_file(out);
-	assert_string_equal(text, "***\n***\nredis://:***@127.0.0.1:6390/0\n");
+	assert_string_equal(text, "***\n***\nredis://***@127.0.0.1:6390/0\n");
 	free(text);
 }
 

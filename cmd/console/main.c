@@ -149,6 +149,10 @@ main(int argc, char **argv)
 	settings.limits.scan_max = fs_config_int(config, "console.query.scan.max");
 	settings.limits.timeout_ms = (int)fs_config_int(config, "console.query.timeout.ms");
 	settings.connections_max = (unsigned)fs_config_int(config, "console.connections.max");
+	settings.connections_per_ip_max =
+		(unsigned)fs_config_int(config, "console.connections.per_ip.max");
+	settings.idle_timeout_s =
+		(unsigned)((fs_config_int(config, "console.idle.timeout.ms") + 999) / 1000);
 	if (console_server_start(&server, &settings, err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_ERR, "console", "%s", err);
 		goto out;

@@ -3,7 +3,6 @@
  */
 #include "server.h"
 
-#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,8 +29,9 @@ struct console_server {
 	struct MHD_Daemon *daemon;
 	const struct console_settings *settings;
 	uint16_t port;
-	pthread_mutex_t log_lock;          /* guards error_limit: one thread per connection */
+	pthread_mutex_t log_lock;          /* guards the rate limits: one thread per connection */
 	struct fs_ratelimit error_limit;
+	struct fs_ratelimit mhd_limit;     /* libmicrohttpd's messages */
 };
 
 /* State of one request across libmicrohttpd's calls: the body read so far. */
@@ -388,41 +388,28 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 static void
 log_mhd(void *cls, const char *fmt, va_list ap)
 {
+	struct console_server *server = cls;
+	const struct console_settings *settings = server->settings;
 	char message[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(message, sizeof(message), fmt, ap);
 	n = strlen(message);
 	while (n > 0 && message[n - 1] == '\n')
 		message[--n] = '\0';
-	fs_log(FS_LOG_WARNING, "console", "http server: %s", message);
-}
-
-static int
-resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err_len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *found = NULL;
-	char host[256], service[8];
-	uint16_t port;
-	int rc;
-
-	if (fs_hostport_parse(listen, host, sizeof(host), &port) < 0) {
-		snprintf(err, err_len,
-			 "invalid console.listen '%s': expected host:port or [ipv6]:port", listen);
-		return FS_ERR_INVALID;
-	}
-	snprintf(service, sizeof(service), "%u", port);
-	rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &found);
-	if (rc != 0) {
-		snprintf(err, err_len, "cannot resolve console.listen '%s': %s", listen,
-			 gai_strerror(rc));
-		return FS_ERR_INVALID;
-	}
-	memcpy(addr, found->ai_addr, found->ai_addrlen);
-	freeaddrinfo(found);
-	return 0;
+	pthread_mutex_lock(&server->log_lock);
+	/* libmicrohttpd 0.9.75 words the total and the per-address limit alike. */
+	if (strstr(message, "connection limit") != NULL)
+		fs_log_limited(&server->mhd_limit, FS_LOG_WARNING, "console",
+			       "http server rejected a connection: at most %u connections "
+			       "(console.connections.max), %u per client address "
+			       "(console.connections.per_ip.max), idle ones closed after %u s",
+			       settings->connections_max, settings->connections_per_ip_max,
+			       settings->idle_timeout_s);
+	else
+		fs_log_limited(&server->mhd_limit, FS_LOG_WARNING, "console", "http server: %s",
+			       message);
+	pthread_mutex_unlock(&server->log_lock);
 }
 
 int
@@ -434,12 +421,15 @@ console_server_start(struct console_server **out, const struct console_settings 
 	const union MHD_DaemonInfo *info;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			     MHD_USE_ERROR_LOG;
+	char reason[512];
 	int rc;
 
 	*out = NULL;
-	rc = resolve(settings->listen, &addr, err, err_len);
-	if (rc < 0)
+	rc = fs_http_listen_resolve(settings->listen, &addr, reason, sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "console.listen: %s", reason);
 		return rc;
+	}
 	server = calloc(1, sizeof(*server));
 	if (!server) {
 		snprintf(err, err_len, "out of memory for the console server");
@@ -447,16 +437,18 @@ console_server_start(struct console_server **out, const struct console_settings 
 	}
 	server->settings = settings;
 	server->error_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 10);
+	server->mhd_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	pthread_mutex_init(&server->log_lock, NULL);
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle_request, server,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_CONNECTION_LIMIT, settings->connections_max,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->connections_per_ip_max,
+		MHD_OPTION_CONNECTION_TIMEOUT, settings->idle_timeout_s,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len,

@@ -36,6 +36,8 @@ struct console_settings {
 	const char *topic;
 	struct fs_console_limits limits;
 	unsigned connections_max;
+	unsigned connections_per_ip_max;
+	unsigned idle_timeout_s;            /* idle connections are closed after this */
 };
 
 struct console_server;

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "config/config.h"
+#include "config_check.h"
 
 static void
 usage(FILE *out)
@@ -12,7 +13,8 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: flowsift config [--config FILE] check | get KEY | docs\n"
 		"\n"
-		"  check    load the configuration and report the first invalid key\n"
+		"  check    load the configuration and check each value with the parser of\n"
+		"           the program that uses it; report the first invalid key\n"
 		"  get KEY  print the value of KEY after the file and environment are applied,\n"
 		"           with secrets and URL passwords shown as ***\n"
 		"  docs     print the table of every key as Markdown\n");
@@ -60,8 +62,12 @@ cmd_config(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(argv[i], "check") == 0 && i + 1 == argc) {
+		int rc = config_check_values(config, err, sizeof(err));
+
+		if (rc < 0)
+			fprintf(stderr, "flowsift: invalid configuration: %s\n", err);
 		fs_config_free(config);
-		return 0;
+		return rc < 0 ? 1 : 0;
 	}
 	if (strcmp(argv[i], "get") == 0 && i + 2 == argc) {
 		int rc = fs_config_has(config, argv[i + 1]);

@@ -8,6 +8,7 @@
  * counters goes to stderr.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -226,44 +227,38 @@ print_sflow_source_table(const struct fs_decoder *decoder)
 			fs_exporter_stats_sources_untracked(es));
 }
 
-/* Parses options; returns the index of the first file, or -1 after a usage error, 0 after --help. */
+/*
+ * Parses options, which may stand before, between or after the files
+ * (getopt permutes argv).  Returns the index of the first file, -1 after a
+ * usage error (reported) or 0 after --help.
+ */
 static int
 parse_args(int argc, char **argv, const char **config_path, bool *stats)
 {
-	int i;
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
 
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (strcmp(arg, "--") == 0)
-			return i + 1;
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			print_help();
-			return 0;
-		}
-		if (strcmp(arg, "--config") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "flowsift decode: --config requires a file name\n");
-				return -1;
-			}
-			*config_path = argv[++i];
-			continue;
-		}
-		if (strcmp(arg, "--stats") == 0) {
-			*stats = true;
-			continue;
-		}
-		if (strncmp(arg, "--config=", 9) == 0) {
-			*config_path = arg + 9;
-			continue;
-		}
-		if (arg[0] == '-' && arg[1] != '\0') {
-			fprintf(stderr, "flowsift decode: unknown option '%s'\n", arg);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': *config_path = optarg; break;
+		case 's': *stats = true; break;
+		case 'h': print_help(); return 0;
+		case ':':
+			fprintf(stderr, "flowsift decode: %s requires a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "flowsift decode: unknown option '%s'\n", argv[optind - 1]);
 			return -1;
 		}
-		break;
 	}
-	return i;
+	return optind;
 }
 
 int

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "archive/archive_dir.h"
 #include "archive/archive_reader.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
@@ -173,6 +175,43 @@ on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partitio
 	return 0;
 }
 
+/*
+ * Reads every closed archive file of folder dir, oldest first, as
+ * `flowsift print` does.  Returns 0 or -1 after printing the error.
+ */
+static int
+read_folder(struct flow_source *src, const char *dir)
+{
+	struct fs_archive_file *files;
+	size_t count;
+	char err[1024];
+	int rc = 0;
+
+	if (fs_archive_list(dir, &files, &count, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", src->opt->command, err);
+		return -1;
+	}
+	if (count == 0)
+		fprintf(stderr, "%s: '%s' contains no closed flows-*.avro file\n",
+			src->opt->command, dir);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		rc = read_archive(src, path);
+	}
+	free(files);
+	return rc;
+}
+
+static bool
+is_folder(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Reads the flows of opt->topic between opt->from_ms and opt->to_ms into src. */
 static int
 read_topic(struct flow_source *src, const struct flow_source_options *opt)
@@ -245,7 +284,10 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 	if (opt->topic && read_topic(&src, opt) < 0)
 		goto out;
 	for (int i = 0; i < nfiles; i++) {
-		if (is_archive(files[i])) {
+		if (is_folder(files[i])) {
+			if (read_folder(&src, files[i]) < 0)
+				goto out;
+		} else if (is_archive(files[i])) {
 			if (read_archive(&src, files[i]) < 0)
 				goto out;
 		} else if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {

@@ -5,7 +5,8 @@
  *
  * Captures (pcap, pcapng, raw NetFlow/IPFIX/sFlow datagrams) go through one
  * decoder whose template cache spans all files.  A file that starts with
- * the Avro container magic is read as an archive of `flowsift capture`.
+ * the Avro container magic is read as an archive of `flowsift capture`, and
+ * a folder stands for every closed archive file in it, oldest first.
  * Topic messages that are not flow records are counted and reported on
  * stderr.  Errors are printed on stderr prefixed with the command name.
  *

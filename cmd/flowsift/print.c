@@ -435,7 +435,17 @@ print_topic(struct print_run *run, const struct print_args *args, const struct f
 	return 0;
 }
 
-/* Returns 0, 1 after --help, or 2 after a usage error (reported). */
+/* Prints the column names that --fields accepts. */
+static void
+print_column_names(void)
+{
+	char names[2048];
+
+	fs_flow_columns_names(names, sizeof(names));
+	printf("columns: %s\n", names);
+}
+
+/* Returns 0, 1 after --help or --fields help, or 2 after a usage error (reported). */
 static int
 parse_args(int argc, char **argv, struct print_args *a)
 {
@@ -455,8 +465,9 @@ parse_args(int argc, char **argv, struct print_args *a)
 	};
 	int opt;
 
+	/* Without a leading '+', getopt permutes options and files freely. */
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+f:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'f': a->filter_text = optarg; break;
 		case 'l': a->fields = optarg; break;
@@ -486,6 +497,10 @@ parse_args(int argc, char **argv, struct print_args *a)
 		}
 	}
 	a->first_file = optind;
+	if (a->fields != NULL && strcmp(a->fields, "help") == 0) {
+		print_column_names();
+		return 1;
+	}
 	if (a->topic != NULL && optind < argc) {
 		fprintf(stderr, "flowsift print: give files or --topic, not both\n");
 		goto usage_error;
@@ -520,11 +535,6 @@ prepare(struct print_run *run, const struct print_args *args)
 	    fs_filter_compile(&run->filter, args->filter_text, NULL, &ferr) < 0) {
 		fprintf(stderr, "flowsift print: invalid filter: %s\n", ferr.text);
 		return 2;
-	}
-	if (fields != NULL && strcmp(fields, "help") == 0) {
-		fs_flow_columns_names(err, sizeof(err));
-		printf("columns: %s\n", err);
-		return 1;
 	}
 	if (fields == NULL)
 		fields = args->format == OUT_CSV ? FS_FLOW_TEXT_CSV_DEFAULT : FS_FLOW_TEXT_TABLE_DEFAULT;

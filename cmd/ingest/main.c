@@ -290,13 +290,14 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 {
 	struct fs_udp_receiver *receivers[FS_UDP_MAX_GROUP] = { NULL };
 	const char *tcp_listen = fs_config_str(config, "ingest.listen.tcp");
+	uint16_t udp_port;
 	char err[512];
 
 	if (fs_udp_receiver_group_new(receivers, ingest->nworkers,
 				      fs_config_str(config, "ingest.listen"),
 				      (int)fs_config_int(config, "ingest.socket.rcvbuf"),
 				      err, sizeof(err)) < 0) {
-		fs_log(FS_LOG_ERR, "ingest", "%s", err);
+		fs_log(FS_LOG_ERR, "ingest", "ingest.listen: %s", err);
 		return -1;
 	}
 	if (tcp_listen[0] != '\0' &&
@@ -316,6 +317,8 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 	if (fs_producer_prepare_topic(ingest->shared.producer, ingest->shared.topic,
 				      PREPARE_TOPIC_MS, err, sizeof(err)) < 0)
 		fs_log(FS_LOG_WARNING, "ingest", "starting anyway: %s", err);
+	/* Read before the receive threads own the receivers. */
+	udp_port = fs_udp_receiver_port(receivers[0], 0);
 	/* The receive threads start after the load, so their first datagrams find the shared templates. */
 	if (ingest->shared.share && template_share_start(ingest->shared.share, err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_ERR, "ingest", "cannot read topic %s: %s",
@@ -332,10 +335,11 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 			return -1;
 		}
 	}
+	/* The bound port shows what a port of 0 in ingest.listen became. */
 	fs_log(FS_LOG_INFO, "ingest",
-	       "listening on UDP %s with %zu receive threads and TCP %s, producing to topic %s",
-	       fs_config_str(config, "ingest.listen"), ingest->nworkers,
-	       tcp_listen[0] ? tcp_listen : "(off)", ingest->shared.topic);
+	       "listening on UDP %s (first socket on port %u) with %zu receive threads and TCP %s, producing to topic %s",
+	       fs_config_str(config, "ingest.listen"), udp_port,
+	       ingest->nworkers, tcp_listen[0] ? tcp_listen : "(off)", ingest->shared.topic);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -244,6 +245,10 @@ static const struct key_def key_table[] = {
 	  "Maximum Kafka messages one flowsift-console flow query reads." },
 	{ "console.connections.max", KEY_INT, 1, 1024, "32",
 	  "Maximum concurrent HTTP connections of flowsift-console." },
+	{ "console.connections.per_ip.max", KEY_INT, 1, 1024, "8",
+	  "Maximum concurrent HTTP connections of flowsift-console from one client address." },
+	{ "console.idle.timeout.ms", KEY_INT, 1000, 600000, "15000",
+	  "Time after which flowsift-console closes an idle HTTP connection, in milliseconds (rounded up to whole seconds)." },
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -461,10 +466,18 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 	unsigned lineno = 0;
 	int rc = 0;
 
+	struct stat st;
+
 	if (!file)
 		return fail(err, err_len, FS_ERR_NOT_FOUND,
 			    "cannot open configuration file '%s': %s", path,
 			    strerror(errno));
+	/* fopen() opens a folder for reading on Linux; only the reads fail. */
+	if (fstat(fileno(file), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(file);
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "configuration file '%s' is a folder; give the path of a file", path);
+	}
 	while (fgets(line, sizeof(line), file)) {
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
@@ -477,21 +490,18 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 		if (rc < 0)
 			break;
 	}
+	if (rc == 0 && ferror(file))
+		rc = fail(err, err_len, FS_ERR_SYSTEM,
+			  "cannot read configuration file '%s' after line %u: %s", path, lineno,
+			  strerror(errno));
 	fclose(file);
 	return rc;
 }
 
-/* Maps FLOWSIFT_REDIS_URL to redis.url; returns 0 when name maps to no table key. */
+/* Stores in key the table key that lowered names with '_' for '.'; returns 0 when none does. */
 static int
-env_name_to_key(const char *env_name, char *key, size_t key_len)
+table_key_of_env(const char *lowered, char *key, size_t key_len)
 {
-	char lowered[256];
-	size_t n = strlen(env_name);
-
-	if (n >= sizeof(lowered) || n >= key_len)
-		return 0;
-	for (size_t i = 0; i <= n; i++)
-		lowered[i] = (char)tolower((unsigned char)env_name[i]);
 	for (size_t i = 0; i < KEY_COUNT; i++) {
 		char candidate[256];
 
@@ -505,6 +515,40 @@ env_name_to_key(const char *env_name, char *key, size_t key_len)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* Returns 1 when env_name (the part after FLOWSIFT_) names a key of the table. */
+static int
+is_table_key_env(const char *env_name)
+{
+	char lowered[256], key[256];
+	size_t n = strlen(env_name);
+
+	if (n >= sizeof(lowered))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		lowered[i] = (char)tolower((unsigned char)env_name[i]);
+	return table_key_of_env(lowered, key, sizeof(key));
+}
+
+/*
+ * Maps the part of a variable's name after FLOWSIFT_ (REDIS_URL) to its key
+ * (redis.url), or KAFKA_* to a Kafka property.  Returns 0 when name maps to
+ * no key.
+ */
+static int
+env_name_to_key(const char *env_name, char *key, size_t key_len)
+{
+	char lowered[256];
+	size_t n = strlen(env_name);
+
+	if (n >= sizeof(lowered) || n >= key_len)
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		lowered[i] = (char)tolower((unsigned char)env_name[i]);
+	if (table_key_of_env(lowered, key, key_len))
+		return 1;
 	if (strncmp(lowered, "kafka_", 6) == 0 && lowered[6] != '\0') {
 		for (char *p = lowered; *p; p++) {
 			if (*p == '_')
@@ -599,9 +643,12 @@ load_environment(struct fs_config *config, char *err, size_t err_len)
 		name[n] = '\0';
 		if (strcmp(name, "FLOWSIFT_CONFIG") == 0 || strcmp(name, "FLOWSIFT_CORPUS") == 0)
 			continue;
-		/* A key whose own name ends in .file (console.token.file) is set directly. */
-		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0 &&
-		    !(env_name_to_key(name + 9, key, sizeof(key)) && find_key(key) >= 0)) {
+		/*
+		 * A key whose name ends in ".file" (console.token.file) is set by
+		 * its own variable.  Only other names ending in _FILE name a file
+		 * that contains the value of a key.
+		 */
+		if (n > 9 + 5 && strcmp(name + n - 5, "_FILE") == 0 && !is_table_key_env(name + 9)) {
 			rc = load_environment_file(config, name, eq + 1, err, err_len);
 			if (rc < 0)
 				return rc;
@@ -799,7 +846,7 @@ char *
 fs_config_mask(const char *key, const char *value, char *buf, size_t len)
 {
 	const char *scheme = strstr(value, "://");
-	const char *userinfo, *at, *colon;
+	const char *at;
 
 	if (fs_config_is_secret(key)) {
 		snprintf(buf, len, "%s", value[0] ? "***" : "");
@@ -808,18 +855,14 @@ fs_config_mask(const char *key, const char *value, char *buf, size_t len)
 	snprintf(buf, len, "%s", value);
 	if (!scheme)
 		return buf;
-	/* The password ends at the last '@' of the authority, which ends at the first '/'. */
-	userinfo = scheme + 3;
-	at = NULL;
-	for (const char *p = userinfo; *p && *p != '/'; p++) {
-		if (*p == '@')
-			at = p;
-	}
-	if (!at)
-		return buf;
-	colon = memchr(userinfo, ':', (size_t)(at - userinfo));
-	if (colon)
-		snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - value), value, at);
+	/*
+	 * The user info runs from "//" to the last '@', because a password may
+	 * contain an unescaped '/', ':' or '@' while host, port and database never
+	 * contain one.  The whole of it is hidden, user name included.
+	 */
+	at = strrchr(scheme + 3, '@');
+	if (at)
+		snprintf(buf, len, "%.*s***%s", (int)(scheme + 3 - value), value, at);
 	return buf;
 }
 

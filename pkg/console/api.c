@@ -13,6 +13,7 @@
 #include "filter/filter.h"
 #include "redis/topn.h"
 #include "redis/topn_series.h"
+#include "redis/redis_url.h"
 
 int
 fs_console_api_error(json_t **out, int status, const char *message)
@@ -25,10 +26,11 @@ fs_console_api_error(json_t **out, int status, const char *message)
 static int
 redis_error(json_t **out, const struct fs_console_env *env, const char *what)
 {
-	char message[256];
+	char message[256], why[160];
 
 	snprintf(message, sizeof(message), "reading the %s from Redis failed: %s", what,
-		 env->redis && env->redis->err ? env->redis->errstr : "unexpected reply (see the console log)");
+		 env->redis && env->redis->err ? fs_redis_error_text(env->redis, why, sizeof(why))
+					       : "unexpected reply (see the console log)");
 	return fs_console_api_error(out, 502, message);
 }
 

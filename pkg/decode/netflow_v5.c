@@ -50,6 +50,15 @@
 	(V1_PRESENT | FS_F_SEQUENCE | FS_F_SRC_AS | FS_F_DST_AS | FS_F_SRC_MASK |  \
 	 FS_F_DST_MASK)
 
+/*
+ * Maximum records per datagram that Cisco's NetFlow export format documents
+ * for v1, v5 and v7.  A larger count, or 0, marks a datagram that is not
+ * NetFlow (nfcapd rejects these too), so nothing of it is decoded.
+ */
+#define V1_MAX_COUNT 24
+#define V5_MAX_COUNT 30
+#define V7_MAX_COUNT 27
+
 /* v5 sampling modes in the top 2 bits of the sampling field. */
 #define V5_SAMPLING_MODE_NONE 0
 
@@ -160,6 +169,17 @@ read_header(struct fs_cursor *cur, struct v5_header *hdr)
 	return fs_cursor_ok(cur);
 }
 
+/* Returns the maximum record count of a datagram of version. */
+static unsigned
+max_count(uint16_t version)
+{
+	if (version == 1)
+		return V1_MAX_COUNT;
+	if (version == 7)
+		return V7_MAX_COUNT;
+	return V5_MAX_COUNT;
+}
+
 /* Fills the fields that every record of the datagram shares. */
 static void
 init_flow(struct fs_decode_ctx *ctx, const struct v5_header *hdr, struct fs_flow *flow)
@@ -202,8 +222,19 @@ fs_netflow_v5_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 				hdr.version, len, hdr.header_len);
 		return ctx->result;
 	}
+	if (hdr.count == 0 || hdr.count > max_count(hdr.version)) {
+		fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
+				"NetFlow v%u header count %u is outside 1..%u; datagram of %zu bytes dropped",
+				hdr.version, hdr.count, max_count(hdr.version), len);
+		return ctx->result;
+	}
 	init_flow(ctx, &hdr, &flow);
 
+	/*
+	 * Bytes after the counted records are ignored, because some exporters
+	 * pad datagrams with zeros.  A datagram shorter than its count keeps
+	 * its whole records and is counted as truncated below.
+	 */
 	present = fs_cursor_remaining(&cur) / hdr.record_len;
 	for (size_t i = 0; i < hdr.count && i < present; i++) {
 		struct fs_cursor rec = fs_cursor_child(&cur, hdr.record_len);

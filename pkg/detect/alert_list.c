@@ -7,6 +7,7 @@
 
 #include "core/result.h"
 #include "detect/detect.h"
+#include "redis/redis_url.h"
 
 /* Parses a JSON alert string reply into out[*count] when it parses. */
 static void
@@ -25,8 +26,10 @@ add_entry(const redisReply *r, bool open, struct fs_alert_entry *out, size_t *co
 static int
 redis_failed(redisContext *ctx, char *err, size_t err_len, const char *what)
 {
+	char why[160];
+
 	snprintf(err, err_len, "reading the %s from Redis failed: %s", what,
-		 ctx->err ? ctx->errstr : "unexpected reply");
+		 ctx->err ? fs_redis_error_text(ctx, why, sizeof(why)) : "unexpected reply");
 	return FS_ERR_SYSTEM;
 }
 

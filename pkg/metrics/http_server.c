@@ -17,12 +17,23 @@
 
 #define EXPOSITION_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/*
+ * Connection limits.  A scraper or probe needs one or two connections, so
+ * a few idle clients of one address cannot take all of them, and an idle
+ * connection is closed after IDLE_TIMEOUT_S so that the slots come back.
+ */
+#define CONNECTIONS_MAX 64
+#define CONNECTIONS_PER_IP_MAX 8
+#define IDLE_TIMEOUT_S 10
+
 struct fs_metrics_server {
 	struct MHD_Daemon *daemon;
 	struct fs_metrics *metrics;
 	fs_ready_fn *ready;
 	void *opaque;
 	uint16_t port;
+	/* Used only on the server's thread (and by start before it runs). */
+	struct fs_ratelimit log_limit;
 };
 
 int
@@ -125,24 +136,35 @@ handle_request(void *cls, struct MHD_Connection *connection, const char *url,
 			    "not found: the paths are /metrics, /healthz and /readyz\n");
 }
 
-/* Routes libmicrohttpd's own messages (bind failures, broken clients) to fs_log. */
+/*
+ * Routes libmicrohttpd's own messages (bind failures, broken clients,
+ * connections rejected by a limit) to fs_log, rate-limited because a client
+ * that opens connections in a loop produces one message per connection.
+ */
 static void
 log_mhd(void *cls, const char *fmt, va_list ap)
 {
+	struct fs_metrics_server *server = cls;
 	char message[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(message, sizeof(message), fmt, ap);
 	n = strlen(message);
 	while (n > 0 && message[n - 1] == '\n')
 		message[--n] = '\0';
-	fs_log(FS_LOG_WARNING, "metrics", "http server: %s", message);
+	/* libmicrohttpd 0.9.75 words the total and the per-address limit alike. */
+	if (strstr(message, "connection limit") != NULL)
+		fs_log_limited(&server->log_limit, FS_LOG_WARNING, "metrics",
+			       "http server rejected a connection: at most %d connections, %d per client address, idle ones closed after %d s",
+			       CONNECTIONS_MAX, CONNECTIONS_PER_IP_MAX, IDLE_TIMEOUT_S);
+	else
+		fs_log_limited(&server->log_limit, FS_LOG_WARNING, "metrics", "http server: %s",
+			       message);
 }
 
-/* Resolves listen into a socket address; returns 0 or FS_ERR_INVALID with err set. */
-static int
-resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err_len)
+int
+fs_http_listen_resolve(const char *listen, struct sockaddr_storage *addr, char *err,
+		       size_t err_len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
 	struct addrinfo *found = NULL;
@@ -151,16 +173,14 @@ resolve(const char *listen, struct sockaddr_storage *addr, char *err, size_t err
 	int rc;
 
 	if (fs_hostport_parse(listen, host, sizeof(host), &port) < 0) {
-		snprintf(err, err_len,
-			 "invalid metrics listen address '%s': expected host:port or [ipv6]:port",
+		snprintf(err, err_len, "'%s' is not host:port or [ipv6]:port with a port of 0..65535",
 			 listen);
 		return FS_ERR_INVALID;
 	}
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &found);
 	if (rc != 0) {
-		snprintf(err, err_len, "cannot resolve metrics listen address '%s': %s",
-			 listen, gai_strerror(rc));
+		snprintf(err, err_len, "cannot resolve '%s': %s", listen, gai_strerror(rc));
 		return FS_ERR_INVALID;
 	}
 	memcpy(addr, found->ai_addr, found->ai_addrlen);
@@ -183,12 +203,16 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 	 * 1000 IPFIX-over-TCP connections open.
 	 */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	char reason[512];
 	int rc;
 
 	*out = NULL;
-	rc = resolve(listen, &addr, err, err_len);
-	if (rc < 0)
+	rc = fs_http_listen_resolve(listen, &addr, reason, sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "invalid metrics listen address (the worker's *.metrics.listen key): %s",
+			 reason);
 		return rc;
+	}
 	server = calloc(1, sizeof(*server));
 	if (!server) {
 		snprintf(err, err_len, "out of memory for the metrics server");
@@ -197,15 +221,17 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 	server->metrics = metrics;
 	server->ready = ready;
 	server->opaque = opaque;
+	server->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* With MHD_OPTION_SOCK_ADDR the port argument is ignored. */
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle_request, server,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTIONS_MAX,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)CONNECTIONS_PER_IP_MAX,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len,

@@ -9,6 +9,9 @@
  *                 unreachable, shutting down)
  *
  * Any other path is 404 and any method other than GET or HEAD is 405.
+ * The server keeps at most 64 connections, 8 of them per client address.
+ * It closes a connection that is idle for 10 s and logs rejected
+ * connections, rate-limited.
  * The server answers on one thread of its own, which libmicrohttpd starts;
  * the readiness callback and the rendering of the registry run there, so the
  * callback must be quick and thread-safe (read atomics the worker updates,
@@ -19,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct fs_metrics;
 struct fs_metrics_server;
@@ -54,5 +58,15 @@ void fs_metrics_server_stop(struct fs_metrics_server *server);
  */
 int fs_hostport_parse(const char *text, char *host, size_t host_len,
 		      uint16_t *port);
+
+/*
+ * Parses listen ("host:port" or "[ipv6]:port"; an empty host is every
+ * address) with fs_hostport_parse() and resolves it for a listening TCP
+ * socket into addr.  Shared by the metrics server, flowsift-console and
+ * `flowsift config check`.  Returns 0, or FS_ERR_INVALID with the reason in
+ * err, which quotes listen but not the key that contains it.
+ */
+int fs_http_listen_resolve(const char *listen, struct sockaddr_storage *addr, char *err,
+			   size_t err_len);
 
 #endif

@@ -71,7 +71,11 @@ probe_one(const char *address, int timeout_ms, char *reason, size_t reason_len)
 	freeaddrinfo(found);
 	if (error == 0)
 		return 0;
-	snprintf(reason, reason_len, "cannot connect to '%s': %s", address, strerror(error));
+	if (error == ETIMEDOUT)
+		snprintf(reason, reason_len, "cannot connect to '%s': timed out after %d ms", address,
+			 timeout_ms);
+	else
+		snprintf(reason, reason_len, "cannot connect to '%s': %s", address, strerror(error));
 	return FS_ERR_NOT_FOUND;
 }
 

@@ -219,6 +219,15 @@ fix_port(int fd, struct sockaddr_storage *ss)
 		((struct sockaddr_in6 *)ss)->sin6_port = ((struct sockaddr_in6 *)&bound)->sin6_port;
 }
 
+static int
+invalid_address(const char *text, char *err, size_t err_len)
+{
+	snprintf(err, err_len,
+		 "invalid listen address '%s': expected ADDRESS:PORT or [IPV6]:PORT with a numeric "
+		 "address (no host name) and a port of 0..65535", text);
+	return FS_ERR_INVALID;
+}
+
 /* Opens one socket on the address text in each of the count receivers, in receiver order. */
 static int
 open_address(struct fs_udp_receiver **receivers, size_t count, const char *text, int rcvbuf,
@@ -227,11 +236,8 @@ open_address(struct fs_udp_receiver **receivers, size_t count, const char *text,
 	struct sockaddr_storage ss;
 	socklen_t ss_len;
 
-	if (parse_address(text, &ss, &ss_len) < 0) {
-		snprintf(err, err_len,
-			 "invalid listen address '%s': expected host:port or [ipv6]:port", text);
-		return FS_ERR_INVALID;
-	}
+	if (parse_address(text, &ss, &ss_len) < 0)
+		return invalid_address(text, err, err_len);
 	for (size_t i = 0; i < count; i++) {
 		struct fs_udp_receiver *receiver = receivers[i];
 		int fd = open_socket(text, &ss, ss_len, rcvbuf, count > 1, err, err_len);
@@ -304,6 +310,39 @@ out:
 		else
 			out[i] = receivers[i];
 	}
+	return rc;
+}
+
+int
+fs_udp_listen_check(const char *listen, char *err, size_t err_len)
+{
+	char *list = strdup(listen), *save = NULL;
+	size_t naddresses = 0;
+	int rc = 0;
+
+	if (!list) {
+		snprintf(err, err_len, "out of memory");
+		return FS_ERR_SYSTEM;
+	}
+	for (char *item = strtok_r(list, ", ", &save); item && rc == 0;
+	     item = strtok_r(NULL, ", ", &save)) {
+		struct sockaddr_storage ss;
+		socklen_t ss_len;
+
+		if (naddresses == FS_UDP_MAX_SOCKETS) {
+			snprintf(err, err_len, "too many listen addresses (at most %d)",
+				 FS_UDP_MAX_SOCKETS);
+			rc = FS_ERR_INVALID;
+		} else if (parse_address(item, &ss, &ss_len) < 0) {
+			rc = invalid_address(item, err, err_len);
+		}
+		naddresses++;
+	}
+	if (rc == 0 && naddresses == 0) {
+		snprintf(err, err_len, "no listen address given");
+		rc = FS_ERR_INVALID;
+	}
+	free(list);
 	return rc;
 }
 

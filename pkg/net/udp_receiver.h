@@ -80,6 +80,14 @@ int fs_udp_receiver_group_new(struct fs_udp_receiver **out, size_t count, const 
  */
 size_t fs_udp_steer_index(const struct fs_addr *exporter, size_t count);
 
+/*
+ * Checks listen as fs_udp_receiver_group_new() reads it (a list of
+ * "host:port" or "[v6]:port" separated by commas or spaces, numeric hosts
+ * only) without opening a socket.  Returns 0, or FS_ERR_INVALID with the
+ * same message in err.
+ */
+int fs_udp_listen_check(const char *listen, char *err, size_t err_len);
+
 void fs_udp_receiver_free(struct fs_udp_receiver *receiver);
 
 /*

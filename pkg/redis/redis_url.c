@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,10 +191,15 @@ parse_hostport(struct fs_redis_url *url, const char *hostport, size_t len,
 static int
 parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 {
-	size_t authority_len = strcspn(rest, "/?#");
-	const char *at = NULL;
-	const char *hostport = rest;
-	const char *db_text = rest + authority_len;
+	/*
+	 * The last '@' of the URL ends the user info, because host, port and
+	 * database never contain one while a password may contain an unescaped
+	 * '/', '?', '#' or '@'.  Messages below quote only text after it.
+	 */
+	const char *at = strrchr(rest, '@');
+	const char *hostport = at != NULL ? at + 1 : rest;
+	size_t hostport_len = strcspn(hostport, "/?#");
+	const char *db_text = hostport + hostport_len;
 	long value;
 	int rc;
 
@@ -201,19 +207,12 @@ parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 		return fail(err, err_len, FS_ERR_INVALID,
 			    "invalid Redis URL: query strings and fragments are not supported");
 
-	/* The last '@' ends the user info, since host names never contain one. */
-	for (size_t i = 0; i < authority_len; i++) {
-		if (rest[i] == '@')
-			at = rest + i;
-	}
 	if (at != NULL) {
 		rc = parse_userinfo(url, rest, (size_t)(at - rest), err, err_len);
 		if (rc < 0)
 			return rc;
-		hostport = at + 1;
 	}
-	rc = parse_hostport(url, hostport, (size_t)(rest + authority_len - hostport),
-			    err, err_len);
+	rc = parse_hostport(url, hostport, hostport_len, err, err_len);
 	if (rc < 0)
 		return rc;
 
@@ -244,9 +243,10 @@ fs_redis_url_parse(struct fs_redis_url *url, const char *text, char *err,
 	if (strncmp(text, scheme_tls, sizeof(scheme_tls) - 1) == 0)
 		return fail(err, err_len, FS_ERR_INVALID,
 			    "invalid Redis URL: rediss:// (TLS) is not supported by this build; use redis:// or unix://");
+	/* Only the scheme is quoted, because the rest may contain a password. */
 	return fail(err, err_len, FS_ERR_INVALID,
-		    "invalid Redis URL '%.40s': expected redis://HOST[:PORT][/DB] or unix:///PATH",
-		    strchr(text, '@') != NULL ? "(hidden, it contains credentials)" : text);
+		    "invalid Redis URL: scheme '%.*s' is not supported; expected redis://HOST[:PORT][/DB] or unix:///PATH",
+		    (int)(strstr(text, "://") != NULL ? strcspn(text, ":") : 0), text);
 }
 
 char *
@@ -272,16 +272,36 @@ run_command(redisContext *ctx, int argc, const char **argv, const char *what,
 	    char *err, size_t err_len)
 {
 	redisReply *reply = redisCommandArgv(ctx, argc, argv, NULL);
+	char why[160];
 	int rc = 0;
 
 	if (reply == NULL)
 		return fail(err, err_len, FS_ERR_SYSTEM, "redis %s failed: %s", what,
-			    ctx->errstr);
+			    fs_redis_error_text(ctx, why, sizeof(why)));
 	if (reply->type == REDIS_REPLY_ERROR)
 		rc = fail(err, err_len, FS_ERR_SYSTEM, "redis %s rejected: %s", what,
 			  reply->str);
 	freeReplyObject(reply);
 	return rc;
+}
+
+const char *
+fs_redis_error_text(const redisContext *ctx, char *buf, size_t len)
+{
+	bool timed_out = ctx->err == REDIS_ERR_IO &&
+			 (strcmp(ctx->errstr, strerror(EAGAIN)) == 0 ||
+			  strcmp(ctx->errstr, strerror(ETIMEDOUT)) == 0);
+
+	if (!timed_out) {
+		snprintf(buf, len, "%s", ctx->err != 0 ? ctx->errstr : "no error");
+		return buf;
+	}
+	if (ctx->timeout != NULL)
+		snprintf(buf, len, "timed out after %lld ms",
+			 (long long)ctx->timeout->tv_sec * 1000 + ctx->timeout->tv_usec / 1000);
+	else
+		snprintf(buf, len, "timed out");
+	return buf;
 }
 
 int
@@ -307,8 +327,10 @@ fs_redis_connect(const struct fs_redis_url *url, int timeout_ms,
 		return fail(err, err_len, FS_ERR_SYSTEM,
 			    "cannot connect to Redis at %s: out of memory", where);
 	if (ctx->err != 0) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM,
-			  "cannot connect to Redis at %s: %s", where, ctx->errstr);
+		char why[160];
+
+		rc = fail(err, err_len, FS_ERR_SYSTEM, "cannot connect to Redis at %s: %s", where,
+			  fs_redis_error_text(ctx, why, sizeof(why)));
 		goto out;
 	}
 	if (redisSetTimeout(ctx, tv) != REDIS_OK) {
@@ -354,8 +376,17 @@ fs_redis_url_from_config(struct fs_redis_url *url, const struct fs_config *confi
 	int rc;
 
 	rc = fs_config_redis_url(config, text, sizeof(text), err, err_len);
-	if (rc == 0)
-		rc = fs_redis_url_parse(url, text, err, err_len);
+	if (rc == 0) {
+		char reason[512];
+
+		/* Parse errors name the key that contains the URL. */
+		rc = fs_redis_url_parse(url, text, reason, sizeof(reason));
+		if (rc < 0)
+			snprintf(err, err_len, "%s: %s",
+				 fs_config_str(config, "redis.url")[0] != '\0'
+					 ? "redis.url" : "the URL file of the run folder (run.dir/redis.url)",
+				 reason);
+	}
 	memset(text, 0, sizeof(text));
 	if (rc < 0 || password[0] == '\0')
 		return rc;

@@ -78,4 +78,13 @@ char *fs_redis_url_format_safe(const struct fs_redis_url *url, char *buf,
 int fs_redis_connect(const struct fs_redis_url *url, int timeout_ms,
 		     redisContext **out, char *err, size_t err_len);
 
+/*
+ * Writes the error of ctx into buf (len bytes) and returns buf.  A read or
+ * connect timeout, which hiredis 0.14 reports as the errno text "Resource
+ * temporarily unavailable" or "Connection timed out", reads "timed out
+ * after N ms", N being the connect timeout of ctx.  fs_redis_connect() sets
+ * the command timeout to the same value.
+ */
+const char *fs_redis_error_text(const redisContext *ctx, char *buf, size_t len);
+
 #endif

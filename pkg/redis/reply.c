@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/result.h"
+#include "redis/redis_url.h"
 
 int
 fs_redis_append(redisContext *ctx, int argc, const char **argv, const char *what)
@@ -29,7 +30,10 @@ fs_redis_read_replies(redisContext *ctx, redisReply **replies, int count, const 
 		void *raw = NULL;
 
 		if (redisGetReply(ctx, &raw) != REDIS_OK) {
-			fs_log(FS_LOG_ERR, "redis", "%s failed: %s", what, ctx->errstr);
+			char why[160];
+
+			fs_log(FS_LOG_ERR, "redis", "%s failed: %s", what,
+			       fs_redis_error_text(ctx, why, sizeof(why)));
 			return FS_ERR_SYSTEM;
 		}
 		replies[i] = raw;

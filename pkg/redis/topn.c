@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "redis/topn_rollup.h"
+#include "redis/redis_url.h"
 
 #define KEY_LEN 96          /* fits the prefix, names and a 20-digit bucket */
 #define MAX_BUCKETS 24      /* the largest bucket count in window_table */
@@ -779,8 +780,10 @@ read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd
 		redisReply *reply;
 
 		if (redisGetReply(ctx, &raw) != REDIS_OK) {
-			fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
-				       "top-N flush failed: %s", ctx->errstr);
+			char why[160];
+
+			fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis", "top-N flush failed: %s",
+				       fs_redis_error_text(ctx, why, sizeof(why)));
 			return FS_ERR_SYSTEM;
 		}
 		reply = raw;
@@ -925,7 +928,10 @@ read_replies(redisContext *ctx, redisReply **replies, int count)
 		void *raw = NULL;
 
 		if (redisGetReply(ctx, &raw) != REDIS_OK) {
-			fs_log(FS_LOG_ERR, "redis", "top-N query failed: %s", ctx->errstr);
+			char why[160];
+
+			fs_log(FS_LOG_ERR, "redis", "top-N query failed: %s",
+			       fs_redis_error_text(ctx, why, sizeof(why)));
 			return FS_ERR_SYSTEM;
 		}
 		replies[i] = raw;
@@ -1073,7 +1079,10 @@ query_top(redisContext *ctx, char keys[][KEY_LEN], int nbuckets,
 		tied = redisCommandArgv(ctx, 8, (const char *[]){ "ZRANGE", tmp_key,
 				last_score, last_score, "BYSCORE", "LIMIT", "0", n_text }, NULL);
 		if (tied == NULL) {
-			fs_log(FS_LOG_ERR, "redis", "top-N query failed: %s", ctx->errstr);
+			char why[160];
+
+			fs_log(FS_LOG_ERR, "redis", "top-N query failed: %s",
+			       fs_redis_error_text(ctx, why, sizeof(why)));
 			rc = FS_ERR_SYSTEM;
 			goto out;
 		}

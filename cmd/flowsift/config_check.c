@@ -1,0 +1,145 @@
+/* config_check.c - checks configured values with the parsers the programs use. */
+#include "config_check.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "alert/syslog.h"
+#include "config/config.h"
+#include "core/result.h"
+#include "detect/detect.h"
+#include "kafka/kafka_conf.h"
+#include "metrics/http_server.h"
+#include "net/udp_receiver.h"
+#include "redis/redis_url.h"
+
+/* Keys that contain one TCP address of an HTTP server.  An empty value turns the server off. */
+static const char *const http_listen_keys[] = {
+	"ingest.metrics.listen", "enrich.metrics.listen", "filter.metrics.listen",
+	"report.metrics.listen", "console.listen",
+};
+
+static int
+check_listen(const struct fs_config *config, char *err, size_t err_len)
+{
+	char reason[512];
+	int rc;
+
+	rc = fs_udp_listen_check(fs_config_str(config, "ingest.listen"), reason, sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "ingest.listen: %s", reason);
+		return rc;
+	}
+	for (size_t i = 0; i < sizeof(http_listen_keys) / sizeof(http_listen_keys[0]); i++) {
+		const char *value = fs_config_str(config, http_listen_keys[i]);
+		struct sockaddr_storage addr;
+
+		if (value[0] == '\0')
+			continue;
+		rc = fs_http_listen_resolve(value, &addr, reason, sizeof(reason));
+		if (rc < 0) {
+			snprintf(err, err_len, "%s: %s", http_listen_keys[i], reason);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* redis.url when set; an empty one names the URL file of `make run`, which may not exist yet. */
+static int
+check_redis(const struct fs_config *config, char *err, size_t err_len)
+{
+	struct fs_redis_url url;
+	int rc;
+
+	if (fs_config_str(config, "redis.url")[0] == '\0')
+		return 0;
+	rc = fs_redis_url_from_config(&url, config, err, err_len);
+	memset(&url, 0, sizeof(url));
+	return rc;
+}
+
+static int
+check_detect(const struct fs_config *config, char *err, size_t err_len)
+{
+	struct fs_detect_settings settings;
+	int rc;
+
+	rc = fs_detect_settings_load(&settings, config, err, err_len);
+	fs_detect_settings_release(&settings);
+	return rc;
+}
+
+static int
+check_syslog(const struct fs_config *config, char *err, size_t err_len)
+{
+	const char *target = fs_config_str(config, "alert.syslog.target");
+	struct fs_syslog *sender;
+	char reason[512];
+
+	if (target[0] == '\0')
+		return 0;
+	sender = fs_syslog_new(target, (int)fs_config_int(config, "alert.syslog.facility"),
+			       "flowsift-config", reason, sizeof(reason));
+	if (!sender) {
+		snprintf(err, err_len, "alert.syslog.target: %s", reason);
+		return FS_ERR_INVALID;
+	}
+	fs_syslog_free(sender);
+	return 0;
+}
+
+struct kafka_check {
+	rd_kafka_conf_t *conf;
+	char *err;
+	size_t err_len;
+};
+
+static int
+check_one_property(const char *name, const char *value, void *opaque)
+{
+	struct kafka_check *check = opaque;
+	char reason[512];
+	int rc;
+
+	rc = fs_kafka_conf_set(check->conf, name, value, reason, sizeof(reason));
+	if (rc < 0)
+		snprintf(check->err, check->err_len, "kafka.%s: %s", name, reason);
+	return rc;
+}
+
+/* Sets every kafka.* property on a scratch librdkafka configuration, as each client does. */
+static int
+check_kafka(const struct fs_config *config, char *err, size_t err_len)
+{
+	struct kafka_check check = { rd_kafka_conf_new(), err, err_len };
+	int rc;
+
+	if (!check.conf) {
+		snprintf(err, err_len, "out of memory for a Kafka configuration");
+		return FS_ERR_SYSTEM;
+	}
+	rc = fs_config_each_kafka(config, check_one_property, &check);
+	rd_kafka_conf_destroy(check.conf);
+	return rc;
+}
+
+int
+config_check_values(const struct fs_config *config, char *err, size_t err_len)
+{
+	int rc;
+
+	rc = check_listen(config, err, err_len);
+	if (rc == 0)
+		rc = check_redis(config, err, err_len);
+	if (rc == 0)
+		rc = check_detect(config, err, err_len);
+	if (rc == 0)
+		rc = check_syslog(config, err, err_len);
+	if (rc == 0)
+		rc = check_kafka(config, err, err_len);
+	return rc;
+}

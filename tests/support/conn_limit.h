@@ -1,0 +1,34 @@
+/*
+ * conn_limit.h - opens idle TCP connections and sends requests from a chosen
+ * loopback source address, for tests of per-address connection limits.
+ *
+ * Every address here is a loopback address (127.0.0.0/8), so a client can
+ * bind 127.0.0.2 as its source and reach a server on 127.0.0.1.  Nothing
+ * here asserts: the callers decide what a failure means.
+ */
+#ifndef FS_TEST_CONN_LIMIT_H
+#define FS_TEST_CONN_LIMIT_H
+
+#include <stdint.h>
+
+/*
+ * Connects from source (a 127.x.y.z address) to 127.0.0.1:port and returns
+ * the socket, or -1.  The connection sends nothing until the caller does.
+ */
+int fs_test_connect_from(const char *source, uint16_t port);
+
+/*
+ * Sends GET path over HTTP/1.0 from source to 127.0.0.1:port and returns the
+ * response status, or 0 when the server closed the connection without a
+ * response (as a server does when a connection limit rejects it) or the
+ * connection failed.  Reads wait at most 30 s.
+ */
+int fs_test_status_from(const char *source, uint16_t port, const char *path);
+
+/*
+ * Waits until the server closes the connection fd (a read returns 0 or an
+ * error), at most timeout_ms.  Returns 0 when it closed, -1 on time-out.
+ */
+int fs_test_wait_closed(int fd, int timeout_ms);
+
+#endif
