@@ -256,9 +256,9 @@ void fs_topn_batch_stats(const struct fs_topn_batch *batch,
  * neither the other scripts nor its own earlier writes, and a retry of
  * that flush then writes nothing, so part of it is lost.  A batch reset
  * after a failure drops the failed flush, which Redis may still apply
- * unless a later flush of the writer runs first.  A claim older than its
- * 86,460 s expiry no longer stops a late attempt, whose buckets have
- * expired by then.
+ * unless a later flush of the writer runs first.  A claim that expired
+ * (86,460 s after the writer's last flush) no longer stops a late attempt,
+ * but that attempt then writes only buckets older than every window.
  */
 int fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s);
 
