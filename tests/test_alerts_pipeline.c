@@ -576,12 +576,70 @@ redis_outage_then_recovery(void **state)
 	assert_int_equal(report_log_count(p, "Redis is reachable again"), 1);
 }
 
+/* Returns the connected_clients field of Redis's INFO clients, read on c. */
+static long long
+redis_clients(redisContext *c)
+{
+	redisReply *reply = redisCommand(c, "INFO clients");
+	const char *field;
+	long long n;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	field = strstr(reply->str, "connected_clients:");
+	assert_non_null(field);
+	n = strtoll(field + strlen("connected_clients:"), NULL, 10);
+	freeReplyObject(reply);
+	return n;
+}
+
+/*
+ * redis-server is paused (SIGSTOP) while the second round of traffic
+ * arrives, so the worker's writes time out and are retried on new
+ * connections while the earlier ones wait in Redis.  After SIGCONT every
+ * flow must count once in the live counters.
+ */
+static void
+redis_paused_write_counts_once(void **state)
+{
+	struct pipeline *p = *state;
+	redisContext *c = fs_test_redis_connect(&p->redis);
+	bool drained = false;
+
+	assert_non_null(c);
+	send_traffic(p);
+	poll_alerts(p, now_ms() + DEADLINE_MS, true);
+	assert_int_equal(count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED), 1);
+
+	assert_int_equal(kill(p->redis.pid, SIGSTOP), 0);
+	send_traffic(p);
+	/* Long enough for a write to time out (2 s) and to be retried once. */
+	usleep(6000000);
+	assert_int_equal(kill(p->redis.pid, SIGCONT), 0);
+
+	/* The worker's retry succeeded: it resent the write whose reply timed out. */
+	for (int i = 0; i < 600 && report_log_count(p, "Redis is reachable again") == 0; i++)
+		usleep(100000);
+	assert_int_equal(report_log_count(p, "Redis is reachable again"), 1);
+	/* Every connection the worker gave up on is closed once Redis has run its input. */
+	for (int i = 0; i < 600 && !drained; i++) {
+		drained = redis_clients(c) <= 2;
+		if (!drained)
+			usleep(100000);
+	}
+	assert_true(drained);
+	redisFree(c);
+	topic_report_equals_live(p);
+	assert_true(report_log_count(p, "level=warning facility=report") >= 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(spewing_host_raises_one_fanout_alert, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_outage_then_recovery, setup_outage, teardown),
+		cmocka_unit_test_setup_teardown(redis_paused_write_counts_once, setup_outage, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* test_topn.c - Redis URLs and top-N counters against a real redis-server. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -22,6 +24,8 @@
 
 static struct fs_test_redis server;
 static redisContext *ctx;
+/* The server that test_retry_after_sigstop_counts_once stops; group_teardown() ends it after a failure. */
+static struct fs_test_redis paused;
 
 /* ---- helpers ---- */
 
@@ -135,6 +139,10 @@ group_teardown(void **state)
 	if (ctx != NULL)
 		redisFree(ctx);
 	fs_test_redis_stop(&server);
+	if (paused.pid > 0) {
+		kill(paused.pid, SIGCONT);
+		fs_test_redis_stop(&paused);
+	}
 	return 0;
 }
 
@@ -1279,6 +1287,238 @@ test_rollup_two_writers_exact(void **state)
 	free(log);
 }
 
+/* ---- retries of a flush whose reply timed out ---- */
+
+/* Returns the CLIENT ID of c's connection. */
+static long long
+client_id(redisContext *c)
+{
+	redisReply *reply = redisCommand(c, "CLIENT ID");
+	long long id;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	id = reply->integer;
+	freeReplyObject(reply);
+	return id;
+}
+
+/* Returns true when the last command that client id ran is `command`. */
+static bool
+client_last_command_is(long long id, const char *command)
+{
+	char want[32];
+	redisReply *reply = redisCommand(ctx, "CLIENT LIST ID %lld", id);
+	bool found;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	snprintf(want, sizeof(want), " cmd=%s ", command);
+	found = strstr(reply->str, want) != NULL;
+	freeReplyObject(reply);
+	return found;
+}
+
+/* Waits (up to 60 s) until client id has run `command`. */
+static void
+wait_client_ran(long long id, const char *command)
+{
+	for (int i = 0; i < 6000; i++) {
+		if (client_last_command_is(id, command))
+			return;
+		usleep(10000);
+	}
+	fail_msg("client %lld did not run %s within 60 s", id, command);
+}
+
+/*
+ * Sends a flush on a new connection that is blocked in BLPOP, so its reply
+ * times out (after the 2 s of fs_test_redis_connect()) while its MULTI/EXEC
+ * waits in Redis behind the BLPOP.  LPUSH to `list` releases it.  Returns
+ * that connection, which the caller frees after the EXEC ran.
+ */
+static redisContext *
+flush_times_out(struct fs_topn_batch *batch, const char *list, long long *id)
+{
+	redisContext *stale = fs_test_redis_connect(&server);
+
+	assert_non_null(stale);
+	*id = client_id(stale);
+	assert_int_equal(redisAppendCommand(stale, "BLPOP %s 0", list), REDIS_OK);
+	assert_int_equal(fs_topn_flush(batch, stale, BASE), FS_ERR_SYSTEM);
+	assert_int_not_equal(stale->err, 0);
+	return stale;
+}
+
+/* Flushes batch once on ctx so that its write script is loaded. */
+static void
+load_write_script(struct fs_topn_batch *batch)
+{
+	add_flow(batch, "10.1.1.1", NULL, -1, 1, 1);
+	flush_at(batch, BASE);
+}
+
+/*
+ * The attempt whose reply timed out runs first; the retry then finds its
+ * flush applied and writes only the flow added after the failure.
+ */
+static void
+test_retry_after_timeout_applied_first(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	struct fs_topn_stats stats;
+	redisContext *stale;
+	long long stale_id;
+	struct fs_topn_row rows[2];
+
+	(void)state;
+	load_write_script(batch);
+	add_flow(batch, "10.2.2.2", "10.3.3.3", 445, 1000, 10);
+	stale = flush_times_out(batch, "release-first", &stale_id);
+	assert_int_equal(fs_topn_batch_count(batch), 4);
+	add_flow(batch, "10.2.2.2", "10.3.3.3", 445, 7, 1);
+
+	run_command(ctx, "LPUSH release-first x");
+	wait_client_ran(stale_id, "exec");
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.2.2.2") == 1000);
+
+	flush_at(batch, BASE);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.skipped, 1);
+	assert_int_equal(stats.errors, 1);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.2.2.2") == 1007);
+	assert_int_equal(query(FS_TOPN_CONVERSATION, FS_TOPN_BYTES, FS_TOPN_1M, 2, BASE, rows), 1);
+	assert_row(&rows[0], "10.2.2.2>10.3.3.3", 1007, 11, 2);
+	redisFree(stale);
+	fs_topn_batch_free(batch);
+}
+
+/*
+ * The retry runs first and the attempt whose reply timed out runs after
+ * it, once the next flush has run too: that late attempt writes nothing.
+ */
+static void
+test_retry_after_timeout_applied_late(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	struct fs_topn_stats stats;
+	redisContext *stale;
+	long long stale_id;
+	struct fs_topn_row rows[2];
+
+	(void)state;
+	load_write_script(batch);
+	add_flow(batch, "10.4.4.4", "10.5.5.5", 22, 500, 5);
+	stale = flush_times_out(batch, "release-late", &stale_id);
+	add_flow(batch, "10.4.4.4", "10.5.5.5", 22, 20, 2);
+
+	flush_at(batch, BASE);
+	fs_topn_batch_stats(batch, &stats);
+	assert_int_equal(stats.skipped, 0);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.4.4.4") == 520);
+	add_flow(batch, "10.4.4.4", "10.5.5.5", 22, 3, 1);
+	flush_at(batch, BASE);
+
+	run_command(ctx, "LPUSH release-late x");
+	wait_client_ran(stale_id, "exec");
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.4.4.4") == 523);
+	assert_int_equal(query(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, FS_TOPN_1M, 2, BASE, rows), 1);
+	assert_row(&rows[0], "22", 523, 8, 3);
+	redisFree(stale);
+	fs_topn_batch_free(batch);
+}
+
+/*
+ * A retry that fails too keeps its flush pending: the third attempt still
+ * counts the first flows once, whichever attempts Redis ran.
+ */
+static void
+test_retry_fails_twice_counts_once(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	redisContext *stale1, *stale2;
+	long long id1, id2;
+
+	(void)state;
+	load_write_script(batch);
+	add_flow(batch, "10.6.6.6", NULL, -1, 300, 3);
+	stale1 = flush_times_out(batch, "release-twice", &id1);
+	add_flow(batch, "10.6.6.6", NULL, -1, 40, 4);
+	stale2 = flush_times_out(batch, "release-twice", &id2);
+	add_flow(batch, "10.6.6.6", NULL, -1, 5, 5);
+
+	/* Each LPUSH releases one BLPOP, the longest waiting first. */
+	run_command(ctx, "LPUSH release-twice x");
+	wait_client_ran(id1, "exec");
+	flush_at(batch, BASE);
+	run_command(ctx, "LPUSH release-twice x");
+	wait_client_ran(id2, "exec");
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.6.6.6") == 345);
+	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE, "10.6.6.6") == 3);
+	redisFree(stale1);
+	redisFree(stale2);
+	fs_topn_batch_free(batch);
+}
+
+/*
+ * The case as seen in operation: redis-server stopped with SIGSTOP while a
+ * flush waits for its reply, flows added meanwhile, then SIGCONT and a
+ * retry on a new connection.  Every flow counts once.
+ */
+static void
+test_retry_after_sigstop_counts_once(void **state)
+{
+	struct fs_topn_batch *batch = fs_topn_batch_new(64);
+	redisContext *first, *second, *check;
+	redisReply *reply;
+	long long first_id;
+	char key[128];
+	bool gone = false;
+
+	(void)state;
+	assert_int_equal(fs_test_redis_spawn(&paused, NULL), 0);
+	first = fs_test_redis_connect(&paused);
+	assert_non_null(first);
+	first_id = client_id(first);
+	add_flow(batch, "10.1.1.1", NULL, -1, 1, 1);
+	assert_int_equal(fs_topn_flush(batch, first, BASE), 0);
+
+	add_flow(batch, "10.7.7.7", NULL, -1, 900, 9);
+	assert_int_equal(kill(paused.pid, SIGSTOP), 0);
+	assert_int_equal(fs_topn_flush(batch, first, BASE), FS_ERR_SYSTEM);
+	add_flow(batch, "10.7.7.7", NULL, -1, 60, 6);
+	redisFree(first);
+	assert_int_equal(kill(paused.pid, SIGCONT), 0);
+
+	second = fs_test_redis_connect(&paused);
+	assert_non_null(second);
+	assert_int_equal(fs_topn_flush(batch, second, BASE), 0);
+
+	/* Redis runs the closed connection's input, then drops the client. */
+	check = fs_test_redis_connect(&paused);
+	assert_non_null(check);
+	for (int i = 0; i < 6000 && !gone; i++) {
+		reply = redisCommand(check, "CLIENT LIST ID %lld", first_id);
+		assert_non_null(reply);
+		assert_int_equal(reply->type, REDIS_REPLY_STRING);
+		gone = reply->len == 0;
+		freeReplyObject(reply);
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, key, sizeof(key));
+	reply = redisCommand(check, "ZSCORE %s 10.7.7.7", key);
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	assert_string_equal(reply->str, "960");
+	freeReplyObject(reply);
+	redisFree(second);
+	redisFree(check);
+	fs_test_redis_stop(&paused);
+	fs_topn_batch_free(batch);
+}
+
 int
 main(void)
 {
@@ -1307,6 +1547,10 @@ main(void)
 		cmocka_unit_test_setup(test_flush_reloads_flushed_scripts, flush_db),
 		cmocka_unit_test_setup(test_rollup_skips_after_clock_jump, flush_db),
 		cmocka_unit_test_setup(test_rollup_two_writers_exact, flush_db),
+		cmocka_unit_test_setup(test_retry_after_timeout_applied_first, flush_db),
+		cmocka_unit_test_setup(test_retry_after_timeout_applied_late, flush_db),
+		cmocka_unit_test_setup(test_retry_fails_twice_counts_once, flush_db),
+		cmocka_unit_test(test_retry_after_sigstop_counts_once),
 	};
 
 	/* hiredis sends with write(2), so SIGPIPE from a stopped server must not kill the test. */

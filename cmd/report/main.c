@@ -16,6 +16,9 @@
  * is not raised again).  While Redis is unreachable the worker keeps
  * consuming into its local tables until one is full, retries the write with
  * a backoff from 1 s doubling up to 30 s, and logs the outage once a minute.
+ * A write whose reply timed out (REDIS_TIMEOUT_MS) may still run in Redis
+ * after its retry; both tables make such a retry count once (see
+ * fs_topn_flush() and fs_detect_flush()).
  *
  * Every counter of the stats lines is also served as a Prometheus metric on
  * report.metrics.listen, with /healthz and /readyz; /readyz turns 503 when

@@ -46,6 +46,12 @@ struct obs_key {
 
 #define GROUP_BYTES offsetof(struct obs_key, element_port)
 
+/*
+ * One table entry.  flows, bytes and packets count every flow added since
+ * the table was last emptied; written is the part of them (flows, bytes,
+ * packets) that an earlier flush added to the counters, and sent the part
+ * that the pending flush carries (see fs_detect.pending).
+ */
 struct obs {
 	struct obs_key key;
 	uint8_t proto;
@@ -53,6 +59,8 @@ struct obs {
 	uint64_t flows;
 	uint64_t bytes;
 	uint64_t packets;
+	uint64_t written[3];
+	uint64_t sent[3];
 };
 
 struct group {
@@ -86,6 +94,18 @@ struct fs_detect {
 	size_t *argvlen;
 	char *text;               /* capacity elements as text */
 	uint64_t seed;
+	/*
+	 * Idempotent counter writes, as in pkg/redis/topn.c: each flush has a
+	 * sequence number and each EXEC an attempt number; a failed flush is
+	 * pending, and the next flush resends its increments first.
+	 */
+	char claim_key[64];       /* flowsift:detect:flush:<writer id> */
+	uint64_t seq;             /* sequence number of the next or pending flush, from 1 */
+	uint64_t attempts;
+	bool pending;
+	char seq_text[24];
+	char token[48];
+	char claim_ttl[24];
 	struct fs_detect_stats stats;
 	struct fs_ratelimit log_limit;
 };
@@ -106,6 +126,26 @@ static const char lifecycle_script[] =
 	"  return {1, st[1], u}\n"
 	"end\n"
 	"return {2, st[1], tonumber(st[3])}\n";
+
+/*
+ * Adds ARGV[1] to the counter KEYS[1] unless the flush that this attempt
+ * belongs to, or a later one, was applied by another attempt.  KEYS[2] is
+ * the writer's claim key; ARGV[2] is the flush's sequence number, ARGV[3]
+ * the attempt's token "<sequence number>:<attempt number>", ARGV[4] the
+ * claim's expiry in seconds.  Returns the counter's value.  The first
+ * script of an EXEC decides for the whole EXEC, because no other client
+ * runs in between: it either stores its token or finds a newer one.
+ */
+static const char counter_script[] =
+	"local claim = redis.call('GET', KEYS[2])\n"
+	"if claim ~= ARGV[3] then\n"
+	"  local done = claim and tonumber(string.match(claim, '^%d+')) or 0\n"
+	"  if done >= tonumber(ARGV[2]) then\n"
+	"    return tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+	"  end\n"
+	"  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
+	"end\n"
+	"return redis.call('INCRBY', KEYS[1], ARGV[1])\n";
 
 static const char clear_script[] =
 	"local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
@@ -383,6 +423,7 @@ fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *ale
 {
 	struct fs_detect *det;
 	size_t capacity = settings->capacity, slots = 1;
+	uint64_t writer;
 
 	if (capacity == 0 || capacity > MAX_CAPACITY)
 		return NULL;
@@ -410,6 +451,14 @@ fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *ale
 	}
 	if (getrandom(&det->seed, sizeof(det->seed), GRND_NONBLOCK) != (ssize_t)sizeof(det->seed))
 		det->seed = mix64((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)det);
+	if (getrandom(&writer, sizeof(writer), GRND_NONBLOCK) != (ssize_t)sizeof(writer))
+		writer = mix64(det->seed ^ (uint64_t)clock());
+	snprintf(det->claim_key, sizeof(det->claim_key), FS_DETECT_KEY_PREFIX "flush:%016" PRIx64,
+		 writer);
+	/* Outlives every counter: those of the longest window expire window + resolution after it. */
+	snprintf(det->claim_ttl, sizeof(det->claim_ttl), "%" PRId64,
+		 (int64_t)FS_DETECT_MAX_WINDOW_S + fs_detect_resolution(FS_DETECT_MAX_WINDOW_S));
+	det->seq = 1;
 	det->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
 	return det;
 }
@@ -774,18 +823,51 @@ build_groups(struct fs_detect *det)
 	return ngroups;
 }
 
+/*
+ * Returns what a flush adds to the counter of g: the pending flush's part
+ * (obs.sent) when resend is set, else what no flush added yet.
+ */
 static uint64_t
-group_amount(const struct fs_detect *det, const struct group *g)
+group_increment(const struct fs_detect *det, const struct group *g, bool resend)
 {
 	enum fs_alert_rule rule = det->entries[g->first].key.rule;
+	int metric = 0;   /* index into obs.written and obs.sent: flows, bytes, packets */
+	uint64_t sum = 0;
 
-	if (rule != FS_RULE_VOLUME_SRC && rule != FS_RULE_VOLUME_DST)
-		return g->flows;
-	switch (det->settings.volume_metric) {
-	case FS_DETECT_BYTES: return g->bytes;
-	case FS_DETECT_PACKETS: return g->packets;
-	default: return g->flows;
+	if (rule == FS_RULE_VOLUME_SRC || rule == FS_RULE_VOLUME_DST) {
+		if (det->settings.volume_metric == FS_DETECT_BYTES)
+			metric = 1;
+		else if (det->settings.volume_metric == FS_DETECT_PACKETS)
+			metric = 2;
 	}
+	for (size_t i = 0; i < g->n; i++) {
+		const struct obs *o = &det->entries[g->first + i];
+		const uint64_t totals[3] = { o->flows, o->bytes, o->packets };
+
+		sum += (resend ? o->sent[metric] : totals[metric]) - o->written[metric];
+	}
+	return sum;
+}
+
+/* Appends one counter_script call that adds amount to the counter key of this attempt. */
+static int
+append_counter(struct fs_detect *det, redisContext *ctx, const char *key, uint64_t amount)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%" PRIu64, amount);
+	return append(det, ctx, 9, (const char *[]){ "EVAL", counter_script, "2", key,
+						     det->claim_key, text, det->seq_text,
+						     det->token, det->claim_ttl }, NULL);
+}
+
+/* Numbers a new attempt of flush det->seq. */
+static void
+begin_attempt(struct fs_detect *det)
+{
+	det->attempts++;
+	snprintf(det->seq_text, sizeof(det->seq_text), "%" PRIu64, det->seq);
+	snprintf(det->token, sizeof(det->token), "%" PRIu64 ":%" PRIu64, det->seq, det->attempts);
 }
 
 /* Queues the commands of one group; returns how many or a negative fs_result. */
@@ -797,7 +879,7 @@ queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int
 	int64_t res = fs_detect_resolution(rs->window_s);
 	int nbuckets = (int)((rs->window_s + res - 1) / res);
 	int64_t cur = bucket_start(now_s, res);
-	char name[NAME_LEN], keys[MAX_BUCKETS][KEY_LEN], ttl[24], amount[24];
+	char name[NAME_LEN], keys[MAX_BUCKETS][KEY_LEN], ttl[24];
 	const char *argv[MAX_BUCKETS + 1];
 	size_t argvlen[MAX_BUCKETS + 1];
 	int argc, rc;
@@ -830,8 +912,7 @@ queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int
 		det->argvlen[1] = strlen(keys[0]);
 		rc = append(det, ctx, (int)g->n + 2, det->argv, det->argvlen);
 	} else {
-		snprintf(amount, sizeof(amount), "%" PRIu64, group_amount(det, g));
-		rc = append_fmt(det, ctx, "INCRBY %s %s", keys[0], amount);
+		rc = append_counter(det, ctx, keys[0], group_increment(det, g, false));
 	}
 	if (rc == 0)
 		rc = append_fmt(det, ctx, "EXPIRE %s %s", keys[0], ttl);
@@ -839,7 +920,7 @@ queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int
 		return rc;
 	/*
 	 * PFCOUNT reads the union of every bucket of the window; for a counter,
-	 * INCRBY's reply is the current bucket and MGET reads the older ones.
+	 * counter_script's reply is the current bucket and MGET reads the older ones.
 	 */
 	if (is_distinct(gk->rule)) {
 		argv[0] = "PFCOUNT";
@@ -907,6 +988,7 @@ write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t n
 
 	if (!replies)
 		return FS_ERR_SYSTEM;
+	begin_attempt(det);
 	rc = append_fmt(det, ctx, "MULTI");
 	for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
 		int n = queue_group(det, ctx, &det->groups[gi], now_s);
@@ -937,6 +1019,103 @@ write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t n
 	free_replies(replies, queued + 2);
 	free(replies);
 	return rc;
+}
+
+/*
+ * Step 0, after a failed flush: adds the failed flush's counter increments
+ * again, with its sequence number, in one MULTI/EXEC.  Redis applies them
+ * only when no attempt of that flush was applied before.  The distinct
+ * counts need no resend, because PFADD of an element twice counts it once
+ * and step 1 adds every element again.  Returns 0 or a negative fs_result.
+ */
+static int
+resend_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_s)
+{
+	size_t queued = 0;
+	redisReply **replies;
+	const redisReply *exec;
+	int rc;
+
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		const struct group *g = &det->groups[gi];
+
+		if (!is_distinct(det->entries[g->first].key.rule) && group_increment(det, g, true) > 0)
+			queued++;
+	}
+	if (queued == 0)
+		return 0;
+	replies = calloc(queued + 2, sizeof(*replies));
+	if (!replies)
+		return FS_ERR_SYSTEM;
+	begin_attempt(det);
+	rc = append_fmt(det, ctx, "MULTI");
+	for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
+		const struct group *g = &det->groups[gi];
+		const struct obs_key *gk = &det->entries[g->first].key;
+		uint64_t amount = group_increment(det, g, true);
+		int64_t res = fs_detect_resolution(det->settings.rules[gk->rule].window_s);
+		char name[NAME_LEN], key[KEY_LEN];
+
+		if (is_distinct(gk->rule) || amount == 0)
+			continue;
+		group_name(gk, name, sizeof(name));
+		snprintf(key, sizeof(key), FS_DETECT_KEY_PREFIX "%s:%" PRId64, name,
+			 bucket_start(now_s, res));
+		rc = append_counter(det, ctx, key, amount);
+	}
+	if (rc == 0)
+		rc = append_fmt(det, ctx, "EXEC");
+	if (rc == 0)
+		rc = read_replies(ctx, replies, queued + 2);
+	if (rc < 0) {
+		free(replies);
+		return FS_ERR_SYSTEM;
+	}
+	exec = replies[queued + 1];
+	if (exec->type != REDIS_REPLY_ARRAY || exec->elements != queued) {
+		fs_log_limited(&det->log_limit, FS_LOG_ERR, FACILITY,
+			       "unexpected reply to the resent detection counters' MULTI/EXEC");
+		rc = FS_ERR_INVALID;
+	}
+	free_replies(replies, queued + 2);
+	free(replies);
+	return rc;
+}
+
+/*
+ * Writes the counters: first the pending flush again, then what no flush
+ * wrote yet as the next flush.  A failed write becomes the pending flush.
+ * Returns 0 or a negative fs_result.
+ */
+static int
+write_all_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_s)
+{
+	int rc;
+
+	if (det->pending) {
+		rc = resend_counts(det, ctx, ngroups, now_s);
+		if (rc < 0)
+			return rc;
+		for (size_t e = 0; e < det->count; e++)
+			memcpy(det->entries[e].written, det->entries[e].sent,
+			       sizeof(det->entries[e].written));
+		det->pending = false;
+		det->seq++;
+	}
+	rc = write_counts(det, ctx, ngroups, now_s);
+	if (rc < 0) {
+		for (size_t e = 0; e < det->count; e++) {
+			struct obs *o = &det->entries[e];
+
+			o->sent[0] = o->flows;
+			o->sent[1] = o->bytes;
+			o->sent[2] = o->packets;
+		}
+		det->pending = true;
+		return rc;
+	}
+	det->seq++;
+	return 0;
 }
 
 /* ---- flush, step 2: alert lifecycle ---- */
@@ -1231,7 +1410,7 @@ fs_detect_flush(struct fs_detect *det, redisContext *ctx, int64_t now_ms)
 	if (det->count > 0) {
 		size_t ngroups = build_groups(det);
 
-		rc = write_counts(det, ctx, ngroups, now_s);
+		rc = write_all_counts(det, ctx, ngroups, now_s);
 		if (rc < 0) {
 			reindex(det);
 			det->stats.errors++;

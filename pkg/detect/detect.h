@@ -37,8 +37,9 @@
  * window's buckets), whose estimate has a standard error of 0.81 %: near a
  * threshold of 100 the count may be one lower than the true number, so a
  * host must reach a little more than the threshold to be sure to match.
- * Counters are INCRBY.  Every key expires on its own R seconds after the
- * window it serves:
+ * Counters are INCRBY, run by a Lua script that makes a retried flush
+ * count once (see Writing).  Every key expires on its own R seconds after
+ * the window it serves:
  *
  *   flowsift:detect:<rule>:<subject>[:<port or peer>]:<bucket start>
  *
@@ -47,9 +48,21 @@
  * fs_detect_add() pre-aggregates flows in a fixed-size local table without
  * allocating.  fs_detect_flush() writes the table in one pipelined
  * MULTI/EXEC: per (rule, subject, scope) one PFADD with every distinct
- * element or one INCRBY, one EXPIRE, and one PFCOUNT or MGET that reads the
- * window.  So the command count follows the number of busy hosts per
- * flush, not the number of flows.
+ * element or one counter script (EVAL), one EXPIRE, and one PFCOUNT or
+ * MGET that reads the window.  So the command count follows the number of
+ * busy hosts per flush, not the number of flows.
+ *
+ * A flush whose reply timed out may still run later, after its retry.
+ * PFADD counts an element once however often it is added, but INCRBY does
+ * not, so the counter writes are made idempotent as the top-N writes are
+ * (pkg/redis/topn.h, fs_topn_flush()).  Each detector has a random writer
+ * id and numbers its flushes, and the counter script claims the number in
+ * flowsift:detect:flush:<writer id> (expiring after 100,800 s, the longest
+ * window plus its bucket).  Of the attempts of one flush, only the first
+ * EXEC that Redis runs adds to the counters.  After a failure the detector
+ * remembers the failed flush's increments and resends them with the same
+ * number in a MULTI/EXEC of their own before the next flush.  A counter
+ * script that skips returns the counter's current value.
  *
  * Alert lifecycle
  * ---------------
@@ -206,7 +219,8 @@ size_t fs_detect_count(const struct fs_detect *det);
  * the alert function for each.  On success the table is emptied and 0
  * returned.  When the counters could not be written, returns FS_ERR_SYSTEM
  * (connection) or FS_ERR_INVALID (unexpected reply) and keeps the table for
- * a retry; when only the alert step failed, the table is emptied and
+ * a retry, which counts every flow once even when Redis ran the failed
+ * write after all; when only the alert step failed, the table is emptied and
  * FS_ERR_SYSTEM returned (a host that keeps matching is found again on the
  * next flush).
  */

@@ -24,8 +24,10 @@
  * topn-redis bench on a busy 2-core machine, so calls stay smaller.
  */
 #define WRITE_CHUNK 512
-#define WRITE_SCRIPT_KEYS "27"   /* 12 buckets, 3 roll-up markers, 3 stage markers, 9 staging keys */
-#define WRITE_ARGC (3 + 27 + FS_TOPN_WINDOW_COUNT + 4 * WRITE_CHUNK)
+/* 12 buckets, 3 roll-up markers, 3 stage markers, 9 staging keys, the writer's claim key */
+#define WRITE_SCRIPT_KEYS "28"
+#define WRITE_ARGC (3 + 28 + FS_TOPN_WINDOW_COUNT + 2 + 4 * WRITE_CHUNK)
+#define CLAIM_KEY_PREFIX FS_TOPN_KEY_PREFIX "flush:"
 
 /*
  * Adds member increments to the 10 s buckets of one dimension.  The roll-up
@@ -37,9 +39,22 @@
  *   KEYS[11 + k]          the roll-up marker of level k, for k = 2, 3, 4
  *   KEYS[14 + k]          the stage marker of level k
  *   KEYS[17 + 3 * m + k]  the staging key of metric m at level k
+ *   KEYS[28]              the writer's claim key, flowsift:top:flush:<writer id>
  *   ARGV[k]               the expiry of level k in seconds, k = 1 .. 4
- *   ARGV[5 ..]            member, bytes, packets, flows, repeated; "0" adds nothing
- * Returns the number of levels written.
+ *   ARGV[5]               the flush's sequence number
+ *   ARGV[6]               the attempt's token, "<sequence number>:<attempt number>"
+ *   ARGV[7 ..]            member, bytes, packets, flows, repeated; "0" adds nothing
+ * Returns the number of levels written, or 0 when it wrote nothing because
+ * another attempt of the same flush, or a later flush, was applied first.
+ *
+ * The claim key holds the token of the last flush applied.  The first
+ * script of an EXEC that finds an older sequence number there stores its
+ * own token, and the later scripts of that EXEC find their token.  Every
+ * script of another attempt of that flush finds a token of the same or a
+ * later sequence number that is not its own, so it writes nothing.  The
+ * EXEC runs without other clients in between, so an attempt is applied
+ * whole or not at all.  The key expires with the 1 h buckets, so it
+ * outlives every bucket that a late attempt could double.
  *
  * Per key it reads the old scores with one ZMSCORE and writes the sums with
  * one ZADD, which needs fewer Lua-to-Redis calls than one ZINCRBY per
@@ -48,6 +63,12 @@
  * 7,999 values in Redis's Lua, which 2 * WRITE_CHUNK stays below.
  */
 static const char write_script[] =
+	"local claim = redis.call('GET', KEYS[28])\n"
+	"if claim ~= ARGV[6] then\n"
+	"  local done = claim and tonumber(string.match(claim, '^%d+')) or 0\n"
+	"  if done >= tonumber(ARGV[5]) then return 0 end\n"
+	"  redis.call('SET', KEYS[28], ARGV[6], 'EX', ARGV[4])\n"
+	"end\n"
 	"local targets = {{}, {}, {}}\n"
 	"local levels = 1\n"
 	"for m = 0, 2 do targets[m + 1][1] = {KEYS[4 * m + 1], ARGV[1]} end\n"
@@ -65,7 +86,7 @@ static const char write_script[] =
 	"end\n"
 	"for m = 0, 2 do\n"
 	"  local members, increments = {}, {}\n"
-	"  for i = 5, #ARGV, 4 do\n"
+	"  for i = 7, #ARGV, 4 do\n"
 	"    local incr = ARGV[i + 1 + m]\n"
 	"    if incr ~= '0' then\n"
 	"      members[#members + 1] = ARGV[i]\n"
@@ -143,10 +164,17 @@ struct entry_key {
 	uint8_t addr2[16];
 };
 
+/*
+ * sums counts every flow added since the batch was last emptied.  written
+ * is the part of sums that an earlier flush applied, and sent the part
+ * that the pending flush carries (see fs_topn_batch.pending).
+ */
 struct entry {
 	struct entry_key key;
 	uint32_t slot;        /* index in fs_topn_batch.slots, for reset */
 	uint64_t sums[FS_TOPN_METRIC_COUNT];
+	uint64_t written[FS_TOPN_METRIC_COUNT];
+	uint64_t sent[FS_TOPN_METRIC_COUNT];
 };
 
 /* Arguments of one write script call, reused for every call. */
@@ -180,6 +208,18 @@ struct fs_topn_batch {
 	struct write_buffers *write;
 	struct flush_keys *keys;
 	char write_sha[41];       /* SHA1 of write_script, "" until loaded */
+	/*
+	 * Idempotent flushes.  Each flush has a sequence number, and each EXEC
+	 * sent for it an attempt number.  When a flush fails, Redis may still
+	 * apply it later, so pending is set and the next flush first sends
+	 * the same increments (entry.sent) with the same sequence number.
+	 */
+	char claim_key[64];       /* flowsift:top:flush:<writer id> */
+	uint64_t seq;             /* sequence number of the next or pending flush, from 1 */
+	uint64_t attempts;        /* EXECs sent, numbering the attempts */
+	bool pending;
+	char seq_text[24];
+	char token[48];
 	struct fs_topn_rollup rollup;
 	uint64_t seed;            /* per batch, so colliding keys cannot be precomputed */
 	struct fs_topn_stats stats;
@@ -320,6 +360,7 @@ struct fs_topn_batch *
 fs_topn_batch_new(size_t capacity)
 {
 	struct fs_topn_batch *batch;
+	uint64_t writer;
 	size_t slots = 1;
 
 	if (capacity == 0 || capacity > MAX_CAPACITY)
@@ -347,6 +388,10 @@ fs_topn_batch_new(size_t capacity)
 	if (getrandom(&batch->seed, sizeof(batch->seed), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(batch->seed))
 		batch->seed = mix64((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)batch);
+	if (getrandom(&writer, sizeof(writer), GRND_NONBLOCK) != (ssize_t)sizeof(writer))
+		writer = mix64(batch->seed ^ (uint64_t)clock());
+	snprintf(batch->claim_key, sizeof(batch->claim_key), CLAIM_KEY_PREFIX "%016" PRIx64, writer);
+	batch->seq = 1;
 	batch->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	return batch;
 }
@@ -377,6 +422,10 @@ fs_topn_batch_reset(struct fs_topn_batch *batch)
 	for (size_t i = 0; i < batch->count; i++)
 		batch->slots[batch->entries[i].slot] = 0;
 	batch->count = 0;
+	/* A flush given up on keeps its sequence number, which Redis may still apply. */
+	if (batch->pending)
+		batch->seq++;
+	batch->pending = false;
 }
 
 void
@@ -425,6 +474,8 @@ add_to_entry(struct fs_topn_batch *batch, const struct entry_key *key,
 		e->key = *key;
 		e->slot = (uint32_t)slot;
 		memset(e->sums, 0, sizeof(e->sums));
+		memset(e->written, 0, sizeof(e->written));
+		memset(e->sent, 0, sizeof(e->sent));
 		batch->count++;
 		batch->slots[slot] = (uint32_t)batch->count;
 	}
@@ -645,13 +696,24 @@ append(redisContext *ctx, int argc, const char **argv, uint64_t *ncmd)
 }
 
 /*
+ * Returns the increment of metric m that a flush sends for e: the pending
+ * part (sent) when resending a pending flush, else what no flush applied yet.
+ */
+static uint64_t
+entry_increment(const struct entry *e, int m, bool resend)
+{
+	return (resend ? e->sent[m] : e->sums[m]) - e->written[m];
+}
+
+/*
  * Appends one EVALSHA of write_script for the entries order[from..to) of
- * dimension d, and stores the number of non-zero increments it carries in
+ * dimension d, leaving out entries without increments, and stores the
+ * number of non-zero increments it carries in
  * batch->script_increments[*nscripts].
  */
 static int
 append_write(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_keys *keys,
-	     int d, size_t from, size_t to, int *nscripts, uint64_t *ncmd)
+	     int d, size_t from, size_t to, bool resend, int *nscripts, uint64_t *ncmd)
 {
 	struct write_buffers *wb = batch->write;
 	uint32_t increments = 0;
@@ -670,41 +732,59 @@ append_write(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_
 	for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
 		for (int w = 1; w < FS_TOPN_WINDOW_COUNT; w++)
 			wb->argv[argc++] = keys->staging[d][m][w - 1];
+	wb->argv[argc++] = batch->claim_key;
 	for (int w = 0; w < FS_TOPN_WINDOW_COUNT; w++)
 		wb->argv[argc++] = keys->ttl[w];
-	for (size_t i = from; i < to; i++) {
+	wb->argv[argc++] = batch->seq_text;
+	wb->argv[argc++] = batch->token;
+	for (size_t i = from, slot = 0; i < to; i++) {
 		const struct entry *e = &batch->entries[batch->order[i]];
-		size_t slot = i - from;
+		uint64_t amounts[FS_TOPN_METRIC_COUNT];
+		int nonzero = 0;
 
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+			amounts[m] = entry_increment(e, m, resend);
+			nonzero += amounts[m] != 0;
+		}
+		if (nonzero == 0)
+			continue;
 		entry_member(e, wb->members[slot]);
 		wb->argv[argc++] = wb->members[slot];
 		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
 			snprintf(wb->numbers[slot][m], sizeof(wb->numbers[slot][m]), "%" PRIu64,
-				 e->sums[m]);
+				 amounts[m]);
 			wb->argv[argc++] = wb->numbers[slot][m];
-			increments += e->sums[m] != 0;
 		}
+		increments += (uint32_t)nonzero;
+		slot++;
 	}
 	batch->script_increments[(*nscripts)++] = increments;
 	return append(ctx, argc, wb->argv, ncmd);
 }
 
-/* Appends MULTI, one EVALSHA per dimension and chunk of members, and EXEC. */
+/*
+ * Appends MULTI, one EVALSHA per dimension and chunk of members, and EXEC,
+ * as a new attempt of flush batch->seq.
+ */
 static int
 append_flush(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_keys *keys,
-	     int *nscripts, uint64_t *ncmd)
+	     bool resend, int *nscripts, uint64_t *ncmd)
 {
 	size_t first[FS_TOPN_DIM_COUNT + 1];
 
 	group_by_dim(batch, first);
 	*nscripts = 0;
+	batch->attempts++;
+	snprintf(batch->seq_text, sizeof(batch->seq_text), "%" PRIu64, batch->seq);
+	snprintf(batch->token, sizeof(batch->token), "%" PRIu64 ":%" PRIu64, batch->seq,
+		 batch->attempts);
 	if (append(ctx, 1, (const char *[]){ "MULTI" }, ncmd) < 0)
 		return FS_ERR_SYSTEM;
 	for (int d = 0; d < FS_TOPN_DIM_COUNT; d++) {
 		for (size_t from = first[d]; from < first[d + 1]; from += WRITE_CHUNK) {
 			size_t to = from + WRITE_CHUNK < first[d + 1] ? from + WRITE_CHUNK : first[d + 1];
 
-			if (append_write(batch, ctx, keys, d, from, to, nscripts, ncmd) < 0)
+			if (append_write(batch, ctx, keys, d, from, to, resend, nscripts, ncmd) < 0)
 				return FS_ERR_SYSTEM;
 		}
 	}
@@ -714,13 +794,15 @@ append_flush(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_
 /*
  * Checks the EXEC reply of a flush: each element is the number of levels
  * that its script wrote (the 10 s bucket, plus each coarser bucket or
- * staging key).  *updates counts the sorted-set increments applied from
- * them.  Returns 0,
+ * staging key), or 0 when an earlier attempt of the flush was applied.
+ * *updates counts the sorted-set increments applied from them, and
+ * *skipped the scripts that returned 0.  Returns 0,
  * FS_ERR_NOT_FOUND when every script failed with NOSCRIPT (so nothing was
  * applied), or FS_ERR_INVALID.
  */
 static int
-check_exec(struct fs_topn_batch *batch, const redisReply *exec, int nscripts, uint64_t *updates)
+check_exec(struct fs_topn_batch *batch, const redisReply *exec, int nscripts, uint64_t *updates,
+	   int *skipped)
 {
 	int noscript = 0;
 	int rc = 0;
@@ -736,6 +818,7 @@ check_exec(struct fs_topn_batch *batch, const redisReply *exec, int nscripts, ui
 
 		if (sub->type == REDIS_REPLY_INTEGER) {
 			*updates += (uint64_t)batch->script_increments[j] * (uint64_t)sub->integer;
+			*skipped += sub->integer == 0;
 			continue;
 		}
 		if (sub->type == REDIS_REPLY_ERROR && strncmp(sub->str, "NOSCRIPT", 8) == 0) {
@@ -770,7 +853,7 @@ check_exec(struct fs_topn_batch *batch, const redisReply *exec, int nscripts, ui
  */
 static int
 read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd, int nscripts,
-		   uint64_t *updates)
+		   uint64_t *updates, int *skipped)
 {
 	int queued_noscript = 0;
 	int rc = 0;
@@ -790,7 +873,7 @@ read_flush_replies(struct fs_topn_batch *batch, redisContext *ctx, uint64_t ncmd
 		if (i + 1 == ncmd) {
 			/* After a queued NOSCRIPT the EXEC reply is EXECABORT: nothing ran. */
 			if (rc == 0 && !queued_noscript)
-				rc = check_exec(batch, reply, nscripts, updates);
+				rc = check_exec(batch, reply, nscripts, updates, skipped);
 		} else if (reply->type == REDIS_REPLY_ERROR &&
 			   strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 			queued_noscript = 1;
@@ -815,11 +898,18 @@ fail_context(struct fs_topn_batch *batch, redisContext *ctx)
 		       "top-N flush failed: out of memory while buffering commands");
 }
 
-/* Writes the batch's entries into the 10 s buckets of now_s.  Returns 0 or a negative fs_result. */
+/*
+ * Writes the increments of the batch's entries into the 10 s buckets of
+ * now_s as flush batch->seq: those of the pending flush when resend is
+ * set, else all that no flush applied yet.  Returns 0 or a negative
+ * fs_result.
+ */
 static int
-write_entries(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
+write_entries(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s, bool resend)
 {
 	uint64_t updates = 0;
+	int skipped = 0;
+	int nscripts = 0;
 	int rc = FS_ERR_NOT_FOUND;
 
 	flush_keys_fill(batch->keys, now_s);
@@ -832,7 +922,6 @@ write_entries(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 	/* A second attempt follows only when every script met NOSCRIPT, which applied nothing. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		uint64_t ncmd = 0;
-		int nscripts = 0;
 
 		if (attempt == 1) {
 			batch->stats.commands++;
@@ -840,13 +929,15 @@ write_entries(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 			if (rc < 0)
 				return rc;
 		}
-		rc = append_flush(batch, ctx, batch->keys, &nscripts, &ncmd);
+		rc = append_flush(batch, ctx, batch->keys, resend, &nscripts, &ncmd);
 		if (rc < 0) {
 			fail_context(batch, ctx);
 			return rc;
 		}
 		batch->stats.commands += ncmd;
-		rc = read_flush_replies(batch, ctx, ncmd, nscripts, &updates);
+		updates = 0;
+		skipped = 0;
+		rc = read_flush_replies(batch, ctx, ncmd, nscripts, &updates, &skipped);
 		if (rc != FS_ERR_NOT_FOUND)
 			break;
 	}
@@ -857,7 +948,64 @@ write_entries(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 	}
 	if (rc == 0)
 		batch->stats.updates += updates;
+	if (rc == 0 && skipped > 0) {
+		/* The claim is decided by the first script, so all of them skipped. */
+		batch->stats.skipped++;
+		fs_log_limited(&batch->log_limit, FS_LOG_NOTICE, "redis",
+			       "top-N flush %" PRIu64 " of writer %s was already applied by an "
+			       "earlier attempt; this attempt wrote nothing",
+			       batch->seq, batch->claim_key + strlen(CLAIM_KEY_PREFIX));
+	}
 	return rc;
+}
+
+/* Returns true when some entry has increments that no flush applied yet. */
+static bool
+has_unwritten(const struct fs_topn_batch *batch)
+{
+	for (size_t i = 0; i < batch->count; i++) {
+		const struct entry *e = &batch->entries[i];
+
+		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
+			if (e->sums[m] != e->written[m])
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Sends the pending flush again, then everything added since, as the
+ * next flush.  A failed flush becomes the pending one, with entry.sent
+ * recording what it carried.  Returns 0 or a negative fs_result.
+ */
+static int
+write_batch(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
+{
+	int rc;
+
+	if (batch->pending) {
+		rc = write_entries(batch, ctx, now_s, true);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < batch->count; i++)
+			memcpy(batch->entries[i].written, batch->entries[i].sent,
+			       sizeof(batch->entries[i].written));
+		batch->pending = false;
+		batch->seq++;
+	}
+	if (!has_unwritten(batch))
+		return 0;
+	rc = write_entries(batch, ctx, now_s, false);
+	if (rc < 0) {
+		for (size_t i = 0; i < batch->count; i++)
+			memcpy(batch->entries[i].sent, batch->entries[i].sums,
+			       sizeof(batch->entries[i].sent));
+		batch->pending = true;
+		return rc;
+	}
+	batch->seq++;
+	return 0;
 }
 
 int
@@ -874,7 +1022,7 @@ fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 		return FS_ERR_SYSTEM;
 	}
 	if (batch->count > 0) {
-		rc = write_entries(batch, ctx, now_s);
+		rc = write_batch(batch, ctx, now_s);
 		if (rc < 0) {
 			batch->stats.errors++;
 			return rc;

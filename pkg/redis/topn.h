@@ -64,7 +64,8 @@
  * flow takes one entry per dimension it has, so up to FS_TOPN_DIM_COUNT.
  * fs_topn_flush() then adds every entry's sums to the 10 s buckets holding
  * now_s and refreshes their expiry, with a Lua script (EVALSHA) per
- * dimension and up to 2,048 members, all inside one MULTI/EXEC.  The caller
+ * dimension and up to 512 members, all inside one MULTI/EXEC.  A retried
+ * flush counts once (see fs_topn_flush()).  The caller
  * flushes at least every few seconds so that counts land in the right 10 s
  * bucket.
  *
@@ -188,6 +189,7 @@ struct fs_topn_stats {
 	uint64_t full;      /* fs_topn_batch_add() calls rejected as full */
 	uint64_t rollups;   /* coarse buckets that this batch's roll-ups built */
 	uint64_t rollup_errors; /* roll-up runs that failed (retried by the next flush) */
+	uint64_t skipped;   /* resent flushes that Redis had applied already, so wrote nothing */
 };
 
 struct fs_topn_batch;
@@ -231,14 +233,32 @@ void fs_topn_batch_stats(const struct fs_topn_batch *batch,
  * which hiredis marks ctx unusable and the caller reconnects.  FS_ERR_INVALID
  * means Redis rejected a command, for example WRONGTYPE on a key.  The caller
  * then retries, or calls fs_topn_batch_reset() and counts the entries as
- * dropped.  Because the writes form one MULTI/EXEC, a
- * failed flush normally applied nothing and a retry does not count twice.
+ * dropped.  Flows may be added between the failure and the retry.
+ *
+ * Retries count once.  A failed flush may still be applied: a reply that
+ * timed out, or a connection lost after EXEC was sent, leaves its EXEC in
+ * Redis's input, which it may run at any later time.  So each flush has a
+ * writer id (random per batch) and a sequence number, and its MULTI/EXEC
+ * first claims the sequence number in the key
+ * flowsift:top:flush:<writer id> (expiring after 86,460 s like the 1 h
+ * buckets).  After a failure the batch remembers the increments of the
+ * failed flush.  The next fs_topn_flush() sends those increments again
+ * with the same sequence number, and then the flows added since as the
+ * next flush.  Of the attempts of one flush, the EXEC that Redis runs first
+ * applies all its writes and every other attempt applies none, and an
+ * attempt run after a later flush of the writer applies none either.
+ * stats.skipped counts resent flushes that found their flush applied.
  * When Redis lost the script (a restart, SCRIPT FLUSH), every call in the
  * EXEC fails with NOSCRIPT and applies nothing, so the flush loads the
- * script and sends the transaction once more.  The exceptions: a connection
- * lost after EXEC was sent leaves the outcome unknown, and a script failing
- * inside EXEC (such as WRONGTYPE on a key) undoes neither the other scripts
- * nor its own earlier writes.
+ * script and sends the transaction once more.
+ *
+ * Limits: a script failing inside EXEC (such as WRONGTYPE on a key) undoes
+ * neither the other scripts nor its own earlier writes, and a retry of
+ * that flush then writes nothing, so part of it is lost.  A batch reset
+ * after a failure drops the failed flush, which Redis may still apply
+ * unless a later flush of the writer runs first.  A claim that expired
+ * (86,460 s after the writer's last flush) no longer stops a late attempt,
+ * but that attempt then writes only buckets older than every window.
  */
 int fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s);
 

@@ -1,0 +1,315 @@
+/*
+ * test_detect_retry.c - detection counters written once when a flush's
+ * reply times out and the flush is retried, against a real redis-server.
+ *
+ * A flush sent on a connection that is blocked in BLPOP waits in Redis
+ * behind the BLPOP, so its reply times out (after the 2 s of
+ * fs_test_redis_connect()) while its MULTI/EXEC stays queued.  An LPUSH
+ * then runs it at a point the test chooses: before or after the retry.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/flow.h"
+#include "core/result.h"
+#include "detect/detect.h"
+#include "support/redis_server.h"
+
+/* A Unix time divisible by 60, so it starts a bucket of the 60 s windows used here. */
+#define BASE_S INT64_C(1699999200)
+#define BASE_MS (BASE_S * 1000)
+
+static struct fs_test_redis server;
+static redisContext *ctx;
+
+static struct fs_flow
+syn_flow(const char *src, const char *dst, uint64_t bytes)
+{
+	struct fs_flow flow;
+
+	fs_flow_clear(&flow);
+	assert_int_equal(fs_addr_parse(&flow.src_addr, src), 0);
+	assert_int_equal(fs_addr_parse(&flow.dst_addr, dst), 0);
+	flow.dst_port = 445;
+	flow.src_port = 40000;
+	flow.proto = 6;
+	flow.tcp_flags = 0x02;
+	flow.bytes = bytes;
+	flow.packets = 1;
+	flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_DST_PORT | FS_F_SRC_PORT | FS_F_PROTO |
+		       FS_F_TCP_FLAGS | FS_F_BYTES | FS_F_PACKETS;
+	return flow;
+}
+
+static void
+add_syn(struct fs_detect *det, const char *src, const char *dst, uint64_t bytes)
+{
+	struct fs_flow flow = syn_flow(src, dst, bytes);
+
+	assert_int_equal(fs_detect_add(det, &flow), 0);
+}
+
+/*
+ * A detector with the counter rules syn_scan and volume_src (bytes) and
+ * the distinct count fanout on, all with thresholds that no test reaches.
+ */
+static struct fs_detect *
+new_detector(void)
+{
+	struct fs_detect_settings s;
+	struct fs_detect *det;
+
+	fs_detect_settings_default(&s);
+	for (int r = 0; r < FS_RULE_COUNT; r++)
+		s.rules[r].threshold = 0;
+	s.rules[FS_RULE_SYN_SCAN] = (struct fs_detect_rule_settings){ 1000000, 60 };
+	s.rules[FS_RULE_VOLUME_SRC] = (struct fs_detect_rule_settings){ 1000000000, 60 };
+	s.rules[FS_RULE_FANOUT] = (struct fs_detect_rule_settings){ 1000000, 60 };
+	s.volume_metric = FS_DETECT_BYTES;
+	s.capacity = 256;
+	det = fs_detect_new(&s, NULL, NULL);
+	assert_non_null(det);
+	return det;
+}
+
+/* Returns the integer value of key on c, 0 when absent. */
+static long long
+counter_on(redisContext *c, const char *key)
+{
+	redisReply *reply = redisCommand(c, "GET %s", key);
+	long long value = 0;
+
+	assert_non_null(reply);
+	if (reply->type == REDIS_REPLY_STRING)
+		value = strtoll(reply->str, NULL, 10);
+	else
+		assert_int_equal(reply->type, REDIS_REPLY_NIL);
+	freeReplyObject(reply);
+	return value;
+}
+
+/* Returns the counter of rule (a name such as "syn_scan") for src in the 10 s bucket of BASE_S. */
+static long long
+counter(const char *rule, const char *src)
+{
+	char key[160];
+
+	snprintf(key, sizeof(key), FS_DETECT_KEY_PREFIX "%s:%s:%lld", rule, src, (long long)BASE_S);
+	return counter_on(ctx, key);
+}
+
+/* Returns the distinct destinations that fanout counted for src on port 445. */
+static long long
+fanout_count(const char *src)
+{
+	char key[160];
+	redisReply *reply;
+	long long value;
+
+	snprintf(key, sizeof(key), FS_DETECT_KEY_PREFIX "fanout:%s:445:%lld", src, (long long)BASE_S);
+	reply = redisCommand(ctx, "PFCOUNT %s", key);
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	value = reply->integer;
+	freeReplyObject(reply);
+	return value;
+}
+
+static void
+run_command(const char *command)
+{
+	redisReply *reply = redisCommand(ctx, command);
+
+	assert_non_null(reply);
+	if (reply->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", command, reply->str);
+	freeReplyObject(reply);
+}
+
+static long long
+client_id(redisContext *c)
+{
+	redisReply *reply = redisCommand(c, "CLIENT ID");
+	long long id;
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	id = reply->integer;
+	freeReplyObject(reply);
+	return id;
+}
+
+/* Waits (up to 60 s) until client id has run EXEC, its last command. */
+static void
+wait_client_ran_exec(long long id)
+{
+	for (int i = 0; i < 6000; i++) {
+		redisReply *reply = redisCommand(ctx, "CLIENT LIST ID %lld", id);
+		bool ran;
+
+		assert_non_null(reply);
+		assert_int_equal(reply->type, REDIS_REPLY_STRING);
+		ran = strstr(reply->str, " cmd=exec ") != NULL;
+		freeReplyObject(reply);
+		if (ran)
+			return;
+		usleep(10000);
+	}
+	fail_msg("client %lld did not run EXEC within 60 s", id);
+}
+
+/*
+ * Flushes det on a new connection blocked in BLPOP of list, so that the
+ * reply times out.  Returns that connection, to free after its EXEC ran.
+ */
+static redisContext *
+flush_times_out(struct fs_detect *det, const char *list, long long *id)
+{
+	redisContext *stale = fs_test_redis_connect(&server);
+
+	assert_non_null(stale);
+	*id = client_id(stale);
+	assert_int_equal(redisAppendCommand(stale, "BLPOP %s 0", list), REDIS_OK);
+	assert_int_equal(fs_detect_flush(det, stale, BASE_MS), FS_ERR_SYSTEM);
+	assert_int_not_equal(stale->err, 0);
+	return stale;
+}
+
+/* The timed-out attempt runs first; the retry adds only the flows added since. */
+static void
+counters_retry_after_applied_attempt(void **state)
+{
+	struct fs_detect *det = new_detector();
+	redisContext *stale;
+	long long id;
+
+	(void)state;
+	add_syn(det, "10.0.0.1", "172.17.0.1", 100);
+	add_syn(det, "10.0.0.1", "172.17.0.2", 200);
+	stale = flush_times_out(det, "release-first", &id);
+	add_syn(det, "10.0.0.1", "172.17.0.3", 40);
+
+	run_command("LPUSH release-first x");
+	wait_client_ran_exec(id);
+	assert_int_equal(counter("syn_scan", "10.0.0.1"), 2);
+	assert_int_equal(counter("volume_src", "10.0.0.1"), 300);
+
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(fs_detect_count(det), 0);
+	assert_int_equal(counter("syn_scan", "10.0.0.1"), 3);
+	assert_int_equal(counter("volume_src", "10.0.0.1"), 340);
+	assert_int_equal(fanout_count("10.0.0.1"), 3);
+	redisFree(stale);
+	fs_detect_free(det);
+}
+
+/* The retry runs first; the timed-out attempt, run after a later flush, adds nothing. */
+static void
+counters_late_attempt_adds_nothing(void **state)
+{
+	struct fs_detect *det = new_detector();
+	redisContext *stale;
+	long long id;
+
+	(void)state;
+	add_syn(det, "10.0.0.2", "172.17.0.1", 1000);
+	stale = flush_times_out(det, "release-late", &id);
+	add_syn(det, "10.0.0.2", "172.17.0.1", 1);
+
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(counter("syn_scan", "10.0.0.2"), 2);
+	assert_int_equal(counter("volume_src", "10.0.0.2"), 1001);
+	add_syn(det, "10.0.0.2", "172.17.0.4", 10);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+
+	run_command("LPUSH release-late x");
+	wait_client_ran_exec(id);
+	assert_int_equal(counter("syn_scan", "10.0.0.2"), 3);
+	assert_int_equal(counter("volume_src", "10.0.0.2"), 1011);
+	assert_int_equal(fanout_count("10.0.0.2"), 2);
+	redisFree(stale);
+	fs_detect_free(det);
+}
+
+/* Two timed-out attempts of one flush and the retry: the counters still count each flow once. */
+static void
+counters_two_timeouts_count_once(void **state)
+{
+	struct fs_detect *det = new_detector();
+	redisContext *stale1, *stale2;
+	long long id1, id2;
+
+	(void)state;
+	add_syn(det, "10.0.0.3", "172.17.0.1", 500);
+	stale1 = flush_times_out(det, "release-twice", &id1);
+	add_syn(det, "10.0.0.3", "172.17.0.2", 60);
+	stale2 = flush_times_out(det, "release-twice", &id2);
+	add_syn(det, "10.0.0.3", "172.17.0.3", 7);
+
+	/* Each LPUSH releases one BLPOP, the longest waiting first. */
+	run_command("LPUSH release-twice x");
+	wait_client_ran_exec(id1);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	run_command("LPUSH release-twice x");
+	wait_client_ran_exec(id2);
+	assert_int_equal(counter("syn_scan", "10.0.0.3"), 3);
+	assert_int_equal(counter("volume_src", "10.0.0.3"), 567);
+	redisFree(stale1);
+	redisFree(stale2);
+	fs_detect_free(det);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (fs_test_redis_start(&server) < 0)
+		return -1;
+	ctx = fs_test_redis_connect(&server);
+	return ctx ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	if (ctx)
+		redisFree(ctx);
+	fs_test_redis_stop(&server);
+	return 0;
+}
+
+static int
+flush_db(void **state)
+{
+	redisReply *r = redisCommand(ctx, "FLUSHDB");
+
+	(void)state;
+	assert_non_null(r);
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(counters_retry_after_applied_attempt, flush_db),
+		cmocka_unit_test_setup(counters_late_attempt_adds_nothing, flush_db),
+		cmocka_unit_test_setup(counters_two_timeouts_count_once, flush_db),
+	};
+
+	/* hiredis sends with write(2), so SIGPIPE from a closed connection must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
