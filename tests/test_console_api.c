@@ -37,7 +37,7 @@ static char dir[64];
 static int64_t counters_ms;
 static int64_t flows_ms;
 
-/* Returns the environment of a handler; Kafka handlers get a range that holds every flow. */
+/* Returns the environment of a handler; Kafka handlers get a range that contains every flow. */
 static struct fs_console_env
 make_env(int64_t now_ms)
 {

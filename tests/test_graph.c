@@ -368,9 +368,13 @@ test_live_series_equal_flushed_sums(void **state)
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 		struct flow_spec spec = { "10.0.0.1", writes[i].proto, writes[i].bytes, 1, 0, -1 };
 		struct fs_flow flow;
-		int row = writes[i].proto == 6 ? 0 : writes[i].proto == 17 ? 1 : 2;
-
 		int64_t at = BASE - 3600 + writes[i].bucket * 300 + 7;
+		int row = 2;   /* tcp, udp, then the rest */
+
+		if (writes[i].proto == 6)
+			row = 0;
+		else if (writes[i].proto == 17)
+			row = 1;
 
 		/* Idle flushes every 10 s, as the report worker runs them, build the roll-ups. */
 		for (; now < at; now += 10)

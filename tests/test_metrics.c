@@ -573,7 +573,7 @@ probe_open_and_closed_ports(void **state)
 
 /*
  * A probe of a listener whose accept queue is full times out, and the reason
- * says so.  Linux drops the SYNs of a listener whose queue is full, so the
+ * names the timeout.  Linux drops the SYNs of a listener whose queue is full, so the
  * connect never completes.
  */
 static void

@@ -311,7 +311,7 @@ start_intake(struct ingest *ingest, const struct fs_config *config)
 	}
 	/*
 	 * The sockets are bound, so the kernel keeps datagrams while the
-	 * producer learns where the raw topic lives; without this wait the
+	 * producer learns where the raw topic lives.  Without this wait the
 	 * first second of a fast stream piles up in the producer queue.
 	 */
 	if (fs_producer_prepare_topic(ingest->shared.producer, ingest->shared.topic,

@@ -31,7 +31,7 @@
 /*
  * Writes the Avro binary encoding of the struct at base, laid out as
  * record, into buf (cap bytes) and stores the byte count in *out_len.
- * Returns 0, FS_ERR_FULL when cap is too small (buf then holds a partial
+ * Returns 0, FS_ERR_FULL when cap is too small (buf then contains a partial
  * encoding), or FS_ERR_INVALID when an enum index is not below its symbol
  * count or an array count exceeds max_items.
  */

@@ -8,7 +8,7 @@
  * stops at the first of: the end of the range, max_rows matches (the
  * callback may also stop it), max_scanned messages read, or timeout_ms
  * elapsed.  The result records which limit ended it, so a caller can tell a
- * complete answer from a partial one.
+ * complete result from a partial one.
  *
  * Messages that do not decode are counted in rejected and skipped.
  */

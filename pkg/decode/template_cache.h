@@ -170,7 +170,7 @@ int fs_template_cache_learn(struct fs_template_cache *cache,
 			    const struct fs_template_spec *spec,
 			    char *reason, size_t reason_len);
 
-/* What happened to a template, for the observer of fs_template_cache_set_observer(). */
+/* Kind of template change that fs_template_cache_set_observer() reports. */
 enum fs_template_change {
 	FS_TEMPLATE_CHANGE_LEARNED = 1,   /* new key or new contents; not a refresh with the same bytes */
 	FS_TEMPLATE_CHANGE_WITHDRAWN = 2, /* by fs_template_cache_withdraw() or withdraw_all() */
@@ -184,7 +184,7 @@ typedef void fs_template_observer_fn(const struct fs_template *tpl,
  * Installs observer (NULL removes it), called synchronously after a learn
  * stores a template and before a withdrawal removes one.  Evictions by a
  * limit and the end of a session (fs_template_cache_withdraw_session()) are
- * not reported, because they say nothing about what the exporter sends.
+ * not reported, because they tell nothing about what the exporter sends.
  */
 void fs_template_cache_set_observer(struct fs_template_cache *cache,
 				    fs_template_observer_fn *observer, void *opaque);

@@ -62,7 +62,7 @@ struct fs_topn_series {
  * largest members of dim by metric over window ending at now_s.  With n 0
  * only the totals are read.  Returns 0; FS_ERR_INVALID for a bad argument
  * or an unexpected reply; FS_ERR_SYSTEM when the connection failed.  Errors
- * are logged.  On error *out holds no points.
+ * are logged.  On error *out has no points.
  */
 int fs_topn_series_query(redisContext *ctx, enum fs_topn_dim dim,
 			 enum fs_topn_metric metric, enum fs_topn_window window,

@@ -4,7 +4,7 @@
  * The reader assigns itself every partition of the topic from the log start
  * and commits nothing, so it reads each message stored on the broker exactly
  * once, whatever the workers' consumer groups did.  fs_test_topic_reader_drain()
- * reads up to the end offsets the broker reports at the call, so a test knows
+ * reads up to the end offsets the broker reports at the call, so a test can tell
  * when it has read everything produced so far without waiting for a quiet
  * period.
  */
