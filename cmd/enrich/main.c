@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -62,7 +63,7 @@ struct enrich {
 	struct fs_enricher *enricher;
 	struct fs_snmp_poller *snmp;
 	const char *topic_out;
-	uint8_t buffer[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow_batch out;     /* enriched flows of the input message */
 	uint64_t batch_flows;         /* produced since the last offset store */
 	uint64_t flows;
 	uint64_t rejected;
@@ -120,31 +121,58 @@ now_ms(void)
 	return now_ns() / 1000000;
 }
 
-/* Queues one message, waiting while the local queue is full.  Returns 0 or nonzero. */
+/*
+ * Queues the enriched flows gathered in enrich->out as one message, waiting
+ * while the local queue is full, and empties the batch.  Returns 0 or nonzero.
+ */
 static int
-send_flow(struct enrich *enrich, const struct fs_flow *flow, size_t len)
+send_batch(struct enrich *enrich)
 {
-	size_t key_len = flow->exporter_addr.family == 6 ? 16 : 4;
+	const uint8_t *key;
+	size_t key_len;
+	uint32_t count = enrich->out.count;
 
+	if (count == 0)
+		return 0;
+	key = fs_flow_batch_key(&enrich->out, &key_len);
 	for (;;) {
-		int rc = fs_producer_send(enrich->producer, enrich->topic_out,
-					  flow->exporter_addr.bytes, key_len, enrich->buffer, len);
+		int rc = fs_producer_send_records(enrich->producer, enrich->topic_out, key, key_len,
+						  enrich->out.buf, enrich->out.len, count);
 
 		if (rc == 0)
-			return 0;
-		if (rc != FS_ERR_FULL || stop_requested)
+			break;
+		if (rc != FS_ERR_FULL || stop_requested) {
+			fs_flow_batch_clear(&enrich->out);
 			return 1;
+		}
 		fs_producer_poll(enrich->producer, QUEUE_FULL_WAIT_MS);
 	}
+	fs_flow_batch_clear(&enrich->out);
+	enrich->flows += count;
+	enrich->batch_flows += count;
+	return 0;
 }
 
+/* Counts and logs a flow that cannot be decoded. */
+static void
+reject_flow(struct enrich *enrich, int rc, size_t len)
+{
+	enrich->rejected++;
+	if (rc == FS_ERR_UNSUPPORTED)
+		enrich->rejected_schema++;
+	fs_log_limited(&enrich->reject_limit, FS_LOG_WARNING, FACILITY,
+		       "rejected a flow in a message of %zu bytes: %s", len,
+		       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint" : fs_result_name(rc));
+}
+
+/* Enriches every flow of one message and produces them as one message. */
 static int
 handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	       int64_t timestamp_ms, void *opaque)
 {
 	struct enrich *enrich = opaque;
 	struct fs_flow flow;
-	size_t out_len = 0;
+	size_t pos = 0;
 	int rc;
 
 	(void)key;
@@ -152,33 +180,25 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)timestamp_ms;
 	if (enrich->batch_start_ns == 0)
 		enrich->batch_start_ns = now_ns();
-	rc = fs_flow_codec_decode(enrich->codec, value, len, &flow);
-	if (rc < 0) {
-		/* A message that can never be decoded is counted and skipped. */
-		enrich->rejected++;
-		if (rc == FS_ERR_UNSUPPORTED)
-			enrich->rejected_schema++;
-		fs_log_limited(&enrich->reject_limit, FS_LOG_WARNING, FACILITY,
-			       "rejected a message of %zu bytes: %s", len,
-			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
-							: fs_result_name(rc));
-		return 0;
-	}
-	fs_enricher_apply(enrich->enricher, &flow);
-	rc = fs_flow_codec_encode(enrich->codec, &flow, enrich->buffer, sizeof(enrich->buffer),
-				  &out_len);
-	if (rc < 0) {
-		enrich->encode_errors++;
-		fs_log_limited(&enrich->encode_limit, FS_LOG_ERR, FACILITY,
-			       "cannot encode an enriched flow: %s; flow skipped",
-			       fs_result_name(rc));
-		return 0;
-	}
-	if (send_flow(enrich, &flow, out_len) != 0)
-		return 1;       /* consumed again after the seek back */
-	enrich->flows++;
-	enrich->batch_flows++;
-	return 0;
+	do {
+		rc = fs_flow_codec_decode_next(enrich->codec, value, len, &pos, &flow);
+		if (rc < 0) {
+			/* A flow that can never be decoded is counted and skipped. */
+			reject_flow(enrich, rc, len);
+			continue;
+		}
+		fs_enricher_apply(enrich->enricher, &flow);
+		if (!fs_flow_batch_fits(&enrich->out, &flow) && send_batch(enrich) != 0)
+			return 1;       /* consumed again after the seek back */
+		rc = fs_flow_batch_add(&enrich->out, enrich->codec, &flow);
+		if (rc < 0) {
+			enrich->encode_errors++;
+			fs_log_limited(&enrich->encode_limit, FS_LOG_ERR, FACILITY,
+				       "cannot encode an enriched flow: %s; flow skipped",
+				       fs_result_name(rc));
+		}
+	} while (pos < len);
+	return send_batch(enrich);
 }
 
 /* Waits up to REWIND_BACKOFF_MS, serving delivery reports, unless a stop is requested. */
@@ -568,6 +588,9 @@ main(int argc, char **argv)
 		fs_log(FS_LOG_ERR, FACILITY, "cannot start: %s", err);
 		goto out;
 	}
+	/* The key table bounds it to 1..512. */
+	fs_flow_batch_init(&enrich->out,
+			   (uint32_t)fs_config_int(config, "kafka.message.flows.max"));
 	enrich->producer = fs_producer_new_config(config, err, sizeof(err));
 	if (enrich->producer == NULL) {
 		fs_log(FS_LOG_ERR, FACILITY, "cannot create the Kafka producer: %s", err);

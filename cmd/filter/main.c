@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -71,8 +72,8 @@ struct rule_stats {
 
 /* Counters of the worker as a whole. */
 struct filter_stats {
-	uint64_t flows;          /* messages decoded */
-	uint64_t rejected;       /* messages that are not valid flows */
+	uint64_t flows;          /* flows decoded */
+	uint64_t rejected;       /* flows that could not be decoded */
 	uint64_t rejected_schema; /* of rejected: unknown schema fingerprint */
 	uint64_t dropped;        /* flows a drop rule matched */
 	uint64_t unmatched;      /* flows no rule matched */
@@ -90,6 +91,9 @@ struct filter_worker {
 	struct fs_producer *producer;
 	struct fs_ruleset *rules;
 	struct rule_stats *rule_stats; /* one per rule, same order */
+	/* Output of the message being handled: one batch per rule, then the default route. */
+	struct fs_flow_batch *out;
+	uint32_t message_flows;        /* kafka.message.flows.max */
 	struct filter_stats stats;
 	uint64_t failed_at_store;      /* producer failures counted at the last store or rewind */
 	uint64_t delivered_at_store;   /* producer acknowledgements counted at the same time */
@@ -117,7 +121,7 @@ struct filter_metrics {
 	struct fs_gauge *rules;
 };
 
-#define DROPPED_HELP "Messages consumed and produced nowhere, by reason."
+#define DROPPED_HELP "Flows consumed and produced nowhere, by reason."
 
 static void
 on_stop(int sig)
@@ -210,6 +214,7 @@ load_rules(struct filter_worker *w)
 	struct fs_filter_error err;
 	struct fs_ruleset *rules;
 	struct rule_stats *stats;
+	struct fs_flow_batch *out;
 	int rc;
 
 	rc = fs_ruleset_load(&rules, w->rules_path, &err);
@@ -219,69 +224,111 @@ load_rules(struct filter_worker *w)
 		return rc;
 	}
 	stats = adopt_stats(rules, w->rule_stats, w->rules ? w->rules->count : 0);
-	if (stats == NULL || register_rule_metrics(w->telemetry, stats, rules->count) < 0) {
+	out = calloc(rules->count + 1, sizeof(*out));
+	if (stats == NULL || out == NULL ||
+	    register_rule_metrics(w->telemetry, stats, rules->count) < 0) {
 		free(stats);
+		free(out);
 		fs_ruleset_free(rules);
 		fs_log(FS_LOG_ERR, "filter", "out of memory loading %s", w->rules_path);
 		return FS_ERR_SYSTEM;
 	}
 	fs_ruleset_free(w->rules);
 	free(w->rule_stats);
+	free(w->out);
+	for (size_t i = 0; i <= rules->count; i++)
+		fs_flow_batch_init(&out[i], w->message_flows);
 	w->rules = rules;
 	w->rule_stats = stats;
+	w->out = out;
 	fs_gauge_set(w->metrics->rules, (int64_t)rules->count);
 	log_rules(rules, w->rules_path);
 	return 0;
 }
 
-/* Queues one message, serving delivery reports while the queue is full.  Returns 0 or a negative fs_result. */
+/*
+ * Queues the flows of batch as one message for topic, serving delivery
+ * reports while the queue is full, and empties the batch.  Returns how many
+ * flows were queued, or a negative fs_result.
+ */
 static int
-send_flow(struct filter_worker *w, const char *topic, const void *key, size_t key_len,
-	  const void *value, size_t len)
+send_batch(struct filter_worker *w, const char *topic, struct fs_flow_batch *batch)
 {
+	const uint8_t *key;
+	size_t key_len;
+	int count = (int)batch->count;
 	int rc = FS_ERR_FULL;
 
+	if (count == 0)
+		return 0;
+	key = fs_flow_batch_key(batch, &key_len);
 	for (int attempt = 0; attempt < SEND_RETRIES && rc == FS_ERR_FULL; attempt++) {
-		rc = fs_producer_send(w->producer, topic, key, key_len, value, len);
+		rc = fs_producer_send_records(w->producer, topic, key, key_len, batch->buf,
+					      batch->len, batch->count);
 		if (rc == FS_ERR_FULL)
 			fs_producer_poll(w->producer, 100);
 	}
-	if (rc < 0)
+	fs_flow_batch_clear(batch);
+	if (rc < 0) {
 		fs_log_limited(&w->send_limit, FS_LOG_WARNING, "filter",
-			       "cannot queue a flow for topic %s (%s); it will be consumed again",
-			       topic, fs_result_name(rc));
-	return rc;
+			       "cannot queue %d flows for topic %s (%s); they will be consumed again",
+			       count, topic, fs_result_name(rc));
+		return rc;
+	}
+	return count;
 }
 
+/*
+ * Sends output batch i (a rule's, or the default route's when i is the rule
+ * count) and counts the result.  Returns 0 or a negative fs_result.
+ */
 static int
-handle_message(const void *key, size_t key_len, const void *value, size_t len,
-	       int64_t timestamp_ms, void *opaque)
+send_output(struct filter_worker *w, size_t i)
 {
-	struct filter_worker *w = opaque;
-	struct fs_flow flow;
-	bool matched = false;
-	int rc;
+	bool is_default = i == w->rules->count;
+	const char *topic = is_default ? w->default_route : w->rules->rules[i].topic;
+	uint32_t count = w->out[i].count;
+	int rc = send_batch(w, topic, &w->out[i]);
 
-	(void)timestamp_ms;
-	if (w->batch_start_ns == 0)
-		w->batch_start_ns = now_ns();
-	rc = fs_flow_codec_decode(w->codec, value, len, &flow);
-	if (rc < 0) {
-		w->stats.rejected++;
-		if (rc == FS_ERR_UNSUPPORTED)
-			w->stats.rejected_schema++;
-		fs_log_limited(&w->reject_limit, FS_LOG_WARNING, "filter",
-			       "rejected a message of %zu bytes: %s", len,
-			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
-							: fs_result_name(rc));
-		return 0;
+	if (is_default) {
+		if (rc > 0)
+			w->stats.default_routed += (uint64_t)rc;
+		return rc < 0 ? rc : 0;
 	}
-	w->stats.flows++;
+	if (rc < 0) {
+		w->rule_stats[i].produce_failed += count;
+		fs_counter_add(w->rule_stats[i].produce_failed_metric, count);
+		return rc;
+	}
+	w->rule_stats[i].produced += (uint64_t)rc;
+	fs_counter_add(w->rule_stats[i].produced_metric, (uint64_t)rc);
+	return 0;
+}
+
+/* Adds one flow (encoded in msg, len bytes) to output batch i, sending the batch first when full. */
+static int
+add_output(struct filter_worker *w, size_t i, const struct fs_flow *flow, const uint8_t *msg,
+	   size_t len)
+{
+	if (!fs_flow_batch_fits(&w->out[i], flow) && send_output(w, i) < 0)
+		return FS_ERR_FULL;
+	return fs_flow_batch_add_encoded(&w->out[i], flow, msg, len);
+}
+
+/*
+ * Routes one flow to the batches of the rules it matches, in rule order,
+ * until a drop rule matches.  Returns 0 or a negative fs_result.
+ */
+static int
+route_flow(struct filter_worker *w, const struct fs_flow *flow, const uint8_t *msg, size_t len)
+{
+	bool matched = false;
+
 	for (size_t i = 0; i < w->rules->count; i++) {
 		const struct fs_filter_rule *rule = &w->rules->rules[i];
 		struct rule_stats *stats = &w->rule_stats[i];
 
-		if (!fs_filter_match(rule->filter, &flow))
+		if (!fs_filter_match(rule->filter, flow))
 			continue;
 		stats->matched++;
 		fs_counter_add(stats->matched_metric, 1);
@@ -290,23 +337,64 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 			w->stats.dropped++;
 			return 0;
 		}
-		if (send_flow(w, rule->topic, key, key_len, value, len) < 0) {
-			stats->produce_failed++;
-			fs_counter_add(stats->produce_failed_metric, 1);
-			return 1;
-		}
-		stats->produced++;
-		fs_counter_add(stats->produced_metric, 1);
+		if (add_output(w, i, flow, msg, len) < 0)
+			return FS_ERR_FULL;
 	}
 	if (!matched) {
 		w->stats.unmatched++;
-		if (w->default_route[0] != '\0') {
-			if (send_flow(w, w->default_route, key, key_len, value, len) < 0)
-				return 1;
-			w->stats.default_routed++;
-		}
+		if (w->default_route[0] != '\0' && add_output(w, w->rules->count, flow, msg, len) < 0)
+			return FS_ERR_FULL;
 	}
 	return 0;
+}
+
+/*
+ * Routes every flow of one message, passing each on in the bytes it came
+ * in, and sends what each rule gathered.  Returns 0, or 1 to have the
+ * message consumed again when a send failed.
+ */
+static int
+handle_message(const void *key, size_t key_len, const void *value, size_t len,
+	       int64_t timestamp_ms, void *opaque)
+{
+	struct filter_worker *w = opaque;
+	const uint8_t *bytes = value;
+	struct fs_flow flow;
+	size_t pos = 0;
+	int status = 0;
+
+	(void)key;
+	(void)key_len;
+	(void)timestamp_ms;
+	if (w->batch_start_ns == 0)
+		w->batch_start_ns = now_ns();
+	do {
+		size_t start = pos;
+		int rc = fs_flow_codec_decode_next(w->codec, bytes, len, &pos, &flow);
+
+		if (rc < 0) {
+			w->stats.rejected++;
+			if (rc == FS_ERR_UNSUPPORTED)
+				w->stats.rejected_schema++;
+			fs_log_limited(&w->reject_limit, FS_LOG_WARNING, "filter",
+				       "rejected a flow in a message of %zu bytes: %s", len,
+				       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
+								: fs_result_name(rc));
+			continue;
+		}
+		w->stats.flows++;
+		if (route_flow(w, &flow, bytes + start, pos - start) < 0) {
+			status = 1;
+			break;
+		}
+	} while (pos < len);
+	for (size_t i = 0; i <= w->rules->count; i++) {
+		if (status != 0)
+			fs_flow_batch_clear(&w->out[i]);
+		else if (send_output(w, i) < 0)
+			status = 1;
+	}
+	return status;
 }
 
 /* Waits up to REWIND_BACKOFF_MS, serving delivery reports, unless a stop is requested. */
@@ -607,6 +695,8 @@ main(int argc, char **argv)
 
 	w.rules_path = rules_path ? rules_path : fs_config_str(config, "filter.rules");
 	w.default_route = fs_config_str(config, "filter.default.route");
+	/* The key table bounds it to 1..512. */
+	w.message_flows = (uint32_t)fs_config_int(config, "kafka.message.flows.max");
 	if (start_telemetry(&w, config) < 0 || load_rules(&w) < 0)
 		goto out;
 	w.codec = fs_flow_codec_new(err, sizeof(err));
@@ -640,6 +730,7 @@ out:
 	fs_flow_codec_free(w.codec);
 	fs_ruleset_free(w.rules);
 	free(w.rule_stats);
+	free(w.out);
 	fs_config_free(config);
 	return status;
 }

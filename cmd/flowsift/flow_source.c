@@ -159,19 +159,22 @@ struct topic_reader {
 };
 
 static int
+take_message_flow(const struct fs_flow *flow, void *opaque)
+{
+	take_flow(opaque, flow);
+	return 0;
+}
+
+static int
 on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
 	   int64_t offset, void *opaque)
 {
 	struct topic_reader *t = opaque;
-	struct fs_flow flow;
 
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
-	if (fs_flow_codec_decode(t->codec, value, len, &flow) < 0)
-		t->rejected++;
-	else
-		take_flow(t->src, &flow);
+	fs_flow_codec_decode_each(t->codec, value, len, take_message_flow, t->src, &t->rejected);
 	return 0;
 }
 
@@ -246,7 +249,7 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 	if (rc < 0)
 		fprintf(stderr, "%s: reading topic '%s' failed: %s\n", opt->command, opt->topic, err);
 	if (t.rejected)
-		fprintf(stderr, "%s: skipped %llu messages that are not flows\n", opt->command,
+		fprintf(stderr, "%s: skipped %llu flows that could not be decoded\n", opt->command,
 			(unsigned long long)t.rejected);
 out:
 	fs_topic_range_free(reader);

@@ -65,7 +65,7 @@ struct print_run {
 	struct flow_scale scale;
 	uint64_t read;
 	uint64_t printed;
-	uint64_t rejected;              /* Kafka messages that are not flows */
+	uint64_t rejected;              /* flows in Kafka messages that could not be decoded */
 	uint64_t too_long;              /* flows whose line did not fit */
 	/* Progress on a terminal. */
 	bool progress;
@@ -364,20 +364,22 @@ print_file(struct print_run *run, const char *path)
 }
 
 static int
+emit_message_flow(const struct fs_flow *flow, void *opaque)
+{
+	emit_flow(flow, opaque);
+	return 0;
+}
+
+static int
 handle_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
 	       int64_t offset, void *opaque)
 {
 	struct print_run *run = opaque;
-	struct fs_flow flow;
 
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
-	if (fs_flow_codec_decode(run->codec, value, len, &flow) < 0) {
-		run->rejected++;
-		return 0;
-	}
-	emit_flow(&flow, run);
+	fs_flow_codec_decode_each(run->codec, value, len, emit_message_flow, run, &run->rejected);
 	return 0;
 }
 
@@ -606,7 +608,7 @@ cmd_print(int argc, char **argv)
 		status = 1;
 	}
 	if (run.rejected > 0)
-		fprintf(stderr, "flowsift print: skipped %" PRIu64 " messages that are not valid flows\n",
+		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows that could not be decoded\n",
 			run.rejected);
 	if (run.too_long > 0)
 		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows whose line is too long\n",

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -57,7 +58,7 @@ struct ipfix_tcp {
 	struct ipfix_tcp_stats snapshot; /* stats as of the last poll, for other threads */
 	struct fs_ratelimit limit;          /* decode and produce errors */
 	struct fs_ratelimit admission_limit; /* rejected connections and idle timeouts */
-	uint8_t encode_buffer[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow_batch batch;         /* flows of the bytes being read */
 	uint8_t read_buffer[READ_BUFFER];
 };
 
@@ -70,27 +71,39 @@ clock_ns(clockid_t clock)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Queues the flows gathered in the batch as one message and empties it. */
+static void
+send_batch(struct ipfix_tcp *tcp)
+{
+	const uint8_t *key;
+	size_t key_len;
+
+	if (tcp->batch.count == 0)
+		return;
+	key = fs_flow_batch_key(&tcp->batch, &key_len);
+	/* A full queue is counted by the producer itself (dropped_queue_full). */
+	if (fs_producer_send_records(tcp->producer, tcp->topic, key, key_len, tcp->batch.buf,
+				     tcp->batch.len, tcp->batch.count) == FS_ERR_SYSTEM) {
+		tcp->stats.produce_errors += tcp->batch.count;
+		fs_log_limited(&tcp->limit, FS_LOG_ERR, "ipfix-tcp",
+			       "dropped %u flows: the Kafka producer rejected them",
+			       (unsigned)tcp->batch.count);
+	}
+	fs_flow_batch_clear(&tcp->batch);
+}
+
 static void
 produce_flow(const struct fs_flow *flow, void *opaque)
 {
 	struct ipfix_tcp *tcp = opaque;
-	size_t len = 0;
-	size_t key_len = flow->exporter_addr.family == 6 ? 16 : 4;
 
 	tcp->stats.flows++;
-	if (fs_flow_codec_encode(tcp->codec, flow, tcp->encode_buffer,
-				 sizeof(tcp->encode_buffer), &len) < 0) {
+	if (!fs_flow_batch_fits(&tcp->batch, flow))
+		send_batch(tcp);
+	if (fs_flow_batch_add(&tcp->batch, tcp->codec, flow) < 0) {
 		tcp->stats.encode_errors++;
 		fs_log_limited(&tcp->limit, FS_LOG_ERR, "ipfix-tcp",
 			       "dropped a flow: cannot encode it as Avro");
-		return;
-	}
-	/* A full queue is counted by the producer itself (dropped_queue_full). */
-	if (fs_producer_send(tcp->producer, tcp->topic, flow->exporter_addr.bytes,
-			     key_len, tcp->encode_buffer, len) == FS_ERR_SYSTEM) {
-		tcp->stats.produce_errors++;
-		fs_log_limited(&tcp->limit, FS_LOG_ERR, "ipfix-tcp",
-			       "dropped a flow: the Kafka producer rejected it");
 	}
 }
 
@@ -267,6 +280,7 @@ read_connection(struct ipfix_tcp *tcp, struct connection *conn)
 	for (;;) {
 		ssize_t n = read(conn->fd, tcp->read_buffer, sizeof(tcp->read_buffer));
 		uint64_t before;
+		int rc;
 
 		if (n == 0)
 			return -1;
@@ -274,9 +288,10 @@ read_connection(struct ipfix_tcp *tcp, struct connection *conn)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		conn->last_read_ns = clock_ns(CLOCK_MONOTONIC);
 		before = fs_ipfix_stream_stats(conn->stream)->messages;
-		if (fs_ipfix_stream_feed(conn->stream, tcp->read_buffer, (size_t)n, tcp->decoder,
-					 clock_ns(CLOCK_REALTIME), produce_flow, tcp) == FS_ERR_INVALID &&
-		    fs_ipfix_stream_stats(conn->stream)->framing_lost) {
+		rc = fs_ipfix_stream_feed(conn->stream, tcp->read_buffer, (size_t)n, tcp->decoder,
+					  clock_ns(CLOCK_REALTIME), produce_flow, tcp);
+		send_batch(tcp);
+		if (rc == FS_ERR_INVALID && fs_ipfix_stream_stats(conn->stream)->framing_lost) {
 			char peer[FS_ADDR_STRLEN];
 
 			tcp->stats.framing_lost++;
@@ -428,6 +443,7 @@ ipfix_tcp_start(struct ipfix_tcp **out, const char *listen, const struct fs_conf
 	tcp->idle_timeout_ns = fs_config_int(config, "ingest.tcp.idle.timeout") * 1000000000;
 	tcp->limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	tcp->admission_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	fs_flow_batch_init(&tcp->batch, (uint32_t)fs_config_int(config, "kafka.message.flows.max"));
 	raise_open_files_limit(tcp->connections_max);
 	tcp->conns = calloc(tcp->connections_max, sizeof(*tcp->conns));
 	tcp->pfds = calloc(MAX_LISTENERS + tcp->connections_max, sizeof(*tcp->pfds));

@@ -509,6 +509,8 @@ setup_shared(struct ingest *ingest, const struct fs_config *config, int replay)
 
 	shared->topic = fs_config_str(config, "kafka.topic.raw");
 	shared->counters_topic = fs_config_str(config, "kafka.topic.counters");
+	/* The key table bounds it to 1..512. */
+	shared->message_flows = (uint32_t)fs_config_int(config, "kafka.message.flows.max");
 	if (strcmp(session_key, "address") == 0) {
 		shared->session_by_address = true;
 	} else if (strcmp(session_key, "address_port") != 0) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "avro/counters_codec.h"
+#include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -50,7 +51,7 @@ struct ingest_worker {
 	size_t max_exporters;
 	int64_t exporters_copied_ns;       /* CLOCK_MONOTONIC of the last copy; the thread's own */
 
-	uint8_t buffer[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow_batch batch;   /* flows of the datagram being decoded */
 };
 
 static int64_t
@@ -62,7 +63,32 @@ now_ns(clockid_t clock)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Encodes one flow and queues it; called by the decoder for every record. */
+/* Queues the flows gathered in the batch as one message and empties it. */
+static void
+send_batch(struct ingest_worker *worker)
+{
+	const struct ingest_shared *shared = worker->shared;
+	struct fs_flow_batch *batch = &worker->batch;
+	const uint8_t *key;
+	size_t key_len;
+	int rc;
+
+	if (batch->count == 0)
+		return;
+	key = fs_flow_batch_key(batch, &key_len);
+	rc = fs_producer_send_records(shared->producer, shared->topic, key, key_len, batch->buf,
+				      batch->len, batch->count);
+	if (rc == FS_ERR_FULL)
+		fs_log_limited(&worker->queue_limit, FS_LOG_WARNING, "ingest",
+			       "dropped %u flows: the Kafka producer queue is full "
+			       "(kafka.queue.max.messages); is the broker reachable?",
+			       (unsigned)batch->count);
+	else if (rc < 0)
+		fs_counter_add(shared->counters.produce_errors, batch->count);
+	fs_flow_batch_clear(batch);
+}
+
+/* Encodes one flow into the datagram's batch; called by the decoder for every record. */
 static void
 produce_flow(const struct fs_flow *decoded, void *opaque)
 {
@@ -70,8 +96,6 @@ produce_flow(const struct fs_flow *decoded, void *opaque)
 	const struct ingest_shared *shared = worker->shared;
 	const struct fs_flow *flow = decoded;
 	struct fs_flow restored;
-	size_t len = 0;
-	size_t key_len = decoded->exporter_addr.family == 6 ? 16 : 4;
 	int rc;
 
 	if (worker->restore_port) {
@@ -79,21 +103,14 @@ produce_flow(const struct fs_flow *decoded, void *opaque)
 		restored.exporter_port = worker->datagram_port;
 		flow = &restored;
 	}
-	rc = fs_flow_codec_encode(worker->codec, flow, worker->buffer, sizeof(worker->buffer), &len);
+	if (!fs_flow_batch_fits(&worker->batch, flow))
+		send_batch(worker);
+	rc = fs_flow_batch_add(&worker->batch, worker->codec, flow);
 	if (rc < 0) {
 		fs_counter_add(shared->counters.encode_errors, 1);
 		fs_log_limited(&worker->encode_limit, FS_LOG_ERR, "ingest",
 			       "cannot encode a flow as Avro: %s", fs_result_name(rc));
-		return;
 	}
-	rc = fs_producer_send(shared->producer, shared->topic, flow->exporter_addr.bytes, key_len,
-			      worker->buffer, len);
-	if (rc == FS_ERR_FULL)
-		fs_log_limited(&worker->queue_limit, FS_LOG_WARNING, "ingest",
-			       "dropped a flow: the Kafka producer queue is full "
-			       "(kafka.queue.max.messages); is the broker reachable?");
-	else if (rc < 0)
-		fs_counter_add(shared->counters.produce_errors, 1);
 }
 
 /* Encodes one sFlow counter sample and queues it on kafka.topic.counters. */
@@ -154,6 +171,7 @@ ingest_worker_decode(const uint8_t *data, size_t len, const struct fs_addr *expo
 	start = now_ns(CLOCK_MONOTONIC);
 	fs_decoder_decode(worker->decoder, data, len, exporter, session_port, time_received_ns,
 			  produce_flow, worker);
+	send_batch(worker);
 	fs_histogram_observe(shared->counters.latency,
 			     (double)(now_ns(CLOCK_MONOTONIC) - start) / 1e9);
 }
@@ -172,6 +190,7 @@ ingest_worker_new(const struct ingest_shared *shared, size_t index, char *err, s
 	worker->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	worker->queue_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
 	worker->allow_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	fs_flow_batch_init(&worker->batch, shared->message_flows);
 	pthread_mutex_init(&worker->lock, NULL);
 	worker->max_exporters = ingest_worker_max_exporters(shared);
 	worker->exporters = calloc(worker->max_exporters, sizeof(*worker->exporters));

@@ -42,6 +42,7 @@ struct ingest_shared {
 	 */
 	bool session_by_address;
 	struct template_share *share;     /* NULL when templates are not shared */
+	uint32_t message_flows;           /* kafka.message.flows.max */
 };
 
 /* The counters of one worker, copied out under its lock. */

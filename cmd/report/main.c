@@ -85,6 +85,14 @@ struct report {
 	uint64_t written;                 /* flows in successful writes to Redis */
 	uint64_t rejected;
 	uint64_t rejected_schema;         /* of rejected: unknown schema fingerprint */
+	/*
+	 * A message whose handler stopped halfway for lack of room: its
+	 * partition, offset and the flows already counted, skipped when the
+	 * message comes again.  resume_flows 0: none.
+	 */
+	int32_t resume_partition;
+	int64_t resume_offset;
+	size_t resume_flows;
 	uint64_t redis_errors;
 	int64_t batch_start_ns;           /* first message of the poll batch, 0 before it */
 	struct worker_telemetry *telemetry;
@@ -306,43 +314,21 @@ make_room(struct report *report)
 	return 0;
 }
 
+/* Adds one flow to the detection and top-N tables.  Returns 0, or 1 when there is no room. */
 static int
-handle_message(const void *key, size_t key_len, const void *value, size_t len,
-	       int64_t timestamp_ms, void *opaque)
+add_flow(struct report *report, const struct fs_flow *flow)
 {
-	struct report *report = opaque;
-	struct fs_flow flow;
-	int rc;
-
-	(void)key;
-	(void)key_len;
-	(void)timestamp_ms;
-	if (report->batch_start_ns == 0)
-		report->batch_start_ns = now_ns();
-	rc = fs_flow_codec_decode(report->codec, value, len, &flow);
-	if (rc < 0) {
-		/* A message that can never be decoded is counted and skipped. */
-		report->rejected++;
-		if (rc == FS_ERR_UNSUPPORTED)
-			report->rejected_schema++;
-		fs_log_limited(&report->reject_limit, FS_LOG_WARNING, "report",
-			       "rejected a message of %zu bytes: %s", len,
-			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
-							: fs_result_name(rc));
-		return 0;
-	}
 	/*
 	 * The detection table first: when the top-N batch is full afterwards,
 	 * the flush writes this flow's detection entries and only the top-N
-	 * part is added again, so nothing counts twice.  Returning 1 has the
-	 * message delivered again once there is room.
+	 * part is added again, so nothing counts twice.
 	 */
-	if (fs_detect_add(report->detect, &flow) == FS_ERR_FULL) {
-		if (make_room(report) < 0 || fs_detect_add(report->detect, &flow) < 0)
+	if (fs_detect_add(report->detect, flow) == FS_ERR_FULL) {
+		if (make_room(report) < 0 || fs_detect_add(report->detect, flow) < 0)
 			return 1;
 	}
-	if (fs_topn_batch_add(report->batch, &flow) == FS_ERR_FULL) {
-		if (make_room(report) < 0 || fs_topn_batch_add(report->batch, &flow) < 0)
+	if (fs_topn_batch_add(report->batch, flow) == FS_ERR_FULL) {
+		if (make_room(report) < 0 || fs_topn_batch_add(report->batch, flow) < 0)
 			return 1;
 	}
 	report->flows++;
@@ -350,7 +336,58 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	return 0;
 }
 
-#define DROPPED_HELP "Messages consumed and not counted, by reason."
+/*
+ * Counts every flow of one message.  When the tables have no room, returns
+ * 1 so that the message is delivered again, and remembers how many of its
+ * flows were counted, so that they are skipped then and count once.
+ */
+static int
+handle_message(const void *key, size_t key_len, const void *value, size_t len,
+	       int64_t timestamp_ms, void *opaque)
+{
+	struct report *report = opaque;
+	struct fs_flow flow;
+	size_t pos = 0, index = 0, skip = 0;
+	int32_t partition = -1;
+	int64_t offset = -1;
+	int rc;
+
+	(void)key;
+	(void)key_len;
+	(void)timestamp_ms;
+	if (report->batch_start_ns == 0)
+		report->batch_start_ns = now_ns();
+	if (fs_consumer_current(report->consumer, &partition, &offset) == 0 &&
+	    report->resume_flows > 0 && partition == report->resume_partition &&
+	    offset == report->resume_offset)
+		skip = report->resume_flows;
+	report->resume_flows = 0;
+	do {
+		rc = fs_flow_codec_decode_next(report->codec, value, len, &pos, &flow);
+		if (index++ < skip)
+			continue;
+		if (rc < 0) {
+			/* A flow that can never be decoded is counted and skipped. */
+			report->rejected++;
+			if (rc == FS_ERR_UNSUPPORTED)
+				report->rejected_schema++;
+			fs_log_limited(&report->reject_limit, FS_LOG_WARNING, "report",
+				       "rejected a flow in a message of %zu bytes: %s", len,
+				       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
+								: fs_result_name(rc));
+			continue;
+		}
+		if (add_flow(report, &flow) != 0) {
+			report->resume_partition = partition;
+			report->resume_offset = offset;
+			report->resume_flows = index - 1;
+			return 1;
+		}
+	} while (pos < len);
+	return 0;
+}
+
+#define DROPPED_HELP "Flows consumed and not counted, by reason."
 #define COMMANDS_HELP "Redis commands sent, MULTI, EXEC and scripts included, by table."
 #define WRITE_ERRORS_HELP "Writes of a table to Redis that failed, by table."
 

@@ -468,14 +468,15 @@ read_le64(const uint8_t *p)
 	return v;
 }
 
-int
-fs_archive_writer_append(struct fs_archive_writer *w, const uint8_t *msg, size_t len,
-			 int64_t now_ns)
+/*
+ * Appends one flow, the single-object encoding msg of len bytes, which
+ * fs_flow_codec_decode_next() returned rc for.
+ */
+static int
+append_flow(struct fs_archive_writer *w, const uint8_t *msg, size_t len, int64_t now_ns, int rc)
 {
 	size_t schema_index = 0;
-	int rc;
 
-	rc = fs_flow_codec_decode(w->codec, msg, len, &w->scratch);
 	if (rc == 0 && find_schema(w, read_le64(msg + 2), &schema_index) < 0)
 		rc = FS_ERR_UNSUPPORTED;
 	if (rc < 0) {
@@ -483,7 +484,7 @@ fs_archive_writer_append(struct fs_archive_writer *w, const uint8_t *msg, size_t
 		if (rc == FS_ERR_UNSUPPORTED)
 			w->stats.unknown_schema++;
 		fs_log_limited(&w->reject_rl, FS_LOG_WARNING, "archive",
-			       "skipped a message of %zu bytes that is not a valid flow: %s", len,
+			       "skipped a flow of %zu bytes that is not valid: %s", len,
 			       rc == FS_ERR_UNSUPPORTED ? "unknown schema fingerprint"
 							: fs_result_name(rc));
 		return rc;
@@ -511,6 +512,26 @@ fs_archive_writer_append(struct fs_archive_writer *w, const uint8_t *msg, size_t
 	if (w->opt.rotate_bytes != 0 && w->file_bytes >= w->opt.rotate_bytes)
 		return close_file(w, now_ns);
 	return 0;
+}
+
+int
+fs_archive_writer_append(struct fs_archive_writer *w, const uint8_t *msg, size_t len,
+			 int64_t now_ns)
+{
+	size_t pos = 0;
+	int status = 0;
+
+	do {
+		size_t start = pos;
+		int rc = fs_flow_codec_decode_next(w->codec, msg, len, &pos, &w->scratch);
+
+		rc = append_flow(w, msg + start, pos - start, now_ns, rc);
+		if (rc == FS_ERR_SYSTEM)
+			return rc;
+		if (rc < 0 && status == 0)
+			status = rc;
+	} while (pos < len);
+	return status;
 }
 
 int

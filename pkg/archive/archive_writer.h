@@ -72,10 +72,12 @@ int fs_archive_writer_new(struct fs_archive_writer **out,
 			  size_t err_len);
 
 /*
- * Appends the single-object message msg (len bytes, borrowed) at now_ns
- * (Unix ns; names the file when one is opened).  Returns 0; FS_ERR_INVALID,
- * FS_ERR_TRUNCATED or FS_ERR_UNSUPPORTED (unknown fingerprint) for a message
- * that is not a valid flow, which is counted and not written; or
+ * Appends every flow of the message msg (len bytes, borrowed; one or more
+ * single-object flows, avro/flow_codec.h) at now_ns (Unix ns; names the
+ * file when one is opened).  Returns 0; FS_ERR_INVALID, FS_ERR_TRUNCATED
+ * or FS_ERR_UNSUPPORTED (unknown fingerprint), the first such error, when
+ * flows of the message are not valid, which are counted and not written
+ * while the valid ones are; or
  * FS_ERR_SYSTEM when a file cannot be written (logged; the caller should
  * stop without storing offsets).
  */

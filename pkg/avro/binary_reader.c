@@ -331,6 +331,18 @@ int
 fs_avro_read_record(const struct fs_avro_record *record, const uint8_t *buf, size_t len,
 		    void *base)
 {
+	size_t used = 0;
+	int rc = fs_avro_read_record_prefix(record, buf, len, base, &used);
+
+	if (rc == 0 && used != len)
+		return FS_ERR_INVALID;
+	return rc;
+}
+
+int
+fs_avro_read_record_prefix(const struct fs_avro_record *record, const uint8_t *buf, size_t len,
+			   void *base, size_t *used)
+{
 	struct cursor c = { buf, buf + len, 0, NULL, 0, NULL, 0 };
 	int rc;
 
@@ -342,7 +354,6 @@ fs_avro_read_record(const struct fs_avro_record *record, const uint8_t *buf, siz
 	rc = read_record(record, &c, base, 0);
 	if (rc != 0)
 		return rc;
-	if (c.p != c.end)
-		return FS_ERR_INVALID;
+	*used = (size_t)(c.p - buf);
 	return c.invalid;
 }

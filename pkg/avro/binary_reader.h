@@ -49,4 +49,14 @@
 int fs_avro_read_record(const struct fs_avro_record *record, const uint8_t *buf, size_t len,
 			void *base);
 
+/*
+ * Reads one record from the start of buf like fs_avro_read_record(), but
+ * bytes after the record are allowed: they are the next record of a
+ * message that holds several.  Stores the record's length in *used on
+ * success.  Returns the same codes, except that bytes left over are not an
+ * error.
+ */
+int fs_avro_read_record_prefix(const struct fs_avro_record *record, const uint8_t *buf,
+			       size_t len, void *base, size_t *used);
+
 #endif

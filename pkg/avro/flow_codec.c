@@ -1346,10 +1346,14 @@ find_message_version(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	return *out == NULL ? FS_ERR_UNSUPPORTED : 0;
 }
 
-/* Decodes the body of buf, written with v, through avro-c. */
+/*
+ * Decodes the first flow of buf, written with v, through avro-c, and stores
+ * its length with the header in *used once the body's structure is checked,
+ * even when the values then turn out invalid.
+ */
 static int
 decode_with_avro_c(struct fs_flow_codec *codec, struct schema_version *v, const uint8_t *buf,
-		   size_t len, struct fs_flow *out)
+		   size_t len, struct fs_flow *out, size_t *used)
 {
 	struct cursor c;
 	int rc;
@@ -1360,11 +1364,10 @@ decode_with_avro_c(struct fs_flow_codec *codec, struct schema_version *v, const 
 	rc = check_datum(&c, v->writer, 0);
 	if (rc != 0)
 		return rc;
-	if (c.p != c.end)
-		return FS_ERR_INVALID;
+	*used = (size_t)(c.p - buf);
 
 	avro_reader_memory_set_source(codec->reader, (const char *)buf + FS_FLOW_CODEC_HEADER_LEN,
-				      (int64_t)(len - FS_FLOW_CODEC_HEADER_LEN));
+				      (int64_t)(*used - FS_FLOW_CODEC_HEADER_LEN));
 	rc = avro_value_read(codec->reader, v->resolver != NULL ? &v->resolved : &v->value);
 	if (rc != 0) {
 		avro_value_reset(&v->value);
@@ -1380,34 +1383,95 @@ decode_with_avro_c(struct fs_flow_codec *codec, struct schema_version *v, const 
 	return rc;
 }
 
-int
-fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
-		     struct fs_flow *out)
+/*
+ * Decodes the first flow of buf (len bytes) and stores its length with the
+ * header in *used whenever the flow's end is known, on success and on a
+ * value out of range.  generic selects avro-c for every schema version.
+ */
+static int
+decode_first(struct fs_flow_codec *codec, const uint8_t *buf, size_t len, struct fs_flow *out,
+	     bool generic, size_t *used)
 {
 	struct schema_version *v;
+	size_t body = 0;
 	int rc;
 
 	rc = find_message_version(codec, buf, len, &v);
 	if (rc != 0)
 		return rc;
-	if (v != &codec->versions[0])
-		return decode_with_avro_c(codec, v, buf, len, out);
+	if (generic || v != &codec->versions[0])
+		return decode_with_avro_c(codec, v, buf, len, out, used);
 
 	/* The current schema needs no resolution: read it directly. */
 	fs_flow_clear(out);
-	return fs_avro_read_record(&codec->layout, buf + FS_FLOW_CODEC_HEADER_LEN,
-				   len - FS_FLOW_CODEC_HEADER_LEN, out);
+	rc = fs_avro_read_record_prefix(&codec->layout, buf + FS_FLOW_CODEC_HEADER_LEN,
+					len - FS_FLOW_CODEC_HEADER_LEN, out, &body);
+	if (rc == 0 || body > 0)
+		*used = FS_FLOW_CODEC_HEADER_LEN + body;
+	return rc;
+}
+
+/* Decodes buf as exactly one flow. */
+static int
+decode_one(struct fs_flow_codec *codec, const uint8_t *buf, size_t len, struct fs_flow *out,
+	   bool generic)
+{
+	size_t used = 0;
+	int rc = decode_first(codec, buf, len, out, generic, &used);
+
+	if (rc == 0 && used != len)
+		return FS_ERR_INVALID;
+	return rc;
+}
+
+int
+fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+		     struct fs_flow *out)
+{
+	return decode_one(codec, buf, len, out, false);
 }
 
 int
 fs_flow_codec_decode_generic(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
 			     struct fs_flow *out)
 {
-	struct schema_version *v;
+	return decode_one(codec, buf, len, out, true);
+}
+
+int
+fs_flow_codec_decode_next(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+			  size_t *pos, struct fs_flow *out)
+{
+	size_t used = 0;
 	int rc;
 
-	rc = find_message_version(codec, buf, len, &v);
-	if (rc != 0)
-		return rc;
-	return decode_with_avro_c(codec, v, buf, len, out);
+	if (*pos >= len) {
+		*pos = len;
+		return FS_ERR_TRUNCATED;
+	}
+	rc = decode_first(codec, buf + *pos, len - *pos, out, false, &used);
+	*pos = used > 0 ? *pos + used : len;
+	return rc;
+}
+
+int
+fs_flow_codec_decode_each(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+			  fs_flow_codec_each_fn *fn, void *opaque, uint64_t *rejected)
+{
+	struct fs_flow flow;
+	size_t pos = 0;
+
+	do {
+		int rc = fs_flow_codec_decode_next(codec, buf, len, &pos, &flow);
+
+		if (rc < 0) {
+			if (rejected)
+				(*rejected)++;
+			continue;
+		}
+		rc = fn(&flow, opaque);
+		if (rc != 0)
+			return rc;
+	} while (pos < len);
+	return 0;
 }

@@ -1,13 +1,21 @@
 /*
  * flow_codec.h - struct fs_flow to and from Avro single-object encoding.
  *
- * One message contains one flow, in the Avro 1.11 single-object encoding:
+ * A message holds one or more flows back to back, each in the Avro 1.11
+ * single-object encoding:
  *
  *   offset  size  content
  *   0       2     marker C3 01
  *   2       8     CRC-64-AVRO fingerprint of the writer schema's Parsing
  *                 Canonical Form, little-endian
  *   10      n     the flow in Avro binary encoding (org.flowsift.Flow)
+ *
+ * Avro binary records carry no length, so the reader finds where one flow
+ * ends by reading it, and the next flow's marker follows.  A message of one
+ * flow is therefore also a valid message for readers that expect one flow,
+ * and fs_flow_codec_decode_next() reads either kind.  Producers put the
+ * flows of one export datagram into one message (avro/flow_batch.h),
+ * because librdkafka's cost per message, not per byte, dominated ingest.
  *
  * The codec writes with the current schema, schemas/flow.avsc.  It reads
  * messages written with the current schema or any older version kept as
@@ -124,6 +132,38 @@ int fs_flow_codec_encode_generic(struct fs_flow_codec *codec, const struct fs_fl
  */
 int fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf,
 			 size_t len, struct fs_flow *out);
+
+/*
+ * Decodes the flow that starts at buf + *pos in a message of len bytes
+ * holding one or more flows, and advances *pos past it.  Returns the codes
+ * of fs_flow_codec_decode(), except that bytes after the flow are the next
+ * flow, not an error; FS_ERR_TRUNCATED when *pos is already at len.  On
+ * failure *pos is past the flow when its end is known (a well-formed flow
+ * with a value out of range), so the caller can count it and go on, and at
+ * len otherwise, because the next flow cannot be located.  Read a message
+ * with:
+ *
+ *   size_t pos = 0;
+ *   do {
+ *       rc = fs_flow_codec_decode_next(codec, value, len, &pos, &flow);
+ *       ...
+ *   } while (pos < len);
+ */
+int fs_flow_codec_decode_next(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+			      size_t *pos, struct fs_flow *out);
+
+/* Receives one flow of a message; returns 0 to go on, nonzero to stop. */
+typedef int fs_flow_codec_each_fn(const struct fs_flow *flow, void *opaque);
+
+/*
+ * Decodes every flow of the message buf (len bytes, borrowed) with
+ * fs_flow_codec_decode_next() and passes each to fn; the flow is borrowed
+ * for the call.  Flows that cannot be decoded are skipped and added to
+ * *rejected (may be NULL).  Returns 0, or the first nonzero value of fn,
+ * which ends the message early.
+ */
+int fs_flow_codec_decode_each(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
+			      fs_flow_codec_each_fn *fn, void *opaque, uint64_t *rejected);
 
 /*
  * Decodes like fs_flow_codec_decode(), with the same results, but reads

@@ -19,6 +19,7 @@ struct run_state {
 	const struct fs_flow_query *query;
 	struct fs_flow_query_result *result;
 	struct fs_flow_codec *codec;
+	int64_t timestamp_ms;   /* of the message being read */
 };
 
 static int64_t
@@ -33,32 +34,40 @@ monotonic_ms(void)
 /* Return values of on_message that end the read; 1 means "more to read" to fs_topic_range_read(). */
 enum { STOP_ROWS = 101, STOP_SCAN = 102, STOP_FN = 103 };
 
+/* Passes one flow of the message being read through the query. */
+static int
+on_flow(const struct fs_flow *flow, void *opaque)
+{
+	struct run_state *state = opaque;
+	const struct fs_flow_query *query = state->query;
+	struct fs_flow_query_result *result = state->result;
+
+	if (result->scanned >= query->max_scanned)
+		return STOP_SCAN;
+	result->scanned++;
+	if (query->filter && !fs_filter_match(query->filter, flow))
+		return 0;
+	result->matched++;
+	if (query->fn(flow, state->timestamp_ms, query->opaque) != 0)
+		return STOP_FN;
+	if (result->matched >= query->max_rows)
+		return STOP_ROWS;
+	return 0;
+}
+
 static int
 on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
 	   int64_t offset, void *opaque)
 {
 	struct run_state *state = opaque;
-	const struct fs_flow_query *query = state->query;
-	struct fs_flow_query_result *result = state->result;
-	struct fs_flow flow;
 
 	(void)partition;
 	(void)offset;
-	if (result->scanned >= query->max_scanned)
+	if (state->result->scanned >= state->query->max_scanned)
 		return STOP_SCAN;
-	result->scanned++;
-	if (fs_flow_codec_decode(state->codec, value, len, &flow) < 0) {
-		result->rejected++;
-		return 0;
-	}
-	if (query->filter && !fs_filter_match(query->filter, &flow))
-		return 0;
-	result->matched++;
-	if (query->fn(&flow, timestamp_ms, query->opaque) != 0)
-		return STOP_FN;
-	if (result->matched >= query->max_rows)
-		return STOP_ROWS;
-	return 0;
+	state->timestamp_ms = timestamp_ms;
+	return fs_flow_codec_decode_each(state->codec, value, len, on_flow, state,
+					 &state->result->rejected);
 }
 
 /* Reads until the range ends, a limit stops it or the deadline (monotonic ms) passes. */

@@ -1,16 +1,16 @@
 /*
  * flow_query.h - flows of a Kafka topic over a time range that match a
- * filter, bounded in messages read, rows returned and wall time.
+ * filter, bounded in flows read, rows returned and wall time.
  *
  * The range is read with pkg/kafka/topic_range.h (by message timestamp,
- * without a consumer group), every message is decoded with the flow codec
- * (pkg/avro/flow_codec.h) and tested with the compiled filter.  The query
+ * without a consumer group), every flow of each message is decoded with the
+ * flow codec (pkg/avro/flow_codec.h) and tested with the compiled filter.  The query
  * stops at the first of: the end of the range, max_rows matches (the
- * callback may also stop it), max_scanned messages read, or timeout_ms
+ * callback may also stop it), max_scanned flows read, or timeout_ms
  * elapsed.  The result records which limit ended it, so a caller can tell a
  * complete result from a partial one.
  *
- * Messages that do not decode are counted in rejected and skipped.
+ * Flows that do not decode are counted in rejected and skipped.
  */
 #ifndef FS_CONSOLE_FLOW_QUERY_H
 #define FS_CONSOLE_FLOW_QUERY_H
@@ -38,16 +38,16 @@ struct fs_flow_query {
 	int64_t from_ms;                   /* Unix ms, inclusive */
 	int64_t to_ms;                     /* Unix ms, exclusive */
 	uint64_t max_rows;                 /* matches passed to fn at most */
-	uint64_t max_scanned;              /* messages read at most */
+	uint64_t max_scanned;              /* flows read at most */
 	int timeout_ms;                    /* wall time for the whole query */
 	fs_flow_query_fn *fn;
 	void *opaque;
 };
 
 struct fs_flow_query_result {
-	uint64_t scanned;      /* messages read */
+	uint64_t scanned;      /* flows read */
 	uint64_t matched;      /* flows passed to fn */
-	uint64_t rejected;     /* messages that did not decode */
+	uint64_t rejected;     /* flows that did not decode */
 	bool complete;         /* the whole range was read */
 	bool row_limit;        /* stopped at max_rows */
 	bool scan_limit;       /* stopped at max_scanned */

@@ -38,6 +38,8 @@ struct fs_consumer {
 	rd_kafka_topic_partition_list_t *pending;
 	/* Manual store mode: the first handled offset of each partition in pending, for fs_consumer_rewind_pending(). */
 	rd_kafka_topic_partition_list_t *pending_first;
+	/* The message being handled, for fs_consumer_current(). */
+	const rd_kafka_message_t *current;
 };
 
 static const char *const consumer_defaults[] = {
@@ -374,13 +376,16 @@ consume_message(struct fs_consumer *c, const rd_kafka_message_t *msg,
 	rd_kafka_timestamp_type_t ts_type;
 	int64_t ts;
 	rd_kafka_resp_err_t err;
+	int rc;
 
 	ts = rd_kafka_message_timestamp(msg, &ts_type);
 	if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
 		ts = -1;
 	c->stats.consumed++;
-	if (handler(msg->key, msg->key ? msg->key_len : 0, msg->payload,
-		    msg->len, ts, opaque) != 0) {
+	c->current = msg;
+	rc = handler(msg->key, msg->key ? msg->key_len : 0, msg->payload, msg->len, ts, opaque);
+	c->current = NULL;
+	if (rc != 0) {
 		c->stats.handler_failures++;
 		seek_back(c, msg);
 		return 0;
@@ -517,4 +522,14 @@ fs_consumer_close(struct fs_consumer *c, struct fs_consumer_stats *final)
 	clear_pending(c);
 	free(c);
 	return rc;
+}
+
+int
+fs_consumer_current(const struct fs_consumer *c, int32_t *partition, int64_t *offset)
+{
+	if (c->current == NULL)
+		return FS_ERR_NOT_FOUND;
+	*partition = c->current->partition;
+	*offset = c->current->offset;
+	return 0;
 }

@@ -125,6 +125,15 @@ int fs_consumer_store_pending(struct fs_consumer *c);
  */
 int fs_consumer_rewind_pending(struct fs_consumer *c);
 
+/*
+ * Stores the partition and offset of the message whose handler is running
+ * in *partition and *offset.  A handler that returns nonzero after acting on
+ * part of a message (some of its flows) uses them to recognise the message
+ * when it is delivered again and to skip that part.  Returns 0, or
+ * FS_ERR_NOT_FOUND outside a handler.
+ */
+int fs_consumer_current(const struct fs_consumer *c, int32_t *partition, int64_t *offset);
+
 void fs_consumer_stats(const struct fs_consumer *c,
 		       struct fs_consumer_stats *out);
 

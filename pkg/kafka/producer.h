@@ -8,15 +8,20 @@
  * owner calls fs_producer_poll() regularly, and the delivery reports that run
  * there count each message as delivered or failed.
  *
- * Every message ends in exactly one counter once the producer is closed:
+ * The counters count records: a message from fs_producer_send() is one
+ * record, and one from fs_producer_send_records() is as many as it holds
+ * (the flows of one export datagram, for example), so that flows stay
+ * countable when several share a message.  Every record ends in exactly one
+ * counter once the producer is closed:
  *   sent = delivered + failed + lost
- * and dropped_queue_full counts the messages that were never queued.
+ * and dropped_queue_full counts the records that were never queued.
  *
  * Defaults, each replaced by passing the same librdkafka property:
  *   linger.ms                      50
  *   batch.num.messages             10000
  *   compression.codec              lz4
  *   queue.buffering.max.messages   100000
+ *   queue.buffering.max.kbytes     65536
  *   message.timeout.ms             300000 (librdkafka's own default)
  *
  * Thread safety: fs_producer_send() and fs_producer_stats() may be called from
@@ -43,7 +48,7 @@ struct fs_producer_stats {
 	uint64_t failed_local;       /* of failed: any other local error */
 	uint64_t dropped_queue_full; /* rejected because the local queue was full */
 	uint64_t lost;               /* still queued when the producer was closed */
-	uint64_t queue_depth;        /* messages queued or in flight right now */
+	uint64_t queue_depth;        /* records queued or in flight right now */
 };
 
 /*
@@ -76,6 +81,13 @@ struct fs_producer *fs_producer_new_config(const struct fs_config *config,
  */
 int fs_producer_send(struct fs_producer *p, const char *topic, const void *key,
 		     size_t key_len, const void *value, size_t len);
+
+/*
+ * Queues one message like fs_producer_send() that holds records records (at
+ * least 1); every counter counts them all.
+ */
+int fs_producer_send_records(struct fs_producer *p, const char *topic, const void *key,
+			     size_t key_len, const void *value, size_t len, uint32_t records);
 
 /*
  * Connects to the cluster and fetches the metadata of topic (borrowed), so
