@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "avro/fingerprint.h"
+#include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "avro/schemas.h"
 #include "core/flow.h"
@@ -1122,6 +1123,134 @@ test_decode_older_schema_version(void **state)
 	}
 }
 
+/* Adds one to the size_t at opaque for every flow. */
+static int
+count_each_flow(const struct fs_flow *flow, void *opaque)
+{
+	(void)flow;
+	(*(size_t *)opaque)++;
+	return 0;
+}
+
+/* Appends the one-flow message src (len bytes) to msg at *used. */
+static void
+append_message(uint8_t *msg, size_t cap, size_t *used, const uint8_t *src, size_t len)
+{
+	assert_true(*used + len <= cap);
+	memcpy(msg + *used, src, len);
+	*used += len;
+}
+
+static void
+test_decode_next_walks_a_message(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	struct fs_flow a, b, out;
+	uint8_t one[FS_FLOW_CODEC_MAX_LEN], old[256], msg[3 * FS_FLOW_CODEC_MAX_LEN];
+	size_t a_len = 0, b_len = 0, old_len, used = 0, pos = 0, count = 0;
+	uint64_t fp = 0, rejected = 0;
+	char err[256] = "";
+
+	assert_int_equal(fs_flow_codec_add_schema(codec, old_schema, strlen(old_schema), &fp,
+						  err, sizeof(err)), 0);
+	old_len = encode_with_old_schema(old, sizeof(old), fp, 1);
+	make_full_flow(&a);
+	make_minimal_flow(&b);
+	b.dst_port = 4242;
+	b.present |= FS_F_DST_PORT;
+
+	/* A current flow, an older schema version's flow, a current flow. */
+	assert_int_equal(fs_flow_codec_encode(codec, &a, one, sizeof(one), &a_len), 0);
+	append_message(msg, sizeof(msg), &used, one, a_len);
+	append_message(msg, sizeof(msg), &used, old, old_len);
+	assert_int_equal(fs_flow_codec_encode(codec, &b, one, sizeof(one), &b_len), 0);
+	append_message(msg, sizeof(msg), &used, one, b_len);
+
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, used, &pos, &out), 0);
+	assert_int_equal(pos, a_len);
+	assert_flows_equal(&a, &out);
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, used, &pos, &out), 0);
+	assert_int_equal(pos, a_len + old_len);
+	assert_int_equal(out.flow_type, FS_FLOW_IPFIX);
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, used, &pos, &out), 0);
+	assert_int_equal(pos, used);
+	assert_flows_equal(&b, &out);
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, used, &pos, &out), FS_ERR_TRUNCATED);
+
+	/* The one-flow reader rejects the same bytes: they hold more than one flow. */
+	assert_int_equal(fs_flow_codec_decode(codec, msg, used, &out), FS_ERR_INVALID);
+
+	/* The last flow cut short: the first two are kept, the third is truncated. */
+	pos = a_len + old_len;
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, used - 1, &pos, &out),
+			 FS_ERR_TRUNCATED);
+	assert_int_equal(pos, used - 1);
+
+	/* An unknown fingerprint in the middle: nothing after it can be located. */
+	put_header(msg + a_len, fs_avro_crc64("y", 1));
+	pos = a_len;
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, used, &pos, &out),
+			 FS_ERR_UNSUPPORTED);
+	assert_int_equal(pos, used);
+	rejected = 0;
+	assert_int_equal(fs_flow_codec_decode_each(codec, msg, used, count_each_flow, &count,
+						   &rejected), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(rejected, 1);
+
+	/* An empty message holds no flow and is one rejected flow. */
+	pos = 0;
+	assert_int_equal(fs_flow_codec_decode_next(codec, msg, 0, &pos, &out), FS_ERR_TRUNCATED);
+	assert_int_equal(pos, 0);
+}
+
+static void
+test_flow_batch_groups_one_exporter(void **state)
+{
+	struct fs_flow_codec *codec = *state;
+	static struct fs_flow_batch batch;
+	static const uint8_t other[4] = { 192, 0, 2, 99 };
+	struct fs_flow a, b, out;
+	const uint8_t *key;
+	size_t key_len = 0, pos = 0, count = 0;
+	uint64_t rejected = 0;
+
+	make_full_flow(&a);
+	b = a;
+	b.dst_port = 1234;
+	fs_flow_batch_init(&batch, 3);
+	assert_int_equal(fs_flow_batch_add(&batch, codec, &a), 0);
+	assert_int_equal(fs_flow_batch_add(&batch, codec, &b), 0);
+	key = fs_flow_batch_key(&batch, &key_len);
+	assert_int_equal(key_len, 16);
+	assert_memory_equal(key, a.exporter_addr.bytes, 16);
+
+	/* Another exporter does not join; the limit of three flows holds. */
+	fs_addr_set_v4(&b.exporter_addr, other);
+	assert_false(fs_flow_batch_fits(&batch, &b));
+	assert_int_equal(fs_flow_batch_add(&batch, codec, &b), FS_ERR_FULL);
+	assert_int_equal(fs_flow_batch_add_encoded(&batch, &a, batch.buf, 10), 0);
+	assert_int_equal(batch.count, 3);
+	assert_false(fs_flow_batch_fits(&batch, &a));
+	assert_int_equal(fs_flow_batch_add(&batch, codec, &a), FS_ERR_FULL);
+
+	/* The first two flows read back; the 10 bytes appended above are a truncated third. */
+	assert_int_equal(fs_flow_codec_decode_next(codec, batch.buf, batch.len, &pos, &out), 0);
+	assert_flows_equal(&a, &out);
+	assert_int_equal(fs_flow_codec_decode_each(codec, batch.buf, batch.len, count_each_flow,
+						   &count, &rejected), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(rejected, 1);
+
+	fs_flow_batch_clear(&batch);
+	assert_int_equal(batch.count, 0);
+	assert_true(fs_flow_batch_fits(&batch, &b));
+	assert_int_equal(fs_flow_batch_add(&batch, codec, &b), 0);
+	key = fs_flow_batch_key(&batch, &key_len);
+	assert_int_equal(key_len, 4);
+	assert_memory_equal(key, other, 4);
+}
+
 static void
 test_add_schema_rejects_unreadable(void **state)
 {
@@ -1713,6 +1842,8 @@ main(void)
 		cmocka_unit_test(test_decode_schema_v1_message),
 		cmocka_unit_test(test_decode_older_schema_version),
 		cmocka_unit_test(test_add_schema_rejects_unreadable),
+		cmocka_unit_test(test_decode_next_walks_a_message),
+		cmocka_unit_test(test_flow_batch_groups_one_exporter),
 		cmocka_unit_test(test_decode_limits_array_items),
 		cmocka_unit_test(test_python_avro_crosscheck),
 		cmocka_unit_test(test_writer_matches_avro_c_random),

@@ -245,15 +245,18 @@ collect(const void *key, size_t key_len, const void *value, size_t len,
 {
 	struct pipeline *p = opaque;
 	struct fs_flow flow;
+	size_t pos = 0;
 
 	(void)key;
 	(void)key_len;
 	(void)timestamp_ms;
-	assert_int_equal(fs_flow_codec_decode(p->codec, value, len, &flow), 0);
-	assert_true(flow.sequence < 2 * FLOWS_PER_PHASE);
-	p->seen[flow.sequence] = flow;
-	p->seen_count[flow.sequence]++;
-	p->received++;
+	do {
+		assert_int_equal(fs_flow_codec_decode_next(p->codec, value, len, &pos, &flow), 0);
+		assert_true(flow.sequence < 2 * FLOWS_PER_PHASE);
+		p->seen[flow.sequence] = flow;
+		p->seen_count[flow.sequence]++;
+		p->received++;
+	} while (pos < len);
 	return 0;
 }
 

@@ -363,6 +363,46 @@ test_full_queue_counted(void **state)
 	assert_int_equal(stats.queue_depth, 0);
 }
 
+/* Messages of several records count every record, whatever their outcome. */
+static void
+test_records_counted_per_message(void **state)
+{
+	struct cluster *cl = *state;
+	static const char *const props[] = {
+		"queue.buffering.max.messages", "2", "message.timeout.ms", "300",
+		"linger.ms", "5", NULL,
+	};
+	struct fs_kafka_props kp = { .pairs = props };
+	struct fs_producer_stats stats;
+	char err[256] = "";
+	struct fs_producer *p;
+
+	p = fs_producer_new(cl->bootstrap, &kp, err, sizeof(err));
+	assert_non_null(p);
+	assert_int_equal(fs_producer_send_records(p, TOPIC_MULTI, NULL, 0, "abc", 3, 30), 0);
+	assert_int_equal(fs_producer_send(p, TOPIC_MULTI, NULL, 0, "d", 1), 0);
+	assert_int_equal(fs_producer_send_records(p, TOPIC_MULTI, NULL, 0, "ef", 2, 7),
+			 FS_ERR_FULL);
+	fs_producer_stats(p, &stats);
+	assert_int_equal(stats.sent, 31);
+	assert_int_equal(stats.dropped_queue_full, 7);
+	assert_int_equal(stats.queue_depth, 31);
+	assert_int_equal(fs_producer_flush(p, DEADLINE_MS), 0);
+	fs_producer_stats(p, &stats);
+	assert_int_equal(stats.delivered, 31);
+	assert_int_equal(stats.queue_depth, 0);
+
+	/* With the broker down, a message of 12 records fails as 12. */
+	assert_int_equal(rd_kafka_mock_broker_set_down(cl->mock, 1), 0);
+	assert_int_equal(fs_producer_send_records(p, TOPIC_MULTI, NULL, 0, "g", 1, 12), 0);
+	assert_int_equal(fs_producer_flush(p, DEADLINE_MS), 0);
+	assert_int_equal(fs_producer_close(p, 0, &stats), 0);
+	assert_int_equal(stats.sent, 43);
+	assert_int_equal(stats.delivered, 31);
+	assert_int_equal(stats.failed_timed_out, 12);
+	assert_int_equal(stats.lost, 0);
+}
+
 static void
 test_delivery_timeout_counted(void **state)
 {
@@ -609,6 +649,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_stops_at_failed, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_manual_store_waits_for_store, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_full_queue_counted, setup_cluster, teardown_cluster),
+		cmocka_unit_test_setup_teardown(test_records_counted_per_message, setup_cluster,
+						teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_delivery_timeout_counted, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_undelivered_lost_on_close, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_prepare_topic_metadata, setup_cluster, teardown_cluster),

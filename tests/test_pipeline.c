@@ -23,11 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro/flow_codec.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
 #include "support/process.h"
+#include "support/topic_reader.h"
 #include "support/redis_server.h"
 
 #define MAX_SOURCES 4096
@@ -51,6 +53,7 @@ struct pipeline {
 	size_t ntotals;
 	uint64_t total_flows;
 	uint64_t datagrams_sent;
+	uint64_t tcp_messages_sent;
 };
 
 static const char *corpus_captures[] = {
@@ -229,6 +232,7 @@ send_tcp_message(const struct fs_datagram *datagram, void *opaque)
 	fs_decoder_decode(s->decoder, datagram->data, datagram->len, &datagram->exporter,
 			  datagram->exporter_port, 0, add_expected, s->p);
 	assert_int_equal(write(s->fd, datagram->data, datagram->len), (ssize_t)datagram->len);
+	s->p->tcp_messages_sent++;
 	return 0;
 }
 
@@ -490,6 +494,64 @@ redis_flows_of(const struct pipeline *p, const char *source)
 	return sum;
 }
 
+struct message_tally {
+	struct fs_flow_codec *codec;
+	uint64_t flows;
+	uint64_t rejected;
+};
+
+static int
+count_flow(const struct fs_flow *flow, void *opaque)
+{
+	(void)flow;
+	((struct message_tally *)opaque)->flows++;
+	return 0;
+}
+
+static void
+tally_message(const void *value, size_t len, void *opaque)
+{
+	struct message_tally *t = opaque;
+
+	fs_flow_codec_decode_each(t->codec, value, len, count_flow, t, &t->rejected);
+}
+
+/*
+ * Reads topic to its end and checks that it holds every flow sent, in at
+ * most one message per datagram or IPFIX-over-TCP message: ingest and
+ * enrich put the flows of one datagram into one message.
+ */
+static void
+check_messages(struct pipeline *p, const char *topic)
+{
+	char addr_file[128], bootstrap[128] = "", err[256];
+	struct message_tally t = { 0 };
+	struct fs_test_topic_reader *reader;
+	long messages;
+	FILE *f;
+
+	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
+	f = fopen(addr_file, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(bootstrap, sizeof(bootstrap), f));
+	fclose(f);
+	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
+	t.codec = fs_flow_codec_new(err, sizeof(err));
+	assert_non_null(t.codec);
+	reader = fs_test_topic_reader_new(bootstrap, topic);
+	assert_non_null(reader);
+	messages = fs_test_topic_reader_drain(reader, tally_message, &t, WAIT_MS);
+	fs_test_topic_reader_free(reader);
+	fs_flow_codec_free(t.codec);
+	fprintf(stderr, "pipeline: %s holds %llu flows in %ld messages\n", topic,
+		(unsigned long long)t.flows, messages);
+	assert_true(messages > 0);
+	assert_int_equal(t.rejected, 0);
+	assert_int_equal(t.flows, p->total_flows);
+	assert_true((uint64_t)messages <= p->datagrams_sent + p->tcp_messages_sent);
+	assert_true((uint64_t)messages * 2 <= t.flows);
+}
+
 static void
 replayed_captures_reach_top(void **state)
 {
@@ -537,6 +599,9 @@ replayed_captures_reach_top(void **state)
 	json_decref(rows);
 	fprintf(stderr, "pipeline: %llu flows from %llu datagrams matched in Redis and flowsift top\n",
 		(unsigned long long)p->total_flows, (unsigned long long)p->datagrams_sent);
+
+	check_messages(p, "flows.raw");
+	check_messages(p, "flows.enriched");
 
 	/* Ingest logs its counters every second; the garbage datagram is counted. */
 	for (int waited = 0; waited < 5000 && !ingest_log_has(p, " invalid=1 "); waited += 200)

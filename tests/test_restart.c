@@ -334,19 +334,28 @@ struct tally {
 	long unknown;
 };
 
+static int
+count_flow(const struct fs_flow *flow, void *opaque)
+{
+	struct tally *tally = opaque;
+	long id = flow_id(flow);
+
+	if (id < 0)
+		tally->unknown++;
+	else
+		tally->counts[id]++;
+	return 0;
+}
+
+/* Counts every flow of a message; flows that do not decode count as unknown. */
 static void
 count_message(const void *value, size_t len, void *opaque)
 {
 	struct tally *tally = opaque;
-	struct fs_flow flow;
-	long id;
+	uint64_t rejected = 0;
 
-	if (fs_flow_codec_decode(tally->codec, value, len, &flow) < 0 ||
-	    (id = flow_id(&flow)) < 0) {
-		tally->unknown++;
-		return;
-	}
-	tally->counts[id]++;
+	fs_flow_codec_decode_each(tally->codec, value, len, count_flow, tally, &rejected);
+	tally->unknown += (long)rejected;
 }
 
 /* Returns how many ids in [0, n) have a count of zero. */

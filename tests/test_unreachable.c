@@ -8,7 +8,7 @@
  * is back, and pass flows sent after the recovery, without a restart.
  *
  * Ingest buffers flows in its producer queue while the broker is down, up to
- * kafka.queue.max.messages; the flows beyond are dropped, counted in
+ * kafka.queue.max.messages (one flow per message here); the flows beyond are dropped, counted in
  * /metrics and logged.  The consumer workers buffer nothing of their own in
  * an outage: what they have not consumed stays in Kafka.
  *
@@ -122,12 +122,16 @@ setup_env(enum worker worker)
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
 	f = fopen(config_path, "w");
 	assert_non_null(f);
-	/* Short backoffs and sessions keep reconnects and group joins within seconds. */
+	/*
+	 * Short backoffs and sessions keep reconnects and group joins within
+	 * seconds.  One flow per message makes the queue bound a bound in flows,
+	 * which the ingest test counts.
+	 */
 	fprintf(f,
 		"run.dir = %s\n"
 		"kafka.session.timeout.ms = 6000\nkafka.heartbeat.interval.ms = 500\n"
 		"kafka.reconnect.backoff.max.ms = 1000\n"
-		"kafka.queue.max.messages = %d\n"
+		"kafka.queue.max.messages = %d\nkafka.message.flows.max = 1\n"
 		"filter.rules = %s\nfilter.commit.interval.ms = 100\n"
 		"report.flush.interval.ms = 200\n"
 		"redis.url = redis://127.0.0.1:%d\n"

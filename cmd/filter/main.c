@@ -94,6 +94,8 @@ struct filter_worker {
 	/* Output of the message being handled: one batch per rule, then the default route. */
 	struct fs_flow_batch *out;
 	uint32_t message_flows;        /* kafka.message.flows.max */
+	const void *key;               /* of the message being handled, passed on */
+	size_t key_len;
 	struct filter_stats stats;
 	uint64_t failed_at_store;      /* producer failures counted at the last store or rewind */
 	uint64_t delivered_at_store;   /* producer acknowledgements counted at the same time */
@@ -247,23 +249,21 @@ load_rules(struct filter_worker *w)
 }
 
 /*
- * Queues the flows of batch as one message for topic, serving delivery
- * reports while the queue is full, and empties the batch.  Returns how many
+ * Queues the flows of batch as one message for topic, with the key of the
+ * message they came in, serving delivery reports while the queue is full,
+ * and empties the batch.  Returns how many
  * flows were queued, or a negative fs_result.
  */
 static int
 send_batch(struct filter_worker *w, const char *topic, struct fs_flow_batch *batch)
 {
-	const uint8_t *key;
-	size_t key_len;
 	int count = (int)batch->count;
 	int rc = FS_ERR_FULL;
 
 	if (count == 0)
 		return 0;
-	key = fs_flow_batch_key(batch, &key_len);
 	for (int attempt = 0; attempt < SEND_RETRIES && rc == FS_ERR_FULL; attempt++) {
-		rc = fs_producer_send_records(w->producer, topic, key, key_len, batch->buf,
+		rc = fs_producer_send_records(w->producer, topic, w->key, w->key_len, batch->buf,
 					      batch->len, batch->count);
 		if (rc == FS_ERR_FULL)
 			fs_producer_poll(w->producer, 100);
@@ -363,11 +363,11 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	size_t pos = 0;
 	int status = 0;
 
-	(void)key;
-	(void)key_len;
 	(void)timestamp_ms;
 	if (w->batch_start_ns == 0)
 		w->batch_start_ns = now_ns();
+	w->key = key;
+	w->key_len = key_len;
 	do {
 		size_t start = pos;
 		int rc = fs_flow_codec_decode_next(w->codec, bytes, len, &pos, &flow);

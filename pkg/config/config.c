@@ -244,7 +244,7 @@ static const struct key_def key_table[] = {
 	{ "console.query.range.max", KEY_INT, 10, 604800, "3600",
 	  "Longest time range of one flowsift-console flow query, in seconds." },
 	{ "console.query.scan.max", KEY_INT, 1000, 100000000, "1000000",
-	  "Maximum Kafka messages one flowsift-console flow query reads." },
+	  "Maximum flows one flowsift-console flow query reads." },
 	{ "console.connections.max", KEY_INT, 1, 1024, "32",
 	  "Maximum concurrent HTTP connections of flowsift-console." },
 	{ "console.connections.per_ip.max", KEY_INT, 1, 1024, "8",

@@ -63,7 +63,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fs_flow_codec *codec = get_codec();
 	struct fs_flow flow, again;
 	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
-	size_t len = 0;
+	size_t len = 0, pos = 0, steps = 0;
+
+	/* The input read as a message of several flows: every step moves forward. */
+	do {
+		size_t before = pos;
+
+		(void)fs_flow_codec_decode_next(codec, data, size, &pos, &flow);
+		if (pos <= before || pos > size || ++steps > size)
+			abort();
+	} while (pos < size);
 
 	if (fs_flow_codec_decode(codec, data, size, &flow) != 0)
 		return 0;
