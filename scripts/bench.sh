@@ -17,15 +17,20 @@
 #                and flowsift-report, then nfacctd (kafka plugin to the same
 #                broker) and nfcapd, each fed the same capture at rising rates
 #                until it loses flows; CPU seconds per million flows and peak RSS
+#                then the full pipeline (ingest, enrich, filter, report) at
+#                BENCH_PIPELINE_RATE with each worker's CPU and peak RSS
 #   4. growth    flowsift-ingest at 1, 100 and 10,000 exporters and at 1,000
 #                templates: decode + encode rate, CPU and peak RSS
+#   5. alloc     heap allocations per flow of flowsift-ingest under valgrind,
+#                with several flows per Kafka message and with one
+#                (scripts/bench-alloc.sh)
 #
 # Settings (environment): BENCH_QUICK=1; BENCH_OUT (default build/bench);
 # BENCH_PORT (first UDP port, default 23055); BENCH_E2E_FORMATS (default
 # v9; any of v5 v9 ipfix); BENCH_RATES (flows/s tried in the e2e section);
 # BENCH_TRIAL_SECONDS (seconds of traffic per e2e trial); BENCH_COLLECTORS
 # (default flowsift nfacctd nfcapd); BENCH_SECTIONS (default stage callgrind
-# e2e growth); BENCH_PIPELINE_RATE (flows/s of the full pipeline trial).
+# e2e growth alloc); BENCH_PIPELINE_RATE (flows/s of the full pipeline trial).
 # Needs pmacct, nfdump, valgrind and redis-server (scripts/deps.sh).
 set -eu
 cd "$(dirname "$0")/.."
@@ -68,7 +73,7 @@ else
 fi
 e2e_formats=${BENCH_E2E_FORMATS:-v9}
 collectors=${BENCH_COLLECTORS:-flowsift nfacctd nfcapd}
-sections=${BENCH_SECTIONS:-stage callgrind e2e growth}
+sections=${BENCH_SECTIONS:-stage callgrind e2e growth alloc}
 
 want() {
 	case " $sections " in *" $1 "*) return 0 ;; esac
@@ -260,6 +265,7 @@ done
 # ---- 3. end to end -------------------------------------------------------------
 note "3. end to end over UDP on loopback, $trial s per trial, rates: $rates"
 "$bin/flowsift-broker" --addr-file "$work/broker.addr" --topic bench.nfacctd --topic bench.pipeline \
+	--topic bench.enriched --topic bench.web \
 	>"$work/logs/broker.log" 2>&1 &
 broker_pid=$!
 pids="$pids $broker_pid"
@@ -278,7 +284,14 @@ ingest.listen.tcp =
 ingest.stats.interval = 1
 ingest.metrics.listen =
 report.metrics.listen =
-report.topic = bench.pipeline
+kafka.topic.enriched = bench.enriched
+enrich.group.id = bench-enrich
+enrich.metrics.listen =
+filter.topic = bench.enriched
+filter.group.id = bench-filter
+filter.rules = $work/filter.rules
+filter.metrics.listen =
+report.topic = bench.enriched
 report.group.id = bench-report
 report.stats.interval = 1
 alert.topic =
@@ -286,7 +299,10 @@ EOF
 mkdir -p "$work/run"
 FLOWSIFT_CONFIG=$config
 export FLOWSIFT_CONFIG
+printf 'rule web topic bench.web: dst port 443 or dst port 80\n' >"$work/filter.rules"
 report_pid=""
+enrich_pid=""
+filter_pid=""
 nfacctd_appended=0
 
 # Stops the processes given, the first with SIGTERM, and all of them with
@@ -337,7 +353,11 @@ trial_flowsift() {
 	r0=$(report_flows)
 	c0=$(cpu_seconds "$ingest_pid")
 	rc0=0
+	ec0=0
+	fc0=0
 	[ -n "$report_pid" ] && rc0=$(cpu_seconds "$report_pid")
+	[ -n "$enrich_pid" ] && ec0=$(cpu_seconds "$enrich_pid")
+	[ -n "$filter_pid" ] && fc0=$(cpu_seconds "$filter_pid")
 	send_capture "$1" "$2" "$ingest_port"
 	sleep 2
 	c1=$(cpu_seconds "$ingest_pid")
@@ -365,6 +385,14 @@ trial_flowsift() {
 		extra="report_flows=$((r1 - r0)) report_lag=$((sent_flows - (r1 - r0))) report_cpu_s=$rcpu"
 		extra="$extra report_cpu_s_per_mflow=$(per_million "$rcpu" "$((r1 - r0))")"
 		extra="$extra report_peak_rss_kb=$(peak_rss_kb "$report_pid")"
+		if [ -n "$enrich_pid" ]; then
+			ecpu=$(awk -v a="$ec0" -v b="$(cpu_seconds "$enrich_pid")" 'BEGIN { printf "%.2f", b - a }')
+			fcpu=$(awk -v a="$fc0" -v b="$(cpu_seconds "$filter_pid")" 'BEGIN { printf "%.2f", b - a }')
+			extra="$extra enrich_cpu_s_per_mflow=$(per_million "$ecpu" "$sent_flows")"
+			extra="$extra enrich_peak_rss_kb=$(peak_rss_kb "$enrich_pid")"
+			extra="$extra filter_cpu_s_per_mflow=$(per_million "$fcpu" "$sent_flows")"
+			extra="$extra filter_peak_rss_kb=$(peak_rss_kb "$filter_pid")"
+		fi
 	fi
 	record "e2e collector=flowsift case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows decoded=$decoded" \
 		"delivered=$delivered kernel_drops=$kdrops socket_drops=$drops delivery_failures=$failed" \
@@ -490,11 +518,16 @@ summarize() {
 			fmt(v("rate")), fmt(v("sent_rate")), fmt(v("sent")), v("loss"), v("cpu_s_per_mflow"),
 			sprintf("%.1f", v("peak_rss_kb") / 1024))
 		if (v("report_flows") != "")
-			rep[++nr] = sprintf("| %s | %s | %s | %s | %s | %.1f |", v("case"), fmt(v("sent")), fmt(v("report_flows")),
-				v("report_lag"), v("report_cpu_s_per_mflow"), v("report_peak_rss_kb") / 1024)
+			rep[++nr] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f |", v("case"),
+				fmt(v("sent")), fmt(v("report_flows")), v("report_lag"), v("cpu_s_per_mflow"),
+				v("enrich_cpu_s_per_mflow"), v("filter_cpu_s_per_mflow"), v("report_cpu_s_per_mflow"),
+				v("peak_rss_kb") / 1024, v("enrich_peak_rss_kb") / 1024, v("filter_peak_rss_kb") / 1024,
+				v("report_peak_rss_kb") / 1024)
 		cases[v("case")] = 1
 	}
 	$1 == "zero_loss" { zl[v("collector") SUBSEP v("format")] = v("max_rate"); formats[v("format")] = 1 }
+	$1 == "alloc" { al = sprintf("| %s | %s | %s | %s |", fmt(v("flows")), v("alloc_idle"), v("alloc_per_flow_batched"),
+		v("alloc_per_flow_single")) }
 	$1 == "growth" { gr[++ng] = sprintf("| %s | %s | %s |", v("exporters"), v("templates"), fmt(v("median_rate"))) }
 	function extra(   s) {
 		s = ""
@@ -527,10 +560,10 @@ summarize() {
 		print "|---|---|---|---|---|---|---|---|"
 		for (i = 1; i <= ne; i++) print e2e[i]
 		print ""
-		print "flowsift-report in the full pipeline trial (flows counted within 5 s after the last was sent):"
+		print "Full pipeline trial: ingest, enrich, filter and report (flows counted by report within 5 s after the last was sent); CPU s per million flows and peak RSS MB of each worker:"
 		print ""
-		print "| case | flows sent | flows counted | not yet counted | report CPU s per million flows | report peak RSS MB |"
-		print "|---|---|---|---|---|---|"
+		print "| case | flows sent | flows counted | not yet counted | ingest CPU | enrich CPU | filter CPU | report CPU | ingest RSS | enrich RSS | filter RSS | report RSS |"
+		print "|---|---|---|---|---|---|---|---|---|---|---|---|"
 		for (i = 1; i <= nr; i++) print rep[i]
 		print ""
 		print "## Highest offered rate with zero loss, and ratios"
@@ -560,6 +593,14 @@ summarize() {
 		print "| exporters | templates per exporter | flows/s |"
 		print "|---|---|---|"
 		for (i = 1; i <= ng; i++) print gr[i]
+		if (al != "") {
+			print ""
+			print "## Heap allocations per flow of flowsift-ingest (valgrind)"
+			print ""
+			print "| flows sent | allocations with no traffic | per flow, default flows per message | per flow, one flow per message |"
+			print "|---|---|---|---|"
+			print al
+		}
 	}' "$1"
 }
 
@@ -591,17 +632,31 @@ want e2e && for f in $e2e_formats; do
 done
 
 if want e2e; then
-note "3b. full pipeline at $pipeline_rate flows/s: ingest, broker, report, Redis"
+note "3b. full pipeline at $pipeline_rate flows/s: ingest, enrich, filter, report, broker, Redis"
 FLOWSIFT_KAFKA_TOPIC_RAW=bench.pipeline
 export FLOWSIFT_KAFKA_TOPIC_RAW
+if [ -s "$work/city.mmdb" ]; then
+	FLOWSIFT_ENRICH_GEOIP_CITY=$work/city.mmdb
+	FLOWSIFT_ENRICH_GEOIP_ASN=$work/asn.mmdb
+	export FLOWSIFT_ENRICH_GEOIP_CITY FLOWSIFT_ENRICH_GEOIP_ASN
+fi
+[ -s "$work/prefixes.txt" ] && { FLOWSIFT_ENRICH_PREFIXES=$work/prefixes.txt; export FLOWSIFT_ENRICH_PREFIXES; }
+"$bin/flowsift-enrich" >"$work/logs/enrich.log" 2>&1 &
+enrich_pid=$!
+"$bin/flowsift-filter" >"$work/logs/filter.log" 2>&1 &
+filter_pid=$!
 "$bin/flowsift-report" >"$work/logs/report.log" 2>&1 &
 report_pid=$!
-pids="$pids $report_pid"
-sleep 1
+pids="$pids $enrich_pid $filter_pid $report_pid"
+sleep 2
 trial_flowsift "$work/captures/v9.pcap" "$pipeline_rate" "pipeline-v9-$pipeline_rate" report
 stop_processes "$report_pid"
+stop_processes "$filter_pid"
+stop_processes "$enrich_pid"
 report_pid=""
-unset FLOWSIFT_KAFKA_TOPIC_RAW
+enrich_pid=""
+filter_pid=""
+unset FLOWSIFT_KAFKA_TOPIC_RAW FLOWSIFT_ENRICH_GEOIP_CITY FLOWSIFT_ENRICH_GEOIP_ASN FLOWSIFT_ENRICH_PREFIXES
 fi
 
 # ---- 4. cost growth -----------------------------------------------------------
@@ -619,8 +674,18 @@ want growth && for case in $growth_cases; do
 		trial_nfcapd "$c" "$growth_rate" "growth-$e-$t"
 	fi
 done
-record "machine load_end=$(cut -d' ' -f1 /proc/loadavg)"
 cleanup
+
+# ---- 5. heap allocations ---------------------------------------------------------
+if want alloc; then
+	note "5. heap allocations per flow of flowsift-ingest under valgrind"
+	[ -s "$work/captures/e2e-v9.pcap" ] || "$bench" gen --format v9 --flows "$e2e_flows" \
+		--unique-keys --out "$work/captures/e2e-v9.pcap" >/dev/null
+	line=$(BENCH_PORT=$port ALLOC_OUT=$work/alloc scripts/bench-alloc.sh \
+		"$work/captures/e2e-v9.pcap" | tr '\n' ' ')
+	record "alloc $line"
+fi
+record "machine load_end=$(cut -d' ' -f1 /proc/loadavg)"
 
 BENCH_OUT=$out scripts/bench-console.sh || note "bench-console failed; see its output above"
 summarize "$results" >"$summary"

@@ -238,7 +238,7 @@ test_decode_record_varlen(void **state)
 	assert_int_equal(fs_template_cache_learn(cache, &key, &spec, NULL, 0), FS_TEMPLATE_ADDED);
 	tpl = fs_template_cache_find(cache, &key);
 	assert_int_equal(tpl->min_record_len, 6);
-	fs_record_clear(&rec);
+	fs_record_clear(&rec, tpl);
 	fs_cursor_init(&cur, record, sizeof(record));
 	assert_int_equal(fs_template_decode_record(tpl, &cur, &rec), 0);
 	assert_int_equal(rec.flow.proto, 17);

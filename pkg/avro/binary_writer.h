@@ -19,6 +19,8 @@
  *
  * The writer reads the struct through the layout only, allocates nothing
  * and keeps no state, so one layout may be used by any number of threads.
+ * fs_avro_write_record_planned() writes the same bytes faster with a plan
+ * that the caller keeps, one per thread.
  */
 #ifndef FS_AVRO_BINARY_WRITER_H
 #define FS_AVRO_BINARY_WRITER_H
@@ -37,5 +39,39 @@
  */
 int fs_avro_write_record(const struct fs_avro_record *record, const void *base,
 			 uint8_t *buf, size_t cap, size_t *out_len);
+
+/* Records with more fields than this are written without a plan. */
+#define FS_AVRO_PLAN_MAX_STEPS 128
+
+/* One field to write, after a run of null union branches. */
+struct fs_avro_plan_step {
+	uint16_t nulls;   /* null branches (one 0 byte each) written before the field */
+	uint16_t field;   /* index in record->fields */
+	uint8_t branch;   /* 1: the field is a union, write branch 1 before its value */
+};
+
+/*
+ * The writes of one presence mask: which fields carry a value and how many
+ * null branches lie before each.  Most flows of an exporter share one mask,
+ * so the plan is built once and reused.  Walking every field cost about
+ * 1,000 of the writer's 2,130 instructions per NetFlow v9 flow (callgrind),
+ * most of them on the 40-odd null fields.  The caller owns the plan and
+ * zero-initialises it; a zeroed plan is built at first use.
+ */
+struct fs_avro_plan {
+	const struct fs_avro_record *record;  /* the layout it was built for, NULL: none */
+	uint64_t mask;
+	uint16_t step_count;
+	uint16_t trailing_nulls;
+	struct fs_avro_plan_step steps[FS_AVRO_PLAN_MAX_STEPS];
+};
+
+/*
+ * Writes like fs_avro_write_record(), to the same bytes and with the same
+ * results, and rebuilds *plan when record or its presence mask differs from
+ * the plan's.  plan is not thread-safe.
+ */
+int fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro_plan *plan,
+				 const void *base, uint8_t *buf, size_t cap, size_t *out_len);
 
 #endif

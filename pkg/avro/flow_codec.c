@@ -183,6 +183,7 @@ struct fs_flow_codec {
 	struct schema_version versions[FS_FLOW_CODEC_MAX_VERSIONS]; /* [0] current */
 	struct fs_avro_field layout_fields[FIELD_COUNT];  /* flow_fields for the direct codec */
 	struct fs_avro_record layout;
+	struct fs_avro_plan plan;        /* of the last presence mask encoded */
 };
 
 /* Bounds-checked read position in a message body. */
@@ -982,8 +983,9 @@ fs_flow_codec_encode(struct fs_flow_codec *codec, const struct fs_flow *flow,
 	rc = begin_message(codec, flow, buf, cap);
 	if (rc != 0)
 		return rc;
-	rc = fs_avro_write_record(&codec->layout, flow, buf + FS_FLOW_CODEC_HEADER_LEN,
-				  cap - FS_FLOW_CODEC_HEADER_LEN, &body_len);
+	rc = fs_avro_write_record_planned(&codec->layout, &codec->plan, flow,
+					  buf + FS_FLOW_CODEC_HEADER_LEN,
+					  cap - FS_FLOW_CODEC_HEADER_LEN, &body_len);
 	if (rc != 0)
 		return rc;
 	*out_len = FS_FLOW_CODEC_HEADER_LEN + body_len;

@@ -1080,9 +1080,14 @@ fs_template_cache_take_pending(struct fs_template_cache *cache,
 }
 
 void
-fs_record_clear(struct fs_record *rec)
+fs_record_clear(struct fs_record *rec, const struct fs_template *tpl)
 {
-	memset(rec, 0, sizeof(*rec));
+	if (tpl->has_reverse) {
+		memset(rec, 0, sizeof(*rec));
+		return;
+	}
+	memset(&rec->flow, 0, sizeof(rec->flow));
+	memset(&rec->times, 0, sizeof(rec->times));
 }
 
 int

@@ -311,8 +311,13 @@ struct fs_record {
 	struct fs_field_deferred reverse_times;
 };
 
-/* Clears rec before a record is read into it. */
-void fs_record_clear(struct fs_record *rec);
+/*
+ * Clears rec before a record of tpl is read into it.  The reverse half is
+ * cleared only when tpl has reverse elements (tpl->has_reverse), because
+ * nothing reads it otherwise: clearing both halves, about 4 KB, cost 515
+ * instructions per NetFlow v9 flow (callgrind).
+ */
+void fs_record_clear(struct fs_record *rec, const struct fs_template *tpl);
 
 /*
  * Reads one record laid out by tpl from cur into rec.  Fields are applied in
