@@ -65,7 +65,7 @@ else
 	stage_min=1m
 	redis_min=100k
 	callgrind_flows=100k
-	rates=${BENCH_RATES:-50k 100k 200k 300k 400k 600k 800k 1200k 1600k}
+	rates=${BENCH_RATES:-50k 100k 200k 300k 400k 600k 800k 1200k 1600k 2000k 2400k 3200k}
 	trial=${BENCH_TRIAL_SECONDS:-4}
 	growth_flows=300k
 	growth_cases="1:1 100:1 10000:1 1:1000"

@@ -52,7 +52,7 @@ int fs_avro_read_record(const struct fs_avro_record *record, const uint8_t *buf,
 /*
  * Reads one record from the start of buf like fs_avro_read_record(), but
  * bytes after the record are allowed: they are the next record of a
- * message that holds several.  Stores the record's length in *used on
+ * message that contains several.  Stores the record's length in *used on
  * success.  Returns the same codes, except that bytes left over are not an
  * error.
  */

@@ -1,7 +1,7 @@
 /*
  * flow_batch.h - flows of one exporter gathered into one Kafka message.
  *
- * A batch holds up to max_flows flows of one exporter address, encoded back
+ * A batch contains up to max_flows flows of one exporter address, encoded back
  * to back in the single-object encoding (avro/flow_codec.h), in at most
  * FS_FLOW_BATCH_MAX_LEN bytes.  Producers send a batch as one message with
  * fs_producer_send_records(), keyed by the exporter address, and readers
@@ -19,7 +19,7 @@
  * and send what is left at the end of each datagram or input message, so a
  * batch never waits for later traffic.
  *
- * Memory: the struct holds its buffer (about 64 KiB) and allocates nothing;
+ * Memory: the struct contains its buffer (about 64 KiB) and allocates nothing;
  * embed it in a heap object rather than on a thread's stack.
  * Thread safety: none; one batch per thread.
  */

@@ -1,7 +1,7 @@
 /*
  * flow_codec.h - struct fs_flow to and from Avro single-object encoding.
  *
- * A message holds one or more flows back to back, each in the Avro 1.11
+ * A message contains one or more flows back to back, each in the Avro 1.11
  * single-object encoding:
  *
  *   offset  size  content
@@ -135,7 +135,7 @@ int fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf,
 
 /*
  * Decodes the flow that starts at buf + *pos in a message of len bytes
- * holding one or more flows, and advances *pos past it.  Returns the codes
+ * containing one or more flows, and advances *pos past it.  Returns the codes
  * of fs_flow_codec_decode(), except that bytes after the flow are the next
  * flow, not an error; FS_ERR_TRUNCATED when *pos is already at len.  On
  * failure *pos is past the flow when its end is known (a well-formed flow

@@ -9,7 +9,7 @@
  * there count each message as delivered or failed.
  *
  * The counters count records: a message from fs_producer_send() is one
- * record, and one from fs_producer_send_records() is as many as it holds
+ * record, and one from fs_producer_send_records() counts as many as it contains
  * (the flows of one export datagram, for example), so that flows stay
  * countable when several share a message.  Every record ends in exactly one
  * counter once the producer is closed:
@@ -83,7 +83,7 @@ int fs_producer_send(struct fs_producer *p, const char *topic, const void *key,
 		     size_t key_len, const void *value, size_t len);
 
 /*
- * Queues one message like fs_producer_send() that holds records records (at
+ * Queues one message like fs_producer_send() that contains records records (at
  * least 1); every counter counts them all.
  */
 int fs_producer_send_records(struct fs_producer *p, const char *topic, const void *key,
