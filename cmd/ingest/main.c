@@ -61,7 +61,7 @@ struct ingest {
 	struct exporter_loss *loss;
 	struct exporter_metrics *exporter_metrics;
 	int64_t exporters_published_ns;
-	uint64_t replay_queue_bound;    /* replay waits while this many messages are queued */
+	uint64_t replay_queue_bound;    /* replay waits while this many flows are queued */
 	/* Replay pacing for --realtime: capture time and clock at the first datagram. */
 	int realtime;
 	int64_t replay_first_ns;
@@ -628,7 +628,11 @@ main(int argc, char **argv)
 	ingest = calloc(1, sizeof(*ingest));
 	if (!ingest)
 		goto out;
-	/* Leaves room for the largest datagram's flows (a few hundred). */
+	/*
+	 * The producer counts queued flows, and librdkafka bounds messages of
+	 * one flow or more, so this bound in flows keeps the message count
+	 * below kafka.queue.max.messages with room for a datagram's messages.
+	 */
 	ingest->replay_queue_bound = (uint64_t)fs_config_int(config, "kafka.queue.max.messages") * 9 / 10;
 	ingest->realtime = realtime;
 	if (setup_shared(ingest, config, replay) < 0 || start_telemetry(ingest, config, replay) < 0 ||
