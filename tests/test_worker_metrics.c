@@ -467,7 +467,7 @@ counters_match_and_readiness_follows_redis(void **state)
 	const long long total = WEB_FLOWS + OTHER_FLOWS;
 	static const char *const enrich_families[] = {
 		"flowsift_enrich_messages_consumed_total", "flowsift_enrich_flows_enriched_total",
-		"flowsift_enrich_flows_dropped_total", "flowsift_enrich_messages_delivered_total",
+		"flowsift_enrich_flows_dropped_total", "flowsift_enrich_records_delivered_total",
 		"flowsift_enrich_delivery_errors_total", "flowsift_enrich_producer_queue_depth",
 		"flowsift_enrich_consumer_lag", "flowsift_enrich_broker_reachable",
 		"flowsift_enrich_batch_processing_seconds", NULL,
@@ -493,7 +493,7 @@ counters_match_and_readiness_follows_redis(void **state)
 
 	assert_int_equal(wait_sample(t, ENRICH, "flowsift_enrich_flows_enriched_total", total),
 			 total);
-	assert_int_equal(wait_sample(t, ENRICH, "flowsift_enrich_messages_delivered_total", total),
+	assert_int_equal(wait_sample(t, ENRICH, "flowsift_enrich_records_delivered_total", total),
 			 total);
 	assert_int_equal(wait_sample(t, ENRICH, "flowsift_enrich_messages_consumed_total", total),
 			 total);
@@ -507,7 +507,7 @@ counters_match_and_readiness_follows_redis(void **state)
 				     0), 0);
 	assert_int_equal(wait_sample(t, FILTER, "flowsift_filter_flows_unmatched_total",
 				     OTHER_FLOWS), OTHER_FLOWS);
-	assert_int_equal(wait_sample(t, FILTER, "flowsift_filter_messages_delivered_total",
+	assert_int_equal(wait_sample(t, FILTER, "flowsift_filter_records_delivered_total",
 				     WEB_FLOWS), WEB_FLOWS);
 	assert_int_equal(wait_sample(t, REPORT, "flowsift_report_flows_total", total), total);
 	assert_int_equal(wait_sample(t, REPORT, "flowsift_report_flows_written_total", total),

@@ -259,7 +259,7 @@ commit_batch(struct enrich *enrich, const struct fs_producer_stats *before)
 	return 0;
 }
 
-#define DROPPED_HELP "Messages consumed but not produced, by reason."
+#define DROPPED_HELP "Flows consumed but not produced, by reason."
 #define HITS_HELP "Lookups that found an entry, by source."
 #define SAMPLING_HELP "Flows by what sampling correction did to their counters."
 

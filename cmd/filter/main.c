@@ -305,14 +305,25 @@ send_output(struct filter_worker *w, size_t i)
 	return 0;
 }
 
-/* Adds one flow (encoded in msg, len bytes) to output batch i, sending the batch first when full. */
+/*
+ * Adds one flow (encoded in msg, len bytes) to output batch i, sending the
+ * batch first when the flow does not fit.  Returns 0 or a negative
+ * fs_result.
+ */
 static int
 add_output(struct filter_worker *w, size_t i, const struct fs_flow *flow, const uint8_t *msg,
 	   size_t len)
 {
-	if (!fs_flow_batch_fits(&w->out[i], flow) && send_output(w, i) < 0)
+	if (!fs_flow_batch_fits_encoded(&w->out[i], flow, len) && send_output(w, i) < 0)
 		return FS_ERR_FULL;
-	return fs_flow_batch_add_encoded(&w->out[i], flow, msg, len);
+	if (fs_flow_batch_add_encoded(&w->out[i], flow, msg, len) == 0)
+		return 0;
+	/* Only a flow longer than a whole batch (FS_FLOW_BATCH_MAX_LEN) gets here. */
+	w->stats.rejected++;
+	fs_log_limited(&w->reject_limit, FS_LOG_WARNING, "filter",
+		       "rejected a flow of %zu bytes: longer than a message may be (%d bytes)", len,
+		       FS_FLOW_BATCH_MAX_LEN);
+	return 0;
 }
 
 /*

@@ -84,10 +84,11 @@ static const struct mirror decoder_mirrors[] = {
 };
 
 static const struct mirror producer_mirrors[] = {
-	{ "flowsift_ingest_flows_queued_total", "Flows accepted into the producer queue.", NULL,
+	{ "flowsift_ingest_flows_queued_total",
+	  "Flows and sFlow counter samples accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
 	{ "flowsift_ingest_flows_delivered_total",
-	  "Flows acknowledged by the broker (records out).", NULL,
+	  "Flows and sFlow counter samples acknowledged by the broker (records out).", NULL,
 	  offsetof(struct fs_producer_stats, delivered) },
 	{ DELIVERY_ERRORS, DELIVERY_ERRORS_HELP, "cause=timed_out",
 	  offsetof(struct fs_producer_stats, failed_timed_out) },

@@ -21,14 +21,20 @@ fs_flow_batch_clear(struct fs_flow_batch *b)
 }
 
 bool
-fs_flow_batch_fits(const struct fs_flow_batch *b, const struct fs_flow *flow)
+fs_flow_batch_fits_encoded(const struct fs_flow_batch *b, const struct fs_flow *flow,
+			   size_t len)
 {
 	if (b->count == 0)
-		return true;
-	return b->count < b->max_flows &&
-	       sizeof(b->buf) - b->len >= FS_FLOW_CODEC_MAX_LEN &&
+		return len <= sizeof(b->buf);
+	return b->count < b->max_flows && sizeof(b->buf) - b->len >= len &&
 	       b->exporter.family == flow->exporter_addr.family &&
 	       memcmp(b->exporter.bytes, flow->exporter_addr.bytes, sizeof(b->exporter.bytes)) == 0;
+}
+
+bool
+fs_flow_batch_fits(const struct fs_flow_batch *b, const struct fs_flow *flow)
+{
+	return fs_flow_batch_fits_encoded(b, flow, FS_FLOW_CODEC_MAX_LEN);
 }
 
 int
@@ -54,7 +60,7 @@ int
 fs_flow_batch_add_encoded(struct fs_flow_batch *b, const struct fs_flow *flow,
 			  const uint8_t *msg, size_t len)
 {
-	if (!fs_flow_batch_fits(b, flow) || len > sizeof(b->buf) - b->len)
+	if (!fs_flow_batch_fits_encoded(b, flow, len))
 		return FS_ERR_FULL;
 	if (b->count == 0)
 		b->exporter = flow->exporter_addr;

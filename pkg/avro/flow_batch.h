@@ -69,9 +69,20 @@ int fs_flow_batch_add(struct fs_flow_batch *b, struct fs_flow_codec *codec,
 		      const struct fs_flow *flow);
 
 /*
+ * Returns true when a flow already encoded in len bytes can join b: b is
+ * empty, or it has len bytes of room, fewer than max_flows flows and the
+ * same exporter address.  A flow passed on as received may be longer than
+ * FS_FLOW_CODEC_MAX_LEN, because readers accept varints in more bytes than
+ * needed, so fs_flow_batch_fits() does not apply to it.
+ */
+bool fs_flow_batch_fits_encoded(const struct fs_flow_batch *b, const struct fs_flow *flow,
+				size_t len);
+
+/*
  * Appends flow, already encoded as the single-object message msg of len
  * bytes (a flow read with fs_flow_codec_decode_next(), passed on as it
- * came), to b.  Returns 0, or FS_ERR_FULL when it does not fit.
+ * came), to b.  Returns 0, or FS_ERR_FULL when it does not fit, which for
+ * an empty b means that len exceeds FS_FLOW_BATCH_MAX_LEN.
  */
 int fs_flow_batch_add_encoded(struct fs_flow_batch *b, const struct fs_flow *flow,
 			      const uint8_t *msg, size_t len);

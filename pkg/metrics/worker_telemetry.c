@@ -30,11 +30,12 @@ struct mirror {
 };
 
 #define CONSUMER_ERRORS_HELP "Consumer failures, by kind."
-#define DELIVERY_ERRORS_HELP "Messages the broker did not acknowledge, by cause."
-#define PRODUCE_DROPPED_HELP "Messages that never reached the broker, by reason."
+#define DELIVERY_ERRORS_HELP "Records (flows, or alerts of report) the broker did not acknowledge, by cause."
+#define PRODUCE_DROPPED_HELP "Records (flows, or alerts of report) that never reached the broker, by reason."
 
 static const struct mirror consumer_mirrors[] = {
-	{ "messages_consumed_total", "Messages passed to the handler (records in).", NULL,
+	{ "messages_consumed_total",
+	  "Kafka messages passed to the handler; each contains one or more flows.", NULL,
 	  offsetof(struct fs_consumer_stats, consumed) },
 	{ "messages_retried_total",
 	  "Messages the handler could not handle now, consumed again after a seek back.", NULL,
@@ -48,9 +49,11 @@ static const struct mirror consumer_mirrors[] = {
 };
 
 static const struct mirror producer_mirrors[] = {
-	{ "messages_queued_total", "Messages accepted into the producer queue.", NULL,
+	{ "records_queued_total",
+	  "Records (flows, or alerts of report) accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
-	{ "messages_delivered_total", "Messages acknowledged by the broker (records out).", NULL,
+	{ "records_delivered_total",
+	  "Records (flows, or alerts of report) acknowledged by the broker (records out).", NULL,
 	  offsetof(struct fs_producer_stats, delivered) },
 	{ "delivery_errors_total", DELIVERY_ERRORS_HELP, "cause=timed_out",
 	  offsetof(struct fs_producer_stats, failed_timed_out) },
