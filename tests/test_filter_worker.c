@@ -19,10 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "core/flow.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "support/avro_pad.h"
 #include "support/process.h"
 
 #define WAIT_MS 30000
@@ -170,12 +172,10 @@ teardown(void **state)
 
 /* Produces one flow src -> dst with the given protocol, port and TCP flags. */
 static void
-send_flow(struct worker_test *t, const char *src, const char *dst, uint8_t proto,
+make_flow(struct fs_flow *out, const char *src, const char *dst, uint8_t proto,
 	  uint16_t dst_port, uint8_t flags)
 {
-	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
 	struct fs_flow flow;
-	size_t len;
 
 	fs_flow_clear(&flow);
 	flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_PROTO | FS_F_DST_PORT |
@@ -189,8 +189,32 @@ send_flow(struct worker_test *t, const char *src, const char *dst, uint8_t proto
 	flow.tcp_flags = flags;
 	flow.bytes = 100;
 	flow.packets = 1;
+	*out = flow;
+}
+
+/* Sends one flow as a message of its own. */
+static void
+send_flow(struct worker_test *t, const char *src, const char *dst, uint8_t proto,
+	  uint16_t dst_port, uint8_t flags)
+{
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow flow;
+	size_t len;
+
+	make_flow(&flow, src, dst, proto, dst_port, flags);
 	assert_int_equal(fs_flow_codec_encode(t->codec, &flow, buf, sizeof(buf), &len), 0);
 	assert_int_equal(fs_producer_send(t->producer, "flows.enriched", "k", 1, buf, len), 0);
+}
+
+/* Adds one flow to a message of several. */
+static void
+add_flow(struct worker_test *t, struct fs_flow_batch *batch, const char *src, const char *dst,
+	 uint8_t proto, uint16_t dst_port, uint8_t flags)
+{
+	struct fs_flow flow;
+
+	make_flow(&flow, src, dst, proto, dst_port, flags);
+	assert_int_equal(fs_flow_batch_add(batch, t->codec, &flow), 0);
 }
 
 struct topic_count {
@@ -261,15 +285,21 @@ has_source(const struct topic_count *tc, const char *addr)
 static void
 send_first_batch(struct worker_test *t)
 {
+	static struct fs_flow_batch batch;
+
+	/* The first nine flows share one message, as ingest and enrich write them. */
+	fs_flow_batch_init(&batch, 128);
 	/* SMTP from a host that is not a mail server: smtp. */
 	for (int i = 0; i < 3; i++)
-		send_flow(t, "10.0.0.1", "203.0.113.25", 6, 25, 0x1b);
+		add_flow(t, &batch, "10.0.0.1", "203.0.113.25", 6, 25, 0x1b);
 	/* SMTP from a mail server: no rule, so the default route. */
-	send_flow(t, "192.0.2.10", "203.0.113.25", 6, 25, 0x1b);
-	send_flow(t, "192.0.2.10", "203.0.113.26", 6, 25, 0x1b);
+	add_flow(t, &batch, "192.0.2.10", "203.0.113.25", 6, 25, 0x1b);
+	add_flow(t, &batch, "192.0.2.10", "203.0.113.26", 6, 25, 0x1b);
 	/* DNS: dropped. */
 	for (int i = 0; i < 4; i++)
-		send_flow(t, "10.0.0.2", "10.0.0.53", 17, 53, 0);
+		add_flow(t, &batch, "10.0.0.2", "10.0.0.53", 17, 53, 0);
+	assert_int_equal(fs_producer_send_records(t->producer, "flows.enriched", "k", 1, batch.buf,
+						  batch.len, batch.count), 0);
 	/* A SYN to port 25 from an ordinary host: smtp and scans. */
 	send_flow(t, "10.0.0.5", "198.51.100.1", 6, 25, 0x02);
 	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
@@ -322,12 +352,98 @@ reload_keeps_rules_on_error(void **state)
 	assert_false(has_source(&tc, "10.0.0.8"));
 }
 
+/* Fills a text field with 'x' up to its last byte. */
+#define FILL(field) memset((field), 'x', sizeof(field) - 1)
+
+/*
+ * A flow with every field present, every text full and 32 enterprise
+ * elements, re-encoded with every varint in its longest form: over 2,048
+ * bytes, longer than anything flowsift's own writer produces.
+ */
+static size_t
+long_flow(struct worker_test *t, uint8_t *out, size_t cap)
+{
+	static const uint8_t value[16] = { 1, 2, 3 };
+	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
+	struct fs_flow flow;
+	size_t len = 0, padded;
+
+	make_flow(&flow, "10.0.0.9", "203.0.113.25", 6, 25, 0x18);
+	flow.present = (FS_F_ENTERPRISE_ELEMENTS << 1) - 1;
+	FILL(flow.src_country);
+	FILL(flow.dst_country);
+	FILL(flow.src_city);
+	FILL(flow.dst_city);
+	FILL(flow.src_as_org);
+	FILL(flow.dst_as_org);
+	FILL(flow.exporter_name);
+	FILL(flow.exporter_site);
+	FILL(flow.in_if_name);
+	FILL(flow.in_if_description);
+	FILL(flow.out_if_name);
+	FILL(flow.out_if_description);
+	FILL(flow.src_tags);
+	FILL(flow.dst_tags);
+	FILL(flow.src_service);
+	FILL(flow.dst_service);
+	for (unsigned i = 0; i < FS_FLOW_MAX_ENTERPRISE_ELEMENTS; i++)
+		assert_true(fs_flow_add_enterprise(&flow, 9, (uint16_t)(100 + i), value,
+						   sizeof(value), FS_FLOW_MAX_ENTERPRISE_ELEMENTS));
+	assert_int_equal(fs_flow_codec_encode(t->codec, &flow, buf, sizeof(buf), &len), 0);
+	padded = fs_test_avro_pad(fs_flow_codec_schema_text(t->codec), buf, len, out, cap);
+	assert_true(padded > FS_FLOW_CODEC_MAX_LEN);
+	return padded;
+}
+
+/*
+ * Runs last, on the rules of rules_v2.  Flows passed on as received may be
+ * longer than FS_FLOW_CODEC_MAX_LEN; a message of 30 of them used to make
+ * the filter consume it again forever, which stalled its partition.
+ */
+static void
+long_flows_pass_through(void **state)
+{
+	struct worker_test *t = *state;
+	static uint8_t message[40 * 4096];
+	static uint8_t one[4096];
+	struct topic_count tc;
+	size_t used = 0, pos = 0;
+	struct fs_flow flow;
+	int before, n = 0;
+
+	/* reload_keeps_rules_on_error left one flow on the topic. */
+	before = read_topic(t, "flows.filtered.late", 1, &tc);
+	assert_int_equal(before, 1);
+	for (int i = 0; i < 30; i++) {
+		size_t len = long_flow(t, one, sizeof(one));
+
+		assert_true(used + len <= sizeof(message));
+		memcpy(message + used, one, len);
+		used += len;
+	}
+	print_message("30 flows of %zu bytes each in one message of %zu bytes\n", used / 30, used);
+	do {
+		assert_int_equal(fs_flow_codec_decode_next(t->codec, message, used, &pos, &flow), 0);
+		n++;
+	} while (pos < used);
+	assert_int_equal(n, 30);
+	assert_int_equal(fs_producer_send_records(t->producer, "flows.enriched", "k", 1, message,
+						  used, 30), 0);
+	/* A later message on the same partition must get through too. */
+	send_flow(t, "10.0.0.10", "203.0.113.25", 6, 25, 0x18);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+	assert_int_equal(read_topic(t, "flows.filtered.late", before + 31, &tc), before + 31);
+	assert_true(has_source(&tc, "10.0.0.9"));
+	assert_true(has_source(&tc, "10.0.0.10"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rules_route_to_topics),
 		cmocka_unit_test(reload_keeps_rules_on_error),
+		cmocka_unit_test(long_flows_pass_through),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
