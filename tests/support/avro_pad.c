@@ -14,7 +14,6 @@ struct pad {
 	const uint8_t *in_end;
 	uint8_t *out;
 	uint8_t *out_end;
-	bool failed;
 };
 
 /* Reads one varint's raw 7-bit groups into *value. */
@@ -138,7 +137,7 @@ size_t
 fs_test_avro_pad(const char *schema_json, const uint8_t *in, size_t in_len, uint8_t *out,
 		 size_t cap)
 {
-	struct pad p = { in + HEADER_LEN, in + in_len, out + HEADER_LEN, out + cap, false };
+	struct pad p = { in + HEADER_LEN, in + in_len, out + HEADER_LEN, out + cap };
 	avro_schema_t schema;
 	bool ok;
 

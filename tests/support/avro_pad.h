@@ -16,11 +16,11 @@
 
 /*
  * Re-encodes the single-object message in (in_len bytes, one datum of the
- * writer schema given as JSON text) into out (cap bytes): the 10-byte
- * header as it is, then the body with every int, enum index, union index
- * and array block count in 5 bytes and every long, string and bytes length
- * in 10.  Returns the output length, or 0 when the input does not match the
- * schema or out is too small.
+ * writer schema given as JSON text) into out (cap bytes).  The 10-byte
+ * header stays as it is.  In the body, every int, enum index, union index
+ * and array block count takes 5 bytes, and every long, string length and
+ * bytes length takes 10.  Returns the output length, or 0 when the input
+ * does not match the schema or out is too small.
  */
 size_t fs_test_avro_pad(const char *schema_json, const uint8_t *in, size_t in_len,
 			uint8_t *out, size_t cap);
