@@ -369,7 +369,7 @@ long_flow(struct worker_test *t, uint8_t *out, size_t cap)
 	size_t len = 0, padded;
 
 	make_flow(&flow, "10.0.0.9", "203.0.113.25", 6, 25, 0x18);
-	flow.present = (FS_F_ENTERPRISE_ELEMENTS << 1) - 1;
+	flow.present = ((uint64_t)FS_F_ENTERPRISE_ELEMENTS << 1) - 1;
 	FILL(flow.src_country);
 	FILL(flow.dst_country);
 	FILL(flow.src_city);

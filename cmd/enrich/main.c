@@ -36,6 +36,7 @@
 #include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
+#include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "enrich/enricher.h"
@@ -419,6 +420,7 @@ run(struct enrich *enrich, const struct fs_config *config)
 		}
 	}
 	worker_telemetry_set_stopping(enrich->telemetry);
+	fs_exit_deadline_arm(FACILITY, FS_EXIT_DEADLINE_S);
 	publish_metrics(enrich);
 	log_stats(enrich);
 	return status;

@@ -39,6 +39,7 @@
 #include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
+#include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "filter/filter.h"
@@ -599,6 +600,7 @@ run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_
 		}
 	}
 	worker_telemetry_set_stopping(w->telemetry);
+	fs_exit_deadline_arm("filter", FS_EXIT_DEADLINE_S);
 	if (status == 0 && commit_delivered(w) < 0)
 		fs_log(FS_LOG_WARNING, "filter",
 		       "the last flows were not all delivered; they will be consumed again at restart");

@@ -39,6 +39,7 @@
 #include "alert/syslog.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
+#include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "detect/detect.h"
@@ -572,6 +573,7 @@ run(struct report *report, const struct fs_config *config)
 		}
 	}
 	worker_telemetry_set_stopping(report->telemetry);
+	fs_exit_deadline_arm("report", FS_EXIT_DEADLINE_S);
 	if (flush(report) < 0)
 		fs_log(FS_LOG_WARNING, "report",
 		       "%llu flows were not written to Redis; they will be consumed again at restart",
