@@ -3,12 +3,13 @@
 #
 #   scripts/bench-alloc.sh CAPTURE [FLOWS]
 #
-# Runs flowsift-ingest under valgrind (memcheck's "total heap usage" line
-# counts every malloc, calloc and realloc of the process) against a private
-# flowsift-broker, three times: sending nothing, then FLOWS flows of CAPTURE
-# (default 20000, rounded down to whole seconds) at 2,000 flows/s, with kafka.message.flows.max at its
-# default and at 1.  Allocations per flow = (allocations of the run with
-# flows - allocations of the idle run) / flows.  Prints key=value lines:
+# Runs flowsift-ingest under valgrind against a private flowsift-broker;
+# memcheck's "total heap usage" line counts every malloc, calloc and realloc
+# of the process.  It runs three times: sending nothing, then FLOWS flows of
+# CAPTURE (default 20000, rounded down to whole seconds) at 2,000 flows/s
+# with kafka.message.flows.max at its default, then at 1.  Allocations per
+# flow = (allocations of the run with flows - allocations of the idle run)
+# / flows.  Prints key=value lines:
 #   alloc_idle=N alloc_batched=N alloc_single=N flows=N
 #   alloc_per_flow_batched=X alloc_per_flow_single=X
 # Settings (environment): BENCH_PORT (UDP port, default 23055), ALLOC_OUT

@@ -147,8 +147,8 @@ nffile=$(ls "$work"/flows/nfcapd.* 2>/dev/null | grep -v current | head -1)
 # softflowd 1.1.0 replaying a capture can export a flow whose first-switched
 # uptime stamp lies before the header's sysUptime of 0, as 2^32 minus the
 # milliseconds (seen: first 4294966275, last 0, sysUptime 0).  flowsift reads
-# uptime stamps modulo 2^32, as RFC 3954 counters wrap, and places the flow
-# 1,021 ms before the export; nfdump 1.7.1 leaves both its times at the
+# uptime stamps modulo 2^32, because RFC 3954 counters wrap, and places the
+# flow 1,021 ms before the export.  nfdump 1.7.1 leaves both its times at the
 # epoch, so its duration is 0.  Those flows are left out of the comparisons
 # that depend on time.
 nfdump -r "$nffile" -q -o csv 'any' 2>/dev/null |

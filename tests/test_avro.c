@@ -1198,7 +1198,7 @@ test_decode_next_walks_a_message(void **state)
 	assert_int_equal(count, 1);
 	assert_int_equal(rejected, 1);
 
-	/* An empty message holds no flow and is one rejected flow. */
+	/* An empty message contains no flow and counts as one rejected flow. */
 	pos = 0;
 	assert_int_equal(fs_flow_codec_decode_next(codec, msg, 0, &pos, &out), FS_ERR_TRUNCATED);
 	assert_int_equal(pos, 0);

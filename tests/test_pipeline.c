@@ -517,7 +517,7 @@ tally_message(const void *value, size_t len, void *opaque)
 }
 
 /*
- * Reads topic to its end and checks that it holds every flow sent, in at
+ * Reads topic to its end and checks that it contains every flow sent, in at
  * most one message per datagram or IPFIX-over-TCP message: ingest and
  * enrich put the flows of one datagram into one message.
  */

@@ -72,14 +72,13 @@ int fs_archive_writer_new(struct fs_archive_writer **out,
 			  size_t err_len);
 
 /*
- * Appends every flow of the message msg (len bytes, borrowed; one or more
- * single-object flows, avro/flow_codec.h) at now_ns (Unix ns; names the
- * file when one is opened).  Returns 0; FS_ERR_INVALID, FS_ERR_TRUNCATED
- * or FS_ERR_UNSUPPORTED (unknown fingerprint), the first such error, when
- * flows of the message are not valid, which are counted and not written
- * while the valid ones are; or
- * FS_ERR_SYSTEM when a file cannot be written (logged; the caller should
- * stop without storing offsets).
+ * Appends every flow of the message msg (len bytes, borrowed), which contains
+ * one or more single-object flows (avro/flow_codec.h), at now_ns (Unix ns,
+ * which names the file when one is opened).  Flows that are not valid are
+ * counted and not written, and the valid ones are.  Returns 0, the first
+ * of FS_ERR_INVALID, FS_ERR_TRUNCATED or FS_ERR_UNSUPPORTED (unknown
+ * fingerprint) met, or FS_ERR_SYSTEM when a file cannot be written (logged;
+ * the caller should stop without storing offsets).
  */
 int fs_archive_writer_append(struct fs_archive_writer *w, const uint8_t *msg,
 			     size_t len, int64_t now_ns);

@@ -8,8 +8,8 @@
  * take it apart with fs_flow_codec_decode_next().
  *
  * One message per flow cost ingest about half of its CPU in librdkafka's
- * per-message path and lz4 framing (BENCHMARKS.md, section 2); one per
- * export datagram divides that part by the flows of a datagram.
+ * per-message path and lz4 framing (BENCHMARKS.md, section 2).  One message
+ * per export datagram divides that part by the flows of a datagram.
  *
  * Usage, for each flow:
  *

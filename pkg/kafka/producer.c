@@ -36,7 +36,7 @@ static const char *const producer_defaults[] = {
 	"batch.num.messages", "10000",
 	"compression.codec", "lz4",
 	"queue.buffering.max.messages", "100000",
-	/* librdkafka's default is 1 GiB; 64 MiB holds 200,000 one-flow messages or
+	/* librdkafka's default is 1 GiB; 64 MiB fits 200,000 one-flow messages or
 	 * about 15,000 messages of 30 flows. */
 	"queue.buffering.max.kbytes", "65536",
 	NULL,

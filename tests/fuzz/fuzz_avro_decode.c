@@ -67,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/*
 	 * The input read as a message of several flows: every step moves
-	 * forward.  An empty message holds no flow and leaves pos at 0.
+	 * forward.  An empty message contains no flow and leaves pos at 0.
 	 */
 	do {
 		size_t before = pos;
