@@ -358,11 +358,16 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)timestamp_ms;
 	if (report->batch_start_ns == 0)
 		report->batch_start_ns = now_ns();
+	/*
+	 * Messages of other partitions may come first after the seek back, so
+	 * the remembered count stays until its own message comes again.
+	 */
 	if (fs_consumer_current(report->consumer, &partition, &offset) == 0 &&
 	    report->resume_flows > 0 && partition == report->resume_partition &&
-	    offset == report->resume_offset)
+	    offset == report->resume_offset) {
 		skip = report->resume_flows;
-	report->resume_flows = 0;
+		report->resume_flows = 0;
+	}
 	do {
 		rc = fs_flow_codec_decode_next(report->codec, value, len, &pos, &flow);
 		if (index++ < skip)
