@@ -1322,6 +1322,17 @@ extract_flow(struct schema_version *v, struct fs_flow *flow)
 	return 0;
 }
 
+/* Reads the little-endian fingerprint of the header at buf (10 bytes). */
+static uint64_t
+header_fingerprint(const uint8_t *buf)
+{
+	uint64_t fp = 0;
+
+	for (int i = 0; i < 8; i++)
+		fp |= (uint64_t)buf[2 + i] << (8 * i);
+	return fp;
+}
+
 /*
  * Checks the single-object header of buf and finds the writer schema.
  * Returns 0 and the version in *out, or FS_ERR_TRUNCATED, FS_ERR_INVALID or
@@ -1331,7 +1342,7 @@ static int
 find_message_version(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
 		     struct schema_version **out)
 {
-	uint64_t fp = 0;
+	uint64_t fp;
 
 	for (size_t i = 0; i < sizeof(single_object_marker); i++) {
 		if (i == len)
@@ -1341,8 +1352,7 @@ find_message_version(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	}
 	if (len < FS_FLOW_CODEC_HEADER_LEN)
 		return FS_ERR_TRUNCATED;
-	for (int i = 0; i < 8; i++)
-		fp |= (uint64_t)buf[2 + i] << (8 * i);
+	fp = header_fingerprint(buf);
 
 	*out = (struct schema_version *)find_version(codec, fp);
 	return *out == NULL ? FS_ERR_UNSUPPORTED : 0;
@@ -1440,6 +1450,42 @@ fs_flow_codec_decode_generic(struct fs_flow_codec *codec, const uint8_t *buf, si
 	return decode_one(codec, buf, len, out, true);
 }
 
+/*
+ * Returns where the flow after a broken one at buf + from begins: the next
+ * C3 01 that is followed by the fingerprint of a registered schema, or by
+ * the broken flow's own unknown fingerprint, so that a message written with
+ * a newer schema loses its flows one by one and each one is counted.  C3 01
+ * alone is no boundary: an address such as 195.1.0.0 contains it.  Returns
+ * len when no flow follows.
+ */
+static size_t
+find_next_flow(const struct fs_flow_codec *codec, const uint8_t *buf, size_t len, size_t from)
+{
+	bool unknown = false;
+	uint64_t broken = 0;
+
+	if (len - from >= FS_FLOW_CODEC_HEADER_LEN &&
+	    memcmp(buf + from, single_object_marker, sizeof(single_object_marker)) == 0) {
+		broken = header_fingerprint(buf + from);
+		unknown = find_version(codec, broken) == NULL;
+	}
+	for (size_t p = from + 1; p + FS_FLOW_CODEC_HEADER_LEN <= len; p++) {
+		const uint8_t *c3 = memchr(buf + p, single_object_marker[0],
+					   len - FS_FLOW_CODEC_HEADER_LEN + 1 - p);
+		uint64_t fp;
+
+		if (c3 == NULL)
+			break;
+		p = (size_t)(c3 - buf);
+		if (buf[p + 1] != single_object_marker[1])
+			continue;
+		fp = header_fingerprint(buf + p);
+		if (find_version(codec, fp) != NULL || (unknown && fp == broken))
+			return p;
+	}
+	return len;
+}
+
 int
 fs_flow_codec_decode_next(struct fs_flow_codec *codec, const uint8_t *buf, size_t len,
 			  size_t *pos, struct fs_flow *out)
@@ -1452,7 +1498,7 @@ fs_flow_codec_decode_next(struct fs_flow_codec *codec, const uint8_t *buf, size_
 		return FS_ERR_TRUNCATED;
 	}
 	rc = decode_first(codec, buf + *pos, len - *pos, out, false, &used);
-	*pos = used > 0 ? *pos + used : len;
+	*pos = used > 0 ? *pos + used : find_next_flow(codec, buf, len, *pos);
 	return rc;
 }
 

@@ -139,8 +139,10 @@ int fs_flow_codec_decode(struct fs_flow_codec *codec, const uint8_t *buf,
  * of fs_flow_codec_decode(), except that bytes after the flow are the next
  * flow, not an error; FS_ERR_TRUNCATED when *pos is already at len.  On
  * failure *pos is past the flow when its end is known (a well-formed flow
- * with a value out of range), so the caller can count it and go on.
- * Otherwise *pos is at len, because the next flow cannot be located.  Read a message
+ * with a value out of range).  Otherwise *pos is at the next header in the
+ * message that carries C3 01 and the fingerprint of a registered schema, or
+ * the broken flow's own unknown fingerprint, or at len when there is none.
+ * Either way the caller counts one bad flow and goes on.  Read a message
  * with:
  *
  *   size_t pos = 0;
