@@ -15,7 +15,8 @@
 #                and avro-c) and Avro decode (direct and avro-c)
 #   3. e2e       UDP on loopback through the embedded broker: flowsift-ingest
 #                and flowsift-report, then nfacctd (kafka plugin to the same
-#                broker) and nfcapd, each fed the same capture at rising rates
+#                broker), nfcapd, and nfcapd with LZ4-compressed files (-y),
+#                each fed the same capture at rising rates
 #                until it loses flows; CPU seconds per million flows and peak RSS
 #                then the full pipeline (ingest, enrich, filter, report) at
 #                BENCH_PIPELINE_RATE with each worker's CPU and peak RSS
@@ -29,7 +30,7 @@
 # BENCH_PORT (first UDP port, default 23055); BENCH_E2E_FORMATS (default
 # v9; any of v5 v9 ipfix); BENCH_RATES (flows/s tried in the e2e section);
 # BENCH_TRIAL_SECONDS (seconds of traffic per e2e trial); BENCH_COLLECTORS
-# (default flowsift nfacctd nfcapd); BENCH_SECTIONS (default stage callgrind
+# (default flowsift nfacctd nfcapd nfcapd_lz4); BENCH_SECTIONS (default stage callgrind
 # e2e growth alloc); BENCH_PIPELINE_RATE (flows/s of the full pipeline trial).
 # Needs pmacct, nfdump, valgrind and redis-server (scripts/deps.sh).
 set -eu
@@ -72,7 +73,7 @@ else
 	e2e_flows=1m
 fi
 e2e_formats=${BENCH_E2E_FORMATS:-v9}
-collectors=${BENCH_COLLECTORS:-flowsift nfacctd nfcapd}
+collectors=${BENCH_COLLECTORS:-flowsift nfacctd nfcapd nfcapd_lz4}
 sections=${BENCH_SECTIONS:-stage callgrind e2e growth alloc}
 
 want() {
@@ -461,13 +462,19 @@ EOF
 		"cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows") peak_rss_kb=$hwm"
 }
 
-trial_nfcapd() {
-	dir=$work/nfcapd.$3
+# nfcapd_trial NAME FLAGS CAPTURE RATE CASE: one nfcapd trial recorded as
+# collector NAME, with FLAGS added to its command line.
+nfcapd_trial() {
+	name=$1
+	flags=$2
+	shift 2
+	dir=$work/$name.$3
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	log=$work/logs/nfcapd.$3.log
+	log=$work/logs/$name.$3.log
 	# nfcapd(1): -B sets the socket buffer; -t 3600 keeps one file per trial.
-	nfcapd -b 127.0.0.1 -p "$ingest_port" -w "$dir" -t 3600 -B 8388608 >"$log" 2>&1 &
+	# shellcheck disable=SC2086
+	nfcapd -b 127.0.0.1 -p "$ingest_port" -w "$dir" -t 3600 -B 8388608 $flags >"$log" 2>&1 &
 	nf_pid=$!
 	pids="$pids $nf_pid"
 	wait_for "udp_bound $ingest_port" "nfcapd"
@@ -485,9 +492,19 @@ trial_nfcapd() {
 	trial_loss=$((sent_flows - flows))
 	[ "$trial_loss" -lt 0 ] && trial_loss=0
 	[ "$trial_loss" -eq 0 ] && [ "$drops" -gt 0 ] && trial_loss=$drops
-	record "e2e collector=nfcapd case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows stored=$flows" \
+	record "e2e collector=$name case=$3 rate=$2 sent_rate=$sent_rate sent=$sent_flows stored=$flows" \
 		"socket_drops=$drops loss=$trial_loss cpu_s=$cpu cpu_s_per_mflow=$(per_million "$cpu" "$sent_flows")" \
 		"peak_rss_kb=$hwm"
+}
+
+trial_nfcapd() {
+	nfcapd_trial nfcapd "" "$@"
+}
+
+# nfcapd compressing its files with LZ4, as flowsift's producer compresses
+# its Kafka batches.
+trial_nfcapd_lz4() {
+	nfcapd_trial nfcapd_lz4 -y "$@"
 }
 
 # Writes the Markdown tables of results.md from the key=value lines of results.txt.
@@ -568,24 +585,28 @@ summarize() {
 		print ""
 		print "## Highest offered rate with zero loss, and ratios"
 		print ""
-		print "| format | flowsift | nfacctd | nfcapd | flowsift / nfacctd | flowsift / nfcapd |"
-		print "|---|---|---|---|---|---|"
+		print "| format | flowsift | nfacctd | nfcapd | nfcapd -y | flowsift / nfacctd | flowsift / nfcapd | flowsift / nfcapd -y |"
+		print "|---|---|---|---|---|---|---|---|"
 		# max_rate: every trial up to it lost nothing.
 		for (f in formats) {
 			a = zl["flowsift" SUBSEP f]; b = zl["nfacctd" SUBSEP f]; c = zl["nfcapd" SUBSEP f]
-			printf "| %s | %s | %s | %s | %s | %s |\n", f, fmt(a), fmt(b), fmt(c),
-				(b > 0 ? sprintf("%.2f", a / b) : "n/a"), (c > 0 ? sprintf("%.2f", a / c) : "n/a")
+			d = zl["nfcapd_lz4" SUBSEP f]
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", f, fmt(a), fmt(b), fmt(c), fmt(d),
+				(b > 0 ? sprintf("%.2f", a / b) : "n/a"), (c > 0 ? sprintf("%.2f", a / c) : "n/a"),
+				(d > 0 ? sprintf("%.2f", a / d) : "n/a")
 		}
 		print ""
 		print "Flows per CPU-second of flowsift-ingest relative to each peer, same case (peer CPU per flow / ingest CPU per flow):"
 		print ""
-		print "| case | vs nfacctd | vs nfcapd |"
-		print "|---|---|---|"
+		print "| case | vs nfacctd | vs nfcapd | vs nfcapd -y |"
+		print "|---|---|---|---|"
 		for (k in cases) {
 			a = cpu["flowsift" SUBSEP k]; b = cpu["nfacctd" SUBSEP k]; c = cpu["nfcapd" SUBSEP k]
+			d = cpu["nfcapd_lz4" SUBSEP k]
 			if (a == "" || a == "n/a" || a + 0 == 0) continue
-			printf "| %s | %s | %s |\n", k, (b != "" && b != "n/a" ? sprintf("%.2f", b / a) : "n/a"),
-				(c != "" && c != "n/a" ? sprintf("%.2f", c / a) : "n/a")
+			printf "| %s | %s | %s | %s |\n", k, (b != "" && b != "n/a" ? sprintf("%.2f", b / a) : "n/a"),
+				(c != "" && c != "n/a" ? sprintf("%.2f", c / a) : "n/a"),
+				(d != "" && d != "n/a" ? sprintf("%.2f", d / a) : "n/a")
 		}
 		print ""
 		print "## Cost growth (NetFlow v9, in process decode + Avro encode)"

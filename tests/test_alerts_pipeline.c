@@ -32,6 +32,7 @@
 
 #include "alert/alert.h"
 #include "alert/alert_codec.h"
+#include "core/clock.h"
 #include "kafka/consumer.h"
 #include "support/process.h"
 #include "support/redis_server.h"
@@ -87,15 +88,6 @@ tcp_open(uint16_t port)
 	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
 	close(fd);
 	return ok;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- NetFlow v5 ---- */
@@ -399,7 +391,7 @@ count_alerts(const struct pipeline *p, enum fs_alert_rule rule, enum fs_alert_st
 static void
 poll_alerts(struct pipeline *p, int64_t deadline_ms, bool stop_at_fanout)
 {
-	while (now_ms() < deadline_ms) {
+	while (fs_monotonic_ms() < deadline_ms) {
 		fs_consumer_poll(p->consumer, 100, take_alert, p, 100);
 		if (stop_at_fanout && count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) > 0)
 			return;
@@ -493,7 +485,7 @@ spewing_host_raises_one_fanout_alert(void **state)
 	char subject[FS_ADDR_STRLEN];
 
 	send_traffic(p);
-	sent_at = now_ms();
+	sent_at = fs_monotonic_ms();
 	deadline = sent_at + DEADLINE_MS;
 	poll_alerts(p, deadline, true);
 	if (count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) == 0) {
@@ -502,14 +494,14 @@ spewing_host_raises_one_fanout_alert(void **state)
 		fail_msg("no fan-out alert on flows.alerts within %d ms", DEADLINE_MS);
 	}
 	fprintf(stderr, "alerts pipeline: fan-out alert on flows.alerts %lld ms after the last datagram\n",
-		(long long)(now_ms() - sent_at));
-	while (now_ms() < deadline && !syslog_has(p, "cat=fanout", "src=10.1.66.6"))
+		(long long)(fs_monotonic_ms() - sent_at));
+	while (fs_monotonic_ms() < deadline && !syslog_has(p, "cat=fanout", "src=10.1.66.6"))
 		usleep(100000);
 	assert_true(syslog_has(p, "cat=fanout", "src=10.1.66.6"));
 	assert_true(syslog_has(p, "CEF:0|flowsift|flowsift|", "dpt=445"));
 
 	/* Later flushes must not raise it again, nor anything for the ordinary hosts. */
-	poll_alerts(p, now_ms() + 2000, false);
+	poll_alerts(p, fs_monotonic_ms() + 2000, false);
 	assert_int_equal(count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED), 1);
 	for (size_t i = 0; i < p->nalerts; i++) {
 		assert_string_equal(fs_addr_format(&p->alerts[i].subject, subject), "10.1.66.6");
@@ -527,7 +519,7 @@ spewing_host_raises_one_fanout_alert(void **state)
 	send_traffic(p);
 	/* Returns once the restarted worker wrote the second round to Redis. */
 	topic_report_equals_live(p);
-	poll_alerts(p, now_ms() + 2000, false);
+	poll_alerts(p, fs_monotonic_ms() + 2000, false);
 	assert_int_equal(count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED), 1);
 	assert_int_equal(count_alerts(p, FS_RULE_FANOUT, FS_ALERT_UPDATED), 0);
 }
@@ -567,7 +559,7 @@ redis_outage_then_recovery(void **state)
 	assert_int_equal(count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED), 0);
 
 	assert_int_equal(fs_test_redis_spawn(&p->redis, args), 0);
-	poll_alerts(p, now_ms() + 30000, true);
+	poll_alerts(p, fs_monotonic_ms() + 30000, true);
 	if (count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) != 1) {
 		print_log(p, "report.log");
 		fail_msg("no fan-out alert within 30 s of Redis coming back");
@@ -608,7 +600,7 @@ redis_paused_write_counts_once(void **state)
 
 	assert_non_null(c);
 	send_traffic(p);
-	poll_alerts(p, now_ms() + DEADLINE_MS, true);
+	poll_alerts(p, fs_monotonic_ms() + DEADLINE_MS, true);
 	assert_int_equal(count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED), 1);
 
 	assert_int_equal(kill(p->redis.pid, SIGSTOP), 0);

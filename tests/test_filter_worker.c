@@ -21,6 +21,7 @@
 
 #include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
+#include "core/clock.h"
 #include "core/flow.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -55,15 +56,6 @@ static const char rules_invalid[] =
 
 static const char rules_v2[] =
 	"rule late topic flows.filtered.late: any\n";
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -253,7 +245,7 @@ read_topic(struct worker_test *t, const char *topic, int want, struct topic_coun
 	const char *topics[] = { topic };
 	char group[64], err[256];
 	struct fs_consumer *c;
-	int64_t deadline = now_ms() + WAIT_MS, quiet_until = 0;
+	int64_t deadline = fs_monotonic_ms() + WAIT_MS, quiet_until = 0;
 
 	memset(tc, 0, sizeof(*tc));
 	tc->codec = t->codec;
@@ -261,11 +253,11 @@ read_topic(struct worker_test *t, const char *topic, int want, struct topic_coun
 	c = fs_consumer_new(t->bootstrap, group, topics, 1, &kp, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("fs_consumer_new: %s", err);
-	while (now_ms() < deadline) {
+	while (fs_monotonic_ms() < deadline) {
 		fs_consumer_poll(c, 100, count_flow, tc, 100);
 		if (tc->count >= want && quiet_until == 0)
-			quiet_until = now_ms() + QUIET_MS;
-		if (quiet_until != 0 && now_ms() >= quiet_until)
+			quiet_until = fs_monotonic_ms() + QUIET_MS;
+		if (quiet_until != 0 && fs_monotonic_ms() >= quiet_until)
 			break;
 	}
 	fs_consumer_close(c, NULL);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "support/process.h"
 
 struct ingest_env {
@@ -44,15 +45,6 @@ free_port(int type)
 	port = ntohs(sin.sin_port);
 	close(fd);
 	return port;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sends one HTTP/1.0 GET; returns the response (caller frees) or NULL when nothing listens. */
@@ -128,10 +120,10 @@ metric_value(uint16_t port, const char *series)
 static long long
 wait_metric(uint16_t port, const char *series, long long expected, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	long long value;
 
-	while ((value = metric_value(port, series)) < expected && now_ms() < deadline)
+	while ((value = metric_value(port, series)) < expected && fs_monotonic_ms() < deadline)
 		usleep(50000);
 	return value;
 }
@@ -139,10 +131,10 @@ wait_metric(uint16_t port, const char *series, long long expected, int timeout_m
 static int
 wait_status(uint16_t port, const char *path, int expected, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	int status;
 
-	while ((status = http_status(port, path)) != expected && now_ms() < deadline)
+	while ((status = http_status(port, path)) != expected && fs_monotonic_ms() < deadline)
 		usleep(100000);
 	return status;
 }
@@ -299,13 +291,13 @@ metrics_count_flows_and_probes(void **state)
 				      "flowsift_ingest_datagram_processing_seconds_count"), 20);
 	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_producer_queue_depth"), 0);
 
-	begin = now_ms();
+	begin = fs_monotonic_ms();
 	status = fs_test_stop(e->ingest, 15000);
 	e->ingest = 0;
 	if (status != 0)
 		print_log(e, "ingest");
 	assert_int_equal(status, 0);
-	assert_true(now_ms() - begin < 5000);
+	assert_true(fs_monotonic_ms() - begin < 5000);
 	/* The JSON log format was applied. */
 	assert_true(log_contains(e, "ingest", "{\"ts\":"));
 	assert_true(log_contains(e, "ingest", "\"msg\":\"stopped\""));
@@ -348,15 +340,15 @@ sigterm_bounded_with_broker_gone(void **state)
 				     10000), 10);
 	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_broker_reachable"), 0);
 
-	begin = now_ms();
+	begin = fs_monotonic_ms();
 	status = fs_test_stop(e->ingest, 15000);
 	e->ingest = 0;
-	if (status != 0 || now_ms() - begin >= 1500 + 3000)
+	if (status != 0 || fs_monotonic_ms() - begin >= 1500 + 3000)
 		print_log(e, "ingest");
 	assert_int_equal(status, 0);
 	/* The flush waits out its timeout, then destroying the client takes a moment. */
-	assert_true(now_ms() - begin >= 1500);
-	assert_true(now_ms() - begin < 1500 + 3000);
+	assert_true(fs_monotonic_ms() - begin >= 1500);
+	assert_true(fs_monotonic_ms() - begin < 1500 + 3000);
 	assert_true(log_contains(e, "ingest", "lost=10"));
 	finish(e);
 }

@@ -25,6 +25,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "kafka/consumer.h"
@@ -52,15 +53,6 @@ struct recorder {
 	int bad_payloads;      /* values not of the form msg-<index>, or key mismatch */
 	int missing_timestamp;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 setup_cluster(void **state)
@@ -193,9 +185,9 @@ open_consumer(const char *bootstrap, const char *group, const char *topic)
 static void
 consume_until(struct fs_consumer *c, struct recorder *r, int want)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = fs_monotonic_ms() + DEADLINE_MS;
 
-	while (r->count < want && r->failures == 0 && now_ms() < deadline) {
+	while (r->count < want && r->failures == 0 && fs_monotonic_ms() < deadline) {
 		int rc = fs_consumer_poll(c, 100, record_handler, r, 64);
 
 		assert_true(rc >= 0);
@@ -543,9 +535,9 @@ test_iterator_props_applied(void **state)
 static int
 wait_for_line(const char *path, char *buf, size_t len)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = fs_monotonic_ms() + DEADLINE_MS;
 
-	while (now_ms() < deadline) {
+	while (fs_monotonic_ms() < deadline) {
 		FILE *file = fopen(path, "r");
 
 		if (file) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "avro/flow_codec.h"
+#include "core/clock.h"
 #include "core/flow.h"
 #include "kafka/producer.h"
 #include "support/process.h"
@@ -50,15 +51,6 @@ struct metrics_test {
 static const char rules[] =
 	"rule web topic flows.filtered.web: proto tcp and dst port 80\n"
 	"rule never: port 9\n";
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint16_t
 free_tcp_port(void)
@@ -256,10 +248,10 @@ check_exposition(const char *text)
 static long long
 wait_sample(const struct metrics_test *t, int worker, const char *sample, long long want)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = fs_monotonic_ms() + WAIT_MS;
 	long long value = -1;
 
-	while (now_ms() < deadline) {
+	while (fs_monotonic_ms() < deadline) {
 		char *text = scrape(t->ports[worker]);
 
 		value = text ? sample_value(text, sample) : -1;
@@ -278,10 +270,10 @@ wait_sample(const struct metrics_test *t, int worker, const char *sample, long l
 static int
 wait_status(uint16_t port, const char *path, int want, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	int status = 0;
 
-	while (now_ms() < deadline) {
+	while (fs_monotonic_ms() < deadline) {
 		status = http_status(port, path);
 		if (status == want)
 			break;

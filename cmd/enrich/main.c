@@ -36,6 +36,7 @@
 #include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -107,21 +108,6 @@ on_signal(int sig)
 		stop_requested = 1;
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
-now_ms(void)
-{
-	return now_ns() / 1000000;
-}
-
 /*
  * Queues the enriched flows gathered in enrich->out as one message, waiting
  * while the local queue is full, and empties the batch.  Returns 0 or nonzero.
@@ -180,7 +166,7 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)key_len;
 	(void)timestamp_ms;
 	if (enrich->batch_start_ns == 0)
-		enrich->batch_start_ns = now_ns();
+		enrich->batch_start_ns = fs_monotonic_ns();
 	do {
 		rc = fs_flow_codec_decode_next(enrich->codec, value, len, &pos, &flow);
 		if (rc < 0) {
@@ -206,9 +192,9 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 static void
 rewind_backoff(struct enrich *enrich)
 {
-	int64_t until = now_ms() + REWIND_BACKOFF_MS;
+	int64_t until = fs_monotonic_ms() + REWIND_BACKOFF_MS;
 
-	while (!stop_requested && now_ms() < until)
+	while (!stop_requested && fs_monotonic_ms() < until)
 		fs_producer_poll(enrich->producer, QUEUE_FULL_WAIT_MS);
 }
 
@@ -376,13 +362,13 @@ run(struct enrich *enrich, const struct fs_config *config)
 {
 	int64_t stats_interval_ms = fs_config_int(config, "enrich.stats.interval") * 1000;
 	int64_t reload_interval_ms = fs_config_int(config, "enrich.reload.interval") * 1000;
-	int64_t next_stats = now_ms() + stats_interval_ms;
-	int64_t next_reload = now_ms() + reload_interval_ms;
+	int64_t next_stats = fs_monotonic_ms() + stats_interval_ms;
+	int64_t next_reload = fs_monotonic_ms() + reload_interval_ms;
 	int status = 0;
 
 	while (!stop_requested) {
 		struct fs_producer_stats before;
-		int64_t now = now_ms();
+		int64_t now = fs_monotonic_ms();
 		int rc;
 
 		if (reload_requested) {
@@ -405,7 +391,7 @@ run(struct enrich *enrich, const struct fs_config *config)
 		rc = commit_batch(enrich, &before);
 		if (enrich->batch_start_ns != 0) {
 			worker_telemetry_observe_batch(enrich->telemetry,
-						       (double)(now_ns() - enrich->batch_start_ns) / 1e9);
+						       (double)(fs_monotonic_ns() - enrich->batch_start_ns) / 1e9);
 			enrich->batch_start_ns = 0;
 		}
 		if (rc < 0) {

@@ -39,6 +39,7 @@
 #include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -138,21 +139,6 @@ on_hup(int sig)
 {
 	(void)sig;
 	reload_requested = 1;
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
-now_ms(void)
-{
-	return now_ns() / 1000000;
 }
 
 /* Registers the rule counters of stats[0..count-1] (a name seen before gets its series back).  Returns 0 or -1. */
@@ -377,7 +363,7 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 
 	(void)timestamp_ms;
 	if (w->batch_start_ns == 0)
-		w->batch_start_ns = now_ns();
+		w->batch_start_ns = fs_monotonic_ns();
 	w->key = key;
 	w->key_len = key_len;
 	do {
@@ -413,9 +399,9 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 static void
 rewind_backoff(struct filter_worker *w)
 {
-	int64_t until = now_ms() + REWIND_BACKOFF_MS;
+	int64_t until = fs_monotonic_ms() + REWIND_BACKOFF_MS;
 
-	while (!stop_requested && now_ms() < until)
+	while (!stop_requested && fs_monotonic_ms() < until)
 		fs_producer_poll(w->producer, 100);
 }
 
@@ -557,8 +543,8 @@ log_stats(const struct filter_worker *w)
 static int
 run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_ms)
 {
-	int64_t next_commit = now_ms() + commit_interval_ms;
-	int64_t next_stats = now_ms() + stats_interval_ms;
+	int64_t next_commit = fs_monotonic_ms() + commit_interval_ms;
+	int64_t next_stats = fs_monotonic_ms() + stats_interval_ms;
 	int status = 0;
 
 	while (!stop_requested) {
@@ -581,11 +567,11 @@ run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_
 		fs_producer_poll(w->producer, 0);
 		if (w->batch_start_ns != 0) {
 			worker_telemetry_observe_batch(w->telemetry,
-						       (double)(now_ns() - w->batch_start_ns) / 1e9);
+						       (double)(fs_monotonic_ns() - w->batch_start_ns) / 1e9);
 			w->batch_start_ns = 0;
 		}
 		publish_metrics(w);
-		now = now_ms();
+		now = fs_monotonic_ms();
 		if (now >= next_commit) {
 			rc = commit_delivered(w);
 			if (rc == FS_ERR_SYSTEM) {

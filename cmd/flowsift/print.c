@@ -24,6 +24,7 @@
 #include "avro/flow_codec.h"
 #include "commands.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/flow_json.h"
 #include "core/flow_text.h"
 #include "core/log.h"
@@ -75,15 +76,6 @@ struct print_run {
 	const char *source;
 	struct fs_topic_range *range;
 };
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 print_help(void)
@@ -204,7 +196,7 @@ show_progress(struct print_run *run, bool force)
 
 	if (!run->progress)
 		return;
-	now = monotonic_ms();
+	now = fs_monotonic_ms();
 	if (!force && (now < run->next_progress_ms || now - run->started_ms < PROGRESS_DELAY_MS))
 		return;
 	run->next_progress_ms = now + PROGRESS_INTERVAL_MS;
@@ -588,7 +580,7 @@ cmd_print(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_SIZE);
 	run.progress = isatty(STDERR_FILENO) == 1;
-	run.started_ms = monotonic_ms();
+	run.started_ms = fs_monotonic_ms();
 	if (!args.no_header)
 		print_header(&run);
 

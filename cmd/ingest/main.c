@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/capture.h"
@@ -75,15 +76,6 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static int64_t
-now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * Replay reads as fast as the broker takes flows: before each datagram it
  * waits, up to REPLAY_QUEUE_WAIT_MS, while the producer queue is nearly
@@ -101,13 +93,13 @@ now_ns(clockid_t clock)
 static void
 wait_for_queue_room(struct ingest *ingest)
 {
-	int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)REPLAY_QUEUE_WAIT_MS * 1000000;
+	int64_t deadline = fs_monotonic_ns() + (int64_t)REPLAY_QUEUE_WAIT_MS * 1000000;
 	struct fs_producer_stats p;
 
 	for (;;) {
 		fs_producer_stats(ingest->shared.producer, &p);
 		if (p.queue_depth < ingest->replay_queue_bound || stop_requested ||
-		    now_ns(CLOCK_MONOTONIC) >= deadline)
+		    fs_monotonic_ns() >= deadline)
 			return;
 		fs_producer_poll(ingest->shared.producer, 100);
 	}
@@ -126,10 +118,10 @@ replay_datagram(const struct fs_datagram *datagram, void *opaque)
 
 		if (ingest->replay_first_ns == 0) {
 			ingest->replay_first_ns = datagram->time_ns;
-			ingest->replay_start_ns = now_ns(CLOCK_MONOTONIC);
+			ingest->replay_start_ns = fs_monotonic_ns();
 		}
 		due = ingest->replay_start_ns + (datagram->time_ns - ingest->replay_first_ns);
-		wait = due - now_ns(CLOCK_MONOTONIC);
+		wait = due - fs_monotonic_ns();
 		if (wait > 0) {
 			struct timespec ts = { wait / 1000000000, wait % 1000000000 };
 
@@ -138,7 +130,7 @@ replay_datagram(const struct fs_datagram *datagram, void *opaque)
 	}
 	wait_for_queue_room(ingest);
 	ingest_worker_decode(datagram->data, datagram->len, &datagram->exporter,
-			     datagram->exporter_port, now_ns(CLOCK_REALTIME), ingest->workers[0]);
+			     datagram->exporter_port, fs_clock_ns(CLOCK_REALTIME), ingest->workers[0]);
 	fs_producer_poll(ingest->shared.producer, 0);
 	return 0;
 }
@@ -177,7 +169,7 @@ publish_exporters(struct ingest *ingest)
 	size_t count = gather_exporters(ingest);
 
 	exporter_metrics_publish(ingest->exporter_metrics, ingest->exporter_rows, count);
-	ingest->exporters_published_ns = now_ns(CLOCK_MONOTONIC);
+	ingest->exporters_published_ns = fs_monotonic_ns();
 	return count;
 }
 
@@ -211,7 +203,7 @@ publish_now(struct ingest *ingest)
 	fs_producer_stats(ingest->shared.producer, &p);
 	sum_workers(ingest, &w);
 	publish_telemetry(ingest, &p, &w);
-	if (now_ns(CLOCK_MONOTONIC) - ingest->exporters_published_ns >=
+	if (fs_monotonic_ns() - ingest->exporters_published_ns >=
 	    (int64_t)EXPORTER_METRICS_MS * 1000000)
 		publish_exporters(ingest);
 }
@@ -367,13 +359,13 @@ run_live(struct ingest *ingest, const struct fs_config *config)
 	/* The metrics show the templates loaded at start before /readyz turns 200. */
 	publish_now(ingest);
 	ingest_telemetry_set_listening(ingest->telemetry, 1);
-	next_stats = now_ns(CLOCK_MONOTONIC) + interval_ns;
+	next_stats = fs_monotonic_ns() + interval_ns;
 	while (!stop_requested) {
 		fs_producer_poll(ingest->shared.producer, 100);
 		if (ingest->shared.share)
 			template_share_poll(ingest->shared.share);
 		publish_now(ingest);
-		if (interval_ns > 0 && now_ns(CLOCK_MONOTONIC) >= next_stats) {
+		if (interval_ns > 0 && fs_monotonic_ns() >= next_stats) {
 			log_stats(ingest, NULL);
 			next_stats += interval_ns;
 		}

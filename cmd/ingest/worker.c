@@ -12,6 +12,7 @@
 #include "avro/counters_codec.h"
 #include "avro/flow_batch.h"
 #include "avro/flow_codec.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "metrics/metrics.h"
@@ -53,15 +54,6 @@ struct ingest_worker {
 
 	struct fs_flow_batch batch;   /* flows of the datagram being decoded */
 };
-
-static int64_t
-now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Queues the flows gathered in the batch as one message and empties it. */
 static void
@@ -168,12 +160,12 @@ ingest_worker_decode(const uint8_t *data, size_t len, const struct fs_addr *expo
 	worker->restore_port = shared->session_by_address && has_templates(data, len);
 	if (worker->restore_port)
 		session_port = 0;
-	start = now_ns(CLOCK_MONOTONIC);
+	start = fs_monotonic_ns();
 	fs_decoder_decode(worker->decoder, data, len, exporter, session_port, time_received_ns,
 			  produce_flow, worker);
 	send_batch(worker);
 	fs_histogram_observe(shared->counters.latency,
-			     (double)(now_ns(CLOCK_MONOTONIC) - start) / 1e9);
+			     (double)(fs_monotonic_ns() - start) / 1e9);
 }
 
 struct ingest_worker *
@@ -242,7 +234,7 @@ static void
 publish(struct ingest_worker *worker, bool with_exporters)
 {
 	struct ingest_worker_snapshot s;
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = fs_monotonic_ns();
 
 	memset(&s, 0, sizeof(s));
 	s.decoder = *fs_decoder_stats(worker->decoder);

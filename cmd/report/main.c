@@ -39,6 +39,7 @@
 #include "alert/syslog.h"
 #include "avro/flow_codec.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -133,24 +134,6 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static int64_t
-now_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Connects when there is no usable connection.  Returns 0 or a negative fs_result. */
 static int
 ensure_redis(struct report *report)
@@ -219,7 +202,7 @@ on_alert(const struct fs_alert *alert, void *opaque)
 static void
 redis_failed(struct report *report, const char *what, int rc)
 {
-	int64_t now = now_ms(CLOCK_MONOTONIC);
+	int64_t now = fs_monotonic_ms();
 
 	report->redis_errors++;
 	if (report->retry_delay_ms == 0)
@@ -250,7 +233,7 @@ redis_failed(struct report *report, const char *what, int rc)
 static int
 flush(struct report *report)
 {
-	int64_t start = now_ns();
+	int64_t start = fs_monotonic_ns();
 	int rc;
 
 	rc = ensure_redis(report);
@@ -270,12 +253,12 @@ flush(struct report *report)
 			return rc;
 		}
 	}
-	rc = fs_topn_flush(report->batch, report->redis, now_ms(CLOCK_REALTIME) / 1000);
+	rc = fs_topn_flush(report->batch, report->redis, fs_clock_ms(CLOCK_REALTIME) / 1000);
 	if (rc < 0) {
 		redis_failed(report, "writing counters to Redis", rc);
 		return rc;
 	}
-	rc = fs_detect_flush(report->detect, report->redis, now_ms(CLOCK_REALTIME));
+	rc = fs_detect_flush(report->detect, report->redis, fs_clock_ms(CLOCK_REALTIME));
 	if (rc < 0) {
 		redis_failed(report, "writing detection counters to Redis", rc);
 		return rc;
@@ -292,7 +275,7 @@ flush(struct report *report)
 		worker_telemetry_set_dependency(report->telemetry, 1, NULL);
 		fs_gauge_set(report->metrics->redis_reachable, 1);
 		fs_histogram_observe(report->metrics->flush_seconds,
-				     (double)(now_ns() - start) / 1e9);
+				     (double)(fs_monotonic_ns() - start) / 1e9);
 	}
 	return 0;
 }
@@ -301,7 +284,7 @@ flush(struct report *report)
 static int
 redis_waiting(const struct report *report)
 {
-	return report->retry_at_ms != 0 && now_ms(CLOCK_MONOTONIC) < report->retry_at_ms;
+	return report->retry_at_ms != 0 && fs_monotonic_ms() < report->retry_at_ms;
 }
 
 /* Makes room after a full table: flushes now unless Redis is waiting for a retry. */
@@ -357,7 +340,7 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)key_len;
 	(void)timestamp_ms;
 	if (report->batch_start_ns == 0)
-		report->batch_start_ns = now_ns();
+		report->batch_start_ns = fs_monotonic_ns();
 	/*
 	 * Messages of other partitions may come first after the seek back, so
 	 * the remembered count stays until its own message comes again.
@@ -541,11 +524,11 @@ static void
 run(struct report *report, const struct fs_config *config)
 {
 	int64_t stats_interval_ms = fs_config_int(config, "report.stats.interval") * 1000;
-	int64_t next_stats = now_ms(CLOCK_MONOTONIC) + stats_interval_ms;
+	int64_t next_stats = fs_monotonic_ms() + stats_interval_ms;
 
-	report->next_flush_ms = now_ms(CLOCK_MONOTONIC) + report->flush_interval_ms;
+	report->next_flush_ms = fs_monotonic_ms() + report->flush_interval_ms;
 	while (!stop_requested) {
-		int64_t now = now_ms(CLOCK_MONOTONIC);
+		int64_t now = fs_monotonic_ms();
 
 		if (now >= report->next_flush_ms && !redis_waiting(report)) {
 			flush(report);
@@ -568,7 +551,7 @@ run(struct report *report, const struct fs_config *config)
 		}
 		if (report->batch_start_ns != 0) {
 			worker_telemetry_observe_batch(report->telemetry,
-						       (double)(now_ns() - report->batch_start_ns) / 1e9);
+						       (double)(fs_monotonic_ns() - report->batch_start_ns) / 1e9);
 			report->batch_start_ns = 0;
 		}
 		publish_metrics(report);

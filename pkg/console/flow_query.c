@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "avro/flow_codec.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "filter/filter.h"
 #include "kafka/topic_range.h"
@@ -21,15 +22,6 @@ struct run_state {
 	struct fs_flow_codec *codec;
 	int64_t timestamp_ms;   /* of the message being read */
 };
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Return values of on_message that end the read; 1 means "more to read" to fs_topic_range_read(). */
 enum { STOP_ROWS = 101, STOP_SCAN = 102, STOP_FN = 103 };
@@ -78,7 +70,7 @@ read_range(struct fs_topic_range *range, struct run_state *state, int64_t deadli
 	struct fs_flow_query_result *result = state->result;
 
 	for (;;) {
-		int64_t left = deadline - monotonic_ms();
+		int64_t left = deadline - fs_monotonic_ms();
 		int rc;
 
 		if (left <= 0) {
@@ -111,7 +103,7 @@ fs_flow_query_run(const struct fs_flow_query *query, struct fs_flow_query_result
 	struct run_state state = { .query = query, .result = result };
 	struct fs_topic_range *range = NULL;
 	/* Opening the range counts against the same time budget as reading it. */
-	int64_t deadline = monotonic_ms() + query->timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + query->timeout_ms;
 	int rc;
 
 	memset(result, 0, sizeof(*result));

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -310,15 +311,6 @@ format_error(char *err, size_t err_len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Returns the length of a v1, v5 or v7 message of count records, or 0 for other versions. */
 static size_t
 fixed_record_message_len(uint16_t version, uint16_t count)
@@ -546,7 +538,7 @@ read_raw(FILE *fp, const char *path, fs_datagram_fn *fn, void *opaque,
 	rc = read_whole_file(fp, path, &buf, &len, err, err_len);
 	if (rc != 0)
 		return rc;
-	rc = fs_capture_split_raw(buf, len, now_ns(), count_raw_datagram, &counter);
+	rc = fs_capture_split_raw(buf, len, fs_clock_ns(CLOCK_REALTIME), count_raw_datagram, &counter);
 	free(buf);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -98,15 +99,6 @@ fail(char *err, size_t err_len, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* init_snmp() is not thread-safe and reads config files; it runs once, quietly. */
@@ -359,7 +351,7 @@ poller_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		int64_t now = now_ms();
+		int64_t now = fs_monotonic_ms();
 		int64_t earliest;
 		struct exporter_state *due = next_due(p, now, &earliest);
 		struct poll_result result = { 0 };
@@ -393,7 +385,7 @@ poller_main(void *arg)
 
 			if (!fs_addr_equal(&s->addr, &addr))
 				continue;
-			now = now_ms();
+			now = fs_monotonic_ms();
 			s->next_poll_ms = now + (int64_t)p->refresh_s * 1000;
 			s->polled = true;
 			p->stats.polls++;
@@ -538,7 +530,7 @@ fs_snmp_poller_lookup(struct fs_snmp_poller *p, const struct fs_addr *exporter,
 bool
 fs_snmp_poller_wait(struct fs_snmp_poller *p, const struct fs_addr *exporter, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	bool polled = false;
 
 	pthread_mutex_lock(&p->lock);
@@ -551,7 +543,7 @@ fs_snmp_poller_wait(struct fs_snmp_poller *p, const struct fs_addr *exporter, in
 			if (fs_addr_equal(&p->exporters[i].addr, exporter))
 				polled = p->exporters[i].polled;
 		}
-		if (polled || now_ms() >= deadline)
+		if (polled || fs_monotonic_ms() >= deadline)
 			break;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 50 * 1000000;

@@ -7,21 +7,13 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 
 /* How long a seek back to a failed message may wait for the fetcher. */
 #define SEEK_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 10000
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct fs_consumer {
 	rd_kafka_t *rk;
@@ -474,11 +466,11 @@ close_bounded(struct fs_consumer *c)
 		rd_kafka_queue_destroy(queue);
 		return FS_ERR_SYSTEM;
 	}
-	deadline = monotonic_ms() + CLOSE_TIMEOUT_MS;
+	deadline = fs_monotonic_ms() + CLOSE_TIMEOUT_MS;
 	while (!rd_kafka_consumer_closed(c->rk)) {
 		rd_kafka_event_t *event;
 
-		if (monotonic_ms() >= deadline) {
+		if (fs_monotonic_ms() >= deadline) {
 			fs_log(FS_LOG_WARNING, "kafka",
 			       "leaving the consumer group timed out after %d ms; "
 			       "offsets not yet committed will be consumed again",

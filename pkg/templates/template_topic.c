@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -42,15 +43,6 @@ static const char *const topic_defaults[] = {
 	"enable.partition.eof", "true",
 	NULL,
 };
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Returns the partition count of the topic, 0 when it does not exist, or FS_ERR_SYSTEM. */
 static int
@@ -215,7 +207,7 @@ plan_load(struct fs_template_topic *t, char *err, size_t err_len)
 int
 fs_template_topic_load(struct fs_template_topic *t, char *err, size_t err_len)
 {
-	int64_t deadline = monotonic_ms() + t->options.timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + t->options.timeout_ms;
 	int pending, rc;
 
 	rc = try_assign(t, err, err_len);
@@ -230,7 +222,7 @@ fs_template_topic_load(struct fs_template_topic *t, char *err, size_t err_len)
 		rd_kafka_message_t *m;
 
 		if (records >= t->options.max_records || bytes >= t->options.max_bytes ||
-		    monotonic_ms() >= deadline) {
+		    fs_monotonic_ms() >= deadline) {
 			fs_log(FS_LOG_WARNING, "templates",
 			       "loading topic %s stopped after %llu records and %llu bytes "
 			       "(ingest.templates.load.max.records, .max.bytes or "
@@ -270,13 +262,13 @@ follow_run(void *arg)
 		rd_kafka_message_t *m;
 
 		if (t->partitions == 0) {
-			if (monotonic_ms() < next_lookup) {
+			if (fs_monotonic_ms() < next_lookup) {
 				struct timespec tick = { 0, POLL_MS * 1000000L };
 
 				nanosleep(&tick, NULL);
 				continue;
 			}
-			next_lookup = monotonic_ms() + FS_TEMPLATE_TOPIC_RETRY_S * 1000;
+			next_lookup = fs_monotonic_ms() + FS_TEMPLATE_TOPIC_RETRY_S * 1000;
 			if (try_assign(t, err, sizeof(err)) < 0)
 				fs_log_limited(&t->error_limit, FS_LOG_WARNING, "templates", "%s", err);
 			continue;

@@ -6,19 +6,11 @@
 #include <unistd.h>
 
 #include "avro/flow_codec.h"
+#include "core/clock.h"
 #include "kafka/producer.h"
 #include "topic_reader.h"
 
 #define FLOW_ADDR_BASE 0x0a000000u
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 fs_test_flow_make(struct fs_flow *flow, unsigned id)
@@ -142,7 +134,7 @@ fs_test_flows_await(const char *bootstrap, const char *topic, unsigned *counts, 
 {
 	struct tally tally = { .counts = counts, .n = n };
 	struct fs_test_topic_reader *reader;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	char err[256];
 	long left = -1;
 
@@ -160,7 +152,7 @@ fs_test_flows_await(const char *bootstrap, const char *topic, unsigned *counts, 
 		if (fs_test_topic_reader_drain(reader, count_message, &tally, timeout_ms) < 0)
 			break;
 		left = missing(counts, first, count);
-		if (left == 0 || now_ms() >= deadline)
+		if (left == 0 || fs_monotonic_ms() >= deadline)
 			break;
 		usleep(200000);
 	}

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "process.h"
 
 /*
@@ -62,15 +63,6 @@ track(struct fstest_cluster *c, struct fstest_cluster *replace)
 			return;
 		}
 	}
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 uint16_t
@@ -162,10 +154,10 @@ fstest_metric(uint16_t port, const char *series)
 long long
 fstest_wait_metric(uint16_t port, const char *series, long long expected, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	long long value;
 
-	while ((value = fstest_metric(port, series)) < expected && now_ms() < deadline)
+	while ((value = fstest_metric(port, series)) < expected && fs_monotonic_ms() < deadline)
 		usleep(50000);
 	return value;
 }
@@ -233,8 +225,8 @@ fstest_ingest_start(struct fstest_cluster *c, const char *name, const char *extr
 
 	in->pid = fs_test_spawn("flowsift-ingest", argv, env, log_path);
 	assert_true(in->pid > 0);
-	deadline = now_ms() + 20000;
-	while (http_status(in->metrics_port, "/readyz") != 200 && now_ms() < deadline)
+	deadline = fs_monotonic_ms() + 20000;
+	while (http_status(in->metrics_port, "/readyz") != 200 && fs_monotonic_ms() < deadline)
 		usleep(100000);
 	if (http_status(in->metrics_port, "/readyz") != 200) {
 		fstest_print_log(c, name);

@@ -9,6 +9,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "core/clock.h"
+
 #define REQUEST_TIMEOUT_MS 5000
 #define MAX_PARTITIONS 256
 
@@ -18,15 +20,6 @@ struct fs_test_topic_reader {
 	int partitions;
 	int64_t next[MAX_PARTITIONS];   /* offset of the next message to read, per partition */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Finds the partition count and assigns every partition from its start.  Returns 0 or -1. */
 static int
@@ -104,7 +97,7 @@ fs_test_topic_reader_drain(struct fs_test_topic_reader *r, fs_test_message_fn *f
 			   int timeout_ms)
 {
 	int64_t end[MAX_PARTITIONS];
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = fs_monotonic_ms() + timeout_ms;
 	long count = 0;
 
 	for (int p = 0; p < r->partitions; p++) {
@@ -128,7 +121,7 @@ fs_test_topic_reader_drain(struct fs_test_topic_reader *r, fs_test_message_fn *f
 			done &= r->next[p] >= end[p];
 		if (done)
 			return count;
-		if (now_ms() >= deadline) {
+		if (fs_monotonic_ms() >= deadline) {
 			fprintf(stderr, "reading %s to its end offsets timed out after %d ms\n",
 				r->topic, timeout_ms);
 			return -1;
