@@ -677,6 +677,8 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	tpl->source = source;
 	(void)parse_fields(spec, tpl->fields, NULL, 0);
 	for (uint16_t i = 0; i < tpl->field_count; i++) {
+		if (tpl->fields[i].length == FS_FIELD_VARLEN)
+			tpl->has_varlen = true;
 		if (tpl->fields[i].reverse)
 			tpl->has_reverse = true;
 	}
@@ -1090,10 +1092,48 @@ fs_record_clear(struct fs_record *rec, const struct fs_template *tpl)
 	memset(&rec->times, 0, sizeof(rec->times));
 }
 
+/* Stores the value of field f (len bytes) into rec. */
+static inline void
+apply_field(const struct fs_template_field *f, const uint8_t *value, size_t len,
+	    struct fs_record *rec)
+{
+	if (f->target == FS_FT_NONE)
+		return;
+	if (f->target == FS_FT_ENTERPRISE) {
+		fs_field_keep_enterprise(&rec->flow, &rec->times, f->pen, f->id, value, len);
+		return;
+	}
+	if (f->reverse)
+		fs_field_apply(&rec->reverse, &rec->reverse_times,
+			       (enum fs_field_target)f->target, value, len);
+	else
+		fs_field_apply(&rec->flow, &rec->times, (enum fs_field_target)f->target, value,
+			       len);
+}
+
 int
 fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
 			  struct fs_record *rec)
 {
+	/*
+	 * A record of fixed-length fields is bounds-checked once as a whole and
+	 * walked with a local pointer.  Advancing the cursor in memory field by
+	 * field cost about 10% of NetFlow v9 decode + encode
+	 * (`flowsift-bench stage --stage encode`).
+	 */
+	if (!tpl->has_varlen) {
+		const uint8_t *p = fs_cursor_get_bytes(cur, tpl->min_record_len);
+
+		if (!p)
+			return FS_ERR_TRUNCATED;
+		for (uint16_t i = 0; i < tpl->field_count; i++) {
+			const struct fs_template_field *f = &tpl->fields[i];
+
+			apply_field(f, p, f->length, rec);
+			p += f->length;
+		}
+		return 0;
+	}
 	for (uint16_t i = 0; i < tpl->field_count; i++) {
 		const struct fs_template_field *f = &tpl->fields[i];
 		size_t len = f->length;
@@ -1108,18 +1148,7 @@ fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
 		value = fs_cursor_get_bytes(cur, len);
 		if (!value)
 			return FS_ERR_TRUNCATED;
-		if (f->target == FS_FT_NONE)
-			continue;
-		if (f->target == FS_FT_ENTERPRISE) {
-			fs_field_keep_enterprise(&rec->flow, &rec->times, f->pen, f->id, value, len);
-			continue;
-		}
-		if (f->reverse)
-			fs_field_apply(&rec->reverse, &rec->reverse_times,
-				       (enum fs_field_target)f->target, value, len);
-		else
-			fs_field_apply(&rec->flow, &rec->times,
-				       (enum fs_field_target)f->target, value, len);
+		apply_field(f, value, len, rec);
 	}
 	return 0;
 }

@@ -79,6 +79,7 @@ struct fs_template {
 	uint16_t scope_count;     /* options templates: leading scope fields */
 	uint32_t min_record_len;  /* fixed lengths plus 1 byte per variable-length field */
 	bool has_reverse;         /* some field is a reverse element (biflow) */
+	bool has_varlen;          /* some field has a variable length (IPFIX 65535) */
 
 	/* private to the cache */
 	struct fs_template *hash_next;
