@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/result.h"
+#include "redis/resp_writer.h"
 #include "redis/topn_rollup.h"
 #include "redis/redis_url.h"
 
@@ -182,8 +183,7 @@ struct write_buffers {
 	const char *argv[WRITE_ARGC];
 	char members[WRITE_CHUNK][FS_TOPN_KEY_STRLEN];
 	char numbers[WRITE_CHUNK][FS_TOPN_METRIC_COUNT][24];
-	char *resp;          /* the command in RESP, grown to the largest one; owned */
-	size_t resp_cap;
+	struct fs_resp_writer resp; /* formats each call; all zero is its initial state */
 };
 
 /*
@@ -408,7 +408,7 @@ fs_topn_batch_free(struct fs_topn_batch *batch)
 	free(batch->order);
 	free(batch->script_increments);
 	if (batch->write != NULL)
-		free(batch->write->resp);
+		fs_resp_writer_free(&batch->write->resp);
 	free(batch->write);
 	free(batch->keys);
 	free(batch);
@@ -616,26 +616,6 @@ key_addr(uint8_t family, const uint8_t bytes[16], char buf[FS_ADDR_STRLEN])
 	return fs_addr_format(&addr, buf);
 }
 
-/*
- * Writes v in decimal into buf (at least 21 bytes).  snprintf() took about
- * a fifth of flowsift-report's CPU (perf) for the three amounts and the
- * member of every entry of a flush.
- */
-static void
-format_u64(char *buf, uint64_t v)
-{
-	char digits[20];
-	size_t n = 0;
-
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = digits[n - 1 - i];
-	buf[n] = '\0';
-}
-
 /* Writes the sorted-set member of e; the forms are listed in topn.h. */
 static void
 entry_member(const struct entry *e, char buf[FS_TOPN_KEY_STRLEN])
@@ -663,7 +643,7 @@ entry_member(const struct entry *e, char buf[FS_TOPN_KEY_STRLEN])
 	case FS_TOPN_OUT_IF:
 		len = strlen(key_addr(k->family, k->addr, buf));
 		buf[len] = '/';
-		format_u64(buf + len + 1, k->number);
+		fs_resp_format_u64(buf + len + 1, k->number);
 		return;
 	case FS_TOPN_DST_PORT:
 	case FS_TOPN_PROTO:
@@ -672,7 +652,7 @@ entry_member(const struct entry *e, char buf[FS_TOPN_KEY_STRLEN])
 	case FS_TOPN_DIM_COUNT:
 		break;
 	}
-	format_u64(buf, k->number);
+	fs_resp_format_u64(buf, k->number);
 }
 
 static void
@@ -717,56 +697,6 @@ static int
 append(redisContext *ctx, int argc, const char **argv, uint64_t *ncmd)
 {
 	if (redisAppendCommandArgv(ctx, argc, argv, NULL) != REDIS_OK)
-		return FS_ERR_SYSTEM;
-	(*ncmd)++;
-	return 0;
-}
-
-/*
- * Appends argv as one RESP command like append(), formatted into wb->resp
- * and handed to hiredis in one piece.  redisAppendCommandArgv() formats
- * each argument with sdscatfmt() into a growing string, which took about
- * 12% of flowsift-report's CPU for the thousands of arguments of a flush
- * (perf), plus its allocations.
- */
-static int
-append_formatted(redisContext *ctx, struct write_buffers *wb, int argc, const char **argv,
-		 uint64_t *ncmd)
-{
-	size_t lens[WRITE_ARGC];
-	size_t total = 32;
-	char *p;
-
-	for (int i = 0; i < argc; i++) {
-		lens[i] = strlen(argv[i]);
-		total += lens[i] + 32;
-	}
-	if (total > wb->resp_cap) {
-		char *grown = realloc(wb->resp, total);
-
-		if (grown == NULL)
-			return FS_ERR_SYSTEM;
-		wb->resp = grown;
-		wb->resp_cap = total;
-	}
-	p = wb->resp;
-	*p++ = '*';
-	format_u64(p, (uint64_t)argc);
-	p += strlen(p);
-	*p++ = '\r';
-	*p++ = '\n';
-	for (int i = 0; i < argc; i++) {
-		*p++ = '$';
-		format_u64(p, lens[i]);
-		p += strlen(p);
-		*p++ = '\r';
-		*p++ = '\n';
-		memcpy(p, argv[i], lens[i]);
-		p += lens[i];
-		*p++ = '\r';
-		*p++ = '\n';
-	}
-	if (redisAppendFormattedCommand(ctx, wb->resp, (size_t)(p - wb->resp)) != REDIS_OK)
 		return FS_ERR_SYSTEM;
 	(*ncmd)++;
 	return 0;
@@ -828,14 +758,17 @@ append_write(struct fs_topn_batch *batch, redisContext *ctx, const struct flush_
 		entry_member(e, wb->members[slot]);
 		wb->argv[argc++] = wb->members[slot];
 		for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++) {
-			format_u64(wb->numbers[slot][m], amounts[m]);
+			fs_resp_format_u64(wb->numbers[slot][m], amounts[m]);
 			wb->argv[argc++] = wb->numbers[slot][m];
 		}
 		increments += (uint32_t)nonzero;
 		slot++;
 	}
 	batch->script_increments[(*nscripts)++] = increments;
-	return append_formatted(ctx, wb, argc, wb->argv, ncmd);
+	if (fs_resp_writer_append(&wb->resp, ctx, argc, wb->argv, NULL) < 0)
+		return FS_ERR_SYSTEM;
+	(*ncmd)++;
+	return 0;
 }
 
 /*
