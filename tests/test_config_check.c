@@ -133,6 +133,37 @@ invalid_values_name_key(void **state)
 	}
 }
 
+/* Topic names that Kafka rejects, and routes that would loop flows back to the filter. */
+static void
+topic_values_rejected(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *expected;
+	} cases[] = {
+		{ "kafka.topic.raw = \"\"", "invalid topic name '' for 'kafka.topic.raw'" },
+		{ "report.topic = \"bad topic\"", "invalid topic name 'bad topic' for 'report.topic'" },
+		{ "filter.default.route = flows/x", "invalid topic name 'flows/x'" },
+		{ "filter.default.route = flows.enriched", "is also filter.topic" },
+		{ "filter.default.route = flows.raw", "is also kafka.topic.raw" },
+	};
+	struct check_test *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *out;
+
+		write_config(t, cases[i].line);
+		assert_int_equal(run_check(t, t->config_path), 1);
+		out = read_output(t);
+		if (strstr(out, cases[i].expected) == NULL)
+			fail_msg("'%s' gave '%s', expected '%s'", cases[i].line, out,
+				 cases[i].expected);
+	}
+	/* An empty default route and templates topic turn those features off. */
+	write_config(t, "filter.default.route = \"\"\nkafka.topic.templates = \"\"");
+	assert_int_equal(run_check(t, t->config_path), 0);
+}
+
 /* A password in redis.url never appears in the message about it. */
 static void
 invalid_redis_url_hides_password(void **state)
@@ -163,6 +194,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(defaults_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_values_name_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(topic_values_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_redis_url_hides_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(folder_as_config_rejected, setup, teardown),
 	};

@@ -54,6 +54,11 @@ static const char rules_v1[] =
 static const char rules_invalid[] =
 	"rule smtp: proto tcp and dst port smtp\n";
 
+/* flows.enriched is the filter's own input, so this rule would loop. */
+static const char rules_loop[] =
+	"rule smtp: proto tcp and dst port 25\n"
+	"rule loop topic flows.enriched: any\n";
+
 static const char rules_v2[] =
 	"rule late topic flows.filtered.late: any\n";
 
@@ -81,6 +86,30 @@ print_log(const struct worker_test *t, const char *name)
 	while (fgets(line, sizeof(line), f))
 		fputs(line, stderr);
 	fclose(f);
+}
+
+/* Returns whether the log of worker name contains text, waiting up to 10 s for it. */
+static bool
+log_contains(const struct worker_test *t, const char *name, const char *text)
+{
+	char path[160], line[1024];
+
+	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(path, "r");
+		bool found = false;
+
+		if (f) {
+			while (!found && fgets(line, sizeof(line), f))
+				found = strstr(line, text) != NULL;
+			fclose(f);
+		}
+		if (found)
+			return true;
+		usleep(100000);
+	}
+	print_log(t, name);
+	return false;
 }
 
 static int
@@ -332,6 +361,17 @@ reload_keeps_rules_on_error(void **state)
 	assert_int_equal(read_topic(t, "flows.filtered.smtp", 5, &tc), 5);
 	assert_true(has_source(&tc, "10.0.0.7"));
 
+	/* A rule that routes to the filter's input is rejected like a syntax error. */
+	write_file(t->rules_path, rules_loop);
+	assert_int_equal(kill(t->filter, SIGHUP), 0);
+	usleep(500000);
+	assert_true(log_contains(t, "filter", "rule loop produces to flows.enriched, which is also "
+				 "filter.topic"));
+	send_flow(t, "10.0.0.9", "203.0.113.25", 6, 25, 0x1b);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 6, &tc), 6);
+	assert_true(has_source(&tc, "10.0.0.9"));
+
 	/* A valid file replaces the rules. */
 	write_file(t->rules_path, rules_v2);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
@@ -340,7 +380,7 @@ reload_keeps_rules_on_error(void **state)
 	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
 	assert_int_equal(read_topic(t, "flows.filtered.late", 1, &tc), 1);
 	assert_string_equal(tc.sources[0], "10.0.0.8");
-	assert_int_equal(read_topic(t, "flows.filtered.smtp", 5, &tc), 5);
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 6, &tc), 6);
 	assert_false(has_source(&tc, "10.0.0.8"));
 }
 

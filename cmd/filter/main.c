@@ -86,6 +86,7 @@ struct filter_stats {
 };
 
 struct filter_worker {
+	const struct fs_config *config;
 	const char *rules_path;
 	const char *default_route;
 	struct fs_flow_codec *codec;
@@ -211,6 +212,20 @@ load_rules(struct filter_worker *w)
 		fs_log(FS_LOG_ERR, "filter", "invalid rules file, %s rules: %s",
 		       w->rules ? "keeping the previous" : "no", err.text);
 		return rc;
+	}
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct fs_filter_rule *r = &rules->rules[i];
+		const char *loop = r->drop ? NULL : fs_config_filter_loop(w->config, r->topic);
+
+		if (loop != NULL) {
+			fs_log(FS_LOG_ERR, "filter",
+			       "invalid rules file, %s rules: %s:%u: rule %s produces to %s, which "
+			       "is also %s, so its flows would come back to the filter without end",
+			       w->rules ? "keeping the previous" : "no", w->rules_path, r->line,
+			       r->name, r->topic, loop);
+			fs_ruleset_free(rules);
+			return FS_ERR_INVALID;
+		}
 	}
 	stats = adopt_stats(rules, w->rule_stats, w->rules ? w->rules->count : 0);
 	out = calloc(rules->count + 1, sizeof(*out));
@@ -692,8 +707,16 @@ main(int argc, char **argv)
 	sigemptyset(&hup.sa_mask);
 	sigaction(SIGHUP, &hup, NULL);
 
+	w.config = config;
 	w.rules_path = rules_path ? rules_path : fs_config_str(config, "filter.rules");
 	w.default_route = fs_config_str(config, "filter.default.route");
+	if (w.default_route[0] && fs_config_filter_loop(config, w.default_route)) {
+		fs_log(FS_LOG_ERR, "filter",
+		       "cannot start: filter.default.route %s is also %s, so unmatched flows "
+		       "would come back to the filter without end",
+		       w.default_route, fs_config_filter_loop(config, w.default_route));
+		goto out;
+	}
 	/* The key table bounds it to 1..512. */
 	w.message_flows = (uint32_t)fs_config_int(config, "kafka.message.flows.max");
 	if (start_telemetry(&w, config) < 0 || load_rules(&w) < 0)

@@ -127,12 +127,30 @@ check_kafka(const struct fs_config *config, char *err, size_t err_len)
 	return rc;
 }
 
+/* Rejects a default route that would send flowsift-filter's flows back to its input. */
+static int
+check_filter(const struct fs_config *config, char *err, size_t err_len)
+{
+	const char *route = fs_config_str(config, "filter.default.route");
+	const char *loop = route[0] ? fs_config_filter_loop(config, route) : NULL;
+
+	if (loop == NULL)
+		return 0;
+	snprintf(err, err_len,
+		 "filter.default.route '%s' is also %s, so unmatched flows would come back "
+		 "to flowsift-filter without end; route them to another topic",
+		 route, loop);
+	return FS_ERR_INVALID;
+}
+
 int
 config_check_values(const struct fs_config *config, char *err, size_t err_len)
 {
 	int rc;
 
 	rc = check_listen(config, err, err_len);
+	if (rc == 0)
+		rc = check_filter(config, err, err_len);
 	if (rc == 0)
 		rc = check_redis(config, err, err_len);
 	if (rc == 0)

@@ -21,7 +21,11 @@
 
 extern char **environ;
 
-enum key_type { KEY_STRING, KEY_INT };
+/*
+ * KEY_TOPIC is a Kafka topic name: at most 249 characters of A-Z, a-z, 0-9,
+ * '.', '_' and '-'; min 1 means it may not be empty.
+ */
+enum key_type { KEY_STRING, KEY_INT, KEY_TOPIC };
 
 struct key_def {
 	const char *name;
@@ -41,7 +45,7 @@ static const struct key_def key_table[] = {
 	  "Log line format on stderr: logfmt (key=value pairs) or json (one JSON object per line)." },
 	{ "kafka.bootstrap.servers", KEY_STRING, 0, 0, "",
 	  "Kafka bootstrap servers (host:port,...). Empty: use the embedded broker whose address is in <run.dir>/broker.addr." },
-	{ "kafka.topic.raw", KEY_STRING, 0, 0, "flows.raw",
+	{ "kafka.topic.raw", KEY_TOPIC, 1, 0, "flows.raw",
 	  "Topic for decoded flows from flowsift-ingest." },
 	{ "kafka.queue.max.messages", KEY_INT, 1000, 10000000, "200000",
 	  "Producer queue bound in messages (each contains up to kafka.message.flows.max flows), besides librdkafka's queue.buffering.max.kbytes, 65536 by default; flows that find the queue full are dropped and counted." },
@@ -59,7 +63,7 @@ static const struct key_def key_table[] = {
 	  "IPFIX-over-TCP connections open at once from one source address, so that one host cannot take all of ingest.tcp.connections.max; a further connection from it is rejected at accept and counted." },
 	{ "ingest.tcp.idle.timeout", KEY_INT, 0, 86400, "1800",
 	  "Seconds an IPFIX-over-TCP connection may stay without sending a byte before flowsift-ingest closes it (counted). RFC 7011 requires periodic template retransmission over UDP only (section 8), and an exporter reconnects at most once a minute by default (section 10.4.4), so a quiet exporter may send nothing for long and a short timeout costs it a reconnect and its templates again. 0: never close idle connections." },
-	{ "kafka.topic.counters", KEY_STRING, 0, 0, "flows.counters",
+	{ "kafka.topic.counters", KEY_TOPIC, 1, 0, "flows.counters",
 	  "Topic for sFlow counter samples from flowsift-ingest (schemas/counters.avsc)." },
 	{ "ingest.listen", KEY_STRING, 0, 0, "127.0.0.1:2055,127.0.0.1:4739,127.0.0.1:6343",
 	  "UDP addresses to receive export datagrams on, comma-separated host:port ([v6addr]:port for IPv6). Every port accepts every protocol." },
@@ -81,7 +85,7 @@ static const struct key_def key_table[] = {
 	  "UDP receive threads of flowsift-ingest; each has its own socket on every ingest.listen port (SO_REUSEPORT), decoder and template cache, and every datagram of one exporter address goes to the same thread. 0: one per online CPU." },
 	{ "ingest.session.key", KEY_STRING, 0, 0, "address_port",
 	  "What identifies a NetFlow v9 or IPFIX exporter over UDP for templates and sequence numbers: address_port (address and source port, the transport session of RFC 7011) or address (the source address, whatever the source port: for exporters that change source port, or replicas behind a load balancer that rewrites it)." },
-	{ "kafka.topic.templates", KEY_STRING, 0, 0, "flows.templates",
+	{ "kafka.topic.templates", KEY_TOPIC, 0, 0, "flows.templates",
 	  "Topic where flowsift-ingest replicas share the NetFlow v9 and IPFIX templates they learn, so a restarted or added replica decodes at once; meant to be compacted on a real cluster (cleanup.policy=compact). Empty: templates are not shared." },
 	{ "ingest.templates.load.max.records", KEY_INT, 1, 100000000, "1000000",
 	  "At start, flowsift-ingest reads at most this many records of kafka.topic.templates before it reads its sockets; the rest is read in the background." },
@@ -121,7 +125,7 @@ static const struct key_def key_table[] = {
 	  "sFlow data sources (per exporter, agent, source id and sample kind) whose flow or counter sample sequence numbers are checked for gaps; samples of further sources are counted in sflow_sources_untracked." },
 	{ "decode.decap.srv6", KEY_INT, 0, 1, "0",
 	  "1: take addresses, ports and length from the inner packet of a sampled IPv6 packet whose next header is IPv4 or IPv6 (SRv6 encapsulation without a segment routing header). 0: report the outer IPv6 header. A packet with a segment routing header is decapsulated either way." },
-	{ "kafka.topic.enriched", KEY_STRING, 0, 0, "flows.enriched",
+	{ "kafka.topic.enriched", KEY_TOPIC, 1, 0, "flows.enriched",
 	  "Topic for enriched flows from flowsift-enrich." },
 	{ "enrich.group.id", KEY_STRING, 0, 0, "flowsift-enrich",
 	  "Kafka consumer group of flowsift-enrich, which consumes kafka.topic.raw." },
@@ -157,11 +161,11 @@ static const struct key_def key_table[] = {
 	  "TCP address (host:port) where flowsift-enrich serves /metrics, /healthz and /readyz. Empty: no metrics server." },
 	{ "filter.rules", KEY_STRING, 0, 0, "filter.rules",
 	  "Rules file of flowsift-filter (docs/filter.md); `make run` starts flowsift-filter only when it exists. Reloaded on SIGHUP." },
-	{ "filter.topic", KEY_STRING, 0, 0, "flows.enriched",
+	{ "filter.topic", KEY_TOPIC, 1, 0, "flows.enriched",
 	  "Topic flowsift-filter consumes." },
 	{ "filter.group.id", KEY_STRING, 0, 0, "flowsift-filter",
 	  "Kafka consumer group of flowsift-filter." },
-	{ "filter.default.route", KEY_STRING, 0, 0, "",
+	{ "filter.default.route", KEY_TOPIC, 0, 0, "",
 	  "Topic for flows that match no rule and were not dropped. Empty: such flows are not produced anywhere." },
 	{ "filter.commit.interval.ms", KEY_INT, 10, 60000, "500",
 	  "How often flowsift-filter waits for its produced flows to be delivered and then stores the consumed offsets, in milliseconds." },
@@ -169,7 +173,7 @@ static const struct key_def key_table[] = {
 	  "Seconds between per-rule match counts in the filter log; 0 turns them off." },
 	{ "filter.metrics.listen", KEY_STRING, 0, 0, "127.0.0.1:9103",
 	  "TCP address (host:port) where flowsift-filter serves /metrics, /healthz and /readyz. Empty: no metrics server." },
-	{ "report.topic", KEY_STRING, 0, 0, "flows.enriched",
+	{ "report.topic", KEY_TOPIC, 1, 0, "flows.enriched",
 	  "Topic flowsift-report consumes." },
 	{ "report.group.id", KEY_STRING, 0, 0, "flowsift-report",
 	  "Kafka consumer group of flowsift-report." },
@@ -223,7 +227,7 @@ static const struct key_def key_table[] = {
 	  "Least time between two updates of one open alert, in seconds." },
 	{ "alert.quiet", KEY_INT, 1, 86400, "120",
 	  "An open alert is cleared after its rule has not matched for this many seconds." },
-	{ "alert.topic", KEY_STRING, 0, 0, "flows.alerts",
+	{ "alert.topic", KEY_TOPIC, 1, 0, "flows.alerts",
 	  "Topic for alerts (schemas/alert.avsc). Empty: alerts are not produced to Kafka." },
 	{ "alert.syslog.target", KEY_STRING, 0, 0, "",
 	  "Syslog receiver for alerts as RFC 5424 messages with a CEF payload: udp://HOST:PORT or tcp://HOST:PORT. Empty: no syslog." },
@@ -235,7 +239,7 @@ static const struct key_def key_table[] = {
 	  "Address (host:port or [ipv6]:port) where flowsift-console serves its web page and JSON API." },
 	{ "console.token.file", KEY_STRING, 0, 0, "",
 	  "File whose first line is the access token of flowsift-console. Empty: no token is needed." },
-	{ "console.topic", KEY_STRING, 0, 0, "flows.enriched",
+	{ "console.topic", KEY_TOPIC, 1, 0, "flows.enriched",
 	  "Topic that flowsift-console reads for flow queries and host drill-down." },
 	{ "console.rows.max", KEY_INT, 1, 1000, "1000",
 	  "Maximum rows (top-N rows, flows, alerts) in one flowsift-console API response." },
@@ -361,6 +365,27 @@ set_kafka_prop(struct fs_config *config, const char *name, const char *value)
 	return 0;
 }
 
+/* Kafka's limit on a topic name's length. */
+#define MAX_TOPIC_LEN 249
+
+/* Returns whether value is a valid Kafka topic name, or empty when allow_empty is set. */
+static bool
+topic_name_ok(const char *value, bool allow_empty)
+{
+	size_t len = strlen(value);
+
+	if (len == 0)
+		return allow_empty;
+	if (len > MAX_TOPIC_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)value[i]) && value[i] != '.' && value[i] != '_' &&
+		    value[i] != '-')
+			return false;
+	}
+	return true;
+}
+
 /* Validates and stores one value; origin names the file line or variable. */
 static int
 set_value(struct fs_config *config, const char *name, const char *value,
@@ -383,6 +408,12 @@ set_value(struct fs_config *config, const char *name, const char *value,
 		return fail(err, err_len, FS_ERR_INVALID,
 			    "%s: invalid value '%s' for '%s': expected one of %s",
 			    origin, value, name, choices_of(name));
+	if (key_table[i].type == KEY_TOPIC && !topic_name_ok(value, key_table[i].min == 0))
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "%s: invalid topic name '%s' for '%s': expected %s1 to %d characters "
+			    "of A-Z, a-z, 0-9, '.', '_' and '-'",
+			    origin, value, name, key_table[i].min == 0 ? "empty, or " : "",
+			    MAX_TOPIC_LEN);
 	if (key_table[i].type == KEY_INT) {
 		char *end;
 		long long n;
@@ -832,6 +863,19 @@ fs_config_redis_url(const struct fs_config *config, char *buf, size_t len,
 	return 0;
 }
 
+const char *
+fs_config_filter_loop(const struct fs_config *config, const char *topic)
+{
+	static const char *const inputs[] = { "filter.topic", "kafka.topic.enriched",
+					      "kafka.topic.raw" };
+
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		if (strcmp(fs_config_str(config, inputs[i]), topic) == 0)
+			return inputs[i];
+	}
+	return NULL;
+}
+
 int
 fs_config_is_secret(const char *key)
 {
@@ -898,8 +942,9 @@ fs_config_write_docs(int fd)
 				k->name, env, k->default_value, (long long)k->min,
 				(long long)k->max, k->doc);
 		else
-			fprintf(out, "| `%s` (`FLOWSIFT_%s`) | string | `%s` | | %s |\n",
-				k->name, env, k->default_value, k->doc);
+			fprintf(out, "| `%s` (`FLOWSIFT_%s`) | %s | `%s` | | %s |\n",
+				k->name, env, k->type == KEY_TOPIC ? "topic" : "string",
+				k->default_value, k->doc);
 	}
 	fclose(out);
 }

@@ -73,6 +73,14 @@ int fs_config_redis_url(const struct fs_config *config, char *buf, size_t len,
 			char *err, size_t err_len);
 
 /*
+ * Returns the key (filter.topic, kafka.topic.enriched or kafka.topic.raw)
+ * whose topic is topic, when flows that flowsift-filter produces to topic
+ * would come back to its input, directly or through flowsift-enrich, and
+ * be routed again without end.  Returns NULL for any other topic.
+ */
+const char *fs_config_filter_loop(const struct fs_config *config, const char *topic);
+
+/*
  * Returns 1 when key names a secret, which is never printed or logged: its
  * name contains "password", "secret" or "sasl" (kafka.sasl.password,
  * kafka.ssl.key.password, kafka.sasl.jaas.config), else 0.
