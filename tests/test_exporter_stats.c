@@ -89,6 +89,37 @@ test_sequence_gap_and_wrap(void **state)
 	fs_exporter_stats_free(stats);
 }
 
+/*
+ * A late message counts a reset and leaves the expected number alone, so
+ * the message after it is no gap; numbers that go on from a lower one are
+ * a restart.
+ */
+static void
+test_sequence_late_and_restart(void **state)
+{
+	struct fs_exporter_stats *stats = fs_exporter_stats_new(4, 0);
+	struct fs_exporter_entry *e = entry_for(stats, "192.0.2.2", 0);
+
+	(void)state;
+	fs_exporter_stats_sequence(e, 0, 5, true);
+	fs_exporter_stats_sequence(e, 10, 5, true);     /* 5 to 9 not here yet */
+	fs_exporter_stats_sequence(e, 5, 5, true);      /* they come late */
+	fs_exporter_stats_sequence(e, 15, 5, true);
+	fs_exporter_stats_sequence(e, 20, 5, true);
+	assert_int_equal(e->sequence_gaps, 1);
+	assert_int_equal(e->sequence_lost, 5);
+	assert_int_equal(e->sequence_resets, 1);
+
+	/* The exporter restarts at 0 and goes on from there. */
+	fs_exporter_stats_sequence(e, 0, 5, true);
+	fs_exporter_stats_sequence(e, 5, 5, true);
+	fs_exporter_stats_sequence(e, 10, 5, true);
+	assert_int_equal(e->sequence_gaps, 1);
+	assert_int_equal(e->sequence_lost, 5);
+	assert_int_equal(e->sequence_resets, 2);
+	fs_exporter_stats_free(stats);
+}
+
 /* v9 sequence numbers count datagrams: 3 datagrams numbered 7, 8 and 10 lose 1. */
 static void
 test_v9_gap_counts_datagrams(void **state)
@@ -135,6 +166,7 @@ main(void)
 		cmocka_unit_test(test_entries_by_exporter_and_domain),
 		cmocka_unit_test(test_table_full_counts_untracked),
 		cmocka_unit_test(test_sequence_gap_and_wrap),
+		cmocka_unit_test(test_sequence_late_and_restart),
 		cmocka_unit_test(test_v9_gap_counts_datagrams),
 		cmocka_unit_test(test_reason_names),
 	};

@@ -182,8 +182,7 @@ fs_exporter_stats_get(struct fs_exporter_stats *stats, const struct fs_addr *exp
 
 /* Sequence state and the counters a check adds to. */
 struct sequence_check {
-	bool *known;
-	uint32_t *next;
+	struct fs_sequence_state *state;
 	uint64_t *gaps;
 	uint64_t *lost;
 	uint64_t *resets;
@@ -192,27 +191,37 @@ struct sequence_check {
 /*
  * Compares sequence with the expected number and counts a gap with the units
  * lost, or a reset.  Returns the units lost, 0 when none were or on a reset.
+ * units_known is false when the message's units could not all be counted,
+ * which leaves the next number unchecked.
  */
 static uint32_t
 check_sequence(const struct sequence_check *c, uint32_t sequence, uint32_t units,
 	       bool units_known)
 {
+	struct fs_sequence_state *st = c->state;
 	uint32_t lost = 0;
 
-	if (*c->known && sequence != *c->next) {
+	if (st->known && sequence != st->next) {
 		/* Unsigned difference: correct across the 2^32 wrap. */
-		uint32_t ahead = sequence - *c->next;
+		uint32_t ahead = sequence - st->next;
 
 		if (ahead < (1u << 31)) {
 			(*c->gaps)++;
 			*c->lost += ahead;
 			lost = ahead;
+		} else if (st->behind_known && sequence == st->behind_next) {
+			/* The numbers go on from the one behind: a restart, already counted. */
 		} else {
+			/* Behind: a late datagram or a restart; the next number tells. */
 			(*c->resets)++;
+			st->behind_known = units_known;
+			st->behind_next = sequence + units;
+			return 0;
 		}
 	}
-	*c->known = units_known;
-	*c->next = sequence + units;
+	st->behind_known = false;
+	st->known = units_known;
+	st->next = sequence + units;
 	return lost;
 }
 
@@ -221,8 +230,8 @@ fs_exporter_stats_sequence(struct fs_exporter_entry *entry, uint32_t sequence,
 			   uint32_t units, bool units_known)
 {
 	struct sequence_check c = {
-		&entry->sequence_known, &entry->next_sequence,
-		&entry->sequence_gaps, &entry->sequence_lost, &entry->sequence_resets,
+		&entry->sequence, &entry->sequence_gaps, &entry->sequence_lost,
+		&entry->sequence_resets,
 	};
 
 	(void)check_sequence(&c, sequence, units, units_known);
@@ -300,8 +309,7 @@ fs_exporter_stats_sample(struct fs_exporter_stats *stats, struct fs_exporter_ent
 	}
 	s->samples++;
 	c = (struct sequence_check){
-		&s->sequence_known, &s->next_sequence,
-		&s->sequence_gaps, &s->sequence_lost, &s->sequence_resets,
+		&s->sequence, &s->sequence_gaps, &s->sequence_lost, &s->sequence_resets,
 	};
 	gaps_before = s->sequence_gaps;
 	resets_before = s->sequence_resets;

@@ -55,6 +55,20 @@ enum fs_malformed_reason {
 
 /* Returns the name of a reason ("truncated", "length_mismatch", ...). */
 const char *fs_malformed_reason_name(enum fs_malformed_reason reason);
+/*
+ * Where a sequence of export or sample numbers stands; private to
+ * exporter_stats.c.  A number behind the expected one leaves the expected
+ * number alone and is remembered: only when the next number continues from
+ * it (an exporter that restarted) does the expected number move back, so a
+ * late datagram does not make the one after it look like a gap.
+ */
+struct fs_sequence_state {
+	bool known;         /* next is set */
+	bool behind_known;  /* behind_next is set */
+	uint32_t next;      /* expected number */
+	uint32_t behind_next; /* number after the last one behind next */
+};
+
 
 /* Counters of one exporter and domain. */
 struct fs_exporter_entry {
@@ -80,8 +94,7 @@ struct fs_exporter_entry {
 
 	/* private to exporter_stats.c */
 	bool used;
-	bool sequence_known;
-	uint32_t next_sequence;
+	struct fs_sequence_state sequence;
 };
 
 /* Kind of sFlow sample whose sequence a source entry follows. */
@@ -103,8 +116,7 @@ struct fs_sflow_source_entry {
 	uint64_t sequence_resets;        /* numbers behind the expected one */
 
 	/* private to exporter_stats.c */
-	bool sequence_known;
-	uint32_t next_sequence;
+	struct fs_sequence_state sequence;
 };
 
 struct fs_exporter_stats;
