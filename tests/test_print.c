@@ -592,6 +592,16 @@ reads_topic_offsets(void **state)
 	assert_string_equal(t->output, "800\n900\n1000\n");
 	run_print(t, "print --config /dev/null --topic flows.print --offset x");
 	assert_int_equal(t->status, 2);
+
+	/* A mistyped topic is an error, not an empty topic, and is not created. */
+	for (int i = 0; i < 2; i++) {
+		char text[1024];
+
+		run_print(t, "print --config /dev/null --topic flows.prnit");
+		assert_int_equal(t->status, 1);
+		read_stderr(t, text, sizeof(text));
+		assert_non_null(strstr(text, "topic 'flows.prnit' not found"));
+	}
 	unsetenv("FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS");
 
 	fs_producer_close(producer, 5000, NULL);

@@ -45,39 +45,44 @@ static const char *const range_defaults[] = {
 	NULL,
 };
 
+/*
+ * Finds the partition count of r->topic in the metadata of every topic.  A
+ * request that names the topic would make a broker that creates topics on
+ * demand (librdkafka's mock cluster, and brokers older than 0.11) create a
+ * mistyped one, which would then read as empty instead of not found.
+ */
 static int
 partition_count(struct fs_topic_range *r, int timeout_ms, char *err, size_t err_len)
 {
 	const struct rd_kafka_metadata *md = NULL;
-	rd_kafka_topic_t *rkt;
+	const struct rd_kafka_metadata_topic *found = NULL;
 	rd_kafka_resp_err_t kerr;
 	int rc = 0;
 
-	rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
-	if (rkt == NULL) {
-		snprintf(err, err_len, "invalid topic name '%s'", r->topic);
-		return FS_ERR_INVALID;
-	}
-	kerr = rd_kafka_metadata(r->rk, 0, rkt, &md, timeout_ms);
+	kerr = rd_kafka_metadata(r->rk, 1, NULL, &md, timeout_ms);
 	if (kerr) {
 		snprintf(err, err_len, "cannot read the metadata of topic '%s': %s", r->topic,
 			 rd_kafka_err2str(kerr));
-		rc = FS_ERR_SYSTEM;
-	} else if (md->topic_cnt != 1 || md->topics[0].err ||
-		   md->topics[0].partition_cnt <= 0) {
+		return FS_ERR_SYSTEM;
+	}
+	for (int i = 0; i < md->topic_cnt && found == NULL; i++) {
+		if (strcmp(md->topics[i].topic, r->topic) == 0)
+			found = &md->topics[i];
+	}
+	if (found == NULL || found->err || found->partition_cnt <= 0) {
 		snprintf(err, err_len, "topic '%s' not found: %s", r->topic,
-			 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+			 found ? rd_kafka_err2str(found->err)
+			       : "the cluster has no such topic (a topic appears with its "
+				 "first message)");
 		rc = FS_ERR_NOT_FOUND;
-	} else if (md->topics[0].partition_cnt > FS_TOPIC_RANGE_MAX_PARTITIONS) {
+	} else if (found->partition_cnt > FS_TOPIC_RANGE_MAX_PARTITIONS) {
 		snprintf(err, err_len, "topic '%s' has %d partitions, more than the %d supported",
-			 r->topic, md->topics[0].partition_cnt, FS_TOPIC_RANGE_MAX_PARTITIONS);
+			 r->topic, found->partition_cnt, FS_TOPIC_RANGE_MAX_PARTITIONS);
 		rc = FS_ERR_INVALID;
 	} else {
-		r->count = md->topics[0].partition_cnt;
+		r->count = found->partition_cnt;
 	}
-	if (md != NULL)
-		rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(rkt);
+	rd_kafka_metadata_destroy(md);
 	return rc;
 }
 
