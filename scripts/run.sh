@@ -31,6 +31,7 @@ if ! flock -n 9; then
 fi
 
 pids=""
+own_redis=""
 cleanup() {
 	trap - INT TERM HUP EXIT
 	# The terminal or pipe may be gone (Ctrl-C on `make run | tee`): writing
@@ -47,6 +48,9 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	# The Redis this script started is gone: a stale URL would send the CLI
+	# to whatever listens on that port later.
+	[ -n "$own_redis" ] && rm -f "$run_dir/redis.url"
 	echo "run: stopped; logs are in $run_dir/logs/" 2>/dev/null || true
 }
 trap cleanup INT TERM HUP EXIT
@@ -106,6 +110,7 @@ if [ -z "$redis_url" ]; then
 		sleep 0.1
 	done
 	echo "redis://127.0.0.1:$port" >"$run_dir/redis.url"
+	own_redis=1
 	echo "run: redis-server at redis://127.0.0.1:$port (pid $rpid)"
 else
 	echo "run: using Redis at the configured redis.url"

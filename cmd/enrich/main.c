@@ -597,6 +597,7 @@ main(int argc, char **argv)
 		goto out;
 	fs_log(FS_LOG_INFO, FACILITY, "consuming %s, producing %s", topic_in, enrich->topic_out);
 	status = run(enrich, config);
+	fs_log(FS_LOG_INFO, FACILITY, "stopped");
 out:
 	/* The consumer closes first: it commits only offsets stored after delivery. */
 	fs_consumer_close(enrich->consumer, NULL);

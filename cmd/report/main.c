@@ -562,7 +562,7 @@ run(struct report *report, const struct fs_config *config)
 	}
 	worker_telemetry_set_stopping(report->telemetry);
 	fs_exit_deadline_arm("report", FS_EXIT_DEADLINE_S);
-	if (flush(report) < 0)
+	if (flush(report) < 0 && report->pending_flows > 0)
 		fs_log(FS_LOG_WARNING, "report",
 		       "%llu flows were not written to Redis; they will be consumed again at restart",
 		       (unsigned long long)report->pending_flows);
@@ -746,6 +746,7 @@ main(int argc, char **argv)
 	fs_log(FS_LOG_INFO, "report", "consuming %s, writing counters to %s", topic,
 	       fs_redis_url_format_safe(&report.redis_url, safe, sizeof(safe)));
 	run(&report, config);
+	fs_log(FS_LOG_INFO, "report", "stopped");
 	status = 0;
 out:
 	fs_consumer_close(report.consumer, NULL);
