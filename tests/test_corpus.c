@@ -581,12 +581,14 @@ run_listed_case(const json_t *c, const char *id, const struct pending_case *p,
 		return;
 	}
 	if (p->fields == NULL) {
+		printf("pending: %s: %s\n", id, p->reason);
 		t->pending++;
 		return;
 	}
 	/* Only the listed fields are pending; every other field must match. */
 	stripped = case_without_fields(c, p->fields);
 	if (run_case(stripped, false)) {
+		printf("pending (%s): %s: %s\n", p->fields, id, p->reason);
 		t->pending++;
 		t->partial++;
 	} else {
