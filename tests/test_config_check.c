@@ -96,6 +96,16 @@ defaults_pass(void **state)
 
 	write_config(t, "# only defaults");
 	assert_int_equal(run_check(t, t->config_path), 0);
+
+	/* --config may also follow the subcommand. */
+	{
+		char *argv[] = { "flowsift", "config", "check", "--config", t->config_path, NULL };
+		char *env[] = { NULL };
+		pid_t pid = fs_test_spawn("flowsift", argv, env, t->out_path);
+
+		assert_true(pid > 0);
+		assert_int_equal(fs_test_wait(pid, 30000), 0);
+	}
 	assert_string_equal(read_output(t), "");
 }
 

@@ -36,32 +36,80 @@ find_kafka(const char *name, const char *value, void *opaque)
 	return 1;
 }
 
+/* Prints the value of key, masked when secret.  Frees config.  Returns the exit status. */
+static int
+get_value(struct fs_config *config, const char *key)
+{
+	int rc = fs_config_has(config, key);
+	char shown[1100];
+
+	/* Secrets and URL passwords are masked: this output ends up in terminals and logs. */
+	if (rc) {
+		printf("%s\n", fs_config_mask(key, fs_config_str(config, key), shown, sizeof(shown)));
+	} else if (strncmp(key, "kafka.", 6) == 0) {
+		/* A librdkafka pass-through property: printed when set, empty otherwise. */
+		struct kafka_lookup lookup = { key + 6, NULL };
+
+		fs_config_each_kafka(config, find_kafka, &lookup);
+		printf("%s\n", fs_config_mask(key, lookup.value ? lookup.value : "", shown,
+					      sizeof(shown)));
+		rc = 1;
+	} else {
+		fprintf(stderr, "flowsift: unknown configuration key '%s'\n", key);
+	}
+	fs_config_free(config);
+	return rc ? 0 : 1;
+}
+
 int
 cmd_config(int argc, char **argv)
 {
 	const char *path = NULL;
+	const char *words[3];
 	struct fs_config *config;
 	char err[512];
-	int i = 1;
+	int nwords = 0;
 
-	if (argc > 2 && strcmp(argv[1], "--config") == 0) {
-		path = argv[2];
-		i = 3;
+	/* --config FILE may stand before or after the subcommand. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "flowsift config: --config needs a FILE\n");
+				return 2;
+			}
+			path = argv[++i];
+		} else if (nwords == (int)(sizeof(words) / sizeof(words[0]))) {
+			fprintf(stderr, "flowsift config: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		} else {
+			words[nwords++] = argv[i];
+		}
 	}
-	if (i >= argc || strcmp(argv[i], "--help") == 0) {
-		usage(i >= argc ? stderr : stdout);
-		return i >= argc ? 2 : 0;
+	if (nwords == 0) {
+		usage(stderr);
+		return 2;
 	}
-	if (strcmp(argv[i], "docs") == 0) {
+	if (strcmp(words[0], "docs") == 0 && nwords == 1) {
 		fflush(stdout);
 		fs_config_write_docs(STDOUT_FILENO);
 		return 0;
+	}
+	if (!((strcmp(words[0], "check") == 0 && nwords == 1) ||
+	      (strcmp(words[0], "get") == 0 && nwords == 2))) {
+		fprintf(stderr, "flowsift config: expected check, get KEY or docs, not '%s%s%s'\n",
+			words[0], nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
+		usage(stderr);
+		return 2;
 	}
 	if (fs_config_load(&config, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift: %s\n", err);
 		return 1;
 	}
-	if (strcmp(argv[i], "check") == 0 && i + 1 == argc) {
+	if (strcmp(words[0], "check") == 0) {
 		int rc = config_check_values(config, err, sizeof(err));
 
 		if (rc < 0)
@@ -69,29 +117,5 @@ cmd_config(int argc, char **argv)
 		fs_config_free(config);
 		return rc < 0 ? 1 : 0;
 	}
-	if (strcmp(argv[i], "get") == 0 && i + 2 == argc) {
-		int rc = fs_config_has(config, argv[i + 1]);
-		char shown[1100];
-
-		/* Secrets and URL passwords are masked: this output ends up in terminals and logs. */
-		if (rc) {
-			printf("%s\n", fs_config_mask(argv[i + 1], fs_config_str(config, argv[i + 1]),
-						     shown, sizeof(shown)));
-		} else if (strncmp(argv[i + 1], "kafka.", 6) == 0) {
-			/* A librdkafka pass-through property: printed when set, empty otherwise. */
-			struct kafka_lookup lookup = { argv[i + 1] + 6, NULL };
-
-			fs_config_each_kafka(config, find_kafka, &lookup);
-			printf("%s\n", fs_config_mask(argv[i + 1], lookup.value ? lookup.value : "",
-						     shown, sizeof(shown)));
-			rc = 1;
-		} else {
-			fprintf(stderr, "flowsift: unknown configuration key '%s'\n", argv[i + 1]);
-		}
-		fs_config_free(config);
-		return rc ? 0 : 1;
-	}
-	fs_config_free(config);
-	usage(stderr);
-	return 2;
+	return get_value(config, words[1]);
 }

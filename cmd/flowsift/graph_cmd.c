@@ -272,9 +272,12 @@ connect_redis(const struct options *opt)
 		fprintf(stderr, "flowsift graph: %s\n", err);
 		return NULL;
 	}
+	/* The configuration's own message already says how to get a Redis. */
 	if (fs_config_redis_url(config, text, sizeof(text), err, sizeof(err)) < 0 ||
-	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0 ||
-	    fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
+	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift graph: %s\n", err);
+		ctx = NULL;
+	} else if (fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift graph: %s; %s\n", err, REDIS_HINT);
 		ctx = NULL;
 	}

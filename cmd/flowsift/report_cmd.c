@@ -469,8 +469,11 @@ connect_redis(const struct options *opt)
 		fprintf(stderr, "flowsift report: %s\n", err);
 		return NULL;
 	}
-	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0 ||
-	    fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
+	/* The configuration's own message already says how to get a Redis. */
+	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift report: %s\n", err);
+		ctx = NULL;
+	} else if (fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift report: %s; %s\n", err, REDIS_HINT);
 		ctx = NULL;
 	}
