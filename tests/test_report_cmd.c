@@ -359,6 +359,28 @@ filter_and_types(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "flows")), 38);
 	json_decref(rows);
 
+	/* A file that holds no flow exports reads as no rows and says why. */
+	{
+		char bin[256], cmd[1024], text[1024] = "", path[] = "/tmp/fstest-notflows-XXXXXX";
+		int fd = mkstemp(path);
+		FILE *p;
+		size_t n;
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "not a capture\n", 14), 14);
+		close(fd);
+		fs_test_bin_path("flowsift", bin, sizeof(bin));
+		snprintf(cmd, sizeof(cmd), "FLOWSIFT_CONFIG=/dev/null %s report ports %s "
+			 "--format json 2>&1 >/dev/null", bin, path);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		n = fread(text, 1, sizeof(text) - 1, p);
+		text[n] = '\0';
+		assert_int_equal(pclose(p), 0);
+		unlink(path);
+		assert_non_null(strstr(text, "contains no NetFlow, IPFIX or sFlow datagram"));
+	}
+
 	snprintf(args, sizeof(args), "conversations --top 3 -f 'src host 10.0.0.1' '%s'", f->capture);
 	rows = run_report(f, args);
 	assert_true(json_array_size(rows) >= 1);

@@ -67,6 +67,18 @@ on_datagram(const struct fs_datagram *d, void *opaque)
 	return 0;
 }
 
+/* Returns how many datagrams the decoder recognized as NetFlow, IPFIX or sFlow. */
+static uint64_t
+export_datagrams(const struct fs_decoder *decoder)
+{
+	const struct fs_decoder_stats *st = fs_decoder_stats(decoder);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++)
+		sum += st->datagrams_by_type[i];
+	return sum;
+}
+
 static bool
 is_archive(const char *path)
 {
@@ -293,9 +305,18 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 		} else if (is_archive(files[i])) {
 			if (read_archive(&src, files[i]) < 0)
 				goto out;
-		} else if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s: %s\n", opt->command, err);
-			goto out;
+		} else {
+			uint64_t before = export_datagrams(src.decoder);
+
+			if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {
+				fprintf(stderr, "%s: %s\n", opt->command, err);
+				goto out;
+			}
+			/* A capture of other traffic, or no capture at all, would read as no flows. */
+			if (export_datagrams(src.decoder) == before)
+				fprintf(stderr, "%s: warning: '%s' contains no NetFlow, IPFIX or sFlow "
+					"datagram; `flowsift decode --stats` lists what it contains\n",
+					opt->command, files[i]);
 		}
 	}
 	if (src.failed)
