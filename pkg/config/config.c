@@ -227,7 +227,7 @@ static const struct key_def key_table[] = {
 	  "Least time between two updates of one open alert, in seconds." },
 	{ "alert.quiet", KEY_INT, 1, 86400, "120",
 	  "An open alert is cleared after its rule has not matched for this many seconds." },
-	{ "alert.topic", KEY_TOPIC, 1, 0, "flows.alerts",
+	{ "alert.topic", KEY_TOPIC, 0, 0, "flows.alerts",
 	  "Topic for alerts (schemas/alert.avsc). Empty: alerts are not produced to Kafka." },
 	{ "alert.syslog.target", KEY_STRING, 0, 0, "",
 	  "Syslog receiver for alerts as RFC 5424 messages with a CEF payload: udp://HOST:PORT or tcp://HOST:PORT. Empty: no syslog." },
