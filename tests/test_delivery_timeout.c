@@ -113,27 +113,44 @@ start_silent_listener(struct timeout_test *t)
 	return address;
 }
 
+/* The initial state of a test: its worker, topics and bootstrap server. */
+struct timeout_case {
+	const char *worker;         /* "enrich" or "filter" */
+	const char *input;
+	const char *output;
+	const char *second_output;  /* led by INPUT_BROKER, or NULL */
+	int silent_broker;          /* 1: the bootstrap server is a listener that never replies */
+};
+
+static struct timeout_case enrich_case = { "enrich", "outage.raw", "outage.enriched", NULL, 0 };
+static struct timeout_case enrich_silent_case = { "enrich", "outage.raw", "outage.enriched", NULL,
+						  1 };
+static struct timeout_case filter_case = { "filter", "outage.enriched", "outage.filtered",
+					   "outage.copied", 0 };
+
 /*
- * Starts the mock cluster and writes the configuration.  With silent_broker,
- * the worker's bootstrap server is a listener that never replies instead.
+ * Starts the mock cluster and writes the configuration of the struct
+ * timeout_case in *state, which it replaces with the test's struct
+ * timeout_test.
  */
-static struct timeout_test *
-setup_env(const char *worker, const char *input, const char *output, const char *second_output,
-	  int silent_broker)
+static int
+setup_env(void **state)
 {
+	const struct timeout_case *c = *state;
+	const char *input = c->input, *output = c->output, *second_output = c->second_output;
 	struct timeout_test *t = calloc(1, sizeof(*t));
 	char rules_path[128], copy_rule[128] = "";
 	const char *bootstrap;
-	int enrich = strcmp(worker, "enrich") == 0;
+	int enrich = strcmp(c->worker, "enrich") == 0;
 
 	assert_non_null(t);
 	t->input = input;
 	t->output = output;
 	t->second_output = second_output;
 	t->silent_fd = -1;
-	fs_test_worker_init(&t->process, "timeout", worker, WAIT_MS);
+	fs_test_worker_init(&t->process, "timeout", c->worker, WAIT_MS);
 	start_mock(t);
-	bootstrap = silent_broker ? start_silent_listener(t) : t->bootstrap;
+	bootstrap = c->silent_broker ? start_silent_listener(t) : t->bootstrap;
 
 	if (second_output)
 		snprintf(copy_rule, sizeof(copy_rule), "rule copy topic %s: proto tcp\n", second_output);
@@ -151,7 +168,8 @@ setup_env(const char *worker, const char *input, const char *output, const char 
 		"filter.topic = %s\nfilter.rules = %s\nfilter.commit.interval.ms = 100\n",
 		bootstrap, MESSAGE_TIMEOUT_MS, enrich ? input : "flows.raw", enrich ? output : input,
 		input, rules_path);
-	return t;
+	*state = t;
+	return 0;
 }
 
 static int
@@ -271,37 +289,16 @@ filter_outlives_delivery_timeout(void **state)
 	worker_outlives_delivery_timeout(*state);
 }
 
-static int
-setup_enrich(void **state)
-{
-	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 0);
-	return 0;
-}
-
-static int
-setup_enrich_silent(void **state)
-{
-	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 1);
-	return 0;
-}
-
-static int
-setup_filter(void **state)
-{
-	*state = setup_env("filter", "outage.enriched", "outage.filtered", "outage.copied", 0);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(enrich_outlives_delivery_timeout, setup_enrich,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(filter_outlives_delivery_timeout, setup_filter,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(enrich_not_ready_when_broker_silent,
-						setup_enrich_silent, teardown_env),
+		cmocka_unit_test_prestate_setup_teardown(enrich_outlives_delivery_timeout, setup_env,
+							 teardown_env, &enrich_case),
+		cmocka_unit_test_prestate_setup_teardown(filter_outlives_delivery_timeout, setup_env,
+							 teardown_env, &filter_case),
+		cmocka_unit_test_prestate_setup_teardown(enrich_not_ready_when_broker_silent, setup_env,
+							 teardown_env, &enrich_silent_case),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

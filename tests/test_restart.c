@@ -97,19 +97,40 @@ random_between(long low, long high)
 
 static const char filter_rules[] = "rule all topic flows.filtered.all: proto tcp\n";
 
-/* Starts the broker (and Redis for report) and writes the worker's configuration. */
-static struct restart_test *
-setup_env(enum worker worker, const char *extra_config)
+/* The initial state of a test: its worker and the configuration lines that it adds. */
+struct restart_case {
+	enum worker worker;
+	const char *extra_config;
+};
+
+static struct restart_case enrich_case = { ENRICH, "" };
+static struct restart_case filter_case = { FILTER, "" };
+static struct restart_case report_case = { REPORT, "" };
+/* A small producer queue with batches held 200 ms, so the kill finds flows in memory. */
+static struct restart_case ingest_case = {
+	INGEST, "kafka.linger.ms = 200\n"
+		"kafka.queue.max.messages = 1000\n"
+		"ingest.socket.rcvbuf = 1048576\n"
+};
+
+/*
+ * Starts the broker (and Redis for report) and writes the configuration of
+ * the worker of the struct restart_case in *state, which it replaces with
+ * the test's struct restart_test.
+ */
+static int
+setup_env(void **state)
 {
 	static const char *const topics[] = { "flows.filtered.all", NULL };
+	const struct restart_case *c = *state;
 	struct restart_test *t = calloc(1, sizeof(*t));
 	char rules_path[128], redis_line[600] = "";
 
 	assert_non_null(t);
-	t->worker = worker;
-	fs_test_worker_init(&t->process, "restart", worker_names[worker], WAIT_MS);
+	t->worker = c->worker;
+	fs_test_worker_init(&t->process, "restart", worker_names[t->worker], WAIT_MS);
 	assert_int_equal(fs_test_broker_start(&t->broker, t->process.dir, topics), 0);
-	if (worker == REPORT) {
+	if (t->worker == REPORT) {
 		assert_int_equal(fs_test_redis_start(&t->redis), 0);
 		t->redis_started = 1;
 		snprintf(redis_line, sizeof(redis_line), "redis.url = %s\n", t->redis.url);
@@ -133,8 +154,9 @@ setup_env(enum worker worker, const char *extra_config)
 		"report.flush.interval.ms = 200\n"
 		"ingest.listen = 127.0.0.1:%u\ningest.listen.tcp = \"\"\n"
 		"%s%s",
-		rules_path, t->udp_port, extra_config, redis_line);
-	return t;
+		rules_path, t->udp_port, c->extra_config, redis_line);
+	*state = t;
+	return 0;
 }
 
 static int
@@ -398,49 +420,18 @@ ingest_kill9_loses_only_memory(void **state)
 	assert_true(lost <= bound);
 }
 
-static int
-setup_enrich(void **state)
-{
-	*state = setup_env(ENRICH, "");
-	return 0;
-}
-
-static int
-setup_filter(void **state)
-{
-	*state = setup_env(FILTER, "");
-	return 0;
-}
-
-static int
-setup_report(void **state)
-{
-	*state = setup_env(REPORT, "");
-	return 0;
-}
-
-/* A small producer queue with batches held 200 ms, so the kill finds flows in memory. */
-static int
-setup_ingest(void **state)
-{
-	*state = setup_env(INGEST, "kafka.linger.ms = 200\n"
-			   "kafka.queue.max.messages = 1000\n"
-			   "ingest.socket.rcvbuf = 1048576\n");
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(enrich_kill9_loses_nothing, setup_enrich,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(filter_kill9_loses_nothing, setup_filter,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(report_kill9_loses_nothing, setup_report,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(ingest_kill9_loses_only_memory, setup_ingest,
-						teardown_env),
+		cmocka_unit_test_prestate_setup_teardown(enrich_kill9_loses_nothing, setup_env,
+							 teardown_env, &enrich_case),
+		cmocka_unit_test_prestate_setup_teardown(filter_kill9_loses_nothing, setup_env,
+							 teardown_env, &filter_case),
+		cmocka_unit_test_prestate_setup_teardown(report_kill9_loses_nothing, setup_env,
+							 teardown_env, &report_case),
+		cmocka_unit_test_prestate_setup_teardown(ingest_kill9_loses_only_memory, setup_env,
+							 teardown_env, &ingest_case),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

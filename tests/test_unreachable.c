@@ -62,17 +62,28 @@ struct outage_test {
 
 static const char filter_rules[] = "rule all topic flows.filtered.all: proto tcp\n";
 
-/* Starts the broker and writes the configuration; Redis is left to each test. */
-static struct outage_test *
-setup_env(enum worker worker)
+/* The initial states of the tests: the worker that setup_env() prepares. */
+static enum worker enrich_worker = ENRICH;
+static enum worker filter_worker = FILTER;
+static enum worker report_worker = REPORT;
+static enum worker ingest_worker = INGEST;
+
+/*
+ * Starts the broker and writes the configuration of the worker in *state,
+ * which it replaces with the test's struct outage_test.  Redis is left to
+ * each test.
+ */
+static int
+setup_env(void **state)
 {
 	static const char *const topics[] = { "flows.filtered.all", NULL };
+	const enum worker *worker = *state;
 	struct outage_test *t = calloc(1, sizeof(*t));
 	char rules_path[128];
 
 	assert_non_null(t);
-	t->worker = worker;
-	fs_test_worker_init(&t->process, "outage", worker_names[worker], WAIT_MS);
+	t->worker = *worker;
+	fs_test_worker_init(&t->process, "outage", worker_names[t->worker], WAIT_MS);
 	assert_int_equal(fs_test_broker_start(&t->broker, t->process.dir, topics), 0);
 	fs_test_worker_write_file(&t->process, "filter.rules", rules_path, sizeof(rules_path), "%s",
 				  filter_rules);
@@ -94,7 +105,8 @@ setup_env(enum worker worker)
 		"redis.url = redis://127.0.0.1:%d\n"
 		"ingest.listen = 127.0.0.1:%u\ningest.listen.tcp = \"\"\n",
 		QUEUE_MAX, rules_path, t->redis_port, t->udp_port);
-	return t;
+	*state = t;
+	return 0;
 }
 
 static int
@@ -314,47 +326,20 @@ ingest_buffers_while_broker_down(void **state)
 	assert_int_equal(kept, QUEUE_MAX);
 }
 
-static int
-setup_enrich(void **state)
-{
-	*state = setup_env(ENRICH);
-	return 0;
-}
-
-static int
-setup_filter(void **state)
-{
-	*state = setup_env(FILTER);
-	return 0;
-}
-
-static int
-setup_report(void **state)
-{
-	*state = setup_env(REPORT);
-	return 0;
-}
-
-static int
-setup_ingest(void **state)
-{
-	*state = setup_env(INGEST);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(ingest_buffers_while_broker_down, setup_ingest,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(enrich_rides_out_broker_outage, setup_enrich,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(filter_rides_out_broker_outage, setup_filter,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(report_rides_out_broker_outage, setup_report,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(report_waits_for_redis, setup_report, teardown_env),
+		cmocka_unit_test_prestate_setup_teardown(ingest_buffers_while_broker_down, setup_env,
+							 teardown_env, &ingest_worker),
+		cmocka_unit_test_prestate_setup_teardown(enrich_rides_out_broker_outage, setup_env,
+							 teardown_env, &enrich_worker),
+		cmocka_unit_test_prestate_setup_teardown(filter_rides_out_broker_outage, setup_env,
+							 teardown_env, &filter_worker),
+		cmocka_unit_test_prestate_setup_teardown(report_rides_out_broker_outage, setup_env,
+							 teardown_env, &report_worker),
+		cmocka_unit_test_prestate_setup_teardown(report_waits_for_redis, setup_env,
+							 teardown_env, &report_worker),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

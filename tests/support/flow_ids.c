@@ -12,6 +12,7 @@
 #include "avro/flow_codec.h"
 #include "core/clock.h"
 #include "kafka/producer.h"
+#include "ingest_harness.h"
 #include "topic_reader.h"
 
 #define FLOW_ADDR_BASE 0x0a000000u
@@ -191,20 +192,6 @@ fs_test_flows_count(const char *bootstrap, const char *topic, unsigned *counts, 
 	return read;
 }
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 size_t
 fs_test_flows_v5_datagram(uint8_t *buf, size_t cap, unsigned first, unsigned count)
 {
@@ -213,21 +200,21 @@ fs_test_flows_v5_datagram(uint8_t *buf, size_t cap, unsigned first, unsigned cou
 	if (count == 0 || count > FS_TEST_FLOW_V5_RECORDS_MAX || len > cap)
 		return 0;
 	memset(buf, 0, len);
-	put16(buf, 5);
-	put16(buf + 2, (uint16_t)count);
-	put32(buf + 8, (uint32_t)time(NULL));
-	put32(buf + 16, first);
+	fstest_put16(buf, 5);
+	fstest_put16(buf + 2, (uint16_t)count);
+	fstest_put32(buf + 8, (uint32_t)time(NULL));
+	fstest_put32(buf + 16, first);
 	for (unsigned r = 0; r < count; r++) {
-		uint8_t *rec = buf + FS_TEST_FLOW_V5_LEN(r);
+		uint8_t *rec = buf + FS_TEST_FLOW_V5_LEN(r);  /* after the header and r records */
 		unsigned id = first + r;
 
-		put32(rec, FLOW_ADDR_BASE + id);  /* srcaddr: the flow id */
-		put32(rec + 4, 0xcb007107);       /* dstaddr 203.0.113.7 */
-		put32(rec + 16, 1);               /* packets */
-		put32(rec + 20, FS_TEST_FLOW_BYTES_BASE + id);
-		put16(rec + 32, 40000);
-		put16(rec + 34, 443);
-		rec[38] = 6;                      /* TCP */
+		fstest_put32(rec, FLOW_ADDR_BASE + id);  /* srcaddr: the flow id */
+		fstest_put32(rec + 4, 0xcb007107);       /* dstaddr 203.0.113.7 */
+		fstest_put32(rec + 16, 1);               /* packets */
+		fstest_put32(rec + 20, FS_TEST_FLOW_BYTES_BASE + id);
+		fstest_put16(rec + 32, 40000);
+		fstest_put16(rec + 34, 443);
+		rec[38] = 6;                             /* TCP */
 	}
 	return len;
 }
