@@ -316,17 +316,10 @@ setup_outage(void **state)
 static void
 print_log(const struct pipeline *p, const char *name)
 {
-	char path[160], line[2048];
-	FILE *f;
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
+	fs_test_print_file(path);
 }
 
 static int

@@ -38,6 +38,7 @@
 #include "support/flow_ids.h"
 #include "support/http_probe.h"
 #include "support/process.h"
+#include "support/worker_process.h"
 
 #define WAIT_MS 60000
 #define FLOWS 100
@@ -48,35 +49,16 @@
 #define MESSAGE_TIMEOUT_MS 2000
 
 struct timeout_test {
-	const char *worker;       /* "enrich" or "filter" */
+	struct fs_test_worker process; /* flowsift-enrich or flowsift-filter */
 	const char *input;
 	const char *output;
 	const char *second_output; /* led by INPUT_BROKER; NULL for enrich */
-	char dir[64];
-	char config_env[192];
-	char log_path[128];
 	rd_kafka_t *mock_handle;
 	rd_kafka_mock_cluster_t *mock;
 	const char *bootstrap;    /* owned by mock */
-	pid_t pid;
 	int silent_fd;            /* listening socket that never replies, or -1 */
-	uint16_t metrics_port;
 	unsigned counts[MAX_IDS];
 };
-
-static void
-print_file(const char *path)
-{
-	char line[2048];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
-}
 
 /* Creates topic with every partition led by broker_id. */
 static void
@@ -106,7 +88,7 @@ start_mock(struct timeout_test *t)
 	create_topic(t, t->output, OUTPUT_BROKER);
 	if (t->second_output)
 		create_topic(t, t->second_output, INPUT_BROKER);
-	snprintf(group, sizeof(group), "outage-%s", t->worker);
+	snprintf(group, sizeof(group), "outage-%s", t->process.name);
 	assert_int_equal(rd_kafka_mock_coordinator_set(t->mock, "group", group, INPUT_BROKER), 0);
 }
 
@@ -131,135 +113,82 @@ start_silent_listener(struct timeout_test *t)
 	return address;
 }
 
+/* The initial state of a test: its worker, topics and bootstrap server. */
+struct timeout_case {
+	const char *worker;         /* "enrich" or "filter" */
+	const char *input;
+	const char *output;
+	const char *second_output;  /* led by INPUT_BROKER, or NULL */
+	int silent_broker;          /* 1: the bootstrap server is a listener that never replies */
+};
+
+static struct timeout_case enrich_case = { "enrich", "outage.raw", "outage.enriched", NULL, 0 };
+static struct timeout_case enrich_silent_case = { "enrich", "outage.raw", "outage.enriched", NULL,
+						  1 };
+static struct timeout_case filter_case = { "filter", "outage.enriched", "outage.filtered",
+					   "outage.copied", 0 };
+
 /*
- * Starts the mock cluster and writes the configuration.  With silent_broker,
- * the worker's bootstrap server is a listener that never replies instead.
+ * Starts the mock cluster and writes the configuration of the struct
+ * timeout_case in *state, which it replaces with the test's struct
+ * timeout_test.
  */
-static struct timeout_test *
-setup_env(const char *worker, const char *input, const char *output, const char *second_output,
-	  int silent_broker)
+static int
+setup_env(void **state)
 {
+	const struct timeout_case *c = *state;
+	const char *input = c->input, *output = c->output, *second_output = c->second_output;
 	struct timeout_test *t = calloc(1, sizeof(*t));
-	char config_path[128], rules_path[128];
+	char rules_path[128], copy_rule[128] = "";
 	const char *bootstrap;
-	FILE *f;
+	int enrich = strcmp(c->worker, "enrich") == 0;
 
 	assert_non_null(t);
-	t->worker = worker;
 	t->input = input;
 	t->output = output;
 	t->second_output = second_output;
 	t->silent_fd = -1;
-	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-timeout-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
+	fs_test_worker_init(&t->process, "timeout", c->worker, WAIT_MS);
 	start_mock(t);
-	bootstrap = silent_broker ? start_silent_listener(t) : t->bootstrap;
+	bootstrap = c->silent_broker ? start_silent_listener(t) : t->bootstrap;
 
-	snprintf(rules_path, sizeof(rules_path), "%s/filter.rules", t->dir);
-	f = fopen(rules_path, "w");
-	assert_non_null(f);
-	fprintf(f, "rule all topic %s: proto tcp\n", output);
 	if (second_output)
-		fprintf(f, "rule copy topic %s: proto tcp\n", second_output);
-	fclose(f);
+		snprintf(copy_rule, sizeof(copy_rule), "rule copy topic %s: proto tcp\n", second_output);
+	fs_test_worker_write_file(&t->process, "filter.rules", rules_path, sizeof(rules_path),
+				  "rule all topic %s: proto tcp\n%s", output, copy_rule);
 
-	t->metrics_port = fs_test_free_port(SOCK_STREAM);
-	assert_true(t->metrics_port > 0);
-	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
-	f = fopen(config_path, "w");
-	assert_non_null(f);
 	/* Short backoffs and sessions keep reconnects and group joins within seconds. */
-	fprintf(f,
-		"run.dir = %s\n"
+	fs_test_worker_write_config(&t->process,
 		"kafka.bootstrap.servers = %s\n"
 		"kafka.message.timeout.ms = %d\n"
 		"kafka.session.timeout.ms = 6000\nkafka.heartbeat.interval.ms = 500\n"
 		"kafka.reconnect.backoff.max.ms = 1000\n"
 		"kafka.topic.raw = %s\nkafka.topic.enriched = %s\n"
 		"enrich.group.id = outage-enrich\nfilter.group.id = outage-filter\n"
-		"filter.topic = %s\nfilter.rules = %s\nfilter.commit.interval.ms = 100\n"
-		"%s.metrics.listen = 127.0.0.1:%u\n",
-		t->dir, bootstrap, MESSAGE_TIMEOUT_MS,
-		strcmp(worker, "enrich") == 0 ? input : "flows.raw",
-		strcmp(worker, "enrich") == 0 ? output : input, input, rules_path, worker,
-		t->metrics_port);
-	fclose(f);
-	snprintf(t->config_env, sizeof(t->config_env), "FLOWSIFT_CONFIG=%s", config_path);
-	snprintf(t->log_path, sizeof(t->log_path), "%s/%s.log", t->dir, worker);
-	return t;
-}
-
-static void
-spawn_worker(struct timeout_test *t)
-{
-	char program[64];
-	char *argv[] = { program, NULL };
-	char *env[] = { t->config_env, NULL };
-
-	snprintf(program, sizeof(program), "flowsift-%s", t->worker);
-	t->pid = fs_test_spawn(program, argv, env, t->log_path);
-	assert_true(t->pid > 0);
-}
-
-static void
-start_worker(struct timeout_test *t)
-{
-	int status;
-
-	spawn_worker(t);
-	status = fs_test_wait_status(t->metrics_port, "/readyz", 200, WAIT_MS);
-	if (status != 200)
-		print_file(t->log_path);
-	assert_int_equal(status, 200);
+		"filter.topic = %s\nfilter.rules = %s\nfilter.commit.interval.ms = 100\n",
+		bootstrap, MESSAGE_TIMEOUT_MS, enrich ? input : "flows.raw", enrich ? output : input,
+		input, rules_path);
+	*state = t;
+	return 0;
 }
 
 static int
 teardown_env(void **state)
 {
 	struct timeout_test *t = *state;
-	char cmd[128];
-	int status = 0;
-
 	/* A worker whose broker never replies waits 10 s to leave its group, more under ASan. */
-	if (t->pid > 0)
-		status = fs_test_stop(t->pid, 30000);
-	if (status != 0 || getenv("FSTEST_SHOW_LOGS"))
-		print_file(t->log_path);
+	int status = fs_test_worker_stop(&t->process, 30000, NULL);
+
 	if (t->silent_fd >= 0)
 		close(t->silent_fd);
 	if (t->mock)
 		rd_kafka_mock_cluster_destroy(t->mock);
 	if (t->mock_handle)
 		rd_kafka_destroy(t->mock_handle);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", t->dir);
+	fs_test_worker_release(&t->process);
 	free(t);
 	assert_int_equal(status, 0);
 	return 0;
-}
-
-/* Returns the value of flowsift_<worker>_<name>, or -1 when it cannot be read. */
-static long long
-worker_metric(const struct timeout_test *t, const char *name)
-{
-	char series[128];
-
-	snprintf(series, sizeof(series), "flowsift_%s_%s", t->worker, name);
-	return fs_test_metric(t->metrics_port, series);
-}
-
-static long long
-wait_worker_metric(const struct timeout_test *t, const char *name, long long min)
-{
-	char series[128];
-	long long value;
-
-	snprintf(series, sizeof(series), "flowsift_%s_%s", t->worker, name);
-	value = fs_test_wait_metric(t->metrics_port, series, min, WAIT_MS);
-	if (value < min)
-		print_file(t->log_path);
-	return value;
 }
 
 /*
@@ -276,7 +205,7 @@ expect_flows_pass(struct timeout_test *t, const char *topic, unsigned first, uns
 	missing = fs_test_flows_await(t->bootstrap, topic, t->counts, MAX_IDS, first, count,
 				      &unknown, WAIT_MS);
 	if (missing != 0)
-		print_file(t->log_path);
+		fs_test_worker_print_log(&t->process);
 	assert_int_equal(missing, 0);
 	assert_int_equal(unknown, 0);
 	for (unsigned id = 0; id < MAX_IDS; id++)
@@ -287,10 +216,12 @@ expect_flows_pass(struct timeout_test *t, const char *topic, unsigned first, uns
 static void
 worker_outlives_delivery_timeout(struct timeout_test *t)
 {
+	struct fs_test_worker *w = &t->process;
 	long long timed_out, rewound, duplicated;
 	long extra, extra_second = 0;
 
-	start_worker(t);
+	fs_test_worker_spawn(w);
+	fs_test_worker_expect_ready(w, 200);
 	assert_int_equal(fs_test_flows_produce(t->bootstrap, t->input, 0, FLOWS), 0);
 	assert_int_equal(expect_flows_pass(t, t->output, 0, FLOWS), 0);
 
@@ -299,11 +230,12 @@ worker_outlives_delivery_timeout(struct timeout_test *t)
 	assert_int_equal(fs_test_flows_produce(t->bootstrap, t->input, FLOWS, FLOWS), 0);
 
 	/* Two rounds of timed-out output and rewinds, each after MESSAGE_TIMEOUT_MS. */
-	timed_out = wait_worker_metric(t, "delivery_errors_total{cause=\"timed_out\"}", 2 * FLOWS);
+	timed_out = fs_test_worker_wait_metric(w, "delivery_errors_total{cause=\"timed_out\"}",
+					       2 * FLOWS);
 	assert_true(timed_out >= 2 * FLOWS);
-	rewound = wait_worker_metric(t, "messages_rewound_total", 2 * FLOWS);
+	rewound = fs_test_worker_wait_metric(w, "messages_rewound_total", 2 * FLOWS);
 	assert_true(rewound >= 2 * FLOWS);
-	assert_int_equal(fs_test_wait(t->pid, 0), -2);
+	assert_int_equal(fs_test_wait(w->pid, 0), -2);
 
 	assert_int_equal(rd_kafka_mock_broker_set_up(t->mock, OUTPUT_BROKER), 0);
 	extra = expect_flows_pass(t, t->output, FLOWS, FLOWS);
@@ -312,52 +244,37 @@ worker_outlives_delivery_timeout(struct timeout_test *t)
 		extra_second = expect_flows_pass(t, t->second_output, FLOWS, FLOWS);
 		assert_true(extra_second >= FLOWS);
 	}
-	assert_int_equal(fs_test_wait(t->pid, 0), -2);
+	assert_int_equal(fs_test_wait(w->pid, 0), -2);
 
 	/* Every output copy beyond the first is a counted duplicate. */
-	duplicated = worker_metric(t, "flows_duplicated_total");
+	duplicated = fs_test_worker_metric(w, "flows_duplicated_total");
 	printf("flowsift-%s: %lld deliveries timed out, %lld messages rewound, "
 	       "%lld flows counted as duplicated, %ld + %ld extra copies seen\n",
-	       t->worker, timed_out, rewound, duplicated, extra, extra_second);
+	       w->name, timed_out, rewound, duplicated, extra, extra_second);
 	assert_true(duplicated >= 0);
 	assert_true(extra + extra_second <= duplicated);
-}
-
-/* Returns 1 when a line of path contains text. */
-static int
-file_contains(const char *path, const char *text)
-{
-	char line[4096];
-	int found = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
 }
 
 static void
 enrich_not_ready_when_broker_silent(void **state)
 {
 	struct timeout_test *t = *state;
+	struct fs_test_worker *w = &t->process;
 	const char *expected = "not ready: Kafka unreachable: metadata request failed";
 	int64_t deadline = fs_test_now_ms() + WAIT_MS;
 	int status;
 
-	spawn_worker(t);
-	status = fs_test_wait_status(t->metrics_port, "/healthz", 200, WAIT_MS);
+	fs_test_worker_spawn(w);
+	status = fs_test_wait_status(w->metrics_port, "/healthz", 200, WAIT_MS);
 	assert_int_equal(status, 200);
 	/* The first probe's outcome is logged: reachable, or this reason. */
-	while (!file_contains(t->log_path, expected) && fs_test_now_ms() < deadline)
+	while (!fs_test_worker_log_contains(w, expected) && fs_test_now_ms() < deadline)
 		usleep(200000);
-	if (!file_contains(t->log_path, expected))
-		print_file(t->log_path);
-	assert_true(file_contains(t->log_path, expected));
-	assert_int_equal(fs_test_http_status(t->metrics_port, "/readyz"), 503);
-	assert_int_equal(worker_metric(t, "broker_reachable"), 0);
+	if (!fs_test_worker_log_contains(w, expected))
+		fs_test_worker_print_log(w);
+	assert_true(fs_test_worker_log_contains(w, expected));
+	assert_int_equal(fs_test_http_status(w->metrics_port, "/readyz"), 503);
+	assert_int_equal(fs_test_worker_metric(w, "broker_reachable"), 0);
 }
 
 static void
@@ -372,37 +289,16 @@ filter_outlives_delivery_timeout(void **state)
 	worker_outlives_delivery_timeout(*state);
 }
 
-static int
-setup_enrich(void **state)
-{
-	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 0);
-	return 0;
-}
-
-static int
-setup_enrich_silent(void **state)
-{
-	*state = setup_env("enrich", "outage.raw", "outage.enriched", NULL, 1);
-	return 0;
-}
-
-static int
-setup_filter(void **state)
-{
-	*state = setup_env("filter", "outage.enriched", "outage.filtered", "outage.copied", 0);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(enrich_outlives_delivery_timeout, setup_enrich,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(filter_outlives_delivery_timeout, setup_filter,
-						teardown_env),
-		cmocka_unit_test_setup_teardown(enrich_not_ready_when_broker_silent,
-						setup_enrich_silent, teardown_env),
+		cmocka_unit_test_prestate_setup_teardown(enrich_outlives_delivery_timeout, setup_env,
+							 teardown_env, &enrich_case),
+		cmocka_unit_test_prestate_setup_teardown(filter_outlives_delivery_timeout, setup_env,
+							 teardown_env, &filter_case),
+		cmocka_unit_test_prestate_setup_teardown(enrich_not_ready_when_broker_silent, setup_env,
+							 teardown_env, &enrich_silent_case),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

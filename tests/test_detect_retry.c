@@ -10,20 +10,19 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/flow.h"
 #include "core/result.h"
 #include "detect/detect.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
+#include "support/tcp_flow.h"
 
 /* A Unix time divisible by 60, so it starts a bucket of the 60 s windows used here. */
 #define BASE_S INT64_C(1699999200)
@@ -32,29 +31,10 @@
 static struct fs_test_redis server;
 static redisContext *ctx;
 
-static struct fs_flow
-syn_flow(const char *src, const char *dst, uint64_t bytes)
-{
-	struct fs_flow flow;
-
-	fs_flow_clear(&flow);
-	assert_int_equal(fs_addr_parse(&flow.src_addr, src), 0);
-	assert_int_equal(fs_addr_parse(&flow.dst_addr, dst), 0);
-	flow.dst_port = 445;
-	flow.src_port = 40000;
-	flow.proto = 6;
-	flow.tcp_flags = 0x02;
-	flow.bytes = bytes;
-	flow.packets = 1;
-	flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_DST_PORT | FS_F_SRC_PORT | FS_F_PROTO |
-		       FS_F_TCP_FLAGS | FS_F_BYTES | FS_F_PACKETS;
-	return flow;
-}
-
 static void
 add_syn(struct fs_detect *det, const char *src, const char *dst, uint64_t bytes)
 {
-	struct fs_flow flow = syn_flow(src, dst, bytes);
+	struct fs_flow flow = fs_test_tcp_flow(src, dst, 445, 0x02, bytes, 1);
 
 	assert_int_equal(fs_detect_add(det, &flow), 0);
 }
@@ -125,49 +105,6 @@ fanout_count(const char *src)
 	return value;
 }
 
-static void
-run_command(const char *command)
-{
-	redisReply *reply = redisCommand(ctx, command);
-
-	assert_non_null(reply);
-	if (reply->type == REDIS_REPLY_ERROR)
-		fail_msg("%s: %s", command, reply->str);
-	freeReplyObject(reply);
-}
-
-static long long
-client_id(redisContext *c)
-{
-	redisReply *reply = redisCommand(c, "CLIENT ID");
-	long long id;
-
-	assert_non_null(reply);
-	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-	id = reply->integer;
-	freeReplyObject(reply);
-	return id;
-}
-
-/* Waits (up to 60 s) until client id has run EXEC, its last command. */
-static void
-wait_client_ran_exec(long long id)
-{
-	for (int i = 0; i < 6000; i++) {
-		redisReply *reply = redisCommand(ctx, "CLIENT LIST ID %lld", id);
-		bool ran;
-
-		assert_non_null(reply);
-		assert_int_equal(reply->type, REDIS_REPLY_STRING);
-		ran = strstr(reply->str, " cmd=exec ") != NULL;
-		freeReplyObject(reply);
-		if (ran)
-			return;
-		usleep(10000);
-	}
-	fail_msg("client %lld did not run EXEC within 60 s", id);
-}
-
 /*
  * Flushes det on a new connection blocked in BLPOP of list, so that the
  * reply times out.  Returns that connection, to free after its EXEC ran.
@@ -178,7 +115,7 @@ flush_times_out(struct fs_detect *det, const char *list, long long *id)
 	redisContext *stale = fs_test_redis_connect(&server);
 
 	assert_non_null(stale);
-	*id = client_id(stale);
+	*id = fs_test_redis_client_id(stale);
 	assert_int_equal(redisAppendCommand(stale, "BLPOP %s 0", list), REDIS_OK);
 	assert_int_equal(fs_detect_flush(det, stale, BASE_MS), FS_ERR_SYSTEM);
 	assert_int_not_equal(stale->err, 0);
@@ -199,8 +136,8 @@ counters_retry_after_applied_attempt(void **state)
 	stale = flush_times_out(det, "release-first", &id);
 	add_syn(det, "10.0.0.1", "172.17.0.3", 40);
 
-	run_command("LPUSH release-first x");
-	wait_client_ran_exec(id);
+	fs_test_redis_run(ctx, "LPUSH release-first x");
+	fs_test_redis_wait_client_ran(ctx, id, "exec");
 	assert_int_equal(counter("syn_scan", "10.0.0.1"), 2);
 	assert_int_equal(counter("volume_src", "10.0.0.1"), 300);
 
@@ -232,8 +169,8 @@ counters_late_attempt_adds_nothing(void **state)
 	add_syn(det, "10.0.0.2", "172.17.0.4", 10);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 
-	run_command("LPUSH release-late x");
-	wait_client_ran_exec(id);
+	fs_test_redis_run(ctx, "LPUSH release-late x");
+	fs_test_redis_wait_client_ran(ctx, id, "exec");
 	assert_int_equal(counter("syn_scan", "10.0.0.2"), 3);
 	assert_int_equal(counter("volume_src", "10.0.0.2"), 1011);
 	assert_int_equal(fanout_count("10.0.0.2"), 2);
@@ -257,11 +194,11 @@ counters_two_timeouts_count_once(void **state)
 	add_syn(det, "10.0.0.3", "172.17.0.3", 7);
 
 	/* Each LPUSH releases one BLPOP, the longest waiting first. */
-	run_command("LPUSH release-twice x");
-	wait_client_ran_exec(id1);
+	fs_test_redis_run(ctx, "LPUSH release-twice x");
+	fs_test_redis_wait_client_ran(ctx, id1, "exec");
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
-	run_command("LPUSH release-twice x");
-	wait_client_ran_exec(id2);
+	fs_test_redis_run(ctx, "LPUSH release-twice x");
+	fs_test_redis_wait_client_ran(ctx, id2, "exec");
 	assert_int_equal(counter("syn_scan", "10.0.0.3"), 3);
 	assert_int_equal(counter("volume_src", "10.0.0.3"), 567);
 	redisFree(stale1);
@@ -273,31 +210,22 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	if (fs_test_redis_start(&server) < 0)
-		return -1;
-	ctx = fs_test_redis_connect(&server);
-	return ctx ? 0 : -1;
+	return fs_test_redis_open(&server, &ctx);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	if (ctx)
-		redisFree(ctx);
-	fs_test_redis_stop(&server);
+	fs_test_redis_close(&server, ctx);
 	return 0;
 }
 
 static int
 flush_db(void **state)
 {
-	redisReply *r = redisCommand(ctx, "FLUSHDB");
-
 	(void)state;
-	assert_non_null(r);
-	freeReplyObject(r);
-	return 0;
+	return fs_test_redis_flushdb(ctx);
 }
 
 int

@@ -17,7 +17,9 @@
 #include "core/result.h"
 #include "detect/detect.h"
 #include "filter/filter.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
+#include "support/tcp_flow.h"
 
 /* A Unix time divisible by 60, so it starts a bucket of every window used here. */
 #define BASE_S INT64_C(1699999200)
@@ -41,26 +43,6 @@ collect(const struct fs_alert *alert, void *opaque)
 	c->alerts[c->n++] = *alert;
 }
 
-static struct fs_flow
-tcp_flow(const char *src, const char *dst, uint16_t dst_port, uint8_t flags, uint64_t bytes,
-	 uint64_t packets)
-{
-	struct fs_flow flow;
-
-	fs_flow_clear(&flow);
-	assert_int_equal(fs_addr_parse(&flow.src_addr, src), 0);
-	assert_int_equal(fs_addr_parse(&flow.dst_addr, dst), 0);
-	flow.dst_port = dst_port;
-	flow.src_port = 40000;
-	flow.proto = 6;
-	flow.tcp_flags = flags;
-	flow.bytes = bytes;
-	flow.packets = packets;
-	flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_DST_PORT | FS_F_SRC_PORT | FS_F_PROTO |
-		       FS_F_TCP_FLAGS | FS_F_BYTES | FS_F_PACKETS;
-	return flow;
-}
-
 /*
  * Adds count SYN flows from src to distinct 172.17.x.y addresses, starting
  * at index first.  Redis's HyperLogLog counts the first 99 and 100 of these
@@ -74,7 +56,7 @@ add_fanout(struct fs_detect *det, const char *src, uint16_t port, int first, int
 		struct fs_flow flow;
 
 		snprintf(dst, sizeof(dst), "172.17.%d.%d", i / 250, i % 250 + 1);
-		flow = tcp_flow(src, dst, port, 0x02, 52, 1);
+		flow = fs_test_tcp_flow(src, dst, port, 0x02, 52, 1);
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 }
@@ -111,31 +93,22 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	if (fs_test_redis_start(&server) < 0)
-		return -1;
-	ctx = fs_test_redis_connect(&server);
-	return ctx ? 0 : -1;
+	return fs_test_redis_open(&server, &ctx);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	if (ctx)
-		redisFree(ctx);
-	fs_test_redis_stop(&server);
+	fs_test_redis_close(&server, ctx);
 	return 0;
 }
 
 static int
 flush_db(void **state)
 {
-	redisReply *r = redisCommand(ctx, "FLUSHDB");
-
 	(void)state;
-	assert_non_null(r);
-	freeReplyObject(r);
-	return 0;
+	return fs_test_redis_flushdb(ctx);
 }
 
 /* ---- fan-out ---- */
@@ -312,21 +285,22 @@ syn_scan_threshold_edges(void **state)
 	s.rules[FS_RULE_SYN_SCAN].threshold = 200;
 	det = new_detector(&s, &c);
 	for (int i = 0; i < 199; i++) {
-		struct fs_flow flow = tcp_flow("10.0.0.7", "198.51.100.9", (uint16_t)(1000 + i % 3),
-					       0x02, 40, 1);
+		struct fs_flow flow = fs_test_tcp_flow("10.0.0.7", "198.51.100.9",
+						       (uint16_t)(1000 + i % 3), 0x02, 40, 1);
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	/* SYN+ACK, RST and SYN+FIN flows are no probes. */
 	for (int flags = 0x12; flags <= 0x16; flags += 2) {
-		struct fs_flow flow = tcp_flow("10.0.0.7", "198.51.100.9", 80, (uint8_t)flags, 40, 1);
+		struct fs_flow flow = fs_test_tcp_flow("10.0.0.7", "198.51.100.9", 80,
+						       (uint8_t)flags, 40, 1);
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 	assert_int_equal(c.n, 0);
 
-	struct fs_flow one = tcp_flow("10.0.0.7", "198.51.100.9", 1000, 0x02, 40, 1);
+	struct fs_flow one = fs_test_tcp_flow("10.0.0.7", "198.51.100.9", 1000, 0x02, 40, 1);
 
 	assert_int_equal(fs_detect_add(det, &one), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 1000), 0);
@@ -350,20 +324,22 @@ port_scan_threshold_edges(void **state)
 	s.rules[FS_RULE_PORT_SCAN].threshold = 100;
 	det = new_detector(&s, &c);
 	for (int p = 1; p <= 99; p++) {
-		struct fs_flow flow = tcp_flow("10.0.0.8", "198.51.100.20", (uint16_t)p, 0x02, 40, 1);
+		struct fs_flow flow = fs_test_tcp_flow("10.0.0.8", "198.51.100.20", (uint16_t)p,
+						       0x02, 40, 1);
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	/* Flows of 3 packets and more are no probes. */
 	for (int p = 200; p < 300; p++) {
-		struct fs_flow flow = tcp_flow("10.0.0.8", "198.51.100.20", (uint16_t)p, 0x1b, 400, 3);
+		struct fs_flow flow = fs_test_tcp_flow("10.0.0.8", "198.51.100.20", (uint16_t)p,
+						       0x1b, 400, 3);
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 	assert_int_equal(c.n, 0);
 
-	struct fs_flow one = tcp_flow("10.0.0.8", "198.51.100.20", 100, 0x02, 40, 2);
+	struct fs_flow one = fs_test_tcp_flow("10.0.0.8", "198.51.100.20", 100, 0x02, 40, 2);
 
 	assert_int_equal(fs_detect_add(det, &one), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 1000), 0);
@@ -393,14 +369,14 @@ smtp_from_non_mail_server(void **state)
 						  sizeof(err)), 0);
 	det = new_detector(&s, &c);
 	for (int i = 0; i < 9; i++) {
-		struct fs_flow flow = tcp_flow("10.0.0.5", "203.0.113.7", 25, 0x1b, 900, 8);
+		struct fs_flow flow = fs_test_tcp_flow("10.0.0.5", "203.0.113.7", 25, 0x1b, 900, 8);
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	for (int i = 0; i < 50; i++) {
 		/* the mail server itself, and a host sending to an internal relay */
-		struct fs_flow a = tcp_flow("192.0.2.25", "203.0.113.7", 25, 0x1b, 900, 8);
-		struct fs_flow b = tcp_flow("10.0.0.6", "192.0.2.25", 25, 0x1b, 900, 8);
+		struct fs_flow a = fs_test_tcp_flow("192.0.2.25", "203.0.113.7", 25, 0x1b, 900, 8);
+		struct fs_flow b = fs_test_tcp_flow("10.0.0.6", "192.0.2.25", 25, 0x1b, 900, 8);
 
 		assert_int_equal(fs_detect_add(det, &a), 0);
 		assert_int_equal(fs_detect_add(det, &b), 0);
@@ -408,7 +384,7 @@ smtp_from_non_mail_server(void **state)
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 	assert_int_equal(c.n, 0);
 
-	struct fs_flow one = tcp_flow("10.0.0.5", "203.0.113.8", 25, 0x1b, 900, 8);
+	struct fs_flow one = fs_test_tcp_flow("10.0.0.5", "203.0.113.8", 25, 0x1b, 900, 8);
 
 	assert_int_equal(fs_detect_add(det, &one), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 299000), 0);
@@ -431,7 +407,7 @@ smtp_off_without_mail_servers(void **state)
 	s.rules[FS_RULE_SMTP].threshold = 1;
 	det = new_detector(&s, &c);
 	for (int i = 0; i < 20; i++) {
-		struct fs_flow flow = tcp_flow("10.0.0.5", "203.0.113.7", 25, 0x1b, 900, 8);
+		struct fs_flow flow = fs_test_tcp_flow("10.0.0.5", "203.0.113.7", 25, 0x1b, 900, 8);
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
@@ -456,13 +432,13 @@ volume_both_directions(void **state)
 	s.rules[FS_RULE_VOLUME_SRC] = (struct fs_detect_rule_settings){ 1000, 10 };
 	s.rules[FS_RULE_VOLUME_DST] = (struct fs_detect_rule_settings){ 1000, 10 };
 	det = new_detector(&s, &c);
-	struct fs_flow a = tcp_flow("10.0.0.1", "10.0.0.2", 443, 0x1b, 9999, 10);
+	struct fs_flow a = fs_test_tcp_flow("10.0.0.1", "10.0.0.2", 443, 0x1b, 9999, 10);
 
 	assert_int_equal(fs_detect_add(det, &a), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 	assert_int_equal(c.n, 0);
 
-	struct fs_flow b = tcp_flow("10.0.0.1", "10.0.0.3", 443, 0x1b, 1, 1);
+	struct fs_flow b = fs_test_tcp_flow("10.0.0.1", "10.0.0.3", 443, 0x1b, 1, 1);
 
 	assert_int_equal(fs_detect_add(det, &b), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 9000), 0);
@@ -472,7 +448,7 @@ volume_both_directions(void **state)
 	assert_string_equal(c.alerts[0].metric, "bytes_per_s");
 	assert_string_equal(fs_addr_format(&c.alerts[0].subject, subject), "10.0.0.1");
 
-	struct fs_flow d = tcp_flow("10.0.0.9", "10.0.0.2", 443, 0x1b, 1, 1);
+	struct fs_flow d = fs_test_tcp_flow("10.0.0.9", "10.0.0.2", 443, 0x1b, 1, 1);
 
 	assert_int_equal(fs_detect_add(det, &d), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 9500), 0);
@@ -498,13 +474,13 @@ fanin_threshold_edges(void **state)
 		struct fs_flow flow;
 
 		snprintf(src, sizeof(src), "203.0.113.%d", i);
-		flow = tcp_flow(src, "10.0.0.80", 80, 0x02, 40, 1);
+		flow = fs_test_tcp_flow(src, "10.0.0.80", 80, 0x02, 40, 1);
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 	assert_int_equal(c.n, 0);
 
-	struct fs_flow one = tcp_flow("203.0.113.50", "10.0.0.80", 80, 0x02, 40, 1);
+	struct fs_flow one = fs_test_tcp_flow("203.0.113.50", "10.0.0.80", 80, 0x02, 40, 1);
 
 	assert_int_equal(fs_detect_add(det, &one), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 100), 0);
@@ -557,7 +533,7 @@ full_table_rejects_whole_flow(void **state)
 	/* Each flow to a new host on 445 takes fanout, syn_scan, port_scan, two volume and fanin entries. */
 	add_fanout(det, "10.1.66.6", 445, 0, 1);
 	assert_int_equal(fs_detect_count(det), 6);
-	struct fs_flow flow = tcp_flow("10.1.66.6", "172.17.9.9", 445, 0x02, 52, 1);
+	struct fs_flow flow = fs_test_tcp_flow("10.1.66.6", "172.17.9.9", 445, 0x02, 52, 1);
 
 	assert_int_equal(fs_detect_add(det, &flow), FS_ERR_FULL);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
@@ -588,7 +564,7 @@ commands_per_thousand_flows(void **state)
 
 		snprintf(src, sizeof(src), "10.2.0.%d", i % 100 + 1);
 		snprintf(dst, sizeof(dst), "198.51.100.%d", i % 20 + 1);
-		flow = tcp_flow(src, dst, 443, 0x1b, 1500, 5);
+		flow = fs_test_tcp_flow(src, dst, 443, 0x1b, 1500, 5);
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);

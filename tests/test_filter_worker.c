@@ -75,17 +75,10 @@ write_file(const char *path, const char *text)
 static void
 print_log(const struct worker_test *t, const char *name)
 {
-	char path[160], line[1024];
-	FILE *f;
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
+	fs_test_print_file(path);
 }
 
 /* Returns whether the log of worker name contains text, waiting up to 10 s for it. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "support/http_probe.h"
 #include "support/process.h"
 
 struct ingest_env {
@@ -29,115 +30,6 @@ struct ingest_env {
 	pid_t broker, ingest;
 	uint16_t udp_port, metrics_port;
 };
-
-static uint16_t
-free_port(int type)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Sends one HTTP/1.0 GET; returns the response (caller frees) or NULL when nothing listens. */
-static char *
-http_get(uint16_t port, const char *path)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char request[128], *response = NULL;
-	size_t len = 0, cap = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return NULL;
-	}
-	snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\n\r\n", path);
-	assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4097 > cap) {
-			cap = cap ? cap * 2 : 16384;
-			char *grown = realloc(response, cap);
-
-			assert_non_null(grown);
-			response = grown;
-		}
-		n = read(fd, response + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	response[len] = '\0';
-	return response;
-}
-
-static int
-http_status(uint16_t port, const char *path)
-{
-	char *response = http_get(port, path);
-	int status = 0;
-
-	if (!response)
-		return 0;
-	if (sscanf(response, "HTTP/1.%*d %d", &status) != 1)
-		status = -1;
-	free(response);
-	return status;
-}
-
-/* Returns the value of the sample line that starts with series, or -1. */
-static long long
-metric_value(uint16_t port, const char *series)
-{
-	char *response = http_get(port, "/metrics"), *line;
-	char prefix[256];
-	long long value = -1;
-
-	if (!response)
-		return -1;
-	snprintf(prefix, sizeof(prefix), "\n%s ", series);
-	line = strstr(response, prefix);
-	if (line)
-		value = atoll(line + strlen(prefix));
-	free(response);
-	return value;
-}
-
-/* Polls until the series reaches at least expected; returns the last value seen. */
-static long long
-wait_metric(uint16_t port, const char *series, long long expected, int timeout_ms)
-{
-	int64_t deadline = fs_monotonic_ms() + timeout_ms;
-	long long value;
-
-	while ((value = metric_value(port, series)) < expected && fs_monotonic_ms() < deadline)
-		usleep(50000);
-	return value;
-}
-
-static int
-wait_status(uint16_t port, const char *path, int expected, int timeout_ms)
-{
-	int64_t deadline = fs_monotonic_ms() + timeout_ms;
-	int status;
-
-	while ((status = http_status(port, path)) != expected && fs_monotonic_ms() < deadline)
-		usleep(100000);
-	return status;
-}
 
 static void
 put16(uint8_t *p, uint16_t v)
@@ -185,17 +77,10 @@ send_netflow_v5(uint16_t port, int count)
 static void
 print_log(const struct ingest_env *e, const char *name)
 {
-	char path[128], line[1024];
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
+	fs_test_print_file(path);
 }
 
 static int
@@ -233,8 +118,9 @@ start(const char *extra_config)
 	assert_true(e->broker > 0);
 	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
 
-	e->udp_port = free_port(SOCK_DGRAM);
-	e->metrics_port = free_port(SOCK_STREAM);
+	e->udp_port = fs_test_free_port(SOCK_DGRAM);
+	e->metrics_port = fs_test_free_port(SOCK_STREAM);
+	assert_true(e->udp_port > 0 && e->metrics_port > 0);
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", e->dir);
 	config = fopen(config_path, "w");
 	assert_non_null(config);
@@ -249,7 +135,7 @@ start(const char *extra_config)
 	snprintf(log_path, sizeof(log_path), "%s/ingest.log", e->dir);
 	e->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
 	assert_true(e->ingest > 0);
-	if (wait_status(e->metrics_port, "/readyz", 200, 10000) != 200) {
+	if (fs_test_wait_status(e->metrics_port, "/readyz", 200, 10000) != 200) {
 		print_log(e, "ingest");
 		fail_msg("ingest did not become ready");
 	}
@@ -279,17 +165,19 @@ metrics_count_flows_and_probes(void **state)
 	int status;
 
 	(void)state;
-	assert_int_equal(http_status(e->metrics_port, "/healthz"), 200);
+	assert_int_equal(fs_test_http_status(e->metrics_port, "/healthz"), 200);
 	send_netflow_v5(e->udp_port, 20);
-	assert_int_equal(wait_metric(e->metrics_port, "flowsift_ingest_flows_delivered_total", 20,
-				     10000), 20);
-	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_flows_decoded_total"), 20);
-	assert_int_equal(metric_value(e->metrics_port,
-				      "flowsift_ingest_datagrams_by_protocol_total{protocol=\"netflow_v5\"}"),
+	assert_int_equal(fs_test_wait_metric(e->metrics_port,
+					     "flowsift_ingest_flows_delivered_total", 20, 10000),
 			 20);
-	assert_int_equal(metric_value(e->metrics_port,
-				      "flowsift_ingest_datagram_processing_seconds_count"), 20);
-	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_producer_queue_depth"), 0);
+	assert_int_equal(fs_test_metric(e->metrics_port, "flowsift_ingest_flows_decoded_total"),
+			 20);
+	assert_int_equal(fs_test_metric(e->metrics_port,
+		"flowsift_ingest_datagrams_by_protocol_total{protocol=\"netflow_v5\"}"), 20);
+	assert_int_equal(fs_test_metric(e->metrics_port,
+					"flowsift_ingest_datagram_processing_seconds_count"), 20);
+	assert_int_equal(fs_test_metric(e->metrics_port, "flowsift_ingest_producer_queue_depth"),
+			 0);
 
 	begin = fs_monotonic_ms();
 	status = fs_test_stop(e->ingest, 15000);
@@ -311,13 +199,14 @@ allowlist_drops_other_exporters(void **state)
 
 	(void)state;
 	send_netflow_v5(e->udp_port, 7);
-	assert_int_equal(wait_metric(e->metrics_port,
-				     "flowsift_ingest_datagrams_dropped_total{reason=\"exporter_not_allowed\"}",
-				     7, 10000), 7);
+	assert_int_equal(fs_test_wait_metric(e->metrics_port,
+		"flowsift_ingest_datagrams_dropped_total{reason=\"exporter_not_allowed\"}", 7,
+		10000), 7);
 	/* The receive counters reach /metrics a poll interval after the allowlist counter. */
-	assert_int_equal(wait_metric(e->metrics_port, "flowsift_ingest_udp_datagrams_total", 7,
-				     10000), 7);
-	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_datagrams_decoded_total"), 0);
+	assert_int_equal(fs_test_wait_metric(e->metrics_port, "flowsift_ingest_udp_datagrams_total",
+					     7, 10000), 7);
+	assert_int_equal(fs_test_metric(e->metrics_port, "flowsift_ingest_datagrams_decoded_total"),
+			 0);
 	assert_true(log_contains(e, "ingest", "not in ingest.exporters.allow"));
 	finish(e);
 }
@@ -334,11 +223,11 @@ sigterm_bounded_with_broker_gone(void **state)
 	assert_int_equal(fs_test_stop(e->broker, 10000), 0);
 	e->broker = 0;
 	/* The probe runs every 5 s; readiness must turn 503 within two periods. */
-	assert_int_equal(wait_status(e->metrics_port, "/readyz", 503, 12000), 503);
+	assert_int_equal(fs_test_wait_status(e->metrics_port, "/readyz", 503, 12000), 503);
 	send_netflow_v5(e->udp_port, 10);
-	assert_int_equal(wait_metric(e->metrics_port, "flowsift_ingest_flows_queued_total", 10,
-				     10000), 10);
-	assert_int_equal(metric_value(e->metrics_port, "flowsift_ingest_broker_reachable"), 0);
+	assert_int_equal(fs_test_wait_metric(e->metrics_port, "flowsift_ingest_flows_queued_total",
+					     10, 10000), 10);
+	assert_int_equal(fs_test_metric(e->metrics_port, "flowsift_ingest_broker_reachable"), 0);
 
 	begin = fs_monotonic_ms();
 	status = fs_test_stop(e->ingest, 15000);

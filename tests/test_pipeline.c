@@ -346,17 +346,10 @@ setup(void **state)
 static void
 print_log(const struct pipeline *p, const char *name)
 {
-	char path[160], line[1024];
-	FILE *f;
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s.log", p->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
+	fs_test_print_file(path);
 }
 
 static int

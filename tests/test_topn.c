@@ -17,6 +17,7 @@
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
 
 /* A Unix time divisible by 3600, so it starts a bucket at every resolution. */
@@ -113,32 +114,22 @@ assert_row(const struct fs_topn_row *row, const char *key, uint64_t bytes,
 static int
 flush_db(void **state)
 {
-	redisReply *reply = redisCommand(ctx, "FLUSHDB");
-
 	(void)state;
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-		return -1;
-	freeReplyObject(reply);
-	return 0;
+	return fs_test_redis_flushdb(ctx);
 }
 
 static int
 group_setup(void **state)
 {
 	(void)state;
-	if (fs_test_redis_start(&server) < 0)
-		return -1;
-	ctx = fs_test_redis_connect(&server);
-	return ctx != NULL ? 0 : -1;
+	return fs_test_redis_open(&server, &ctx);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	if (ctx != NULL)
-		redisFree(ctx);
-	fs_test_redis_stop(&server);
+	fs_test_redis_close(&server, ctx);
 	if (paused.pid > 0) {
 		kill(paused.pid, SIGCONT);
 		fs_test_redis_stop(&paused);
@@ -972,17 +963,6 @@ key_exists(const char *key)
 }
 
 static void
-run_command(redisContext *c, const char *command)
-{
-	redisReply *reply = redisCommand(c, command);
-
-	assert_non_null(reply);
-	if (reply->type == REDIS_REPLY_ERROR)
-		fail_msg("%s: %s", command, reply->str);
-	freeReplyObject(reply);
-}
-
-static void
 test_rollup_late_write_reaches_parent(void **state)
 {
 	struct fs_topn_batch *writer = fs_topn_batch_new(16);
@@ -1033,7 +1013,7 @@ test_rollup_retried_after_error(void **state)
 	fs_topn_bucket_key(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE + 20, source,
 			   sizeof(source));
 	snprintf(command, sizeof(command), "SET %s not-a-zset", source);
-	run_command(ctx, command);
+	fs_test_redis_run(ctx, command);
 	assert_int_equal(fs_topn_flush(batch, ctx, BASE + 70), 0);
 	fs_topn_batch_stats(batch, &stats);
 	assert_int_equal(stats.rollup_errors, 1);
@@ -1055,7 +1035,7 @@ test_rollup_retried_after_error(void **state)
 
 	/* The next flush retries the same bucket; nothing counts twice. */
 	snprintf(command, sizeof(command), "DEL %s", source);
-	run_command(ctx, command);
+	fs_test_redis_run(ctx, command);
 	assert_int_equal(fs_topn_flush(batch, ctx, BASE + 71), 0);
 	fs_topn_batch_stats(batch, &stats);
 	assert_int_equal(stats.rollup_errors, 1);
@@ -1084,13 +1064,13 @@ test_flush_reloads_flushed_scripts(void **state)
 	add_flow(batch, "10.6.0.1", NULL, -1, 10, 1);
 	flush_at(batch, BASE + 1);
 	/* Redis discards its scripts on restart and on SCRIPT FLUSH. */
-	run_command(ctx, "SCRIPT FLUSH");
+	fs_test_redis_run(ctx, "SCRIPT FLUSH");
 	add_flow(batch, "10.6.0.1", NULL, -1, 10, 1);
 	flush_at(batch, BASE + 2);
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.6.0.1") == 20);
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE, "10.6.0.1") == 2);
 
-	run_command(ctx, "SCRIPT FLUSH");
+	fs_test_redis_run(ctx, "SCRIPT FLUSH");
 	rollup_at(batch, BASE + 70);
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, BASE, "10.6.0.1") == 20);
 	fs_topn_batch_stats(batch, &stats);
@@ -1218,7 +1198,7 @@ kill_connection(redisContext *c)
 	assert_int_equal(id->type, REDIS_REPLY_INTEGER);
 	snprintf(command, sizeof(command), "CLIENT KILL ID %lld", id->integer);
 	freeReplyObject(id);
-	run_command(ctx, command);
+	fs_test_redis_run(ctx, command);
 }
 
 /*
@@ -1289,48 +1269,6 @@ test_rollup_two_writers_exact(void **state)
 
 /* ---- retries of a flush whose reply timed out ---- */
 
-/* Returns the CLIENT ID of c's connection. */
-static long long
-client_id(redisContext *c)
-{
-	redisReply *reply = redisCommand(c, "CLIENT ID");
-	long long id;
-
-	assert_non_null(reply);
-	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-	id = reply->integer;
-	freeReplyObject(reply);
-	return id;
-}
-
-/* Returns true when the last command that client id ran is `command`. */
-static bool
-client_last_command_is(long long id, const char *command)
-{
-	char want[32];
-	redisReply *reply = redisCommand(ctx, "CLIENT LIST ID %lld", id);
-	bool found;
-
-	assert_non_null(reply);
-	assert_int_equal(reply->type, REDIS_REPLY_STRING);
-	snprintf(want, sizeof(want), " cmd=%s ", command);
-	found = strstr(reply->str, want) != NULL;
-	freeReplyObject(reply);
-	return found;
-}
-
-/* Waits (up to 60 s) until client id has run `command`. */
-static void
-wait_client_ran(long long id, const char *command)
-{
-	for (int i = 0; i < 6000; i++) {
-		if (client_last_command_is(id, command))
-			return;
-		usleep(10000);
-	}
-	fail_msg("client %lld did not run %s within 60 s", id, command);
-}
-
 /*
  * Sends a flush on a new connection that is blocked in BLPOP, so its reply
  * times out (after the 2 s of fs_test_redis_connect()) while its MULTI/EXEC
@@ -1343,7 +1281,7 @@ flush_times_out(struct fs_topn_batch *batch, const char *list, long long *id)
 	redisContext *stale = fs_test_redis_connect(&server);
 
 	assert_non_null(stale);
-	*id = client_id(stale);
+	*id = fs_test_redis_client_id(stale);
 	assert_int_equal(redisAppendCommand(stale, "BLPOP %s 0", list), REDIS_OK);
 	assert_int_equal(fs_topn_flush(batch, stale, BASE), FS_ERR_SYSTEM);
 	assert_int_not_equal(stale->err, 0);
@@ -1378,8 +1316,8 @@ test_retry_after_timeout_applied_first(void **state)
 	assert_int_equal(fs_topn_batch_count(batch), 4);
 	add_flow(batch, "10.2.2.2", "10.3.3.3", 445, 7, 1);
 
-	run_command(ctx, "LPUSH release-first x");
-	wait_client_ran(stale_id, "exec");
+	fs_test_redis_run(ctx, "LPUSH release-first x");
+	fs_test_redis_wait_client_ran(ctx, stale_id, "exec");
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.2.2.2") == 1000);
 
 	flush_at(batch, BASE);
@@ -1419,8 +1357,8 @@ test_retry_after_timeout_applied_late(void **state)
 	add_flow(batch, "10.4.4.4", "10.5.5.5", 22, 3, 1);
 	flush_at(batch, BASE);
 
-	run_command(ctx, "LPUSH release-late x");
-	wait_client_ran(stale_id, "exec");
+	fs_test_redis_run(ctx, "LPUSH release-late x");
+	fs_test_redis_wait_client_ran(ctx, stale_id, "exec");
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.4.4.4") == 523);
 	assert_int_equal(query(FS_TOPN_DST_PORT, FS_TOPN_PACKETS, FS_TOPN_1M, 2, BASE, rows), 1);
 	assert_row(&rows[0], "22", 523, 8, 3);
@@ -1448,11 +1386,11 @@ test_retry_fails_twice_counts_once(void **state)
 	add_flow(batch, "10.6.6.6", NULL, -1, 5, 5);
 
 	/* Each LPUSH releases one BLPOP, the longest waiting first. */
-	run_command(ctx, "LPUSH release-twice x");
-	wait_client_ran(id1, "exec");
+	fs_test_redis_run(ctx, "LPUSH release-twice x");
+	fs_test_redis_wait_client_ran(ctx, id1, "exec");
 	flush_at(batch, BASE);
-	run_command(ctx, "LPUSH release-twice x");
-	wait_client_ran(id2, "exec");
+	fs_test_redis_run(ctx, "LPUSH release-twice x");
+	fs_test_redis_wait_client_ran(ctx, id2, "exec");
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, BASE, "10.6.6.6") == 345);
 	assert_true(bucket_score(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_1M, BASE, "10.6.6.6") == 3);
 	redisFree(stale1);
@@ -1479,7 +1417,7 @@ test_retry_after_sigstop_counts_once(void **state)
 	assert_int_equal(fs_test_redis_spawn(&paused, NULL), 0);
 	first = fs_test_redis_connect(&paused);
 	assert_non_null(first);
-	first_id = client_id(first);
+	first_id = fs_test_redis_client_id(first);
 	add_flow(batch, "10.1.1.1", NULL, -1, 1, 1);
 	assert_int_equal(fs_topn_flush(batch, first, BASE), 0);
 

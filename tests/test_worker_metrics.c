@@ -285,17 +285,10 @@ wait_status(uint16_t port, const char *path, int want, int timeout_ms)
 static void
 print_log(const struct metrics_test *t, const char *name)
 {
-	char path[160], line[1024];
-	FILE *f;
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
+	fs_test_print_file(path);
 }
 
 static int

@@ -2,12 +2,17 @@
 #include "flow_ids.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "avro/flow_codec.h"
 #include "core/clock.h"
 #include "kafka/producer.h"
+#include "ingest_harness.h"
 #include "topic_reader.h"
 
 #define FLOW_ADDR_BASE 0x0a000000u
@@ -118,8 +123,8 @@ count_message(const void *value, size_t len, void *opaque)
 	tally->unknown += (long)rejected;
 }
 
-static long
-missing(const unsigned *counts, unsigned first, unsigned count)
+long
+fs_test_flows_missing(const unsigned *counts, unsigned first, unsigned count)
 {
 	long n = 0;
 
@@ -151,7 +156,7 @@ fs_test_flows_await(const char *bootstrap, const char *topic, unsigned *counts, 
 	while (reader) {
 		if (fs_test_topic_reader_drain(reader, count_message, &tally, timeout_ms) < 0)
 			break;
-		left = missing(counts, first, count);
+		left = fs_test_flows_missing(counts, first, count);
 		if (left == 0 || fs_monotonic_ms() >= deadline)
 			break;
 		usleep(200000);
@@ -161,4 +166,97 @@ fs_test_flows_await(const char *bootstrap, const char *topic, unsigned *counts, 
 	if (unknown)
 		*unknown = tally.unknown;
 	return left;
+}
+
+long
+fs_test_flows_count(const char *bootstrap, const char *topic, unsigned *counts, size_t n,
+		    long *unknown, int timeout_ms)
+{
+	struct tally tally = { .counts = counts, .n = n };
+	struct fs_test_topic_reader *reader;
+	char err[256];
+	long read = -1;
+
+	tally.codec = fs_flow_codec_new(err, sizeof(err));
+	if (!tally.codec) {
+		fprintf(stderr, "test reader: %s\n", err);
+		return -1;
+	}
+	reader = fs_test_topic_reader_new(bootstrap, topic);
+	if (reader)
+		read = fs_test_topic_reader_drain(reader, count_message, &tally, timeout_ms);
+	fs_test_topic_reader_free(reader);
+	fs_flow_codec_free(tally.codec);
+	if (unknown)
+		*unknown = tally.unknown;
+	return read;
+}
+
+size_t
+fs_test_flows_v5_datagram(uint8_t *buf, size_t cap, unsigned first, unsigned count)
+{
+	size_t len = FS_TEST_FLOW_V5_LEN(count);
+
+	if (count == 0 || count > FS_TEST_FLOW_V5_RECORDS_MAX || len > cap)
+		return 0;
+	memset(buf, 0, len);
+	fstest_put16(buf, 5);
+	fstest_put16(buf + 2, (uint16_t)count);
+	fstest_put32(buf + 8, (uint32_t)time(NULL));
+	fstest_put32(buf + 16, first);
+	for (unsigned r = 0; r < count; r++) {
+		uint8_t *rec = buf + FS_TEST_FLOW_V5_LEN(r);  /* after the header and r records */
+		unsigned id = first + r;
+
+		fstest_put32(rec, FLOW_ADDR_BASE + id);  /* srcaddr: the flow id */
+		fstest_put32(rec + 4, 0xcb007107);       /* dstaddr 203.0.113.7 */
+		fstest_put32(rec + 16, 1);               /* packets */
+		fstest_put32(rec + 20, FS_TEST_FLOW_BYTES_BASE + id);
+		fstest_put16(rec + 32, 40000);
+		fstest_put16(rec + 34, 443);
+		rec[38] = 6;                             /* TCP */
+	}
+	return len;
+}
+
+long
+fs_test_flows_redis_scores(struct redisContext *redis, const char *metric,
+			   unsigned long long *sums, size_t n)
+{
+	redisReply *keys = redisCommand(redis, "KEYS flowsift:top:src_addr:%s:10s:*", metric);
+	long unknown = 0;
+
+	memset(sums, 0, sizeof(*sums) * n);
+	if (!keys || keys->type != REDIS_REPLY_ARRAY) {
+		fprintf(stderr, "test redis: KEYS of the %s counters failed: %s\n", metric,
+			keys && keys->type == REDIS_REPLY_ERROR ? keys->str : redis->errstr);
+		freeReplyObject(keys);
+		return -1;
+	}
+	for (size_t k = 0; k < keys->elements; k++) {
+		redisReply *set = redisCommand(redis, "ZRANGE %s 0 -1 WITHSCORES",
+					       keys->element[k]->str);
+
+		if (!set || set->type != REDIS_REPLY_ARRAY) {
+			fprintf(stderr, "test redis: ZRANGE %s failed: %s\n", keys->element[k]->str,
+				set && set->type == REDIS_REPLY_ERROR ? set->str : redis->errstr);
+			freeReplyObject(set);
+			freeReplyObject(keys);
+			return -1;
+		}
+		for (size_t i = 0; i + 1 < set->elements; i += 2) {
+			struct fs_flow flow = { .present = FS_F_SRC_ADDR };
+			long id = -1;
+
+			if (fs_addr_parse(&flow.src_addr, set->element[i]->str) == 0)
+				id = fs_test_flow_id(&flow);
+			if (id < 0 || (size_t)id >= n)
+				unknown++;
+			else
+				sums[id] += strtoull(set->element[i + 1]->str, NULL, 10);
+		}
+		freeReplyObject(set);
+	}
+	freeReplyObject(keys);
+	return unknown;
 }

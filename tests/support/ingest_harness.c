@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "http_probe.h"
 #include "process.h"
 
 /*
@@ -68,114 +69,31 @@ track(struct fstest_cluster *c, struct fstest_cluster *replace)
 uint16_t
 fstest_free_port(int type)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port;
+	uint16_t port = fs_test_free_port(type);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
+	assert_true(port > 0);
 	return port;
-}
-
-/* Sends one HTTP/1.0 GET; returns the response (caller frees) or NULL when nothing listens. */
-static char *
-http_get(uint16_t port, const char *path)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char request[128], *response = NULL;
-	size_t len = 0, cap = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return NULL;
-	}
-	snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\n\r\n", path);
-	assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4097 > cap) {
-			char *grown;
-
-			cap = cap ? cap * 2 : 16384;
-			grown = realloc(response, cap);
-			assert_non_null(grown);
-			response = grown;
-		}
-		n = read(fd, response + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	response[len] = '\0';
-	return response;
-}
-
-static int
-http_status(uint16_t port, const char *path)
-{
-	char *response = http_get(port, path);
-	int status = 0;
-
-	if (!response)
-		return 0;
-	if (sscanf(response, "HTTP/1.%*d %d", &status) != 1)
-		status = -1;
-	free(response);
-	return status;
 }
 
 long long
 fstest_metric(uint16_t port, const char *series)
 {
-	char *response = http_get(port, "/metrics"), *line;
-	char prefix[256];
-	long long value = -1;
-
-	if (!response)
-		return -1;
-	snprintf(prefix, sizeof(prefix), "\n%s ", series);
-	line = strstr(response, prefix);
-	if (line)
-		value = atoll(line + strlen(prefix));
-	free(response);
-	return value;
+	return fs_test_metric(port, series);
 }
 
 long long
 fstest_wait_metric(uint16_t port, const char *series, long long expected, int timeout_ms)
 {
-	int64_t deadline = fs_monotonic_ms() + timeout_ms;
-	long long value;
-
-	while ((value = fstest_metric(port, series)) < expected && fs_monotonic_ms() < deadline)
-		usleep(50000);
-	return value;
+	return fs_test_wait_metric(port, series, expected, timeout_ms);
 }
 
 void
 fstest_print_log(const struct fstest_cluster *c, const char *name)
 {
-	char path[128], line[1024];
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), "%s/%s.log", c->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
+	fs_test_print_file(path);
 }
 
 struct fstest_cluster *
@@ -202,7 +120,6 @@ fstest_ingest_start(struct fstest_cluster *c, const char *name, const char *extr
 {
 	struct fstest_ingest *in;
 	char config_path[128], config_env[192], log_path[128];
-	int64_t deadline;
 	FILE *config;
 
 	assert_true(c->count < FSTEST_MAX_INGESTS);
@@ -225,10 +142,7 @@ fstest_ingest_start(struct fstest_cluster *c, const char *name, const char *extr
 
 	in->pid = fs_test_spawn("flowsift-ingest", argv, env, log_path);
 	assert_true(in->pid > 0);
-	deadline = fs_monotonic_ms() + 20000;
-	while (http_status(in->metrics_port, "/readyz") != 200 && fs_monotonic_ms() < deadline)
-		usleep(100000);
-	if (http_status(in->metrics_port, "/readyz") != 200) {
+	if (fs_test_wait_status(in->metrics_port, "/readyz", 200, 20000) != 200) {
 		fstest_print_log(c, name);
 		fail_msg("ingest %s did not become ready", name);
 	}

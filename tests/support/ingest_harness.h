@@ -53,10 +53,13 @@ void fstest_cluster_stop(struct fstest_cluster *c);
 /* Prints the log of process name (an ingest name or "broker") to stderr. */
 void fstest_print_log(const struct fstest_cluster *c, const char *name);
 
-/* Returns a port of type (SOCK_DGRAM, SOCK_STREAM) free on 127.0.0.1 now. */
+/*
+ * Returns a port of type (SOCK_DGRAM, SOCK_STREAM) free on 127.0.0.1 now,
+ * as fs_test_free_port() does, and fails the test when there is none.
+ */
 uint16_t fstest_free_port(int type);
 
-/* Returns the value of the metric sample that starts with series, or -1. */
+/* Returns the value of the sample series as fs_test_metric() does, or -1. */
 long long fstest_metric(uint16_t port, const char *series);
 
 /* Polls until series reaches at least expected or timeout_ms passes; returns the last value. */

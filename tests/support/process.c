@@ -106,3 +106,17 @@ fs_test_wait_file(const char *path, int timeout_ms)
 	}
 	return -1;
 }
+
+void
+fs_test_print_file(const char *path)
+{
+	char line[2048];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	fprintf(stderr, "--- %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}

@@ -33,4 +33,10 @@ char *fs_test_bin_path(const char *program, char *buf, size_t len);
 /* Waits up to timeout_ms for path to exist with content.  Returns 0 or -1. */
 int fs_test_wait_file(const char *path, int timeout_ms);
 
+/*
+ * Prints the file at path (a program's log) to stderr after a line with its
+ * path.  Prints nothing when the file cannot be opened.
+ */
+void fs_test_print_file(const char *path);
+
 #endif
