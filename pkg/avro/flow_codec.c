@@ -1452,11 +1452,11 @@ fs_flow_codec_decode_generic(struct fs_flow_codec *codec, const uint8_t *buf, si
 
 /*
  * Returns where the flow after a broken one at buf + from begins: the next
- * C3 01 that is followed by the fingerprint of a registered schema, or by
- * the broken flow's own unknown fingerprint, so that a message written with
- * a newer schema loses its flows one by one and each one is counted.  C3 01
- * alone is no boundary: an address such as 195.1.0.0 contains it.  Returns
- * len when no flow follows.
+ * C3 01 followed by the fingerprint of a registered schema or by the broken
+ * flow's own unknown fingerprint.  The latter makes a message written with
+ * a newer schema lose its flows one by one, each one counted.  C3 01 alone
+ * is no boundary, because an address such as 195.1.0.0 contains it.
+ * Returns len when no flow follows.
  */
 static size_t
 find_next_flow(const struct fs_flow_codec *codec, const uint8_t *buf, size_t len, size_t from)

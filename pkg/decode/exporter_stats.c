@@ -212,7 +212,7 @@ check_sequence(const struct sequence_check *c, uint32_t sequence, uint32_t units
 		} else if (st->behind_known && sequence == st->behind_next) {
 			/* The numbers go on from the one behind: a restart, already counted. */
 		} else {
-			/* Behind: a late datagram or a restart; the next number tells. */
+			/* Behind: a late datagram or a restart, which the next number decides. */
 			(*c->resets)++;
 			st->behind_known = units_known;
 			st->behind_next = sequence + units;

@@ -56,7 +56,7 @@ enum fs_malformed_reason {
 /* Returns the name of a reason ("truncated", "length_mismatch", ...). */
 const char *fs_malformed_reason_name(enum fs_malformed_reason reason);
 /*
- * Where a sequence of export or sample numbers stands; private to
+ * Position in a sequence of export or sample numbers; private to
  * exporter_stats.c.  A number behind the expected one leaves the expected
  * number alone and is remembered: only when the next number continues from
  * it (an exporter that restarted) does the expected number move back, so a

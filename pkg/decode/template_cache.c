@@ -1117,8 +1117,9 @@ fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
 {
 	/*
 	 * A record of fixed-length fields is bounds-checked once as a whole and
-	 * walked with a local pointer.  Advancing the cursor in memory field by
-	 * field cost about 10% of NetFlow v9 decode + encode
+	 * walked with a local pointer, not by advancing the cursor in memory
+	 * field by field.  With the Avro writer's local output pointer, this took
+	 * NetFlow v9 decode + encode from 2.55M to 2.97M flows/s
 	 * (`flowsift-bench stage --stage encode`).
 	 */
 	if (!tpl->has_varlen) {

@@ -44,7 +44,7 @@ fs_resp_format_i64(char *buf, int64_t v)
 	if (v >= 0)
 		return fs_resp_format_u64(buf, (uint64_t)v);
 	buf[0] = '-';
-	/* The negation in unsigned arithmetic also holds INT64_MIN. */
+	/* Negating in unsigned arithmetic is correct for INT64_MIN too. */
 	return 1 + fs_resp_format_u64(buf + 1, 0 - (uint64_t)v);
 }
 
