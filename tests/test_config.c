@@ -135,6 +135,18 @@ invalid_integer_rejected(void **state)
 }
 
 static void
+duplicate_key_rejected(void **state)
+{
+	struct fs_config *config;
+	char err[256];
+
+	(void)state;
+	write_config("log.level = info\nlog.format = json\nlog.level = debug\n");
+	assert_int_equal(fs_config_load(&config, path, err, sizeof(err)), FS_ERR_INVALID);
+	assert_non_null(strstr(err, ":3: 'log.level' is set again; line 1 set it first"));
+}
+
+static void
 enumerated_value_rejected(void **state)
 {
 	struct fs_config *config;
@@ -264,6 +276,7 @@ main(void)
 		cmocka_unit_test_teardown(environment_sets_key_ending_in_file, teardown),
 		cmocka_unit_test_teardown(unknown_key_names_key_and_line, teardown),
 		cmocka_unit_test_teardown(invalid_integer_rejected, teardown),
+		cmocka_unit_test_teardown(duplicate_key_rejected, teardown),
 		cmocka_unit_test_teardown(enumerated_value_rejected, teardown),
 		cmocka_unit_test_teardown(trailing_comment_ignored, teardown),
 		cmocka_unit_test_teardown(unknown_environment_variable_rejected, teardown),

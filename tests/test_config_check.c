@@ -128,6 +128,10 @@ invalid_values_name_key(void **state)
 		{ "kafka.nosuch.property = 1", "kafka.nosuch.property: " },
 		{ "console.listen = 127.0.0.1", "console.listen: " },
 		{ "report.metrics.listen = 127.0.0.1:70000", "report.metrics.listen: " },
+		{ "ingest.exporters.allow = 1.2.3.4/40", "ingest.exporters.allow: " },
+		{ "enrich.sampling.override = 10.0.0.1=0", "enrich.sampling.override: " },
+		{ "enrich.sampling.override = host=5", "enrich.sampling.override: " },
+		{ "ingest.session.key = foo", "'ingest.session.key'" },
 	};
 	struct check_test *t = *state;
 

@@ -11,8 +11,10 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "detect/detect.h"
+#include "enrich/sampling.h"
 #include "kafka/kafka_conf.h"
 #include "metrics/http_server.h"
+#include "net/cidr.h"
 #include "net/udp_receiver.h"
 #include "redis/redis_url.h"
 
@@ -71,6 +73,32 @@ check_detect(const struct fs_config *config, char *err, size_t err_len)
 	rc = fs_detect_settings_load(&settings, config, err, err_len);
 	fs_detect_settings_release(&settings);
 	return rc;
+}
+
+/* Parses the exporter allowlist and the sampling overrides as ingest and enrich do. */
+static int
+check_exporter_lists(const struct fs_config *config, char *err, size_t err_len)
+{
+	struct fs_cidr_list allow;
+	struct fs_sampling sampling;
+	char reason[512];
+	int rc;
+
+	rc = fs_cidr_list_parse(&allow, fs_config_str(config, "ingest.exporters.allow"), reason,
+				sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "ingest.exporters.allow: %s", reason);
+		return rc;
+	}
+	fs_cidr_list_release(&allow);
+	rc = fs_sampling_init(&sampling, fs_config_str(config, "enrich.sampling.override"), reason,
+			      sizeof(reason));
+	if (rc < 0) {
+		snprintf(err, err_len, "enrich.sampling.override: %s", reason);
+		return rc;
+	}
+	fs_sampling_release(&sampling);
+	return 0;
 }
 
 static int
@@ -155,6 +183,8 @@ config_check_values(const struct fs_config *config, char *err, size_t err_len)
 		rc = check_redis(config, err, err_len);
 	if (rc == 0)
 		rc = check_detect(config, err, err_len);
+	if (rc == 0)
+		rc = check_exporter_lists(config, err, err_len);
 	if (rc == 0)
 		rc = check_syslog(config, err, err_len);
 	if (rc == 0)

@@ -268,6 +268,7 @@ struct kafka_prop {
 struct fs_config {
 	char *values[KEY_COUNT];
 	int64_t ints[KEY_COUNT];
+	unsigned file_line[KEY_COUNT]; /* line of the file that set the key, 0 when none */
 	struct kafka_prop *kafka;
 	size_t kafka_count;
 };
@@ -295,6 +296,7 @@ static const struct {
 	{ "log.level", "error|warning|notice|info|debug" },
 	{ "log.format", "logfmt|json" },
 	{ "enrich.as.prefer", "exporter|geoip" },
+	{ "ingest.session.key", "address|address_port" },
 };
 
 /* Returns the choices of key, or NULL when any value is accepted. */
@@ -452,13 +454,18 @@ trim(char *s)
 	return s;
 }
 
-/* Parses one `key = value` line in place; returns 0, or an error with err set. */
+/*
+ * Parses line lineno of the file, `key = value`, in place.  A key set twice
+ * is an error, since the line that loses would be ignored without a word.
+ * Returns 0, or an error with err set.
+ */
 static int
-parse_line(struct fs_config *config, char *line, const char *origin,
+parse_line(struct fs_config *config, char *line, unsigned lineno, const char *origin,
 	   char *err, size_t err_len)
 {
 	char *eq, *key, *value;
 	size_t vlen;
+	int i;
 
 	line = trim(line);
 	if (*line == '\0' || *line == '#')
@@ -487,6 +494,13 @@ parse_line(struct fs_config *config, char *line, const char *origin,
 	}
 	if (*key == '\0')
 		return fail(err, err_len, FS_ERR_INVALID, "%s: missing key", origin);
+	i = find_key(key);
+	if (i >= 0 && config->file_line[i] != 0)
+		return fail(err, err_len, FS_ERR_INVALID,
+			    "%s: '%s' is set again; line %u set it first, keep one of the two",
+			    origin, key, config->file_line[i]);
+	if (i >= 0)
+		config->file_line[i] = lineno;
 	return set_value(config, key, value, origin, err, err_len);
 }
 
@@ -519,7 +533,7 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 				  "%s: line longer than %d bytes", origin, VALUE_MAX);
 			break;
 		}
-		rc = parse_line(config, line, origin, err, err_len);
+		rc = parse_line(config, line, lineno, origin, err, err_len);
 		if (rc < 0)
 			break;
 	}
