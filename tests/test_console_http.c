@@ -274,6 +274,12 @@ api_rejects_bad_requests(void **state)
 	response = get("/api/nothing", auth);
 	assert_int_equal(status_of(response), 404);
 	free(response);
+	/* A mistyped parameter is named, not ignored for its default. */
+	response = get("/api/flows?q=dst%20port%20445", auth);
+	assert_int_equal(status_of(response), 400);
+	assert_non_null(strstr(response, "unknown parameter 'q'; /api/flows takes filter, limit "
+				    "and minutes"));
+	free(response);
 	response = get("/api/filter?filter=dst%20port%20smtp", auth);
 	assert_int_equal(status_of(response), 200);
 	assert_non_null(strstr(response, "\"column\":10"));

@@ -16,6 +16,7 @@
 
 #include "assets.h"
 #include "console/form.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "metrics/http_server.h"
@@ -48,23 +49,20 @@ static const struct {
 	const char *path;
 	api_fn *fn;
 	bool redis;   /* the handler reads Redis */
+	const char *const params[6]; /* the query parameters it takes, as docs/console.md lists */
+	const char *params_text;
 } api_routes[] = {
-	{ "/api/top", fs_console_api_top, true },
-	{ "/api/series", fs_console_api_series, true },
-	{ "/api/alerts", fs_console_api_alerts, true },
-	{ "/api/filter", fs_console_api_filter, false },
-	{ "/api/flows", fs_console_api_flows, false },
-	{ "/api/host", fs_console_api_host, false },
+	{ "/api/top", fs_console_api_top, true, { "dim", "metric", "window", "n", "host", NULL },
+	  "dim, metric, window, n and host" },
+	{ "/api/series", fs_console_api_series, true, { "dim", "metric", "window", "n", NULL },
+	  "dim, metric, window and n" },
+	{ "/api/alerts", fs_console_api_alerts, true, { "limit", NULL }, "limit" },
+	{ "/api/filter", fs_console_api_filter, false, { "filter", NULL }, "filter" },
+	{ "/api/flows", fs_console_api_flows, false, { "filter", "limit", "minutes", NULL },
+	  "filter, limit and minutes" },
+	{ "/api/host", fs_console_api_host, false, { "addr", "limit", "minutes", NULL },
+	  "addr, limit and minutes" },
 };
-
-static int64_t
-clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Logs an error of a request, at most 10 lines a minute across all connections. */
 static void log_request_error(struct console_server *server, enum fs_log_level level,
@@ -218,10 +216,11 @@ serve_api(struct console_server *server, struct MHD_Connection *connection, cons
 		.props = settings->props,
 		.topic = settings->topic,
 		.limits = settings->limits,
-		.now_ms = clock_ms(CLOCK_REALTIME),
+		.now_ms = fs_clock_ms(CLOCK_REALTIME),
 	};
-	int64_t started = clock_ms(CLOCK_MONOTONIC);
+	int64_t started = fs_monotonic_ms();
 	json_t *body = NULL;
+	const char *unknown;
 	enum MHD_Result rc;
 	char err[512];
 	int status = 404;
@@ -245,6 +244,13 @@ serve_api(struct console_server *server, struct MHD_Connection *connection, cons
 		status = fs_console_api_error(&body, 400, collect.err);
 		goto done;
 	}
+	unknown = fs_console_form_unknown(form, api_routes[i].params);
+	if (unknown != NULL) {
+		snprintf(err, sizeof(err), "invalid request: unknown parameter '%.64s'; %s takes %s",
+			 unknown, api_routes[i].path, api_routes[i].params_text);
+		status = fs_console_api_error(&body, 400, err);
+		goto done;
+	}
 	if (api_routes[i].redis &&
 	    fs_redis_connect(&settings->redis_url, settings->limits.timeout_ms, &env.redis, err,
 			     sizeof(err)) < 0) {
@@ -263,7 +269,7 @@ done:
 	if (env.redis)
 		redisFree(env.redis);
 	fs_log(FS_LOG_DEBUG, "console", "GET %s %d %lld ms", url, status,
-	       (long long)(clock_ms(CLOCK_MONOTONIC) - started));
+	       (long long)(fs_monotonic_ms() - started));
 	rc = respond_json(connection, (unsigned)status, body);
 	json_decref(body);
 	free(form);

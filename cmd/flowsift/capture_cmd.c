@@ -23,6 +23,7 @@
 #include "archive/archive_writer.h"
 #include "commands.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "kafka/consumer.h"
@@ -46,15 +47,6 @@ on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static int64_t
-clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t
@@ -177,8 +169,8 @@ log_stats(const struct capture_run *run)
 static int
 run_capture(struct capture_run *run, int64_t sync_ms)
 {
-	int64_t next_sync = clock_ms(CLOCK_MONOTONIC) + sync_ms;
-	int64_t next_stats = clock_ms(CLOCK_MONOTONIC) + STATS_INTERVAL_MS;
+	int64_t next_sync = fs_monotonic_ms() + sync_ms;
+	int64_t next_stats = fs_monotonic_ms() + STATS_INTERVAL_MS;
 	int status = 0;
 
 	while (!stop_requested) {
@@ -197,7 +189,7 @@ run_capture(struct capture_run *run, int64_t sync_ms)
 			       "cannot write the archive; stopping without committing the last flows");
 			return 1;
 		}
-		now = clock_ms(CLOCK_MONOTONIC);
+		now = fs_monotonic_ms();
 		if (now >= next_sync) {
 			if (sync_and_store(run) < 0)
 				return 1;

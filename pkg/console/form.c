@@ -201,6 +201,21 @@ fs_console_form_add(struct fs_console_form *form, const char *name, const char *
 }
 
 const char *
+fs_console_form_unknown(const struct fs_console_form *form, const char *const *names)
+{
+	for (size_t i = 0; i < form->count; i++) {
+		const char *name = form->buf + form->fields[i].name;
+		size_t j = 0;
+
+		while (names[j] && strcmp(names[j], name) != 0)
+			j++;
+		if (names[j] == NULL)
+			return name;
+	}
+	return NULL;
+}
+
+const char *
 fs_console_form_get(const struct fs_console_form *form, const char *name)
 {
 	for (size_t i = 0; i < form->count; i++) {

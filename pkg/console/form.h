@@ -57,4 +57,12 @@ int fs_console_form_add(struct fs_console_form *form, const char *name,
 /* Returns the NUL-terminated value of name, or NULL when absent. */
 const char *fs_console_form_get(const struct fs_console_form *form, const char *name);
 
+/*
+ * Returns the name of the first field that is not one of names (a
+ * NULL-terminated list), or NULL when every field is.  A mistyped field
+ * would otherwise be ignored and its default used without a word.
+ */
+const char *fs_console_form_unknown(const struct fs_console_form *form,
+				    const char *const *names);
+
 #endif
