@@ -412,7 +412,7 @@ session_key_invalid(void **state)
 	f = fopen(log_path, "r");
 	assert_non_null(f);
 	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "invalid ingest.session.key 'port'") != NULL;
+		found = strstr(line, "invalid value 'port' for 'ingest.session.key'") != NULL;
 	fclose(f);
 	assert_true(found);
 	fstest_cluster_stop(c);
