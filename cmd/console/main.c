@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,14 @@ usage(FILE *out)
 		"the API needs that token.  Settings: docs/CONFIGURATION.md; API: docs/console.md.\n");
 }
 
+/* Returns whether listen ("host:port") names a loopback host. */
+static bool
+is_loopback_listen(const char *listen)
+{
+	return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]:", 6) == 0 ||
+	       strncmp(listen, "localhost:", 10) == 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -160,6 +169,11 @@ main(int argc, char **argv)
 	fs_log(FS_LOG_INFO, "console", "serving http://%s (port %u), access token %s, flows from %s",
 	       settings.listen, console_server_port(server), token[0] ? "required" : "not required",
 	       settings.topic);
+	if (token[0] == '\0' && !is_loopback_listen(settings.listen))
+		fs_log(FS_LOG_WARNING, "console",
+		       "console.listen %s is not a loopback address and no access token is set: "
+		       "anyone who reaches the port reads the counters, alerts and flows; set "
+		       "console.token.file", settings.listen);
 	while (!stop_requested)
 		pause();
 	fs_log(FS_LOG_INFO, "console", "stopping");
