@@ -109,6 +109,19 @@ defaults_pass(void **state)
 	assert_string_equal(read_output(t), "");
 }
 
+/* Checks that the configuration of line alone fails the check with a message containing expected. */
+static void
+assert_check_fails(const struct check_test *t, const char *line, const char *expected)
+{
+	const char *out;
+
+	write_config(t, line);
+	assert_int_equal(run_check(t, t->config_path), 1);
+	out = read_output(t);
+	if (strstr(out, expected) == NULL)
+		fail_msg("'%s' gave '%s', expected '%s'", line, out, expected);
+}
+
 /* Each line would stop a program; the check names its key. */
 static void
 invalid_values_name_key(void **state)
@@ -135,16 +148,8 @@ invalid_values_name_key(void **state)
 	};
 	struct check_test *t = *state;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *out;
-
-		write_config(t, cases[i].line);
-		assert_int_equal(run_check(t, t->config_path), 1);
-		out = read_output(t);
-		if (strstr(out, cases[i].key) == NULL)
-			fail_msg("'%s' gave '%s', which does not name %s", cases[i].line, out,
-				 cases[i].key);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_check_fails(t, cases[i].line, cases[i].key);
 }
 
 /* Topic names that Kafka rejects, and routes that would loop flows back to the filter. */
@@ -163,16 +168,8 @@ topic_values_rejected(void **state)
 	};
 	struct check_test *t = *state;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *out;
-
-		write_config(t, cases[i].line);
-		assert_int_equal(run_check(t, t->config_path), 1);
-		out = read_output(t);
-		if (strstr(out, cases[i].expected) == NULL)
-			fail_msg("'%s' gave '%s', expected '%s'", cases[i].line, out,
-				 cases[i].expected);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_check_fails(t, cases[i].line, cases[i].expected);
 	/* An empty default route and templates topic turn those features off. */
 	write_config(t, "filter.default.route = \"\"\nkafka.topic.templates = \"\"");
 	assert_int_equal(run_check(t, t->config_path), 0);

@@ -91,7 +91,7 @@ test_sequence_gap_and_wrap(void **state)
 
 /*
  * A late message counts a reset and leaves the expected number alone, so
- * the message after it is no gap; numbers that go on from a lower one are
+ * the message after it is no gap.  Numbers that go on from a lower one are
  * a restart.
  */
 static void

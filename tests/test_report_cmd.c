@@ -359,7 +359,7 @@ filter_and_types(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "flows")), 38);
 	json_decref(rows);
 
-	/* A file that holds no flow exports reads as no rows and says why. */
+	/* A file without flow exports gives no rows and a warning with the reason. */
 	{
 		char bin[256], cmd[1024], text[1024] = "", path[] = "/tmp/fstest-notflows-XXXXXX";
 		int fd = mkstemp(path);

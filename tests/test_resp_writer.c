@@ -14,7 +14,7 @@
 
 #include "core/result.h"
 #include "redis/resp_writer.h"
-#include "support/redis_server.h"
+#include "support/redis_commands.h"
 
 struct fixture {
 	struct fs_test_redis redis;
@@ -27,13 +27,8 @@ setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	if (fs_test_redis_start(&f.redis) != 0)
-		return -1;
-	f.ctx = fs_test_redis_connect(&f.redis);
-	if (f.ctx == NULL)
-		return -1;
 	*state = &f;
-	return 0;
+	return fs_test_redis_open(&f.redis, &f.ctx);
 }
 
 static int
@@ -41,9 +36,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	if (f->ctx)
-		redisFree(f->ctx);
-	fs_test_redis_stop(&f->redis);
+	fs_test_redis_close(&f->redis, f->ctx);
 	return 0;
 }
 

@@ -674,7 +674,7 @@ main(int argc, char **argv)
 		.rewind_limit = FS_RATELIMIT_INIT(60, 5),
 	};
 	struct fs_config *config = NULL;
-	const char *config_path = NULL, *rules_path = NULL, *topic;
+	const char *config_path = NULL, *rules_path = NULL, *topic, *loop;
 	struct sigaction hup = { .sa_handler = on_hup };
 	enum fs_log_level level;
 	char err[512];
@@ -710,11 +710,11 @@ main(int argc, char **argv)
 	w.config = config;
 	w.rules_path = rules_path ? rules_path : fs_config_str(config, "filter.rules");
 	w.default_route = fs_config_str(config, "filter.default.route");
-	if (w.default_route[0] && fs_config_filter_loop(config, w.default_route)) {
+	loop = w.default_route[0] ? fs_config_filter_loop(config, w.default_route) : NULL;
+	if (loop != NULL) {
 		fs_log(FS_LOG_ERR, "filter",
 		       "cannot start: filter.default.route %s is also %s, so unmatched flows "
-		       "would come back to the filter without end",
-		       w.default_route, fs_config_filter_loop(config, w.default_route));
+		       "would come back to the filter without end", w.default_route, loop);
 		goto out;
 	}
 	/* The key table bounds it to 1..512. */

@@ -272,7 +272,7 @@ connect_redis(const struct options *opt)
 		fprintf(stderr, "flowsift graph: %s\n", err);
 		return NULL;
 	}
-	/* The configuration's own message already says how to get a Redis. */
+	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
 	if (fs_config_redis_url(config, text, sizeof(text), err, sizeof(err)) < 0 ||
 	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift graph: %s\n", err);

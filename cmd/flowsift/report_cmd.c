@@ -469,7 +469,7 @@ connect_redis(const struct options *opt)
 		fprintf(stderr, "flowsift report: %s\n", err);
 		return NULL;
 	}
-	/* The configuration's own message already says how to get a Redis. */
+	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
 	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift report: %s\n", err);
 		ctx = NULL;

@@ -503,13 +503,8 @@ setup_shared(struct ingest *ingest, const struct fs_config *config, int replay)
 	shared->counters_topic = fs_config_str(config, "kafka.topic.counters");
 	/* The key table bounds it to 1..512. */
 	shared->message_flows = (uint32_t)fs_config_int(config, "kafka.message.flows.max");
-	if (strcmp(session_key, "address") == 0) {
-		shared->session_by_address = true;
-	} else if (strcmp(session_key, "address_port") != 0) {
-		fs_log(FS_LOG_ERR, "ingest", "invalid ingest.session.key '%s': expected address "
-		       "or address_port", session_key);
-		return -1;
-	}
+	/* The configuration accepts only address and address_port. */
+	shared->session_by_address = strcmp(session_key, "address") == 0;
 	if (fs_decoder_limits_from_config(config, &shared->limits) < 0) {
 		fs_log(FS_LOG_ERR, "ingest", "invalid decoder limits in the configuration");
 		return -1;

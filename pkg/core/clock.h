@@ -1,9 +1,10 @@
 /*
  * clock.h - clock_gettime() readings as whole nanoseconds or milliseconds.
  *
- * CLOCK_MONOTONIC measures intervals and deadlines; CLOCK_REALTIME gives
- * Unix time for timestamps.  Every function here is thread-safe and cannot
- * fail on Linux for these clocks.
+ * CLOCK_MONOTONIC measures intervals and deadlines, and CLOCK_REALTIME gives
+ * Unix time for timestamps.  The functions are thread-safe.  They ignore
+ * clock_gettime()'s result, which fails only for an invalid clock id
+ * (clock_gettime(2)), so pass CLOCK_MONOTONIC or CLOCK_REALTIME.
  */
 #ifndef FS_CORE_CLOCK_H
 #define FS_CORE_CLOCK_H

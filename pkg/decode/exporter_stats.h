@@ -58,9 +58,9 @@ const char *fs_malformed_reason_name(enum fs_malformed_reason reason);
 /*
  * Position in a sequence of export or sample numbers; private to
  * exporter_stats.c.  A number behind the expected one leaves the expected
- * number alone and is remembered: only when the next number continues from
- * it (an exporter that restarted) does the expected number move back, so a
- * late datagram does not make the one after it look like a gap.
+ * number alone and is remembered.  The expected number moves back only when
+ * the next number continues from it (an exporter that restarted), so a late
+ * datagram does not make the one after it look like a gap.
  */
 struct fs_sequence_state {
 	bool known;         /* next is set */
