@@ -315,7 +315,8 @@ idle_clients_limited_per_address(void **state)
 		assert_int_equal(fs_test_wait_closed(idle[i], 120000), 0);
 		close(idle[i]);
 	}
-	assert_int_equal(fs_test_status_from("127.0.0.1", (uint16_t)port, "/healthz"), 200);
+	assert_int_equal(fs_test_status_within("127.0.0.1", (uint16_t)port, "/healthz", 200, 10000),
+			 200);
 
 	f = fopen(log_path, "r");
 	assert_non_null(f);

@@ -489,7 +489,8 @@ server_limits_idle_clients_per_address(void **state)
 		assert_int_equal(fs_test_wait_closed(idle[i], 120000), 0);
 		close(idle[i]);
 	}
-	assert_int_equal(fs_test_status_from("127.0.0.1", port, "/healthz"), 200);
+	assert_int_equal(fs_test_status_within("127.0.0.1", port, "/healthz", 200, 10000),
+			 200);
 
 	fs_metrics_server_stop(server);
 	fs_metrics_free(m);

@@ -62,6 +62,19 @@ fs_test_status_from(const char *source, uint16_t port, const char *path)
 }
 
 int
+fs_test_status_within(const char *source, uint16_t port, const char *path, int want,
+		      int timeout_ms)
+{
+	int status = fs_test_status_from(source, port, path);
+
+	for (int waited = 0; status != want && waited < timeout_ms; waited += 50) {
+		usleep(50 * 1000);
+		status = fs_test_status_from(source, port, path);
+	}
+	return status;
+}
+
+int
 fs_test_wait_closed(int fd, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };

@@ -26,6 +26,16 @@ int fs_test_connect_from(const char *source, uint16_t port);
 int fs_test_status_from(const char *source, uint16_t port, const char *path);
 
 /*
+ * Sends the request of fs_test_status_from() every 50 ms until the status is
+ * want, at most timeout_ms.  Returns the last status.  A server may give a
+ * connection slot back a moment after it closed the connection (its cleanup
+ * runs on a later turn of its event loop), so a test that expects a freed
+ * slot asks more than once.
+ */
+int fs_test_status_within(const char *source, uint16_t port, const char *path, int want,
+			  int timeout_ms);
+
+/*
  * Waits until the server closes the connection fd (a read returns 0 or an
  * error), at most timeout_ms.  Returns 0 when it closed, -1 on time-out.
  */
