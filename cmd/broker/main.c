@@ -21,6 +21,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "core/log.h"
+#include "core/version.h"
 #include "kafka/kafka_conf.h"
 
 #define MAX_TOPICS 64
@@ -64,6 +65,7 @@ usage(FILE *out)
 		"  --topic NAME      create topic NAME as well; repeatable.  Always created:\n"
 		"                    flows.raw, flows.enriched, flows.alerts, flows.counters\n"
 		"  --help            show this help\n"
+		"  --version         print the version\n"
 		"\n"
 		"A topic that is not created here is created on first use by a producer,\n"
 		"with 4 partitions whatever --partitions says.\n",
@@ -84,7 +86,7 @@ parse_count(const char *text, int max, int *out)
 	return 0;
 }
 
-/* Returns 0 to run, 1 after --help, or 2 on a usage error. */
+/* Returns 0 to run, 1 after --help or --version, or 2 on a usage error. */
 static int
 parse_options(int argc, char **argv, struct options *opt)
 {
@@ -94,6 +96,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{ "partitions", required_argument, NULL, 'p' },
 		{ "topic", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -131,6 +134,9 @@ parse_options(int argc, char **argv, struct options *opt)
 			}
 			opt->topics[opt->ntopics++] = optarg;
 			break;
+		case 'V':
+			printf("flowsift-broker %s\n", FS_VERSION);
+			return 1;
 		case 'h':
 			usage(stdout);
 			return 1;

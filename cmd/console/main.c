@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/version.h"
 #include "server.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -80,6 +81,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: flowsift-console [--config FILE]\n"
+		"       flowsift-console --help | --version\n"
 		"\n"
 		"Serves the web console and its JSON API on console.listen (default\n"
 		"127.0.0.1:9190) until SIGINT or SIGTERM.  Counters and alerts are read from\n"
@@ -101,6 +103,7 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct console_settings settings = { 0 };
@@ -117,6 +120,7 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
+		case 'V': printf("flowsift-console %s\n", FS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -40,6 +40,7 @@
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/version.h"
 #include "enrich/enricher.h"
 #include "enrich/snmp_poller.h"
 #include "kafka/consumer.h"
@@ -452,6 +453,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: flowsift-enrich [--config FILE]\n"
+		"       flowsift-enrich --help | --version\n"
 		"\n"
 		"Consumes flows from kafka.topic.raw (default flows.raw) in consumer group\n"
 		"enrich.group.id, adds GeoIP, interface, prefix-tag, traffic-direction,\n"
@@ -524,6 +526,7 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct enrich *enrich = calloc(1, sizeof(*enrich));
@@ -545,6 +548,7 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
+		case 'V': printf("flowsift-enrich %s\n", FS_VERSION); free(enrich); return 0;
 		case 'h': usage(stdout); free(enrich); return 0;
 		default: usage(stderr); free(enrich); return 2;
 		}

@@ -43,6 +43,7 @@
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/version.h"
 #include "filter/filter.h"
 #include "filter/ruleset.h"
 #include "kafka/consumer.h"
@@ -650,6 +651,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: flowsift-filter [--config FILE] [--rules FILE]\n"
+		"       flowsift-filter --help | --version\n"
 		"\n"
 		"Consumes flows from filter.topic (default flows.enriched) in consumer group\n"
 		"filter.group.id, evaluates the rules of filter.rules (or --rules FILE) and\n"
@@ -666,6 +668,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct filter_worker w = {
@@ -684,6 +687,7 @@ main(int argc, char **argv)
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'r': rules_path = optarg; break;
+		case 'V': printf("flowsift-filter %s\n", FS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

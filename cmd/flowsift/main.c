@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "core/version.h"
 
 struct command {
 	const char *name;
@@ -26,7 +27,8 @@ usage(FILE *out)
 	fprintf(out, "usage: flowsift COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nRun 'flowsift COMMAND --help' for the options of one command.\n");
+	fprintf(out, "\nRun 'flowsift COMMAND --help' for the options of one command, "
+		     "'flowsift --version' for the version.\n");
 }
 
 int
@@ -38,6 +40,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("flowsift %s\n", FS_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

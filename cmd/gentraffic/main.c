@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/version.h"
+
 #define ETH_LEN 14
 #define IP_LEN 20
 #define TCP_LEN 20
@@ -131,6 +133,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: flowsift-gentraffic --out FILE.pcap [--scan-targets N] [--hosts N] [--seed N]\n"
+		"       flowsift-gentraffic --help | --version\n"
 		"\n"
 		"Writes a synthetic capture: --hosts ordinary hosts (default 40) in 10.1.0.0/16\n"
 		"talking to web, DNS and mail servers, plus host 10.1.66.6 sending TCP SYNs to\n"
@@ -146,6 +149,7 @@ main(int argc, char **argv)
 		{ "hosts", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct generator gen = { .rng = 2463534242u };
@@ -162,6 +166,7 @@ main(int argc, char **argv)
 		case 's': scan_targets = strtol(optarg, NULL, 10); break;
 		case 'n': hosts = strtol(optarg, NULL, 10); break;
 		case 'r': gen.rng = (uint32_t)strtoul(optarg, NULL, 10) | 1; break;
+		case 'V': printf("flowsift-gentraffic %s\n", FS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

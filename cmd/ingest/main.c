@@ -34,6 +34,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/version.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "decode/decoder_config.h"
@@ -551,6 +552,7 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: flowsift-ingest [--config FILE]\n"
 		"       flowsift-ingest [--config FILE] --pcap [--realtime] FILE...\n"
+		"       flowsift-ingest --help | --version\n"
 		"\n"
 		"Without --pcap, receives export datagrams on the UDP addresses of\n"
 		"ingest.listen until SIGINT or SIGTERM.  With --pcap, replays the UDP\n"
@@ -567,6 +569,7 @@ main(int argc, char **argv)
 		{ "pcap", no_argument, NULL, 'p' },
 		{ "realtime", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ingest *ingest = NULL;
@@ -581,6 +584,7 @@ main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'p': replay = 1; break;
 		case 'r': realtime = 1; break;
+		case 'V': printf("flowsift-ingest %s\n", FS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -43,6 +43,7 @@
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/version.h"
 #include "detect/detect.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -656,6 +657,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: flowsift-report [--config FILE]\n"
+		"       flowsift-report --help | --version\n"
 		"\n"
 		"Consumes flows from report.topic in consumer group report.group.id, keeps\n"
 		"rolling top-N counters in the Redis of redis.url and raises alerts for\n"
@@ -671,6 +673,7 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct report report = {
@@ -690,6 +693,7 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
+		case 'V': printf("flowsift-report %s\n", FS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
