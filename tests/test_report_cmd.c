@@ -145,24 +145,68 @@ decode_expected(const char *path, struct expected *e)
 }
 
 /* Runs `flowsift report ARGS --format json` and parses its output. */
+/* Runs `flowsift COMMAND ARGS --format json` against the fixture's Redis. */
 static json_t *
-run_report(const struct fixture *f, const char *args)
+run_json(const struct fixture *f, const char *command, const char *args)
 {
-	char bin[256], cmd[1024];
+	char bin[256], cmd[1536];
 	json_error_t error;
 	json_t *out;
 	FILE *p;
 
 	fs_test_bin_path("flowsift", bin, sizeof(bin));
-	snprintf(cmd, sizeof(cmd), "FLOWSIFT_CONFIG=/dev/null FLOWSIFT_REDIS_URL='%s' %s report %s "
-		 "--format json", f->redis.url, bin, args);
+	snprintf(cmd, sizeof(cmd), "FLOWSIFT_CONFIG=/dev/null FLOWSIFT_REDIS_URL='%s' %s %s %s "
+		 "--format json", f->redis.url, bin, command, args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	out = json_loadf(p, 0, &error);
 	assert_int_equal(pclose(p), 0);
 	if (!out)
-		fail_msg("flowsift report %s printed no JSON: %s", args, error.text);
+		fail_msg("flowsift %s %s printed no JSON: %s", command, args, error.text);
 	return out;
+}
+
+static json_t *
+run_report(const struct fixture *f, const char *args)
+{
+	return run_json(f, "report", args);
+}
+
+/* `flowsift top` names each key as `flowsift report` does: "a -> b", "tcp". */
+static void
+top_keys_match_report(const struct fixture *f)
+{
+	static const char *const pairs[][2] = {
+		{ "--by conversation", "conversations" },
+		{ "--by proto", "protocols" },
+	};
+	char args[256];
+
+	for (size_t p = 0; p < sizeof(pairs) / sizeof(pairs[0]); p++) {
+		json_t *top, *report;
+		size_t i;
+		json_t *row;
+
+		snprintf(args, sizeof(args), "%s --top 1000 --window 5m", pairs[p][0]);
+		top = run_json(f, "top", args);
+		snprintf(args, sizeof(args), "%s --top 1000 --window 5m", pairs[p][1]);
+		report = run_report(f, args);
+		assert_true(json_array_size(top) > 0);
+		assert_int_equal(json_array_size(top), json_array_size(report));
+		json_array_foreach(top, i, row) {
+			const char *a = json_string_value(json_object_get(row, "key"));
+			const char *b = json_string_value(
+				json_object_get(json_array_get(report, i), "key"));
+
+			assert_non_null(a);
+			assert_non_null(b);
+			if (strcmp(a, b) != 0)
+				fail_msg("top %s row %zu is '%s', report %s row %zu '%s'", pairs[p][0],
+					 i, a, pairs[p][1], i, b);
+		}
+		json_decref(top);
+		json_decref(report);
+	}
 }
 
 static int
@@ -287,6 +331,7 @@ live_and_file_reports_agree(struct fixture *f, const char *path)
 		json_decref(from_file);
 		json_decref(live);
 	}
+	top_keys_match_report(f);
 	fs_topn_batch_free(e->batch);
 	free(e);
 }

@@ -1,6 +1,6 @@
 /*
- * test_version.c - every program answers --version with its name and the
- * release of core/version.h on stdout and exits 0, and --help names
+ * test_version.c - every program prints its name and the release of
+ * core/version.h on stdout for --version and exits 0, and --help names
  * --version.
  */
 #include <setjmp.h>

@@ -31,6 +31,7 @@
 #include "core/result.h"
 #include "detect/detect.h"
 #include "flow_source.h"
+#include "member_text.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
@@ -225,22 +226,6 @@ table_add(struct table *t, const char *key, const struct fs_flow *flow)
 
 /* ---- keys of one flow ---- */
 
-static const char *
-proto_text(uint8_t proto, char *buf, size_t len)
-{
-	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 47: return "gre";
-	case 50: return "esp";
-	case 58: return "ipv6-icmp";
-	case 132: return "sctp";
-	}
-	snprintf(buf, len, "%u", proto);
-	return buf;
-}
-
 static void
 interface_key(const struct fs_flow *flow, bool in, char *key, size_t len)
 {
@@ -289,7 +274,7 @@ flow_key(enum report_type type, const struct fs_flow *flow, char *key, size_t le
 	case TYPE_PROTOCOLS:
 		if (!fs_flow_has(flow, FS_F_PROTO))
 			return false;
-		snprintf(key, len, "%s", proto_text(flow->proto, num, sizeof(num)));
+		snprintf(key, len, "%s", member_proto_text(flow->proto, num, sizeof(num)));
 		return true;
 	case TYPE_SRC_AS:
 	case TYPE_DST_AS:
@@ -570,40 +555,6 @@ report_live_timeseries(const struct options *opt, redisContext *ctx)
 	return 0;
 }
 
-/*
- * Writes the key that files give for the live member of type: "a>b"
- * becomes "a -> b", protocol 6 "tcp", AS number 64500 "AS64500".
- */
-static void
-live_key(enum report_type type, const char *member, char *key, size_t len)
-{
-	const char *sep = strchr(member, '>');
-	char num[16];
-	char *end;
-	unsigned long v;
-
-	switch (type) {
-	case TYPE_CONVERSATIONS:
-		if (!sep)
-			break;
-		snprintf(key, len, "%.*s -> %s", (int)(sep - member), member, sep + 1);
-		return;
-	case TYPE_PROTOCOLS:
-		v = strtoul(member, &end, 10);
-		if (*end || v > 255)
-			break;
-		snprintf(key, len, "%s", proto_text((uint8_t)v, num, sizeof(num)));
-		return;
-	case TYPE_SRC_AS:
-	case TYPE_DST_AS:
-		snprintf(key, len, "AS%s", member);
-		return;
-	default:
-		break;
-	}
-	snprintf(key, len, "%s", member);
-}
-
 static int
 report_live(const struct options *opt)
 {
@@ -648,7 +599,8 @@ report_live(const struct options *opt)
 		goto out;
 	}
 	for (int i = 0; i < nrows; i++) {
-		live_key(opt->type, trows[i].key, rows[i].key, sizeof(rows[i].key));
+		member_text((enum fs_topn_dim)types[opt->type].live_dim, trows[i].key, rows[i].key,
+			    sizeof(rows[i].key));
 		rows[i].bytes = trows[i].bytes;
 		rows[i].packets = trows[i].packets;
 		rows[i].flows = trows[i].flows;

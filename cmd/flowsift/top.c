@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "member_text.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 
@@ -233,38 +234,46 @@ print_table(const struct top_options *opts, const struct fs_topn_row *rows, int 
 	const char *dim_name = fs_topn_dim_name(opts->dim);
 	char when[64];
 	char bytes[32];
+	char key[MEMBER_TEXT_MAX];
 	int key_width = (int)strlen(dim_name);
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
 	printf("top %d %s by %s over the last %s, at %s\n\n", opts->n, dim_name,
 	       fs_topn_metric_name(opts->metric), fs_topn_window_name(opts->window), when);
 	for (int i = 0; i < nrows; i++) {
-		int len = (int)strlen(rows[i].key);
+		int len;
 
+		member_text(opts->dim, rows[i].key, key, sizeof(key));
+		len = (int)strlen(key);
 		if (len > key_width)
 			key_width = len;
 	}
 	printf("%-*s %10s %14s %12s\n", key_width, dim_name, "bytes", "packets", "flows");
 	for (int i = 0; i < nrows; i++) {
+		member_text(opts->dim, rows[i].key, key, sizeof(key));
 		format_bytes(rows[i].bytes, bytes, sizeof(bytes));
-		printf("%-*s %10s %14" PRIu64 " %12" PRIu64 "\n", key_width, rows[i].key,
-		       bytes, rows[i].packets, rows[i].flows);
+		printf("%-*s %10s %14" PRIu64 " %12" PRIu64 "\n", key_width, key, bytes,
+		       rows[i].packets, rows[i].flows);
 	}
 	if (nrows == 0)
 		printf("(no flows counted in this window)\n");
 }
 
 static int
-print_json(const struct fs_topn_row *rows, int nrows)
+print_json(enum fs_topn_dim dim, const struct fs_topn_row *rows, int nrows)
 {
 	json_t *array = json_array();
+	char key[MEMBER_TEXT_MAX];
 	int rc = 0;
 
 	if (array == NULL)
 		return -1;
 	for (int i = 0; i < nrows && rc == 0; i++) {
+		json_t *row;
+
+		member_text(dim, rows[i].key, key, sizeof(key));
 		/* Sums stay below 2^53, where Redis scores are exact, so they fit json_int_t. */
-		json_t *row = json_pack("{s:s, s:I, s:I, s:I}", "key", rows[i].key,
+		row = json_pack("{s:s, s:I, s:I, s:I}", "key", key,
 					"bytes", (json_int_t)rows[i].bytes,
 					"packets", (json_int_t)rows[i].packets,
 					"flows", (json_int_t)rows[i].flows);
@@ -342,7 +351,7 @@ show_once(const struct top_options *opts, const struct fs_redis_url *url,
 		return -1;
 	}
 	if (opts->format == FORMAT_JSON)
-		rc = print_json(rows, nrows);
+		rc = print_json(opts->dim, rows, nrows);
 	else
 		print_table(opts, rows, nrows, now);
 	fflush(stdout);
