@@ -378,6 +378,10 @@ filter_check_reports_position(void **state)
 	out = call(fs_console_api_filter, "filter=dst+port+25", 200);
 	assert_true(json_is_true(json_object_get(out, "valid")));
 	json_decref(out);
+	/* Empty, as /api/flows takes it: every flow. */
+	out = call(fs_console_api_filter, "filter=", 200);
+	assert_true(json_is_true(json_object_get(out, "valid")));
+	json_decref(out);
 	json_decref(call(fs_console_api_filter, "filter=%FF", 400));
 }
 

@@ -243,7 +243,8 @@ fs_console_api_filter(const struct fs_console_env *env, const struct fs_console_
 	if (fs_console_param_text(form, "filter", FS_CONSOLE_FILTER_MAX, &text, err,
 				  sizeof(err)) < 0)
 		return fs_console_api_error(out, 400, err);
-	rc = fs_filter_compile(&filter, text, NULL, &ferr);
+	/* /api/flows takes an empty filter as every flow, so it is valid here too. */
+	rc = text[0] ? fs_filter_compile(&filter, text, NULL, &ferr) : 0;
 	fs_filter_free(filter);
 	if (rc == FS_ERR_SYSTEM)
 		return fs_console_api_error(out, 500, "out of memory");
