@@ -9,13 +9,13 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -273,21 +273,6 @@ struct fs_config {
 	size_t kafka_count;
 };
 
-static int
-fail(char *err, size_t err_len, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* Keys whose value must be one of a fixed set of words, separated by '|'. */
 static const struct {
 	const char *key;
@@ -399,23 +384,23 @@ set_value(struct fs_config *config, const char *name, const char *value,
 	if (i < 0) {
 		if (strncmp(name, "kafka.", 6) == 0 && name[6] != '\0') {
 			if (set_kafka_prop(config, name + 6, value) < 0)
-				return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+				return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 			return 0;
 		}
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: unknown configuration key '%s' (see docs/CONFIGURATION.md)",
-			    origin, name);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: unknown configuration key '%s' (see docs/CONFIGURATION.md)",
+			       origin, name);
 	}
 	if (choices_of(name) && !is_choice(choices_of(name), value))
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: invalid value '%s' for '%s': expected one of %s",
-			    origin, value, name, choices_of(name));
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: invalid value '%s' for '%s': expected one of %s",
+			       origin, value, name, choices_of(name));
 	if (key_table[i].type == KEY_TOPIC && !topic_name_ok(value, key_table[i].min == 0))
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: invalid topic name '%s' for '%s': expected %s1 to %d characters "
-			    "of A-Z, a-z, 0-9, '.', '_' and '-'",
-			    origin, value, name, key_table[i].min == 0 ? "empty, or " : "",
-			    MAX_TOPIC_LEN);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: invalid topic name '%s' for '%s': expected %s1 to %d "
+			       "characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+			       origin, value, name, key_table[i].min == 0 ? "empty, or " : "",
+			       MAX_TOPIC_LEN);
 	if (key_table[i].type == KEY_INT) {
 		char *end;
 		long long n;
@@ -423,19 +408,19 @@ set_value(struct fs_config *config, const char *name, const char *value,
 		errno = 0;
 		n = strtoll(value, &end, 10);
 		if (errno || end == value || *end != '\0')
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "%s: invalid value '%s' for '%s': expected an integer",
-				    origin, value, name);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "%s: invalid value '%s' for '%s': expected an integer",
+				       origin, value, name);
 		if (n < key_table[i].min || n > key_table[i].max)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "%s: value %lld for '%s' is out of range %lld..%lld",
-				    origin, n, name, (long long)key_table[i].min,
-				    (long long)key_table[i].max);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "%s: value %lld for '%s' is out of range %lld..%lld",
+				       origin, n, name, (long long)key_table[i].min,
+				       (long long)key_table[i].max);
 		config->ints[i] = n;
 	}
 	copy = strdup(value);
 	if (!copy)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	free(config->values[i]);
 	config->values[i] = copy;
 	return 0;
@@ -472,8 +457,8 @@ parse_line(struct fs_config *config, char *line, unsigned lineno, const char *or
 		return 0;
 	eq = strchr(line, '=');
 	if (!eq)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: expected 'key = value'", origin);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: expected 'key = value'", origin);
 	*eq = '\0';
 	key = trim(line);
 	value = trim(eq + 1);
@@ -493,12 +478,12 @@ parse_line(struct fs_config *config, char *line, unsigned lineno, const char *or
 		value++;
 	}
 	if (*key == '\0')
-		return fail(err, err_len, FS_ERR_INVALID, "%s: missing key", origin);
+		return fs_fail(err, err_len, FS_ERR_INVALID, "%s: missing key", origin);
 	i = find_key(key);
 	if (i >= 0 && config->file_line[i] != 0)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: '%s' is set again; line %u set it first, keep one of the two",
-			    origin, key, config->file_line[i]);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: '%s' is set again; line %u set it first, keep one of the two",
+			       origin, key, config->file_line[i]);
 	if (i >= 0)
 		config->file_line[i] = lineno;
 	return set_value(config, key, value, origin, err, err_len);
@@ -516,21 +501,22 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 	struct stat st;
 
 	if (!file)
-		return fail(err, err_len, FS_ERR_NOT_FOUND,
-			    "cannot open configuration file '%s': %s", path,
-			    strerror(errno));
+		return fs_fail(err, err_len, FS_ERR_NOT_FOUND,
+			       "cannot open configuration file '%s': %s", path,
+			       strerror(errno));
 	/* fopen() opens a folder for reading on Linux; only the reads fail. */
 	if (fstat(fileno(file), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(file);
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "configuration file '%s' is a folder; give the path of a file", path);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "configuration file '%s' is a folder; give the path of a file",
+			       path);
 	}
 	while (fgets(line, sizeof(line), file)) {
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
 		if (!strchr(line, '\n') && !feof(file)) {
-			rc = fail(err, err_len, FS_ERR_INVALID,
-				  "%s: line longer than %d bytes", origin, VALUE_MAX);
+			rc = fs_fail(err, err_len, FS_ERR_INVALID,
+				     "%s: line longer than %d bytes", origin, VALUE_MAX);
 			break;
 		}
 		rc = parse_line(config, line, lineno, origin, err, err_len);
@@ -538,9 +524,9 @@ load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 			break;
 	}
 	if (rc == 0 && ferror(file))
-		rc = fail(err, err_len, FS_ERR_SYSTEM,
-			  "cannot read configuration file '%s' after line %u: %s", path, lineno,
-			  strerror(errno));
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM,
+			     "cannot read configuration file '%s' after line %u: %s", path, lineno,
+			     strerror(errno));
 	fclose(file);
 	return rc;
 }
@@ -620,14 +606,14 @@ read_value_file(const char *path, const char *origin, char *buf, size_t len, cha
 	size_t n;
 
 	if (!file)
-		return fail(err, err_len, FS_ERR_NOT_FOUND, "%s: cannot open '%s': %s", origin,
-			    path, strerror(errno));
+		return fs_fail(err, err_len, FS_ERR_NOT_FOUND, "%s: cannot open '%s': %s", origin,
+			       path, strerror(errno));
 	n = fread(buf, 1, len - 1, file);
 	if (ferror(file) || (n == len - 1 && fgetc(file) != EOF)) {
 		fclose(file);
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: cannot read '%s' or it is longer than %zu bytes", origin, path,
-			    len - 2);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: cannot read '%s' or it is longer than %zu bytes", origin, path,
+			       len - 2);
 	}
 	fclose(file);
 	buf[n] = '\0';
@@ -636,8 +622,8 @@ read_value_file(const char *path, const char *origin, char *buf, size_t len, cha
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
 	if (memchr(buf, '\0', n) || strchr(buf, '\n'))
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: '%s' must hold one line of text", origin, path);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: '%s' must hold one line of text", origin, path);
 	return 0;
 }
 
@@ -658,11 +644,11 @@ load_environment_file(struct fs_config *config, const char *name, const char *pa
 	base[n] = '\0';
 	snprintf(origin, sizeof(origin), "environment variable %s", name);
 	if (!env_name_to_key(base + 9, key, sizeof(key)))
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "%s: no configuration key is named by %s", origin, base);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "%s: no configuration key is named by %s", origin, base);
 	if (getenv(base))
-		return fail(err, err_len, FS_ERR_INVALID, "%s: set %s or %s, not both", origin,
-			    base, name);
+		return fs_fail(err, err_len, FS_ERR_INVALID, "%s: set %s or %s, not both", origin,
+			       base, name);
 	rc = read_value_file(path, origin, value, sizeof(value), err, err_len);
 	if (rc < 0)
 		return rc;
@@ -703,8 +689,8 @@ load_environment(struct fs_config *config, char *err, size_t err_len)
 		}
 		snprintf(origin, sizeof(origin), "environment variable %s", name);
 		if (!env_name_to_key(name + 9, key, sizeof(key)))
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "%s: no configuration key has this name", origin);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "%s: no configuration key has this name", origin);
 		rc = set_value(config, key, eq + 1, origin, err, err_len);
 		if (rc < 0)
 			return rc;
@@ -721,7 +707,7 @@ fs_config_load(struct fs_config **out, const char *path, char *err,
 
 	*out = NULL;
 	if (!config)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	for (size_t i = 0; i < KEY_COUNT; i++) {
 		rc = set_value(config, key_table[i].name, key_table[i].default_value,
 			       "default", err, err_len);
@@ -819,15 +805,15 @@ read_run_file(const struct fs_config *config, const char *name, char *buf,
 	snprintf(path, sizeof(path), "%s/%s", fs_config_str(config, "run.dir"), name);
 	file = fopen(path, "r");
 	if (!file)
-		return fail(err, err_len, FS_ERR_NOT_FOUND, "cannot read '%s': %s",
-			    path, strerror(errno));
+		return fs_fail(err, err_len, FS_ERR_NOT_FOUND, "cannot read '%s': %s",
+			       path, strerror(errno));
 	line = fgets(buf, (int)len, file);
 	fclose(file);
 	if (!line)
-		return fail(err, err_len, FS_ERR_NOT_FOUND, "'%s' is empty", path);
+		return fs_fail(err, err_len, FS_ERR_NOT_FOUND, "'%s' is empty", path);
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0')
-		return fail(err, err_len, FS_ERR_NOT_FOUND, "'%s' is empty", path);
+		return fs_fail(err, err_len, FS_ERR_NOT_FOUND, "'%s' is empty", path);
 	return 0;
 }
 
@@ -847,9 +833,9 @@ fs_config_bootstrap(const struct fs_config *config, char *buf, size_t len,
 		char reason[512];
 
 		snprintf(reason, sizeof(reason), "%s", err);
-		return fail(err, err_len, rc,
-			    "no Kafka broker configured and no embedded broker running (%s): "
-			    "start `make run` or set kafka.bootstrap.servers", reason);
+		return fs_fail(err, err_len, rc,
+			       "no Kafka broker configured and no embedded broker running (%s): "
+			       "start `make run` or set kafka.bootstrap.servers", reason);
 	}
 	return 0;
 }
@@ -870,9 +856,9 @@ fs_config_redis_url(const struct fs_config *config, char *buf, size_t len,
 		char reason[512];
 
 		snprintf(reason, sizeof(reason), "%s", err);
-		return fail(err, err_len, rc,
-			    "no Redis configured and none started by `make run` (%s): "
-			    "start `make run` or set redis.url", reason);
+		return fs_fail(err, err_len, rc,
+			       "no Redis configured and none started by `make run` (%s): "
+			       "start `make run` or set redis.url", reason);
 	}
 	return 0;
 }

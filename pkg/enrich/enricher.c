@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "enrich/geoip.h"
@@ -51,23 +51,6 @@ struct fs_enricher {
 	enum fs_as_prefer as_prefer;
 	struct fs_enrich_stats stats;
 };
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static void
 read_file_id(const char *path, struct file_id *id)
@@ -162,7 +145,7 @@ fs_enricher_new(const struct fs_enrich_settings *settings, struct fs_enricher **
 
 	*out = NULL;
 	if (e == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	e->as_prefer = settings->as_prefer;
 	e->snmp = settings->snmp;
 	for (int i = 0; i < SOURCE_COUNT; i++)
@@ -177,30 +160,30 @@ fs_enricher_new(const struct fs_enrich_settings *settings, struct fs_enricher **
 			continue;
 		rc = load_source(e, (enum source_kind)i, reason, sizeof(reason));
 		if (rc < 0) {
-			fail(err, err_len, rc, "cannot load the %s: %s", names[i], reason);
+			fs_fail(err, err_len, rc, "cannot load the %s: %s", names[i], reason);
 			goto fail;
 		}
 	}
 
 	e->home = fs_prefix_table_new();
 	if (e->home == NULL) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 		goto fail;
 	}
 	rc = fs_prefix_table_add_list(e->home, settings->home_networks, reason, sizeof(reason));
 	if (rc < 0) {
-		fail(err, err_len, rc, "enrich.home.networks: %s", reason);
+		fs_fail(err, err_len, rc, "enrich.home.networks: %s", reason);
 		goto fail;
 	}
 	rc = fs_sampling_init(&e->sampling, settings->sampling_override, reason, sizeof(reason));
 	if (rc < 0) {
-		fail(err, err_len, rc, "enrich.sampling.override: %s", reason);
+		fs_fail(err, err_len, rc, "enrich.sampling.override: %s", reason);
 		goto fail;
 	}
 	if (strcmp(settings->services, "none") != 0) {
 		rc = fs_services_load(settings->services, &e->services, reason, sizeof(reason));
 		if (rc < 0) {
-			fail(err, err_len, rc, "cannot load the services database: %s", reason);
+			fs_fail(err, err_len, rc, "cannot load the services database: %s", reason);
 			goto fail;
 		}
 	}

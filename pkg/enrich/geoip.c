@@ -4,12 +4,12 @@
 #include <arpa/inet.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/error_text.h"
 #include "core/result.h"
 
 struct fs_geoip {
@@ -20,23 +20,6 @@ struct fs_geoip {
 };
 
 static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-static int
 open_db(const char *path, MMDB_s *db, char *err, size_t err_len)
 {
 	int status = MMDB_open(path, MMDB_MODE_MMAP, db);
@@ -44,10 +27,10 @@ open_db(const char *path, MMDB_s *db, char *err, size_t err_len)
 	if (status == MMDB_SUCCESS)
 		return 0;
 	if (status == MMDB_IO_ERROR)
-		return fail(err, err_len, FS_ERR_SYSTEM, "cannot open MaxMind database '%s': %s (%m)",
-			    path, MMDB_strerror(status));
-	return fail(err, err_len, FS_ERR_INVALID, "cannot open MaxMind database '%s': %s",
-		    path, MMDB_strerror(status));
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot open MaxMind database '%s': %s (%m)",
+			       path, MMDB_strerror(status));
+	return fs_fail(err, err_len, FS_ERR_INVALID, "cannot open MaxMind database '%s': %s",
+		       path, MMDB_strerror(status));
 }
 
 int
@@ -59,7 +42,7 @@ fs_geoip_open(const char *city_path, const char *asn_path, struct fs_geoip **out
 
 	*out = NULL;
 	if (g == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	if (city_path != NULL && city_path[0] != '\0') {
 		rc = open_db(city_path, &g->city, err, err_len);
 		if (rc < 0)

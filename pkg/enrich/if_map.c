@@ -1,11 +1,11 @@
 /* if_map.c - a hash table of exporter and interface names, and its file parser. */
 #include "enrich/if_map.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_text.h"
 #include "core/result.h"
 #include "enrich/textfile.h"
 
@@ -27,23 +27,6 @@ struct fs_if_map {
 	size_t cap;            /* power of two */
 	size_t count;
 };
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* FNV-1a over the address and the index. */
 static size_t
@@ -246,17 +229,17 @@ parse_exporter_line(struct fs_if_map *map, const struct fs_text_line *line,
 		else if (w->key != NULL && strcmp(w->key, "site") == 0)
 			fs_flow_set_text(info.site, sizeof(info.site), w->value, strlen(w->value));
 		else
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: unknown exporter attribute '%s'; expected name= or site=",
-				    line->number, w->key != NULL ? w->key : w->value);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: unknown exporter attribute '%s'; expected name= or site=",
+				       line->number, w->key != NULL ? w->key : w->value);
 	}
 	if (fs_if_map_exporter(map, addr) != NULL)
-		return fail(err, err_len, FS_ERR_INVALID, "line %u: exporter %s is listed twice",
-			    line->number, line->words[1].value);
+		return fs_fail(err, err_len, FS_ERR_INVALID, "line %u: exporter %s is listed twice",
+			       line->number, line->words[1].value);
 	rc = fs_if_map_set_exporter(map, addr, &info);
 	if (rc < 0)
-		return fail(err, err_len, rc, "line %u: cannot store the exporter (%s)",
-			    line->number, fs_result_name(rc));
+		return fs_fail(err, err_len, rc, "line %u: cannot store the exporter (%s)",
+			       line->number, fs_result_name(rc));
 	return 0;
 }
 
@@ -272,13 +255,13 @@ parse_interface_line(struct fs_if_map *map, const struct fs_text_line *line,
 
 	if (line->count < 3 || line->words[2].key != NULL || index_text[0] < '0' ||
 	    index_text[0] > '9')
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "line %u: expected 'interface ADDRESS IFINDEX ...'", line->number);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "line %u: expected 'interface ADDRESS IFINDEX ...'", line->number);
 	ifindex = strtoull(index_text, &end, 10);
 	if (*end != '\0' || ifindex >= EXPORTER_INDEX)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "line %u: interface index '%s' is not a number below %u",
-			    line->number, index_text, EXPORTER_INDEX);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "line %u: interface index '%s' is not a number below %u",
+			       line->number, index_text, EXPORTER_INDEX);
 
 	memset(&info, 0, sizeof(info));
 	for (size_t i = 3; i < line->count; i++) {
@@ -291,25 +274,25 @@ parse_interface_line(struct fs_if_map *map, const struct fs_text_line *line,
 					 strlen(w->value));
 		} else if (w->key != NULL && strcmp(w->key, "speed") == 0) {
 			if (fs_if_map_parse_speed(w->value, &info.speed) != 0)
-				return fail(err, err_len, FS_ERR_INVALID,
-					    "line %u: speed '%s' is not bits per second such as "
-					    "10000000000 or 10G", line->number, w->value);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "line %u: speed '%s' is not bits per second such as "
+					       "10000000000 or 10G", line->number, w->value);
 			info.has_speed = true;
 		} else {
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: unknown interface attribute '%s'; expected name=, "
-				    "description= or speed=",
-				    line->number, w->key != NULL ? w->key : w->value);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: unknown interface attribute '%s'; expected name=, "
+				       "description= or speed=",
+				       line->number, w->key != NULL ? w->key : w->value);
 		}
 	}
 	if (fs_if_map_interface(map, addr, (uint32_t)ifindex) != NULL)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "line %u: interface %llu of %s is listed twice", line->number,
-			    ifindex, line->words[1].value);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "line %u: interface %llu of %s is listed twice", line->number,
+			       ifindex, line->words[1].value);
 	rc = fs_if_map_set_interface(map, addr, (uint32_t)ifindex, &info);
 	if (rc < 0)
-		return fail(err, err_len, rc, "line %u: cannot store the interface (%s)",
-			    line->number, fs_result_name(rc));
+		return fs_fail(err, err_len, rc, "line %u: cannot store the interface (%s)",
+			       line->number, fs_result_name(rc));
 	return 0;
 }
 
@@ -322,16 +305,16 @@ fs_if_map_parse(struct fs_if_map *map, const char *text, size_t len, char *err,
 	int rc;
 
 	if (line == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	while ((rc = fs_text_next_line(&reader, line, err, err_len)) > 0) {
 		const struct fs_text_word *kind = &line->words[0];
 		struct fs_addr addr;
 
 		if (line->count < 2 || kind->key != NULL || line->words[1].key != NULL ||
 		    fs_addr_parse(&addr, line->words[1].value) != 0) {
-			rc = fail(err, err_len, FS_ERR_INVALID,
-				  "line %u: expected 'exporter ADDRESS ...' or "
-				  "'interface ADDRESS IFINDEX ...'", line->number);
+			rc = fs_fail(err, err_len, FS_ERR_INVALID,
+				     "line %u: expected 'exporter ADDRESS ...' or "
+				     "'interface ADDRESS IFINDEX ...'", line->number);
 			break;
 		}
 		if (strcmp(kind->value, "exporter") == 0)
@@ -339,9 +322,9 @@ fs_if_map_parse(struct fs_if_map *map, const char *text, size_t len, char *err,
 		else if (strcmp(kind->value, "interface") == 0)
 			rc = parse_interface_line(map, line, &addr, err, err_len);
 		else
-			rc = fail(err, err_len, FS_ERR_INVALID,
-				  "line %u: unknown entry '%s'; expected exporter or interface",
-				  line->number, kind->value);
+			rc = fs_fail(err, err_len, FS_ERR_INVALID,
+				     "line %u: unknown entry '%s'; expected exporter or interface",
+				     line->number, kind->value);
 		if (rc < 0)
 			break;
 	}
@@ -364,12 +347,12 @@ fs_if_map_load(const char *path, struct fs_if_map **out, char *err, size_t err_l
 		return rc;
 	map = fs_if_map_new();
 	if (map == NULL) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 		goto out;
 	}
 	rc = fs_if_map_parse(map, text, len, reason, sizeof(reason));
 	if (rc < 0) {
-		fail(err, err_len, rc, "%s: %s", path, reason);
+		fs_fail(err, err_len, rc, "%s: %s", path, reason);
 		goto out;
 	}
 	*out = map;

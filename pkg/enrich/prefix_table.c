@@ -1,11 +1,11 @@
 /* prefix_table.c - binary tries for longest-prefix match of IPv4 and IPv6. */
 #include "enrich/prefix_table.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_text.h"
 #include "core/result.h"
 #include "enrich/textfile.h"
 
@@ -30,23 +30,6 @@ struct fs_prefix_table {
 	size_t value_count;
 	size_t value_cap;
 };
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int
 trie_init(struct trie *t)
@@ -261,26 +244,27 @@ join_tags(const struct fs_text_line *line, char *tags, char *err, size_t err_len
 
 	tags[0] = '\0';
 	if (line->count < 2)
-		return fail(err, err_len, FS_ERR_INVALID, "line %u: prefix without tags",
-			    line->number);
+		return fs_fail(err, err_len, FS_ERR_INVALID, "line %u: prefix without tags",
+			       line->number);
 	for (size_t i = 1; i < line->count; i++) {
 		const struct fs_text_word *w = &line->words[i];
 		int n;
 
 		if (w->key == NULL)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: '%s' is not a key=value tag", line->number, w->value);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: '%s' is not a key=value tag", line->number,
+				       w->value);
 		if (!is_tag_text(w->key) || !is_tag_text(w->value))
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: tag '%s=%s' has an empty part or a character "
-				    "outside letters, digits and _.:/-@+",
-				    line->number, w->key, w->value);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: tag '%s=%s' has an empty part or a character "
+				       "outside letters, digits and _.:/-@+",
+				       line->number, w->key, w->value);
 		n = snprintf(tags + used, FS_FLOW_TAGS_LEN - used, "%s%s=%s",
 			     used > 0 ? "," : "", w->key, w->value);
 		if (n < 0 || (size_t)n >= FS_FLOW_TAGS_LEN - used)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: tags longer than %d bytes", line->number,
-				    FS_FLOW_TAGS_LEN - 1);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: tags longer than %d bytes", line->number,
+				       FS_FLOW_TAGS_LEN - 1);
 		used += (size_t)n;
 	}
 	return 0;
@@ -296,16 +280,16 @@ fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_t le
 	int rc;
 
 	if (line == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	while ((rc = fs_text_next_line(&reader, line, err, err_len)) > 0) {
 		const struct fs_text_word *first = &line->words[0];
 		struct fs_addr prefix;
 		unsigned plen;
 
 		if (first->key != NULL || fs_prefix_parse(first->value, &prefix, &plen) != 0) {
-			rc = fail(err, err_len, FS_ERR_INVALID,
-				  "line %u: '%s' is not a prefix such as 10.0.0.0/8 or 2001:db8::/32",
-				  line->number, first->key != NULL ? first->key : first->value);
+			rc = fs_fail(err, err_len, FS_ERR_INVALID,
+				     "line %u: '%s' is not a prefix such as 10.0.0.0/8 or 2001:db8::/32",
+				     line->number, first->key != NULL ? first->key : first->value);
 			break;
 		}
 		rc = join_tags(line, tags, err, err_len);
@@ -313,14 +297,14 @@ fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_t le
 			break;
 		rc = fs_prefix_table_add(table, &prefix, plen, tags);
 		if (rc == FS_ERR_INVALID)
-			fail(err, err_len, rc, "line %u: prefix '%s' has host bits set",
-			     line->number, first->value);
+			fs_fail(err, err_len, rc, "line %u: prefix '%s' has host bits set",
+				line->number, first->value);
 		else if (rc == FS_ERR_FULL)
-			fail(err, err_len, rc, "line %u: prefix '%s' is listed twice or the "
-			     "list has more than %d prefixes", line->number, first->value,
-			     FS_PREFIX_TABLE_MAX_PREFIXES);
+			fs_fail(err, err_len, rc, "line %u: prefix '%s' is listed twice or the "
+				"list has more than %d prefixes", line->number, first->value,
+				FS_PREFIX_TABLE_MAX_PREFIXES);
 		else if (rc < 0)
-			fail(err, err_len, rc, "line %u: out of memory", line->number);
+			fs_fail(err, err_len, rc, "line %u: out of memory", line->number);
 		if (rc < 0)
 			break;
 	}
@@ -347,21 +331,22 @@ fs_prefix_table_add_list(struct fs_prefix_table *table, const char *list, char *
 		while (n > start && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
 		if (n - start >= sizeof(item))
-			return fail(err, err_len, FS_ERR_INVALID, "prefix '%.40s...' is too long",
-				    p + start);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "prefix '%.40s...' is too long", p + start);
 		memcpy(item, p + start, n - start);
 		item[n - start] = '\0';
 		if (item[0] != '\0') {
 			if (fs_prefix_parse(item, &prefix, &plen) != 0)
-				return fail(err, err_len, FS_ERR_INVALID,
-					    "'%s' is not a prefix such as 10.0.0.0/8", item);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "'%s' is not a prefix such as 10.0.0.0/8", item);
 			rc = fs_prefix_table_add(table, &prefix, plen, "");
 			if (rc == FS_ERR_INVALID)
-				return fail(err, err_len, rc, "prefix '%s' has host bits set", item);
+				return fs_fail(err, err_len, rc, "prefix '%s' has host bits set", item);
 			if (rc == FS_ERR_FULL)
-				return fail(err, err_len, rc, "prefix '%s' is listed twice", item);
+				return fs_fail(err, err_len, rc, "prefix '%s' is listed twice",
+					       item);
 			if (rc < 0)
-				return fail(err, err_len, rc, "out of memory");
+				return fs_fail(err, err_len, rc, "out of memory");
 		}
 		p += strcspn(p, ",");
 		if (*p == ',')
@@ -386,12 +371,12 @@ fs_prefix_table_load(const char *path, struct fs_prefix_table **out, char *err,
 		return rc;
 	table = fs_prefix_table_new();
 	if (table == NULL) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 		goto out;
 	}
 	rc = fs_prefix_table_parse(table, text, len, reason, sizeof(reason));
 	if (rc < 0) {
-		fail(err, err_len, rc, "%s: %s", path, reason);
+		fs_fail(err, err_len, rc, "%s: %s", path, reason);
 		goto out;
 	}
 	*out = table;

@@ -1,11 +1,11 @@
 /* services.c - a port-indexed table of services(5) names. */
 #include "enrich/services.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_text.h"
 #include "core/result.h"
 #include "enrich/textfile.h"
 
@@ -20,23 +20,6 @@ struct fs_services {
 	size_t count;
 	size_t cap;
 };
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int
 proto_slot(const char *name)
@@ -118,7 +101,7 @@ fs_services_load(const char *path, struct fs_services **out, char *err, size_t e
 	s = calloc(1, sizeof(*s));
 	line = malloc(sizeof(*line));
 	if (s == NULL || line == NULL) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 		goto out;
 	}
 	reader.data = text;
@@ -131,7 +114,7 @@ fs_services_load(const char *path, struct fs_services **out, char *err, size_t e
 			continue;     /* a malformed line is skipped, as libc does */
 		rc = add_line(s, line);
 		if (rc < 0) {
-			fail(err, err_len, rc, "out of memory reading '%s'", path);
+			fs_fail(err, err_len, rc, "out of memory reading '%s'", path);
 			goto out;
 		}
 	}

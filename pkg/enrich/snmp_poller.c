@@ -6,13 +6,13 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -83,23 +83,6 @@ struct fs_snmp_poller {
 };
 
 static pthread_once_t snmp_init_once = PTHREAD_ONCE_INIT;
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* init_snmp() is not thread-safe and reads config files; it runs once, quietly. */
 static void
@@ -201,7 +184,7 @@ walk_column(void *session, enum column col, struct poll_result *r, char *err, si
 		int status;
 
 		if (pdu == NULL)
-			return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+			return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 		pdu->non_repeaters = 0;
 		pdu->max_repetitions = MAX_REPETITIONS;
 		snmp_add_null_var(pdu, next, next_len);
@@ -209,15 +192,15 @@ walk_column(void *session, enum column col, struct poll_result *r, char *err, si
 		if (status != STAT_SUCCESS || response == NULL) {
 			if (response != NULL)
 				snmp_free_pdu(response);
-			return fail(err, err_len, FS_ERR_SYSTEM, "%s",
-				    status == STAT_TIMEOUT ? "timed out" : "request failed");
+			return fs_fail(err, err_len, FS_ERR_SYSTEM, "%s",
+				       status == STAT_TIMEOUT ? "timed out" : "request failed");
 		}
 		if (response->errstat != SNMP_ERR_NOERROR) {
 			int errstat = (int)response->errstat;
 
 			snmp_free_pdu(response);
-			return fail(err, err_len, FS_ERR_INVALID, "agent returned error %s",
-				    snmp_errstring(errstat));
+			return fs_fail(err, err_len, FS_ERR_INVALID, "agent returned error %s",
+				       snmp_errstring(errstat));
 		}
 		if (response->variables == NULL)
 			done = true;
@@ -292,7 +275,8 @@ poll_exporter(struct fs_snmp_poller *p, const struct fs_addr *addr, struct poll_
 	settings.retries = p->retries;
 	session = snmp_sess_open(&settings);
 	if (session == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "cannot open an SNMP session to %s", peer);
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot open an SNMP session to %s",
+			       peer);
 
 	for (int col = 0; col < COL_COUNT && rc == 0; col++)
 		rc = walk_column(session, (enum column)col, r, err, err_len);
@@ -300,7 +284,7 @@ poll_exporter(struct fs_snmp_poller *p, const struct fs_addr *addr, struct poll_
 		read_sys_name(session, r);
 	snmp_sess_close(session);
 	if (rc == 0 && r->count == 0)
-		rc = fail(err, err_len, FS_ERR_NOT_FOUND, "the agent has no ifTable rows");
+		rc = fs_fail(err, err_len, FS_ERR_NOT_FOUND, "the agent has no ifTable rows");
 	return rc;
 }
 
@@ -422,7 +406,7 @@ fs_snmp_poller_new(const struct fs_snmp_settings *settings, struct fs_snmp_polle
 
 	*out = NULL;
 	if (p == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_cond_init(&p->wake, &attr);
@@ -437,14 +421,14 @@ fs_snmp_poller_new(const struct fs_snmp_settings *settings, struct fs_snmp_polle
 	p->cache = fs_if_map_new();
 	if (p->community == NULL || p->exporters == NULL || p->cache == NULL) {
 		fs_snmp_poller_free(p);
-		return fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	}
 	pthread_once(&snmp_init_once, init_library);
 	rc = pthread_create(&p->thread, NULL, poller_main, p);
 	if (rc != 0) {
 		fs_snmp_poller_free(p);
-		return fail(err, err_len, FS_ERR_SYSTEM, "cannot start the SNMP thread: %s",
-			    strerror(rc));
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot start the SNMP thread: %s",
+			       strerror(rc));
 	}
 	p->thread_started = true;
 	*out = p;

@@ -2,30 +2,13 @@
 #include "enrich/textfile.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/error_text.h"
 #include "core/result.h"
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int
 is_blank(char c)
@@ -49,9 +32,9 @@ split_words(struct fs_text_line *line, char *err, size_t err_len)
 		if (*p == '\0' || *p == '#')
 			return 0;
 		if (line->count == FS_TEXTFILE_MAX_WORDS)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: more than %d words", line->number,
-				    FS_TEXTFILE_MAX_WORDS);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: more than %d words", line->number,
+				       FS_TEXTFILE_MAX_WORDS);
 		word = &line->words[line->count++];
 		word->key = NULL;
 		start = p;
@@ -66,24 +49,24 @@ split_words(struct fs_text_line *line, char *err, size_t err_len)
 			continue;
 		}
 		if (p == start)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: '=' without a key", line->number);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: '=' without a key", line->number);
 		*p++ = '\0';
 		word->key = start;
 		if (*p == '"') {
 			char *end = strchr(p + 1, '"');
 
 			if (end == NULL)
-				return fail(err, err_len, FS_ERR_INVALID,
-					    "line %u: quote opened for '%s' is not closed",
-					    line->number, start);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "line %u: quote opened for '%s' is not closed",
+					       line->number, start);
 			word->value = p + 1;
 			*end = '\0';
 			p = end + 1;
 			if (*p != '\0' && !is_blank(*p) && *p != '#')
-				return fail(err, err_len, FS_ERR_INVALID,
-					    "line %u: text right after the closing quote of '%s'",
-					    line->number, start);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "line %u: text right after the closing quote "
+					       "of '%s'", line->number, start);
 			continue;
 		}
 		word->value = p;
@@ -112,17 +95,17 @@ fs_text_next_line(struct fs_text_reader *reader, struct fs_text_line *line,
 		reader->pos += n + (nl != NULL ? 1 : 0);
 		line->number = reader->number;
 		if (n > FS_TEXTFILE_MAX_LINE)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "line %u: longer than %d bytes", line->number,
-				    FS_TEXTFILE_MAX_LINE);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "line %u: longer than %d bytes", line->number,
+				       FS_TEXTFILE_MAX_LINE);
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)start[i];
 
 			/* Also keeps control bytes out of the error messages that quote words. */
 			if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
-				return fail(err, err_len, FS_ERR_INVALID,
-					    "line %u: contains the control character 0x%02x",
-					    line->number, c);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "line %u: contains the control character 0x%02x",
+					       line->number, c);
 		}
 		memcpy(line->buf, start, n);
 		line->buf[n] = '\0';
@@ -147,26 +130,26 @@ fs_text_read_file(const char *path, char **out, size_t *len, char *err,
 
 	*out = NULL;
 	if (file == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "cannot open '%s': %s", path,
-			    strerror(errno));
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot open '%s': %s", path,
+			       strerror(errno));
 	if (fstat(fileno(file), &st) != 0) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "cannot stat '%s': %s", path,
-			  strerror(errno));
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot stat '%s': %s", path,
+			     strerror(errno));
 		goto out;
 	}
 	if (st.st_size < 0 || (unsigned long long)st.st_size > FS_TEXTFILE_MAX_SIZE) {
-		rc = fail(err, err_len, FS_ERR_FULL, "'%s' is larger than %u bytes", path,
-			  FS_TEXTFILE_MAX_SIZE);
+		rc = fs_fail(err, err_len, FS_ERR_FULL, "'%s' is larger than %u bytes", path,
+			     FS_TEXTFILE_MAX_SIZE);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "out of memory reading '%s'", path);
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory reading '%s'", path);
 		goto out;
 	}
 	n = fread(buf, 1, (size_t)st.st_size, file);
 	if (ferror(file)) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "cannot read '%s'", path);
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot read '%s'", path);
 		goto out;
 	}
 	buf[n] = '\0';

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,28 +10,12 @@
 #include <sys/time.h>
 
 #include "config/config.h"
+#include "core/error_text.h"
 #include "core/result.h"
 
 static const char scheme_tcp[] = "redis://";
 static const char scheme_tls[] = "rediss://";
 static const char scheme_unix[] = "unix://";
-
-static int
-fail(char *err, size_t err_len, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static int
 hex_value(char c)
@@ -100,12 +83,12 @@ parse_unix(struct fs_redis_url *url, const char *path, char *err, size_t err_len
 	size_t len = strlen(path);
 
 	if (path[0] != '/')
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: unix:// needs an absolute socket path, as in unix:///run/redis.sock");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: unix:// needs an absolute socket path, as in unix:///run/redis.sock");
 	if (len >= sizeof(url->path))
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: socket path is %zu bytes, the maximum is %zu",
-			    len, sizeof(url->path) - 1);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: socket path is %zu bytes, the maximum is %zu",
+			       len, sizeof(url->path) - 1);
 	url->transport = FS_REDIS_UNIX;
 	memcpy(url->path, path, len + 1);
 	return 0;
@@ -119,19 +102,19 @@ parse_userinfo(struct fs_redis_url *url, const char *info, size_t len, char *err
 	size_t user_len;
 
 	if (colon == NULL)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: missing ':' before the password; write redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: missing ':' before the password; write redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST");
 	user_len = (size_t)(colon - info);
 	if (percent_decode(url->user, sizeof(url->user), info, user_len) < 0)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: user name is too long or has an invalid %%XX escape");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: user name is too long or has an invalid %%XX escape");
 	if (percent_decode(url->password, sizeof(url->password), colon + 1,
 			   len - user_len - 1) < 0)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: password is too long or has an invalid %%XX escape");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: password is too long or has an invalid %%XX escape");
 	if (url->password[0] == '\0')
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: empty password after ':'");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: empty password after ':'");
 	return 0;
 }
 
@@ -149,14 +132,15 @@ parse_hostport(struct fs_redis_url *url, const char *hostport, size_t len,
 		const char *close = memchr(hostport, ']', len);
 
 		if (close == NULL)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "invalid Redis URL: missing ']' after the IPv6 address");
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "invalid Redis URL: missing ']' after the IPv6 address");
 		host = hostport + 1;
 		host_len = (size_t)(close - host);
 		if (close + 1 < hostport + len) {
 			if (close[1] != ':')
-				return fail(err, err_len, FS_ERR_INVALID,
-					    "invalid Redis URL: expected ':' and a port after ']'");
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "invalid Redis URL: expected ':' and a port "
+					       "after ']'");
 			port = close + 2;
 		}
 	} else {
@@ -167,11 +151,11 @@ parse_hostport(struct fs_redis_url *url, const char *hostport, size_t len,
 			port = colon + 1;
 	}
 	if (host_len == 0)
-		return fail(err, err_len, FS_ERR_INVALID, "invalid Redis URL: missing host");
+		return fs_fail(err, err_len, FS_ERR_INVALID, "invalid Redis URL: missing host");
 	if (host_len >= sizeof(url->host))
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: host name is %zu bytes, the maximum is %zu",
-			    host_len, sizeof(url->host) - 1);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: host name is %zu bytes, the maximum is %zu",
+			       host_len, sizeof(url->host) - 1);
 	memcpy(url->host, host, host_len);
 	url->host[host_len] = '\0';
 
@@ -180,9 +164,9 @@ parse_hostport(struct fs_redis_url *url, const char *hostport, size_t len,
 		size_t port_len = (size_t)(hostport + len - port);
 
 		if (parse_number(port, port_len, 1, 65535, &value) < 0)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "invalid Redis URL: port '%.*s' is not a number from 1 to 65535",
-				    (int)port_len, port);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "invalid Redis URL: port '%.*s' is not a number from 1 to 65535",
+				       (int)port_len, port);
 		url->port = (uint16_t)value;
 	}
 	return 0;
@@ -204,8 +188,8 @@ parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 	int rc;
 
 	if (*db_text == '?' || *db_text == '#')
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: query strings and fragments are not supported");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: query strings and fragments are not supported");
 
 	if (at != NULL) {
 		rc = parse_userinfo(url, rest, (size_t)(at - rest), err, err_len);
@@ -220,9 +204,9 @@ parse_tcp(struct fs_redis_url *url, const char *rest, char *err, size_t err_len)
 		size_t db_len = strlen(db_text + 1);
 
 		if (parse_number(db_text + 1, db_len, 0, INT_MAX, &value) < 0)
-			return fail(err, err_len, FS_ERR_INVALID,
-				    "invalid Redis URL: database '%.*s' is not a non-negative number",
-				    (int)db_len, db_text + 1);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "invalid Redis URL: database '%.*s' is not a non-negative number",
+				       (int)db_len, db_text + 1);
 		url->db = (int)value;
 	}
 	url->transport = FS_REDIS_TCP;
@@ -235,18 +219,18 @@ fs_redis_url_parse(struct fs_redis_url *url, const char *text, char *err,
 {
 	memset(url, 0, sizeof(*url));
 	if (text == NULL || text[0] == '\0')
-		return fail(err, err_len, FS_ERR_INVALID, "invalid Redis URL: empty URL");
+		return fs_fail(err, err_len, FS_ERR_INVALID, "invalid Redis URL: empty URL");
 	if (strncmp(text, scheme_unix, sizeof(scheme_unix) - 1) == 0)
 		return parse_unix(url, text + sizeof(scheme_unix) - 1, err, err_len);
 	if (strncmp(text, scheme_tcp, sizeof(scheme_tcp) - 1) == 0)
 		return parse_tcp(url, text + sizeof(scheme_tcp) - 1, err, err_len);
 	if (strncmp(text, scheme_tls, sizeof(scheme_tls) - 1) == 0)
-		return fail(err, err_len, FS_ERR_INVALID,
-			    "invalid Redis URL: rediss:// (TLS) is not supported by this build; use redis:// or unix://");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "invalid Redis URL: rediss:// (TLS) is not supported by this build; use redis:// or unix://");
 	/* Only the scheme is quoted, because the rest may contain a password. */
-	return fail(err, err_len, FS_ERR_INVALID,
-		    "invalid Redis URL: scheme '%.*s' is not supported; expected redis://HOST[:PORT][/DB] or unix:///PATH",
-		    (int)(strstr(text, "://") != NULL ? strcspn(text, ":") : 0), text);
+	return fs_fail(err, err_len, FS_ERR_INVALID,
+		       "invalid Redis URL: scheme '%.*s' is not supported; expected redis://HOST[:PORT][/DB] or unix:///PATH",
+		       (int)(strstr(text, "://") != NULL ? strcspn(text, ":") : 0), text);
 }
 
 char *
@@ -276,11 +260,11 @@ run_command(redisContext *ctx, int argc, const char **argv, const char *what,
 	int rc = 0;
 
 	if (reply == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM, "redis %s failed: %s", what,
-			    fs_redis_error_text(ctx, why, sizeof(why)));
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "redis %s failed: %s", what,
+			       fs_redis_error_text(ctx, why, sizeof(why)));
 	if (reply->type == REDIS_REPLY_ERROR)
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "redis %s rejected: %s", what,
-			  reply->str);
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "redis %s rejected: %s", what,
+			     reply->str);
 	freeReplyObject(reply);
 	return rc;
 }
@@ -324,18 +308,19 @@ fs_redis_connect(const struct fs_redis_url *url, int timeout_ms,
 	else
 		ctx = redisConnectWithTimeout(url->host, url->port, tv);
 	if (ctx == NULL)
-		return fail(err, err_len, FS_ERR_SYSTEM,
-			    "cannot connect to Redis at %s: out of memory", where);
+		return fs_fail(err, err_len, FS_ERR_SYSTEM,
+			       "cannot connect to Redis at %s: out of memory", where);
 	if (ctx->err != 0) {
 		char why[160];
 
-		rc = fail(err, err_len, FS_ERR_SYSTEM, "cannot connect to Redis at %s: %s", where,
-			  fs_redis_error_text(ctx, why, sizeof(why)));
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot connect to Redis at %s: %s",
+			     where,
+			     fs_redis_error_text(ctx, why, sizeof(why)));
 		goto out;
 	}
 	if (redisSetTimeout(ctx, tv) != REDIS_OK) {
-		rc = fail(err, err_len, FS_ERR_SYSTEM,
-			  "cannot set the Redis command timeout: %s", strerror(errno));
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM,
+			     "cannot set the Redis command timeout: %s", strerror(errno));
 		goto out;
 	}
 
