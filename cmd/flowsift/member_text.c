@@ -5,18 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/proto_name.h"
+
 const char *
 member_proto_text(uint8_t proto, char *buf, size_t len)
 {
-	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 47: return "gre";
-	case 50: return "esp";
-	case 58: return "ipv6-icmp";
-	case 132: return "sctp";
-	}
+	const char *name = fs_proto_name(proto);
+
+	if (name)
+		return name;
 	snprintf(buf, len, "%u", proto);
 	return buf;
 }

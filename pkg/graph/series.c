@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/proto_name.h"
 #include "core/result.h"
 #include "graph/series.h"
 
@@ -164,16 +165,12 @@ fs_graph_metric_topn(enum fs_graph_metric metric)
 static void
 proto_name(uint8_t proto, char *buf, size_t len)
 {
-	switch (proto) {
-	case 1: snprintf(buf, len, "icmp"); return;
-	case 6: snprintf(buf, len, "tcp"); return;
-	case 17: snprintf(buf, len, "udp"); return;
-	case 47: snprintf(buf, len, "gre"); return;
-	case 50: snprintf(buf, len, "esp"); return;
-	case 58: snprintf(buf, len, "ipv6-icmp"); return;
-	case 132: snprintf(buf, len, "sctp"); return;
-	}
-	snprintf(buf, len, "proto %u", proto);
+	const char *name = fs_proto_name(proto);
+
+	if (name)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "proto %u", proto);
 }
 
 /*
