@@ -417,30 +417,14 @@ run(struct enrich *enrich, const struct fs_config *config)
 static int
 start_telemetry(struct enrich *enrich, const struct fs_config *config, const char *topic_in)
 {
-	struct fs_kafka_props props = fs_kafka_props_config(config);
-	struct worker_telemetry_settings settings = {
-		.worker = FACILITY,
-		.listen = fs_config_str(config, "enrich.metrics.listen"),
-		.group_id = fs_config_str(config, "enrich.group.id"),
-		.topic = topic_in,
-		.props = &props,
-		.has_producer = 1,
-	};
-	char bootstrap[1024], err[512];
-
-	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
-		bootstrap[0] = '\0';
-	settings.bootstrap = bootstrap;
 	enrich->metrics = calloc(1, sizeof(*enrich->metrics));
 	if (!enrich->metrics) {
 		fs_log(FS_LOG_ERR, FACILITY, "cannot start: out of memory");
 		return -1;
 	}
-	enrich->telemetry = worker_telemetry_new(&settings, err, sizeof(err));
-	if (!enrich->telemetry) {
-		fs_log(FS_LOG_ERR, FACILITY, "%s", err);
+	enrich->telemetry = worker_telemetry_from_config(config, FACILITY, topic_in, 1);
+	if (!enrich->telemetry)
 		return -1;
-	}
 	if (register_metrics(enrich->telemetry, enrich->metrics) < 0) {
 		fs_log(FS_LOG_ERR, FACILITY, "cannot register the metrics (see the log above)");
 		return -1;

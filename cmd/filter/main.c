@@ -615,30 +615,15 @@ run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_
 static int
 start_telemetry(struct filter_worker *w, const struct fs_config *config)
 {
-	struct fs_kafka_props props = fs_kafka_props_config(config);
-	struct worker_telemetry_settings settings = {
-		.worker = "filter",
-		.listen = fs_config_str(config, "filter.metrics.listen"),
-		.group_id = fs_config_str(config, "filter.group.id"),
-		.topic = fs_config_str(config, "filter.topic"),
-		.props = &props,
-		.has_producer = 1,
-	};
-	char bootstrap[1024], err[512];
-
-	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
-		bootstrap[0] = '\0';
-	settings.bootstrap = bootstrap;
 	w->metrics = calloc(1, sizeof(*w->metrics));
 	if (!w->metrics) {
 		fs_log(FS_LOG_ERR, "filter", "cannot start: out of memory");
 		return -1;
 	}
-	w->telemetry = worker_telemetry_new(&settings, err, sizeof(err));
-	if (!w->telemetry) {
-		fs_log(FS_LOG_ERR, "filter", "%s", err);
+	w->telemetry = worker_telemetry_from_config(config, "filter",
+						    fs_config_str(config, "filter.topic"), 1);
+	if (!w->telemetry)
 		return -1;
-	}
 	if (register_metrics(w->telemetry, w->metrics) < 0) {
 		fs_log(FS_LOG_ERR, "filter", "cannot register the metrics (see the log above)");
 		return -1;

@@ -621,30 +621,16 @@ open_alert_outputs(struct report *report, const struct fs_config *config)
 static int
 start_telemetry(struct report *report, const struct fs_config *config)
 {
-	struct fs_kafka_props props = fs_kafka_props_config(config);
-	struct worker_telemetry_settings settings = {
-		.worker = "report",
-		.listen = fs_config_str(config, "report.metrics.listen"),
-		.group_id = fs_config_str(config, "report.group.id"),
-		.topic = fs_config_str(config, "report.topic"),
-		.props = &props,
-		.has_producer = report->producer != NULL,
-	};
-	char bootstrap[1024], err[512];
-
-	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
-		bootstrap[0] = '\0';
-	settings.bootstrap = bootstrap;
 	report->metrics = calloc(1, sizeof(*report->metrics));
 	if (!report->metrics) {
 		fs_log(FS_LOG_ERR, "report", "cannot start: out of memory");
 		return -1;
 	}
-	report->telemetry = worker_telemetry_new(&settings, err, sizeof(err));
-	if (!report->telemetry) {
-		fs_log(FS_LOG_ERR, "report", "%s", err);
+	report->telemetry = worker_telemetry_from_config(config, "report",
+							 fs_config_str(config, "report.topic"),
+							 report->producer != NULL);
+	if (!report->telemetry)
 		return -1;
-	}
 	if (register_metrics(report->telemetry, report->metrics) < 0) {
 		fs_log(FS_LOG_ERR, "report", "cannot register the metrics (see the log above)");
 		return -1;

@@ -11,6 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "config/config.h"
 #include "core/log.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
@@ -387,6 +388,33 @@ worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err
 fail:
 	worker_telemetry_free(t);
 	return NULL;
+}
+
+struct worker_telemetry *
+worker_telemetry_from_config(const struct fs_config *config, const char *worker,
+			     const char *topic, int has_producer)
+{
+	struct fs_kafka_props props = fs_kafka_props_config(config);
+	char listen_key[64], group_key[64], bootstrap[1024], err[512];
+	struct worker_telemetry_settings settings = {
+		.worker = worker,
+		.bootstrap = bootstrap,
+		.topic = topic,
+		.props = &props,
+		.has_producer = has_producer,
+	};
+	struct worker_telemetry *t;
+
+	snprintf(listen_key, sizeof(listen_key), "%s.metrics.listen", worker);
+	snprintf(group_key, sizeof(group_key), "%s.group.id", worker);
+	settings.listen = fs_config_str(config, listen_key);
+	settings.group_id = fs_config_str(config, group_key);
+	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0)
+		bootstrap[0] = '\0';
+	t = worker_telemetry_new(&settings, err, sizeof(err));
+	if (!t)
+		fs_log(FS_LOG_ERR, worker, "%s", err);
+	return t;
 }
 
 void

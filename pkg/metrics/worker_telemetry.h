@@ -37,6 +37,7 @@
 #include "kafka/kafka_conf.h"
 #include "kafka/producer.h"
 
+struct fs_config;
 struct fs_metrics;
 struct worker_telemetry;
 
@@ -58,6 +59,17 @@ struct worker_telemetry_settings {
  */
 struct worker_telemetry *worker_telemetry_new(const struct worker_telemetry_settings *settings,
 					      char *err, size_t err_len);
+
+/*
+ * Creates the telemetry of worker ("enrich") as worker_telemetry_new() does,
+ * with the settings that config gives every consumer worker: the HTTP server
+ * on <worker>.metrics.listen, the lag of group <worker>.group.id on topic,
+ * the bootstrap servers and the kafka. properties.  Returns the telemetry,
+ * or NULL after logging the reason.
+ */
+struct worker_telemetry *worker_telemetry_from_config(const struct fs_config *config,
+						      const char *worker, const char *topic,
+						      int has_producer);
 
 /* Stops the server and the probe thread and frees everything.  t may be NULL. */
 void worker_telemetry_free(struct worker_telemetry *t);
