@@ -291,6 +291,26 @@ print_log(const struct metrics_test *t, const char *name)
 	fs_test_print_file(path);
 }
 
+/* Checks that every line of the worker's log is a JSON object, as log.format = json asks. */
+static void
+check_json_log(const struct metrics_test *t, const char *name)
+{
+	char path[160], line[4096];
+	int lines = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		if (line[0] != '{' || !strstr(line, "\"msg\":"))
+			fail_msg("%s logged a line that is not JSON: %s", name, line);
+	}
+	fclose(f);
+	assert_true(lines > 0);
+}
+
 static int
 setup(void **state)
 {
@@ -333,7 +353,7 @@ setup(void **state)
 		"report.group.id = fstest-report-%d\n"
 		"filter.commit.interval.ms = 100\nreport.flush.interval.ms = 200\n"
 		"enrich.metrics.listen = 127.0.0.1:%u\nfilter.metrics.listen = 127.0.0.1:%u\n"
-		"report.metrics.listen = 127.0.0.1:%u\n",
+		"report.metrics.listen = 127.0.0.1:%u\nlog.format = json\n",
 		t->dir, t->redis.url, rules_path, (int)getpid(), (int)getpid(), (int)getpid(),
 		t->ports[ENRICH], t->ports[FILTER], t->ports[REPORT]);
 	fclose(f);
@@ -511,6 +531,8 @@ counters_match_and_readiness_follows_redis(void **state)
 	check_worker_exposition(t, ENRICH, enrich_families);
 	check_worker_exposition(t, FILTER, filter_families);
 	check_worker_exposition(t, REPORT, report_families);
+	for (int i = 0; i < WORKER_COUNT; i++)
+		check_json_log(t, worker_names[i]);
 
 	/* Redis stops: report's next write or PING fails and /readyz turns 503. */
 	fs_test_redis_stop(&t->redis);

@@ -111,8 +111,6 @@ main(int argc, char **argv)
 	struct fs_config *config = NULL;
 	struct fs_kafka_props props;
 	const char *config_path = NULL, *token_file;
-	enum fs_log_level level;
-	enum fs_log_format format;
 	static char token[CONSOLE_TOKEN_MAX + 2];
 	char err[512], url[1024], bootstrap[1024];
 	int opt, status = 1;
@@ -133,10 +131,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "flowsift-console: %s\n", err);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
-	if (fs_log_format_parse(fs_config_str(config, "log.format"), &format) == 0)
-		fs_log_set_format(format);
+	fs_config_apply_logging(config);
 	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
 		signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

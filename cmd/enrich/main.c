@@ -517,7 +517,6 @@ main(int argc, char **argv)
 	struct fs_config *config = NULL;
 	const char *config_path = NULL;
 	const char *topic_in;
-	enum fs_log_level level;
 	char err[512];
 	int opt, status = 1;
 
@@ -547,8 +546,7 @@ main(int argc, char **argv)
 		free(enrich);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
+	fs_config_apply_logging(config);
 	/* An interrupt ignored at start (a background job of `make run`) stays
 	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
 	if (signal(SIGINT, SIG_IGN) != SIG_IGN)

@@ -664,7 +664,6 @@ main(int argc, char **argv)
 	struct fs_config *config = NULL;
 	const char *config_path = NULL, *rules_path = NULL, *topic, *loop;
 	struct sigaction hup = { .sa_handler = on_hup };
-	enum fs_log_level level;
 	char err[512];
 	int opt, status = 1;
 
@@ -685,8 +684,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "flowsift-filter: %s\n", err);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
+	fs_config_apply_logging(config);
 	/* An interrupt ignored at start (a background job of `make run`) stays
 	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
 	if (signal(SIGINT, SIG_IGN) != SIG_IGN)

@@ -288,7 +288,6 @@ cmd_capture(int argc, char **argv)
 	struct capture_args args = { 0 };
 	struct capture_run run = { 0 };
 	struct fs_config *config = NULL;
-	enum fs_log_level level;
 	char group[300], err[512];
 	int rc, status = 1;
 
@@ -299,8 +298,7 @@ cmd_capture(int argc, char **argv)
 		fprintf(stderr, "flowsift capture: %s\n", err);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
+	fs_config_apply_logging(config);
 	if (fs_archive_writer_new(&run.writer, &args.opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift capture: %s\n", err);
 		goto out;

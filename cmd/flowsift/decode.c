@@ -269,7 +269,6 @@ cmd_decode(int argc, char **argv)
 	struct fs_decoder_limits limits;
 	struct fs_config *config = NULL;
 	const char *config_path = NULL;
-	enum fs_log_level level;
 	char err[512];
 	int first, files_failed = 0, status = 0;
 	bool stats = false;
@@ -290,8 +289,7 @@ cmd_decode(int argc, char **argv)
 		fprintf(stderr, "flowsift decode: %s\n", err);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
+	fs_config_apply_logging(config);
 	if (fs_decoder_limits_from_config(config, &limits) != 0) {
 		fprintf(stderr, "flowsift decode: the decode.* settings do not fit the decoder; check them with `flowsift config check`\n");
 		status = 1;

@@ -546,7 +546,6 @@ cmd_print(int argc, char **argv)
 	struct print_args args = { .format = OUT_TABLE };
 	struct print_run run = { 0 };
 	struct fs_config *config = NULL;
-	enum fs_log_level level;
 	char err[512];
 	int rc, status = 0;
 
@@ -563,8 +562,7 @@ cmd_print(int argc, char **argv)
 		fs_filter_free(run.filter);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
+	fs_config_apply_logging(config);
 	if (flow_scale_init(&run.scale, !args.no_scale,
 			    fs_config_str(config, "enrich.sampling.override"), "flowsift print") < 0) {
 		status = 1;

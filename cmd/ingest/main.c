@@ -405,28 +405,6 @@ run_replay(struct ingest *ingest, char **files, int nfiles)
 	return status;
 }
 
-/* Applies log.level and log.format; returns -1 with a message for an invalid value. */
-static int
-configure_logging(const struct fs_config *config)
-{
-	enum fs_log_level level;
-	enum fs_log_format format;
-
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) < 0) {
-		fprintf(stderr, "flowsift-ingest: invalid log.level '%s': expected error, "
-			"warning, notice, info or debug\n", fs_config_str(config, "log.level"));
-		return -1;
-	}
-	if (fs_log_format_parse(fs_config_str(config, "log.format"), &format) < 0) {
-		fprintf(stderr, "flowsift-ingest: invalid log.format '%s': expected logfmt or json\n",
-			fs_config_str(config, "log.format"));
-		return -1;
-	}
-	fs_log_set_level(level);
-	fs_log_set_format(format);
-	return 0;
-}
-
 /*
  * Registers the metrics and, for live intake, serves them on
  * ingest.metrics.listen with readiness probing the bootstrap servers.
@@ -604,10 +582,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "flowsift-ingest: %s\n", err);
 		return 1;
 	}
-	if (configure_logging(config) < 0) {
-		fs_config_free(config);
-		return 1;
-	}
+	fs_config_apply_logging(config);
 	shutdown_ms = (int)fs_config_int(config, "ingest.shutdown.timeout.ms");
 	/* An interrupt ignored at start (a background job of `make run`) stays
 	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */

@@ -672,7 +672,6 @@ main(int argc, char **argv)
 	struct fs_config *config = NULL;
 	const char *config_path = NULL;
 	const char *topic;
-	enum fs_log_level level;
 	char err[512], safe[1024];
 	int opt, status = 1;
 
@@ -692,8 +691,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "flowsift-report: %s\n", err);
 		return 1;
 	}
-	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
-		fs_log_set_level(level);
+	fs_config_apply_logging(config);
 	/* An interrupt ignored at start (a background job of `make run`) stays
 	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
 	if (signal(SIGINT, SIG_IGN) != SIG_IGN)

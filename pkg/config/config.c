@@ -761,6 +761,18 @@ require_key(const char *key)
 	return i;
 }
 
+void
+fs_config_apply_logging(const struct fs_config *config)
+{
+	enum fs_log_level level;
+	enum fs_log_format format;
+
+	if (fs_log_level_parse(fs_config_str(config, "log.level"), &level) == 0)
+		fs_log_set_level(level);
+	if (fs_log_format_parse(fs_config_str(config, "log.format"), &format) == 0)
+		fs_log_set_format(format);
+}
+
 int
 fs_config_has(const struct fs_config *config, const char *key)
 {

@@ -41,6 +41,12 @@ int fs_config_load(struct fs_config **out, const char *path, char *err,
 
 void fs_config_free(struct fs_config *config);
 
+/*
+ * Sets the level and format of this process's log (core/log.h) from
+ * log.level and log.format, which fs_config_load() has checked.
+ */
+void fs_config_apply_logging(const struct fs_config *config);
+
 /* Returns 1 when key is in the table, else 0. */
 int fs_config_has(const struct fs_config *config, const char *key);
 
