@@ -357,6 +357,20 @@ templates_shared_between_replicas(void **state)
 					    3, WAIT_MS), 3);
 	assert_int_equal(fstest_metric(a->metrics_port,
 				       "flowsift_ingest_template_topic_records_total{result=\"applied\"}"), 0);
+
+	/* B held the data set of sequence 8; the template that A learns again decodes it on B. */
+	assert_int_equal(fstest_metric(b->metrics_port,
+				       "flowsift_ingest_held_data_sets_total{result=\"held\"}"), 1);
+	send_template(fd, a->udp_port, 9, large_fields, COUNT(large_fields));
+	assert_int_equal(fstest_wait_metric(b->metrics_port,
+					    "flowsift_ingest_template_topic_records_total{result=\"applied\"}",
+					    3, WAIT_MS), 3);
+	assert_int_equal(fstest_wait_metric(b->metrics_port, "flowsift_ingest_flows_decoded_total",
+					    7, WAIT_MS), 7);
+	assert_int_equal(fstest_metric(b->metrics_port,
+				       "flowsift_ingest_held_data_sets_total{result=\"decoded\"}"), 1);
+	assert_int_equal(fstest_wait_metric(b->metrics_port, "flowsift_ingest_flows_delivered_total",
+					    7, WAIT_MS), 7);
 	close(fd);
 	fstest_cluster_stop(c);
 }

@@ -32,6 +32,8 @@ struct mirror {
 #define DECODE_ERRORS_HELP "Datagrams or sets that failed to decode, by reason; records decoded before the fault are kept."
 #define FLOWS_DROPPED "flowsift_ingest_flows_dropped_total"
 #define FLOWS_DROPPED_HELP "Flow records that did not reach the broker, by reason."
+#define HELD_SETS "flowsift_ingest_held_data_sets_total"
+#define HELD_SETS_HELP "Data sets held until their template arrives, then decoded or dropped to stay within decode.held.*."
 #define DELIVERY_ERRORS "flowsift_ingest_delivery_errors_total"
 #define DELIVERY_ERRORS_HELP "Flows the broker did not acknowledge, by cause."
 
@@ -65,6 +67,11 @@ static const struct mirror decoder_mirrors[] = {
 	  offsetof(struct fs_decoder_stats, no_template_records) },
 	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=sflow_record_malformed",
 	  offsetof(struct fs_decoder_stats, sflow_records_dropped) },
+	{ HELD_SETS, HELD_SETS_HELP, "result=held", offsetof(struct fs_decoder_stats, no_template_held) },
+	{ HELD_SETS, HELD_SETS_HELP, "result=decoded",
+	  offsetof(struct fs_decoder_stats, no_template_decoded) },
+	{ HELD_SETS, HELD_SETS_HELP, "result=dropped",
+	  offsetof(struct fs_decoder_stats, no_template_dropped) },
 	{ "flowsift_ingest_templates_learned_total", "Templates learned, replacements included.",
 	  NULL, offsetof(struct fs_decoder_stats, templates_added) },
 	{ "flowsift_ingest_templates_rejected_total",

@@ -33,6 +33,7 @@ struct queued_template {
 /* The share's state for one receive thread. */
 struct thread_port {
 	struct template_share *share;
+	struct fs_decoder *decoder;
 	struct fs_template_cache *cache;
 	bool applying;                 /* the thread is applying a record from the topic */
 	pthread_mutex_t lock;
@@ -146,7 +147,8 @@ receive_record(const void *key_bytes, size_t key_len, const void *value_bytes, s
 }
 
 static void
-apply_one(struct template_share *share, struct thread_port *port, const struct queued_template *q)
+apply_one(struct template_share *share, struct thread_port *port, const struct queued_template *q,
+	  fs_flow_sink_fn *sink, void *opaque)
 {
 	struct fs_template_spec spec = {
 		.options = q->options,
@@ -166,7 +168,8 @@ apply_one(struct template_share *share, struct thread_port *port, const struct q
 		port->applying = false;
 		return;
 	}
-	rc = fs_template_cache_learn(port->cache, &q->key, &spec, reason, sizeof(reason));
+	rc = fs_decoder_learn_template(port->decoder, &q->key, &spec, sink, opaque, reason,
+				       sizeof(reason));
 	port->applying = false;
 	if (rc >= 0) {
 		atomic_fetch_add(&share->applied, 1);
@@ -179,7 +182,8 @@ apply_one(struct template_share *share, struct thread_port *port, const struct q
 }
 
 void
-template_share_apply(struct template_share *share, size_t thread)
+template_share_apply(struct template_share *share, size_t thread, fs_flow_sink_fn *sink,
+		     void *opaque)
 {
 	struct thread_port *port = &share->ports[thread];
 	struct queued_template *q, *next;
@@ -190,7 +194,7 @@ template_share_apply(struct template_share *share, size_t thread)
 	pthread_mutex_unlock(&port->lock);
 	for (; q; q = next) {
 		next = q->next;
-		apply_one(share, port, q);
+		apply_one(share, port, q, sink, opaque);
 		free(q);
 	}
 }
@@ -257,6 +261,7 @@ template_share_attach(struct template_share *share, size_t thread, struct fs_dec
 {
 	struct thread_port *port = &share->ports[thread];
 
+	port->decoder = decoder;
 	port->cache = fs_decoder_templates(decoder);
 	fs_template_cache_set_observer(port->cache, observe, port);
 }

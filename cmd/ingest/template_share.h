@@ -27,9 +27,10 @@
  * front of the replicas must not rewrite it (Kubernetes:
  * externalTrafficPolicy: Local).
  *
- * NOTE: data sets held for a missing template (decode.pending.*) are not
- * decoded when that template arrives through the topic; they wait for the
- * exporter's own template or are dropped and counted as usual.
+ * Data sets that a thread holds for a missing template (decode.held.*) are
+ * decoded when that template arrives through the topic, as when it arrives
+ * from the exporter.  Their flows carry the exporter port of the template's
+ * key: 0 when ingest.session.key is address.
  */
 #ifndef FS_INGEST_TEMPLATE_SHARE_H
 #define FS_INGEST_TEMPLATE_SHARE_H
@@ -75,8 +76,13 @@ void template_share_attach(struct template_share *share, size_t thread,
  */
 int template_share_start(struct template_share *share, char *err, size_t err_len);
 
-/* Applies the records queued for thread; called by that thread only. */
-void template_share_apply(struct template_share *share, size_t thread);
+/*
+ * Applies the records queued for thread; called by that thread only.  Data
+ * sets the thread's decoder held for a template that arrives here are
+ * decoded, and their flows go to sink with opaque.
+ */
+void template_share_apply(struct template_share *share, size_t thread, fs_flow_sink_fn *sink,
+			  void *opaque);
 
 /* Runs the delivery reports of the publishing producer; called by one thread. */
 void template_share_poll(struct template_share *share);

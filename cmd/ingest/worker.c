@@ -319,9 +319,16 @@ run(void *arg)
 	const struct ingest_shared *shared = worker->shared;
 
 	while (!atomic_load(&worker->stop)) {
-		/* Templates from other replicas first, so the datagrams read next can use them. */
-		if (shared->share)
-			template_share_apply(shared->share, worker->index);
+		/*
+		 * Templates from other replicas first, so the datagrams read next can
+		 * use them.  Flows of held data sets that they complete keep the port
+		 * of the template's key, as no datagram is at hand.
+		 */
+		if (shared->share) {
+			worker->restore_port = false;
+			template_share_apply(shared->share, worker->index, produce_flow, worker);
+			send_batch(worker);
+		}
 		if (fs_udp_receiver_poll(worker->receiver, POLL_MS, ingest_worker_decode, worker) < 0) {
 			fs_log(FS_LOG_ERR, "ingest", "receive thread %zu: poll failed: %s",
 			       worker->index, strerror(errno));

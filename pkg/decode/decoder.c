@@ -451,6 +451,29 @@ dispatch(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 }
 
 int
+fs_decoder_learn_template(struct fs_decoder *decoder, const struct fs_template_key *key,
+			  const struct fs_template_spec *spec, fs_flow_sink_fn *sink, void *opaque,
+			  char *reason, size_t reason_len)
+{
+	struct fs_decode_ctx ctx = {
+		.decoder = decoder,
+		.exporter = &key->exporter,
+		.exporter_port = key->exporter_port,
+		.sink = sink,
+		.opaque = opaque,
+	};
+	int rc = fs_template_cache_learn(decoder->templates, key, spec, reason, reason_len);
+
+	if (rc >= 0 && fs_template_cache_pending_count(decoder->templates) > 0) {
+		ctx.entry = fs_exporter_stats_get(decoder->exporters, &key->exporter,
+						  key->exporter_port, key->flow_type, key->domain);
+		fs_template_decode_held(&ctx, key);
+	}
+	update_cache_stats(decoder);
+	return rc;
+}
+
+int
 fs_decoder_decode(struct fs_decoder *decoder, const uint8_t *data, size_t len,
 		  const struct fs_addr *exporter, uint16_t exporter_port,
 		  int64_t time_received_ns, fs_flow_sink_fn *sink, void *opaque)

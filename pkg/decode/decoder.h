@@ -167,6 +167,19 @@ void fs_decoder_end_session(struct fs_decoder *decoder, const struct fs_addr *ex
 struct fs_template_cache *fs_decoder_templates(struct fs_decoder *decoder);
 
 /*
+ * Learns a template that came from elsewhere than its exporter (another
+ * ingest replica, through the templates topic) and decodes the data sets
+ * held for it, calling sink once per flow record.  Flows of a held set carry
+ * the exporter address and port of key, and the receive time, sequence
+ * number and export clock of the message that carried the set.  Returns
+ * fs_template_cache_learn()'s result, with the reason of a rejection in
+ * reason.  Same thread rules as the decoder.
+ */
+int fs_decoder_learn_template(struct fs_decoder *decoder, const struct fs_template_key *key,
+			      const struct fs_template_spec *spec, fs_flow_sink_fn *sink,
+			      void *opaque, char *reason, size_t reason_len);
+
+/*
  * Internal to pkg/decode: the per-datagram state that decoder.c hands to the
  * protocol decoders (netflow_v5.c, netflow_v9.c, ipfix.c).  Callers outside
  * pkg/decode use fs_decoder_decode() instead.

@@ -370,9 +370,8 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 	}
 }
 
-/* Decodes the data sets held for key's template, which has just been learned. */
-static void
-decode_held_sets(struct fs_decode_ctx *ctx, const struct fs_template_key *key)
+void
+fs_template_decode_held(struct fs_decode_ctx *ctx, const struct fs_template_key *key)
 {
 	struct fs_template_cache *cache = fs_decode_templates(ctx);
 	const struct fs_template *tpl = fs_template_cache_find(cache, key);
@@ -423,7 +422,7 @@ fs_template_learn(struct fs_decode_ctx *ctx, const char *facility,
 	if (ctx->entry)
 		ctx->entry->templates++;
 	if (fs_template_cache_pending_count(fs_decode_templates(ctx)) > 0)
-		decode_held_sets(ctx, key);
+		fs_template_decode_held(ctx, key);
 }
 
 /* Learns the template records of one template flowset body. */

@@ -82,4 +82,11 @@ void fs_template_learn(struct fs_decode_ctx *ctx, const char *facility,
 		       const struct fs_template_key *key,
 		       const struct fs_template_spec *spec);
 
+/*
+ * Decodes the data sets held for key's template, which has just been
+ * learned, oldest first.  Their flows go to ctx's sink with the receive
+ * time, sequence number and export clock of the message that carried each.
+ */
+void fs_template_decode_held(struct fs_decode_ctx *ctx, const struct fs_template_key *key);
+
 #endif
