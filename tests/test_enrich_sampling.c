@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "core/count.h"
 #include "core/result.h"
 #include "enrich/sampling.h"
 
@@ -99,13 +100,13 @@ test_sources(void **state)
 	assert_false(fs_flow_has(&f, FS_F_SAMPLING_RATE));
 	assert_int_equal(stats.unknown_rate, 2);
 
-	/* saturation */
+	/* saturation at FS_COUNT_MAX, which every store of the counters keeps exactly */
 	make_flow(&f, "192.0.2.1", FS_FLOW_NETFLOW_V9);
-	f.bytes = UINT64_MAX / 2;
+	f.bytes = FS_COUNT_MAX / 2;
 	f.sampling_rate = 3;
 	f.present |= FS_F_SAMPLING_RATE;
 	fs_sampling_apply(&s, &f, &stats);
-	assert_int_equal(f.bytes, UINT64_MAX);
+	assert_int_equal(f.bytes, FS_COUNT_MAX);
 	assert_int_equal(stats.saturated, 1);
 	fs_sampling_release(&s);
 }

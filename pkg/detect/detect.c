@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "filter/filter.h"
@@ -130,8 +131,10 @@ static const char lifecycle_script[] =
 	"return {2, st[1], tonumber(st[3])}\n";
 
 /*
- * Adds ARGV[1] to the counter KEYS[1] unless the flush that this attempt
- * belongs to, or a later one, was applied by another attempt.  KEYS[2] is
+ * Adds ARGV[1] to the counter KEYS[1], stopping at FS_COUNT_MAX (core/count.h),
+ * unless the flush that this attempt belongs to, or a later one, was applied
+ * by another attempt.  Without the stop, a sum past 2^63 - 1 would fail the
+ * INCRBY and with it the whole EXEC of every host's counters.  KEYS[2] is
  * the writer's claim key; ARGV[2] is the flush's sequence number, ARGV[3]
  * the attempt's token "<sequence number>:<attempt number>", ARGV[4] the
  * claim's expiry in seconds.  Returns the counter's value.  The first
@@ -146,6 +149,11 @@ static const char counter_script[] =
 	"    return tonumber(redis.call('GET', KEYS[1]) or '0')\n"
 	"  end\n"
 	"  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
+	"end\n"
+	"local max = 9007199254740991\n"
+	"if tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1]) >= max then\n"
+	"  redis.call('SET', KEYS[1], max, 'KEEPTTL')\n"
+	"  return max\n"
 	"end\n"
 	"return redis.call('INCRBY', KEYS[1], ARGV[1])\n";
 
@@ -664,8 +672,9 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 				o->mixed_proto = 1;
 		}
 		o->flows++;
-		o->bytes += fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0;
-		o->packets += fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0;
+		o->bytes = fs_count_add(o->bytes, fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0);
+		o->packets = fs_count_add(o->packets,
+					  fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0);
 	}
 	det->stats.flows++;
 	return 0;
@@ -860,8 +869,8 @@ build_groups(struct fs_detect *det)
 		g = &det->groups[ngroups - 1];
 		g->n++;
 		g->flows += o->flows;
-		g->bytes += o->bytes;
-		g->packets += o->packets;
+		g->bytes = fs_count_add(g->bytes, o->bytes);
+		g->packets = fs_count_add(g->packets, o->packets);
 		if (o->mixed_proto || o->proto != g->proto)
 			g->proto = 0;
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/count.h"
 #include "core/result.h"
 
 static int
@@ -122,9 +123,9 @@ fs_sampling_override_rate(const struct fs_sampling *s, const struct fs_addr *exp
 static uint64_t
 scale(uint64_t value, uint32_t rate, struct fs_sampling_stats *stats)
 {
-	if (rate != 0 && value > UINT64_MAX / rate) {
+	if (rate != 0 && value > FS_COUNT_MAX / rate) {
 		stats->saturated++;
-		return UINT64_MAX;
+		return FS_COUNT_MAX;
 	}
 	return value * rate;
 }

@@ -18,7 +18,8 @@
  *
  * A flow that already has exported_bytes or exported_packets was scaled
  * before and is left unchanged, so applying twice never scales twice.
- * Products above 2^64 - 1 saturate and are counted.
+ * Products above FS_COUNT_MAX (2^53 - 1, core/count.h) saturate there and
+ * are counted.
  */
 #ifndef FS_ENRICH_SAMPLING_H
 #define FS_ENRICH_SAMPLING_H
@@ -46,7 +47,7 @@ struct fs_sampling_stats {
 	uint64_t overridden;         /* rate taken from enrich.sampling.override */
 	uint64_t unknown_rate;       /* sampling_source none */
 	uint64_t already_scaled;     /* left unchanged: exported_* present */
-	uint64_t saturated;          /* a product above 2^64 - 1 */
+	uint64_t saturated;          /* a product above FS_COUNT_MAX */
 };
 
 /*

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/count.h"
 #include "core/proto_name.h"
 #include "core/result.h"
 #include "graph/series.h"
@@ -415,9 +416,10 @@ fs_graph_acc_add(struct fs_graph_acc *acc, const struct fs_flow *flow)
 		advance(acc, bucket);
 	}
 	slot = ring_slot(acc, bucket);
-	acc->totals[dir][slot] += value;
+	acc->totals[dir][slot] = fs_count_add(acc->totals[dir][slot], value);
 	if (entry)
-		entry->sums[dir * acc->npoints + slot] += value;
+		entry->sums[dir * acc->npoints + slot] =
+			fs_count_add(entry->sums[dir * acc->npoints + slot], value);
 	else if (full)
 		acc->stats.untracked++;
 	else
@@ -459,7 +461,7 @@ finish_other(struct fs_graph_series *out, const uint64_t totals[][FS_GRAPH_MAX_P
 			uint64_t named = 0, total = totals[d][slot_of_point[p]];
 
 			for (int s = 0; s < out->nseries; s++)
-				named += out->sum[d][s][p];
+				named = fs_count_add(named, out->sum[d][s][p]);
 			out->sum[d][o][p] = total > named ? total - named : 0;
 			if (out->sum[d][o][p])
 				out->has_other = true;
@@ -501,7 +503,7 @@ fs_graph_acc_finish(const struct fs_graph_acc *acc, int n, struct fs_graph_serie
 		if (!e->sums)
 			continue;
 		for (int i = 0; i < FS_GRAPH_DIRECTION_COUNT * acc->npoints; i++)
-			total += e->sums[i];
+			total = fs_count_add(total, e->sums[i]);
 		if (total == 0)
 			continue;
 		ranked[nranked].entry = e;

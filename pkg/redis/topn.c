@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "redis/resp_writer.h"
@@ -484,7 +485,7 @@ add_to_entry(struct fs_topn_batch *batch, const struct entry_key *key,
 		batch->slots[slot] = (uint32_t)batch->count;
 	}
 	for (int m = 0; m < FS_TOPN_METRIC_COUNT; m++)
-		e->sums[m] += sums[m];
+		e->sums[m] = fs_count_add(e->sums[m], sums[m]);
 }
 
 static bool
@@ -1123,10 +1124,10 @@ parse_score(const redisReply *reply, uint64_t *value)
 	if (reply->type != REDIS_REPLY_STRING)
 		return FS_ERR_INVALID;
 	d = strtod(reply->str, &end);
-	if (end == reply->str || *end != '\0' || !isfinite(d) || d < 0 ||
-	    d >= 18446744073709551616.0)
+	if (end == reply->str || *end != '\0' || isnan(d) || d < 0)
 		return FS_ERR_INVALID;
-	*value = (uint64_t)d;
+	/* A sum past FS_COUNT_MAX (a hostile exporter's counts) reads as FS_COUNT_MAX. */
+	*value = d >= (double)FS_COUNT_MAX ? FS_COUNT_MAX : (uint64_t)d;
 	return 0;
 }
 
