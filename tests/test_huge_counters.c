@@ -1,8 +1,8 @@
 /*
- * test_huge_counters.c - a flow with a byte or packet count near 2^64 (any
- * exporter may send one) neither breaks the top-N counters nor the
- * detection counters in a real redis-server: the sums stop at FS_COUNT_MAX,
- * the other hosts stay listed, and the volume rule still raises its alert.
+ * test_huge_counters.c - flows with byte or packet counts near 2^64, which
+ * any exporter may send, against a real redis-server.  The top-N and
+ * detection sums stop at FS_COUNT_MAX, the other hosts stay listed, and the
+ * volume rule still raises its alert.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,7 +130,7 @@ detect_volume_alert_with_huge_bytes(void **state)
 	assert_int_equal(c.alerts[0].rule, FS_RULE_VOLUME_SRC);
 	assert_string_equal(fs_addr_format(&c.alerts[0].subject, subject), "10.9.9.1");
 
-	/* The other host's counters are written in the same flushes. */
+	/* The detection counters of another host still reach Redis afterwards. */
 	assert_int_equal(fs_detect_add(det, &other), 0);
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_S * 1000 + 3000), 0);
 	assert_int_equal(c.n, 2);
