@@ -124,6 +124,8 @@ struct report_metrics {
 	struct fs_histogram *flush_seconds;
 	struct fs_counter *detect_flows;
 	struct fs_counter *allowlisted;
+	struct fs_counter *odd_addresses;
+	struct fs_counter *suppressed;
 	struct fs_counter *alert_failures;
 	struct fs_counter *alerts[FS_RULE_COUNT][FS_ALERT_STATE_COUNT]; /* updated in on_alert */
 };
@@ -429,6 +431,13 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 						   "Flows added to the detection table.", NULL);
 	m->allowlisted = worker_telemetry_counter(
 		t, "detect_allowlisted_total", "Flows the detection allowlist ignored.", NULL);
+	m->odd_addresses = worker_telemetry_counter(
+		t, "detect_odd_addresses_total",
+		"Flows whose source (unspecified, multicast, broadcast) or destination (unspecified) "
+		"no detection rule counts.", NULL);
+	m->suppressed = worker_telemetry_counter(
+		t, "alerts_suppressed_total",
+		"Alert events over alert.rate.max per minute, not sent to the outputs.", NULL);
 	m->alert_failures = worker_telemetry_counter(
 		t, "alert_delivery_failures_total",
 		"Alerts that could not be delivered to every configured output.", NULL);
@@ -436,7 +445,7 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 	    !m->pending || !m->flushes || !m->commands_topn || !m->commands_detect ||
 	    !m->redis_errors || !m->write_errors_topn || !m->write_errors_detect ||
 	    !m->rollups || !m->rollup_errors || !m->redis_reachable || !m->flush_seconds || !m->detect_flows || !m->allowlisted ||
-	    !m->alert_failures)
+	    !m->odd_addresses || !m->suppressed || !m->alert_failures)
 		return -1;
 	for (int r = 0; r < FS_RULE_COUNT; r++) {
 		for (int st = 0; st < FS_ALERT_STATE_COUNT; st++) {
@@ -486,6 +495,8 @@ publish_metrics(struct report *report)
 	fs_counter_set(m->rollup_errors, t.rollup_errors);
 	fs_counter_set(m->detect_flows, d.flows);
 	fs_counter_set(m->allowlisted, d.allowlisted);
+	fs_counter_set(m->odd_addresses, d.odd_addresses);
+	fs_counter_set(m->suppressed, d.suppressed);
 	fs_counter_set(m->alert_failures, report->alert_failures);
 }
 
@@ -502,11 +513,13 @@ log_stats(const struct report *report)
 	fs_detect_stats(report->detect, &d);
 	fs_log(FS_LOG_INFO, "stats",
 	       "detect_flows=%llu allowlisted=%llu detect_commands=%llu detect_errors=%llu "
-	       "raised=%llu updated=%llu cleared=%llu alerts=%llu alert_failures=%llu",
+	       "raised=%llu updated=%llu cleared=%llu suppressed=%llu odd_addresses=%llu alerts=%llu "
+	       "alert_failures=%llu",
 	       (unsigned long long)d.flows, (unsigned long long)d.allowlisted,
 	       (unsigned long long)d.commands, (unsigned long long)d.errors,
 	       (unsigned long long)d.raised, (unsigned long long)d.updated,
-	       (unsigned long long)d.cleared, (unsigned long long)report->alerts,
+	       (unsigned long long)d.cleared, (unsigned long long)d.suppressed,
+	       (unsigned long long)d.odd_addresses, (unsigned long long)report->alerts,
 	       (unsigned long long)report->alert_failures);
 	fs_log(FS_LOG_INFO, "stats",
 	       "consumed=%llu flows=%llu written=%llu rejected=%llu pending=%llu flushes=%llu "

@@ -338,8 +338,13 @@ fs_alert_format_cef(const struct fs_alert *alert, const char *version, char *buf
 {
 	struct out o = { .buf = buf, .len = len };
 	const struct fs_addr *src, *dst;
+	/*
+	 * The other end is named only when there is one: the scanned host, or a
+	 * single top peer.  A SIEM reads dst as the target, and the first of many
+	 * destinations of a fan-out is none; cs1 lists them.
+	 */
 	const struct fs_addr *other = alert->peer.family ? &alert->peer
-				    : alert->ntop_addrs ? &alert->top_addrs[0].addr : NULL;
+				    : alert->ntop_addrs == 1 ? &alert->top_addrs[0].addr : NULL;
 	char text[FS_ADDR_STRLEN + 24], list[6 * (FS_ADDR_STRLEN + 1)];
 	const char *title = alert->rule < FS_RULE_COUNT ? rule_table[alert->rule].title : "Alert";
 

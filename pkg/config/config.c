@@ -227,6 +227,8 @@ static const struct key_def key_table[] = {
 	  "Least time between two updates of one open alert, in seconds." },
 	{ "alert.quiet", KEY_INT, 1, 86400, "120",
 	  "An open alert is cleared after its rule has not matched for this many seconds." },
+	{ "alert.rate.max", KEY_INT, 0, 1000000, "600",
+	  "Alert events (raised, updated, cleared) that flowsift-report sends to its outputs per minute. Beyond it they are counted as suppressed and logged once a minute; Redis and `flowsift report alerts` keep them all. 0: no limit." },
 	{ "alert.topic", KEY_TOPIC, 0, 0, "flows.alerts",
 	  "Topic for alerts (schemas/alert.avsc). Empty: alerts are not produced to Kafka." },
 	{ "alert.syslog.target", KEY_STRING, 0, 0, "",

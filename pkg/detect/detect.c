@@ -102,6 +102,8 @@ struct fs_detect {
 	 * sequence number and each EXEC an attempt number; a failed flush is
 	 * pending, and the next flush resends its increments first.
 	 */
+	int64_t minute_start_ms;  /* alert time that the current minute of emit() began */
+	uint32_t minute_events;   /* alert events of that minute, suppressed ones included */
 	char claim_key[64];       /* flowsift:detect:flush:<writer id> */
 	uint64_t seq;             /* sequence number of the next or pending flush, from 1 */
 	uint64_t attempts;
@@ -191,6 +193,7 @@ fs_detect_settings_default(struct fs_detect_settings *s)
 	s->volume_metric = FS_DETECT_BYTES;
 	s->cooldown_s = 300;
 	s->quiet_s = 120;
+	s->max_alerts_per_minute = 600;
 	s->capacity = 65536;
 }
 
@@ -287,6 +290,7 @@ fs_detect_settings_load(struct fs_detect_settings *s, const struct fs_config *co
 		}
 	}
 	s->cooldown_s = fs_config_int(config, "alert.cooldown");
+	s->max_alerts_per_minute = (uint32_t)fs_config_int(config, "alert.rate.max");
 	s->quiet_s = fs_config_int(config, "alert.quiet");
 	s->capacity = (size_t)fs_config_int(config, "detect.table.entries");
 	return 0;
@@ -577,9 +581,31 @@ outward(const struct fs_detect *det, const struct fs_flow *flow)
 	       !(fs_flow_has(flow, FS_F_DST_ADDR) && fs_detect_prefixes_match(home, &flow->dst_addr));
 }
 
+/* Returns true for 0.0.0.0 and ::, which name no host. */
+static bool
+unspecified(const struct fs_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->bytes, zero, a->family == 4 ? 4 : 16) == 0;
+}
+
+/*
+ * Returns true when a can send traffic: not unspecified, and not multicast,
+ * reserved or broadcast (IPv4 224.0.0.0 and up, IPv6 ff00::/8).  Flows from
+ * such sources come from broken or hostile exporters, so no rule blames them.
+ */
+static bool
+usable_source(const struct fs_addr *a)
+{
+	if (unspecified(a))
+		return false;
+	return a->family == 4 ? a->bytes[0] < 224 : a->bytes[0] != 0xff;
+}
+
 /* Writes the keys flow contributes to into keys; returns how many. */
 static int
-flow_keys(const struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys)
+flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys)
 {
 	bool has_src = fs_flow_has(flow, FS_F_SRC_ADDR) && flow->src_addr.family;
 	bool has_dst = fs_flow_has(flow, FS_F_DST_ADDR) && flow->dst_addr.family;
@@ -588,6 +614,11 @@ flow_keys(const struct fs_detect *det, const struct fs_flow *flow, struct obs_ke
 	bool tcp_udp = proto == 6 || proto == 17;
 	uint64_t packets = fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 1;
 	int n = 0;
+
+	if ((has_src && !usable_source(&flow->src_addr)) || (has_dst && unspecified(&flow->dst_addr)))
+		det->stats.odd_addresses++;
+	has_src = has_src && usable_source(&flow->src_addr);
+	has_dst = has_dst && !unspecified(&flow->dst_addr);
 
 	if (has_src && has_dst && has_port && tcp_udp && rule_on(det, FS_RULE_FANOUT) &&
 	    watched_port(det, flow->dst_port)) {
@@ -1294,15 +1325,37 @@ build_alert(struct fs_detect *det, const struct group *g, int64_t now_ms, int64_
 	fs_alert_describe(alert);
 }
 
+/*
+ * Counts an alert event and passes it to the callback, at most
+ * max_alerts_per_minute per minute of alert time.  The rest are counted as
+ * suppressed, with one warning per minute; Redis keeps them all.
+ */
 static void
 emit(struct fs_detect *det, const struct fs_alert *alert)
 {
+	uint32_t max = det->settings.max_alerts_per_minute;
+
 	if (alert->state == FS_ALERT_RAISED)
 		det->stats.raised++;
 	else if (alert->state == FS_ALERT_UPDATED)
 		det->stats.updated++;
 	else
 		det->stats.cleared++;
+	if (alert->time_ms - det->minute_start_ms >= 60000 || alert->time_ms < det->minute_start_ms) {
+		det->minute_start_ms = alert->time_ms;
+		det->minute_events = 0;
+	}
+	if (max > 0 && det->minute_events >= max) {
+		if (det->minute_events == max)
+			fs_log(FS_LOG_WARNING, FACILITY,
+			       "more than %u alert events within a minute (alert.rate.max); the rest of "
+			       "this minute is not sent, only counted as suppressed. `flowsift report "
+			       "alerts` lists every open alert", max);
+		det->minute_events++;
+		det->stats.suppressed++;
+		return;
+	}
+	det->minute_events++;
 	if (det->alert_fn)
 		det->alert_fn(alert, det->opaque);
 }

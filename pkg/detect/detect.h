@@ -19,6 +19,13 @@
  *   volume_dst the same for a host that receives
  *   fanin      one destination is reached by >= threshold distinct sources
  *
+ * No rule counts a source that is unspecified, multicast, reserved or
+ * broadcast (0.0.0.0, ::, 224.0.0.0 and up, ff00::/8) or an unspecified
+ * destination: such flows come from broken or hostile exporters, and each
+ * is counted in odd_addresses.  At most max_alerts_per_minute alert events
+ * per minute reach the callback; the rest are counted as suppressed and
+ * kept in Redis like the others.
+ *
  * A threshold of 0 turns a rule off.  Flows whose source or destination is
  * in the allowlist prefixes, or that match the allowlist filter expression
  * (pkg/filter/filter.h), are ignored by every rule.  "Outward" means: the flow's
@@ -137,6 +144,7 @@ struct fs_detect_settings {
 	struct fs_detect_prefixes home_networks;
 	int64_t cooldown_s;   /* minimum time between two updates of one alert */
 	int64_t quiet_s;      /* time without a match after which an alert clears */
+	uint32_t max_alerts_per_minute; /* alert events passed on per minute; 0: no limit */
 	size_t capacity;      /* local table entries; a flow takes up to 6 */
 };
 
@@ -150,6 +158,9 @@ struct fs_detect_stats {
 	uint64_t raised;
 	uint64_t updated;
 	uint64_t cleared;
+	uint64_t suppressed;    /* of raised, updated and cleared: over max_alerts_per_minute */
+	uint64_t odd_addresses; /* flows whose source (unspecified, multicast, broadcast) or
+				 * destination (unspecified) no rule counts */
 };
 
 struct fs_config;

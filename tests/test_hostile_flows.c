@@ -1,8 +1,12 @@
 /*
- * test_huge_counters.c - flows with byte or packet counts near 2^64, which
- * any exporter may send, against a real redis-server.  The top-N and
- * detection sums stop at FS_COUNT_MAX, the other hosts stay listed, and the
- * volume rule still raises its alert.
+ * test_hostile_flows.c - flows that a broken or hostile exporter may send,
+ * against a real redis-server:
+ *  - byte or packet counts near 2^64: the top-N and detection sums stop at
+ *    FS_COUNT_MAX, the other hosts stay listed, and the volume rule still
+ *    raises its alert;
+ *  - sources such as 0.0.0.0 or multicast addresses: no rule blames them;
+ *  - many hosts matching at once: at most max_alerts_per_minute alert events
+ *    a minute reach the outputs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +29,7 @@
 
 /* A Unix time divisible by 60, so it starts a bucket of every window used here. */
 #define BASE_S INT64_C(1699999200)
-#define MAX_ALERTS 8
+#define MAX_ALERTS 16
 
 static struct fs_test_redis server;
 static redisContext *ctx;
@@ -64,6 +68,17 @@ flush_db(void **state)
 {
 	(void)state;
 	return fs_test_redis_flushdb(ctx);
+}
+
+/* Settings with only volume_src on: 1000 bytes per second over 10 s. */
+static void
+volume_src_only(struct fs_detect_settings *s)
+{
+	fs_detect_settings_default(s);
+	for (int r = 0; r < FS_RULE_COUNT; r++)
+		s->rules[r].threshold = 0;
+	s->capacity = 4096;
+	s->rules[FS_RULE_VOLUME_SRC] = (struct fs_detect_rule_settings){ 1000, 10 };
 }
 
 static void
@@ -109,11 +124,7 @@ detect_volume_alert_with_huge_bytes(void **state)
 	char subject[FS_ADDR_STRLEN];
 
 	(void)state;
-	fs_detect_settings_default(&s);
-	for (int r = 0; r < FS_RULE_COUNT; r++)
-		s.rules[r].threshold = 0;
-	s.capacity = 4096;
-	s.rules[FS_RULE_VOLUME_SRC] = (struct fs_detect_rule_settings){ 1000, 10 };
+	volume_src_only(&s);
 	det = fs_detect_new(&s, collect, &c);
 	assert_non_null(det);
 
@@ -138,12 +149,85 @@ detect_volume_alert_with_huge_bytes(void **state)
 	fs_detect_free(det);
 }
 
+static void
+odd_sources_raise_nothing(void **state)
+{
+	static const char *const odd[] = { "0.0.0.0", "224.0.0.5", "255.255.255.255", "::",
+					   "ff02::1" };
+	struct fs_detect_settings s;
+	struct fs_detect_stats stats;
+	struct collected c = { 0 };
+	struct fs_detect *det;
+	char subject[FS_ADDR_STRLEN];
+
+	(void)state;
+	volume_src_only(&s);
+	det = fs_detect_new(&s, collect, &c);
+	assert_non_null(det);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		struct fs_flow flow = fs_test_tcp_flow(odd[i], strchr(odd[i], ':') ? "2001:db8::1"
+										  : "10.9.9.2",
+						       443, 0x18, 1000000, 1000);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	struct fs_flow plain = fs_test_tcp_flow("10.9.9.1", "10.9.9.2", 443, 0x18, 1000000, 1000);
+
+	assert_int_equal(fs_detect_add(det, &plain), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_S * 1000), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(fs_addr_format(&c.alerts[0].subject, subject), "10.9.9.1");
+	fs_detect_stats(det, &stats);
+	assert_int_equal(stats.odd_addresses, 5);
+	fs_detect_free(det);
+}
+
+static void
+alert_events_limited_per_minute(void **state)
+{
+	struct fs_detect_settings s;
+	struct fs_detect_stats stats;
+	struct collected c = { 0 };
+	struct fs_detect *det;
+
+	(void)state;
+	volume_src_only(&s);
+	s.max_alerts_per_minute = 3;
+	det = fs_detect_new(&s, collect, &c);
+	assert_non_null(det);
+	for (int i = 1; i <= 5; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.8.0.%d", i);
+		struct fs_flow flow = fs_test_tcp_flow(src, "10.9.9.2", 443, 0x18, 1000000, 1000);
+
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_S * 1000), 0);
+	fs_detect_stats(det, &stats);
+	assert_int_equal(stats.raised, 5);
+	assert_int_equal(stats.suppressed, 2);
+	assert_int_equal(c.n, 3);
+
+	/* A minute later the outputs take events again. */
+	struct fs_flow late = fs_test_tcp_flow("10.8.1.1", "10.9.9.2", 443, 0x18, 1000000, 1000);
+
+	assert_int_equal(fs_detect_add(det, &late), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_S * 1000 + 61000), 0);
+	assert_int_equal(c.n, 4);
+	fs_detect_stats(det, &stats);
+	assert_int_equal(stats.suppressed, 2);
+	fs_detect_free(det);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(topn_sum_stops_at_count_max, flush_db),
 		cmocka_unit_test_setup(detect_volume_alert_with_huge_bytes, flush_db),
+		cmocka_unit_test_setup(odd_sources_raise_nothing, flush_db),
+		cmocka_unit_test_setup(alert_events_limited_per_minute, flush_db),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
