@@ -904,6 +904,44 @@ datagram_sequence_gap(void **state)
 	fs_decoder_free(dec);
 }
 
+/* Two agents relayed from one source address keep their own datagram sequences. */
+static void
+datagram_sequence_per_agent(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct packet p = { .len = 0 };
+	const struct fs_exporter_stats *es;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	put_simple_flow_sample(&p);
+	for (uint32_t i = 0; i < 3; i++) {
+		/* Agent 192.0.2.10 counts from DATAGRAM_SEQUENCE, agent 192.0.2.11 from 1000. */
+		p.bytes[11] = agent[3];
+		p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + i);
+		p.bytes[18] = 0;
+		assert_int_equal(decode(dec, &p, &c), 0);
+		p.bytes[11] = (uint8_t)(agent[3] + 1);
+		p.bytes[18] = 1000 >> 8;
+		p.bytes[19] = (uint8_t)(1000 + i);
+		assert_int_equal(decode(dec, &p, &c), 0);
+	}
+	es = fs_decoder_exporter_stats(dec);
+	assert_int_equal(fs_exporter_stats_count(es), 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		const struct fs_exporter_entry *entry = fs_exporter_stats_at(es, i);
+
+		/* The counters are each agent's, not the source's. */
+		assert_true(entry->exporter.bytes[3] == agent[3] ||
+			    entry->exporter.bytes[3] == agent[3] + 1);
+		assert_int_equal(entry->packets, 3);
+		assert_int_equal(entry->sequence_gaps, 0);
+		assert_int_equal(entry->sequence_resets, 0);
+	}
+	fs_decoder_free(dec);
+}
+
 /* Flow sample (format 1) from source id source with sample sequence, no records. */
 static void
 put_empty_flow_sample(struct packet *p, uint32_t sequence, uint32_t source)
@@ -1320,6 +1358,7 @@ main(void)
 		cmocka_unit_test(sample_and_record_limits),
 		cmocka_unit_test(unknown_samples_counted),
 		cmocka_unit_test(datagram_sequence_gap),
+		cmocka_unit_test(datagram_sequence_per_agent),
 		cmocka_unit_test(sample_sequence_gaps_per_source),
 		cmocka_unit_test(sample_sources_limit_counted),
 		cmocka_unit_test(corpus_sample_gap_across_captures),

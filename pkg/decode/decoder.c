@@ -212,7 +212,14 @@ fs_decoder_templates(struct fs_decoder *decoder)
 void
 fs_decode_begin_message(struct fs_decode_ctx *ctx, uint8_t flow_type, uint32_t domain)
 {
-	ctx->entry = fs_exporter_stats_get(ctx->decoder->exporters, ctx->exporter,
+	fs_decode_begin_message_of(ctx, ctx->exporter, flow_type, domain);
+}
+
+void
+fs_decode_begin_message_of(struct fs_decode_ctx *ctx, const struct fs_addr *exporter,
+			   uint8_t flow_type, uint32_t domain)
+{
+	ctx->entry = fs_exporter_stats_get(ctx->decoder->exporters, exporter,
 					   ctx->exporter_port, flow_type, domain);
 	ctx->message_records = 0;
 	ctx->message_records_unknown = false;

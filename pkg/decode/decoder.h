@@ -200,6 +200,14 @@ struct fs_decode_ctx {
 };
 
 /*
+ * As fs_decode_begin_message(), with the counters of exporter in place of
+ * the datagram's source (the agent address of an sFlow datagram that a
+ * relay forwarded).
+ */
+void fs_decode_begin_message_of(struct fs_decode_ctx *ctx, const struct fs_addr *exporter,
+				uint8_t flow_type, uint32_t domain);
+
+/*
  * Selects the counters of exporter and domain for the message that starts
  * now, counts one packet there and resets the message record count.
  */

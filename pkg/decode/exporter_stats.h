@@ -16,6 +16,10 @@
  *   IPFIX            data records sent before this message, per domain
  *   sFlow v5         datagrams sent by the agent (sub-agent)
  *
+ * An sFlow entry's exporter is the agent address of the datagram header, not
+ * the datagram's source, because a relay may forward several agents from one
+ * source address and each agent numbers its own datagrams.
+ *
  * sFlow flow and counter samples also carry a sequence number of their own,
  * counting the samples of one kind that one data source (source id type and
  * index) generated.  fs_exporter_stats_sample() checks it per (entry, agent

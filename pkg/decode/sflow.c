@@ -776,8 +776,12 @@ fs_sflow_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 				len);
 		return ctx->result;
 	}
-	/* Datagram sequence numbers count datagrams per agent and sub-agent. */
-	fs_decode_begin_message(ctx, FS_FLOW_SFLOW_V5, dg.sub_agent_id);
+	/*
+	 * Datagram sequence numbers count datagrams per agent and sub-agent, so
+	 * the counters are the agent's: a relay may forward several agents from
+	 * one source address.
+	 */
+	fs_decode_begin_message_of(ctx, &dg.agent, FS_FLOW_SFLOW_V5, dg.sub_agent_id);
 	if (ctx->entry)
 		fs_exporter_stats_sequence(ctx->entry, dg.sequence, 1, true);
 
