@@ -577,6 +577,24 @@ test_v5_sampling_mode_without_interval(void **state)
 	fs_decoder_free(dec);
 }
 
+/* The reserved mode 3 is flagged, and its interval is not applied. */
+static void
+test_v5_sampling_mode_reserved(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 1, 0xffff);
+	put_record(&p, 1, UPTIME_MS, UPTIME_MS);
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	assert_int_equal(fs_decoder_stats(dec)->sampling_invalid, 1);
+	fs_decoder_free(dec);
+}
+
 int
 main(void)
 {
@@ -596,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_v1_records),
 		cmocka_unit_test(test_v5_sequence_gap_in_flows),
 		cmocka_unit_test(test_v5_sampling_mode_without_interval),
+		cmocka_unit_test(test_v5_sampling_mode_reserved),
 	};
 
 	fs_log_set_level(FS_LOG_ERR);

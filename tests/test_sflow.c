@@ -397,8 +397,9 @@ gateway_local_as(void **state)
 	assert_int_equal(c.flows[0].src_as, 65000);
 	assert_int_equal(c.flows[0].dst_as, 65000);
 	assert_memory_equal(c.flows[0].next_hop.bytes, agent, 4);
-	/* A rate of 1 is no sampling and is not reported. */
-	assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	/* A rate of 1 (every packet sampled) is a known rate, so enrich scales by 1. */
+	assert_true(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));
+	assert_int_equal(c.flows[0].sampling_rate, 1);
 	fs_decoder_free(dec);
 }
 

@@ -61,6 +61,7 @@
 
 /* v5 sampling modes in the top 2 bits of the sampling field. */
 #define V5_SAMPLING_MODE_NONE 0
+#define V5_SAMPLING_MODE_RESERVED 3
 
 struct v5_header {
 	uint16_t version;
@@ -192,8 +193,15 @@ init_flow(struct fs_decode_ctx *ctx, const struct v5_header *hdr, struct fs_flow
 	flow->observation_domain_id = hdr->domain;
 	flow->sequence = hdr->sequence;
 	flow->present = hdr->version == 1 ? V1_PRESENT : V5_PRESENT;
-	/* 0 and 1 both mean unsampled; mode bits without an interval are flagged. */
-	if (hdr->sampling_interval > 1) {
+	/*
+	 * 0 and 1 both mean unsampled; mode bits without an interval, and the
+	 * reserved mode 3, are flagged and no rate is applied.
+	 */
+	if (hdr->sampling_mode == V5_SAMPLING_MODE_RESERVED) {
+		fs_decode_warn(ctx, FS_MALFORMED_SAMPLING, FACILITY,
+			       "reserved sampling mode 3 with an interval of %u; no rate applied",
+			       hdr->sampling_interval);
+	} else if (hdr->sampling_interval > 1) {
 		flow->sampling_rate = hdr->sampling_interval;
 		flow->sampling_source = FS_SAMPLING_EXPORTER;
 		flow->present |= FS_F_SAMPLING_RATE | FS_F_SAMPLING_SOURCE;

@@ -666,7 +666,8 @@ read_flow_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 	flow->packets = 1;
 	flow->present = FS_F_OBSERVATION_DOMAIN | FS_F_SEQUENCE | FS_F_IN_IF |
 			FS_F_OUT_IF | FS_F_PACKETS;
-	if (rate > 1) {
+	/* Rate 1 is a known rate (every packet sampled), so enrich counts it as the exporter's. */
+	if (rate >= 1) {
 		flow->sampling_rate = rate;
 		flow->present |= FS_F_SAMPLING_RATE;
 	}
