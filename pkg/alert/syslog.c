@@ -63,6 +63,17 @@ split_host_port(const char *text, char *host, size_t host_len, const char **port
 	return 0;
 }
 
+/* Returns true when port is a decimal number 1..65535 (getaddrinfo() would wrap 99999). */
+static bool
+port_ok(const char *port)
+{
+	char *end;
+	long v = strtol(port, &end, 10);
+
+	return end != port && *end == '\0' && port[0] >= '0' && port[0] <= '9' && v >= 1 &&
+	       v <= 65535;
+}
+
 struct fs_syslog *
 fs_syslog_new(const char *target, int facility, const char *app_name, char *err, size_t err_len)
 {
@@ -82,9 +93,9 @@ fs_syslog_new(const char *target, int facility, const char *app_name, char *err,
 			 "for example udp://siem.example:514", target);
 		return NULL;
 	}
-	if (split_host_port(target + 6, host, sizeof(host), &port) < 0) {
-		snprintf(err, err_len, "syslog target '%s' is not udp://HOST:PORT or tcp://HOST:PORT",
-			 target);
+	if (split_host_port(target + 6, host, sizeof(host), &port) < 0 || !port_ok(port)) {
+		snprintf(err, err_len, "syslog target '%s' is not udp://HOST:PORT or tcp://HOST:PORT "
+			 "with a port of 1 to 65535", target);
 		return NULL;
 	}
 	if (facility < 0 || facility > 23) {

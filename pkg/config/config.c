@@ -365,7 +365,8 @@ topic_name_ok(const char *value, bool allow_empty)
 
 	if (len == 0)
 		return allow_empty;
-	if (len > MAX_TOPIC_LEN)
+	/* Kafka rejects these two names although their characters are valid. */
+	if (len > MAX_TOPIC_LEN || strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		if (!isalnum((unsigned char)value[i]) && value[i] != '.' && value[i] != '_' &&
@@ -400,7 +401,8 @@ set_value(struct fs_config *config, const char *name, const char *value,
 	if (key_table[i].type == KEY_TOPIC && !topic_name_ok(value, key_table[i].min == 0))
 		return fs_fail(err, err_len, FS_ERR_INVALID,
 			       "%s: invalid topic name '%s' for '%s': expected %s1 to %d "
-			       "characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+			       "characters of A-Z, a-z, 0-9, '.', '_' and '-', other than '.' "
+			       "and '..'",
 			       origin, value, name, key_table[i].min == 0 ? "empty, or " : "",
 			       MAX_TOPIC_LEN);
 	if (key_table[i].type == KEY_INT) {

@@ -203,18 +203,20 @@ parse_ports(struct fs_detect_settings *s, const char *text, char *err, size_t er
 	const char *p = text;
 
 	s->nfanout_ports = 0;
-	while (*p) {
+	/* Every item between two commas is one port: "22,,23" and "" are errors, not skipped. */
+	for (;;) {
 		char *end;
 		long v;
 
-		while (*p == ' ' || *p == ',')
+		while (*p == ' ')
 			p++;
-		if (!*p)
-			break;
 		v = strtol(p, &end, 10);
-		if (end == p || v < 1 || v > 65535 || (*end && *end != ',' && *end != ' ')) {
+		while (*end == ' ')
+			end++;
+		if (end == p || v < 1 || v > 65535 || (*end && *end != ',')) {
 			snprintf(err, err_len, "detect.fanout.ports: '%s' is not a list of ports "
-				 "1..65535 separated by commas", text);
+				 "1..65535 separated by commas (detect.fanout.threshold = 0 turns the "
+				 "rule off)", text);
 			return FS_ERR_INVALID;
 		}
 		if (s->nfanout_ports == FS_DETECT_MAX_PORTS) {
@@ -223,9 +225,10 @@ parse_ports(struct fs_detect_settings *s, const char *text, char *err, size_t er
 			return FS_ERR_INVALID;
 		}
 		s->fanout_ports[s->nfanout_ports++] = (uint16_t)v;
-		p = end;
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
 	}
-	return 0;
 }
 
 static int
