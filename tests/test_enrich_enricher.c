@@ -349,6 +349,7 @@ test_if_map_parse(void **state)
 		{ "exporter 192.0.2.1 name=a\nexporter 192.0.2.1 name=b\n", "line 2: exporter 192.0.2.1 is listed twice" },
 		{ "interface 192.0.2.1 name=a\n", "expected 'interface ADDRESS IFINDEX ...'" },
 		{ "interface 192.0.2.1 4294967295 name=a\n", "is not a number below" },
+		{ "interface 192.0.2.1 0 name=a\n", "interface index 0 means 'unknown'" },
 		{ "interface 192.0.2.1 1 speed=fast\n", "speed 'fast' is not bits per second" },
 		{ "interface 192.0.2.1 1 speed=99999999999999999999\n", "is not bits per second" },
 		{ "interface 192.0.2.1 1 mtu=1500\n", "unknown interface attribute 'mtu'" },

@@ -78,6 +78,7 @@ struct report {
 	/* While Redis is down: when to retry, and the current backoff. */
 	int64_t retry_at_ms;
 	int64_t retry_delay_ms;
+	int last_redis_failure;    /* fs_result of the last failed write: FS_ERR_SYSTEM is an outage */
 	/* A table is full and Redis is down: consume nothing until the retry. */
 	int blocked;
 	uint64_t alerts;
@@ -208,6 +209,7 @@ redis_failed(struct report *report, const char *what, int rc)
 	int64_t now = fs_monotonic_ms();
 
 	report->redis_errors++;
+	report->last_redis_failure = rc;
 	if (report->retry_delay_ms == 0)
 		report->retry_delay_ms = RETRY_MIN_MS;
 	else if (report->retry_delay_ms < RETRY_MAX_MS)
@@ -217,7 +219,8 @@ redis_failed(struct report *report, const char *what, int rc)
 	if (report->telemetry) {
 		char reason[128];
 
-		snprintf(reason, sizeof(reason), "Redis unreachable: %s failed (%s)", what,
+		snprintf(reason, sizeof(reason), "Redis %s: %s failed (%s)",
+			 rc == FS_ERR_SYSTEM ? "unreachable" : "rejected a write", what,
 			 fs_result_name(rc));
 		worker_telemetry_set_dependency(report->telemetry, 0, reason);
 		fs_gauge_set(report->metrics->redis_reachable, 0);
@@ -267,7 +270,9 @@ flush(struct report *report)
 		return rc;
 	}
 	if (report->retry_delay_ms != 0)
-		fs_log(FS_LOG_NOTICE, "report", "Redis is reachable again; counters written");
+		fs_log(FS_LOG_NOTICE, "report", "%s; counters written",
+		       report->last_redis_failure == FS_ERR_SYSTEM ? "Redis is reachable again"
+								   : "Redis accepts the writes again");
 	report->retry_delay_ms = 0;
 	report->retry_at_ms = 0;
 	report->blocked = 0;

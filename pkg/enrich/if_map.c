@@ -262,6 +262,10 @@ parse_interface_line(struct fs_if_map *map, const struct fs_text_line *line,
 		return fs_fail(err, err_len, FS_ERR_INVALID,
 			       "line %u: interface index '%s' is not a number below %u",
 			       line->number, index_text, EXPORTER_INDEX);
+	if (ifindex == 0)
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "line %u: interface index 0 means 'unknown' in flow records and is "
+			       "never looked up; remove the line", line->number);
 
 	memset(&info, 0, sizeof(info));
 	for (size_t i = 3; i < line->count; i++) {
