@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/capture.h"
@@ -829,6 +830,35 @@ test_ipfix_nsel_events(void **state)
 	fs_decoder_free(dec);
 }
 
+/* A byte count over FS_COUNT_MAX is clamped to it and counted; the next record is kept as sent. */
+static void
+test_ipfix_huge_byte_count_clamped(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct collected c = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t msg, set, record;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_template_400(&p);
+	set = begin_set(&p, 400);
+	record = p.len;
+	put_record_400(&p, 1, 3);
+	/* octetDeltaCount follows the two addresses and the 4-byte enterprise field. */
+	memset(p.bytes + record + 36, 0xff, 8);
+	put_record_400(&p, 2, 3);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(c.flows[0].bytes, FS_COUNT_MAX);
+	assert_int_equal(c.flows[1].bytes, 100002);
+	assert_int_equal(fs_decoder_stats(dec)->counters_clamped, 1);
+	fs_decoder_free(dec);
+}
+
 /*
  * A template that declares 65535 fields but whose set ends after two is
  * counted truncated.  The data sets before and after it are still decoded.
@@ -1314,6 +1344,7 @@ main(void)
 		cmocka_unit_test(test_ipfix_biflow_two_flows),
 		cmocka_unit_test(test_ipfix_nsel_events),
 		cmocka_unit_test(test_ipfix_template_65535_fields),
+		cmocka_unit_test(test_ipfix_huge_byte_count_clamped),
 		cmocka_unit_test(test_ipfix_sampler_by_selector_id),
 		cmocka_unit_test(test_ipfix_uptime_from_system_init),
 		cmocka_unit_test(test_ipfix_padding_as_long_as_record),

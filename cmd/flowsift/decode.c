@@ -136,6 +136,7 @@ print_summary(const struct decode_run *run, const struct fs_capture_stats *cs,
 	put_counter("options_evicted", s->options_evicted, false);
 	put_counter("reverse_flows", s->reverse_flows, false);
 	put_counter("sampling_invalid", s->sampling_invalid, false);
+	put_counter("counters_clamped", s->counters_clamped, false);
 	put_counter("length_mismatch", s->length_mismatch, false);
 	put_counter("no_template_held", s->no_template_held, false);
 	put_counter("no_template_decoded", s->no_template_decoded, false);

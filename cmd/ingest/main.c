@@ -234,7 +234,7 @@ log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
 	       "sflow_flow_samples=%llu sflow_counter_samples=%llu sflow_records_dropped=%llu "
 	       "counters_produced=%llu counters_errors=%llu templates_evicted=%llu "
 	       "template_bytes=%llu options_evicted=%llu length_mismatch=%llu "
-	       "sampling_invalid=%llu reverse_flows=%llu no_template_held=%llu "
+	       "sampling_invalid=%llu counters_clamped=%llu reverse_flows=%llu no_template_held=%llu "
 	       "no_template_decoded=%llu no_template_dropped=%llu exporters_untracked=%llu "
 	       "sflow_unknown_samples=%llu sflow_unknown_records=%llu "
 	       "sequence_gaps=%llu sequence_lost=%llu threads=%zu",
@@ -262,7 +262,8 @@ log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
 	       (unsigned long long)w.counters_errors,
 	       (unsigned long long)d->templates_evicted, (unsigned long long)d->template_bytes,
 	       (unsigned long long)d->options_evicted, (unsigned long long)d->length_mismatch,
-	       (unsigned long long)d->sampling_invalid, (unsigned long long)d->reverse_flows,
+	       (unsigned long long)d->sampling_invalid, (unsigned long long)d->counters_clamped,
+	       (unsigned long long)d->reverse_flows,
 	       (unsigned long long)d->no_template_held, (unsigned long long)d->no_template_decoded,
 	       (unsigned long long)d->no_template_dropped,
 	       (unsigned long long)d->exporters_untracked,

@@ -396,6 +396,8 @@ fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
 		ctx->decoder->stats.length_mismatch++;
 	else if (reason == FS_MALFORMED_SAMPLING)
 		ctx->decoder->stats.sampling_invalid++;
+	else if (reason == FS_MALFORMED_COUNTER)
+		ctx->decoder->stats.counters_clamped++;
 	if (ctx->entry && reason >= 0 && reason < FS_MALFORMED_REASON_COUNT)
 		ctx->entry->malformed[reason]++;
 	va_start(ap, fmt);

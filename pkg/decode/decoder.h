@@ -48,6 +48,7 @@ struct fs_decoder_stats {
 	uint64_t options_records;     /* options data records consumed */
 	uint64_t reverse_flows;       /* reverse flows emitted from biflow or NSEL responder counters */
 	uint64_t sampling_invalid;    /* sampling rates of 0 or absurd size, not applied */
+	uint64_t counters_clamped;    /* data sets with a byte or packet count over FS_COUNT_MAX, clamped */
 	uint64_t length_mismatch;     /* messages whose header length disagrees with their sets, decoded anyway */
 	uint64_t no_template_held;    /* data sets held until their template arrives */
 	uint64_t no_template_decoded; /* held data sets decoded once their template arrived */

@@ -37,6 +37,7 @@ static const char *const reason_names[FS_MALFORMED_REASON_COUNT] = {
 	[FS_MALFORMED_TEMPLATE_REJECTED] = "template_rejected",
 	[FS_MALFORMED_LENGTH_MISMATCH] = "length_mismatch",
 	[FS_MALFORMED_SAMPLING] = "sampling_invalid",
+	[FS_MALFORMED_COUNTER] = "counter_clamped",
 };
 
 const char *

@@ -54,6 +54,7 @@ enum fs_malformed_reason {
 	FS_MALFORMED_TEMPLATE_REJECTED, /* a template that cannot be used */
 	FS_MALFORMED_LENGTH_MISMATCH,   /* header length disagrees with the sets; decoded anyway */
 	FS_MALFORMED_SAMPLING,          /* a sampling rate of 0 or absurd size, not applied */
+	FS_MALFORMED_COUNTER,           /* a byte or packet count over FS_COUNT_MAX, clamped */
 	FS_MALFORMED_REASON_COUNT
 };
 

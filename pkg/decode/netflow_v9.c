@@ -23,6 +23,7 @@
 
 #include <stdlib.h>
 
+#include "core/count.h"
 #include "core/result.h"
 #include "decode/packet.h"
 
@@ -300,6 +301,31 @@ rest_is_padding(const struct fs_template *tpl, const struct fs_cursor *set)
 	return tpl->key.flow_type == FS_FLOW_IPFIX && fs_data_rest_is_zero(set);
 }
 
+/* Returns true when a byte or packet count of rec is over FS_COUNT_MAX. */
+static inline bool
+counters_too_large(const struct fs_template *tpl, const struct fs_record *rec)
+{
+	if ((rec->flow.bytes | rec->flow.packets) > FS_COUNT_MAX)
+		return true;
+	return tpl->has_reverse && (rec->reverse.bytes | rec->reverse.packets) > FS_COUNT_MAX;
+}
+
+/*
+ * Clamps the byte and packet counts of rec to FS_COUNT_MAX (core/count.h).
+ * Larger counts come from broken or hostile exporters; unclamped, a count
+ * past 2^63 - 1 reads as negative in any other reader of the Avro long.
+ */
+static void
+clamp_counters(const struct fs_template *tpl, struct fs_record *rec)
+{
+	rec->flow.bytes = fs_count_clamp(rec->flow.bytes);
+	rec->flow.packets = fs_count_clamp(rec->flow.packets);
+	if (tpl->has_reverse) {
+		rec->reverse.bytes = fs_count_clamp(rec->reverse.bytes);
+		rec->reverse.packets = fs_count_clamp(rec->reverse.packets);
+	}
+}
+
 /*
  * Decodes the records of a data set body laid out by tpl.  in_message counts
  * them in the current message's record count (the IPFIX sequence unit); held
@@ -313,7 +339,7 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 	struct fs_export_clock clock = hdr->clock;
 	struct fs_record rec;
 	uint32_t index = 0, domain_rate = 0;
-	bool sampling_warned = false;
+	bool sampling_warned = false, counter_warned = false;
 
 	if (hdr->flow_type == FS_FLOW_IPFIX)
 		clock.has_sys_init = fs_template_cache_sys_init(fs_decode_templates(ctx),
@@ -348,6 +374,16 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 		if (in_message)
 			ctx->message_records++;
 		fs_field_finish(&rec.times, &clock, &rec.flow);
+		if (counters_too_large(tpl, &rec)) {
+			clamp_counters(tpl, &rec);
+			if (!counter_warned) {
+				counter_warned = true;
+				fs_decode_warn(ctx, FS_MALFORMED_COUNTER, facility,
+					       "domain %u: template %u carries a byte or packet count over %llu; clamped to it",
+					       hdr->domain, tpl->key.template_id,
+					       (unsigned long long)FS_COUNT_MAX);
+			}
+		}
 		apply_frame(&rec.times, fs_decode_limits(ctx), &rec.flow);
 		limit_enterprise(ctx, &rec);
 		if (rec.times.sampling_invalid && !sampling_warned) {
