@@ -97,13 +97,13 @@ struct fs_detect {
 	char *text;               /* capacity elements as text */
 	struct fs_resp_writer resp; /* formats the hot commands of a flush */
 	uint64_t seed;
+	int64_t minute_start_ms;  /* alert time that the current minute of emit() began */
+	uint32_t minute_events;   /* alert events of that minute, suppressed ones included */
 	/*
 	 * Idempotent counter writes, as in pkg/redis/topn.c: each flush has a
 	 * sequence number and each EXEC an attempt number; a failed flush is
 	 * pending, and the next flush resends its increments first.
 	 */
-	int64_t minute_start_ms;  /* alert time that the current minute of emit() began */
-	uint32_t minute_events;   /* alert events of that minute, suppressed ones included */
 	char claim_key[64];       /* flowsift:detect:flush:<writer id> */
 	uint64_t seq;             /* sequence number of the next or pending flush, from 1 */
 	uint64_t attempts;
