@@ -340,8 +340,8 @@ fs_alert_format_cef(const struct fs_alert *alert, const char *version, char *buf
 	const struct fs_addr *src, *dst;
 	/*
 	 * The other end is named only when there is one: the scanned host, or a
-	 * single top peer.  A SIEM reads dst as the target, and the first of many
-	 * destinations of a fan-out is none; cs1 lists them.
+	 * single top peer.  A SIEM reads dst as the target, which the first of a
+	 * fan-out's many destinations is not, so cs1 lists them instead.
 	 */
 	const struct fs_addr *other = alert->peer.family ? &alert->peer
 				    : alert->ntop_addrs == 1 ? &alert->top_addrs[0].addr : NULL;

@@ -312,8 +312,8 @@ counters_too_large(const struct fs_template *tpl, const struct fs_record *rec)
 
 /*
  * Clamps the byte and packet counts of rec to FS_COUNT_MAX (core/count.h).
- * Larger counts come from broken or hostile exporters; unclamped, a count
- * past 2^63 - 1 reads as negative in any other reader of the Avro long.
+ * Larger counts come from broken or hostile exporters.  Unclamped, a count
+ * past 2^63 - 1 would read as negative in any other reader of the Avro long.
  */
 static void
 clamp_counters(const struct fs_template *tpl, struct fs_record *rec)
