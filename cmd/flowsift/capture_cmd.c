@@ -278,7 +278,7 @@ parse_args(int argc, char **argv, struct capture_args *a)
 	a->opt.dir = a->dir;
 	return 0;
 usage_error:
-	fprintf(stderr, "Run 'flowsift capture --help' for the options.\n");
+	usage_hint("capture");
 	return 2;
 }
 

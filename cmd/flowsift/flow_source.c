@@ -17,6 +17,7 @@
 #include "flow_source.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/topic_range.h"
+#include "time_range.h"
 
 /* Ages beyond about 300 years are rejected before they overflow. */
 #define MAX_AGE_S (INT64_C(300) * 366 * 86400)
@@ -27,6 +28,7 @@ struct flow_source {
 	struct fs_decoder *decoder;
 	struct fs_config *config;
 	struct flow_scale scale;
+	struct time_range files_range;  /* range of the flows of files; no bounds while reading the topic */
 	flow_source_fn fn;
 	void *opaque;
 	struct flow_source_stats stats;
@@ -42,6 +44,10 @@ take_flow(struct flow_source *src, const struct fs_flow *read)
 	src->stats.flows++;
 	if (src->failed)
 		return;
+	if (!time_range_contains(&src->files_range, read->time_received_ns)) {
+		src->stats.outside++;
+		return;
+	}
 	/* Scaling comes first, so a filter on bytes or packets matches the numbers that the report sums. */
 	flow = flow_scale_apply(&src->scale, read, &copy);
 	if (src->filter && !fs_filter_match(src->filter, flow))
@@ -212,6 +218,10 @@ read_folder(struct flow_source *src, const char *dir)
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		char path[4096];
 
+		if (time_range_skips_archive(&src->files_range, files, count, i)) {
+			src->stats.files_skipped++;
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
 		rc = read_archive(src, path);
 	}
@@ -273,7 +283,9 @@ int
 flow_source_read(const struct flow_source_options *opt, int nfiles, char **files,
 		 flow_source_fn fn, void *opaque, struct flow_source_stats *stats)
 {
-	struct flow_source src = { .opt = opt, .fn = fn, .opaque = opaque };
+	struct flow_source src = {
+		.opt = opt, .fn = fn, .opaque = opaque, .files_range = { -1, -1 },
+	};
 	struct fs_filter_error ferr;
 	char err[512];
 	int status = 1;
@@ -298,6 +310,7 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 		goto out;
 	if (opt->topic && read_topic(&src, opt) < 0)
 		goto out;
+	src.files_range = (struct time_range){ opt->from_ms, opt->to_ms };
 	for (int i = 0; i < nfiles; i++) {
 		if (is_folder(files[i])) {
 			if (read_folder(&src, files[i]) < 0)

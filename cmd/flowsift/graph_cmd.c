@@ -28,6 +28,7 @@
 #include "graph/zone.h"
 #include "redis/redis_url.h"
 #include "redis/topn_series.h"
+#include "time_range.h"
 
 #define REDIS_TIMEOUT_MS 3000
 #define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
@@ -60,7 +61,7 @@ usage(FILE *out)
 		"usage: flowsift graph [-f FILTER] [--by DIMENSION] [--metric METRIC]\n"
 		"                      [--window LENGTH] [--top N] [--tz ZONE] [--out FILE]\n"
 		"                      [--size WIDTHxHEIGHT] [--config FILE]\n"
-		"                      [FILE... | --topic TOPIC [--from TIME] [--to TIME]]\n"
+		"                      [FILE... | --topic TOPIC] [--from TIME] [--to TIME]\n"
 		"\n"
 		"Draws the top N members of a dimension and the rest (\"other\") as a\n"
 		"stacked time series.  Flows with a traffic direction (enriched flows)\n"
@@ -69,7 +70,8 @@ usage(FILE *out)
 		"Without FILE, --topic and -f, and with a window of 1h or 24h, the graph\n"
 		"comes from the live counters in Redis.  Otherwise it comes from the flows\n"
 		"of FILE arguments (pcap, pcapng, raw datagrams, Avro archive files) over\n"
-		"the window before the latest flow, or of a topic from --from to --to.\n"
+		"the window before the latest flow, or from --from to --to, or of a topic\n"
+		"from --from to --to.\n"
 		"\n"
 		"options:\n"
 		"  --by DIMENSION   proto, service, exporter, interface (input), src_addr or\n"
@@ -85,11 +87,14 @@ usage(FILE *out)
 		"  --size WxH       image size in pixels, %dx%d to %dx%d (default %dx%d)\n"
 		"  -f, --filter EXPR  keep only the flows that match EXPR (docs/filter.md)\n"
 		"  --topic TOPIC    read the flows of TOPIC (flows.enriched, ...)\n"
-		"  --from TIME      start of the topic range: Unix seconds,\n"
+		"  --from TIME      start of the range: Unix seconds,\n"
 		"                   2026-01-31T12:00:00Z or an age such as -2h\n"
-		"                   (default: --to minus the window)\n"
-		"  --to TIME        end of the topic range, exclusive (default: now)\n"
-		"  --no-scale       files and topics: draw bytes and packets as exported; by\n"
+		"                   (default: --to minus the window); a topic is read from\n"
+		"                   the first message with this timestamp, files keep the\n"
+		"                   flows received (time_received_ns) in the range\n"
+		"  --to TIME        end of the range, exclusive (default: now)\n"
+		"  --no-scale       files and topics: draw bytes and packets as exported,\n"
+		"                   also for flows that flowsift-enrich scaled; by\n"
 		"                   default sampled counters are multiplied by the sampling\n"
 		"                   rate as flowsift-enrich does, and a line on stderr\n"
 		"                   states which applies\n"
@@ -204,7 +209,7 @@ parse_options(int argc, char **argv, struct options *opt)
 			}
 			break;
 		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
+		default: usage_hint("graph"); return 2;
 		}
 	}
 	return 0;
@@ -344,10 +349,10 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 	struct fs_graph_acc *acc;
 	int status;
 
-	if (opt->topic) {
+	if (opt->topic || opt->from_ms >= 0 || opt->to_ms >= 0) {
 		/*
-		 * A topic range is fixed: --to back to --from (default the window).
-		 * Without --to the read stops at the end of the topic at start, and
+		 * A topic range, and a range of files given with --from or --to, is
+		 * fixed: --to back to --from (default the window).  Without --to
 		 * the graph ends with the current second.
 		 */
 		end_s = opt->to_ms >= 0 ? opt->to_ms / 1000 : (int64_t)time(NULL) + 1;
@@ -435,15 +440,18 @@ cmd_graph(int argc, char **argv)
 	nfiles = argc - optind;
 	/* Libraries log to stderr; only errors matter to a one-shot command. */
 	fs_log_set_level(FS_LOG_ERR);
-	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && !opt.topic) {
-		fprintf(stderr, "flowsift graph: --from and --to select a range of --topic\n");
-		return 2;
-	}
 	if (opt.topic && nfiles > 0) {
 		fprintf(stderr, "flowsift graph: give FILE arguments or --topic, not both\n");
 		return 2;
 	}
 	live = nfiles == 0 && !opt.topic;
+	if (time_range_check(&(struct time_range){ opt.from_ms, opt.to_ms }, "flowsift graph") < 0)
+		return 2;
+	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && live) {
+		fprintf(stderr, "flowsift graph: --from and --to select flows of FILE arguments or "
+				"--topic; the live counters use --window\n");
+		return 2;
+	}
 	if (live && opt.no_scale) {
 		fprintf(stderr, "flowsift graph: --no-scale needs FILE arguments or --topic; the live "
 				"counters are already scaled by the sampling rate\n");

@@ -34,6 +34,7 @@
 #include "filter/filter.h"
 #include "flow_scale.h"
 #include "kafka/topic_range.h"
+#include "time_range.h"
 
 #define STDOUT_BUFFER_SIZE (1024 * 1024)
 #define PROGRESS_DELAY_MS 1000
@@ -51,6 +52,7 @@ struct print_args {
 	const char *to;
 	const char *offset;
 	const char *config_path;
+	struct time_range range;        /* --from and --to, parsed */
 	enum output_format format;
 	bool no_header;
 	bool no_scale;
@@ -64,7 +66,10 @@ struct print_run {
 	struct fs_flow_codec *codec;
 	struct fs_decoder *decoder;
 	struct flow_scale scale;
+	struct time_range files_range;  /* flows of files received outside it are left out */
 	uint64_t read;
+	uint64_t outside;               /* flows of files received outside files_range */
+	uint64_t files_skipped;         /* archive files with only flows before --from */
 	uint64_t printed;
 	uint64_t rejected;              /* flows in Kafka messages that could not be decoded */
 	uint64_t too_long;              /* flows whose line did not fit */
@@ -83,7 +88,8 @@ print_help(void)
 	printf(
 		"usage: flowsift print [-f FILTER] [--format table|json|csv] [--fields LIST]\n"
 		"                      [--no-header] [--config FILE]\n"
-		"                      FILE... | --topic TOPIC [--from TIME] [--to TIME] [--offset N]\n"
+		"                      [--from TIME] [--to TIME]\n"
+		"                      FILE... | --topic TOPIC [--offset N]\n"
 		"\n"
 		"Prints flows as an aligned table (default), JSON lines (the objects of\n"
 		"'flowsift decode', counters scaled unless --no-scale) or CSV with a\n"
@@ -96,10 +102,14 @@ print_help(void)
 		"                   file in it, oldest first)\n"
 		"  --topic TOPIC    read the topic from --from (or --offset) up to --to, or\n"
 		"                   up to the last message present at start, then stop\n"
-		"  --from TIME      first message time: 2024-01-02T13:00:00Z, 2024-01-02,\n"
-		"                   Unix seconds, or relative such as -15m, -2h, -1d, now\n"
-		"                   (UTC; default: the oldest message)\n"
-		"  --to TIME        stop before the first message at or after TIME\n"
+		"  --from TIME      2024-01-02T13:00:00Z, 2024-01-02, Unix seconds, or\n"
+		"                   relative such as -15m, -2h, -1d, now (UTC; default:\n"
+		"                   the oldest); a topic is read from the first message\n"
+		"                   with this timestamp; files keep the flows received\n"
+		"                   (time_received_ns) at or after TIME, and archive files\n"
+		"                   that hold only older flows are not read\n"
+		"  --to TIME        topic: stop before the first message at or after TIME;\n"
+		"                   files: keep the flows received before TIME\n"
 		"  --offset N       start at offset N in every partition; -N starts N\n"
 		"                   messages before the end of each partition\n"
 		"\n"
@@ -110,9 +120,10 @@ print_help(void)
 		"                     every column; 'flowsift print --fields help' lists them\n"
 		"                     (table default: " FS_FLOW_TEXT_TABLE_DEFAULT ")\n"
 		"  --no-header        leave out the header line\n"
-		"  --no-scale         print bytes and packets as exported; by default sampled\n"
+		"  --no-scale         print bytes and packets as exported, also for flows\n"
+		"                     that flowsift-enrich scaled; by default sampled\n"
 		"                     counters are multiplied by the sampling rate as\n"
-		"                     flowsift-enrich does, the exported values stay in\n"
+		"                     enrich does, the exported values stay in\n"
 		"                     exported_bytes and exported_packets (JSON, or add them\n"
 		"                     to --fields), and flows enrich scaled stay as they are\n"
 		"  --config FILE      read settings (Kafka servers, log level) from FILE\n"
@@ -248,6 +259,10 @@ emit_flow(const struct fs_flow *read, void *opaque)
 	run->read++;
 	if ((run->read & 1023) == 0)
 		show_progress(run, false);
+	if (!time_range_contains(&run->files_range, read->time_received_ns)) {
+		run->outside++;
+		return;
+	}
 	flow = flow_scale_apply(&run->scale, read, &copy);
 	if (run->filter != NULL && !fs_filter_match(run->filter, flow))
 		return;
@@ -318,6 +333,10 @@ print_folder(struct print_run *run, const char *dir)
 	for (size_t i = 0; i < count; i++) {
 		char path[4096];
 
+		if (time_range_skips_archive(&run->files_range, files, count, i)) {
+			run->files_skipped++;
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
 		if (print_archive(run, path) < 0)
 			failed = -1;
@@ -379,7 +398,8 @@ static int
 print_topic(struct print_run *run, const struct print_args *args, const struct fs_config *config)
 {
 	struct fs_topic_range_options opt = {
-		.topic = args->topic, .from_ms = -1, .to_ms = -1, .timeout_ms = TOPIC_TIMEOUT_MS,
+		.topic = args->topic, .from_ms = args->range.from_ms, .to_ms = args->range.to_ms,
+		.timeout_ms = TOPIC_TIMEOUT_MS,
 	};
 	struct fs_kafka_props props = fs_kafka_props_config(config);
 	char bootstrap[1024], err[1024];
@@ -388,16 +408,6 @@ print_topic(struct print_run *run, const struct print_args *args, const struct f
 	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift print: %s\n", err);
 		return -1;
-	}
-	if (args->from != NULL && parse_time(args->from, &opt.from_ms) < 0) {
-		fprintf(stderr, "flowsift print: invalid time '%s' for --from; use "
-			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", args->from);
-		return -2;
-	}
-	if (args->to != NULL && parse_time(args->to, &opt.to_ms) < 0) {
-		fprintf(stderr, "flowsift print: invalid time '%s' for --to; use "
-			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", args->to);
-		return -2;
 	}
 	if (args->offset != NULL) {
 		char *end;
@@ -503,17 +513,29 @@ parse_args(int argc, char **argv, struct print_args *a)
 		fprintf(stderr, "flowsift print: no input; give files or --topic TOPIC\n");
 		goto usage_error;
 	}
-	if (a->topic == NULL && (a->from || a->to || a->offset)) {
-		fprintf(stderr, "flowsift print: --from, --to and --offset need --topic\n");
+	if (a->topic == NULL && a->offset) {
+		fprintf(stderr, "flowsift print: --offset needs --topic\n");
 		goto usage_error;
 	}
+	if (a->from != NULL && parse_time(a->from, &a->range.from_ms) < 0) {
+		fprintf(stderr, "flowsift print: invalid time '%s' for --from; use "
+			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", a->from);
+		goto usage_error;
+	}
+	if (a->to != NULL && parse_time(a->to, &a->range.to_ms) < 0) {
+		fprintf(stderr, "flowsift print: invalid time '%s' for --to; use "
+			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", a->to);
+		goto usage_error;
+	}
+	if (time_range_check(&a->range, "flowsift print") < 0)
+		return 2;
 	if (a->from != NULL && a->offset != NULL) {
 		fprintf(stderr, "flowsift print: give --from or --offset, not both\n");
 		goto usage_error;
 	}
 	return 0;
 usage_error:
-	fprintf(stderr, "Run 'flowsift print --help' for the options.\n");
+	usage_hint("print");
 	return 2;
 }
 
@@ -543,8 +565,8 @@ prepare(struct print_run *run, const struct print_args *args)
 int
 cmd_print(int argc, char **argv)
 {
-	struct print_args args = { .format = OUT_TABLE };
-	struct print_run run = { 0 };
+	struct print_args args = { .format = OUT_TABLE, .range = { -1, -1 } };
+	struct print_run run = { .files_range = { -1, -1 } };
 	struct fs_config *config = NULL;
 	char err[512];
 	int rc, status = 0;
@@ -587,6 +609,7 @@ cmd_print(int argc, char **argv)
 		if (rc < 0)
 			status = rc == -2 ? 2 : 1;
 	} else {
+		run.files_range = args.range;
 		for (int i = args.first_file; i < argc; i++) {
 			if (print_file(&run, argv[i]) < 0)
 				status = 1;
@@ -600,6 +623,10 @@ cmd_print(int argc, char **argv)
 	if (run.rejected > 0)
 		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows that could not be decoded\n",
 			run.rejected);
+	if (run.outside > 0 || run.files_skipped > 0)
+		fprintf(stderr, "flowsift print: left out %" PRIu64 " flows received outside "
+			"--from/--to; %" PRIu64 " archive files before --from not read\n",
+			run.outside, run.files_skipped);
 	if (run.too_long > 0)
 		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows whose line is too long\n",
 			run.too_long);

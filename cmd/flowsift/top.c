@@ -119,9 +119,9 @@ parse_int(const char *text, int min, int max, int *value)
 static int
 bad_option(const char *option, const char *value, const char *expected)
 {
-	fprintf(stderr, "flowsift top: invalid %s '%s': expected %s\n\n", option, value,
+	fprintf(stderr, "flowsift top: invalid %s '%s': expected %s\n", option, value,
 		expected);
-	usage(stderr);
+	usage_hint("top");
 	return 2;
 }
 
@@ -195,13 +195,13 @@ parse_options(int argc, char **argv, struct top_options *opts)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			usage_hint("top");
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "flowsift top: unexpected argument '%s'\n\n", argv[optind]);
-		usage(stderr);
+		fprintf(stderr, "flowsift top: unexpected argument '%s'\n", argv[optind]);
+		usage_hint("top");
 		return 2;
 	}
 	return -1;
