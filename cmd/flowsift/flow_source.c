@@ -18,6 +18,7 @@
 #include "kafka/kafka_conf.h"
 #include "kafka/topic_range.h"
 #include "time_range.h"
+#include "topic_records.h"
 
 /* Ages beyond about 300 years are rejected before they overflow. */
 #define MAX_AGE_S (INT64_C(300) * 366 * 86400)
@@ -173,6 +174,7 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 struct topic_reader {
 	struct flow_source *src;
 	struct fs_flow_codec *codec;
+	struct topic_records records;   /* alerts and counter samples, which are not flows */
 	uint64_t rejected;
 };
 
@@ -192,6 +194,8 @@ on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partitio
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
+	if (topic_records_take(&t->records, value, len))
+		return 0;
 	fs_flow_codec_decode_each(t->codec, value, len, take_message_flow, t->src, &t->rejected);
 	return 0;
 }
@@ -257,7 +261,7 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 		goto out;
 	}
 	t.codec = fs_flow_codec_new(err, sizeof(err));
-	if (!t.codec) {
+	if (!t.codec || topic_records_init(&t.records, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", opt->command, err);
 		goto out;
 	}
@@ -273,6 +277,9 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 	if (t.rejected)
 		fprintf(stderr, "%s: skipped %llu flows that could not be decoded\n", opt->command,
 			(unsigned long long)t.rejected);
+	if (rc >= 0 && topic_records_report(&t.records, opt->command, opt->topic,
+					    src->stats.flows) < 0)
+		rc = -1;
 out:
 	fs_topic_range_free(reader);
 	fs_flow_codec_free(t.codec);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -30,8 +31,6 @@
 #include "redis/topn_series.h"
 #include "time_range.h"
 
-#define REDIS_TIMEOUT_MS 3000
-#define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
 #define DEFAULT_OUT "flowsift-graph.png"
 #define DEFAULT_TOP 8
 #define DEFAULT_WIDTH 1000
@@ -265,31 +264,6 @@ set_titles(const struct options *opt, const struct fs_graph_series *s, const cha
 
 /* ---- live ---- */
 
-static redisContext *
-connect_redis(const struct options *opt)
-{
-	struct fs_config *config = NULL;
-	struct fs_redis_url url;
-	redisContext *ctx = NULL;
-	char err[512], text[1024];
-
-	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift graph: %s\n", err);
-		return NULL;
-	}
-	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
-	if (fs_config_redis_url(config, text, sizeof(text), err, sizeof(err)) < 0 ||
-	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift graph: %s\n", err);
-		ctx = NULL;
-	} else if (fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift graph: %s; %s\n", err, REDIS_HINT);
-		ctx = NULL;
-	}
-	fs_config_free(config);
-	return ctx;
-}
-
 static int
 read_live(const struct options *opt, const struct fs_services *services,
 	  struct fs_graph_series *out)
@@ -301,13 +275,12 @@ read_live(const struct options *opt, const struct fs_services *services,
 
 	if (!live)
 		return 1;
-	ctx = connect_redis(opt);
+	ctx = cli_redis_open(opt->config_path, "flowsift graph");
 	if (!ctx)
 		goto out;
 	if (fs_topn_series_query(ctx, fs_graph_by_topn_dim(opt->by), fs_graph_metric_topn(opt->metric),
 				 window, opt->n, (int64_t)time(NULL), live) < 0) {
-		fprintf(stderr, "flowsift graph: reading the counters from Redis failed; %s\n",
-			REDIS_HINT);
+		cli_redis_query_failed("flowsift graph", "the counters", ctx, NULL);
 		goto out;
 	}
 	if (fs_graph_series_from_topn(live, opt->by, opt->metric, services, out) < 0) {

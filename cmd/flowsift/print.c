@@ -35,6 +35,7 @@
 #include "flow_scale.h"
 #include "kafka/topic_range.h"
 #include "time_range.h"
+#include "topic_records.h"
 
 #define STDOUT_BUFFER_SIZE (1024 * 1024)
 #define PROGRESS_DELAY_MS 1000
@@ -72,6 +73,8 @@ struct print_run {
 	uint64_t files_skipped;         /* archive files with only flows before --from */
 	uint64_t printed;
 	uint64_t rejected;              /* flows in Kafka messages that could not be decoded */
+	struct topic_records records;   /* alerts and counter samples read from the topic */
+	bool header_pending;            /* the header line is printed before the first row */
 	uint64_t too_long;              /* flows whose line did not fit */
 	/* Progress on a terminal. */
 	bool progress;
@@ -232,10 +235,11 @@ clear_progress(struct print_run *run)
 }
 
 static void
-print_header(const struct print_run *run)
+print_header(struct print_run *run)
 {
 	char line[FS_FLOW_TEXT_MAX_LINE];
 
+	run->header_pending = false;
 	if (run->format == OUT_JSON)
 		return;
 	if (fs_flow_text_header(&run->columns,
@@ -276,6 +280,8 @@ emit_flow(const struct fs_flow *read, void *opaque)
 		run->too_long++;
 		return;
 	}
+	if (run->header_pending)
+		print_header(run);
 	line[len] = '\n';
 	fwrite(line, 1, (size_t)len + 1, stdout);
 	run->printed++;
@@ -390,6 +396,8 @@ handle_message(const void *value, size_t len, int64_t timestamp_ms, int32_t part
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
+	if (topic_records_take(&run->records, value, len))
+		return 0;
 	fs_flow_codec_decode_each(run->codec, value, len, emit_message_flow, run, &run->rejected);
 	return 0;
 }
@@ -436,7 +444,8 @@ print_topic(struct print_run *run, const struct print_args *args, const struct f
 		fprintf(stderr, "flowsift print: %s\n", err);
 		return -1;
 	}
-	return 0;
+	clear_progress(run);
+	return topic_records_report(&run->records, "flowsift print", args->topic, run->read);
 }
 
 /* Prints the column names that --fields accepts. */
@@ -592,17 +601,21 @@ cmd_print(int argc, char **argv)
 	}
 	run.codec = fs_flow_codec_new(err, sizeof(err));
 	run.decoder = fs_decoder_new(NULL);
-	if (run.codec == NULL || run.decoder == NULL) {
+	if (run.codec == NULL || run.decoder == NULL ||
+	    topic_records_init(&run.records, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift print: cannot start: %s\n",
-			run.codec == NULL ? err : "out of memory");
+			run.decoder == NULL ? "out of memory" : err);
 		status = 1;
 		goto out;
 	}
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_SIZE);
 	run.progress = isatty(STDERR_FILENO) == 1;
 	run.started_ms = fs_monotonic_ms();
-	if (!args.no_header)
-		print_header(&run);
+	/*
+	 * The header waits for the first row, so a topic of alerts or counters
+	 * prints none; an input without flows still gets one at the end.
+	 */
+	run.header_pending = !args.no_header;
 
 	if (args.topic != NULL) {
 		rc = print_topic(&run, &args, config);
@@ -616,6 +629,8 @@ cmd_print(int argc, char **argv)
 		}
 	}
 	clear_progress(&run);
+	if (run.header_pending && run.records.alerts == 0 && run.records.counters == 0)
+		print_header(&run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "flowsift print: failed to write to stdout: %s\n", strerror(errno));
 		status = 1;

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "alert/alert.h"
+#include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -37,11 +38,9 @@
 #include "redis/topn_rollup.h"
 #include "time_range.h"
 
-#define REDIS_TIMEOUT_MS 3000
 #define KEY_MAX 112
 #define MAX_ROWS 100000
 #define MAX_ALERT_ROWS 1000
-#define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
 
 enum report_type {
 	TYPE_SRC,
@@ -470,30 +469,6 @@ out:
 
 /* ---- live ---- */
 
-static redisContext *
-connect_redis(const struct options *opt)
-{
-	struct fs_config *config = NULL;
-	struct fs_redis_url url;
-	redisContext *ctx = NULL;
-	char err[512];
-
-	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		return NULL;
-	}
-	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
-	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		ctx = NULL;
-	} else if (fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s; %s\n", err, REDIS_HINT);
-		ctx = NULL;
-	}
-	fs_config_free(config);
-	return ctx;
-}
-
 /* Sums the scores of the sorted sets KEYS on the server; returns a decimal string. */
 static const char sum_script[] =
 	"local t = 0\n"
@@ -541,9 +516,14 @@ sum_bucket(redisContext *ctx, const struct options *opt, int64_t start, int64_t 
 		rc = 0;
 	}
 out:
-	if (rc < 0)
-		fprintf(stderr, "flowsift report: reading the %s bucket at %lld from Redis failed; %s\n",
-			fs_topn_window_name(opt->window), (long long)start, REDIS_HINT);
+	if (rc < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "the %s bucket at %lld", fs_topn_window_name(opt->window),
+			 (long long)start);
+		cli_redis_query_failed("flowsift report", what, ctx,
+				       r && r->type == REDIS_REPLY_ERROR ? r->str : NULL);
+	}
 	if (r)
 		freeReplyObject(r);
 	free(argv);
@@ -589,7 +569,7 @@ report_live(const struct options *opt)
 	struct fs_topn_row *trows = NULL;
 	struct row *rows = NULL;
 	redisContext *ctx;
-	int nrows = 0, status = 1;
+	int nrows = 0, status = 1, rc;
 	/*
 	 * Rewritten keys sort differently from the members among ties, so
 	 * conversations and protocols read FS_TOPN_MAX_N rows, rank them by
@@ -608,7 +588,7 @@ report_live(const struct options *opt)
 				"counters are already summed\n");
 		return 2;
 	}
-	ctx = connect_redis(opt);
+	ctx = cli_redis_open(opt->config_path, "flowsift report");
 	if (!ctx)
 		return 1;
 	if (opt->type == TYPE_TIMESERIES) {
@@ -620,10 +600,10 @@ report_live(const struct options *opt)
 	rows = calloc((size_t)fetch, sizeof(*rows));
 	if (!trows || !rows)
 		goto out;
-	if (fs_topn_query(ctx, (enum fs_topn_dim)types[opt->type].live_dim, opt->metric, opt->window,
-			  fetch, (int64_t)time(NULL), trows, &nrows) < 0) {
-		fprintf(stderr, "flowsift report: reading the counters from Redis failed; %s\n",
-			REDIS_HINT);
+	rc = fs_topn_query(ctx, (enum fs_topn_dim)types[opt->type].live_dim, opt->metric,
+			   opt->window, fetch, (int64_t)time(NULL), trows, &nrows);
+	if (rc < 0) {
+		cli_redis_query_failed("flowsift report", "the counters", ctx, NULL);
 		goto out;
 	}
 	for (int i = 0; i < nrows; i++) {
@@ -683,7 +663,7 @@ collect_json(const redisReply *reply, json_t *alerts, int open)
 static int
 report_alerts(const struct options *opt)
 {
-	redisContext *ctx = connect_redis(opt);
+	redisContext *ctx = cli_redis_open(opt->config_path, "flowsift report");
 	redisReply *keys = NULL, *recent = NULL, *open = NULL;
 	json_t *alerts = json_array();
 	size_t i;
@@ -697,7 +677,10 @@ report_alerts(const struct options *opt)
 	keys = redisCommand(ctx, "ZREVRANGE " FS_DETECT_OPEN_KEY " 0 %d", MAX_ALERT_ROWS - 1);
 	recent = redisCommand(ctx, "ZREVRANGE " FS_DETECT_RECENT_KEY " 0 %d", MAX_ALERT_ROWS - 1);
 	if (!keys || !recent || keys->type != REDIS_REPLY_ARRAY) {
-		fprintf(stderr, "flowsift report: reading the alerts from Redis failed; %s\n", REDIS_HINT);
+		const redisReply *bad = keys && keys->type == REDIS_REPLY_ERROR ? keys : recent;
+
+		cli_redis_query_failed("flowsift report", "the alerts", ctx,
+				       bad && bad->type == REDIS_REPLY_ERROR ? bad->str : NULL);
 		goto out;
 	}
 	for (i = 0; i < keys->elements; i++)
