@@ -70,6 +70,8 @@ usage(FILE *out)
 		"\n"
 		"Consumes TOPIC and keeps its flows in DIR as Avro object container files\n"
 		"named flows-<UTC start time>-<sequence>.avro, until SIGINT or SIGTERM.\n"
+		"The start time is when this program wrote the file's first flow, so\n"
+		"flows read from a backlog are older than the name says.\n"
 		"The file being written is named *.avro.tmp and renamed when closed.\n"
 		"Read the files with 'flowsift print DIR' or any Avro tool.\n"
 		"\n"
