@@ -85,8 +85,8 @@ flow_scale_describe(const struct flow_scale *s, char *buf, size_t len)
 	}
 	if (!s->enabled) {
 		snprintf(buf, len, "counters as exported, not scaled by the sampling rate "
-				   "(--no-scale): %" PRIu64 " flows that enrich scaled show their "
-				   "exported counters", s->restored);
+				   "(--no-scale); exported counters restored in %" PRIu64
+				   " enriched flows", s->restored);
 		return;
 	}
 	snprintf(buf, len, "counters scaled by the sampling rate: %" PRIu64 " flows scaled, %"
