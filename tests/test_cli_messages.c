@@ -1,5 +1,5 @@
 /*
- * test_cli_messages.c - how `flowsift` commands answer mistakes: report
+ * test_cli_messages.c - how `flowsift` commands respond to mistakes: report
  * type aliases, one-line usage hints, the Redis hint only for a Redis that
  * cannot be reached, and a topic of alerts given to print or report.
  * Runs build/bin/flowsift against a real redis-server and the embedded
@@ -238,7 +238,7 @@ redis_unreachable_gets_hint(void **state)
 	}
 }
 
-/* A server that answers but rejects AUTH or a query gets the reason and no hint. */
+/* A server that responds but rejects AUTH or a query gets the reason and no hint. */
 static void
 redis_errors_get_no_hint(void **state)
 {

@@ -1,8 +1,8 @@
 /*
  * test_time_range_cmd.c - --from and --to on the archive files of `flowsift
- * capture` in `flowsift print`, `report` and `graph`: flows are kept by
- * their receive time, archive files that hold only older flows are not
- * read, and a range whose start is not before its end is rejected.
+ * capture` in `flowsift print`, `report` and `graph`.  Flows are kept by
+ * their receive time, and archive files that hold only older flows are not
+ * read.  A range whose start is not before its end is rejected.
  *
  * The archive written here has one flow per file.  File names carry the
  * time the flow was written, which for the last file is long after the
@@ -183,7 +183,7 @@ print_files_to(void **state)
 	assert_string_equal(f->out, "10.1.0.1\n10.1.0.2\n10.1.0.4\n");
 }
 
-/* report sums only the flows in the range and says how many it left out. */
+/* report sums only the flows in the range and reports how many it left out. */
 static void
 report_folder_range(void **state)
 {

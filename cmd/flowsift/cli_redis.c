@@ -11,7 +11,7 @@
 
 /*
  * fs_redis_connect() returns FS_ERR_SYSTEM for every failure, so the
- * message tells a failed connection from a rejected AUTH or SELECT.
+ * message distinguishes a failed connection from a rejected AUTH or SELECT.
  * NOTE: this depends on the wording of pkg/redis/redis_url.c; a distinct
  * result code there would be sturdier.
  */
@@ -48,7 +48,7 @@ cli_redis_open(const char *config_path, const char *command)
 		fprintf(stderr, "%s: %s\n", command, err);
 		return NULL;
 	}
-	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
+	/* The configuration's error message already states how to get a Redis, so no hint is added. */
 	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0)
 		fprintf(stderr, "%s: %s\n", command, err);
 	else

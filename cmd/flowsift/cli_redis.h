@@ -3,7 +3,7 @@
  * `graph`, and their error messages.
  *
  * The hint on how to get a Redis ("start `make run`, or set redis.url ...")
- * follows only a failed connection.  A server that answers but rejects
+ * follows only a failed connection.  A server that responds but rejects
  * AUTH, SELECT or a query gets its own reason and no hint, because the
  * server was found.
  */
@@ -32,10 +32,9 @@ redisContext *cli_redis_connect(const struct fs_redis_url *url, const char *comm
 redisContext *cli_redis_open(const char *config_path, const char *command);
 
 /*
- * Prints "command: reading WHAT from Redis failed: reason" on stderr; the
- * reason is the connection's error when ctx has one, else text (for
- * example the result name or an error reply), else a pointer to the error
- * logged above.
+ * Prints "command: reading WHAT from Redis failed: reason" on stderr.  The
+ * reason is the connection's error when ctx has one, else text (an error
+ * reply, for example), else a pointer to the error logged above.
  */
 void cli_redis_query_failed(const char *command, const char *what, const redisContext *ctx,
 			    const char *text);

@@ -613,7 +613,7 @@ cmd_print(int argc, char **argv)
 	run.started_ms = fs_monotonic_ms();
 	/*
 	 * The header waits for the first row, so a topic of alerts or counters
-	 * prints none; an input without flows still gets one at the end.
+	 * prints none.  An input without flows still gets one at the end.
 	 */
 	run.header_pending = !args.no_header;
 

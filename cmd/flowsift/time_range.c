@@ -6,12 +6,6 @@
 
 #define NS_PER_MS INT64_C(1000000)
 
-bool
-time_range_is_set(const struct time_range *r)
-{
-	return r->from_ms >= 0 || r->to_ms >= 0;
-}
-
 static void
 format_ms(int64_t ms, char *buf, size_t len)
 {

@@ -30,9 +30,6 @@ struct time_range {
 	int64_t to_ms;     /* Unix ms, end of the range, exclusive; -1: no upper bound */
 };
 
-/* Returns whether --from or --to was given. */
-bool time_range_is_set(const struct time_range *r);
-
 /*
  * Returns 0, or -1 after printing "command: --from ... is not before --to
  * ..." on stderr when both bounds are set and the range is empty.

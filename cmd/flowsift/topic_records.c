@@ -1,4 +1,4 @@
-/* topic_records.c - tells alert and counter messages from flow messages. */
+/* topic_records.c - distinguishes alert and counter messages from flow messages. */
 #include "topic_records.h"
 
 #include <inttypes.h>

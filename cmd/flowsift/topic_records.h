@@ -1,8 +1,9 @@
 /*
- * topic_records.h - tells the alert and counter messages of flowsift's
- * topics (flows.alerts, flows.counters) from flow messages, so that `flowsift
- * print`, `report` and `graph` given a topic that holds no flows say so
- * instead of counting every message as a flow that could not be decoded.
+ * topic_records.h - distinguishes the alert and counter messages of
+ * flowsift's topics (flows.alerts, flows.counters) from flow messages.
+ * `flowsift print`, `report` and `graph` given a topic without flows then
+ * name what it contains, instead of counting every message as a flow that
+ * could not be decoded.
  *
  * Every flowsift message starts with the Avro single-object header: the
  * marker C3 01 and the 8-byte little-endian fingerprint of its schema
