@@ -133,8 +133,11 @@ setup(void **state)
 		return -1;
 	}
 	snprintf(f->archive, sizeof(f->archive), "%s/archive", f->dir);
-	if (mkdir(f->archive, 0700) != 0)
+	if (mkdir(f->archive, 0700) != 0) {
+		rmdir(f->dir);
+		free(f);
 		return -1;
+	}
 	write_archive(f->archive);
 	*state = f;
 	return 0;
