@@ -172,6 +172,27 @@ print_folder_from(void **state)
 				       "1 archive files before --from not read"));
 }
 
+/* Archive files named one by one, as a shell glob gives them, are skipped the same way. */
+static void
+print_glob_from(void **state)
+{
+	struct fixture *f = *state;
+	char args[512];
+
+	snprintf(args, sizeof(args), "print --format csv --no-header --fields src_addr "
+		 "--from %lld %s/flows-*.avro", (long long)(T0_S + 7000), f->archive);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->out, "10.1.0.3\n");
+	assert_non_null(strstr(f->err, "1 archive files before --from not read"));
+
+	snprintf(args, sizeof(args), "report src --from %lld %s/flows-*.avro",
+		 (long long)(T0_S + 7000), f->archive);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->err, "(1 archive files before --from not read)"));
+}
+
 /* --to keeps the flows received before it, also the one written to the newest file. */
 static void
 print_files_to(void **state)
@@ -273,6 +294,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(print_folder_from),
+		cmocka_unit_test(print_glob_from),
 		cmocka_unit_test(print_files_to),
 		cmocka_unit_test(report_folder_range),
 		cmocka_unit_test(graph_folder_range),

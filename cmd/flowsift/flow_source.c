@@ -323,6 +323,11 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 			if (read_folder(&src, files[i]) < 0)
 				goto out;
 		} else if (is_archive(files[i])) {
+			if (time_range_skips_archive_path(&src.files_range, files[i],
+							  i + 1 < nfiles ? files[i + 1] : NULL)) {
+				src.stats.files_skipped++;
+				continue;
+			}
 			if (read_archive(&src, files[i]) < 0)
 				goto out;
 		} else {

@@ -351,8 +351,9 @@ print_folder(struct print_run *run, const char *dir)
 	return failed;
 }
 
+/* Prints the flows of the file or folder at path; next_path is the argument after it, or NULL. */
 static int
-print_file(struct print_run *run, const char *path)
+print_file(struct print_run *run, const char *path, const char *next_path)
 {
 	unsigned char head[FS_ARCHIVE_MAGIC_LEN];
 	struct stat st;
@@ -370,8 +371,13 @@ print_file(struct print_run *run, const char *path)
 	}
 	got = fread(head, 1, sizeof(head), f);
 	fclose(f);
-	if (fs_archive_is_container(head, got))
+	if (fs_archive_is_container(head, got)) {
+		if (time_range_skips_archive_path(&run->files_range, path, next_path)) {
+			run->files_skipped++;
+			return 0;
+		}
 		return print_archive(run, path);
+	}
 	if (fs_capture_read_file(path, decode_datagram, run, err, sizeof(err)) < 0) {
 		clear_progress(run);
 		fprintf(stderr, "flowsift print: %s\n", err);
@@ -624,7 +630,7 @@ cmd_print(int argc, char **argv)
 	} else {
 		run.files_range = args.range;
 		for (int i = args.first_file; i < argc; i++) {
-			if (print_file(&run, argv[i]) < 0)
+			if (print_file(&run, argv[i], i + 1 < argc ? argv[i + 1] : NULL) < 0)
 				status = 1;
 		}
 	}

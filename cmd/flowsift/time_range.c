@@ -2,6 +2,7 @@
 #include "time_range.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define NS_PER_MS INT64_C(1000000)
@@ -40,11 +41,49 @@ time_range_contains(const struct time_range *r, int64_t time_ns)
 	return true;
 }
 
+/* Returns whether every flow written before next_start_ns was received before r->from_ms. */
+static bool
+written_before_from(const struct time_range *r, int64_t next_start_ns)
+{
+	return r->from_ms >= 0 &&
+	       next_start_ns <= (r->from_ms - TIME_RANGE_CLOCK_MARGIN_MS) * NS_PER_MS;
+}
+
 bool
 time_range_skips_archive(const struct time_range *r, const struct fs_archive_file *files,
 			 size_t count, size_t i)
 {
-	if (r->from_ms < 0 || i + 1 >= count)
+	if (i + 1 >= count)
 		return false;
-	return files[i + 1].start_ns <= (r->from_ms - TIME_RANGE_CLOCK_MARGIN_MS) * NS_PER_MS;
+	return written_before_from(r, files[i + 1].start_ns);
+}
+
+/* Splits path into the length of its folder part and its file name. */
+static const char *
+file_name(const char *path, size_t *dir_len)
+{
+	const char *slash = strrchr(path, '/');
+
+	*dir_len = slash ? (size_t)(slash - path) : 0;
+	return slash ? slash + 1 : path;
+}
+
+bool
+time_range_skips_archive_path(const struct time_range *r, const char *path,
+			      const char *next_path)
+{
+	size_t dir_len, next_dir_len;
+	const char *name, *next_name;
+	int64_t start_ns, next_start_ns;
+
+	if (r->from_ms < 0 || next_path == NULL)
+		return false;
+	name = file_name(path, &dir_len);
+	next_name = file_name(next_path, &next_dir_len);
+	if (dir_len != next_dir_len || strncmp(path, next_path, dir_len) != 0)
+		return false;
+	if (fs_archive_parse_name(name, &start_ns) != 0 ||
+	    fs_archive_parse_name(next_name, &next_start_ns) != 0 || next_start_ns <= start_ns)
+		return false;
+	return written_before_from(r, next_start_ns);
 }

@@ -49,4 +49,14 @@ bool time_range_contains(const struct time_range *r, int64_t time_ns);
 bool time_range_skips_archive(const struct time_range *r, const struct fs_archive_file *files,
 			      size_t count, size_t i);
 
+/*
+ * Returns whether the archive file at path holds only flows received before
+ * r->from_ms, as above, when next_path (NULL for none) is a later archive
+ * file of the same folder, as in the sorted names of a shell glob such as
+ * archive/flows-*.avro.  Paths that are not archive file names are never
+ * skipped.
+ */
+bool time_range_skips_archive_path(const struct time_range *r, const char *path,
+				   const char *next_path);
+
 #endif
