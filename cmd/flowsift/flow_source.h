@@ -13,7 +13,7 @@
  * opt->from_ms and opt->to_ms select messages of the topic by their
  * timestamp and flows of files by their receive time (time_range.h).
  * Archive files that hold only flows received before from_ms are not
- * read, in a folder and among FILE arguments (time_range.h).
+ * read, in a folder and among FILE arguments.
  *
  * Unless opt->no_scale is set, sampled counters are scaled by the sampling
  * rate before the filter is applied, as flowsift-enrich does (flow_scale.h),

@@ -58,7 +58,7 @@ time_range_skips_archive(const struct time_range *r, const struct fs_archive_fil
 	return written_before_from(r, files[i + 1].start_ns);
 }
 
-/* Splits path into the length of its folder part and its file name. */
+/* Returns the file name of path and stores the length of its folder part in *dir_len. */
 static const char *
 file_name(const char *path, size_t *dir_len)
 {
