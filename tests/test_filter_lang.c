@@ -361,6 +361,7 @@ errors_name_position(void **state)
 	expect_error("port 2000-1000", 6, "is empty");
 	expect_error("net 10.0.0.0/33", 14, "prefix length 0..32");
 	expect_error("host 10.0.0.0/8", 6, "use 'net 10.0.0.0/8'");
+	expect_error("host 1.2.3.4/33", 14, "prefix length 0..32");
 	expect_error("port 25 and", 12, "found the end of the expression");
 	expect_error("(port 25", 9, "')'");
 	expect_error("port 25)", 8, "no '('");

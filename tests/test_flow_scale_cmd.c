@@ -345,31 +345,22 @@ check_scaled_once(const char *text)
 	json_decref(rows);
 }
 
-/*
- * An archive with one flow that enrich scaled (exported counters present)
- * and one raw sampled flow: only the raw one is scaled.
- */
+/* Writes flows[0..n) into one closed archive file in folder dir, which it creates. */
 static void
-report_archive_scales_once(void **state)
+write_archive(const char *dir, const struct fs_flow *flows, size_t n)
 {
-	struct fixture *f = *state;
 	struct fs_archive_options opt = { .rotate_bytes = 1 << 20 };
 	struct fs_archive_writer *w;
 	struct fs_flow_codec *codec;
-	struct fs_flow flows[2];
 	uint8_t buf[FS_FLOW_CODEC_MAX_LEN];
-	char dir[128], args[256], err[256];
-	size_t i;
+	char err[256];
 
-	snprintf(dir, sizeof(dir), "%s/archive", f->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	make_scaled_and_raw(flows);
-
 	codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(codec);
 	opt.dir = dir;
 	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), 0);
-	for (i = 0; i < 2; i++) {
+	for (size_t i = 0; i < n; i++) {
 		size_t len;
 
 		assert_int_equal(fs_flow_codec_encode(codec, &flows[i], buf, sizeof(buf), &len), 0);
@@ -378,6 +369,22 @@ report_archive_scales_once(void **state)
 	assert_int_equal(fs_archive_writer_close(w), 0);
 	fs_archive_writer_free(w);
 	fs_flow_codec_free(codec);
+}
+
+/*
+ * An archive with one flow that enrich scaled (exported counters present)
+ * and one raw sampled flow: only the raw one is scaled.
+ */
+static void
+report_archive_scales_once(void **state)
+{
+	struct fixture *f = *state;
+	struct fs_flow flows[2];
+	char dir[128], args[256];
+
+	snprintf(dir, sizeof(dir), "%s/archive", f->dir);
+	make_scaled_and_raw(flows);
+	write_archive(dir, flows, 2);
 
 	snprintf(args, sizeof(args), "report src --format json %s/flows-*.avro", dir);
 	run_flowsift(f, NULL, args);
@@ -388,6 +395,94 @@ report_archive_scales_once(void **state)
 	run_flowsift(f, NULL, args);
 	assert_int_equal(f->status, 0);
 	assert_non_null(strstr(f->err, "1 flows scaled, 1 already scaled"));
+}
+
+/* Returns the value of member name in the report row whose key is key, or -1. */
+static json_int_t
+row_value(const char *text, const char *key, const char *name)
+{
+	json_t *rows = json_loads(text, 0, NULL), *row;
+	json_int_t value = -1;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		const char *k = json_string_value(json_object_get(row, "key"));
+
+		if (k && strcmp(k, key) == 0)
+			value = json_integer_value(json_object_get(row, name));
+	}
+	json_decref(rows);
+	return value;
+}
+
+/*
+ * Adds to make_scaled_and_raw() a flow of 10.9.0.3 that enrich wrote without
+ * a known rate: 30 bytes and 3 packets, exported counters equal, sampling
+ * source none.
+ */
+static void
+make_enriched_mix(struct fs_flow flows[3])
+{
+	make_scaled_and_raw(flows);
+	make_archive_flow(&flows[2], 3);
+	flows[2].present &= ~(uint64_t)FS_F_SAMPLING_RATE;
+	flows[2].present |= FS_F_EXPORTED_BYTES | FS_F_EXPORTED_PACKETS | FS_F_SAMPLING_SOURCE;
+	flows[2].sampling_rate = 0;
+	flows[2].bytes = 30;
+	flows[2].packets = 3;
+	flows[2].exported_bytes = 30;
+	flows[2].exported_packets = 3;
+	flows[2].sampling_source = FS_SAMPLING_NONE;
+}
+
+/* --no-scale shows the exported counters of flows that enrich scaled. */
+static void
+no_scale_restores_enriched(void **state)
+{
+	struct fixture *f = *state;
+	struct fs_flow flows[3];
+	char dir[128], args[256];
+
+	snprintf(dir, sizeof(dir), "%s/enriched", f->dir);
+	make_enriched_mix(flows);
+	write_archive(dir, flows, 3);
+
+	snprintf(args, sizeof(args), "report src --no-scale --format json %s", dir);
+	run_flowsift(f, NULL, args);
+	assert_int_equal(f->status, 0);
+	assert_int_equal(row_value(f->out, "10.9.0.1", "bytes"), 50);
+	assert_int_equal(row_value(f->out, "10.9.0.1", "packets"), 1);
+	assert_int_equal(row_value(f->out, "10.9.0.2", "bytes"), 70);
+	assert_int_equal(row_value(f->out, "10.9.0.3", "bytes"), 30);
+
+	snprintf(args, sizeof(args), "report src --no-scale %s", dir);
+	run_flowsift(f, NULL, args);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->err, "exported counters restored in 2 enriched flows"));
+
+	snprintf(args, sizeof(args), "print --no-scale --format json -f 'src host 10.9.0.1' %s", dir);
+	run_flowsift(f, NULL, args);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->out, "\"bytes\":50,\"packets\":1"));
+	assert_null(strstr(f->out, "\"bytes\":5000"));
+}
+
+/* The scaling line counts an enriched flow with sampling source none as without a rate. */
+static void
+scaling_line_counts_unknown_rate(void **state)
+{
+	struct fixture *f = *state;
+	struct fs_flow flows[3];
+	char dir[128], args[256];
+
+	snprintf(dir, sizeof(dir), "%s/enriched-rate", f->dir);
+	make_enriched_mix(flows);
+	write_archive(dir, flows, 3);
+
+	snprintf(args, sizeof(args), "report src %s", dir);
+	run_flowsift(f, NULL, args);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->err, "1 flows scaled, 1 already scaled, 1 without a rate"));
 }
 
 /* The same two flows from a topic of the embedded broker: only the raw one is scaled. */
@@ -438,7 +533,9 @@ report_topic_scales_once(void **state)
 
 	run_flowsift(f, env, "report src --no-scale --format json --topic flows.scale");
 	assert_int_equal(f->status, 0);
-	assert_non_null(strstr(f->out, "\"bytes\": 70"));
+	assert_int_equal(row_value(f->out, "10.9.0.2", "bytes"), 70);
+	assert_int_equal(row_value(f->out, "10.9.0.1", "bytes"), 50);
+	assert_int_equal(row_value(f->out, "10.9.0.1", "packets"), 1);
 
 	assert_int_equal(fs_test_stop(f->broker, 5000), 0);
 	f->broker = 0;
@@ -598,6 +695,8 @@ main(void)
 		cmocka_unit_test(report_live_rejects_no_scale),
 		cmocka_unit_test(report_archive_scales_once),
 		cmocka_unit_test(report_topic_scales_once),
+		cmocka_unit_test(no_scale_restores_enriched),
+		cmocka_unit_test(scaling_line_counts_unknown_rate),
 		cmocka_unit_test(print_shows_both_counters),
 		cmocka_unit_test(graph_names_scaling),
 		cmocka_unit_test(corpus_v5_juniper_scaled),

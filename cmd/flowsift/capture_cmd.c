@@ -70,6 +70,8 @@ usage(FILE *out)
 		"\n"
 		"Consumes TOPIC and keeps its flows in DIR as Avro object container files\n"
 		"named flows-<UTC start time>-<sequence>.avro, until SIGINT or SIGTERM.\n"
+		"The start time is when this program wrote the file's first flow, so\n"
+		"flows read from a backlog are older than the name says.\n"
 		"The file being written is named *.avro.tmp and renamed when closed.\n"
 		"Read the files with 'flowsift print DIR' or any Avro tool.\n"
 		"\n"
@@ -278,7 +280,7 @@ parse_args(int argc, char **argv, struct capture_args *a)
 	a->opt.dir = a->dir;
 	return 0;
 usage_error:
-	fprintf(stderr, "Run 'flowsift capture --help' for the options.\n");
+	usage_hint("capture");
 	return 2;
 }
 

@@ -16,4 +16,10 @@ int cmd_capture(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 
+/*
+ * Prints "run 'flowsift COMMAND --help' for the options" on stderr, the
+ * line that follows the message of a usage error in place of the help.
+ */
+void usage_hint(const char *command);
+
 #endif

@@ -79,18 +79,21 @@ cmd_config(int argc, char **argv)
 		if (strcmp(argv[i], "--config") == 0) {
 			if (i + 1 == argc) {
 				fprintf(stderr, "flowsift config: --config needs a FILE\n");
+				usage_hint("config");
 				return 2;
 			}
 			path = argv[++i];
 		} else if (nwords == (int)(sizeof(words) / sizeof(words[0]))) {
 			fprintf(stderr, "flowsift config: unexpected argument '%s'\n", argv[i]);
+			usage_hint("config");
 			return 2;
 		} else {
 			words[nwords++] = argv[i];
 		}
 	}
 	if (nwords == 0) {
-		usage(stderr);
+		fprintf(stderr, "flowsift config: expected check, get KEY or docs\n");
+		usage_hint("config");
 		return 2;
 	}
 	if (strcmp(words[0], "docs") == 0 && nwords == 1) {
@@ -102,7 +105,7 @@ cmd_config(int argc, char **argv)
 	      (strcmp(words[0], "get") == 0 && nwords == 2))) {
 		fprintf(stderr, "flowsift config: expected check, get KEY or docs, not '%s%s%s'\n",
 			words[0], nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
-		usage(stderr);
+		usage_hint("config");
 		return 2;
 	}
 	if (fs_config_load(&config, path, err, sizeof(err)) < 0) {

@@ -9,6 +9,10 @@
  * exported_packets.  A flow that enrich already scaled (exported_bytes or
  * exported_packets present, as in flows.enriched and its archives) passes
  * unchanged, so no flow is scaled twice.
+ *
+ * With scaling disabled (--no-scale), a flow that enrich scaled gets its
+ * exported counters back in bytes and packets, so flows.enriched and
+ * flows.raw show the same numbers.
  */
 #ifndef FS_CMD_FLOW_SCALE_H
 #define FS_CMD_FLOW_SCALE_H
@@ -21,9 +25,11 @@
 #include "enrich/sampling.h"
 
 struct flow_scale {
-	bool enabled;                  /* false: flows pass as read (--no-scale) */
+	bool enabled;                  /* false: counters as exported (--no-scale) */
 	struct fs_sampling sampling;   /* rate overrides; owned */
-	struct fs_sampling_stats stats;
+	struct fs_sampling_stats stats; /* flows scaled here; unknown_rate also counts enriched ones */
+	uint64_t enriched;             /* flows that enrich scaled, with a known rate */
+	uint64_t restored;             /* --no-scale: enriched flows set back to exported counters */
 };
 
 /*
@@ -38,18 +44,21 @@ int flow_scale_init(struct flow_scale *s, bool enabled, const char *overrides,
 void flow_scale_release(struct flow_scale *s);
 
 /*
- * Copies flow into *copy, scales the copy and returns it; returns flow itself
- * when s is disabled.  The result is valid while flow and copy are.
- * Allocates nothing.
+ * Copies flow into *copy, scales the copy (or, when s is disabled, restores
+ * the exported counters of a flow that enrich scaled) and returns it.
+ * Returns flow itself when it needs no change.  The result is valid while
+ * flow and copy are.  Allocates nothing.
  */
 const struct fs_flow *flow_scale_apply(struct flow_scale *s, const struct fs_flow *flow,
 				       struct fs_flow *copy);
 
 /*
  * Writes one line, without a newline, that states whether the counters are
- * scaled and how many flows were scaled, already scaled or had no known
- * rate, for example "counters scaled by the sampling rate: 31 flows scaled,
- * 0 already scaled, 0 without a rate (--no-scale shows exported counters)".
+ * scaled and how many flows were scaled, already scaled by enrich or had
+ * no known rate, for example "counters scaled by the sampling rate: 31
+ * flows scaled, 0 already scaled, 0 without a rate (--no-scale shows
+ * exported counters)".  A flow whose sampling_source is none counts as
+ * without a rate, also when enrich wrote it.
  */
 void flow_scale_describe(const struct flow_scale *s, char *buf, size_t len);
 

@@ -17,6 +17,8 @@
 #include "flow_source.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/topic_range.h"
+#include "time_range.h"
+#include "topic_records.h"
 
 /* Ages beyond about 300 years are rejected before they overflow. */
 #define MAX_AGE_S (INT64_C(300) * 366 * 86400)
@@ -27,6 +29,7 @@ struct flow_source {
 	struct fs_decoder *decoder;
 	struct fs_config *config;
 	struct flow_scale scale;
+	struct time_range files_range;  /* range of the flows of files; no bounds while reading the topic */
 	flow_source_fn fn;
 	void *opaque;
 	struct flow_source_stats stats;
@@ -42,6 +45,10 @@ take_flow(struct flow_source *src, const struct fs_flow *read)
 	src->stats.flows++;
 	if (src->failed)
 		return;
+	if (!time_range_contains(&src->files_range, read->time_received_ns)) {
+		src->stats.outside++;
+		return;
+	}
 	/* Scaling comes first, so a filter on bytes or packets matches the numbers that the report sums. */
 	flow = flow_scale_apply(&src->scale, read, &copy);
 	if (src->filter && !fs_filter_match(src->filter, flow))
@@ -167,6 +174,7 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 struct topic_reader {
 	struct flow_source *src;
 	struct fs_flow_codec *codec;
+	struct topic_records records;   /* alerts and counter samples, which are not flows */
 	uint64_t rejected;
 };
 
@@ -186,6 +194,8 @@ on_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partitio
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
+	if (topic_records_take(&t->records, value, len))
+		return 0;
 	fs_flow_codec_decode_each(t->codec, value, len, take_message_flow, t->src, &t->rejected);
 	return 0;
 }
@@ -212,6 +222,10 @@ read_folder(struct flow_source *src, const char *dir)
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		char path[4096];
 
+		if (time_range_skips_archive(&src->files_range, files, count, i)) {
+			src->stats.files_skipped++;
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
 		rc = read_archive(src, path);
 	}
@@ -247,7 +261,7 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 		goto out;
 	}
 	t.codec = fs_flow_codec_new(err, sizeof(err));
-	if (!t.codec) {
+	if (!t.codec || topic_records_init(&t.records, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", opt->command, err);
 		goto out;
 	}
@@ -263,6 +277,9 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 	if (t.rejected)
 		fprintf(stderr, "%s: skipped %llu flows that could not be decoded\n", opt->command,
 			(unsigned long long)t.rejected);
+	if (rc >= 0 && topic_records_report(&t.records, opt->command, opt->topic,
+					    src->stats.flows) < 0)
+		rc = -1;
 out:
 	fs_topic_range_free(reader);
 	fs_flow_codec_free(t.codec);
@@ -273,7 +290,9 @@ int
 flow_source_read(const struct flow_source_options *opt, int nfiles, char **files,
 		 flow_source_fn fn, void *opaque, struct flow_source_stats *stats)
 {
-	struct flow_source src = { .opt = opt, .fn = fn, .opaque = opaque };
+	struct flow_source src = {
+		.opt = opt, .fn = fn, .opaque = opaque, .files_range = { -1, -1 },
+	};
 	struct fs_filter_error ferr;
 	char err[512];
 	int status = 1;
@@ -298,11 +317,17 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 		goto out;
 	if (opt->topic && read_topic(&src, opt) < 0)
 		goto out;
+	src.files_range = (struct time_range){ opt->from_ms, opt->to_ms };
 	for (int i = 0; i < nfiles; i++) {
 		if (is_folder(files[i])) {
 			if (read_folder(&src, files[i]) < 0)
 				goto out;
 		} else if (is_archive(files[i])) {
+			if (time_range_skips_archive_path(&src.files_range, files[i],
+							  i + 1 < nfiles ? files[i + 1] : NULL)) {
+				src.stats.files_skipped++;
+				continue;
+			}
 			if (read_archive(&src, files[i]) < 0)
 				goto out;
 		} else {

@@ -10,6 +10,11 @@
  * Topic messages that are not flow records are counted and reported on
  * stderr.  Errors are printed on stderr prefixed with the command name.
  *
+ * opt->from_ms and opt->to_ms select messages of the topic by their
+ * timestamp and flows of files by their receive time (time_range.h).
+ * Archive files that hold only flows received before from_ms are not
+ * read, in a folder and among FILE arguments.
+ *
  * Unless opt->no_scale is set, sampled counters are scaled by the sampling
  * rate before the filter is applied, as flowsift-enrich does (flow_scale.h),
  * so flows.raw, captures and flows.enriched give the same numbers.
@@ -27,13 +32,15 @@ struct flow_source_options {
 	const char *filter_text; /* filter language (docs/filter.md), or NULL for all */
 	const char *config_path; /* settings for the Kafka bootstrap, or NULL */
 	const char *topic;       /* read this topic before the files, or NULL */
-	int64_t from_ms;         /* first message time of the topic; -1: the oldest */
-	int64_t to_ms;           /* end of the topic range, exclusive; -1: the newest at start */
+	int64_t from_ms;         /* first message or receive time, Unix ms; -1: the oldest */
+	int64_t to_ms;           /* end of the range, exclusive; -1: topic: the newest at start, files: none */
 	bool no_scale;           /* pass counters as exported, not scaled by the sampling rate */
 };
 
 struct flow_source_stats {
 	uint64_t flows;          /* flows read */
+	uint64_t outside;        /* flows of files received outside --from/--to, not passed on */
+	uint64_t files_skipped;  /* archive files not read: all their flows were before --from */
 	uint64_t matched;        /* flows that matched the filter and went to the callback */
 	char scaling[256];       /* one line on whether and how counters were scaled (flow_scale_describe()) */
 };

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -28,9 +29,8 @@
 #include "graph/zone.h"
 #include "redis/redis_url.h"
 #include "redis/topn_series.h"
+#include "time_range.h"
 
-#define REDIS_TIMEOUT_MS 3000
-#define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
 #define DEFAULT_OUT "flowsift-graph.png"
 #define DEFAULT_TOP 8
 #define DEFAULT_WIDTH 1000
@@ -60,7 +60,7 @@ usage(FILE *out)
 		"usage: flowsift graph [-f FILTER] [--by DIMENSION] [--metric METRIC]\n"
 		"                      [--window LENGTH] [--top N] [--tz ZONE] [--out FILE]\n"
 		"                      [--size WIDTHxHEIGHT] [--config FILE]\n"
-		"                      [FILE... | --topic TOPIC [--from TIME] [--to TIME]]\n"
+		"                      [FILE... | --topic TOPIC] [--from TIME] [--to TIME]\n"
 		"\n"
 		"Draws the top N members of a dimension and the rest (\"other\") as a\n"
 		"stacked time series.  Flows with a traffic direction (enriched flows)\n"
@@ -69,7 +69,8 @@ usage(FILE *out)
 		"Without FILE, --topic and -f, and with a window of 1h or 24h, the graph\n"
 		"comes from the live counters in Redis.  Otherwise it comes from the flows\n"
 		"of FILE arguments (pcap, pcapng, raw datagrams, Avro archive files) over\n"
-		"the window before the latest flow, or of a topic from --from to --to.\n"
+		"the window before the latest flow, or from --from to --to, or of a topic\n"
+		"from --from to --to.\n"
 		"\n"
 		"options:\n"
 		"  --by DIMENSION   proto, service, exporter, interface (input), src_addr or\n"
@@ -85,11 +86,14 @@ usage(FILE *out)
 		"  --size WxH       image size in pixels, %dx%d to %dx%d (default %dx%d)\n"
 		"  -f, --filter EXPR  keep only the flows that match EXPR (docs/filter.md)\n"
 		"  --topic TOPIC    read the flows of TOPIC (flows.enriched, ...)\n"
-		"  --from TIME      start of the topic range: Unix seconds,\n"
+		"  --from TIME      start of the range: Unix seconds,\n"
 		"                   2026-01-31T12:00:00Z or an age such as -2h\n"
-		"                   (default: --to minus the window)\n"
-		"  --to TIME        end of the topic range, exclusive (default: now)\n"
-		"  --no-scale       files and topics: draw bytes and packets as exported; by\n"
+		"                   (default: --to minus the window); a topic is read from\n"
+		"                   the first message with this timestamp, files keep the\n"
+		"                   flows received (time_received_ns) in the range\n"
+		"  --to TIME        end of the range, exclusive (default: now)\n"
+		"  --no-scale       files and topics: draw bytes and packets as exported,\n"
+		"                   also for flows that flowsift-enrich scaled; by\n"
 		"                   default sampled counters are multiplied by the sampling\n"
 		"                   rate as flowsift-enrich does, and a line on stderr\n"
 		"                   states which applies\n"
@@ -204,7 +208,7 @@ parse_options(int argc, char **argv, struct options *opt)
 			}
 			break;
 		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
+		default: usage_hint("graph"); return 2;
 		}
 	}
 	return 0;
@@ -260,31 +264,6 @@ set_titles(const struct options *opt, const struct fs_graph_series *s, const cha
 
 /* ---- live ---- */
 
-static redisContext *
-connect_redis(const struct options *opt)
-{
-	struct fs_config *config = NULL;
-	struct fs_redis_url url;
-	redisContext *ctx = NULL;
-	char err[512], text[1024];
-
-	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift graph: %s\n", err);
-		return NULL;
-	}
-	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
-	if (fs_config_redis_url(config, text, sizeof(text), err, sizeof(err)) < 0 ||
-	    fs_redis_url_parse(&url, text, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift graph: %s\n", err);
-		ctx = NULL;
-	} else if (fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift graph: %s; %s\n", err, REDIS_HINT);
-		ctx = NULL;
-	}
-	fs_config_free(config);
-	return ctx;
-}
-
 static int
 read_live(const struct options *opt, const struct fs_services *services,
 	  struct fs_graph_series *out)
@@ -296,13 +275,12 @@ read_live(const struct options *opt, const struct fs_services *services,
 
 	if (!live)
 		return 1;
-	ctx = connect_redis(opt);
+	ctx = cli_redis_open(opt->config_path, "flowsift graph");
 	if (!ctx)
 		goto out;
 	if (fs_topn_series_query(ctx, fs_graph_by_topn_dim(opt->by), fs_graph_metric_topn(opt->metric),
 				 window, opt->n, (int64_t)time(NULL), live) < 0) {
-		fprintf(stderr, "flowsift graph: reading the counters from Redis failed; %s\n",
-			REDIS_HINT);
+		cli_redis_query_failed("flowsift graph", "the counters", ctx, NULL);
 		goto out;
 	}
 	if (fs_graph_series_from_topn(live, opt->by, opt->metric, services, out) < 0) {
@@ -344,10 +322,10 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 	struct fs_graph_acc *acc;
 	int status;
 
-	if (opt->topic) {
+	if (opt->topic || opt->from_ms >= 0 || opt->to_ms >= 0) {
 		/*
-		 * A topic range is fixed: --to back to --from (default the window).
-		 * Without --to the read stops at the end of the topic at start, and
+		 * A topic range, and a range of files given with --from or --to, is
+		 * fixed: --to back to --from (default the window).  Without --to
 		 * the graph ends with the current second.
 		 */
 		end_s = opt->to_ms >= 0 ? opt->to_ms / 1000 : (int64_t)time(NULL) + 1;
@@ -435,15 +413,18 @@ cmd_graph(int argc, char **argv)
 	nfiles = argc - optind;
 	/* Libraries log to stderr; only errors matter to a one-shot command. */
 	fs_log_set_level(FS_LOG_ERR);
-	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && !opt.topic) {
-		fprintf(stderr, "flowsift graph: --from and --to select a range of --topic\n");
-		return 2;
-	}
 	if (opt.topic && nfiles > 0) {
 		fprintf(stderr, "flowsift graph: give FILE arguments or --topic, not both\n");
 		return 2;
 	}
 	live = nfiles == 0 && !opt.topic;
+	if (time_range_check(&(struct time_range){ opt.from_ms, opt.to_ms }, "flowsift graph") < 0)
+		return 2;
+	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && live) {
+		fprintf(stderr, "flowsift graph: --from and --to select flows of FILE arguments or "
+				"--topic; the live counters use --window\n");
+		return 2;
+	}
 	if (live && opt.no_scale) {
 		fprintf(stderr, "flowsift graph: --no-scale needs FILE arguments or --topic; the live "
 				"counters are already scaled by the sampling rate\n");

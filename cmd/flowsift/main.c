@@ -21,6 +21,12 @@ static const struct command commands[] = {
 	{ "config", cmd_config, "check, print or document the configuration" },
 };
 
+void
+usage_hint(const char *command)
+{
+	fprintf(stderr, "run 'flowsift %s --help' for the options\n", command);
+}
+
 static void
 usage(FILE *out)
 {

@@ -34,6 +34,8 @@
 #include "filter/filter.h"
 #include "flow_scale.h"
 #include "kafka/topic_range.h"
+#include "time_range.h"
+#include "topic_records.h"
 
 #define STDOUT_BUFFER_SIZE (1024 * 1024)
 #define PROGRESS_DELAY_MS 1000
@@ -51,6 +53,7 @@ struct print_args {
 	const char *to;
 	const char *offset;
 	const char *config_path;
+	struct time_range range;        /* --from and --to, parsed */
 	enum output_format format;
 	bool no_header;
 	bool no_scale;
@@ -64,9 +67,14 @@ struct print_run {
 	struct fs_flow_codec *codec;
 	struct fs_decoder *decoder;
 	struct flow_scale scale;
+	struct time_range files_range;  /* flows of files received outside it are left out */
 	uint64_t read;
+	uint64_t outside;               /* flows of files received outside files_range */
+	uint64_t files_skipped;         /* archive files with only flows before --from */
 	uint64_t printed;
 	uint64_t rejected;              /* flows in Kafka messages that could not be decoded */
+	struct topic_records records;   /* alerts and counter samples read from the topic */
+	bool header_pending;            /* the header line is printed before the first row */
 	uint64_t too_long;              /* flows whose line did not fit */
 	/* Progress on a terminal. */
 	bool progress;
@@ -83,7 +91,8 @@ print_help(void)
 	printf(
 		"usage: flowsift print [-f FILTER] [--format table|json|csv] [--fields LIST]\n"
 		"                      [--no-header] [--config FILE]\n"
-		"                      FILE... | --topic TOPIC [--from TIME] [--to TIME] [--offset N]\n"
+		"                      [--from TIME] [--to TIME]\n"
+		"                      FILE... | --topic TOPIC [--offset N]\n"
 		"\n"
 		"Prints flows as an aligned table (default), JSON lines (the objects of\n"
 		"'flowsift decode', counters scaled unless --no-scale) or CSV with a\n"
@@ -96,10 +105,14 @@ print_help(void)
 		"                   file in it, oldest first)\n"
 		"  --topic TOPIC    read the topic from --from (or --offset) up to --to, or\n"
 		"                   up to the last message present at start, then stop\n"
-		"  --from TIME      first message time: 2024-01-02T13:00:00Z, 2024-01-02,\n"
-		"                   Unix seconds, or relative such as -15m, -2h, -1d, now\n"
-		"                   (UTC; default: the oldest message)\n"
-		"  --to TIME        stop before the first message at or after TIME\n"
+		"  --from TIME      2024-01-02T13:00:00Z, 2024-01-02, Unix seconds, or\n"
+		"                   relative such as -15m, -2h, -1d, now (UTC; default:\n"
+		"                   the oldest); a topic is read from the first message\n"
+		"                   with this timestamp; files keep the flows received\n"
+		"                   (time_received_ns) at or after TIME, and archive files\n"
+		"                   that hold only older flows are not read\n"
+		"  --to TIME        topic: stop before the first message at or after TIME;\n"
+		"                   files: keep the flows received before TIME\n"
 		"  --offset N       start at offset N in every partition; -N starts N\n"
 		"                   messages before the end of each partition\n"
 		"\n"
@@ -110,9 +123,10 @@ print_help(void)
 		"                     every column; 'flowsift print --fields help' lists them\n"
 		"                     (table default: " FS_FLOW_TEXT_TABLE_DEFAULT ")\n"
 		"  --no-header        leave out the header line\n"
-		"  --no-scale         print bytes and packets as exported; by default sampled\n"
+		"  --no-scale         print bytes and packets as exported, also for flows\n"
+		"                     that flowsift-enrich scaled; by default sampled\n"
 		"                     counters are multiplied by the sampling rate as\n"
-		"                     flowsift-enrich does, the exported values stay in\n"
+		"                     enrich does, the exported values stay in\n"
 		"                     exported_bytes and exported_packets (JSON, or add them\n"
 		"                     to --fields), and flows enrich scaled stay as they are\n"
 		"  --config FILE      read settings (Kafka servers, log level) from FILE\n"
@@ -221,10 +235,11 @@ clear_progress(struct print_run *run)
 }
 
 static void
-print_header(const struct print_run *run)
+print_header(struct print_run *run)
 {
 	char line[FS_FLOW_TEXT_MAX_LINE];
 
+	run->header_pending = false;
 	if (run->format == OUT_JSON)
 		return;
 	if (fs_flow_text_header(&run->columns,
@@ -248,6 +263,10 @@ emit_flow(const struct fs_flow *read, void *opaque)
 	run->read++;
 	if ((run->read & 1023) == 0)
 		show_progress(run, false);
+	if (!time_range_contains(&run->files_range, read->time_received_ns)) {
+		run->outside++;
+		return;
+	}
 	flow = flow_scale_apply(&run->scale, read, &copy);
 	if (run->filter != NULL && !fs_filter_match(run->filter, flow))
 		return;
@@ -261,6 +280,8 @@ emit_flow(const struct fs_flow *read, void *opaque)
 		run->too_long++;
 		return;
 	}
+	if (run->header_pending)
+		print_header(run);
 	line[len] = '\n';
 	fwrite(line, 1, (size_t)len + 1, stdout);
 	run->printed++;
@@ -318,6 +339,10 @@ print_folder(struct print_run *run, const char *dir)
 	for (size_t i = 0; i < count; i++) {
 		char path[4096];
 
+		if (time_range_skips_archive(&run->files_range, files, count, i)) {
+			run->files_skipped++;
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
 		if (print_archive(run, path) < 0)
 			failed = -1;
@@ -326,8 +351,9 @@ print_folder(struct print_run *run, const char *dir)
 	return failed;
 }
 
+/* Prints the flows of the file or folder at path; next_path is the argument after it, or NULL. */
 static int
-print_file(struct print_run *run, const char *path)
+print_file(struct print_run *run, const char *path, const char *next_path)
 {
 	unsigned char head[FS_ARCHIVE_MAGIC_LEN];
 	struct stat st;
@@ -345,8 +371,13 @@ print_file(struct print_run *run, const char *path)
 	}
 	got = fread(head, 1, sizeof(head), f);
 	fclose(f);
-	if (fs_archive_is_container(head, got))
+	if (fs_archive_is_container(head, got)) {
+		if (time_range_skips_archive_path(&run->files_range, path, next_path)) {
+			run->files_skipped++;
+			return 0;
+		}
 		return print_archive(run, path);
+	}
 	if (fs_capture_read_file(path, decode_datagram, run, err, sizeof(err)) < 0) {
 		clear_progress(run);
 		fprintf(stderr, "flowsift print: %s\n", err);
@@ -371,6 +402,8 @@ handle_message(const void *value, size_t len, int64_t timestamp_ms, int32_t part
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
+	if (topic_records_take(&run->records, value, len))
+		return 0;
 	fs_flow_codec_decode_each(run->codec, value, len, emit_message_flow, run, &run->rejected);
 	return 0;
 }
@@ -379,7 +412,8 @@ static int
 print_topic(struct print_run *run, const struct print_args *args, const struct fs_config *config)
 {
 	struct fs_topic_range_options opt = {
-		.topic = args->topic, .from_ms = -1, .to_ms = -1, .timeout_ms = TOPIC_TIMEOUT_MS,
+		.topic = args->topic, .from_ms = args->range.from_ms, .to_ms = args->range.to_ms,
+		.timeout_ms = TOPIC_TIMEOUT_MS,
 	};
 	struct fs_kafka_props props = fs_kafka_props_config(config);
 	char bootstrap[1024], err[1024];
@@ -388,16 +422,6 @@ print_topic(struct print_run *run, const struct print_args *args, const struct f
 	if (fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift print: %s\n", err);
 		return -1;
-	}
-	if (args->from != NULL && parse_time(args->from, &opt.from_ms) < 0) {
-		fprintf(stderr, "flowsift print: invalid time '%s' for --from; use "
-			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", args->from);
-		return -2;
-	}
-	if (args->to != NULL && parse_time(args->to, &opt.to_ms) < 0) {
-		fprintf(stderr, "flowsift print: invalid time '%s' for --to; use "
-			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", args->to);
-		return -2;
 	}
 	if (args->offset != NULL) {
 		char *end;
@@ -426,7 +450,8 @@ print_topic(struct print_run *run, const struct print_args *args, const struct f
 		fprintf(stderr, "flowsift print: %s\n", err);
 		return -1;
 	}
-	return 0;
+	clear_progress(run);
+	return topic_records_report(&run->records, "flowsift print", args->topic, run->read);
 }
 
 /* Prints the column names that --fields accepts. */
@@ -503,17 +528,29 @@ parse_args(int argc, char **argv, struct print_args *a)
 		fprintf(stderr, "flowsift print: no input; give files or --topic TOPIC\n");
 		goto usage_error;
 	}
-	if (a->topic == NULL && (a->from || a->to || a->offset)) {
-		fprintf(stderr, "flowsift print: --from, --to and --offset need --topic\n");
+	if (a->topic == NULL && a->offset) {
+		fprintf(stderr, "flowsift print: --offset needs --topic\n");
 		goto usage_error;
 	}
+	if (a->from != NULL && parse_time(a->from, &a->range.from_ms) < 0) {
+		fprintf(stderr, "flowsift print: invalid time '%s' for --from; use "
+			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", a->from);
+		goto usage_error;
+	}
+	if (a->to != NULL && parse_time(a->to, &a->range.to_ms) < 0) {
+		fprintf(stderr, "flowsift print: invalid time '%s' for --to; use "
+			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", a->to);
+		goto usage_error;
+	}
+	if (time_range_check(&a->range, "flowsift print") < 0)
+		return 2;
 	if (a->from != NULL && a->offset != NULL) {
 		fprintf(stderr, "flowsift print: give --from or --offset, not both\n");
 		goto usage_error;
 	}
 	return 0;
 usage_error:
-	fprintf(stderr, "Run 'flowsift print --help' for the options.\n");
+	usage_hint("print");
 	return 2;
 }
 
@@ -543,8 +580,8 @@ prepare(struct print_run *run, const struct print_args *args)
 int
 cmd_print(int argc, char **argv)
 {
-	struct print_args args = { .format = OUT_TABLE };
-	struct print_run run = { 0 };
+	struct print_args args = { .format = OUT_TABLE, .range = { -1, -1 } };
+	struct print_run run = { .files_range = { -1, -1 } };
 	struct fs_config *config = NULL;
 	char err[512];
 	int rc, status = 0;
@@ -570,29 +607,36 @@ cmd_print(int argc, char **argv)
 	}
 	run.codec = fs_flow_codec_new(err, sizeof(err));
 	run.decoder = fs_decoder_new(NULL);
-	if (run.codec == NULL || run.decoder == NULL) {
+	if (run.codec == NULL || run.decoder == NULL ||
+	    topic_records_init(&run.records, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift print: cannot start: %s\n",
-			run.codec == NULL ? err : "out of memory");
+			run.decoder == NULL ? "out of memory" : err);
 		status = 1;
 		goto out;
 	}
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_SIZE);
 	run.progress = isatty(STDERR_FILENO) == 1;
 	run.started_ms = fs_monotonic_ms();
-	if (!args.no_header)
-		print_header(&run);
+	/*
+	 * The header waits for the first row, so a topic of alerts or counters
+	 * prints none.  An input without flows still gets one at the end.
+	 */
+	run.header_pending = !args.no_header;
 
 	if (args.topic != NULL) {
 		rc = print_topic(&run, &args, config);
 		if (rc < 0)
 			status = rc == -2 ? 2 : 1;
 	} else {
+		run.files_range = args.range;
 		for (int i = args.first_file; i < argc; i++) {
-			if (print_file(&run, argv[i]) < 0)
+			if (print_file(&run, argv[i], i + 1 < argc ? argv[i + 1] : NULL) < 0)
 				status = 1;
 		}
 	}
 	clear_progress(&run);
+	if (run.header_pending && run.records.alerts == 0 && run.records.counters == 0)
+		print_header(&run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "flowsift print: failed to write to stdout: %s\n", strerror(errno));
 		status = 1;
@@ -600,6 +644,10 @@ cmd_print(int argc, char **argv)
 	if (run.rejected > 0)
 		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows that could not be decoded\n",
 			run.rejected);
+	if (run.outside > 0 || run.files_skipped > 0)
+		fprintf(stderr, "flowsift print: left out %" PRIu64 " flows received outside "
+			"--from/--to; %" PRIu64 " archive files before --from not read\n",
+			run.outside, run.files_skipped);
 	if (run.too_long > 0)
 		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows whose line is too long\n",
 			run.too_long);

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "alert/alert.h"
+#include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -35,12 +36,11 @@
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
+#include "time_range.h"
 
-#define REDIS_TIMEOUT_MS 3000
 #define KEY_MAX 112
 #define MAX_ROWS 100000
 #define MAX_ALERT_ROWS 1000
-#define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
 
 enum report_type {
 	TYPE_SRC,
@@ -126,7 +126,7 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: flowsift report TYPE [--metric METRIC] [--window WINDOW] [--top N]\n"
 		"                       [--format table|csv|json] [-f FILTER] [--config FILE]\n"
-		"                       [FILE... | --topic TOPIC [--from TIME] [--to TIME]]\n"
+		"                       [FILE... | --topic TOPIC] [--from TIME] [--to TIME]\n"
 		"\n"
 		"Without FILE or --topic, reports from the live counters in Redis (every\n"
 		"type) or lists the alerts (type alerts).  With FILE arguments\n"
@@ -138,6 +138,13 @@ usage(FILE *out)
 		fprintf(out, "  %-13s %s%s\n", types[t].name, types[t].summary,
 			types[t].live_dim >= 0 || t == TYPE_TIMESERIES ? " (live or flows)"
 			: t == TYPE_ALERTS ? " (live)" : " (flows)");
+	fprintf(out, "\nThe dimension names of 'flowsift top --by' name the same types:\n");
+	for (int t = 0; t < TYPE_COUNT; t++) {
+		const char *dim = types[t].live_dim >= 0 ? fs_topn_dim_name(types[t].live_dim) : NULL;
+
+		if (dim && strcmp(dim, types[t].name) != 0)
+			fprintf(out, "  %-13s same as %s\n", dim, types[t].name);
+	}
 	fprintf(out,
 		"\n"
 		"options:\n"
@@ -148,13 +155,19 @@ usage(FILE *out)
 		"  -f, --filter EXPR  keep only the flows that match EXPR (docs/filter.md);\n"
 		"                   files and topics only\n"
 		"  --topic TOPIC    read the flows of TOPIC (flows.raw, flows.enriched, ...)\n"
-		"  --from TIME      first message time: Unix seconds, 2026-01-31T12:00:00Z,\n"
-		"                   or an age such as -15m, -2h, -1d (default: the oldest)\n"
-		"  --to TIME        end of the range, exclusive (default: the newest at start)\n"
-		"  --no-scale       files and topics: sum bytes and packets as exported; by\n"
-		"                   default sampled counters are multiplied by the sampling\n"
-		"                   rate as flowsift-enrich does (flows it scaled stay as\n"
-		"                   they are), and the table output says which applies\n"
+		"  --from TIME      files and topics: Unix seconds, 2026-01-31T12:00:00Z,\n"
+		"                   or an age such as -15m, -2h, -1d (default: the oldest);\n"
+		"                   a topic is read from the first message with this\n"
+		"                   timestamp, files keep the flows received\n"
+		"                   (time_received_ns) at or after it, and archive files\n"
+		"                   that hold only older flows are not read\n"
+		"  --to TIME        end of the range, exclusive (default: the newest message\n"
+		"                   at start; for files, no end)\n"
+		"  --no-scale       files and topics: sum bytes and packets as exported, also\n"
+		"                   for flows that flowsift-enrich scaled; by default sampled\n"
+		"                   counters are multiplied by the sampling rate as enrich\n"
+		"                   does (flows it scaled stay as they are), and the table\n"
+		"                   output says which applies\n"
 		"  --config FILE    read settings from FILE\n"
 		"  -h, --help       print this help and exit\n"
 		"\n"
@@ -163,6 +176,7 @@ usage(FILE *out)
 		"  flowsift report conversations -f 'dst port 445' capture.pcap\n"
 		"  flowsift report timeseries --format csv archive/*.avro\n"
 		"  flowsift report ports --topic flows.enriched --from -15m\n"
+		"  flowsift report src archive/ --from -5m\n"
 		"  flowsift report alerts\n", FS_TOPN_MAX_N);
 }
 
@@ -391,6 +405,20 @@ add_flow(const struct fs_flow *flow, void *opaque)
 	return 0;
 }
 
+/* Prints how many flows were read, outside --from/--to and matched, on stderr. */
+static void
+print_read_stats(const struct options *opt, const struct flow_source_stats *stats)
+{
+	fprintf(stderr, "%" PRIu64 " flows read", stats->flows);
+	if (stats->outside || stats->files_skipped)
+		fprintf(stderr, ", %" PRIu64 " received outside --from/--to", stats->outside);
+	if (stats->files_skipped)
+		fprintf(stderr, " (%" PRIu64 " archive files before --from not read)",
+			stats->files_skipped);
+	fprintf(stderr, ", %" PRIu64 " matched%s\n", stats->matched,
+		opt->filter_text ? " the filter" : "");
+}
+
 static int
 report_files(const struct options *opt, int nfiles, char **files)
 {
@@ -429,8 +457,7 @@ report_files(const struct options *opt, int nfiles, char **files)
 	print_rows(opt, rows, n);
 	fflush(stdout);
 	if (opt->format == FORMAT_TABLE) {
-		fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s\n", stats.flows,
-			stats.matched, opt->filter_text ? " the filter" : "");
+		print_read_stats(opt, &stats);
 		fprintf(stderr, "%s\n", stats.scaling);
 	}
 	status = 0;
@@ -441,30 +468,6 @@ out:
 }
 
 /* ---- live ---- */
-
-static redisContext *
-connect_redis(const struct options *opt)
-{
-	struct fs_config *config = NULL;
-	struct fs_redis_url url;
-	redisContext *ctx = NULL;
-	char err[512];
-
-	if (fs_config_load(&config, opt->config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		return NULL;
-	}
-	/* The configuration's error message already tells how to get a Redis, so no hint is added. */
-	if (fs_redis_url_from_config(&url, config, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s\n", err);
-		ctx = NULL;
-	} else if (fs_redis_connect(&url, REDIS_TIMEOUT_MS, &ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift report: %s; %s\n", err, REDIS_HINT);
-		ctx = NULL;
-	}
-	fs_config_free(config);
-	return ctx;
-}
 
 /* Sums the scores of the sorted sets KEYS on the server; returns a decimal string. */
 static const char sum_script[] =
@@ -513,9 +516,14 @@ sum_bucket(redisContext *ctx, const struct options *opt, int64_t start, int64_t 
 		rc = 0;
 	}
 out:
-	if (rc < 0)
-		fprintf(stderr, "flowsift report: reading the %s bucket at %lld from Redis failed; %s\n",
-			fs_topn_window_name(opt->window), (long long)start, REDIS_HINT);
+	if (rc < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "the %s bucket at %lld", fs_topn_window_name(opt->window),
+			 (long long)start);
+		cli_redis_query_failed("flowsift report", what, ctx,
+				       r && r->type == REDIS_REPLY_ERROR ? r->str : NULL);
+	}
 	if (r)
 		freeReplyObject(r);
 	free(argv);
@@ -561,7 +569,7 @@ report_live(const struct options *opt)
 	struct fs_topn_row *trows = NULL;
 	struct row *rows = NULL;
 	redisContext *ctx;
-	int nrows = 0, status = 1;
+	int nrows = 0, status = 1, rc;
 	/*
 	 * Rewritten keys sort differently from the members among ties, so
 	 * conversations and protocols read FS_TOPN_MAX_N rows, rank them by
@@ -580,7 +588,7 @@ report_live(const struct options *opt)
 				"counters are already summed\n");
 		return 2;
 	}
-	ctx = connect_redis(opt);
+	ctx = cli_redis_open(opt->config_path, "flowsift report");
 	if (!ctx)
 		return 1;
 	if (opt->type == TYPE_TIMESERIES) {
@@ -592,10 +600,10 @@ report_live(const struct options *opt)
 	rows = calloc((size_t)fetch, sizeof(*rows));
 	if (!trows || !rows)
 		goto out;
-	if (fs_topn_query(ctx, (enum fs_topn_dim)types[opt->type].live_dim, opt->metric, opt->window,
-			  fetch, (int64_t)time(NULL), trows, &nrows) < 0) {
-		fprintf(stderr, "flowsift report: reading the counters from Redis failed; %s\n",
-			REDIS_HINT);
+	rc = fs_topn_query(ctx, (enum fs_topn_dim)types[opt->type].live_dim, opt->metric,
+			   opt->window, fetch, (int64_t)time(NULL), trows, &nrows);
+	if (rc < 0) {
+		cli_redis_query_failed("flowsift report", "the counters", ctx, NULL);
 		goto out;
 	}
 	for (int i = 0; i < nrows; i++) {
@@ -655,7 +663,7 @@ collect_json(const redisReply *reply, json_t *alerts, int open)
 static int
 report_alerts(const struct options *opt)
 {
-	redisContext *ctx = connect_redis(opt);
+	redisContext *ctx = cli_redis_open(opt->config_path, "flowsift report");
 	redisReply *keys = NULL, *recent = NULL, *open = NULL;
 	json_t *alerts = json_array();
 	size_t i;
@@ -669,7 +677,10 @@ report_alerts(const struct options *opt)
 	keys = redisCommand(ctx, "ZREVRANGE " FS_DETECT_OPEN_KEY " 0 %d", MAX_ALERT_ROWS - 1);
 	recent = redisCommand(ctx, "ZREVRANGE " FS_DETECT_RECENT_KEY " 0 %d", MAX_ALERT_ROWS - 1);
 	if (!keys || !recent || keys->type != REDIS_REPLY_ARRAY) {
-		fprintf(stderr, "flowsift report: reading the alerts from Redis failed; %s\n", REDIS_HINT);
+		const redisReply *bad = keys && keys->type == REDIS_REPLY_ERROR ? keys : recent;
+
+		cli_redis_query_failed("flowsift report", "the alerts", ctx,
+				       bad && bad->type == REDIS_REPLY_ERROR ? bad->str : NULL);
 		goto out;
 	}
 	for (i = 0; i < keys->elements; i++)
@@ -743,6 +754,28 @@ out:
 }
 
 /* ---- main ---- */
+
+/*
+ * Returns the report type named name, or whose live dimension `flowsift
+ * top --by` names name (src_addr for src, dst_port for ports), or -1.
+ */
+static int
+find_type(const char *name)
+{
+	enum fs_topn_dim dim;
+
+	for (int t = 0; t < TYPE_COUNT; t++) {
+		if (strcmp(name, types[t].name) == 0)
+			return t;
+	}
+	if (fs_topn_dim_parse(name, &dim) < 0)
+		return -1;
+	for (int t = 0; t < TYPE_COUNT; t++) {
+		if (types[t].live_dim == (int)dim)
+			return t;
+	}
+	return -1;
+}
 
 static int
 parse_options(int argc, char **argv, struct options *opt)
@@ -818,7 +851,7 @@ parse_options(int argc, char **argv, struct options *opt)
 			}
 			break;
 		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
+		default: usage_hint("report"); return 2;
 		}
 	}
 	return 0;
@@ -830,6 +863,7 @@ cmd_report(int argc, char **argv)
 	struct options opt = {
 		.metric = FS_TOPN_BYTES, .window = FS_TOPN_5M, .n = 10, .from_ms = -1, .to_ms = -1,
 	};
+	bool has_flows;
 	int rc, t;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -837,12 +871,12 @@ cmd_report(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		usage(stderr);
+		fprintf(stderr, "flowsift report: no report TYPE; give one of the types that "
+				"'flowsift report --help' lists, such as src\n");
 		return 2;
 	}
-	for (t = 0; t < TYPE_COUNT && strcmp(argv[1], types[t].name) != 0; t++)
-		;
-	if (t == TYPE_COUNT) {
+	t = find_type(argv[1]);
+	if (t < 0) {
 		fprintf(stderr, "flowsift report: unknown report type '%s'; run 'flowsift report --help' "
 				"for the list\n", argv[1]);
 		return 2;
@@ -855,13 +889,17 @@ cmd_report(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	/* Libraries log to stderr; only errors matter to a one-shot command. */
 	fs_log_set_level(FS_LOG_ERR);
-	if (opt.type == TYPE_ALERTS)
-		return report_alerts(&opt);
-	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && !opt.topic) {
-		fprintf(stderr, "flowsift report: --from and --to select a range of --topic\n");
+	if (time_range_check(&(struct time_range){ opt.from_ms, opt.to_ms }, "flowsift report") < 0)
+		return 2;
+	has_flows = optind + 1 < argc || opt.topic;
+	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && (!has_flows || opt.type == TYPE_ALERTS)) {
+		fprintf(stderr, "flowsift report: --from and --to select flows of FILE arguments or "
+				"--topic; the live counters use --window\n");
 		return 2;
 	}
-	if (optind + 1 < argc || opt.topic)
+	if (opt.type == TYPE_ALERTS)
+		return report_alerts(&opt);
+	if (has_flows)
 		return report_files(&opt, argc - 1 - optind, argv + 1 + optind);
 	if (opt.no_scale) {
 		fprintf(stderr, "flowsift report: --no-scale needs FILE arguments or --topic; the live "

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -23,11 +24,9 @@
 #include "redis/redis_url.h"
 #include "redis/topn.h"
 
-#define REDIS_TIMEOUT_MS 3000
 #define DEFAULT_INTERVAL_S 2
 #define MAX_INTERVAL_S 3600
 #define CLEAR_SCREEN "\033[H\033[2J"
-#define REDIS_HINT "start `make run`, or set redis.url in the configuration or FLOWSIFT_REDIS_URL"
 
 enum output_format {
 	FORMAT_TABLE,
@@ -119,9 +118,9 @@ parse_int(const char *text, int min, int max, int *value)
 static int
 bad_option(const char *option, const char *value, const char *expected)
 {
-	fprintf(stderr, "flowsift top: invalid %s '%s': expected %s\n\n", option, value,
+	fprintf(stderr, "flowsift top: invalid %s '%s': expected %s\n", option, value,
 		expected);
-	usage(stderr);
+	usage_hint("top");
 	return 2;
 }
 
@@ -195,13 +194,13 @@ parse_options(int argc, char **argv, struct top_options *opts)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			usage_hint("top");
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "flowsift top: unexpected argument '%s'\n\n", argv[optind]);
-		usage(stderr);
+		fprintf(stderr, "flowsift top: unexpected argument '%s'\n", argv[optind]);
+		usage_hint("top");
 		return 2;
 	}
 	return -1;
@@ -316,19 +315,14 @@ find_redis(const struct top_options *opts, struct fs_redis_url *url)
 static int
 ensure_connected(const struct fs_redis_url *url, redisContext **ctx)
 {
-	char err[512];
-
 	if (*ctx != NULL && (*ctx)->err == 0)
 		return 0;
 	if (*ctx != NULL) {
 		redisFree(*ctx);
 		*ctx = NULL;
 	}
-	if (fs_redis_connect(url, REDIS_TIMEOUT_MS, ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift top: %s; %s\n", err, REDIS_HINT);
-		return -1;
-	}
-	return 0;
+	*ctx = cli_redis_connect(url, "flowsift top");
+	return *ctx != NULL ? 0 : -1;
 }
 
 /* Queries and prints once.  Returns 0 or -1 after printing the reason. */

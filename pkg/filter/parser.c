@@ -456,15 +456,16 @@ parse_prefix(struct parser *p, int field, bool host_only, struct fs_filter_value
 		char *end;
 		unsigned long n;
 
-		if (host_only)
-			return fail(p, p->tok.pos,
-				    "expected an address without a prefix length after 'host'; "
-				    "use 'net %s/%s' to match a prefix", text, slash + 1);
+		/* The length is checked first, so the hint below names only a valid prefix. */
 		errno = 0;
 		n = strtoul(slash + 1, &end, 10);
 		if (errno != 0 || end == slash + 1 || *end != '\0' || n > bits)
 			return fail(p, p->tok.pos + addr_len + 1,
 				    "expected a prefix length 0..%u, found '%s'", bits, slash + 1);
+		if (host_only)
+			return fail(p, p->tok.pos,
+				    "expected an address without a prefix length after 'host'; "
+				    "use 'net %s/%s' to match a prefix", text, slash + 1);
 		bits = (unsigned)n;
 	}
 	memset(out, 0, sizeof(*out));
