@@ -28,6 +28,7 @@
 #include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
+#include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "detect/detect.h"
@@ -232,8 +233,8 @@ table_add(struct table *t, const char *key, const struct fs_flow *flow)
 		snprintf(r->key, sizeof(r->key), "%s", key);
 		t->count++;
 	}
-	r->bytes += fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0;
-	r->packets += fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0;
+	r->bytes = fs_count_add(r->bytes, fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0);
+	r->packets = fs_count_add(r->packets, fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0);
 	r->flows++;
 	return 0;
 }
@@ -512,7 +513,7 @@ sum_bucket(redisContext *ctx, const struct options *opt, int64_t start, int64_t 
 	}
 	r = redisCommandArgv(ctx, sources->count + 3, argv, NULL);
 	if (r && r->type == REDIS_REPLY_STRING) {
-		*sum = strtoull(r->str, NULL, 10);
+		*sum = fs_count_clamp(strtoull(r->str, NULL, 10));
 		rc = 0;
 	}
 out:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "redis/redis_url.h"
@@ -68,9 +69,9 @@ fs_redis_parse_score(const redisReply *reply, uint64_t *value)
 	if (reply->type != REDIS_REPLY_STRING)
 		return FS_ERR_INVALID;
 	d = strtod(reply->str, &end);
-	if (end == reply->str || *end != '\0' || !isfinite(d) || d < 0 ||
-	    d >= 18446744073709551616.0)
+	if (end == reply->str || *end != '\0' || isnan(d) || d < 0)
 		return FS_ERR_INVALID;
-	*value = (uint64_t)d;
+	/* A sum past FS_COUNT_MAX (a hostile exporter's counts) reads as FS_COUNT_MAX. */
+	*value = d >= (double)FS_COUNT_MAX ? FS_COUNT_MAX : (uint64_t)d;
 	return 0;
 }

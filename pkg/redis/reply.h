@@ -32,9 +32,9 @@ int fs_redis_read_replies(redisContext *ctx, redisReply **replies, int count,
 void fs_redis_free_replies(redisReply **replies, int count);
 
 /*
- * Parses a score: a bulk string in RESP2, or nil, which reads as 0.
- * Returns 0, or FS_ERR_INVALID for anything else, a negative score or one
- * that does not fit 64 bits.
+ * Parses a score: a bulk string in RESP2, or nil, which reads as 0.  A score
+ * of FS_COUNT_MAX (core/count.h) or more reads as FS_COUNT_MAX.  Returns 0,
+ * or FS_ERR_INVALID for anything else, a negative score or NaN.
  */
 int fs_redis_parse_score(const redisReply *reply, uint64_t *value);
 

@@ -2,7 +2,6 @@
 #include "redis/topn.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +12,10 @@
 #include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "redis/redis_url.h"
+#include "redis/reply.h"
 #include "redis/resp_writer.h"
 #include "redis/topn_rollup.h"
-#include "redis/redis_url.h"
 
 #define KEY_LEN 96          /* fits the prefix, names and a 20-digit bucket */
 #define MAX_BUCKETS 24      /* the largest bucket count in window_table */
@@ -1110,27 +1110,6 @@ free_replies(redisReply **replies, int count)
 	}
 }
 
-/* Parses a score reply (a bulk string in RESP2) or nil (as 0). */
-static int
-parse_score(const redisReply *reply, uint64_t *value)
-{
-	char *end;
-	double d;
-
-	if (reply->type == REDIS_REPLY_NIL) {
-		*value = 0;
-		return 0;
-	}
-	if (reply->type != REDIS_REPLY_STRING)
-		return FS_ERR_INVALID;
-	d = strtod(reply->str, &end);
-	if (end == reply->str || *end != '\0' || isnan(d) || d < 0)
-		return FS_ERR_INVALID;
-	/* A sum past FS_COUNT_MAX (a hostile exporter's counts) reads as FS_COUNT_MAX. */
-	*value = d >= (double)FS_COUNT_MAX ? FS_COUNT_MAX : (uint64_t)d;
-	return 0;
-}
-
 static uint64_t *
 row_metric(struct fs_topn_row *row, enum fs_topn_metric metric)
 {
@@ -1163,7 +1142,7 @@ take_members(const redisReply *reply, int with_scores, enum fs_topn_metric metri
 			return FS_ERR_INVALID;
 		memset(row, 0, sizeof(*row));
 		memcpy(row->key, member->str, member->len);
-		if (with_scores && parse_score(reply->element[i + 1], &score) < 0)
+		if (with_scores && fs_redis_parse_score(reply->element[i + 1], &score) < 0)
 			return FS_ERR_INVALID;
 		*row_metric(row, metric) = score;
 		(*count)++;
@@ -1316,11 +1295,12 @@ query_other_metrics(redisContext *ctx, enum fs_topn_dim dim, const struct fs_top
 			for (int i = 0; i < nrows; i++) {
 				uint64_t v;
 
-				if (parse_score(r->element[i], &v) < 0) {
+				if (fs_redis_parse_score(r->element[i], &v) < 0) {
 					rc = FS_ERR_INVALID;
 					break;
 				}
-				*row_metric(&rows[i], (enum fs_topn_metric)m) += v;
+				*row_metric(&rows[i], (enum fs_topn_metric)m) =
+					fs_count_add(*row_metric(&rows[i], (enum fs_topn_metric)m), v);
 			}
 		}
 	}

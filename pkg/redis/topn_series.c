@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "redis/reply.h"
@@ -60,7 +61,7 @@ add_values(struct fs_topn_series *s, int point, const redisReply *reply)
 
 		if (fs_redis_parse_score(reply->element[m], &v) < 0)
 			return FS_ERR_INVALID;
-		s->values[m][point] += v;
+		s->values[m][point] = fs_count_add(s->values[m][point], v);
 	}
 	return 0;
 }
@@ -76,7 +77,7 @@ add_total(struct fs_topn_series *s, int point, const redisReply *reply)
 
 		if (fs_redis_parse_score(reply->element[i], &v) < 0)
 			return FS_ERR_INVALID;
-		s->total[point] += v;
+		s->total[point] = fs_count_add(s->total[point], v);
 	}
 	return 0;
 }
