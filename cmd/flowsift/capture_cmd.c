@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "kafka/consumer.h"
@@ -322,6 +323,8 @@ cmd_capture(int argc, char **argv)
 	fs_log(FS_LOG_INFO, "capture", "keeping topic %s in %s (group %s)", args.topic,
 	       args.dir, args.group);
 	status = run_capture(&run, args.sync_ms);
+	/* The archive is closed by now; leaving the group must not hang on a broker that is gone. */
+	fs_exit_deadline_arm("capture", FS_EXIT_DEADLINE_S);
 	log_stats(&run);
 	fs_log(FS_LOG_INFO, "capture", "stopped");
 out:
