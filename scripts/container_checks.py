@@ -25,7 +25,9 @@ flowsift-console must receive the Redis password as redis.password
 (FLOWSIFT_REDIS_PASSWORD or _FILE), the same way, and never inside
 FLOWSIFT_REDIS_URL.
 The Dockerfile must install the -dev package of every pkg-config library of
-the Makefile and a runtime package for every shared library the binaries link.
+the Makefile, nodejs and npm when it ships flowsift-console (whose page
+scripts/build-web.sh bundles), and a runtime package for every shared
+library the binaries link.
 
   container_checks.py compose BUILD_DIR
   container_checks.py deploy BUILD_DIR NODE_MODULES_DIR
@@ -54,7 +56,7 @@ METRICS_KEYS = {
     "flowsift-report": "report.metrics.listen",
 }
 # Servers that are not workers: the key of their listen address, and the
-# (liveness, readiness) probe paths.  Only the Kubernetes manifests run them.
+# (liveness, readiness) probe paths.
 SERVER_KEYS = {"flowsift-console": "console.listen"}
 PROBE_PATHS = {"flowsift-console": ("/healthz", "/healthz")}
 # Packages every debian:12-slim image already has.
@@ -203,6 +205,10 @@ def check_dockerfile(build, facts):
             fail(where, f"{b} is not copied into the runtime stage")
     for b in sorted(facts["shipped"] - build.binaries):
         fail(where, f"copies {b}, which the build does not produce")
+    node = {"nodejs", "npm"}
+    if "flowsift-console" in facts["shipped"] and not node <= facts["build_packages"]:
+        fail(where, f"build stage lacks {' and '.join(sorted(node - facts['build_packages']))}, "
+             "which scripts/build-web.sh needs to bundle the page of flowsift-console")
     makefile = open(os.path.join(ROOT, "Makefile")).read()
     pkgs = re.search(r"^PKGS\s*:=\s*(.*)$", makefile, re.M).group(1).split()
     for pkg in pkgs:
@@ -225,7 +231,7 @@ def check_dockerfile(build, facts):
         pkg = package_of(lib)
         if pkg and pkg not in facts["runtime_packages"] | BASE_PACKAGES:
             fail(where, f"runtime stage lacks {pkg}, which provides {os.path.basename(lib)}")
-    for key in METRICS_KEYS.values():
+    for key in list(METRICS_KEYS.values()) + list(SERVER_KEYS.values()):
         default = run([build.cli, "config", "--config", "/dev/null", "get", key]).stdout.strip()
         port = default.rsplit(":", 1)[-1]
         if port not in facts["expose"]:
@@ -286,7 +292,7 @@ def check_compose(build):
             command = command.split()
         check_container(where, build, command, compose_ports(svc), env, config_text, facts["shipped"])
         workers.add(command[0] if command else None)
-    for binary in sorted(set(METRICS_KEYS) - workers):
+    for binary in sorted((set(METRICS_KEYS) | set(SERVER_KEYS)) - workers):
         fail("docker/compose.yaml", f"no service runs {binary}")
 
 
