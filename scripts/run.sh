@@ -8,7 +8,7 @@
 # State lives under run.dir (default run/): the embedded broker's address,
 # the Redis URL and socket, and one log file per process in run/logs/.
 # Ctrl-C, SIGTERM or a hangup stops every process in reverse start order and
-# ends the script with status 0; a process that fails ends it with status 1.
+# ends the script with status 0.  A process that fails ends it with status 1.
 # RUN_REDIS_PORT sets the first port tried for the Redis it starts (16379).
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,7 +63,7 @@ cleanup() {
 	echo "run: stopped; logs are in $run_dir/logs/" 2>/dev/null || true
 }
 # A stop request ends the run here, so the loops below never see the
-# processes it stopped; on any other exit the status stays.
+# processes it stopped.  Any other exit keeps its status.
 trap 'cleanup; exit 0' INT TERM HUP
 trap cleanup EXIT
 
