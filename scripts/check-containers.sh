@@ -3,6 +3,8 @@
 # `docker-compose config` must accept docker/compose.yaml, and every service's
 # command, ports, mounted files and settings, and the Dockerfile's packages
 # and binaries, must match what `make` produced (scripts/container_checks.py).
+# Every worker and the console must have a service, and the build stage must
+# install nodejs and npm for the console's page.
 # Then it checks an altered copy and expects the checks to fail.
 #   scripts/check-containers.sh [BUILD_DIR]
 set -eu
@@ -18,10 +20,14 @@ broken=$(mktemp -d)
 trap 'rm -rf "$broken"' EXIT
 cp -r docker/. "$broken/"
 sed -i 's/127.0.0.1:9104:9104/127.0.0.1:9104:9199/' "$broken/compose.yaml"
+sed -i 's/command: \["flowsift-console"\]/command: ["flowsift-report"]/' "$broken/compose.yaml"
+sed -i '/^ *nodejs npm \\$/d' "$broken/Dockerfile"
 if CHECK_DOCKER_DIR="$broken" python3 scripts/container_checks.py compose "$build" >"$broken/out" 2>&1 ||
-	! grep -q "TCP 9104, which the container does not expose" "$broken/out"; then
+	! grep -q "TCP 9104, which the container does not expose" "$broken/out" ||
+	! grep -q "no service runs flowsift-console" "$broken/out" ||
+	! grep -q "build stage lacks nodejs and npm" "$broken/out"; then
 	cat "$broken/out"
-	echo "check-containers: a wrong metrics port in compose.yaml went unnoticed" >&2
+	echo "check-containers: a wrong metrics port, a missing console or missing npm went unnoticed" >&2
 	exit 1
 fi
-echo "check-containers: a wrong metrics port is detected"
+echo "check-containers: a wrong metrics port, a missing console service and a build stage without npm are detected"

@@ -13,8 +13,21 @@ and of the rendered Kubernetes manifests must:
     API on console.listen, probed on /healthz, with console.token.file in a
     mounted Secret and a ClusterIP Service only);
   - run as a non-root user with a read-only root filesystem.
+Containers of other images in a pod (init containers, sidecars such as
+geoipupdate) need a pinned image tag, resource requests and the same
+security context.  In the Kubernetes manifests, the files that enrich and
+filter reload (enrich.geoip.*, enrich.interfaces.map, enrich.prefixes,
+filter.rules) must lie in a volume mounted without subPath, because the
+kubelet never updates a subPath mount.  That volume is a ConfigMap with the
+file's key, an emptyDir that an init container writes, or any other kind
+(such as a PersistentVolumeClaim), which is not checked.  flowsift-report and
+flowsift-console must receive the Redis password as redis.password
+(FLOWSIFT_REDIS_PASSWORD or _FILE), the same way, and never inside
+FLOWSIFT_REDIS_URL.
 The Dockerfile must install the -dev package of every pkg-config library of
-the Makefile and a runtime package for every shared library the binaries link.
+the Makefile, nodejs and npm when it ships flowsift-console (whose page
+scripts/build-web.sh bundles), and a runtime package for every shared
+library the binaries link.
 
   container_checks.py compose BUILD_DIR
   container_checks.py deploy BUILD_DIR NODE_MODULES_DIR
@@ -43,11 +56,20 @@ METRICS_KEYS = {
     "flowsift-report": "report.metrics.listen",
 }
 # Servers that are not workers: the key of their listen address, and the
-# (liveness, readiness) probe paths.  Only the Kubernetes manifests run them.
+# (liveness, readiness) probe paths.
 SERVER_KEYS = {"flowsift-console": "console.listen"}
 PROBE_PATHS = {"flowsift-console": ("/healthz", "/healthz")}
 # Packages every debian:12-slim image already has.
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+# Files a worker reloads when they change, by binary, and the key of its check interval.
+RELOADED_FILES = {
+    "flowsift-enrich": (["enrich.geoip.city", "enrich.geoip.asn", "enrich.interfaces.map",
+                         "enrich.prefixes"], "enrich.reload.interval"),
+    "flowsift-filter": (["filter.rules"], "filter.reload.interval"),
+}
+# Programs that connect to Redis, and the variables that may set redis.password.
+REDIS_CLIENTS = {"flowsift-report", "flowsift-console"}
+REDIS_PASSWORD_VARS = ("FLOWSIFT_REDIS_PASSWORD", "FLOWSIFT_REDIS_PASSWORD_FILE")
 
 errors = []
 
@@ -183,6 +205,10 @@ def check_dockerfile(build, facts):
             fail(where, f"{b} is not copied into the runtime stage")
     for b in sorted(facts["shipped"] - build.binaries):
         fail(where, f"copies {b}, which the build does not produce")
+    node = {"nodejs", "npm"}
+    if "flowsift-console" in facts["shipped"] and not node <= facts["build_packages"]:
+        fail(where, f"build stage lacks {' and '.join(sorted(node - facts['build_packages']))}, "
+             "which scripts/build-web.sh needs to bundle the page of flowsift-console")
     makefile = open(os.path.join(ROOT, "Makefile")).read()
     pkgs = re.search(r"^PKGS\s*:=\s*(.*)$", makefile, re.M).group(1).split()
     for pkg in pkgs:
@@ -205,7 +231,7 @@ def check_dockerfile(build, facts):
         pkg = package_of(lib)
         if pkg and pkg not in facts["runtime_packages"] | BASE_PACKAGES:
             fail(where, f"runtime stage lacks {pkg}, which provides {os.path.basename(lib)}")
-    for key in METRICS_KEYS.values():
+    for key in list(METRICS_KEYS.values()) + list(SERVER_KEYS.values()):
         default = run([build.cli, "config", "--config", "/dev/null", "get", key]).stdout.strip()
         port = default.rsplit(":", 1)[-1]
         if port not in facts["expose"]:
@@ -266,7 +292,7 @@ def check_compose(build):
             command = command.split()
         check_container(where, build, command, compose_ports(svc), env, config_text, facts["shipped"])
         workers.add(command[0] if command else None)
-    for binary in sorted(set(METRICS_KEYS) - workers):
+    for binary in sorted((set(METRICS_KEYS) | set(SERVER_KEYS)) - workers):
         fail("docker/compose.yaml", f"no service runs {binary}")
 
 
@@ -278,7 +304,11 @@ def load_yaml_docs(path):
 
 
 def deep_merge(base, patch):
-    """Strategic merge for the fields deploy/ patches: maps merge, named lists merge by name."""
+    """Strategic merge for the fields deploy/ patches: maps merge, named lists merge by name.
+
+    A merged named list has the patch's items first, in the patch's order, then
+    the base's other items, which is the order `kubectl kustomize` (v5) gives.
+    """
     if isinstance(base, dict) and isinstance(patch, dict):
         out = dict(base)
         for k, v in patch.items():
@@ -286,15 +316,11 @@ def deep_merge(base, patch):
         return out
     if isinstance(base, list) and isinstance(patch, list) and all(
             isinstance(x, dict) and "name" in x for x in base + patch):
-        out = [dict(x) for x in base]
-        for item in reversed(patch):
-            for i, x in enumerate(out):
-                if x["name"] == item["name"]:
-                    out[i] = deep_merge(x, item)
-                    break
-            else:
-                out.insert(0, item)
-        return out
+        by_name = {x["name"]: x for x in base}
+        out = [deep_merge(by_name[item["name"]], item) if item["name"] in by_name else item
+               for item in patch]
+        patched = {item["name"] for item in patch}
+        return out + [dict(x) for x in base if x["name"] not in patched]
     return patch
 
 
@@ -354,6 +380,81 @@ def env_for_check(container):
     return {k: v for k, v in values.items() if k.startswith("FLOWSIFT_")}
 
 
+def is_flowsift(container):
+    """Return whether the container runs the flowsift image, whatever registry and tag an overlay sets."""
+    name = container.get("image", "").split("@")[0].rsplit("/", 1)[-1]
+    return name.split(":")[0] == "flowsift"
+
+
+def check_security(where, container):
+    sc = container.get("securityContext", {})
+    if not sc.get("readOnlyRootFilesystem"):
+        fail(where, "readOnlyRootFilesystem must be true")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        fail(where, "allowPrivilegeEscalation must be false")
+    if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+        fail(where, "capabilities must drop ALL")
+    if not container.get("resources", {}).get("requests"):
+        fail(where, "no resource requests")
+
+
+def worker_container(dep):
+    """Return the first flowsift container of a Deployment (its worker), or the first container."""
+    containers = dep["spec"]["template"]["spec"]["containers"]
+    return next((c for c in containers if is_flowsift(c)), containers[0])
+
+
+def check_other_container(where, container):
+    """Check an init container or sidecar of another image: a pinned tag, no privileges, requests."""
+    check_security(where, container)
+    image = container.get("image", "")
+    name = image.split("@")[0].rsplit("/", 1)[-1]
+    if "@" not in image and (":" not in name or name.endswith(":latest")):
+        fail(where, f"image {image or '(none)'} has no pinned tag or digest")
+
+
+def check_reloaded_files(where, build, container, pod, config_text, configmaps):
+    """Check that the files a worker reloads lie in a volume that the kubelet keeps current."""
+    keys, interval_key = RELOADED_FILES.get(container["command"][0], ([], None))
+    if not keys:
+        return
+    values, error = build.config(config_text, env_for_check(container), keys + [interval_key])
+    if error:
+        return  # check_container has reported it
+    paths = {k: values[k] for k in keys if values[k]}
+    if paths and values[interval_key] == "0":
+        fail(where, f"{interval_key} = 0: {', '.join(sorted(paths))} would reload only on SIGHUP, "
+             "which nothing sends in Kubernetes")
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    init_names = {c["name"] for c in pod.get("initContainers", [])}
+    for key, path in sorted(paths.items()):
+        mounts = [m for m in container.get("volumeMounts", [])
+                  if path == m["mountPath"] or path.startswith(m["mountPath"].rstrip("/") + "/")]
+        if not mounts:
+            fail(where, f"{key} = {path} is in no volume mounted into the container")
+            continue
+        mount = max(mounts, key=lambda m: len(m["mountPath"]))
+        if mount.get("subPath") or mount.get("subPathExpr"):
+            fail(where, f"{key} = {path} is in volume {mount['name']} mounted with subPath, "
+                 "which the kubelet never updates: mount the whole volume as a folder")
+            continue
+        volume = volumes.get(mount["name"], {})
+        relative = path[len(mount["mountPath"].rstrip("/")) + 1:]
+        if "configMap" in volume:
+            cm_name = volume["configMap"]["name"]
+            items = volume["configMap"].get("items")
+            names = [i["path"] for i in items] if items else list(configmaps.get(cm_name, {}).get("data", {}))
+            if cm_name in configmaps and relative not in names:
+                fail(where, f"{key} = {path}, but the volume of ConfigMap {cm_name} has no file {relative}")
+        elif "emptyDir" in volume:
+            writers = {c["name"] for c in pod.get("initContainers", []) + pod["containers"]
+                       if c is not container and any(m["name"] == mount["name"] and not m.get("readOnly")
+                                                     for m in c.get("volumeMounts", []))}
+            if not writers & init_names:
+                fail(where, f"{key} = {path} is in emptyDir {mount['name']}, which no init container "
+                     f"writes, so the file is missing when {container['command'][0]} starts")
+
+
 def check_deployment(where, build, dep, configmaps, shipped):
     pod = dep["spec"]["template"]["spec"]
     psc = pod.get("securityContext", {})
@@ -364,17 +465,13 @@ def check_deployment(where, build, dep, configmaps, shipped):
     if any(labels.get(k) != v for k, v in selector.items()):
         fail(where, "the selector does not match the pod template's labels")
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for c in pod.get("initContainers", []) + [c for c in pod["containers"] if not is_flowsift(c)]:
+        check_other_container(f"{where} container {c['name']}", c)
     for c in pod["containers"]:
+        if not is_flowsift(c):
+            continue
         cwhere = f"{where} container {c['name']}"
-        sc = c.get("securityContext", {})
-        if not sc.get("readOnlyRootFilesystem"):
-            fail(cwhere, "readOnlyRootFilesystem must be true")
-        if sc.get("allowPrivilegeEscalation") is not False:
-            fail(cwhere, "allowPrivilegeEscalation must be false")
-        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
-            fail(cwhere, "capabilities must drop ALL")
-        if not c.get("resources", {}).get("requests"):
-            fail(cwhere, "no resource requests")
+        check_security(cwhere, c)
         config_text = None
         for m in c.get("volumeMounts", []):
             vol = volumes.get(m["name"], {})
@@ -383,10 +480,6 @@ def check_deployment(where, build, dep, configmaps, shipped):
                 fail(cwhere, f"mounts ConfigMap {cm_name}, which the manifests do not define")
             elif cm_name and m["mountPath"] == "/etc/flowsift":
                 config_text = configmaps[cm_name].get("data", {}).get("flowsift.conf")
-                rules = re.search(r"^filter\.rules\s*=\s*/etc/flowsift/(\S+)", config_text or "", re.M)
-                if rules and rules.group(1) not in configmaps[cm_name].get("data", {}):
-                    fail(cwhere, f"filter.rules names /etc/flowsift/{rules.group(1)}, "
-                         f"which ConfigMap {cm_name} does not hold")
         if config_text is None:
             fail(cwhere, "mounts no ConfigMap with flowsift.conf at /etc/flowsift")
             continue
@@ -399,6 +492,7 @@ def check_deployment(where, build, dep, configmaps, shipped):
         binary = c["command"][0]
         if binary == "flowsift-console":
             check_console_token(cwhere, build, c, pod, config_text)
+        check_reloaded_files(cwhere, build, c, pod, config_text, configmaps)
         paths = PROBE_PATHS.get(binary, ("/healthz", "/readyz"))
         for probe, path in zip(("livenessProbe", "readinessProbe"), paths):
             get = c.get(probe, {}).get("httpGet", {})
@@ -450,10 +544,30 @@ def check_deploy(build, modules):
                 pods[o["metadata"]["name"]] = (o, check_deployment(
                     f"{rel} Deployment {o['metadata']['name']}", build, o, configmaps, shipped))
         check_references(rel, objects, pods)
-        workers = {d["spec"]["template"]["spec"]["containers"][0].get("command", [""])[0]
+        check_redis_password(rel, pods)
+        workers = {worker_container(d).get("command", [""])[0]
                    for d, _ in pods.values()}
         for binary in sorted(set(METRICS_KEYS) - workers):
             fail(rel, f"no Deployment runs {binary}")
+
+
+def check_redis_password(rel, pods):
+    """Check that report and the console get redis.password the same way, never in FLOWSIFT_REDIS_URL."""
+    ways = {}
+    for name, (dep, _) in sorted(pods.items()):
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            if not is_flowsift(c) or (c.get("command") or [""])[0] not in REDIS_CLIENTS:
+                continue
+            where = f"{rel} Deployment {name} container {c['name']}"
+            env = {e["name"]: e for e in c.get("env", [])}
+            url = env.get("FLOWSIFT_REDIS_URL")
+            if url is not None and ("valueFrom" in url or re.search(r"\$\(|@", str(url.get("value", "")))):
+                fail(where, "FLOWSIFT_REDIS_URL carries the Redis password: keep redis.url in the "
+                     "ConfigMap and pass the password as FLOWSIFT_REDIS_PASSWORD from the Secret")
+            ways[where] = ", ".join(v for v in REDIS_PASSWORD_VARS if v in env) or "no password variable"
+    if len(set(ways.values())) > 1:
+        fail(rel, "flowsift-report and flowsift-console get the Redis password in different ways: "
+             + "; ".join(f"{where}: {way}" for where, way in sorted(ways.items())))
 
 
 def check_references(rel, objects, pods):
@@ -470,14 +584,14 @@ def check_references(rel, objects, pods):
             if not targets:
                 fail(where, "selects no Deployment")
             console = [t for t in targets
-                       if pods[t][0]["spec"]["template"]["spec"]["containers"][0].get("command", [""])[0]
+                       if worker_container(pods[t][0]).get("command", [""])[0]
                        == "flowsift-console"]
             if console and o["spec"].get("type", "ClusterIP") != "ClusterIP":
                 fail(where, f"exposes flowsift-console as type {o['spec']['type']}: "
                      "keep it ClusterIP and add an Ingress with TLS if it must be reached from outside")
             for p in o["spec"].get("ports", []):
                 for t in targets:
-                    c = pods[t][0]["spec"]["template"]["spec"]["containers"][0]
+                    c = worker_container(pods[t][0])
                     names = {q.get("name"): (q["containerPort"], q.get("protocol", "TCP")) for q in c.get("ports", [])}
                     target = names.get(p.get("targetPort"), (p.get("targetPort"), p.get("protocol", "TCP")))
                     if target not in set(names.values()) or target[1] != p.get("protocol", "TCP"):

@@ -7,6 +7,9 @@
 #
 # State lives under run.dir (default run/): the embedded broker's address,
 # the Redis URL and socket, and one log file per process in run/logs/.
+# Ctrl-C, SIGTERM or a hangup stops every process in reverse start order and
+# ends the script with status 0.  A process that fails ends it with status 1.
+# RUN_REDIS_PORT sets the first port tried for the Redis it starts (16379).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -32,12 +35,18 @@ fi
 
 pids=""
 own_redis=""
+top_pid=""
 cleanup() {
 	trap - INT TERM HUP EXIT
 	# The terminal or pipe may be gone (Ctrl-C on `make run | tee`): writing
 	# must not kill the shell before every process is stopped.
 	trap '' PIPE
 	{ echo; echo "run: stopping"; } 2>/dev/null || true
+	# The live view runs in the background, where a Ctrl-C does not reach it.
+	if [ -n "$top_pid" ]; then
+		kill -TERM "$top_pid" 2>/dev/null || true
+		wait "$top_pid" 2>/dev/null || true
+	fi
 	# Stops in reverse start order, so report writes its last counters to
 	# Redis and commits its offsets before Redis and the broker go away.
 	reversed=""
@@ -53,7 +62,10 @@ cleanup() {
 	[ -n "$own_redis" ] && rm -f "$run_dir/redis.url"
 	echo "run: stopped; logs are in $run_dir/logs/" 2>/dev/null || true
 }
-trap cleanup INT TERM HUP EXIT
+# A stop request ends the run here, so the loops below never see the
+# processes it stopped.  Any other exit keeps its status.
+trap 'cleanup; exit 0' INT TERM HUP
+trap cleanup EXIT
 
 # Starts a process in its own session, so a Ctrl-C or hangup of the terminal
 # reaches only this script, which then stops the processes in order.
@@ -89,8 +101,9 @@ fi
 if [ -z "$redis_url" ]; then
 	mkdir -p "$run_dir/redis"
 	rm -f "$run_dir/redis.url"
-	port=16379
-	while [ $port -lt 16479 ]; do
+	port=${RUN_REDIS_PORT:-16379}
+	last_port=$((port + 100))
+	while [ $port -lt $last_port ]; do
 		if ! redis-cli -h 127.0.0.1 -p $port ping >/dev/null 2>&1; then
 			setsid redis-server --bind 127.0.0.1 --port $port --save "" --appendonly no \
 				--dir "$run_dir/redis" --logfile "" >>"$run_dir/logs/redis.log" 2>&1 </dev/null &

@@ -4,7 +4,9 @@
  *
  * Every rule's topic must receive exactly the flows that match it, and drop
  * rules and the default route must work.  SIGHUP must reload the rules, but
- * keep them when the new file is invalid.
+ * keep them when the new file is invalid.  A second worker checks its rules
+ * file every second, in the layout of a Kubernetes ConfigMap volume: it must
+ * take a new version without SIGHUP and keep its rules when that is invalid.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +43,7 @@ struct worker_test {
 	struct fs_flow_codec *codec;
 	struct fs_producer *producer;
 	int group_seq;
+	int rules_version;      /* folders of the ConfigMap layout created so far */
 };
 
 static const char rules_v1[] =
@@ -62,6 +66,10 @@ static const char rules_loop[] =
 static const char rules_v2[] =
 	"rule late topic flows.filtered.late: any\n";
 
+/* The watching worker's rules: smtp first, then v2, then an invalid file. */
+static const char rules_smtp[] =
+	"rule smtp: proto tcp and dst port 25\n";
+
 static void
 write_file(const char *path, const char *text)
 {
@@ -81,14 +89,14 @@ print_log(const struct worker_test *t, const char *name)
 	fs_test_print_file(path);
 }
 
-/* Returns whether the log of worker name contains text, waiting up to 10 s for it. */
+/* Returns whether the log of worker name contains text, waiting up to WAIT_MS for it. */
 static bool
 log_contains(const struct worker_test *t, const char *name, const char *text)
 {
 	char path[160], line[1024];
 
 	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < WAIT_MS / 100; i++) {
 		FILE *f = fopen(path, "r");
 		bool found = false;
 
@@ -105,8 +113,66 @@ log_contains(const struct worker_test *t, const char *name, const char *text)
 	return false;
 }
 
+/*
+ * Publishes text as the next version of the rules file the way the kubelet
+ * updates a ConfigMap volume: the file is a symbolic link through ..data,
+ * and ..data is renamed to point at a new folder that contains the new file.
+ */
+static void
+publish_rules(struct worker_test *t, const char *text)
+{
+	char version[160], file[192], link_tmp[160], data[160], target[64];
+
+	t->rules_version++;
+	snprintf(version, sizeof(version), "%s/cm/..v%d", t->dir, t->rules_version);
+	assert_int_equal(mkdir(version, 0700), 0);
+	snprintf(file, sizeof(file), "%s/filter.rules", version);
+	write_file(file, text);
+	snprintf(target, sizeof(target), "..v%d", t->rules_version);
+	snprintf(link_tmp, sizeof(link_tmp), "%s/cm/..data_tmp", t->dir);
+	snprintf(data, sizeof(data), "%s/cm/..data", t->dir);
+	assert_int_equal(symlink(target, link_tmp), 0);
+	assert_int_equal(rename(link_tmp, data), 0);
+}
+
+/* Creates the ConfigMap layout of publish_rules() with text as its first version. */
+static void
+make_configmap_rules(struct worker_test *t, const char *text)
+{
+	char cm[96];
+
+	snprintf(cm, sizeof(cm), "%s/cm", t->dir);
+	assert_int_equal(mkdir(cm, 0700), 0);
+	publish_rules(t, text);
+	snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", cm);
+	assert_int_equal(symlink("..data/filter.rules", t->rules_path), 0);
+}
+
+/*
+ * Starts a broker and a filter worker that checks its rules file every
+ * reload_interval seconds (0: reloads on SIGHUP only).  With configmap set,
+ * the rules file is a ConfigMap layout with rules_smtp, else a plain file
+ * with rules_v1.
+ */
+/* Returns how many lines of the log of worker name contain text. */
 static int
-setup(void **state)
+log_count(const struct worker_test *t, const char *name, const char *text)
+{
+	char path[160], line[1024];
+	FILE *f;
+	int count = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		count += strstr(line, text) != NULL;
+	fclose(f);
+	return count;
+}
+
+static int
+setup_worker(void **state, int reload_interval, bool configmap)
 {
 	struct worker_test *t = calloc(1, sizeof(*t));
 	char addr_file[128], log_path[128], config_path[128], err[256];
@@ -130,15 +196,21 @@ setup(void **state)
 	fclose(f);
 	t->bootstrap[strcspn(t->bootstrap, "\r\n")] = '\0';
 
-	snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", t->dir);
-	write_file(t->rules_path, rules_v1);
+	if (configmap) {
+		make_configmap_rules(t, rules_smtp);
+	} else {
+		snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", t->dir);
+		write_file(t->rules_path, rules_v1);
+	}
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
 	f = fopen(config_path, "w");
 	assert_non_null(f);
+	/* Each worker has a consumer group of its own, so it reads every flow sent. */
 	fprintf(f, "run.dir = %s\nfilter.rules = %s\nfilter.default.route = flows.unmatched\n"
-		"filter.group.id = fstest-filter-%d\nfilter.commit.interval.ms = 100\n"
-		"filter.stats.interval = 1\nfilter.metrics.listen = \n",
-		t->dir, t->rules_path, (int)getpid());
+		"filter.group.id = fstest-filter-%d-%d\nfilter.commit.interval.ms = 100\n"
+		"filter.stats.interval = 1\nfilter.metrics.listen = \n"
+		"filter.reload.interval = %d\n",
+		t->dir, t->rules_path, (int)getpid(), configmap, reload_interval);
 	fclose(f);
 	snprintf(t->config_env, sizeof(t->config_env), "FLOWSIFT_CONFIG=%s", config_path);
 	char *env[] = { t->config_env, NULL };
@@ -154,6 +226,20 @@ setup(void **state)
 	assert_non_null(t->producer);
 	*state = t;
 	return 0;
+}
+
+/* The worker of the SIGHUP tests: a plain rules file, no reload check. */
+static int
+setup(void **state)
+{
+	return setup_worker(state, 0, false);
+}
+
+/* The worker of the reload check: a ConfigMap layout checked every second. */
+static int
+setup_watching(void **state)
+{
+	return setup_worker(state, 1, true);
 }
 
 static int
@@ -172,14 +258,13 @@ teardown(void **state)
 	}
 	assert_int_equal(filter_status, 0);
 	assert_int_equal(broker_status, 0);
-	for (const char *const *name = (const char *const[]){ "filter.rules", "flowsift.conf",
-			"filter.log", "broker.log", "broker.addr", NULL }; *name; name++) {
-		char path[160];
+	{
+		char cmd[128];
 
-		snprintf(path, sizeof(path), "%s/%s", t->dir, *name);
-		unlink(path);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", t->dir);
 	}
-	rmdir(t->dir);
 	free(t);
 	return 0;
 }
@@ -347,7 +432,7 @@ reload_keeps_rules_on_error(void **state)
 	/* An invalid file: the old rules stay, so smtp keeps matching. */
 	write_file(t->rules_path, rules_invalid);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
-	usleep(500000);
+	assert_true(log_contains(t, "filter", "invalid rules file, keeping the previous rules"));
 	send_flow(t, "10.0.0.7", "203.0.113.25", 6, 25, 0x1b);
 	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
 	/* Topics are read from their start: 4 flows of the first test, then this one. */
@@ -357,7 +442,6 @@ reload_keeps_rules_on_error(void **state)
 	/* A rule that routes to the filter's input is rejected like a syntax error. */
 	write_file(t->rules_path, rules_loop);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
-	usleep(500000);
 	assert_true(log_contains(t, "filter", "rule loop produces to flows.enriched, which is also "
 				 "filter.topic"));
 	send_flow(t, "10.0.0.9", "203.0.113.25", 6, 25, 0x1b);
@@ -368,7 +452,7 @@ reload_keeps_rules_on_error(void **state)
 	/* A valid file replaces the rules. */
 	write_file(t->rules_path, rules_v2);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
-	usleep(500000);
+	assert_true(log_contains(t, "filter", "rule late (line 1)"));
 	send_flow(t, "10.0.0.8", "203.0.113.25", 6, 25, 0x1b);
 	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
 	assert_int_equal(read_topic(t, "flows.filtered.late", 1, &tc), 1);
@@ -462,14 +546,52 @@ long_flows_pass_through(void **state)
 	assert_true(has_source(&tc, "10.0.0.10"));
 }
 
+/*
+ * Runs on the watching worker.  New versions of its rules file, published
+ * as the kubelet updates a ConfigMap and without SIGHUP, replace the rules,
+ * except a version with an error.
+ */
+static void
+changed_file_reloads_without_sighup(void **state)
+{
+	struct worker_test *t = *state;
+	struct topic_count tc;
+
+	assert_true(log_contains(t, "filter", "rule smtp (line 1)"));
+	publish_rules(t, rules_v2);
+	assert_true(log_contains(t, "filter", "rule late (line 1)"));
+	send_flow(t, "10.0.0.8", "203.0.113.25", 6, 25, 0x1b);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+	assert_int_equal(read_topic(t, "flows.filtered.late", 1, &tc), 1);
+	assert_string_equal(tc.sources[0], "10.0.0.8");
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 0, &tc), 0);
+
+	/* An invalid version: the rules of v2 stay, and it is loaded only once. */
+	publish_rules(t, rules_invalid);
+	assert_true(log_contains(t, "filter", "invalid rules file, keeping the previous rules"));
+	send_flow(t, "10.0.0.11", "203.0.113.25", 6, 25, 0x1b);
+	assert_int_equal(fs_producer_flush(t->producer, 10000), 0);
+	assert_int_equal(read_topic(t, "flows.filtered.late", 2, &tc), 2);
+	assert_true(has_source(&tc, "10.0.0.11"));
+	assert_int_equal(read_topic(t, "flows.filtered.smtp", 0, &tc), 0);
+	/* Checks ran while the topics were read, and did not load the invalid version again. */
+	assert_int_equal(log_count(t, "filter", "invalid rules file"), 1);
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest sighup_tests[] = {
 		cmocka_unit_test(rules_route_to_topics),
 		cmocka_unit_test(reload_keeps_rules_on_error),
 		cmocka_unit_test(long_flows_pass_through),
 	};
+	const struct CMUnitTest watching_tests[] = {
+		cmocka_unit_test(changed_file_reloads_without_sighup),
+	};
+	int failed = cmocka_run_group_tests_name("sighup", sighup_tests, setup, teardown);
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	failed += cmocka_run_group_tests_name("reload check", watching_tests, setup_watching,
+					      teardown);
+	return failed;
 }

@@ -9,7 +9,8 @@
  * password, not even in the error lines of a failed authentication: the
  * embedded broker does not support SASL, so every SASL connection fails.
  * `flowsift config` must print the secrets as ***.  Redis AUTH with the
- * password from a file must work against a redis-server with requirepass.
+ * password from a file must work against a redis-server with requirepass, in
+ * flowsift-report and flowsift-console.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -374,6 +375,35 @@ report_authenticates_with_file_password(void **state)
 	}
 }
 
+/* The console reads the counters with redis.password from a file, like report. */
+static void
+console_authenticates_with_file_password(void **state)
+{
+	static const char *const redis_args[] = { "--requirepass", REDIS_PASSWORD, NULL };
+	struct secrets_test *t = *state;
+	uint16_t port = fs_test_free_port(SOCK_STREAM);
+	char log_path[160];
+	pid_t pid;
+	FILE *f;
+
+	assert_int_equal(fs_test_redis_spawn(&t->redis, redis_args), 0);
+	f = fopen(t->config_path, "w");
+	assert_non_null(f);
+	/* Nothing listens on the Kafka address: /api/top needs only Redis. */
+	fprintf(f,
+		"run.dir = %s\nredis.url = redis://127.0.0.1:%d/0\nconsole.listen = 127.0.0.1:%u\n"
+		"kafka.bootstrap.servers = 127.0.0.1:%u\n",
+		t->dir, t->redis.port, port, fs_test_free_port(SOCK_STREAM));
+	fclose(f);
+	snprintf(log_path, sizeof(log_path), "%s/console.log", t->dir);
+	pid = start_worker(t, "flowsift-console", log_path);
+	assert_int_equal(fs_test_wait_status(port, "/healthz", 200, WAIT_MS), 200);
+	/* Without AUTH, Redis answers NOAUTH and the API 502. */
+	assert_int_equal(fs_test_http_status(port, "/api/top"), 200);
+	assert_int_equal(fs_test_stop(pid, 15000), 0);
+	assert_no_secret(log_path, REDIS_PASSWORD);
+}
+
 int
 main(void)
 {
@@ -383,6 +413,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(config_command_masks_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(workers_keep_secrets_out_of_logs, setup, teardown),
 		cmocka_unit_test_setup_teardown(report_authenticates_with_file_password, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(console_authenticates_with_file_password, setup,
 						teardown),
 	};
 

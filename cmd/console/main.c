@@ -112,7 +112,7 @@ main(int argc, char **argv)
 	struct fs_kafka_props props;
 	const char *config_path = NULL, *token_file;
 	static char token[CONSOLE_TOKEN_MAX + 2];
-	char err[512], url[1024], bootstrap[1024];
+	char err[512], bootstrap[1024];
 	int opt, status = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -137,8 +137,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (fs_config_redis_url(config, url, sizeof(url), err, sizeof(err)) < 0 ||
-	    fs_redis_url_parse(&settings.redis_url, url, err, sizeof(err)) < 0 ||
+	/* redis.password, when set, replaces the password of redis.url. */
+	if (fs_redis_url_from_config(&settings.redis_url, config, err, sizeof(err)) < 0 ||
 	    fs_config_bootstrap(config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_ERR, "console", "%s", err);
 		goto out;

@@ -19,9 +19,14 @@
  * does the worker stop with status 1 without storing, so a restart consumes
  * those flows again.
  *
- * SIGHUP reloads the rules file; a file with an error is logged with its
- * line and column and the rules in use stay.  Per-rule counters are kept by
- * rule name across reloads and logged every filter.stats.interval seconds.
+ * The rules file reloads between two polls on SIGHUP, and when a check
+ * every filter.reload.interval seconds finds that the file changed
+ * (core/file_id.h).  That check detects a Kubernetes ConfigMap update, so a
+ * pod needs no restart for new rules.  A file with an error is logged with
+ * its line and column and the rules in use stay.  The check does not load
+ * that version again, and a later change or SIGHUP does.  Per-rule
+ * counters are kept by rule name across reloads and logged every
+ * filter.stats.interval seconds.
  *
  * Every counter of the stats lines is also served as a Prometheus metric on
  * filter.metrics.listen, the rule counters with a `rule` label registered as
@@ -41,6 +46,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/exit_deadline.h"
+#include "core/file_id.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "core/version.h"
@@ -95,6 +101,9 @@ struct filter_worker {
 	struct fs_producer *producer;
 	struct fs_ruleset *rules;
 	struct rule_stats *rule_stats; /* one per rule, same order */
+	struct fs_file_id rules_loaded; /* version of the rules file in use */
+	struct fs_file_id rules_failed; /* the last version that failed to load */
+	bool rules_has_failed;          /* rules_failed is set and newer than rules_loaded */
 	/* Output of the message being handled: one batch per rule, then the default route. */
 	struct fs_flow_batch *out;
 	uint32_t message_flows;        /* kafka.message.flows.max */
@@ -198,7 +207,11 @@ log_rules(const struct fs_ruleset *rules, const char *path)
 	}
 }
 
-/* Loads the rules file; on error logs it and keeps the rules in use.  Returns 0 or a negative fs_result. */
+/*
+ * Loads the rules file, or logs its error and keeps the rules in use.
+ * Records which version of the file loaded or failed.  Returns 0 or a
+ * negative fs_result.
+ */
 static int
 load_rules(struct filter_worker *w)
 {
@@ -206,12 +219,17 @@ load_rules(struct filter_worker *w)
 	struct fs_ruleset *rules;
 	struct rule_stats *stats;
 	struct fs_flow_batch *out;
+	struct fs_file_id id;
 	int rc;
 
+	/* The identity is read first, so a change during the load is seen by the next check. */
+	fs_file_id_read(w->rules_path, &id);
 	rc = fs_ruleset_load(&rules, w->rules_path, &err);
 	if (rc < 0) {
 		fs_log(FS_LOG_ERR, "filter", "invalid rules file, %s rules: %s",
 		       w->rules ? "keeping the previous" : "no", err.text);
+		w->rules_failed = id;
+		w->rules_has_failed = true;
 		return rc;
 	}
 	for (size_t i = 0; i < rules->count; i++) {
@@ -225,6 +243,8 @@ load_rules(struct filter_worker *w)
 			       w->rules ? "keeping the previous" : "no", w->rules_path, r->line,
 			       r->name, r->topic, loop);
 			fs_ruleset_free(rules);
+			w->rules_failed = id;
+			w->rules_has_failed = true;
 			return FS_ERR_INVALID;
 		}
 	}
@@ -246,9 +266,36 @@ load_rules(struct filter_worker *w)
 	w->rules = rules;
 	w->rule_stats = stats;
 	w->out = out;
+	w->rules_loaded = id;
+	w->rules_has_failed = false;
 	fs_gauge_set(w->metrics->rules, (int64_t)rules->count);
 	log_rules(rules, w->rules_path);
 	return 0;
+}
+
+/*
+ * Reloads the rules file on SIGHUP (force) or when it is not the version in
+ * use, and counts the reload or the failure.  Without force, a version that
+ * failed to load is not loaded again, so its error is logged once.
+ */
+static void
+reload_rules(struct filter_worker *w, bool force)
+{
+	struct fs_file_id now;
+
+	if (!force) {
+		fs_file_id_read(w->rules_path, &now);
+		if (fs_file_id_equal(&now, &w->rules_loaded))
+			return;
+		if (w->rules_has_failed && fs_file_id_equal(&now, &w->rules_failed))
+			return;
+		fs_log(FS_LOG_INFO, "filter", "the rules file %s changed; reloading it",
+		       w->rules_path);
+	}
+	if (load_rules(w) == 0)
+		w->stats.reloads++;
+	else
+		w->stats.reload_failures++;
 }
 
 /*
@@ -555,24 +602,33 @@ log_stats(const struct filter_worker *w)
 	}
 }
 
+/* The intervals of run(), in milliseconds; 0 turns the stats lines or the reload check off. */
+struct run_intervals {
+	int64_t commit_ms;
+	int64_t stats_ms;
+	int64_t reload_ms;
+};
+
 /* Runs until a stop signal or a failed rewind.  Returns the exit status. */
 static int
-run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_ms)
+run(struct filter_worker *w, const struct run_intervals *every)
 {
-	int64_t next_commit = fs_monotonic_ms() + commit_interval_ms;
-	int64_t next_stats = fs_monotonic_ms() + stats_interval_ms;
+	int64_t next_commit = fs_monotonic_ms() + every->commit_ms;
+	int64_t next_stats = fs_monotonic_ms() + every->stats_ms;
+	int64_t next_reload = fs_monotonic_ms() + every->reload_ms;
 	int status = 0;
 
 	while (!stop_requested) {
-		int64_t now;
+		int64_t now = fs_monotonic_ms();
 		int rc;
 
 		if (reload_requested) {
 			reload_requested = 0;
-			if (load_rules(w) == 0)
-				w->stats.reloads++;
-			else
-				w->stats.reload_failures++;
+			fs_log(FS_LOG_INFO, "filter", "SIGHUP: reloading the rules file");
+			reload_rules(w, true);
+		} else if (every->reload_ms > 0 && now >= next_reload) {
+			reload_rules(w, false);
+			next_reload = now + every->reload_ms;
 		}
 		rc = fs_consumer_poll(w->consumer, 100, handle_message, w, POLL_MESSAGES);
 		if (rc == FS_ERR_SYSTEM) {
@@ -594,11 +650,11 @@ run(struct filter_worker *w, int64_t commit_interval_ms, int64_t stats_interval_
 				status = 1;
 				break;
 			}
-			next_commit = now + commit_interval_ms;
+			next_commit = now + every->commit_ms;
 		}
-		if (stats_interval_ms > 0 && now >= next_stats) {
+		if (every->stats_ms > 0 && now >= next_stats) {
 			log_stats(w);
-			next_stats = now + stats_interval_ms;
+			next_stats = now + every->stats_ms;
 		}
 	}
 	worker_telemetry_set_stopping(w->telemetry);
@@ -641,9 +697,9 @@ usage(FILE *out)
 		"Consumes flows from filter.topic (default flows.enriched) in consumer group\n"
 		"filter.group.id, evaluates the rules of filter.rules (or --rules FILE) and\n"
 		"produces each flow to the topic of every rule it matches, until SIGINT or\n"
-		"SIGTERM.  SIGHUP reloads the rules file and keeps the rules in use when the\n"
-		"new file has an error.  Rules: docs/filter.md.  Settings:\n"
-		"docs/CONFIGURATION.md.\n");
+		"SIGTERM.  The rules file reloads on SIGHUP and when it changes (checked every\n"
+		"filter.reload.interval seconds); a new file with an error leaves the rules in\n"
+		"use.  Rules: docs/filter.md.  Settings: docs/CONFIGURATION.md.\n");
 }
 
 int
@@ -664,6 +720,7 @@ main(int argc, char **argv)
 	struct fs_config *config = NULL;
 	const char *config_path = NULL, *rules_path = NULL, *topic, *loop;
 	struct sigaction hup = { .sa_handler = on_hup };
+	struct run_intervals intervals;
 	char err[512];
 	int opt, status = 1;
 
@@ -728,8 +785,10 @@ main(int argc, char **argv)
 	fs_consumer_set_manual_store(w.consumer, 1);
 	fs_log(FS_LOG_INFO, "filter", "consuming %s; default route %s", topic,
 	       w.default_route[0] ? w.default_route : "none");
-	status = run(&w, fs_config_int(config, "filter.commit.interval.ms"),
-		     fs_config_int(config, "filter.stats.interval") * 1000);
+	intervals.commit_ms = fs_config_int(config, "filter.commit.interval.ms");
+	intervals.stats_ms = fs_config_int(config, "filter.stats.interval") * 1000;
+	intervals.reload_ms = fs_config_int(config, "filter.reload.interval") * 1000;
+	status = run(&w, &intervals);
 	fs_log(FS_LOG_INFO, "filter", "stopped");
 out:
 	fs_consumer_close(w.consumer, NULL);
