@@ -226,7 +226,8 @@ load_rules(struct filter_worker *w)
 	fs_file_id_read(w->rules_path, &id);
 	rc = fs_ruleset_load(&rules, w->rules_path, &err);
 	if (rc < 0) {
-		fs_log(FS_LOG_ERR, "filter", "invalid rules file, %s rules: %s",
+		fs_log(FS_LOG_ERR, "filter", "%s, %s rules: %s",
+		       rc == FS_ERR_NOT_FOUND ? "rules file not loaded" : "invalid rules file",
 		       w->rules ? "keeping the previous" : "no", err.text);
 		w->rules_failed = id;
 		w->rules_has_failed = true;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/error_text.h"
+#include "core/file_id.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "enrich/geoip.h"
@@ -19,23 +20,14 @@
 
 #define FACILITY "enrich"
 
-/* Identity of one version of a file: a change in any member is a new version. */
-struct file_id {
-	bool exists;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-};
-
 enum source_kind { SOURCE_GEOIP, SOURCE_IF_MAP, SOURCE_PREFIXES, SOURCE_COUNT };
 
 /* A reloadable source of one or two files (GeoIP has two). */
 struct source {
 	const char *name;
 	char path[2][PATH_MAX];
-	struct file_id loaded[2];      /* versions in use */
-	struct file_id failed[2];      /* versions that failed, logged once */
+	struct fs_file_id loaded[2];      /* versions in use */
+	struct fs_file_id failed[2];      /* versions that failed, logged once */
 	bool has_failed;
 };
 
@@ -52,29 +44,6 @@ struct fs_enricher {
 	struct fs_enrich_stats stats;
 };
 
-static void
-read_file_id(const char *path, struct file_id *id)
-{
-	struct stat st;
-
-	memset(id, 0, sizeof(*id));
-	if (path[0] == '\0' || stat(path, &st) != 0)
-		return;
-	id->exists = true;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->size = st.st_size;
-	id->mtime = st.st_mtim;
-}
-
-static bool
-file_id_equal(const struct file_id *a, const struct file_id *b)
-{
-	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
 static bool
 source_configured(const struct source *s)
 {
@@ -89,12 +58,12 @@ load_source(struct fs_enricher *e, enum source_kind kind, char *err, size_t err_
 	struct fs_geoip *geoip = NULL;
 	struct fs_if_map *if_map = NULL;
 	struct fs_prefix_table *prefixes = NULL;
-	struct file_id ids[2];
+	struct fs_file_id ids[2];
 	int rc = 0;
 
 	/* The identity is read first, so a change during the load is seen next time. */
-	read_file_id(s->path[0], &ids[0]);
-	read_file_id(s->path[1], &ids[1]);
+	fs_file_id_read(s->path[0], &ids[0]);
+	fs_file_id_read(s->path[1], &ids[1]);
 	switch (kind) {
 	case SOURCE_GEOIP:
 		rc = fs_geoip_open(s->path[0], s->path[1], &geoip, err, err_len);
@@ -215,19 +184,19 @@ fs_enricher_reload(struct fs_enricher *e, bool force)
 
 	for (int i = 0; i < SOURCE_COUNT; i++) {
 		struct source *s = &e->sources[i];
-		struct file_id now[2];
+		struct fs_file_id now[2];
 		char reason[512];
 
 		if (!source_configured(s))
 			continue;
-		read_file_id(s->path[0], &now[0]);
-		read_file_id(s->path[1], &now[1]);
-		if (!force && file_id_equal(&now[0], &s->loaded[0]) &&
-		    file_id_equal(&now[1], &s->loaded[1]))
+		fs_file_id_read(s->path[0], &now[0]);
+		fs_file_id_read(s->path[1], &now[1]);
+		if (!force && fs_file_id_equal(&now[0], &s->loaded[0]) &&
+		    fs_file_id_equal(&now[1], &s->loaded[1]))
 			continue;
 		/* The version that failed last time is not retried until it changes. */
-		if (!force && s->has_failed && file_id_equal(&now[0], &s->failed[0]) &&
-		    file_id_equal(&now[1], &s->failed[1]))
+		if (!force && s->has_failed && fs_file_id_equal(&now[0], &s->failed[0]) &&
+		    fs_file_id_equal(&now[1], &s->failed[1]))
 			continue;
 		if (load_source(e, (enum source_kind)i, reason, sizeof(reason)) < 0) {
 			e->stats.reload_failures++;
