@@ -34,6 +34,8 @@
 #include "alert/alert_codec.h"
 #include "core/clock.h"
 #include "kafka/consumer.h"
+#include "support/broker.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
@@ -51,7 +53,8 @@ struct pipeline {
 	char syslog_out[128];
 	char redis_socket[128];  /* set for the outage test, whose Redis restarts */
 	struct fs_test_redis redis;
-	pid_t broker, ingest, report, rsyslog;
+	struct fs_test_broker broker;
+	pid_t ingest, report, rsyslog;
 	uint16_t ingest_port, syslog_port;
 	uint32_t sequence;
 	struct fs_alert_codec *codec;
@@ -59,23 +62,6 @@ struct pipeline {
 	size_t nalerts;
 	struct fs_alert alerts[MAX_ALERTS];
 };
-
-static uint16_t
-free_port(int type)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
 
 static bool
 tcp_open(uint16_t port)
@@ -208,7 +194,7 @@ start_rsyslog(struct pipeline *p)
 	snprintf(conf, sizeof(conf), "%s/rsyslog.conf", p->dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/rsyslogd.pid", p->dir);
 	snprintf(p->syslog_out, sizeof(p->syslog_out), "%s/syslog.log", p->dir);
-	p->syslog_port = free_port(SOCK_STREAM);
+	p->syslog_port = fstest_free_port(SOCK_STREAM);
 	f = fopen(conf, "w");
 	assert_non_null(f);
 	fprintf(f,
@@ -229,7 +215,7 @@ setup_pipeline(void **state, bool unix_socket)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	char redis_url[600];
-	char addr_file[128], log_path[128], config_path[128], bootstrap[256], err[256];
+	char log_path[128], config_path[128], err[256];
 	const char *topic = "flows.alerts";
 	FILE *config;
 
@@ -254,14 +240,9 @@ setup_pipeline(void **state, bool unix_socket)
 	}
 	start_rsyslog(p);
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", p->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(p->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
-	p->ingest_port = free_port(SOCK_DGRAM);
+	p->ingest_port = fstest_free_port(SOCK_DGRAM);
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", p->dir);
 	config = fopen(config_path, "w");
 	assert_non_null(config);
@@ -287,12 +268,7 @@ setup_pipeline(void **state, bool unix_socket)
 
 	p->codec = fs_alert_codec_new(err, sizeof(err));
 	assert_non_null(p->codec);
-	config = fopen(addr_file, "r");
-	assert_non_null(config);
-	assert_non_null(fgets(bootstrap, sizeof(bootstrap), config));
-	fclose(config);
-	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
-	p->consumer = fs_consumer_new(bootstrap, "fstest-alerts-reader", &topic, 1, NULL, err,
+	p->consumer = fs_consumer_new(p->broker.bootstrap, "fstest-alerts-reader", &topic, 1, NULL, err,
 				      sizeof(err));
 	assert_non_null(p->consumer);
 	/* Gives ingest time to bind and report time to join its group. */
@@ -332,7 +308,7 @@ teardown(void **state)
 	char cmd[128];
 
 	fs_consumer_close(p->consumer, NULL);
-	broker_status = fs_test_stop(p->broker, 10000);
+	broker_status = fs_test_broker_stop(&p->broker);
 	if (p->rsyslog > 0) {
 		kill(p->rsyslog, SIGTERM);
 		waitpid(p->rsyslog, NULL, 0);

@@ -26,6 +26,7 @@
 #include "core/result.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "support/broker.h"
 #include "support/process.h"
 
 #define FLOWS_PER_PHASE 200
@@ -33,11 +34,11 @@
 
 struct pipeline {
 	char dir[64];
-	char bootstrap[256];
+	struct fs_test_broker broker;
 	char prefixes[128];
 	char config_env[160];
 	char log_path[128];
-	pid_t broker, enrich;
+	pid_t enrich;
 	struct fs_flow_codec *codec;
 	struct fs_producer *producer;
 	struct fs_consumer *consumer;
@@ -62,20 +63,6 @@ write_file(const char *path, const char *text)
 	assert_int_equal(rename(tmp, path), 0);
 }
 
-static void
-print_log(const struct pipeline *p)
-{
-	char line[1024];
-	FILE *f = fopen(p->log_path, "r");
-
-	if (f == NULL)
-		return;
-	print_message("--- flowsift-enrich log:\n");
-	while (fgets(line, sizeof(line), f) != NULL)
-		print_message("%s", line);
-	fclose(f);
-}
-
 static bool
 log_contains(const struct pipeline *p, const char *text)
 {
@@ -95,7 +82,7 @@ static int
 setup(void **state)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
-	char addr_file[128], path[128], command[512], err[512];
+	char path[128], command[512], err[512];
 	const char *enriched_topic = "flows.enriched";
 	FILE *config;
 
@@ -114,17 +101,7 @@ setup(void **state)
 	if (!p->have_mmdb)
 		print_message("note: no libmaxmind-db-writer-perl; GeoIP fields are not checked\n");
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	snprintf(path, sizeof(path), "%s/broker.log", p->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, path);
-	assert_true(p->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
-	config = fopen(addr_file, "r");
-	assert_non_null(config);
-	assert_non_null(fgets(p->bootstrap, sizeof(p->bootstrap), config));
-	fclose(config);
-	p->bootstrap[strcspn(p->bootstrap, "\r\n")] = '\0';
+	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
 	snprintf(p->prefixes, sizeof(p->prefixes), "%s/prefixes", p->dir);
 	write_file(p->prefixes, "192.0.2.0/24 site=par role=dc\n");
@@ -148,7 +125,7 @@ setup(void **state)
 		"enrich.reload.interval = 0\n"
 		"enrich.stats.interval = 1\n"
 		"enrich.metrics.listen =\n",
-		p->dir, p->bootstrap, (int)getpid(), p->dir, p->prefixes);
+		p->dir, p->broker.bootstrap, (int)getpid(), p->dir, p->prefixes);
 	if (p->have_mmdb)
 		fprintf(config, "enrich.geoip.city = %s/city.mmdb\nenrich.geoip.asn = %s/asn.mmdb\n",
 			p->dir, p->dir);
@@ -163,9 +140,9 @@ setup(void **state)
 
 	p->codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(p->codec);
-	p->producer = fs_producer_new(p->bootstrap, NULL, err, sizeof(err));
+	p->producer = fs_producer_new(p->broker.bootstrap, NULL, err, sizeof(err));
 	assert_non_null(p->producer);
-	p->consumer = fs_consumer_new(p->bootstrap, "fstest-enriched-reader", &enriched_topic, 1,
+	p->consumer = fs_consumer_new(p->broker.bootstrap, "fstest-enriched-reader", &enriched_topic, 1,
 				      NULL, err, sizeof(err));
 	assert_non_null(p->consumer);
 	return 0;
@@ -182,10 +159,9 @@ teardown(void **state)
 	fs_producer_close(p->producer, 5000, NULL);
 	fs_flow_codec_free(p->codec);
 	status = p->enrich > 0 ? fs_test_stop(p->enrich, 15000) : 0;
-	if (p->broker > 0)
-		fs_test_stop(p->broker, 10000);
+	fs_test_broker_stop(&p->broker);
 	if (status != 0)
-		print_log(p);
+		fs_test_print_file(p->log_path);
 	snprintf(command, sizeof(command), "rm -rf %s", p->dir);
 	if (system(command) != 0)
 		print_message("cannot remove %s\n", p->dir);
@@ -271,7 +247,7 @@ wait_for(struct pipeline *p, unsigned count)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - start.tv_sec) * 1000 > WAIT_MS) {
 			print_message("received %u of %u enriched flows\n", p->received, count);
-			print_log(p);
+			fs_test_print_file(p->log_path);
 			fail();
 		}
 	}

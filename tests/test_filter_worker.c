@@ -26,6 +26,7 @@
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "support/avro_pad.h"
+#include "support/broker.h"
 #include "support/process.h"
 
 #define WAIT_MS 30000
@@ -35,8 +36,8 @@ struct worker_test {
 	char dir[64];
 	char rules_path[128];
 	char config_env[160];
-	char bootstrap[256];
-	pid_t broker, filter;
+	struct fs_test_broker broker;
+	pid_t filter;
 	struct fs_flow_codec *codec;
 	struct fs_producer *producer;
 	int group_seq;
@@ -109,26 +110,15 @@ static int
 setup(void **state)
 {
 	struct worker_test *t = calloc(1, sizeof(*t));
-	char addr_file[128], log_path[128], config_path[128], err[256];
+	const char *topics[] = { "flows.filtered.smtp", "siem.scans", "flows.unmatched",
+				 "flows.filtered.late", "flows.filtered.never", NULL };
+	char log_path[128], config_path[128], err[256];
 	FILE *f;
 
 	assert_non_null(t);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-filter-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", t->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", t->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file,
-				"--topic", "flows.filtered.smtp", "--topic", "siem.scans",
-				"--topic", "flows.unmatched", "--topic", "flows.filtered.late",
-				"--topic", "flows.filtered.never", NULL };
-	t->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(t->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
-	f = fopen(addr_file, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(t->bootstrap, sizeof(t->bootstrap), f));
-	fclose(f);
-	t->bootstrap[strcspn(t->bootstrap, "\r\n")] = '\0';
+	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, topics), 0);
 
 	snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", t->dir);
 	write_file(t->rules_path, rules_v1);
@@ -150,7 +140,7 @@ setup(void **state)
 
 	t->codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(t->codec);
-	t->producer = fs_producer_new(t->bootstrap, NULL, err, sizeof(err));
+	t->producer = fs_producer_new(t->broker.bootstrap, NULL, err, sizeof(err));
 	assert_non_null(t->producer);
 	*state = t;
 	return 0;
@@ -165,7 +155,7 @@ teardown(void **state)
 	fs_producer_close(t->producer, 5000, NULL);
 	fs_flow_codec_free(t->codec);
 	filter_status = fs_test_stop(t->filter, 15000);
-	broker_status = fs_test_stop(t->broker, 10000);
+	broker_status = fs_test_broker_stop(&t->broker);
 	if (filter_status != 0 || broker_status != 0 || getenv("FSTEST_SHOW_LOGS")) {
 		print_log(t, "filter");
 		print_log(t, "broker");
@@ -272,7 +262,7 @@ read_topic(struct worker_test *t, const char *topic, int want, struct topic_coun
 	memset(tc, 0, sizeof(*tc));
 	tc->codec = t->codec;
 	snprintf(group, sizeof(group), "fstest-read-%d-%d", (int)getpid(), t->group_seq++);
-	c = fs_consumer_new(t->bootstrap, group, topics, 1, &kp, err, sizeof(err));
+	c = fs_consumer_new(t->broker.bootstrap, group, topics, 1, &kp, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("fs_consumer_new: %s", err);
 	while (fs_monotonic_ms() < deadline) {

@@ -22,12 +22,14 @@
 
 #include "core/clock.h"
 #include "support/http_probe.h"
+#include "support/broker.h"
 #include "support/process.h"
 
 struct ingest_env {
 	char dir[64];
 	char config_env[160];
-	pid_t broker, ingest;
+	struct fs_test_broker broker;
+	pid_t ingest;
 	uint16_t udp_port, metrics_port;
 };
 
@@ -109,19 +111,14 @@ static struct ingest_env *
 start(void **state, const char *extra_config)
 {
 	struct ingest_env *e = calloc(1, sizeof(*e));
-	char addr_file[128], log_path[128], config_path[128];
+	char log_path[128], config_path[128];
 	FILE *config;
 
 	assert_non_null(e);
 	*state = e;
 	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", e->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", e->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	e->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(e->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	assert_int_equal(fs_test_broker_start(&e->broker, e->dir, NULL), 0);
 
 	e->udp_port = fs_test_free_port(SOCK_DGRAM);
 	e->metrics_port = fs_test_free_port(SOCK_STREAM);
@@ -159,8 +156,7 @@ teardown(void **state)
 	*state = NULL;
 	if (e->ingest > 0)
 		fs_test_stop(e->ingest, 15000);
-	if (e->broker > 0)
-		fs_test_stop(e->broker, 10000);
+	fs_test_broker_stop(&e->broker);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", e->dir);
@@ -226,8 +222,7 @@ sigterm_bounded_with_broker_gone(void **state)
 	int64_t begin;
 	int status;
 
-	assert_int_equal(fs_test_stop(e->broker, 10000), 0);
-	e->broker = 0;
+	assert_int_equal(fs_test_broker_stop(&e->broker), 0);
 	/* The probe runs every 5 s; readiness must turn 503 within two periods. */
 	assert_int_equal(fs_test_wait_status(e->metrics_port, "/readyz", 503, 12000), 503);
 	send_netflow_v5(e->udp_port, 10);

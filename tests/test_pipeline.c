@@ -28,6 +28,8 @@
 #include "decode/decoder.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
+#include "support/broker.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/topic_reader.h"
 #include "support/redis_server.h"
@@ -46,7 +48,8 @@ struct pipeline {
 	char config_path[128];
 	char config_env[160];
 	struct fs_test_redis redis;
-	pid_t broker, ingest, enrich, report;
+	struct fs_test_broker broker;
+	pid_t ingest, enrich, report;
 	uint16_t ingest_port;
 	uint16_t ingest_tcp_port;
 	struct source_total totals[MAX_SOURCES];
@@ -61,40 +64,6 @@ static const char *corpus_captures[] = {
 	"netflow-v9/pmacct/101-NFv9-CISCO-cust_primitives__traffic-00.pcap",
 	"ipfix/pmacct/100-IPFIXv10-CISCO__traffic-00.pcap",
 };
-
-static uint16_t
-free_udp_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static uint16_t
-free_tcp_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
 
 static void
 add_expected(const struct fs_flow *flow, void *opaque)
@@ -293,7 +262,7 @@ static int
 setup(void **state)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
-	char addr_file[128], log_path[128];
+	char log_path[128];
 	FILE *config;
 
 	assert_non_null(p);
@@ -301,15 +270,10 @@ setup(void **state)
 	assert_non_null(mkdtemp(p->dir));
 	assert_int_equal(fs_test_redis_start(&p->redis), 0);
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", p->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(p->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
-	p->ingest_port = free_udp_port();
-	p->ingest_tcp_port = free_tcp_port();
+	p->ingest_port = fstest_free_port(SOCK_DGRAM);
+	p->ingest_tcp_port = fstest_free_port(SOCK_STREAM);
 	snprintf(p->config_path, sizeof(p->config_path), "%s/flowsift.conf", p->dir);
 	config = fopen(p->config_path, "w");
 	assert_non_null(config);
@@ -359,7 +323,7 @@ teardown(void **state)
 	int ingest_status = fs_test_stop(p->ingest, 15000);
 	int enrich_status = fs_test_stop(p->enrich, 15000);
 	int report_status = fs_test_stop(p->report, 15000);
-	int broker_status = fs_test_stop(p->broker, 10000);
+	int broker_status = fs_test_broker_stop(&p->broker);
 	char cmd[128];
 
 	if (ingest_status || enrich_status || report_status || broker_status) {
@@ -517,21 +481,14 @@ tally_message(const void *value, size_t len, void *opaque)
 static void
 check_messages(struct pipeline *p, const char *topic)
 {
-	char addr_file[128], bootstrap[128] = "", err[256];
+	char err[256];
 	struct message_tally t = { 0 };
 	struct fs_test_topic_reader *reader;
 	long messages;
-	FILE *f;
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	f = fopen(addr_file, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(bootstrap, sizeof(bootstrap), f));
-	fclose(f);
-	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
 	t.codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(t.codec);
-	reader = fs_test_topic_reader_new(bootstrap, topic);
+	reader = fs_test_topic_reader_new(p->broker.bootstrap, topic);
 	assert_non_null(reader);
 	messages = fs_test_topic_reader_drain(reader, tally_message, &t, WAIT_MS);
 	fs_test_topic_reader_free(reader);

@@ -24,6 +24,7 @@
 #include "detect/detect.h"
 #include "redis/topn.h"
 #include "support/process.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
 
 #define MAX_KEYS 4096
@@ -245,11 +246,8 @@ static int
 flush_db(void **state)
 {
 	struct fixture *f = *state;
-	redisReply *r = redisCommand(f->ctx, "FLUSHDB");
 
-	assert_non_null(r);
-	freeReplyObject(r);
-	return 0;
+	return fs_test_redis_flushdb(f->ctx);
 }
 
 /* Checks rows (a report) against the sums in e, and the ranking by bytes. */
