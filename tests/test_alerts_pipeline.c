@@ -38,6 +38,7 @@
 #include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/wire.h"
 
 #define V5_HEADER 24
 #define V5_RECORD 48
@@ -78,20 +79,6 @@ tcp_open(uint16_t port)
 
 /* ---- NetFlow v5 ---- */
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 struct v5_builder {
 	struct pipeline *p;
 	int fd;
@@ -107,11 +94,11 @@ v5_send(struct v5_builder *b)
 
 	if (b->count == 0)
 		return;
-	put16(b->dgram, 5);
-	put16(b->dgram + 2, (uint16_t)b->count);
-	put32(b->dgram + 4, 3600000);
-	put32(b->dgram + 8, (uint32_t)time(NULL));
-	put32(b->dgram + 16, b->p->sequence);
+	fs_test_put16(b->dgram, 5);
+	fs_test_put16(b->dgram + 2, (uint16_t)b->count);
+	fs_test_put32(b->dgram + 4, 3600000);
+	fs_test_put32(b->dgram + 8, (uint32_t)time(NULL));
+	fs_test_put32(b->dgram + 16, b->p->sequence);
 	b->p->sequence += (uint32_t)b->count;
 	assert_int_equal(sendto(b->fd, b->dgram, len, 0, (struct sockaddr *)&b->to, sizeof(b->to)),
 			 (ssize_t)len);
@@ -126,14 +113,14 @@ v5_add(struct v5_builder *b, uint32_t src, uint32_t dst, uint16_t sport, uint16_
 	uint8_t *rec = b->dgram + V5_HEADER + (size_t)b->count * V5_RECORD;
 
 	memset(rec, 0, V5_RECORD);
-	put32(rec, src);
-	put32(rec + 4, dst);
-	put32(rec + 16, packets);
-	put32(rec + 20, bytes);
-	put32(rec + 24, 3500000);
-	put32(rec + 28, 3590000);
-	put16(rec + 32, sport);
-	put16(rec + 34, dport);
+	fs_test_put32(rec, src);
+	fs_test_put32(rec + 4, dst);
+	fs_test_put32(rec + 16, packets);
+	fs_test_put32(rec + 20, bytes);
+	fs_test_put32(rec + 24, 3500000);
+	fs_test_put32(rec + 28, 3590000);
+	fs_test_put16(rec + 32, sport);
+	fs_test_put16(rec + 34, dport);
 	rec[37] = flags;
 	rec[38] = proto;
 	if (++b->count == V5_MAX_RECORDS)

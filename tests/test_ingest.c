@@ -24,6 +24,7 @@
 #include "support/http_probe.h"
 #include "support/broker.h"
 #include "support/process.h"
+#include "support/wire.h"
 
 struct ingest_env {
 	char dir[64];
@@ -32,20 +33,6 @@ struct ingest_env {
 	pid_t ingest;
 	uint16_t udp_port, metrics_port;
 };
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* Sends count NetFlow v5 datagrams of one record each to the ingest port. */
 static void
@@ -59,16 +46,16 @@ send_netflow_v5(uint16_t port, int count)
 	assert_true(fd >= 0);
 	for (int i = 0; i < count; i++) {
 		memset(d, 0, sizeof(d));
-		put16(d, 5);                       /* version */
-		put16(d + 2, 1);                   /* record count */
-		put32(d + 8, (uint32_t)time(NULL)); /* unix_secs */
-		put32(d + 16, (uint32_t)i);        /* flow_sequence */
-		put32(d + 24, 0xc0000201);         /* srcaddr 192.0.2.1 */
-		put32(d + 28, 0xc6336401);         /* dstaddr 198.51.100.1 */
-		put32(d + 40, 3);                  /* packets */
-		put32(d + 44, 1500);               /* bytes */
-		put16(d + 56, 40000);              /* srcport */
-		put16(d + 58, 443);                /* dstport */
+		fs_test_put16(d, 5);                       /* version */
+		fs_test_put16(d + 2, 1);                   /* record count */
+		fs_test_put32(d + 8, (uint32_t)time(NULL)); /* unix_secs */
+		fs_test_put32(d + 16, (uint32_t)i);        /* flow_sequence */
+		fs_test_put32(d + 24, 0xc0000201);         /* srcaddr 192.0.2.1 */
+		fs_test_put32(d + 28, 0xc6336401);         /* dstaddr 198.51.100.1 */
+		fs_test_put32(d + 40, 3);                  /* packets */
+		fs_test_put32(d + 44, 1500);               /* bytes */
+		fs_test_put16(d + 56, 40000);              /* srcport */
+		fs_test_put16(d + 58, 443);                /* dstport */
 		d[62] = 6;                         /* protocol TCP */
 		assert_int_equal(sendto(fd, d, sizeof(d), 0, (struct sockaddr *)&to, sizeof(to)),
 				 (ssize_t)sizeof(d));

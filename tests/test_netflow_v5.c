@@ -11,38 +11,14 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/decoder.h"
+#include "support/wire.h"
 
 #define MAX_FLOWS 64
-
-struct packet {
-	uint8_t bytes[4096];
-	size_t len;
-};
 
 struct collected {
 	struct fs_flow flows[MAX_FLOWS];
 	size_t count;
 };
-
-static void
-put8(struct packet *p, uint32_t v)
-{
-	p->bytes[p->len++] = (uint8_t)v;
-}
-
-static void
-put16(struct packet *p, uint32_t v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void
-put32(struct packet *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v);
-}
 
 static void
 collect(const struct fs_flow *flow, void *opaque)
@@ -61,47 +37,47 @@ collect(const struct fs_flow *flow, void *opaque)
 #define SEQUENCE 4242u
 
 static void
-put_header(struct packet *p, uint16_t count, uint16_t sampling)
+put_header(struct fs_test_packet *p, uint16_t count, uint16_t sampling)
 {
-	put16(p, 5);
-	put16(p, count);
-	put32(p, UPTIME_MS);
-	put32(p, UNIX_SECS);
-	put32(p, UNIX_NSECS);
-	put32(p, SEQUENCE);
-	put8(p, 1);  /* engine type */
-	put8(p, 2);  /* engine id */
-	put16(p, sampling);
+	fs_test_append16(p, 5);
+	fs_test_append16(p, count);
+	fs_test_append32(p, UPTIME_MS);
+	fs_test_append32(p, UNIX_SECS);
+	fs_test_append32(p, UNIX_NSECS);
+	fs_test_append32(p, SEQUENCE);
+	fs_test_append8(p, 1);  /* engine type */
+	fs_test_append8(p, 2);  /* engine id */
+	fs_test_append16(p, sampling);
 }
 
 /* Appends one record; n makes addresses and counters differ per record. */
 static void
-put_record(struct packet *p, uint8_t n, uint32_t first_ms, uint32_t last_ms)
+put_record(struct fs_test_packet *p, uint8_t n, uint32_t first_ms, uint32_t last_ms)
 {
-	put32(p, 0x0a000000u | n);      /* 10.0.0.n */
-	put32(p, 0xc0a80000u | n);      /* 192.168.0.n */
-	put32(p, 0xac100001u);          /* next hop 172.16.0.1 */
-	put16(p, 3);                    /* input */
-	put16(p, 4);                    /* output */
-	put32(p, 10u + n);              /* packets */
-	put32(p, 1000u + n);            /* bytes */
-	put32(p, first_ms);
-	put32(p, last_ms);
-	put16(p, 40000u + n);           /* src port */
-	put16(p, 443);                  /* dst port */
-	put8(p, 0);                     /* pad1 */
-	put8(p, 0x1b);                  /* tcp flags */
-	put8(p, 6);                     /* proto */
-	put8(p, 0x20);                  /* tos */
-	put16(p, 64500);                /* src as */
-	put16(p, 64501);                /* dst as */
-	put8(p, 24);                    /* src mask */
-	put8(p, 16);                    /* dst mask */
-	put16(p, 0);                    /* pad2 */
+	fs_test_append32(p, 0x0a000000u | n);      /* 10.0.0.n */
+	fs_test_append32(p, 0xc0a80000u | n);      /* 192.168.0.n */
+	fs_test_append32(p, 0xac100001u);          /* next hop 172.16.0.1 */
+	fs_test_append16(p, 3);                    /* input */
+	fs_test_append16(p, 4);                    /* output */
+	fs_test_append32(p, 10u + n);              /* packets */
+	fs_test_append32(p, 1000u + n);            /* bytes */
+	fs_test_append32(p, first_ms);
+	fs_test_append32(p, last_ms);
+	fs_test_append16(p, 40000u + n);           /* src port */
+	fs_test_append16(p, 443);                  /* dst port */
+	fs_test_append8(p, 0);                     /* pad1 */
+	fs_test_append8(p, 0x1b);                  /* tcp flags */
+	fs_test_append8(p, 6);                     /* proto */
+	fs_test_append8(p, 0x20);                  /* tos */
+	fs_test_append16(p, 64500);                /* src as */
+	fs_test_append16(p, 64501);                /* dst as */
+	fs_test_append8(p, 24);                    /* src mask */
+	fs_test_append8(p, 16);                    /* dst mask */
+	fs_test_append16(p, 0);                    /* pad2 */
 }
 
 static int
-decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c)
 {
 	struct fs_addr exporter;
 
@@ -121,7 +97,7 @@ test_v5_two_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
 
@@ -175,7 +151,7 @@ test_v5_sampling_interval(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	/* Mode 01 (deterministic) in the top 2 bits, interval 100. */
@@ -201,7 +177,7 @@ test_v5_uptime_wrap(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 2, 0);
@@ -222,7 +198,7 @@ test_v5_count_exceeds_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 30, 0);
@@ -243,7 +219,7 @@ test_v5_short_header(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0);
@@ -259,7 +235,7 @@ test_v5_zero_count(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 0, 0);
@@ -286,7 +262,7 @@ test_count_above_version_max(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		static struct packet p;
+		static struct fs_test_packet p;
 		struct fs_decoder *dec = fs_decoder_new(NULL);
 		struct collected c = { .count = 0 };
 		size_t records = cases[i].count < 40 ? cases[i].count : 40;
@@ -321,7 +297,7 @@ test_count_at_version_max(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		static struct packet p;
+		static struct fs_test_packet p;
 		struct fs_decoder *dec = fs_decoder_new(NULL);
 		struct collected c = { .count = 0 };
 
@@ -346,7 +322,7 @@ test_v5_trailing_bytes_ignored(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0);
@@ -462,7 +438,7 @@ test_v7_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 
 	(void)state;
@@ -470,7 +446,7 @@ test_v7_records(void **state)
 	p.bytes[1] = 7;
 	for (uint8_t n = 1; n <= 2; n++) {
 		put_record(&p, n, UPTIME_MS - 3000, UPTIME_MS - 1000);
-		put32(&p, 0xc0000201u);         /* router_sc 192.0.2.1 */
+		fs_test_append32(&p, 0xc0000201u);         /* router_sc 192.0.2.1 */
 	}
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -493,32 +469,32 @@ test_v1_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 
 	(void)state;
-	put16(&p, 1);
-	put16(&p, 1);
-	put32(&p, UPTIME_MS);
-	put32(&p, UNIX_SECS);
-	put32(&p, UNIX_NSECS);
-	put32(&p, 0x0a000001u);
-	put32(&p, 0xc0a80001u);
-	put32(&p, 0);
-	put16(&p, 3);
-	put16(&p, 4);
-	put32(&p, 5);
-	put32(&p, 700);
-	put32(&p, UPTIME_MS - 2000);
-	put32(&p, UPTIME_MS);
-	put16(&p, 53);
-	put16(&p, 33000);
-	put16(&p, 0);                   /* pad */
-	put8(&p, 17);                   /* proto */
-	put8(&p, 0x10);                 /* tos */
-	put8(&p, 0);                    /* tcp flags */
+	fs_test_append16(&p, 1);
+	fs_test_append16(&p, 1);
+	fs_test_append32(&p, UPTIME_MS);
+	fs_test_append32(&p, UNIX_SECS);
+	fs_test_append32(&p, UNIX_NSECS);
+	fs_test_append32(&p, 0x0a000001u);
+	fs_test_append32(&p, 0xc0a80001u);
+	fs_test_append32(&p, 0);
+	fs_test_append16(&p, 3);
+	fs_test_append16(&p, 4);
+	fs_test_append32(&p, 5);
+	fs_test_append32(&p, 700);
+	fs_test_append32(&p, UPTIME_MS - 2000);
+	fs_test_append32(&p, UPTIME_MS);
+	fs_test_append16(&p, 53);
+	fs_test_append16(&p, 33000);
+	fs_test_append16(&p, 0);                   /* pad */
+	fs_test_append8(&p, 17);                   /* proto */
+	fs_test_append8(&p, 0x10);                 /* tos */
+	fs_test_append8(&p, 0);                    /* tcp flags */
 	for (int i = 0; i < 7; i++)
-		put8(&p, 0);
+		fs_test_append8(&p, 0);
 
 	assert_int_equal(p.len, 16 + 48);
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -539,7 +515,7 @@ test_v5_sequence_gap_in_flows(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *e;
 
 	(void)state;
@@ -565,7 +541,7 @@ test_v5_sampling_mode_without_interval(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0x4000);

@@ -33,6 +33,7 @@
 #include "support/process.h"
 #include "support/topic_reader.h"
 #include "support/redis_server.h"
+#include "support/wire.h"
 
 #define MAX_SOURCES 4096
 #define WAIT_MS 40000
@@ -138,20 +139,6 @@ sender_close(struct sender *s)
 	fs_decoder_free(s->decoder);
 }
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 /* Sends three NetFlow v5 datagrams of 30 records from ten sources. */
 static void
 send_synthetic_v5(struct pipeline *p)
@@ -163,22 +150,22 @@ send_synthetic_v5(struct pipeline *p)
 	sender_open(&s, p);
 	for (uint32_t n = 0; n < 3; n++) {
 		memset(dgram, 0, sizeof(dgram));
-		put16(dgram, 5);
-		put16(dgram + 2, 30);
-		put32(dgram + 4, 3600000);
-		put32(dgram + 8, (uint32_t)time(NULL));
-		put32(dgram + 16, n * 30);
+		fs_test_put16(dgram, 5);
+		fs_test_put16(dgram + 2, 30);
+		fs_test_put32(dgram + 4, 3600000);
+		fs_test_put32(dgram + 8, (uint32_t)time(NULL));
+		fs_test_put32(dgram + 16, n * 30);
 		for (uint32_t r = 0; r < 30; r++) {
 			uint8_t *rec = dgram + 24 + r * 48;
 
-			put32(rec, 0xc0a80001 + r % 10);      /* 192.168.0.1 .. .10 */
-			put32(rec + 4, 0x0a000001 + r);
-			put32(rec + 16, 1 + r);              /* packets */
-			put32(rec + 20, 1000 * (r % 10 + 1) + n); /* bytes */
-			put32(rec + 24, 3500000);
-			put32(rec + 28, 3590000);
-			put16(rec + 32, (uint16_t)(40000 + r));
-			put16(rec + 34, 443);
+			fs_test_put32(rec, 0xc0a80001 + r % 10);      /* 192.168.0.1 .. .10 */
+			fs_test_put32(rec + 4, 0x0a000001 + r);
+			fs_test_put32(rec + 16, 1 + r);              /* packets */
+			fs_test_put32(rec + 20, 1000 * (r % 10 + 1) + n); /* bytes */
+			fs_test_put32(rec + 24, 3500000);
+			fs_test_put32(rec + 28, 3590000);
+			fs_test_put16(rec + 32, (uint16_t)(40000 + r));
+			fs_test_put16(rec + 34, 443);
 			rec[38] = 6;
 		}
 		send_datagram(&d, &s);

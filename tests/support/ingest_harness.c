@@ -215,17 +215,3 @@ fstest_send(int fd, uint16_t port, const void *data, size_t len)
 	assert_int_equal(sendto(fd, data, len, 0, (struct sockaddr *)&to, sizeof(to)),
 			 (ssize_t)len);
 }
-
-void
-fstest_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-void
-fstest_put32(uint8_t *p, uint32_t v)
-{
-	fstest_put16(p, (uint16_t)(v >> 16));
-	fstest_put16(p + 2, (uint16_t)v);
-}
