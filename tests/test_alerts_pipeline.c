@@ -276,15 +276,6 @@ setup_outage(void **state)
 	return setup_pipeline(state, true);
 }
 
-static void
-print_log(const struct pipeline *p, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-	fs_test_print_file(path);
-}
-
 static int
 teardown(void **state)
 {
@@ -301,8 +292,8 @@ teardown(void **state)
 		waitpid(p->rsyslog, NULL, 0);
 	}
 	if (ingest_status || report_status || broker_status) {
-		print_log(p, "ingest.log");
-		print_log(p, "report.log");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "report");
 	}
 	fs_test_redis_stop(&p->redis);
 	fs_alert_codec_free(p->codec);
@@ -445,8 +436,8 @@ spewing_host_raises_one_fanout_alert(void **state)
 	deadline = sent_at + DEADLINE_MS;
 	poll_alerts(p, deadline, true);
 	if (count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) == 0) {
-		print_log(p, "ingest.log");
-		print_log(p, "report.log");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "report");
 		fail_msg("no fan-out alert on flows.alerts within %d ms", DEADLINE_MS);
 	}
 	fprintf(stderr, "alerts pipeline: fan-out alert on flows.alerts %lld ms after the last datagram\n",
@@ -517,7 +508,7 @@ redis_outage_then_recovery(void **state)
 	assert_int_equal(fs_test_redis_spawn(&p->redis, args), 0);
 	poll_alerts(p, fs_monotonic_ms() + 30000, true);
 	if (count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) != 1) {
-		print_log(p, "report.log");
+		fs_test_print_log(p->dir, "report");
 		fail_msg("no fan-out alert within 30 s of Redis coming back");
 	}
 	assert_int_equal(report_log_count(p, "level=warning facility=report"), 1);

@@ -16,6 +16,7 @@
 #include "core/flow.h"
 #include "core/result.h"
 #include "decode/capture.h"
+#include "support/corpus.h"
 #include "support/wire.h"
 
 #define MAX_SEEN 64
@@ -45,14 +46,6 @@ collect(const struct fs_datagram *dg, void *opaque)
 	if (seen->stop_after != 0 && (int)seen->count == seen->stop_after)
 		return 1;
 	return 0;
-}
-
-static const char *
-corpus_dir(void)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-
-	return dir != NULL && dir[0] != '\0' ? dir : "../shared/corpus";
 }
 
 static char *
@@ -645,7 +638,7 @@ read_corpus_file(const char *rel, struct seen *seen, long *file_size)
 	char path[1024], err[256] = "";
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
+	snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(), rel);
 	if (stat(path, &st) != 0) {
 		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n", path);
 		skip();

@@ -28,6 +28,7 @@
 #include "kafka/producer.h"
 #include "support/broker.h"
 #include "support/process.h"
+#include "support/text_file.h"
 
 #define FLOWS_PER_PHASE 200
 #define WAIT_MS 30000
@@ -48,35 +49,6 @@ struct pipeline {
 	unsigned received;
 	bool have_mmdb;
 };
-
-static void
-write_file(const char *path, const char *text)
-{
-	char tmp[256];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(rename(tmp, path), 0);
-}
-
-static bool
-log_contains(const struct pipeline *p, const char *text)
-{
-	char line[1024];
-	bool found = false;
-	FILE *f = fopen(p->log_path, "r");
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
-}
 
 static int
 setup(void **state)
@@ -104,9 +76,9 @@ setup(void **state)
 	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
 	snprintf(p->prefixes, sizeof(p->prefixes), "%s/prefixes", p->dir);
-	write_file(p->prefixes, "192.0.2.0/24 site=par role=dc\n");
+	fs_test_write_file(p->prefixes, "192.0.2.0/24 site=par role=dc\n");
 	snprintf(path, sizeof(path), "%s/interfaces.map", p->dir);
-	write_file(path,
+	fs_test_write_file(path,
 		   "exporter 127.0.0.1 name=edge1.par site=par1\n"
 		   "interface 127.0.0.1 3 name=xe-0/0/1 description=\"transit: example\" speed=10G\n"
 		   "interface 127.0.0.1 4 name=ae0 description=customers speed=40G\n");
@@ -320,19 +292,19 @@ test_enrich_and_reload_mid_stream(void **state)
 		check_flow(p, seq, "site=par,role=dc");
 
 	/* A broken file keeps the old tags, and the error is logged. */
-	write_file(p->prefixes, "192.0.2.0/24 site=lyon\n192.0.2.0/24 site=twice\n");
+	fs_test_write_file(p->prefixes, "192.0.2.0/24 site=lyon\n192.0.2.0/24 site=twice\n");
 	assert_int_equal(kill(p->enrich, SIGHUP), 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!log_contains(p, "reloading the prefix list failed")) {
+	while (!fs_test_file_contains(p->log_path, "reloading the prefix list failed")) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		assert_true(now.tv_sec - start.tv_sec < 10);
 		usleep(50000);
 	}
 
-	write_file(p->prefixes, "192.0.2.0/24 site=lyon role=office\n");
+	fs_test_write_file(p->prefixes, "192.0.2.0/24 site=lyon role=office\n");
 	assert_int_equal(kill(p->enrich, SIGHUP), 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!log_contains(p, "reloaded the prefix list")) {
+	while (!fs_test_file_contains(p->log_path, "reloaded the prefix list")) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		assert_true(now.tv_sec - start.tv_sec < 10);
 		usleep(50000);

@@ -28,6 +28,7 @@
 #include "support/avro_pad.h"
 #include "support/broker.h"
 #include "support/process.h"
+#include "support/text_file.h"
 
 #define WAIT_MS 30000
 #define QUIET_MS 1500
@@ -63,46 +64,19 @@ static const char rules_loop[] =
 static const char rules_v2[] =
 	"rule late topic flows.filtered.late: any\n";
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
-print_log(const struct worker_test *t, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	fs_test_print_file(path);
-}
-
 /* Returns whether the log of worker name contains text, waiting up to 10 s for it. */
 static bool
 log_contains(const struct worker_test *t, const char *name, const char *text)
 {
-	char path[160], line[1024];
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
 	for (int i = 0; i < 100; i++) {
-		FILE *f = fopen(path, "r");
-		bool found = false;
-
-		if (f) {
-			while (!found && fgets(line, sizeof(line), f))
-				found = strstr(line, text) != NULL;
-			fclose(f);
-		}
-		if (found)
+		if (fs_test_file_contains(path, text))
 			return true;
 		usleep(100000);
 	}
-	print_log(t, name);
+	fs_test_print_log(t->dir, name);
 	return false;
 }
 
@@ -121,7 +95,7 @@ setup(void **state)
 	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, topics), 0);
 
 	snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", t->dir);
-	write_file(t->rules_path, rules_v1);
+	fs_test_write_file(t->rules_path, rules_v1);
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
 	f = fopen(config_path, "w");
 	assert_non_null(f);
@@ -157,8 +131,8 @@ teardown(void **state)
 	filter_status = fs_test_stop(t->filter, 15000);
 	broker_status = fs_test_broker_stop(&t->broker);
 	if (filter_status != 0 || broker_status != 0 || getenv("FSTEST_SHOW_LOGS")) {
-		print_log(t, "filter");
-		print_log(t, "broker");
+		fs_test_print_log(t->dir, "filter");
+		fs_test_print_log(t->dir, "broker");
 	}
 	assert_int_equal(filter_status, 0);
 	assert_int_equal(broker_status, 0);
@@ -335,7 +309,7 @@ reload_keeps_rules_on_error(void **state)
 	struct topic_count tc;
 
 	/* An invalid file: the old rules stay, so smtp keeps matching. */
-	write_file(t->rules_path, rules_invalid);
+	fs_test_write_file(t->rules_path, rules_invalid);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
 	usleep(500000);
 	send_flow(t, "10.0.0.7", "203.0.113.25", 6, 25, 0x1b);
@@ -345,7 +319,7 @@ reload_keeps_rules_on_error(void **state)
 	assert_true(has_source(&tc, "10.0.0.7"));
 
 	/* A rule that routes to the filter's input is rejected like a syntax error. */
-	write_file(t->rules_path, rules_loop);
+	fs_test_write_file(t->rules_path, rules_loop);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
 	usleep(500000);
 	assert_true(log_contains(t, "filter", "rule loop produces to flows.enriched, which is also "
@@ -356,7 +330,7 @@ reload_keeps_rules_on_error(void **state)
 	assert_true(has_source(&tc, "10.0.0.9"));
 
 	/* A valid file replaces the rules. */
-	write_file(t->rules_path, rules_v2);
+	fs_test_write_file(t->rules_path, rules_v2);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
 	usleep(500000);
 	send_flow(t, "10.0.0.8", "203.0.113.25", 6, 25, 0x1b);

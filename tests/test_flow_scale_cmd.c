@@ -24,6 +24,7 @@
 #include "avro/flow_codec.h"
 #include "core/flow.h"
 #include "kafka/producer.h"
+#include "support/corpus.h"
 #include "support/process.h"
 #include "support/wire.h"
 
@@ -480,14 +481,6 @@ graph_names_scaling(void **state)
 	assert_non_null(strstr(f->err, "counters as exported"));
 }
 
-static const char *
-corpus_dir(void)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-
-	return dir != NULL && dir[0] != '\0' ? dir : "../shared/corpus";
-}
-
 /* Builds "DIR/a DIR/b ..." from corpus paths; skips the test when one is missing. */
 static void
 corpus_args(const char *const *paths, size_t n, char *out, size_t len)
@@ -498,7 +491,7 @@ corpus_args(const char *const *paths, size_t n, char *out, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
 
-		snprintf(path, sizeof(path), "%s/%s", corpus_dir(), paths[i]);
+		snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(), paths[i]);
 		if (access(path, R_OK) != 0) {
 			fprintf(stderr, "corpus file %s is missing; skipped\n", path);
 			skip();

@@ -24,6 +24,7 @@
 #include "support/http_probe.h"
 #include "support/broker.h"
 #include "support/process.h"
+#include "support/text_file.h"
 #include "support/wire.h"
 
 struct ingest_env {
@@ -63,30 +64,13 @@ send_netflow_v5(uint16_t port, int count)
 	close(fd);
 }
 
-static void
-print_log(const struct ingest_env *e, const char *name)
+static int
+log_contains(const struct ingest_env *e, const char *name, const char *text)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
-	fs_test_print_file(path);
-}
-
-static int
-log_contains(const struct ingest_env *e, const char *name, const char *text)
-{
-	char path[128], line[2048];
-	int found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
+	return fs_test_file_contains(path, text);
 }
 
 /*
@@ -125,7 +109,7 @@ start(void **state, const char *extra_config)
 	e->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
 	assert_true(e->ingest > 0);
 	if (fs_test_wait_status(e->metrics_port, "/readyz", 200, 10000) != 200) {
-		print_log(e, "ingest");
+		fs_test_print_log(e->dir, "ingest");
 		fail_msg("ingest did not become ready");
 	}
 	return e;
@@ -176,7 +160,7 @@ metrics_count_flows_and_probes(void **state)
 	status = fs_test_stop(e->ingest, 15000);
 	e->ingest = 0;
 	if (status != 0)
-		print_log(e, "ingest");
+		fs_test_print_log(e->dir, "ingest");
 	assert_int_equal(status, 0);
 	assert_true(fs_monotonic_ms() - begin < 5000);
 	/* The JSON log format was applied. */
@@ -221,7 +205,7 @@ sigterm_bounded_with_broker_gone(void **state)
 	status = fs_test_stop(e->ingest, 15000);
 	e->ingest = 0;
 	if (status != 0 || fs_monotonic_ms() - begin >= 1500 + 8000)
-		print_log(e, "ingest");
+		fs_test_print_log(e->dir, "ingest");
 	assert_int_equal(status, 0);
 	/*
 	 * The flush waits out its 1.5 s, then destroying the client takes a

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "support/ingest_harness.h"
+#include "support/text_file.h"
 #include "support/wire.h"
 
 #define WAIT_MS 20000
@@ -66,17 +67,9 @@ closed_by_server(int fd)
 static int
 log_contains(const struct fstest_cluster *c, const char *name, const char *text)
 {
-	char path[128], line[2048];
-	int found = 0;
-	FILE *f;
+	char path[128];
 
-	snprintf(path, sizeof(path), "%s/%s.log", c->dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
+	return fs_test_file_contains(fstest_log_path(c, name, path, sizeof(path)), text);
 }
 
 /* Writes one IPFIX message: a template of three 4-byte fields and a data set of 4 records. */

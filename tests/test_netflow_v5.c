@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/decoder.h"
+#include "support/corpus.h"
 #include "support/wire.h"
 
 #define MAX_FLOWS 64
@@ -339,35 +340,14 @@ test_v5_trailing_bytes_ignored(void **state)
 	fs_decoder_free(dec);
 }
 
-/* Reads a corpus file into buf; returns its length, or 0 after skipping the test. */
-static size_t
-read_corpus(const char *relative, uint8_t *buf, size_t size)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-	char path[1024];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
-	fp = fopen(path, "rb");
-	if (!fp) {
-		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
-			      path);
-		return 0;
-	}
-	n = fread(buf, 1, size, fp);
-	fclose(fp);
-	return n;
-}
-
 static void
 test_v5_corpus_juniper_mx80(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
 	struct collected c = { .count = 0 };
-	size_t len = read_corpus("netflow-v5/logstash-codec-netflow/netflow5_test_juniper_mx80.dat",
-				 buf, sizeof(buf));
+	size_t len = fs_test_corpus_read(
+		"netflow-v5/logstash-codec-netflow/netflow5_test_juniper_mx80.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 	const struct fs_flow *found = NULL;
 
@@ -415,7 +395,7 @@ test_v5_corpus_invalid_counts(void **state)
 		struct fs_decoder *dec = fs_decoder_new(NULL);
 		struct collected c = { .count = 0 };
 		struct fs_addr exporter;
-		size_t len = read_corpus(files[i], buf, sizeof(buf));
+		size_t len = fs_test_corpus_read(files[i], buf, sizeof(buf));
 
 		if (len == 0) {
 			fs_decoder_free(dec);

@@ -294,15 +294,6 @@ setup(void **state)
 	return 0;
 }
 
-static void
-print_log(const struct pipeline *p, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s.log", p->dir, name);
-	fs_test_print_file(path);
-}
-
 static int
 teardown(void **state)
 {
@@ -314,10 +305,10 @@ teardown(void **state)
 	char cmd[128];
 
 	if (ingest_status || enrich_status || report_status || broker_status) {
-		print_log(p, "ingest");
-		print_log(p, "enrich");
-		print_log(p, "report");
-		print_log(p, "broker");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "enrich");
+		fs_test_print_log(p->dir, "report");
+		fs_test_print_log(p->dir, "broker");
 	}
 	fs_test_redis_stop(&p->redis);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
@@ -525,9 +516,9 @@ replayed_captures_reach_top(void **state)
 		usleep(500000);
 	}
 	if (!rows || json_flow_sum(rows) != p->total_flows) {
-		print_log(p, "ingest");
-		print_log(p, "enrich");
-		print_log(p, "report");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "enrich");
+		fs_test_print_log(p->dir, "report");
 	}
 	assert_non_null(rows);
 	assert_int_equal(json_flow_sum(rows), p->total_flows);

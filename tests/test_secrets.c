@@ -29,6 +29,7 @@
 #include "support/http_probe.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/text_file.h"
 
 #define WAIT_MS 30000
 #define SASL_PASSWORD "SaslPa55-7c1e9b"
@@ -43,16 +44,6 @@ struct secrets_test {
 	struct fs_test_broker broker;
 	struct fs_test_redis redis;
 };
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Returns the whole file (caller frees), or an empty string when it cannot be read. */
 static char *
@@ -94,16 +85,6 @@ assert_no_secret(const char *path, const char *secret)
 }
 
 static int
-file_contains(const char *path, const char *text)
-{
-	char *content = read_file(path);
-	int found = strstr(content, text) != NULL;
-
-	free(content);
-	return found;
-}
-
-static int
 setup(void **state)
 {
 	struct secrets_test *t = calloc(1, sizeof(*t));
@@ -114,11 +95,11 @@ setup(void **state)
 	assert_non_null(mkdtemp(t->dir));
 	/* Secret files as echo writes them (trailing newline) and as Kubernetes does (none). */
 	snprintf(path, sizeof(path), "%s/kafka-sasl-password", t->dir);
-	write_file(path, SASL_PASSWORD "\n");
+	fs_test_write_file(path, SASL_PASSWORD "\n");
 	snprintf(t->sasl_file_env, sizeof(t->sasl_file_env), "FLOWSIFT_KAFKA_SASL_PASSWORD_FILE=%s",
 		 path);
 	snprintf(path, sizeof(path), "%s/redis-password", t->dir);
-	write_file(path, REDIS_PASSWORD);
+	fs_test_write_file(path, REDIS_PASSWORD);
 	snprintf(t->redis_file_env, sizeof(t->redis_file_env), "FLOWSIFT_REDIS_PASSWORD_FILE=%s",
 		 path);
 	snprintf(t->config_path, sizeof(t->config_path), "%s/flowsift.conf", t->dir);
@@ -169,7 +150,7 @@ file_variables_set_values(void **state)
 	struct fs_config *config = NULL;
 	char err[512], shown[64];
 
-	write_file(t->config_path, "kafka.sasl.username = flows\n");
+	fs_test_write_file(t->config_path, "kafka.sasl.username = flows\n");
 	putenv(t->sasl_file_env);
 	putenv(t->redis_file_env);
 	assert_int_equal(fs_config_load(&config, t->config_path, err, sizeof(err)), 0);
@@ -190,7 +171,7 @@ file_variable_errors_hide_content(void **state)
 	struct fs_config *config = NULL;
 	char err[512], path[160];
 
-	write_file(t->config_path, "");
+	fs_test_write_file(t->config_path, "");
 	/* Both forms of one setting. */
 	putenv(t->sasl_file_env);
 	setenv("FLOWSIFT_KAFKA_SASL_PASSWORD", SASL_PASSWORD, 1);
@@ -214,7 +195,7 @@ file_variable_errors_hide_content(void **state)
 
 	/* A secret file of two lines is rejected without showing either. */
 	snprintf(path, sizeof(path), "%s/two-lines", t->dir);
-	write_file(path, SASL_PASSWORD "\nsecond line\n");
+	fs_test_write_file(path, SASL_PASSWORD "\nsecond line\n");
 	setenv("FLOWSIFT_KAFKA_SASL_PASSWORD_FILE", path, 1);
 	assert_true(fs_config_load(&config, t->config_path, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "one line"));
@@ -245,7 +226,7 @@ config_command_masks_secrets(void **state)
 	char *check[] = { "flowsift", "config", "check", NULL };
 	char *text;
 
-	write_file(t->config_path, "redis.url = redis://:" REDIS_PASSWORD "@127.0.0.1:6390/0\n");
+	fs_test_write_file(t->config_path, "redis.url = redis://:" REDIS_PASSWORD "@127.0.0.1:6390/0\n");
 	snprintf(out, sizeof(out), "%s/config.out", t->dir);
 	assert_int_equal(run_cli(get_sasl, env, out), 0);
 	assert_int_equal(run_cli(get_redis, env, out), 0);
@@ -281,7 +262,7 @@ workers_keep_secrets_out_of_logs(void **state)
 
 	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, NULL), 0);
 	snprintf(rules_path, sizeof(rules_path), "%s/filter.rules", t->dir);
-	write_file(rules_path, "rule all topic flows.filtered.all: any\n");
+	fs_test_write_file(rules_path, "rule all topic flows.filtered.all: any\n");
 	f = fopen(t->config_path, "w");
 	assert_non_null(f);
 	fprintf(f,
@@ -303,14 +284,14 @@ workers_keep_secrets_out_of_logs(void **state)
 		snprintf(log_path, sizeof(log_path), "%s/%s.log", t->dir, programs[i]);
 		pid = start_worker(t, programs[i], log_path);
 		/* Wait for a failed SASL handshake: the error lines are written by then. */
-		while (!file_contains(log_path, "SASL authentication") && fs_test_now_ms() < deadline)
+		while (!fs_test_file_contains(log_path, "SASL authentication") && fs_test_now_ms() < deadline)
 			usleep(100000);
 		fs_test_stop(pid, 15000);
-		if (!file_contains(log_path, "SASL authentication"))
+		if (!fs_test_file_contains(log_path, "SASL authentication"))
 			fprintf(stderr, "%s logged no SASL authentication attempt\n", programs[i]);
-		assert_true(file_contains(log_path, "SASL authentication"));
+		assert_true(fs_test_file_contains(log_path, "SASL authentication"));
 		/* librdkafka's configuration dump shows that the password was set. */
-		assert_true(file_contains(log_path, "sasl.password = [redacted]"));
+		assert_true(fs_test_file_contains(log_path, "sasl.password = [redacted]"));
 		assert_no_secret(log_path, SASL_PASSWORD);
 		assert_no_secret(log_path, REDIS_PASSWORD);
 	}
@@ -369,7 +350,7 @@ report_authenticates_with_file_password(void **state)
 			 REDIS_PASSWORD);
 		snprintf(top_out, sizeof(top_out), "%s/top.out", t->dir);
 		assert_int_not_equal(run_cli(argv, env, top_out), 0);
-		assert_true(file_contains(top_out, "AUTH"));
+		assert_true(fs_test_file_contains(top_out, "AUTH"));
 		assert_no_secret(top_out, REDIS_PASSWORD);
 	}
 }

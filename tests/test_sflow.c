@@ -20,6 +20,7 @@
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "decode/exporter_stats.h"
+#include "support/corpus.h"
 #include "support/wire.h"
 
 #define MAX_FLOWS 16
@@ -1012,14 +1013,11 @@ decode_corpus_datagram(const struct fs_datagram *dg, void *opaque)
 static int
 decode_corpus_file(const char *name, struct fs_decoder *dec, struct collected *c)
 {
-	const char *dir = getenv("FLOWSIFT_CORPUS");
 	struct corpus_run run = { dec, c, 0 };
 	char path[1024], err[256];
 	struct stat st;
 
-	if (dir == NULL || dir[0] == '\0')
-		dir = "../shared/corpus";
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(), name);
 	if (stat(path, &st) != 0) {
 		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n", path);
 		skip();

@@ -194,15 +194,6 @@ wait_sample(const struct metrics_test *t, int worker, const char *sample, long l
 	return value;
 }
 
-static void
-print_log(const struct metrics_test *t, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	fs_test_print_file(path);
-}
-
 /* Checks that every line of the worker's log is a JSON object, as log.format = json asks. */
 static void
 check_json_log(const struct metrics_test *t, const char *name)
@@ -289,8 +280,8 @@ teardown(void **state)
 	broker_status = fs_test_broker_stop(&t->broker);
 	if (failed || broker_status != 0 || getenv("FSTEST_SHOW_LOGS")) {
 		for (int i = 0; i < WORKER_COUNT; i++)
-			print_log(t, worker_names[i]);
-		print_log(t, "broker");
+			fs_test_print_log(t->dir, worker_names[i]);
+		fs_test_print_log(t->dir, "broker");
 	}
 	fs_test_redis_stop(&t->redis);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);

@@ -90,10 +90,7 @@ fstest_wait_metric(uint16_t port, const char *series, long long expected, int ti
 void
 fstest_print_log(const struct fstest_cluster *c, const char *name)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s.log", c->dir, name);
-	fs_test_print_file(path);
+	fs_test_print_log(c->dir, name);
 }
 
 struct fstest_cluster *
