@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
+#include "support/corpus.h"
 #include "support/wire.h"
 
 #define MAX_FLOWS 64
@@ -128,6 +129,16 @@ put_record_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
 	fs_test_append64(p, 1700000000456ull);
 }
 
+/* Appends a data set of template 400 that holds record n with a varlen-byte variable field. */
+static void
+put_data_set_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
+{
+	size_t set = begin_set(p, 400);
+
+	put_record_400(p, n, varlen);
+	end_set(p, set);
+}
+
 static int
 decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c)
 {
@@ -238,9 +249,7 @@ test_ipfix_template_flood_one_address(void **state)
 
 	p.len = 0;
 	msg = begin_message(&p, DOMAIN);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 3);
 	end_message(&p, msg);
 	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
 					   1700000003000000000ll, collect, &c), 0);
@@ -329,9 +338,7 @@ test_ipfix_withdrawal(void **state)
 	fs_test_append16(&p, 400);
 	fs_test_append16(&p, 0);
 	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 0);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 0);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_NO_TEMPLATE);
 	assert_int_equal(fs_decoder_stats(dec)->templates_active, 0);
@@ -381,21 +388,17 @@ test_ipfix_several_messages(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t msg, set;
+	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 1);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 1);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 1);
-	end_set(&p, set);
+	put_data_set_400(&p, 2, 1);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -410,17 +413,13 @@ test_ipfix_message_longer_than_datagram(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t msg, set;
+	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 1);
-	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 1);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 1);
+	put_data_set_400(&p, 2, 1);
 	end_message(&p, msg);
 	p.len -= 10;
 
@@ -479,9 +478,7 @@ test_ipfix_options_sampling(void **state)
 	fs_test_append32(&p, 1);
 	fs_test_append32(&p, 99);
 	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 0);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 0);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -534,33 +531,14 @@ test_ipfix_short_set_length(void **state)
 	fs_decoder_free(dec);
 }
 
-static size_t
-read_corpus(const char *relative, uint8_t *buf, size_t size)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-	char path[1024];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
-	fp = fopen(path, "rb");
-	if (!fp) {
-		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
-			      path);
-		return 0;
-	}
-	n = fread(buf, 1, size, fp);
-	fclose(fp);
-	return n;
-}
-
 static void
 test_ipfix_corpus_three_messages(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
 	struct collected c = { .count = 0 };
-	size_t len = read_corpus("ipfix/logstash-codec-netflow/ipfix.dat", buf, sizeof(buf));
+	size_t len = fs_test_corpus_read(
+		"ipfix/logstash-codec-netflow/ipfix.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 	size_t matches = 0;
 
@@ -592,8 +570,8 @@ test_ipfix_corpus_ixia_enterprise_elements(void **state)
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
 	struct collected c = { .count = 0 };
-	size_t len = read_corpus("ipfix/logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat",
-				 buf, sizeof(buf));
+	size_t len = fs_test_corpus_read(
+		"ipfix/logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat", buf, sizeof(buf));
 	const struct fs_flow *f = &c.flows[0];
 
 	(void)state;
@@ -620,7 +598,8 @@ test_ipfix_length_short_by_two(void **state)
 	static uint8_t buf[4096];
 	struct fs_decoder *dec;
 	struct collected c = { .count = 0 };
-	size_t len = read_corpus("ipfix/telegraf/issue_14370__message.bin", buf, sizeof(buf));
+	size_t len = fs_test_corpus_read(
+		"ipfix/telegraf/issue_14370__message.bin", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 
 	(void)state;
@@ -729,7 +708,8 @@ put_nsel_template(struct fs_test_packet *p)
 	fs_test_append16(p, 231); fs_test_append16(p, 8);
 	fs_test_append16(p, 232); fs_test_append16(p, 8);
 	fs_test_append16(p, 324); fs_test_append16(p, 8);
-	fs_test_append16(p, 0x8000 | 210); fs_test_append16(p, 2); fs_test_append32(p, 29305); /* reverse paddingOctets */
+	/* reverse paddingOctets */
+	fs_test_append16(p, 0x8000 | 210); fs_test_append16(p, 2); fs_test_append32(p, 29305);
 	end_set(p, set);
 }
 
@@ -805,18 +785,14 @@ test_ipfix_template_65535_fields(void **state)
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 3);
 	set = begin_set(&p, 2);
 	fs_test_append16(&p, 401);
 	fs_test_append16(&p, 65535);
 	fs_test_append16(&p, 1); fs_test_append16(&p, 8);
 	fs_test_append16(&p, 2); fs_test_append16(&p, 8);
 	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 2, 3);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
@@ -843,10 +819,14 @@ test_ipfix_biflow_two_flows(void **state)
 	put_biflow_template(&p);
 	set = begin_set(&p, 500);
 	/* With reverse counters, then with zero reverse counters. */
-	fs_test_append32(&p, 1000); fs_test_append32(&p, 10); fs_test_append32(&p, 0x0a000001); fs_test_append32(&p, 0x0a000002);
-	fs_test_append16(&p, 40000); fs_test_append16(&p, 443); fs_test_append8(&p, 6); fs_test_append32(&p, 5000); fs_test_append32(&p, 7);
-	fs_test_append32(&p, 300); fs_test_append32(&p, 3); fs_test_append32(&p, 0x0a000003); fs_test_append32(&p, 0x0a000004);
-	fs_test_append16(&p, 40001); fs_test_append16(&p, 53); fs_test_append8(&p, 17); fs_test_append32(&p, 0); fs_test_append32(&p, 0);
+	fs_test_append32(&p, 1000); fs_test_append32(&p, 10);
+	fs_test_append32(&p, 0x0a000001); fs_test_append32(&p, 0x0a000002);
+	fs_test_append16(&p, 40000); fs_test_append16(&p, 443); fs_test_append8(&p, 6);
+	fs_test_append32(&p, 5000); fs_test_append32(&p, 7);
+	fs_test_append32(&p, 300); fs_test_append32(&p, 3);
+	fs_test_append32(&p, 0x0a000003); fs_test_append32(&p, 0x0a000004);
+	fs_test_append16(&p, 40001); fs_test_append16(&p, 53); fs_test_append8(&p, 17);
+	fs_test_append32(&p, 0); fs_test_append32(&p, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -888,7 +868,8 @@ test_ipfix_sampler_by_selector_id(void **state)
 	end_set(&p, set);
 	set = begin_set(&p, 600);
 	fs_test_append16(&p, 3); fs_test_append32(&p, 1); fs_test_append32(&p, 99);
-	fs_test_append16(&p, 4); fs_test_append32(&p, 0); fs_test_append32(&p, 5);   /* interval 0: flagged */
+	/* interval 0: flagged */
+	fs_test_append16(&p, 4); fs_test_append32(&p, 0); fs_test_append32(&p, 5);
 	end_set(&p, set);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN);
@@ -989,14 +970,12 @@ test_ipfix_sequence_gap(void **state)
 	struct collected c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *e;
-	size_t msg, set;
+	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 3);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
@@ -1004,9 +983,7 @@ test_ipfix_sequence_gap(void **state)
 	p.len = 0;
 	msg = begin_message(&p, DOMAIN);
 	patch16(&p, msg + 10, 104);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 2, 3);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), 0);
 

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/decoder.h"
+#include "support/corpus.h"
 #include "support/wire.h"
 
 #define MAX_FLOWS 64
@@ -100,6 +101,16 @@ put_record_256(struct fs_test_packet *p, uint8_t n)
 	fs_test_append32(p, UPTIME_MS - 1000);
 }
 
+/* Appends a data flowset of template 256 that holds record n. */
+static void
+put_data_set_256(struct fs_test_packet *p, uint8_t n)
+{
+	size_t set = begin_set(p, 256);
+
+	put_record_256(p, n);
+	end_set(p, set);
+}
+
 static int
 decode_from(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c,
 	    const char *exporter_text)
@@ -166,17 +177,12 @@ test_v9_data_before_template(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
 	put_template_256(&p);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 2);
-	end_set(&p, set);
+	put_data_set_256(&p, 2);
 
 	/* The first set is held and decoded once the template arrives. */
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_NO_TEMPLATE);
@@ -242,9 +248,7 @@ test_v9_options_sampling(void **state)
 	fs_test_append32(&p, 0);
 	fs_test_append32(&p, 512);
 	end_set(&p, set);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
 	assert_int_equal(c.count, 1);
@@ -262,14 +266,11 @@ test_v9_zero_length_flowset(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	put_template_256(&p);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
 	for (int i = 0; i < 64; i++)
 		fs_test_append8(&p, 0);
 
@@ -292,17 +293,12 @@ test_v9_flowset_past_end(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct collected c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	put_template_256(&p);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 2);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
+	put_data_set_256(&p, 2);
 	p.len -= 3;
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
@@ -446,34 +442,14 @@ test_v9_template_replaced(void **state)
 	fs_decoder_free(dec);
 }
 
-static size_t
-read_corpus(const char *relative, uint8_t *buf, size_t size)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-	char path[1024];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
-	fp = fopen(path, "rb");
-	if (!fp) {
-		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
-			      path);
-		return 0;
-	}
-	n = fread(buf, 1, size, fp);
-	fclose(fp);
-	return n;
-}
-
 static void
 test_v9_corpus_softflowd(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
 	struct collected c = { .count = 0 };
-	size_t len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_valid01.dat",
-				 buf, sizeof(buf));
+	size_t len = fs_test_corpus_read(
+		"netflow-v9/logstash-codec-netflow/netflow9_test_valid01.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 	const struct fs_flow *found = NULL;
 
@@ -506,10 +482,10 @@ static struct fs_decoder *
 decode_asa_capture(const struct fs_decoder_limits *limits, struct collected *c)
 {
 	static uint8_t tpl[4096], data[4096];
-	size_t tpl_len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_tpl.dat",
-				     tpl, sizeof(tpl));
-	size_t data_len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_data.dat",
-				      data, sizeof(data));
+	size_t tpl_len = fs_test_corpus_read(
+		"netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_tpl.dat", tpl, sizeof(tpl));
+	size_t data_len = fs_test_corpus_read(
+		"netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_data.dat", data, sizeof(data));
 	struct fs_decoder *dec;
 
 	if (tpl_len == 0 || data_len == 0)
@@ -736,9 +712,7 @@ test_v9_sampling_rates_of_many_exporters(void **state)
 				fs_test_append32(&p, 100u + (uint32_t)i);
 				end_set(&p, set);
 			} else {
-				set = begin_set(&p, 256);
-				put_record_256(&p, 1);
-				end_set(&p, set);
+				put_data_set_256(&p, 1);
 			}
 			assert_int_equal(decode_from(dec, &p, &c, exporter), 0);
 			if (pass == 1 && (c.count != 1 ||
@@ -779,22 +753,17 @@ test_v9_sampling_entries_limit(void **state)
 		fs_test_append32(&p, 0);
 		fs_test_append32(&p, 1000u + (uint32_t)i);
 		end_set(&p, set);
-		set = begin_set(&p, 256);
-		put_record_256(&p, 1);
-		end_set(&p, set);
+		put_data_set_256(&p, 1);
 		assert_int_equal(decode_from(dec, &p, &c, exporter), 0);
 	}
 	assert_int_equal(fs_decoder_stats(dec)->options_evicted, 2);
 	/* The first exporter's rate is gone: its next record has none. */
 	{
 		struct fs_test_packet p = { .len = 0 };
-		size_t set;
 
 		c.count = 0;
 		put_header(&p, SOURCE_ID);
-		set = begin_set(&p, 256);
-		put_record_256(&p, 1);
-		end_set(&p, set);
+		put_data_set_256(&p, 1);
 		assert_int_equal(decode_from(dec, &p, &c, "10.9.0.1"), 0);
 		assert_int_equal(c.count, 1);
 		assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));

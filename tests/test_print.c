@@ -257,24 +257,24 @@ unknown_field_rejected(void **state)
 static void
 filter_selects_flows(void **state)
 {
+	static const struct {
+		const char *filter;
+		const char *output;
+	} cases[] = {
+		{ "proto tcp and not dst port 25", "src_addr\n10.0.0.4\n" },
+		{ "flags S and not flags A", "src_addr\n10.0.0.1\n" },
+		{ "net 10.0.0.0/30 or tos 184", "src_addr\n10.0.0.1\n10.0.0.2\n10.0.0.4\n" },
+	};
 	struct print_test *t = *state;
 	char args[256];
 
-	snprintf(args, sizeof(args), "print --format csv --fields src_addr -f 'proto tcp and not dst port 25' %s",
-		 t->v5_path);
-	run_print(t, args);
-	assert_int_equal(t->status, 0);
-	assert_string_equal(t->output, "src_addr\n10.0.0.4\n");
-
-	snprintf(args, sizeof(args), "print --format csv --fields src_addr -f 'flags S and not flags A' %s",
-		 t->v5_path);
-	run_print(t, args);
-	assert_string_equal(t->output, "src_addr\n10.0.0.1\n");
-
-	snprintf(args, sizeof(args), "print --format csv --fields src_addr -f 'net 10.0.0.0/30 or tos 184' %s",
-		 t->v5_path);
-	run_print(t, args);
-	assert_string_equal(t->output, "src_addr\n10.0.0.1\n10.0.0.2\n10.0.0.4\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(args, sizeof(args), "print --format csv --fields src_addr -f '%s' %s",
+			 cases[i].filter, t->v5_path);
+		run_print(t, args);
+		assert_int_equal(t->status, 0);
+		assert_string_equal(t->output, cases[i].output);
+	}
 }
 
 static void
