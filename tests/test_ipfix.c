@@ -15,29 +15,13 @@
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "support/corpus.h"
+#include "support/flow_collector.h"
 #include "support/wire.h"
-
-#define MAX_FLOWS 64
-
-struct collected {
-	struct fs_flow flows[MAX_FLOWS];
-	size_t count;
-};
 
 static void
 patch16(struct fs_test_packet *p, size_t offset, size_t v)
 {
 	fs_test_put16(p->bytes + offset, (uint16_t)v);
-}
-
-static void
-collect(const struct fs_flow *flow, void *opaque)
-{
-	struct collected *c = opaque;
-
-	if (c->count < MAX_FLOWS)
-		c->flows[c->count] = *flow;
-	c->count++;
 }
 
 #define EXPORT_SECS 1700000000u
@@ -140,20 +124,20 @@ put_data_set_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
 }
 
 static int
-decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c)
 {
 	struct fs_addr exporter;
 
 	fs_addr_parse(&exporter, "2001:db8::99");
 	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 4739,
-				 1700000003000000000ll, collect, c);
+				 1700000003000000000ll, fs_test_flows_collect, c);
 }
 
 static void
 test_ipfix_template_and_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
@@ -215,7 +199,7 @@ static void
 test_ipfix_template_flood_one_address(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	struct fs_addr legit, flooder;
 	const struct fs_decoder_stats *stats;
@@ -228,7 +212,7 @@ test_ipfix_template_flood_one_address(void **state)
 	put_template_400(&p);
 	end_message(&p, msg);
 	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
-					   1700000003000000000ll, collect, &c), 0);
+					   1700000003000000000ll, fs_test_flows_collect, &c), 0);
 
 	for (uint32_t domain = 0; domain < 70000; domain++) {
 		p.len = 0;
@@ -240,7 +224,7 @@ test_ipfix_template_flood_one_address(void **state)
 		end_set(&p, set);
 		end_message(&p, msg);
 		assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &flooder, 4739,
-						   1700000003000000000ll, collect, &c), 0);
+						   1700000003000000000ll, fs_test_flows_collect, &c), 0);
 	}
 	stats = fs_decoder_stats(dec);
 	assert_int_equal(stats->templates_added, 70001);
@@ -252,7 +236,7 @@ test_ipfix_template_flood_one_address(void **state)
 	put_data_set_400(&p, 1, 3);
 	end_message(&p, msg);
 	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
-					   1700000003000000000ll, collect, &c), 0);
+					   1700000003000000000ll, fs_test_flows_collect, &c), 0);
 	assert_int_equal(c.count, 1);
 	assert_int_equal(c.flows[0].bytes, 100001);
 	assert_int_equal(stats->no_template, 0);
@@ -263,7 +247,7 @@ static void
 test_ipfix_variable_length_past_set(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set, before;
 
@@ -289,7 +273,7 @@ static void
 test_ipfix_times_ntp_and_delta(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -321,7 +305,7 @@ static void
 test_ipfix_withdrawal(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -350,7 +334,7 @@ static void
 test_ipfix_withdraw_all(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -386,7 +370,7 @@ static void
 test_ipfix_several_messages(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg;
 
@@ -411,7 +395,7 @@ static void
 test_ipfix_message_longer_than_datagram(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg;
 
@@ -433,7 +417,7 @@ static void
 test_ipfix_options_scope_zero(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -457,7 +441,7 @@ static void
 test_ipfix_options_sampling(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -493,7 +477,7 @@ static void
 test_ipfix_bad_ipv6_length(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -515,7 +499,7 @@ static void
 test_ipfix_short_set_length(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg;
 
@@ -536,7 +520,7 @@ test_ipfix_corpus_three_messages(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	size_t len = fs_test_corpus_read(
 		"ipfix/logstash-codec-netflow/ipfix.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
@@ -547,10 +531,11 @@ test_ipfix_corpus_three_messages(void **state)
 		skip();
 	dec = fs_decoder_new(NULL);
 	/* The file holds 3 messages back to back; one call decodes them all. */
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 12);
 	assert_int_equal(fs_decoder_stats(dec)->options_records, 1);
-	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+	for (size_t i = 0; i < c.count && i < FS_TEST_FLOWS_MAX; i++) {
 		const struct fs_flow *f = &c.flows[i];
 
 		if (strcmp(fs_addr_format(&f->src_addr, text), "192.168.253.128") == 0 &&
@@ -569,7 +554,7 @@ test_ipfix_corpus_ixia_enterprise_elements(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	size_t len = fs_test_corpus_read(
 		"ipfix/logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat", buf, sizeof(buf));
 	const struct fs_flow *f = &c.flows[0];
@@ -578,7 +563,8 @@ test_ipfix_corpus_ixia_enterprise_elements(void **state)
 	if (len == 0)
 		skip();
 	dec = fs_decoder_new(NULL);
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 1);
 	assert_true(fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS));
 	assert_int_equal(f->enterprise_count, 20);
@@ -597,7 +583,7 @@ test_ipfix_length_short_by_two(void **state)
 {
 	static uint8_t buf[4096];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	size_t len = fs_test_corpus_read(
 		"ipfix/telegraf/issue_14370__message.bin", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
@@ -613,7 +599,7 @@ test_ipfix_length_short_by_two(void **state)
 	 * padding (the templates declare flowStart/EndSeconds of length 0), so
 	 * each is counted truncated after its first record.
 	 */
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c),
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect, &c),
 			 FS_ERR_TRUNCATED);
 	assert_int_equal(c.count, 2);
 	assert_string_equal(fs_addr_format(&c.flows[1].dst_addr, text), "2001:db8:0:1::1");
@@ -717,7 +703,7 @@ static void
 test_ipfix_nsel_events(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	const struct fs_flow *r = &c.flows[1];
@@ -778,7 +764,7 @@ static void
 test_ipfix_template_65535_fields(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -809,7 +795,7 @@ static void
 test_ipfix_biflow_two_flows(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 	size_t msg, set;
@@ -854,7 +840,7 @@ static void
 test_ipfix_sampler_by_selector_id(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -901,7 +887,7 @@ static void
 test_ipfix_uptime_from_system_init(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -938,7 +924,7 @@ static void
 test_ipfix_padding_as_long_as_record(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -967,7 +953,7 @@ static void
 test_ipfix_sequence_gap(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *e;
 	size_t msg;
@@ -1142,7 +1128,7 @@ static void
 test_ipfix_set_shorter_than_record_counted(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
@@ -1188,7 +1174,7 @@ static void
 test_ipfix_datalink_frame_fills_fields(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];

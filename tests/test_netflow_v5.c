@@ -12,24 +12,8 @@
 #include "core/result.h"
 #include "decode/decoder.h"
 #include "support/corpus.h"
+#include "support/flow_collector.h"
 #include "support/wire.h"
-
-#define MAX_FLOWS 64
-
-struct collected {
-	struct fs_flow flows[MAX_FLOWS];
-	size_t count;
-};
-
-static void
-collect(const struct fs_flow *flow, void *opaque)
-{
-	struct collected *c = opaque;
-
-	if (c->count < MAX_FLOWS)
-		c->flows[c->count] = *flow;
-	c->count++;
-}
 
 /* Header fields of the test datagrams. */
 #define UPTIME_MS 100000u
@@ -78,13 +62,13 @@ put_record(struct fs_test_packet *p, uint8_t n, uint32_t first_ms, uint32_t last
 }
 
 static int
-decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c)
 {
 	struct fs_addr exporter;
 
 	fs_addr_parse(&exporter, "192.0.2.7");
 	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 2055,
-				 1700000001000000000ll, collect, c);
+				 1700000001000000000ll, fs_test_flows_collect, c);
 }
 
 static int64_t
@@ -97,7 +81,7 @@ static void
 test_v5_two_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
@@ -151,7 +135,7 @@ static void
 test_v5_sampling_interval(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -177,7 +161,7 @@ static void
 test_v5_uptime_wrap(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -198,7 +182,7 @@ static void
 test_v5_count_exceeds_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -219,7 +203,7 @@ static void
 test_v5_short_header(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -235,7 +219,7 @@ static void
 test_v5_zero_count(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -265,7 +249,7 @@ test_count_above_version_max(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		static struct fs_test_packet p;
 		struct fs_decoder *dec = fs_decoder_new(NULL);
-		struct collected c = { .count = 0 };
+		struct fs_test_flows c = { .count = 0 };
 		size_t records = cases[i].count < 40 ? cases[i].count : 40;
 
 		p.len = 0;
@@ -300,7 +284,7 @@ test_count_at_version_max(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		static struct fs_test_packet p;
 		struct fs_decoder *dec = fs_decoder_new(NULL);
-		struct collected c = { .count = 0 };
+		struct fs_test_flows c = { .count = 0 };
 
 		p.len = 0;
 		put_header(&p, cases[i].count, 0);
@@ -322,7 +306,7 @@ static void
 test_v5_trailing_bytes_ignored(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -345,7 +329,7 @@ test_v5_corpus_juniper_mx80(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	size_t len = fs_test_corpus_read(
 		"netflow-v5/logstash-codec-netflow/netflow5_test_juniper_mx80.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
@@ -355,9 +339,10 @@ test_v5_corpus_juniper_mx80(void **state)
 	if (len == 0)
 		skip();
 	dec = fs_decoder_new(NULL);
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 29);
-	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+	for (size_t i = 0; i < c.count && i < FS_TEST_FLOWS_MAX; i++) {
 		if (strcmp(fs_addr_format(&c.flows[i].src_addr, text), "66.249.92.75") == 0)
 			found = &c.flows[i];
 	}
@@ -393,7 +378,7 @@ test_v5_corpus_invalid_counts(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct fs_decoder *dec = fs_decoder_new(NULL);
-		struct collected c = { .count = 0 };
+		struct fs_test_flows c = { .count = 0 };
 		struct fs_addr exporter;
 		size_t len = fs_test_corpus_read(files[i], buf, sizeof(buf));
 
@@ -404,7 +389,7 @@ test_v5_corpus_invalid_counts(void **state)
 		assert_int_equal(len, 1464);
 		fs_addr_parse(&exporter, "192.0.2.7");
 		assert_int_equal(fs_decoder_decode(dec, buf, len, &exporter, 2055,
-						   1700000001000000000ll, collect, &c),
+						   1700000001000000000ll, fs_test_flows_collect, &c),
 				 FS_ERR_INVALID);
 		assert_int_equal(c.count, 0);
 		assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
@@ -417,7 +402,7 @@ static void
 test_v7_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 
@@ -448,7 +433,7 @@ static void
 test_v1_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 
@@ -494,7 +479,7 @@ static void
 test_v5_sequence_gap_in_flows(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *e;
 
@@ -520,7 +505,7 @@ static void
 test_v5_sampling_mode_without_interval(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;

@@ -12,24 +12,8 @@
 #include "core/result.h"
 #include "decode/decoder.h"
 #include "support/corpus.h"
+#include "support/flow_collector.h"
 #include "support/wire.h"
-
-#define MAX_FLOWS 64
-
-struct collected {
-	struct fs_flow flows[MAX_FLOWS];
-	size_t count;
-};
-
-static void
-collect(const struct fs_flow *flow, void *opaque)
-{
-	struct collected *c = opaque;
-
-	if (c->count < MAX_FLOWS)
-		c->flows[c->count] = *flow;
-	c->count++;
-}
 
 #define UPTIME_MS 600000u
 #define UNIX_SECS 1700000000u
@@ -112,18 +96,18 @@ put_data_set_256(struct fs_test_packet *p, uint8_t n)
 }
 
 static int
-decode_from(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c,
+decode_from(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c,
 	    const char *exporter_text)
 {
 	struct fs_addr exporter;
 
 	fs_addr_parse(&exporter, exporter_text);
 	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 9995,
-				 1700000002000000000ll, collect, c);
+				 1700000002000000000ll, fs_test_flows_collect, c);
 }
 
 static int
-decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c)
 {
 	return decode_from(dec, p, c, "198.51.100.1");
 }
@@ -132,7 +116,7 @@ static void
 test_v9_template_then_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
@@ -175,7 +159,7 @@ static void
 test_v9_data_before_template(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -200,7 +184,7 @@ static void
 test_v9_templates_keyed_by_exporter(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet tpl = { .len = 0 }, data = { .len = 0 };
 	size_t set;
 
@@ -229,7 +213,7 @@ static void
 test_v9_options_sampling(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -264,7 +248,7 @@ static void
 test_v9_zero_length_flowset(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -291,7 +275,7 @@ static void
 test_v9_flowset_past_end(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
@@ -311,7 +295,7 @@ static void
 test_v9_zero_length_field(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 	size_t set;
@@ -342,7 +326,7 @@ static void
 test_v9_all_zero_length_template(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -370,7 +354,7 @@ static void
 test_v9_bad_address_length(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -392,7 +376,7 @@ static void
 test_v9_reserved_template_id(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -416,7 +400,7 @@ static void
 test_v9_template_replaced(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -447,7 +431,7 @@ test_v9_corpus_softflowd(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	size_t len = fs_test_corpus_read(
 		"netflow-v9/logstash-codec-netflow/netflow9_test_valid01.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
@@ -457,9 +441,10 @@ test_v9_corpus_softflowd(void **state)
 	if (len == 0)
 		skip();
 	dec = fs_decoder_new(NULL);
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 7);
-	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+	for (size_t i = 0; i < c.count && i < FS_TEST_FLOWS_MAX; i++) {
 		if (strcmp(fs_addr_format(&c.flows[i].src_addr, text), "172.16.32.100") == 0 &&
 		    c.flows[i].src_port == 123) {
 			found = &c.flows[i];
@@ -479,7 +464,7 @@ test_v9_corpus_softflowd(void **state)
 
 /* Decodes the Cisco ASA NSEL capture of the corpus with limits into c. */
 static struct fs_decoder *
-decode_asa_capture(const struct fs_decoder_limits *limits, struct collected *c)
+decode_asa_capture(const struct fs_decoder_limits *limits, struct fs_test_flows *c)
 {
 	static uint8_t tpl[4096], data[4096];
 	size_t tpl_len = fs_test_corpus_read(
@@ -492,8 +477,10 @@ decode_asa_capture(const struct fs_decoder_limits *limits, struct collected *c)
 		return NULL;
 	dec = fs_decoder_new(limits);
 	assert_non_null(dec);
-	assert_int_equal(fs_decoder_decode(dec, tpl, tpl_len, NULL, 0, 0, collect, c), 0);
-	assert_int_equal(fs_decoder_decode(dec, data, data_len, NULL, 0, 0, collect, c), 0);
+	assert_int_equal(fs_decoder_decode(dec, tpl, tpl_len, NULL, 0, 0, fs_test_flows_collect,
+					   c), 0);
+	assert_int_equal(fs_decoder_decode(dec, data, data_len, NULL, 0, 0, fs_test_flows_collect,
+					   c), 0);
 	return dec;
 }
 
@@ -506,7 +493,7 @@ static void
 test_v9_corpus_asa_nsel(void **state)
 {
 	static const uint8_t ingress_acl[12] = { 0x0f, 0x8e, 0x7f, 0xf3, 0xfc, 0x1a, 0x03, 0x0f };
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_decoder *dec = decode_asa_capture(NULL, &c);
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
@@ -548,7 +535,7 @@ static void
 test_v9_enterprise_limit_counts_dropped(void **state)
 {
 	struct fs_decoder_limits limits = { .max_enterprise_elements = 1 };
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_decoder *dec = decode_asa_capture(&limits, &c);
 
 	(void)state;
@@ -579,7 +566,7 @@ static void
 test_v9_short_remainder_counted_truncated(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -603,7 +590,7 @@ static void
 test_v9_three_padding_bytes_not_counted(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
@@ -648,7 +635,7 @@ test_v9_template_flood_keeps_other_exporter(void **state)
 {
 	struct fs_decoder_limits limits = { .max_templates_per_exporter = 8 };
 	struct fs_decoder *dec = fs_decoder_new(&limits);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet tpl = { .len = 0 }, data = { .len = 0 };
 	size_t set;
 
@@ -691,7 +678,7 @@ test_v9_sampling_rates_of_many_exporters(void **state)
 	(void)state;
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < EXPORTERS; i++) {
-			struct collected c = { .count = 0 };
+			struct fs_test_flows c = { .count = 0 };
 			struct fs_test_packet p = { .len = 0 };
 			char exporter[32];
 			size_t set;
@@ -731,7 +718,7 @@ test_v9_sampling_entries_limit(void **state)
 {
 	struct fs_decoder_limits limits = { .max_options_entries = 4 };
 	struct fs_decoder *dec = fs_decoder_new(&limits);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 
 	(void)state;
 	for (int i = 0; i < 6; i++) {
