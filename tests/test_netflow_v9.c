@@ -95,6 +95,19 @@ put_data_set_256(struct fs_test_packet *p, uint8_t n)
 	end_set(p, set);
 }
 
+/* Appends a template flowset that defines template id with one field of type and length. */
+static void
+put_one_field_template(struct fs_test_packet *p, uint16_t id, uint16_t type, uint16_t length)
+{
+	size_t set = begin_set(p, 0);
+
+	fs_test_append16(p, id);
+	fs_test_append16(p, 1);
+	fs_test_append16(p, type);
+	fs_test_append16(p, length);
+	end_set(p, set);
+}
+
 static int
 decode_from(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c,
 	    const char *exporter_text)
@@ -356,15 +369,10 @@ test_v9_bad_address_length(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
-	set = begin_set(&p, 0);
-	fs_test_append16(&p, 262);
-	fs_test_append16(&p, 1);
-	fs_test_append16(&p, 8); fs_test_append16(&p, 6); /* IPv4 source address in 6 bytes */
-	end_set(&p, set);
+	put_one_field_template(&p, 262, 8, 6); /* IPv4 source address in 6 bytes */
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
 	assert_int_equal(fs_decoder_stats(dec)->templates_rejected, 1);
@@ -378,15 +386,10 @@ test_v9_reserved_template_id(void **state)
 	struct fs_decoder *dec = fs_decoder_new(NULL);
 	struct fs_test_flows c = { .count = 0 };
 	struct fs_test_packet p = { .len = 0 };
-	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
-	set = begin_set(&p, 0);
-	fs_test_append16(&p, 255);
-	fs_test_append16(&p, 1);
-	fs_test_append16(&p, 8); fs_test_append16(&p, 4);
-	end_set(&p, set);
+	put_one_field_template(&p, 255, 8, 4);
 	put_template_256(&p);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
@@ -408,11 +411,7 @@ test_v9_template_replaced(void **state)
 	put_header(&p, SOURCE_ID);
 	put_template_256(&p);
 	put_template_256(&p); /* identical refresh */
-	set = begin_set(&p, 0);
-	fs_test_append16(&p, 256);
-	fs_test_append16(&p, 1);
-	fs_test_append16(&p, 2); fs_test_append16(&p, 4);
-	end_set(&p, set);
+	put_one_field_template(&p, 256, 2, 4);
 	set = begin_set(&p, 256);
 	fs_test_append32(&p, 9);
 	end_set(&p, set);
