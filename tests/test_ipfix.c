@@ -113,7 +113,7 @@ put_record_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
 	fs_test_append64(p, 1700000000456ull);
 }
 
-/* Appends a data set of template 400 that holds record n with a varlen-byte variable field. */
+/* Appends a data set of template 400 that contains record n with a varlen-byte variable field. */
 static void
 put_data_set_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
 {

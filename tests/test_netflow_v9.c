@@ -85,7 +85,7 @@ put_record_256(struct fs_test_packet *p, uint8_t n)
 	fs_test_append32(p, UPTIME_MS - 1000);
 }
 
-/* Appends a data flowset of template 256 that holds record n. */
+/* Appends a data flowset of template 256 that contains record n. */
 static void
 put_data_set_256(struct fs_test_packet *p, uint8_t n)
 {

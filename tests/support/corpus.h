@@ -17,8 +17,8 @@ const char *fs_test_corpus_dir(void);
 /*
  * Reads the corpus file relative (a path inside the corpus folder) into buf,
  * at most size bytes, so a longer file is cut at size.  Returns the number
- * of bytes read, or 0 after printing a note when the file is missing: the
- * caller then skips the test.
+ * of bytes read, or 0 after printing a note when the file is missing, so
+ * that the caller can skip the test.
  */
 size_t fs_test_corpus_read(const char *relative, uint8_t *buf, size_t size);
 

@@ -33,7 +33,7 @@ fs_test_spawn(const char *program, char *const argv[], char *const env[],
 	/* Opened before the fork, so that the log exists when this returns. */
 	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (log_fd < 0) {
-		fprintf(stderr, "cannot open the log %s: %s\n", log_path, strerror(errno));
+		fprintf(stderr, "cannot open log file %s: %s\n", log_path, strerror(errno));
 		return -1;
 	}
 	pid = fork();

@@ -12,7 +12,7 @@
 
 /*
  * Writes text to path.tmp and renames it to path, so that a program that
- * reloads path sees the old or the new content, never part of it.
+ * reloads path reads the old or the new content, never part of it.
  */
 void fs_test_write_file(const char *path, const char *text);
 

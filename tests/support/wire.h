@@ -15,7 +15,7 @@
 
 #define FS_TEST_PACKET_MAX 8192
 
-/* A datagram under construction: bytes[0 .. len-1] are written. */
+/* A datagram under construction, of which bytes[0 .. len-1] are written. */
 struct fs_test_packet {
 	uint8_t bytes[FS_TEST_PACKET_MAX];
 	size_t len;
