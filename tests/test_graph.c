@@ -29,6 +29,7 @@
 #include "redis/topn.h"
 #include "redis/topn_series.h"
 #include "support/process.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
 #include "support/wire.h"
 
@@ -360,11 +361,9 @@ test_live_series_equal_flushed_sums(void **state)
 	struct fs_graph_series *s = calloc(1, sizeof(*s));
 	uint64_t expected[3][12] = { { 0 } };   /* tcp, udp, rest */
 	int64_t now = BASE - 3600;
-	redisReply *reply = redisCommand(fx.ctx, "FLUSHDB");
 
 	(void)state;
-	assert_non_null(reply);
-	freeReplyObject(reply);
+	assert_int_equal(fs_test_redis_flushdb(fx.ctx), 0);
 	assert_non_null(batch);
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 		struct flow_spec spec = { "10.0.0.1", writes[i].proto, writes[i].bytes, 1, 0, -1 };
