@@ -73,6 +73,13 @@ put_datagram_header(struct fs_test_packet *p, uint32_t num_samples)
 	fs_test_append32(p, num_samples);
 }
 
+/* Overwrites the sequence number of the datagram that put_datagram_header() started. */
+static void
+set_datagram_sequence(struct fs_test_packet *p, uint32_t sequence)
+{
+	fs_test_put32(p->bytes + 16, sequence);
+}
+
 /* Compact flow sample header (format 1) without its records. */
 static void
 put_flow_sample_header(struct fs_test_packet *p, uint32_t rate, uint32_t input,
@@ -628,7 +635,7 @@ twelve_byte_datagram_between_valid(void **state)
 
 	assert_int_equal(decode(dec, &p, &c), 0);
 	assert_int_equal(decode(dec, &tiny, &c), FS_ERR_TRUNCATED);
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 1);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
 	assert_int_equal(c.flow_count, 2);
@@ -851,7 +858,7 @@ datagram_sequence_gap(void **state)
 	put_simple_flow_sample(&p);
 	assert_int_equal(decode(dec, &p, &c), 0);
 	/* The next datagram skips sequence numbers 778 and 779. */
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 3);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 3);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
 	assert_int_equal(fs_exporter_stats_count(fs_decoder_exporter_stats(dec)), 1);
@@ -929,7 +936,7 @@ sample_sequence_gaps_per_source(void **state)
 	 */
 	p.len = 0;
 	put_datagram_header(&p, 3);
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 1);
 	put_empty_flow_sample(&p, 45, 7);
 	put_empty_flow_sample(&p, 0, 8);
 	put_empty_counter_sample(&p, 10, 1, 42);
@@ -938,7 +945,7 @@ sample_sequence_gaps_per_source(void **state)
 	/* Then the counter source restarts at 1. */
 	p.len = 0;
 	put_datagram_header(&p, 1);
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 2);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 2);
 	put_empty_counter_sample(&p, 1, 1, 42);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
