@@ -43,6 +43,7 @@ struct secrets_test {
 	char redis_file_env[192];
 	struct fs_test_broker broker;
 	struct fs_test_redis redis;
+	pid_t worker;   /* the worker of start_worker(), 0 when none runs */
 };
 
 /* Returns the whole file (caller frees), or an empty string when it cannot be read. */
@@ -118,6 +119,8 @@ teardown(void **state)
 	unsetenv("FLOWSIFT_KAFKA_SASL_PASSWORD");
 	unsetenv("FLOWSIFT_REDIS_PASSWORD_FILE");
 	unsetenv("FLOWSIFT_NO_SUCH_KEY_FILE");
+	if (t->worker > 0)
+		fs_test_stop(t->worker, 15000);
 	fs_test_broker_stop(&t->broker);
 	fs_test_redis_stop(&t->redis);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -237,17 +240,29 @@ config_command_masks_secrets(void **state)
 	free(text);
 }
 
-/* Starts program with the configuration and both secret files; returns its pid. */
-static pid_t
-start_worker(const struct secrets_test *t, const char *program, const char *log_path)
+/*
+ * Starts program with the configuration and both secret files.  teardown()
+ * stops it when a failed check ends the test before stop_worker() does.
+ */
+static void
+start_worker(struct secrets_test *t, const char *program, const char *log_path)
 {
 	char *argv[] = { (char *)program, NULL };
 	char *env[] = { (char *)t->config_env, (char *)t->sasl_file_env, (char *)t->redis_file_env,
 			NULL };
-	pid_t pid = fs_test_spawn(program, argv, env, log_path);
 
-	assert_true(pid > 0);
-	return pid;
+	t->worker = fs_test_spawn(program, argv, env, log_path);
+	assert_true(t->worker > 0);
+}
+
+/* Stops the worker of start_worker().  Returns its exit status as fs_test_stop() does. */
+static int
+stop_worker(struct secrets_test *t)
+{
+	int status = fs_test_stop(t->worker, 15000);
+
+	t->worker = 0;
+	return status;
 }
 
 static void
@@ -279,14 +294,14 @@ workers_keep_secrets_out_of_logs(void **state)
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		char log_path[160];
 		int64_t deadline = fs_test_now_ms() + WAIT_MS;
-		pid_t pid;
 
 		snprintf(log_path, sizeof(log_path), "%s/%s.log", t->dir, programs[i]);
-		pid = start_worker(t, programs[i], log_path);
+		start_worker(t, programs[i], log_path);
 		/* Wait for a failed SASL handshake: the error lines are written by then. */
-		while (!fs_test_file_contains(log_path, "SASL authentication") && fs_test_now_ms() < deadline)
+		while (!fs_test_file_contains(log_path, "SASL authentication") &&
+		       fs_test_now_ms() < deadline)
 			usleep(100000);
-		fs_test_stop(pid, 15000);
+		stop_worker(t);
 		if (!fs_test_file_contains(log_path, "SASL authentication"))
 			fprintf(stderr, "%s logged no SASL authentication attempt\n", programs[i]);
 		assert_true(fs_test_file_contains(log_path, "SASL authentication"));
@@ -306,7 +321,6 @@ report_authenticates_with_file_password(void **state)
 	char log_path[160], top_out[160], wrong_env[96];
 	redisContext *redis;
 	redisReply *reply;
-	pid_t pid;
 	FILE *f;
 
 	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, NULL), 0);
@@ -320,12 +334,12 @@ report_authenticates_with_file_password(void **state)
 		t->dir, t->redis.port, metrics_port);
 	fclose(f);
 	snprintf(log_path, sizeof(log_path), "%s/report.log", t->dir);
-	pid = start_worker(t, "flowsift-report", log_path);
+	start_worker(t, "flowsift-report", log_path);
 	assert_int_equal(fs_test_flows_produce(t->broker.bootstrap, "flows.enriched", 0, 10), 0);
 	assert_int_equal(fs_test_wait_metric(metrics_port, "flowsift_report_flows_written_total", 10,
 					     WAIT_MS), 10);
 	assert_int_equal(fs_test_wait_status(metrics_port, "/readyz", 200, WAIT_MS), 200);
-	assert_int_equal(fs_test_stop(pid, 15000), 0);
+	assert_int_equal(stop_worker(t), 0);
 	assert_no_secret(log_path, REDIS_PASSWORD);
 
 	/* The counters are in the password-protected server. */
