@@ -34,8 +34,11 @@
 #include "alert/alert_codec.h"
 #include "core/clock.h"
 #include "kafka/consumer.h"
+#include "support/broker.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/wire.h"
 
 #define V5_HEADER 24
 #define V5_RECORD 48
@@ -51,7 +54,8 @@ struct pipeline {
 	char syslog_out[128];
 	char redis_socket[128];  /* set for the outage test, whose Redis restarts */
 	struct fs_test_redis redis;
-	pid_t broker, ingest, report, rsyslog;
+	struct fs_test_broker broker;
+	pid_t ingest, report, rsyslog;
 	uint16_t ingest_port, syslog_port;
 	uint32_t sequence;
 	struct fs_alert_codec *codec;
@@ -59,23 +63,6 @@ struct pipeline {
 	size_t nalerts;
 	struct fs_alert alerts[MAX_ALERTS];
 };
-
-static uint16_t
-free_port(int type)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
 
 static bool
 tcp_open(uint16_t port)
@@ -92,20 +79,6 @@ tcp_open(uint16_t port)
 
 /* ---- NetFlow v5 ---- */
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 struct v5_builder {
 	struct pipeline *p;
 	int fd;
@@ -121,11 +94,11 @@ v5_send(struct v5_builder *b)
 
 	if (b->count == 0)
 		return;
-	put16(b->dgram, 5);
-	put16(b->dgram + 2, (uint16_t)b->count);
-	put32(b->dgram + 4, 3600000);
-	put32(b->dgram + 8, (uint32_t)time(NULL));
-	put32(b->dgram + 16, b->p->sequence);
+	fs_test_put16(b->dgram, 5);
+	fs_test_put16(b->dgram + 2, (uint16_t)b->count);
+	fs_test_put32(b->dgram + 4, 3600000);
+	fs_test_put32(b->dgram + 8, (uint32_t)time(NULL));
+	fs_test_put32(b->dgram + 16, b->p->sequence);
 	b->p->sequence += (uint32_t)b->count;
 	assert_int_equal(sendto(b->fd, b->dgram, len, 0, (struct sockaddr *)&b->to, sizeof(b->to)),
 			 (ssize_t)len);
@@ -140,14 +113,14 @@ v5_add(struct v5_builder *b, uint32_t src, uint32_t dst, uint16_t sport, uint16_
 	uint8_t *rec = b->dgram + V5_HEADER + (size_t)b->count * V5_RECORD;
 
 	memset(rec, 0, V5_RECORD);
-	put32(rec, src);
-	put32(rec + 4, dst);
-	put32(rec + 16, packets);
-	put32(rec + 20, bytes);
-	put32(rec + 24, 3500000);
-	put32(rec + 28, 3590000);
-	put16(rec + 32, sport);
-	put16(rec + 34, dport);
+	fs_test_put32(rec, src);
+	fs_test_put32(rec + 4, dst);
+	fs_test_put32(rec + 16, packets);
+	fs_test_put32(rec + 20, bytes);
+	fs_test_put32(rec + 24, 3500000);
+	fs_test_put32(rec + 28, 3590000);
+	fs_test_put16(rec + 32, sport);
+	fs_test_put16(rec + 34, dport);
 	rec[37] = flags;
 	rec[38] = proto;
 	if (++b->count == V5_MAX_RECORDS)
@@ -208,7 +181,7 @@ start_rsyslog(struct pipeline *p)
 	snprintf(conf, sizeof(conf), "%s/rsyslog.conf", p->dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/rsyslogd.pid", p->dir);
 	snprintf(p->syslog_out, sizeof(p->syslog_out), "%s/syslog.log", p->dir);
-	p->syslog_port = free_port(SOCK_STREAM);
+	p->syslog_port = fstest_free_port(SOCK_STREAM);
 	f = fopen(conf, "w");
 	assert_non_null(f);
 	fprintf(f,
@@ -229,7 +202,7 @@ setup_pipeline(void **state, bool unix_socket)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	char redis_url[600];
-	char addr_file[128], log_path[128], config_path[128], bootstrap[256], err[256];
+	char log_path[128], config_path[128], err[256];
 	const char *topic = "flows.alerts";
 	FILE *config;
 
@@ -254,14 +227,9 @@ setup_pipeline(void **state, bool unix_socket)
 	}
 	start_rsyslog(p);
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", p->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(p->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
-	p->ingest_port = free_port(SOCK_DGRAM);
+	p->ingest_port = fstest_free_port(SOCK_DGRAM);
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", p->dir);
 	config = fopen(config_path, "w");
 	assert_non_null(config);
@@ -287,12 +255,7 @@ setup_pipeline(void **state, bool unix_socket)
 
 	p->codec = fs_alert_codec_new(err, sizeof(err));
 	assert_non_null(p->codec);
-	config = fopen(addr_file, "r");
-	assert_non_null(config);
-	assert_non_null(fgets(bootstrap, sizeof(bootstrap), config));
-	fclose(config);
-	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
-	p->consumer = fs_consumer_new(bootstrap, "fstest-alerts-reader", &topic, 1, NULL, err,
+	p->consumer = fs_consumer_new(p->broker.bootstrap, "fstest-alerts-reader", &topic, 1, NULL, err,
 				      sizeof(err));
 	assert_non_null(p->consumer);
 	/* Gives ingest time to bind and report time to join its group. */
@@ -313,15 +276,6 @@ setup_outage(void **state)
 	return setup_pipeline(state, true);
 }
 
-static void
-print_log(const struct pipeline *p, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-	fs_test_print_file(path);
-}
-
 static int
 teardown(void **state)
 {
@@ -332,14 +286,14 @@ teardown(void **state)
 	char cmd[128];
 
 	fs_consumer_close(p->consumer, NULL);
-	broker_status = fs_test_stop(p->broker, 10000);
+	broker_status = fs_test_broker_stop(&p->broker);
 	if (p->rsyslog > 0) {
 		kill(p->rsyslog, SIGTERM);
 		waitpid(p->rsyslog, NULL, 0);
 	}
 	if (ingest_status || report_status || broker_status) {
-		print_log(p, "ingest.log");
-		print_log(p, "report.log");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "report");
 	}
 	fs_test_redis_stop(&p->redis);
 	fs_alert_codec_free(p->codec);
@@ -482,8 +436,8 @@ spewing_host_raises_one_fanout_alert(void **state)
 	deadline = sent_at + DEADLINE_MS;
 	poll_alerts(p, deadline, true);
 	if (count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) == 0) {
-		print_log(p, "ingest.log");
-		print_log(p, "report.log");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "report");
 		fail_msg("no fan-out alert on flows.alerts within %d ms", DEADLINE_MS);
 	}
 	fprintf(stderr, "alerts pipeline: fan-out alert on flows.alerts %lld ms after the last datagram\n",
@@ -554,7 +508,7 @@ redis_outage_then_recovery(void **state)
 	assert_int_equal(fs_test_redis_spawn(&p->redis, args), 0);
 	poll_alerts(p, fs_monotonic_ms() + 30000, true);
 	if (count_alerts(p, FS_RULE_FANOUT, FS_ALERT_RAISED) != 1) {
-		print_log(p, "report.log");
+		fs_test_print_log(p->dir, "report");
 		fail_msg("no fan-out alert within 30 s of Redis coming back");
 	}
 	assert_int_equal(report_log_count(p, "level=warning facility=report"), 1);

@@ -16,6 +16,8 @@
 #include "core/flow.h"
 #include "core/result.h"
 #include "decode/capture.h"
+#include "support/corpus.h"
+#include "support/wire.h"
 
 #define MAX_SEEN 64
 #define MAX_SEEN_BYTES 2048
@@ -46,14 +48,6 @@ collect(const struct fs_datagram *dg, void *opaque)
 	return 0;
 }
 
-static const char *
-corpus_dir(void)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-
-	return dir != NULL && dir[0] != '\0' ? dir : "../shared/corpus";
-}
-
 static char *
 temp_path(const char *suffix)
 {
@@ -82,13 +76,6 @@ write_file(const char *path, const void *data, size_t len)
 	assert_int_equal(fclose(fp), 0);
 }
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* Builders of test frames; each returns the bytes written at p. */
 
 static size_t
@@ -99,11 +86,11 @@ put_ethernet(uint8_t *p, const uint16_t *tags, size_t ntags, uint16_t ethertype)
 
 	memcpy(p, macs, 12);
 	for (size_t i = 0; i < ntags; i++) {
-		put16(p + off, tags[i]);
-		put16(p + off + 2, (uint16_t)(100 + i)); /* VLAN id */
+		fs_test_put16(p + off, tags[i]);
+		fs_test_put16(p + off + 2, (uint16_t)(100 + i)); /* VLAN id */
 		off += 4;
 	}
-	put16(p + off, ethertype);
+	fs_test_put16(p + off, ethertype);
 	return off + 2;
 }
 
@@ -116,8 +103,8 @@ put_ipv4(uint8_t *p, const uint8_t src[4], uint8_t proto, size_t option_words,
 
 	memset(p, 0, header_len);
 	p[0] = (uint8_t)(0x40 | (header_len / 4));
-	put16(p + 2, (uint16_t)(header_len + payload_len));
-	put16(p + 6, frag);
+	fs_test_put16(p + 2, (uint16_t)(header_len + payload_len));
+	fs_test_put16(p + 6, frag);
 	p[8] = 64;
 	p[9] = proto;
 	memcpy(p + 12, src, 4);
@@ -131,7 +118,7 @@ put_ipv6(uint8_t *p, const uint8_t src[16], uint8_t next, size_t payload_len)
 {
 	memset(p, 0, 40);
 	p[0] = 0x60;
-	put16(p + 4, (uint16_t)payload_len);
+	fs_test_put16(p + 4, (uint16_t)payload_len);
 	p[6] = next;
 	p[7] = 64;
 	memcpy(p + 8, src, 16);
@@ -143,10 +130,10 @@ put_ipv6(uint8_t *p, const uint8_t src[16], uint8_t next, size_t payload_len)
 static size_t
 put_udp(uint8_t *p, uint16_t sport, const char *payload, size_t payload_len)
 {
-	put16(p, sport);
-	put16(p + 2, 2055);
-	put16(p + 4, (uint16_t)(8 + payload_len));
-	put16(p + 6, 0);
+	fs_test_put16(p, sport);
+	fs_test_put16(p + 2, 2055);
+	fs_test_put16(p + 4, (uint16_t)(8 + payload_len));
+	fs_test_put16(p + 6, 0);
 	memcpy(p + 8, payload, payload_len);
 	return 8 + payload_len;
 }
@@ -218,8 +205,8 @@ write_test_pcap(const char *path)
 	memset(frame, 'z', sizeof(frame));
 	n = put_ethernet(frame, NULL, 0, 0x0800);
 	n += put_ipv4(frame + n, exporter_v4, 17, 0, 0, 8 + 200);
-	put16(frame + n, 9995);
-	put16(frame + n + 4, 8 + 200);
+	fs_test_put16(frame + n, 9995);
+	fs_test_put16(frame + n + 4, 8 + 200);
 	dump(dumper, frame, n + 8 + 10, n + 8 + 200, 3, 0);
 
 	n = put_ethernet(frame, NULL, 0, 0x0800);
@@ -389,14 +376,14 @@ frame_link_types(void **state)
 	(void)state;
 	/* Linux cooked capture v1: protocol at offset 14. */
 	memset(frame, 0, sizeof(frame));
-	put16(frame + 14, 0x0800);
+	fs_test_put16(frame + 14, 0x0800);
 	n = 16 + put_ipv4_udp(frame + 16);
 	assert_int_equal(fs_capture_parse_frame(DLT_LINUX_SLL, frame, n, &dg), 0);
 	assert_payload(&dg, short_payload);
 
 	/* Linux cooked capture v2: protocol first, 20-byte header. */
 	memset(frame, 0, sizeof(frame));
-	put16(frame, 0x0800);
+	fs_test_put16(frame, 0x0800);
 	n = 20 + put_ipv4_udp(frame + 20);
 	assert_int_equal(fs_capture_parse_frame(DLT_LINUX_SLL2, frame, n, &dg), 0);
 	assert_payload(&dg, short_payload);
@@ -455,7 +442,7 @@ frame_faults_classified(void **state)
 			 FS_ERR_TRUNCATED);
 
 	/* UDP length below its own header. */
-	put16(frame + ip + 20 + 4, 7);
+	fs_test_put16(frame + ip + 20 + 4, 7);
 	assert_int_equal(fs_capture_parse_frame(DLT_EN10MB, frame, n, &dg),
 			 FS_ERR_INVALID);
 
@@ -479,7 +466,7 @@ frame_faults_classified(void **state)
 	n = put_ipv6(frame, exporter_v6, 44, 16);
 	memset(frame + n, 0, 16);
 	frame[n] = 17;
-	put16(frame + n + 2, 0x0008);
+	fs_test_put16(frame + n + 2, 0x0008);
 	assert_int_equal(fs_capture_parse_frame(DLT_IPV6, frame, n + 16, &dg),
 			 FS_ERR_UNSUPPORTED);
 	frame[6] = 50;
@@ -491,8 +478,8 @@ static void
 put_v9_header(uint8_t *p, uint16_t count)
 {
 	memset(p, 0, 20);
-	put16(p, 9);
-	put16(p + 2, count);
+	fs_test_put16(p, 9);
+	fs_test_put16(p + 2, count);
 	p[19] = 1; /* source id */
 }
 
@@ -500,8 +487,8 @@ static void
 put_set(uint8_t *p, uint16_t id, uint16_t len)
 {
 	memset(p, 0xee, len);
-	put16(p, id);
-	put16(p + 2, len);
+	fs_test_put16(p, id);
+	fs_test_put16(p + 2, len);
 }
 
 static void
@@ -523,8 +510,8 @@ split_v9_messages(void **state)
 	n = 68;
 	/* Then an IPFIX message. */
 	memset(buf + n, 0, 16);
-	put16(buf + n, 10);
-	put16(buf + n + 2, 16);
+	fs_test_put16(buf + n, 10);
+	fs_test_put16(buf + n + 2, 16);
 	n += 16;
 	assert_int_equal(fs_capture_split_raw(buf, n, 42, collect, seen), 0);
 	assert_int_equal(seen->count, 3);
@@ -574,10 +561,10 @@ split_ipfix_short_length_keeps_tail(void **state)
 	(void)state;
 	assert_non_null(seen);
 	memset(buf, 0, sizeof(buf));
-	put16(buf, 10);
-	put16(buf + 2, 30);      /* 32 bytes belong to the message */
-	put16(buf + 32, 10);
-	put16(buf + 34, 20);     /* the next message, then 3 stray bytes */
+	fs_test_put16(buf, 10);
+	fs_test_put16(buf + 2, 30);      /* 32 bytes belong to the message */
+	fs_test_put16(buf + 32, 10);
+	fs_test_put16(buf + 34, 20);     /* the next message, then 3 stray bytes */
 	assert_int_equal(fs_capture_split_raw(buf, 55, 0, collect, seen), 0);
 	assert_int_equal(seen->count, 2);
 	assert_int_equal(seen->dg[0].len, 32);
@@ -596,17 +583,17 @@ split_faults_rest_last(void **state)
 	memset(buf, 0, sizeof(buf));
 
 	/* A v5 count that overruns the buffer: the rest is the last datagram. */
-	put16(buf, 5);
-	put16(buf + 2, 2);
+	fs_test_put16(buf, 5);
+	fs_test_put16(buf + 2, 2);
 	assert_int_equal(fs_capture_split_raw(buf, 50, 0, collect, seen), 0);
 	assert_int_equal(seen->count, 1);
 	assert_int_equal(seen->dg[0].len, 50);
 
 	/* Bytes after an IPFIX message that are no message stay with it. */
 	memset(seen, 0, sizeof(*seen));
-	put16(buf, 10);
-	put16(buf + 2, 16);
-	put16(buf + 16, 99);
+	fs_test_put16(buf, 10);
+	fs_test_put16(buf + 2, 16);
+	fs_test_put16(buf + 16, 99);
 	assert_int_equal(fs_capture_split_raw(buf, 100, 0, collect, seen), 0);
 	assert_int_equal(seen->count, 1);
 	assert_int_equal(seen->dg[0].len, 100);
@@ -614,7 +601,7 @@ split_faults_rest_last(void **state)
 
 	/* An IPFIX length below its header cannot be walked past. */
 	memset(seen, 0, sizeof(*seen));
-	put16(buf + 2, 0);
+	fs_test_put16(buf + 2, 0);
 	assert_int_equal(fs_capture_split_raw(buf, 100, 0, collect, seen), 0);
 	assert_int_equal(seen->count, 1);
 	assert_int_equal(seen->dg[0].len, 100);
@@ -622,10 +609,10 @@ split_faults_rest_last(void **state)
 	/* v1 and v7 sizes, then one trailing byte as a datagram of its own. */
 	memset(seen, 0, sizeof(*seen));
 	memset(buf, 0, sizeof(buf));
-	put16(buf, 1);
-	put16(buf + 2, 1);
-	put16(buf + 64, 7);
-	put16(buf + 66, 1);
+	fs_test_put16(buf, 1);
+	fs_test_put16(buf + 2, 1);
+	fs_test_put16(buf + 64, 7);
+	fs_test_put16(buf + 66, 1);
 	assert_int_equal(fs_capture_split_raw(buf, 64 + 76 + 1, 0, collect, seen), 0);
 	assert_int_equal(seen->count, 3);
 	assert_int_equal(seen->dg[0].len, 64);
@@ -651,7 +638,7 @@ read_corpus_file(const char *rel, struct seen *seen, long *file_size)
 	char path[1024], err[256] = "";
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
+	snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(), rel);
 	if (stat(path, &st) != 0) {
 		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n", path);
 		skip();

@@ -23,6 +23,7 @@
 #include "detect/detect.h"
 #include "kafka/producer.h"
 #include "redis/topn.h"
+#include "support/broker.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
@@ -30,8 +31,7 @@
 
 static struct fs_test_redis server;
 static redisContext *ctx;
-static pid_t broker;
-static char bootstrap[256];
+static struct fs_test_broker broker;
 static char dir[64];
 /* The time the counters and alerts were written, and a time after every produced flow. */
 static int64_t counters_ms;
@@ -43,7 +43,7 @@ make_env(int64_t now_ms)
 {
 	struct fs_console_env env = {
 		.redis = ctx,
-		.bootstrap = bootstrap,
+		.bootstrap = broker.bootstrap,
 		.topic = TOPIC,
 		.limits = { .rows_max = 50, .range_max_s = 3600, .scan_max = 100000,
 			    .timeout_ms = 20000 },
@@ -162,25 +162,6 @@ produce(const struct fs_flow *f, void *opaque)
 	assert_int_equal(fs_producer_send(p->producer, TOPIC, NULL, 0, buf, len), 0);
 }
 
-static void
-start_broker(void)
-{
-	char addr_file[128], log_path[128];
-	FILE *f;
-
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", dir);
-	char *argv[] = { "flowsift-broker", "--addr-file", addr_file, "--topic", TOPIC, NULL };
-	broker = fs_test_spawn("flowsift-broker", argv, NULL, log_path);
-	assert_true(broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
-	f = fopen(addr_file, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(bootstrap, sizeof(bootstrap), f));
-	fclose(f);
-	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
-}
-
 static int
 group_setup(void **state)
 {
@@ -213,9 +194,10 @@ group_setup(void **state)
 	fs_detect_free(det);
 	fs_detect_settings_release(&settings);
 
-	start_broker();
+	if (fs_test_broker_start(&broker, dir, (const char *const[]){ TOPIC, NULL }) < 0)
+		return -1;
 	p.codec = fs_flow_codec_new(err, sizeof(err));
-	p.producer = fs_producer_new(bootstrap, NULL, err, sizeof(err));
+	p.producer = fs_producer_new(broker.bootstrap, NULL, err, sizeof(err));
 	if (!p.codec || !p.producer)
 		return -1;
 	for_each_flow(produce, &p);
@@ -237,8 +219,7 @@ group_teardown(void **state)
 	if (ctx)
 		redisFree(ctx);
 	fs_test_redis_stop(&server);
-	if (broker > 0)
-		fs_test_stop(broker, 5000);
+	fs_test_broker_stop(&broker);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return -1;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "support/conn_limit.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
@@ -36,24 +37,6 @@ static pid_t console;
 static int port;
 static char dir[64];
 static char log_path[128];
-
-/* Returns a loopback TCP port that was free a moment ago. */
-static int
-free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int p;
-
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	p = ntohs(addr.sin_port);
-	close(fd);
-	return p;
-}
 
 /*
  * Sends request (a whole HTTP/1.1 request) and returns the response, which
@@ -123,7 +106,7 @@ group_setup(void **state)
 		return -1;
 	fprintf(f, "%s\n", TOKEN);
 	fclose(f);
-	port = free_port();
+	port = fstest_free_port(SOCK_STREAM);
 	snprintf(listen_env, sizeof(listen_env), "FLOWSIFT_CONSOLE_LISTEN=127.0.0.1:%d", port);
 	snprintf(redis_env, sizeof(redis_env), "FLOWSIFT_REDIS_URL=%s", server.url);
 	snprintf(token_env, sizeof(token_env), "FLOWSIFT_CONSOLE_TOKEN_FILE=%s", token_file);

@@ -39,6 +39,7 @@
 #include "core/log.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
+#include "support/corpus.h"
 
 /*
  * A case that cannot pass yet.  With fields NULL the whole case is pending.
@@ -451,14 +452,6 @@ check_aggregate(const char *id, const json_t *groups, const struct flow_list *li
 	return ok;
 }
 
-static const char *
-corpus_dir(void)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-
-	return dir != NULL && dir[0] != '\0' ? dir : "../shared/corpus";
-}
-
 static const struct pending_case *
 find_pending(const char *id)
 {
@@ -478,7 +471,7 @@ decode_case_files(const char *id, const json_t *files, struct case_run *run,
 		const json_t *file = json_array_get(files, index);
 		char path[1024], err[512];
 
-		snprintf(path, sizeof(path), "%s/%s", corpus_dir(),
+		snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(),
 			 json_string_value(file));
 		if (fs_capture_read_file(path, decode_datagram, run, err, sizeof(err)) < 0) {
 			if (!quiet)
@@ -609,7 +602,7 @@ corpus_cases_pass(void **state)
 	struct stat st;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/CASES.json", corpus_dir());
+	snprintf(path, sizeof(path), "%s/CASES.json", fs_test_corpus_dir());
 	if (stat(path, &st) != 0) {
 		print_message("corpus not found at %s (set FLOWSIFT_CORPUS); skipping\n", path);
 		skip();

@@ -89,6 +89,27 @@ new_detector(const struct fs_detect_settings *s, struct collected *c)
 	return det;
 }
 
+/*
+ * Flushes at BASE_MS and checks that no alert came out.  Then adds last, the
+ * flow that brings a rule to its threshold, flushes at at_ms and checks that
+ * exactly one alert of rule with the observed value came out.  Returns that
+ * alert for the checks that differ by rule.
+ */
+static const struct fs_alert *
+cross_threshold(struct fs_detect *det, const struct collected *c, struct fs_flow last,
+		int64_t at_ms, int rule, uint64_t observed)
+{
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c->n, 0);
+
+	assert_int_equal(fs_detect_add(det, &last), 0);
+	assert_int_equal(fs_detect_flush(det, ctx, at_ms), 0);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->alerts[0].rule, rule);
+	assert_int_equal(c->alerts[0].observed, observed);
+	return &c->alerts[0];
+}
+
 static int
 group_setup(void **state)
 {
@@ -279,6 +300,7 @@ syn_scan_threshold_edges(void **state)
 	struct fs_detect_settings s;
 	struct collected c;
 	struct fs_detect *det;
+	const struct fs_alert *alert;
 
 	(void)state;
 	rules_off(&s);
@@ -297,17 +319,10 @@ syn_scan_threshold_edges(void **state)
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
-	assert_int_equal(c.n, 0);
-
-	struct fs_flow one = fs_test_tcp_flow("10.0.0.7", "198.51.100.9", 1000, 0x02, 40, 1);
-
-	assert_int_equal(fs_detect_add(det, &one), 0);
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 1000), 0);
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.alerts[0].rule, FS_RULE_SYN_SCAN);
-	assert_int_equal(c.alerts[0].observed, 200);
-	assert_string_equal(c.alerts[0].metric, "syn_only_flows");
+	alert = cross_threshold(det, &c,
+				fs_test_tcp_flow("10.0.0.7", "198.51.100.9", 1000, 0x02, 40, 1),
+				BASE_MS + 1000, FS_RULE_SYN_SCAN, 200);
+	assert_string_equal(alert->metric, "syn_only_flows");
 	fs_detect_free(det);
 }
 
@@ -317,6 +332,7 @@ port_scan_threshold_edges(void **state)
 	struct fs_detect_settings s;
 	struct collected c;
 	struct fs_detect *det;
+	const struct fs_alert *alert;
 	char peer[FS_ADDR_STRLEN];
 
 	(void)state;
@@ -336,17 +352,10 @@ port_scan_threshold_edges(void **state)
 
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
-	assert_int_equal(c.n, 0);
-
-	struct fs_flow one = fs_test_tcp_flow("10.0.0.8", "198.51.100.20", 100, 0x02, 40, 2);
-
-	assert_int_equal(fs_detect_add(det, &one), 0);
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 1000), 0);
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.alerts[0].rule, FS_RULE_PORT_SCAN);
-	assert_int_equal(c.alerts[0].observed, 100);
-	assert_string_equal(fs_addr_format(&c.alerts[0].peer, peer), "198.51.100.20");
+	alert = cross_threshold(det, &c,
+				fs_test_tcp_flow("10.0.0.8", "198.51.100.20", 100, 0x02, 40, 2),
+				BASE_MS + 1000, FS_RULE_PORT_SCAN, 100);
+	assert_string_equal(fs_addr_format(&alert->peer, peer), "198.51.100.20");
 	fs_detect_free(det);
 }
 
@@ -358,6 +367,7 @@ smtp_from_non_mail_server(void **state)
 	struct fs_detect_settings s;
 	struct collected c;
 	struct fs_detect *det;
+	const struct fs_alert *alert;
 	char err[128];
 
 	(void)state;
@@ -381,17 +391,10 @@ smtp_from_non_mail_server(void **state)
 		assert_int_equal(fs_detect_add(det, &a), 0);
 		assert_int_equal(fs_detect_add(det, &b), 0);
 	}
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
-	assert_int_equal(c.n, 0);
-
-	struct fs_flow one = fs_test_tcp_flow("10.0.0.5", "203.0.113.8", 25, 0x1b, 900, 8);
-
-	assert_int_equal(fs_detect_add(det, &one), 0);
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 299000), 0);
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.alerts[0].rule, FS_RULE_SMTP);
-	assert_int_equal(c.alerts[0].observed, 10);
-	assert_int_equal(c.alerts[0].port, 25);
+	alert = cross_threshold(det, &c,
+				fs_test_tcp_flow("10.0.0.5", "203.0.113.8", 25, 0x1b, 900, 8),
+				BASE_MS + 299000, FS_RULE_SMTP, 10);
+	assert_int_equal(alert->port, 25);
 	fs_detect_free(det);
 }
 
@@ -464,6 +467,7 @@ fanin_threshold_edges(void **state)
 	struct fs_detect_settings s;
 	struct collected c;
 	struct fs_detect *det;
+	const struct fs_alert *alert;
 
 	(void)state;
 	rules_off(&s);
@@ -477,17 +481,10 @@ fanin_threshold_edges(void **state)
 		flow = fs_test_tcp_flow(src, "10.0.0.80", 80, 0x02, 40, 1);
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
-	assert_int_equal(c.n, 0);
-
-	struct fs_flow one = fs_test_tcp_flow("203.0.113.50", "10.0.0.80", 80, 0x02, 40, 1);
-
-	assert_int_equal(fs_detect_add(det, &one), 0);
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 100), 0);
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.alerts[0].rule, FS_RULE_FANIN);
-	assert_int_equal(c.alerts[0].observed, 50);
-	assert_string_equal(c.alerts[0].metric, "distinct_sources");
+	alert = cross_threshold(det, &c,
+				fs_test_tcp_flow("203.0.113.50", "10.0.0.80", 80, 0x02, 40, 1),
+				BASE_MS + 100, FS_RULE_FANIN, 50);
+	assert_string_equal(alert->metric, "distinct_sources");
 	fs_detect_free(det);
 }
 

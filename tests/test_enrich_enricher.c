@@ -19,26 +19,12 @@
 #include "enrich/enricher.h"
 #include "enrich/geoip.h"
 #include "enrich/if_map.h"
+#include "support/text_file.h"
 
 struct fixture {
 	char dir[64];
 	char city[128], asn[128], map[128], prefixes[128], services[128];
 };
-
-static void
-write_file(const char *path, const char *text)
-{
-	char tmp[256];
-	FILE *f;
-
-	/* Written beside and renamed, as docs/enrich.md asks operators to. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(rename(tmp, path), 0);
-}
 
 static int
 setup(void **state)
@@ -62,14 +48,14 @@ setup(void **state)
 	snprintf(command, sizeof(command), "perl tests/data/make-mmdb.pl %s %s", fx->city,
 		 fx->asn);
 	assert_int_equal(system(command), 0);
-	write_file(fx->map,
+	fs_test_write_file(fx->map,
 		   "exporter 192.0.2.250 name=edge1.par site=par1\n"
 		   "interface 192.0.2.250 3 name=xe-0/0/1 description=\"transit: example\" speed=10G\n"
 		   "interface 192.0.2.250 4 name=ae0\n");
-	write_file(fx->prefixes,
+	fs_test_write_file(fx->prefixes,
 		   "192.0.2.0/24 site=par role=dc\n"
 		   "198.51.100.0/25 customer=acme\n");
-	write_file(fx->services,
+	fs_test_write_file(fx->services,
 		   "https 443/tcp\nhttps 443/udp http3\ndomain 53/udp\nhigh 50000/tcp\n");
 	return 0;
 }
@@ -280,7 +266,7 @@ test_reload_keeps_old_on_error(void **state)
 	assert_int_equal(fs_enricher_reload(e, false), 0);
 
 	/* A valid new version replaces the old one. */
-	write_file(fx->prefixes, "192.0.2.0/24 site=lyon\n");
+	fs_test_write_file(fx->prefixes, "192.0.2.0/24 site=lyon\n");
 	assert_int_equal(fs_enricher_reload(e, false), 1);
 	make_flow(&f, "192.0.2.10", "198.51.100.7");
 	fs_enricher_apply(e, &f);
@@ -288,8 +274,8 @@ test_reload_keeps_old_on_error(void **state)
 	assert_false(fs_flow_has(&f, FS_F_DST_TAGS));
 
 	/* A broken version keeps the old one, and is tried once. */
-	write_file(fx->prefixes, "192.0.2.0/24 site=nice\n192.0.2.1/24 broken=yes\n");
-	write_file(fx->map, "exporter 192.0.2.250 name=edge2 colour=red\n");
+	fs_test_write_file(fx->prefixes, "192.0.2.0/24 site=nice\n192.0.2.1/24 broken=yes\n");
+	fs_test_write_file(fx->map, "exporter 192.0.2.250 name=edge2 colour=red\n");
 	assert_int_equal(fs_enricher_reload(e, false), 0);
 	assert_int_equal(fs_enricher_reload(e, false), 0);
 	fs_enricher_stats(e, &stats);
@@ -301,7 +287,7 @@ test_reload_keeps_old_on_error(void **state)
 
 	/* A forced reload (SIGHUP) tries again; the fixed file then loads. */
 	assert_int_equal(fs_enricher_reload(e, true), 0);
-	write_file(fx->map, "exporter 192.0.2.250 name=edge2\n");
+	fs_test_write_file(fx->map, "exporter 192.0.2.250 name=edge2\n");
 	assert_int_equal(fs_enricher_reload(e, false), 1);
 	make_flow(&f, "192.0.2.10", "198.51.100.7");
 	fs_enricher_apply(e, &f);
@@ -324,14 +310,14 @@ test_broken_file_at_start(void **state)
 	make_settings(fx, &settings);
 	settings.geoip_city = "";
 	settings.geoip_asn = "";
-	write_file(fx->map, "interface 192.0.2.250 x name=a\n");
+	fs_test_write_file(fx->map, "interface 192.0.2.250 x name=a\n");
 	assert_int_equal(fs_enricher_new(&settings, &e, err, sizeof(err)), FS_ERR_INVALID);
 	assert_null(e);
 	print_message("error: %s\n", err);
 	assert_non_null(strstr(err, "interface map"));
 	assert_non_null(strstr(err, "line 1"));
 
-	write_file(fx->map, "exporter 192.0.2.250 name=a\n");
+	fs_test_write_file(fx->map, "exporter 192.0.2.250 name=a\n");
 	settings.home_networks = "10.0.0.0/8,nonsense";
 	assert_int_equal(fs_enricher_new(&settings, &e, err, sizeof(err)), FS_ERR_INVALID);
 	assert_non_null(strstr(err, "enrich.home.networks: 'nonsense' is not a prefix"));

@@ -26,18 +26,20 @@
 #include "core/result.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "support/broker.h"
 #include "support/process.h"
+#include "support/text_file.h"
 
 #define FLOWS_PER_PHASE 200
 #define WAIT_MS 30000
 
 struct pipeline {
 	char dir[64];
-	char bootstrap[256];
+	struct fs_test_broker broker;
 	char prefixes[128];
 	char config_env[160];
 	char log_path[128];
-	pid_t broker, enrich;
+	pid_t enrich;
 	struct fs_flow_codec *codec;
 	struct fs_producer *producer;
 	struct fs_consumer *consumer;
@@ -48,54 +50,11 @@ struct pipeline {
 	bool have_mmdb;
 };
 
-static void
-write_file(const char *path, const char *text)
-{
-	char tmp[256];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(rename(tmp, path), 0);
-}
-
-static void
-print_log(const struct pipeline *p)
-{
-	char line[1024];
-	FILE *f = fopen(p->log_path, "r");
-
-	if (f == NULL)
-		return;
-	print_message("--- flowsift-enrich log:\n");
-	while (fgets(line, sizeof(line), f) != NULL)
-		print_message("%s", line);
-	fclose(f);
-}
-
-static bool
-log_contains(const struct pipeline *p, const char *text)
-{
-	char line[1024];
-	bool found = false;
-	FILE *f = fopen(p->log_path, "r");
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
-}
-
 static int
 setup(void **state)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
-	char addr_file[128], path[128], command[512], err[512];
+	char path[128], command[512], err[512];
 	const char *enriched_topic = "flows.enriched";
 	FILE *config;
 
@@ -114,22 +73,12 @@ setup(void **state)
 	if (!p->have_mmdb)
 		print_message("note: no libmaxmind-db-writer-perl; GeoIP fields are not checked\n");
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	snprintf(path, sizeof(path), "%s/broker.log", p->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, path);
-	assert_true(p->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
-	config = fopen(addr_file, "r");
-	assert_non_null(config);
-	assert_non_null(fgets(p->bootstrap, sizeof(p->bootstrap), config));
-	fclose(config);
-	p->bootstrap[strcspn(p->bootstrap, "\r\n")] = '\0';
+	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
 	snprintf(p->prefixes, sizeof(p->prefixes), "%s/prefixes", p->dir);
-	write_file(p->prefixes, "192.0.2.0/24 site=par role=dc\n");
+	fs_test_write_file(p->prefixes, "192.0.2.0/24 site=par role=dc\n");
 	snprintf(path, sizeof(path), "%s/interfaces.map", p->dir);
-	write_file(path,
+	fs_test_write_file(path,
 		   "exporter 127.0.0.1 name=edge1.par site=par1\n"
 		   "interface 127.0.0.1 3 name=xe-0/0/1 description=\"transit: example\" speed=10G\n"
 		   "interface 127.0.0.1 4 name=ae0 description=customers speed=40G\n");
@@ -148,7 +97,7 @@ setup(void **state)
 		"enrich.reload.interval = 0\n"
 		"enrich.stats.interval = 1\n"
 		"enrich.metrics.listen =\n",
-		p->dir, p->bootstrap, (int)getpid(), p->dir, p->prefixes);
+		p->dir, p->broker.bootstrap, (int)getpid(), p->dir, p->prefixes);
 	if (p->have_mmdb)
 		fprintf(config, "enrich.geoip.city = %s/city.mmdb\nenrich.geoip.asn = %s/asn.mmdb\n",
 			p->dir, p->dir);
@@ -163,9 +112,9 @@ setup(void **state)
 
 	p->codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(p->codec);
-	p->producer = fs_producer_new(p->bootstrap, NULL, err, sizeof(err));
+	p->producer = fs_producer_new(p->broker.bootstrap, NULL, err, sizeof(err));
 	assert_non_null(p->producer);
-	p->consumer = fs_consumer_new(p->bootstrap, "fstest-enriched-reader", &enriched_topic, 1,
+	p->consumer = fs_consumer_new(p->broker.bootstrap, "fstest-enriched-reader", &enriched_topic, 1,
 				      NULL, err, sizeof(err));
 	assert_non_null(p->consumer);
 	return 0;
@@ -182,10 +131,9 @@ teardown(void **state)
 	fs_producer_close(p->producer, 5000, NULL);
 	fs_flow_codec_free(p->codec);
 	status = p->enrich > 0 ? fs_test_stop(p->enrich, 15000) : 0;
-	if (p->broker > 0)
-		fs_test_stop(p->broker, 10000);
+	fs_test_broker_stop(&p->broker);
 	if (status != 0)
-		print_log(p);
+		fs_test_print_file(p->log_path);
 	snprintf(command, sizeof(command), "rm -rf %s", p->dir);
 	if (system(command) != 0)
 		print_message("cannot remove %s\n", p->dir);
@@ -271,7 +219,7 @@ wait_for(struct pipeline *p, unsigned count)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - start.tv_sec) * 1000 > WAIT_MS) {
 			print_message("received %u of %u enriched flows\n", p->received, count);
-			print_log(p);
+			fs_test_print_file(p->log_path);
 			fail();
 		}
 	}
@@ -344,19 +292,19 @@ test_enrich_and_reload_mid_stream(void **state)
 		check_flow(p, seq, "site=par,role=dc");
 
 	/* A broken file keeps the old tags, and the error is logged. */
-	write_file(p->prefixes, "192.0.2.0/24 site=lyon\n192.0.2.0/24 site=twice\n");
+	fs_test_write_file(p->prefixes, "192.0.2.0/24 site=lyon\n192.0.2.0/24 site=twice\n");
 	assert_int_equal(kill(p->enrich, SIGHUP), 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!log_contains(p, "reloading the prefix list failed")) {
+	while (!fs_test_file_contains(p->log_path, "reloading the prefix list failed")) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		assert_true(now.tv_sec - start.tv_sec < 10);
 		usleep(50000);
 	}
 
-	write_file(p->prefixes, "192.0.2.0/24 site=lyon role=office\n");
+	fs_test_write_file(p->prefixes, "192.0.2.0/24 site=lyon role=office\n");
 	assert_int_equal(kill(p->enrich, SIGHUP), 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!log_contains(p, "reloaded the prefix list")) {
+	while (!fs_test_file_contains(p->log_path, "reloaded the prefix list")) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		assert_true(now.tv_sec - start.tv_sec < 10);
 		usleep(50000);

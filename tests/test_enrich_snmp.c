@@ -23,6 +23,7 @@
 
 #include "core/log.h"
 #include "enrich/snmp_poller.h"
+#include "support/ingest_harness.h"
 
 #define SNMPD "/usr/sbin/snmpd"
 
@@ -43,23 +44,6 @@ count_failures(enum fs_log_level level, const char *facility, const char *messag
 	if (level == FS_LOG_WARNING && strcmp(facility, "snmp") == 0 &&
 	    strstr(message, "keeping the names of the last successful poll") != NULL)
 		failure_lines++;
-}
-
-static uint16_t
-free_udp_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
 }
 
 static void
@@ -108,7 +92,7 @@ setup(void **state)
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/fstest-snmp-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->conf, sizeof(fx->conf), "%s/snmpd.conf", fx->dir);
-	fx->port = free_udp_port();
+	fx->port = fstest_free_port(SOCK_DGRAM);
 	f = fopen(fx->conf, "w");
 	assert_non_null(f);
 	fprintf(f, "agentaddress udp:127.0.0.1:%u\nrocommunity fstest 127.0.0.1\n"

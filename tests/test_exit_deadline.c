@@ -20,6 +20,7 @@
 
 #include "core/exit_deadline.h"
 #include "core/log.h"
+#include "support/text_file.h"
 
 /* Generous: the child's deadline is 1 s, and a loaded machine may be slow. */
 #define WAIT_S 30
@@ -56,21 +57,6 @@ run_child(unsigned deadline_s, unsigned sleep_s, const char *log_path)
 	return status;
 }
 
-static bool
-file_contains(const char *path, const char *text)
-{
-	char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
-}
-
 static void
 deadline_ends_hung_process(void **state)
 {
@@ -84,7 +70,7 @@ deadline_ends_hung_process(void **state)
 	status = run_child(1, 3 * WAIT_S, path);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
-	assert_true(file_contains(path, "stopping took longer than 1 s"));
+	assert_true(fs_test_file_contains(path, "stopping took longer than 1 s"));
 	unlink(path);
 }
 
@@ -101,7 +87,7 @@ deadline_lets_process_exit(void **state)
 	status = run_child(3 * WAIT_S, 0, path);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_false(file_contains(path, "stopping took longer"));
+	assert_false(fs_test_file_contains(path, "stopping took longer"));
 	unlink(path);
 }
 

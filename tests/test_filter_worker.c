@@ -29,7 +29,9 @@
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "support/avro_pad.h"
+#include "support/broker.h"
 #include "support/process.h"
+#include "support/text_file.h"
 
 #define WAIT_MS 30000
 #define QUIET_MS 1500
@@ -38,8 +40,8 @@ struct worker_test {
 	char dir[64];
 	char rules_path[128];
 	char config_env[160];
-	char bootstrap[256];
-	pid_t broker, filter;
+	struct fs_test_broker broker;
+	pid_t filter;
 	struct fs_flow_codec *codec;
 	struct fs_producer *producer;
 	int group_seq;
@@ -70,46 +72,19 @@ static const char rules_v2[] =
 static const char rules_smtp[] =
 	"rule smtp: proto tcp and dst port 25\n";
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
-print_log(const struct worker_test *t, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	fs_test_print_file(path);
-}
-
 /* Returns whether the log of worker name contains text, waiting up to WAIT_MS for it. */
 static bool
 log_contains(const struct worker_test *t, const char *name, const char *text)
 {
-	char path[160], line[1024];
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
 	for (int i = 0; i < WAIT_MS / 100; i++) {
-		FILE *f = fopen(path, "r");
-		bool found = false;
-
-		if (f) {
-			while (!found && fgets(line, sizeof(line), f))
-				found = strstr(line, text) != NULL;
-			fclose(f);
-		}
-		if (found)
+		if (fs_test_file_contains(path, text))
 			return true;
 		usleep(100000);
 	}
-	print_log(t, name);
+	fs_test_print_log(t->dir, name);
 	return false;
 }
 
@@ -127,7 +102,7 @@ publish_rules(struct worker_test *t, const char *text)
 	snprintf(version, sizeof(version), "%s/cm/..v%d", t->dir, t->rules_version);
 	assert_int_equal(mkdir(version, 0700), 0);
 	snprintf(file, sizeof(file), "%s/filter.rules", version);
-	write_file(file, text);
+	fs_test_write_file(file, text);
 	snprintf(target, sizeof(target), "..v%d", t->rules_version);
 	snprintf(link_tmp, sizeof(link_tmp), "%s/cm/..data_tmp", t->dir);
 	snprintf(data, sizeof(data), "%s/cm/..data", t->dir);
@@ -148,12 +123,6 @@ make_configmap_rules(struct worker_test *t, const char *text)
 	assert_int_equal(symlink("..data/filter.rules", t->rules_path), 0);
 }
 
-/*
- * Starts a broker and a filter worker that checks its rules file every
- * reload_interval seconds (0: reloads on SIGHUP only).  With configmap set,
- * the rules file is a ConfigMap layout with rules_smtp, else a plain file
- * with rules_v1.
- */
 /* Returns how many lines of the log of worker name contain text. */
 static int
 log_count(const struct worker_test *t, const char *name, const char *text)
@@ -171,36 +140,31 @@ log_count(const struct worker_test *t, const char *name, const char *text)
 	return count;
 }
 
+/*
+ * Starts a broker and a filter worker that checks its rules file every
+ * reload_interval seconds (0: reloads on SIGHUP only).  With configmap set,
+ * the rules file is a ConfigMap layout with rules_smtp, else a plain file
+ * with rules_v1.
+ */
 static int
 setup_worker(void **state, int reload_interval, bool configmap)
 {
 	struct worker_test *t = calloc(1, sizeof(*t));
-	char addr_file[128], log_path[128], config_path[128], err[256];
+	const char *topics[] = { "flows.filtered.smtp", "siem.scans", "flows.unmatched",
+				 "flows.filtered.late", "flows.filtered.never", NULL };
+	char log_path[128], config_path[128], err[256];
 	FILE *f;
 
 	assert_non_null(t);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/fstest-filter-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", t->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", t->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file,
-				"--topic", "flows.filtered.smtp", "--topic", "siem.scans",
-				"--topic", "flows.unmatched", "--topic", "flows.filtered.late",
-				"--topic", "flows.filtered.never", NULL };
-	t->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(t->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
-	f = fopen(addr_file, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(t->bootstrap, sizeof(t->bootstrap), f));
-	fclose(f);
-	t->bootstrap[strcspn(t->bootstrap, "\r\n")] = '\0';
+	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, topics), 0);
 
 	if (configmap) {
 		make_configmap_rules(t, rules_smtp);
 	} else {
 		snprintf(t->rules_path, sizeof(t->rules_path), "%s/filter.rules", t->dir);
-		write_file(t->rules_path, rules_v1);
+		fs_test_write_file(t->rules_path, rules_v1);
 	}
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
 	f = fopen(config_path, "w");
@@ -222,7 +186,7 @@ setup_worker(void **state, int reload_interval, bool configmap)
 
 	t->codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(t->codec);
-	t->producer = fs_producer_new(t->bootstrap, NULL, err, sizeof(err));
+	t->producer = fs_producer_new(t->broker.bootstrap, NULL, err, sizeof(err));
 	assert_non_null(t->producer);
 	*state = t;
 	return 0;
@@ -251,10 +215,10 @@ teardown(void **state)
 	fs_producer_close(t->producer, 5000, NULL);
 	fs_flow_codec_free(t->codec);
 	filter_status = fs_test_stop(t->filter, 15000);
-	broker_status = fs_test_stop(t->broker, 10000);
+	broker_status = fs_test_broker_stop(&t->broker);
 	if (filter_status != 0 || broker_status != 0 || getenv("FSTEST_SHOW_LOGS")) {
-		print_log(t, "filter");
-		print_log(t, "broker");
+		fs_test_print_log(t->dir, "filter");
+		fs_test_print_log(t->dir, "broker");
 	}
 	assert_int_equal(filter_status, 0);
 	assert_int_equal(broker_status, 0);
@@ -357,7 +321,7 @@ read_topic(struct worker_test *t, const char *topic, int want, struct topic_coun
 	memset(tc, 0, sizeof(*tc));
 	tc->codec = t->codec;
 	snprintf(group, sizeof(group), "fstest-read-%d-%d", (int)getpid(), t->group_seq++);
-	c = fs_consumer_new(t->bootstrap, group, topics, 1, &kp, err, sizeof(err));
+	c = fs_consumer_new(t->broker.bootstrap, group, topics, 1, &kp, err, sizeof(err));
 	if (c == NULL)
 		fail_msg("fs_consumer_new: %s", err);
 	while (fs_monotonic_ms() < deadline) {
@@ -430,7 +394,7 @@ reload_keeps_rules_on_error(void **state)
 	struct topic_count tc;
 
 	/* An invalid file: the old rules stay, so smtp keeps matching. */
-	write_file(t->rules_path, rules_invalid);
+	fs_test_write_file(t->rules_path, rules_invalid);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
 	assert_true(log_contains(t, "filter", "invalid rules file, keeping the previous rules"));
 	send_flow(t, "10.0.0.7", "203.0.113.25", 6, 25, 0x1b);
@@ -440,7 +404,7 @@ reload_keeps_rules_on_error(void **state)
 	assert_true(has_source(&tc, "10.0.0.7"));
 
 	/* A rule that routes to the filter's input is rejected like a syntax error. */
-	write_file(t->rules_path, rules_loop);
+	fs_test_write_file(t->rules_path, rules_loop);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
 	assert_true(log_contains(t, "filter", "rule loop produces to flows.enriched, which is also "
 				 "filter.topic"));
@@ -450,7 +414,7 @@ reload_keeps_rules_on_error(void **state)
 	assert_true(has_source(&tc, "10.0.0.9"));
 
 	/* A valid file replaces the rules. */
-	write_file(t->rules_path, rules_v2);
+	fs_test_write_file(t->rules_path, rules_v2);
 	assert_int_equal(kill(t->filter, SIGHUP), 0);
 	assert_true(log_contains(t, "filter", "rule late (line 1)"));
 	send_flow(t, "10.0.0.8", "203.0.113.25", 6, 25, 0x1b);

@@ -24,7 +24,9 @@
 #include "avro/flow_codec.h"
 #include "core/flow.h"
 #include "kafka/producer.h"
+#include "support/corpus.h"
 #include "support/process.h"
+#include "support/wire.h"
 
 #define OUTPUT_MAX (256 * 1024)
 
@@ -41,20 +43,6 @@ struct totals {
 	uint64_t bytes, packets, flows;
 };
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 /*
  * Writes one NetFlow v5 message whose header says 1 in 100 packet sampling
  * (mode 1, interval 100), with records of 2, 3 and 4 packets and 100, 200
@@ -68,22 +56,22 @@ write_sampled_v5(const char *path)
 
 	assert_non_null(f);
 	memset(msg, 0, sizeof(msg));
-	put16(msg, 5);
-	put16(msg + 2, 3);
-	put32(msg + 4, 3600000);
-	put32(msg + 8, 1700000000);
-	put16(msg + 22, (uint16_t)((1u << 14) | 100));
+	fs_test_put16(msg, 5);
+	fs_test_put16(msg + 2, 3);
+	fs_test_put32(msg + 4, 3600000);
+	fs_test_put32(msg + 8, 1700000000);
+	fs_test_put16(msg + 22, (uint16_t)((1u << 14) | 100));
 	for (uint32_t r = 0; r < 3; r++) {
 		uint8_t *rec = msg + 24 + r * 48;
 
-		put32(rec, 0x0a000001 + r);
-		put32(rec + 4, 0xc0000201);
-		put32(rec + 16, 2 + r);
-		put32(rec + 20, 100 * (r + 1));
-		put32(rec + 24, 3500000);
-		put32(rec + 28, 3590000);
-		put16(rec + 32, 40000);
-		put16(rec + 34, 53);
+		fs_test_put32(rec, 0x0a000001 + r);
+		fs_test_put32(rec + 4, 0xc0000201);
+		fs_test_put32(rec + 16, 2 + r);
+		fs_test_put32(rec + 20, 100 * (r + 1));
+		fs_test_put32(rec + 24, 3500000);
+		fs_test_put32(rec + 28, 3590000);
+		fs_test_put16(rec + 32, 40000);
+		fs_test_put16(rec + 34, 53);
 		rec[38] = 17;
 	}
 	assert_int_equal(fwrite(msg, sizeof(msg), 1, f), 1);
@@ -590,14 +578,6 @@ graph_names_scaling(void **state)
 	assert_non_null(strstr(f->err, "counters as exported"));
 }
 
-static const char *
-corpus_dir(void)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-
-	return dir != NULL && dir[0] != '\0' ? dir : "../shared/corpus";
-}
-
 /* Builds "DIR/a DIR/b ..." from corpus paths; skips the test when one is missing. */
 static void
 corpus_args(const char *const *paths, size_t n, char *out, size_t len)
@@ -608,7 +588,7 @@ corpus_args(const char *const *paths, size_t n, char *out, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
 
-		snprintf(path, sizeof(path), "%s/%s", corpus_dir(), paths[i]);
+		snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(), paths[i]);
 		if (access(path, R_OK) != 0) {
 			fprintf(stderr, "corpus file %s is missing; skipped\n", path);
 			skip();

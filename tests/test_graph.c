@@ -29,7 +29,9 @@
 #include "redis/topn.h"
 #include "redis/topn_series.h"
 #include "support/process.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
+#include "support/wire.h"
 
 /* A Unix time divisible by 3600, so it starts a bucket at every resolution. */
 #define BASE INT64_C(1699999200)
@@ -359,11 +361,9 @@ test_live_series_equal_flushed_sums(void **state)
 	struct fs_graph_series *s = calloc(1, sizeof(*s));
 	uint64_t expected[3][12] = { { 0 } };   /* tcp, udp, rest */
 	int64_t now = BASE - 3600;
-	redisReply *reply = redisCommand(fx.ctx, "FLUSHDB");
 
 	(void)state;
-	assert_non_null(reply);
-	freeReplyObject(reply);
+	assert_int_equal(fs_test_redis_flushdb(fx.ctx), 0);
 	assert_non_null(batch);
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 		struct flow_spec spec = { "10.0.0.1", writes[i].proto, writes[i].bytes, 1, 0, -1 };
@@ -692,20 +692,6 @@ test_names_and_units(void **state)
 
 /* ---- the command ---- */
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 /* Writes 6 NetFlow v5 messages, 10 minutes apart, of 20 TCP and UDP records each. */
 static void
 write_raw_capture(const char *path)
@@ -716,21 +702,21 @@ write_raw_capture(const char *path)
 	assert_non_null(f);
 	for (uint32_t m = 0; m < 6; m++) {
 		memset(msg, 0, sizeof(msg));
-		put16(msg, 5);
-		put16(msg + 2, 20);
-		put32(msg + 4, 3600000);
-		put32(msg + 8, 1700000000 + m * 600);
+		fs_test_put16(msg, 5);
+		fs_test_put16(msg + 2, 20);
+		fs_test_put32(msg + 4, 3600000);
+		fs_test_put32(msg + 8, 1700000000 + m * 600);
 		for (uint32_t r = 0; r < 20; r++) {
 			uint8_t *rec = msg + 24 + r * 48;
 
-			put32(rec, 0x0a000001 + r % 5);
-			put32(rec + 4, 0xc0000201);
-			put32(rec + 16, 10);
-			put32(rec + 20, 1000 * (r + 1));
-			put32(rec + 24, 3500000);
-			put32(rec + 28, 3590000);
-			put16(rec + 32, (uint16_t)(30000 + r));
-			put16(rec + 34, r % 2 ? 443 : 53);
+			fs_test_put32(rec, 0x0a000001 + r % 5);
+			fs_test_put32(rec + 4, 0xc0000201);
+			fs_test_put32(rec + 16, 10);
+			fs_test_put32(rec + 20, 1000 * (r + 1));
+			fs_test_put32(rec + 24, 3500000);
+			fs_test_put32(rec + 28, 3590000);
+			fs_test_put16(rec + 32, (uint16_t)(30000 + r));
+			fs_test_put16(rec + 34, r % 2 ? 443 : 53);
 			rec[38] = r % 2 ? 6 : 17;
 		}
 		assert_int_equal(fwrite(msg, sizeof(msg), 1, f), 1);

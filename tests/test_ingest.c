@@ -22,28 +22,18 @@
 
 #include "core/clock.h"
 #include "support/http_probe.h"
+#include "support/broker.h"
 #include "support/process.h"
+#include "support/text_file.h"
+#include "support/wire.h"
 
 struct ingest_env {
 	char dir[64];
 	char config_env[160];
-	pid_t broker, ingest;
+	struct fs_test_broker broker;
+	pid_t ingest;
 	uint16_t udp_port, metrics_port;
 };
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* Sends count NetFlow v5 datagrams of one record each to the ingest port. */
 static void
@@ -57,16 +47,16 @@ send_netflow_v5(uint16_t port, int count)
 	assert_true(fd >= 0);
 	for (int i = 0; i < count; i++) {
 		memset(d, 0, sizeof(d));
-		put16(d, 5);                       /* version */
-		put16(d + 2, 1);                   /* record count */
-		put32(d + 8, (uint32_t)time(NULL)); /* unix_secs */
-		put32(d + 16, (uint32_t)i);        /* flow_sequence */
-		put32(d + 24, 0xc0000201);         /* srcaddr 192.0.2.1 */
-		put32(d + 28, 0xc6336401);         /* dstaddr 198.51.100.1 */
-		put32(d + 40, 3);                  /* packets */
-		put32(d + 44, 1500);               /* bytes */
-		put16(d + 56, 40000);              /* srcport */
-		put16(d + 58, 443);                /* dstport */
+		fs_test_put16(d, 5);                       /* version */
+		fs_test_put16(d + 2, 1);                   /* record count */
+		fs_test_put32(d + 8, (uint32_t)time(NULL)); /* unix_secs */
+		fs_test_put32(d + 16, (uint32_t)i);        /* flow_sequence */
+		fs_test_put32(d + 24, 0xc0000201);         /* srcaddr 192.0.2.1 */
+		fs_test_put32(d + 28, 0xc6336401);         /* dstaddr 198.51.100.1 */
+		fs_test_put32(d + 40, 3);                  /* packets */
+		fs_test_put32(d + 44, 1500);               /* bytes */
+		fs_test_put16(d + 56, 40000);              /* srcport */
+		fs_test_put16(d + 58, 443);                /* dstport */
 		d[62] = 6;                         /* protocol TCP */
 		assert_int_equal(sendto(fd, d, sizeof(d), 0, (struct sockaddr *)&to, sizeof(to)),
 				 (ssize_t)sizeof(d));
@@ -74,30 +64,13 @@ send_netflow_v5(uint16_t port, int count)
 	close(fd);
 }
 
-static void
-print_log(const struct ingest_env *e, const char *name)
+static int
+log_contains(const struct ingest_env *e, const char *name, const char *text)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
-	fs_test_print_file(path);
-}
-
-static int
-log_contains(const struct ingest_env *e, const char *name, const char *text)
-{
-	char path[128], line[2048];
-	int found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.log", e->dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
+	return fs_test_file_contains(path, text);
 }
 
 /*
@@ -109,19 +82,14 @@ static struct ingest_env *
 start(void **state, const char *extra_config)
 {
 	struct ingest_env *e = calloc(1, sizeof(*e));
-	char addr_file[128], log_path[128], config_path[128];
+	char log_path[128], config_path[128];
 	FILE *config;
 
 	assert_non_null(e);
 	*state = e;
 	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", e->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", e->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	e->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(e->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	assert_int_equal(fs_test_broker_start(&e->broker, e->dir, NULL), 0);
 
 	e->udp_port = fs_test_free_port(SOCK_DGRAM);
 	e->metrics_port = fs_test_free_port(SOCK_STREAM);
@@ -141,7 +109,7 @@ start(void **state, const char *extra_config)
 	e->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
 	assert_true(e->ingest > 0);
 	if (fs_test_wait_status(e->metrics_port, "/readyz", 200, 10000) != 200) {
-		print_log(e, "ingest");
+		fs_test_print_log(e->dir, "ingest");
 		fail_msg("ingest did not become ready");
 	}
 	return e;
@@ -159,8 +127,7 @@ teardown(void **state)
 	*state = NULL;
 	if (e->ingest > 0)
 		fs_test_stop(e->ingest, 15000);
-	if (e->broker > 0)
-		fs_test_stop(e->broker, 10000);
+	fs_test_broker_stop(&e->broker);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", e->dir);
@@ -193,7 +160,7 @@ metrics_count_flows_and_probes(void **state)
 	status = fs_test_stop(e->ingest, 15000);
 	e->ingest = 0;
 	if (status != 0)
-		print_log(e, "ingest");
+		fs_test_print_log(e->dir, "ingest");
 	assert_int_equal(status, 0);
 	assert_true(fs_monotonic_ms() - begin < 5000);
 	/* The JSON log format was applied. */
@@ -226,8 +193,7 @@ sigterm_bounded_with_broker_gone(void **state)
 	int64_t begin;
 	int status;
 
-	assert_int_equal(fs_test_stop(e->broker, 10000), 0);
-	e->broker = 0;
+	assert_int_equal(fs_test_broker_stop(&e->broker), 0);
 	/* The probe runs every 5 s; readiness must turn 503 within two periods. */
 	assert_int_equal(fs_test_wait_status(e->metrics_port, "/readyz", 503, 12000), 503);
 	send_netflow_v5(e->udp_port, 10);
@@ -239,7 +205,7 @@ sigterm_bounded_with_broker_gone(void **state)
 	status = fs_test_stop(e->ingest, 15000);
 	e->ingest = 0;
 	if (status != 0 || fs_monotonic_ms() - begin >= 1500 + 8000)
-		print_log(e, "ingest");
+		fs_test_print_log(e->dir, "ingest");
 	assert_int_equal(status, 0);
 	/*
 	 * The flush waits out its 1.5 s, then destroying the client takes a

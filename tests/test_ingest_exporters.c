@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "support/ingest_harness.h"
+#include "support/wire.h"
 
 #define WAIT_MS 30000
 #define MAX_LOG_LINES 64
@@ -57,7 +58,7 @@ static void
 set_begin(struct datagram *d, uint16_t set_id)
 {
 	d->set_start = d->len;
-	fstest_put16(d->bytes + d->len, set_id);
+	fs_test_put16(d->bytes + d->len, set_id);
 	d->len += 4;
 }
 
@@ -65,21 +66,21 @@ set_begin(struct datagram *d, uint16_t set_id)
 static void
 set_end(struct datagram *d, size_t header_length_at)
 {
-	fstest_put16(d->bytes + d->set_start + 2, (uint16_t)(d->len - d->set_start));
+	fs_test_put16(d->bytes + d->set_start + 2, (uint16_t)(d->len - d->set_start));
 	if (header_length_at)
-		fstest_put16(d->bytes + header_length_at, (uint16_t)d->len);
+		fs_test_put16(d->bytes + header_length_at, (uint16_t)d->len);
 }
 
 static void
 add_template(struct datagram *d, uint16_t set_id, size_t header_length_at)
 {
 	set_begin(d, set_id);
-	fstest_put16(d->bytes + d->len, TEMPLATE_ID);
-	fstest_put16(d->bytes + d->len + 2, FIELD_COUNT);
+	fs_test_put16(d->bytes + d->len, TEMPLATE_ID);
+	fs_test_put16(d->bytes + d->len + 2, FIELD_COUNT);
 	d->len += 4;
 	for (size_t i = 0; i < FIELD_COUNT; i++) {
-		fstest_put16(d->bytes + d->len, fields[i][0]);
-		fstest_put16(d->bytes + d->len + 2, fields[i][1]);
+		fs_test_put16(d->bytes + d->len, fields[i][0]);
+		fs_test_put16(d->bytes + d->len + 2, fields[i][1]);
 		d->len += 4;
 	}
 	set_end(d, header_length_at);
@@ -91,9 +92,9 @@ add_data(struct datagram *d, size_t records, size_t header_length_at)
 {
 	set_begin(d, TEMPLATE_ID);
 	for (size_t r = 1; r <= records; r++) {
-		fstest_put32(d->bytes + d->len, 0x0a000000u | (uint32_t)r);
-		fstest_put32(d->bytes + d->len + 4, 0x0a000100u | (uint32_t)r);
-		fstest_put32(d->bytes + d->len + 8, 100u * (uint32_t)r);
+		fs_test_put32(d->bytes + d->len, 0x0a000000u | (uint32_t)r);
+		fs_test_put32(d->bytes + d->len + 4, 0x0a000100u | (uint32_t)r);
+		fs_test_put32(d->bytes + d->len + 8, 100u * (uint32_t)r);
 		d->len += 12;
 	}
 	set_end(d, header_length_at);
@@ -107,10 +108,10 @@ send_ipfix(int fd, uint16_t port, uint32_t domain, uint32_t sequence, int with_t
 	struct datagram d;
 
 	memset(&d, 0, sizeof(d));
-	fstest_put16(d.bytes, 10);
-	fstest_put32(d.bytes + 4, (uint32_t)time(NULL));
-	fstest_put32(d.bytes + 8, sequence);
-	fstest_put32(d.bytes + 12, domain);
+	fs_test_put16(d.bytes, 10);
+	fs_test_put32(d.bytes + 4, (uint32_t)time(NULL));
+	fs_test_put32(d.bytes + 8, sequence);
+	fs_test_put32(d.bytes + 12, domain);
 	d.len = 16;
 	if (with_template)
 		add_template(&d, 2, 2);
@@ -126,12 +127,12 @@ send_v9(int fd, uint16_t port, uint32_t source_id, uint32_t sequence, int with_t
 	struct datagram d;
 
 	memset(&d, 0, sizeof(d));
-	fstest_put16(d.bytes, 9);
-	fstest_put16(d.bytes + 2, (uint16_t)(records + (with_template ? 1 : 0)));
-	fstest_put32(d.bytes + 4, 100000);
-	fstest_put32(d.bytes + 8, (uint32_t)time(NULL));
-	fstest_put32(d.bytes + 12, sequence);
-	fstest_put32(d.bytes + 16, source_id);
+	fs_test_put16(d.bytes, 9);
+	fs_test_put16(d.bytes + 2, (uint16_t)(records + (with_template ? 1 : 0)));
+	fs_test_put32(d.bytes + 4, 100000);
+	fs_test_put32(d.bytes + 8, (uint32_t)time(NULL));
+	fs_test_put32(d.bytes + 12, sequence);
+	fs_test_put32(d.bytes + 16, source_id);
 	d.len = 20;
 	if (with_template)
 		add_template(&d, 0, 0);
@@ -146,23 +147,23 @@ send_v5(int fd, uint16_t port, uint32_t sequence, uint16_t count)
 	struct datagram d;
 
 	memset(&d, 0, sizeof(d));
-	fstest_put16(d.bytes, 5);
-	fstest_put16(d.bytes + 2, count);
-	fstest_put32(d.bytes + 4, 100000);
-	fstest_put32(d.bytes + 8, (uint32_t)time(NULL));
-	fstest_put32(d.bytes + 16, sequence);
+	fs_test_put16(d.bytes, 5);
+	fs_test_put16(d.bytes + 2, count);
+	fs_test_put32(d.bytes + 4, 100000);
+	fs_test_put32(d.bytes + 8, (uint32_t)time(NULL));
+	fs_test_put32(d.bytes + 16, sequence);
 	d.len = 24;
 	for (uint16_t r = 1; r <= count; r++) {
 		uint8_t *rec = d.bytes + d.len;
 
-		fstest_put32(rec, 0x0a000000u | r);       /* srcaddr */
-		fstest_put32(rec + 4, 0x0a000100u | r);   /* dstaddr */
-		fstest_put32(rec + 16, 1);                /* dPkts */
-		fstest_put32(rec + 20, 100u * r);         /* dOctets */
-		fstest_put32(rec + 24, 99000);            /* first */
-		fstest_put32(rec + 28, 99500);            /* last */
-		fstest_put16(rec + 32, 1000);             /* srcport */
-		fstest_put16(rec + 34, 80);               /* dstport */
+		fs_test_put32(rec, 0x0a000000u | r);       /* srcaddr */
+		fs_test_put32(rec + 4, 0x0a000100u | r);   /* dstaddr */
+		fs_test_put32(rec + 16, 1);                /* dPkts */
+		fs_test_put32(rec + 20, 100u * r);         /* dOctets */
+		fs_test_put32(rec + 24, 99000);            /* first */
+		fs_test_put32(rec + 28, 99500);            /* last */
+		fs_test_put16(rec + 32, 1000);             /* srcport */
+		fs_test_put16(rec + 34, 80);               /* dstport */
 		rec[38] = 6;                              /* prot */
 		d.len += 48;
 	}
@@ -183,30 +184,30 @@ send_sflow(int fd, uint16_t port, uint32_t sequence, uint32_t flow_sequence,
 	uint8_t *p = d.bytes;
 
 	memset(&d, 0, sizeof(d));
-	fstest_put32(p, 5);
-	fstest_put32(p + 4, 1);                   /* agent address type: IPv4 */
-	fstest_put32(p + 8, 0x7f000002u);
-	fstest_put32(p + 12, 3);                  /* sub_agent_id */
-	fstest_put32(p + 16, sequence);
-	fstest_put32(p + 20, 100000);             /* uptime */
-	fstest_put32(p + 24, 2);                  /* num_samples */
+	fs_test_put32(p, 5);
+	fs_test_put32(p + 4, 1);                   /* agent address type: IPv4 */
+	fs_test_put32(p + 8, 0x7f000002u);
+	fs_test_put32(p + 12, 3);                  /* sub_agent_id */
+	fs_test_put32(p + 16, sequence);
+	fs_test_put32(p + 20, 100000);             /* uptime */
+	fs_test_put32(p + 24, 2);                  /* num_samples */
 	p += 28;
-	fstest_put32(p, 1);                       /* flow sample */
-	fstest_put32(p + 4, 32);
-	fstest_put32(p + 8, flow_sequence);
-	fstest_put32(p + 12, 7);                  /* source_id 0:7 */
-	fstest_put32(p + 16, 100);                /* sampling_rate */
-	fstest_put32(p + 20, 1000);               /* sample_pool */
-	fstest_put32(p + 24, 0);                  /* drops */
-	fstest_put32(p + 28, 7);                  /* input */
-	fstest_put32(p + 32, 8);                  /* output */
-	fstest_put32(p + 36, 0);                  /* num_records */
+	fs_test_put32(p, 1);                       /* flow sample */
+	fs_test_put32(p + 4, 32);
+	fs_test_put32(p + 8, flow_sequence);
+	fs_test_put32(p + 12, 7);                  /* source_id 0:7 */
+	fs_test_put32(p + 16, 100);                /* sampling_rate */
+	fs_test_put32(p + 20, 1000);               /* sample_pool */
+	fs_test_put32(p + 24, 0);                  /* drops */
+	fs_test_put32(p + 28, 7);                  /* input */
+	fs_test_put32(p + 32, 8);                  /* output */
+	fs_test_put32(p + 36, 0);                  /* num_records */
 	p += 40;
-	fstest_put32(p, 2);                       /* counter sample */
-	fstest_put32(p + 4, 12);
-	fstest_put32(p + 8, counter_sequence);
-	fstest_put32(p + 12, 7);
-	fstest_put32(p + 16, 0);                  /* num_records */
+	fs_test_put32(p, 2);                       /* counter sample */
+	fs_test_put32(p + 4, 12);
+	fs_test_put32(p + 8, counter_sequence);
+	fs_test_put32(p + 12, 7);
+	fs_test_put32(p + 16, 0);                  /* num_records */
 	p += 20;
 	d.len = (size_t)(p - d.bytes);
 	fstest_send(fd, port, d.bytes, d.len);

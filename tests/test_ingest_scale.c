@@ -24,6 +24,7 @@
 #include "net/udp_receiver.h"
 #include "support/ingest_harness.h"
 #include "support/process.h"
+#include "support/wire.h"
 
 #define WAIT_MS 20000
 
@@ -50,10 +51,10 @@ static void
 message_begin(struct message *m, uint32_t sequence, uint32_t domain)
 {
 	memset(m, 0, sizeof(*m));
-	fstest_put16(m->bytes, 10);
-	fstest_put32(m->bytes + 4, (uint32_t)time(NULL));
-	fstest_put32(m->bytes + 8, sequence);
-	fstest_put32(m->bytes + 12, domain);
+	fs_test_put16(m->bytes, 10);
+	fs_test_put32(m->bytes + 4, (uint32_t)time(NULL));
+	fs_test_put32(m->bytes + 8, sequence);
+	fs_test_put32(m->bytes + 12, domain);
 	m->len = 16;
 }
 
@@ -61,27 +62,27 @@ static void
 set_begin(struct message *m, uint16_t set_id)
 {
 	m->set_start = m->len;
-	fstest_put16(m->bytes + m->len, set_id);
+	fs_test_put16(m->bytes + m->len, set_id);
 	m->len += 4;
 }
 
 static void
 set_end(struct message *m)
 {
-	fstest_put16(m->bytes + m->set_start + 2, (uint16_t)(m->len - m->set_start));
-	fstest_put16(m->bytes + 2, (uint16_t)m->len);
+	fs_test_put16(m->bytes + m->set_start + 2, (uint16_t)(m->len - m->set_start));
+	fs_test_put16(m->bytes + 2, (uint16_t)m->len);
 }
 
 static void
 add_template(struct message *m, uint16_t template_id, const struct field *fields, size_t count)
 {
 	set_begin(m, 2);
-	fstest_put16(m->bytes + m->len, template_id);
-	fstest_put16(m->bytes + m->len + 2, (uint16_t)count);
+	fs_test_put16(m->bytes + m->len, template_id);
+	fs_test_put16(m->bytes + m->len + 2, (uint16_t)count);
 	m->len += 4;
 	for (size_t i = 0; i < count; i++) {
-		fstest_put16(m->bytes + m->len, fields[i].id);
-		fstest_put16(m->bytes + m->len + 2, fields[i].length);
+		fs_test_put16(m->bytes + m->len, fields[i].id);
+		fs_test_put16(m->bytes + m->len + 2, fields[i].length);
 		m->len += 4;
 	}
 	set_end(m);

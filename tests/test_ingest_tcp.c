@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "support/ingest_harness.h"
+#include "support/text_file.h"
+#include "support/wire.h"
 
 #define WAIT_MS 20000
 
@@ -65,17 +67,9 @@ closed_by_server(int fd)
 static int
 log_contains(const struct fstest_cluster *c, const char *name, const char *text)
 {
-	char path[128], line[2048];
-	int found = 0;
-	FILE *f;
+	char path[128];
 
-	snprintf(path, sizeof(path), "%s/%s.log", c->dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
+	return fs_test_file_contains(fstest_log_path(c, name, path, sizeof(path)), text);
 }
 
 /* Writes one IPFIX message: a template of three 4-byte fields and a data set of 4 records. */
@@ -87,23 +81,23 @@ send_message(int fd)
 	static const uint16_t fields[] = { 8, 12, 1 }; /* source and destination IPv4, octets */
 
 	memset(m, 0, sizeof(m));
-	fstest_put16(m, 10);
-	fstest_put32(m + 4, (uint32_t)time(NULL));
-	fstest_put32(m + 12, 1);
+	fs_test_put16(m, 10);
+	fs_test_put32(m + 4, (uint32_t)time(NULL));
+	fs_test_put32(m + 12, 1);
 	len = 16;
 	set = len;
-	fstest_put16(m + len, 2);
-	fstest_put16(m + len + 4, 256);
-	fstest_put16(m + len + 6, 3);
+	fs_test_put16(m + len, 2);
+	fs_test_put16(m + len + 4, 256);
+	fs_test_put16(m + len + 6, 3);
 	len += 8;
 	for (size_t i = 0; i < 3; i++) {
-		fstest_put16(m + len, fields[i]);
-		fstest_put16(m + len + 2, 4);
+		fs_test_put16(m + len, fields[i]);
+		fs_test_put16(m + len + 2, 4);
 		len += 4;
 	}
-	fstest_put16(m + set + 2, (uint16_t)(len - set));
+	fs_test_put16(m + set + 2, (uint16_t)(len - set));
 	set = len;
-	fstest_put16(m + len, 256);
+	fs_test_put16(m + len, 256);
 	len += 4;
 	for (size_t r = 0; r < 4; r++) {
 		for (size_t i = 0; i < 3; i++) {
@@ -112,8 +106,8 @@ send_message(int fd)
 			len += 4;
 		}
 	}
-	fstest_put16(m + set + 2, (uint16_t)(len - set));
-	fstest_put16(m + 2, (uint16_t)len);
+	fs_test_put16(m + set + 2, (uint16_t)(len - set));
+	fs_test_put16(m + 2, (uint16_t)len);
 	assert_int_equal(len, sizeof(m));
 	assert_int_equal(write(fd, m, len), (ssize_t)len);
 }

@@ -15,68 +15,14 @@
 #include "core/result.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
-
-#define MAX_FLOWS 64
-
-struct packet {
-	uint8_t bytes[8192];
-	size_t len;
-};
-
-struct collected {
-	struct fs_flow flows[MAX_FLOWS];
-	size_t count;
-};
+#include "support/corpus.h"
+#include "support/flow_collector.h"
+#include "support/wire.h"
 
 static void
-put8(struct packet *p, uint32_t v)
+patch16(struct fs_test_packet *p, size_t offset, size_t v)
 {
-	p->bytes[p->len++] = (uint8_t)v;
-}
-
-static void
-put16(struct packet *p, uint32_t v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void
-put32(struct packet *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v);
-}
-
-static void
-put64(struct packet *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p, (uint32_t)v);
-}
-
-static void
-put_bytes(struct packet *p, const void *data, size_t len)
-{
-	memcpy(p->bytes + p->len, data, len);
-	p->len += len;
-}
-
-static void
-patch16(struct packet *p, size_t offset, size_t v)
-{
-	p->bytes[offset] = (uint8_t)(v >> 8);
-	p->bytes[offset + 1] = (uint8_t)v;
-}
-
-static void
-collect(const struct fs_flow *flow, void *opaque)
-{
-	struct collected *c = opaque;
-
-	if (c->count < MAX_FLOWS)
-		c->flows[c->count] = *flow;
-	c->count++;
+	fs_test_put16(p->bytes + offset, (uint16_t)v);
 }
 
 #define EXPORT_SECS 1700000000u
@@ -84,36 +30,36 @@ collect(const struct fs_flow *flow, void *opaque)
 
 /* Starts a message; end_message() patches its length. */
 static size_t
-begin_message(struct packet *p, uint32_t domain)
+begin_message(struct fs_test_packet *p, uint32_t domain)
 {
 	size_t start = p->len;
 
-	put16(p, 10);
-	put16(p, 0);
-	put32(p, EXPORT_SECS);
-	put32(p, 99);
-	put32(p, domain);
+	fs_test_append16(p, 10);
+	fs_test_append16(p, 0);
+	fs_test_append32(p, EXPORT_SECS);
+	fs_test_append32(p, 99);
+	fs_test_append32(p, domain);
 	return start;
 }
 
 static void
-end_message(struct packet *p, size_t start)
+end_message(struct fs_test_packet *p, size_t start)
 {
 	patch16(p, start + 2, p->len - start);
 }
 
 static size_t
-begin_set(struct packet *p, uint16_t id)
+begin_set(struct fs_test_packet *p, uint16_t id)
 {
 	size_t start = p->len;
 
-	put16(p, id);
-	put16(p, 0);
+	fs_test_append16(p, id);
+	fs_test_append16(p, 0);
 	return start;
 }
 
 static void
-end_set(struct packet *p, size_t start)
+end_set(struct fs_test_packet *p, size_t start)
 {
 	patch16(p, start + 2, p->len - start);
 }
@@ -125,21 +71,21 @@ end_set(struct packet *p, size_t start)
  * flowStartMilliseconds, flowEndMilliseconds.
  */
 static void
-put_template_400(struct packet *p)
+put_template_400(struct fs_test_packet *p)
 {
 	size_t set = begin_set(p, 2);
 
-	put16(p, 400);
-	put16(p, 9);
-	put16(p, 27); put16(p, 16);
-	put16(p, 28); put16(p, 16);
-	put16(p, 0x8000 | 1); put16(p, 4); put32(p, 9);
-	put16(p, 1); put16(p, 8);
-	put16(p, 2); put16(p, 2);
-	put16(p, 0x8000 | 12); put16(p, 65535); put32(p, 9);
-	put16(p, 4); put16(p, 1);
-	put16(p, 152); put16(p, 8);
-	put16(p, 153); put16(p, 8);
+	fs_test_append16(p, 400);
+	fs_test_append16(p, 9);
+	fs_test_append16(p, 27); fs_test_append16(p, 16);
+	fs_test_append16(p, 28); fs_test_append16(p, 16);
+	fs_test_append16(p, 0x8000 | 1); fs_test_append16(p, 4); fs_test_append32(p, 9);
+	fs_test_append16(p, 1); fs_test_append16(p, 8);
+	fs_test_append16(p, 2); fs_test_append16(p, 2);
+	fs_test_append16(p, 0x8000 | 12); fs_test_append16(p, 65535); fs_test_append32(p, 9);
+	fs_test_append16(p, 4); fs_test_append16(p, 1);
+	fs_test_append16(p, 152); fs_test_append16(p, 8);
+	fs_test_append16(p, 153); fs_test_append16(p, 8);
 	end_set(p, set);
 }
 
@@ -148,42 +94,52 @@ static const uint8_t v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
 
 /* Appends a record of template 400 whose variable field is varlen bytes long. */
 static void
-put_record_400(struct packet *p, uint32_t n, size_t varlen)
+put_record_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
 {
-	put_bytes(p, v6_src, sizeof(v6_src));
-	put_bytes(p, v6_dst, sizeof(v6_dst));
-	put32(p, 0xdeadbeef);
-	put64(p, 100000u + n);
-	put16(p, 7 + n);
+	fs_test_append_bytes(p, v6_src, sizeof(v6_src));
+	fs_test_append_bytes(p, v6_dst, sizeof(v6_dst));
+	fs_test_append32(p, 0xdeadbeef);
+	fs_test_append64(p, 100000u + n);
+	fs_test_append16(p, 7 + n);
 	if (varlen < 255) {
-		put8(p, (uint32_t)varlen);
+		fs_test_append8(p, (uint32_t)varlen);
 	} else {
-		put8(p, 255);
-		put16(p, (uint32_t)varlen);
+		fs_test_append8(p, 255);
+		fs_test_append16(p, (uint32_t)varlen);
 	}
 	for (size_t i = 0; i < varlen; i++)
-		put8(p, 0xee);
-	put8(p, 6);
-	put64(p, 1700000000123ull);
-	put64(p, 1700000000456ull);
+		fs_test_append8(p, 0xee);
+	fs_test_append8(p, 6);
+	fs_test_append64(p, 1700000000123ull);
+	fs_test_append64(p, 1700000000456ull);
+}
+
+/* Appends a data set of template 400 that contains record n with a varlen-byte variable field. */
+static void
+put_data_set_400(struct fs_test_packet *p, uint32_t n, size_t varlen)
+{
+	size_t set = begin_set(p, 400);
+
+	put_record_400(p, n, varlen);
+	end_set(p, set);
 }
 
 static int
-decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c)
 {
 	struct fs_addr exporter;
 
 	fs_addr_parse(&exporter, "2001:db8::99");
 	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 4739,
-				 1700000003000000000ll, collect, c);
+				 1700000003000000000ll, fs_test_flows_collect, c);
 }
 
 static void
 test_ipfix_template_and_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
 	size_t msg, set;
@@ -244,8 +200,8 @@ static void
 test_ipfix_template_flood_one_address(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_addr legit, flooder;
 	const struct fs_decoder_stats *stats;
 	size_t msg, set;
@@ -257,19 +213,19 @@ test_ipfix_template_flood_one_address(void **state)
 	put_template_400(&p);
 	end_message(&p, msg);
 	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
-					   1700000003000000000ll, collect, &c), 0);
+					   1700000003000000000ll, fs_test_flows_collect, &c), 0);
 
 	for (uint32_t domain = 0; domain < 70000; domain++) {
 		p.len = 0;
 		msg = begin_message(&p, domain);
 		set = begin_set(&p, 2);
-		put16(&p, 256);
-		put16(&p, 1);
-		put16(&p, 1); put16(&p, 8); /* octetDeltaCount */
+		fs_test_append16(&p, 256);
+		fs_test_append16(&p, 1);
+		fs_test_append16(&p, 1); fs_test_append16(&p, 8); /* octetDeltaCount */
 		end_set(&p, set);
 		end_message(&p, msg);
 		assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &flooder, 4739,
-						   1700000003000000000ll, collect, &c), 0);
+						   1700000003000000000ll, fs_test_flows_collect, &c), 0);
 	}
 	stats = fs_decoder_stats(dec);
 	assert_int_equal(stats->templates_added, 70001);
@@ -278,12 +234,10 @@ test_ipfix_template_flood_one_address(void **state)
 
 	p.len = 0;
 	msg = begin_message(&p, DOMAIN);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 3);
 	end_message(&p, msg);
 	assert_int_equal(fs_decoder_decode(dec, p.bytes, p.len, &legit, 4739,
-					   1700000003000000000ll, collect, &c), 0);
+					   1700000003000000000ll, fs_test_flows_collect, &c), 0);
 	assert_int_equal(c.count, 1);
 	assert_int_equal(c.flows[0].bytes, 100001);
 	assert_int_equal(stats->no_template, 0);
@@ -294,8 +248,8 @@ static void
 test_ipfix_variable_length_past_set(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set, before;
 
 	(void)state;
@@ -320,23 +274,23 @@ static void
 test_ipfix_times_ntp_and_delta(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 401);
-	put16(&p, 2);
-	put16(&p, 156); put16(&p, 8);  /* flowStartNanoseconds */
-	put16(&p, 159); put16(&p, 4);  /* flowEndDeltaMicroseconds */
+	fs_test_append16(&p, 401);
+	fs_test_append16(&p, 2);
+	fs_test_append16(&p, 156); fs_test_append16(&p, 8);  /* flowStartNanoseconds */
+	fs_test_append16(&p, 159); fs_test_append16(&p, 4);  /* flowEndDeltaMicroseconds */
 	end_set(&p, set);
 	set = begin_set(&p, 401);
 	/* NTP seconds of 1700000000 Unix, fraction 0.5 s. */
-	put32(&p, 1700000000u + 2208988800u);
-	put32(&p, 0x80000000u);
-	put32(&p, 2500000); /* 2.5 s before the export time */
+	fs_test_append32(&p, 1700000000u + 2208988800u);
+	fs_test_append32(&p, 0x80000000u);
+	fs_test_append32(&p, 2500000); /* 2.5 s before the export time */
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -352,8 +306,8 @@ static void
 test_ipfix_withdrawal(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
@@ -366,12 +320,10 @@ test_ipfix_withdrawal(void **state)
 	p.len = 0;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 400);
-	put16(&p, 0);
+	fs_test_append16(&p, 400);
+	fs_test_append16(&p, 0);
 	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 0);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 0);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_NO_TEMPLATE);
 	assert_int_equal(fs_decoder_stats(dec)->templates_active, 0);
@@ -383,17 +335,17 @@ static void
 test_ipfix_withdraw_all(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
 	set = begin_set(&p, 2);
-	put16(&p, 402);
-	put16(&p, 1);
-	put16(&p, 1); put16(&p, 8);
+	fs_test_append16(&p, 402);
+	fs_test_append16(&p, 1);
+	fs_test_append16(&p, 1); fs_test_append16(&p, 8);
 	end_set(&p, set);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN + 1);
@@ -406,8 +358,8 @@ test_ipfix_withdraw_all(void **state)
 	p.len = 0;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 2);
-	put16(&p, 0);
+	fs_test_append16(&p, 2);
+	fs_test_append16(&p, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -419,23 +371,19 @@ static void
 test_ipfix_several_messages(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t msg, set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
+	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 1);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 1);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 1);
-	end_set(&p, set);
+	put_data_set_400(&p, 2, 1);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -448,19 +396,15 @@ static void
 test_ipfix_message_longer_than_datagram(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t msg, set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
+	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 1);
-	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 1);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 1);
+	put_data_set_400(&p, 2, 1);
 	end_message(&p, msg);
 	p.len -= 10;
 
@@ -474,17 +418,17 @@ static void
 test_ipfix_options_scope_zero(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 3);
-	put16(&p, 500);
-	put16(&p, 1);
-	put16(&p, 0); /* scope field count */
-	put16(&p, 34); put16(&p, 4);
+	fs_test_append16(&p, 500);
+	fs_test_append16(&p, 1);
+	fs_test_append16(&p, 0); /* scope field count */
+	fs_test_append16(&p, 34); fs_test_append16(&p, 4);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -498,8 +442,8 @@ static void
 test_ipfix_options_sampling(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
@@ -507,21 +451,19 @@ test_ipfix_options_sampling(void **state)
 	put_template_400(&p);
 	/* Options 501: scope observationDomainId; samplingPacketInterval 1, Space 99. */
 	set = begin_set(&p, 3);
-	put16(&p, 501);
-	put16(&p, 3);
-	put16(&p, 1);
-	put16(&p, 149); put16(&p, 4);
-	put16(&p, 305); put16(&p, 4);
-	put16(&p, 306); put16(&p, 4);
+	fs_test_append16(&p, 501);
+	fs_test_append16(&p, 3);
+	fs_test_append16(&p, 1);
+	fs_test_append16(&p, 149); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 305); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 306); fs_test_append16(&p, 4);
 	end_set(&p, set);
 	set = begin_set(&p, 501);
-	put32(&p, DOMAIN);
-	put32(&p, 1);
-	put32(&p, 99);
+	fs_test_append32(&p, DOMAIN);
+	fs_test_append32(&p, 1);
+	fs_test_append32(&p, 99);
 	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 0);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 0);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -536,16 +478,16 @@ static void
 test_ipfix_bad_ipv6_length(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 403);
-	put16(&p, 1);
-	put16(&p, 27); put16(&p, 4); /* IPv6 address in 4 bytes */
+	fs_test_append16(&p, 403);
+	fs_test_append16(&p, 1);
+	fs_test_append16(&p, 27); fs_test_append16(&p, 4); /* IPv6 address in 4 bytes */
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -558,15 +500,15 @@ static void
 test_ipfix_short_set_length(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
-	put16(&p, 400);
-	put16(&p, 2); /* shorter than the set header */
-	put32(&p, 0);
+	fs_test_append16(&p, 400);
+	fs_test_append16(&p, 2); /* shorter than the set header */
+	fs_test_append32(&p, 0);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
@@ -574,33 +516,14 @@ test_ipfix_short_set_length(void **state)
 	fs_decoder_free(dec);
 }
 
-static size_t
-read_corpus(const char *relative, uint8_t *buf, size_t size)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-	char path[1024];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
-	fp = fopen(path, "rb");
-	if (!fp) {
-		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
-			      path);
-		return 0;
-	}
-	n = fread(buf, 1, size, fp);
-	fclose(fp);
-	return n;
-}
-
 static void
 test_ipfix_corpus_three_messages(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
-	size_t len = read_corpus("ipfix/logstash-codec-netflow/ipfix.dat", buf, sizeof(buf));
+	struct fs_test_flows c = { .count = 0 };
+	size_t len = fs_test_corpus_read(
+		"ipfix/logstash-codec-netflow/ipfix.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 	size_t matches = 0;
 
@@ -609,10 +532,11 @@ test_ipfix_corpus_three_messages(void **state)
 		skip();
 	dec = fs_decoder_new(NULL);
 	/* The file holds 3 messages back to back; one call decodes them all. */
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 12);
 	assert_int_equal(fs_decoder_stats(dec)->options_records, 1);
-	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+	for (size_t i = 0; i < c.count && i < FS_TEST_FLOWS_MAX; i++) {
 		const struct fs_flow *f = &c.flows[i];
 
 		if (strcmp(fs_addr_format(&f->src_addr, text), "192.168.253.128") == 0 &&
@@ -631,16 +555,17 @@ test_ipfix_corpus_ixia_enterprise_elements(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
-	size_t len = read_corpus("ipfix/logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat",
-				 buf, sizeof(buf));
+	struct fs_test_flows c = { .count = 0 };
+	size_t len = fs_test_corpus_read(
+		"ipfix/logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat", buf, sizeof(buf));
 	const struct fs_flow *f = &c.flows[0];
 
 	(void)state;
 	if (len == 0)
 		skip();
 	dec = fs_decoder_new(NULL);
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 1);
 	assert_true(fs_flow_has(f, FS_F_ENTERPRISE_ELEMENTS));
 	assert_int_equal(f->enterprise_count, 20);
@@ -659,8 +584,9 @@ test_ipfix_length_short_by_two(void **state)
 {
 	static uint8_t buf[4096];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
-	size_t len = read_corpus("ipfix/telegraf/issue_14370__message.bin", buf, sizeof(buf));
+	struct fs_test_flows c = { .count = 0 };
+	size_t len = fs_test_corpus_read(
+		"ipfix/telegraf/issue_14370__message.bin", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 
 	(void)state;
@@ -674,7 +600,7 @@ test_ipfix_length_short_by_two(void **state)
 	 * padding (the templates declare flowStart/EndSeconds of length 0), so
 	 * each is counted truncated after its first record.
 	 */
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c),
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect, &c),
 			 FS_ERR_TRUNCATED);
 	assert_int_equal(c.count, 2);
 	assert_string_equal(fs_addr_format(&c.flows[1].dst_addr, text), "2001:db8:0:1::1");
@@ -724,21 +650,21 @@ test_ipfix_file_rfc5655(void **state)
 
 /* Template 500: octets/4, packets/4, src/dst IPv4, ports, proto, reverse octets and packets. */
 static void
-put_biflow_template(struct packet *p)
+put_biflow_template(struct fs_test_packet *p)
 {
 	size_t set = begin_set(p, 2);
 
-	put16(p, 500);
-	put16(p, 9);
-	put16(p, 1); put16(p, 4);
-	put16(p, 2); put16(p, 4);
-	put16(p, 8); put16(p, 4);
-	put16(p, 12); put16(p, 4);
-	put16(p, 7); put16(p, 2);
-	put16(p, 11); put16(p, 2);
-	put16(p, 4); put16(p, 1);
-	put16(p, 0x8000 | 1); put16(p, 4); put32(p, 29305);
-	put16(p, 0x8000 | 2); put16(p, 4); put32(p, 29305);
+	fs_test_append16(p, 500);
+	fs_test_append16(p, 9);
+	fs_test_append16(p, 1); fs_test_append16(p, 4);
+	fs_test_append16(p, 2); fs_test_append16(p, 4);
+	fs_test_append16(p, 8); fs_test_append16(p, 4);
+	fs_test_append16(p, 12); fs_test_append16(p, 4);
+	fs_test_append16(p, 7); fs_test_append16(p, 2);
+	fs_test_append16(p, 11); fs_test_append16(p, 2);
+	fs_test_append16(p, 4); fs_test_append16(p, 1);
+	fs_test_append16(p, 0x8000 | 1); fs_test_append16(p, 4); fs_test_append32(p, 29305);
+	fs_test_append16(p, 0x8000 | 2); fs_test_append16(p, 4); fs_test_append32(p, 29305);
 	end_set(p, set);
 }
 
@@ -749,27 +675,28 @@ put_biflow_template(struct packet *p)
  * reverse enterprise that flowsift does not map.
  */
 static void
-put_nsel_template(struct packet *p)
+put_nsel_template(struct fs_test_packet *p)
 {
 	size_t set = begin_set(p, 2);
 
-	put16(p, 510);
-	put16(p, 15);
-	put16(p, 148); put16(p, 8);
-	put16(p, 233); put16(p, 1);
-	put16(p, 230); put16(p, 1);
-	put16(p, 8); put16(p, 4);
-	put16(p, 12); put16(p, 4);
-	put16(p, 7); put16(p, 2);
-	put16(p, 11); put16(p, 2);
-	put16(p, 225); put16(p, 4);
-	put16(p, 226); put16(p, 4);
-	put16(p, 227); put16(p, 2);
-	put16(p, 228); put16(p, 2);
-	put16(p, 231); put16(p, 8);
-	put16(p, 232); put16(p, 8);
-	put16(p, 324); put16(p, 8);
-	put16(p, 0x8000 | 210); put16(p, 2); put32(p, 29305); /* reverse paddingOctets */
+	fs_test_append16(p, 510);
+	fs_test_append16(p, 15);
+	fs_test_append16(p, 148); fs_test_append16(p, 8);
+	fs_test_append16(p, 233); fs_test_append16(p, 1);
+	fs_test_append16(p, 230); fs_test_append16(p, 1);
+	fs_test_append16(p, 8); fs_test_append16(p, 4);
+	fs_test_append16(p, 12); fs_test_append16(p, 4);
+	fs_test_append16(p, 7); fs_test_append16(p, 2);
+	fs_test_append16(p, 11); fs_test_append16(p, 2);
+	fs_test_append16(p, 225); fs_test_append16(p, 4);
+	fs_test_append16(p, 226); fs_test_append16(p, 4);
+	fs_test_append16(p, 227); fs_test_append16(p, 2);
+	fs_test_append16(p, 228); fs_test_append16(p, 2);
+	fs_test_append16(p, 231); fs_test_append16(p, 8);
+	fs_test_append16(p, 232); fs_test_append16(p, 8);
+	fs_test_append16(p, 324); fs_test_append16(p, 8);
+	/* reverse paddingOctets */
+	fs_test_append16(p, 0x8000 | 210); fs_test_append16(p, 2); fs_test_append32(p, 29305);
 	end_set(p, set);
 }
 
@@ -777,8 +704,8 @@ static void
 test_ipfix_nsel_events(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	const struct fs_flow *r = &c.flows[1];
 	char text[FS_ADDR_STRLEN];
@@ -788,18 +715,18 @@ test_ipfix_nsel_events(void **state)
 	msg = begin_message(&p, DOMAIN);
 	put_nsel_template(&p);
 	set = begin_set(&p, 510);
-	put64(&p, 0x100000002ull);
-	put8(&p, 2);                    /* flow deleted */
-	put8(&p, 1);                    /* NAT create */
-	put32(&p, 0x0a000001); put32(&p, 0xc6336402);
-	put16(&p, 51000); put16(&p, 443);
-	put32(&p, 0xcb007109); put32(&p, 0xc6336402);
-	put16(&p, 1024); put16(&p, 443);
-	put64(&p, 1200); put64(&p, 3400);
+	fs_test_append64(&p, 0x100000002ull);
+	fs_test_append8(&p, 2);                    /* flow deleted */
+	fs_test_append8(&p, 1);                    /* NAT create */
+	fs_test_append32(&p, 0x0a000001); fs_test_append32(&p, 0xc6336402);
+	fs_test_append16(&p, 51000); fs_test_append16(&p, 443);
+	fs_test_append32(&p, 0xcb007109); fs_test_append32(&p, 0xc6336402);
+	fs_test_append16(&p, 1024); fs_test_append16(&p, 443);
+	fs_test_append64(&p, 1200); fs_test_append64(&p, 3400);
 	/* NTP seconds of 1700000000 Unix, fraction 0.25 s. */
-	put32(&p, 1700000000u + 2208988800u);
-	put32(&p, 0x40000000u);
-	put16(&p, 0);
+	fs_test_append32(&p, 1700000000u + 2208988800u);
+	fs_test_append32(&p, 0x40000000u);
+	fs_test_append16(&p, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -867,25 +794,21 @@ static void
 test_ipfix_template_65535_fields(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 3);
 	set = begin_set(&p, 2);
-	put16(&p, 401);
-	put16(&p, 65535);
-	put16(&p, 1); put16(&p, 8);
-	put16(&p, 2); put16(&p, 8);
+	fs_test_append16(&p, 401);
+	fs_test_append16(&p, 65535);
+	fs_test_append16(&p, 1); fs_test_append16(&p, 8);
+	fs_test_append16(&p, 2); fs_test_append16(&p, 8);
 	end_set(&p, set);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 2, 3);
 	end_message(&p, msg);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
@@ -902,8 +825,8 @@ static void
 test_ipfix_biflow_two_flows(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 	size_t msg, set;
 
@@ -912,10 +835,14 @@ test_ipfix_biflow_two_flows(void **state)
 	put_biflow_template(&p);
 	set = begin_set(&p, 500);
 	/* With reverse counters, then with zero reverse counters. */
-	put32(&p, 1000); put32(&p, 10); put32(&p, 0x0a000001); put32(&p, 0x0a000002);
-	put16(&p, 40000); put16(&p, 443); put8(&p, 6); put32(&p, 5000); put32(&p, 7);
-	put32(&p, 300); put32(&p, 3); put32(&p, 0x0a000003); put32(&p, 0x0a000004);
-	put16(&p, 40001); put16(&p, 53); put8(&p, 17); put32(&p, 0); put32(&p, 0);
+	fs_test_append32(&p, 1000); fs_test_append32(&p, 10);
+	fs_test_append32(&p, 0x0a000001); fs_test_append32(&p, 0x0a000002);
+	fs_test_append16(&p, 40000); fs_test_append16(&p, 443); fs_test_append8(&p, 6);
+	fs_test_append32(&p, 5000); fs_test_append32(&p, 7);
+	fs_test_append32(&p, 300); fs_test_append32(&p, 3);
+	fs_test_append32(&p, 0x0a000003); fs_test_append32(&p, 0x0a000004);
+	fs_test_append16(&p, 40001); fs_test_append16(&p, 53); fs_test_append8(&p, 17);
+	fs_test_append32(&p, 0); fs_test_append32(&p, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -943,33 +870,34 @@ static void
 test_ipfix_sampler_by_selector_id(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, 7);
 	set = begin_set(&p, 3);
-	put16(&p, 600); put16(&p, 3); put16(&p, 1);
-	put16(&p, 302); put16(&p, 2);
-	put16(&p, 305); put16(&p, 4);
-	put16(&p, 306); put16(&p, 4);
+	fs_test_append16(&p, 600); fs_test_append16(&p, 3); fs_test_append16(&p, 1);
+	fs_test_append16(&p, 302); fs_test_append16(&p, 2);
+	fs_test_append16(&p, 305); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 306); fs_test_append16(&p, 4);
 	end_set(&p, set);
 	set = begin_set(&p, 600);
-	put16(&p, 3); put32(&p, 1); put32(&p, 99);
-	put16(&p, 4); put32(&p, 0); put32(&p, 5);   /* interval 0: flagged */
+	fs_test_append16(&p, 3); fs_test_append32(&p, 1); fs_test_append32(&p, 99);
+	/* interval 0: flagged */
+	fs_test_append16(&p, 4); fs_test_append32(&p, 0); fs_test_append32(&p, 5);
 	end_set(&p, set);
 	end_message(&p, msg);
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 601); put16(&p, 2);
-	put16(&p, 1); put16(&p, 4);
-	put16(&p, 302); put16(&p, 2);
+	fs_test_append16(&p, 601); fs_test_append16(&p, 2);
+	fs_test_append16(&p, 1); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 302); fs_test_append16(&p, 2);
 	end_set(&p, set);
 	set = begin_set(&p, 601);
-	put32(&p, 100); put16(&p, 3);
-	put32(&p, 200); put16(&p, 4);
-	put32(&p, 300); put16(&p, 9);
+	fs_test_append32(&p, 100); fs_test_append16(&p, 3);
+	fs_test_append32(&p, 200); fs_test_append16(&p, 4);
+	fs_test_append32(&p, 300); fs_test_append16(&p, 9);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -989,28 +917,28 @@ static void
 test_ipfix_uptime_from_system_init(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 3);
-	put16(&p, 700); put16(&p, 2); put16(&p, 1);
-	put16(&p, 149); put16(&p, 4);
-	put16(&p, 160); put16(&p, 8);
+	fs_test_append16(&p, 700); fs_test_append16(&p, 2); fs_test_append16(&p, 1);
+	fs_test_append16(&p, 149); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 160); fs_test_append16(&p, 8);
 	end_set(&p, set);
 	set = begin_set(&p, 2);
-	put16(&p, 701); put16(&p, 3);
-	put16(&p, 1); put16(&p, 4);
-	put16(&p, 22); put16(&p, 4);
-	put16(&p, 21); put16(&p, 4);
+	fs_test_append16(&p, 701); fs_test_append16(&p, 3);
+	fs_test_append16(&p, 1); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 22); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 21); fs_test_append16(&p, 4);
 	end_set(&p, set);
 	set = begin_set(&p, 700);
-	put32(&p, DOMAIN); put64(&p, 1699999000000ull);
+	fs_test_append32(&p, DOMAIN); fs_test_append64(&p, 1699999000000ull);
 	end_set(&p, set);
 	set = begin_set(&p, 701);
-	put32(&p, 100); put32(&p, 5000); put32(&p, 6500);
+	fs_test_append32(&p, 100); fs_test_append32(&p, 5000); fs_test_append32(&p, 6500);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -1026,21 +954,21 @@ static void
 test_ipfix_padding_as_long_as_record(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 800); put16(&p, 2);
-	put16(&p, 4); put16(&p, 1);
-	put16(&p, 5); put16(&p, 1);
+	fs_test_append16(&p, 800); fs_test_append16(&p, 2);
+	fs_test_append16(&p, 4); fs_test_append16(&p, 1);
+	fs_test_append16(&p, 5); fs_test_append16(&p, 1);
 	end_set(&p, set);
 	set = begin_set(&p, 800);
-	put8(&p, 6); put8(&p, 0);
-	put8(&p, 17); put8(&p, 0);
-	put8(&p, 0); put8(&p, 0);
+	fs_test_append8(&p, 6); fs_test_append8(&p, 0);
+	fs_test_append8(&p, 17); fs_test_append8(&p, 0);
+	fs_test_append8(&p, 0); fs_test_append8(&p, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
 
@@ -1055,17 +983,15 @@ static void
 test_ipfix_sequence_gap(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *e;
-	size_t msg, set;
+	size_t msg;
 
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	put_template_400(&p);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 1, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 1, 3);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
@@ -1073,9 +999,7 @@ test_ipfix_sequence_gap(void **state)
 	p.len = 0;
 	msg = begin_message(&p, DOMAIN);
 	patch16(&p, msg + 10, 104);
-	set = begin_set(&p, 400);
-	put_record_400(&p, 2, 3);
-	end_set(&p, set);
+	put_data_set_400(&p, 2, 3);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
@@ -1090,7 +1014,7 @@ test_ipfix_sequence_gap(void **state)
 	fs_decoder_free(dec);
 }
 
-/* A message of up to 65535 bytes, on the heap: struct packet is too small. */
+/* A message of up to 65535 bytes, on the heap: struct fs_test_packet is too small. */
 struct big_message {
 	uint8_t *bytes;
 	size_t len;
@@ -1214,14 +1138,14 @@ test_ipfix_withdraw_all_flood_is_cheap(void **state)
 
 /* Template 500: ingressInterface (4) and an enterprise field of 1000 bytes. */
 static void
-put_template_500(struct packet *p)
+put_template_500(struct fs_test_packet *p)
 {
 	size_t set = begin_set(p, 2);
 
-	put16(p, 500);
-	put16(p, 2);
-	put16(p, 10); put16(p, 4);
-	put16(p, 0x8000 | 1); put16(p, 1000); put32(p, 9);
+	fs_test_append16(p, 500);
+	fs_test_append16(p, 2);
+	fs_test_append16(p, 10); fs_test_append16(p, 4);
+	fs_test_append16(p, 0x8000 | 1); fs_test_append16(p, 1000); fs_test_append32(p, 9);
 	end_set(p, set);
 }
 
@@ -1234,8 +1158,8 @@ static void
 test_ipfix_set_shorter_than_record_counted(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set;
 
 	(void)state;
@@ -1243,7 +1167,7 @@ test_ipfix_set_shorter_than_record_counted(void **state)
 	put_template_500(&p);
 	set = begin_set(&p, 500);
 	for (int i = 0; i < 400; i++)
-		put8(&p, 0x55);
+		fs_test_append8(&p, 0x55);
 	end_set(&p, set);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
@@ -1255,7 +1179,7 @@ test_ipfix_set_shorter_than_record_counted(void **state)
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 500);
 	for (int i = 0; i < 400; i++)
-		put8(&p, 0);
+		fs_test_append8(&p, 0);
 	end_set(&p, set);
 	end_message(&p, msg);
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -1280,8 +1204,8 @@ static void
 test_ipfix_datalink_frame_fills_fields(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
 	size_t msg, set;
@@ -1289,17 +1213,17 @@ test_ipfix_datalink_frame_fills_fields(void **state)
 	(void)state;
 	msg = begin_message(&p, DOMAIN);
 	set = begin_set(&p, 2);
-	put16(&p, 600);
-	put16(&p, 3);
-	put16(&p, 10); put16(&p, 4);
-	put16(&p, 8); put16(&p, 4);
-	put16(&p, 315); put16(&p, 65535);
+	fs_test_append16(&p, 600);
+	fs_test_append16(&p, 3);
+	fs_test_append16(&p, 10); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 8); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 315); fs_test_append16(&p, 65535);
 	end_set(&p, set);
 	set = begin_set(&p, 600);
-	put32(&p, 582);
-	put32(&p, 0x0a000001);            /* the record's own source address */
-	put8(&p, sizeof(test_frame));
-	put_bytes(&p, test_frame, sizeof(test_frame));
+	fs_test_append32(&p, 582);
+	fs_test_append32(&p, 0x0a000001);            /* the record's own source address */
+	fs_test_append8(&p, sizeof(test_frame));
+	fs_test_append_bytes(&p, test_frame, sizeof(test_frame));
 	end_set(&p, set);
 	end_message(&p, msg);
 

@@ -11,48 +11,9 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/decoder.h"
-
-#define MAX_FLOWS 64
-
-struct packet {
-	uint8_t bytes[4096];
-	size_t len;
-};
-
-struct collected {
-	struct fs_flow flows[MAX_FLOWS];
-	size_t count;
-};
-
-static void
-put8(struct packet *p, uint32_t v)
-{
-	p->bytes[p->len++] = (uint8_t)v;
-}
-
-static void
-put16(struct packet *p, uint32_t v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void
-put32(struct packet *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v);
-}
-
-static void
-collect(const struct fs_flow *flow, void *opaque)
-{
-	struct collected *c = opaque;
-
-	if (c->count < MAX_FLOWS)
-		c->flows[c->count] = *flow;
-	c->count++;
-}
+#include "support/corpus.h"
+#include "support/flow_collector.h"
+#include "support/wire.h"
 
 /* Header fields of the test datagrams. */
 #define UPTIME_MS 100000u
@@ -61,53 +22,53 @@ collect(const struct fs_flow *flow, void *opaque)
 #define SEQUENCE 4242u
 
 static void
-put_header(struct packet *p, uint16_t count, uint16_t sampling)
+put_header(struct fs_test_packet *p, uint16_t count, uint16_t sampling)
 {
-	put16(p, 5);
-	put16(p, count);
-	put32(p, UPTIME_MS);
-	put32(p, UNIX_SECS);
-	put32(p, UNIX_NSECS);
-	put32(p, SEQUENCE);
-	put8(p, 1);  /* engine type */
-	put8(p, 2);  /* engine id */
-	put16(p, sampling);
+	fs_test_append16(p, 5);
+	fs_test_append16(p, count);
+	fs_test_append32(p, UPTIME_MS);
+	fs_test_append32(p, UNIX_SECS);
+	fs_test_append32(p, UNIX_NSECS);
+	fs_test_append32(p, SEQUENCE);
+	fs_test_append8(p, 1);  /* engine type */
+	fs_test_append8(p, 2);  /* engine id */
+	fs_test_append16(p, sampling);
 }
 
 /* Appends one record; n makes addresses and counters differ per record. */
 static void
-put_record(struct packet *p, uint8_t n, uint32_t first_ms, uint32_t last_ms)
+put_record(struct fs_test_packet *p, uint8_t n, uint32_t first_ms, uint32_t last_ms)
 {
-	put32(p, 0x0a000000u | n);      /* 10.0.0.n */
-	put32(p, 0xc0a80000u | n);      /* 192.168.0.n */
-	put32(p, 0xac100001u);          /* next hop 172.16.0.1 */
-	put16(p, 3);                    /* input */
-	put16(p, 4);                    /* output */
-	put32(p, 10u + n);              /* packets */
-	put32(p, 1000u + n);            /* bytes */
-	put32(p, first_ms);
-	put32(p, last_ms);
-	put16(p, 40000u + n);           /* src port */
-	put16(p, 443);                  /* dst port */
-	put8(p, 0);                     /* pad1 */
-	put8(p, 0x1b);                  /* tcp flags */
-	put8(p, 6);                     /* proto */
-	put8(p, 0x20);                  /* tos */
-	put16(p, 64500);                /* src as */
-	put16(p, 64501);                /* dst as */
-	put8(p, 24);                    /* src mask */
-	put8(p, 16);                    /* dst mask */
-	put16(p, 0);                    /* pad2 */
+	fs_test_append32(p, 0x0a000000u | n);      /* 10.0.0.n */
+	fs_test_append32(p, 0xc0a80000u | n);      /* 192.168.0.n */
+	fs_test_append32(p, 0xac100001u);          /* next hop 172.16.0.1 */
+	fs_test_append16(p, 3);                    /* input */
+	fs_test_append16(p, 4);                    /* output */
+	fs_test_append32(p, 10u + n);              /* packets */
+	fs_test_append32(p, 1000u + n);            /* bytes */
+	fs_test_append32(p, first_ms);
+	fs_test_append32(p, last_ms);
+	fs_test_append16(p, 40000u + n);           /* src port */
+	fs_test_append16(p, 443);                  /* dst port */
+	fs_test_append8(p, 0);                     /* pad1 */
+	fs_test_append8(p, 0x1b);                  /* tcp flags */
+	fs_test_append8(p, 6);                     /* proto */
+	fs_test_append8(p, 0x20);                  /* tos */
+	fs_test_append16(p, 64500);                /* src as */
+	fs_test_append16(p, 64501);                /* dst as */
+	fs_test_append8(p, 24);                    /* src mask */
+	fs_test_append8(p, 16);                    /* dst mask */
+	fs_test_append16(p, 0);                    /* pad2 */
 }
 
 static int
-decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c)
 {
 	struct fs_addr exporter;
 
 	fs_addr_parse(&exporter, "192.0.2.7");
 	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 2055,
-				 1700000001000000000ll, collect, c);
+				 1700000001000000000ll, fs_test_flows_collect, c);
 }
 
 static int64_t
@@ -120,8 +81,8 @@ static void
 test_v5_two_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
 
@@ -174,8 +135,8 @@ static void
 test_v5_sampling_interval(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	/* Mode 01 (deterministic) in the top 2 bits, interval 100. */
@@ -200,8 +161,8 @@ static void
 test_v5_uptime_wrap(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 2, 0);
@@ -221,8 +182,8 @@ static void
 test_v5_count_exceeds_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 30, 0);
@@ -242,8 +203,8 @@ static void
 test_v5_short_header(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0);
@@ -258,8 +219,8 @@ static void
 test_v5_zero_count(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 0, 0);
@@ -286,9 +247,9 @@ test_count_above_version_max(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		static struct packet p;
+		static struct fs_test_packet p;
 		struct fs_decoder *dec = fs_decoder_new(NULL);
-		struct collected c = { .count = 0 };
+		struct fs_test_flows c = { .count = 0 };
 		size_t records = cases[i].count < 40 ? cases[i].count : 40;
 
 		p.len = 0;
@@ -321,9 +282,9 @@ test_count_at_version_max(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		static struct packet p;
+		static struct fs_test_packet p;
 		struct fs_decoder *dec = fs_decoder_new(NULL);
-		struct collected c = { .count = 0 };
+		struct fs_test_flows c = { .count = 0 };
 
 		p.len = 0;
 		put_header(&p, cases[i].count, 0);
@@ -345,8 +306,8 @@ static void
 test_v5_trailing_bytes_ignored(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0);
@@ -363,35 +324,14 @@ test_v5_trailing_bytes_ignored(void **state)
 	fs_decoder_free(dec);
 }
 
-/* Reads a corpus file into buf; returns its length, or 0 after skipping the test. */
-static size_t
-read_corpus(const char *relative, uint8_t *buf, size_t size)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-	char path[1024];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
-	fp = fopen(path, "rb");
-	if (!fp) {
-		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
-			      path);
-		return 0;
-	}
-	n = fread(buf, 1, size, fp);
-	fclose(fp);
-	return n;
-}
-
 static void
 test_v5_corpus_juniper_mx80(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
-	size_t len = read_corpus("netflow-v5/logstash-codec-netflow/netflow5_test_juniper_mx80.dat",
-				 buf, sizeof(buf));
+	struct fs_test_flows c = { .count = 0 };
+	size_t len = fs_test_corpus_read(
+		"netflow-v5/logstash-codec-netflow/netflow5_test_juniper_mx80.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 	const struct fs_flow *found = NULL;
 
@@ -399,9 +339,10 @@ test_v5_corpus_juniper_mx80(void **state)
 	if (len == 0)
 		skip();
 	dec = fs_decoder_new(NULL);
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 29);
-	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+	for (size_t i = 0; i < c.count && i < FS_TEST_FLOWS_MAX; i++) {
 		if (strcmp(fs_addr_format(&c.flows[i].src_addr, text), "66.249.92.75") == 0)
 			found = &c.flows[i];
 	}
@@ -437,9 +378,9 @@ test_v5_corpus_invalid_counts(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct fs_decoder *dec = fs_decoder_new(NULL);
-		struct collected c = { .count = 0 };
+		struct fs_test_flows c = { .count = 0 };
 		struct fs_addr exporter;
-		size_t len = read_corpus(files[i], buf, sizeof(buf));
+		size_t len = fs_test_corpus_read(files[i], buf, sizeof(buf));
 
 		if (len == 0) {
 			fs_decoder_free(dec);
@@ -448,7 +389,7 @@ test_v5_corpus_invalid_counts(void **state)
 		assert_int_equal(len, 1464);
 		fs_addr_parse(&exporter, "192.0.2.7");
 		assert_int_equal(fs_decoder_decode(dec, buf, len, &exporter, 2055,
-						   1700000001000000000ll, collect, &c),
+						   1700000001000000000ll, fs_test_flows_collect, &c),
 				 FS_ERR_INVALID);
 		assert_int_equal(c.count, 0);
 		assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
@@ -461,8 +402,8 @@ static void
 test_v7_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 
 	(void)state;
@@ -470,7 +411,7 @@ test_v7_records(void **state)
 	p.bytes[1] = 7;
 	for (uint8_t n = 1; n <= 2; n++) {
 		put_record(&p, n, UPTIME_MS - 3000, UPTIME_MS - 1000);
-		put32(&p, 0xc0000201u);         /* router_sc 192.0.2.1 */
+		fs_test_append32(&p, 0xc0000201u);         /* router_sc 192.0.2.1 */
 	}
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -492,33 +433,33 @@ static void
 test_v1_records(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 
 	(void)state;
-	put16(&p, 1);
-	put16(&p, 1);
-	put32(&p, UPTIME_MS);
-	put32(&p, UNIX_SECS);
-	put32(&p, UNIX_NSECS);
-	put32(&p, 0x0a000001u);
-	put32(&p, 0xc0a80001u);
-	put32(&p, 0);
-	put16(&p, 3);
-	put16(&p, 4);
-	put32(&p, 5);
-	put32(&p, 700);
-	put32(&p, UPTIME_MS - 2000);
-	put32(&p, UPTIME_MS);
-	put16(&p, 53);
-	put16(&p, 33000);
-	put16(&p, 0);                   /* pad */
-	put8(&p, 17);                   /* proto */
-	put8(&p, 0x10);                 /* tos */
-	put8(&p, 0);                    /* tcp flags */
+	fs_test_append16(&p, 1);
+	fs_test_append16(&p, 1);
+	fs_test_append32(&p, UPTIME_MS);
+	fs_test_append32(&p, UNIX_SECS);
+	fs_test_append32(&p, UNIX_NSECS);
+	fs_test_append32(&p, 0x0a000001u);
+	fs_test_append32(&p, 0xc0a80001u);
+	fs_test_append32(&p, 0);
+	fs_test_append16(&p, 3);
+	fs_test_append16(&p, 4);
+	fs_test_append32(&p, 5);
+	fs_test_append32(&p, 700);
+	fs_test_append32(&p, UPTIME_MS - 2000);
+	fs_test_append32(&p, UPTIME_MS);
+	fs_test_append16(&p, 53);
+	fs_test_append16(&p, 33000);
+	fs_test_append16(&p, 0);                   /* pad */
+	fs_test_append8(&p, 17);                   /* proto */
+	fs_test_append8(&p, 0x10);                 /* tos */
+	fs_test_append8(&p, 0);                    /* tcp flags */
 	for (int i = 0; i < 7; i++)
-		put8(&p, 0);
+		fs_test_append8(&p, 0);
 
 	assert_int_equal(p.len, 16 + 48);
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -538,8 +479,8 @@ static void
 test_v5_sequence_gap_in_flows(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *e;
 
 	(void)state;
@@ -564,8 +505,8 @@ static void
 test_v5_sampling_mode_without_interval(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0x4000);

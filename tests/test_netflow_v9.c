@@ -11,136 +11,116 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "decode/decoder.h"
-
-#define MAX_FLOWS 64
-
-struct packet {
-	uint8_t bytes[4096];
-	size_t len;
-};
-
-struct collected {
-	struct fs_flow flows[MAX_FLOWS];
-	size_t count;
-};
-
-static void
-put8(struct packet *p, uint32_t v)
-{
-	p->bytes[p->len++] = (uint8_t)v;
-}
-
-static void
-put16(struct packet *p, uint32_t v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void
-put32(struct packet *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v);
-}
-
-static void
-collect(const struct fs_flow *flow, void *opaque)
-{
-	struct collected *c = opaque;
-
-	if (c->count < MAX_FLOWS)
-		c->flows[c->count] = *flow;
-	c->count++;
-}
+#include "support/corpus.h"
+#include "support/flow_collector.h"
+#include "support/wire.h"
 
 #define UPTIME_MS 600000u
 #define UNIX_SECS 1700000000u
 #define SOURCE_ID 77u
 
 static void
-put_header(struct packet *p, uint32_t source_id)
+put_header(struct fs_test_packet *p, uint32_t source_id)
 {
-	put16(p, 9);
-	put16(p, 0); /* count: not trusted by the decoder */
-	put32(p, UPTIME_MS);
-	put32(p, UNIX_SECS);
-	put32(p, 31337);
-	put32(p, source_id);
+	fs_test_append16(p, 9);
+	fs_test_append16(p, 0); /* count: not trusted by the decoder */
+	fs_test_append32(p, UPTIME_MS);
+	fs_test_append32(p, UNIX_SECS);
+	fs_test_append32(p, 31337);
+	fs_test_append32(p, source_id);
 }
 
 /* Starts a flowset; returns the offset that end_set() patches. */
 static size_t
-begin_set(struct packet *p, uint16_t id)
+begin_set(struct fs_test_packet *p, uint16_t id)
 {
 	size_t start = p->len;
 
-	put16(p, id);
-	put16(p, 0);
+	fs_test_append16(p, id);
+	fs_test_append16(p, 0);
 	return start;
 }
 
 /* Pads the flowset to 4 bytes and writes its length. */
 static void
-end_set(struct packet *p, size_t start)
+end_set(struct fs_test_packet *p, size_t start)
 {
-	size_t len;
-
 	while ((p->len - start) % 4)
-		put8(p, 0);
-	len = p->len - start;
-	p->bytes[start + 2] = (uint8_t)(len >> 8);
-	p->bytes[start + 3] = (uint8_t)len;
+		fs_test_append8(p, 0);
+	fs_test_put16(p->bytes + start + 2, (uint16_t)(p->len - start));
 }
 
 /* Template 256: src/dst IPv4, ports, proto, bytes (reduced to 4), packets, first, last. */
 static void
-put_template_256(struct packet *p)
+put_template_256(struct fs_test_packet *p)
 {
 	size_t set = begin_set(p, 0);
 
-	put16(p, 256);
-	put16(p, 9);
-	put16(p, 8);  put16(p, 4);
-	put16(p, 12); put16(p, 4);
-	put16(p, 7);  put16(p, 2);
-	put16(p, 11); put16(p, 2);
-	put16(p, 4);  put16(p, 1);
-	put16(p, 1);  put16(p, 4);
-	put16(p, 2);  put16(p, 8);
-	put16(p, 22); put16(p, 4);
-	put16(p, 21); put16(p, 4);
+	fs_test_append16(p, 256);
+	fs_test_append16(p, 9);
+	fs_test_append16(p, 8);  fs_test_append16(p, 4);
+	fs_test_append16(p, 12); fs_test_append16(p, 4);
+	fs_test_append16(p, 7);  fs_test_append16(p, 2);
+	fs_test_append16(p, 11); fs_test_append16(p, 2);
+	fs_test_append16(p, 4);  fs_test_append16(p, 1);
+	fs_test_append16(p, 1);  fs_test_append16(p, 4);
+	fs_test_append16(p, 2);  fs_test_append16(p, 8);
+	fs_test_append16(p, 22); fs_test_append16(p, 4);
+	fs_test_append16(p, 21); fs_test_append16(p, 4);
 	end_set(p, set);
 }
 
 static void
-put_record_256(struct packet *p, uint8_t n)
+put_record_256(struct fs_test_packet *p, uint8_t n)
 {
-	put32(p, 0x0a000000u | n);
-	put32(p, 0x0a010000u | n);
-	put16(p, 1000u + n);
-	put16(p, 53);
-	put8(p, 17);
-	put32(p, 500u + n);
-	put32(p, 0);
-	put32(p, 5u + n);
-	put32(p, UPTIME_MS - 4000);
-	put32(p, UPTIME_MS - 1000);
+	fs_test_append32(p, 0x0a000000u | n);
+	fs_test_append32(p, 0x0a010000u | n);
+	fs_test_append16(p, 1000u + n);
+	fs_test_append16(p, 53);
+	fs_test_append8(p, 17);
+	fs_test_append32(p, 500u + n);
+	fs_test_append32(p, 0);
+	fs_test_append32(p, 5u + n);
+	fs_test_append32(p, UPTIME_MS - 4000);
+	fs_test_append32(p, UPTIME_MS - 1000);
+}
+
+/* Appends a data flowset of template 256 that contains record n. */
+static void
+put_data_set_256(struct fs_test_packet *p, uint8_t n)
+{
+	size_t set = begin_set(p, 256);
+
+	put_record_256(p, n);
+	end_set(p, set);
+}
+
+/* Appends a template flowset that defines template id with one field of type and length. */
+static void
+put_one_field_template(struct fs_test_packet *p, uint16_t id, uint16_t type, uint16_t length)
+{
+	size_t set = begin_set(p, 0);
+
+	fs_test_append16(p, id);
+	fs_test_append16(p, 1);
+	fs_test_append16(p, type);
+	fs_test_append16(p, length);
+	end_set(p, set);
 }
 
 static int
-decode_from(struct fs_decoder *dec, const struct packet *p, struct collected *c,
+decode_from(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c,
 	    const char *exporter_text)
 {
 	struct fs_addr exporter;
 
 	fs_addr_parse(&exporter, exporter_text);
 	return fs_decoder_decode(dec, p->bytes, p->len, &exporter, 9995,
-				 1700000002000000000ll, collect, c);
+				 1700000002000000000ll, fs_test_flows_collect, c);
 }
 
 static int
-decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct fs_test_flows *c)
 {
 	return decode_from(dec, p, c, "198.51.100.1");
 }
@@ -149,8 +129,8 @@ static void
 test_v9_template_then_data(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
 	size_t set;
@@ -192,19 +172,14 @@ static void
 test_v9_data_before_template(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
 	put_template_256(&p);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 2);
-	end_set(&p, set);
+	put_data_set_256(&p, 2);
 
 	/* The first set is held and decoded once the template arrives. */
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_NO_TEMPLATE);
@@ -222,8 +197,8 @@ static void
 test_v9_templates_keyed_by_exporter(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet tpl = { .len = 0 }, data = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet tpl = { .len = 0 }, data = { .len = 0 };
 	size_t set;
 
 	(void)state;
@@ -251,8 +226,8 @@ static void
 test_v9_options_sampling(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
 	(void)state;
@@ -260,19 +235,17 @@ test_v9_options_sampling(void **state)
 	put_template_256(&p);
 	/* Options template 300: scope System (4 bytes), option samplingInterval (4). */
 	set = begin_set(&p, 1);
-	put16(&p, 300);
-	put16(&p, 4);
-	put16(&p, 4);
-	put16(&p, 1); put16(&p, 4);
-	put16(&p, 34); put16(&p, 4);
+	fs_test_append16(&p, 300);
+	fs_test_append16(&p, 4);
+	fs_test_append16(&p, 4);
+	fs_test_append16(&p, 1); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 34); fs_test_append16(&p, 4);
 	end_set(&p, set);
 	set = begin_set(&p, 300);
-	put32(&p, 0);
-	put32(&p, 512);
+	fs_test_append32(&p, 0);
+	fs_test_append32(&p, 512);
 	end_set(&p, set);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
 	assert_int_equal(c.count, 1);
@@ -288,18 +261,15 @@ static void
 test_v9_zero_length_flowset(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	put_template_256(&p);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
 	for (int i = 0; i < 64; i++)
-		put8(&p, 0);
+		fs_test_append8(&p, 0);
 
 	/* A zero-filled tail is padding. */
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -307,7 +277,7 @@ test_v9_zero_length_flowset(void **state)
 	assert_int_equal(fs_decoder_stats(dec)->invalid, 0);
 
 	/* A zero flowset length followed by other bytes is invalid. */
-	put8(&p, 1);
+	fs_test_append8(&p, 1);
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
 	assert_int_equal(c.count, 2);
 	assert_int_equal(fs_decoder_stats(dec)->invalid, 1);
@@ -318,19 +288,14 @@ static void
 test_v9_flowset_past_end(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	put_template_256(&p);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 1);
-	end_set(&p, set);
-	set = begin_set(&p, 256);
-	put_record_256(&p, 2);
-	end_set(&p, set);
+	put_data_set_256(&p, 1);
+	put_data_set_256(&p, 2);
 	p.len -= 3;
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
@@ -343,23 +308,23 @@ static void
 test_v9_zero_length_field(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	char text[FS_ADDR_STRLEN];
 	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	set = begin_set(&p, 0);
-	put16(&p, 260);
-	put16(&p, 3);
-	put16(&p, 8); put16(&p, 4);
-	put16(&p, 12); put16(&p, 0); /* length 0: nothing to read */
-	put16(&p, 1); put16(&p, 2);
+	fs_test_append16(&p, 260);
+	fs_test_append16(&p, 3);
+	fs_test_append16(&p, 8); fs_test_append16(&p, 4);
+	fs_test_append16(&p, 12); fs_test_append16(&p, 0); /* length 0: nothing to read */
+	fs_test_append16(&p, 1); fs_test_append16(&p, 2);
 	end_set(&p, set);
 	set = begin_set(&p, 260);
-	put32(&p, 0x01020304);
-	put16(&p, 77);
+	fs_test_append32(&p, 0x01020304);
+	fs_test_append16(&p, 77);
 	end_set(&p, set);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -374,20 +339,20 @@ static void
 test_v9_all_zero_length_template(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	set = begin_set(&p, 0);
-	put16(&p, 261);
-	put16(&p, 2);
-	put16(&p, 8); put16(&p, 0);
-	put16(&p, 12); put16(&p, 0);
+	fs_test_append16(&p, 261);
+	fs_test_append16(&p, 2);
+	fs_test_append16(&p, 8); fs_test_append16(&p, 0);
+	fs_test_append16(&p, 12); fs_test_append16(&p, 0);
 	end_set(&p, set);
 	set = begin_set(&p, 261);
-	put32(&p, 0);
+	fs_test_append32(&p, 0);
 	end_set(&p, set);
 
 	/* A template of 0-byte records would never advance: it is rejected. */
@@ -402,17 +367,12 @@ static void
 test_v9_bad_address_length(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
-	set = begin_set(&p, 0);
-	put16(&p, 262);
-	put16(&p, 1);
-	put16(&p, 8); put16(&p, 6); /* IPv4 source address in 6 bytes */
-	end_set(&p, set);
+	put_one_field_template(&p, 262, 8, 6); /* IPv4 source address in 6 bytes */
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
 	assert_int_equal(fs_decoder_stats(dec)->templates_rejected, 1);
@@ -424,17 +384,12 @@ static void
 test_v9_reserved_template_id(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
-	size_t set;
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
-	set = begin_set(&p, 0);
-	put16(&p, 255);
-	put16(&p, 1);
-	put16(&p, 8); put16(&p, 4);
-	end_set(&p, set);
+	put_one_field_template(&p, 255, 8, 4);
 	put_template_256(&p);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
@@ -448,21 +403,17 @@ static void
 test_v9_template_replaced(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
 	(void)state;
 	put_header(&p, SOURCE_ID);
 	put_template_256(&p);
 	put_template_256(&p); /* identical refresh */
-	set = begin_set(&p, 0);
-	put16(&p, 256);
-	put16(&p, 1);
-	put16(&p, 2); put16(&p, 4);
-	end_set(&p, set);
+	put_one_field_template(&p, 256, 2, 4);
 	set = begin_set(&p, 256);
-	put32(&p, 9);
+	fs_test_append32(&p, 9);
 	end_set(&p, set);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -474,34 +425,14 @@ test_v9_template_replaced(void **state)
 	fs_decoder_free(dec);
 }
 
-static size_t
-read_corpus(const char *relative, uint8_t *buf, size_t size)
-{
-	const char *dir = getenv("FLOWSIFT_CORPUS");
-	char path[1024];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/corpus", relative);
-	fp = fopen(path, "rb");
-	if (!fp) {
-		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n",
-			      path);
-		return 0;
-	}
-	n = fread(buf, 1, size, fp);
-	fclose(fp);
-	return n;
-}
-
 static void
 test_v9_corpus_softflowd(void **state)
 {
 	static uint8_t buf[65536];
 	struct fs_decoder *dec;
-	struct collected c = { .count = 0 };
-	size_t len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_valid01.dat",
-				 buf, sizeof(buf));
+	struct fs_test_flows c = { .count = 0 };
+	size_t len = fs_test_corpus_read(
+		"netflow-v9/logstash-codec-netflow/netflow9_test_valid01.dat", buf, sizeof(buf));
 	char text[FS_ADDR_STRLEN];
 	const struct fs_flow *found = NULL;
 
@@ -509,9 +440,10 @@ test_v9_corpus_softflowd(void **state)
 	if (len == 0)
 		skip();
 	dec = fs_decoder_new(NULL);
-	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, collect, &c), 0);
+	assert_int_equal(fs_decoder_decode(dec, buf, len, NULL, 0, 0, fs_test_flows_collect,
+					   &c), 0);
 	assert_int_equal(c.count, 7);
-	for (size_t i = 0; i < c.count && i < MAX_FLOWS; i++) {
+	for (size_t i = 0; i < c.count && i < FS_TEST_FLOWS_MAX; i++) {
 		if (strcmp(fs_addr_format(&c.flows[i].src_addr, text), "172.16.32.100") == 0 &&
 		    c.flows[i].src_port == 123) {
 			found = &c.flows[i];
@@ -531,21 +463,23 @@ test_v9_corpus_softflowd(void **state)
 
 /* Decodes the Cisco ASA NSEL capture of the corpus with limits into c. */
 static struct fs_decoder *
-decode_asa_capture(const struct fs_decoder_limits *limits, struct collected *c)
+decode_asa_capture(const struct fs_decoder_limits *limits, struct fs_test_flows *c)
 {
 	static uint8_t tpl[4096], data[4096];
-	size_t tpl_len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_tpl.dat",
-				     tpl, sizeof(tpl));
-	size_t data_len = read_corpus("netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_data.dat",
-				      data, sizeof(data));
+	size_t tpl_len = fs_test_corpus_read(
+		"netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_tpl.dat", tpl, sizeof(tpl));
+	size_t data_len = fs_test_corpus_read(
+		"netflow-v9/logstash-codec-netflow/netflow9_test_cisco_asa_1_data.dat", data, sizeof(data));
 	struct fs_decoder *dec;
 
 	if (tpl_len == 0 || data_len == 0)
 		return NULL;
 	dec = fs_decoder_new(limits);
 	assert_non_null(dec);
-	assert_int_equal(fs_decoder_decode(dec, tpl, tpl_len, NULL, 0, 0, collect, c), 0);
-	assert_int_equal(fs_decoder_decode(dec, data, data_len, NULL, 0, 0, collect, c), 0);
+	assert_int_equal(fs_decoder_decode(dec, tpl, tpl_len, NULL, 0, 0, fs_test_flows_collect,
+					   c), 0);
+	assert_int_equal(fs_decoder_decode(dec, data, data_len, NULL, 0, 0, fs_test_flows_collect,
+					   c), 0);
 	return dec;
 }
 
@@ -558,7 +492,7 @@ static void
 test_v9_corpus_asa_nsel(void **state)
 {
 	static const uint8_t ingress_acl[12] = { 0x0f, 0x8e, 0x7f, 0xf3, 0xfc, 0x1a, 0x03, 0x0f };
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_decoder *dec = decode_asa_capture(NULL, &c);
 	const struct fs_flow *f = &c.flows[0];
 	char text[FS_ADDR_STRLEN];
@@ -600,7 +534,7 @@ static void
 test_v9_enterprise_limit_counts_dropped(void **state)
 {
 	struct fs_decoder_limits limits = { .max_enterprise_elements = 1 };
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 	struct fs_decoder *dec = decode_asa_capture(&limits, &c);
 
 	(void)state;
@@ -631,8 +565,8 @@ static void
 test_v9_short_remainder_counted_truncated(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
 	(void)state;
@@ -641,7 +575,7 @@ test_v9_short_remainder_counted_truncated(void **state)
 	set = begin_set(&p, 256);
 	put_record_256(&p, 1);
 	for (int i = 0; i < 19; i++)
-		put8(&p, 0xaa);
+		fs_test_append8(&p, 0xaa);
 	end_set(&p, set);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
@@ -655,8 +589,8 @@ static void
 test_v9_three_padding_bytes_not_counted(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
 	(void)state;
@@ -664,9 +598,9 @@ test_v9_three_padding_bytes_not_counted(void **state)
 	put_template_256(&p);
 	set = begin_set(&p, 256);
 	put_record_256(&p, 1);
-	put8(&p, 1);
-	put8(&p, 2);
-	put8(&p, 3);
+	fs_test_append8(&p, 1);
+	fs_test_append8(&p, 2);
+	fs_test_append8(&p, 3);
 	end_set(&p, set);
 
 	assert_int_equal(decode(dec, &p, &c), 0);
@@ -677,15 +611,15 @@ test_v9_three_padding_bytes_not_counted(void **state)
 
 /* Puts a template flowset of count templates (ids from first) of 2 fields each. */
 static void
-put_templates(struct packet *p, uint16_t first, int count)
+put_templates(struct fs_test_packet *p, uint16_t first, int count)
 {
 	size_t set = begin_set(p, 0);
 
 	for (int i = 0; i < count; i++) {
-		put16(p, (uint32_t)(first + i));
-		put16(p, 2);
-		put16(p, 8); put16(p, 4);
-		put16(p, 1); put16(p, 4);
+		fs_test_append16(p, (uint32_t)(first + i));
+		fs_test_append16(p, 2);
+		fs_test_append16(p, 8); fs_test_append16(p, 4);
+		fs_test_append16(p, 1); fs_test_append16(p, 4);
 	}
 	end_set(p, set);
 }
@@ -700,8 +634,8 @@ test_v9_template_flood_keeps_other_exporter(void **state)
 {
 	struct fs_decoder_limits limits = { .max_templates_per_exporter = 8 };
 	struct fs_decoder *dec = fs_decoder_new(&limits);
-	struct collected c = { .count = 0 };
-	struct packet tpl = { .len = 0 }, data = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet tpl = { .len = 0 }, data = { .len = 0 };
 	size_t set;
 
 	(void)state;
@@ -709,7 +643,7 @@ test_v9_template_flood_keeps_other_exporter(void **state)
 	put_template_256(&tpl);
 	assert_int_equal(decode(dec, &tpl, &c), 0);
 	for (int round = 0; round < 10; round++) {
-		struct packet flood = { .len = 0 };
+		struct fs_test_packet flood = { .len = 0 };
 
 		put_header(&flood, SOURCE_ID);
 		put_templates(&flood, (uint16_t)(300 + round * 10), 10);
@@ -743,8 +677,8 @@ test_v9_sampling_rates_of_many_exporters(void **state)
 	(void)state;
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < EXPORTERS; i++) {
-			struct collected c = { .count = 0 };
-			struct packet p = { .len = 0 };
+			struct fs_test_flows c = { .count = 0 };
+			struct fs_test_packet p = { .len = 0 };
 			char exporter[32];
 			size_t set;
 
@@ -753,20 +687,18 @@ test_v9_sampling_rates_of_many_exporters(void **state)
 			if (pass == 0) {
 				put_template_256(&p);
 				set = begin_set(&p, 1);
-				put16(&p, 300);
-				put16(&p, 4);
-				put16(&p, 4);
-				put16(&p, 1); put16(&p, 4);
-				put16(&p, 34); put16(&p, 4);
+				fs_test_append16(&p, 300);
+				fs_test_append16(&p, 4);
+				fs_test_append16(&p, 4);
+				fs_test_append16(&p, 1); fs_test_append16(&p, 4);
+				fs_test_append16(&p, 34); fs_test_append16(&p, 4);
 				end_set(&p, set);
 				set = begin_set(&p, 300);
-				put32(&p, 0);
-				put32(&p, 100u + (uint32_t)i);
+				fs_test_append32(&p, 0);
+				fs_test_append32(&p, 100u + (uint32_t)i);
 				end_set(&p, set);
 			} else {
-				set = begin_set(&p, 256);
-				put_record_256(&p, 1);
-				end_set(&p, set);
+				put_data_set_256(&p, 1);
 			}
 			assert_int_equal(decode_from(dec, &p, &c, exporter), 0);
 			if (pass == 1 && (c.count != 1 ||
@@ -785,11 +717,11 @@ test_v9_sampling_entries_limit(void **state)
 {
 	struct fs_decoder_limits limits = { .max_options_entries = 4 };
 	struct fs_decoder *dec = fs_decoder_new(&limits);
-	struct collected c = { .count = 0 };
+	struct fs_test_flows c = { .count = 0 };
 
 	(void)state;
 	for (int i = 0; i < 6; i++) {
-		struct packet p = { .len = 0 };
+		struct fs_test_packet p = { .len = 0 };
 		char exporter[32];
 		size_t set;
 
@@ -797,32 +729,27 @@ test_v9_sampling_entries_limit(void **state)
 		put_header(&p, SOURCE_ID);
 		put_template_256(&p);
 		set = begin_set(&p, 1);
-		put16(&p, 300);
-		put16(&p, 4);
-		put16(&p, 4);
-		put16(&p, 1); put16(&p, 4);
-		put16(&p, 34); put16(&p, 4);
+		fs_test_append16(&p, 300);
+		fs_test_append16(&p, 4);
+		fs_test_append16(&p, 4);
+		fs_test_append16(&p, 1); fs_test_append16(&p, 4);
+		fs_test_append16(&p, 34); fs_test_append16(&p, 4);
 		end_set(&p, set);
 		set = begin_set(&p, 300);
-		put32(&p, 0);
-		put32(&p, 1000u + (uint32_t)i);
+		fs_test_append32(&p, 0);
+		fs_test_append32(&p, 1000u + (uint32_t)i);
 		end_set(&p, set);
-		set = begin_set(&p, 256);
-		put_record_256(&p, 1);
-		end_set(&p, set);
+		put_data_set_256(&p, 1);
 		assert_int_equal(decode_from(dec, &p, &c, exporter), 0);
 	}
 	assert_int_equal(fs_decoder_stats(dec)->options_evicted, 2);
 	/* The first exporter's rate is gone: its next record has none. */
 	{
-		struct packet p = { .len = 0 };
-		size_t set;
+		struct fs_test_packet p = { .len = 0 };
 
 		c.count = 0;
 		put_header(&p, SOURCE_ID);
-		set = begin_set(&p, 256);
-		put_record_256(&p, 1);
-		end_set(&p, set);
+		put_data_set_256(&p, 1);
 		assert_int_equal(decode_from(dec, &p, &c, "10.9.0.1"), 0);
 		assert_int_equal(c.count, 1);
 		assert_false(fs_flow_has(&c.flows[0], FS_F_SAMPLING_RATE));

@@ -9,11 +9,7 @@
 #include "core/flow.h"
 #include "core/result.h"
 #include "decode/packet.h"
-
-struct packet {
-	uint8_t bytes[1024];
-	size_t len;
-};
+#include "support/wire.h"
 
 static const uint8_t dst_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static const uint8_t src_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
@@ -23,95 +19,67 @@ static const uint8_t v6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 static const uint8_t v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
 
 static void
-put8(struct packet *p, uint32_t v)
+put_ethernet(struct fs_test_packet *p, uint16_t ethertype)
 {
-	assert_true(p->len < sizeof(p->bytes));
-	p->bytes[p->len++] = (uint8_t)v;
-}
-
-static void
-put16(struct packet *p, uint32_t v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void
-put32(struct packet *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v);
-}
-
-static void
-put_bytes(struct packet *p, const uint8_t *bytes, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		put8(p, bytes[i]);
-}
-
-static void
-put_ethernet(struct packet *p, uint16_t ethertype)
-{
-	put_bytes(p, dst_mac, 6);
-	put_bytes(p, src_mac, 6);
-	put16(p, ethertype);
+	fs_test_append_bytes(p, dst_mac, 6);
+	fs_test_append_bytes(p, src_mac, 6);
+	fs_test_append16(p, ethertype);
 }
 
 /* IPv4 header with ihl 32-bit words (options zero-filled). */
 static void
-put_ipv4(struct packet *p, uint8_t proto, uint16_t total_length, uint16_t fragment,
+put_ipv4(struct fs_test_packet *p, uint8_t proto, uint16_t total_length, uint16_t fragment,
 	 uint8_t ihl)
 {
-	put8(p, 0x40 | ihl);
-	put8(p, 0x28);             /* TOS */
-	put16(p, total_length);
-	put16(p, 0x1234);          /* identification */
-	put16(p, fragment);
-	put8(p, 64);               /* TTL */
-	put8(p, proto);
-	put16(p, 0);               /* checksum */
-	put_bytes(p, v4_src, 4);
-	put_bytes(p, v4_dst, 4);
+	fs_test_append8(p, 0x40 | ihl);
+	fs_test_append8(p, 0x28);             /* TOS */
+	fs_test_append16(p, total_length);
+	fs_test_append16(p, 0x1234);          /* identification */
+	fs_test_append16(p, fragment);
+	fs_test_append8(p, 64);               /* TTL */
+	fs_test_append8(p, proto);
+	fs_test_append16(p, 0);               /* checksum */
+	fs_test_append_bytes(p, v4_src, 4);
+	fs_test_append_bytes(p, v4_dst, 4);
 	for (int i = 5; i < ihl; i++)
-		put32(p, 0x01010101);  /* NOP options */
+		fs_test_append32(p, 0x01010101);  /* NOP options */
 }
 
 static void
-put_ipv6(struct packet *p, uint8_t next, uint16_t payload_length)
+put_ipv6(struct fs_test_packet *p, uint8_t next, uint16_t payload_length)
 {
-	put32(p, 6u << 28 | 0xb8u << 20 | 0x12345); /* traffic class 0xb8 */
-	put16(p, payload_length);
-	put8(p, next);
-	put8(p, 255);
-	put_bytes(p, v6_src, 16);
-	put_bytes(p, v6_dst, 16);
+	fs_test_append32(p, 6u << 28 | 0xb8u << 20 | 0x12345); /* traffic class 0xb8 */
+	fs_test_append16(p, payload_length);
+	fs_test_append8(p, next);
+	fs_test_append8(p, 255);
+	fs_test_append_bytes(p, v6_src, 16);
+	fs_test_append_bytes(p, v6_dst, 16);
 }
 
 static void
-put_tcp(struct packet *p, uint16_t src_port, uint16_t dst_port, uint8_t flags)
+put_tcp(struct fs_test_packet *p, uint16_t src_port, uint16_t dst_port, uint8_t flags)
 {
-	put16(p, src_port);
-	put16(p, dst_port);
-	put32(p, 1);               /* sequence */
-	put32(p, 0);               /* acknowledgment */
-	put8(p, 5 << 4);           /* data offset */
-	put8(p, flags);
-	put16(p, 65535);           /* window */
-	put32(p, 0);               /* checksum, urgent pointer */
+	fs_test_append16(p, src_port);
+	fs_test_append16(p, dst_port);
+	fs_test_append32(p, 1);               /* sequence */
+	fs_test_append32(p, 0);               /* acknowledgment */
+	fs_test_append8(p, 5 << 4);           /* data offset */
+	fs_test_append8(p, flags);
+	fs_test_append16(p, 65535);           /* window */
+	fs_test_append32(p, 0);               /* checksum, urgent pointer */
 }
 
 static void
-put_udp(struct packet *p, uint16_t src_port, uint16_t dst_port)
+put_udp(struct fs_test_packet *p, uint16_t src_port, uint16_t dst_port)
 {
-	put16(p, src_port);
-	put16(p, dst_port);
-	put16(p, 8);
-	put16(p, 0);
+	fs_test_append16(p, src_port);
+	fs_test_append16(p, dst_port);
+	fs_test_append16(p, 8);
+	fs_test_append16(p, 0);
 }
 
 static int
-parse(const struct packet *p, enum fs_packet_start start, struct fs_flow *flow,
+parse(const struct fs_test_packet *p, enum fs_packet_start start, struct fs_flow *flow,
       struct fs_packet_info *info)
 {
 	fs_flow_clear(flow);
@@ -128,7 +96,7 @@ assert_addr(const struct fs_addr *addr, int family, const uint8_t *bytes)
 static void
 ethernet_ipv4_tcp(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
@@ -157,16 +125,16 @@ ethernet_ipv4_tcp(void **state)
 static void
 qinq_ipv6_udp(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x88a8);
-	put16(&p, 0x2000 | 100);   /* priority 1, VLAN 100 (service tag) */
-	put16(&p, 0x8100);
-	put16(&p, 200);            /* customer tag */
-	put16(&p, 0x86dd);
+	fs_test_append16(&p, 0x2000 | 100);   /* priority 1, VLAN 100 (service tag) */
+	fs_test_append16(&p, 0x8100);
+	fs_test_append16(&p, 200);            /* customer tag */
+	fs_test_append16(&p, 0x86dd);
 	put_ipv6(&p, 17, 8);
 	put_udp(&p, 53, 33000);
 
@@ -186,14 +154,14 @@ qinq_ipv6_udp(void **state)
 static void
 mpls_stack_ipv4_udp(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x8847);
-	put32(&p, 16000u << 12 | 64);          /* label 16000, not bottom */
-	put32(&p, 24000u << 12 | 0x100 | 64);  /* label 24000, bottom of stack */
+	fs_test_append32(&p, 16000u << 12 | 64);          /* label 16000, not bottom */
+	fs_test_append32(&p, 24000u << 12 | 0x100 | 64);  /* label 24000, bottom of stack */
 	put_ipv4(&p, 17, 28, 0, 5);
 	put_udp(&p, 4789, 4789);
 
@@ -207,20 +175,20 @@ static void
 mpls_pseudowire_ethernet(void **state)
 {
 	static const uint8_t inner_src_mac[6] = { 0x02, 0, 0, 0, 0, 0x22 };
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x8847);
-	put32(&p, 100u << 12 | 0x100 | 255);
-	put32(&p, 0);              /* pseudowire control word */
-	put_bytes(&p, dst_mac, 6);
-	put_bytes(&p, inner_src_mac, 6);
-	put16(&p, 0x0800);
+	fs_test_append32(&p, 100u << 12 | 0x100 | 255);
+	fs_test_append32(&p, 0);              /* pseudowire control word */
+	fs_test_append_bytes(&p, dst_mac, 6);
+	fs_test_append_bytes(&p, inner_src_mac, 6);
+	fs_test_append16(&p, 0x0800);
 	put_ipv4(&p, 1, 84, 0, 5);
-	put8(&p, 8);               /* echo request */
-	put8(&p, 0);
+	fs_test_append8(&p, 8);               /* echo request */
+	fs_test_append8(&p, 0);
 
 	assert_int_equal(parse(&p, FS_PACKET_ETHERNET, &flow, &info), 0);
 	assert_memory_equal(flow.src_mac, inner_src_mac, 6);
@@ -234,7 +202,7 @@ mpls_pseudowire_ethernet(void **state)
 static void
 ipv4_options_skipped(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -250,7 +218,7 @@ ipv4_options_skipped(void **state)
 static void
 ipv4_later_fragment_no_ports(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
@@ -267,7 +235,7 @@ ipv4_later_fragment_no_ports(void **state)
 static void
 ipv4_first_fragment_has_ports(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
@@ -283,26 +251,26 @@ ipv4_first_fragment_has_ports(void **state)
 static void
 ipv6_extension_headers(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
 	(void)state;
 	put_ipv6(&p, 0, 60);
-	put8(&p, 60);              /* hop-by-hop, then destination options */
-	put8(&p, 0);
-	put16(&p, 0x0104);         /* PadN of 4 bytes */
-	put32(&p, 0);
-	put8(&p, 44);              /* destination options (16 bytes), then fragment */
-	put8(&p, 1);
-	put16(&p, 0x010c);
-	put32(&p, 0);
-	put32(&p, 0);
-	put32(&p, 0);
-	put8(&p, 6);               /* fragment, offset 0, then TCP */
-	put8(&p, 0);
-	put16(&p, 1);              /* more fragments */
-	put32(&p, 77);
+	fs_test_append8(&p, 60);              /* hop-by-hop, then destination options */
+	fs_test_append8(&p, 0);
+	fs_test_append16(&p, 0x0104);         /* PadN of 4 bytes */
+	fs_test_append32(&p, 0);
+	fs_test_append8(&p, 44);              /* destination options (16 bytes), then fragment */
+	fs_test_append8(&p, 1);
+	fs_test_append16(&p, 0x010c);
+	fs_test_append32(&p, 0);
+	fs_test_append32(&p, 0);
+	fs_test_append32(&p, 0);
+	fs_test_append8(&p, 6);               /* fragment, offset 0, then TCP */
+	fs_test_append8(&p, 0);
+	fs_test_append16(&p, 1);              /* more fragments */
+	fs_test_append32(&p, 77);
 	put_tcp(&p, 22, 40000, 0x02);
 
 	assert_int_equal(parse(&p, FS_PACKET_IPV6, &flow, &info), 0);
@@ -315,16 +283,16 @@ ipv6_extension_headers(void **state)
 static void
 ipv6_later_fragment_no_ports(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
 	(void)state;
 	put_ipv6(&p, 44, 100);
-	put8(&p, 17);
-	put8(&p, 0);
-	put16(&p, 100u << 3);      /* offset 100 * 8 */
-	put32(&p, 77);
+	fs_test_append8(&p, 17);
+	fs_test_append8(&p, 0);
+	fs_test_append16(&p, 100u << 3);      /* offset 100 * 8 */
+	fs_test_append32(&p, 77);
 	put_udp(&p, 1, 2);
 
 	assert_int_equal(parse(&p, FS_PACKET_IPV6, &flow, &info), 0);
@@ -336,20 +304,20 @@ ipv6_later_fragment_no_ports(void **state)
 static void
 ipv6_srh_inner_ipv4(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ipv6(&p, 43, 24 + 28);
-	put8(&p, 4);               /* segment routing header, then IPv4 */
-	put8(&p, 2);               /* 24 bytes: one segment */
-	put8(&p, 4);               /* routing type 4 */
-	put8(&p, 0);               /* segments left */
-	put32(&p, 0);              /* last entry, flags, tag */
-	put_bytes(&p, v6_dst, 16);
+	fs_test_append8(&p, 4);               /* segment routing header, then IPv4 */
+	fs_test_append8(&p, 2);               /* 24 bytes: one segment */
+	fs_test_append8(&p, 4);               /* routing type 4 */
+	fs_test_append8(&p, 0);               /* segments left */
+	fs_test_append32(&p, 0);              /* last entry, flags, tag */
+	fs_test_append_bytes(&p, v6_dst, 16);
 	put_ipv4(&p, 1, 28, 0, 5);
-	put8(&p, 0);               /* echo reply */
-	put8(&p, 0);
+	fs_test_append8(&p, 0);               /* echo reply */
+	fs_test_append8(&p, 0);
 
 	assert_int_equal(parse(&p, FS_PACKET_IPV6, &flow, NULL), 0);
 	assert_addr(&flow.src_addr, 4, v4_src);
@@ -361,7 +329,7 @@ ipv6_srh_inner_ipv4(void **state)
 static void
 decap_srv6_inner_ipv4(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
@@ -370,8 +338,8 @@ decap_srv6_inner_ipv4(void **state)
 	put_ethernet(&p, 0x86dd);
 	put_ipv6(&p, 4, 28);
 	put_ipv4(&p, 1, 28, 0, 5);
-	put8(&p, 8);               /* echo request */
-	put8(&p, 0);
+	fs_test_append8(&p, 8);               /* echo request */
+	fs_test_append8(&p, 0);
 
 	fs_flow_clear(&flow);
 	assert_int_equal(fs_packet_parse_flags(p.bytes, p.len, FS_PACKET_ETHERNET, 0,
@@ -388,7 +356,7 @@ decap_srv6_inner_ipv4(void **state)
 static void
 decap_srv6_inner_ipv6_tcp(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -408,7 +376,7 @@ decap_srv6_inner_ipv6_tcp(void **state)
 static void
 decap_srv6_depth_limited(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -427,7 +395,7 @@ decap_srv6_depth_limited(void **state)
 static void
 ipv6_ip_in_ip_not_entered(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -443,16 +411,16 @@ ipv6_ip_in_ip_not_entered(void **state)
 static void
 ipv6_extension_limit(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ipv6(&p, 60, 200);
 	for (int i = 0; i <= FS_PACKET_MAX_IPV6_EXT_HEADERS; i++) {
-		put8(&p, 60);
-		put8(&p, 0);
-		put16(&p, 0x0104);
-		put32(&p, 0);
+		fs_test_append8(&p, 60);
+		fs_test_append8(&p, 0);
+		fs_test_append16(&p, 0x0104);
+		fs_test_append32(&p, 0);
 	}
 
 	assert_int_equal(parse(&p, FS_PACKET_IPV6, &flow, NULL), FS_ERR_UNSUPPORTED);
@@ -463,14 +431,14 @@ ipv6_extension_limit(void **state)
 static void
 vlan_tag_limit(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x8100);
 	for (int i = 0; i <= FS_PACKET_MAX_VLAN_TAGS; i++) {
-		put16(&p, 10 + i);
-		put16(&p, 0x8100);
+		fs_test_append16(&p, 10 + i);
+		fs_test_append16(&p, 0x8100);
 	}
 	put_ipv4(&p, 17, 28, 0, 5);
 
@@ -482,13 +450,13 @@ vlan_tag_limit(void **state)
 static void
 mpls_label_limit(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x8847);
 	for (int i = 0; i <= FS_PACKET_MAX_MPLS_LABELS; i++)
-		put32(&p, 16u << 12);      /* never bottom of stack */
+		fs_test_append32(&p, 16u << 12);      /* never bottom of stack */
 
 	assert_int_equal(parse(&p, FS_PACKET_ETHERNET, &flow, NULL), FS_ERR_UNSUPPORTED);
 }
@@ -496,13 +464,13 @@ mpls_label_limit(void **state)
 static void
 truncated_keeps_outer_fields(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x0800);
 	put_ipv4(&p, 6, 1500, 0, 5);
-	put16(&p, 443);            /* only half of the TCP ports */
+	fs_test_append16(&p, 443);            /* only half of the TCP ports */
 
 	assert_int_equal(parse(&p, FS_PACKET_ETHERNET, &flow, NULL), FS_ERR_TRUNCATED);
 	assert_true(fs_flow_has(&flow, FS_F_SRC_MAC));
@@ -515,12 +483,12 @@ truncated_keeps_outer_fields(void **state)
 static void
 tcp_ports_without_flags(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ipv4(&p, 6, 40, 0, 5);
-	put32(&p, 80u << 16 | 8080);   /* ports, then the header ends */
+	fs_test_append32(&p, 80u << 16 | 8080);   /* ports, then the header ends */
 
 	assert_int_equal(parse(&p, FS_PACKET_IPV4, &flow, NULL), FS_ERR_TRUNCATED);
 	assert_int_equal(flow.src_port, 80);
@@ -531,7 +499,7 @@ tcp_ports_without_flags(void **state)
 static void
 max_bytes_limits_parse(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -549,13 +517,13 @@ max_bytes_limits_parse(void **state)
 static void
 arp_unsupported(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_packet_info info;
 	struct fs_flow flow;
 
 	(void)state;
 	put_ethernet(&p, 0x0806);
-	put32(&p, 0x00010800);
+	fs_test_append32(&p, 0x00010800);
 
 	assert_int_equal(parse(&p, FS_PACKET_ETHERNET, &flow, &info), FS_ERR_UNSUPPORTED);
 	assert_true(fs_flow_has(&flow, FS_F_DST_MAC));
@@ -566,7 +534,7 @@ arp_unsupported(void **state)
 static void
 ipv4_header_length_invalid(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -580,7 +548,7 @@ ipv4_header_length_invalid(void **state)
 static void
 ip_version_mismatch_invalid(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
@@ -588,7 +556,7 @@ ip_version_mismatch_invalid(void **state)
 	put_ipv4(&p, 17, 48, 0, 5);
 	put_udp(&p, 1, 2);
 	put_udp(&p, 3, 4);
-	put32(&p, 0);              /* 40 bytes: as long as an IPv6 header */
+	fs_test_append32(&p, 0);              /* 40 bytes: as long as an IPv6 header */
 
 	assert_int_equal(parse(&p, FS_PACKET_ETHERNET, &flow, NULL), FS_ERR_INVALID);
 	assert_false(fs_flow_has(&flow, FS_F_SRC_ADDR));
@@ -597,13 +565,13 @@ ip_version_mismatch_invalid(void **state)
 static void
 icmpv6_type_code(void **state)
 {
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	struct fs_flow flow;
 
 	(void)state;
 	put_ipv6(&p, 58, 32);
-	put8(&p, 135);             /* neighbor solicitation */
-	put8(&p, 0);
+	fs_test_append8(&p, 135);             /* neighbor solicitation */
+	fs_test_append8(&p, 0);
 
 	assert_int_equal(parse(&p, FS_PACKET_IPV6, &flow, NULL), 0);
 	assert_int_equal(flow.proto, 58);

@@ -28,9 +28,12 @@
 #include "decode/decoder.h"
 #include "redis/topn.h"
 #include "redis/topn_rollup.h"
+#include "support/broker.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/topic_reader.h"
 #include "support/redis_server.h"
+#include "support/wire.h"
 
 #define MAX_SOURCES 4096
 #define WAIT_MS 40000
@@ -46,7 +49,8 @@ struct pipeline {
 	char config_path[128];
 	char config_env[160];
 	struct fs_test_redis redis;
-	pid_t broker, ingest, enrich, report;
+	struct fs_test_broker broker;
+	pid_t ingest, enrich, report;
 	uint16_t ingest_port;
 	uint16_t ingest_tcp_port;
 	struct source_total totals[MAX_SOURCES];
@@ -61,40 +65,6 @@ static const char *corpus_captures[] = {
 	"netflow-v9/pmacct/101-NFv9-CISCO-cust_primitives__traffic-00.pcap",
 	"ipfix/pmacct/100-IPFIXv10-CISCO__traffic-00.pcap",
 };
-
-static uint16_t
-free_udp_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static uint16_t
-free_tcp_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
 
 static void
 add_expected(const struct fs_flow *flow, void *opaque)
@@ -169,20 +139,6 @@ sender_close(struct sender *s)
 	fs_decoder_free(s->decoder);
 }
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 /* Sends three NetFlow v5 datagrams of 30 records from ten sources. */
 static void
 send_synthetic_v5(struct pipeline *p)
@@ -194,22 +150,22 @@ send_synthetic_v5(struct pipeline *p)
 	sender_open(&s, p);
 	for (uint32_t n = 0; n < 3; n++) {
 		memset(dgram, 0, sizeof(dgram));
-		put16(dgram, 5);
-		put16(dgram + 2, 30);
-		put32(dgram + 4, 3600000);
-		put32(dgram + 8, (uint32_t)time(NULL));
-		put32(dgram + 16, n * 30);
+		fs_test_put16(dgram, 5);
+		fs_test_put16(dgram + 2, 30);
+		fs_test_put32(dgram + 4, 3600000);
+		fs_test_put32(dgram + 8, (uint32_t)time(NULL));
+		fs_test_put32(dgram + 16, n * 30);
 		for (uint32_t r = 0; r < 30; r++) {
 			uint8_t *rec = dgram + 24 + r * 48;
 
-			put32(rec, 0xc0a80001 + r % 10);      /* 192.168.0.1 .. .10 */
-			put32(rec + 4, 0x0a000001 + r);
-			put32(rec + 16, 1 + r);              /* packets */
-			put32(rec + 20, 1000 * (r % 10 + 1) + n); /* bytes */
-			put32(rec + 24, 3500000);
-			put32(rec + 28, 3590000);
-			put16(rec + 32, (uint16_t)(40000 + r));
-			put16(rec + 34, 443);
+			fs_test_put32(rec, 0xc0a80001 + r % 10);      /* 192.168.0.1 .. .10 */
+			fs_test_put32(rec + 4, 0x0a000001 + r);
+			fs_test_put32(rec + 16, 1 + r);              /* packets */
+			fs_test_put32(rec + 20, 1000 * (r % 10 + 1) + n); /* bytes */
+			fs_test_put32(rec + 24, 3500000);
+			fs_test_put32(rec + 28, 3590000);
+			fs_test_put16(rec + 32, (uint16_t)(40000 + r));
+			fs_test_put16(rec + 34, 443);
 			rec[38] = 6;
 		}
 		send_datagram(&d, &s);
@@ -293,7 +249,7 @@ static int
 setup(void **state)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
-	char addr_file[128], log_path[128];
+	char log_path[128];
 	FILE *config;
 
 	assert_non_null(p);
@@ -301,15 +257,10 @@ setup(void **state)
 	assert_non_null(mkdtemp(p->dir));
 	assert_int_equal(fs_test_redis_start(&p->redis), 0);
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", p->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file, NULL };
-	p->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(p->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
+	assert_int_equal(fs_test_broker_start(&p->broker, p->dir, NULL), 0);
 
-	p->ingest_port = free_udp_port();
-	p->ingest_tcp_port = free_tcp_port();
+	p->ingest_port = fstest_free_port(SOCK_DGRAM);
+	p->ingest_tcp_port = fstest_free_port(SOCK_STREAM);
 	snprintf(p->config_path, sizeof(p->config_path), "%s/flowsift.conf", p->dir);
 	config = fopen(p->config_path, "w");
 	assert_non_null(config);
@@ -343,15 +294,6 @@ setup(void **state)
 	return 0;
 }
 
-static void
-print_log(const struct pipeline *p, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s.log", p->dir, name);
-	fs_test_print_file(path);
-}
-
 static int
 teardown(void **state)
 {
@@ -359,14 +301,14 @@ teardown(void **state)
 	int ingest_status = fs_test_stop(p->ingest, 15000);
 	int enrich_status = fs_test_stop(p->enrich, 15000);
 	int report_status = fs_test_stop(p->report, 15000);
-	int broker_status = fs_test_stop(p->broker, 10000);
+	int broker_status = fs_test_broker_stop(&p->broker);
 	char cmd[128];
 
 	if (ingest_status || enrich_status || report_status || broker_status) {
-		print_log(p, "ingest");
-		print_log(p, "enrich");
-		print_log(p, "report");
-		print_log(p, "broker");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "enrich");
+		fs_test_print_log(p->dir, "report");
+		fs_test_print_log(p->dir, "broker");
 	}
 	fs_test_redis_stop(&p->redis);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
@@ -517,21 +459,14 @@ tally_message(const void *value, size_t len, void *opaque)
 static void
 check_messages(struct pipeline *p, const char *topic)
 {
-	char addr_file[128], bootstrap[128] = "", err[256];
+	char err[256];
 	struct message_tally t = { 0 };
 	struct fs_test_topic_reader *reader;
 	long messages;
-	FILE *f;
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", p->dir);
-	f = fopen(addr_file, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(bootstrap, sizeof(bootstrap), f));
-	fclose(f);
-	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
 	t.codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(t.codec);
-	reader = fs_test_topic_reader_new(bootstrap, topic);
+	reader = fs_test_topic_reader_new(p->broker.bootstrap, topic);
 	assert_non_null(reader);
 	messages = fs_test_topic_reader_drain(reader, tally_message, &t, WAIT_MS);
 	fs_test_topic_reader_free(reader);
@@ -581,9 +516,9 @@ replayed_captures_reach_top(void **state)
 		usleep(500000);
 	}
 	if (!rows || json_flow_sum(rows) != p->total_flows) {
-		print_log(p, "ingest");
-		print_log(p, "enrich");
-		print_log(p, "report");
+		fs_test_print_log(p->dir, "ingest");
+		fs_test_print_log(p->dir, "enrich");
+		fs_test_print_log(p->dir, "report");
 	}
 	assert_non_null(rows);
 	assert_int_equal(json_flow_sum(rows), p->total_flows);

@@ -23,6 +23,7 @@
 #include "core/flow.h"
 #include "kafka/producer.h"
 #include "support/process.h"
+#include "support/wire.h"
 
 #define OUTPUT_MAX (256 * 1024)
 
@@ -49,20 +50,6 @@ static const struct v5_record v5_records[] = {
 	{ { 10, 0, 0, 4 }, { 10, 0, 0, 5 }, 443, 50000, 6, 0x18, 184, 10, 15000, 1 },
 };
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* Writes one NetFlow v5 export message with the records above as a raw datagram file. */
 static void
 write_v5_file(const char *path)
@@ -71,25 +58,25 @@ write_v5_file(const char *path)
 	FILE *f;
 
 	memset(msg, 0, sizeof(msg));
-	put16(msg, 5);
-	put16(msg + 2, 3);
-	put32(msg + 4, 100000);      /* sysuptime, ms */
-	put32(msg + 8, 1700000000);  /* 2023-11-14T22:13:20Z */
-	put32(msg + 16, 1);
+	fs_test_put16(msg, 5);
+	fs_test_put16(msg + 2, 3);
+	fs_test_put32(msg + 4, 100000);      /* sysuptime, ms */
+	fs_test_put32(msg + 8, 1700000000);  /* 2023-11-14T22:13:20Z */
+	fs_test_put32(msg + 16, 1);
 	for (int i = 0; i < 3; i++) {
 		const struct v5_record *r = &v5_records[i];
 		uint8_t *p = msg + 24 + 48 * i;
 
 		memcpy(p, r->src, 4);
 		memcpy(p + 4, r->dst, 4);
-		put16(p + 12, r->in_if);
-		put16(p + 14, 9);
-		put32(p + 16, r->packets);
-		put32(p + 20, r->bytes);
-		put32(p + 24, 98500);    /* first: 1.5 s before export */
-		put32(p + 28, 100000);
-		put16(p + 32, r->sport);
-		put16(p + 34, r->dport);
+		fs_test_put16(p + 12, r->in_if);
+		fs_test_put16(p + 14, 9);
+		fs_test_put32(p + 16, r->packets);
+		fs_test_put32(p + 20, r->bytes);
+		fs_test_put32(p + 24, 98500);    /* first: 1.5 s before export */
+		fs_test_put32(p + 28, 100000);
+		fs_test_put16(p + 32, r->sport);
+		fs_test_put16(p + 34, r->dport);
 		p[37] = r->flags;
 		p[38] = r->proto;
 		p[39] = r->tos;
@@ -270,24 +257,24 @@ unknown_field_rejected(void **state)
 static void
 filter_selects_flows(void **state)
 {
+	static const struct {
+		const char *filter;
+		const char *output;
+	} cases[] = {
+		{ "proto tcp and not dst port 25", "src_addr\n10.0.0.4\n" },
+		{ "flags S and not flags A", "src_addr\n10.0.0.1\n" },
+		{ "net 10.0.0.0/30 or tos 184", "src_addr\n10.0.0.1\n10.0.0.2\n10.0.0.4\n" },
+	};
 	struct print_test *t = *state;
 	char args[256];
 
-	snprintf(args, sizeof(args), "print --format csv --fields src_addr -f 'proto tcp and not dst port 25' %s",
-		 t->v5_path);
-	run_print(t, args);
-	assert_int_equal(t->status, 0);
-	assert_string_equal(t->output, "src_addr\n10.0.0.4\n");
-
-	snprintf(args, sizeof(args), "print --format csv --fields src_addr -f 'flags S and not flags A' %s",
-		 t->v5_path);
-	run_print(t, args);
-	assert_string_equal(t->output, "src_addr\n10.0.0.1\n");
-
-	snprintf(args, sizeof(args), "print --format csv --fields src_addr -f 'net 10.0.0.0/30 or tos 184' %s",
-		 t->v5_path);
-	run_print(t, args);
-	assert_string_equal(t->output, "src_addr\n10.0.0.1\n10.0.0.2\n10.0.0.4\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(args, sizeof(args), "print --format csv --fields src_addr -f '%s' %s",
+			 cases[i].filter, t->v5_path);
+		run_print(t, args);
+		assert_int_equal(t->status, 0);
+		assert_string_equal(t->output, cases[i].output);
+	}
 }
 
 static void

@@ -24,7 +24,9 @@
 #include "detect/detect.h"
 #include "redis/topn.h"
 #include "support/process.h"
+#include "support/redis_commands.h"
 #include "support/redis_server.h"
+#include "support/wire.h"
 
 #define MAX_KEYS 4096
 
@@ -44,20 +46,6 @@ struct expected {
 	} rows[MAX_KEYS];
 };
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
 /* Writes 5 NetFlow v5 messages of 30 records from 17 sources back to back. */
 static void
 write_raw_capture(const char *path)
@@ -68,24 +56,24 @@ write_raw_capture(const char *path)
 	assert_non_null(f);
 	for (uint32_t m = 0; m < 5; m++) {
 		memset(msg, 0, sizeof(msg));
-		put16(msg, 5);
-		put16(msg + 2, 30);
-		put32(msg + 4, 3600000);
-		put32(msg + 8, 1700000000);
-		put32(msg + 16, m * 30);
+		fs_test_put16(msg, 5);
+		fs_test_put16(msg + 2, 30);
+		fs_test_put32(msg + 4, 3600000);
+		fs_test_put32(msg + 8, 1700000000);
+		fs_test_put32(msg + 16, m * 30);
 		for (uint32_t r = 0; r < 30; r++) {
 			uint8_t *rec = msg + 24 + r * 48;
 			uint32_t i = m * 30 + r;
 
-			put32(rec, 0x0a000001 + i % 17);
-			put32(rec + 4, 0xc0000201 + i % 5);
-			put32(rec + 16, 1 + i % 7);
+			fs_test_put32(rec, 0x0a000001 + i % 17);
+			fs_test_put32(rec + 4, 0xc0000201 + i % 5);
+			fs_test_put32(rec + 16, 1 + i % 7);
 			/* Sources 1 and 2 tie on bytes, so the key order decides. */
-			put32(rec + 20, i % 17 < 2 ? 5000 : 100 * (i % 13 + 1));
-			put32(rec + 24, 3500000);
-			put32(rec + 28, 3590000);
-			put16(rec + 32, (uint16_t)(30000 + i));
-			put16(rec + 34, (uint16_t)(i % 4 == 0 ? 443 : 53));
+			fs_test_put32(rec + 20, i % 17 < 2 ? 5000 : 100 * (i % 13 + 1));
+			fs_test_put32(rec + 24, 3500000);
+			fs_test_put32(rec + 28, 3590000);
+			fs_test_put16(rec + 32, (uint16_t)(30000 + i));
+			fs_test_put16(rec + 34, (uint16_t)(i % 4 == 0 ? 443 : 53));
 			rec[38] = i % 4 == 0 ? 6 : 17;
 		}
 		assert_int_equal(fwrite(msg, sizeof(msg), 1, f), 1);
@@ -245,11 +233,8 @@ static int
 flush_db(void **state)
 {
 	struct fixture *f = *state;
-	redisReply *r = redisCommand(f->ctx, "FLUSHDB");
 
-	assert_non_null(r);
-	freeReplyObject(r);
-	return 0;
+	return fs_test_redis_flushdb(f->ctx);
 }
 
 /* Checks rows (a report) against the sums in e, and the ranking by bytes. */

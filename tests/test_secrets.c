@@ -30,6 +30,7 @@
 #include "support/http_probe.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/text_file.h"
 
 #define WAIT_MS 30000
 #define SASL_PASSWORD "SaslPa55-7c1e9b"
@@ -43,17 +44,8 @@ struct secrets_test {
 	char redis_file_env[192];
 	struct fs_test_broker broker;
 	struct fs_test_redis redis;
+	pid_t worker;   /* the worker of start_worker(), 0 when none runs */
 };
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Returns the whole file (caller frees), or an empty string when it cannot be read. */
 static char *
@@ -95,16 +87,6 @@ assert_no_secret(const char *path, const char *secret)
 }
 
 static int
-file_contains(const char *path, const char *text)
-{
-	char *content = read_file(path);
-	int found = strstr(content, text) != NULL;
-
-	free(content);
-	return found;
-}
-
-static int
 setup(void **state)
 {
 	struct secrets_test *t = calloc(1, sizeof(*t));
@@ -115,11 +97,11 @@ setup(void **state)
 	assert_non_null(mkdtemp(t->dir));
 	/* Secret files as echo writes them (trailing newline) and as Kubernetes does (none). */
 	snprintf(path, sizeof(path), "%s/kafka-sasl-password", t->dir);
-	write_file(path, SASL_PASSWORD "\n");
+	fs_test_write_file(path, SASL_PASSWORD "\n");
 	snprintf(t->sasl_file_env, sizeof(t->sasl_file_env), "FLOWSIFT_KAFKA_SASL_PASSWORD_FILE=%s",
 		 path);
 	snprintf(path, sizeof(path), "%s/redis-password", t->dir);
-	write_file(path, REDIS_PASSWORD);
+	fs_test_write_file(path, REDIS_PASSWORD);
 	snprintf(t->redis_file_env, sizeof(t->redis_file_env), "FLOWSIFT_REDIS_PASSWORD_FILE=%s",
 		 path);
 	snprintf(t->config_path, sizeof(t->config_path), "%s/flowsift.conf", t->dir);
@@ -138,6 +120,8 @@ teardown(void **state)
 	unsetenv("FLOWSIFT_KAFKA_SASL_PASSWORD");
 	unsetenv("FLOWSIFT_REDIS_PASSWORD_FILE");
 	unsetenv("FLOWSIFT_NO_SUCH_KEY_FILE");
+	if (t->worker > 0)
+		fs_test_stop(t->worker, 15000);
 	fs_test_broker_stop(&t->broker);
 	fs_test_redis_stop(&t->redis);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -170,7 +154,7 @@ file_variables_set_values(void **state)
 	struct fs_config *config = NULL;
 	char err[512], shown[64];
 
-	write_file(t->config_path, "kafka.sasl.username = flows\n");
+	fs_test_write_file(t->config_path, "kafka.sasl.username = flows\n");
 	putenv(t->sasl_file_env);
 	putenv(t->redis_file_env);
 	assert_int_equal(fs_config_load(&config, t->config_path, err, sizeof(err)), 0);
@@ -191,7 +175,7 @@ file_variable_errors_hide_content(void **state)
 	struct fs_config *config = NULL;
 	char err[512], path[160];
 
-	write_file(t->config_path, "");
+	fs_test_write_file(t->config_path, "");
 	/* Both forms of one setting. */
 	putenv(t->sasl_file_env);
 	setenv("FLOWSIFT_KAFKA_SASL_PASSWORD", SASL_PASSWORD, 1);
@@ -215,7 +199,7 @@ file_variable_errors_hide_content(void **state)
 
 	/* A secret file of two lines is rejected without showing either. */
 	snprintf(path, sizeof(path), "%s/two-lines", t->dir);
-	write_file(path, SASL_PASSWORD "\nsecond line\n");
+	fs_test_write_file(path, SASL_PASSWORD "\nsecond line\n");
 	setenv("FLOWSIFT_KAFKA_SASL_PASSWORD_FILE", path, 1);
 	assert_true(fs_config_load(&config, t->config_path, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "one line"));
@@ -246,7 +230,7 @@ config_command_masks_secrets(void **state)
 	char *check[] = { "flowsift", "config", "check", NULL };
 	char *text;
 
-	write_file(t->config_path, "redis.url = redis://:" REDIS_PASSWORD "@127.0.0.1:6390/0\n");
+	fs_test_write_file(t->config_path, "redis.url = redis://:" REDIS_PASSWORD "@127.0.0.1:6390/0\n");
 	snprintf(out, sizeof(out), "%s/config.out", t->dir);
 	assert_int_equal(run_cli(get_sasl, env, out), 0);
 	assert_int_equal(run_cli(get_redis, env, out), 0);
@@ -257,17 +241,29 @@ config_command_masks_secrets(void **state)
 	free(text);
 }
 
-/* Starts program with the configuration and both secret files; returns its pid. */
-static pid_t
-start_worker(const struct secrets_test *t, const char *program, const char *log_path)
+/*
+ * Starts program with the configuration and both secret files.  teardown()
+ * stops it when a failed check ends the test before stop_worker() does.
+ */
+static void
+start_worker(struct secrets_test *t, const char *program, const char *log_path)
 {
 	char *argv[] = { (char *)program, NULL };
 	char *env[] = { (char *)t->config_env, (char *)t->sasl_file_env, (char *)t->redis_file_env,
 			NULL };
-	pid_t pid = fs_test_spawn(program, argv, env, log_path);
 
-	assert_true(pid > 0);
-	return pid;
+	t->worker = fs_test_spawn(program, argv, env, log_path);
+	assert_true(t->worker > 0);
+}
+
+/* Stops the worker of start_worker().  Returns its exit status as fs_test_stop() does. */
+static int
+stop_worker(struct secrets_test *t)
+{
+	int status = fs_test_stop(t->worker, 15000);
+
+	t->worker = 0;
+	return status;
 }
 
 static void
@@ -282,7 +278,7 @@ workers_keep_secrets_out_of_logs(void **state)
 
 	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, NULL), 0);
 	snprintf(rules_path, sizeof(rules_path), "%s/filter.rules", t->dir);
-	write_file(rules_path, "rule all topic flows.filtered.all: any\n");
+	fs_test_write_file(rules_path, "rule all topic flows.filtered.all: any\n");
 	f = fopen(t->config_path, "w");
 	assert_non_null(f);
 	fprintf(f,
@@ -299,19 +295,19 @@ workers_keep_secrets_out_of_logs(void **state)
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		char log_path[160];
 		int64_t deadline = fs_test_now_ms() + WAIT_MS;
-		pid_t pid;
 
 		snprintf(log_path, sizeof(log_path), "%s/%s.log", t->dir, programs[i]);
-		pid = start_worker(t, programs[i], log_path);
+		start_worker(t, programs[i], log_path);
 		/* Wait for a failed SASL handshake: the error lines are written by then. */
-		while (!file_contains(log_path, "SASL authentication") && fs_test_now_ms() < deadline)
+		while (!fs_test_file_contains(log_path, "SASL authentication") &&
+		       fs_test_now_ms() < deadline)
 			usleep(100000);
-		fs_test_stop(pid, 15000);
-		if (!file_contains(log_path, "SASL authentication"))
+		stop_worker(t);
+		if (!fs_test_file_contains(log_path, "SASL authentication"))
 			fprintf(stderr, "%s logged no SASL authentication attempt\n", programs[i]);
-		assert_true(file_contains(log_path, "SASL authentication"));
+		assert_true(fs_test_file_contains(log_path, "SASL authentication"));
 		/* librdkafka's configuration dump shows that the password was set. */
-		assert_true(file_contains(log_path, "sasl.password = [redacted]"));
+		assert_true(fs_test_file_contains(log_path, "sasl.password = [redacted]"));
 		assert_no_secret(log_path, SASL_PASSWORD);
 		assert_no_secret(log_path, REDIS_PASSWORD);
 	}
@@ -326,7 +322,6 @@ report_authenticates_with_file_password(void **state)
 	char log_path[160], top_out[160], wrong_env[96];
 	redisContext *redis;
 	redisReply *reply;
-	pid_t pid;
 	FILE *f;
 
 	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, NULL), 0);
@@ -340,12 +335,12 @@ report_authenticates_with_file_password(void **state)
 		t->dir, t->redis.port, metrics_port);
 	fclose(f);
 	snprintf(log_path, sizeof(log_path), "%s/report.log", t->dir);
-	pid = start_worker(t, "flowsift-report", log_path);
+	start_worker(t, "flowsift-report", log_path);
 	assert_int_equal(fs_test_flows_produce(t->broker.bootstrap, "flows.enriched", 0, 10), 0);
 	assert_int_equal(fs_test_wait_metric(metrics_port, "flowsift_report_flows_written_total", 10,
 					     WAIT_MS), 10);
 	assert_int_equal(fs_test_wait_status(metrics_port, "/readyz", 200, WAIT_MS), 200);
-	assert_int_equal(fs_test_stop(pid, 15000), 0);
+	assert_int_equal(stop_worker(t), 0);
 	assert_no_secret(log_path, REDIS_PASSWORD);
 
 	/* The counters are in the password-protected server. */
@@ -370,7 +365,7 @@ report_authenticates_with_file_password(void **state)
 			 REDIS_PASSWORD);
 		snprintf(top_out, sizeof(top_out), "%s/top.out", t->dir);
 		assert_int_not_equal(run_cli(argv, env, top_out), 0);
-		assert_true(file_contains(top_out, "AUTH"));
+		assert_true(fs_test_file_contains(top_out, "AUTH"));
 		assert_no_secret(top_out, REDIS_PASSWORD);
 	}
 }

@@ -20,14 +20,11 @@
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "decode/exporter_stats.h"
+#include "support/corpus.h"
+#include "support/wire.h"
 
 #define MAX_FLOWS 16
 #define MAX_COUNTERS 160
-
-struct packet {
-	uint8_t bytes[4096];
-	size_t len;
-};
 
 struct collected {
 	struct fs_flow flows[MAX_FLOWS];
@@ -45,238 +42,205 @@ static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 0xbb };
 #define DATAGRAM_SEQUENCE 777u
 #define SUB_AGENT 3u
 
-static void
-put8(struct packet *p, uint32_t v)
-{
-	assert_true(p->len < sizeof(p->bytes));
-	p->bytes[p->len++] = (uint8_t)v;
-}
-
-static void
-put16(struct packet *p, uint32_t v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void
-put32(struct packet *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v);
-}
-
-static void
-put64(struct packet *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p, (uint32_t)v);
-}
-
-static void
-put_bytes(struct packet *p, const uint8_t *bytes, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		put8(p, bytes[i]);
-}
-
 /* Writes the 32-bit length word reserved at offset at, covering everything after it. */
 static void
-patch_length(struct packet *p, size_t at)
+patch_length(struct fs_test_packet *p, size_t at)
 {
-	uint32_t len = (uint32_t)(p->len - at - 4);
-
-	p->bytes[at] = (uint8_t)(len >> 24);
-	p->bytes[at + 1] = (uint8_t)(len >> 16);
-	p->bytes[at + 2] = (uint8_t)(len >> 8);
-	p->bytes[at + 3] = (uint8_t)len;
+	fs_test_put32(p->bytes + at, (uint32_t)(p->len - at - 4));
 }
 
 /* Starts an element: writes its format word and reserves its length word. */
 static size_t
-begin(struct packet *p, uint32_t format)
+begin(struct fs_test_packet *p, uint32_t format)
 {
 	size_t at;
 
-	put32(p, format);
+	fs_test_append32(p, format);
 	at = p->len;
-	put32(p, 0);
+	fs_test_append32(p, 0);
 	return at;
 }
 
 static void
-put_datagram_header(struct packet *p, uint32_t num_samples)
+put_datagram_header(struct fs_test_packet *p, uint32_t num_samples)
 {
-	put32(p, 5);
-	put32(p, 1);
-	put_bytes(p, agent, 4);
-	put32(p, SUB_AGENT);
-	put32(p, DATAGRAM_SEQUENCE);
-	put32(p, 123456);          /* uptime ms */
-	put32(p, num_samples);
+	fs_test_append32(p, 5);
+	fs_test_append32(p, 1);
+	fs_test_append_bytes(p, agent, 4);
+	fs_test_append32(p, SUB_AGENT);
+	fs_test_append32(p, DATAGRAM_SEQUENCE);
+	fs_test_append32(p, 123456);          /* uptime ms */
+	fs_test_append32(p, num_samples);
+}
+
+/* Overwrites the sequence number of the datagram that put_datagram_header() started. */
+static void
+set_datagram_sequence(struct fs_test_packet *p, uint32_t sequence)
+{
+	fs_test_put32(p->bytes + 16, sequence);
 }
 
 /* Compact flow sample header (format 1) without its records. */
 static void
-put_flow_sample_header(struct packet *p, uint32_t rate, uint32_t input,
+put_flow_sample_header(struct fs_test_packet *p, uint32_t rate, uint32_t input,
 		       uint32_t output, uint32_t num_records)
 {
-	put32(p, 42);              /* sample sequence */
-	put32(p, 7);               /* source id: ifIndex 7 */
-	put32(p, rate);
-	put32(p, 100000);          /* sample pool */
-	put32(p, 0);               /* drops */
-	put32(p, input);
-	put32(p, output);
-	put32(p, num_records);
+	fs_test_append32(p, 42);              /* sample sequence */
+	fs_test_append32(p, 7);               /* source id: ifIndex 7 */
+	fs_test_append32(p, rate);
+	fs_test_append32(p, 100000);          /* sample pool */
+	fs_test_append32(p, 0);               /* drops */
+	fs_test_append32(p, input);
+	fs_test_append32(p, output);
+	fs_test_append32(p, num_records);
 }
 
 /* Raw packet header record: Ethernet, 802.1Q VLAN 30, IPv4, TCP. */
 static void
-put_raw_header_record(struct packet *p)
+put_raw_header_record(struct fs_test_packet *p)
 {
 	size_t rec = begin(p, 1);
 	size_t start;
 
-	put32(p, 1);               /* header protocol: Ethernet */
-	put32(p, 1522);            /* frame length, FCS included */
-	put32(p, 4);               /* stripped: the FCS */
+	fs_test_append32(p, 1);               /* header protocol: Ethernet */
+	fs_test_append32(p, 1522);            /* frame length, FCS included */
+	fs_test_append32(p, 4);               /* stripped: the FCS */
 	start = p->len;
-	put32(p, 0);               /* header length, patched below */
-	put_bytes(p, mac_b, 6);
-	put_bytes(p, mac_a, 6);
-	put16(p, 0x8100);
-	put16(p, 30);
-	put16(p, 0x0800);
-	put8(p, 0x45);
-	put8(p, 0x10);             /* TOS */
-	put16(p, 1500);            /* total length */
-	put32(p, 0);
-	put8(p, 64);
-	put8(p, 6);
-	put16(p, 0);
-	put_bytes(p, host_a, 4);
-	put_bytes(p, host_b, 4);
-	put16(p, 51000);
-	put16(p, 443);
-	put32(p, 1);
-	put32(p, 0);
-	put8(p, 0x50);
-	put8(p, 0x10);             /* ACK */
-	put16(p, 1000);
-	put32(p, 0);
+	fs_test_append32(p, 0);               /* header length, patched below */
+	fs_test_append_bytes(p, mac_b, 6);
+	fs_test_append_bytes(p, mac_a, 6);
+	fs_test_append16(p, 0x8100);
+	fs_test_append16(p, 30);
+	fs_test_append16(p, 0x0800);
+	fs_test_append8(p, 0x45);
+	fs_test_append8(p, 0x10);             /* TOS */
+	fs_test_append16(p, 1500);            /* total length */
+	fs_test_append32(p, 0);
+	fs_test_append8(p, 64);
+	fs_test_append8(p, 6);
+	fs_test_append16(p, 0);
+	fs_test_append_bytes(p, host_a, 4);
+	fs_test_append_bytes(p, host_b, 4);
+	fs_test_append16(p, 51000);
+	fs_test_append16(p, 443);
+	fs_test_append32(p, 1);
+	fs_test_append32(p, 0);
+	fs_test_append8(p, 0x50);
+	fs_test_append8(p, 0x10);             /* ACK */
+	fs_test_append16(p, 1000);
+	fs_test_append32(p, 0);
 	patch_length(p, start);
-	put16(p, 0);               /* pad the 58-byte header to 60 */
+	fs_test_append16(p, 0);               /* pad the 58-byte header to 60 */
 	patch_length(p, rec);
 }
 
 static void
-put_ext_switch_record(struct packet *p, uint32_t src_vlan)
+put_ext_switch_record(struct fs_test_packet *p, uint32_t src_vlan)
 {
 	size_t rec = begin(p, 1001);
 
-	put32(p, src_vlan);
-	put32(p, 0);
-	put32(p, src_vlan);
-	put32(p, 0);
+	fs_test_append32(p, src_vlan);
+	fs_test_append32(p, 0);
+	fs_test_append32(p, src_vlan);
+	fs_test_append32(p, 0);
 	patch_length(p, rec);
 }
 
 static void
-put_ext_router_record(struct packet *p)
+put_ext_router_record(struct fs_test_packet *p)
 {
 	size_t rec = begin(p, 1002);
 
-	put32(p, 1);
-	put_bytes(p, host_b, 4);
-	put32(p, 24);
-	put32(p, 16);
+	fs_test_append32(p, 1);
+	fs_test_append_bytes(p, host_b, 4);
+	fs_test_append32(p, 24);
+	fs_test_append32(p, 16);
 	patch_length(p, rec);
 }
 
 /* Extended gateway with own AS 65000, src_as src_as and the path given. */
 static void
-put_ext_gateway_record(struct packet *p, uint32_t src_as, const uint32_t *path,
+put_ext_gateway_record(struct fs_test_packet *p, uint32_t src_as, const uint32_t *path,
 		       uint32_t path_len)
 {
 	size_t rec = begin(p, 1003);
 
-	put32(p, 1);
-	put_bytes(p, agent, 4);    /* BGP next hop */
-	put32(p, 65000);
-	put32(p, src_as);
-	put32(p, 65001);           /* src peer AS */
-	put32(p, path_len > 0 ? 1 : 0);
+	fs_test_append32(p, 1);
+	fs_test_append_bytes(p, agent, 4);    /* BGP next hop */
+	fs_test_append32(p, 65000);
+	fs_test_append32(p, src_as);
+	fs_test_append32(p, 65001);           /* src peer AS */
+	fs_test_append32(p, path_len > 0 ? 1 : 0);
 	if (path_len > 0) {
-		put32(p, 2);       /* AS_SEQUENCE */
-		put32(p, path_len);
+		fs_test_append32(p, 2);       /* AS_SEQUENCE */
+		fs_test_append32(p, path_len);
 		for (uint32_t i = 0; i < path_len; i++)
-			put32(p, path[i]);
+			fs_test_append32(p, path[i]);
 	}
-	put32(p, 1);               /* communities */
-	put32(p, 65000u << 16 | 100);
-	put32(p, 100);             /* local preference */
+	fs_test_append32(p, 1);               /* communities */
+	fs_test_append32(p, 65000u << 16 | 100);
+	fs_test_append32(p, 100);             /* local preference */
 	patch_length(p, rec);
 }
 
 /* IPv4 data record (0:3) for a UDP packet of 200 bytes. */
 static void
-put_ipv4_data_record(struct packet *p)
+put_ipv4_data_record(struct fs_test_packet *p)
 {
 	size_t rec = begin(p, 3);
 
-	put32(p, 200);
-	put32(p, 17);
-	put_bytes(p, host_b, 4);
-	put_bytes(p, host_a, 4);
-	put32(p, 53);
-	put32(p, 40000);
-	put32(p, 0);
-	put32(p, 0x20);
+	fs_test_append32(p, 200);
+	fs_test_append32(p, 17);
+	fs_test_append_bytes(p, host_b, 4);
+	fs_test_append_bytes(p, host_a, 4);
+	fs_test_append32(p, 53);
+	fs_test_append32(p, 40000);
+	fs_test_append32(p, 0);
+	fs_test_append32(p, 0x20);
 	patch_length(p, rec);
 }
 
 /* Extended MPLS record: next hop host_a, input stack of 1 label, output stack of 2. */
 static void
-put_ext_mpls_record(struct packet *p)
+put_ext_mpls_record(struct fs_test_packet *p)
 {
 	size_t rec = begin(p, 1006);
 
-	put32(p, 1);
-	put_bytes(p, host_a, 4);
-	put32(p, 1);
-	put32(p, 16000u << 12 | 1 << 8 | 64);
-	put32(p, 2);
-	put32(p, 17000u << 12 | 64);
-	put32(p, 18000u << 12 | 1 << 8 | 64);
+	fs_test_append32(p, 1);
+	fs_test_append_bytes(p, host_a, 4);
+	fs_test_append32(p, 1);
+	fs_test_append32(p, 16000u << 12 | 1 << 8 | 64);
+	fs_test_append32(p, 2);
+	fs_test_append32(p, 17000u << 12 | 64);
+	fs_test_append32(p, 18000u << 12 | 1 << 8 | 64);
 	patch_length(p, rec);
 }
 
 /* Extended NAT record: source translated to host_b, destination address unknown (type 0). */
 static void
-put_ext_nat_record(struct packet *p)
+put_ext_nat_record(struct fs_test_packet *p)
 {
 	size_t rec = begin(p, 1007);
 
-	put32(p, 1);
-	put_bytes(p, host_b, 4);
-	put32(p, 0);
+	fs_test_append32(p, 1);
+	fs_test_append_bytes(p, host_b, 4);
+	fs_test_append32(p, 0);
 	patch_length(p, rec);
 }
 
 static void
-put_ext_nat_port_record(struct packet *p, uint32_t src_port, uint32_t dst_port)
+put_ext_nat_port_record(struct fs_test_packet *p, uint32_t src_port, uint32_t dst_port)
 {
 	size_t rec = begin(p, 1020);
 
-	put32(p, src_port);
-	put32(p, dst_port);
+	fs_test_append32(p, src_port);
+	fs_test_append32(p, dst_port);
 	patch_length(p, rec);
 }
 
 /* A whole flow sample (format 1) with one IPv4 data record. */
 static void
-put_simple_flow_sample(struct packet *p)
+put_simple_flow_sample(struct fs_test_packet *p)
 {
 	size_t sample = begin(p, 1);
 
@@ -317,7 +281,7 @@ new_decoder(const struct fs_decoder_limits *limits, struct collected *c)
 }
 
 static int
-decode(struct fs_decoder *dec, const struct packet *p, struct collected *c)
+decode(struct fs_decoder *dec, const struct fs_test_packet *p, struct collected *c)
 {
 	struct fs_addr exporter;
 	uint8_t addr[4] = { 127, 0, 0, 1 };
@@ -332,7 +296,7 @@ flow_sample_all_records(void **state)
 	static const uint32_t path[] = { 64500, 64501, 64502 };
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	size_t sample;
 
@@ -381,7 +345,7 @@ gateway_local_as(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -408,7 +372,7 @@ ipv4_data_record_only(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 
 	(void)state;
@@ -432,7 +396,7 @@ mpls_and_nat_records(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_flow *f = &c.flows[0];
 	size_t sample;
 
@@ -467,7 +431,7 @@ next_hop_rank_order(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -498,7 +462,7 @@ nat_port_out_of_range(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -523,23 +487,23 @@ expanded_special_interfaces(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
 	put_datagram_header(&p, 2);
 	sample = begin(&p, 3);
-	put32(&p, 1);              /* sequence */
-	put32(&p, 0);              /* source id type */
-	put32(&p, 70000);          /* source id index, above 24 bits */
-	put32(&p, 4096);
-	put32(&p, 0);
-	put32(&p, 0);
-	put32(&p, 0);              /* input: ifIndex 70000 */
-	put32(&p, 70000);
-	put32(&p, 1);              /* output: discarded, reason 258 */
-	put32(&p, 258);
-	put32(&p, 0);              /* no records */
+	fs_test_append32(&p, 1);              /* sequence */
+	fs_test_append32(&p, 0);              /* source id type */
+	fs_test_append32(&p, 70000);          /* source id index, above 24 bits */
+	fs_test_append32(&p, 4096);
+	fs_test_append32(&p, 0);
+	fs_test_append32(&p, 0);
+	fs_test_append32(&p, 0);              /* input: ifIndex 70000 */
+	fs_test_append32(&p, 70000);
+	fs_test_append32(&p, 1);              /* output: discarded, reason 258 */
+	fs_test_append32(&p, 258);
+	fs_test_append32(&p, 0);              /* no records */
 	patch_length(&p, sample);
 	sample = begin(&p, 1);
 	put_flow_sample_header(&p, 4096, 0x3fffffff, 2u << 30 | 3, 0); /* internal, multiple */
@@ -561,37 +525,37 @@ counter_sample_records(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_counters *k = &c.counters[0];
 	size_t sample, rec;
 
 	(void)state;
 	put_datagram_header(&p, 1);
 	sample = begin(&p, 2);
-	put32(&p, 9);              /* sequence */
-	put32(&p, 1u << 24 | 42);  /* source: VLAN 42 */
-	put32(&p, 3);
+	fs_test_append32(&p, 9);              /* sequence */
+	fs_test_append32(&p, 1u << 24 | 42);  /* source: VLAN 42 */
+	fs_test_append32(&p, 3);
 	rec = begin(&p, 1);        /* generic interface */
-	put32(&p, 42);
-	put32(&p, 6);
-	put64(&p, 10000000000ull);
-	put32(&p, 1);
-	put32(&p, 3);
-	put64(&p, 5000000000ull);
+	fs_test_append32(&p, 42);
+	fs_test_append32(&p, 6);
+	fs_test_append64(&p, 10000000000ull);
+	fs_test_append32(&p, 1);
+	fs_test_append32(&p, 3);
+	fs_test_append64(&p, 5000000000ull);
 	for (uint32_t i = 1; i <= 6; i++)
-		put32(&p, i);
-	put64(&p, 7000000000ull);
+		fs_test_append32(&p, i);
+	fs_test_append64(&p, 7000000000ull);
 	for (uint32_t i = 11; i <= 15; i++)
-		put32(&p, i);
-	put32(&p, 1);
+		fs_test_append32(&p, i);
+	fs_test_append32(&p, 1);
 	patch_length(&p, rec);
 	rec = begin(&p, 2);        /* Ethernet */
 	for (uint32_t i = 101; i <= 113; i++)
-		put32(&p, i);
+		fs_test_append32(&p, i);
 	patch_length(&p, rec);
 	rec = begin(&p, 1005);     /* port name, listed only */
-	put32(&p, 4);
-	put32(&p, 0x65746830);     /* "eth0" */
+	fs_test_append32(&p, 4);
+	fs_test_append32(&p, 0x65746830);     /* "eth0" */
 	patch_length(&p, rec);
 	patch_length(&p, sample);
 
@@ -633,7 +597,7 @@ short_datagrams_counted(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_datagram_header(&p, 1);
@@ -657,8 +621,8 @@ twelve_byte_datagram_between_valid(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
-	struct packet tiny;
+	struct fs_test_packet p = { .len = 0 };
+	struct fs_test_packet tiny;
 	const struct fs_exporter_stats *stats;
 	const struct fs_exporter_entry *entry;
 	const struct fs_exporter_entry *headerless = NULL;
@@ -672,7 +636,7 @@ twelve_byte_datagram_between_valid(void **state)
 
 	assert_int_equal(decode(dec, &p, &c), 0);
 	assert_int_equal(decode(dec, &tiny, &c), FS_ERR_TRUNCATED);
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 1);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
 	assert_int_equal(c.flow_count, 2);
@@ -698,7 +662,7 @@ zero_length_record_skipped(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -706,8 +670,8 @@ zero_length_record_skipped(void **state)
 	sample = begin(&p, 1);
 	put_flow_sample_header(&p, 10, 1, 2, 3);
 	put_ext_router_record(&p);
-	put32(&p, 1);              /* raw header record of length 0 */
-	put32(&p, 0);
+	fs_test_append32(&p, 1);              /* raw header record of length 0 */
+	fs_test_append32(&p, 0);
 	put_ipv4_data_record(&p);
 	patch_length(&p, sample);
 
@@ -725,7 +689,7 @@ records_overrun_sample(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -751,7 +715,7 @@ record_length_overruns_sample(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -759,9 +723,9 @@ record_length_overruns_sample(void **state)
 	sample = begin(&p, 1);
 	put_flow_sample_header(&p, 10, 1, 2, 2);
 	put_ipv4_data_record(&p);
-	put32(&p, 1002);           /* record claiming 4000 bytes */
-	put32(&p, 4000);
-	put32(&p, 0);
+	fs_test_append32(&p, 1002);           /* record claiming 4000 bytes */
+	fs_test_append32(&p, 4000);
+	fs_test_append32(&p, 0);
 	patch_length(&p, sample);
 	put_simple_flow_sample(&p);
 
@@ -776,14 +740,14 @@ sample_overruns_datagram(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_datagram_header(&p, 3);
 	put_simple_flow_sample(&p);
-	put32(&p, 1);              /* flow sample claiming 100000 bytes */
-	put32(&p, 100000);
-	put32(&p, 0);
+	fs_test_append32(&p, 1);              /* flow sample claiming 100000 bytes */
+	fs_test_append32(&p, 100000);
+	fs_test_append32(&p, 0);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
 	assert_int_equal(c.flow_count, 1);
@@ -795,13 +759,13 @@ zero_length_sample_skipped(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_datagram_header(&p, 3);
 	put_simple_flow_sample(&p);
-	put32(&p, 1);
-	put32(&p, 0);
+	fs_test_append32(&p, 1);
+	fs_test_append32(&p, 0);
 	put_simple_flow_sample(&p);
 
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
@@ -815,7 +779,7 @@ more_samples_than_sent(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_datagram_header(&p, 0xffffffffu);
@@ -835,7 +799,7 @@ sample_and_record_limits(void **state)
 	};
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(&limits, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
@@ -863,16 +827,16 @@ unknown_samples_counted(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t sample;
 
 	(void)state;
 	put_datagram_header(&p, 3);
 	sample = begin(&p, 5);     /* drop notification */
-	put32(&p, 1);
+	fs_test_append32(&p, 1);
 	patch_length(&p, sample);
 	sample = begin(&p, 4413u << 12 | 1); /* enterprise sample */
-	put32(&p, 1);
+	fs_test_append32(&p, 1);
 	patch_length(&p, sample);
 	put_simple_flow_sample(&p);
 
@@ -887,7 +851,7 @@ datagram_sequence_gap(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *entry;
 
 	(void)state;
@@ -895,7 +859,7 @@ datagram_sequence_gap(void **state)
 	put_simple_flow_sample(&p);
 	assert_int_equal(decode(dec, &p, &c), 0);
 	/* The next datagram skips sequence numbers 778 and 779. */
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 3);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 3);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
 	assert_int_equal(fs_exporter_stats_count(fs_decoder_exporter_stats(dec)), 1);
@@ -945,31 +909,31 @@ datagram_sequence_per_agent(void **state)
 
 /* Flow sample (format 1) from source id source with sample sequence, no records. */
 static void
-put_empty_flow_sample(struct packet *p, uint32_t sequence, uint32_t source)
+put_empty_flow_sample(struct fs_test_packet *p, uint32_t sequence, uint32_t source)
 {
 	size_t sample = begin(p, 1);
 
-	put32(p, sequence);
-	put32(p, source);
-	put32(p, 256);             /* sampling rate */
-	put32(p, 1000);            /* sample pool */
-	put32(p, 0);               /* drops */
-	put32(p, 1);
-	put32(p, 2);
-	put32(p, 0);               /* no records */
+	fs_test_append32(p, sequence);
+	fs_test_append32(p, source);
+	fs_test_append32(p, 256);             /* sampling rate */
+	fs_test_append32(p, 1000);            /* sample pool */
+	fs_test_append32(p, 0);               /* drops */
+	fs_test_append32(p, 1);
+	fs_test_append32(p, 2);
+	fs_test_append32(p, 0);               /* no records */
 	patch_length(p, sample);
 }
 
 /* Expanded counter sample (format 4) from source (type, index), no records. */
 static void
-put_empty_counter_sample(struct packet *p, uint32_t sequence, uint32_t type, uint32_t index)
+put_empty_counter_sample(struct fs_test_packet *p, uint32_t sequence, uint32_t type, uint32_t index)
 {
 	size_t sample = begin(p, 4);
 
-	put32(p, sequence);
-	put32(p, type);
-	put32(p, index);
-	put32(p, 0);
+	fs_test_append32(p, sequence);
+	fs_test_append32(p, type);
+	fs_test_append32(p, index);
+	fs_test_append32(p, 0);
 	patch_length(p, sample);
 }
 
@@ -994,7 +958,7 @@ sample_sequence_gaps_per_source(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_entry *entry;
 	const struct fs_sflow_source_entry *s;
 
@@ -1011,7 +975,7 @@ sample_sequence_gaps_per_source(void **state)
 	 */
 	p.len = 0;
 	put_datagram_header(&p, 3);
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 1);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 1);
 	put_empty_flow_sample(&p, 45, 7);
 	put_empty_flow_sample(&p, 0, 8);
 	put_empty_counter_sample(&p, 10, 1, 42);
@@ -1020,7 +984,7 @@ sample_sequence_gaps_per_source(void **state)
 	/* Then the counter source restarts at 1. */
 	p.len = 0;
 	put_datagram_header(&p, 1);
-	p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + 2);
+	set_datagram_sequence(&p, DATAGRAM_SEQUENCE + 2);
 	put_empty_counter_sample(&p, 1, 1, 42);
 	assert_int_equal(decode(dec, &p, &c), 0);
 
@@ -1057,7 +1021,7 @@ sample_sources_limit_counted(void **state)
 	const struct fs_decoder_limits limits = { .max_sflow_sources = 2 };
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(&limits, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_datagram_header(&p, 3);
@@ -1095,14 +1059,11 @@ decode_corpus_datagram(const struct fs_datagram *dg, void *opaque)
 static int
 decode_corpus_file(const char *name, struct fs_decoder *dec, struct collected *c)
 {
-	const char *dir = getenv("FLOWSIFT_CORPUS");
 	struct corpus_run run = { dec, c, 0 };
 	char path[1024], err[256];
 	struct stat st;
 
-	if (dir == NULL || dir[0] == '\0')
-		dir = "../shared/corpus";
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", fs_test_corpus_dir(), name);
 	if (stat(path, &st) != 0) {
 		print_message("corpus file %s not found (set FLOWSIFT_CORPUS); skipping\n", path);
 		skip();

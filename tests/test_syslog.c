@@ -26,6 +26,7 @@
 #include "alert/alert.h"
 #include "alert/syslog.h"
 #include "core/result.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 
 extern char **environ;
@@ -36,23 +37,6 @@ struct rsyslog {
 	pid_t pid;
 	uint16_t udp_port, tcp_port;
 };
-
-static uint16_t
-free_port(int type)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
 
 static bool
 tcp_open(uint16_t port)
@@ -90,8 +74,8 @@ setup(void **state)
 	snprintf(r->out, sizeof(r->out), "%s/received.log", r->dir);
 	snprintf(conf, sizeof(conf), "%s/rsyslog.conf", r->dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/rsyslogd.pid", r->dir);
-	r->udp_port = free_port(SOCK_DGRAM);
-	r->tcp_port = free_port(SOCK_STREAM);
+	r->udp_port = fstest_free_port(SOCK_DGRAM);
+	r->tcp_port = fstest_free_port(SOCK_STREAM);
 	f = fopen(conf, "w");
 	if (!f)
 		return -1;
@@ -253,7 +237,7 @@ tcp_receiver_down_is_counted(void **state)
 	time_t start = time(NULL);
 
 	(void)state;
-	snprintf(target, sizeof(target), "tcp://127.0.0.1:%u", free_port(SOCK_STREAM));
+	snprintf(target, sizeof(target), "tcp://127.0.0.1:%u", fstest_free_port(SOCK_STREAM));
 	s = fs_syslog_new(target, 16, "flowsift-report", err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(fs_syslog_send(s, FS_SYSLOG_WARNING, "fanout", "CEF:0|x"), FS_ERR_SYSTEM);

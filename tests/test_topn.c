@@ -534,37 +534,50 @@ test_flush_wrongtype_is_reported(void **state)
 static void
 test_query_orders_by_each_metric(void **state)
 {
+	enum { A, B, C };
+	/* The totals of each source over the flows added below. */
+	static const struct {
+		const char *key;
+		uint64_t bytes, packets, flows;
+	} sources[] = {
+		[A] = { "10.1.0.1", 9000, 3, 1 },
+		[B] = { "10.1.0.2", 300, 150, 3 },
+		[C] = { "10.1.0.3", 2000, 2, 2 },
+	};
+	static const struct {
+		enum fs_topn_metric metric;
+		enum fs_topn_window window;
+		int n;          /* rows requested */
+		int count;      /* rows returned */
+		int order[3];   /* the sources of the rows, in order */
+	} rankings[] = {
+		{ FS_TOPN_BYTES, FS_TOPN_1M, 5, 3, { A, C, B } },
+		{ FS_TOPN_PACKETS, FS_TOPN_1M, 5, 3, { B, A, C } },
+		{ FS_TOPN_FLOWS, FS_TOPN_24H, 5, 3, { B, C, A } },
+		{ FS_TOPN_BYTES, FS_TOPN_5M, 2, 2, { A, C } },
+	};
 	struct fs_topn_batch *batch = fs_topn_batch_new(64);
 	struct fs_topn_row rows[5];
-	const char *a = "10.1.0.1", *b = "10.1.0.2", *c = "10.1.0.3";
 
 	(void)state;
-	add_flow(batch, a, NULL, -1, 9000, 3);
+	add_flow(batch, sources[A].key, NULL, -1, 9000, 3);
 	for (int i = 0; i < 3; i++)
-		add_flow(batch, b, NULL, -1, 100, 50);
-	add_flow(batch, c, NULL, -1, 1000, 1);
+		add_flow(batch, sources[B].key, NULL, -1, 100, 50);
+	add_flow(batch, sources[C].key, NULL, -1, 1000, 1);
 	flush_at(batch, BASE + 1);
-	add_flow(batch, c, NULL, -1, 1000, 1);
+	add_flow(batch, sources[C].key, NULL, -1, 1000, 1);
 	flush_at(batch, BASE + 20);   /* another 10 s bucket of the same window */
 
-	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_1M, 5, BASE + 30, rows), 3);
-	assert_row(&rows[0], a, 9000, 3, 1);
-	assert_row(&rows[1], c, 2000, 2, 2);
-	assert_row(&rows[2], b, 300, 150, 3);
+	for (size_t r = 0; r < sizeof(rankings) / sizeof(rankings[0]); r++) {
+		assert_int_equal(query(FS_TOPN_SRC_ADDR, rankings[r].metric, rankings[r].window,
+				       rankings[r].n, BASE + 30, rows), rankings[r].count);
+		for (int i = 0; i < rankings[r].count; i++) {
+			int s = rankings[r].order[i];
 
-	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_PACKETS, FS_TOPN_1M, 5, BASE + 30, rows), 3);
-	assert_row(&rows[0], b, 300, 150, 3);
-	assert_row(&rows[1], a, 9000, 3, 1);
-	assert_row(&rows[2], c, 2000, 2, 2);
-
-	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_FLOWS, FS_TOPN_24H, 5, BASE + 30, rows), 3);
-	assert_row(&rows[0], b, 300, 150, 3);
-	assert_row(&rows[1], c, 2000, 2, 2);
-	assert_row(&rows[2], a, 9000, 3, 1);
-
-	assert_int_equal(query(FS_TOPN_SRC_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 2, BASE + 30, rows), 2);
-	assert_row(&rows[0], a, 9000, 3, 1);
-	assert_row(&rows[1], c, 2000, 2, 2);
+			assert_row(&rows[i], sources[s].key, sources[s].bytes, sources[s].packets,
+				   sources[s].flows);
+		}
+	}
 
 	/* Nothing was counted for destinations, and the temporary keys are gone. */
 	assert_int_equal(query(FS_TOPN_DST_ADDR, FS_TOPN_BYTES, FS_TOPN_5M, 5, BASE + 30, rows), 0);

@@ -26,6 +26,9 @@
 #include "core/clock.h"
 #include "core/flow.h"
 #include "kafka/producer.h"
+#include "support/broker.h"
+#include "support/http_probe.h"
+#include "support/ingest_harness.h"
 #include "support/process.h"
 #include "support/redis_server.h"
 
@@ -41,9 +44,8 @@ static const char *const worker_names[WORKER_COUNT] = { "enrich", "filter", "rep
 struct metrics_test {
 	char dir[64];
 	char config_env[160];
-	char bootstrap[256];
 	struct fs_test_redis redis;
-	pid_t broker;
+	struct fs_test_broker broker;
 	pid_t workers[WORKER_COUNT];
 	uint16_t ports[WORKER_COUNT];
 };
@@ -52,85 +54,11 @@ static const char rules[] =
 	"rule web topic flows.filtered.web: proto tcp and dst port 80\n"
 	"rule never: port 9\n";
 
-static uint16_t
-free_tcp_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/*
- * Sends GET path to 127.0.0.1:port and returns the whole response (caller
- * frees), or NULL when nothing listens yet.
- */
-static char *
-http_get(uint16_t port, const char *path)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char request[256];
-	char *response = NULL;
-	size_t len = 0, cap = 0;
-	int fd;
-
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		close(fd);
-		return NULL;
-	}
-	snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-	assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 + 1 > cap) {
-			char *grown;
-
-			cap = cap ? cap * 2 : 16384;
-			grown = realloc(response, cap);
-			assert_non_null(grown);
-			response = grown;
-		}
-		n = read(fd, response + len, cap - len - 1);
-		assert_true(n >= 0);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	response[len] = '\0';
-	return response;
-}
-
-/* Returns the HTTP status of GET path, or 0 when nothing answers. */
-static int
-http_status(uint16_t port, const char *path)
-{
-	char *response = http_get(port, path);
-	int status = 0;
-
-	if (response && sscanf(response, "HTTP/1.%*d %d", &status) != 1)
-		status = 0;
-	free(response);
-	return status;
-}
-
 /* Returns the body of GET /metrics (caller frees), or NULL. */
 static char *
 scrape(uint16_t port)
 {
-	char *response = http_get(port, "/metrics");
+	char *response = fs_test_http_get(port, "/metrics");
 	const char *body;
 	char *copy;
 
@@ -266,31 +194,6 @@ wait_sample(const struct metrics_test *t, int worker, const char *sample, long l
 	return value;
 }
 
-/* Waits until GET path answers want.  Returns the last status. */
-static int
-wait_status(uint16_t port, const char *path, int want, int timeout_ms)
-{
-	int64_t deadline = fs_monotonic_ms() + timeout_ms;
-	int status = 0;
-
-	while (fs_monotonic_ms() < deadline) {
-		status = http_status(port, path);
-		if (status == want)
-			break;
-		usleep(100000);
-	}
-	return status;
-}
-
-static void
-print_log(const struct metrics_test *t, const char *name)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s.log", t->dir, name);
-	fs_test_print_file(path);
-}
-
 /* Checks that every line of the worker's log is a JSON object, as log.format = json asks. */
 static void
 check_json_log(const struct metrics_test *t, const char *name)
@@ -315,7 +218,8 @@ static int
 setup(void **state)
 {
 	struct metrics_test *t = calloc(1, sizeof(*t));
-	char addr_file[128], log_path[128], config_path[128], rules_path[128];
+	const char *topics[] = { "flows.filtered.web", "flows.filtered.never", NULL };
+	char log_path[128], config_path[128], rules_path[128];
 	FILE *f;
 
 	assert_non_null(t);
@@ -323,19 +227,7 @@ setup(void **state)
 	assert_non_null(mkdtemp(t->dir));
 	assert_int_equal(fs_test_redis_spawn(&t->redis, NULL), 0);
 
-	snprintf(addr_file, sizeof(addr_file), "%s/broker.addr", t->dir);
-	snprintf(log_path, sizeof(log_path), "%s/broker.log", t->dir);
-	char *broker_argv[] = { "flowsift-broker", "--addr-file", addr_file,
-				"--topic", "flows.filtered.web", "--topic", "flows.filtered.never",
-				NULL };
-	t->broker = fs_test_spawn("flowsift-broker", broker_argv, NULL, log_path);
-	assert_true(t->broker > 0);
-	assert_int_equal(fs_test_wait_file(addr_file, 10000), 0);
-	f = fopen(addr_file, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(t->bootstrap, sizeof(t->bootstrap), f));
-	fclose(f);
-	t->bootstrap[strcspn(t->bootstrap, "\r\n")] = '\0';
+	assert_int_equal(fs_test_broker_start(&t->broker, t->dir, topics), 0);
 
 	snprintf(rules_path, sizeof(rules_path), "%s/filter.rules", t->dir);
 	f = fopen(rules_path, "w");
@@ -343,7 +235,7 @@ setup(void **state)
 	fputs(rules, f);
 	fclose(f);
 	for (int i = 0; i < WORKER_COUNT; i++)
-		t->ports[i] = free_tcp_port();
+		t->ports[i] = fstest_free_port(SOCK_STREAM);
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", t->dir);
 	f = fopen(config_path, "w");
 	assert_non_null(f);
@@ -385,11 +277,11 @@ teardown(void **state)
 		status[i] = t->workers[i] > 0 ? fs_test_stop(t->workers[i], 15000) : 0;
 		failed |= status[i] != 0;
 	}
-	broker_status = fs_test_stop(t->broker, 10000);
+	broker_status = fs_test_broker_stop(&t->broker);
 	if (failed || broker_status != 0 || getenv("FSTEST_SHOW_LOGS")) {
 		for (int i = 0; i < WORKER_COUNT; i++)
-			print_log(t, worker_names[i]);
-		print_log(t, "broker");
+			fs_test_print_log(t->dir, worker_names[i]);
+		fs_test_print_log(t->dir, "broker");
 	}
 	fs_test_redis_stop(&t->redis);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -413,7 +305,7 @@ produce_flows(const struct metrics_test *t)
 
 	codec = fs_flow_codec_new(err, sizeof(err));
 	assert_non_null(codec);
-	producer = fs_producer_new(t->bootstrap, NULL, err, sizeof(err));
+	producer = fs_producer_new(t->broker.bootstrap, NULL, err, sizeof(err));
 	assert_non_null(producer);
 	for (int i = 0; i < WEB_FLOWS + OTHER_FLOWS; i++) {
 		struct fs_flow flow;
@@ -491,8 +383,8 @@ counters_match_and_readiness_follows_redis(void **state)
 	};
 
 	for (int i = 0; i < WORKER_COUNT; i++) {
-		assert_int_equal(wait_status(t->ports[i], "/healthz", 200, WAIT_MS), 200);
-		assert_int_equal(wait_status(t->ports[i], "/readyz", 200, WAIT_MS), 200);
+		assert_int_equal(fs_test_wait_status(t->ports[i], "/healthz", 200, WAIT_MS), 200);
+		assert_int_equal(fs_test_wait_status(t->ports[i], "/readyz", 200, WAIT_MS), 200);
 	}
 	produce_flows(t);
 
@@ -536,11 +428,11 @@ counters_match_and_readiness_follows_redis(void **state)
 
 	/* Redis stops: report's next write or PING fails and /readyz turns 503. */
 	fs_test_redis_stop(&t->redis);
-	assert_int_equal(wait_status(t->ports[REPORT], "/readyz", 503, 5000), 503);
+	assert_int_equal(fs_test_wait_status(t->ports[REPORT], "/readyz", 503, 5000), 503);
 	assert_true(wait_sample(t, REPORT, "flowsift_report_redis_reachable", 0) == 0);
-	assert_int_equal(http_status(t->ports[REPORT], "/healthz"), 200);
-	assert_int_equal(http_status(t->ports[ENRICH], "/readyz"), 200);
-	assert_int_equal(http_status(t->ports[FILTER], "/readyz"), 200);
+	assert_int_equal(fs_test_http_status(t->ports[REPORT], "/healthz"), 200);
+	assert_int_equal(fs_test_http_status(t->ports[ENRICH], "/readyz"), 200);
+	assert_int_equal(fs_test_http_status(t->ports[FILTER], "/readyz"), 200);
 }
 
 int

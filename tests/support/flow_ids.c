@@ -14,6 +14,7 @@
 #include "kafka/producer.h"
 #include "ingest_harness.h"
 #include "topic_reader.h"
+#include "wire.h"
 
 #define FLOW_ADDR_BASE 0x0a000000u
 
@@ -200,20 +201,20 @@ fs_test_flows_v5_datagram(uint8_t *buf, size_t cap, unsigned first, unsigned cou
 	if (count == 0 || count > FS_TEST_FLOW_V5_RECORDS_MAX || len > cap)
 		return 0;
 	memset(buf, 0, len);
-	fstest_put16(buf, 5);
-	fstest_put16(buf + 2, (uint16_t)count);
-	fstest_put32(buf + 8, (uint32_t)time(NULL));
-	fstest_put32(buf + 16, first);
+	fs_test_put16(buf, 5);
+	fs_test_put16(buf + 2, (uint16_t)count);
+	fs_test_put32(buf + 8, (uint32_t)time(NULL));
+	fs_test_put32(buf + 16, first);
 	for (unsigned r = 0; r < count; r++) {
 		uint8_t *rec = buf + FS_TEST_FLOW_V5_LEN(r);  /* after the header and r records */
 		unsigned id = first + r;
 
-		fstest_put32(rec, FLOW_ADDR_BASE + id);  /* srcaddr: the flow id */
-		fstest_put32(rec + 4, 0xcb007107);       /* dstaddr 203.0.113.7 */
-		fstest_put32(rec + 16, 1);               /* packets */
-		fstest_put32(rec + 20, FS_TEST_FLOW_BYTES_BASE + id);
-		fstest_put16(rec + 32, 40000);
-		fstest_put16(rec + 34, 443);
+		fs_test_put32(rec, FLOW_ADDR_BASE + id);  /* srcaddr: the flow id */
+		fs_test_put32(rec + 4, 0xcb007107);       /* dstaddr 203.0.113.7 */
+		fs_test_put32(rec + 16, 1);               /* packets */
+		fs_test_put32(rec + 20, FS_TEST_FLOW_BYTES_BASE + id);
+		fs_test_put16(rec + 32, 40000);
+		fs_test_put16(rec + 34, 443);
 		rec[38] = 6;                             /* TCP */
 	}
 	return len;

@@ -90,10 +90,7 @@ fstest_wait_metric(uint16_t port, const char *series, long long expected, int ti
 void
 fstest_print_log(const struct fstest_cluster *c, const char *name)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s.log", c->dir, name);
-	fs_test_print_file(path);
+	fs_test_print_log(c->dir, name);
 }
 
 struct fstest_cluster *
@@ -214,18 +211,4 @@ fstest_send(int fd, uint16_t port, const void *data, size_t len)
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(sendto(fd, data, len, 0, (struct sockaddr *)&to, sizeof(to)),
 			 (ssize_t)len);
-}
-
-void
-fstest_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-void
-fstest_put32(uint8_t *p, uint32_t v)
-{
-	fstest_put16(p, (uint16_t)(v >> 16));
-	fstest_put16(p + 2, (uint16_t)v);
 }

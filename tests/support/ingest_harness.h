@@ -72,7 +72,4 @@ int fstest_udp_socket(void);
 /* Sends len bytes from fd to 127.0.0.1:port; fails the test when the send fails. */
 void fstest_send(int fd, uint16_t port, const void *data, size_t len);
 
-void fstest_put16(uint8_t *p, uint16_t v);
-void fstest_put32(uint8_t *p, uint32_t v);
-
 #endif

@@ -27,27 +27,31 @@ fs_test_spawn(const char *program, char *const argv[], char *const env[],
 {
 	char path[512];
 	pid_t pid;
+	int log_fd;
 
 	fs_test_bin_path(program, path, sizeof(path));
+	/* Opened before the fork, so that the log exists when this returns. */
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (log_fd < 0) {
+		fprintf(stderr, "cannot open log file %s: %s\n", log_path, strerror(errno));
+		return -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "fork failed: %s\n", strerror(errno));
+		close(log_fd);
 		return -1;
 	}
 	if (pid == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
+		dup2(log_fd, STDOUT_FILENO);
+		dup2(log_fd, STDERR_FILENO);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
 		execv(path, argv);
 		fprintf(stderr, "cannot run '%s': %s\n", path, strerror(errno));
 		_exit(127);
 	}
+	close(log_fd);
 	return pid;
 }
 
@@ -119,4 +123,13 @@ fs_test_print_file(const char *path)
 	while (fgets(line, sizeof(line), f))
 		fputs(line, stderr);
 	fclose(f);
+}
+
+void
+fs_test_print_log(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s.log", dir, name);
+	fs_test_print_file(path);
 }

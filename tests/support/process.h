@@ -12,8 +12,9 @@
 /*
  * Starts program (a name in the binary folder) with argv (NULL-terminated,
  * argv[0] included) and the extra environment entries in env ("NAME=value",
- * NULL-terminated, may be NULL), stdout and stderr appended to log_path.
- * Returns the pid, or -1 with the reason on stderr.
+ * NULL-terminated, may be NULL), stdout and stderr appended to log_path,
+ * which exists when this returns.  Returns the pid, or -1 with the reason
+ * on stderr.
  */
 pid_t fs_test_spawn(const char *program, char *const argv[],
 		    char *const env[], const char *log_path);
@@ -38,5 +39,8 @@ int fs_test_wait_file(const char *path, int timeout_ms);
  * path.  Prints nothing when the file cannot be opened.
  */
 void fs_test_print_file(const char *path);
+
+/* Prints the log dir/name.log of a program as fs_test_print_file() does. */
+void fs_test_print_log(const char *dir, const char *name);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "http_probe.h"
 #include "process.h"
+#include "text_file.h"
 
 /* Time that a worker gets to exit after SIGKILL, or after SIGTERM in fs_test_worker_release(). */
 #define EXIT_WAIT_MS 10000
@@ -139,16 +140,7 @@ fs_test_worker_wait_metric(const struct fs_test_worker *w, const char *series, l
 int
 fs_test_worker_log_contains(const struct fs_test_worker *w, const char *text)
 {
-	char line[4096];
-	int found = 0;
-	FILE *f = fopen(w->log_path, "r");
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
+	return fs_test_file_contains(w->log_path, text);
 }
 
 void

@@ -81,7 +81,10 @@ long long fs_test_worker_metric(const struct fs_test_worker *w, const char *seri
 long long fs_test_worker_wait_metric(const struct fs_test_worker *w, const char *series,
 				     long long min);
 
-/* Returns 1 when a line of the worker's log contains text, else 0. */
+/*
+ * Returns 1 when the worker's log contains text, else 0.  Fails the test
+ * when the log cannot be read.
+ */
 int fs_test_worker_log_contains(const struct fs_test_worker *w, const char *text);
 
 /* Prints the worker's log to stderr. */
