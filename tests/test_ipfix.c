@@ -762,8 +762,8 @@ static void
 test_ipfix_huge_byte_count_clamped(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t msg, set, record;
 
 	(void)state;

@@ -523,8 +523,8 @@ static void
 test_v5_sampling_mode_reserved(void **state)
 {
 	struct fs_decoder *dec = fs_decoder_new(NULL);
-	struct collected c = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 
 	(void)state;
 	put_header(&p, 1, 0xffff);

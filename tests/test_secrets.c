@@ -378,7 +378,6 @@ console_authenticates_with_file_password(void **state)
 	struct secrets_test *t = *state;
 	uint16_t port = fs_test_free_port(SOCK_STREAM);
 	char log_path[160];
-	pid_t pid;
 	FILE *f;
 
 	assert_int_equal(fs_test_redis_spawn(&t->redis, redis_args), 0);
@@ -391,11 +390,11 @@ console_authenticates_with_file_password(void **state)
 		t->dir, t->redis.port, port, fs_test_free_port(SOCK_STREAM));
 	fclose(f);
 	snprintf(log_path, sizeof(log_path), "%s/console.log", t->dir);
-	pid = start_worker(t, "flowsift-console", log_path);
+	start_worker(t, "flowsift-console", log_path);
 	assert_int_equal(fs_test_wait_status(port, "/healthz", 200, WAIT_MS), 200);
 	/* Without AUTH, Redis answers NOAUTH and the API 502. */
 	assert_int_equal(fs_test_http_status(port, "/api/top"), 200);
-	assert_int_equal(fs_test_stop(pid, 15000), 0);
+	assert_int_equal(stop_worker(t), 0);
 	assert_no_secret(log_path, REDIS_PASSWORD);
 }
 

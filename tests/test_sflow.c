@@ -875,7 +875,7 @@ datagram_sequence_per_agent(void **state)
 {
 	struct collected c;
 	struct fs_decoder *dec = new_decoder(NULL, &c);
-	struct packet p = { .len = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	const struct fs_exporter_stats *es;
 
 	(void)state;
@@ -884,12 +884,10 @@ datagram_sequence_per_agent(void **state)
 	for (uint32_t i = 0; i < 3; i++) {
 		/* Agent 192.0.2.10 counts from DATAGRAM_SEQUENCE, agent 192.0.2.11 from 1000. */
 		p.bytes[11] = agent[3];
-		p.bytes[19] = (uint8_t)(DATAGRAM_SEQUENCE + i);
-		p.bytes[18] = 0;
+		set_datagram_sequence(&p, DATAGRAM_SEQUENCE + i);
 		assert_int_equal(decode(dec, &p, &c), 0);
 		p.bytes[11] = (uint8_t)(agent[3] + 1);
-		p.bytes[18] = 1000 >> 8;
-		p.bytes[19] = (uint8_t)(1000 + i);
+		set_datagram_sequence(&p, 1000 + i);
 		assert_int_equal(decode(dec, &p, &c), 0);
 	}
 	es = fs_decoder_exporter_stats(dec);
