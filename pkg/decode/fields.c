@@ -5,6 +5,7 @@
  */
 #include "decode/fields.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "decode/cursor.h"
@@ -242,9 +243,9 @@ apply_sampling(struct fs_flow *flow, struct fs_field_deferred *times, uint64_t v
 	}
 }
 
-/* Stores a deferred value; fs_field_finish() resolves it. */
-static void
-apply_deferred(struct fs_field_deferred *times, enum fs_field_target target, uint64_t v)
+/* fs_field_finish() resolves the values stored here. */
+void
+fs_field_apply_deferred(struct fs_field_deferred *times, enum fs_field_target target, uint64_t v)
 {
 	times->seen |= 1u << (target - FS_FT_UPTIME_START);
 	switch (target) {
@@ -489,9 +490,46 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 	}
 
 	if (target >= FS_FT_UPTIME_START && target <= FS_FT_SAMPLING_POPULATION)
-		apply_deferred(times, target, fs_be_uint(value, len));
+		fs_field_apply_deferred(times, target, fs_be_uint(value, len));
 	else
 		apply_uint(flow, target, fs_be_uint(value, len));
+}
+
+void
+fs_field_plan(enum fs_field_target target, size_t len, struct fs_field_plan *plan)
+{
+	uint8_t op = FS_FOP_GENERIC;
+	size_t member = 0;
+	uint64_t bit = 0;
+
+	switch (target) {
+	case FS_FT_PROTO: op = FS_FOP_U8; member = offsetof(struct fs_flow, proto); bit = FS_F_PROTO; break;
+	case FS_FT_TOS: op = FS_FOP_U8; member = offsetof(struct fs_flow, tos); bit = FS_F_TOS; break;
+	case FS_FT_TCP_FLAGS: op = FS_FOP_U8; member = offsetof(struct fs_flow, tcp_flags); bit = FS_F_TCP_FLAGS; break;
+	case FS_FT_SRC_MASK: op = FS_FOP_U8; member = offsetof(struct fs_flow, src_mask); bit = FS_F_SRC_MASK; break;
+	case FS_FT_DST_MASK: op = FS_FOP_U8; member = offsetof(struct fs_flow, dst_mask); bit = FS_F_DST_MASK; break;
+	case FS_FT_SRC_PORT: op = FS_FOP_U16; member = offsetof(struct fs_flow, src_port); bit = FS_F_SRC_PORT; break;
+	case FS_FT_DST_PORT: op = FS_FOP_U16; member = offsetof(struct fs_flow, dst_port); bit = FS_F_DST_PORT; break;
+	case FS_FT_IN_IF: op = FS_FOP_U32; member = offsetof(struct fs_flow, in_if); bit = FS_F_IN_IF; break;
+	case FS_FT_OUT_IF: op = FS_FOP_U32; member = offsetof(struct fs_flow, out_if); bit = FS_F_OUT_IF; break;
+	case FS_FT_SRC_AS: op = FS_FOP_U32; member = offsetof(struct fs_flow, src_as); bit = FS_F_SRC_AS; break;
+	case FS_FT_DST_AS: op = FS_FOP_U32; member = offsetof(struct fs_flow, dst_as); bit = FS_F_DST_AS; break;
+	case FS_FT_BYTES: op = FS_FOP_U64; member = offsetof(struct fs_flow, bytes); bit = FS_F_BYTES; break;
+	case FS_FT_PACKETS: op = FS_FOP_U64; member = offsetof(struct fs_flow, packets); bit = FS_F_PACKETS; break;
+	case FS_FT_SRC_V4: op = FS_FOP_ADDR4; member = offsetof(struct fs_flow, src_addr); bit = FS_F_SRC_ADDR; break;
+	case FS_FT_DST_V4: op = FS_FOP_ADDR4; member = offsetof(struct fs_flow, dst_addr); bit = FS_F_DST_ADDR; break;
+	case FS_FT_NEXT_HOP_V4: op = FS_FOP_ADDR4; member = offsetof(struct fs_flow, next_hop); bit = FS_F_NEXT_HOP; break;
+	default:
+		if (target >= FS_FT_UPTIME_START && target <= FS_FT_SAMPLING_POPULATION)
+			op = FS_FOP_DEFERRED;
+		break;
+	}
+	/* The ops read 1 to 8 bytes, and FS_FOP_ADDR4 exactly 4. */
+	if ((op == FS_FOP_ADDR4 && len != 4) || len < 1 || len > 8)
+		op = FS_FOP_GENERIC;
+	plan->op = op;
+	plan->member = (uint16_t)member;
+	plan->bit = bit;
 }
 
 bool

@@ -30,7 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "core/flow.h"
+#include "decode/cursor.h"
 
 /* Length that marks a variable-length field in a template (RFC 7011 section 7). */
 #define FS_FIELD_VARLEN 65535
@@ -180,6 +183,95 @@ struct fs_export_clock {
  */
 void fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		    enum fs_field_target target, const uint8_t *value, size_t len);
+
+/*
+ * Store operation of a fixed-length element, chosen once per template field
+ * by fs_field_plan(), so that a record is decoded without the switches of
+ * fs_field_apply().  Only targets stored by a plain assignment get an op of
+ * their own.  Every other target is FS_FOP_GENERIC.  For the 18 fields of a
+ * NetFlow v9 template, this took decoding from about 1,100 to 650
+ * instructions per flow (callgrind of `flowsift-bench stage --stage encode`).
+ */
+enum fs_field_op {
+	FS_FOP_GENERIC = 0, /* fs_field_apply() */
+	FS_FOP_U8,          /* big-endian value, low 8 bits into a uint8_t member */
+	FS_FOP_U16,         /* low 16 bits into a uint16_t member */
+	FS_FOP_U32,         /* into a uint32_t member, UINT32_MAX when larger */
+	FS_FOP_U64,         /* into a uint64_t member */
+	FS_FOP_ADDR4,       /* 4 bytes into a struct fs_addr, unless the address is set already */
+	FS_FOP_DEFERRED,    /* into struct fs_field_deferred (uptime, times, PSAMP) */
+};
+
+/* A field's store, precomputed by fs_field_plan(). */
+struct fs_field_plan {
+	uint8_t op;      /* enum fs_field_op */
+	uint16_t member; /* offset of the member in struct fs_flow (U8 to ADDR4) */
+	uint64_t bit;    /* presence bit that the store sets (U8 to ADDR4) */
+};
+
+/*
+ * Fills *plan with the store of target for a fixed length of len bytes,
+ * which fs_field_length_ok() accepted.  The plan stores into the forward
+ * flow, so reverse (RFC 5103) and enterprise elements have no plan.
+ */
+void fs_field_plan(enum fs_field_target target, size_t len, struct fs_field_plan *plan);
+
+/* Stores a deferred value (targets FS_FT_UPTIME_START to FS_FT_SAMPLING_POPULATION). */
+void fs_field_apply_deferred(struct fs_field_deferred *times, enum fs_field_target target,
+			     uint64_t v);
+
+/*
+ * Stores the value of len bytes at value with the store of plan.  The result
+ * is that of fs_field_apply(flow, times, target, value, len).
+ */
+static inline void
+fs_field_apply_planned(struct fs_flow *flow, struct fs_field_deferred *times,
+		       const struct fs_field_plan *plan, enum fs_field_target target,
+		       const uint8_t *value, size_t len)
+{
+	uint8_t *member = (uint8_t *)flow + plan->member;
+	struct fs_addr *addr;
+	uint64_t v;
+	uint16_t u16;
+	uint32_t u32;
+
+	switch (plan->op) {
+	case FS_FOP_U8:
+		*member = value[len - 1];
+		break;
+	case FS_FOP_U16:
+		u16 = (uint16_t)fs_be_uint(value, len);
+		memcpy(member, &u16, sizeof(u16));
+		break;
+	case FS_FOP_U32:
+		v = fs_be_uint(value, len);
+		u32 = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		memcpy(member, &u32, sizeof(u32));
+		break;
+	case FS_FOP_U64:
+		v = fs_be_uint(value, len);
+		memcpy(member, &v, sizeof(v));
+		break;
+	case FS_FOP_ADDR4:
+		/* An address set already goes through the all-zero rule of fs_field_apply(). */
+		if ((flow->present & plan->bit) != 0) {
+			fs_field_apply(flow, times, target, value, len);
+			return;
+		}
+		addr = (struct fs_addr *)member;
+		memset(addr, 0, sizeof(*addr));
+		addr->family = 4;
+		memcpy(addr->bytes, value, 4);
+		break;
+	case FS_FOP_DEFERRED:
+		fs_field_apply_deferred(times, target, fs_be_uint(value, len));
+		return;
+	default:
+		fs_field_apply(flow, times, target, value, len);
+		return;
+	}
+	flow->present |= plan->bit;
+}
 
 /*
  * Returns true when a template field that the element table does not map is
