@@ -495,41 +495,83 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		apply_uint(flow, target, fs_be_uint(value, len));
 }
 
+/*
+ * Returns the op that stores len bytes into a member of member_size bytes,
+ * or FS_FOP_GENERIC for a pair without an op of its own.
+ */
+static uint8_t
+uint_op(size_t member_size, size_t len)
+{
+	if (member_size == 1)
+		return FS_FOP_U8;
+	if (member_size == 2 && len == 2)
+		return FS_FOP_U16_FROM2;
+	if (member_size == 4 && len == 2)
+		return FS_FOP_U32_FROM2;
+	if (member_size == 4 && len == 4)
+		return FS_FOP_U32_FROM4;
+	if (member_size == 8 && len == 4)
+		return FS_FOP_U64_FROM4;
+	if (member_size == 8 && len == 8)
+		return FS_FOP_U64_FROM8;
+	return FS_FOP_GENERIC;
+}
+
+#define PLAN_UINT(target, name, presence)                                                  \
+	case target:                                                                       \
+		plan->op = uint_op(sizeof(((struct fs_flow *)0)->name), len);              \
+		plan->member = (uint16_t)offsetof(struct fs_flow, name);                   \
+		plan->bit = presence;                                                      \
+		break
+
+#define PLAN_ADDR4(target, name, presence)                                                 \
+	case target:                                                                       \
+		plan->op = len == 4 ? FS_FOP_ADDR4 : FS_FOP_GENERIC;                       \
+		plan->member = (uint16_t)offsetof(struct fs_flow, name);                   \
+		plan->bit = presence;                                                      \
+		break
+
+#define PLAN_UPTIME(target, name)                                                          \
+	case target:                                                                       \
+		plan->op = len == 4 ? FS_FOP_UPTIME4 : FS_FOP_DEFERRED;                    \
+		plan->member = (uint16_t)offsetof(struct fs_field_deferred, name);         \
+		plan->bit = 1u << (target - FS_FT_UPTIME_START);                           \
+		break
+
 void
 fs_field_plan(enum fs_field_target target, size_t len, struct fs_field_plan *plan)
 {
-	uint8_t op = FS_FOP_GENERIC;
-	size_t member = 0;
-	uint64_t bit = 0;
+	plan->op = FS_FOP_GENERIC;
+	plan->member = 0;
+	plan->bit = 0;
+	if (len < 1 || len > 8)
+		return;
 
+	/* The stores of the targets that apply_uint() and set_addr() assign plainly. */
 	switch (target) {
-	case FS_FT_PROTO: op = FS_FOP_U8; member = offsetof(struct fs_flow, proto); bit = FS_F_PROTO; break;
-	case FS_FT_TOS: op = FS_FOP_U8; member = offsetof(struct fs_flow, tos); bit = FS_F_TOS; break;
-	case FS_FT_TCP_FLAGS: op = FS_FOP_U8; member = offsetof(struct fs_flow, tcp_flags); bit = FS_F_TCP_FLAGS; break;
-	case FS_FT_SRC_MASK: op = FS_FOP_U8; member = offsetof(struct fs_flow, src_mask); bit = FS_F_SRC_MASK; break;
-	case FS_FT_DST_MASK: op = FS_FOP_U8; member = offsetof(struct fs_flow, dst_mask); bit = FS_F_DST_MASK; break;
-	case FS_FT_SRC_PORT: op = FS_FOP_U16; member = offsetof(struct fs_flow, src_port); bit = FS_F_SRC_PORT; break;
-	case FS_FT_DST_PORT: op = FS_FOP_U16; member = offsetof(struct fs_flow, dst_port); bit = FS_F_DST_PORT; break;
-	case FS_FT_IN_IF: op = FS_FOP_U32; member = offsetof(struct fs_flow, in_if); bit = FS_F_IN_IF; break;
-	case FS_FT_OUT_IF: op = FS_FOP_U32; member = offsetof(struct fs_flow, out_if); bit = FS_F_OUT_IF; break;
-	case FS_FT_SRC_AS: op = FS_FOP_U32; member = offsetof(struct fs_flow, src_as); bit = FS_F_SRC_AS; break;
-	case FS_FT_DST_AS: op = FS_FOP_U32; member = offsetof(struct fs_flow, dst_as); bit = FS_F_DST_AS; break;
-	case FS_FT_BYTES: op = FS_FOP_U64; member = offsetof(struct fs_flow, bytes); bit = FS_F_BYTES; break;
-	case FS_FT_PACKETS: op = FS_FOP_U64; member = offsetof(struct fs_flow, packets); bit = FS_F_PACKETS; break;
-	case FS_FT_SRC_V4: op = FS_FOP_ADDR4; member = offsetof(struct fs_flow, src_addr); bit = FS_F_SRC_ADDR; break;
-	case FS_FT_DST_V4: op = FS_FOP_ADDR4; member = offsetof(struct fs_flow, dst_addr); bit = FS_F_DST_ADDR; break;
-	case FS_FT_NEXT_HOP_V4: op = FS_FOP_ADDR4; member = offsetof(struct fs_flow, next_hop); bit = FS_F_NEXT_HOP; break;
+	PLAN_UINT(FS_FT_PROTO, proto, FS_F_PROTO);
+	PLAN_UINT(FS_FT_TOS, tos, FS_F_TOS);
+	PLAN_UINT(FS_FT_TCP_FLAGS, tcp_flags, FS_F_TCP_FLAGS);
+	PLAN_UINT(FS_FT_SRC_MASK, src_mask, FS_F_SRC_MASK);
+	PLAN_UINT(FS_FT_DST_MASK, dst_mask, FS_F_DST_MASK);
+	PLAN_UINT(FS_FT_SRC_PORT, src_port, FS_F_SRC_PORT);
+	PLAN_UINT(FS_FT_DST_PORT, dst_port, FS_F_DST_PORT);
+	PLAN_UINT(FS_FT_IN_IF, in_if, FS_F_IN_IF);
+	PLAN_UINT(FS_FT_OUT_IF, out_if, FS_F_OUT_IF);
+	PLAN_UINT(FS_FT_SRC_AS, src_as, FS_F_SRC_AS);
+	PLAN_UINT(FS_FT_DST_AS, dst_as, FS_F_DST_AS);
+	PLAN_UINT(FS_FT_BYTES, bytes, FS_F_BYTES);
+	PLAN_UINT(FS_FT_PACKETS, packets, FS_F_PACKETS);
+	PLAN_ADDR4(FS_FT_SRC_V4, src_addr, FS_F_SRC_ADDR);
+	PLAN_ADDR4(FS_FT_DST_V4, dst_addr, FS_F_DST_ADDR);
+	PLAN_ADDR4(FS_FT_NEXT_HOP_V4, next_hop, FS_F_NEXT_HOP);
+	PLAN_UPTIME(FS_FT_UPTIME_START, uptime_start_ms);
+	PLAN_UPTIME(FS_FT_UPTIME_END, uptime_end_ms);
 	default:
 		if (target >= FS_FT_UPTIME_START && target <= FS_FT_SAMPLING_POPULATION)
-			op = FS_FOP_DEFERRED;
+			plan->op = FS_FOP_DEFERRED;
 		break;
 	}
-	/* The ops read 1 to 8 bytes, and FS_FOP_ADDR4 exactly 4. */
-	if ((op == FS_FOP_ADDR4 && len != 4) || len < 1 || len > 8)
-		op = FS_FOP_GENERIC;
-	plan->op = op;
-	plan->member = (uint16_t)member;
-	plan->bit = bit;
 }
 
 bool
@@ -637,10 +679,25 @@ void
 fs_field_finish(struct fs_field_deferred *times,
 		const struct fs_export_clock *clock, struct fs_flow *flow)
 {
+	const uint32_t uptimes_only = 1u << (FS_FT_UPTIME_START - FS_FT_UPTIME_START) |
+				      1u << (FS_FT_UPTIME_END - FS_FT_UPTIME_START);
 	uint64_t rate;
 
 	if (times->seen == 0)
 		return;
+	/*
+	 * NetFlow v9 records commonly carry the two uptime stamps and nothing
+	 * else deferred: resolve() would take the last of its branches for
+	 * each end.
+	 */
+	if (times->seen == uptimes_only && !clock->has_sys_init && clock->has_uptime) {
+		flow->time_flow_start_ns = fs_uptime_to_unix_ns(clock->export_ns, clock->sys_uptime_ms,
+								times->uptime_start_ms);
+		flow->time_flow_end_ns = fs_uptime_to_unix_ns(clock->export_ns, clock->sys_uptime_ms,
+							      times->uptime_end_ms);
+		flow->present |= FS_F_TIME_FLOW_START | FS_F_TIME_FLOW_END;
+		return;
+	}
 	if (resolve(times, clock, true, &flow->time_flow_start_ns))
 		flow->present |= FS_F_TIME_FLOW_START;
 	if (resolve(times, clock, false, &flow->time_flow_end_ns))
