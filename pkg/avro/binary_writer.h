@@ -45,6 +45,12 @@ int fs_avro_write_record(const struct fs_avro_record *record, const void *base,
 
 /* One field to write, after a run of null union branches. */
 struct fs_avro_plan_step {
+	/*
+	 * The bytes written before the value, the null branches and branch 1,
+	 * when they are 16 or fewer (prefix_len), zero-padded to 16 bytes.
+	 */
+	uint8_t prefix[16];
+	uint8_t prefix_len; /* nulls + branch */
 	uint32_t offset;  /* of the field's member, copied from record->fields[field] */
 	uint16_t field;   /* index in record->fields */
 	uint16_t nulls;   /* null branches (one 0 byte each) written before the field */
