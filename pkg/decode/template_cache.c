@@ -1103,6 +1103,9 @@ fs_record_clear(struct fs_record *rec, const struct fs_template *tpl)
 /*
  * The decoder writes the members of struct fs_flow that fs_record_reset()
  * clears, and none of the enriched ones between them but sampling_source.
+ * NOTE: the assertions check only the layout.  A decoder step that comes to
+ * write another enriched member must clear it here too, or its value leaks
+ * into the next record of the set.
  */
 _Static_assert(offsetof(struct fs_flow, dst_mac) < offsetof(struct fs_flow, src_country),
 	       "decoded members come before the enriched ones");
