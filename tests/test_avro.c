@@ -1831,6 +1831,16 @@ test_writer_matches_avro_c_fixed(void **state)
 	flow.exporter_port = UINT16_MAX;
 	flow.sampling_rate = UINT32_MAX;
 	check_writers_agree(codec, &flow, 2);
+
+	/*
+	 * One optional field at a time, so that runs of more than 16 null
+	 * branches come before a value, and a value is the last field.
+	 */
+	for (int bit = 0; bit <= 58; bit++) {
+		make_full_flow(&flow);
+		flow.present = (uint64_t)1 << bit;
+		check_writers_agree(codec, &flow, 3 + (size_t)bit);
+	}
 }
 
 /* Both writers fail with FS_ERR_FULL at every cap below the encoded length. */

@@ -168,6 +168,77 @@ test_v9_template_then_data(void **state)
 	fs_decoder_free(dec);
 }
 
+/* Template 300: src IPv4, flowDirection, vlanId, source MAC, TCP flags. */
+static void
+put_template_300(struct packet *p)
+{
+	size_t set = begin_set(p, 0);
+
+	put16(p, 300);
+	put16(p, 5);
+	put16(p, 8);  put16(p, 4);
+	put16(p, 61); put16(p, 1);
+	put16(p, 58); put16(p, 2);
+	put16(p, 56); put16(p, 6);
+	put16(p, 6);  put16(p, 1);
+	end_set(p, set);
+}
+
+static void
+put_record_300(struct packet *p, uint8_t n, uint8_t direction, uint16_t vlan, uint8_t flags)
+{
+	put32(p, 0x0a000000u | n);
+	put8(p, direction);
+	put16(p, vlan);
+	for (int i = 0; i < 5; i++)
+		put8(p, 0x02);
+	put8(p, n);
+	put8(p, flags);
+}
+
+/*
+ * The second record of a set decodes as it does alone: nothing the first
+ * one set (a direction, a VLAN, flags) is left in it.
+ */
+static void
+test_v9_record_after_first_starts_clean(void **state)
+{
+	struct fs_decoder *both_dec = fs_decoder_new(NULL);
+	struct fs_decoder *alone_dec = fs_decoder_new(NULL);
+	struct collected both = { .count = 0 };
+	struct collected alone = { .count = 0 };
+	struct packet p = { .len = 0 };
+	size_t set;
+
+	(void)state;
+	put_header(&p, SOURCE_ID);
+	put_template_300(&p);
+	set = begin_set(&p, 300);
+	put_record_300(&p, 1, 1, 100, 0x12);
+	put_record_300(&p, 2, 9, 0, 0);
+	end_set(&p, set);
+	assert_int_equal(decode(both_dec, &p, &both), 0);
+
+	p.len = 0;
+	put_header(&p, SOURCE_ID);
+	put_template_300(&p);
+	set = begin_set(&p, 300);
+	put_record_300(&p, 2, 9, 0, 0);
+	end_set(&p, set);
+	assert_int_equal(decode(alone_dec, &p, &alone), 0);
+
+	assert_int_equal(both.count, 2);
+	assert_int_equal(alone.count, 1);
+	assert_true(fs_flow_has(&both.flows[0], FS_F_FLOW_DIRECTION));
+	assert_int_equal(both.flows[0].vlan_id, 100);
+	assert_false(fs_flow_has(&both.flows[1], FS_F_FLOW_DIRECTION));
+	assert_int_equal(both.flows[1].flow_direction, 0);
+	assert_int_equal(both.flows[1].tcp_flags, 0);
+	assert_memory_equal(&both.flows[1], &alone.flows[0], sizeof(struct fs_flow));
+	fs_decoder_free(both_dec);
+	fs_decoder_free(alone_dec);
+}
+
 static void
 test_v9_data_before_template(void **state)
 {
@@ -766,6 +837,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v9_template_then_data),
 		cmocka_unit_test(test_v9_data_before_template),
+		cmocka_unit_test(test_v9_record_after_first_starts_clean),
 		cmocka_unit_test(test_v9_templates_keyed_by_exporter),
 		cmocka_unit_test(test_v9_options_sampling),
 		cmocka_unit_test(test_v9_zero_length_flowset),

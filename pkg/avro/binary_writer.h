@@ -45,9 +45,18 @@ int fs_avro_write_record(const struct fs_avro_record *record, const void *base,
 
 /* One field to write, after a run of null union branches. */
 struct fs_avro_plan_step {
-	uint16_t nulls;   /* null branches (one 0 byte each) written before the field */
+	/*
+	 * The bytes written before the value, the null branches and branch 1,
+	 * when they are 16 or fewer (prefix_len), zero-padded to 16 bytes.
+	 */
+	uint8_t prefix[16];
+	uint8_t prefix_len; /* nulls + branch */
+	uint32_t offset;  /* of the field's member, copied from record->fields[field] */
 	uint16_t field;   /* index in record->fields */
+	uint16_t nulls;   /* null branches (one 0 byte each) written before the field */
 	uint8_t branch;   /* 1: the field is a union, write branch 1 before its value */
+	uint8_t op;       /* enum fs_avro_op, copied from record->fields[field] */
+	uint16_t size;    /* copied from record->fields[field]; used when value_max_len() bounds it */
 };
 
 /*
@@ -63,6 +72,12 @@ struct fs_avro_plan {
 	uint64_t mask;
 	uint16_t step_count;
 	uint16_t trailing_nulls;
+	/*
+	 * Free bytes at which every step is written without a check: the
+	 * largest encoding plus the slack of the 8- and 16-byte stores.  0 when
+	 * a field has no small bound (an array, heap bytes).
+	 */
+	uint32_t unchecked_room;
 	struct fs_avro_plan_step steps[FS_AVRO_PLAN_MAX_STEPS];
 };
 

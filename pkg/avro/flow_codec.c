@@ -184,6 +184,7 @@ struct fs_flow_codec {
 	struct fs_avro_field layout_fields[FIELD_COUNT];  /* flow_fields for the direct codec */
 	struct fs_avro_record layout;
 	struct fs_avro_plan plan;        /* of the last presence mask encoded */
+	uint8_t header[FS_FLOW_CODEC_HEADER_LEN]; /* marker and fingerprint of versions[0] */
 };
 
 /* Bounds-checked read position in a message body. */
@@ -648,6 +649,9 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 	if (rc != 0)
 		return rc;
 	codec->versions[0].fingerprint = fp;
+	memcpy(codec->header, single_object_marker, sizeof(single_object_marker));
+	for (int i = 0; i < 8; i++)
+		codec->header[2 + i] = (uint8_t)(fp >> (8 * i));
 	codec->version_count = 1;
 	codec->schema_text = text;
 	return 0;
@@ -954,8 +958,6 @@ static int
 begin_message(const struct fs_flow_codec *codec, const struct fs_flow *flow, uint8_t *buf,
 	      size_t cap)
 {
-	uint64_t fp = codec->versions[0].fingerprint;
-
 	if (!flow_enums_valid(flow)) {
 		fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
 			       "flow type %u, direction %u, traffic direction %u or sampling "
@@ -967,9 +969,7 @@ begin_message(const struct fs_flow_codec *codec, const struct fs_flow *flow, uin
 	if (cap < FS_FLOW_CODEC_HEADER_LEN)
 		return FS_ERR_FULL;
 
-	memcpy(buf, single_object_marker, sizeof(single_object_marker));
-	for (int i = 0; i < 8; i++)
-		buf[2 + i] = (uint8_t)(fp >> (8 * i));
+	memcpy(buf, codec->header, sizeof(codec->header));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "decode/fields.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "decode/cursor.h"
@@ -242,9 +243,9 @@ apply_sampling(struct fs_flow *flow, struct fs_field_deferred *times, uint64_t v
 	}
 }
 
-/* Stores a deferred value; fs_field_finish() resolves it. */
-static void
-apply_deferred(struct fs_field_deferred *times, enum fs_field_target target, uint64_t v)
+/* fs_field_finish() resolves the values stored here. */
+void
+fs_field_apply_deferred(struct fs_field_deferred *times, enum fs_field_target target, uint64_t v)
 {
 	times->seen |= 1u << (target - FS_FT_UPTIME_START);
 	switch (target) {
@@ -489,9 +490,88 @@ fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 	}
 
 	if (target >= FS_FT_UPTIME_START && target <= FS_FT_SAMPLING_POPULATION)
-		apply_deferred(times, target, fs_be_uint(value, len));
+		fs_field_apply_deferred(times, target, fs_be_uint(value, len));
 	else
 		apply_uint(flow, target, fs_be_uint(value, len));
+}
+
+/*
+ * Returns the op that stores len bytes into a member of member_size bytes,
+ * or FS_FOP_GENERIC for a pair without an op of its own.
+ */
+static uint8_t
+uint_op(size_t member_size, size_t len)
+{
+	if (member_size == 1)
+		return FS_FOP_U8;
+	if (member_size == 2 && len == 2)
+		return FS_FOP_U16_FROM2;
+	if (member_size == 4 && len == 2)
+		return FS_FOP_U32_FROM2;
+	if (member_size == 4 && len == 4)
+		return FS_FOP_U32_FROM4;
+	if (member_size == 8 && len == 4)
+		return FS_FOP_U64_FROM4;
+	if (member_size == 8 && len == 8)
+		return FS_FOP_U64_FROM8;
+	return FS_FOP_GENERIC;
+}
+
+#define PLAN_UINT(target, name, presence)                                                  \
+	case target:                                                                       \
+		plan->op = uint_op(sizeof(((struct fs_flow *)0)->name), len);              \
+		plan->member = (uint16_t)offsetof(struct fs_flow, name);                   \
+		plan->bit = presence;                                                      \
+		break
+
+#define PLAN_ADDR4(target, name, presence)                                                 \
+	case target:                                                                       \
+		plan->op = len == 4 ? FS_FOP_ADDR4 : FS_FOP_GENERIC;                       \
+		plan->member = (uint16_t)offsetof(struct fs_flow, name);                   \
+		plan->bit = presence;                                                      \
+		break
+
+#define PLAN_UPTIME(target, name)                                                          \
+	case target:                                                                       \
+		plan->op = len == 4 ? FS_FOP_UPTIME4 : FS_FOP_DEFERRED;                    \
+		plan->member = (uint16_t)offsetof(struct fs_field_deferred, name);         \
+		plan->bit = 1u << (target - FS_FT_UPTIME_START);                           \
+		break
+
+void
+fs_field_plan(enum fs_field_target target, size_t len, struct fs_field_plan *plan)
+{
+	plan->op = FS_FOP_GENERIC;
+	plan->member = 0;
+	plan->bit = 0;
+	if (len < 1 || len > 8)
+		return;
+
+	/* The stores of the targets that apply_uint() and set_addr() assign plainly. */
+	switch (target) {
+	PLAN_UINT(FS_FT_PROTO, proto, FS_F_PROTO);
+	PLAN_UINT(FS_FT_TOS, tos, FS_F_TOS);
+	PLAN_UINT(FS_FT_TCP_FLAGS, tcp_flags, FS_F_TCP_FLAGS);
+	PLAN_UINT(FS_FT_SRC_MASK, src_mask, FS_F_SRC_MASK);
+	PLAN_UINT(FS_FT_DST_MASK, dst_mask, FS_F_DST_MASK);
+	PLAN_UINT(FS_FT_SRC_PORT, src_port, FS_F_SRC_PORT);
+	PLAN_UINT(FS_FT_DST_PORT, dst_port, FS_F_DST_PORT);
+	PLAN_UINT(FS_FT_IN_IF, in_if, FS_F_IN_IF);
+	PLAN_UINT(FS_FT_OUT_IF, out_if, FS_F_OUT_IF);
+	PLAN_UINT(FS_FT_SRC_AS, src_as, FS_F_SRC_AS);
+	PLAN_UINT(FS_FT_DST_AS, dst_as, FS_F_DST_AS);
+	PLAN_UINT(FS_FT_BYTES, bytes, FS_F_BYTES);
+	PLAN_UINT(FS_FT_PACKETS, packets, FS_F_PACKETS);
+	PLAN_ADDR4(FS_FT_SRC_V4, src_addr, FS_F_SRC_ADDR);
+	PLAN_ADDR4(FS_FT_DST_V4, dst_addr, FS_F_DST_ADDR);
+	PLAN_ADDR4(FS_FT_NEXT_HOP_V4, next_hop, FS_F_NEXT_HOP);
+	PLAN_UPTIME(FS_FT_UPTIME_START, uptime_start_ms);
+	PLAN_UPTIME(FS_FT_UPTIME_END, uptime_end_ms);
+	default:
+		if (target >= FS_FT_UPTIME_START && target <= FS_FT_SAMPLING_POPULATION)
+			plan->op = FS_FOP_DEFERRED;
+		break;
+	}
 }
 
 bool
@@ -599,10 +679,25 @@ void
 fs_field_finish(struct fs_field_deferred *times,
 		const struct fs_export_clock *clock, struct fs_flow *flow)
 {
+	const uint32_t uptimes_only = 1u << (FS_FT_UPTIME_START - FS_FT_UPTIME_START) |
+				      1u << (FS_FT_UPTIME_END - FS_FT_UPTIME_START);
 	uint64_t rate;
 
 	if (times->seen == 0)
 		return;
+	/*
+	 * NetFlow v9 records commonly carry the two uptime stamps and nothing
+	 * else deferred: resolve() would take the last of its branches for
+	 * each end.
+	 */
+	if (times->seen == uptimes_only && !clock->has_sys_init && clock->has_uptime) {
+		flow->time_flow_start_ns = fs_uptime_to_unix_ns(clock->export_ns, clock->sys_uptime_ms,
+								times->uptime_start_ms);
+		flow->time_flow_end_ns = fs_uptime_to_unix_ns(clock->export_ns, clock->sys_uptime_ms,
+							      times->uptime_end_ms);
+		flow->present |= FS_F_TIME_FLOW_START | FS_F_TIME_FLOW_END;
+		return;
+	}
 	if (resolve(times, clock, true, &flow->time_flow_start_ns))
 		flow->present |= FS_F_TIME_FLOW_START;
 	if (resolve(times, clock, false, &flow->time_flow_end_ns))

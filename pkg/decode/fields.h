@@ -30,7 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "core/flow.h"
+#include "decode/cursor.h"
 
 /* Length that marks a variable-length field in a template (RFC 7011 section 7). */
 #define FS_FIELD_VARLEN 65535
@@ -180,6 +183,138 @@ struct fs_export_clock {
  */
 void fs_field_apply(struct fs_flow *flow, struct fs_field_deferred *times,
 		    enum fs_field_target target, const uint8_t *value, size_t len);
+
+/*
+ * Store operation of a fixed-length element, chosen once per template field
+ * by fs_field_plan(), so that a record is decoded without the switches of
+ * fs_field_apply().  Only targets stored by a plain assignment get an op of
+ * their own.  Every other target is FS_FOP_GENERIC.  For the 18 fields of a
+ * NetFlow v9 template, this took the field loop from about 1,100 to 610
+ * instructions per flow (callgrind of `flowsift-bench stage --stage encode`).
+ */
+enum fs_field_op {
+	FS_FOP_GENERIC = 0, /* fs_field_apply() */
+	FS_FOP_U8,          /* any width: the last byte into a uint8_t member */
+	FS_FOP_U16_FROM2,   /* 2 bytes into a uint16_t member */
+	FS_FOP_U32_FROM2,   /* 2 bytes into a uint32_t member */
+	FS_FOP_U32_FROM4,   /* 4 bytes into a uint32_t member */
+	FS_FOP_U64_FROM4,   /* 4 bytes into a uint64_t member */
+	FS_FOP_U64_FROM8,   /* 8 bytes into a uint64_t member */
+	FS_FOP_ADDR4,       /* 4 bytes into a struct fs_addr, unless the address is set already */
+	FS_FOP_UPTIME4,     /* 4 bytes into a uint32_t member of struct fs_field_deferred */
+	FS_FOP_DEFERRED,    /* fs_field_apply_deferred(): the other deferred values */
+};
+
+/* A field's store, precomputed by fs_field_plan(). */
+struct fs_field_plan {
+	uint8_t op;      /* enum fs_field_op */
+	/*
+	 * Offset of the member in struct fs_flow (U8 to ADDR4) or in struct
+	 * fs_field_deferred (UPTIME4).
+	 */
+	uint16_t member;
+	/* Presence bit of struct fs_flow, or for UPTIME4 the bit of fs_field_deferred.seen. */
+	uint64_t bit;
+};
+
+/*
+ * Fills *plan with the store of target for a fixed length of len bytes,
+ * which fs_field_length_ok() accepted.  The plan stores into the forward
+ * flow, so reverse (RFC 5103) and enterprise elements have no plan.
+ */
+void fs_field_plan(enum fs_field_target target, size_t len, struct fs_field_plan *plan);
+
+/* Stores a deferred value (targets FS_FT_UPTIME_START to FS_FT_SAMPLING_POPULATION). */
+void fs_field_apply_deferred(struct fs_field_deferred *times, enum fs_field_target target,
+			     uint64_t v);
+
+/*
+ * Big-endian reads of a value of at least 2, 4 or 8 bytes.  gcc 12 -O2
+ * compiles the shifts into one load and a byte swap.
+ */
+static inline uint32_t
+fs_field_be16(const uint8_t *value)
+{
+	return (uint32_t)value[0] << 8 | value[1];
+}
+
+static inline uint32_t
+fs_field_be32(const uint8_t *value)
+{
+	return (uint32_t)value[0] << 24 | (uint32_t)value[1] << 16 | (uint32_t)value[2] << 8 |
+	       value[3];
+}
+
+static inline uint64_t
+fs_field_be64(const uint8_t *value)
+{
+	return (uint64_t)fs_field_be32(value) << 32 | fs_field_be32(value + 4);
+}
+
+/*
+ * Stores the value of len bytes at value with the store of plan.  The result
+ * is that of fs_field_apply(flow, times, target, value, len).
+ */
+static inline void
+fs_field_apply_planned(struct fs_flow *flow, struct fs_field_deferred *times,
+		       const struct fs_field_plan *plan, enum fs_field_target target,
+		       const uint8_t *value, size_t len)
+{
+	uint8_t *member = (uint8_t *)flow + plan->member;
+	struct fs_addr *addr;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	switch (plan->op) {
+	case FS_FOP_U8:
+		*member = value[len - 1];
+		break;
+	case FS_FOP_U16_FROM2:
+		u16 = (uint16_t)fs_field_be16(value);
+		memcpy(member, &u16, sizeof(u16));
+		break;
+	case FS_FOP_U32_FROM2:
+		u32 = fs_field_be16(value);
+		memcpy(member, &u32, sizeof(u32));
+		break;
+	case FS_FOP_U32_FROM4:
+		u32 = fs_field_be32(value);
+		memcpy(member, &u32, sizeof(u32));
+		break;
+	case FS_FOP_U64_FROM4:
+		u64 = fs_field_be32(value);
+		memcpy(member, &u64, sizeof(u64));
+		break;
+	case FS_FOP_U64_FROM8:
+		u64 = fs_field_be64(value);
+		memcpy(member, &u64, sizeof(u64));
+		break;
+	case FS_FOP_ADDR4:
+		/* An address set already goes through the all-zero rule of fs_field_apply(). */
+		if ((flow->present & plan->bit) != 0) {
+			fs_field_apply(flow, times, target, value, len);
+			return;
+		}
+		addr = (struct fs_addr *)member;
+		memset(addr, 0, sizeof(*addr));
+		addr->family = 4;
+		memcpy(addr->bytes, value, 4);
+		break;
+	case FS_FOP_UPTIME4:
+		u32 = fs_field_be32(value);
+		memcpy((uint8_t *)times + plan->member, &u32, sizeof(u32));
+		times->seen |= (uint32_t)plan->bit;
+		return;
+	case FS_FOP_DEFERRED:
+		fs_field_apply_deferred(times, target, fs_be_uint(value, len));
+		return;
+	default:
+		fs_field_apply(flow, times, target, value, len);
+		return;
+	}
+	flow->present |= plan->bit;
+}
 
 /*
  * Returns true when a template field that the element table does not map is

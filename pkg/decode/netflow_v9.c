@@ -364,7 +364,10 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 					fs_cursor_remaining(set), tpl->min_record_len, index);
 			return;
 		}
-		fs_record_clear(&rec, tpl);
+		if (index == 1)
+			fs_record_clear(&rec, tpl);
+		else
+			fs_record_reset(&rec, tpl);
 		if (fs_template_decode_record(tpl, set, &rec) < 0) {
 			fs_decode_fault(ctx, FS_ERR_TRUNCATED, facility,
 					"domain %u: record %u of template %u runs past the end of its set",

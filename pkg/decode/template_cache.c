@@ -17,6 +17,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -677,10 +678,17 @@ fs_template_cache_learn(struct fs_template_cache *cache,
 	tpl->source = source;
 	(void)parse_fields(spec, tpl->fields, NULL, 0);
 	for (uint16_t i = 0; i < tpl->field_count; i++) {
-		if (tpl->fields[i].length == FS_FIELD_VARLEN)
+		struct fs_template_field *f = &tpl->fields[i];
+
+		if (f->length == FS_FIELD_VARLEN)
 			tpl->has_varlen = true;
-		if (tpl->fields[i].reverse)
+		if (f->reverse)
 			tpl->has_reverse = true;
+		if (f->target == FS_FT_ENTERPRISE || f->target == FS_FT_DATALINK_FRAME)
+			tpl->has_extras = true;
+		if (f->length != FS_FIELD_VARLEN && !f->reverse && f->target != FS_FT_NONE &&
+		    f->target != FS_FT_ENTERPRISE)
+			fs_field_plan((enum fs_field_target)f->target, f->length, &f->plan);
 	}
 	wire_copy = (uint8_t *)&tpl->fields[spec->field_count];
 	if (spec->wire_len)
@@ -1092,6 +1100,35 @@ fs_record_clear(struct fs_record *rec, const struct fs_template *tpl)
 	memset(&rec->times, 0, sizeof(rec->times));
 }
 
+/*
+ * The decoder writes the members of struct fs_flow that fs_record_reset()
+ * clears, and none of the enriched ones between them but sampling_source.
+ * NOTE: the assertions check only the layout.  A decoder step that comes to
+ * write another enriched member must clear it here too, or its value leaks
+ * into the next record of the set.
+ */
+_Static_assert(offsetof(struct fs_flow, dst_mac) < offsetof(struct fs_flow, src_country),
+	       "decoded members come before the enriched ones");
+_Static_assert(offsetof(struct fs_flow, firewall_event) > offsetof(struct fs_flow, dst_service) &&
+	       offsetof(struct fs_flow, event_time_ns) < offsetof(struct fs_flow, enterprise_count),
+	       "firewall and NAT members come after the enriched ones");
+
+void
+fs_record_reset(struct fs_record *rec, const struct fs_template *tpl)
+{
+	struct fs_flow *flow = &rec->flow;
+
+	if (tpl->has_reverse || tpl->has_extras) {
+		fs_record_clear(rec, tpl);
+		return;
+	}
+	memset(flow, 0, offsetof(struct fs_flow, src_country));
+	flow->sampling_source = 0;
+	memset(&flow->firewall_event, 0,
+	       offsetof(struct fs_flow, enterprise) - offsetof(struct fs_flow, firewall_event));
+	memset(&rec->times, 0, sizeof(rec->times));
+}
+
 /* Stores the value of field f (len bytes) into rec. */
 static inline void
 apply_field(const struct fs_template_field *f, const uint8_t *value, size_t len,
@@ -1130,7 +1167,11 @@ fs_template_decode_record(const struct fs_template *tpl, struct fs_cursor *cur,
 		for (uint16_t i = 0; i < tpl->field_count; i++) {
 			const struct fs_template_field *f = &tpl->fields[i];
 
-			apply_field(f, p, f->length, rec);
+			if (f->plan.op != FS_FOP_GENERIC)
+				fs_field_apply_planned(&rec->flow, &rec->times, &f->plan,
+						       (enum fs_field_target)f->target, p, f->length);
+			else
+				apply_field(f, p, f->length, rec);
 			p += f->length;
 		}
 		return 0;

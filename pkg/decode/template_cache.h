@@ -69,6 +69,8 @@ struct fs_template_field {
 	uint32_t pen;     /* enterprise number, 0 for IANA elements */
 	uint8_t target;   /* enum fs_field_target; FS_FT_NONE when skipped */
 	uint8_t reverse;  /* 1: the value belongs to the reverse flow (RFC 5103) */
+	/* Store of a fixed-length forward element; FS_FOP_GENERIC for the others. */
+	struct fs_field_plan plan;
 };
 
 /* A learned template.  Owned by the cache; valid until the next learn or withdraw. */
@@ -80,6 +82,7 @@ struct fs_template {
 	uint32_t min_record_len;  /* fixed lengths plus 1 byte per variable-length field */
 	bool has_reverse;         /* some field is a reverse element (biflow) */
 	bool has_varlen;          /* some field has a variable length (IPFIX 65535) */
+	bool has_extras;          /* some field is an enterprise element or a datalink frame */
 
 	/* private to the cache */
 	struct fs_template *hash_next;
@@ -319,6 +322,18 @@ struct fs_record {
  * instructions per NetFlow v9 flow (callgrind).
  */
 void fs_record_clear(struct fs_record *rec, const struct fs_template *tpl);
+
+/*
+ * Clears what the decoder wrote into rec for the previous record of tpl,
+ * where fs_record_clear() cleared rec before the first record of the set.
+ * Templates with reverse elements, enterprise elements or a datalink frame
+ * get fs_record_clear().  For the others, only the members of struct fs_flow
+ * before src_country, sampling_source, the firewall and NAT members and the
+ * deferred values are cleared.  That is about 360 of the 2,024 bytes of
+ * fs_record_clear(), which cost 274 instructions per NetFlow v9 flow
+ * (callgrind).
+ */
+void fs_record_reset(struct fs_record *rec, const struct fs_template *tpl);
 
 /*
  * Reads one record laid out by tpl from cur into rec.  Fields are applied in
