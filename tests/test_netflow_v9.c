@@ -170,30 +170,30 @@ test_v9_template_then_data(void **state)
 
 /* Template 300: src IPv4, flowDirection, vlanId, source MAC, TCP flags. */
 static void
-put_template_300(struct packet *p)
+put_template_300(struct fs_test_packet *p)
 {
 	size_t set = begin_set(p, 0);
 
-	put16(p, 300);
-	put16(p, 5);
-	put16(p, 8);  put16(p, 4);
-	put16(p, 61); put16(p, 1);
-	put16(p, 58); put16(p, 2);
-	put16(p, 56); put16(p, 6);
-	put16(p, 6);  put16(p, 1);
+	fs_test_append16(p, 300);
+	fs_test_append16(p, 5);
+	fs_test_append16(p, 8);  fs_test_append16(p, 4);
+	fs_test_append16(p, 61); fs_test_append16(p, 1);
+	fs_test_append16(p, 58); fs_test_append16(p, 2);
+	fs_test_append16(p, 56); fs_test_append16(p, 6);
+	fs_test_append16(p, 6);  fs_test_append16(p, 1);
 	end_set(p, set);
 }
 
 static void
-put_record_300(struct packet *p, uint8_t n, uint8_t direction, uint16_t vlan, uint8_t flags)
+put_record_300(struct fs_test_packet *p, uint8_t n, uint8_t direction, uint16_t vlan, uint8_t flags)
 {
-	put32(p, 0x0a000000u | n);
-	put8(p, direction);
-	put16(p, vlan);
+	fs_test_append32(p, 0x0a000000u | n);
+	fs_test_append8(p, direction);
+	fs_test_append16(p, vlan);
 	for (int i = 0; i < 5; i++)
-		put8(p, 0x02);
-	put8(p, n);
-	put8(p, flags);
+		fs_test_append8(p, 0x02);
+	fs_test_append8(p, n);
+	fs_test_append8(p, flags);
 }
 
 /*
@@ -205,9 +205,9 @@ test_v9_record_after_first_starts_clean(void **state)
 {
 	struct fs_decoder *both_dec = fs_decoder_new(NULL);
 	struct fs_decoder *alone_dec = fs_decoder_new(NULL);
-	struct collected both = { .count = 0 };
-	struct collected alone = { .count = 0 };
-	struct packet p = { .len = 0 };
+	struct fs_test_flows both = { .count = 0 };
+	struct fs_test_flows alone = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
 	size_t set;
 
 	(void)state;
