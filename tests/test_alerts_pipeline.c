@@ -37,6 +37,7 @@
 #include "support/broker.h"
 #include "support/ingest_harness.h"
 #include "support/process.h"
+#include "support/text_file.h"
 #include "support/redis_server.h"
 #include "support/wire.h"
 
@@ -258,8 +259,16 @@ setup_pipeline(void **state, bool unix_socket)
 	p->consumer = fs_consumer_new(p->broker.bootstrap, "fstest-alerts-reader", &topic, 1, NULL, err,
 				      sizeof(err));
 	assert_non_null(p->consumer);
-	/* Gives ingest time to bind and report time to join its group. */
-	usleep(1500000);
+	/*
+	 * The first datagram is sent once ingest has bound its sockets.  Report
+	 * and the alert reader start from the earliest offsets of their new
+	 * groups, so joining late loses nothing.
+	 */
+	snprintf(log_path, sizeof(log_path), "%s/ingest.log", p->dir);
+	if (!fs_test_wait_file_contains(log_path, "listening on UDP", 30000)) {
+		fs_test_print_file(log_path);
+		fail_msg("ingest did not start listening");
+	}
 	*state = p;
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "support/broker.h"
 #include "support/ingest_harness.h"
 #include "support/process.h"
+#include "support/text_file.h"
 #include "support/topic_reader.h"
 #include "support/redis_server.h"
 #include "support/wire.h"
@@ -288,8 +289,12 @@ setup(void **state)
 	snprintf(log_path, sizeof(log_path), "%s/report.log", p->dir);
 	p->report = fs_test_spawn("flowsift-report", report_argv, env, log_path);
 	assert_true(p->ingest > 0 && p->enrich > 0 && p->report > 0);
-	/* Gives ingest time to bind before the first datagram is sent. */
-	usleep(700000);
+	/* The first datagram is sent once ingest has bound its sockets. */
+	snprintf(log_path, sizeof(log_path), "%s/ingest.log", p->dir);
+	if (!fs_test_wait_file_contains(log_path, "listening on UDP", 30000)) {
+		fs_test_print_file(log_path);
+		fail_msg("ingest did not start listening");
+	}
 	*state = p;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 fs_test_write_file(const char *path, const char *text)
@@ -58,4 +59,16 @@ fs_test_file_contains(const char *path, const char *text)
 	found = strstr(content, text) != NULL;
 	free(content);
 	return found;
+}
+
+bool
+fs_test_wait_file_contains(const char *path, const char *text, int timeout_ms)
+{
+	for (int waited = 0;; waited += 100) {
+		if (fs_test_file_contains(path, text))
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(100 * 1000);
+	}
 }

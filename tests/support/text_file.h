@@ -19,4 +19,10 @@ void fs_test_write_file(const char *path, const char *text);
 /* Returns true when the file at path contains text anywhere, also across lines. */
 bool fs_test_file_contains(const char *path, const char *text);
 
+/*
+ * Waits up to timeout_ms for the file at path (a program's log) to contain
+ * text, checking every 100 ms.  Returns true when it does.
+ */
+bool fs_test_wait_file_contains(const char *path, const char *text, int timeout_ms);
+
 #endif
