@@ -17,31 +17,17 @@
 #include "core/flow.h"
 #include "core/result.h"
 #include "detect/detect.h"
+#include "support/alert_collector.h"
 #include "support/redis_server.h"
 
 #define BASE_MS (INT64_C(1699999200) * 1000)
-#define MAX_ALERTS 16
-
-struct collected {
-	size_t n;
-	struct fs_alert alerts[MAX_ALERTS];
-};
 
 struct fixture {
 	struct fs_test_redis server;
 	redisContext *ctx;
 	struct fs_detect_settings settings;
-	struct collected c;
+	struct fs_test_alerts c;
 };
-
-static void
-collect(const struct fs_alert *alert, void *opaque)
-{
-	struct collected *c = opaque;
-
-	assert_true(c->n < MAX_ALERTS);
-	c->alerts[c->n++] = *alert;
-}
 
 /* Adds count SYN flows from src to 172.17.x.y on port 445, from index first. */
 static void
@@ -116,7 +102,7 @@ static void
 raise_update_clear(void **state)
 {
 	struct fixture *f = *state;
-	struct fs_detect *det = fs_detect_new(&f->settings, collect, &f->c);
+	struct fs_detect *det = fs_detect_new(&f->settings, fs_test_alerts_collect, &f->c);
 	struct fs_alert again;
 	redisReply *r;
 
@@ -178,7 +164,7 @@ static void
 restart_does_not_raise_twice(void **state)
 {
 	struct fixture *f = *state;
-	struct fs_detect *det = fs_detect_new(&f->settings, collect, &f->c);
+	struct fs_detect *det = fs_detect_new(&f->settings, fs_test_alerts_collect, &f->c);
 
 	assert_non_null(det);
 	add_fanout(det, "10.1.66.6", 0, 150);
@@ -186,7 +172,7 @@ restart_does_not_raise_twice(void **state)
 	assert_int_equal(f->c.n, 1);
 	fs_detect_free(det);
 
-	det = fs_detect_new(&f->settings, collect, &f->c);
+	det = fs_detect_new(&f->settings, fs_test_alerts_collect, &f->c);
 	assert_non_null(det);
 	/* The same flows consumed again after the restart, then new ones. */
 	add_fanout(det, "10.1.66.6", 0, 150);
@@ -202,7 +188,7 @@ static void
 redis_outage_keeps_table(void **state)
 {
 	struct fixture *f = *state;
-	struct fs_detect *det = fs_detect_new(&f->settings, collect, &f->c);
+	struct fs_detect *det = fs_detect_new(&f->settings, fs_test_alerts_collect, &f->c);
 	struct fs_detect_stats st;
 
 	assert_non_null(det);

@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "detect/detect.h"
 #include "filter/filter.h"
+#include "support/alert_collector.h"
 #include "support/redis_commands.h"
 #include "support/redis_server.h"
 #include "support/tcp_flow.h"
@@ -24,24 +25,9 @@
 /* A Unix time divisible by 60, so it starts a bucket of every window used here. */
 #define BASE_S INT64_C(1699999200)
 #define BASE_MS (BASE_S * 1000)
-#define MAX_ALERTS 64
 
 static struct fs_test_redis server;
 static redisContext *ctx;
-
-struct collected {
-	size_t n;
-	struct fs_alert alerts[MAX_ALERTS];
-};
-
-static void
-collect(const struct fs_alert *alert, void *opaque)
-{
-	struct collected *c = opaque;
-
-	assert_true(c->n < MAX_ALERTS);
-	c->alerts[c->n++] = *alert;
-}
 
 /*
  * Adds count SYN flows from src to distinct 172.17.x.y addresses, starting
@@ -79,12 +65,12 @@ fanout_only(struct fs_detect_settings *s)
 }
 
 static struct fs_detect *
-new_detector(const struct fs_detect_settings *s, struct collected *c)
+new_detector(const struct fs_detect_settings *s, struct fs_test_alerts *c)
 {
 	struct fs_detect *det;
 
 	memset(c, 0, sizeof(*c));
-	det = fs_detect_new(s, collect, c);
+	det = fs_detect_new(s, fs_test_alerts_collect, c);
 	assert_non_null(det);
 	return det;
 }
@@ -96,7 +82,7 @@ new_detector(const struct fs_detect_settings *s, struct collected *c)
  * alert for the checks that differ by rule.
  */
 static const struct fs_alert *
-cross_threshold(struct fs_detect *det, const struct collected *c, struct fs_flow last,
+cross_threshold(struct fs_detect *det, const struct fs_test_alerts *c, struct fs_flow last,
 		int64_t at_ms, int rule, uint64_t observed)
 {
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
@@ -138,7 +124,7 @@ static void
 fanout_just_under_threshold(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 
 	(void)state;
@@ -154,7 +140,7 @@ static void
 fanout_at_threshold_raises_one_alert(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	char subject[FS_ADDR_STRLEN];
 
@@ -190,7 +176,7 @@ static void
 fanout_counts_each_port_alone(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 
 	(void)state;
@@ -209,7 +195,7 @@ static void
 fanout_window_last_bucket_counts(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 
 	(void)state;
@@ -230,7 +216,7 @@ static void
 fanout_window_edge_drops_old_bucket(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 
 	(void)state;
@@ -248,7 +234,7 @@ static void
 fanout_allowlisted_source_is_ignored(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	struct fs_detect_stats st;
 	char err[128];
@@ -270,7 +256,7 @@ static void
 fanout_allowlist_filter(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	struct fs_detect_stats st;
 	struct fs_filter_error ferr;
@@ -298,7 +284,7 @@ static void
 syn_scan_threshold_edges(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	const struct fs_alert *alert;
 
@@ -330,7 +316,7 @@ static void
 port_scan_threshold_edges(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	const struct fs_alert *alert;
 	char peer[FS_ADDR_STRLEN];
@@ -365,7 +351,7 @@ static void
 smtp_from_non_mail_server(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	const struct fs_alert *alert;
 	char err[128];
@@ -402,7 +388,7 @@ static void
 smtp_off_without_mail_servers(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 
 	(void)state;
@@ -425,7 +411,7 @@ static void
 volume_both_directions(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	char subject[FS_ADDR_STRLEN];
 
@@ -465,7 +451,7 @@ static void
 fanin_threshold_edges(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	const struct fs_alert *alert;
 
@@ -520,7 +506,7 @@ static void
 full_table_rejects_whole_flow(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 
 	(void)state;
@@ -547,7 +533,7 @@ static void
 commands_per_thousand_flows(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c;
+	struct fs_test_alerts c;
 	struct fs_detect *det;
 	struct fs_detect_stats st;
 	double per_thousand;

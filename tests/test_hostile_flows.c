@@ -23,30 +23,16 @@
 #include "core/flow.h"
 #include "detect/detect.h"
 #include "redis/topn.h"
+#include "support/alert_collector.h"
 #include "support/redis_commands.h"
 #include "support/redis_server.h"
 #include "support/tcp_flow.h"
 
 /* A Unix time divisible by 60, so it starts a bucket of every window used here. */
 #define BASE_S INT64_C(1699999200)
-#define MAX_ALERTS 16
 
 static struct fs_test_redis server;
 static redisContext *ctx;
-
-struct collected {
-	size_t n;
-	struct fs_alert alerts[MAX_ALERTS];
-};
-
-static void
-collect(const struct fs_alert *alert, void *opaque)
-{
-	struct collected *c = opaque;
-
-	assert_true(c->n < MAX_ALERTS);
-	c->alerts[c->n++] = *alert;
-}
 
 static int
 group_setup(void **state)
@@ -119,13 +105,13 @@ static void
 detect_volume_alert_with_huge_bytes(void **state)
 {
 	struct fs_detect_settings s;
-	struct collected c = { 0 };
+	struct fs_test_alerts c = { 0 };
 	struct fs_detect *det;
 	char subject[FS_ADDR_STRLEN];
 
 	(void)state;
 	volume_src_only(&s);
-	det = fs_detect_new(&s, collect, &c);
+	det = fs_detect_new(&s, fs_test_alerts_collect, &c);
 	assert_non_null(det);
 
 	struct fs_flow huge = fs_test_tcp_flow("10.9.9.1", "10.9.9.2", 443, 0x18, UINT64_MAX, 1);
@@ -156,13 +142,13 @@ odd_sources_raise_nothing(void **state)
 					   "ff02::1" };
 	struct fs_detect_settings s;
 	struct fs_detect_stats stats;
-	struct collected c = { 0 };
+	struct fs_test_alerts c = { 0 };
 	struct fs_detect *det;
 	char subject[FS_ADDR_STRLEN];
 
 	(void)state;
 	volume_src_only(&s);
-	det = fs_detect_new(&s, collect, &c);
+	det = fs_detect_new(&s, fs_test_alerts_collect, &c);
 	assert_non_null(det);
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		struct fs_flow flow = fs_test_tcp_flow(odd[i], strchr(odd[i], ':') ? "2001:db8::1"
@@ -187,13 +173,13 @@ alert_events_limited_per_minute(void **state)
 {
 	struct fs_detect_settings s;
 	struct fs_detect_stats stats;
-	struct collected c = { 0 };
+	struct fs_test_alerts c = { 0 };
 	struct fs_detect *det;
 
 	(void)state;
 	volume_src_only(&s);
 	s.max_alerts_per_minute = 3;
-	det = fs_detect_new(&s, collect, &c);
+	det = fs_detect_new(&s, fs_test_alerts_collect, &c);
 	assert_non_null(det);
 	for (int i = 1; i <= 5; i++) {
 		char src[32];
