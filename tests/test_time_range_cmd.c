@@ -233,6 +233,22 @@ report_folder_range(void **state)
 	assert_int_equal(f->status, 0);
 	assert_string_equal(f->out, "src_addr,bytes,packets,flows\n\"10.1.0.1\",100,1,1\n"
 				    "\"10.1.0.4\",100,1,1\n");
+
+	/* The same range with a space, milliseconds, and print's forms: a date alone and "now". */
+	snprintf(args, sizeof(args), "report src --format csv --from '2023-11-14 22:13:20' "
+		 "--to 2023-11-14T22:14:00.000Z %s", f->archive);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->out, "src_addr,bytes,packets,flows\n\"10.1.0.1\",100,1,1\n"
+				    "\"10.1.0.4\",100,1,1\n");
+	snprintf(args, sizeof(args), "report src --format csv --from 2023-11-14 --to now %s",
+		 f->archive);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->out, "\"10.1.0.1\",100,1,1\n"));
+	snprintf(args, sizeof(args), "report src --from 2023-11-14T22:13:20.5Z %s", f->archive);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 2);
 }
 
 /* graph draws the range of --from and --to from files. */

@@ -134,7 +134,12 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 	const char *end;
 	char *num_end;
 	long long v;
+	int frac_ms = 0;
 
+	if (strcmp(text, "now") == 0) {
+		*ms = now_s * 1000;
+		return 0;
+	}
 	if (text[0] == '-') {
 		v = strtoll(text + 1, &num_end, 10);
 		if (num_end == text + 1 || v < 0 || num_end[0] == '\0' || num_end[1] != '\0')
@@ -162,12 +167,24 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 		*ms = (int64_t)v * 1000;
 		return 0;
 	}
-	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		end = strptime(text, "%Y-%m-%dT%H:%M", &tm);
+	/* A date alone, or a date and a time after 'T' or a space, to the second or the millisecond. */
+	end = strptime(text, "%Y-%m-%d", &tm);
+	if (end && (*end == 'T' || *end == ' ')) {
+		const char *clock = end + 1;
+
+		end = strptime(clock, "%H:%M:%S", &tm);
+		if (!end)
+			end = strptime(clock, "%H:%M", &tm);
+		if (end && *end == '.') {
+			if (strspn(end + 1, "0123456789") != 3)
+				return -1;
+			frac_ms = (end[1] - '0') * 100 + (end[2] - '0') * 10 + (end[3] - '0');
+			end += 4;
+		}
+	}
 	if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
 		return -1;
-	*ms = (int64_t)timegm(&tm) * 1000;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac_ms;
 	return 0;
 }
 

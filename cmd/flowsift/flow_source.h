@@ -60,9 +60,10 @@ int flow_source_read(const struct flow_source_options *opt, int nfiles, char **f
 		     flow_source_fn fn, void *opaque, struct flow_source_stats *stats);
 
 /*
- * Parses TIME as Unix seconds, an ISO 8601 UTC time (2026-01-31T12:00:00Z
- * or without seconds) or an age before now_s (-15m, -2h, -1d, -30s), and
- * stores Unix milliseconds in *ms.  Returns 0, or -1 for invalid text.
+ * Parses TIME as "now" (now_s), Unix seconds, a UTC date or date and time
+ * (2026-01-31, 2026-01-31T12:00, 2026-01-31 12:00:00.250Z) or an age before
+ * now_s (-15m, -2h, -1d, -30s), and stores Unix milliseconds in *ms.
+ * Returns 0, or -1 for invalid text.
  */
 int flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms);
 

@@ -33,6 +33,7 @@
 #include "decode/decoder.h"
 #include "filter/filter.h"
 #include "flow_scale.h"
+#include "flow_source.h"
 #include "kafka/topic_range.h"
 #include "time_range.h"
 #include "topic_records.h"
@@ -137,69 +138,6 @@ print_help(void)
 		"\n"
 		"Exit status: 0 when every input was read, 1 when an input cannot be read,\n"
 		"2 on a usage error or an invalid filter.\n");
-}
-
-/* Parses TIME as --from and --to accept it; returns 0 or -1. */
-static int
-parse_time(const char *text, int64_t *out_ms)
-{
-	struct timespec now;
-	int y, mo, d, h = 0, mi = 0, s = 0, ms = 0, n = 0;
-	char *end;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (strcmp(text, "now") == 0) {
-		*out_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-		return 0;
-	}
-	if (text[0] == '-') {
-		long long value = strtoll(text + 1, &end, 10);
-		int64_t unit;
-
-		if (end == text + 1 || value < 0 || end[0] == '\0' || end[1] != '\0')
-			return -1;
-		switch (*end) {
-		case 's': unit = 1000; break;
-		case 'm': unit = 60 * 1000; break;
-		case 'h': unit = 3600 * 1000; break;
-		case 'd': unit = 86400 * 1000; break;
-		default: return -1;
-		}
-		*out_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - value * unit;
-		return 0;
-	}
-	if (strspn(text, "0123456789") == strlen(text) && text[0] != '\0') {
-		*out_ms = strtoll(text, NULL, 10) * 1000;
-		return 0;
-	}
-	if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-		return -1;
-	text += n;
-	if (*text == 'T' || *text == ' ') {
-		int k = 0;
-
-		if (sscanf(text + 1, "%2d:%2d%n", &h, &mi, &k) != 2)
-			return -1;
-		text += 1 + k;
-		if (*text == ':') {
-			if (sscanf(text + 1, "%2d%n", &s, &k) != 1)
-				return -1;
-			text += 1 + k;
-			if (*text == '.') {
-				if (sscanf(text + 1, "%3d%n", &ms, &k) != 1 || k != 3)
-					return -1;
-				text += 1 + k;
-			}
-		}
-	}
-	if (*text == 'Z')
-		text++;
-	if (*text != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-		return -1;
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			 .tm_hour = h, .tm_min = mi, .tm_sec = s };
-	*out_ms = (int64_t)timegm(&tm) * 1000 + ms;
-	return 0;
 }
 
 static void
@@ -532,12 +470,12 @@ parse_args(int argc, char **argv, struct print_args *a)
 		fprintf(stderr, "flowsift print: --offset needs --topic\n");
 		goto usage_error;
 	}
-	if (a->from != NULL && parse_time(a->from, &a->range.from_ms) < 0) {
+	if (a->from != NULL && flow_source_parse_time(a->from, (int64_t)time(NULL), &a->range.from_ms) < 0) {
 		fprintf(stderr, "flowsift print: invalid time '%s' for --from; use "
 			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", a->from);
 		goto usage_error;
 	}
-	if (a->to != NULL && parse_time(a->to, &a->range.to_ms) < 0) {
+	if (a->to != NULL && flow_source_parse_time(a->to, (int64_t)time(NULL), &a->range.to_ms) < 0) {
 		fprintf(stderr, "flowsift print: invalid time '%s' for --to; use "
 			"2024-01-02T13:00:00Z, Unix seconds or -15m\n", a->to);
 		goto usage_error;
