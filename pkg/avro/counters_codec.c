@@ -3,7 +3,6 @@
 
 #include <avro.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
+#include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -112,19 +112,6 @@ struct cursor {
 
 static struct fs_ratelimit avro_failure_limit = FS_RATELIMIT_INIT(60, 5);
 
-static int
-set_error(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* ---- schema check ---- */
 
 static bool
@@ -164,46 +151,46 @@ static int
 check_schema(avro_schema_t schema, char *err, size_t err_len)
 {
 	if (!is_avro_record(schema) || strcmp(avro_schema_name(schema), "Counters") != 0)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "counters schema: top-level type is not the record Counters");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "counters schema: top-level type is not the record Counters");
 	if (avro_schema_record_size(schema) != FIELD_COUNT + 2)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "counters schema: has %zu fields, the codec maps %zu",
-				 avro_schema_record_size(schema), FIELD_COUNT + 2);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "counters schema: has %zu fields, the codec maps %zu",
+			       avro_schema_record_size(schema), FIELD_COUNT + 2);
 
 	for (size_t i = 0; i < FIELD_COUNT; i++) {
 		const struct field_desc *desc = &counters_fields[i];
 		avro_schema_t type = avro_schema_record_field_get_by_index(schema, (int)i);
 
 		if (strcmp(avro_schema_record_field_name(schema, (int)i), desc->name) != 0)
-			return set_error(err, err_len, FS_ERR_INVALID,
-					 "counters schema: field %zu is not '%s'", i, desc->name);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "counters schema: field %zu is not '%s'", i, desc->name);
 		if (desc->group != 0) {
 			if (!is_avro_union(type) || avro_schema_union_size(type) != 2 ||
 			    !is_avro_null(avro_schema_union_branch(type, 0)))
-				return set_error(err, err_len, FS_ERR_INVALID,
-						 "counters schema: optional field '%s' is not [\"null\", T]",
-						 desc->name);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "counters schema: optional field '%s' is not [\"null\", T]",
+					       desc->name);
 			type = avro_schema_union_branch(type, 1);
 		}
 		if (!scalar_type_matches(desc->kind, type))
-			return set_error(err, err_len, FS_ERR_INVALID,
-					 "counters schema: field '%s' has an unexpected type",
-					 desc->name);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "counters schema: field '%s' has an unexpected type",
+				       desc->name);
 	}
 	if (strcmp(avro_schema_record_field_name(schema, OTHER_RECORDS_INDEX),
 		   OTHER_RECORDS_FIELD) != 0 ||
 	    !other_records_type_matches(
 		    avro_schema_record_field_get_by_index(schema, OTHER_RECORDS_INDEX)))
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "counters schema: field '%s' is missing or has an unexpected type",
-				 OTHER_RECORDS_FIELD);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "counters schema: field '%s' is missing or has an unexpected type",
+			       OTHER_RECORDS_FIELD);
 	if (strcmp(avro_schema_record_field_name(schema, OTHER_RECORDS_INDEX + 1),
 		   OTHER_OMITTED_FIELD) != 0 ||
 	    !is_avro_int64(avro_schema_record_field_get_by_index(schema, OTHER_RECORDS_INDEX + 1)))
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "counters schema: field '%s' is missing or not a long",
-				 OTHER_OMITTED_FIELD);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "counters schema: field '%s' is missing or not a long",
+			       OTHER_OMITTED_FIELD);
 	return 0;
 }
 
@@ -218,20 +205,20 @@ fs_counters_codec_new(char *err, size_t err_len)
 	const char *text;
 
 	if (embedded == NULL) {
-		set_error(err, err_len, 0, "no embedded schema named %s", SCHEMA_FILE);
+		fs_fail(err, err_len, 0, "no embedded schema named %s", SCHEMA_FILE);
 		return NULL;
 	}
 	text = embedded->text;
 	codec = calloc(1, sizeof(*codec));
 	if (codec == NULL) {
-		set_error(err, err_len, 0, "out of memory");
+		fs_fail(err, err_len, 0, "out of memory");
 		return NULL;
 	}
 	if (fs_avro_fingerprint(text, strlen(text), &codec->fingerprint, err, err_len) != 0)
 		goto fail;
 	if (avro_schema_from_json_length(text, strlen(text), &codec->schema) != 0) {
-		set_error(err, err_len, 0, "counters schema rejected by avro-c: %s",
-			  avro_strerror());
+		fs_fail(err, err_len, 0, "counters schema rejected by avro-c: %s",
+			avro_strerror());
 		goto fail;
 	}
 	if (check_schema(codec->schema, err, err_len) != 0)
@@ -239,12 +226,12 @@ fs_counters_codec_new(char *err, size_t err_len)
 	codec->value_class = avro_generic_class_from_schema(codec->schema);
 	if (codec->value_class == NULL ||
 	    avro_generic_value_new(codec->value_class, &codec->value) != 0) {
-		set_error(err, err_len, 0, "cannot create an avro-c value: %s", avro_strerror());
+		fs_fail(err, err_len, 0, "cannot create an avro-c value: %s", avro_strerror());
 		goto fail;
 	}
 	codec->writer = avro_writer_memory(empty, 0);
 	if (codec->writer == NULL) {
-		set_error(err, err_len, 0, "cannot create an avro-c memory writer");
+		fs_fail(err, err_len, 0, "cannot create an avro-c memory writer");
 		goto fail;
 	}
 	return codec;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "avro/binary_writer.h"
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
+#include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -196,19 +196,6 @@ struct cursor {
 
 static struct fs_ratelimit avro_failure_limit = FS_RATELIMIT_INIT(60, 5);
 
-static int
-set_error(char *err, size_t err_len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && err_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* ---- schema checks ---- */
 
 static const char *const *current_symbols(enum enum_slot slot, int *count);
@@ -317,12 +304,12 @@ static int
 check_current_schema(avro_schema_t schema, char *err, size_t err_len)
 {
 	if (!is_avro_record(schema) || strcmp(avro_schema_name(schema), "Flow") != 0)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "flow schema: top-level type is not the record Flow");
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "flow schema: top-level type is not the record Flow");
 	if (avro_schema_record_size(schema) != FIELD_COUNT)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "flow schema: has %zu fields, the codec maps %zu",
-				 avro_schema_record_size(schema), FIELD_COUNT);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "flow schema: has %zu fields, the codec maps %zu",
+			       avro_schema_record_size(schema), FIELD_COUNT);
 
 	for (size_t i = 0; i < FIELD_COUNT; i++) {
 		const struct field_desc *desc = &flow_fields[i];
@@ -330,19 +317,19 @@ check_current_schema(avro_schema_t schema, char *err, size_t err_len)
 
 		type = record_field_type(schema, desc->name);
 		if (type == NULL)
-			return set_error(err, err_len, FS_ERR_INVALID,
-					 "flow schema: field '%s' is missing", desc->name);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "flow schema: field '%s' is missing", desc->name);
 		if (desc->bit != 0) {
 			if (!is_avro_union(type) || avro_schema_union_size(type) != 2 ||
 			    !is_avro_null(avro_schema_union_branch(type, 0)))
-				return set_error(err, err_len, FS_ERR_INVALID,
-						 "flow schema: optional field '%s' is not [\"null\", T]",
-						 desc->name);
+				return fs_fail(err, err_len, FS_ERR_INVALID,
+					       "flow schema: optional field '%s' is not [\"null\", T]",
+					       desc->name);
 			type = avro_schema_union_branch(type, 1);
 		}
 		if (!field_type_matches(desc, type))
-			return set_error(err, err_len, FS_ERR_INVALID,
-					 "flow schema: field '%s' has an unexpected type", desc->name);
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "flow schema: field '%s' has an unexpected type", desc->name);
 	}
 	return 0;
 }
@@ -378,9 +365,9 @@ build_reader_schema(const struct fs_flow_codec *codec, avro_schema_t writer,
 			continue;
 		}
 		if (!json_is_null(def)) {
-			rc = set_error(err, err_len, FS_ERR_INVALID,
-				       "writer schema lacks field '%s', which has no null default",
-				       name);
+			rc = fs_fail(err, err_len, FS_ERR_INVALID,
+				     "writer schema lacks field '%s', which has no null default",
+				     name);
 			goto out;
 		}
 		json_array_remove(fields, i);
@@ -392,12 +379,12 @@ build_reader_schema(const struct fs_flow_codec *codec, avro_schema_t writer,
 		goto out;
 	}
 	if (avro_schema_from_json_length(text, strlen(text), reader) != 0)
-		rc = set_error(err, err_len, FS_ERR_SYSTEM,
-			       "reader schema rejected by avro-c: %s", avro_strerror());
+		rc = fs_fail(err, err_len, FS_ERR_SYSTEM,
+			     "reader schema rejected by avro-c: %s", avro_strerror());
 
 out:
 	if (rc == FS_ERR_SYSTEM && err != NULL && err_len > 0 && err[0] == '\0')
-		set_error(err, err_len, rc, "out of memory building the reader schema");
+		fs_fail(err, err_len, rc, "out of memory building the reader schema");
 	free(text);
 	json_decref(copy);
 	return rc;
@@ -465,13 +452,13 @@ build_enum_map(struct enum_map *map, avro_schema_t writer, const char *name,
 		type = found;
 	}
 	if (!is_avro_enum(type))
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "writer schema field '%s' is not an enum", name);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "writer schema field '%s' is not an enum", name);
 	map->count = avro_schema_enum_number_of_symbols(type);
 	if (map->count > MAX_ENUM_SYMBOLS)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "writer schema enum '%s' has %d symbols, more than %d",
-				 name, map->count, MAX_ENUM_SYMBOLS);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "writer schema enum '%s' has %d symbols, more than %d",
+			       name, map->count, MAX_ENUM_SYMBOLS);
 
 	symbols = current_symbols(slot, &symbol_count);
 	for (int i = 0; i < map->count; i++) {
@@ -520,21 +507,21 @@ version_init(struct schema_version *v, avro_schema_t writer, avro_schema_t reade
 
 	v->reader_class = avro_generic_class_from_schema(reader);
 	if (v->reader_class == NULL || avro_generic_value_new(v->reader_class, &v->value) != 0) {
-		set_error(err, err_len, rc, "cannot create an avro-c value: %s", avro_strerror());
+		fs_fail(err, err_len, rc, "cannot create an avro-c value: %s", avro_strerror());
 		goto fail;
 	}
 
 	if (writer != reader) {
 		v->resolver = avro_resolved_writer_new(writer, reader);
 		if (v->resolver == NULL) {
-			rc = set_error(err, err_len, FS_ERR_INVALID,
-				       "current schema cannot read the writer schema: %s",
-				       avro_strerror());
+			rc = fs_fail(err, err_len, FS_ERR_INVALID,
+				     "current schema cannot read the writer schema: %s",
+				     avro_strerror());
 			goto fail;
 		}
 		if (avro_resolved_writer_new_value(v->resolver, &v->resolved) != 0) {
-			set_error(err, err_len, rc, "cannot create a resolved value: %s",
-				  avro_strerror());
+			fs_fail(err, err_len, rc, "cannot create a resolved value: %s",
+				avro_strerror());
 			goto fail;
 		}
 		avro_resolved_writer_set_dest(&v->resolved, &v->value);
@@ -588,16 +575,16 @@ fs_flow_codec_add_schema(struct fs_flow_codec *codec, const char *json, size_t l
 	if (find_version(codec, fp) != NULL)
 		return 0;
 	if (codec->version_count == FS_FLOW_CODEC_MAX_VERSIONS)
-		return set_error(err, err_len, FS_ERR_FULL,
-				 "already %d flow schema versions registered",
-				 FS_FLOW_CODEC_MAX_VERSIONS);
+		return fs_fail(err, err_len, FS_ERR_FULL,
+			       "already %d flow schema versions registered",
+			       FS_FLOW_CODEC_MAX_VERSIONS);
 
 	if (avro_schema_from_json_length(json, len, &writer) != 0)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "writer schema rejected by avro-c: %s", avro_strerror());
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "writer schema rejected by avro-c: %s", avro_strerror());
 	if (!is_avro_record(writer) || strcmp(avro_schema_name(writer), "Flow") != 0) {
-		rc = set_error(err, err_len, FS_ERR_INVALID,
-			       "writer schema is not a record named Flow");
+		rc = fs_fail(err, err_len, FS_ERR_INVALID,
+			     "writer schema is not a record named Flow");
 		goto fail;
 	}
 	rc = build_reader_schema(codec, writer, &reader, err, err_len);
@@ -631,14 +618,14 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 
 	codec->schema_json = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (codec->schema_json == NULL)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "flow schema: invalid JSON at line %d: %s", jerr.line, jerr.text);
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "flow schema: invalid JSON at line %d: %s", jerr.line, jerr.text);
 	rc = fs_avro_fingerprint(text, strlen(text), &fp, err, err_len);
 	if (rc != 0)
 		return rc;
 	if (avro_schema_from_json_length(text, strlen(text), &schema) != 0)
-		return set_error(err, err_len, FS_ERR_INVALID,
-				 "flow schema rejected by avro-c: %s", avro_strerror());
+		return fs_fail(err, err_len, FS_ERR_INVALID,
+			       "flow schema rejected by avro-c: %s", avro_strerror());
 	rc = check_current_schema(schema, err, err_len);
 	if (rc != 0) {
 		avro_schema_decref(schema);
@@ -760,19 +747,19 @@ fs_flow_codec_new(char *err, size_t err_len)
 
 	current = fs_embedded_schema_find(WRITER_SCHEMA_FILE);
 	if (current == NULL) {
-		set_error(err, err_len, 0, "no embedded schema named %s", WRITER_SCHEMA_FILE);
+		fs_fail(err, err_len, 0, "no embedded schema named %s", WRITER_SCHEMA_FILE);
 		return NULL;
 	}
 
 	codec = calloc(1, sizeof(*codec));
 	if (codec == NULL) {
-		set_error(err, err_len, 0, "out of memory");
+		fs_fail(err, err_len, 0, "out of memory");
 		return NULL;
 	}
 	codec->writer = avro_writer_memory(empty, 0);
 	codec->reader = avro_reader_memory(empty, 0);
 	if (codec->writer == NULL || codec->reader == NULL) {
-		set_error(err, err_len, 0, "cannot create avro-c memory reader and writer");
+		fs_fail(err, err_len, 0, "cannot create avro-c memory reader and writer");
 		goto fail;
 	}
 	if (add_current_schema(codec, current->text, err, err_len) != 0)
@@ -787,7 +774,7 @@ fs_flow_codec_new(char *err, size_t err_len)
 			continue;
 		if (fs_flow_codec_add_schema(codec, s->text, strlen(s->text), NULL,
 					     reason, sizeof(reason)) != 0) {
-			set_error(err, err_len, 0, "%s: %s", s->name, reason);
+			fs_fail(err, err_len, 0, "%s: %s", s->name, reason);
 			goto fail;
 		}
 	}
