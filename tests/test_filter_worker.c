@@ -89,9 +89,9 @@ log_contains(const struct worker_test *t, const char *name, const char *text)
 }
 
 /*
- * Publishes text as the next version of the rules file the way the kubelet
- * updates a ConfigMap volume: the file is a symbolic link through ..data,
- * and ..data is renamed to point at a new folder that contains the new file.
+ * Publishes text as the next version of the rules file, as the kubelet
+ * updates a ConfigMap volume.  The file is a symbolic link through ..data,
+ * and ..data is renamed to point at a new folder with the new file.
  */
 static void
 publish_rules(struct worker_test *t, const char *text)

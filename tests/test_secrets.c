@@ -392,7 +392,7 @@ console_authenticates_with_file_password(void **state)
 	snprintf(log_path, sizeof(log_path), "%s/console.log", t->dir);
 	start_worker(t, "flowsift-console", log_path);
 	assert_int_equal(fs_test_wait_status(port, "/healthz", 200, WAIT_MS), 200);
-	/* Without AUTH, Redis answers NOAUTH and the API 502. */
+	/* Without AUTH, Redis replies NOAUTH and the API returns 502. */
 	assert_int_equal(fs_test_http_status(port, "/api/top"), 200);
 	assert_int_equal(stop_worker(t), 0);
 	assert_no_secret(log_path, REDIS_PASSWORD);

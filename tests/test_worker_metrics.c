@@ -194,7 +194,7 @@ wait_sample(const struct metrics_test *t, int worker, const char *sample, long l
 	return value;
 }
 
-/* Checks that every line of the worker's log is a JSON object, as log.format = json asks. */
+/* Checks that every line of the worker's log is a JSON object, as log.format = json requests. */
 static void
 check_json_log(const struct metrics_test *t, const char *name)
 {

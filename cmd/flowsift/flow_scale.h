@@ -57,7 +57,7 @@ const struct fs_flow *flow_scale_apply(struct flow_scale *s, const struct fs_flo
  * scaled and how many flows were scaled, already scaled by enrich or had
  * no known rate, for example "counters scaled by the sampling rate: 31
  * flows scaled, 0 already scaled, 0 without a rate (--no-scale shows
- * exported counters)".  A flow whose sampling_source is none counts as
+ * exported counters)".  A flow with sampling_source none counts as
  * without a rate, also when enrich wrote it.
  */
 void flow_scale_describe(const struct flow_scale *s, char *buf, size_t len);

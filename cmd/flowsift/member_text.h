@@ -4,7 +4,7 @@
  * the same way whether it was counted live in Redis or from flow files.
  *
  * Redis stores a conversation as "a>b", a protocol as its number and an AS
- * as its number; the commands show "a -> b", "tcp" (or the number when it
+ * as its number.  The commands show "a -> b", "tcp" (or the number when it
  * has no common name) and "AS64500".  Other keys pass unchanged.
  */
 #ifndef FS_CMD_MEMBER_TEXT_H

@@ -2,7 +2,7 @@
  * error_text.h - writes the reason of a failure into a caller's buffer.
  *
  * Functions in pkg/ that report why they failed take a buffer err of
- * err_len bytes and return a result code (core/result.h); fs_fail() does
+ * err_len bytes and return a result code (core/result.h).  fs_fail() does
  * both in one statement: `return fs_fail(err, err_len, FS_ERR_INVALID,
  * "line %u: ...", n);`.
  */

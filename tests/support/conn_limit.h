@@ -30,7 +30,7 @@ int fs_test_status_from(const char *source, uint16_t port, const char *path);
  * want, at most timeout_ms.  Returns the last status.  A server may give a
  * connection slot back a moment after it closed the connection (its cleanup
  * runs on a later turn of its event loop), so a test that expects a freed
- * slot asks more than once.
+ * slot sends its request more than once.
  */
 int fs_test_status_within(const char *source, uint16_t port, const char *path, int want,
 			  int timeout_ms);
