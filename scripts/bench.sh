@@ -11,9 +11,12 @@
 #                (direct reader and avro-c), enrich, filter, top-N
 #                aggregation, and top-N flushes into a private redis-server;
 #                median of runs
+#   1b. compress speed and ratio of lz4 and zstd at level 1 (lz4 -b1,
+#                zstd -b1) on the Avro messages of the v9 and IPFIX captures
 #   2. callgrind instructions per flow of decode, decode + encode (direct
 #                and avro-c) and Avro decode (direct and avro-c)
 #   3. e2e       UDP on loopback through the embedded broker: flowsift-ingest
+#                (the CPU of its librdkafka threads also on its own)
 #                and flowsift-report, then nfacctd (kafka plugin to the same
 #                broker), nfcapd, and nfcapd with LZ4-compressed files (-y),
 #                each fed the same capture at rising rates
@@ -30,8 +33,8 @@
 # BENCH_PORT (first UDP port, default 23055); BENCH_E2E_FORMATS (default
 # v9; any of v5 v9 ipfix); BENCH_RATES (flows/s tried in the e2e section);
 # BENCH_TRIAL_SECONDS (seconds of traffic per e2e trial); BENCH_COLLECTORS
-# (default flowsift nfacctd nfcapd nfcapd_lz4); BENCH_SECTIONS (default stage callgrind
-# e2e growth alloc); BENCH_PIPELINE_RATE (flows/s of the full pipeline trial).
+# (default flowsift nfacctd nfcapd nfcapd_lz4); BENCH_SECTIONS (default stage compress
+# callgrind e2e growth alloc); BENCH_PIPELINE_RATE (flows/s of the full pipeline trial).
 # Needs pmacct, nfdump, valgrind and redis-server (scripts/deps.sh).
 set -eu
 cd "$(dirname "$0")/.."
@@ -74,7 +77,7 @@ else
 fi
 e2e_formats=${BENCH_E2E_FORMATS:-v9}
 collectors=${BENCH_COLLECTORS:-flowsift nfacctd nfcapd nfcapd_lz4}
-sections=${BENCH_SECTIONS:-stage callgrind e2e growth alloc}
+sections=${BENCH_SECTIONS:-stage compress callgrind e2e growth alloc}
 
 want() {
 	case " $sections " in *" $1 "*) return 0 ;; esac
@@ -83,7 +86,7 @@ want() {
 growth_rate=100000
 pipeline_rate=${BENCH_PIPELINE_RATE:-20000}
 
-for tool in nfacctd nfcapd nfdump valgrind redis-server; do
+for tool in nfacctd nfcapd nfdump valgrind redis-server lz4 zstd; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "bench: $tool is missing; run scripts/deps.sh (make deps) first" >&2
 		exit 1
@@ -130,6 +133,23 @@ cpu_seconds() {
 	for pid in "$@"; do
 		t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
 		ticks=$((ticks + ${t:-0}))
+	done
+	awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# CPU seconds of the threads of process $1 whose name matches the shell
+# pattern $2, from /proc/PID/task/TID/stat.
+thread_cpu_seconds() {
+	ticks=0
+	for task in /proc/"$1"/task/*; do
+		comm=$(cat "$task/comm" 2>/dev/null) || continue
+		# shellcheck disable=SC2254
+		case $comm in
+		$2)
+			t=$(sed 's/.*) //' "$task/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+			ticks=$((ticks + ${t:-0}))
+			;;
+		esac
 	done
 	awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }'
 }
@@ -246,6 +266,33 @@ stage "topn-redis/v9" --stage topn-redis --redis "redis://127.0.0.1:$redis_port"
 	--flush-every 100k --min-flows "$redis_min" "$c"
 fi
 
+# ---- 1b. compression of the Avro output ----------------------------------------
+# librdkafka compresses each batch of messages with the LZ4 frame format at
+# LZ4's fastest level it accepts; lz4 -b1 times the same level on one core
+# over the messages of the v9 and IPFIX captures, written back to back as a
+# Kafka message carries them.  zstd -b1, the fastest level librdkafka accepts
+# for zstd, is timed for comparison.
+note "1b. compression of the Avro output (lz4 -b1, zstd -b1)"
+# Prints "ratio MB/s" from the last result line of lz4 -b or zstd -b.
+compress_speed() {
+	"$@" 2>&1 | tr '\r' '\n' | grep 'MB/s' | tail -n 1 |
+		sed 's/.*(x\{0,1\}\([0-9.]*\)), *\([0-9.]*\) MB\/s.*/\1 \2/'
+}
+want compress && for f in v9 ipfix; do
+	avro=$work/compress-$f.avro
+	line=$("$bench" stage --stage avro-decode --runs 1 --min-flows 1 --avro-out "$avro" \
+		"$work/captures/$f.pcap") || { echo "bench: cannot write $avro" >&2; continue; }
+	per_flow=$(kv avro_bytes_per_flow "$line")
+	for codec in lz4 zstd; do
+		result=$(compress_speed "$codec" -b1 -i3 "$avro")
+		ratio=${result% *}
+		speed=${result#* }
+		record "compress name=$codec/$f level=1 avro_bytes_per_flow=$per_flow ratio=${ratio:-n/a}" \
+			"mb_per_s=${speed:-n/a} cpu_s_per_mflow=$(awk -v b="$per_flow" -v s="${speed:-0}" \
+			'BEGIN { if (s > 0) printf "%.3f", b / s; else print "n/a" }')"
+	done
+done
+
 # ---- 2. instruction counts ----------------------------------------------------
 note "2. instructions per flow (callgrind, $callgrind_flows flows)"
 want callgrind && for f in v9 ipfix; do
@@ -353,6 +400,7 @@ trial_flowsift() {
 	wait_for "grep -q 'listening on' $log" "flowsift-ingest"
 	r0=$(report_flows)
 	c0=$(cpu_seconds "$ingest_pid")
+	k0=$(thread_cpu_seconds "$ingest_pid" 'rdk:*')
 	rc0=0
 	ec0=0
 	fc0=0
@@ -362,6 +410,7 @@ trial_flowsift() {
 	send_capture "$1" "$2" "$ingest_port"
 	sleep 2
 	c1=$(cpu_seconds "$ingest_pid")
+	k1=$(thread_cpu_seconds "$ingest_pid" 'rdk:*')
 	hwm=$(peak_rss_kb "$ingest_pid")
 	drops=$(udp_drops "$ingest_port")
 	stop_processes "$ingest_pid"
@@ -376,14 +425,17 @@ trial_flowsift() {
 		trial_loss=$((kdrops + failed))
 	fi
 	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
-	extra=""
+	# librdkafka's threads (rdk:*) compress and send; the others receive,
+	# decode and encode.
+	kcpu=$(awk -v a="$k0" -v b="$k1" 'BEGIN { printf "%.2f", b - a }')
+	extra="kafka_threads_cpu_s_per_mflow=$(per_million "$kcpu" "$sent_flows")"
 	if [ "${4:-}" = report ]; then
 		# The report worker gets the rest of the drain time to catch up.
 		sleep 3
 		r1=$(report_flows)
 		rc1=$(cpu_seconds "$report_pid")
 		rcpu=$(awk -v a="$rc0" -v b="$rc1" 'BEGIN { printf "%.2f", b - a }')
-		extra="report_flows=$((r1 - r0)) report_lag=$((sent_flows - (r1 - r0))) report_cpu_s=$rcpu"
+		extra="$extra report_flows=$((r1 - r0)) report_lag=$((sent_flows - (r1 - r0))) report_cpu_s=$rcpu"
 		extra="$extra report_cpu_s_per_mflow=$(per_million "$rcpu" "$((r1 - r0))")"
 		extra="$extra report_peak_rss_kb=$(peak_rss_kb "$report_pid")"
 		if [ -n "$enrich_pid" ]; then
@@ -527,13 +579,16 @@ summarize() {
 	$1 == "machine" { machine = machine " " substr($0, 9) }
 	$1 == "stage" { stages[++ns] = sprintf("| %s | %s | %s–%s | %s |", v("name"), fmt(v("median_rate")),
 		fmt(v("min_rate")), fmt(v("max_rate")), extra()) }
+	$1 == "compress" { cz[++ncz] = sprintf("| %s | %s | %s | %s | %s |", v("name"), v("avro_bytes_per_flow"),
+		v("ratio"), v("mb_per_s"), v("cpu_s_per_mflow")) }
 	$1 == "callgrind" { cg[++ncg] = sprintf("| %s | %s | %s |", v("name"), v("instructions_per_flow"), fmt(v("flows"))) }
 	$1 == "e2e" {
 		key = v("collector") SUBSEP v("case")
 		cpu[key] = v("cpu_s_per_mflow")
-		e2e[++ne] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", v("collector"), v("case"),
+		kafka_cpu = v("kafka_threads_cpu_s_per_mflow")
+		e2e[++ne] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", v("collector"), v("case"),
 			fmt(v("rate")), fmt(v("sent_rate")), fmt(v("sent")), v("loss"), v("cpu_s_per_mflow"),
-			sprintf("%.1f", v("peak_rss_kb") / 1024))
+			kafka_cpu, sprintf("%.1f", v("peak_rss_kb") / 1024))
 		if (v("report_flows") != "")
 			rep[++nr] = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f |", v("case"),
 				fmt(v("sent")), fmt(v("report_flows")), v("report_lag"), v("cpu_s_per_mflow"),
@@ -565,6 +620,14 @@ summarize() {
 		print "|---|---|---|---|"
 		for (i = 1; i <= ns; i++) print stages[i]
 		print ""
+		if (ncz > 0) {
+			print "## Compression of the Avro messages, one core (level 1)"
+			print ""
+			print "| codec/capture | Avro bytes per flow | ratio | MB/s | CPU s per million flows |"
+			print "|---|---|---|---|---|"
+			for (i = 1; i <= ncz; i++) print cz[i]
+			print ""
+		}
 		print "## Instructions per flow (callgrind)"
 		print ""
 		print "| stage/capture | instructions per flow | flows |"
@@ -573,8 +636,8 @@ summarize() {
 		print ""
 		print "## End to end over UDP on loopback"
 		print ""
-		print "| collector | case | offered rate | achieved rate | flows sent | flows lost | CPU s per million flows | peak RSS MB |"
-		print "|---|---|---|---|---|---|---|---|"
+		print "| collector | case | offered rate | achieved rate | flows sent | flows lost | CPU s per million flows | of which librdkafka threads | peak RSS MB |"
+		print "|---|---|---|---|---|---|---|---|---|"
 		for (i = 1; i <= ne; i++) print e2e[i]
 		print ""
 		print "Full pipeline trial: ingest, enrich, filter and report (flows counted by report within 5 s after the last was sent); CPU s per million flows and peak RSS MB of each worker:"

@@ -8,7 +8,7 @@ librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libpcap-dev libjansson-d
 redis-server softflowd python3-avro tcpdump rsyslog nfdump
 libmaxminddb-dev libsnmp-dev snmpd snmp libmaxmind-db-writer-perl
 libmicrohttpd-dev docker-compose python3-yaml
-pmacct linux-perf valgrind
+pmacct linux-perf valgrind lz4 zstd
 chromium chromium-driver
 libcairo2-dev fonts-dejavu-core"
 

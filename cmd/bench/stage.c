@@ -10,6 +10,9 @@
  *   avro-decode     fs_flow_codec_decode() of each flow's Avro message, as
  *                   enrich, filter and report read flows.raw
  *   avro-decode-avro-c  the same through fs_flow_codec_decode_generic()
+ *                   Both write the messages they read to --avro-out FILE too,
+ *                   back to back as a Kafka message carries them, so that a
+ *                   compressor's own benchmark (lz4 -b1) can time them.
  *   enrich          fs_enricher_apply() on a copy of each flow (the copy, as
  *                   the enrich worker makes one per flow, is timed too)
  *   filter          fs_filter_match() of --filter on each flow
@@ -28,6 +31,7 @@
  * so `valgrind --tool=callgrind --toggle-collect='stage_loop_*'` counts the
  * instructions of the stage alone.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
@@ -76,6 +80,7 @@ struct stage_options {
 	uint64_t flush_seconds;
 	const char *filter;
 	const char *redis;
+	const char *avro_out;        /* avro-decode: where to write the messages, or NULL */
 	struct fs_enrich_settings enrich;
 	char **files;
 	int nfiles;
@@ -303,6 +308,26 @@ stage_encode_messages(struct stage_ctx *ctx)
 	return 0;
 }
 
+/* Writes the messages of stage_encode_messages() to --avro-out. */
+static int
+stage_write_messages(const struct stage_ctx *ctx, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	size_t len = ctx->message_offsets[ctx->nflows];
+
+	if (!f || fwrite(ctx->messages, 1, len, f) != len) {
+		fprintf(stderr, "flowsift-bench stage: cannot write %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		fprintf(stderr, "flowsift-bench stage: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 stage_prepare(struct stage_ctx *ctx)
 {
@@ -332,6 +357,8 @@ stage_prepare(struct stage_ctx *ctx)
 		return -1;
 	}
 	if (STAGE_READS_AVRO(o->kind) && stage_encode_messages(ctx) != 0)
+		return -1;
+	if (o->avro_out && stage_write_messages(ctx, o->avro_out) != 0)
 		return -1;
 	if (o->kind == STAGE_ENRICH &&
 	    fs_enricher_new(&o->enrich, &ctx->enricher, err, sizeof(err)) != 0) {
@@ -448,10 +475,12 @@ stage_usage(FILE *out)
 		"  --redis URL         topn-redis: the Redis server to flush into\n"
 		"  --flush-every N     topn-redis: flows between flushes (default 100k)\n"
 		"  --flush-seconds N   topn-redis: seconds the clock advances per flush (default 1)\n"
+		"  --avro-out FILE     avro-decode stages: also write the Avro messages, back to\n"
+		"                      back, to FILE (at most %d flows)\n"
 		"  --geoip-city FILE, --geoip-asn FILE, --prefixes FILE, --home-networks LIST\n"
 		"                      enrich: the sources, as the enrich.* keys of\n"
 		"                      docs/CONFIGURATION.md (service names always)\n",
-		STAGE_MAX_RUNS);
+		STAGE_MAX_RUNS, STAGE_MAX_FLOWS);
 }
 
 static int
@@ -469,6 +498,7 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 		{ "geoip-asn", required_argument, NULL, 'a' },
 		{ "prefixes", required_argument, NULL, 'p' },
 		{ "home-networks", required_argument, NULL, 'H' },
+		{ "avro-out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -500,6 +530,7 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 		case 'a': o->enrich.geoip_asn = optarg; break;
 		case 'p': o->enrich.prefixes = optarg; break;
 		case 'H': o->enrich.home_networks = optarg; break;
+		case 'o': o->avro_out = optarg; break;
 		case 'h': stage_usage(stdout); exit(0);
 		default: stage_usage(stderr); return -1;
 		}
@@ -526,6 +557,10 @@ stage_parse(int argc, char **argv, struct stage_options *o)
 	}
 	if (o->kind == STAGE_TOPN_REDIS && (!o->redis || o->flush_every == 0)) {
 		fprintf(stderr, "flowsift-bench stage: topn-redis needs --redis URL and a --flush-every above 0\n");
+		return -1;
+	}
+	if (o->avro_out && !STAGE_READS_AVRO(o->kind)) {
+		fprintf(stderr, "flowsift-bench stage: --avro-out needs --stage avro-decode or avro-decode-avro-c\n");
 		return -1;
 	}
 	o->files = argv + optind;

@@ -16,12 +16,12 @@
 #include <limits.h>
 #include <string.h>
 
+#include "avro/varint.h"
 #include "core/flow.h"
 #include "core/result.h"
 
-/* Maximum varint lengths of an Avro int (32 bits) and of a long (64 bits). */
-#define MAX_INT_VARINT_LEN 5
-#define MAX_LONG_VARINT_LEN 10
+#define MAX_INT_VARINT_LEN FS_AVRO_INT_VARINT_MAX
+#define MAX_LONG_VARINT_LEN FS_AVRO_LONG_VARINT_MAX
 
 /* Largest item struct of an array; layouts are program data, so this only guards them. */
 #define MAX_ITEM_SIZE 256
@@ -44,27 +44,6 @@ struct cursor {
 	int64_t items;          /* array items read so far, all arrays together */
 };
 
-/* Reads a zigzag varint of at most max_bytes bytes. */
-static int
-read_varint_slow(struct cursor *c, int max_bytes, int64_t *out)
-{
-	uint64_t value = 0;
-
-	for (int i = 0; i < max_bytes; i++) {
-		uint8_t byte;
-
-		if (c->p == c->end)
-			return FS_ERR_TRUNCATED;
-		byte = *c->p++;
-		value |= (uint64_t)(byte & 0x7f) << (7 * i);
-		if ((byte & 0x80) == 0) {
-			*out = (int64_t)(value >> 1) ^ -(int64_t)(value & 1);
-			return 0;
-		}
-	}
-	return FS_ERR_INVALID;
-}
-
 /* Reads a zigzag varint; values below 64 in magnitude, one byte, take the short path. */
 static inline int
 read_varint(struct cursor *c, int max_bytes, int64_t *out)
@@ -75,7 +54,7 @@ read_varint(struct cursor *c, int max_bytes, int64_t *out)
 		*out = (int64_t)(byte >> 1) ^ -(int64_t)(byte & 1);
 		return 0;
 	}
-	return read_varint_slow(c, max_bytes, out);
+	return fs_avro_varint_read(&c->p, c->end, max_bytes, out);
 }
 
 /* Reads an Avro int and checks that it lies in [0, max]. */

@@ -10,6 +10,7 @@
 
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
+#include "avro/varint.h"
 #include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -412,21 +413,7 @@ fs_counters_codec_encode(struct fs_counters_codec *codec,
 static int
 read_varint(struct cursor *c, int max_bytes, int64_t *out)
 {
-	uint64_t value = 0;
-
-	for (int i = 0; i < max_bytes; i++) {
-		uint8_t byte;
-
-		if (c->p == c->end)
-			return FS_ERR_TRUNCATED;
-		byte = *c->p++;
-		value |= (uint64_t)(byte & 0x7f) << (7 * i);
-		if ((byte & 0x80) == 0) {
-			*out = (int64_t)(value >> 1) ^ -(int64_t)(value & 1);
-			return 0;
-		}
-	}
-	return FS_ERR_INVALID;
+	return fs_avro_varint_read(&c->p, c->end, max_bytes, out);
 }
 
 /* Reads a long in [min, max]. */

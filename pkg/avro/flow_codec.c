@@ -14,6 +14,7 @@
 #include "avro/binary_writer.h"
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
+#include "avro/varint.h"
 #include "core/error_text.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -1013,21 +1014,7 @@ fs_flow_codec_encode_generic(struct fs_flow_codec *codec, const struct fs_flow *
 static int
 read_varint(struct cursor *c, int max_bytes, int64_t *out)
 {
-	uint64_t value = 0;
-
-	for (int i = 0; i < max_bytes; i++) {
-		uint8_t byte;
-
-		if (c->p == c->end)
-			return FS_ERR_TRUNCATED;
-		byte = *c->p++;
-		value |= (uint64_t)(byte & 0x7f) << (7 * i);
-		if ((byte & 0x80) == 0) {
-			*out = (int64_t)(value >> 1) ^ -(int64_t)(value & 1);
-			return 0;
-		}
-	}
-	return FS_ERR_INVALID;
+	return fs_avro_varint_read(&c->p, c->end, max_bytes, out);
 }
 
 static int
