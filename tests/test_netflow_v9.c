@@ -264,6 +264,41 @@ test_v9_data_before_template(void **state)
 	fs_decoder_free(dec);
 }
 
+/* A data set held longer than decode.held.age.max is dropped when its template comes. */
+static void
+test_v9_held_set_expires(void **state)
+{
+	struct fs_decoder_limits limits = { .max_pending_age_s = 60 };
+	struct fs_decoder *dec = fs_decoder_new(&limits);
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet data = { .len = 0 }, tpl = { .len = 0 };
+	struct fs_addr exporter;
+	const int64_t t0 = 1700000002000000000ll;
+
+	(void)state;
+	fs_addr_parse(&exporter, "198.51.100.1");
+	put_header(&data, SOURCE_ID);
+	put_data_set_256(&data, 1);
+	put_header(&tpl, SOURCE_ID);
+	put_template_256(&tpl);
+
+	assert_int_equal(fs_decoder_decode(dec, data.bytes, data.len, &exporter, 9995, t0,
+					   fs_test_flows_collect, &c), FS_ERR_NO_TEMPLATE);
+	assert_int_equal(fs_decoder_decode(dec, data.bytes, data.len, &exporter, 9995,
+					   t0 + 30000000000ll, fs_test_flows_collect, &c),
+			 FS_ERR_NO_TEMPLATE);
+	/* 61 s after the first set and 31 s after the second: only the first is too old. */
+	assert_int_equal(fs_decoder_decode(dec, tpl.bytes, tpl.len, &exporter, 9995,
+					   t0 + 61000000000ll, fs_test_flows_collect, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.flows[0].time_received_ns, t0 + 30000000000ll);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_held, 2);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_decoded, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_dropped, 1);
+	assert_int_equal(fs_decoder_stats(dec)->no_template_records, 1);
+	fs_decoder_free(dec);
+}
+
 static void
 test_v9_templates_keyed_by_exporter(void **state)
 {
@@ -837,6 +872,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v9_template_then_data),
 		cmocka_unit_test(test_v9_data_before_template),
+		cmocka_unit_test(test_v9_held_set_expires),
 		cmocka_unit_test(test_v9_record_after_first_starts_clean),
 		cmocka_unit_test(test_v9_templates_keyed_by_exporter),
 		cmocka_unit_test(test_v9_options_sampling),

@@ -113,6 +113,8 @@ static const struct key_def key_table[] = {
 	  "Data sets held per exporter address, over all its ports and domains, until their template arrives." },
 	{ "decode.held.bytes.per.exporter.max", KEY_INT, 1, 4294967295, "131072",
 	  "Bytes of data sets held per exporter address, over all its ports and domains, until their template arrives." },
+	{ "decode.held.age.max", KEY_INT, 1, 86400, "1800",
+	  "Seconds a data set stays held after its datagram arrived; an older one is dropped instead of decoded when its template comes." },
 	{ "decode.sflow.samples.max", KEY_INT, 1, 65536, "256",
 	  "sFlow samples decoded per datagram; the rest of the datagram is dropped and counted invalid." },
 	{ "decode.sflow.records.max", KEY_INT, 1, 65536, "256",

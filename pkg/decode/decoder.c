@@ -50,6 +50,7 @@ struct fs_decoder {
 	struct fs_ratelimit ratelimits[FAULT_KIND_COUNT];
 	fs_counters_sink_fn *counters_sink;
 	void *counters_opaque;
+	int64_t last_received_ns;   /* receive time of the last datagram, for the held-set age */
 };
 
 /*
@@ -67,6 +68,7 @@ set_pending_limits(struct fs_decoder *decoder, const struct fs_decoder_limits *l
 	l->max_pending_bytes = FS_DECODER_DEFAULT_MAX_PENDING_BYTES;
 	l->max_pending_sets_per_exporter = FS_DECODER_DEFAULT_MAX_PENDING_SETS_PER_EXPORTER;
 	l->max_pending_bytes_per_exporter = FS_DECODER_DEFAULT_MAX_PENDING_BYTES_PER_EXPORTER;
+	l->max_pending_age_s = FS_DECODER_DEFAULT_MAX_PENDING_AGE_S;
 	if (!limits)
 		return;
 	if (limits->max_exporters)
@@ -81,6 +83,8 @@ set_pending_limits(struct fs_decoder *decoder, const struct fs_decoder_limits *l
 		l->max_pending_sets_per_exporter = limits->max_pending_sets_per_exporter;
 	if (limits->max_pending_bytes_per_exporter)
 		l->max_pending_bytes_per_exporter = limits->max_pending_bytes_per_exporter;
+	if (limits->max_pending_age_s)
+		l->max_pending_age_s = limits->max_pending_age_s;
 }
 
 struct fs_decoder *
@@ -142,6 +146,7 @@ fs_decoder_new(const struct fs_decoder_limits *limits)
 		.max_bytes = decoder->limits.max_pending_bytes,
 		.max_sets_per_exporter = decoder->limits.max_pending_sets_per_exporter,
 		.max_bytes_per_exporter = decoder->limits.max_pending_bytes_per_exporter,
+		.max_age_s = decoder->limits.max_pending_age_s,
 	});
 	for (int i = 0; i < FAULT_KIND_COUNT; i++) {
 		decoder->ratelimits[i].interval_s = FAULT_LOG_INTERVAL_S;
@@ -468,6 +473,7 @@ fs_decoder_learn_template(struct fs_decoder *decoder, const struct fs_template_k
 		.decoder = decoder,
 		.exporter = &key->exporter,
 		.exporter_port = key->exporter_port,
+		.time_received_ns = decoder->last_received_ns,
 		.sink = sink,
 		.opaque = opaque,
 	};
@@ -499,6 +505,7 @@ fs_decoder_decode(struct fs_decoder *decoder, const uint8_t *data, size_t len,
 	int rc;
 
 	decoder->stats.datagrams++;
+	decoder->last_received_ns = time_received_ns;
 	if (!data)
 		len = 0;
 	rc = dispatch(&ctx, data, len);

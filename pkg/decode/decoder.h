@@ -52,7 +52,7 @@ struct fs_decoder_stats {
 	uint64_t length_mismatch;     /* messages whose header length disagrees with their sets, decoded anyway */
 	uint64_t no_template_held;    /* data sets held until their template arrives */
 	uint64_t no_template_decoded; /* held data sets decoded once their template arrived */
-	uint64_t no_template_dropped; /* held data sets dropped to stay within the limits */
+	uint64_t no_template_dropped; /* held data sets dropped to stay within the limits, the age limit included */
 	uint64_t exporters_untracked; /* datagrams from exporters beyond max_exporters */
 	uint64_t sflow_flow_samples;  /* sFlow flow samples decoded, expanded ones included */
 	uint64_t sflow_counter_samples; /* sFlow counter samples decoded, expanded ones included */
@@ -78,6 +78,7 @@ struct fs_decoder_limits {
 	uint32_t max_pending_bytes;   /* bytes of those sets, in total */
 	uint32_t max_pending_sets_per_exporter;
 	uint32_t max_pending_bytes_per_exporter;
+	uint32_t max_pending_age_s;   /* seconds a data set stays held after its datagram arrived */
 	/*
 	 * Enterprise elements kept per flow, at most
 	 * FS_FLOW_MAX_ENTERPRISE_ELEMENTS; FS_DECODER_NO_ENTERPRISE_ELEMENTS
@@ -110,6 +111,7 @@ struct fs_decoder_limits {
 #define FS_DECODER_DEFAULT_MAX_PENDING_BYTES (1024u * 1024u)
 #define FS_DECODER_DEFAULT_MAX_PENDING_SETS_PER_EXPORTER 64
 #define FS_DECODER_DEFAULT_MAX_PENDING_BYTES_PER_EXPORTER (128u * 1024u)
+#define FS_DECODER_DEFAULT_MAX_PENDING_AGE_S 1800
 
 struct fs_decoder;
 

@@ -27,6 +27,7 @@ static const struct limit_key limit_keys[] = {
 	LIMIT("decode.held.bytes.max", max_pending_bytes),
 	LIMIT("decode.held.sets.per.exporter.max", max_pending_sets_per_exporter),
 	LIMIT("decode.held.bytes.per.exporter.max", max_pending_bytes_per_exporter),
+	LIMIT("decode.held.age.max", max_pending_age_s),
 	LIMIT("decode.sflow.samples.max", max_sflow_samples),
 	LIMIT("decode.sflow.records.max", max_sflow_records),
 	LIMIT("decode.sflow.header.bytes.max", max_header_bytes),

@@ -409,12 +409,27 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 	}
 }
 
+/* Drops the held sets that waited longer than the age limit and counts them. */
+static void
+expire_held(struct fs_decode_ctx *ctx)
+{
+	struct fs_decoder_stats *stats = fs_decode_stats(ctx);
+	uint32_t expired = fs_template_cache_expire_pending(fs_decode_templates(ctx),
+							    ctx->time_received_ns);
+
+	/* The record length of a dropped set is unknown: count the least, one. */
+	stats->no_template_dropped += expired;
+	stats->no_template_records += expired;
+}
+
 void
 fs_template_decode_held(struct fs_decode_ctx *ctx, const struct fs_template_key *key)
 {
 	struct fs_template_cache *cache = fs_decode_templates(ctx);
 	const struct fs_template *tpl = fs_template_cache_find(cache, key);
 	struct fs_pending_set *held;
+
+	expire_held(ctx);
 
 	while (tpl && (held = fs_template_cache_take_pending(cache, key)) != NULL) {
 		struct fs_data_set_header hdr = {
@@ -551,6 +566,7 @@ hold_set(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 	};
 	int rc;
 
+	expire_held(ctx);
 	rc = fs_template_cache_hold(fs_decode_templates(ctx), key, &meta, set->p,
 				    fs_cursor_remaining(set));
 	if (rc >= 0) {

@@ -1074,6 +1074,20 @@ fs_template_cache_hold(struct fs_template_cache *cache,
 	return dropped;
 }
 
+uint32_t
+fs_template_cache_expire_pending(struct fs_template_cache *cache, int64_t now_ns)
+{
+	int64_t max_age_ns = (int64_t)cache->pending_limits.max_age_s * 1000000000;
+	uint32_t dropped = 0;
+
+	while (max_age_ns > 0 && cache->pending_head &&
+	       now_ns - cache->pending_head->meta.time_received_ns > max_age_ns) {
+		(void)pending_drop_oldest(cache, NULL);
+		dropped++;
+	}
+	return dropped;
+}
+
 struct fs_pending_set *
 fs_template_cache_take_pending(struct fs_template_cache *cache,
 			       const struct fs_template_key *key)

@@ -40,6 +40,7 @@
  * bounded FIFO (limits in struct fs_pending_limits) until the template
  * arrives.  When an address reaches its own limit, its oldest held set is
  * dropped; when a total limit is reached, the oldest held set of any address.
+ * A set that waited longer than the age limit is dropped too.
  *
  * Thread safety: none; the owning decoder serialises access.
  */
@@ -259,6 +260,7 @@ struct fs_pending_limits {
 	uint32_t max_bytes;             /* in total, set bodies */
 	uint32_t max_sets_per_exporter; /* per exporter address, over all ports and domains */
 	uint32_t max_bytes_per_exporter;
+	uint32_t max_age_s;             /* seconds since receipt a set may wait; 0: no limit */
 };
 
 /* Context of a held data set: the header fields of the message that carried it. */
@@ -300,6 +302,13 @@ int fs_template_cache_hold(struct fs_template_cache *cache,
  */
 struct fs_pending_set *fs_template_cache_take_pending(struct fs_template_cache *cache,
 						      const struct fs_template_key *key);
+
+/*
+ * Drops the held sets received more than max_age_s seconds before now_ns,
+ * oldest first, and returns how many.  Sets are held in the order they
+ * arrived, so this stops at the first set that is young enough.
+ */
+uint32_t fs_template_cache_expire_pending(struct fs_template_cache *cache, int64_t now_ns);
 
 /* Returns how many data sets are held. */
 uint32_t fs_template_cache_pending_count(const struct fs_template_cache *cache);
