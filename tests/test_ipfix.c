@@ -862,6 +862,43 @@ test_ipfix_biflow_two_flows(void **state)
 }
 
 /*
+ * An ICMP echo biflow with type and code in the ports: the forward flow has
+ * the request's (8, 0) from its destination port, the reverse the reply's
+ * (0, 0) from the forward source port.
+ */
+static void
+test_ipfix_biflow_icmp_from_ports(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	put_biflow_template(&p);
+	set = begin_set(&p, 500);
+	fs_test_append32(&p, 840); fs_test_append32(&p, 10);
+	fs_test_append32(&p, 0x0a000001); fs_test_append32(&p, 0x0a000002);
+	fs_test_append16(&p, 0); fs_test_append16(&p, 0x0800); fs_test_append8(&p, 1);
+	fs_test_append32(&p, 840); fs_test_append32(&p, 10);
+	end_set(&p, set);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_true(fs_flow_has(&c.flows[0], FS_F_ICMP_TYPE));
+	assert_int_equal(c.flows[0].icmp_type, 8);
+	assert_int_equal(c.flows[0].icmp_code, 0);
+	assert_int_equal(c.flows[0].dst_port, 0x0800);
+	assert_true(fs_flow_has(&c.flows[1], FS_F_ICMP_TYPE));
+	assert_int_equal(c.flows[1].icmp_type, 0);
+	assert_int_equal(c.flows[1].icmp_code, 0);
+	assert_int_equal(c.flows[1].dst_port, 0);
+	fs_decoder_free(dec);
+}
+
+/*
  * A sampler table (options template 600: scope selectorId, then
  * samplingPacketInterval and samplingPacketSpace) under domain 7, and data
  * records of template 601 in domain 5 that name selector 3.
@@ -1266,6 +1303,7 @@ main(void)
 		cmocka_unit_test(test_ipfix_length_short_by_two),
 		cmocka_unit_test(test_ipfix_file_rfc5655),
 		cmocka_unit_test(test_ipfix_biflow_two_flows),
+		cmocka_unit_test(test_ipfix_biflow_icmp_from_ports),
 		cmocka_unit_test(test_ipfix_nsel_events),
 		cmocka_unit_test(test_ipfix_template_65535_fields),
 		cmocka_unit_test(test_ipfix_huge_byte_count_clamped),

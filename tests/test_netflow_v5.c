@@ -131,6 +131,48 @@ test_v5_two_records(void **state)
 	fs_decoder_free(dec);
 }
 
+/* Sets the destination port and protocol of record i of a datagram from put_header(). */
+static void
+set_port_proto(struct fs_test_packet *p, size_t i, uint16_t dst_port, uint8_t proto)
+{
+	uint8_t *rec = p->bytes + 24 + 48 * i;
+
+	rec[34] = (uint8_t)(dst_port >> 8);
+	rec[35] = (uint8_t)dst_port;
+	rec[38] = proto;
+}
+
+/* v5 has no ICMP fields: type and code come from the destination port, for ICMP only. */
+static void
+test_v5_icmp_type_from_port(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
+
+	(void)state;
+	put_header(&p, 3, 0);
+	put_record(&p, 1, UPTIME_MS - 5000, UPTIME_MS - 1000);
+	put_record(&p, 2, UPTIME_MS - 5000, UPTIME_MS - 1000);
+	put_record(&p, 3, UPTIME_MS - 5000, UPTIME_MS - 1000);
+	set_port_proto(&p, 0, 0x0803, 1);   /* ICMP type 8, code 3 */
+	set_port_proto(&p, 1, 0x0800, 6);   /* TCP to port 2048 */
+	set_port_proto(&p, 2, 0x8000, 58);  /* ICMPv6 echo request */
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 3);
+	assert_true(fs_flow_has(&c.flows[0], FS_F_ICMP_TYPE));
+	assert_true(fs_flow_has(&c.flows[0], FS_F_ICMP_CODE));
+	assert_int_equal(c.flows[0].icmp_type, 8);
+	assert_int_equal(c.flows[0].icmp_code, 3);
+	assert_int_equal(c.flows[0].dst_port, 0x0803);
+	assert_false(fs_flow_has(&c.flows[1], FS_F_ICMP_TYPE));
+	assert_false(fs_flow_has(&c.flows[1], FS_F_ICMP_CODE));
+	assert_int_equal(c.flows[2].icmp_type, 128);
+	assert_int_equal(c.flows[2].icmp_code, 0);
+	fs_decoder_free(dec);
+}
+
 static void
 test_v5_sampling_interval(void **state)
 {
@@ -541,6 +583,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v5_two_records),
+		cmocka_unit_test(test_v5_icmp_type_from_port),
 		cmocka_unit_test(test_v5_sampling_interval),
 		cmocka_unit_test(test_v5_uptime_wrap),
 		cmocka_unit_test(test_v5_count_exceeds_data),

@@ -271,6 +271,27 @@ fs_flow_has(const struct fs_flow *flow, enum fs_flow_field field)
 }
 
 /*
+ * Sets the ICMP type and code of an ICMP or ICMPv6 flow that carries
+ * neither from its destination port, where NetFlow v5 and many v9 and IPFIX
+ * exporters put type * 256 + code.  The port is kept as exported.  Returns
+ * true when it set them.
+ */
+static inline bool
+fs_flow_icmp_from_port(struct fs_flow *flow)
+{
+	const uint64_t needed = FS_F_PROTO | FS_F_DST_PORT;
+
+	if ((flow->present & needed) != needed ||
+	    (flow->present & (FS_F_ICMP_TYPE | FS_F_ICMP_CODE)) != 0 ||
+	    (flow->proto != 1 && flow->proto != 58))
+		return false;
+	flow->icmp_type = (uint8_t)(flow->dst_port >> 8);
+	flow->icmp_code = (uint8_t)flow->dst_port;
+	flow->present |= FS_F_ICMP_TYPE | FS_F_ICMP_CODE;
+	return true;
+}
+
+/*
  * Appends an enterprise element with len bytes of value to flow.  Returns
  * false, changing nothing, when the flow already has max elements
  * (at most FS_FLOW_MAX_ENTERPRISE_ELEMENTS) or the value does not fit in

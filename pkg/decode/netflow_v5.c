@@ -248,6 +248,8 @@ fs_netflow_v5_decode(struct fs_decode_ctx *ctx, const uint8_t *data, size_t len)
 		struct fs_cursor rec = fs_cursor_child(&cur, hdr.record_len);
 
 		read_record(&rec, &hdr, &flow);
+		flow.present &= ~(uint64_t)(FS_F_ICMP_TYPE | FS_F_ICMP_CODE);
+		(void)fs_flow_icmp_from_port(&flow);
 		fs_decode_emit(ctx, &flow);
 	}
 	/* v5 and v7 sequence numbers count flows; v1 has none. */

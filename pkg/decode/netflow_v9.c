@@ -155,12 +155,14 @@ swap_bits(uint64_t *present, uint64_t a, uint64_t b)
  * forward flow with source and destination swapped (addresses, ports,
  * masks, AS numbers, MACs, interfaces and post-NAT addresses and ports),
  * the reverse counters, and the
- * reverse TCP flags and times when the record has them.  Nothing is emitted
+ * reverse TCP flags and times when the record has them.  icmp_from_port is
+ * true when the forward ICMP type and code came from its destination port;
+ * the reverse then takes them from its own.  Nothing is emitted
  * when the reverse counters are absent or zero.
  */
 static void
 emit_reverse(struct fs_decode_ctx *ctx, const struct fs_export_clock *clock,
-	     struct fs_record *rec)
+	     struct fs_record *rec, bool icmp_from_port)
 {
 	const struct fs_flow *rev = &rec->reverse;
 	struct fs_flow out;
@@ -192,6 +194,11 @@ emit_reverse(struct fs_decode_ctx *ctx, const struct fs_export_clock *clock,
 	out.present &= ~(uint64_t)(FS_F_BYTES | FS_F_PACKETS | FS_F_TCP_FLAGS);
 	out.present |= rev->present & (FS_F_BYTES | FS_F_PACKETS | FS_F_TCP_FLAGS);
 	out.tcp_flags = rev->tcp_flags;
+	/* The forward's type and code came from its port; the reverse has its own. */
+	if (icmp_from_port) {
+		out.present &= ~(uint64_t)(FS_F_ICMP_TYPE | FS_F_ICMP_CODE);
+		(void)fs_flow_icmp_from_port(&out);
+	}
 
 	fs_field_finish(&rec->reverse_times, clock, &rec->reverse);
 	if (fs_flow_has(&rec->reverse, FS_F_TIME_FLOW_START))
@@ -339,7 +346,7 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 	struct fs_export_clock clock = hdr->clock;
 	struct fs_record rec;
 	uint32_t index = 0, domain_rate = 0;
-	bool sampling_warned = false, counter_warned = false;
+	bool sampling_warned = false, counter_warned = false, icmp_from_port;
 
 	if (hdr->flow_type == FS_FLOW_IPFIX)
 		clock.has_sys_init = fs_template_cache_sys_init(fs_decode_templates(ctx),
@@ -403,9 +410,10 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 
 		set_message_fields(ctx, hdr, &rec.flow);
 		apply_options_sampling(ctx, tpl, &rec, domain_rate, &rec.flow);
+		icmp_from_port = fs_flow_icmp_from_port(&rec.flow);
 		fs_decode_emit(ctx, &rec.flow);
 		if (tpl->has_reverse)
-			emit_reverse(ctx, &clock, &rec);
+			emit_reverse(ctx, &clock, &rec, icmp_from_port);
 	}
 }
 
