@@ -292,6 +292,40 @@ invalid_filter_shows_caret(void **state)
 	assert_non_null(strstr(err, "  dst port smtp\n           ^"));
 }
 
+/* A capture cut short prints the flows before the cut and exits 1, for print and report. */
+static void
+cut_capture_fails(void **state)
+{
+	struct print_test *t = *state;
+	char bench[256], cmd[1024], args[512], err[4096];
+	int flows;
+
+	fs_test_bin_path("flowsift-bench", bench, sizeof(bench));
+	snprintf(cmd, sizeof(cmd),
+		 "%s gen --format v5 --flows 300 --out %s/full.pcap >/dev/null && "
+		 "head -c 5000 %s/full.pcap >%s/cut.pcap", bench, t->dir, t->dir, t->dir);
+	assert_int_equal(system(cmd), 0);
+
+	snprintf(args, sizeof(args), "print --format json %s/full.pcap", t->dir);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_int_equal(count_lines(t->output), 300);
+
+	snprintf(args, sizeof(args), "print --format json %s/cut.pcap", t->dir);
+	run_print(t, args);
+	assert_int_equal(t->status, 1);
+	flows = count_lines(t->output);
+	assert_true(flows > 0);
+	assert_true(flows < 300);
+	read_stderr(t, err, sizeof(err));
+	assert_non_null(strstr(err, "cut.pcap"));
+
+	snprintf(args, sizeof(args), "report src --format json %s/cut.pcap", t->dir);
+	run_print(t, args);
+	assert_int_equal(t->status, 1);
+	assert_non_null(strstr(t->output, "10.0."));
+}
+
 static void
 missing_file_fails(void **state)
 {
@@ -710,6 +744,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(filter_selects_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_filter_shows_caret, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_file_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(cut_capture_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(reads_archive_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(options_after_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(fields_help_needs_no_input, setup, teardown),

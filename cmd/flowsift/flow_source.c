@@ -349,8 +349,10 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 				goto out;
 		} else {
 			uint64_t before = export_datagrams(src.decoder);
+			struct fs_capture_stats cs = { .files = 0 };
 
-			if (fs_capture_read_file(files[i], on_datagram, &src, err, sizeof(err)) < 0) {
+			if (fs_capture_read_file_stats(files[i], on_datagram, &src, &cs, err,
+						       sizeof(err)) < 0) {
 				fprintf(stderr, "%s: %s\n", opt->command, err);
 				goto out;
 			}
@@ -359,6 +361,7 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 				fprintf(stderr, "%s: warning: '%s' contains no NetFlow, IPFIX or sFlow "
 					"datagram; `flowsift decode --stats` lists what it contains\n",
 					opt->command, files[i]);
+			src.stats.damaged += cs.read_errors;
 		}
 	}
 	if (src.failed)

@@ -42,6 +42,7 @@ struct flow_source_stats {
 	uint64_t outside;        /* flows of files received outside --from/--to, not passed on */
 	uint64_t files_skipped;  /* archive files not read: all their flows were before --from */
 	uint64_t matched;        /* flows that matched the filter and went to the callback */
+	uint64_t damaged;        /* captures read only up to a damaged record, such as a cut-off end */
 	char scaling[256];       /* one line on whether and how counters were scaled (flow_scale_describe()) */
 };
 

@@ -372,7 +372,8 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 			opt->filter_text ? " (none matched the filter)" : "");
 		return 1;
 	}
-	return 0;
+	/* The graph shows what was read, and exit status 1 shows a script that a file was cut short. */
+	return stats.damaged ? 1 : 0;
 }
 
 /* ---- main ---- */

@@ -136,7 +136,8 @@ print_help(void)
 		"Times are UTC.  Progress is shown on stderr when it is a terminal and the\n"
 		"read takes more than a second.\n"
 		"\n"
-		"Exit status: 0 when every input was read, 1 when an input cannot be read,\n"
+		"Exit status: 0 when every input was read, 1 when an input cannot be read or\n"
+		"was read only up to damage (such as a capture cut short),\n"
 		"2 on a usage error or an invalid filter.\n");
 }
 
@@ -294,6 +295,7 @@ static int
 print_file(struct print_run *run, const char *path, const char *next_path)
 {
 	unsigned char head[FS_ARCHIVE_MAGIC_LEN];
+	struct fs_capture_stats cs = { .files = 0 };
 	struct stat st;
 	char err[1024];
 	size_t got;
@@ -316,12 +318,13 @@ print_file(struct print_run *run, const char *path, const char *next_path)
 		}
 		return print_archive(run, path);
 	}
-	if (fs_capture_read_file(path, decode_datagram, run, err, sizeof(err)) < 0) {
+	if (fs_capture_read_file_stats(path, decode_datagram, run, &cs, err, sizeof(err)) < 0) {
 		clear_progress(run);
 		fprintf(stderr, "flowsift print: %s\n", err);
 		return -1;
 	}
-	return 0;
+	/* The flows before the damage were printed; the warning above names the file. */
+	return cs.read_errors ? -1 : 0;
 }
 
 static int

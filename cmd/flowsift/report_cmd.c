@@ -462,7 +462,8 @@ report_files(const struct options *opt, int nfiles, char **files)
 		print_read_stats(opt, &stats);
 		fprintf(stderr, "%s\n", stats.scaling);
 	}
-	status = 0;
+	/* The report covers what was read, and exit status 1 shows a script that a file was cut short. */
+	status = stats.damaged ? 1 : 0;
 out:
 	free(rows);
 	free(sums.table.rows);

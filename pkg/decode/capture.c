@@ -618,7 +618,7 @@ read_pcap(FILE *fp, const char *path, fs_datagram_fn *fn, void *opaque,
 	}
 	if (next == PCAP_ERROR) {
 		stats->read_errors++;
-		fs_log(FS_LOG_WARNING, "capture",
+		fs_log(FS_LOG_WARNING, "pcap",
 		       "stopped reading '%s' after %" PRIu64 " packets: %s", path,
 		       index, pcap_geterr(pcap));
 	}
