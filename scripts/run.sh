@@ -6,7 +6,8 @@
 #   scripts/run.sh --demo   the same, plus generated traffic exported by softflowd
 #
 # State lives under run.dir (default run/): the embedded broker's address,
-# the Redis URL and socket, and one log file per process in run/logs/.
+# the Redis URL and socket, the archive of enriched flows in run/archive/,
+# and one log file per process in run/logs/.
 # Ctrl-C, SIGTERM or a hangup stops every process in reverse start order and
 # ends the script with status 0.  A process that fails ends it with status 1.
 # RUN_REDIS_PORT sets the first port tried for the Redis it starts (16379).
@@ -165,6 +166,11 @@ start ingest "$bin/flowsift-ingest"
 start enrich "$bin/flowsift-enrich"
 start report "$bin/flowsift-report"
 start console "$bin/flowsift-console"
+# Keeps the enriched flows in run/archive, so that `flowsift print` and
+# `flowsift report` can look back after the run stops.  The readers skip the
+# open file, so a new file starts every minute; the archive keeps 1 GiB.
+start capture "$bin/flowsift" capture --topic "$("$bin/flowsift" config get kafka.topic.enriched)" \
+	--dir "$run_dir/archive" --rotate-seconds 60 --retain-bytes 1g
 filter_rules=$("$bin/flowsift" config get filter.rules)
 if [ -f "$filter_rules" ]; then
 	start filter "$bin/flowsift-filter"

@@ -498,16 +498,45 @@ container_check_rejects_huge_block(void **state)
 	assert_int_equal(fs_archive_check_container(file, 21, err, sizeof(err)), 0);
 }
 
+/* A missing archive folder is created with its parents. */
+static void
+writer_creates_folder(void **state)
+{
+	struct archive_test *t = *state;
+	struct fs_archive_options opt = { .dir = NULL };
+	struct fs_archive_writer *w;
+	char err[256], nested[300];
+	struct stat st;
+
+	snprintf(nested, sizeof(nested), "%s/a/b/", t->dir);
+	opt.dir = nested;
+	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), 0);
+	assert_int_equal(stat(nested, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	fs_archive_writer_free(w);
+}
+
 static void
 writer_rejects_bad_options(void **state)
 {
 	struct archive_test *t = *state;
-	struct fs_archive_options opt = { .dir = "/nonexistent/fstest" };
+	struct fs_archive_options opt = { .dir = NULL };
 	struct fs_archive_writer *w;
-	char err[256];
+	char err[256], file[300], under_file[320];
+	FILE *f;
 
+	/* A folder cannot be made below a regular file. */
+	snprintf(file, sizeof(file), "%s/file", t->dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(under_file, sizeof(under_file), "%s/sub", file);
+	opt.dir = under_file;
 	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), FS_ERR_INVALID);
-	assert_non_null(strstr(err, "/nonexistent/fstest"));
+	assert_non_null(strstr(err, file));
+	opt.dir = file;
+	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), FS_ERR_INVALID);
+	assert_non_null(strstr(err, "not a folder"));
 	opt.dir = t->dir;
 	opt.codec = "zstd";
 	assert_int_equal(fs_archive_writer_new(&w, &opt, err, sizeof(err)), FS_ERR_INVALID);
@@ -531,6 +560,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(invalid_messages_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(reader_rejects_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(writer_rejects_bad_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(writer_creates_folder, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,7 +78,7 @@ usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  --topic TOPIC         topic to keep (flows.raw, flows.enriched, ...)\n"
-		"  --dir DIR             folder of the files; must exist\n"
+		"  --dir DIR             folder of the files, created when missing\n"
 		"  --rotate-seconds N    start a new file every N seconds (default %d; 0: never)\n"
 		"  --rotate-bytes N      start a new file after N bytes of flows, before\n"
 		"                        compression; k, m, g suffixes are powers of 1024\n"

@@ -404,6 +404,28 @@ recover_temporary_files(struct fs_archive_writer *w, char *err, size_t err_len)
 	return rc;
 }
 
+/* Creates dir and its missing parents with mode 0755, as mkdir -p does. */
+static int
+make_folder(const char *dir, char *err, size_t err_len)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	memcpy(path, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+			snprintf(err, err_len, "cannot create the archive folder '%s': %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		path[i] = dir[i];
+	}
+	return 0;
+}
+
 int
 fs_archive_writer_new(struct fs_archive_writer **out, const struct fs_archive_options *opt,
 		      char *err, size_t err_len)
@@ -417,9 +439,10 @@ fs_archive_writer_new(struct fs_archive_writer **out, const struct fs_archive_op
 		snprintf(err, err_len, "the archive folder name is empty or too long");
 		return FS_ERR_INVALID;
 	}
+	if (make_folder(opt->dir, err, err_len) < 0)
+		return FS_ERR_INVALID;
 	if (stat(opt->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, err_len, "the archive folder '%s' does not exist; create it first",
-			 opt->dir);
+		snprintf(err, err_len, "the archive folder '%s' is not a folder", opt->dir);
 		return FS_ERR_INVALID;
 	}
 	if (opt->codec != NULL && strcmp(opt->codec, "null") != 0 &&

@@ -39,7 +39,7 @@
 #define FS_ARCHIVE_BLOCK_SIZE (64u * 1024u)
 
 struct fs_archive_options {
-	const char *dir;          /* folder of the files; must exist (borrowed) */
+	const char *dir;          /* folder of the files, created with its parents when missing (borrowed) */
 	const char *codec;        /* block compression: "null" or "deflate"; NULL means deflate */
 	uint64_t rotate_seconds;  /* close a file this old; 0 = no time limit */
 	uint64_t rotate_bytes;    /* close a file after this many body bytes; 0 = no size limit */
