@@ -45,6 +45,12 @@
 #define GEN_SFLOW_HEADER_BYTES 128
 #define GEN_SFLOW_SAMPLING_RATE 1000
 #define GEN_START_UNIX_S 1700000000u
+/* Interfaces of an exporter: flows come in on ifIndex 1 to GEN_MAX_IF. */
+#define GEN_MAX_IF 48
+/* The exporter's uptime at GEN_START_UNIX_S: it booted an hour before the first datagram. */
+#define GEN_UPTIME_AT_START_MS 3600000u
+/* Export time, in Unix seconds, of a datagram sent at uptime_ms. */
+#define GEN_UNIX_S(uptime_ms) (GEN_START_UNIX_S + ((uptime_ms) - GEN_UPTIME_AT_START_MS) / 1000)
 
 enum gen_format { GEN_V5, GEN_V9, GEN_IPFIX, GEN_SFLOW };
 
@@ -71,7 +77,9 @@ struct gen_flow {
 
 struct gen_exporter {
 	uint32_t sequence;          /* v9: datagrams; IPFIX: data records; sFlow: datagrams */
-	uint32_t flow_sequence;     /* v5: flows; sFlow: samples */
+	uint32_t flow_sequence;     /* v5: flows */
+	/* sFlow: flow samples of each data source (ifIndex), which sFlow v5 numbers apart */
+	uint32_t sample_sequence[GEN_MAX_IF + 1];
 	uint64_t data_datagrams;
 	uint32_t next_template;
 };
@@ -181,7 +189,7 @@ gen_make_flow(struct gen *g, struct gen_flow *f)
 	}
 	f->tcp_flags = f->proto == 6 ? (uint8_t)(0x10 | gen_below(g, 0x20)) : 0;
 	f->tos = gen_below(g, 10) == 0 ? 0xb8 : 0;
-	f->in_if = (uint16_t)(1 + gen_below(g, 48));
+	f->in_if = (uint16_t)(1 + gen_below(g, GEN_MAX_IF));
 	f->out_if = (uint16_t)(1 + gen_below(g, 48));
 	f->src_as = 64512 + gen_below(g, 1000);
 	f->dst_as = 64512 + gen_below(g, 1000);
@@ -265,7 +273,7 @@ gen_write(struct gen *g, uint64_t exporter, size_t len)
 	hdr.caplen = hdr.len = (bpf_u_int32)(GEN_FRAME_HEADERS + len);
 	pcap_dump((u_char *)g->dumper, &hdr, g->frame);
 	g->datagrams++;
-	g->uptime_ms = 3600000u + (uint32_t)(usec / 1000);
+	g->uptime_ms = GEN_UPTIME_AT_START_MS + (uint32_t)(usec / 1000);
 }
 
 static struct gen_buf
@@ -297,8 +305,8 @@ gen_v5(struct gen *g, uint64_t e)
 	put16(&b, 5);
 	put16(&b, (uint16_t)n);
 	put32(&b, g->uptime_ms);
-	put32(&b, GEN_START_UNIX_S + g->uptime_ms / 1000);
-	put32(&b, 0);
+	put32(&b, GEN_UNIX_S(g->uptime_ms));
+	put32(&b, (g->uptime_ms - GEN_UPTIME_AT_START_MS) % 1000 * 1000000u);
 	put32(&b, x->flow_sequence);
 	put8(&b, 0);
 	put8(&b, 0);
@@ -368,7 +376,7 @@ static void
 gen_put_record(struct gen *g, struct gen_buf *b, int ipfix)
 {
 	struct gen_flow f;
-	uint64_t boot_ms = (uint64_t)GEN_START_UNIX_S * 1000 - 3600000u;
+	uint64_t boot_ms = (uint64_t)GEN_START_UNIX_S * 1000 - GEN_UPTIME_AT_START_MS;
 
 	gen_make_flow(g, &f);
 	put32(b, f.src);
@@ -415,14 +423,14 @@ gen_start_message(struct gen *g, struct gen_buf *b, uint64_t e, int ipfix)
 	if (ipfix) {
 		put16(b, 10);
 		put16(b, 0);
-		put32(b, GEN_START_UNIX_S + g->uptime_ms / 1000);
+		put32(b, GEN_UNIX_S(g->uptime_ms));
 		put32(b, x->sequence);
 		put32(b, 1);
 	} else {
 		put16(b, 9);
 		put16(b, 0);
 		put32(b, g->uptime_ms);
-		put32(b, GEN_START_UNIX_S + g->uptime_ms / 1000);
+		put32(b, GEN_UNIX_S(g->uptime_ms));
 		put32(b, x->sequence++);
 		put32(b, 1);
 	}
@@ -561,10 +569,10 @@ gen_sflow(struct gen *g, uint64_t e)
 		put32(&b, 1);              /* enterprise 0, format 1: flow sample */
 		put32(&b, 0);
 		sample_start = b.len;
-		put32(&b, ++x->flow_sequence);
+		put32(&b, ++x->sample_sequence[f.in_if]);
 		put32(&b, f.in_if);        /* source id class 0, ifIndex */
 		put32(&b, GEN_SFLOW_SAMPLING_RATE);
-		put32(&b, x->flow_sequence * GEN_SFLOW_SAMPLING_RATE);
+		put32(&b, x->sample_sequence[f.in_if] * GEN_SFLOW_SAMPLING_RATE);
 		put32(&b, 0);              /* drops */
 		put32(&b, f.in_if);
 		put32(&b, f.out_if);
@@ -701,7 +709,7 @@ bench_gen_main(int argc, char **argv)
 	if (gen_parse(argc, argv, &g.opt) < 0)
 		return 2;
 	g.rng = g.opt.seed;
-	g.uptime_ms = 3600000u;
+	g.uptime_ms = GEN_UPTIME_AT_START_MS;
 	g.exporters = calloc(g.opt.exporters, sizeof(*g.exporters));
 	g.pcap = pcap_open_dead(DLT_EN10MB, 65535);
 	if (!g.exporters || !g.pcap) {
