@@ -212,6 +212,10 @@ usage_error_prints_hint(void **state)
 			fail_msg("flowsift %s exited with %d, not 2", cases[i][0], f->status);
 		if (!strstr(f->err, hint) || strstr(f->err, "usage:") || count_lines(f->err) > 2)
 			fail_msg("flowsift %s printed: %s", cases[i][0], f->err);
+		/* The message itself names the command as the user typed it. */
+		snprintf(hint, sizeof(hint), "flowsift %s: ", cases[i][1]);
+		if (strncmp(f->err, hint, strlen(hint)) != 0)
+			fail_msg("flowsift %s printed: %s", cases[i][0], f->err);
 	}
 	run_flowsift(f, NULL, "top --by nosuch");
 	assert_non_null(strstr(f->err, "invalid --by 'nosuch'"));

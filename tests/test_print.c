@@ -335,6 +335,8 @@ missing_file_fails(void **state)
 	snprintf(args, sizeof(args), "print %s/missing.pcap", t->dir);
 	run_print(t, args);
 	assert_int_equal(t->status, 1);
+	/* No table header on stdout after the error. */
+	assert_string_equal(t->output, "");
 	read_stderr(t, err, sizeof(err));
 	assert_non_null(strstr(err, "missing.pcap"));
 	run_print(t, "print");

@@ -53,8 +53,14 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name) == 0)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* getopt prefixes its messages with argv[0]: "flowsift print: ...". */
+			char program[64];
+
+			snprintf(program, sizeof(program), "flowsift %s", commands[i].name);
+			argv[1] = program;
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	}
 	fprintf(stderr, "flowsift: unknown command '%s'\n", argv[1]);
 	usage(stderr);

@@ -560,7 +560,8 @@ cmd_print(int argc, char **argv)
 	run.started_ms = fs_monotonic_ms();
 	/*
 	 * The header waits for the first row, so a topic of alerts or counters
-	 * prints none.  An input without flows still gets one at the end.
+	 * prints none.  An input read without error and without flows still gets
+	 * one at the end.
 	 */
 	run.header_pending = !args.no_header;
 
@@ -576,7 +577,9 @@ cmd_print(int argc, char **argv)
 		}
 	}
 	clear_progress(&run);
-	if (run.header_pending && run.records.alerts == 0 && run.records.counters == 0)
+	/* After a failed read the empty table would hide the error message above it. */
+	if (run.header_pending && status == 0 && run.records.alerts == 0 &&
+	    run.records.counters == 0)
 		print_header(&run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "flowsift print: failed to write to stdout: %s\n", strerror(errno));

@@ -885,7 +885,11 @@ cmd_report(int argc, char **argv)
 		return 2;
 	}
 	opt.type = (enum report_type)t;
-	/* getopt starts after the type; it permutes options and files freely. */
+	/*
+	 * getopt starts after the type; it permutes options and files freely.
+	 * The type's slot takes the program name, which getopt's messages show.
+	 */
+	argv[1] = argv[0];
 	optind = 1;
 	rc = parse_options(argc - 1, argv + 1, &opt);
 	if (rc != 0)
