@@ -577,7 +577,7 @@ cmd_print(int argc, char **argv)
 		}
 	}
 	clear_progress(&run);
-	/* After a failed read the empty table would hide the error message above it. */
+	/* After a failed read, a header alone on stdout would look like an empty result. */
 	if (run.header_pending && status == 0 && run.records.alerts == 0 &&
 	    run.records.counters == 0)
 		print_header(&run);
