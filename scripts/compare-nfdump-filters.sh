@@ -61,7 +61,12 @@ src port > 1023 and proto tcp|src port > 1023 and proto tcp
 (proto udp and port 53) or dst port 445|(proto udp and port 53) or dst port 445
 duration > 400|duration > 400
 bpp > 100|bpp > 100
-tos 0|tos 0'
+tos 0|tos 0
+net 10.1.0.0 255.255.255.0|net 10.1.0.0 255.255.255.0
+src net 10.1.0.0 255.255.0.0 and not dst net 172.16.0.0 255.240.0.0|src net 10.1.0.0 255.255.0.0 and not dst net 172.16.0.0 255.240.0.0
+src net 10.1.0/24|src net 10.1.0/24
+dst net 172.16/12|dst net 172.16/12
+net 10.1/16|net 10.1/16'
 
 work=$(mktemp -d /tmp/fs-nfcmp-XXXXXX)
 relay_pid=""

@@ -2,7 +2,7 @@
  * test_filter_nfdump.c - the filter language against nfdump: runs
  * scripts/compare-nfdump-filters.sh, which replays a softflowd export into
  * nfcapd and checks that `flowsift print -f` and nfdump select the same
- * flows for each of 30 pairs of equivalent filters.
+ * flows for each of 35 pairs of equivalent filters.
  */
 #include <setjmp.h>
 #include <stdarg.h>
