@@ -227,7 +227,7 @@ check_file_value(const struct check_test *t, const char *key, const char *name,
 	return run_check(t, t->config_path);
 }
 
-/* filter.rules is loaded as flowsift-filter loads it, and its error is shown as the worker logs it. */
+/* filter.rules is loaded as flowsift-filter loads it, and its error reads as the worker logs it. */
 static void
 rules_file_checked(void **state)
 {

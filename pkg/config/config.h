@@ -51,8 +51,8 @@ void fs_config_apply_logging(const struct fs_config *config);
 int fs_config_has(const struct fs_config *config, const char *key);
 
 /*
- * Returns 1 when the configuration file or the environment set key, 0 when
- * key has its default value; aborts on a key not in the table.
+ * Returns 1 when the configuration file or the environment set key, and 0
+ * when key has its default value.  Aborts on a key not in the table.
  */
 int fs_config_is_set(const struct fs_config *config, const char *key);
 

@@ -25,7 +25,8 @@
  *
  * Every schema field name names the column that shows it, so
  * time_flow_start_ns, time_flow_end_ns, time_received_ns and event_time_ns
- * are aliases of start, end, received and event; type is one of flow_type.
+ * are aliases of start, end, received and event.  type is an alias of
+ * flow_type.
  *
  * A field the flow does not carry shows as "-" in tables and as an empty
  * value in CSV.  Tables align every column to a fixed width; a longer value

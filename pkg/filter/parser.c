@@ -473,7 +473,7 @@ expand_abbreviated_v4(const char *text, char *out, size_t len)
 
 /*
  * Parses the current word as an address or prefix.  STYLE_HOST rejects a
- * /prefix; STYLE_NET also accepts an abbreviated IPv4 prefix such as
+ * /prefix, and STYLE_NET also accepts an abbreviated IPv4 prefix such as
  * 10.0/16.  Sets p->length_given.
  */
 static int
@@ -497,10 +497,11 @@ parse_prefix(struct parser *p, int field, enum value_style style, struct fs_filt
 		bool abbreviated = style == STYLE_NET && expand_abbreviated_v4(text, full, sizeof(full));
 
 		if (abbreviated && slash == NULL) {
-			unsigned given = strchr(strchr(text, '.') + 1, '.') != NULL ? 24u : 16u;
+			bool three_octets = strchr(strchr(text, '.') + 1, '.') != NULL;
+			unsigned example_length = three_octets ? 24u : 16u;
 
 			return fail(p, p->tok.pos, "the abbreviated IPv4 prefix '%s' needs a prefix "
-				    "length, such as %s/%u", text, text, given);
+				    "length, such as %s/%u", text, text, example_length);
 		}
 		if (!abbreviated || fs_addr_parse(&addr, full) != 0)
 			return fail_value(p, field);
