@@ -213,7 +213,10 @@ write_file(const struct check_test *t, const char *name, const char *text)
 	return path;
 }
 
-/* Checks the configuration key = path of name, which contains text. */
+/*
+ * Writes text into the file name (unless text is NULL), checks the
+ * configuration "key = path of that file" and returns the exit status.
+ */
 static int
 check_file_value(const struct check_test *t, const char *key, const char *name,
 		 const char *text)
@@ -267,7 +270,7 @@ rules_file_checked(void **state)
 	assert_int_equal(run_check(t, t->config_path), 0);
 }
 
-/* The interface map, the prefix list and the home networks of flowsift-enrich. */
+/* The files and lists that flowsift-enrich loads at start. */
 static void
 enrich_files_checked(void **state)
 {
