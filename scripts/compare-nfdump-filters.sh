@@ -11,6 +11,14 @@
 # from the pcap are compared as sorted lists of (src addr, dst addr, src
 # port, dst port, protocol, packets, bytes).
 #
+# A second capture of ICMP packets is exported twice: as NetFlow v5, which
+# carries the ICMP type and code only in the destination port, and as
+# NetFlow v9.  Each export is compared in the same way for the ICMP filters,
+# but without the ports, because flowsift shows no ports for an ICMP flow
+# with ICMP type fields while nfdump shows type.code as the destination port.
+# It has no ICMPv6 packets: softflowd 1.1.0 exports their type in v9
+# element 139, which nfdump 1.7.1 does not read, so nfdump sees type 0.
+#
 # Exit status: 0 when every pair selects the same flows, 1 when some differ
 # or a step fails, 77 when nfdump, nfcapd, softflowd or python3 is missing.
 set -u
@@ -61,7 +69,29 @@ src port > 1023 and proto tcp|src port > 1023 and proto tcp
 (proto udp and port 53) or dst port 445|(proto udp and port 53) or dst port 445
 duration > 400|duration > 400
 bpp > 100|bpp > 100
-tos 0|tos 0'
+tos 0|tos 0
+net 10.1.0.0 255.255.255.0|net 10.1.0.0 255.255.255.0
+src net 10.1.0.0 255.255.0.0 and not dst net 172.16.0.0 255.240.0.0|src net 10.1.0.0 255.255.0.0 and not dst net 172.16.0.0 255.240.0.0
+src net 10.1.0/24|src net 10.1.0/24
+dst net 172.16/12|dst net 172.16/12
+net 10.1/16|net 10.1/16'
+
+# The same, on the ICMP capture.
+ICMP_FILTERS='any|any
+proto icmp|proto icmp
+icmp-type 8|icmp-type 8
+icmp-type 0|icmp-type 0
+icmp-code 3|icmp-code 3
+icmp-code 0|icmp-code 0
+icmp-type 3 and icmp-code 1|icmp-type 3 and icmp-code 1
+not icmp-type 8|not icmp-type 8'
+
+# The fields compared, as flowsift print --fields and as the columns of
+# nfdump 1.7.1's `-o csv` for awk.
+FIELDS=src_addr,dst_addr,src_port,dst_port,proto,packets,bytes
+NF_COLUMNS='$4, $5, $6, $7, $8, $12, $13'
+ICMP_FIELDS=src_addr,dst_addr,proto,packets,bytes
+ICMP_NF_COLUMNS='$4, $5, $8, $12, $13'
 
 work=$(mktemp -d /tmp/fs-nfcmp-XXXXXX)
 relay_pid=""
@@ -108,41 +138,88 @@ with open(out_path, "wb") as out:
         tx.sendto(data, ("127.0.0.1", target_port))
 PY
 
+# Writes an Ethernet pcap with one packet per flow: ICMP of several types
+# and codes, and UDP to port 2048 (8 * 256), which no ICMP filter may select.
+cat > "$work/icmp.py" <<'PY'
+import socket, struct, sys
+def checksum(header):
+    s = sum(struct.unpack("!10H", header))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+def ether(ethertype):
+    return bytes.fromhex("001122334455" "00667788994a") + struct.pack("!H", ethertype)
+def ipv4(src, dst, proto, payload):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return ether(0x0800) + ip + payload
+def icmp(icmp_type, code):
+    return struct.pack("!BBHHH", icmp_type, code, 0, 1, 1) + b"flowsift"
+frames = [
+    ipv4("10.0.0.1", "10.0.0.2", 1, icmp(8, 0)),
+    ipv4("10.0.0.2", "10.0.0.1", 1, icmp(0, 0)),
+    ipv4("10.0.0.3", "10.0.0.1", 1, icmp(3, 3)),
+    ipv4("10.0.0.4", "10.0.0.1", 1, icmp(3, 1)),
+    ipv4("10.0.0.5", "10.0.0.1", 1, icmp(11, 0)),
+    ipv4("10.0.0.6", "10.0.0.1", 1, icmp(8, 1)),
+    ipv4("10.0.0.7", "10.0.0.8", 17, struct.pack("!HHHH", 1234, 2048, 8, 0)),
+]
+with open(sys.argv[1], "wb") as out:
+    out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i, frame in enumerate(frames):
+        out.write(struct.pack("<IIII", 1700000000 + i, 0, len(frame), len(frame)))
+        out.write(frame)
+PY
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Exports the packet capture $3 (in the work folder) with softflowd as
+# NetFlow version $2, through the relay, which records the datagrams in
+# $1.pcap, into nfcapd, which writes into the folder $1.  Sets nffile to
+# the file nfcapd wrote.
+replay() {
+	mkdir "$work/$1"
+	nfcapd_port=$(free_port)
+	nfcapd -w "$work/$1" -p "$nfcapd_port" -b 127.0.0.1 -t 3600 >"$work/$1.nfcapd.log" 2>&1 &
+	nfcapd_pid=$!
+	rm -f "$work/relay.port"
+	python3 "$work/relay.py" "$work/$1.pcap" "$work/relay.port" "$nfcapd_port" &
+	relay_pid=$!
+	i=0
+	while [ ! -s "$work/relay.port" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "the relay did not start"
+		sleep 0.1
+	done
+	sleep 0.5
+
+	# softflowd 1.1.0 hangs after -r when its control socket path is long, so
+	# it runs in the work folder with short relative paths.
+	(cd "$work" && softflowd -r "$3" -n "127.0.0.1:$(cat relay.port)" -v "$2" \
+		-c sf.ctl -p sf.pid -d >"$1.softflowd.log" 2>&1) ||
+		fail "softflowd failed; see its log"
+	sleep 2
+	kill "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	relay_pid=""
+	# nfcapd writes its last file when it stops.
+	kill "$nfcapd_pid"
+	wait "$nfcapd_pid" 2>/dev/null
+	nfcapd_pid=""
+	nffile=$(ls "$work/$1"/nfcapd.* 2>/dev/null | grep -v current | head -1)
+	[ -n "$nffile" ] || fail "nfcapd wrote no file: $(cat "$work/$1.nfcapd.log")"
+}
+
 "$bin/flowsift-gentraffic" --out "$work/traffic.pcap" --hosts 40 --scan-targets 100 >/dev/null 2>&1 ||
 	fail "flowsift-gentraffic failed"
-
-mkdir "$work/flows"
-nfcapd_port=$(free_port)
-nfcapd -w "$work/flows" -p "$nfcapd_port" -b 127.0.0.1 -t 3600 >"$work/nfcapd.log" 2>&1 &
-nfcapd_pid=$!
-python3 "$work/relay.py" "$work/export.pcap" "$work/relay.port" "$nfcapd_port" &
-relay_pid=$!
-i=0
-while [ ! -s "$work/relay.port" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "the relay did not start"
-	sleep 0.1
-done
-sleep 0.5
-
-# softflowd 1.1.0 hangs after -r when its control socket path is long, so
-# it runs in the work folder with short relative paths.
-(cd "$work" && softflowd -r traffic.pcap -n "127.0.0.1:$(cat relay.port)" -v 9 \
-	-c sf.ctl -p sf.pid -d >softflowd.log 2>&1) || fail "softflowd failed; see its log"
-sleep 2
-kill "$relay_pid" 2>/dev/null
-wait "$relay_pid" 2>/dev/null
-relay_pid=""
-# nfcapd writes its last file when it stops.
-kill "$nfcapd_pid"
-wait "$nfcapd_pid" 2>/dev/null
-nfcapd_pid=""
-nffile=$(ls "$work"/flows/nfcapd.* 2>/dev/null | grep -v current | head -1)
-[ -n "$nffile" ] || fail "nfcapd wrote no file: $(cat "$work/nfcapd.log")"
+python3 "$work/icmp.py" "$work/icmp.pcap" || fail "the ICMP capture could not be written"
+replay icmp5 5 icmp.pcap
+icmp5_nffile=$nffile
+replay icmp9 9 icmp.pcap
+icmp9_nffile=$nffile
+replay export 9 traffic.pcap
 
 # softflowd 1.1.0 replaying a capture can export a flow whose first-switched
 # uptime stamp lies before the header's sysUptime of 0, as 2^32 minus the
@@ -158,34 +235,45 @@ if [ -s "$work/untimed.csv" ]; then
 	echo "note: $(wc -l <"$work/untimed.csv") flows with wrapped uptime stamps, which nfdump leaves at the epoch, are left out of duration, bps and pps"
 fi
 
+# Compares, for each line "flowsift expression|nfdump expression" of $1,
+# the flows flowsift selects in the export $2.pcap with those nfdump
+# selects in the nfcapd file $3, as the fields $4 and the nfdump columns $5.
+# Records each difference as a line of $work/failed.
+compare() {
+	echo "$1" | while IFS='|' read -r fs_expr nf_expr; do
+		"$bin/flowsift" print --config /dev/null --format csv --no-header --fields "$4" \
+			-f "$fs_expr" "$work/$2.pcap" 2>"$work/fs.err" | sort >"$work/fs.csv" ||
+			{ echo "flowsift print failed on '$fs_expr': $(cat "$work/fs.err")"; echo x >>"$work/failed"; continue; }
+		nfdump -r "$3" -q -o csv "$nf_expr" 2>"$work/nf.err" |
+			awk -F, -v OFS=, "/^[0-9][0-9][0-9][0-9]-/ { print $5 }" |
+			sort >"$work/nf.csv"
+		case $fs_expr in
+		*duration* | *bps* | *pps*)
+			for side in fs nf; do
+				comm -23 "$work/$side.csv" "$work/untimed.csv" >"$work/$side.timed"
+				mv "$work/$side.timed" "$work/$side.csv"
+			done
+			;;
+		esac
+		n_fs=$(wc -l <"$work/fs.csv")
+		n_nf=$(wc -l <"$work/nf.csv")
+		if cmp -s "$work/fs.csv" "$work/nf.csv"; then
+			printf '  same       %5d / %5d  %s  |  %s\n' "$n_fs" "$n_nf" "$fs_expr" "$nf_expr"
+		else
+			printf '  DIFFERENT  %5d / %5d  %s  |  %s\n' "$n_fs" "$n_nf" "$fs_expr" "$nf_expr"
+			diff "$work/fs.csv" "$work/nf.csv" | head -10 | sed 's/^/      /'
+			echo x >>"$work/failed"
+		fi
+	done
+}
+
 echo "flows selected by each filter (flowsift / nfdump):"
-echo "$FILTERS" | while IFS='|' read -r fs_expr nf_expr; do
-	"$bin/flowsift" print --config /dev/null --format csv --no-header \
-		--fields src_addr,dst_addr,src_port,dst_port,proto,packets,bytes \
-		-f "$fs_expr" "$work/export.pcap" 2>"$work/fs.err" | sort >"$work/fs.csv" ||
-		{ echo "flowsift print failed on '$fs_expr': $(cat "$work/fs.err")"; echo x >>"$work/failed"; continue; }
-	nfdump -r "$nffile" -q -o csv "$nf_expr" 2>"$work/nf.err" |
-		awk -F, '/^[0-9][0-9][0-9][0-9]-/ { printf "%s,%s,%s,%s,%s,%s,%s\n", $4, $5, $6, $7, $8, $12, $13 }' |
-		sort >"$work/nf.csv"
-	case $fs_expr in
-	*duration* | *bps* | *pps*)
-		for side in fs nf; do
-			comm -23 "$work/$side.csv" "$work/untimed.csv" >"$work/$side.timed"
-			mv "$work/$side.timed" "$work/$side.csv"
-		done
-		;;
-	esac
-	n_fs=$(wc -l <"$work/fs.csv")
-	n_nf=$(wc -l <"$work/nf.csv")
-	if cmp -s "$work/fs.csv" "$work/nf.csv"; then
-		printf '  same       %5d / %5d  %s  |  %s\n' "$n_fs" "$n_nf" "$fs_expr" "$nf_expr"
-	else
-		printf '  DIFFERENT  %5d / %5d  %s  |  %s\n' "$n_fs" "$n_nf" "$fs_expr" "$nf_expr"
-		diff "$work/fs.csv" "$work/nf.csv" | head -10 | sed 's/^/      /'
-		echo x >>"$work/failed"
-	fi
-done
-n_filters=$(echo "$FILTERS" | wc -l)
+compare "$FILTERS" export "$nffile" "$FIELDS" "$NF_COLUMNS"
+echo "ICMP flows exported as NetFlow v5:"
+compare "$ICMP_FILTERS" icmp5 "$icmp5_nffile" "$ICMP_FIELDS" "$ICMP_NF_COLUMNS"
+echo "ICMP flows exported as NetFlow v9:"
+compare "$ICMP_FILTERS" icmp9 "$icmp9_nffile" "$ICMP_FIELDS" "$ICMP_NF_COLUMNS"
+n_filters=$(( $(echo "$FILTERS" | wc -l) + 2 * $(echo "$ICMP_FILTERS" | wc -l) ))
 if [ -s "$work/failed" ]; then
 	echo "compare-nfdump-filters: $(wc -l <"$work/failed") of $n_filters filters select different flows"
 	exit 1

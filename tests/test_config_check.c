@@ -1,6 +1,7 @@
 /*
- * test_config_check.c - `flowsift config check` rejects each value that
- * would stop a program at start, naming the key, and accepts the defaults.
+ * test_config_check.c - `flowsift config check` rejects each value and
+ * file that would stop a program at start, naming the key, and accepts the
+ * defaults.
  * Runs the built binary; nothing is contacted (host names are resolved).
  */
 #include <setjmp.h>
@@ -197,6 +198,114 @@ invalid_redis_url_hides_password(void **state)
 	assert_null(strstr(out, "secret"));
 }
 
+/* Writes text into the file name in the test's folder and returns its path. */
+static const char *
+write_file(const struct check_test *t, const char *name, const char *text)
+{
+	static char path[192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/*
+ * Writes text into the file name (unless text is NULL), checks the
+ * configuration "key = path of that file" and returns the exit status.
+ */
+static int
+check_file_value(const struct check_test *t, const char *key, const char *name,
+		 const char *text)
+{
+	char line[320];
+
+	if (text != NULL)
+		write_file(t, name, text);
+	snprintf(line, sizeof(line), "%s = %s/%s", key, t->dir, name);
+	write_config(t, line);
+	return run_check(t, t->config_path);
+}
+
+/* filter.rules is loaded as flowsift-filter loads it, and its error reads as the worker logs it. */
+static void
+rules_file_checked(void **state)
+{
+	struct check_test *t = *state;
+	const char *out;
+
+	assert_int_equal(check_file_value(t, "filter.rules", "good.rules",
+					  "mail = net 192.0.2.0 255.255.255.0\n"
+					  "rule smtp: dst port 25 and not src mail\n"
+					  "rule ping drop: icmp-type 8\n"), 0);
+	assert_string_equal(read_output(t), "");
+
+	assert_int_equal(check_file_value(t, "filter.rules", "bad.rules",
+					  "rule smtp: proto tcp\n"
+					  "rule mail: dst port smtp\n"), 1);
+	out = read_output(t);
+	assert_non_null(strstr(out, "filter.rules: invalid rules file: "));
+	assert_non_null(strstr(out, "bad.rules: line 2, column 21: expected a number 0..65535"));
+	assert_non_null(strstr(out, "\n  rule mail: dst port smtp\n                      ^"));
+
+	assert_int_equal(check_file_value(t, "filter.rules", "mask.rules",
+					  "rule lan: net 10.0.0.0 255.0.255.0\n"), 1);
+	assert_non_null(strstr(read_output(t), "the netmask 255.0.255.0 is not contiguous"));
+
+	/* A rule whose flows would come back to flowsift-filter. */
+	assert_int_equal(check_file_value(t, "filter.rules", "loop.rules",
+					  "rule back topic flows.enriched: port 25\n"), 1);
+	assert_non_null(strstr(read_output(t), "loop.rules:1: rule back produces to flows.enriched, "
+					       "which is also filter.topic"));
+
+	/* flowsift-filter does not start without its rules file. */
+	assert_int_equal(check_file_value(t, "filter.rules", "missing.rules", NULL), 1);
+	assert_non_null(strstr(read_output(t), "filter.rules: rules file not loaded: cannot open"));
+
+	/* An empty value turns the check off, as `make run` then starts no flowsift-filter. */
+	write_config(t, "filter.rules = \"\"");
+	assert_int_equal(run_check(t, t->config_path), 0);
+}
+
+/* The files and lists that flowsift-enrich loads at start. */
+static void
+enrich_files_checked(void **state)
+{
+	struct check_test *t = *state;
+
+	assert_int_equal(check_file_value(t, "enrich.interfaces.map", "good.map",
+					  "exporter 192.0.2.1 name=edge1 site=par1\n"
+					  "interface 192.0.2.1 17 name=xe-0/0/1 speed=10G\n"), 0);
+	assert_int_equal(check_file_value(t, "enrich.interfaces.map", "bad.map",
+					  "exporter 192.0.2.1 name=edge1\n"
+					  "interface 192.0.2.1 x name=xe-0/0/1\n"), 1);
+	assert_non_null(strstr(read_output(t), "enrich.interfaces.map: "));
+	assert_non_null(strstr(read_output(t), "bad.map: line 2"));
+	assert_int_equal(check_file_value(t, "enrich.interfaces.map", "missing.map", NULL), 1);
+	assert_non_null(strstr(read_output(t), "enrich.interfaces.map: cannot open"));
+
+	assert_int_equal(check_file_value(t, "enrich.prefixes", "good.prefixes",
+					  "10.0.0.0/8 site=par role=core\n"), 0);
+	assert_int_equal(check_file_value(t, "enrich.prefixes", "bad.prefixes",
+					  "10.0.0.0/8 site=par\n10.0.0.1/8 role=core\n"), 1);
+	assert_non_null(strstr(read_output(t), "enrich.prefixes: "));
+	assert_non_null(strstr(read_output(t), "bad.prefixes: line 2"));
+	assert_int_equal(check_file_value(t, "enrich.prefixes", "missing.prefixes", NULL), 1);
+	assert_non_null(strstr(read_output(t), "enrich.prefixes: cannot open"));
+
+	assert_int_equal(check_file_value(t, "enrich.geoip.asn", "missing.mmdb", NULL), 1);
+	assert_non_null(strstr(read_output(t), "enrich.geoip.asn: "));
+	assert_int_equal(check_file_value(t, "enrich.services", "missing.services", NULL), 1);
+	assert_non_null(strstr(read_output(t), "enrich.services: cannot open"));
+
+	assert_check_fails(t, "enrich.home.networks = 10.0.0.0/33", "enrich.home.networks: ");
+	write_config(t, "enrich.home.networks = 10.0.0.0/8,2001:db8::/32\nenrich.services = none");
+	assert_int_equal(run_check(t, t->config_path), 0);
+}
+
 static void
 folder_as_config_rejected(void **state)
 {
@@ -214,6 +323,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(invalid_values_name_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(topic_values_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_redis_url_hides_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(rules_file_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(enrich_files_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(folder_as_config_rejected, setup, teardown),
 	};
 

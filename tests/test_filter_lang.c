@@ -107,6 +107,94 @@ addresses_and_prefixes(void **state)
 	check("ipv6", false, &flow);
 }
 
+/* nfdump's netmask and abbreviated forms of `net`, as nfdump 1.7.1 reads them. */
+static void
+net_netmask_and_abbreviated(void **state)
+{
+	struct fs_flow flow;
+
+	(void)state;
+	make_flow(&flow);
+	check("net 10.0.0.0 255.255.255.0", true, &flow);
+	check("net 10.0.1.0 255.255.255.0", false, &flow);
+	check("src net 10.0.0.0 255.0.0.0", true, &flow);
+	check("dst net 10.0.0.0 255.0.0.0", false, &flow);
+	check("dst net 192.0.2.0 255.255.255.128", true, &flow);
+	check("dst net 192.0.2.128 255.255.255.128", false, &flow);
+	/* As with /length, the mask applies to the address, so host bits do not matter. */
+	check("net 10.0.0.77 255.255.255.0", true, &flow);
+	check("net 10.0.0.1 255.255.255.255", true, &flow);
+	check("net 10.0.0.2 255.255.255.255", false, &flow);
+	check("net 99.0.0.0 0.0.0.0", true, &flow);
+	check("net != 10.0.0.0 255.0.0.0", true, &flow);
+	check("src net != 10.0.0.0 255.0.0.0", false, &flow);
+	check("net 10.0.0.0 255.0.0.0 and port 25", true, &flow);
+	check("(src net 10.0.0.0 255.255.0.0)", true, &flow);
+
+	/* Missing octets are 0. */
+	check("src net 10.0.0/24", true, &flow);
+	check("src net 10.0.1/24", false, &flow);
+	check("dst net 192.0.2/24", true, &flow);
+	check("src net 10.0/16", true, &flow);
+	check("src net 10.1/16", false, &flow);
+	check("src net 10.1/8", true, &flow);
+	check("dst net 172.16/12", false, &flow);
+	fs_addr_parse(&flow.dst_addr, "172.31.255.1");
+	check("dst net 172.16/12", true, &flow);
+	fs_addr_parse(&flow.dst_addr, "172.32.0.1");
+	check("dst net 172.16/12", false, &flow);
+}
+
+/* icmp-type and icmp-code imply proto icmp or icmp6, as in nfdump 1.7.1. */
+static void
+icmp_type_and_code(void **state)
+{
+	struct fs_flow flow;
+
+	(void)state;
+	make_flow(&flow);
+	/* A TCP flow has no ICMP type, even with dst port 8 * 256. */
+	flow.dst_port = 8 * 256;
+	check("icmp-type 8", false, &flow);
+	check("icmp-type != 8", false, &flow);
+	check("icmp-code 0", false, &flow);
+
+	flow.proto = 1;
+	flow.icmp_type = 3;
+	flow.icmp_code = 13;
+	flow.present |= FS_F_ICMP_TYPE | FS_F_ICMP_CODE;
+	flow.present &= ~(uint64_t)FS_F_DST_PORT;
+	check("icmp-type 3", true, &flow);
+	check("icmp-type 8", false, &flow);
+	check("icmp-code 13", true, &flow);
+	check("icmp-code 0", false, &flow);
+	check("icmp-type 3 and icmp-code 13", true, &flow);
+	check("icmp-type in [0 3 8]", true, &flow);
+	check("icmp-type != 3", false, &flow);
+	check("icmp_type 3", true, &flow);
+
+	flow.proto = 58;
+	flow.icmp_type = 128;
+	flow.icmp_code = 0;
+	check("icmp-type 128", true, &flow);
+	check("icmp-code 0", true, &flow);
+
+	/* NetFlow v5 carries type * 256 + code in the destination port. */
+	flow.proto = 1;
+	flow.present &= ~(uint64_t)(FS_F_ICMP_TYPE | FS_F_ICMP_CODE);
+	flow.present |= FS_F_DST_PORT;
+	flow.dst_port = 11 * 256 + 1;
+	check("icmp-type 11", true, &flow);
+	check("icmp-code 1", true, &flow);
+	check("icmp-type 0", false, &flow);
+	check("icmp_type 11", false, &flow);
+
+	/* Without a type and a port there is nothing to compare. */
+	flow.present &= ~(uint64_t)FS_F_DST_PORT;
+	check("icmp-type 11", false, &flow);
+	check("not icmp-type 11", true, &flow);
+}
+
 static void
 ipv6_and_mapped(void **state)
 {
@@ -374,6 +462,24 @@ errors_name_position(void **state)
 	expect_error("port 25 @", 9, "found '@'");
 	expect_error("", 1, "expected an expression");
 	expect_error("country FRA", 9, "more than the 2 bytes");
+	expect_error("net 10.0/33", 10, "prefix length 0..32, found '33'");
+	expect_error("net 10.0.0", 5, "'10.0.0' needs a prefix length, such as 10.0.0/24");
+	expect_error("net 10/8", 5, "expected an IPv4 or IPv6 prefix such as 10.0.0.0/8");
+	expect_error("host 10.0.0/24", 6, "expected an IPv4 or IPv6 address");
+	expect_error("net 10.0.0.0.0/8", 5, "found '10.0.0.0.0/8'");
+	expect_error("net 10.0.0.0 255.0.255.0", 14, "the netmask 255.0.255.0 is not contiguous");
+	expect_error("net 10.0.0.0 0.255.255.255", 14, "is not contiguous");
+	expect_error("net 10.0.0.0 255.255.255.1", 14, "is not contiguous");
+	expect_error("net 10.0.0.0 255.255", 14, "expected a netmask such as 255.255.255.0");
+	expect_error("net 10.0.0.0 256.0.0.0", 14, "expected a netmask");
+	expect_error("net 10.0.0.0/8 255.0.0.0", 16, "already has a /prefix length");
+	expect_error("net 10.0/16 255.255.0.0", 13, "already has a /prefix length");
+	expect_error("net 2001:db8:: 255.255.0.0", 16, "only an IPv4 address");
+	expect_error("host 10.0.0.0 255.0.0.0", 15, "expected 'and', 'or' or the end");
+	expect_error("icmp-type 256", 11, "expected a number 0..255");
+	expect_error("icmp-code 256", 11, "expected a number 0..255");
+	expect_error("icmp-type echo", 11, "after 'icmp-type', found 'echo'");
+	expect_error("src icmp-type 8", 1, "direction does not apply to the field name 'icmp-type'");
 
 	/* Multi-line text: the line and its excerpt with a caret. */
 	assert_int_equal(fs_filter_compile(&filter, "proto tcp and\n  dst port x", NULL, &err),
@@ -420,6 +526,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(addresses_and_prefixes),
+		cmocka_unit_test(net_netmask_and_abbreviated),
+		cmocka_unit_test(icmp_type_and_code),
 		cmocka_unit_test(ipv6_and_mapped),
 		cmocka_unit_test(ports_ranges_lists),
 		cmocka_unit_test(proto_flags_numbers),

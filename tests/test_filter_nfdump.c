@@ -1,8 +1,9 @@
 /*
  * test_filter_nfdump.c - the filter language against nfdump: runs
- * scripts/compare-nfdump-filters.sh, which replays a softflowd export into
+ * scripts/compare-nfdump-filters.sh, which replays softflowd exports into
  * nfcapd and checks that `flowsift print -f` and nfdump select the same
- * flows for each of 30 pairs of equivalent filters.
+ * flows for each of 35 pairs of equivalent filters, and for 8 pairs of ICMP
+ * filters on NetFlow v5 and v9 exports of ICMP packets.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,7 @@
-/* test_flow_text.c - table and CSV cells of the firewall, NAT and enterprise columns. */
+/*
+ * test_flow_text.c - table and CSV cells of the firewall, NAT and enterprise
+ * columns, and the schema field names that pick columns.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +11,7 @@
 
 #include "core/flow.h"
 #include "core/flow_text.h"
+#include "core/result.h"
 
 #define EVENT_COLUMNS \
 	"firewall_event,firewall_event_extended,nat_event,connection_id,post_nat_src_addr," \
@@ -102,6 +106,31 @@ all_columns_longest_row_fits(void **state)
 			 FS_FLOW_MAX_ENTERPRISE_ELEMENTS, FS_FLOW_TEXT_CELL_MAX);
 }
 
+/* Each schema field name of schemas/flow.avsc picks the column that shows it. */
+static void
+schema_field_aliases(void **state)
+{
+	struct fs_flow_columns by_alias, by_column;
+	char err[4096];
+
+	(void)state;
+	assert_int_equal(fs_flow_columns_parse(&by_alias,
+					       "time_flow_start_ns,time_flow_end_ns,Time_Received_Ns,"
+					       "event_time_ns,type",
+					       err, sizeof(err)), 0);
+	assert_int_equal(fs_flow_columns_parse(&by_column, "start,end,received,event,flow_type",
+					       err, sizeof(err)), 0);
+	assert_int_equal(by_alias.count, 5);
+	assert_memory_equal(by_alias.ids, by_column.ids, 5);
+
+	assert_int_equal(fs_flow_columns_parse(&by_alias, "time_flow_start", err, sizeof(err)),
+			 FS_ERR_INVALID);
+	assert_non_null(strstr(err, "unknown column 'time_flow_start'"));
+	assert_non_null(strstr(err, "the columns are all,start,"));
+	assert_non_null(strstr(err, "the aliases time_flow_start_ns=start,time_flow_end_ns=end,"
+				    "time_received_ns=received,event_time_ns=event,type=flow_type"));
+}
+
 int
 main(void)
 {
@@ -109,6 +138,7 @@ main(void)
 		cmocka_unit_test(csv_event_columns),
 		cmocka_unit_test(table_absent_event_columns),
 		cmocka_unit_test(all_columns_longest_row_fits),
+		cmocka_unit_test(schema_field_aliases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

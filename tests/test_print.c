@@ -252,6 +252,37 @@ unknown_field_rejected(void **state)
 	read_stderr(t, err, sizeof(err));
 	assert_non_null(strstr(err, "unknown column 'colour'"));
 	assert_non_null(strstr(err, "dst_port"));
+	assert_non_null(strstr(err, "time_flow_start_ns=start"));
+}
+
+/* Each schema field name picks the column that shows that field. */
+static void
+schema_field_names_accepted(void **state)
+{
+	struct print_test *t = *state;
+	static char by_column[OUTPUT_MAX];
+	char args[512];
+
+	snprintf(args, sizeof(args),
+		 "print --format csv --fields time_flow_start_ns,time_flow_end_ns,"
+		 "TIME_RECEIVED_NS,event_time_ns,flow_type,src_addr %s", t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_true(strncmp(t->output, "start,end,received,event,flow_type,src_addr\n", 44) == 0);
+	assert_non_null(strstr(t->output, "\n2023-11-14T22:13:18.500Z,2023-11-14T22:13:20.000Z,"));
+
+	/* The alias gives the same rows as the column name. */
+	snprintf(args, sizeof(args), "print --format csv --no-header --fields start,end %s",
+		 t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	memcpy(by_column, t->output, sizeof(by_column));
+	snprintf(args, sizeof(args),
+		 "print --format csv --no-header --fields time_flow_start_ns,time_flow_end_ns %s",
+		 t->v5_path);
+	run_print(t, args);
+	assert_int_equal(t->status, 0);
+	assert_string_equal(t->output, by_column);
 }
 
 static void
@@ -470,6 +501,7 @@ fields_help_needs_no_input(void **state)
 	assert_int_equal(t->status, 0);
 	assert_true(strncmp(t->output, "columns: ", 9) == 0);
 	assert_non_null(strstr(t->output, ",src_addr,"));
+	assert_non_null(strstr(t->output, "\naliases: time_flow_start_ns=start,"));
 }
 
 /* Starts the embedded broker with topic flows.print of the given number of partitions. */
@@ -742,6 +774,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(table_is_aligned, setup, teardown),
 		cmocka_unit_test_setup_teardown(json_matches_decode, setup, teardown),
 		cmocka_unit_test_setup_teardown(csv_with_header_and_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_field_names_accepted, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_field_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(filter_selects_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_filter_shows_caret, setup, teardown),

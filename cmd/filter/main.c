@@ -51,6 +51,7 @@
 #include "core/result.h"
 #include "core/version.h"
 #include "filter/filter.h"
+#include "filter/rules_file.h"
 #include "filter/ruleset.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -224,7 +225,7 @@ load_rules(struct filter_worker *w)
 
 	/* The identity is read first, so a change during the load is seen by the next check. */
 	fs_file_id_read(w->rules_path, &id);
-	rc = fs_ruleset_load(&rules, w->rules_path, &err);
+	rc = fs_rules_file_load(&rules, w->rules_path, w->config, &err);
 	if (rc < 0) {
 		fs_log(FS_LOG_ERR, "filter", "%s, %s rules: %s",
 		       rc == FS_ERR_NOT_FOUND ? "rules file not loaded" : "invalid rules file",
@@ -232,22 +233,6 @@ load_rules(struct filter_worker *w)
 		w->rules_failed = id;
 		w->rules_has_failed = true;
 		return rc;
-	}
-	for (size_t i = 0; i < rules->count; i++) {
-		const struct fs_filter_rule *r = &rules->rules[i];
-		const char *loop = r->drop ? NULL : fs_config_filter_loop(w->config, r->topic);
-
-		if (loop != NULL) {
-			fs_log(FS_LOG_ERR, "filter",
-			       "invalid rules file, %s rules: %s:%u: rule %s produces to %s, which "
-			       "is also %s, so its flows would come back to the filter without end",
-			       w->rules ? "keeping the previous" : "no", w->rules_path, r->line,
-			       r->name, r->topic, loop);
-			fs_ruleset_free(rules);
-			w->rules_failed = id;
-			w->rules_has_failed = true;
-			return FS_ERR_INVALID;
-		}
 	}
 	stats = adopt_stats(rules, w->rule_stats, w->rules ? w->rules->count : 0);
 	out = calloc(rules->count + 1, sizeof(*out));

@@ -1,9 +1,11 @@
 /* config_check.c - checks configured values with the parsers the programs use. */
 #include "config_check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -11,7 +13,12 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "detect/detect.h"
+#include "enrich/geoip.h"
+#include "enrich/if_map.h"
+#include "enrich/prefix_table.h"
 #include "enrich/sampling.h"
+#include "enrich/services.h"
+#include "filter/rules_file.h"
 #include "kafka/kafka_conf.h"
 #include "metrics/http_server.h"
 #include "net/cidr.h"
@@ -171,6 +178,110 @@ check_filter(const struct fs_config *config, char *err, size_t err_len)
 	return FS_ERR_INVALID;
 }
 
+/*
+ * Loads filter.rules as flowsift-filter does at start.  An empty value, or
+ * a missing file named by the default value, is not an error, because
+ * `make run` then does not start flowsift-filter.
+ */
+static int
+check_filter_rules(const struct fs_config *config, char *err, size_t err_len)
+{
+	const char *path = fs_config_str(config, "filter.rules");
+	struct fs_filter_error error;
+	struct fs_ruleset *rules;
+	int rc;
+
+	if (path[0] == '\0')
+		return 0;
+	if (!fs_config_is_set(config, "filter.rules") && access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	rc = fs_rules_file_load(&rules, path, config, &error);
+	fs_ruleset_free(rules);
+	if (rc < 0)
+		snprintf(err, err_len, "filter.rules: %s: %s",
+			 rc == FS_ERR_NOT_FOUND ? "rules file not loaded" : "invalid rules file",
+			 error.text);
+	return rc;
+}
+
+/*
+ * Loads the files and lists flowsift-enrich loads at start, with the same
+ * functions: the GeoIP databases, the interface map and the prefix list
+ * when set, the home networks, and the services database unless it is
+ * "none".  A file named but missing stops flowsift-enrich, so it is an
+ * error here too.
+ */
+static int
+check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
+{
+	const char *city = fs_config_str(config, "enrich.geoip.city");
+	const char *asn = fs_config_str(config, "enrich.geoip.asn");
+	const char *if_map_path = fs_config_str(config, "enrich.interfaces.map");
+	const char *prefixes_path = fs_config_str(config, "enrich.prefixes");
+	const char *services_path = fs_config_str(config, "enrich.services");
+	struct fs_geoip *geoip;
+	struct fs_if_map *if_map;
+	struct fs_prefix_table *prefixes;
+	struct fs_services *services;
+	char reason[768];
+	int rc;
+
+	/* The databases are opened one at a time, so the message names the key of the bad one. */
+	if (city[0] != '\0') {
+		rc = fs_geoip_open(city, NULL, &geoip, reason, sizeof(reason));
+		if (rc < 0) {
+			snprintf(err, err_len, "enrich.geoip.city: %s", reason);
+			return rc;
+		}
+		fs_geoip_free(geoip);
+	}
+	if (asn[0] != '\0') {
+		rc = fs_geoip_open(NULL, asn, &geoip, reason, sizeof(reason));
+		if (rc < 0) {
+			snprintf(err, err_len, "enrich.geoip.asn: %s", reason);
+			return rc;
+		}
+		fs_geoip_free(geoip);
+	}
+	if (if_map_path[0] != '\0') {
+		rc = fs_if_map_load(if_map_path, &if_map, reason, sizeof(reason));
+		if (rc < 0) {
+			snprintf(err, err_len, "enrich.interfaces.map: %s", reason);
+			return rc;
+		}
+		fs_if_map_free(if_map);
+	}
+	if (prefixes_path[0] != '\0') {
+		rc = fs_prefix_table_load(prefixes_path, &prefixes, reason, sizeof(reason));
+		if (rc < 0) {
+			snprintf(err, err_len, "enrich.prefixes: %s", reason);
+			return rc;
+		}
+		fs_prefix_table_free(prefixes);
+	}
+	prefixes = fs_prefix_table_new();
+	if (prefixes == NULL) {
+		snprintf(err, err_len, "out of memory for the home networks");
+		return FS_ERR_SYSTEM;
+	}
+	rc = fs_prefix_table_add_list(prefixes, fs_config_str(config, "enrich.home.networks"),
+				      reason, sizeof(reason));
+	fs_prefix_table_free(prefixes);
+	if (rc < 0) {
+		snprintf(err, err_len, "enrich.home.networks: %s", reason);
+		return rc;
+	}
+	if (strcmp(services_path, "none") != 0) {
+		rc = fs_services_load(services_path, &services, reason, sizeof(reason));
+		if (rc < 0) {
+			snprintf(err, err_len, "enrich.services: %s", reason);
+			return rc;
+		}
+		fs_services_free(services);
+	}
+	return 0;
+}
+
 int
 config_check_values(const struct fs_config *config, char *err, size_t err_len)
 {
@@ -180,11 +291,15 @@ config_check_values(const struct fs_config *config, char *err, size_t err_len)
 	if (rc == 0)
 		rc = check_filter(config, err, err_len);
 	if (rc == 0)
+		rc = check_filter_rules(config, err, err_len);
+	if (rc == 0)
 		rc = check_redis(config, err, err_len);
 	if (rc == 0)
 		rc = check_detect(config, err, err_len);
 	if (rc == 0)
 		rc = check_exporter_lists(config, err, err_len);
+	if (rc == 0)
+		rc = check_enrich_files(config, err, err_len);
 	if (rc == 0)
 		rc = check_syslog(config, err, err_len);
 	if (rc == 0)

@@ -120,8 +120,9 @@ print_help(void)
 		"options:\n"
 		"  -f, --filter EXPR  print only the flows that match EXPR (docs/filter.md)\n"
 		"  --format FORMAT    table, json or csv\n"
-		"  --fields LIST      comma-separated columns for table and csv; 'all' for\n"
-		"                     every column; 'flowsift print --fields help' lists them\n"
+		"  --fields LIST      comma-separated columns for table and csv, by column or\n"
+		"                     schema field name; 'all' for every column;\n"
+		"                     'flowsift print --fields help' lists them\n"
 		"                     (table default: " FS_FLOW_TEXT_TABLE_DEFAULT ")\n"
 		"  --no-header        leave out the header line\n"
 		"  --no-scale         print bytes and packets as exported, also for flows\n"
@@ -395,14 +396,15 @@ print_topic(struct print_run *run, const struct print_args *args, const struct f
 	return topic_records_report(&run->records, "flowsift print", args->topic, run->read);
 }
 
-/* Prints the column names that --fields accepts. */
+/* Prints the column names and aliases that --fields accepts. */
 static void
 print_column_names(void)
 {
-	char names[2048];
+	char names[2048], aliases[512];
 
 	fs_flow_columns_names(names, sizeof(names));
-	printf("columns: %s\n", names);
+	fs_flow_columns_aliases(aliases, sizeof(aliases));
+	printf("columns: %s\naliases: %s\n", names, aliases);
 }
 
 /* Returns 0, 1 after --help or --fields help, or 2 after a usage error (reported). */

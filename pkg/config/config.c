@@ -275,6 +275,7 @@ struct fs_config {
 	char *values[KEY_COUNT];
 	int64_t ints[KEY_COUNT];
 	unsigned file_line[KEY_COUNT]; /* line of the file that set the key, 0 when none */
+	bool is_set[KEY_COUNT];        /* the file or the environment set the key */
 	struct kafka_prop *kafka;
 	size_t kafka_count;
 };
@@ -431,6 +432,7 @@ set_value(struct fs_config *config, const char *name, const char *value,
 		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	free(config->values[i]);
 	config->values[i] = copy;
+	config->is_set[i] = true;
 	return 0;
 }
 
@@ -722,6 +724,7 @@ fs_config_load(struct fs_config **out, const char *path, char *err,
 		if (rc < 0)
 			goto out;
 	}
+	memset(config->is_set, 0, sizeof(config->is_set));
 	if (!path)
 		path = getenv("FLOWSIFT_CONFIG");
 	if (!path && access("flowsift.conf", F_OK) == 0)
@@ -786,6 +789,12 @@ fs_config_has(const struct fs_config *config, const char *key)
 {
 	(void)config;
 	return find_key(key) >= 0;
+}
+
+int
+fs_config_is_set(const struct fs_config *config, const char *key)
+{
+	return config->is_set[require_key(key)] ? 1 : 0;
 }
 
 const char *

@@ -50,6 +50,12 @@ void fs_config_apply_logging(const struct fs_config *config);
 /* Returns 1 when key is in the table, else 0. */
 int fs_config_has(const struct fs_config *config, const char *key);
 
+/*
+ * Returns 1 when the configuration file or the environment set key, and 0
+ * when key has its default value.  Aborts on a key not in the table.
+ */
+int fs_config_is_set(const struct fs_config *config, const char *key);
+
 /* Returns the value of a table key as text (never NULL); aborts on a key not in the table. */
 const char *fs_config_str(const struct fs_config *config, const char *key);
 

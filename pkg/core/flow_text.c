@@ -174,12 +174,33 @@ text_width(const char *s)
 	return n;
 }
 
+/*
+ * Other names of columns: the Avro schema field (schemas/flow.avsc) that a
+ * column shows when the column has a shorter name, and "type".
+ */
+static const struct {
+	const char *alias;
+	const char *column;
+} column_aliases[] = {
+	{ "time_flow_start_ns", "start" },
+	{ "time_flow_end_ns", "end" },
+	{ "time_received_ns", "received" },
+	{ "event_time_ns", "event" },
+	{ "type", "flow_type" },
+};
+
+#define ALIAS_COUNT (sizeof(column_aliases) / sizeof(column_aliases[0]))
+
 static int
 find_column(const char *name, size_t len)
 {
-	if (len == 4 && strncasecmp(name, "type", 4) == 0) {
-		name = "flow_type";
-		len = strlen(name);
+	for (size_t i = 0; i < ALIAS_COUNT; i++) {
+		if (strlen(column_aliases[i].alias) == len &&
+		    strncasecmp(column_aliases[i].alias, name, len) == 0) {
+			name = column_aliases[i].column;
+			len = strlen(name);
+			break;
+		}
 	}
 	for (size_t i = 0; i < COLUMN_COUNT; i++) {
 		if (strlen(columns[i].name) == len && strncasecmp(columns[i].name, name, len) == 0)
@@ -197,6 +218,22 @@ fs_flow_columns_names(char *buf, size_t len)
 		if (i > 0)
 			put_bytes(&out, ",", 1);
 		put_bytes(&out, columns[i].name, strlen(columns[i].name));
+	}
+	if (len > 0)
+		buf[out.pos] = '\0';
+}
+
+void
+fs_flow_columns_aliases(char *buf, size_t len)
+{
+	struct line_out out = { buf, len, 0, false };
+
+	for (size_t i = 0; i < ALIAS_COUNT; i++) {
+		if (i > 0)
+			put_bytes(&out, ",", 1);
+		put_bytes(&out, column_aliases[i].alias, strlen(column_aliases[i].alias));
+		put_bytes(&out, "=", 1);
+		put_bytes(&out, column_aliases[i].column, strlen(column_aliases[i].column));
 	}
 	if (len > 0)
 		buf[out.pos] = '\0';
@@ -231,11 +268,13 @@ fs_flow_columns_parse(struct fs_flow_columns *out, const char *list, char *err, 
 		}
 		id = find_column(start, (size_t)(end - start));
 		if (id < 0) {
-			char names[2048];
+			char names[2048], aliases[512];
 
 			fs_flow_columns_names(names, sizeof(names));
-			snprintf(err, err_len, "unknown column '%.*s'; the columns are all,%s",
-				 (int)(end - start), start, names);
+			fs_flow_columns_aliases(aliases, sizeof(aliases));
+			snprintf(err, err_len, "unknown column '%.*s'; the columns are all,%s "
+				 "and the aliases %s",
+				 (int)(end - start), start, names, aliases);
 			return FS_ERR_INVALID;
 		}
 		if (out->count == FS_FLOW_TEXT_MAX_COLUMNS) {

@@ -23,6 +23,11 @@
  *                the raw elements as "enterprise/element_id=hex value"
  *                words separated by spaces: "9/12235=75736572"
  *
+ * Every schema field name names the column that shows it, so
+ * time_flow_start_ns, time_flow_end_ns, time_received_ns and event_time_ns
+ * are aliases of start, end, received and event.  type is an alias of
+ * flow_type.
+ *
  * A field the flow does not carry shows as "-" in tables and as an empty
  * value in CSV.  Tables align every column to a fixed width; a longer value
  * (an IPv6 address, a long name) widens its cell and shifts the rest of that
@@ -79,6 +84,9 @@ int fs_flow_columns_parse(struct fs_flow_columns *out, const char *list, char *e
 
 /* Writes every column name, comma-separated, into buf (len bytes). */
 void fs_flow_columns_names(char *buf, size_t len);
+
+/* Writes every alias as ALIAS=COLUMN, comma-separated, into buf (len bytes). */
+void fs_flow_columns_aliases(char *buf, size_t len);
 
 /*
  * Writes the header line of columns in format, without a newline, into buf

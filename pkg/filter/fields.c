@@ -18,6 +18,10 @@
 #define COMPUTED(name, fn, doc) \
 	{ name, FS_FK_COMPUTED, 0, 8, 0, NULL, fn, doc }
 
+/* A computed field whose values are 0..255. */
+#define COMPUTED_BYTE(name, fn, doc) \
+	{ name, FS_FK_COMPUTED, 0, 1, 0, NULL, fn, doc }
+
 /* IANA protocol numbers that have a common name. */
 static const struct fs_filter_name proto_names[] = {
 	{ "icmp", 1 }, { "igmp", 2 }, { "ipip", 4 }, { "tcp", 6 }, { "egp", 8 },
@@ -106,6 +110,49 @@ compute_dscp(const struct fs_flow *flow, uint64_t *value)
 	return true;
 }
 
+static bool
+is_icmp(const struct fs_flow *flow)
+{
+	return fs_flow_has(flow, FS_F_PROTO) && (flow->proto == 1 || flow->proto == 58);
+}
+
+/*
+ * The ICMP type of an ICMP or ICMPv6 flow, as nfdump 1.7.1 reads it for
+ * `icmp-type`.  Exporters without ICMP fields, such as NetFlow v5, put
+ * type * 256 + code in the destination port, so that is the fallback.  A
+ * flow of another protocol has no ICMP type.
+ */
+static bool
+compute_icmp_type(const struct fs_flow *flow, uint64_t *value)
+{
+	if (!is_icmp(flow))
+		return false;
+	if (fs_flow_has(flow, FS_F_ICMP_TYPE)) {
+		*value = flow->icmp_type;
+		return true;
+	}
+	if (!fs_flow_has(flow, FS_F_DST_PORT))
+		return false;
+	*value = flow->dst_port >> 8;
+	return true;
+}
+
+/* The ICMP code of an ICMP or ICMPv6 flow, with the fallback of compute_icmp_type(). */
+static bool
+compute_icmp_code(const struct fs_flow *flow, uint64_t *value)
+{
+	if (!is_icmp(flow))
+		return false;
+	if (fs_flow_has(flow, FS_F_ICMP_CODE)) {
+		*value = flow->icmp_code;
+		return true;
+	}
+	if (!fs_flow_has(flow, FS_F_DST_PORT))
+		return false;
+	*value = flow->dst_port & 0xffu;
+	return true;
+}
+
 const struct fs_filter_field fs_filter_fields[] = {
 	FIELD(flow_type, FS_FK_UINT, 0, flow_type_names, "export protocol"),
 	FIELD(exporter_addr, FS_FK_ADDR, 0, NULL, "exporter address"),
@@ -185,6 +232,10 @@ const struct fs_filter_field fs_filter_fields[] = {
 	COMPUTED("pps", compute_pps, "packets per second over the flow's duration"),
 	COMPUTED("bpp", compute_bpp, "bytes per packet"),
 	COMPUTED("dscp", compute_dscp, "DSCP, the upper 6 bits of tos"),
+	COMPUTED_BYTE("icmp-type", compute_icmp_type,
+		      "ICMP type of an ICMP or ICMPv6 flow (dst_port / 256 without icmp_type)"),
+	COMPUTED_BYTE("icmp-code", compute_icmp_code,
+		      "ICMP code of an ICMP or ICMPv6 flow (dst_port % 256 without icmp_code)"),
 };
 
 const size_t fs_filter_field_count = sizeof(fs_filter_fields) / sizeof(fs_filter_fields[0]);

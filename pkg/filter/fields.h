@@ -3,7 +3,7 @@
  *
  * One table row per field of struct fs_flow (pkg/core/flow.h), named as in
  * the Avro schema (src_port, in_if, ...), plus computed fields (duration,
- * bps, pps, bpp, dscp).  A row gives the field's kind, which decides how its
+ * bps, pps, bpp, dscp, and nfdump's icmp-type and icmp-code).  A row gives the field's kind, which decides how its
  * values are written in a filter and how it is compared, its offset and
  * size in struct fs_flow and its presence bit.  Adding a field to the flow
  * record takes one row in fields.c.
@@ -30,7 +30,7 @@ enum fs_filter_kind {
 	FS_FK_FLAGS,    /* TCP flags: letters or a number */
 	FS_FK_ADDR,     /* struct fs_addr: address or CIDR prefix */
 	FS_FK_MAC,      /* 6-byte MAC address */
-	FS_FK_COMPUTED, /* unsigned value computed from other fields */
+	FS_FK_COMPUTED, /* unsigned value computed from other fields, size bytes wide */
 	FS_FK_STRING,   /* NUL-terminated char array, compared case-insensitively */
 	FS_FK_TAGS,     /* comma-separated key=value tags in a char array */
 };

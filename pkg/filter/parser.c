@@ -54,6 +54,13 @@ struct fs_filter_defs {
 	size_t count, cap;
 };
 
+enum value_style {
+	STYLE_PLAIN,     /* field name or keyword without special meaning */
+	STYLE_HOST,      /* host, ip: an address without prefix */
+	STYLE_NET,       /* net: also 10.0/16 and a dotted netmask after the address */
+	STYLE_FLAGS,     /* flags keyword: letters mean "all set", implies proto tcp */
+};
+
 struct parser {
 	struct fs_filter_lexer lx;
 	struct fs_filter_token tok;
@@ -64,6 +71,7 @@ struct parser {
 	unsigned depth;
 	int rc;
 	const char *label; /* keyword or field name of the value being parsed */
+	bool length_given; /* the last address parsed had a /prefix length */
 };
 
 /* Words that cannot name a definition. */
@@ -241,7 +249,7 @@ field_max(int field)
 {
 	const struct fs_filter_field *f = &fs_filter_fields[field];
 
-	if (f->kind == FS_FK_COMPUTED || f->kind == FS_FK_INT64 || f->size >= 8)
+	if (f->kind == FS_FK_INT64 || f->size >= 8)
 		return UINT64_MAX;
 	return (1ull << (8 * f->size)) - 1;
 }
@@ -361,7 +369,11 @@ describe_value(int field, const char *label, char *buf, size_t len)
 
 	switch (f->kind) {
 	case FS_FK_ADDR:
-		snprintf(buf, len, "an IPv4 or IPv6 address with an optional /prefix length");
+		if (strcmp(label, "net") == 0)
+			snprintf(buf, len, "an IPv4 or IPv6 prefix such as 10.0.0.0/8, 10.0/16, "
+				 "10.0.0.0 255.0.0.0 or 2001:db8::/32");
+		else
+			snprintf(buf, len, "an IPv4 or IPv6 address with an optional /prefix length");
 		return;
 	case FS_FK_MAC:
 		snprintf(buf, len, "a MAC address such as 00:1b:21:3c:4d:5e");
@@ -432,11 +444,42 @@ is_v4_mapped(const uint8_t bytes[16])
 	return memcmp(bytes, prefix, sizeof(prefix)) == 0;
 }
 
-/* Parses the current word as an address or prefix; host_only rejects a /prefix. */
-static int
-parse_prefix(struct parser *p, int field, bool host_only, struct fs_filter_value *out)
+/*
+ * Expands an abbreviated IPv4 prefix address of two or three octets
+ * ("10.0", "172.16.5") into a dotted quad with the missing octets 0, as
+ * nfdump 1.7.1 does for `net 10.0/16`.  Returns false for other text.
+ */
+static bool
+expand_abbreviated_v4(const char *text, char *out, size_t len)
 {
-	char text[64];
+	unsigned octets = 1, digits = 0;
+
+	for (const char *c = text; *c != '\0'; c++) {
+		if (*c == '.') {
+			if (digits == 0)
+				return false;
+			octets++;
+			digits = 0;
+		} else if (isdigit((unsigned char)*c) && digits < 3) {
+			digits++;
+		} else {
+			return false;
+		}
+	}
+	if (digits == 0 || octets < 2 || octets > 3)
+		return false;
+	return snprintf(out, len, "%s%s", text, octets == 2 ? ".0.0" : ".0") < (int)len;
+}
+
+/*
+ * Parses the current word as an address or prefix.  STYLE_HOST rejects a
+ * /prefix, and STYLE_NET also accepts an abbreviated IPv4 prefix such as
+ * 10.0/16.  Sets p->length_given.
+ */
+static int
+parse_prefix(struct parser *p, int field, enum value_style style, struct fs_filter_value *out)
+{
+	char text[64], full[64];
 	const char *slash;
 	struct fs_addr addr;
 	size_t addr_len;
@@ -449,8 +492,20 @@ parse_prefix(struct parser *p, int field, bool host_only, struct fs_filter_value
 	slash = strchr(text, '/');
 	addr_len = slash ? (size_t)(slash - text) : strlen(text);
 	text[addr_len] = '\0';
-	if (fs_addr_parse(&addr, text) != 0)
-		return fail_value(p, field);
+	p->length_given = slash != NULL;
+	if (fs_addr_parse(&addr, text) != 0) {
+		bool abbreviated = style == STYLE_NET && expand_abbreviated_v4(text, full, sizeof(full));
+
+		if (abbreviated && slash == NULL) {
+			bool three_octets = strchr(strchr(text, '.') + 1, '.') != NULL;
+			unsigned example_length = three_octets ? 24u : 16u;
+
+			return fail(p, p->tok.pos, "the abbreviated IPv4 prefix '%s' needs a prefix "
+				    "length, such as %s/%u", text, text, example_length);
+		}
+		if (!abbreviated || fs_addr_parse(&addr, full) != 0)
+			return fail_value(p, field);
+	}
 	bits = addr.family == 4 ? 32 : 128;
 	if (slash != NULL) {
 		char *end;
@@ -462,7 +517,7 @@ parse_prefix(struct parser *p, int field, bool host_only, struct fs_filter_value
 		if (errno != 0 || end == slash + 1 || *end != '\0' || n > bits)
 			return fail(p, p->tok.pos + addr_len + 1,
 				    "expected a prefix length 0..%u, found '%s'", bits, slash + 1);
-		if (host_only)
+		if (style == STYLE_HOST)
 			return fail(p, p->tok.pos,
 				    "expected an address without a prefix length after 'host'; "
 				    "use 'net %s/%s' to match a prefix", text, slash + 1);
@@ -479,6 +534,46 @@ parse_prefix(struct parser *p, int field, bool host_only, struct fs_filter_value
 		out->bits = (uint8_t)bits;
 		memcpy(out->bytes, addr.bytes, addr.family == 4 ? 4 : 16);
 	}
+	return 0;
+}
+
+/*
+ * Reads the dotted IPv4 netmask that may follow the address of `net`
+ * (net 10.0.0.0 255.255.255.0) and sets the prefix length of value from
+ * it.  No primitive starts with a digit, so a word that does is taken as
+ * a netmask.  Returns 0 or -1.
+ */
+static int
+parse_netmask(struct parser *p, struct fs_filter_value *value)
+{
+	char text[64];
+	struct fs_addr mask;
+	uint32_t bits;
+	unsigned ones = 0;
+
+	if (p->tok.type != FS_TOK_WORD || !isdigit((unsigned char)tok_text(p)[0]))
+		return 0;
+	if (p->tok.len >= sizeof(text))
+		return expected(p, "a netmask such as 255.255.255.0");
+	memcpy(text, tok_text(p), p->tok.len);
+	text[p->tok.len] = '\0';
+	if (fs_addr_parse(&mask, text) != 0 || mask.family != 4)
+		return expected(p, "a netmask such as 255.255.255.0");
+	if (p->length_given)
+		return fail(p, p->tok.pos, "the address already has a /prefix length, "
+			    "so a netmask cannot follow it");
+	if (value->family != 4)
+		return fail(p, p->tok.pos, "a netmask follows only an IPv4 address, so give "
+			    "an IPv6 prefix a /length, such as 2001:db8::/32");
+	bits = (uint32_t)mask.bytes[0] << 24 | (uint32_t)mask.bytes[1] << 16 |
+	       (uint32_t)mask.bytes[2] << 8 | mask.bytes[3];
+	while (ones < 32 && (bits & (0x80000000u >> ones)) != 0)
+		ones++;
+	if (ones < 32 && (bits << ones) != 0)
+		return fail(p, p->tok.pos, "the netmask %s is not contiguous: expected one bits "
+			    "followed by zero bits, such as 255.255.255.0", text);
+	value->bits = (uint8_t)ones;
+	advance(p);
 	return 0;
 }
 
@@ -556,12 +651,6 @@ parse_string(struct parser *p, int field, struct fs_filter_value *out)
 
 /* ---- primitives ---- */
 
-enum value_style {
-	STYLE_PLAIN,     /* field name or keyword without special meaning */
-	STYLE_HOST,      /* host, ip: an address without prefix */
-	STYLE_FLAGS,     /* flags keyword: letters mean "all set", implies proto tcp */
-};
-
 /* Reads an optional comparison operator; returns the token type, FS_TOK_END when absent. */
 static enum fs_filter_token_type
 read_operator(struct parser *p)
@@ -598,7 +687,7 @@ parse_item(struct parser *p, int field, enum value_style style)
 
 	switch (fs_filter_fields[field].kind) {
 	case FS_FK_ADDR:
-		rc = parse_prefix(p, field, style == STYLE_HOST, &value);
+		rc = parse_prefix(p, field, style, &value);
 		return rc < 0 ? rc : add_value(p, &value);
 	case FS_FK_MAC:
 		rc = parse_mac(p, field, &value);
@@ -739,6 +828,9 @@ parse_value_test(struct parser *p, int field, int field_dst, enum fs_filter_dir 
 	if (parse_item(p, field, style) < 0)
 		return -1;
 	advance(p);
+	if (style == STYLE_NET &&
+	    parse_netmask(p, &p->tree->values[p->tree->value_count - 1]) < 0)
+		return -1;
 	leaf.a = (uint32_t)(leaf.op == FS_OP_RANGE ? p->tree->range_count - 1
 						   : p->tree->value_count - 1);
 	leaf.b = 1;
@@ -932,6 +1024,8 @@ parse_test(struct parser *p, enum fs_filter_dir dir, size_t dir_pos)
 			dir = FS_DIR_UNSPEC;
 		if (strcmp(kw->keyword, "host") == 0 || strcmp(kw->keyword, "ip") == 0)
 			style = STYLE_HOST;
+		else if (strcmp(kw->keyword, "net") == 0)
+			style = STYLE_NET;
 		else if (strcmp(kw->keyword, "flags") == 0)
 			style = STYLE_FLAGS;
 		p->label = kw->keyword;
