@@ -2,6 +2,7 @@
 #include "config_check.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -179,9 +180,28 @@ check_filter(const struct fs_config *config, char *err, size_t err_len)
 }
 
 /*
- * Loads filter.rules as flowsift-filter does at start.  An empty value, or
- * a missing file named by the default value, is not an error, because
- * `make run` then does not start flowsift-filter.
+ * Returns true when path does not exist on this machine, after a note on
+ * stderr unless quiet.  Each worker loads only its own files, and in a
+ * cluster they lie in that worker's pod, so a file that is missing here is
+ * no error: the worker itself stops at start when its file is missing.
+ */
+static bool
+absent_here(const char *key, const char *path, bool quiet)
+{
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return false;
+	if (!quiet)
+		fprintf(stderr, "flowsift config: note: %s: '%s' is not on this machine, so it was "
+			"not checked; the program that loads it stops at start without it\n",
+			key, path);
+	return true;
+}
+
+/*
+ * Loads filter.rules as flowsift-filter does at start, when the file is on
+ * this machine.  An empty value turns the check off.  A missing file at the
+ * default path gets no note, because `make run` then starts no
+ * flowsift-filter.
  */
 static int
 check_filter_rules(const struct fs_config *config, char *err, size_t err_len)
@@ -191,9 +211,8 @@ check_filter_rules(const struct fs_config *config, char *err, size_t err_len)
 	struct fs_ruleset *rules;
 	int rc;
 
-	if (path[0] == '\0')
-		return 0;
-	if (!fs_config_is_set(config, "filter.rules") && access(path, F_OK) != 0 && errno == ENOENT)
+	if (path[0] == '\0' ||
+	    absent_here("filter.rules", path, !fs_config_is_set(config, "filter.rules")))
 		return 0;
 	rc = fs_rules_file_load(&rules, path, config, &error);
 	fs_ruleset_free(rules);
@@ -207,9 +226,8 @@ check_filter_rules(const struct fs_config *config, char *err, size_t err_len)
 /*
  * Loads the files and lists flowsift-enrich loads at start, with the same
  * functions: the GeoIP databases, the interface map and the prefix list
- * when set, the home networks, and the services database unless it is
- * "none".  A file named but missing stops flowsift-enrich, so it is an
- * error here too.
+ * when set and on this machine, the home networks, and the services
+ * database unless it is "none" or not on this machine.
  */
 static int
 check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
@@ -227,7 +245,7 @@ check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
 	int rc;
 
 	/* The databases are opened one at a time, so the message names the key of the bad one. */
-	if (city[0] != '\0') {
+	if (city[0] != '\0' && !absent_here("enrich.geoip.city", city, false)) {
 		rc = fs_geoip_open(city, NULL, &geoip, reason, sizeof(reason));
 		if (rc < 0) {
 			snprintf(err, err_len, "enrich.geoip.city: %s", reason);
@@ -235,7 +253,7 @@ check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
 		}
 		fs_geoip_free(geoip);
 	}
-	if (asn[0] != '\0') {
+	if (asn[0] != '\0' && !absent_here("enrich.geoip.asn", asn, false)) {
 		rc = fs_geoip_open(NULL, asn, &geoip, reason, sizeof(reason));
 		if (rc < 0) {
 			snprintf(err, err_len, "enrich.geoip.asn: %s", reason);
@@ -243,7 +261,7 @@ check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
 		}
 		fs_geoip_free(geoip);
 	}
-	if (if_map_path[0] != '\0') {
+	if (if_map_path[0] != '\0' && !absent_here("enrich.interfaces.map", if_map_path, false)) {
 		rc = fs_if_map_load(if_map_path, &if_map, reason, sizeof(reason));
 		if (rc < 0) {
 			snprintf(err, err_len, "enrich.interfaces.map: %s", reason);
@@ -251,7 +269,7 @@ check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
 		}
 		fs_if_map_free(if_map);
 	}
-	if (prefixes_path[0] != '\0') {
+	if (prefixes_path[0] != '\0' && !absent_here("enrich.prefixes", prefixes_path, false)) {
 		rc = fs_prefix_table_load(prefixes_path, &prefixes, reason, sizeof(reason));
 		if (rc < 0) {
 			snprintf(err, err_len, "enrich.prefixes: %s", reason);
@@ -271,7 +289,10 @@ check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
 		snprintf(err, err_len, "enrich.home.networks: %s", reason);
 		return rc;
 	}
-	if (strcmp(services_path, "none") != 0) {
+	/* An empty value names the system's services file. */
+	if (strcmp(services_path, "none") != 0 &&
+	    !absent_here("enrich.services", services_path[0] ? services_path : FS_SERVICES_DEFAULT_PATH,
+			 false)) {
 		rc = fs_services_load(services_path, &services, reason, sizeof(reason));
 		if (rc < 0) {
 			snprintf(err, err_len, "enrich.services: %s", reason);

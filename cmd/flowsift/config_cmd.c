@@ -14,8 +14,9 @@ usage(FILE *out)
 		"usage: flowsift config [--config FILE] check | get KEY | docs\n"
 		"\n"
 		"  check    load the configuration and check each value with the parser of\n"
-		"           the program that uses it, including the rules, map and list\n"
-		"           files it names; report the first invalid key\n"
+		"           the program that uses it, including the rules, map, list and\n"
+		"           database files it names that are on this machine (a missing\n"
+		"           one gets a note); report the first invalid key\n"
 		"  get KEY  print the value of KEY after the file and environment are applied,\n"
 		"           with secrets and URL passwords shown as ***\n"
 		"  docs     print the table of every key as Markdown\n");

@@ -9,7 +9,6 @@
 #include "core/result.h"
 #include "enrich/textfile.h"
 
-#define DEFAULT_PATH "/etc/services"
 
 enum { PROTO_TCP, PROTO_UDP, PROTO_SCTP, PROTO_COUNT };
 
@@ -94,7 +93,7 @@ fs_services_load(const char *path, struct fs_services **out, char *err, size_t e
 
 	*out = NULL;
 	if (path == NULL || path[0] == '\0')
-		path = DEFAULT_PATH;
+		path = FS_SERVICES_DEFAULT_PATH;
 	rc = fs_text_read_file(path, &text, &len, err, err_len);
 	if (rc < 0)
 		return rc;

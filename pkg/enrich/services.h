@@ -16,6 +16,9 @@
 
 #include "core/flow.h"
 
+/* The services file read when enrich.services is empty. */
+#define FS_SERVICES_DEFAULT_PATH "/etc/services"
+
 /* First port of the dynamic range, which the table never names. */
 #define FS_SERVICES_DYNAMIC_PORT 49152
 
