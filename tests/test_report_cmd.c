@@ -202,7 +202,11 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || fs_test_redis_start(&f->redis) < 0)
+	/* The state is set first, so teardown also cleans up after a failed setup. */
+	if (!f)
+		return -1;
+	*state = f;
+	if (fs_test_redis_start(&f->redis) < 0)
 		return -1;
 	f->ctx = fs_test_redis_connect(&f->redis);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/fstest-report-XXXXXX");
@@ -210,7 +214,6 @@ setup(void **state)
 		return -1;
 	snprintf(f->capture, sizeof(f->capture), "%s/v5.raw", f->dir);
 	write_raw_capture(f->capture);
-	*state = f;
 	return 0;
 }
 
@@ -220,11 +223,16 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
+	if (!f)
+		return 0;
 	redisFree(f->ctx);
 	fs_test_redis_stop(&f->redis);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
+	/* mkdtemp() leaves its template in dir when it fails. */
+	if (strstr(f->dir, "XXXXXX") == NULL && f->dir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", f->dir);
+	}
 	free(f);
 	return 0;
 }
