@@ -227,7 +227,7 @@ teardown(void **state)
 		return 0;
 	redisFree(f->ctx);
 	fs_test_redis_stop(&f->redis);
-	/* mkdtemp() leaves its template in dir when it fails. */
+	/* No folder to remove when setup stopped before mkdtemp() made one. */
 	if (strstr(f->dir, "XXXXXX") == NULL && f->dir[0] != '\0') {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 		if (system(cmd) != 0)
