@@ -562,7 +562,7 @@ handle_packet(const char *path, uint64_t index, int linktype,
 		break;
 	case FS_ERR_TRUNCATED:
 		stats->truncated++;
-		fs_log_limited(&cut_short_log, FS_LOG_NOTICE, "capture",
+		fs_log_limited(&cut_short_log, FS_LOG_NOTICE, "pcap",
 			       "packet %" PRIu64 " of '%s' ends before its UDP payload does (%u of %u bytes captured)%s",
 			       index, path, hdr->caplen, hdr->len,
 			       dg.data != NULL ? ": datagram passed on short"
@@ -572,7 +572,7 @@ handle_packet(const char *path, uint64_t index, int linktype,
 		break;
 	case FS_ERR_INVALID:
 		stats->invalid++;
-		fs_log_limited(&invalid_log, FS_LOG_NOTICE, "capture",
+		fs_log_limited(&invalid_log, FS_LOG_NOTICE, "pcap",
 			       "packet %" PRIu64 " of '%s' skipped: invalid IP or UDP header",
 			       index, path);
 		return 0;
