@@ -267,11 +267,11 @@ stage "topn-redis/v9" --stage topn-redis --redis "redis://127.0.0.1:$redis_port"
 fi
 
 # ---- 1b. compression of the Avro output ----------------------------------------
-# librdkafka compresses each batch of messages with the LZ4 frame format at
-# LZ4's fastest level it accepts; lz4 -b1 times the same level on one core
-# over the messages of the v9 and IPFIX captures, written back to back as a
-# Kafka message carries them.  zstd -b1, the fastest level librdkafka accepts
-# for zstd, is timed for comparison.
+# librdkafka compresses each batch of messages in the LZ4 frame format, at
+# the fastest LZ4 level it accepts.  lz4 -b1 times the same level on one
+# core over the messages of the v9 and IPFIX captures, written back to back
+# as a Kafka message carries them.  zstd -b1, the fastest zstd level that
+# librdkafka accepts, is timed for comparison.
 note "1b. compression of the Avro output (lz4 -b1, zstd -b1)"
 # Prints "ratio MB/s" from the last result line of lz4 -b or zstd -b.
 compress_speed() {

@@ -17,7 +17,7 @@
 # but without the ports, because flowsift shows no ports for an ICMP flow
 # with ICMP type fields while nfdump shows type.code as the destination port.
 # It has no ICMPv6 packets: softflowd 1.1.0 exports their type in v9
-# element 139, which nfdump 1.7.1 does not read, so nfdump sees type 0.
+# element 139, which nfdump 1.7.1 does not read, so nfdump reports type 0.
 #
 # Exit status: 0 when every pair selects the same flows, 1 when some differ
 # or a step fails, 77 when nfdump, nfcapd, softflowd or python3 is missing.
