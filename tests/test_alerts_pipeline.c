@@ -116,6 +116,7 @@ v5_add(struct v5_builder *b, uint32_t src, uint32_t dst, uint16_t sport, uint16_
 	memset(rec, 0, V5_RECORD);
 	fs_test_put32(rec, src);
 	fs_test_put32(rec + 4, dst);
+	fs_test_put16(rec + 12, 3);   /* input interface */
 	fs_test_put32(rec + 16, packets);
 	fs_test_put32(rec + 20, bytes);
 	fs_test_put32(rec + 24, 3500000);
@@ -455,6 +456,8 @@ spewing_host_raises_one_fanout_alert(void **state)
 		usleep(100000);
 	assert_true(syslog_has(p, "cat=fanout", "src=10.1.66.6"));
 	assert_true(syslog_has(p, "CEF:0|flowsift|flowsift|", "dpt=445"));
+	/* The alert names the exporter and its input interface, where the host's flows came in. */
+	assert_true(syslog_has(p, "cat=fanout", "dvc=127.0.0.1 deviceInboundInterface=3"));
 
 	/* Later flushes must not raise it again, nor anything for the ordinary hosts. */
 	poll_alerts(p, fs_monotonic_ms() + 2000, false);
@@ -465,6 +468,9 @@ spewing_host_raises_one_fanout_alert(void **state)
 			assert_int_equal(p->alerts[i].port, 445);
 			assert_in_range(p->alerts[i].observed, 297, 303);
 			assert_int_equal(p->alerts[i].threshold, 100);
+			assert_string_equal(fs_addr_format(&p->alerts[i].exporter, subject), "127.0.0.1");
+			assert_true(p->alerts[i].has_interface);
+			assert_int_equal(p->alerts[i].interface, 3);
 		}
 	}
 

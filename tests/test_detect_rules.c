@@ -172,6 +172,72 @@ fanout_at_threshold_raises_one_alert(void **state)
 	fs_detect_free(det);
 }
 
+/*
+ * A fan-out seen by two exporters: the alert names the one that reported
+ * most of the flows, with its names and input interface.  A fan-in names
+ * the output interface, the side of the host that receives.
+ */
+static void
+alerts_name_where_flows_were_seen(void **state)
+{
+	struct fs_detect_settings s;
+	struct fs_test_alerts c;
+	struct fs_detect *det;
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_FANOUT] = (struct fs_detect_rule_settings){ 100, 60 };
+	s.rules[FS_RULE_FANIN] = (struct fs_detect_rule_settings){ 100, 60 };
+	det = new_detector(&s, &c);
+	for (int i = 0; i < 150; i++) {
+		char addr[32];
+		struct fs_flow out, in;
+
+		snprintf(addr, sizeof(addr), "172.17.%d.%d", i / 250, i % 250 + 1);
+		out = fs_test_tcp_flow("10.1.66.6", addr, 445, 0x02, 52, 1);
+		/* 100 flows come through edge1 interface 7, 50 through 192.0.2.2 without names. */
+		assert_int_equal(fs_addr_parse(&out.exporter_addr, i < 100 ? "192.0.2.1" : "192.0.2.2"), 0);
+		out.in_if = i < 100 ? 7 : 9;
+		out.out_if = 3;
+		out.present |= FS_F_IN_IF | FS_F_OUT_IF;
+		if (i < 100) {
+			snprintf(out.exporter_name, sizeof(out.exporter_name), "edge1.par");
+			snprintf(out.exporter_site, sizeof(out.exporter_site), "par1");
+			snprintf(out.in_if_name, sizeof(out.in_if_name), "xe-0/0/7");
+			out.present |= FS_F_EXPORTER_NAME | FS_F_EXPORTER_SITE | FS_F_IN_IF_NAME;
+		}
+		assert_int_equal(fs_detect_add(det, &out), 0);
+		in = fs_test_tcp_flow(addr, "10.9.9.9", 80, 0x1a, 520, 5);
+		assert_int_equal(fs_addr_parse(&in.exporter_addr, "2001:db8::1"), 0);
+		in.in_if = 1;
+		in.out_if = 12;
+		in.present |= FS_F_IN_IF | FS_F_OUT_IF;
+		assert_int_equal(fs_detect_add(det, &in), 0);
+	}
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct fs_alert *a = &c.alerts[i];
+
+		if (a->rule == FS_RULE_FANOUT) {
+			assert_string_equal(fs_addr_format(&a->exporter, text), "192.0.2.1");
+			assert_string_equal(a->exporter_name, "edge1.par");
+			assert_string_equal(a->exporter_site, "par1");
+			assert_true(a->has_interface);
+			assert_int_equal(a->interface, 7);
+			assert_string_equal(a->interface_name, "xe-0/0/7");
+		} else {
+			assert_int_equal(a->rule, FS_RULE_FANIN);
+			assert_string_equal(fs_addr_format(&a->exporter, text), "2001:db8::1");
+			assert_string_equal(a->exporter_name, "");
+			assert_true(a->has_interface);
+			assert_int_equal(a->interface, 12);
+		}
+	}
+	fs_detect_free(det);
+}
+
 static void
 fanout_counts_each_port_alone(void **state)
 {
@@ -579,6 +645,7 @@ main(void)
 		cmocka_unit_test_setup(volume_both_directions, flush_db),
 		cmocka_unit_test_setup(fanin_threshold_edges, flush_db),
 		cmocka_unit_test(prefixes_parse_and_match),
+		cmocka_unit_test_setup(alerts_name_where_flows_were_seen, flush_db),
 		cmocka_unit_test_setup(full_table_rejects_whole_flow, flush_db),
 		cmocka_unit_test_setup(commands_per_thousand_flows, flush_db),
 	};

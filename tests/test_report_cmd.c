@@ -132,7 +132,6 @@ decode_expected(const char *path, struct expected *e)
 	fs_decoder_free(r.decoder);
 }
 
-/* Runs `flowsift report ARGS --format json` and parses its output. */
 /* Runs `flowsift COMMAND ARGS --format json` against the fixture's Redis. */
 static json_t *
 run_json(const struct fixture *f, const char *command, const char *args)
@@ -152,6 +151,24 @@ run_json(const struct fixture *f, const char *command, const char *args)
 	if (!out)
 		fail_msg("flowsift %s %s printed no JSON: %s", command, args, error.text);
 	return out;
+}
+
+/* Runs `flowsift report ARGS` and reads its output, at most len - 1 bytes, into out. */
+static void
+run_text(const struct fixture *f, const char *args, char *out, size_t len)
+{
+	char bin[256], cmd[1024];
+	size_t n;
+	FILE *p;
+
+	fs_test_bin_path("flowsift", bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "FLOWSIFT_CONFIG=/dev/null FLOWSIFT_REDIS_URL='%s' %s report %s",
+		 f->redis.url, bin, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
 }
 
 static json_t *
@@ -476,7 +493,8 @@ alerts_are_listed(void **state)
 	struct fixture *f = *state;
 	struct fs_detect_settings s;
 	struct fs_detect *det;
-	json_t *rows;
+	json_t *rows, *row;
+	char text[4096];
 
 	fs_detect_settings_default(&s);
 	s.capacity = 4096;
@@ -493,6 +511,10 @@ alerts_are_listed(void **state)
 		flow.dst_port = 445;
 		flow.proto = 6;
 		flow.present = FS_F_SRC_ADDR | FS_F_DST_ADDR | FS_F_DST_PORT | FS_F_PROTO;
+		fs_addr_parse(&flow.exporter_addr, "192.0.2.1");
+		snprintf(flow.exporter_name, sizeof(flow.exporter_name), "edge \"1\", par");
+		flow.in_if = 7;
+		flow.present |= FS_F_EXPORTER_NAME | FS_F_IN_IF;
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	assert_int_equal(fs_detect_flush(det, f->ctx, (int64_t)time(NULL) * 1000), 0);
@@ -500,11 +522,20 @@ alerts_are_listed(void **state)
 
 	rows = run_report(f, "alerts");
 	assert_int_equal(json_array_size(rows), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "rule")), "fanout");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "subject")),
-			    "10.1.66.6");
-	assert_true(json_is_true(json_object_get(json_array_get(rows, 0), "open")));
+	row = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(row, "rule")), "fanout");
+	assert_string_equal(json_string_value(json_object_get(row, "subject")), "10.1.66.6");
+	assert_true(json_is_true(json_object_get(row, "open")));
+	assert_string_equal(json_string_value(json_object_get(row, "exporter")), "192.0.2.1");
+	assert_int_equal(json_integer_value(json_object_get(row, "interface")), 7);
 	json_decref(rows);
+
+	/* The table names where the flows were seen; CSV quotes text as RFC 4180 does. */
+	run_text(f, "alerts", text, sizeof(text));
+	assert_non_null(strstr(text, " edge \"1\", par/7 "));
+	run_text(f, "alerts --format csv", text, sizeof(text));
+	assert_non_null(strstr(text, ",exporter,exporter_name,exporter_site,interface,interface_name\n"));
+	assert_non_null(strstr(text, ",\"192.0.2.1\",\"edge \"\"1\"\", par\",\"\",7,\"\"\n"));
 }
 
 int

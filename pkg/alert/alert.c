@@ -73,10 +73,16 @@ fs_alert_state_parse(const char *name, enum fs_alert_state *state)
 	return FS_ERR_INVALID;
 }
 
+bool
+fs_alert_rule_subject_receives(enum fs_alert_rule rule)
+{
+	return (unsigned)rule < FS_RULE_COUNT && rule_table[rule].subject_is_dst;
+}
+
 static bool
 subject_is_dst(const struct fs_alert *alert)
 {
-	return alert->rule < FS_RULE_COUNT && rule_table[alert->rule].subject_is_dst;
+	return fs_alert_rule_subject_receives((enum fs_alert_rule)alert->rule);
 }
 
 void
@@ -105,6 +111,14 @@ fs_alert_describe(struct fs_alert *alert)
 }
 
 /* ---- JSON ---- */
+
+/* Sets member name to text unless text is empty. */
+static void
+set_text(json_t *obj, const char *name, const char *text)
+{
+	if (text[0])
+		json_object_set_new(obj, name, json_string(text));
+}
 
 static json_t *
 alert_to_json(const struct fs_alert *alert)
@@ -136,6 +150,13 @@ alert_to_json(const struct fs_alert *alert)
 		return NULL;
 	if (alert->peer.family != 0)
 		json_object_set_new(obj, "peer", json_string(fs_addr_format(&alert->peer, peer)));
+	if (alert->exporter.family != 0)
+		json_object_set_new(obj, "exporter", json_string(fs_addr_format(&alert->exporter, addr)));
+	set_text(obj, "exporter_name", alert->exporter_name);
+	set_text(obj, "exporter_site", alert->exporter_site);
+	if (alert->has_interface)
+		json_object_set_new(obj, "interface", json_integer(alert->interface));
+	set_text(obj, "interface_name", alert->interface_name);
 	addrs = json_array();
 	ports = json_array();
 	for (int i = 0; i < alert->ntop_addrs && i < FS_ALERT_TOP; i++)
@@ -212,11 +233,23 @@ fs_alert_parse_json(const char *text, size_t len, struct fs_alert *alert)
 	s = json_string_value(json_object_get(obj, "peer"));
 	if (s && fs_addr_parse(&alert->peer, s) < 0)
 		goto out;
+	s = json_string_value(json_object_get(obj, "exporter"));
+	if (s && fs_addr_parse(&alert->exporter, s) < 0)
+		goto out;
+	item = json_object_get(obj, "interface");
+	if (json_is_integer(item) && json_integer_value(item) >= 0 &&
+	    json_integer_value(item) <= UINT32_MAX) {
+		alert->has_interface = true;
+		alert->interface = (uint32_t)json_integer_value(item);
+	}
 	alert->rule = (uint8_t)rule;
 	alert->state = (uint8_t)state;
 	copy_string(obj, "id", alert->id, sizeof(alert->id));
 	copy_string(obj, "metric", alert->metric, sizeof(alert->metric));
 	copy_string(obj, "message", alert->message, sizeof(alert->message));
+	copy_string(obj, "exporter_name", alert->exporter_name, sizeof(alert->exporter_name));
+	copy_string(obj, "exporter_site", alert->exporter_site, sizeof(alert->exporter_site));
+	copy_string(obj, "interface_name", alert->interface_name, sizeof(alert->interface_name));
 	alert->severity = (uint8_t)get_int(obj, "severity");
 	alert->port = (uint16_t)get_int(obj, "port");
 	alert->proto = (uint8_t)get_int(obj, "proto");
@@ -379,6 +412,16 @@ fs_alert_format_cef(const struct fs_alert *alert, const char *version, char *buf
 	if (alert->bytes)
 		out_printf(&o, " %s=%" PRIu64, subject_is_dst(alert) ? "in" : "out", alert->bytes);
 	out_printf(&o, " start=%" PRId64 " end=%" PRId64, alert->first_seen_ms, alert->last_seen_ms);
+	out_ext_addr(&o, "dvc", "c6a4", &alert->exporter);
+	if (alert->exporter.family == 6)
+		out_printf(&o, " c6a4Label=exporter");
+	if (alert->exporter_name[0])
+		out_ext(&o, "dvchost", alert->exporter_name);
+	if (alert->interface_name[0] || alert->has_interface) {
+		snprintf(text, sizeof(text), "%" PRIu32, alert->interface);
+		out_ext(&o, subject_is_dst(alert) ? "deviceOutboundInterface" : "deviceInboundInterface",
+			alert->interface_name[0] ? alert->interface_name : text);
+	}
 	out_printf(&o, " cn1Label=");
 	out_escaped(&o, alert->metric, false);
 	out_printf(&o, " cn1=%" PRIu64 " cn2Label=threshold cn2=%" PRIu64
@@ -402,6 +445,10 @@ fs_alert_format_cef(const struct fs_alert *alert, const char *version, char *buf
 	if (list[0]) {
 		out_printf(&o, " cs2Label=topPorts");
 		out_ext(&o, "cs2", list);
+	}
+	if (alert->exporter_site[0]) {
+		out_printf(&o, " cs3Label=site");
+		out_ext(&o, "cs3", alert->exporter_site);
 	}
 	out_ext(&o, "msg", alert->message);
 	return o.full ? FS_ERR_FULL : (int)o.pos;

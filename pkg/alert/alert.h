@@ -13,6 +13,11 @@
  * its evidence: the rule, the metric and threshold, the value observed over
  * the window, first and last seen, flows/bytes/packets of the subject seen
  * in the last interval, and the top destinations and ports of that interval.
+ * It also says where those flows were seen: the exporter that reported most
+ * of them, with its name and site when flowsift-enrich added them, and that
+ * exporter's interface on the subject's side (the input interface when the
+ * subject sends, the output interface when it receives).  With private
+ * addresses used at several sites, the exporter tells which host is meant.
  *
  * The struct is plain data without pointers, like struct fs_flow.
  *
@@ -27,11 +32,14 @@
  * with the standard keys src, dst, dpt, proto, cnt, in, out, start, end
  * (milliseconds since the Unix epoch), msg, act (raised, updated, cleared),
  * externalId (the alert id), cat (the rule), and cs1..cs3 / cn1..cn3 with
- * their labels for the metric, window, threshold and observed value.
+ * their labels for the metric, window, threshold and observed value.  The
+ * exporter is dvc (c6a4 for IPv6) and dvchost, its interface
+ * deviceInboundInterface or deviceOutboundInterface, its site cs3.
  */
 #ifndef FS_ALERT_ALERT_H
 #define FS_ALERT_ALERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,8 +48,8 @@
 #define FS_ALERT_TOP 5             /* top destinations and ports kept as evidence */
 #define FS_ALERT_ID_LEN 144
 #define FS_ALERT_MESSAGE_LEN 192
-#define FS_ALERT_JSON_MAX 2048     /* fits any alert formatted as JSON */
-#define FS_ALERT_CEF_MAX 2048      /* fits any alert formatted as CEF */
+#define FS_ALERT_JSON_MAX 4096     /* fits any alert formatted as JSON */
+#define FS_ALERT_CEF_MAX 4096      /* fits any alert formatted as CEF */
 
 enum fs_alert_rule {
 	FS_RULE_FANOUT = 0,       /* one source, many destinations on a watched port */
@@ -91,6 +99,12 @@ struct fs_alert {
 	uint64_t flows;               /* subject's matching flows in the last interval */
 	uint64_t bytes;
 	uint64_t packets;
+	struct fs_addr exporter;      /* reported most of those flows; family 0 when unknown */
+	char exporter_name[FS_FLOW_EXPORTER_NAME_LEN];  /* "" when unknown */
+	char exporter_site[FS_FLOW_SITE_LEN];
+	bool has_interface;
+	uint32_t interface;           /* the exporter's SNMP index on the subject's side */
+	char interface_name[FS_FLOW_IF_NAME_LEN];
 	uint8_t ntop_addrs;
 	uint8_t ntop_ports;
 	struct fs_alert_addr_count top_addrs[FS_ALERT_TOP];
@@ -105,6 +119,12 @@ const char *fs_alert_state_name(enum fs_alert_state state);
 /* Parses a name above.  Returns 0, or FS_ERR_INVALID for an unknown name. */
 int fs_alert_rule_parse(const char *name, enum fs_alert_rule *rule);
 int fs_alert_state_parse(const char *name, enum fs_alert_state *state);
+
+/*
+ * Returns true when the subject of rule's alerts receives the traffic
+ * (fanin, volume_dst), false when it sends.
+ */
+bool fs_alert_rule_subject_receives(enum fs_alert_rule rule);
 
 /* Returns the CEF severity (0..10) of alerts of rule. */
 uint8_t fs_alert_rule_severity(enum fs_alert_rule rule);

@@ -23,7 +23,8 @@ static const char *const field_names[] = {
 	"id", "rule", "state", "severity", "subject", "peer", "port", "proto",
 	"metric", "threshold", "observed", "window_s", "first_seen_ms",
 	"last_seen_ms", "time_ms", "updates", "flows", "bytes", "packets",
-	"top_addrs", "top_ports", "message",
+	"top_addrs", "top_ports", "exporter", "exporter_name", "exporter_site",
+	"interface", "interface_name", "message",
 };
 
 static const uint8_t marker[2] = { 0xc3, 0x01 };
@@ -146,6 +147,24 @@ put_addr(struct writer *w, const struct fs_addr *addr)
 	put_raw(w, addr->bytes, len);
 }
 
+/* Writes a ["null", "bytes"] address: null when addr is unset. */
+static void
+put_optional_addr(struct writer *w, const struct fs_addr *addr)
+{
+	put_long(w, addr->family ? 1 : 0);
+	if (addr->family)
+		put_addr(w, addr);
+}
+
+/* Writes a ["null", "string"]: null when s is empty. */
+static void
+put_optional_string(struct writer *w, const char *s)
+{
+	put_long(w, s[0] ? 1 : 0);
+	if (s[0])
+		put_string(w, s);
+}
+
 int
 fs_alert_codec_encode(const struct fs_alert_codec *codec, const struct fs_alert *alert,
 		      uint8_t *buf, size_t len)
@@ -162,12 +181,7 @@ fs_alert_codec_encode(const struct fs_alert_codec *codec, const struct fs_alert 
 	put_long(&w, alert->state);
 	put_long(&w, alert->severity);
 	put_addr(&w, &alert->subject);
-	if (alert->peer.family) {
-		put_long(&w, 1);
-		put_addr(&w, &alert->peer);
-	} else {
-		put_long(&w, 0);
-	}
+	put_optional_addr(&w, &alert->peer);
 	put_long(&w, alert->port);
 	put_long(&w, alert->proto);
 	put_string(&w, alert->metric);
@@ -197,6 +211,13 @@ fs_alert_codec_encode(const struct fs_alert_codec *codec, const struct fs_alert 
 		}
 	}
 	put_long(&w, 0);
+	put_optional_addr(&w, &alert->exporter);
+	put_optional_string(&w, alert->exporter_name);
+	put_optional_string(&w, alert->exporter_site);
+	put_long(&w, alert->has_interface ? 1 : 0);
+	if (alert->has_interface)
+		put_long(&w, alert->interface);
+	put_optional_string(&w, alert->interface_name);
 	put_string(&w, alert->message);
 	return w.full ? FS_ERR_FULL : (int)(w.p - buf);
 }
@@ -249,6 +270,15 @@ get_string(struct fs_cursor *cur, char *dst, size_t size)
 		return;
 	}
 	fs_flow_set_text(dst, size, (const char *)p, (size_t)len);
+}
+
+/* Reads a ["null", "string"]; null reads as "". */
+static void
+get_optional_string(struct fs_cursor *cur, char *dst, size_t size)
+{
+	dst[0] = '\0';
+	if (get_bounded(cur, 0, 1) == 1)
+		get_string(cur, dst, size);
 }
 
 static void
@@ -347,6 +377,15 @@ fs_alert_codec_decode(const struct fs_alert_codec *codec, const uint8_t *data, s
 			item->flows = (uint64_t)get_long(&cur);
 		}
 	}
+	if (get_bounded(&cur, 0, 1) == 1)
+		get_addr(&cur, &alert->exporter);
+	get_optional_string(&cur, alert->exporter_name, sizeof(alert->exporter_name));
+	get_optional_string(&cur, alert->exporter_site, sizeof(alert->exporter_site));
+	if (get_bounded(&cur, 0, 1) == 1) {
+		alert->has_interface = true;
+		alert->interface = (uint32_t)get_bounded(&cur, 0, UINT32_MAX);
+	}
+	get_optional_string(&cur, alert->interface_name, sizeof(alert->interface_name));
 	get_string(&cur, alert->message, sizeof(alert->message));
 	if (fs_cursor_ok(&cur) && fs_cursor_remaining(&cur) != 0)
 		fs_cursor_fail(&cur, FS_ERR_INVALID);

@@ -23,6 +23,7 @@
 #define NAME_LEN 120       /* "<rule>:<subject>:<peer>", two IPv6 addresses at most */
 #define KEY_LEN 176
 #define KEYS_PER_FLOW 6
+#define MAX_PLACES 4096       /* exporter interfaces noted per flush interval */
 #define TCP_SYN 0x02
 #define TCP_FIN_SYN_RST_ACK 0x17
 
@@ -58,6 +59,7 @@ struct obs {
 	struct obs_key key;
 	uint8_t proto;
 	uint8_t mixed_proto;
+	uint16_t place;         /* index + 1 into fs_detect.places of its first flow, 0 when none */
 	uint64_t flows;
 	uint64_t bytes;
 	uint64_t packets;
@@ -72,6 +74,20 @@ struct group {
 	uint8_t proto;          /* 0 when mixed */
 	size_t reply;           /* index of its first reply in the EXEC array */
 	uint64_t observed;
+};
+
+/*
+ * Where flows were seen: an exporter and its interface on the subject's
+ * side, with the names flowsift-enrich gave them.  Alerts name the place
+ * of most of their subject's flows.
+ */
+struct place {
+	struct fs_addr exporter;
+	bool has_ifindex;
+	uint32_t ifindex;
+	char exporter_name[FS_FLOW_EXPORTER_NAME_LEN];
+	char exporter_site[FS_FLOW_SITE_LEN];
+	char if_name[FS_FLOW_IF_NAME_LEN];
 };
 
 /* One evidence item during aggregation. */
@@ -92,6 +108,11 @@ struct fs_detect {
 	struct obs *entries;
 	struct group *groups;
 	struct evidence *scratch;
+	/* Places of the flows in the table, emptied with it; MAX_PLACES at most. */
+	struct place *places;
+	uint16_t *place_slots;    /* place index + 1, or 0; 2 * MAX_PLACES slots */
+	uint64_t *place_flows;    /* per place, while one alert's evidence is summed */
+	size_t nplaces;
 	const char **argv;        /* capacity + 8 arguments */
 	size_t *argvlen;
 	char *text;               /* capacity elements as text */
@@ -461,8 +482,11 @@ fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *ale
 	det->argv = calloc(capacity + 8, sizeof(*det->argv));
 	det->argvlen = calloc(capacity + 8, sizeof(*det->argvlen));
 	det->text = calloc(capacity, FS_ADDR_STRLEN);
+	det->places = calloc(MAX_PLACES, sizeof(*det->places));
+	det->place_slots = calloc(2 * MAX_PLACES, sizeof(*det->place_slots));
+	det->place_flows = calloc(MAX_PLACES, sizeof(*det->place_flows));
 	if (!det->slots || !det->entries || !det->groups || !det->scratch || !det->argv ||
-	    !det->argvlen || !det->text) {
+	    !det->argvlen || !det->text || !det->places || !det->place_slots || !det->place_flows) {
 		fs_detect_free(det);
 		return NULL;
 	}
@@ -492,6 +516,9 @@ fs_detect_free(struct fs_detect *det)
 	free(det->argv);
 	free(det->argvlen);
 	free(det->text);
+	free(det->places);
+	free(det->place_slots);
+	free(det->place_flows);
 	fs_resp_writer_free(&det->resp);
 	free(det);
 }
@@ -525,6 +552,62 @@ reset_table(struct fs_detect *det)
 {
 	memset(det->slots, 0, (det->mask + 1) * sizeof(*det->slots));
 	det->count = 0;
+	if (det->nplaces > 0)
+		memset(det->place_slots, 0, 2 * MAX_PLACES * sizeof(*det->place_slots));
+	det->nplaces = 0;
+}
+
+/*
+ * Returns the place (index + 1) where flow was seen from the side of a
+ * subject that receives (out_if) or sends (in_if), adding it when new, or 0
+ * when the flow names no exporter or MAX_PLACES places are taken.  An
+ * interface index of 0 counts as no interface.
+ */
+static uint16_t
+flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)
+{
+	struct place key;
+	uint64_t h;
+	size_t i;
+
+	if (flow->exporter_addr.family == 0)
+		return 0;
+	memset(&key, 0, sizeof(key));
+	key.exporter = flow->exporter_addr;
+	/* SNMP indexes start at 1; exporters that do not know the interface send 0. */
+	if (fs_flow_has(flow, receives ? FS_F_OUT_IF : FS_F_IN_IF))
+		key.ifindex = receives ? flow->out_if : flow->in_if;
+	key.has_ifindex = key.ifindex != 0;
+	h = mix64(det->seed ^ key.ifindex ^ ((uint64_t)key.has_ifindex << 32));
+	for (size_t b = 0; b < sizeof(key.exporter.bytes); b += 8) {
+		uint64_t w;
+
+		memcpy(&w, key.exporter.bytes + b, 8);
+		h = mix64(h ^ w ^ key.exporter.family);
+	}
+	for (i = (size_t)h & (2 * MAX_PLACES - 1); det->place_slots[i] != 0;
+	     i = (i + 1) & (2 * MAX_PLACES - 1)) {
+		const struct place *p = &det->places[det->place_slots[i] - 1];
+
+		if (p->has_ifindex == key.has_ifindex && p->ifindex == key.ifindex &&
+		    memcmp(&p->exporter, &key.exporter, sizeof(key.exporter)) == 0)
+			return det->place_slots[i];
+	}
+	if (det->nplaces == MAX_PLACES)
+		return 0;
+	if (fs_flow_has(flow, FS_F_EXPORTER_NAME))
+		fs_flow_set_text(key.exporter_name, sizeof(key.exporter_name), flow->exporter_name,
+				 sizeof(flow->exporter_name));
+	if (fs_flow_has(flow, FS_F_EXPORTER_SITE))
+		fs_flow_set_text(key.exporter_site, sizeof(key.exporter_site), flow->exporter_site,
+				 sizeof(flow->exporter_site));
+	if (fs_flow_has(flow, receives ? FS_F_OUT_IF_NAME : FS_F_IN_IF_NAME))
+		fs_flow_set_text(key.if_name, sizeof(key.if_name),
+				 receives ? flow->out_if_name : flow->in_if_name,
+				 sizeof(flow->in_if_name));
+	det->places[det->nplaces++] = key;
+	det->place_slots[i] = (uint16_t)det->nplaces;
+	return (uint16_t)det->nplaces;
 }
 
 /* Rebuilds the slots after the entries were reordered. */
@@ -667,6 +750,7 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 	struct obs_key keys[KEYS_PER_FLOW + 1];
 	size_t slots[KEYS_PER_FLOW + 1];
 	size_t fresh = 0;
+	int place[2] = { -1, -1 };   /* [0] from the sender's side, [1] from the receiver's; -1 until looked up */
 	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
 	int n;
 
@@ -691,6 +775,7 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 	}
 	for (int i = 0; i < n; i++) {
 		struct obs *o;
+		bool receives;
 
 		/* An earlier key of this flow may have taken the slot found above. */
 		slots[i] = find_slot(det, &keys[i]);
@@ -699,6 +784,10 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 			memset(o, 0, sizeof(*o));
 			o->key = keys[i];
 			o->proto = proto;
+			receives = fs_alert_rule_subject_receives((enum fs_alert_rule)keys[i].rule);
+			if (place[receives] < 0)
+				place[receives] = flow_place(det, flow, receives);
+			o->place = (uint16_t)place[receives];
 			det->slots[slots[i]] = (uint32_t)++det->count;
 		} else {
 			o = &det->entries[det->slots[slots[i]] - 1];
@@ -1294,6 +1383,40 @@ fill_evidence(struct fs_detect *det, const struct group *g, struct fs_alert *ale
 	}
 }
 
+/* Names in alert the place where most of the group's flows were seen. */
+static void
+fill_place(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
+{
+	uint16_t best = 0;
+	const struct place *p;
+
+	for (size_t i = 0; i < g->n; i++) {
+		const struct obs *o = &det->entries[g->first + i];
+
+		if (o->place == 0)
+			continue;
+		det->place_flows[o->place - 1] += o->flows;
+		if (best == 0 || det->place_flows[o->place - 1] > det->place_flows[best - 1] ||
+		    (det->place_flows[o->place - 1] == det->place_flows[best - 1] && o->place < best))
+			best = o->place;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		const struct obs *o = &det->entries[g->first + i];
+
+		if (o->place)
+			det->place_flows[o->place - 1] = 0;
+	}
+	if (best == 0)
+		return;
+	p = &det->places[best - 1];
+	alert->exporter = p->exporter;
+	alert->has_interface = p->has_ifindex;
+	alert->interface = p->ifindex;
+	memcpy(alert->exporter_name, p->exporter_name, sizeof(alert->exporter_name));
+	memcpy(alert->exporter_site, p->exporter_site, sizeof(alert->exporter_site));
+	memcpy(alert->interface_name, p->if_name, sizeof(alert->interface_name));
+}
+
 static void
 build_alert(struct fs_detect *det, const struct group *g, int64_t now_ms, int64_t first_seen_ms,
 	    uint32_t updates, enum fs_alert_state state, struct fs_alert *alert)
@@ -1325,6 +1448,7 @@ build_alert(struct fs_detect *det, const struct group *g, int64_t now_ms, int64_
 	alert->bytes = g->bytes;
 	alert->packets = g->packets;
 	fill_evidence(det, g, alert);
+	fill_place(det, g, alert);
 	fs_alert_describe(alert);
 }
 

@@ -81,6 +81,7 @@ try {
   check(rules.includes('fanout'), `alerts list the fanout alert of ${spewer} (rules: ${rules.join(', ')})`);
   const evidence = await page.$eval('#alerts-table tr.evidence', (tr) => tr.textContent);
   check(/Top ports: 445/.test(evidence), 'the alert evidence names port 445');
+  check(/Seen at: [0-9.:a-f]+/.test(evidence), `the alert evidence names the exporter (${evidence})`);
   await page.screenshot({ path: join(shots, 'console-alerts.png'), fullPage: true });
 
   // Query: a filter error shows its caret under the offending word.

@@ -265,6 +265,19 @@ async function loadAlerts() {
   showStatus(`${data.alerts.length} alerts`);
 }
 
+// Returns where an alert's flows were seen: the exporter (name, address, site) and its interface.
+function seenAt(alert) {
+  if (!alert.exporter) return '';
+  let text = alert.exporter_name ? `${alert.exporter_name} (${alert.exporter})` : alert.exporter;
+  if (alert.exporter_site) text += `, site ${alert.exporter_site}`;
+  if (alert.interface !== undefined) {
+    const side = alert.top_sources ? 'output' : 'input';
+    const name = alert.interface_name ? `${alert.interface_name} (index ${alert.interface})` : `index ${alert.interface}`;
+    text += `, ${side} interface ${name}`;
+  }
+  return text;
+}
+
 // Builds the row under an alert with its evidence.
 function evidenceRow(alert) {
   const tr = document.createElement('tr');
@@ -277,6 +290,12 @@ function evidenceRow(alert) {
   facts.textContent = `${alert.metric} ${alert.observed} (threshold ${alert.threshold}) over ${alert.window_s} s; ` +
     `last interval: ${si(alert.flows)} flows, ${si(alert.bytes, 'B')}, ${si(alert.packets)} packets; id ${alert.id}`;
   td.append(message, facts);
+  const seen = seenAt(alert);
+  if (seen) {
+    const p = document.createElement('p');
+    p.textContent = `Seen at: ${seen}`;
+    td.appendChild(p);
+  }
   const addrs = alert.top_destinations || alert.top_sources || [];
   const lists = [
     [alert.top_sources ? 'Top sources' : 'Top destinations', addrs.map((a) => `${a.addr} (${a.flows} flows)`)],
