@@ -226,6 +226,27 @@ usage_error_prints_hint(void **state)
 	assert_null(strstr(f->err, "usage:"));
 }
 
+/* report alerts lists what Redis keeps; options for flows are refused, not ignored. */
+static void
+report_alerts_refuses_flow_options(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "report alerts --top 1", "not --top" },
+		{ "report alerts -f 'src port 1'", "not --filter" },
+		{ "report alerts --window 1h", "not --window" },
+		{ "report alerts /dev/null", "not FILE arguments" },
+		{ "report alerts --topic flows.alerts", "not --topic" },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_flowsift(f, NULL, cases[i][0]);
+		if (f->status != 2 || !strstr(f->err, cases[i][1]) ||
+		    !strstr(f->err, "takes only --format and --config"))
+			fail_msg("flowsift %s exited with %d: %s", cases[i][0], f->status, f->err);
+	}
+}
+
 /* A refused connection gets the hint on how to start or find Redis. */
 static void
 redis_unreachable_gets_hint(void **state)
@@ -358,6 +379,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(report_accepts_top_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(usage_error_prints_hint, setup, teardown),
+		cmocka_unit_test_setup_teardown(report_alerts_refuses_flow_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_unreachable_gets_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_errors_get_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(alerts_topic_is_not_flows, setup, teardown),

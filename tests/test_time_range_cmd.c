@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "archive/archive_dir.h"
 #include "archive/archive_writer.h"
 #include "avro/flow_codec.h"
 #include "core/flow.h"
@@ -263,7 +264,74 @@ graph_folder_range(void **state)
 	run_flowsift(f, args);
 	if (f->status != 0)
 		fail_msg("flowsift %s exited with %d: %s", args, f->status, f->err);
-	assert_non_null(strstr(f->err, "4 flows read, 3 matched"));
+	/* 10.1.0.3 was received after --to. */
+	assert_non_null(strstr(f->err, "4 flows read, 3 matched, 1 outside the range, 3 drawn"));
+}
+
+/* Times that do not exist, or whose nanoseconds overflow, are usage errors, not empty ranges. */
+static void
+impossible_times_rejected(void **state)
+{
+	static const char *const times[] = {
+		"9300000000", "2026-02-30", "2025-02-29", "2026-13-01", "-5124095576030431h",
+		"-99999999999999999d",
+	};
+	struct fixture *f = *state;
+	char args[512];
+
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		snprintf(args, sizeof(args), "report src --from %s %s", times[i], f->archive);
+		run_flowsift(f, args);
+		if (f->status != 2 || !strstr(f->err, "invalid time"))
+			fail_msg("flowsift %s exited with %d: %s", args, f->status, f->err);
+	}
+	snprintf(args, sizeof(args), "report src --from 2024-02-29 --to 9223372036 %s", f->archive);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 0);
+}
+
+/*
+ * A damaged archive file in a folder is reported, and the other files are
+ * still read: report and print show their flows, graph draws them, and
+ * each exits 1 so that a script sees the damage.
+ */
+static void
+damaged_file_does_not_stop_the_folder(void **state)
+{
+	struct fixture *f = *state;
+	char args[1024], cut[128];
+	struct fs_archive_file *files;
+	size_t count;
+
+	snprintf(cut, sizeof(cut), "%s/cut", f->dir);
+	snprintf(args, sizeof(args), "cp -r '%s' '%s'", f->archive, cut);
+	assert_int_equal(system(args), 0);
+	assert_int_equal(fs_archive_list(cut, &files, &count, args, sizeof(args)), 0);
+	assert_int_equal(count, 4);
+	snprintf(args, sizeof(args), "truncate -s -20 '%s/%s'", cut, files[0].name);
+	free(files);
+	assert_int_equal(system(args), 0);
+
+	snprintf(args, sizeof(args), "report src --format csv %s", cut);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->out, "\"10.1.0.2\",100,1,1\n"));
+	assert_non_null(strstr(f->out, "\"10.1.0.4\",100,1,1\n"));
+	assert_null(strstr(f->out, "10.1.0.1"));
+	assert_non_null(strstr(f->err, "flowsift report: "));
+
+	snprintf(args, sizeof(args), "print --format csv --no-header --fields src_addr %s", cut);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 1);
+	assert_string_equal(f->out, "10.1.0.2\n10.1.0.3\n10.1.0.4\n");
+
+	snprintf(args, sizeof(args), "graph --out %s/cut.svg --from %lld --to %lld %s", f->dir,
+		 (long long)T0_S, (long long)(T0_S + 3700), cut);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->err, "3 flows read, 2 matched"));
+	snprintf(args, sizeof(args), "%s/cut.svg", f->dir);
+	assert_int_equal(access(args, F_OK), 0);
 }
 
 /* A range whose start is not before its end is a usage error in every command. */
@@ -314,6 +382,8 @@ main(void)
 		cmocka_unit_test(print_files_to),
 		cmocka_unit_test(report_folder_range),
 		cmocka_unit_test(graph_folder_range),
+		cmocka_unit_test(impossible_times_rejected),
+		cmocka_unit_test(damaged_file_does_not_stop_the_folder),
 		cmocka_unit_test(empty_range_rejected),
 		cmocka_unit_test(live_rejects_range),
 	};

@@ -22,6 +22,8 @@
 
 /* Ages beyond about 300 years are rejected before they overflow. */
 #define MAX_AGE_S (INT64_C(300) * 366 * 86400)
+/* The last second whose time in nanoseconds fits int64_t (2262-04-11), as receive times are kept. */
+#define MAX_TIME_S (INT64_MAX / 1000000000)
 
 struct flow_source {
 	const struct flow_source_options *opt;
@@ -101,8 +103,15 @@ is_archive(const char *path)
 	return yes;
 }
 
+/*
+ * Reads the flows of one archive file.  A file that cannot be read to its
+ * end is reported and counted as damaged, and the caller goes on with the
+ * next file, as for a cut-off capture.  A file of a folder listing that is
+ * gone when opened was removed by the archive's retention: it is reported
+ * and counted apart.  Returns -1 only when the flow codec cannot be made.
+ */
 static int
-read_archive(struct flow_source *src, const char *path)
+read_archive(struct flow_source *src, const char *path, bool listed)
 {
 	struct fs_archive_reader *reader = NULL;
 	struct fs_flow_codec *codec;
@@ -116,15 +125,24 @@ read_archive(struct flow_source *src, const char *path)
 		return -1;
 	}
 	rc = fs_archive_reader_open(&reader, path, codec, err, sizeof(err));
+	if (rc < 0 && listed && fs_archive_file_gone(path)) {
+		fprintf(stderr, "%s: '%s' was removed after the folder was listed, by the "
+			"archive's retention; its flows are not counted\n", src->opt->command, path);
+		src->stats.files_removed++;
+		fs_flow_codec_free(codec);
+		return 0;
+	}
 	while (rc == 0 && (rc = fs_archive_reader_next(reader, &flow, err, sizeof(err))) == 1) {
 		take_flow(src, &flow);
 		rc = 0;
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", src->opt->command, err);
+		src->stats.damaged++;
+	}
 	fs_archive_reader_free(reader);
 	fs_flow_codec_free(codec);
-	return rc < 0 ? -1 : 0;
+	return 0;
 }
 
 int
@@ -133,8 +151,10 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 	struct tm tm = { 0 };
 	const char *end;
 	char *num_end;
-	long long v;
+	long long v, unit;
 	int frac_ms = 0;
+	time_t t;
+	struct tm back;
 
 	if (strcmp(text, "now") == 0) {
 		*ms = now_s * 1000;
@@ -145,24 +165,21 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 		if (num_end == text + 1 || v < 0 || num_end[0] == '\0' || num_end[1] != '\0')
 			return -1;
 		switch (num_end[0]) {
-		case 's': break;
-		case 'm': v *= 60; break;
-		case 'h': v *= 3600; break;
-		case 'd':
-			if (v > MAX_AGE_S / 86400)
-				return -1;
-			v *= 86400;
-			break;
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
 		default: return -1;
 		}
-		if (v > MAX_AGE_S)
+		if (v > MAX_AGE_S / unit)
 			return -1;
+		v *= unit;
 		*ms = (now_s - v) * 1000;
 		return 0;
 	}
 	v = strtoll(text, &num_end, 10);
 	if (num_end != text && *num_end == '\0') {
-		if (v < 0 || v > INT64_MAX / 1000)
+		if (v < 0 || v > MAX_TIME_S)
 			return -1;
 		*ms = (int64_t)v * 1000;
 		return 0;
@@ -184,7 +201,13 @@ flow_source_parse_time(const char *text, int64_t now_s, int64_t *ms)
 	}
 	if (!end || (*end != '\0' && strcmp(end, "Z") != 0))
 		return -1;
-	*ms = (int64_t)timegm(&tm) * 1000 + frac_ms;
+	/* strptime() takes day 30 of February; the date must come back unchanged from timegm(). */
+	back = tm;
+	t = timegm(&back);
+	if (back.tm_mday != tm.tm_mday || back.tm_mon != tm.tm_mon || back.tm_year != tm.tm_year ||
+	    t < 0 || t > MAX_TIME_S)
+		return -1;
+	*ms = (int64_t)t * 1000 + frac_ms;
 	return 0;
 }
 
@@ -244,7 +267,7 @@ read_folder(struct flow_source *src, const char *dir)
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
-		rc = read_archive(src, path);
+		rc = read_archive(src, path, true);
 	}
 	free(files);
 	return rc;
@@ -345,7 +368,7 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 				src.stats.files_skipped++;
 				continue;
 			}
-			if (read_archive(&src, files[i]) < 0)
+			if (read_archive(&src, files[i], false) < 0)
 				goto out;
 		} else {
 			uint64_t before = export_datagrams(src.decoder);

@@ -15,6 +15,10 @@
  * Archive files that hold only flows received before from_ms are not
  * read, in a folder and among FILE arguments.
  *
+ * A file that cannot be read, or only up to damage, is reported on stderr
+ * and counted in stats.damaged; the other files are still read, so a
+ * caller prints what was read and then fails.
+ *
  * Unless opt->no_scale is set, sampled counters are scaled by the sampling
  * rate before the filter is applied, as flowsift-enrich does (flow_scale.h),
  * so flows.raw, captures and flows.enriched give the same numbers.
@@ -42,7 +46,8 @@ struct flow_source_stats {
 	uint64_t outside;        /* flows of files received outside --from/--to, not passed on */
 	uint64_t files_skipped;  /* archive files not read: all their flows were before --from */
 	uint64_t matched;        /* flows that matched the filter and went to the callback */
-	uint64_t damaged;        /* captures read only up to a damaged record, such as a cut-off end */
+	uint64_t damaged;        /* files read only up to damage, such as a cut-off end, or not at all */
+	uint64_t files_removed;  /* archive files of a folder removed (retention) before they were read */
 	char scaling[256];       /* one line on whether and how counters were scaled (flow_scale_describe()) */
 };
 

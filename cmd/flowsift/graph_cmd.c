@@ -307,9 +307,14 @@ add_flow(const struct fs_flow *flow, void *opaque)
 	return 0;
 }
 
+/*
+ * Sums the flows of the files or topic into out.  Returns 0 when there is
+ * something to draw, and sets *damaged when a file was read only up to
+ * damage; else returns the exit status.
+ */
 static int
 read_flows(struct options *opt, int nfiles, char **files, const struct fs_services *services,
-	   struct fs_graph_series *out)
+	   struct fs_graph_series *out, bool *damaged)
 {
 	struct flow_source_options source = {
 		.command = "flowsift graph", .filter_text = opt->filter_text,
@@ -362,7 +367,8 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 		return status;
 	fprintf(stderr, "%" PRIu64 " flows read, %" PRIu64 " matched%s, %" PRIu64
 		" outside the range, %" PRIu64 " drawn\n", stats.flows, stats.matched,
-		opt->filter_text ? " the filter" : "", acc_stats.outside, acc_stats.added);
+		opt->filter_text ? " the filter" : "", stats.outside + acc_stats.outside,
+		acc_stats.added);
 	fprintf(stderr, "%s\n", stats.scaling);
 	if (acc_stats.untracked)
 		fprintf(stderr, "flowsift graph: %" PRIu64 " flows of members beyond the first %d "
@@ -372,8 +378,8 @@ read_flows(struct options *opt, int nfiles, char **files, const struct fs_servic
 			opt->filter_text ? " (none matched the filter)" : "");
 		return 1;
 	}
-	/* The graph shows what was read, and exit status 1 shows a script that a file was cut short. */
-	return stats.damaged ? 1 : 0;
+	*damaged = stats.damaged > 0;
+	return 0;
 }
 
 /* ---- main ---- */
@@ -402,6 +408,7 @@ cmd_graph(int argc, char **argv)
 		.from_ms = -1, .to_ms = -1,
 	};
 	struct fs_graph_series *series = NULL;
+	bool damaged = false;
 	struct fs_services *services = NULL;
 	struct fs_graph_style style = { 0 };
 	char err[512], source[96];
@@ -449,7 +456,7 @@ cmd_graph(int argc, char **argv)
 	if (live)
 		rc = read_live(&opt, services, series);
 	else
-		rc = read_flows(&opt, nfiles, argv + optind, services, series);
+		rc = read_flows(&opt, nfiles, argv + optind, services, series, &damaged);
 	if (rc != 0)
 		goto out;
 	describe_source(&opt, nfiles, argv + optind, live, source, sizeof(source));
@@ -462,6 +469,8 @@ cmd_graph(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "wrote %s (%dx%d)\n", opt.out, opt.width, opt.height);
+	/* The graph shows what was read, and exit status 1 shows a script that a file was cut short. */
+	rc = damaged ? 1 : 0;
 out:
 	fs_graph_render_release_caches();
 	fs_services_free(services);

@@ -238,8 +238,13 @@ decode_datagram(const struct fs_datagram *dg, void *opaque)
 	return 0;
 }
 
+/*
+ * Prints the flows of one archive file; listed says that a folder listing
+ * named it, so a file gone by now was removed by the archive's retention
+ * and is skipped with a note.  Returns 0, or -1 after printing the error.
+ */
 static int
-print_archive(struct print_run *run, const char *path)
+print_archive(struct print_run *run, const char *path, bool listed)
 {
 	struct fs_archive_reader *reader;
 	struct fs_flow flow;
@@ -248,6 +253,11 @@ print_archive(struct print_run *run, const char *path)
 
 	if (fs_archive_reader_open(&reader, path, run->codec, err, sizeof(err)) < 0) {
 		clear_progress(run);
+		if (listed && fs_archive_file_gone(path)) {
+			fprintf(stderr, "flowsift print: '%s' was removed after the folder was listed, "
+				"by the archive's retention; its flows are not shown\n", path);
+			return 0;
+		}
 		fprintf(stderr, "flowsift print: %s\n", err);
 		return -1;
 	}
@@ -284,7 +294,7 @@ print_folder(struct print_run *run, const char *dir)
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
-		if (print_archive(run, path) < 0)
+		if (print_archive(run, path, true) < 0)
 			failed = -1;
 	}
 	free(files);
@@ -317,7 +327,7 @@ print_file(struct print_run *run, const char *path, const char *next_path)
 			run->files_skipped++;
 			return 0;
 		}
-		return print_archive(run, path);
+		return print_archive(run, path, false);
 	}
 	if (fs_capture_read_file_stats(path, decode_datagram, run, &cs, err, sizeof(err)) < 0) {
 		clear_progress(run);

@@ -119,6 +119,7 @@ struct options {
 	int64_t from_ms;         /* -1: the start of the topic */
 	int64_t to_ms;           /* -1: the end of the topic at start */
 	bool no_scale;           /* sum counters as exported, not scaled by the sampling rate */
+	const char *counter_option; /* the last option given that only counter reports take */
 };
 
 static void
@@ -864,6 +865,7 @@ parse_options(int argc, char **argv, struct options *opt)
 	while ((c = getopt_long(argc, argv, "m:w:n:F:f:c:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
+			opt->counter_option = "--metric";
 			if (fs_topn_metric_parse(optarg, &opt->metric) < 0) {
 				fprintf(stderr, "flowsift report: unknown metric '%s'; use bytes, packets or flows\n",
 					optarg);
@@ -871,6 +873,7 @@ parse_options(int argc, char **argv, struct options *opt)
 			}
 			break;
 		case 'w':
+			opt->counter_option = "--window";
 			if (fs_topn_window_parse(optarg, &opt->window) < 0) {
 				fprintf(stderr, "flowsift report: unknown window '%s'; use 1m, 5m, 1h or 24h\n",
 					optarg);
@@ -878,6 +881,7 @@ parse_options(int argc, char **argv, struct options *opt)
 			}
 			break;
 		case 'n':
+			opt->counter_option = "--top";
 			n = strtol(optarg, &end, 10);
 			if (*end || n < 1 || n > FS_TOPN_MAX_N) {
 				fprintf(stderr, "flowsift report: --top takes a number from 1 to %d, not '%s'\n",
@@ -899,10 +903,10 @@ parse_options(int argc, char **argv, struct options *opt)
 				return 2;
 			}
 			break;
-		case 'f': opt->filter_text = optarg; break;
+		case 'f': opt->filter_text = optarg; opt->counter_option = "--filter"; break;
 		case 'c': opt->config_path = optarg; break;
 		case 't': opt->topic = optarg; break;
-		case 'S': opt->no_scale = true; break;
+		case 'S': opt->no_scale = true; opt->counter_option = "--no-scale"; break;
 		case 'a':
 		case 'b':
 			if (flow_source_parse_time(optarg, (int64_t)time(NULL),
@@ -964,8 +968,16 @@ cmd_report(int argc, char **argv)
 				"--topic; the live counters use --window\n");
 		return 2;
 	}
-	if (opt.type == TYPE_ALERTS)
+	if (opt.type == TYPE_ALERTS) {
+		/* Alerts are kept in Redis; flows.alerts holds Avro alert records, not flows. */
+		if (has_flows || opt.counter_option) {
+			fprintf(stderr, "flowsift report: alerts lists the open and recently cleared "
+					"alerts kept in Redis and takes only --format and --config, not %s\n",
+				has_flows ? (opt.topic ? "--topic" : "FILE arguments") : opt.counter_option);
+			return 2;
+		}
 		return report_alerts(&opt);
+	}
 	if (has_flows)
 		return report_files(&opt, argc - 1 - optind, argv + 1 + optind);
 	if (opt.no_scale) {

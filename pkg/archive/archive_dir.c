@@ -144,3 +144,11 @@ out:
 	closedir(d);
 	return rc;
 }
+
+bool
+fs_archive_file_gone(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 && errno == ENOENT;
+}

@@ -15,6 +15,7 @@
 #ifndef FS_ARCHIVE_ARCHIVE_DIR_H
 #define FS_ARCHIVE_ARCHIVE_DIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,12 @@ int fs_archive_parse_name(const char *name, int64_t *time_ns);
  */
 int fs_archive_list(const char *dir, struct fs_archive_file **out,
 		    size_t *count, char *err, size_t err_len);
+
+/*
+ * Returns true when path (borrowed) no longer exists.  A file listed by
+ * fs_archive_list() and gone when it is opened was removed in between,
+ * normally by the writer's retention, which deletes the oldest files.
+ */
+bool fs_archive_file_gone(const char *path);
 
 #endif
