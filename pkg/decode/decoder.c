@@ -354,6 +354,20 @@ fs_decode_fault(struct fs_decode_ctx *ctx, int result, const char *facility,
 }
 
 void
+fs_decode_held_expired(struct fs_decode_ctx *ctx, const char *facility, uint32_t expired)
+{
+	struct fs_decoder_stats *stats = &ctx->decoder->stats;
+
+	if (expired == 0)
+		return;
+	stats->no_template_dropped += expired;
+	stats->no_template_records += expired;
+	fs_log_limited(&ctx->decoder->ratelimits[FAULT_NO_TEMPLATE], FS_LOG_NOTICE, facility,
+		       "dropped %u held data sets whose template did not come within "
+		       "decode.held.age.max (%u s)", expired, ctx->decoder->limits.max_pending_age_s);
+}
+
+void
 fs_decode_reject_template(struct fs_decode_ctx *ctx, const char *facility,
 			  uint32_t domain, uint16_t template_id, const char *reason)
 {

@@ -277,6 +277,15 @@ void fs_decode_fault(struct fs_decode_ctx *ctx, int result, const char *facility
 void fs_decode_templates_evicted(struct fs_decode_ctx *ctx, const struct fs_template_key *key,
 				 uint64_t evicted_exporter, uint64_t evicted_total);
 
+/*
+ * Counts expired held data sets (which waited longer than
+ * max_pending_age_s for their template) as dropped for want of a template,
+ * one record each as their record length is unknown, and logs them,
+ * rate-limited.  The sets may come from any exporter, so the log line names
+ * none.
+ */
+void fs_decode_held_expired(struct fs_decode_ctx *ctx, const char *facility, uint32_t expired);
+
 /* Counts and logs a rejected template; the datagram's result becomes FS_ERR_INVALID. */
 void fs_decode_reject_template(struct fs_decode_ctx *ctx, const char *facility,
 			       uint32_t domain, uint16_t template_id,

@@ -417,17 +417,12 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 	}
 }
 
-/* Drops the held sets that waited longer than the age limit and counts them. */
+/* Drops the held sets that waited longer than the age limit, counts and logs them. */
 static void
 expire_held(struct fs_decode_ctx *ctx)
 {
-	struct fs_decoder_stats *stats = fs_decode_stats(ctx);
-	uint32_t expired = fs_template_cache_expire_pending(fs_decode_templates(ctx),
-							    ctx->time_received_ns);
-
-	/* The record length of a dropped set is unknown: count the least, one. */
-	stats->no_template_dropped += expired;
-	stats->no_template_records += expired;
+	fs_decode_held_expired(ctx, "decode", fs_template_cache_expire_pending(
+				       fs_decode_templates(ctx), ctx->time_received_ns));
 }
 
 void
