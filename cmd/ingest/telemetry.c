@@ -1,22 +1,17 @@
 /* telemetry.c - flowsift-ingest's metrics registry, HTTP server and broker probe. */
 #include "telemetry.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/flow.h"
 #include "core/log.h"
+#include "metrics/broker_probe.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
-#include "metrics/probe.h"
-
-#define PROBE_INTERVAL_S 5
-#define PROBE_TIMEOUT_MS 2000
 
 /* One stats field mirrored into one counter series. */
 struct mirror {
@@ -227,13 +222,7 @@ struct ingest_telemetry {
 
 	atomic_int listening;
 	atomic_int stopping;
-	atomic_int reachable;
-	atomic_int stop_probe;
-	int probe_started;
-	pthread_t probe_thread;
-	char bootstrap[1024];
-	pthread_mutex_t reason_lock;
-	char reason[320]; /* why the last probe failed */
+	struct fs_broker_probe *probe;   /* NULL without a metrics listener */
 };
 
 static int
@@ -317,41 +306,6 @@ register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
 	return 0;
 }
 
-static void *
-probe_run(void *arg)
-{
-	struct ingest_telemetry *t = arg;
-	int was_reachable = -1;
-
-	while (!atomic_load(&t->stop_probe)) {
-		char reason[256];
-		int ok = fs_probe_tcp(t->bootstrap, PROBE_TIMEOUT_MS, reason, sizeof(reason)) == 0;
-
-		if (!ok) {
-			pthread_mutex_lock(&t->reason_lock);
-			snprintf(t->reason, sizeof(t->reason), "Kafka unreachable: %s", reason);
-			pthread_mutex_unlock(&t->reason_lock);
-		}
-		atomic_store(&t->reachable, ok);
-		fs_gauge_set(t->broker_reachable, ok);
-		if (ok != was_reachable) {
-			if (ok)
-				fs_log(FS_LOG_INFO, "ingest", "Kafka bootstrap servers %s reachable",
-				       t->bootstrap);
-			else
-				fs_log(FS_LOG_WARNING, "ingest", "not ready: Kafka unreachable: %s",
-				       reason);
-			was_reachable = ok;
-		}
-		for (int i = 0; i < PROBE_INTERVAL_S * 10 && !atomic_load(&t->stop_probe); i++) {
-			struct timespec tick = { 0, 100000000 };
-
-			nanosleep(&tick, NULL);
-		}
-	}
-	return NULL;
-}
-
 static int
 ready(void *opaque, char *reason, size_t reason_len)
 {
@@ -365,13 +319,7 @@ ready(void *opaque, char *reason, size_t reason_len)
 		snprintf(reason, reason_len, "UDP sockets not bound");
 		return 0;
 	}
-	if (!atomic_load(&t->reachable)) {
-		pthread_mutex_lock(&t->reason_lock);
-		snprintf(reason, reason_len, "%s", t->reason);
-		pthread_mutex_unlock(&t->reason_lock);
-		return 0;
-	}
-	return 1;
+	return fs_broker_probe_ready(t->probe, reason, reason_len);
 }
 
 struct ingest_telemetry *
@@ -379,14 +327,12 @@ ingest_telemetry_new(const char *listen, const char *bootstrap,
 		     struct ingest_counters *counters, char *err, size_t err_len)
 {
 	struct ingest_telemetry *t = calloc(1, sizeof(*t));
+	struct fs_broker_probe_settings probe = { .facility = "ingest", .bootstrap = bootstrap };
 
 	if (!t) {
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&t->reason_lock, NULL);
-	snprintf(t->reason, sizeof(t->reason), "Kafka not probed yet");
-	snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", bootstrap);
 	t->metrics = fs_metrics_new();
 	if (!t->metrics || register_all(t, counters) < 0) {
 		snprintf(err, err_len, "cannot register the metrics (see the log above)");
@@ -394,11 +340,10 @@ ingest_telemetry_new(const char *listen, const char *bootstrap,
 	}
 	if (listen[0] == '\0')
 		return t;
-	if (pthread_create(&t->probe_thread, NULL, probe_run, t) != 0) {
-		snprintf(err, err_len, "cannot start the broker probe thread");
+	probe.reachable = t->broker_reachable;
+	t->probe = fs_broker_probe_start(&probe, err, err_len);
+	if (!t->probe)
 		goto fail;
-	}
-	t->probe_started = 1;
 	if (fs_metrics_server_start(&t->server, listen, t->metrics, ready, t, err, err_len) < 0)
 		goto fail;
 	fs_log(FS_LOG_INFO, "ingest", "serving /metrics, /healthz and /readyz on %s (port %u)",
@@ -415,12 +360,8 @@ ingest_telemetry_free(struct ingest_telemetry *t)
 	if (!t)
 		return;
 	fs_metrics_server_stop(t->server);
-	if (t->probe_started) {
-		atomic_store(&t->stop_probe, 1);
-		pthread_join(t->probe_thread, NULL);
-	}
+	fs_broker_probe_stop(t->probe);
 	fs_metrics_free(t->metrics);
-	pthread_mutex_destroy(&t->reason_lock);
 	free(t);
 }
 
