@@ -12,14 +12,7 @@
 #include "metrics/broker_probe.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
-
-/* One stats field mirrored into one counter series. */
-struct mirror {
-	const char *name;
-	const char *help;
-	const char *labels;
-	size_t offset;
-};
+#include "metrics/stats_mirror.h"
 
 #define DATAGRAMS_DROPPED "flowsift_ingest_datagrams_dropped_total"
 #define DATAGRAMS_DROPPED_HELP "Datagrams dropped before decoding, by reason."
@@ -32,7 +25,7 @@ struct mirror {
 #define DELIVERY_ERRORS "flowsift_ingest_delivery_errors_total"
 #define DELIVERY_ERRORS_HELP "Flows the broker did not acknowledge, by cause."
 
-static const struct mirror udp_mirrors[] = {
+static const struct fs_stats_mirror udp_mirrors[] = {
 	{ "flowsift_ingest_udp_datagrams_total", "Datagrams received on the UDP sockets.", NULL,
 	  offsetof(struct fs_udp_stats, datagrams) },
 	{ "flowsift_ingest_udp_bytes_total", "Bytes of the datagrams received.", NULL,
@@ -45,7 +38,7 @@ static const struct mirror udp_mirrors[] = {
 	  offsetof(struct fs_udp_stats, kernel_drops) },
 };
 
-static const struct mirror decoder_mirrors[] = {
+static const struct fs_stats_mirror decoder_mirrors[] = {
 	{ "flowsift_ingest_datagrams_decoded_total", "Datagrams passed to the decoder.", NULL,
 	  offsetof(struct fs_decoder_stats, datagrams) },
 	{ "flowsift_ingest_flows_decoded_total", "Flow records decoded (records in).", NULL,
@@ -88,7 +81,7 @@ static const struct mirror decoder_mirrors[] = {
 	  offsetof(struct fs_decoder_stats, sflow_unknown_records) },
 };
 
-static const struct mirror producer_mirrors[] = {
+static const struct fs_stats_mirror producer_mirrors[] = {
 	{ "flowsift_ingest_flows_queued_total",
 	  "Flows and sFlow counter samples accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
@@ -115,7 +108,7 @@ static const struct mirror producer_mirrors[] = {
 #define TCP_REJECTED_HELP "IPFIX-over-TCP connections rejected at accept, by reason."
 #define TCP_DECODER(field) offsetof(struct ipfix_tcp_stats, decoder) + offsetof(struct fs_decoder_stats, field)
 
-static const struct mirror tcp_mirrors[] = {
+static const struct fs_stats_mirror tcp_mirrors[] = {
 	{ "flowsift_ingest_tcp_connections_opened_total", "IPFIX-over-TCP connections accepted.",
 	  NULL, offsetof(struct ipfix_tcp_stats, connections) },
 	{ "flowsift_ingest_tcp_connections_closed_total",
@@ -165,7 +158,7 @@ static const struct mirror tcp_mirrors[] = {
 #define SHARED_RECORDS "flowsift_ingest_template_topic_records_total"
 #define SHARED_RECORDS_HELP "Records read from the shared-templates topic, by outcome."
 
-static const struct mirror share_mirrors[] = {
+static const struct fs_stats_mirror share_mirrors[] = {
 	{ "flowsift_ingest_templates_published_total",
 	  "Templates and withdrawals queued for the shared-templates topic.", NULL,
 	  offsetof(struct template_share_stats, published) },
@@ -226,40 +219,19 @@ struct ingest_telemetry {
 };
 
 static int
-register_mirrors(struct fs_metrics *m, const struct mirror *mirrors, size_t count,
-		 struct fs_counter **out)
-{
-	for (size_t i = 0; i < count; i++) {
-		out[i] = fs_metrics_counter(m, mirrors[i].name, mirrors[i].help, mirrors[i].labels);
-		if (!out[i])
-			return -1;
-	}
-	return 0;
-}
-
-static void
-publish_mirrors(const struct mirror *mirrors, size_t count, struct fs_counter **counters,
-		const void *stats)
-{
-	for (size_t i = 0; i < count; i++) {
-		uint64_t value;
-
-		memcpy(&value, (const char *)stats + mirrors[i].offset, sizeof(value));
-		fs_counter_set(counters[i], value);
-	}
-}
-
-static int
 register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
 {
 	struct fs_metrics *m = t->metrics;
 	char labels[64];
 
-	if (register_mirrors(m, udp_mirrors, COUNT(udp_mirrors), t->udp) < 0 ||
-	    register_mirrors(m, decoder_mirrors, COUNT(decoder_mirrors), t->decoder) < 0 ||
-	    register_mirrors(m, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0 ||
-	    register_mirrors(m, tcp_mirrors, COUNT(tcp_mirrors), t->tcp) < 0 ||
-	    register_mirrors(m, share_mirrors, COUNT(share_mirrors), t->share) < 0)
+	/* The tables give whole series names, so they register with no prefix. */
+	if (fs_stats_mirror_register(m, "", udp_mirrors, COUNT(udp_mirrors), t->udp) < 0 ||
+	    fs_stats_mirror_register(m, "", decoder_mirrors, COUNT(decoder_mirrors),
+				     t->decoder) < 0 ||
+	    fs_stats_mirror_register(m, "", producer_mirrors, COUNT(producer_mirrors),
+				     t->producer) < 0 ||
+	    fs_stats_mirror_register(m, "", tcp_mirrors, COUNT(tcp_mirrors), t->tcp) < 0 ||
+	    fs_stats_mirror_register(m, "", share_mirrors, COUNT(share_mirrors), t->share) < 0)
 		return -1;
 	t->sequence_gaps = fs_metrics_counter(
 		m, "flowsift_ingest_sequence_gaps_total",
@@ -387,14 +359,15 @@ void
 ingest_telemetry_publish(struct ingest_telemetry *t, const struct fs_decoder_stats *decoder,
 			 const struct fs_udp_stats *udp, const struct fs_producer_stats *producer)
 {
-	publish_mirrors(decoder_mirrors, COUNT(decoder_mirrors), t->decoder, decoder);
+	fs_stats_mirror_publish(decoder_mirrors, COUNT(decoder_mirrors), t->decoder, decoder);
 	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++)
 		fs_counter_set(t->by_protocol[i], decoder->datagrams_by_type[i]);
 	fs_gauge_set(t->templates_active, (int64_t)decoder->templates_active);
 	if (udp)
-		publish_mirrors(udp_mirrors, COUNT(udp_mirrors), t->udp, udp);
+		fs_stats_mirror_publish(udp_mirrors, COUNT(udp_mirrors), t->udp, udp);
 	if (producer) {
-		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
+		fs_stats_mirror_publish(producer_mirrors, COUNT(producer_mirrors), t->producer,
+					producer);
 		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
 	}
 }
@@ -409,7 +382,7 @@ ingest_telemetry_publish_sequences(struct ingest_telemetry *t, uint64_t gaps, ui
 void
 ingest_telemetry_publish_tcp(struct ingest_telemetry *t, const struct ipfix_tcp_stats *tcp)
 {
-	publish_mirrors(tcp_mirrors, COUNT(tcp_mirrors), t->tcp, tcp);
+	fs_stats_mirror_publish(tcp_mirrors, COUNT(tcp_mirrors), t->tcp, tcp);
 	fs_gauge_set(t->tcp_open, (int64_t)tcp->open);
 	fs_gauge_set(t->tcp_templates, (int64_t)tcp->decoder.templates_active);
 }
@@ -418,5 +391,5 @@ void
 ingest_telemetry_publish_share(struct ingest_telemetry *t,
 			       const struct template_share_stats *share)
 {
-	publish_mirrors(share_mirrors, COUNT(share_mirrors), t->share, share);
+	fs_stats_mirror_publish(share_mirrors, COUNT(share_mirrors), t->share, share);
 }

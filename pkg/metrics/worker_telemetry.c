@@ -15,23 +15,16 @@
 #include "metrics/broker_probe.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
+#include "metrics/stats_mirror.h"
 
 #define KAFKA_TIMEOUT_MS 2000
 #define NAME_MAX_LEN 128
-
-/* One stats field mirrored into one counter series; name is the part after flowsift_<worker>_. */
-struct mirror {
-	const char *name;
-	const char *help;
-	const char *labels;
-	size_t offset;
-};
 
 #define CONSUMER_ERRORS_HELP "Consumer failures, by kind."
 #define DELIVERY_ERRORS_HELP "Records (flows, or alerts of report) the broker did not acknowledge, by cause."
 #define PRODUCE_DROPPED_HELP "Records (flows, or alerts of report) that never reached the broker, by reason."
 
-static const struct mirror consumer_mirrors[] = {
+static const struct fs_stats_mirror consumer_mirrors[] = {
 	{ "messages_consumed_total",
 	  "Kafka messages passed to the handler; each contains one or more flows.", NULL,
 	  offsetof(struct fs_consumer_stats, consumed) },
@@ -46,7 +39,7 @@ static const struct mirror consumer_mirrors[] = {
 	  offsetof(struct fs_consumer_stats, errors) },
 };
 
-static const struct mirror producer_mirrors[] = {
+static const struct fs_stats_mirror producer_mirrors[] = {
 	{ "records_queued_total",
 	  "Records (flows, or alerts of report) accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
@@ -102,42 +95,19 @@ metric_name(const struct worker_telemetry *t, const char *suffix, char *buf, siz
 }
 
 static int
-register_mirrors(struct worker_telemetry *t, const struct mirror *mirrors, size_t count,
-		 struct fs_counter **out)
-{
-	char name[NAME_MAX_LEN];
-
-	for (size_t i = 0; i < count; i++) {
-		out[i] = fs_metrics_counter(t->metrics,
-					    metric_name(t, mirrors[i].name, name, sizeof(name)),
-					    mirrors[i].help, mirrors[i].labels);
-		if (!out[i])
-			return -1;
-	}
-	return 0;
-}
-
-static void
-publish_mirrors(const struct mirror *mirrors, size_t count, struct fs_counter **counters,
-		const void *stats)
-{
-	for (size_t i = 0; i < count; i++) {
-		uint64_t value;
-
-		memcpy(&value, (const char *)stats + mirrors[i].offset, sizeof(value));
-		fs_counter_set(counters[i], value);
-	}
-}
-
-static int
 register_all(struct worker_telemetry *t, int has_producer)
 {
 	char name[NAME_MAX_LEN];
 
-	if (register_mirrors(t, consumer_mirrors, COUNT(consumer_mirrors), t->consumer) < 0)
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "flowsift_%s_", t->worker);
+	if (fs_stats_mirror_register(t->metrics, prefix, consumer_mirrors, COUNT(consumer_mirrors),
+				     t->consumer) < 0)
 		return -1;
 	if (has_producer) {
-		if (register_mirrors(t, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0)
+		if (fs_stats_mirror_register(t->metrics, prefix, producer_mirrors,
+					     COUNT(producer_mirrors), t->producer) < 0)
 			return -1;
 		t->queue_depth = fs_metrics_gauge(
 			t->metrics, metric_name(t, "producer_queue_depth", name, sizeof(name)),
@@ -412,9 +382,10 @@ void
 worker_telemetry_publish(struct worker_telemetry *t, const struct fs_consumer_stats *consumer,
 			 const struct fs_producer_stats *producer)
 {
-	publish_mirrors(consumer_mirrors, COUNT(consumer_mirrors), t->consumer, consumer);
+	fs_stats_mirror_publish(consumer_mirrors, COUNT(consumer_mirrors), t->consumer, consumer);
 	if (producer && t->queue_depth) {
-		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
+		fs_stats_mirror_publish(producer_mirrors, COUNT(producer_mirrors), t->producer,
+					producer);
 		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
 	}
 }
