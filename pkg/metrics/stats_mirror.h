@@ -15,7 +15,7 @@
 struct fs_counter;
 struct fs_metrics;
 
-/* Longest series name, with its prefix, that fs_stats_mirror_register() builds. */
+/* Maximum length of a series name with its prefix; fs_stats_mirror_register() cuts longer ones. */
 #define FS_STATS_MIRROR_NAME_MAX 127
 
 /* One uint64_t field of a stats struct and the counter series it is copied into. */
