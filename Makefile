@@ -39,7 +39,11 @@ LIB_OBJS := $(PKG_SRCS:%.c=$(BUILD_DIR)/obj/%.o) $(BUILD_DIR)/obj/gen/schemas_em
 LIB      := $(BUILD_DIR)/libflowsift.a
 
 # cmd/<dir>/ builds build/bin/flowsift-<dir>; cmd/flowsift/ builds build/bin/flowsift.
-CMD_DIRS := $(sort $(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/*.c))))
+# cmd/common/ builds no program: its archive holds the start-up the workers share.
+CMD_DIRS := $(filter-out common,$(sort $(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/*.c)))))
+CMD_COMMON_OBJS := $(patsubst %.c,$(BUILD_DIR)/obj/%.o,$(wildcard cmd/common/*.c))
+CMD_COMMON_LIB  := $(BUILD_DIR)/libflowsift-cmd.a
+CFLAGS  += -Icmd/common
 bin_name = $(if $(filter flowsift,$(1)),flowsift,flowsift-$(1))
 BINS     := $(foreach d,$(CMD_DIRS),$(BUILD_DIR)/bin/$(call bin_name,$(d)))
 
@@ -80,8 +84,12 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(CMD_COMMON_LIB): $(CMD_COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 define cmd_rule
-$(BUILD_DIR)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(BUILD_DIR)/obj/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
+$(BUILD_DIR)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(BUILD_DIR)/obj/%.o,$(wildcard cmd/$(1)/*.c)) $(CMD_COMMON_LIB) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
@@ -119,7 +127,7 @@ fuzz:
 
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-		--inline-suppr --suppress=missingIncludeSystem -Ipkg pkg cmd tests
+		--inline-suppr --suppress=missingIncludeSystem -Ipkg -Icmd/common pkg cmd tests
 
 unit-tests: all
 	scripts/run-tests.sh $(BUILD_DIR)

@@ -8,7 +8,6 @@
  * settings: rows, time range, messages read and wall time.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,8 +18,8 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/result.h"
-#include "core/version.h"
 #include "server.h"
+#include "worker_start.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -100,42 +99,22 @@ is_loopback_listen(const char *listen)
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	static const struct worker_cli cli = {
+		.program = "flowsift-console", .usage = usage, .on_stop = on_signal,
 	};
 	struct console_settings settings = { 0 };
 	struct console_server *server = NULL;
-	struct fs_config *config = NULL;
+	struct fs_config *config;
 	struct fs_kafka_props props;
-	const char *config_path = NULL, *token_file;
+	const char *token_file;
 	static char token[CONSOLE_TOKEN_MAX + 2];
 	char err[512], bootstrap[1024];
-	int opt, status = 1;
+	int status;
 
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'V': printf("flowsift-console %s\n", FS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift-console: %s\n", err);
-		return 1;
-	}
-	fs_config_apply_logging(config);
-	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
-		signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	status = worker_start(&cli, argc, argv, &config);
+	if (status != WORKER_START_RUN)
+		return status;
+	status = 1;
 
 	/* redis.password, when set, replaces the password of redis.url. */
 	if (fs_redis_url_from_config(&settings.redis_url, config, err, sizeof(err)) < 0 ||

@@ -24,7 +24,6 @@
  * enrich.metrics.listen, with /healthz and /readyz (telemetry.h,
  * docs/metrics.md).
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,13 +39,13 @@
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
-#include "core/version.h"
 #include "enrich/enricher.h"
 #include "enrich/snmp_poller.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "metrics/metrics.h"
 #include "metrics/worker_telemetry.h"
+#include "worker_start.h"
 
 #define FACILITY "enrich"
 #define POLL_MESSAGES 1000
@@ -507,53 +506,30 @@ start_enricher(struct enrich *enrich, const struct fs_config *config)
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	static const struct worker_cli cli = {
+		.program = "flowsift-enrich", .usage = usage, .on_stop = on_signal,
 	};
-	struct enrich *enrich = calloc(1, sizeof(*enrich));
-	struct fs_config *config = NULL;
-	const char *config_path = NULL;
+	struct enrich *enrich;
+	struct fs_config *config;
 	const char *topic_in;
 	char err[512];
-	int opt, status = 1;
+	int status;
 
+	status = worker_start(&cli, argc, argv, &config);
+	if (status != WORKER_START_RUN)
+		return status;
+	signal(SIGHUP, on_signal);
+	enrich = calloc(1, sizeof(*enrich));
 	if (enrich == NULL) {
 		fprintf(stderr, "flowsift-enrich: out of memory\n");
+		fs_config_free(config);
 		return 1;
 	}
+	status = 1;
 	enrich->reject_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->encode_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 	enrich->wait_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
 	enrich->rewind_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'V': printf("flowsift-enrich %s\n", FS_VERSION); free(enrich); return 0;
-		case 'h': usage(stdout); free(enrich); return 0;
-		default: usage(stderr); free(enrich); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		free(enrich);
-		return 2;
-	}
-	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift-enrich: %s\n", err);
-		free(enrich);
-		return 1;
-	}
-	fs_config_apply_logging(config);
-	/* An interrupt ignored at start (a background job of `make run`) stays
-	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
-	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
-		signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
 
 	if (start_snmp(enrich, config) < 0 || start_enricher(enrich, config) < 0)
 		goto out;

@@ -49,7 +49,6 @@
 #include "core/file_id.h"
 #include "core/log.h"
 #include "core/result.h"
-#include "core/version.h"
 #include "filter/filter.h"
 #include "filter/rules_file.h"
 #include "filter/ruleset.h"
@@ -57,6 +56,7 @@
 #include "kafka/producer.h"
 #include "metrics/metrics.h"
 #include "metrics/worker_telemetry.h"
+#include "worker_start.h"
 
 #define POLL_MESSAGES 1000
 #define FLUSH_TIMEOUT_MS 30000
@@ -688,52 +688,45 @@ usage(FILE *out)
 		"use.  Rules: docs/filter.md.  Settings: docs/CONFIGURATION.md.\n");
 }
 
+/* Stores --rules FILE, the only option that the filter adds. */
+static void
+set_option(void *ctx, int opt, const char *arg)
+{
+	const char **rules_path = ctx;
+
+	if (opt == 'r')
+		*rules_path = arg;
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
+	static const struct option rules_option[] = {
 		{ "rules", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
+	};
+	const char *rules_path = NULL;
+	const struct worker_cli cli = {
+		.program = "flowsift-filter", .usage = usage, .on_stop = on_stop,
+		.letters = "r:", .options = rules_option, .set_option = set_option,
+		.ctx = &rules_path,
 	};
 	struct filter_worker w = {
 		.reject_limit = FS_RATELIMIT_INIT(60, 5),
 		.send_limit = FS_RATELIMIT_INIT(60, 5),
 		.rewind_limit = FS_RATELIMIT_INIT(60, 5),
 	};
-	struct fs_config *config = NULL;
-	const char *config_path = NULL, *rules_path = NULL, *topic, *loop;
+	struct fs_config *config;
+	const char *topic, *loop;
 	struct sigaction hup = { .sa_handler = on_hup };
 	struct run_intervals intervals;
 	char err[512];
-	int opt, status = 1;
+	int status;
 
-	while ((opt = getopt_long(argc, argv, "c:r:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'r': rules_path = optarg; break;
-		case 'V': printf("flowsift-filter %s\n", FS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift-filter: %s\n", err);
-		return 1;
-	}
-	fs_config_apply_logging(config);
-	/* An interrupt ignored at start (a background job of `make run`) stays
-	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
-	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
-		signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	signal(SIGPIPE, SIG_IGN);
+	status = worker_start(&cli, argc, argv, &config);
+	if (status != WORKER_START_RUN)
+		return status;
+	status = 1;
 	sigemptyset(&hup.sa_mask);
 	sigaction(SIGHUP, &hup, NULL);
 

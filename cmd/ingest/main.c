@@ -34,7 +34,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
-#include "core/version.h"
 #include "decode/capture.h"
 #include "decode/decoder.h"
 #include "decode/decoder_config.h"
@@ -48,6 +47,7 @@
 #include "telemetry.h"
 #include "template_share.h"
 #include "worker.h"
+#include "worker_start.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -540,57 +540,73 @@ usage(FILE *out)
 		"Flows go to the topic of kafka.topic.raw.  Settings: docs/CONFIGURATION.md.\n");
 }
 
-int
-main(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "pcap", no_argument, NULL, 'p' },
-		{ "realtime", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ingest *ingest = NULL;
-	struct fs_config *config = NULL;
-	struct fs_producer_stats final = { 0 };
-	const char *config_path = NULL;
-	int replay = 0, realtime = 0, opt, status = 1, shutdown_ms = 10000;
-	char err[512];
+/* The mode the command line selects: live, or a replay of capture files. */
+struct ingest_mode {
+	int replay;                     /* --pcap */
+	int realtime;                   /* --realtime */
+	char **files;                   /* the captures of a replay, borrowed from argv */
+	int nfiles;
+};
 
-	while ((opt = getopt_long(argc, argv, "c:prh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'p': replay = 1; break;
-		case 'r': realtime = 1; break;
-		case 'V': printf("flowsift-ingest %s\n", FS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (replay && optind >= argc) {
+static void
+set_option(void *ctx, int opt, const char *arg)
+{
+	struct ingest_mode *mode = ctx;
+
+	(void)arg;
+	if (opt == 'p')
+		mode->replay = 1;
+	else if (opt == 'r')
+		mode->realtime = 1;
+}
+
+/* Takes capture files with --pcap, and nothing else without it. */
+static int
+check_operands(void *ctx, int count, char **operands)
+{
+	struct ingest_mode *mode = ctx;
+
+	if (mode->replay && count == 0) {
 		fprintf(stderr, "flowsift-ingest: --pcap needs at least one capture FILE\n");
 		usage(stderr);
 		return 2;
 	}
-	if (!replay && (optind < argc || realtime)) {
+	if (!mode->replay && (count > 0 || mode->realtime)) {
 		fprintf(stderr, "flowsift-ingest: %s is only valid with --pcap\n",
-			realtime ? "--realtime" : "a FILE argument");
+			mode->realtime ? "--realtime" : "a FILE argument");
 		usage(stderr);
 		return 2;
 	}
-	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift-ingest: %s\n", err);
-		return 1;
-	}
-	fs_config_apply_logging(config);
+	mode->files = operands;
+	mode->nfiles = count;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option mode_options[] = {
+		{ "pcap", no_argument, NULL, 'p' },
+		{ "realtime", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ingest_mode mode = { 0 };
+	const struct worker_cli cli = {
+		.program = "flowsift-ingest", .usage = usage, .on_stop = on_signal,
+		.letters = "pr", .options = mode_options, .set_option = set_option,
+		.check_operands = check_operands, .ctx = &mode,
+	};
+	struct ingest *ingest = NULL;
+	struct fs_config *config;
+	struct fs_producer_stats final = { 0 };
+	int replay, status, shutdown_ms;
+
+	status = worker_start(&cli, argc, argv, &config);
+	if (status != WORKER_START_RUN)
+		return status;
+	status = 1;
+	replay = mode.replay;
 	shutdown_ms = (int)fs_config_int(config, "ingest.shutdown.timeout.ms");
-	/* An interrupt ignored at start (a background job of `make run`) stays
-	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
-	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
-		signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
 
 	ingest = calloc(1, sizeof(*ingest));
 	if (!ingest)
@@ -601,11 +617,11 @@ main(int argc, char **argv)
 	 * below kafka.queue.max.messages with room for a datagram's messages.
 	 */
 	ingest->replay_queue_bound = (uint64_t)fs_config_int(config, "kafka.queue.max.messages") * 9 / 10;
-	ingest->realtime = realtime;
+	ingest->realtime = mode.realtime;
 	if (setup_shared(ingest, config, replay) < 0 || start_telemetry(ingest, config, replay) < 0 ||
 	    create_workers(ingest) < 0 || setup_exporter_accounting(ingest, config) < 0)
 		goto out;
-	status = replay ? run_replay(ingest, argv + optind, argc - optind)
+	status = replay ? run_replay(ingest, mode.files, mode.nfiles)
 			: run_live(ingest, config);
 
 	fs_log(FS_LOG_INFO, "ingest", "stopping: flushing the producer for up to %d ms",

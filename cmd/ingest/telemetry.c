@@ -1,30 +1,18 @@
 /* telemetry.c - flowsift-ingest's metrics registry, HTTP server and broker probe. */
 #include "telemetry.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/flow.h"
 #include "core/log.h"
+#include "metrics/broker_probe.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
-#include "metrics/probe.h"
-
-#define PROBE_INTERVAL_S 5
-#define PROBE_TIMEOUT_MS 2000
-
-/* One stats field mirrored into one counter series. */
-struct mirror {
-	const char *name;
-	const char *help;
-	const char *labels;
-	size_t offset;
-};
+#include "metrics/stats_mirror.h"
 
 #define DATAGRAMS_DROPPED "flowsift_ingest_datagrams_dropped_total"
 #define DATAGRAMS_DROPPED_HELP "Datagrams dropped before decoding, by reason."
@@ -37,7 +25,7 @@ struct mirror {
 #define DELIVERY_ERRORS "flowsift_ingest_delivery_errors_total"
 #define DELIVERY_ERRORS_HELP "Flows the broker did not acknowledge, by cause."
 
-static const struct mirror udp_mirrors[] = {
+static const struct fs_stats_mirror udp_mirrors[] = {
 	{ "flowsift_ingest_udp_datagrams_total", "Datagrams received on the UDP sockets.", NULL,
 	  offsetof(struct fs_udp_stats, datagrams) },
 	{ "flowsift_ingest_udp_bytes_total", "Bytes of the datagrams received.", NULL,
@@ -50,7 +38,7 @@ static const struct mirror udp_mirrors[] = {
 	  offsetof(struct fs_udp_stats, kernel_drops) },
 };
 
-static const struct mirror decoder_mirrors[] = {
+static const struct fs_stats_mirror decoder_mirrors[] = {
 	{ "flowsift_ingest_datagrams_decoded_total", "Datagrams passed to the decoder.", NULL,
 	  offsetof(struct fs_decoder_stats, datagrams) },
 	{ "flowsift_ingest_flows_decoded_total", "Flow records decoded (records in).", NULL,
@@ -93,7 +81,7 @@ static const struct mirror decoder_mirrors[] = {
 	  offsetof(struct fs_decoder_stats, sflow_unknown_records) },
 };
 
-static const struct mirror producer_mirrors[] = {
+static const struct fs_stats_mirror producer_mirrors[] = {
 	{ "flowsift_ingest_flows_queued_total",
 	  "Flows and sFlow counter samples accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
@@ -120,7 +108,7 @@ static const struct mirror producer_mirrors[] = {
 #define TCP_REJECTED_HELP "IPFIX-over-TCP connections rejected at accept, by reason."
 #define TCP_DECODER(field) offsetof(struct ipfix_tcp_stats, decoder) + offsetof(struct fs_decoder_stats, field)
 
-static const struct mirror tcp_mirrors[] = {
+static const struct fs_stats_mirror tcp_mirrors[] = {
 	{ "flowsift_ingest_tcp_connections_opened_total", "IPFIX-over-TCP connections accepted.",
 	  NULL, offsetof(struct ipfix_tcp_stats, connections) },
 	{ "flowsift_ingest_tcp_connections_closed_total",
@@ -170,7 +158,7 @@ static const struct mirror tcp_mirrors[] = {
 #define SHARED_RECORDS "flowsift_ingest_template_topic_records_total"
 #define SHARED_RECORDS_HELP "Records read from the shared-templates topic, by outcome."
 
-static const struct mirror share_mirrors[] = {
+static const struct fs_stats_mirror share_mirrors[] = {
 	{ "flowsift_ingest_templates_published_total",
 	  "Templates and withdrawals queued for the shared-templates topic.", NULL,
 	  offsetof(struct template_share_stats, published) },
@@ -227,38 +215,8 @@ struct ingest_telemetry {
 
 	atomic_int listening;
 	atomic_int stopping;
-	atomic_int reachable;
-	atomic_int stop_probe;
-	int probe_started;
-	pthread_t probe_thread;
-	char bootstrap[1024];
-	pthread_mutex_t reason_lock;
-	char reason[320]; /* why the last probe failed */
+	struct fs_broker_probe *probe;   /* NULL without a metrics listener */
 };
-
-static int
-register_mirrors(struct fs_metrics *m, const struct mirror *mirrors, size_t count,
-		 struct fs_counter **out)
-{
-	for (size_t i = 0; i < count; i++) {
-		out[i] = fs_metrics_counter(m, mirrors[i].name, mirrors[i].help, mirrors[i].labels);
-		if (!out[i])
-			return -1;
-	}
-	return 0;
-}
-
-static void
-publish_mirrors(const struct mirror *mirrors, size_t count, struct fs_counter **counters,
-		const void *stats)
-{
-	for (size_t i = 0; i < count; i++) {
-		uint64_t value;
-
-		memcpy(&value, (const char *)stats + mirrors[i].offset, sizeof(value));
-		fs_counter_set(counters[i], value);
-	}
-}
 
 static int
 register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
@@ -266,11 +224,14 @@ register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
 	struct fs_metrics *m = t->metrics;
 	char labels[64];
 
-	if (register_mirrors(m, udp_mirrors, COUNT(udp_mirrors), t->udp) < 0 ||
-	    register_mirrors(m, decoder_mirrors, COUNT(decoder_mirrors), t->decoder) < 0 ||
-	    register_mirrors(m, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0 ||
-	    register_mirrors(m, tcp_mirrors, COUNT(tcp_mirrors), t->tcp) < 0 ||
-	    register_mirrors(m, share_mirrors, COUNT(share_mirrors), t->share) < 0)
+	/* The tables give whole series names, so they register with no prefix. */
+	if (fs_stats_mirror_register(m, "", udp_mirrors, COUNT(udp_mirrors), t->udp) < 0 ||
+	    fs_stats_mirror_register(m, "", decoder_mirrors, COUNT(decoder_mirrors),
+				     t->decoder) < 0 ||
+	    fs_stats_mirror_register(m, "", producer_mirrors, COUNT(producer_mirrors),
+				     t->producer) < 0 ||
+	    fs_stats_mirror_register(m, "", tcp_mirrors, COUNT(tcp_mirrors), t->tcp) < 0 ||
+	    fs_stats_mirror_register(m, "", share_mirrors, COUNT(share_mirrors), t->share) < 0)
 		return -1;
 	t->sequence_gaps = fs_metrics_counter(
 		m, "flowsift_ingest_sequence_gaps_total",
@@ -317,41 +278,6 @@ register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
 	return 0;
 }
 
-static void *
-probe_run(void *arg)
-{
-	struct ingest_telemetry *t = arg;
-	int was_reachable = -1;
-
-	while (!atomic_load(&t->stop_probe)) {
-		char reason[256];
-		int ok = fs_probe_tcp(t->bootstrap, PROBE_TIMEOUT_MS, reason, sizeof(reason)) == 0;
-
-		if (!ok) {
-			pthread_mutex_lock(&t->reason_lock);
-			snprintf(t->reason, sizeof(t->reason), "Kafka unreachable: %s", reason);
-			pthread_mutex_unlock(&t->reason_lock);
-		}
-		atomic_store(&t->reachable, ok);
-		fs_gauge_set(t->broker_reachable, ok);
-		if (ok != was_reachable) {
-			if (ok)
-				fs_log(FS_LOG_INFO, "ingest", "Kafka bootstrap servers %s reachable",
-				       t->bootstrap);
-			else
-				fs_log(FS_LOG_WARNING, "ingest", "not ready: Kafka unreachable: %s",
-				       reason);
-			was_reachable = ok;
-		}
-		for (int i = 0; i < PROBE_INTERVAL_S * 10 && !atomic_load(&t->stop_probe); i++) {
-			struct timespec tick = { 0, 100000000 };
-
-			nanosleep(&tick, NULL);
-		}
-	}
-	return NULL;
-}
-
 static int
 ready(void *opaque, char *reason, size_t reason_len)
 {
@@ -365,13 +291,7 @@ ready(void *opaque, char *reason, size_t reason_len)
 		snprintf(reason, reason_len, "UDP sockets not bound");
 		return 0;
 	}
-	if (!atomic_load(&t->reachable)) {
-		pthread_mutex_lock(&t->reason_lock);
-		snprintf(reason, reason_len, "%s", t->reason);
-		pthread_mutex_unlock(&t->reason_lock);
-		return 0;
-	}
-	return 1;
+	return fs_broker_probe_ready(t->probe, reason, reason_len);
 }
 
 struct ingest_telemetry *
@@ -379,14 +299,12 @@ ingest_telemetry_new(const char *listen, const char *bootstrap,
 		     struct ingest_counters *counters, char *err, size_t err_len)
 {
 	struct ingest_telemetry *t = calloc(1, sizeof(*t));
+	struct fs_broker_probe_settings probe = { .facility = "ingest", .bootstrap = bootstrap };
 
 	if (!t) {
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&t->reason_lock, NULL);
-	snprintf(t->reason, sizeof(t->reason), "Kafka not probed yet");
-	snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", bootstrap);
 	t->metrics = fs_metrics_new();
 	if (!t->metrics || register_all(t, counters) < 0) {
 		snprintf(err, err_len, "cannot register the metrics (see the log above)");
@@ -394,11 +312,10 @@ ingest_telemetry_new(const char *listen, const char *bootstrap,
 	}
 	if (listen[0] == '\0')
 		return t;
-	if (pthread_create(&t->probe_thread, NULL, probe_run, t) != 0) {
-		snprintf(err, err_len, "cannot start the broker probe thread");
+	probe.reachable = t->broker_reachable;
+	t->probe = fs_broker_probe_start(&probe, err, err_len);
+	if (!t->probe)
 		goto fail;
-	}
-	t->probe_started = 1;
 	if (fs_metrics_server_start(&t->server, listen, t->metrics, ready, t, err, err_len) < 0)
 		goto fail;
 	fs_log(FS_LOG_INFO, "ingest", "serving /metrics, /healthz and /readyz on %s (port %u)",
@@ -415,12 +332,8 @@ ingest_telemetry_free(struct ingest_telemetry *t)
 	if (!t)
 		return;
 	fs_metrics_server_stop(t->server);
-	if (t->probe_started) {
-		atomic_store(&t->stop_probe, 1);
-		pthread_join(t->probe_thread, NULL);
-	}
+	fs_broker_probe_stop(t->probe);
 	fs_metrics_free(t->metrics);
-	pthread_mutex_destroy(&t->reason_lock);
 	free(t);
 }
 
@@ -446,14 +359,15 @@ void
 ingest_telemetry_publish(struct ingest_telemetry *t, const struct fs_decoder_stats *decoder,
 			 const struct fs_udp_stats *udp, const struct fs_producer_stats *producer)
 {
-	publish_mirrors(decoder_mirrors, COUNT(decoder_mirrors), t->decoder, decoder);
+	fs_stats_mirror_publish(decoder_mirrors, COUNT(decoder_mirrors), t->decoder, decoder);
 	for (int i = 0; i < FS_FLOW_TYPE_COUNT; i++)
 		fs_counter_set(t->by_protocol[i], decoder->datagrams_by_type[i]);
 	fs_gauge_set(t->templates_active, (int64_t)decoder->templates_active);
 	if (udp)
-		publish_mirrors(udp_mirrors, COUNT(udp_mirrors), t->udp, udp);
+		fs_stats_mirror_publish(udp_mirrors, COUNT(udp_mirrors), t->udp, udp);
 	if (producer) {
-		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
+		fs_stats_mirror_publish(producer_mirrors, COUNT(producer_mirrors), t->producer,
+					producer);
 		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
 	}
 }
@@ -468,7 +382,7 @@ ingest_telemetry_publish_sequences(struct ingest_telemetry *t, uint64_t gaps, ui
 void
 ingest_telemetry_publish_tcp(struct ingest_telemetry *t, const struct ipfix_tcp_stats *tcp)
 {
-	publish_mirrors(tcp_mirrors, COUNT(tcp_mirrors), t->tcp, tcp);
+	fs_stats_mirror_publish(tcp_mirrors, COUNT(tcp_mirrors), t->tcp, tcp);
 	fs_gauge_set(t->tcp_open, (int64_t)tcp->open);
 	fs_gauge_set(t->tcp_templates, (int64_t)tcp->decoder.templates_active);
 }
@@ -477,5 +391,5 @@ void
 ingest_telemetry_publish_share(struct ingest_telemetry *t,
 			       const struct template_share_stats *share)
 {
-	publish_mirrors(share_mirrors, COUNT(share_mirrors), t->share, share);
+	fs_stats_mirror_publish(share_mirrors, COUNT(share_mirrors), t->share, share);
 }

@@ -10,8 +10,9 @@
  * updated in place.
  *
  * Readiness: a thread probes the bootstrap servers over TCP every
- * PROBE_INTERVAL_S seconds; /readyz is 200 while the UDP sockets are bound,
- * the last probe succeeded and no shutdown has begun.
+ * FS_BROKER_PROBE_INTERVAL_S seconds (metrics/broker_probe.h); /readyz is
+ * 200 while the UDP sockets are bound, the last probe succeeded and no
+ * shutdown has begun.
  */
 #ifndef FS_INGEST_TELEMETRY_H
 #define FS_INGEST_TELEMETRY_H

@@ -26,7 +26,6 @@
  * failed (docs/metrics.md).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +42,6 @@
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
-#include "core/version.h"
 #include "detect/detect.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -51,6 +49,7 @@
 #include "metrics/worker_telemetry.h"
 #include "redis/redis_url.h"
 #include "redis/topn.h"
+#include "worker_start.h"
 
 #define BATCH_ENTRIES 65536
 #define POLL_MESSAGES 1000
@@ -674,11 +673,8 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	static const struct worker_cli cli = {
+		.program = "flowsift-report", .usage = usage, .on_stop = on_signal,
 	};
 	struct report report = {
 		.reject_limit = FS_RATELIMIT_INIT(60, 5),
@@ -687,36 +683,15 @@ main(int argc, char **argv)
 	};
 	struct fs_detect_settings settings = { 0 };
 	struct fs_producer_stats producer_stats;
-	struct fs_config *config = NULL;
-	const char *config_path = NULL;
+	struct fs_config *config;
 	const char *topic;
 	char err[512], safe[1024];
-	int opt, status = 1;
+	int status;
 
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'V': printf("flowsift-report %s\n", FS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (fs_config_load(&config, config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "flowsift-report: %s\n", err);
-		return 1;
-	}
-	fs_config_apply_logging(config);
-	/* An interrupt ignored at start (a background job of `make run`) stays
-	 * ignored, so Ctrl-C reaches the script, which stops workers in order. */
-	if (signal(SIGINT, SIG_IGN) != SIG_IGN)
-		signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-
+	status = worker_start(&cli, argc, argv, &config);
+	if (status != WORKER_START_RUN)
+		return status;
+	status = 1;
 	if (fs_redis_url_from_config(&report.redis_url, config, err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_ERR, "report", "%s", err);
 		goto out;

@@ -10,6 +10,7 @@
 
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
+#include "avro/single_object.h"
 #include "avro/varint.h"
 #include "core/error_text.h"
 #include "core/log.h"
@@ -20,7 +21,8 @@
 #define OTHER_RECORDS_FIELD "other_records"
 #define OTHER_OMITTED_FIELD "other_records_omitted"
 
-static const uint8_t single_object_marker[2] = { 0xc3, 0x01 };
+_Static_assert(FS_COUNTERS_CODEC_HEADER_LEN == FS_AVRO_SINGLE_OBJECT_HEADER_LEN,
+	       "the counters header is the single-object header");
 
 /* Avro type of a struct fs_counters member. */
 enum field_kind {
@@ -385,26 +387,17 @@ fs_counters_codec_encode(struct fs_counters_codec *codec,
 	if (cap < FS_COUNTERS_CODEC_HEADER_LEN)
 		return FS_ERR_FULL;
 
-	memcpy(buf, single_object_marker, sizeof(single_object_marker));
-	for (int i = 0; i < 8; i++)
-		buf[2 + i] = (uint8_t)(codec->fingerprint >> (8 * i));
-
+	fs_avro_single_object_header(buf, codec->fingerprint);
+	/* fill_value() returns 0 or an avro-c errno value, never an fs_result. */
 	rc = fill_value(&codec->value, counters);
-	if (rc == 0) {
-		avro_writer_memory_set_dest(codec->writer,
-					    (const char *)buf + FS_COUNTERS_CODEC_HEADER_LEN,
-					    (int64_t)(cap - FS_COUNTERS_CODEC_HEADER_LEN));
-		rc = avro_value_write(codec->writer, &codec->value);
-		if (rc == ENOSPC)
-			return FS_ERR_FULL;
-	}
-	if (rc != 0) {
-		fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
-			       "avro-c failed to encode a counter sample: %s", avro_strerror());
-		return FS_ERR_SYSTEM;
-	}
-	*out_len = FS_COUNTERS_CODEC_HEADER_LEN + (size_t)avro_writer_tell(codec->writer);
-	return 0;
+	if (rc == 0)
+		rc = fs_avro_single_object_write_body(codec->writer, &codec->value, buf, cap,
+						      out_len);
+	if (rc == 0 || rc == FS_ERR_FULL)
+		return rc;
+	fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
+		       "avro-c failed to encode a counter sample: %s", avro_strerror());
+	return FS_ERR_SYSTEM;
 }
 
 /* ---- decoding ---- */
@@ -558,18 +551,11 @@ fs_counters_codec_decode(struct fs_counters_codec *codec, const uint8_t *buf,
 	struct cursor c;
 	uint64_t fp = 0;
 	int64_t omitted;
-	int rc = 0;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(single_object_marker); i++) {
-		if (i == len)
-			return FS_ERR_TRUNCATED;
-		if (buf[i] != single_object_marker[i])
-			return FS_ERR_INVALID;
-	}
-	if (len < FS_COUNTERS_CODEC_HEADER_LEN)
-		return FS_ERR_TRUNCATED;
-	for (int i = 0; i < 8; i++)
-		fp |= (uint64_t)buf[2 + i] << (8 * i);
+	rc = fs_avro_single_object_read_header(buf, len, &fp);
+	if (rc < 0)
+		return rc;
 	if (fp != codec->fingerprint)
 		return FS_ERR_UNSUPPORTED;
 

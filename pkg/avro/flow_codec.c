@@ -14,6 +14,7 @@
 #include "avro/binary_writer.h"
 #include "avro/fingerprint.h"
 #include "avro/schemas.h"
+#include "avro/single_object.h"
 #include "avro/varint.h"
 #include "core/error_text.h"
 #include "core/log.h"
@@ -34,7 +35,8 @@ _Static_assert(FS_FLOW_CODEC_MAX_ITEMS == FS_AVRO_READ_MAX_ITEMS,
 /* Most symbols a writer's enum (FlowType, FlowDirection, ...) may have. */
 #define MAX_ENUM_SYMBOLS 64
 
-static const uint8_t single_object_marker[2] = { 0xc3, 0x01 };
+_Static_assert(FS_FLOW_CODEC_HEADER_LEN == FS_AVRO_SINGLE_OBJECT_HEADER_LEN,
+	       "the flow header is the single-object header");
 
 /* The enum fields, in the order of schema_version.enum_map. */
 enum enum_slot {
@@ -637,9 +639,7 @@ add_current_schema(struct fs_flow_codec *codec, const char *text, char *err,
 	if (rc != 0)
 		return rc;
 	codec->versions[0].fingerprint = fp;
-	memcpy(codec->header, single_object_marker, sizeof(single_object_marker));
-	for (int i = 0; i < 8; i++)
-		codec->header[2 + i] = (uint8_t)(fp >> (8 * i));
+	fs_avro_single_object_header(codec->header, fp);
 	codec->version_count = 1;
 	codec->schema_text = text;
 	return 0;
@@ -991,21 +991,15 @@ fs_flow_codec_encode_generic(struct fs_flow_codec *codec, const struct fs_flow *
 	if (rc != 0)
 		return rc;
 
+	/* fill_value() returns 0 or an avro-c errno value, never an fs_result. */
 	rc = fill_value(&v->value, flow);
-	if (rc == 0) {
-		avro_writer_memory_set_dest(codec->writer, (const char *)buf + FS_FLOW_CODEC_HEADER_LEN,
-					    (int64_t)(cap - FS_FLOW_CODEC_HEADER_LEN));
-		rc = avro_value_write(codec->writer, &v->value);
-		if (rc == ENOSPC)
-			return FS_ERR_FULL;
-	}
-	if (rc != 0) {
-		fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
-			       "avro-c failed to encode a flow: %s", avro_strerror());
-		return FS_ERR_SYSTEM;
-	}
-	*out_len = FS_FLOW_CODEC_HEADER_LEN + (size_t)avro_writer_tell(codec->writer);
-	return 0;
+	if (rc == 0)
+		rc = fs_avro_single_object_write_body(codec->writer, &v->value, buf, cap, out_len);
+	if (rc == 0 || rc == FS_ERR_FULL)
+		return rc;
+	fs_log_limited(&avro_failure_limit, FS_LOG_ERR, FACILITY,
+		       "avro-c failed to encode a flow: %s", avro_strerror());
+	return FS_ERR_SYSTEM;
 }
 
 /* ---- body check ---- */
@@ -1296,17 +1290,6 @@ extract_flow(struct schema_version *v, struct fs_flow *flow)
 	return 0;
 }
 
-/* Reads the little-endian fingerprint of the header at buf (10 bytes). */
-static uint64_t
-header_fingerprint(const uint8_t *buf)
-{
-	uint64_t fp = 0;
-
-	for (int i = 0; i < 8; i++)
-		fp |= (uint64_t)buf[2 + i] << (8 * i);
-	return fp;
-}
-
 /*
  * Checks the single-object header of buf and finds the writer schema.
  * Returns 0 and the version in *out, or FS_ERR_TRUNCATED, FS_ERR_INVALID or
@@ -1317,16 +1300,10 @@ find_message_version(struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 		     struct schema_version **out)
 {
 	uint64_t fp;
+	int rc = fs_avro_single_object_read_header(buf, len, &fp);
 
-	for (size_t i = 0; i < sizeof(single_object_marker); i++) {
-		if (i == len)
-			return FS_ERR_TRUNCATED;
-		if (buf[i] != single_object_marker[i])
-			return FS_ERR_INVALID;
-	}
-	if (len < FS_FLOW_CODEC_HEADER_LEN)
-		return FS_ERR_TRUNCATED;
-	fp = header_fingerprint(buf);
+	if (rc < 0)
+		return rc;
 
 	*out = (struct schema_version *)find_version(codec, fp);
 	return *out == NULL ? FS_ERR_UNSUPPORTED : 0;
@@ -1439,21 +1416,22 @@ find_next_flow(const struct fs_flow_codec *codec, const uint8_t *buf, size_t len
 	uint64_t broken = 0;
 
 	if (len - from >= FS_FLOW_CODEC_HEADER_LEN &&
-	    memcmp(buf + from, single_object_marker, sizeof(single_object_marker)) == 0) {
-		broken = header_fingerprint(buf + from);
+	    memcmp(buf + from, fs_avro_single_object_marker,
+		   sizeof(fs_avro_single_object_marker)) == 0) {
+		broken = fs_avro_single_object_fingerprint(buf + from);
 		unknown = find_version(codec, broken) == NULL;
 	}
 	for (size_t p = from + 1; p + FS_FLOW_CODEC_HEADER_LEN <= len; p++) {
-		const uint8_t *c3 = memchr(buf + p, single_object_marker[0],
+		const uint8_t *c3 = memchr(buf + p, fs_avro_single_object_marker[0],
 					   len - FS_FLOW_CODEC_HEADER_LEN + 1 - p);
 		uint64_t fp;
 
 		if (c3 == NULL)
 			break;
 		p = (size_t)(c3 - buf);
-		if (buf[p + 1] != single_object_marker[1])
+		if (buf[p + 1] != fs_avro_single_object_marker[1])
 			continue;
-		fp = header_fingerprint(buf + p);
+		fp = fs_avro_single_object_fingerprint(buf + p);
 		if (find_version(codec, fp) != NULL || (unknown && fp == broken))
 			return p;
 	}

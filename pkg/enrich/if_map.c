@@ -336,33 +336,28 @@ fs_if_map_parse(struct fs_if_map *map, const char *text, size_t len, char *err,
 	return rc < 0 ? rc : 0;
 }
 
+/* fs_if_map_parse() in the form fs_text_parse_file() calls. */
+static int
+parse_text(void *map, const char *text, size_t len, char *err, size_t err_len)
+{
+	return fs_if_map_parse(map, text, len, err, err_len);
+}
+
 int
 fs_if_map_load(const char *path, struct fs_if_map **out, char *err, size_t err_len)
 {
-	struct fs_if_map *map = NULL;
-	char reason[256];
-	char *text = NULL;
-	size_t len = 0;
+	struct fs_if_map *map;
 	int rc;
 
 	*out = NULL;
-	rc = fs_text_read_file(path, &text, &len, err, err_len);
-	if (rc < 0)
-		return rc;
 	map = fs_if_map_new();
-	if (map == NULL) {
-		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
-		goto out;
-	}
-	rc = fs_if_map_parse(map, text, len, reason, sizeof(reason));
+	if (map == NULL)
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+	rc = fs_text_parse_file(path, parse_text, map, err, err_len);
 	if (rc < 0) {
-		fs_fail(err, err_len, rc, "%s: %s", path, reason);
-		goto out;
+		fs_if_map_free(map);
+		return rc;
 	}
 	*out = map;
-	map = NULL;
-out:
-	fs_if_map_free(map);
-	free(text);
-	return rc;
+	return 0;
 }

@@ -355,34 +355,29 @@ fs_prefix_table_add_list(struct fs_prefix_table *table, const char *list, char *
 	return 0;
 }
 
+/* fs_prefix_table_parse() in the form fs_text_parse_file() calls. */
+static int
+parse_text(void *table, const char *text, size_t len, char *err, size_t err_len)
+{
+	return fs_prefix_table_parse(table, text, len, err, err_len);
+}
+
 int
 fs_prefix_table_load(const char *path, struct fs_prefix_table **out, char *err,
 		     size_t err_len)
 {
-	struct fs_prefix_table *table = NULL;
-	char reason[256];
-	char *text = NULL;
-	size_t len = 0;
+	struct fs_prefix_table *table;
 	int rc;
 
 	*out = NULL;
-	rc = fs_text_read_file(path, &text, &len, err, err_len);
-	if (rc < 0)
-		return rc;
 	table = fs_prefix_table_new();
-	if (table == NULL) {
-		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
-		goto out;
-	}
-	rc = fs_prefix_table_parse(table, text, len, reason, sizeof(reason));
+	if (table == NULL)
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
+	rc = fs_text_parse_file(path, parse_text, table, err, err_len);
 	if (rc < 0) {
-		fs_fail(err, err_len, rc, "%s: %s", path, reason);
-		goto out;
+		fs_prefix_table_free(table);
+		return rc;
 	}
 	*out = table;
-	table = NULL;
-out:
-	fs_prefix_table_free(table);
-	free(text);
-	return rc;
+	return 0;
 }

@@ -161,3 +161,22 @@ out:
 	fclose(file);
 	return rc;
 }
+
+int
+fs_text_parse_file(const char *path, fs_text_parse_fn parse, void *object, char *err,
+		   size_t err_len)
+{
+	char reason[256];
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = fs_text_read_file(path, &text, &len, err, err_len);
+	if (rc < 0)
+		return rc;
+	rc = parse(object, text, len, reason, sizeof(reason));
+	if (rc < 0)
+		fs_fail(err, err_len, rc, "%s: %s", path, reason);
+	free(text);
+	return rc < 0 ? rc : 0;
+}

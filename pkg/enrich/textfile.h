@@ -64,4 +64,16 @@ int fs_text_next_line(struct fs_text_reader *reader, struct fs_text_line *line,
 int fs_text_read_file(const char *path, char **out, size_t *len, char *err,
 		      size_t err_len);
 
+/* A parser of a whole file's text into object, as fs_if_map_parse() is. */
+typedef int (*fs_text_parse_fn)(void *object, const char *text, size_t len, char *err,
+				size_t err_len);
+
+/*
+ * Reads the file at path (fs_text_read_file()) and passes its text to
+ * parse with object.  Returns 0, the error of the read, or the negative
+ * result of parse with "PATH: REASON" in err.
+ */
+int fs_text_parse_file(const char *path, fs_text_parse_fn parse, void *object, char *err,
+		       size_t err_len);
+
 #endif

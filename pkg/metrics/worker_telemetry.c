@@ -7,34 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "config/config.h"
 #include "core/log.h"
+#include "metrics/broker_probe.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
-#include "metrics/probe.h"
+#include "metrics/stats_mirror.h"
 
-#define PROBE_INTERVAL_S 5
-#define PROBE_TIMEOUT_MS 2000
 #define KAFKA_TIMEOUT_MS 2000
 #define NAME_MAX_LEN 128
-
-/* One stats field mirrored into one counter series; name is the part after flowsift_<worker>_. */
-struct mirror {
-	const char *name;
-	const char *help;
-	const char *labels;
-	size_t offset;
-};
 
 #define CONSUMER_ERRORS_HELP "Consumer failures, by kind."
 #define DELIVERY_ERRORS_HELP "Records (flows, or alerts of report) the broker did not acknowledge, by cause."
 #define PRODUCE_DROPPED_HELP "Records (flows, or alerts of report) that never reached the broker, by reason."
 
-static const struct mirror consumer_mirrors[] = {
+static const struct fs_stats_mirror consumer_mirrors[] = {
 	{ "messages_consumed_total",
 	  "Kafka messages passed to the handler; each contains one or more flows.", NULL,
 	  offsetof(struct fs_consumer_stats, consumed) },
@@ -49,7 +39,7 @@ static const struct mirror consumer_mirrors[] = {
 	  offsetof(struct fs_consumer_stats, errors) },
 };
 
-static const struct mirror producer_mirrors[] = {
+static const struct fs_stats_mirror producer_mirrors[] = {
 	{ "records_queued_total",
 	  "Records (flows, or alerts of report) accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
@@ -88,16 +78,11 @@ struct worker_telemetry {
 	struct fs_histogram *batch;
 
 	atomic_int stopping;
-	atomic_int reachable;
 	atomic_int dependency_down;
-	atomic_int stop_probe;
-	int probe_started;
-	pthread_t probe_thread;
+	struct fs_broker_probe *probe;       /* NULL without a metrics listener */
 	rd_kafka_t *lag_client;                  /* the probe thread's own handle */
-	char bootstrap[1024];
 	char topic[256];
 	pthread_mutex_t reason_lock;
-	char reason[320];                    /* why the last broker probe failed */
 	char dependency_reason[320];         /* why the dependency is down */
 };
 
@@ -110,42 +95,19 @@ metric_name(const struct worker_telemetry *t, const char *suffix, char *buf, siz
 }
 
 static int
-register_mirrors(struct worker_telemetry *t, const struct mirror *mirrors, size_t count,
-		 struct fs_counter **out)
-{
-	char name[NAME_MAX_LEN];
-
-	for (size_t i = 0; i < count; i++) {
-		out[i] = fs_metrics_counter(t->metrics,
-					    metric_name(t, mirrors[i].name, name, sizeof(name)),
-					    mirrors[i].help, mirrors[i].labels);
-		if (!out[i])
-			return -1;
-	}
-	return 0;
-}
-
-static void
-publish_mirrors(const struct mirror *mirrors, size_t count, struct fs_counter **counters,
-		const void *stats)
-{
-	for (size_t i = 0; i < count; i++) {
-		uint64_t value;
-
-		memcpy(&value, (const char *)stats + mirrors[i].offset, sizeof(value));
-		fs_counter_set(counters[i], value);
-	}
-}
-
-static int
 register_all(struct worker_telemetry *t, int has_producer)
 {
 	char name[NAME_MAX_LEN];
 
-	if (register_mirrors(t, consumer_mirrors, COUNT(consumer_mirrors), t->consumer) < 0)
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "flowsift_%s_", t->worker);
+	if (fs_stats_mirror_register(t->metrics, prefix, consumer_mirrors, COUNT(consumer_mirrors),
+				     t->consumer) < 0)
 		return -1;
 	if (has_producer) {
-		if (register_mirrors(t, producer_mirrors, COUNT(producer_mirrors), t->producer) < 0)
+		if (fs_stats_mirror_register(t->metrics, prefix, producer_mirrors,
+					     COUNT(producer_mirrors), t->producer) < 0)
 			return -1;
 		t->queue_depth = fs_metrics_gauge(
 			t->metrics, metric_name(t, "producer_queue_depth", name, sizeof(name)),
@@ -172,7 +134,7 @@ register_all(struct worker_telemetry *t, int has_producer)
 
 /* Creates the handle that reads committed and end offsets.  Returns it or NULL (logged). */
 static rd_kafka_t *
-lag_handle_new(const struct worker_telemetry *t, const char *group_id,
+lag_handle_new(const struct worker_telemetry *t, const char *bootstrap, const char *group_id,
 	       const struct fs_kafka_props *props)
 {
 	char client_id[64], err[512];
@@ -186,7 +148,7 @@ lag_handle_new(const struct worker_telemetry *t, const char *group_id,
 	rd_kafka_t *rk;
 
 	snprintf(client_id, sizeof(client_id), "flowsift-%s-lag", t->worker);
-	if (fs_kafka_conf_new(&conf, t->bootstrap, defaults, props, err, sizeof(err)) < 0) {
+	if (fs_kafka_conf_new(&conf, bootstrap, defaults, props, err, sizeof(err)) < 0) {
 		fs_log(FS_LOG_WARNING, t->worker, "consumer lag not measured: %s", err);
 		return NULL;
 	}
@@ -258,8 +220,9 @@ done:
  * or -1 with the reason.
  */
 static int
-probe_metadata(struct worker_telemetry *t, char *reason, size_t reason_len)
+probe_metadata(void *ctx, char *reason, size_t reason_len)
 {
+	struct worker_telemetry *t = ctx;
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(t->lag_client, t->topic, NULL);
 	rd_kafka_resp_err_t err;
@@ -279,51 +242,15 @@ probe_metadata(struct worker_telemetry *t, char *reason, size_t reason_len)
 	return 0;
 }
 
+/* Updates the lag gauge after a successful probe; runs on the probe thread. */
 static void
-probe_once(struct worker_telemetry *t, int *was_reachable)
+measure_lag(void *ctx, int reachable)
 {
-	char reason[256];
+	struct worker_telemetry *t = ctx;
 	int64_t lag = 0;
-	int ok = fs_probe_tcp(t->bootstrap, PROBE_TIMEOUT_MS, reason, sizeof(reason)) == 0;
 
-	/* Without the handle (it failed to start, logged) readiness rests on TCP alone. */
-	if (ok && t->lag_client)
-		ok = probe_metadata(t, reason, sizeof(reason)) == 0;
-
-	if (!ok) {
-		pthread_mutex_lock(&t->reason_lock);
-		snprintf(t->reason, sizeof(t->reason), "Kafka unreachable: %s", reason);
-		pthread_mutex_unlock(&t->reason_lock);
-	}
-	atomic_store(&t->reachable, ok);
-	fs_gauge_set(t->broker_reachable, ok);
-	if (ok != *was_reachable) {
-		if (ok)
-			fs_log(FS_LOG_INFO, t->worker, "Kafka bootstrap servers %s reachable",
-			       t->bootstrap);
-		else
-			fs_log(FS_LOG_WARNING, t->worker, "not ready: Kafka unreachable: %s", reason);
-		*was_reachable = ok;
-	}
-	if (ok && t->lag_client && query_lag(t, &lag) == 0)
+	if (reachable && query_lag(t, &lag) == 0)
 		fs_gauge_set(t->lag, lag);
-}
-
-static void *
-probe_run(void *arg)
-{
-	struct worker_telemetry *t = arg;
-	int was_reachable = -1;
-
-	while (!atomic_load(&t->stop_probe)) {
-		probe_once(t, &was_reachable);
-		for (int i = 0; i < PROBE_INTERVAL_S * 10 && !atomic_load(&t->stop_probe); i++) {
-			struct timespec tick = { 0, 100000000 };
-
-			nanosleep(&tick, NULL);
-		}
-	}
-	return NULL;
 }
 
 static int
@@ -335,12 +262,8 @@ ready(void *opaque, char *reason, size_t reason_len)
 		snprintf(reason, reason_len, "shutting down");
 		return 0;
 	}
-	if (!atomic_load(&t->reachable)) {
-		pthread_mutex_lock(&t->reason_lock);
-		snprintf(reason, reason_len, "%s", t->reason);
-		pthread_mutex_unlock(&t->reason_lock);
+	if (!fs_broker_probe_ready(t->probe, reason, reason_len))
 		return 0;
-	}
 	if (atomic_load(&t->dependency_down)) {
 		pthread_mutex_lock(&t->reason_lock);
 		snprintf(reason, reason_len, "%s", t->dependency_reason);
@@ -355,6 +278,11 @@ worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err
 		     size_t err_len)
 {
 	struct worker_telemetry *t = calloc(1, sizeof(*t));
+	struct fs_broker_probe_settings probe = {
+		.facility = settings->worker,
+		.bootstrap = settings->bootstrap,
+		.ctx = t,
+	};
 
 	if (!t) {
 		snprintf(err, err_len, "out of memory");
@@ -362,8 +290,6 @@ worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err
 	}
 	pthread_mutex_init(&t->reason_lock, NULL);
 	snprintf(t->worker, sizeof(t->worker), "%s", settings->worker);
-	snprintf(t->reason, sizeof(t->reason), "Kafka not probed yet");
-	snprintf(t->bootstrap, sizeof(t->bootstrap), "%s", settings->bootstrap);
 	snprintf(t->topic, sizeof(t->topic), "%s", settings->topic);
 	t->metrics = fs_metrics_new();
 	if (!t->metrics || register_all(t, settings->has_producer) < 0) {
@@ -372,13 +298,18 @@ worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err
 	}
 	if (settings->listen[0] == '\0')
 		return t;
-	if (t->bootstrap[0] != '\0')
-		t->lag_client = lag_handle_new(t, settings->group_id, settings->props);
-	if (pthread_create(&t->probe_thread, NULL, probe_run, t) != 0) {
-		snprintf(err, err_len, "cannot start the broker probe thread");
-		goto fail;
+	if (settings->bootstrap[0] != '\0')
+		t->lag_client = lag_handle_new(t, settings->bootstrap, settings->group_id,
+					       settings->props);
+	/* Without the handle (it failed to start, logged) readiness rests on TCP alone. */
+	if (t->lag_client) {
+		probe.check = probe_metadata;
+		probe.after = measure_lag;
 	}
-	t->probe_started = 1;
+	probe.reachable = t->broker_reachable;
+	t->probe = fs_broker_probe_start(&probe, err, err_len);
+	if (!t->probe)
+		goto fail;
 	if (fs_metrics_server_start(&t->server, settings->listen, t->metrics, ready, t, err,
 				    err_len) < 0)
 		goto fail;
@@ -423,10 +354,7 @@ worker_telemetry_free(struct worker_telemetry *t)
 	if (!t)
 		return;
 	fs_metrics_server_stop(t->server);
-	if (t->probe_started) {
-		atomic_store(&t->stop_probe, 1);
-		pthread_join(t->probe_thread, NULL);
-	}
+	fs_broker_probe_stop(t->probe);
 	if (t->lag_client)
 		rd_kafka_destroy(t->lag_client);
 	fs_metrics_free(t->metrics);
@@ -454,9 +382,10 @@ void
 worker_telemetry_publish(struct worker_telemetry *t, const struct fs_consumer_stats *consumer,
 			 const struct fs_producer_stats *producer)
 {
-	publish_mirrors(consumer_mirrors, COUNT(consumer_mirrors), t->consumer, consumer);
+	fs_stats_mirror_publish(consumer_mirrors, COUNT(consumer_mirrors), t->consumer, consumer);
 	if (producer && t->queue_depth) {
-		publish_mirrors(producer_mirrors, COUNT(producer_mirrors), t->producer, producer);
+		fs_stats_mirror_publish(producer_mirrors, COUNT(producer_mirrors), t->producer,
+					producer);
 		fs_gauge_set(t->queue_depth, (int64_t)producer->queue_depth);
 	}
 }

@@ -9,7 +9,7 @@
  * registry that worker_telemetry_metrics() returns and updates them itself.
  *
  * Two threads of its own keep the requests that cost a network round trip
- * off the worker's loop: every PROBE_INTERVAL_S seconds one opens a TCP
+ * off the worker's loop: every FS_BROKER_PROBE_INTERVAL_S seconds one opens a TCP
  * connection to the bootstrap servers and, when that succeeds, requests the
  * input topic's metadata and reads the consumer group's committed offsets
  * and the partitions' end offsets through a librdkafka handle of its own (it
