@@ -257,7 +257,7 @@ register_all(struct ingest_telemetry *t, struct ingest_counters *counters)
 	t->templates_active = fs_metrics_gauge(m, "flowsift_ingest_templates",
 					       "Templates in the cache now.", NULL);
 	t->queue_depth = fs_metrics_gauge(m, "flowsift_ingest_producer_queue_depth",
-					  "Messages queued in the producer or in flight.", NULL);
+					  "Flows queued in the producer or in flight.", NULL);
 	t->broker_reachable = fs_metrics_gauge(
 		m, "flowsift_ingest_broker_reachable",
 		"1 when the last TCP probe of the bootstrap servers succeeded, else 0.", NULL);

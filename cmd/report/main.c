@@ -42,6 +42,7 @@
 #include "core/exit_deadline.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/version.h"
 #include "detect/detect.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -56,7 +57,7 @@
 #define REDIS_TIMEOUT_MS 2000
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 30000
-#define CEF_VERSION "0.1"
+#define CEF_VERSION FS_VERSION
 
 static volatile sig_atomic_t stop_requested;
 

@@ -21,8 +21,8 @@
 #define NAME_MAX_LEN 128
 
 #define CONSUMER_ERRORS_HELP "Consumer failures, by kind."
-#define DELIVERY_ERRORS_HELP "Records (flows, or alerts of report) the broker did not acknowledge, by cause."
-#define PRODUCE_DROPPED_HELP "Records (flows, or alerts of report) that never reached the broker, by reason."
+#define DELIVERY_ERRORS_HELP "Records (flows or alerts) the broker did not acknowledge, by cause."
+#define PRODUCE_DROPPED_HELP "Records (flows or alerts) that never reached the broker, by reason."
 
 static const struct fs_stats_mirror consumer_mirrors[] = {
 	{ "messages_consumed_total",
@@ -41,10 +41,10 @@ static const struct fs_stats_mirror consumer_mirrors[] = {
 
 static const struct fs_stats_mirror producer_mirrors[] = {
 	{ "records_queued_total",
-	  "Records (flows, or alerts of report) accepted into the producer queue.", NULL,
+	  "Records (flows or alerts) accepted into the producer queue.", NULL,
 	  offsetof(struct fs_producer_stats, sent) },
 	{ "records_delivered_total",
-	  "Records (flows, or alerts of report) acknowledged by the broker (records out).", NULL,
+	  "Records (flows or alerts) acknowledged by the broker (records out).", NULL,
 	  offsetof(struct fs_producer_stats, delivered) },
 	{ "delivery_errors_total", DELIVERY_ERRORS_HELP, "cause=timed_out",
 	  offsetof(struct fs_producer_stats, failed_timed_out) },
@@ -111,7 +111,7 @@ register_all(struct worker_telemetry *t, int has_producer)
 			return -1;
 		t->queue_depth = fs_metrics_gauge(
 			t->metrics, metric_name(t, "producer_queue_depth", name, sizeof(name)),
-			"Messages queued in the producer or in flight.", NULL);
+			"Records (flows or alerts) queued in the producer or in flight.", NULL);
 		if (!t->queue_depth)
 			return -1;
 	}
