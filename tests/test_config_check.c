@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -309,6 +310,30 @@ enrich_files_checked(void **state)
 	assert_int_equal(run_check(t, t->config_path), 0);
 }
 
+/*
+ * A FIFO, named by mistake, would block the check for ever; it and a folder
+ * are rejected as not regular files, in every key that names a file.
+ */
+static void
+special_files_rejected(void **state)
+{
+	static const char *const keys[] = {
+		"filter.rules", "enrich.interfaces.map", "enrich.prefixes", "enrich.geoip.city",
+		"enrich.services",
+	};
+	struct check_test *t = *state;
+	char fifo[96], line[192];
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", t->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(line, sizeof(line), "%s = %s", keys[i], fifo);
+		assert_check_fails(t, line, "it is not a regular file (a FIFO, socket or device)");
+		snprintf(line, sizeof(line), "%s = %s", keys[i], t->dir);
+		assert_check_fails(t, line, "it is a folder, not a file");
+	}
+}
+
 static void
 folder_as_config_rejected(void **state)
 {
@@ -328,6 +353,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(invalid_redis_url_hides_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(rules_file_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(enrich_files_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(special_files_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(folder_as_config_rejected, setup, teardown),
 	};
 

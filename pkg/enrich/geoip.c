@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/error_text.h"
+#include "core/regular_file.h"
 #include "core/result.h"
 
 struct fs_geoip {
@@ -22,7 +24,17 @@ struct fs_geoip {
 static int
 open_db(const char *path, MMDB_s *db, char *err, size_t err_len)
 {
-	int status = MMDB_open(path, MMDB_MODE_MMAP, db);
+	const char *reason;
+	uint64_t size;
+	int status, fd;
+
+	/* libmaxminddb's open() would wait for ever on a FIFO named by mistake. */
+	fd = fs_regular_file_open(path, &size, &reason);
+	if (fd < 0)
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot open MaxMind database '%s': %s",
+			       path, reason);
+	close(fd);
+	status = MMDB_open(path, MMDB_MODE_MMAP, db);
 
 	if (status == MMDB_SUCCESS)
 		return 0;

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error_text.h"
+#include "core/regular_file.h"
 #include "core/result.h"
 
 static int
@@ -122,32 +124,34 @@ int
 fs_text_read_file(const char *path, char **out, size_t *len, char *err,
 		  size_t err_len)
 {
-	FILE *file = fopen(path, "rb");
-	struct stat st;
+	const char *reason;
+	uint64_t size;
+	FILE *file;
 	char *buf = NULL;
 	size_t n;
-	int rc = 0;
+	int rc = 0, fd;
 
 	*out = NULL;
-	if (file == NULL)
+	fd = fs_regular_file_open(path, &size, &reason);
+	if (fd < 0)
+		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot open '%s': %s", path, reason);
+	file = fdopen(fd, "rb");
+	if (file == NULL) {
+		close(fd);
 		return fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot open '%s': %s", path,
 			       strerror(errno));
-	if (fstat(fileno(file), &st) != 0) {
-		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot stat '%s': %s", path,
-			     strerror(errno));
-		goto out;
 	}
-	if (st.st_size < 0 || (unsigned long long)st.st_size > FS_TEXTFILE_MAX_SIZE) {
+	if (size > FS_TEXTFILE_MAX_SIZE) {
 		rc = fs_fail(err, err_len, FS_ERR_FULL, "'%s' is larger than %u bytes", path,
 			     FS_TEXTFILE_MAX_SIZE);
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc((size_t)size + 1);
 	if (buf == NULL) {
 		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory reading '%s'", path);
 		goto out;
 	}
-	n = fread(buf, 1, (size_t)st.st_size, file);
+	n = fread(buf, 1, (size_t)size, file);
 	if (ferror(file)) {
 		rc = fs_fail(err, err_len, FS_ERR_SYSTEM, "cannot read '%s'", path);
 		goto out;

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/regular_file.h"
 #include "core/result.h"
 #include "filter/lexer.h"
 
@@ -230,27 +232,25 @@ fs_ruleset_load(struct fs_ruleset **out, const char *path, struct fs_filter_erro
 {
 	FILE *file;
 	char *text = NULL;
-	long size;
-	int rc;
+	const char *reason;
+	uint64_t size;
+	int rc, fd;
 
 	*out = NULL;
 	memset(err, 0, sizeof(*err));
-	file = fopen(path, "rb");
+	fd = fs_regular_file_open(path, &size, &reason);
+	file = fd < 0 ? NULL : fdopen(fd, "rb");
 	if (file == NULL) {
 		snprintf(err->text, sizeof(err->text), "cannot open rules file '%s': %s", path,
-			 strerror(errno));
+			 fd < 0 ? reason : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return FS_ERR_NOT_FOUND;
 	}
-	if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
-		snprintf(err->text, sizeof(err->text), "cannot read rules file '%s': %s", path,
-			 strerror(errno));
-		rc = FS_ERR_NOT_FOUND;
-		goto out;
-	}
-	if ((unsigned long)size > FS_RULESET_MAX_FILE) {
+	if (size > FS_RULESET_MAX_FILE) {
 		snprintf(err->text, sizeof(err->text),
-			 "rules file '%s' is %ld bytes, more than the %u bytes accepted", path, size,
-			 FS_RULESET_MAX_FILE);
+			 "rules file '%s' is %llu bytes, more than the %u bytes accepted", path,
+			 (unsigned long long)size, FS_RULESET_MAX_FILE);
 		rc = FS_ERR_INVALID;
 		goto out;
 	}
