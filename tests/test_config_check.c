@@ -332,6 +332,13 @@ special_files_rejected(void **state)
 		snprintf(line, sizeof(line), "%s = %s", keys[i], t->dir);
 		assert_check_fails(t, line, "it is a folder, not a file");
 	}
+	/* flowsift-report appends alerts to alert.json.output, which must name a file. */
+	snprintf(line, sizeof(line), "alert.json.output = %s", t->dir);
+	assert_check_fails(t, line, "alert.json.output: '");
+	snprintf(line, sizeof(line), "alert.json.output = %s/no/such/alerts.jsonl", t->dir);
+	write_config(t, line);
+	assert_int_equal(run_check(t, t->config_path), 0);
+	assert_non_null(strstr(read_output(t), "note: alert.json.output: '"));
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -303,6 +304,34 @@ check_enrich_files(const struct fs_config *config, char *err, size_t err_len)
 	return 0;
 }
 
+/*
+ * Checks where flowsift-report appends its JSON lines (alert.json.output):
+ * a folder there is an error, and a folder that is not on this machine
+ * gets a note, as flowsift-report stops at start when it cannot open the
+ * file.  Empty (off) and "-" (standard output) need no check.
+ */
+static int
+check_alert_output(const struct fs_config *config, char *err, size_t err_len)
+{
+	const char *path = fs_config_str(config, "alert.json.output");
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	struct stat st;
+
+	if (path[0] == '\0' || strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, err_len, "alert.json.output: '%s' is a folder; name a file in it", path);
+		return FS_ERR_INVALID;
+	}
+	if (slash == NULL || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	absent_here("alert.json.output", dir, false);
+	return 0;
+}
+
 int
 config_check_values(const struct fs_config *config, char *err, size_t err_len)
 {
@@ -323,6 +352,8 @@ config_check_values(const struct fs_config *config, char *err, size_t err_len)
 		rc = check_enrich_files(config, err, err_len);
 	if (rc == 0)
 		rc = check_syslog(config, err, err_len);
+	if (rc == 0)
+		rc = check_alert_output(config, err, err_len);
 	if (rc == 0)
 		rc = check_kafka(config, err, err_len);
 	return rc;

@@ -351,7 +351,7 @@ fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text, char 
 
 	out->count = 0;
 	while (*p) {
-		char item[FS_ADDR_STRLEN + 8];
+		char item[FS_ADDR_STRLEN + 8], whole[FS_ADDR_STRLEN + 8];
 		struct fs_detect_prefix *px;
 		size_t n;
 		char *slash;
@@ -371,6 +371,7 @@ fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text, char 
 		}
 		memcpy(item, p, n);
 		item[n] = '\0';
+		memcpy(whole, item, n + 1);
 		p += n;
 		px = &out->items[out->count];
 		slash = strchr(item, '/');
@@ -387,7 +388,7 @@ fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text, char 
 
 			if (end == slash + 1 || *end || len < 0 || len > px->len) {
 				snprintf(err, err_len, "'%s' has no valid prefix length 0..%u after '/'",
-					 item, px->len);
+					 whole, px->len);
 				return FS_ERR_INVALID;
 			}
 			px->len = (uint8_t)len;
