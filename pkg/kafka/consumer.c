@@ -14,6 +14,9 @@
 /* How long a seek back to a failed message may wait for the fetcher. */
 #define SEEK_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 10000
+/* How often fs_consumer_poll() looks up the assignment, and how long none is quiet. */
+#define ASSIGNMENT_CHECK_MS 1000
+#define UNASSIGNED_WARN_MS 15000
 
 struct fs_consumer {
 	rd_kafka_t *rk;
@@ -32,6 +35,9 @@ struct fs_consumer {
 	rd_kafka_topic_partition_list_t *pending_first;
 	/* The message being handled, for fs_consumer_current(). */
 	const rd_kafka_message_t *current;
+	int64_t assignment_checked_ms;  /* monotonic time of the last assignment lookup */
+	int64_t unassigned_since_ms;    /* since when no partition is assigned; 0 while some are */
+	bool unassigned_logged;         /* the warning of this unassigned stretch was logged */
 };
 
 static const char *const consumer_defaults[] = {
@@ -143,6 +149,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 
 	/* Serve callbacks and messages from the one queue rd_kafka_consumer_poll() reads. */
 	rd_kafka_poll_set_consumer(c->rk);
+	c->unassigned_since_ms = fs_monotonic_ms();
 	if (subscribe(c->rk, topics, ntopics, err, err_len) < 0)
 		goto fail;
 	return c;
@@ -401,6 +408,45 @@ consume_message(struct fs_consumer *c, const rd_kafka_message_t *msg,
 	return 1;
 }
 
+/*
+ * Looks up how many partitions are assigned, at most once every
+ * ASSIGNMENT_CHECK_MS, for fs_consumer_stats.partitions.  A consumer
+ * without partitions for UNASSIGNED_WARN_MS says so once, with the usual
+ * causes, and says again when partitions come.
+ */
+static void
+watch_assignment(struct fs_consumer *c)
+{
+	rd_kafka_topic_partition_list_t *assignment = NULL;
+	int64_t now = fs_monotonic_ms();
+
+	if (now - c->assignment_checked_ms < ASSIGNMENT_CHECK_MS)
+		return;
+	c->assignment_checked_ms = now;
+	if (rd_kafka_assignment(c->rk, &assignment) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	c->stats.partitions = (uint64_t)assignment->cnt;
+	rd_kafka_topic_partition_list_destroy(assignment);
+	if (c->stats.partitions > 0) {
+		if (c->unassigned_logged)
+			fs_log(FS_LOG_INFO, "kafka", "%llu partitions assigned; consuming",
+			       (unsigned long long)c->stats.partitions);
+		c->unassigned_since_ms = 0;
+		c->unassigned_logged = false;
+		return;
+	}
+	if (c->unassigned_since_ms == 0)
+		c->unassigned_since_ms = now;
+	if (!c->unassigned_logged && now - c->unassigned_since_ms >= UNASSIGNED_WARN_MS) {
+		c->unassigned_logged = true;
+		fs_log(FS_LOG_WARNING, "kafka",
+		       "no partition assigned for %lld s, so nothing is consumed: the group waits "
+		       "for a member that left without leaving the group (up to session.timeout.ms, "
+		       "45 s by default), or it has more members than the topic has partitions",
+		       (long long)((now - c->unassigned_since_ms) / 1000));
+	}
+}
+
 int
 fs_consumer_poll(struct fs_consumer *c, int timeout_ms,
 		 fs_consumer_handler_fn *handler, void *opaque,
@@ -410,6 +456,7 @@ fs_consumer_poll(struct fs_consumer *c, int timeout_ms,
 
 	if (max_messages < 1)
 		max_messages = 1;
+	watch_assignment(c);
 	/* Each pass takes one event, message or error, so the loop is bounded. */
 	for (int i = 0; i < max_messages; i++) {
 		rd_kafka_message_t *msg;

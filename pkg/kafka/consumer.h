@@ -52,6 +52,7 @@ struct fs_consumer_stats {
 	uint64_t commit_failures;  /* offset commits the broker rejected */
 	uint64_t errors;           /* consumer errors reported by librdkafka */
 	uint64_t rewound;          /* handled messages to be consumed again by fs_consumer_rewind_pending() */
+	uint64_t partitions;       /* partitions assigned now, looked up at most once a second */
 };
 
 /*

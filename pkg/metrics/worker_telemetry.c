@@ -75,6 +75,7 @@ struct worker_telemetry {
 	struct fs_gauge *queue_depth;        /* NULL without a producer */
 	struct fs_gauge *broker_reachable;
 	struct fs_gauge *lag;
+	struct fs_gauge *partitions;
 	struct fs_histogram *batch;
 
 	atomic_int stopping;
@@ -123,11 +124,15 @@ register_all(struct worker_telemetry *t, int has_producer)
 		t->metrics, metric_name(t, "consumer_lag", name, sizeof(name)),
 		"Messages of the input topic after the group's committed offsets, all partitions.",
 		NULL);
+	t->partitions = fs_metrics_gauge(
+		t->metrics, metric_name(t, "partitions_assigned", name, sizeof(name)),
+		"Partitions of the input topic assigned to this worker now; 0 means it consumes nothing.",
+		NULL);
 	t->batch = fs_metrics_histogram(
 		t->metrics, metric_name(t, "batch_processing_seconds", name, sizeof(name)),
 		"Time to handle one poll batch, from the poll to the last flow handled.", NULL,
 		batch_bounds, COUNT(batch_bounds));
-	if (!t->broker_reachable || !t->lag || !t->batch)
+	if (!t->broker_reachable || !t->lag || !t->partitions || !t->batch)
 		return -1;
 	return 0;
 }
@@ -383,6 +388,7 @@ worker_telemetry_publish(struct worker_telemetry *t, const struct fs_consumer_st
 			 const struct fs_producer_stats *producer)
 {
 	fs_stats_mirror_publish(consumer_mirrors, COUNT(consumer_mirrors), t->consumer, consumer);
+	fs_gauge_set(t->partitions, (int64_t)consumer->partitions);
 	if (producer && t->queue_depth) {
 		fs_stats_mirror_publish(producer_mirrors, COUNT(producer_mirrors), t->producer,
 					producer);
