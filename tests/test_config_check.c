@@ -109,6 +109,12 @@ defaults_pass(void **state)
 		assert_int_equal(fs_test_wait(pid, 30000), 0);
 	}
 	assert_string_equal(read_output(t), "");
+
+	/* A quiet period shorter than a window passes, with a note. */
+	write_config(t, "alert.quiet = 30");
+	assert_int_equal(run_check(t, t->config_path), 0);
+	assert_non_null(strstr(read_output(t), "note: alert.quiet (30 s) is shorter than "
+					       "detect.fanout.window"));
 }
 
 /* Checks that the configuration of line alone fails the check with a message containing expected. */

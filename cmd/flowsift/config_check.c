@@ -77,9 +77,32 @@ static int
 check_detect(const struct fs_config *config, char *err, size_t err_len)
 {
 	struct fs_detect_settings settings;
-	int rc;
+	char shorter[64] = "";
+	int rc, shorter_more = 0;
 
 	rc = fs_detect_settings_load(&settings, config, err, err_len);
+	/*
+	 * Clearing looks at when a rule last matched, while the window still
+	 * holds the flows: with a shorter quiet period, an alert can clear and
+	 * be raised again, under a new id, from the same flows.
+	 */
+	for (int r = 0; rc == 0 && r < FS_RULE_COUNT; r++) {
+		bool on = settings.rules[r].threshold > 0 &&
+			  (r != FS_RULE_SMTP || settings.mail_servers.count > 0);
+
+		if (!on || settings.quiet_s >= settings.rules[r].window_s)
+			continue;
+		if (shorter[0] == '\0')
+			snprintf(shorter, sizeof(shorter), "detect.%s.window",
+				 fs_alert_rule_name((enum fs_alert_rule)r));
+		else
+			shorter_more++;
+	}
+	if (shorter[0])
+		fprintf(stderr, "flowsift config: note: alert.quiet (%lld s) is shorter than %s%s: "
+			"an alert can clear and be raised again from flows its window still holds\n",
+			(long long)settings.quiet_s, shorter,
+			shorter_more ? " and the windows of other rules" : "");
 	fs_detect_settings_release(&settings);
 	return rc;
 }
