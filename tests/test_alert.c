@@ -247,6 +247,36 @@ longest_alert_fits(void **state)
 	fs_alert_codec_free(codec);
 }
 
+/* A message written with the first alert schema (schemas/alert.v1.avsc) still decodes. */
+static void
+avro_reads_version_1(void **state)
+{
+	const char *path = "tests/fuzz/corpus/fuzz_alert_decode/fanout-v1";
+	struct fs_alert_codec *codec;
+	struct fs_alert a;
+	uint8_t msg[FS_ALERT_CODEC_MAX_LEN];
+	char err[256], text[FS_ADDR_STRLEN];
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	len = fread(msg, 1, sizeof(msg), f);
+	fclose(f);
+	codec = fs_alert_codec_new(err, sizeof(err));
+	assert_non_null(codec);
+	assert_true(fs_alert_codec_fingerprint_v1(codec) != fs_alert_codec_fingerprint(codec));
+	assert_int_equal(fs_alert_codec_decode(codec, msg, len, &a), 0);
+	assert_int_equal(a.rule, FS_RULE_FANOUT);
+	assert_string_equal(fs_addr_format(&a.subject, text), "10.1.66.6");
+	assert_int_equal(a.port, 445);
+	assert_int_equal(a.exporter.family, 0);
+	assert_false(a.has_interface);
+	assert_non_null(strstr(a.message, "fanout"));
+	fs_alert_codec_free(codec);
+}
+
 static void
 names_parse(void **state)
 {
@@ -296,6 +326,7 @@ main(void)
 		cmocka_unit_test(avro_round_trip),
 		cmocka_unit_test(avro_c_reads_the_body),
 		cmocka_unit_test(longest_alert_fits),
+		cmocka_unit_test(avro_reads_version_1),
 		cmocka_unit_test(names_parse),
 		cmocka_unit_test(avro_rejects_int64_min_array_count),
 	};

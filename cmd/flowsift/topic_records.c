@@ -22,7 +22,8 @@ topic_records_init(struct topic_records *r, char *err, size_t err_len)
 	counters = fs_counters_codec_new(err, err_len);
 	if (!counters)
 		goto out;
-	r->alert_fingerprint = fs_alert_codec_fingerprint(alerts);
+	r->alert_fingerprints[0] = fs_alert_codec_fingerprint(alerts);
+	r->alert_fingerprints[1] = fs_alert_codec_fingerprint_v1(alerts);
 	r->counters_fingerprint = fs_counters_codec_fingerprint(counters);
 	rc = 0;
 out:
@@ -41,7 +42,7 @@ topic_records_take(struct topic_records *r, const void *msg, size_t len)
 		return 0;
 	for (int i = 9; i >= 2; i--)
 		fingerprint = fingerprint << 8 | b[i];
-	if (fingerprint == r->alert_fingerprint) {
+	if (fingerprint == r->alert_fingerprints[0] || fingerprint == r->alert_fingerprints[1]) {
 		r->alerts++;
 		return 1;
 	}

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 struct topic_records {
-	uint64_t alert_fingerprint;
+	uint64_t alert_fingerprints[2];  /* the alert schema and its earlier version */
 	uint64_t counters_fingerprint;
 	uint64_t alerts;        /* alert messages seen */
 	uint64_t counters;      /* counter sample messages seen */

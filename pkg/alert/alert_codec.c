@@ -13,9 +13,15 @@
 #include "decode/cursor.h"
 
 #define SCHEMA_FILE "alert.avsc"
+/*
+ * The first alert schema, frozen: the current one without the fields from
+ * exporter to interface_name.  Messages written with it are still read.
+ */
+#define SCHEMA_V1_FILE "alert.v1.avsc"
 
 struct fs_alert_codec {
 	uint64_t fingerprint;
+	uint64_t fingerprint_v1;
 };
 
 /* The fields of schemas/alert.avsc in order; the code below follows this list. */
@@ -61,8 +67,9 @@ struct fs_alert_codec *
 fs_alert_codec_new(char *err, size_t err_len)
 {
 	const struct fs_embedded_schema *s = fs_embedded_schema_find(SCHEMA_FILE);
+	const struct fs_embedded_schema *v1;
 	struct fs_alert_codec *codec;
-	uint64_t fp;
+	uint64_t fp, fp_v1;
 
 	if (s == NULL) {
 		snprintf(err, err_len, "schema %s is not compiled in", SCHEMA_FILE);
@@ -71,12 +78,20 @@ fs_alert_codec_new(char *err, size_t err_len)
 	if (check_fields(s->text, err, err_len) < 0 ||
 	    fs_avro_fingerprint(s->text, strlen(s->text), &fp, err, err_len) < 0)
 		return NULL;
+	v1 = fs_embedded_schema_find(SCHEMA_V1_FILE);
+	if (v1 == NULL) {
+		snprintf(err, err_len, "schema %s is not compiled in", SCHEMA_V1_FILE);
+		return NULL;
+	}
+	if (fs_avro_fingerprint(v1->text, strlen(v1->text), &fp_v1, err, err_len) < 0)
+		return NULL;
 	codec = calloc(1, sizeof(*codec));
 	if (codec == NULL) {
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
 	codec->fingerprint = fp;
+	codec->fingerprint_v1 = fp_v1;
 	return codec;
 }
 
@@ -90,6 +105,12 @@ uint64_t
 fs_alert_codec_fingerprint(const struct fs_alert_codec *codec)
 {
 	return codec->fingerprint;
+}
+
+uint64_t
+fs_alert_codec_fingerprint_v1(const struct fs_alert_codec *codec)
+{
+	return codec->fingerprint_v1;
 }
 
 /* ---- writing ---- */
@@ -338,7 +359,7 @@ fs_alert_codec_decode(const struct fs_alert_codec *codec, const uint8_t *data, s
 		return FS_ERR_UNSUPPORTED;
 	for (int i = 0; i < 8; i++)
 		fp |= (uint64_t)data[2 + i] << (8 * i);
-	if (fp != codec->fingerprint)
+	if (fp != codec->fingerprint && fp != codec->fingerprint_v1)
 		return FS_ERR_UNSUPPORTED;
 	fs_cursor_init(&cur, data + FS_ALERT_CODEC_HEADER_LEN, len - FS_ALERT_CODEC_HEADER_LEN);
 	get_string(&cur, alert->id, sizeof(alert->id));
@@ -377,15 +398,17 @@ fs_alert_codec_decode(const struct fs_alert_codec *codec, const uint8_t *data, s
 			item->flows = (uint64_t)get_long(&cur);
 		}
 	}
-	if (get_bounded(&cur, 0, 1) == 1)
-		get_addr(&cur, &alert->exporter);
-	get_optional_string(&cur, alert->exporter_name, sizeof(alert->exporter_name));
-	get_optional_string(&cur, alert->exporter_site, sizeof(alert->exporter_site));
-	if (get_bounded(&cur, 0, 1) == 1) {
-		alert->has_interface = true;
-		alert->interface = (uint32_t)get_bounded(&cur, 0, UINT32_MAX);
+	if (fp == codec->fingerprint) {
+		if (get_bounded(&cur, 0, 1) == 1)
+			get_addr(&cur, &alert->exporter);
+		get_optional_string(&cur, alert->exporter_name, sizeof(alert->exporter_name));
+		get_optional_string(&cur, alert->exporter_site, sizeof(alert->exporter_site));
+		if (get_bounded(&cur, 0, 1) == 1) {
+			alert->has_interface = true;
+			alert->interface = (uint32_t)get_bounded(&cur, 0, UINT32_MAX);
+		}
+		get_optional_string(&cur, alert->interface_name, sizeof(alert->interface_name));
 	}
-	get_optional_string(&cur, alert->interface_name, sizeof(alert->interface_name));
 	get_string(&cur, alert->message, sizeof(alert->message));
 	if (fs_cursor_ok(&cur) && fs_cursor_remaining(&cur) != 0)
 		fs_cursor_fail(&cur, FS_ERR_INVALID);

@@ -43,6 +43,13 @@ void fs_alert_codec_free(struct fs_alert_codec *codec);
 uint64_t fs_alert_codec_fingerprint(const struct fs_alert_codec *codec);
 
 /*
+ * Returns the fingerprint of schemas/alert.v1.avsc, the first alert schema.
+ * fs_alert_codec_decode() reads its messages too, with the fields it lacks
+ * (exporter to interface_name) left unset.
+ */
+uint64_t fs_alert_codec_fingerprint_v1(const struct fs_alert_codec *codec);
+
+/*
  * Encodes alert (borrowed) into buf (len bytes).  Returns the message
  * length, or FS_ERR_FULL when buf is too small.
  */
@@ -50,7 +57,8 @@ int fs_alert_codec_encode(const struct fs_alert_codec *codec,
 			  const struct fs_alert *alert, uint8_t *buf, size_t len);
 
 /*
- * Decodes one message of len bytes into *alert.  Returns 0,
+ * Decodes one message of len bytes, written with the current or an earlier
+ * schema, into *alert.  Returns 0,
  * FS_ERR_TRUNCATED, FS_ERR_INVALID, or FS_ERR_UNSUPPORTED for a missing
  * marker or an unknown fingerprint.
  */
