@@ -52,6 +52,8 @@ sample(struct fs_alert *a)
 	a->has_interface = true;
 	a->interface = UINT32_MAX;
 	snprintf(a->interface_name, sizeof(a->interface_name), "xe-0/0/7");
+	a->flows_first_ms = INT64_C(1699999140001);
+	a->flows_last_ms = INT64_C(1699999259999);
 	snprintf(a->message, sizeof(a->message), "a=b | c\\d\nnext");
 }
 
@@ -95,6 +97,8 @@ cef_escapes_and_keys(void **state)
 	/* The exporter is the device the event refers to; the subject sends, so the interface is inbound. */
 	assert_non_null(strstr(cef, " dvc=192.0.2.1 dvchost=edge1.par deviceInboundInterface=xe-0/0/7 "));
 	assert_non_null(strstr(cef, " cs3Label=site cs3=par\\=1 "));
+	/* start and end are the flows' own receive times, not when flowsift-report saw them. */
+	assert_non_null(strstr(cef, " start=1699999140001 end=1699999259999 "));
 	a.rule = FS_RULE_FANIN;
 	a.interface_name[0] = '\0';
 	fs_addr_parse(&a.exporter, "2001:db8::1");
@@ -233,6 +237,7 @@ longest_alert_fits(void **state)
 	a.threshold = a.observed = a.flows = a.bytes = a.packets = UINT64_MAX;
 	a.window_s = a.first_seen_ms = a.last_seen_ms = a.time_ms = INT64_MIN;
 	a.updates = UINT32_MAX;
+	a.flows_first_ms = a.flows_last_ms = INT64_MAX;
 	n = fs_alert_format_json(&a, text, FS_ALERT_JSON_MAX);
 	assert_true(n > 0);
 	print_message("longest JSON: %d bytes of %d\n", n, FS_ALERT_JSON_MAX);

@@ -471,6 +471,10 @@ spewing_host_raises_one_fanout_alert(void **state)
 			assert_string_equal(fs_addr_format(&p->alerts[i].exporter, subject), "127.0.0.1");
 			assert_true(p->alerts[i].has_interface);
 			assert_int_equal(p->alerts[i].interface, 3);
+			/* Ingest received the flows before report saw them. */
+			assert_true(p->alerts[i].flows_first_ms > 0);
+			assert_true(p->alerts[i].flows_first_ms <= p->alerts[i].flows_last_ms);
+			assert_true(p->alerts[i].flows_last_ms <= p->alerts[i].time_ms);
 		}
 	}
 

@@ -157,6 +157,10 @@ alert_to_json(const struct fs_alert *alert)
 	if (alert->has_interface)
 		json_object_set_new(obj, "interface", json_integer(alert->interface));
 	set_text(obj, "interface_name", alert->interface_name);
+	if (alert->flows_first_ms > 0)
+		json_object_set_new(obj, "flows_first_ms", json_integer(alert->flows_first_ms));
+	if (alert->flows_last_ms > 0)
+		json_object_set_new(obj, "flows_last_ms", json_integer(alert->flows_last_ms));
 	addrs = json_array();
 	ports = json_array();
 	for (int i = 0; i < alert->ntop_addrs && i < FS_ALERT_TOP; i++)
@@ -259,6 +263,8 @@ fs_alert_parse_json(const char *text, size_t len, struct fs_alert *alert)
 	alert->first_seen_ms = get_int(obj, "first_seen_ms");
 	alert->last_seen_ms = get_int(obj, "last_seen_ms");
 	alert->time_ms = get_int(obj, "time_ms");
+	alert->flows_first_ms = get_int(obj, "flows_first_ms");
+	alert->flows_last_ms = get_int(obj, "flows_last_ms");
 	alert->updates = (uint32_t)get_int(obj, "updates");
 	alert->flows = (uint64_t)get_int(obj, "flows");
 	alert->bytes = (uint64_t)get_int(obj, "bytes");
@@ -411,7 +417,10 @@ fs_alert_format_cef(const struct fs_alert *alert, const char *version, char *buf
 	out_printf(&o, " cnt=%" PRIu64, alert->flows);
 	if (alert->bytes)
 		out_printf(&o, " %s=%" PRIu64, subject_is_dst(alert) ? "in" : "out", alert->bytes);
-	out_printf(&o, " start=%" PRId64 " end=%" PRId64, alert->first_seen_ms, alert->last_seen_ms);
+	/* The activity's own times where the flows carried them, else when flowsift-report saw it. */
+	out_printf(&o, " start=%" PRId64 " end=%" PRId64,
+		   alert->flows_first_ms > 0 ? alert->flows_first_ms : alert->first_seen_ms,
+		   alert->flows_last_ms > 0 ? alert->flows_last_ms : alert->last_seen_ms);
 	out_ext_addr(&o, "dvc", "c6a4", &alert->exporter);
 	if (alert->exporter.family == 6)
 		out_printf(&o, " c6a4Label=exporter");

@@ -30,7 +30,8 @@
  *   CEF:0|flowsift|flowsift|<version>|<rule>|<title>|<severity>|<extension>
  *
  * with the standard keys src, dst, dpt, proto, cnt, in, out, start, end
- * (milliseconds since the Unix epoch), msg, act (raised, updated, cleared),
+ * (milliseconds since the Unix epoch: the receive times of the interval's
+ * earliest and latest flows, else first and last seen), msg, act (raised, updated, cleared),
  * externalId (the alert id), cat (the rule), and cs1..cs3 / cn1..cn3 with
  * their labels for the metric, window, threshold and observed value.  The
  * exporter is dvc (c6a4 for IPv6) and dvchost, its interface
@@ -95,6 +96,8 @@ struct fs_alert {
 	int64_t first_seen_ms;        /* Unix ms, arrival time */
 	int64_t last_seen_ms;
 	int64_t time_ms;              /* when this state was emitted */
+	int64_t flows_first_ms;       /* ingest's receive time of the earliest flow of the interval; 0 unknown */
+	int64_t flows_last_ms;        /* and of the latest */
 	uint32_t updates;             /* number of updates sent so far */
 	uint64_t flows;               /* subject's matching flows in the last interval */
 	uint64_t bytes;

@@ -15,7 +15,7 @@
 #define SCHEMA_FILE "alert.avsc"
 /*
  * The first alert schema, frozen: the current one without the fields from
- * exporter to interface_name.  Messages written with it are still read.
+ * exporter to flows_last_ms.  Messages written with it are still read.
  */
 #define SCHEMA_V1_FILE "alert.v1.avsc"
 
@@ -30,7 +30,7 @@ static const char *const field_names[] = {
 	"metric", "threshold", "observed", "window_s", "first_seen_ms",
 	"last_seen_ms", "time_ms", "updates", "flows", "bytes", "packets",
 	"top_addrs", "top_ports", "exporter", "exporter_name", "exporter_site",
-	"interface", "interface_name", "message",
+	"interface", "interface_name", "flows_first_ms", "flows_last_ms", "message",
 };
 
 static const uint8_t marker[2] = { 0xc3, 0x01 };
@@ -177,6 +177,15 @@ put_optional_addr(struct writer *w, const struct fs_addr *addr)
 		put_addr(w, addr);
 }
 
+/* Writes a ["null", "long"] time: null when ms is 0 (unknown). */
+static void
+put_optional_time(struct writer *w, int64_t ms)
+{
+	put_long(w, ms > 0 ? 1 : 0);
+	if (ms > 0)
+		put_long(w, ms);
+}
+
 /* Writes a ["null", "string"]: null when s is empty. */
 static void
 put_optional_string(struct writer *w, const char *s)
@@ -239,6 +248,8 @@ fs_alert_codec_encode(const struct fs_alert_codec *codec, const struct fs_alert 
 	if (alert->has_interface)
 		put_long(&w, alert->interface);
 	put_optional_string(&w, alert->interface_name);
+	put_optional_time(&w, alert->flows_first_ms);
+	put_optional_time(&w, alert->flows_last_ms);
 	put_string(&w, alert->message);
 	return w.full ? FS_ERR_FULL : (int)(w.p - buf);
 }
@@ -408,6 +419,10 @@ fs_alert_codec_decode(const struct fs_alert_codec *codec, const uint8_t *data, s
 			alert->interface = (uint32_t)get_bounded(&cur, 0, UINT32_MAX);
 		}
 		get_optional_string(&cur, alert->interface_name, sizeof(alert->interface_name));
+		if (get_bounded(&cur, 0, 1) == 1)
+			alert->flows_first_ms = get_bounded(&cur, 1, INT64_MAX);
+		if (get_bounded(&cur, 0, 1) == 1)
+			alert->flows_last_ms = get_bounded(&cur, 1, INT64_MAX);
 	}
 	get_string(&cur, alert->message, sizeof(alert->message));
 	if (fs_cursor_ok(&cur) && fs_cursor_remaining(&cur) != 0)

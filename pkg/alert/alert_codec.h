@@ -45,7 +45,7 @@ uint64_t fs_alert_codec_fingerprint(const struct fs_alert_codec *codec);
 /*
  * Returns the fingerprint of schemas/alert.v1.avsc, the first alert schema.
  * fs_alert_codec_decode() reads its messages too, with the fields it lacks
- * (exporter to interface_name) left unset.
+ * (exporter to flows_last_ms) left unset.
  */
 uint64_t fs_alert_codec_fingerprint_v1(const struct fs_alert_codec *codec);
 

@@ -60,6 +60,8 @@ struct obs {
 	uint8_t proto;
 	uint8_t mixed_proto;
 	uint16_t place;         /* index + 1 into fs_detect.places of its first flow, 0 when none */
+	int64_t received_first_ns; /* earliest and latest time_received_ns of its flows; 0: none */
+	int64_t received_last_ns;
 	uint64_t flows;
 	uint64_t bytes;
 	uint64_t packets;
@@ -796,6 +798,12 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 				o->mixed_proto = 1;
 		}
 		o->flows++;
+		if (flow->time_received_ns > 0) {
+			if (o->received_first_ns == 0 || flow->time_received_ns < o->received_first_ns)
+				o->received_first_ns = flow->time_received_ns;
+			if (flow->time_received_ns > o->received_last_ns)
+				o->received_last_ns = flow->time_received_ns;
+		}
 		o->bytes = fs_count_add(o->bytes, fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0);
 		o->packets = fs_count_add(o->packets,
 					  fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0);
@@ -1384,7 +1392,10 @@ fill_evidence(struct fs_detect *det, const struct group *g, struct fs_alert *ale
 	}
 }
 
-/* Names in alert the place where most of the group's flows were seen. */
+/*
+ * Names in alert the place where most of the group's flows were seen, and
+ * the receive times of the earliest and latest of them.
+ */
 static void
 fill_place(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
 {
@@ -1406,6 +1417,11 @@ fill_place(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
 
 		if (o->place)
 			det->place_flows[o->place - 1] = 0;
+		if (o->received_first_ns > 0 &&
+		    (alert->flows_first_ms == 0 || o->received_first_ns / 1000000 < alert->flows_first_ms))
+			alert->flows_first_ms = o->received_first_ns / 1000000;
+		if (o->received_last_ns / 1000000 > alert->flows_last_ms)
+			alert->flows_last_ms = o->received_last_ns / 1000000;
 	}
 	if (best == 0)
 		return;

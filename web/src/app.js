@@ -288,7 +288,9 @@ function evidenceRow(alert) {
   message.textContent = alert.message || '';
   const facts = document.createElement('p');
   facts.textContent = `${alert.metric} ${alert.observed} (threshold ${alert.threshold}) over ${alert.window_s} s; ` +
-    `last interval: ${si(alert.flows)} flows, ${si(alert.bytes, 'B')}, ${si(alert.packets)} packets; id ${alert.id}`;
+    `last interval: ${si(alert.flows)} flows, ${si(alert.bytes, 'B')}, ${si(alert.packets)} packets` +
+    (alert.flows_first_ms ? `, received ${utc(alert.flows_first_ms)} to ${utc(alert.flows_last_ms)} UTC` : '') +
+    `; id ${alert.id}`;
   td.append(message, facts);
   const seen = seenAt(alert);
   if (seen) {
