@@ -245,6 +245,9 @@ report_alerts_refuses_flow_options(void **state)
 		    !strstr(f->err, "takes only --format and --config"))
 			fail_msg("flowsift %s exited with %d: %s", cases[i][0], f->status, f->err);
 	}
+	run_flowsift(f, NULL, "report alerts --from -5m");
+	assert_int_equal(f->status, 2);
+	assert_non_null(strstr(f->err, "takes no --from or --to"));
 }
 
 /* A refused connection gets the hint on how to start or find Redis. */

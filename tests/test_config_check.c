@@ -341,6 +341,10 @@ special_files_rejected(void **state)
 	/* flowsift-report appends alerts to alert.json.output, which must name a file. */
 	snprintf(line, sizeof(line), "alert.json.output = %s", t->dir);
 	assert_check_fails(t, line, "alert.json.output: '");
+	snprintf(line, sizeof(line), "alert.json.output = %s", fifo);
+	assert_check_fails(t, line, "is not a regular file");
+	snprintf(line, sizeof(line), "alert.json.output = %s/x", t->config_path);
+	assert_check_fails(t, line, "is not a folder");
 	snprintf(line, sizeof(line), "alert.json.output = %s/no/such/alerts.jsonl", t->dir);
 	write_config(t, line);
 	assert_int_equal(run_check(t, t->config_path), 0);

@@ -244,6 +244,55 @@ alerts_name_where_flows_were_seen(void **state)
 	fs_detect_free(det);
 }
 
+/* Adds a SYN flow from src to each of count addresses from first on, reported by exporter via ifindex. */
+static void
+add_fanout_via(struct fs_detect *det, const char *exporter, uint32_t ifindex, int first, int count)
+{
+	for (int i = first; i < first + count; i++) {
+		char dst[32];
+		struct fs_flow flow;
+
+		snprintf(dst, sizeof(dst), "172.17.%d.%d", i / 250, i % 250 + 1);
+		flow = fs_test_tcp_flow("10.1.66.9", dst, 445, 0x02, 52, 1);
+		assert_int_equal(fs_addr_parse(&flow.exporter_addr, exporter), 0);
+		flow.in_if = ifindex;
+		flow.present |= FS_F_IN_IF;
+		assert_int_equal(fs_detect_add(det, &flow), 0);
+	}
+}
+
+/*
+ * One exporter reports 150 destinations first; a second reports the same
+ * 150 and 150 more, 300 of the 450 flows.  The alert names the second.
+ * Past the table of places, flows are counted and their alerts name none.
+ */
+static void
+alert_names_exporter_of_most_flows(void **state)
+{
+	struct fs_detect_settings s;
+	struct fs_test_alerts c;
+	struct fs_detect *det;
+	struct fs_detect_stats st;
+	char text[FS_ADDR_STRLEN];
+
+	(void)state;
+	fanout_only(&s);
+	s.capacity = 65536;
+	det = new_detector(&s, &c);
+	add_fanout_via(det, "192.0.2.2", 3, 0, 150);
+	add_fanout_via(det, "192.0.2.3", 3, 0, 300);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(fs_addr_format(&c.alerts[0].exporter, text), "192.0.2.3");
+
+	/* 20,000 interfaces of one exporter, one flow each, fill the table of places. */
+	for (uint32_t i = 1; i <= 20000; i++)
+		add_fanout_via(det, "192.0.2.4", i, 400 + (int)(i % 100), 1);
+	fs_detect_stats(det, &st);
+	assert_true(st.places_full > 0);
+	fs_detect_free(det);
+}
+
 static void
 fanout_counts_each_port_alone(void **state)
 {
@@ -652,6 +701,7 @@ main(void)
 		cmocka_unit_test_setup(fanin_threshold_edges, flush_db),
 		cmocka_unit_test(prefixes_parse_and_match),
 		cmocka_unit_test_setup(alerts_name_where_flows_were_seen, flush_db),
+		cmocka_unit_test_setup(alert_names_exporter_of_most_flows, flush_db),
 		cmocka_unit_test_setup(full_table_rejects_whole_flow, flush_db),
 		cmocka_unit_test_setup(commands_per_thousand_flows, flush_db),
 	};

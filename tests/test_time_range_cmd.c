@@ -332,6 +332,17 @@ damaged_file_does_not_stop_the_folder(void **state)
 	assert_non_null(strstr(f->err, "3 flows read, 2 matched"));
 	snprintf(args, sizeof(args), "%s/cut.svg", f->dir);
 	assert_int_equal(access(args, F_OK), 0);
+
+	/* A file named like an archive is read as one, so an empty one is damage too. */
+	snprintf(args, sizeof(args), "touch %s/empty.avro", f->dir);
+	assert_int_equal(system(args), 0);
+	snprintf(args, sizeof(args), "report src %s/empty.avro", f->dir);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->err, "is not an Avro object container file"));
+	snprintf(args, sizeof(args), "print %s/empty.avro", f->dir);
+	run_flowsift(f, args);
+	assert_int_equal(f->status, 1);
 }
 
 /* A range whose start is not before its end is a usage error in every command. */

@@ -343,14 +343,20 @@ check_alert_output(const struct fs_config *config, char *err, size_t err_len)
 
 	if (path[0] == '\0' || strcmp(path, "-") == 0)
 		return 0;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(err, err_len, "alert.json.output: '%s' is a folder; name a file in it", path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "alert.json.output: '%s' is %s; name a file, or - for standard "
+			 "output", path, S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
 		return FS_ERR_INVALID;
 	}
 	if (slash == NULL || slash == path || (size_t)(slash - path) >= sizeof(dir))
 		return 0;
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		snprintf(err, err_len, "alert.json.output: '%s' is not a folder, so '%s' cannot be "
+			 "created", dir, path);
+		return FS_ERR_INVALID;
+	}
 	absent_here("alert.json.output", dir, false);
 	return 0;
 }

@@ -126,8 +126,9 @@ read_archive(struct flow_source *src, const char *path, bool listed)
 	}
 	rc = fs_archive_reader_open(&reader, path, codec, err, sizeof(err));
 	if (rc < 0 && listed && fs_archive_file_gone(path)) {
-		fprintf(stderr, "%s: '%s' was removed after the folder was listed, by the "
-			"archive's retention; its flows are not counted\n", src->opt->command, path);
+		fprintf(stderr, "%s: '%s' was removed after the folder was listed (retention "
+			"removes the oldest files); its flows are not counted\n", src->opt->command,
+			path);
 		src->stats.files_removed++;
 		fs_flow_codec_free(codec);
 		return 0;
@@ -362,7 +363,7 @@ flow_source_read(const struct flow_source_options *opt, int nfiles, char **files
 		if (is_folder(files[i])) {
 			if (read_folder(&src, files[i]) < 0)
 				goto out;
-		} else if (is_archive(files[i])) {
+		} else if (is_archive(files[i]) || fs_archive_has_suffix(files[i])) {
 			if (time_range_skips_archive_path(&src.files_range, files[i],
 							  i + 1 < nfiles ? files[i + 1] : NULL)) {
 				src.stats.files_skipped++;

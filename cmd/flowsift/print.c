@@ -254,8 +254,8 @@ print_archive(struct print_run *run, const char *path, bool listed)
 	if (fs_archive_reader_open(&reader, path, run->codec, err, sizeof(err)) < 0) {
 		clear_progress(run);
 		if (listed && fs_archive_file_gone(path)) {
-			fprintf(stderr, "flowsift print: '%s' was removed after the folder was listed, "
-				"by the archive's retention; its flows are not shown\n", path);
+			fprintf(stderr, "flowsift print: '%s' was removed after the folder was listed "
+				"(retention removes the oldest files); its flows are not shown\n", path);
 			return 0;
 		}
 		fprintf(stderr, "flowsift print: %s\n", err);
@@ -322,7 +322,7 @@ print_file(struct print_run *run, const char *path, const char *next_path)
 	}
 	got = fread(head, 1, sizeof(head), f);
 	fclose(f);
-	if (fs_archive_is_container(head, got)) {
+	if (fs_archive_is_container(head, got) || fs_archive_has_suffix(path)) {
 		if (time_range_skips_archive_path(&run->files_range, path, next_path)) {
 			run->files_skipped++;
 			return 0;

@@ -963,7 +963,12 @@ cmd_report(int argc, char **argv)
 	if (time_range_check(&(struct time_range){ opt.from_ms, opt.to_ms }, "flowsift report") < 0)
 		return 2;
 	has_flows = optind + 1 < argc || opt.topic;
-	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && (!has_flows || opt.type == TYPE_ALERTS)) {
+	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && opt.type == TYPE_ALERTS) {
+		fprintf(stderr, "flowsift report: alerts lists the open alerts and those cleared in "
+				"the last 24 hours, and takes no --from or --to\n");
+		return 2;
+	}
+	if ((opt.from_ms >= 0 || opt.to_ms >= 0) && !has_flows) {
 		fprintf(stderr, "flowsift report: --from and --to select flows of FILE arguments or "
 				"--topic; the live counters use --window\n");
 		return 2;

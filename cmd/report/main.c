@@ -26,10 +26,12 @@
  * failed (docs/metrics.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,6 +128,7 @@ struct report_metrics {
 	struct fs_counter *detect_flows;
 	struct fs_counter *allowlisted;
 	struct fs_counter *odd_addresses;
+	struct fs_counter *places_full;
 	struct fs_counter *suppressed;
 	struct fs_counter *alert_failures;
 	struct fs_counter *alerts[FS_RULE_COUNT][FS_ALERT_STATE_COUNT]; /* updated in on_alert */
@@ -440,6 +443,10 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 		t, "detect_odd_addresses_total",
 		"Flows whose source (unspecified, multicast, broadcast) or destination (unspecified) "
 		"no detection rule counts.", NULL);
+	m->places_full = worker_telemetry_counter(
+		t, "detect_places_full_total",
+		"Flows from exporter interfaces past the 16,384 noted per flush interval; alerts on "
+		"them name no exporter.", NULL);
 	m->suppressed = worker_telemetry_counter(
 		t, "alerts_suppressed_total",
 		"Alert events over alert.rate.max per minute, not sent to the outputs.", NULL);
@@ -450,7 +457,7 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 	    !m->pending || !m->flushes || !m->commands_topn || !m->commands_detect ||
 	    !m->redis_errors || !m->write_errors_topn || !m->write_errors_detect ||
 	    !m->rollups || !m->rollup_errors || !m->redis_reachable || !m->flush_seconds || !m->detect_flows || !m->allowlisted ||
-	    !m->odd_addresses || !m->suppressed || !m->alert_failures)
+	    !m->odd_addresses || !m->places_full || !m->suppressed || !m->alert_failures)
 		return -1;
 	for (int r = 0; r < FS_RULE_COUNT; r++) {
 		for (int st = 0; st < FS_ALERT_STATE_COUNT; st++) {
@@ -501,6 +508,7 @@ publish_metrics(struct report *report)
 	fs_counter_set(m->detect_flows, d.flows);
 	fs_counter_set(m->allowlisted, d.allowlisted);
 	fs_counter_set(m->odd_addresses, d.odd_addresses);
+	fs_counter_set(m->places_full, d.places_full);
 	fs_counter_set(m->suppressed, d.suppressed);
 	fs_counter_set(m->alert_failures, report->alert_failures);
 }
@@ -589,6 +597,45 @@ run(struct report *report, const struct fs_config *config)
 	log_stats(report);
 }
 
+/*
+ * Opens path to append JSON lines, creating it.  Only a regular file is
+ * taken: opening a FIFO without a reader would block the worker before its
+ * health endpoint is up, where SIGTERM cannot stop it.  Returns the stream,
+ * or NULL with the reason in err.
+ */
+static FILE *
+open_json_output(const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+	FILE *out;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENXIO) {
+		snprintf(err, err_len, "'%s' is a FIFO that no process reads; name a regular file, or "
+			 "- for standard output", path);
+		return NULL;
+	}
+	if (fd < 0) {
+		snprintf(err, err_len, "cannot open '%s' for appending: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "'%s' is not a regular file; name a file, or - for standard "
+			 "output", path);
+		close(fd);
+		return NULL;
+	}
+	/* Regular files ignore O_NONBLOCK; clearing it keeps the writes plain. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	out = fdopen(fd, "a");
+	if (!out) {
+		snprintf(err, err_len, "cannot open '%s' for appending: %s", path, strerror(errno));
+		close(fd);
+	}
+	return out;
+}
+
 /* Opens the alert outputs that the configuration names.  Returns 0 or -1 (logged). */
 static int
 open_alert_outputs(struct report *report, const struct fs_config *config)
@@ -622,10 +669,9 @@ open_alert_outputs(struct report *report, const struct fs_config *config)
 	if (strcmp(json, "-") == 0) {
 		report->json_out = stdout;
 	} else if (json[0]) {
-		report->json_out = fopen(json, "a");
+		report->json_out = open_json_output(json, err, sizeof(err));
 		if (!report->json_out) {
-			fs_log(FS_LOG_ERR, "report", "alert.json.output: cannot open '%s' for appending: %s",
-			       json, strerror(errno));
+			fs_log(FS_LOG_ERR, "report", "alert.json.output: %s", err);
 			return -1;
 		}
 	}

@@ -152,3 +152,11 @@ fs_archive_file_gone(const char *path)
 
 	return stat(path, &st) < 0 && errno == ENOENT;
 }
+
+bool
+fs_archive_has_suffix(const char *path)
+{
+	size_t len = strlen(path);
+
+	return len > 5 && strcmp(path + len - 5, ".avro") == 0;
+}

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 /*
- * Opens path (borrowed) read-only when it is a regular file, and stores its
- * size in *size.  Returns the descriptor, which the caller closes, or -1
+ * Opens path (borrowed) read-only when it is a regular file, or /dev/null,
+ * read as an empty file, and stores its size in *size.  Returns the descriptor, which the caller closes, or -1
  * with *reason set to why: the system's error text, or that path is a
  * folder or not a regular file.  *reason is static text, valid until the
  * next call on this thread.

@@ -23,7 +23,7 @@
 #define NAME_LEN 120       /* "<rule>:<subject>:<peer>", two IPv6 addresses at most */
 #define KEY_LEN 176
 #define KEYS_PER_FLOW 6
-#define MAX_PLACES 4096       /* exporter interfaces noted per flush interval */
+#define MAX_PLACES 16384      /* exporter interfaces noted per flush interval */
 #define TCP_SYN 0x02
 #define TCP_FIN_SYN_RST_ACK 0x17
 
@@ -59,7 +59,8 @@ struct obs {
 	struct obs_key key;
 	uint8_t proto;
 	uint8_t mixed_proto;
-	uint16_t place;         /* index + 1 into fs_detect.places of its first flow, 0 when none */
+	uint16_t place;         /* majority candidate among its flows' places (index + 1), 0: none */
+	uint32_t place_votes;   /* the candidate's lead in the majority vote */
 	int64_t received_first_ns; /* earliest and latest time_received_ns of its flows; 0: none */
 	int64_t received_last_ns;
 	uint64_t flows;
@@ -115,6 +116,8 @@ struct fs_detect {
 	uint16_t *place_slots;    /* place index + 1, or 0; 2 * MAX_PLACES slots */
 	uint64_t *place_flows;    /* per place, while one alert's evidence is summed */
 	size_t nplaces;
+	uint16_t last_place[2];   /* the place flow_place() returned last, per side, or 0 */
+	struct fs_ratelimit places_log;
 	const char **argv;        /* capacity + 8 arguments */
 	size_t *argvlen;
 	char *text;               /* capacity elements as text */
@@ -504,6 +507,7 @@ fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *ale
 		 (int64_t)FS_DETECT_MAX_WINDOW_S + fs_detect_resolution(FS_DETECT_MAX_WINDOW_S));
 	det->seq = 1;
 	det->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
+	det->places_log = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
 	return det;
 }
 
@@ -558,13 +562,14 @@ reset_table(struct fs_detect *det)
 	if (det->nplaces > 0)
 		memset(det->place_slots, 0, 2 * MAX_PLACES * sizeof(*det->place_slots));
 	det->nplaces = 0;
+	det->last_place[0] = det->last_place[1] = 0;
 }
 
 /*
  * Returns the place (index + 1) where flow was seen from the side of a
  * subject that receives (out_if) or sends (in_if), adding it when new, or 0
- * when the flow names no exporter or MAX_PLACES places are taken.  An
- * interface index of 0 counts as no interface.
+ * when the flow names no exporter or MAX_PLACES places are taken (counted
+ * and logged).  An interface index of 0 counts as no interface.
  */
 static uint16_t
 flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)
@@ -581,6 +586,14 @@ flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)
 	if (fs_flow_has(flow, receives ? FS_F_OUT_IF : FS_F_IN_IF))
 		key.ifindex = receives ? flow->out_if : flow->in_if;
 	key.has_ifindex = key.ifindex != 0;
+	/* The flows of one datagram share the exporter, and mostly the interface. */
+	if (det->last_place[receives]) {
+		const struct place *p = &det->places[det->last_place[receives] - 1];
+
+		if (p->ifindex == key.ifindex && p->has_ifindex == key.has_ifindex &&
+		    memcmp(&p->exporter, &key.exporter, sizeof(key.exporter)) == 0)
+			return det->last_place[receives];
+	}
 	h = mix64(det->seed ^ key.ifindex ^ ((uint64_t)key.has_ifindex << 32));
 	for (size_t b = 0; b < sizeof(key.exporter.bytes); b += 8) {
 		uint64_t w;
@@ -594,10 +607,15 @@ flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)
 
 		if (p->has_ifindex == key.has_ifindex && p->ifindex == key.ifindex &&
 		    memcmp(&p->exporter, &key.exporter, sizeof(key.exporter)) == 0)
-			return det->place_slots[i];
+			return det->last_place[receives] = det->place_slots[i];
 	}
-	if (det->nplaces == MAX_PLACES)
+	if (det->nplaces == MAX_PLACES) {
+		det->stats.places_full++;
+		fs_log_limited(&det->places_log, FS_LOG_WARNING, FACILITY,
+			       "more than %d exporter interfaces sent flows within one flush interval; "
+			       "alerts on the flows of the others name no exporter", MAX_PLACES);
 		return 0;
+	}
 	if (fs_flow_has(flow, FS_F_EXPORTER_NAME))
 		fs_flow_set_text(key.exporter_name, sizeof(key.exporter_name), flow->exporter_name,
 				 sizeof(flow->exporter_name));
@@ -610,7 +628,7 @@ flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)
 				 sizeof(flow->in_if_name));
 	det->places[det->nplaces++] = key;
 	det->place_slots[i] = (uint16_t)det->nplaces;
-	return (uint16_t)det->nplaces;
+	return det->last_place[receives] = (uint16_t)det->nplaces;
 }
 
 /* Rebuilds the slots after the entries were reordered. */
@@ -747,6 +765,24 @@ flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *key
 	return n;
 }
 
+/*
+ * Counts one flow's place in the entry's majority vote (Boyer-Moore): a
+ * place that carried more than half of the entry's flows ends as its
+ * candidate, without a count per place.
+ */
+static void
+vote_place(struct obs *o, uint16_t place)
+{
+	if (o->place == place)
+		o->place_votes++;
+	else if (o->place_votes == 0) {
+		o->place = place;
+		o->place_votes = 1;
+	} else {
+		o->place_votes--;
+	}
+}
+
 int
 fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 {
@@ -787,10 +823,6 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 			memset(o, 0, sizeof(*o));
 			o->key = keys[i];
 			o->proto = proto;
-			receives = fs_alert_rule_subject_receives((enum fs_alert_rule)keys[i].rule);
-			if (place[receives] < 0)
-				place[receives] = flow_place(det, flow, receives);
-			o->place = (uint16_t)place[receives];
 			det->slots[slots[i]] = (uint32_t)++det->count;
 		} else {
 			o = &det->entries[det->slots[slots[i]] - 1];
@@ -798,6 +830,10 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 				o->mixed_proto = 1;
 		}
 		o->flows++;
+		receives = fs_alert_rule_subject_receives((enum fs_alert_rule)keys[i].rule);
+		if (place[receives] < 0)
+			place[receives] = flow_place(det, flow, receives);
+		vote_place(o, (uint16_t)place[receives]);
 		if (flow->time_received_ns > 0) {
 			if (o->received_first_ns == 0 || flow->time_received_ns < o->received_first_ns)
 				o->received_first_ns = flow->time_received_ns;
@@ -1393,8 +1429,9 @@ fill_evidence(struct fs_detect *det, const struct group *g, struct fs_alert *ale
 }
 
 /*
- * Names in alert the place where most of the group's flows were seen, and
- * the receive times of the earliest and latest of them.
+ * Names in alert the place where most of the group's flows were seen (by
+ * the entries' majority votes, so an even split may name either), and the
+ * receive times of the earliest and latest of them.
  */
 static void
 fill_place(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
@@ -1407,7 +1444,8 @@ fill_place(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
 
 		if (o->place == 0)
 			continue;
-		det->place_flows[o->place - 1] += o->flows;
+		/* Each entry counts for its candidate, more the larger its lead. */
+		det->place_flows[o->place - 1] += 1 + (uint64_t)o->place_votes;
 		if (best == 0 || det->place_flows[o->place - 1] > det->place_flows[best - 1] ||
 		    (det->place_flows[o->place - 1] == det->place_flows[best - 1] && o->place < best))
 			best = o->place;

@@ -161,6 +161,8 @@ struct fs_detect_stats {
 	uint64_t suppressed;    /* of raised, updated and cleared: over max_alerts_per_minute */
 	uint64_t odd_addresses; /* flows whose source (unspecified, multicast, broadcast) or
 				 * destination (unspecified) no rule counts */
+	uint64_t places_full;   /* flows whose exporter interface found no room in the table of
+				 * places, so alerts on them name no exporter */
 };
 
 struct fs_config;

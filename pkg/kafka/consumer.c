@@ -440,9 +440,10 @@ watch_assignment(struct fs_consumer *c)
 	if (!c->unassigned_logged && now - c->unassigned_since_ms >= UNASSIGNED_WARN_MS) {
 		c->unassigned_logged = true;
 		fs_log(FS_LOG_WARNING, "kafka",
-		       "no partition assigned for %lld s, so nothing is consumed: the group waits "
-		       "for a member that left without leaving the group (up to session.timeout.ms, "
-		       "45 s by default), or it has more members than the topic has partitions",
+		       "no partition assigned for %lld s, so nothing is consumed: the broker may be "
+		       "unreachable, the group may be rebalancing (waiting up to session.timeout.ms, "
+		       "45 s by default, for a member that stopped without leaving), or it may have "
+		       "more members than the topic has partitions",
 		       (long long)((now - c->unassigned_since_ms) / 1000));
 	}
 }
