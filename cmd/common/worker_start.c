@@ -63,6 +63,8 @@ parse_command_line(const struct worker_cli *cli, int argc, char **argv,
 		return cli->check_operands(cli->ctx, argc - optind, argv + optind) == 0
 			       ? WORKER_START_RUN : 2;
 	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'; the settings come from --config and "
+			"FLOWSIFT_* variables\n", cli->program, argv[optind]);
 		cli->usage(stderr);
 		return 2;
 	}
