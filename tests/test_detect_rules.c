@@ -263,7 +263,8 @@ add_fanout_via(struct fs_detect *det, const char *exporter, uint32_t ifindex, in
 
 /*
  * One exporter reports 150 destinations first; a second reports the same
- * 150 and 150 more, 300 of the 450 flows.  The alert names the second.
+ * 150 and 150 more, 300 of the 450 flows.  The alert names the second, as
+ * it does for 400 flows to 20 destinations against 220 to 220.
  * Past the table of places, flows are counted and their alerts name none.
  */
 static void
@@ -284,6 +285,17 @@ alert_names_exporter_of_most_flows(void **state)
 	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(fs_addr_format(&c.alerts[0].exporter, text), "192.0.2.3");
+	fs_detect_free(det);
+
+	/* 220 destinations one flow each by one exporter, 20 destinations 20 flows each by another. */
+	assert_int_equal(fs_test_redis_flushdb(ctx), 0);
+	det = new_detector(&s, &c);
+	add_fanout_via(det, "192.0.2.5", 3, 1000, 220);
+	for (int i = 0; i < 20; i++)
+		add_fanout_via(det, "192.0.2.6", 3, 2000, 20);
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(fs_addr_format(&c.alerts[0].exporter, text), "192.0.2.6");
 
 	/* 20,000 interfaces of one exporter, one flow each, fill the table of places. */
 	for (uint32_t i = 1; i <= 20000; i++)

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/regular_file.h"
 #include "core/result.h"
 #include "server.h"
 #include "worker_start.h"
@@ -45,12 +46,13 @@ token_char(unsigned char c)
 static int
 load_token(const char *path, char *token)
 {
-	FILE *file = fopen(path, "r");
+	const char *reason;
+	FILE *file = fs_regular_file_stream(path, &reason);
 	size_t len;
 
 	if (!file) {
 		fs_log(FS_LOG_ERR, "console", "console.token.file: cannot open '%s': %s", path,
-		       strerror(errno));
+		       reason);
 		return -1;
 	}
 	if (!fgets(token, CONSOLE_TOKEN_MAX + 2, file))

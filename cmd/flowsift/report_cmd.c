@@ -662,7 +662,7 @@ format_ms(int64_t ms, char *buf, size_t len)
  * and SNMP index where names are missing ("192.0.2.1/7"), or "-".
  */
 static const char *
-seen_at_text(json_t *alert, char *buf, size_t len)
+seen_by_text(json_t *alert, char *buf, size_t len)
 {
 	const char *exporter = json_string_value(json_object_get(alert, "exporter_name"));
 	const char *ifname = json_string_value(json_object_get(alert, "interface_name"));
@@ -755,9 +755,9 @@ report_alerts(const struct options *opt)
 		else
 			printf("%-8s %-10s %-22s %6s %9s %9s %-20s %-20s %-28s %s\n", "state", "rule",
 			       "subject", "port", "observed", "threshold", "first_seen", "last_seen",
-			       "seen_at", "id");
+			       "seen_by", "id");
 		json_array_foreach(alerts, i, a) {
-			char first[32], last[32], seen_at[FS_FLOW_EXPORTER_NAME_LEN + FS_FLOW_IF_NAME_LEN + 16];
+			char first[32], last[32], seen_by[FS_FLOW_EXPORTER_NAME_LEN + FS_FLOW_IF_NAME_LEN + 16];
 			const char *peer = json_string_value(json_object_get(a, "peer"));
 			const char *ifname;
 
@@ -797,7 +797,7 @@ report_alerts(const struct options *opt)
 				       (long long)json_integer_value(json_object_get(a, "port")),
 				       (long long)json_integer_value(json_object_get(a, "observed")),
 				       (long long)json_integer_value(json_object_get(a, "threshold")), first,
-				       last, seen_at_text(a, seen_at, sizeof(seen_at)),
+				       last, seen_by_text(a, seen_by, sizeof(seen_by)),
 				       json_string_value(json_object_get(a, "id")));
 			}
 		}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -158,5 +159,5 @@ fs_archive_has_suffix(const char *path)
 {
 	size_t len = strlen(path);
 
-	return len > 5 && strcmp(path + len - 5, ".avro") == 0;
+	return len > 5 && strcasecmp(path + len - 5, ".avro") == 0;
 }

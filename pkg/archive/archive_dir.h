@@ -67,7 +67,8 @@ int fs_archive_list(const char *dir, struct fs_archive_file **out,
 bool fs_archive_file_gone(const char *path);
 
 /*
- * Returns true when path (borrowed) ends in ".avro", as archive files do.
+ * Returns true when path (borrowed) ends in ".avro", in any case, as
+ * archive files do.
  * A file so named is read as an archive even when its first bytes are not
  * the container's magic, so damage there is reported as such rather than
  * read as a capture of no datagrams.

@@ -17,6 +17,7 @@
 
 #include "core/error_text.h"
 #include "core/log.h"
+#include "core/regular_file.h"
 #include "core/result.h"
 
 extern char **environ;
@@ -502,24 +503,22 @@ parse_line(struct fs_config *config, char *line, unsigned lineno, const char *or
 static int
 load_file(struct fs_config *config, const char *path, char *err, size_t err_len)
 {
-	FILE *file = fopen(path, "r");
+	const char *reason;
+	FILE *file = fs_regular_file_stream(path, &reason);
 	char line[VALUE_MAX + 256];
 	char origin[512];
 	unsigned lineno = 0;
 	int rc = 0;
-
 	struct stat st;
 
-	if (!file)
-		return fs_fail(err, err_len, FS_ERR_NOT_FOUND,
-			       "cannot open configuration file '%s': %s", path,
-			       strerror(errno));
-	/* fopen() opens a folder for reading on Linux; only the reads fail. */
-	if (fstat(fileno(file), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(file);
-		return fs_fail(err, err_len, FS_ERR_INVALID,
-			       "configuration file '%s' is a folder; give the path of a file",
-			       path);
+	if (!file) {
+		/* A folder or FIFO is a mistake to name; a missing file may be the default's. */
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			return fs_fail(err, err_len, FS_ERR_INVALID,
+				       "configuration file '%s' is a folder; give the path of a file",
+				       path);
+		return fs_fail(err, err_len, errno == ENOENT ? FS_ERR_NOT_FOUND : FS_ERR_INVALID,
+			       "cannot open configuration file '%s': %s", path, reason);
 	}
 	while (fgets(line, sizeof(line), file)) {
 		lineno++;
@@ -612,12 +611,13 @@ static int
 read_value_file(const char *path, const char *origin, char *buf, size_t len, char *err,
 		size_t err_len)
 {
-	FILE *file = fopen(path, "r");
+	const char *reason;
+	FILE *file = fs_regular_file_stream(path, &reason);
 	size_t n;
 
 	if (!file)
 		return fs_fail(err, err_len, FS_ERR_NOT_FOUND, "%s: cannot open '%s': %s", origin,
-			       path, strerror(errno));
+			       path, reason);
 	n = fread(buf, 1, len - 1, file);
 	if (ferror(file) || (n == len - 1 && fgetc(file) != EOF)) {
 		fclose(file);

@@ -10,7 +10,7 @@
 int
 fs_regular_file_open(const char *path, uint64_t *size, const char **reason)
 {
-	struct stat st;
+	struct stat st, null_st;
 	int fd;
 
 	/* O_NONBLOCK: opening a FIFO that no one writes to would otherwise wait for a writer. */
@@ -24,8 +24,9 @@ fs_regular_file_open(const char *path, uint64_t *size, const char **reason)
 		close(fd);
 		return -1;
 	}
-	/* /dev/null is the usual name for "an empty file" and never blocks. */
-	if (S_ISCHR(st.st_mode) && strcmp(path, "/dev/null") == 0) {
+	/* /dev/null, by any path, is the usual name for "an empty file" and never blocks. */
+	if (S_ISCHR(st.st_mode) && stat("/dev/null", &null_st) == 0 &&
+	    st.st_rdev == null_st.st_rdev) {
 		*size = 0;
 		return fd;
 	}
@@ -39,4 +40,21 @@ fs_regular_file_open(const char *path, uint64_t *size, const char **reason)
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	*size = (uint64_t)st.st_size;
 	return fd;
+}
+
+FILE *
+fs_regular_file_stream(const char *path, const char **reason)
+{
+	uint64_t size;
+	FILE *file;
+	int fd = fs_regular_file_open(path, &size, reason);
+
+	if (fd < 0)
+		return NULL;
+	file = fdopen(fd, "r");
+	if (file == NULL) {
+		*reason = strerror(errno);
+		close(fd);
+	}
+	return file;
 }

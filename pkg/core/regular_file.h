@@ -12,6 +12,7 @@
 #define FS_CORE_REGULAR_FILE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Opens path (borrowed) read-only when it is a regular file, or /dev/null,
@@ -21,5 +22,11 @@
  * next call on this thread.
  */
 int fs_regular_file_open(const char *path, uint64_t *size, const char **reason);
+
+/*
+ * The same as a stdio stream opened for reading, which the caller closes
+ * with fclose().  Returns NULL with *reason set as above.
+ */
+FILE *fs_regular_file_stream(const char *path, const char **reason);
 
 #endif

@@ -60,6 +60,7 @@ struct obs {
 	uint8_t proto;
 	uint8_t mixed_proto;
 	uint16_t place;         /* majority candidate among its flows' places (index + 1), 0: none */
+	uint16_t other_place;   /* the last place that voted against the candidate */
 	uint32_t place_votes;   /* the candidate's lead in the majority vote */
 	int64_t received_first_ns; /* earliest and latest time_received_ns of its flows; 0: none */
 	int64_t received_last_ns;
@@ -117,6 +118,7 @@ struct fs_detect {
 	uint64_t *place_flows;    /* per place, while one alert's evidence is summed */
 	size_t nplaces;
 	uint16_t last_place[2];   /* the place flow_place() returned last, per side, or 0 */
+	bool place_missed;        /* the flow being added found no room for a place */
 	struct fs_ratelimit places_log;
 	const char **argv;        /* capacity + 8 arguments */
 	size_t *argvlen;
@@ -610,7 +612,7 @@ flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)
 			return det->last_place[receives] = det->place_slots[i];
 	}
 	if (det->nplaces == MAX_PLACES) {
-		det->stats.places_full++;
+		det->place_missed = true;
 		fs_log_limited(&det->places_log, FS_LOG_WARNING, FACILITY,
 			       "more than %d exporter interfaces sent flows within one flush interval; "
 			       "alerts on the flows of the others name no exporter", MAX_PLACES);
@@ -773,12 +775,17 @@ flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *key
 static void
 vote_place(struct obs *o, uint16_t place)
 {
-	if (o->place == place)
+	if (o->place == place) {
 		o->place_votes++;
-	else if (o->place_votes == 0) {
+		return;
+	}
+	if (o->flows > 1)
+		o->other_place = o->place;
+	if (o->place_votes == 0) {
 		o->place = place;
 		o->place_votes = 1;
 	} else {
+		o->other_place = place;
 		o->place_votes--;
 	}
 }
@@ -843,6 +850,10 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 		o->bytes = fs_count_add(o->bytes, fs_flow_has(flow, FS_F_BYTES) ? flow->bytes : 0);
 		o->packets = fs_count_add(o->packets,
 					  fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 0);
+	}
+	if (det->place_missed) {
+		det->stats.places_full++;
+		det->place_missed = false;
 	}
 	det->stats.flows++;
 	return 0;
@@ -1428,8 +1439,21 @@ fill_evidence(struct fs_detect *det, const struct group *g, struct fs_alert *ale
 	}
 }
 
+/* Adds flows to place's tally (0: none) and returns the leading place, best or place. */
+static uint16_t
+tally_place(struct fs_detect *det, uint16_t place, uint64_t flows, uint16_t best)
+{
+	if (place == 0 || flows == 0)
+		return best;
+	det->place_flows[place - 1] += flows;
+	if (best == 0 || det->place_flows[place - 1] > det->place_flows[best - 1] ||
+	    (det->place_flows[place - 1] == det->place_flows[best - 1] && place < best))
+		return place;
+	return best;
+}
+
 /*
- * Names in alert the place where most of the group's flows were seen (by
+ * Names in alert the place where most of the group's flows were seen (from
  * the entries' majority votes, so an even split may name either), and the
  * receive times of the earliest and latest of them.
  */
@@ -1442,19 +1466,23 @@ fill_place(struct fs_detect *det, const struct group *g, struct fs_alert *alert)
 	for (size_t i = 0; i < g->n; i++) {
 		const struct obs *o = &det->entries[g->first + i];
 
-		if (o->place == 0)
-			continue;
-		/* Each entry counts for its candidate, more the larger its lead. */
-		det->place_flows[o->place - 1] += 1 + (uint64_t)o->place_votes;
-		if (best == 0 || det->place_flows[o->place - 1] > det->place_flows[best - 1] ||
-		    (det->place_flows[o->place - 1] == det->place_flows[best - 1] && o->place < best))
-			best = o->place;
+		/*
+		 * The candidate carried (flows + lead) / 2 of the entry's flows and
+		 * the other place the rest, exactly so when the flows came by at
+		 * most two places.
+		 */
+		uint64_t mine = (o->flows + o->place_votes) / 2;
+
+		best = tally_place(det, o->place, mine, best);
+		best = tally_place(det, o->other_place, o->flows - mine, best);
 	}
 	for (size_t i = 0; i < g->n; i++) {
 		const struct obs *o = &det->entries[g->first + i];
 
 		if (o->place)
 			det->place_flows[o->place - 1] = 0;
+		if (o->other_place)
+			det->place_flows[o->other_place - 1] = 0;
 		if (o->received_first_ns > 0 &&
 		    (alert->flows_first_ms == 0 || o->received_first_ns / 1000000 < alert->flows_first_ms))
 			alert->flows_first_ms = o->received_first_ns / 1000000;

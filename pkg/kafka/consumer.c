@@ -441,7 +441,7 @@ watch_assignment(struct fs_consumer *c)
 		c->unassigned_logged = true;
 		fs_log(FS_LOG_WARNING, "kafka",
 		       "no partition assigned for %lld s, so nothing is consumed: the broker may be "
-		       "unreachable, the group may be rebalancing (waiting up to session.timeout.ms, "
+		       "unreachable, the topic may not exist, the group may be rebalancing (waiting up to session.timeout.ms, "
 		       "45 s by default, for a member that stopped without leaving), or it may have "
 		       "more members than the topic has partitions",
 		       (long long)((now - c->unassigned_since_ms) / 1000));
