@@ -244,7 +244,7 @@ alerts_name_where_flows_were_seen(void **state)
 	fs_detect_free(det);
 }
 
-/* Adds a SYN flow from src to each of count addresses from first on, reported by exporter via ifindex. */
+/* Adds a SYN flow from 10.1.66.9 to each of count addresses from first on, reported by exporter via ifindex. */
 static void
 add_fanout_via(struct fs_detect *det, const char *exporter, uint32_t ifindex, int first, int count)
 {
