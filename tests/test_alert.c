@@ -252,23 +252,34 @@ longest_alert_fits(void **state)
 	fs_alert_codec_free(codec);
 }
 
+/* Reads the fuzz seed named name of the alert decoder into msg (at most size bytes); returns its length. */
+static size_t
+read_seed(const char *name, uint8_t *msg, size_t size)
+{
+	char path[256];
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "tests/fuzz/corpus/fuzz_alert_decode/%s", name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	len = fread(msg, 1, size, f);
+	fclose(f);
+	return len;
+}
+
 /* A message written with the first alert schema (schemas/alert.v1.avsc) still decodes. */
 static void
 avro_reads_version_1(void **state)
 {
-	const char *path = "tests/fuzz/corpus/fuzz_alert_decode/fanout-v1";
 	struct fs_alert_codec *codec;
 	struct fs_alert a;
 	uint8_t msg[FS_ALERT_CODEC_MAX_LEN];
 	char err[256], text[FS_ADDR_STRLEN];
 	size_t len;
-	FILE *f;
 
 	(void)state;
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	len = fread(msg, 1, sizeof(msg), f);
-	fclose(f);
+	len = read_seed("fanout-v1", msg, sizeof(msg));
 	codec = fs_alert_codec_new(err, sizeof(err));
 	assert_non_null(codec);
 	assert_true(fs_alert_codec_fingerprint_v1(codec) != fs_alert_codec_fingerprint(codec));
@@ -302,19 +313,14 @@ names_parse(void **state)
 static void
 avro_rejects_int64_min_array_count(void **state)
 {
-	const char *path = "tests/fuzz/corpus/fuzz_alert_decode/regression-array-count-int64-min";
 	struct fs_alert_codec *codec;
 	struct fs_alert a;
 	uint8_t msg[512];
 	char err[256];
 	size_t len;
-	FILE *f;
 
 	(void)state;
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	len = fread(msg, 1, sizeof(msg), f);
-	fclose(f);
+	len = read_seed("regression-array-count-int64-min", msg, sizeof(msg));
 	codec = fs_alert_codec_new(err, sizeof(err));
 	assert_non_null(codec);
 	/* Invalid, not unsupported: the decoder read up to the array count. */

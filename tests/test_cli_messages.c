@@ -226,9 +226,9 @@ usage_error_prints_hint(void **state)
 	assert_null(strstr(f->err, "usage:"));
 }
 
-/* report alerts lists what Redis keeps; options for flows are refused, not ignored. */
+/* report alerts lists what Redis keeps, so options for flows are rejected, not ignored. */
 static void
-report_alerts_refuses_flow_options(void **state)
+report_alerts_rejects_flow_options(void **state)
 {
 	static const char *const cases[][2] = {
 		{ "report alerts --top 1", "not --top" },
@@ -382,7 +382,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(report_accepts_top_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(usage_error_prints_hint, setup, teardown),
-		cmocka_unit_test_setup_teardown(report_alerts_refuses_flow_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(report_alerts_rejects_flow_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_unreachable_gets_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_errors_get_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(alerts_topic_is_not_flows, setup, teardown),

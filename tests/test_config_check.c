@@ -317,8 +317,8 @@ enrich_files_checked(void **state)
 }
 
 /*
- * A FIFO, named by mistake, would block the check for ever; it and a folder
- * are rejected as not regular files, in every key that names a file.
+ * A FIFO named by mistake would block the check for ever.  So a FIFO and a
+ * folder are rejected as not regular files, in every key that names a file.
  */
 static void
 special_files_rejected(void **state)

@@ -293,10 +293,10 @@ impossible_times_rejected(void **state)
 /*
  * A damaged archive file in a folder is reported, and the other files are
  * still read: report and print show their flows, graph draws them, and
- * each exits 1 so that a script sees the damage.
+ * each exits 1 so that a script detects the damage.
  */
 static void
-damaged_file_does_not_stop_the_folder(void **state)
+damaged_file_skipped_in_folder(void **state)
 {
 	struct fixture *f = *state;
 	char args[1024], cut[128];
@@ -394,7 +394,7 @@ main(void)
 		cmocka_unit_test(report_folder_range),
 		cmocka_unit_test(graph_folder_range),
 		cmocka_unit_test(impossible_times_rejected),
-		cmocka_unit_test(damaged_file_does_not_stop_the_folder),
+		cmocka_unit_test(damaged_file_skipped_in_folder),
 		cmocka_unit_test(empty_range_rejected),
 		cmocka_unit_test(live_rejects_range),
 	};

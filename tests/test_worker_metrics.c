@@ -419,7 +419,7 @@ counters_match_and_readiness_follows_redis(void **state)
 		assert_int_equal(wait_sample(t, i, name, 0), 0);
 		snprintf(name, sizeof(name), "flowsift_%s_broker_reachable", worker_names[i]);
 		assert_int_equal(wait_sample(t, i, name, 1), 1);
-		/* Each worker is its group's only member, so it holds all 4 partitions of the broker's topics. */
+		/* Each worker is its group's only member, so it is assigned all 4 partitions of the broker's topics. */
 		snprintf(name, sizeof(name), "flowsift_%s_partitions_assigned", worker_names[i]);
 		assert_int_equal(wait_sample(t, i, name, 4), 4);
 	}

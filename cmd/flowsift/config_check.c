@@ -82,9 +82,9 @@ check_detect(const struct fs_config *config, char *err, size_t err_len)
 
 	rc = fs_detect_settings_load(&settings, config, err, err_len);
 	/*
-	 * Clearing looks at when a rule last matched, while the window still
-	 * holds the flows: with a shorter quiet period, an alert can clear and
-	 * be raised again, under a new id, from the same flows.
+	 * Clearing looks at when a rule last matched, but the window still
+	 * contains the flows.  So with a shorter quiet period, an alert can clear
+	 * and be raised again, under a new id, from the same flows.
 	 */
 	for (int r = 0; rc == 0 && r < FS_RULE_COUNT; r++) {
 		bool on = settings.rules[r].threshold > 0 &&

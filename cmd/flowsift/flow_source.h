@@ -16,7 +16,7 @@
  * read, in a folder and among FILE arguments.
  *
  * A file that cannot be read, or only up to damage, is reported on stderr
- * and counted in stats.damaged; the other files are still read, so a
+ * and counted in stats.damaged.  The other files are still read, so a
  * caller prints what was read and then fails.
  *
  * Unless opt->no_scale is set, sampled counters are scaled by the sampling

@@ -239,9 +239,10 @@ decode_datagram(const struct fs_datagram *dg, void *opaque)
 }
 
 /*
- * Prints the flows of one archive file; listed says that a folder listing
- * named it, so a file gone by now was removed by the archive's retention
- * and is skipped with a note.  Returns 0, or -1 after printing the error.
+ * Prints the flows of one archive file.  listed is true when a folder
+ * listing named the file, so a file that is gone by now was removed after
+ * the listing and is skipped with a note.  Returns 0, or -1 after printing
+ * the error.
  */
 static int
 print_archive(struct print_run *run, const char *path, bool listed)

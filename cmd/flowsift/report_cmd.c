@@ -974,11 +974,17 @@ cmd_report(int argc, char **argv)
 		return 2;
 	}
 	if (opt.type == TYPE_ALERTS) {
-		/* Alerts are kept in Redis; flows.alerts holds Avro alert records, not flows. */
-		if (has_flows || opt.counter_option) {
+		/* Alerts are kept in Redis, and flows.alerts contains Avro alert records, not flows. */
+		const char *rejected = opt.counter_option;
+
+		if (opt.topic)
+			rejected = "--topic";
+		else if (has_flows)
+			rejected = "FILE arguments";
+		if (rejected) {
 			fprintf(stderr, "flowsift report: alerts lists the open and recently cleared "
 					"alerts kept in Redis and takes only --format and --config, not %s\n",
-				has_flows ? (opt.topic ? "--topic" : "FILE arguments") : opt.counter_option);
+				rejected);
 			return 2;
 		}
 		return report_alerts(&opt);

@@ -13,7 +13,7 @@
  * its evidence: the rule, the metric and threshold, the value observed over
  * the window, first and last seen, flows/bytes/packets of the subject seen
  * in the last interval, and the top destinations and ports of that interval.
- * It also says where those flows were seen: the exporter that reported most
+ * It also names where those flows were seen: the exporter that reported most
  * of them, with its name and site when flowsift-enrich added them, and that
  * exporter's interface on the subject's side (the input interface when the
  * subject sends, the output interface when it receives).  With private

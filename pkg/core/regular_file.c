@@ -24,7 +24,7 @@ fs_regular_file_open(const char *path, uint64_t *size, const char **reason)
 		close(fd);
 		return -1;
 	}
-	/* /dev/null, by any path, is the usual name for "an empty file" and never blocks. */
+	/* /dev/null, by any path to that device, is read as an empty file. */
 	if (S_ISCHR(st.st_mode) && stat("/dev/null", &null_st) == 0 &&
 	    st.st_rdev == null_st.st_rdev) {
 		*size = 0;

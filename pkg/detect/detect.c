@@ -81,9 +81,9 @@ struct group {
 };
 
 /*
- * Where flows were seen: an exporter and its interface on the subject's
- * side, with the names flowsift-enrich gave them.  Alerts name the place
- * of most of their subject's flows.
+ * The place where flows were seen: an exporter and its interface on the
+ * subject's side, with the names flowsift-enrich gave them.  An alert names
+ * the place of most of its subject's flows.
  */
 struct place {
 	struct fs_addr exporter;
@@ -569,9 +569,10 @@ reset_table(struct fs_detect *det)
 
 /*
  * Returns the place (index + 1) where flow was seen from the side of a
- * subject that receives (out_if) or sends (in_if), adding it when new, or 0
- * when the flow names no exporter or MAX_PLACES places are taken (counted
- * and logged).  An interface index of 0 counts as no interface.
+ * subject that receives (out_if) or sends (in_if), and adds it when new.
+ * Returns 0 when the flow names no exporter, or when MAX_PLACES places are
+ * taken, which sets det->place_missed and logs.  An interface index of 0
+ * counts as no interface.
  */
 static uint16_t
 flow_place(struct fs_detect *det, const struct fs_flow *flow, bool receives)

@@ -410,9 +410,9 @@ consume_message(struct fs_consumer *c, const rd_kafka_message_t *msg,
 
 /*
  * Looks up how many partitions are assigned, at most once every
- * ASSIGNMENT_CHECK_MS, for fs_consumer_stats.partitions.  A consumer
- * without partitions for UNASSIGNED_WARN_MS says so once, with the usual
- * causes, and says again when partitions come.
+ * ASSIGNMENT_CHECK_MS, for fs_consumer_stats.partitions.  After
+ * UNASSIGNED_WARN_MS without partitions it logs one warning with the usual
+ * causes, and it logs again when partitions are assigned.
  */
 static void
 watch_assignment(struct fs_consumer *c)
