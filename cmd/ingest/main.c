@@ -483,6 +483,7 @@ setup_shared(struct ingest *ingest, const struct fs_config *config, int replay)
 	shared->counters_topic = fs_config_str(config, "kafka.topic.counters");
 	/* The key table bounds it to 1..512. */
 	shared->message_flows = (uint32_t)fs_config_int(config, "kafka.message.flows.max");
+	shared->receive_wait_ns = fs_config_int(config, "ingest.receive.wait.us") * 1000;
 	/* The configuration accepts only address and address_port. */
 	shared->session_by_address = strcmp(session_key, "address") == 0;
 	if (fs_decoder_limits_from_config(config, &shared->limits) < 0) {

@@ -43,6 +43,7 @@ struct ingest_shared {
 	bool session_by_address;
 	struct template_share *share;     /* NULL when templates are not shared */
 	uint32_t message_flows;           /* kafka.message.flows.max */
+	int64_t receive_wait_ns;          /* ingest.receive.wait.us, in ns; 0: none */
 };
 
 /* The counters of one worker, copied out under its lock. */

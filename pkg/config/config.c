@@ -70,6 +70,8 @@ static const struct key_def key_table[] = {
 	  "UDP addresses to receive export datagrams on, comma-separated host:port ([v6addr]:port for IPv6). Every port accepts every protocol." },
 	{ "ingest.socket.rcvbuf", KEY_INT, 65536, 1073741824, "8388608",
 	  "Receive buffer size requested for each UDP socket, in bytes." },
+	{ "ingest.receive.wait.us", KEY_INT, 0, 100000, "2000",
+	  "Microseconds a receive thread waits after a read that found few datagrams (16 or fewer on all its sockets) before it looks again. At low rates the thread then wakes once per several datagrams instead of once per datagram; each wake-up costs several microseconds of CPU. The wait adds at most this much delay before a flow reaches Kafka. 0: look again at once." },
 	{ "ingest.stats.interval", KEY_INT, 0, 86400, "60",
 	  "Seconds between counter summaries in the ingest log; 0 turns them off." },
 	{ "ingest.stats.exporters.max", KEY_INT, 0, 100000, "20",
