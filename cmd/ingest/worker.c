@@ -79,6 +79,8 @@ struct ingest_worker {
 	size_t exporter_count;             /* under lock */
 	size_t max_exporters;
 	int64_t exporters_copied_ns;       /* CLOCK_MONOTONIC of the last copy; the thread's own */
+	uint64_t sequence_gaps;            /* summed at the last copy of the rows */
+	uint64_t sequence_lost;
 
 	struct fs_flow_batch batch;   /* flows of the datagram being decoded */
 };
@@ -270,9 +272,18 @@ publish(struct ingest_worker *worker, bool with_exporters)
 		s.udp = *fs_udp_receiver_stats(worker->receiver);
 	s.counters_produced = worker->counters_produced;
 	s.counters_errors = worker->counters_errors;
-	sum_sequences(worker->decoder, &s.sequence_gaps, &s.sequence_lost);
 	if (now - worker->exporters_copied_ns >= (int64_t)WORKER_EXPORTERS_COPY_MS * 1000000)
 		with_exporters = true;
+	/*
+	 * The sequence totals are summed over every tracked exporter, so they
+	 * are taken with the rows.  Summed after every read, at 10,000 exporters
+	 * and 100,000 flows/s with ingest.receive.wait.us = 0, they took the
+	 * receive thread from 0.45-0.58 to 0.70-0.90 CPU s per million flows.
+	 */
+	if (with_exporters)
+		sum_sequences(worker->decoder, &worker->sequence_gaps, &worker->sequence_lost);
+	s.sequence_gaps = worker->sequence_gaps;
+	s.sequence_lost = worker->sequence_lost;
 	pthread_mutex_lock(&worker->lock);
 	worker->snapshot = s;
 	if (with_exporters)

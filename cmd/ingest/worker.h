@@ -83,8 +83,9 @@ void ingest_worker_decode(const uint8_t *data, size_t len, const struct fs_addr 
 /*
  * Copies the worker's counters, per-exporter rows included, into its
  * snapshot; called by the thread that decodes.  The receive thread itself
- * copies the totals after every poll and the per-exporter rows at most
- * every WORKER_EXPORTERS_COPY_MS (worker.c).
+ * copies the totals after every poll, and the per-exporter rows with the
+ * sequence totals summed over them at most every WORKER_EXPORTERS_COPY_MS
+ * (worker.c).
  */
 void ingest_worker_publish(struct ingest_worker *worker);
 
