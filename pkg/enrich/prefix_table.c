@@ -240,8 +240,9 @@ join_tags(const struct fs_text_line *line, char *tags, char *err, size_t err_len
 }
 
 /*
- * Adds prefix with value (copied) and writes the reason of a failure, with
- * item (len bytes) quoted, into err.
+ * Adds prefix with value (copied).  Returns 0, FS_ERR_INVALID for a prefix
+ * already in the table, FS_ERR_FULL past FS_PREFIX_TABLE_MAX_PREFIXES or
+ * FS_ERR_SYSTEM, with the reason and the quoted item (item_len bytes) in err.
  */
 static int
 add_prefix(struct fs_prefix_table *table, const struct fs_cidr *prefix, const char *value,
@@ -254,7 +255,8 @@ add_prefix(struct fs_prefix_table *table, const struct fs_cidr *prefix, const ch
 		return fs_cidr_item_fail(err, err_len, rc, item, item_len,
 					 "more than %d prefixes", FS_PREFIX_TABLE_MAX_PREFIXES);
 	if (rc == FS_ERR_FULL)
-		return fs_cidr_item_fail(err, err_len, rc, item, item_len, "listed twice");
+		return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, item, item_len,
+					 "listed twice");
 	if (rc == FS_ERR_SYSTEM)
 		return fs_fail(err, err_len, rc, "out of memory");
 	if (rc < 0)
