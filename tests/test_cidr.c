@@ -66,10 +66,10 @@ static const struct list_case list_cases[] = {
 	{ "10.0.0.0/0", 0, -1, "'10.0.0.0/0': host bits set; did you mean 0.0.0.0/0?" },
 	/* IPv4-mapped IPv6. */
 	{ "::ffff:192.0.2.0/120", 0, -1,
-	  "'::ffff:192.0.2.0/120': IPv4-mapped IPv6 prefix, which flowsift never compares with "
-	  "IPv4; write it as 192.0.2.0/24" },
-	{ "::ffff:192.0.2.7", 0, -1, "'::ffff:192.0.2.7': IPv4-mapped IPv6 address, which "
-	  "flowsift never compares with IPv4; write it as 192.0.2.7" },
+	  "'::ffff:192.0.2.0/120': IPv4-mapped IPv6 prefix, which never matches an IPv4 address; "
+	  "write it as 192.0.2.0/24" },
+	{ "::ffff:192.0.2.7", 0, -1, "'::ffff:192.0.2.7': IPv4-mapped IPv6 address, which never "
+	  "matches an IPv4 address; write it as 192.0.2.7" },
 	{ "::ffff:0:0/96", 0, -1, "write it as 0.0.0.0/0" },
 	/* Lengths past the family's, and length syntax. */
 	{ "10.0.0.0/33", 0, -1, "'10.0.0.0/33': invalid prefix length; expected 0..32 in decimal "

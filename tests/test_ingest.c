@@ -185,6 +185,48 @@ allowlist_drops_other_exporters(void **state)
 	assert_true(log_contains(e, "ingest", "not in ingest.exporters.allow"));
 }
 
+/*
+ * A bad ingest.exporters.allow stops the start with the message of every
+ * prefix list; the allowlist is read before the broker, so none runs.
+ */
+static void
+bad_allowlist_stops_start(void **state)
+{
+	struct ingest_env *e = calloc(1, sizeof(*e));
+	char log_path[128], config_path[128];
+	FILE *config;
+	int status;
+
+	assert_non_null(e);
+	*state = e;
+	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", e->dir);
+	config = fopen(config_path, "w");
+	assert_non_null(config);
+	fprintf(config, "run.dir = %s\ningest.listen = 127.0.0.1:%u\ningest.listen.tcp = \"\"\n"
+		"ingest.metrics.listen = \"\"\ningest.exporters.allow = 192.0.2.0/24, 10.1.2.3/8\n",
+		e->dir, fs_test_free_port(SOCK_DGRAM));
+	fclose(config);
+	snprintf(e->config_env, sizeof(e->config_env), "FLOWSIFT_CONFIG=%s", config_path);
+	char *env[] = { e->config_env, NULL };
+	char *ingest_argv[] = { "flowsift-ingest", NULL };
+
+	snprintf(log_path, sizeof(log_path), "%s/ingest.log", e->dir);
+	e->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
+	assert_true(e->ingest > 0);
+	status = fs_test_wait(e->ingest, 30000);
+	if (status != -2)
+		e->ingest = 0;
+	if (!log_contains(e, "ingest", "ingest.exporters.allow: '10.1.2.3/8': host bits set; "
+			  "did you mean 10.0.0.0/8?"))
+		fs_test_print_log(e->dir, "ingest");
+	assert_int_not_equal(status, -2);
+	assert_int_not_equal(status, 0);
+	assert_true(log_contains(e, "ingest", "ingest.exporters.allow: '10.1.2.3/8': host bits set; "
+				 "did you mean 10.0.0.0/8?"));
+}
+
 static void
 sigterm_bounded_with_broker_gone(void **state)
 {
@@ -223,6 +265,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(metrics_count_flows_and_probes, teardown),
 		cmocka_unit_test_teardown(allowlist_drops_other_exporters, teardown),
+		cmocka_unit_test_teardown(bad_allowlist_stops_start, teardown),
 		cmocka_unit_test_teardown(sigterm_bounded_with_broker_gone, teardown),
 	};
 

@@ -160,11 +160,11 @@ check_canonical(const struct fs_cidr *prefix, int has_length, const char *text, 
 		fs_addr_format(&v4, shown);
 		if (!has_length)
 			return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
-						 "IPv4-mapped IPv6 address, which flowsift never "
-						 "compares with IPv4; write it as %s", shown);
+						 "IPv4-mapped IPv6 address, which never matches an "
+						 "IPv4 address; write it as %s", shown);
 		return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
-					 "IPv4-mapped IPv6 prefix, which flowsift never compares "
-					 "with IPv4; write it as %s/%u", shown, prefix->length - 96u);
+					 "IPv4-mapped IPv6 prefix, which never matches an IPv4 "
+					 "address; write it as %s/%u", shown, prefix->length - 96u);
 	}
 	return 0;
 }
