@@ -335,7 +335,7 @@ fs_detect_settings_release(struct fs_detect_settings *settings)
 	settings->allowlist_filter = NULL;
 }
 
-/* Appends prefix to the struct fs_detect_prefixes opaque; fs_cidr_item_fn. */
+/* Appends prefix to the struct fs_detect_prefixes at opaque, as an fs_cidr_item_fn. */
 static int
 append_prefix(void *opaque, const struct fs_cidr *prefix, const char *item, size_t item_len,
 	      char *err, size_t err_len)

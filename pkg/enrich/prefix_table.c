@@ -305,7 +305,7 @@ fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_t le
 	return rc < 0 ? rc : 0;
 }
 
-/* Adds prefix with value ""; fs_cidr_item_fn for the table opaque. */
+/* Adds prefix with value "" to the table at opaque, as an fs_cidr_item_fn. */
 static int
 add_list_item(void *opaque, const struct fs_cidr *prefix, const char *item, size_t item_len,
 	      char *err, size_t err_len)

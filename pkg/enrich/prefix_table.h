@@ -70,8 +70,8 @@ int fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_
 /*
  * Adds each prefix of a comma-separated list ("10.0.0.0/8, 2001:db8::/32"),
  * parsed by the rules of net/cidr.h, with value "".  Returns 0, or a
- * negative fs_result with the quoted item and the reason in err; the table
- * then holds the items before the bad one.
+ * negative fs_result with the quoted item and the reason in err.  The table
+ * then contains the items before the bad one.
  */
 int fs_prefix_table_add_list(struct fs_prefix_table *table, const char *list,
 			     char *err, size_t err_len);

@@ -98,8 +98,8 @@ has_host_bits(const struct fs_addr *addr, unsigned length)
 
 /*
  * Returns 1 when text is a dotted quad of decimal digits with an octet of
- * two or more digits that starts with 0: inet_pton() rejects that form and
- * inet_aton() reads it as octal.
+ * two or more digits that starts with 0.  inet_pton() rejects that form,
+ * and inet_aton() reads it as octal.
  */
 static int
 has_octal_octet(const char *text)
@@ -142,7 +142,7 @@ static int
 check_canonical(const struct fs_cidr *prefix, int has_length, const char *text, size_t len,
 		char *err, size_t err_len)
 {
-	char shown[FS_ADDR_STRLEN];
+	char suggestion[FS_ADDR_STRLEN];
 
 	if (has_host_bits(&prefix->prefix, prefix->length)) {
 		struct fs_addr masked = prefix->prefix;
@@ -150,21 +150,22 @@ check_canonical(const struct fs_cidr *prefix, int has_length, const char *text, 
 		clear_host_bits(&masked, prefix->length);
 		return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
 					 "host bits set; did you mean %s/%u?",
-					 fs_addr_format(&masked, shown), prefix->length);
+					 fs_addr_format(&masked, suggestion), prefix->length);
 	}
 	if (prefix->prefix.family == 6 && prefix->length >= 96 &&
 	    memcmp(prefix->prefix.bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0) {
 		struct fs_addr v4;
 
 		fs_addr_set_v4(&v4, prefix->prefix.bytes + 12);
-		fs_addr_format(&v4, shown);
+		fs_addr_format(&v4, suggestion);
 		if (!has_length)
 			return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
 						 "IPv4-mapped IPv6 address, which never matches an "
-						 "IPv4 address; write it as %s", shown);
+						 "IPv4 address; write it as %s", suggestion);
 		return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
 					 "IPv4-mapped IPv6 prefix, which never matches an IPv4 "
-					 "address; write it as %s/%u", shown, prefix->length - 96u);
+					 "address; write it as %s/%u", suggestion,
+					 prefix->length - 96u);
 	}
 	return 0;
 }
@@ -267,7 +268,7 @@ fs_cidr_equal(const struct fs_cidr *a, const struct fs_cidr *b)
 	       memcmp(a->prefix.bytes, b->prefix.bytes, a->prefix.family == 4 ? 4 : 16) == 0;
 }
 
-/* Appends prefix to the struct fs_cidr_list opaque; fs_cidr_item_fn. */
+/* Appends prefix to the struct fs_cidr_list at opaque, as an fs_cidr_item_fn. */
 static int
 list_append(void *opaque, const struct fs_cidr *prefix, const char *item, size_t item_len,
 	    char *err, size_t err_len)

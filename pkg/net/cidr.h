@@ -93,10 +93,10 @@ int fs_cidr_item_fail(char *err, size_t err_len, int rc, const char *item, size_
 int fs_cidr_equal(const struct fs_cidr *a, const struct fs_cidr *b);
 
 /*
- * Parses text as fs_cidr_list_walk() does into list (which the caller
- * releases with fs_cidr_list_release()).  Returns 0, or FS_ERR_INVALID with
- * the reason in err (also for more than FS_CIDR_MAX_PREFIXES items), or
- * FS_ERR_SYSTEM when memory runs out; list is empty after a failure.
+ * Parses text as fs_cidr_list_walk() does into list, which the caller
+ * releases with fs_cidr_list_release().  Returns 0, FS_ERR_INVALID with the
+ * reason in err (also for more than FS_CIDR_MAX_PREFIXES items), or
+ * FS_ERR_SYSTEM when memory runs out.  After a failure list is empty.
  */
 int fs_cidr_list_parse(struct fs_cidr_list *list, const char *text, char *err,
 		       size_t err_len);
