@@ -167,7 +167,7 @@ invalid_values_name_key(void **state)
 
 /*
  * The four prefix list settings share one parser, so one item gets one
- * verdict and one message, whichever setting holds it.
+ * verdict and one message, whichever setting contains it.
  */
 static void
 prefix_lists_agree(void **state)

@@ -135,7 +135,7 @@ test_home_list(void **state)
 	assert_int_equal(fs_prefix_table_add_list(t, "10.64.0.0/10,,", err, sizeof(err)),
 			 FS_ERR_INVALID);
 	assert_string_equal(err, "empty item after '10.64.0.0/10'; remove the extra comma");
-	/* A prefix the table already holds is listed twice. */
+	/* A prefix the table already contains is listed twice. */
 	assert_int_equal(fs_prefix_table_add_list(t, "10.0.0.0/8", err, sizeof(err)),
 			 FS_ERR_INVALID);
 	assert_string_equal(err, "'10.0.0.0/8': listed twice");

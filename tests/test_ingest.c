@@ -186,8 +186,9 @@ allowlist_drops_other_exporters(void **state)
 }
 
 /*
- * A bad ingest.exporters.allow stops the start with the message of every
- * prefix list; the allowlist is read before the broker, so none runs.
+ * A bad ingest.exporters.allow stops flowsift-ingest at start with the
+ * message every prefix list gives.  The allowlist is read before the
+ * broker is needed, so no broker runs.
  */
 static void
 bad_allowlist_stops_start(void **state)

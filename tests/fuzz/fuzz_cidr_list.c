@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	detect_rc = fs_detect_prefixes_parse(&detect, text, detect_err, sizeof(detect_err));
 	table_rc = fs_prefix_table_add_list(table, text, table_err, sizeof(table_err));
 
-	/* Each list has its own limit on items; below the smallest all must agree. */
+	/* Each list has its own limit on items, so all must agree only below the smallest. */
 	if (items <= FS_DETECT_MAX_PREFIXES &&
 	    (detect_rc != cidr_rc || strcmp(detect_err, cidr_err) != 0))
 		abort();
