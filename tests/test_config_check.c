@@ -165,6 +165,46 @@ invalid_values_name_key(void **state)
 		assert_check_fails(t, cases[i].line, cases[i].key);
 }
 
+/*
+ * The four prefix list settings share one parser, so one item gets one
+ * verdict and one message, whichever setting contains it.
+ */
+static void
+prefix_lists_agree(void **state)
+{
+	static const char *const keys[] = {
+		"ingest.exporters.allow", "enrich.home.networks", "detect.allowlist",
+		"detect.smtp.mail.servers",
+	};
+	static const struct {
+		const char *value;
+		const char *message; /* NULL: the check passes */
+	} cases[] = {
+		{ " 10.0.0.0/8 , 2001:db8::/32,\t192.0.2.7", NULL },
+		{ "10.1.2.3/8", "'10.1.2.3/8': host bits set; did you mean 10.0.0.0/8?" },
+		{ "10.0.0.0/8,,", "empty item after '10.0.0.0/8'; remove the extra comma" },
+		{ "::ffff:192.0.2.7", "'::ffff:192.0.2.7': IPv4-mapped IPv6 address" },
+		{ "10.0.0.0/8 10.1.0.0/16", "'10.0.0.0/8 10.1.0.0/16': contains a space or tab" },
+	};
+	struct check_test *t = *state;
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char line[256], expected[256];
+
+			snprintf(line, sizeof(line), "%s = %s", keys[k], cases[i].value);
+			if (cases[i].message == NULL) {
+				write_config(t, line);
+				if (run_check(t, t->config_path) != 0)
+					fail_msg("'%s' failed: %s", line, read_output(t));
+				continue;
+			}
+			snprintf(expected, sizeof(expected), "%s: %s", keys[k], cases[i].message);
+			assert_check_fails(t, line, expected);
+		}
+	}
+}
+
 /* Topic names that Kafka rejects, and routes that would loop flows back to the filter. */
 static void
 topic_values_rejected(void **state)
@@ -366,6 +406,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(defaults_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_values_name_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(prefix_lists_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(topic_values_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_redis_url_hides_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(rules_file_checked, setup, teardown),

@@ -617,7 +617,7 @@ prefixes_parse_and_match(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(fs_detect_prefixes_parse(&p, "10.1.2.3/20, 2001:db8::/33,192.0.2.1", err,
+	assert_int_equal(fs_detect_prefixes_parse(&p, "10.1.0.0/20, 2001:db8::/33,192.0.2.1", err,
 						  sizeof(err)), 0);
 	assert_int_equal(p.count, 3);
 	fs_addr_parse(&a, "10.1.15.255");
@@ -633,6 +633,11 @@ prefixes_parse_and_match(void **state)
 	assert_int_equal(fs_detect_prefixes_parse(&p, "10.0.0.0/33", err, sizeof(err)), FS_ERR_INVALID);
 	assert_non_null(strstr(err, "10.0.0.0"));
 	assert_int_equal(fs_detect_prefixes_parse(&p, "mail.example", err, sizeof(err)), FS_ERR_INVALID);
+	/* Host bits past the length are an error naming the prefix meant, not masked. */
+	assert_int_equal(fs_detect_prefixes_parse(&p, "10.1.2.3/20", err, sizeof(err)),
+			 FS_ERR_INVALID);
+	assert_string_equal(err, "'10.1.2.3/20': host bits set; did you mean 10.1.0.0/20?");
+	assert_int_equal(p.count, 0);
 }
 
 static void

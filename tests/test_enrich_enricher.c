@@ -320,7 +320,7 @@ test_broken_file_at_start(void **state)
 	fs_test_write_file(fx->map, "exporter 192.0.2.250 name=a\n");
 	settings.home_networks = "10.0.0.0/8,nonsense";
 	assert_int_equal(fs_enricher_new(&settings, &e, err, sizeof(err)), FS_ERR_INVALID);
-	assert_non_null(strstr(err, "enrich.home.networks: 'nonsense' is not a prefix"));
+	assert_non_null(strstr(err, "enrich.home.networks: 'nonsense': not an IPv4 or IPv6 address"));
 }
 
 static void

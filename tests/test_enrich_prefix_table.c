@@ -60,10 +60,10 @@ test_parse_errors_name_line(void **state)
 		const char *text;
 		const char *reason;
 	} cases[] = {
-		{ "10.0.0.0/8 site=par\n10.0.0.1/8 site=x\n", "line 2: prefix '10.0.0.1/8' has host bits set" },
-		{ "10.0.0.0/8 site=par\n10.0.0.0/8 site=x\n", "line 2: prefix '10.0.0.0/8' is listed twice" },
-		{ "10.0.0.0/33 site=par\n", "line 1: '10.0.0.0/33' is not a prefix" },
-		{ "2001:db8::/129 site=par\n", "line 1: '2001:db8::/129' is not a prefix" },
+		{ "10.0.0.0/8 site=par\n10.0.0.1/8 site=x\n", "line 2: '10.0.0.1/8': host bits set; did you mean 10.0.0.0/8?" },
+		{ "10.0.0.0/8 site=par\n10.0.0.0/8 site=x\n", "line 2: '10.0.0.0/8': listed twice" },
+		{ "10.0.0.0/33 site=par\n", "line 1: '10.0.0.0/33': invalid prefix length; expected 0..32" },
+		{ "2001:db8::/129 site=par\n", "line 1: '2001:db8::/129': invalid prefix length; expected 0..128" },
 		{ "10.0.0.0/8\n", "line 1: prefix without tags" },
 		{ "10.0.0.0/8 site\n", "line 1: 'site' is not a key=value tag" },
 		{ "10.0.0.0/8 site=a,b\n", "line 1: tag 'site=a,b' has" },
@@ -71,7 +71,7 @@ test_parse_errors_name_line(void **state)
 		{ "10.0.0.0/8 =x\n", "line 1: '=' without a key" },
 		{ "10.0.0.0/8 site=\"par\n", "line 1: quote opened for 'site' is not closed" },
 		{ "10.0.0.0/8 site=\"par\"x\n", "line 1: text right after the closing quote" },
-		{ "host site=x\n", "line 1: 'host' is not a prefix" },
+		{ "host site=x\n", "line 1: 'host': not an IPv4 or IPv6 address or prefix" },
 		{ "10.0.0.0/8 a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16\n",
 		  "line 1: more than 16 words" },
 		{ "10.0.0.0/8 customer=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
@@ -120,7 +120,7 @@ test_home_list(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(fs_prefix_table_add_list(t, " 10.0.0.0/8 ,2001:db8::/32,,192.0.2.1",
+	assert_int_equal(fs_prefix_table_add_list(t, " 10.0.0.0/8 ,2001:db8::/32,\t192.0.2.1",
 						  err, sizeof(err)), 0);
 	assert_int_equal(fs_prefix_table_count(t), 3);
 	assert_non_null(lookup(t, "10.9.9.9"));
@@ -129,7 +129,16 @@ test_home_list(void **state)
 	assert_non_null(lookup(t, "2001:db8::9"));
 	assert_int_equal(fs_prefix_table_add_list(t, "10.0.0.0/8x", err, sizeof(err)),
 			 FS_ERR_INVALID);
-	assert_non_null(strstr(err, "'10.0.0.0/8x' is not a prefix"));
+	assert_string_equal(err, "'10.0.0.0/8x': invalid prefix length; expected 0..32 in decimal "
+			    "without leading zeros after '/'");
+	/* An empty item is an error, as in every other prefix list. */
+	assert_int_equal(fs_prefix_table_add_list(t, "10.64.0.0/10,,", err, sizeof(err)),
+			 FS_ERR_INVALID);
+	assert_string_equal(err, "empty item after '10.64.0.0/10'; remove the extra comma");
+	/* A prefix the table already contains is listed twice. */
+	assert_int_equal(fs_prefix_table_add_list(t, "10.0.0.0/8", err, sizeof(err)),
+			 FS_ERR_INVALID);
+	assert_string_equal(err, "'10.0.0.0/8': listed twice");
 	fs_prefix_table_free(t);
 }
 

@@ -74,26 +74,15 @@ log_contains(const struct ingest_env *e, const char *name, const char *text)
 }
 
 /*
- * Starts the broker and ingest with the extra config lines and waits for
- * /readyz.  The environment goes into *state first, so teardown() stops
- * whatever started even when an assertion fails on the way.
+ * Writes the configuration of e (its folder and ports) plus the extra
+ * config lines, and starts flowsift-ingest with it, its log in the folder.
  */
-static struct ingest_env *
-start(void **state, const char *extra_config)
+static void
+spawn_ingest(struct ingest_env *e, const char *extra_config)
 {
-	struct ingest_env *e = calloc(1, sizeof(*e));
 	char log_path[128], config_path[128];
 	FILE *config;
 
-	assert_non_null(e);
-	*state = e;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	assert_int_equal(fs_test_broker_start(&e->broker, e->dir, NULL), 0);
-
-	e->udp_port = fs_test_free_port(SOCK_DGRAM);
-	e->metrics_port = fs_test_free_port(SOCK_STREAM);
-	assert_true(e->udp_port > 0 && e->metrics_port > 0);
 	snprintf(config_path, sizeof(config_path), "%s/flowsift.conf", e->dir);
 	config = fopen(config_path, "w");
 	assert_non_null(config);
@@ -108,6 +97,28 @@ start(void **state, const char *extra_config)
 	snprintf(log_path, sizeof(log_path), "%s/ingest.log", e->dir);
 	e->ingest = fs_test_spawn("flowsift-ingest", ingest_argv, env, log_path);
 	assert_true(e->ingest > 0);
+}
+
+/*
+ * Starts the broker and ingest with the extra config lines and waits for
+ * /readyz.  The environment goes into *state first, so teardown() stops
+ * whatever started even when an assertion fails on the way.
+ */
+static struct ingest_env *
+start(void **state, const char *extra_config)
+{
+	struct ingest_env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	*state = e;
+	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	assert_int_equal(fs_test_broker_start(&e->broker, e->dir, NULL), 0);
+
+	e->udp_port = fs_test_free_port(SOCK_DGRAM);
+	e->metrics_port = fs_test_free_port(SOCK_STREAM);
+	assert_true(e->udp_port > 0 && e->metrics_port > 0);
+	spawn_ingest(e, extra_config);
 	if (fs_test_wait_status(e->metrics_port, "/readyz", 200, 10000) != 200) {
 		fs_test_print_log(e->dir, "ingest");
 		fail_msg("ingest did not become ready");
@@ -185,6 +196,38 @@ allowlist_drops_other_exporters(void **state)
 	assert_true(log_contains(e, "ingest", "not in ingest.exporters.allow"));
 }
 
+/*
+ * A bad ingest.exporters.allow stops flowsift-ingest at start with the
+ * message every prefix list gives.  The allowlist is read before the
+ * broker is needed, so no broker runs.
+ */
+static void
+bad_allowlist_stops_start(void **state)
+{
+	struct ingest_env *e = calloc(1, sizeof(*e));
+	const char *expected = "ingest.exporters.allow: '10.1.2.3/8': host bits set; "
+			       "did you mean 10.0.0.0/8?";
+	int status;
+
+	assert_non_null(e);
+	*state = e;
+	snprintf(e->dir, sizeof(e->dir), "/tmp/fstest-ingest-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	e->udp_port = fs_test_free_port(SOCK_DGRAM);
+	e->metrics_port = fs_test_free_port(SOCK_STREAM);
+	assert_true(e->udp_port > 0 && e->metrics_port > 0);
+	spawn_ingest(e, "ingest.exporters.allow = 192.0.2.0/24, 10.1.2.3/8\n");
+
+	status = fs_test_wait(e->ingest, 30000);
+	if (status != -2)
+		e->ingest = 0;
+	if (!log_contains(e, "ingest", expected))
+		fs_test_print_log(e->dir, "ingest");
+	assert_int_not_equal(status, -2);
+	assert_int_not_equal(status, 0);
+	assert_true(log_contains(e, "ingest", expected));
+}
+
 static void
 sigterm_bounded_with_broker_gone(void **state)
 {
@@ -223,6 +266,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(metrics_count_flows_and_probes, teardown),
 		cmocka_unit_test_teardown(allowlist_drops_other_exporters, teardown),
+		cmocka_unit_test_teardown(bad_allowlist_stops_start, teardown),
 		cmocka_unit_test_teardown(sigterm_bounded_with_broker_gone, teardown),
 	};
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "filter/filter.h"
+#include "net/cidr.h"
 #include "redis/resp_writer.h"
 
 #define FACILITY "detect"
@@ -334,76 +335,41 @@ fs_detect_settings_release(struct fs_detect_settings *settings)
 	settings->allowlist_filter = NULL;
 }
 
-/* Sets the bits of prefix past len to zero. */
-static void
-mask_prefix(struct fs_detect_prefix *p)
+/* Appends prefix to the struct fs_detect_prefixes at opaque, as an fs_cidr_item_fn. */
+static int
+append_prefix(void *opaque, const struct fs_cidr *prefix, const char *item, size_t item_len,
+	      char *err, size_t err_len)
 {
-	size_t nbytes = p->addr.family == 4 ? 4 : 16;
+	struct fs_detect_prefixes *out = opaque;
 
-	for (size_t i = 0; i < nbytes; i++) {
-		int keep = (int)p->len - (int)(i * 8);
+	for (size_t i = 0; i < out->count; i++) {
+		const struct fs_detect_prefix *px = &out->items[i];
+		const struct fs_cidr seen = { px->addr, px->len };
 
-		if (keep <= 0)
-			p->addr.bytes[i] = 0;
-		else if (keep < 8)
-			p->addr.bytes[i] &= (uint8_t)(0xff << (8 - keep));
+		if (fs_cidr_equal(&seen, prefix))
+			return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, item, item_len,
+						 "listed twice");
 	}
+	if (out->count == FS_DETECT_MAX_PREFIXES)
+		return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, item, item_len,
+					 "more than %d prefixes in the list", FS_DETECT_MAX_PREFIXES);
+	out->items[out->count].addr = prefix->prefix;
+	out->items[out->count].len = prefix->length;
+	out->count++;
+	return 0;
 }
 
 int
 fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text, char *err,
 			 size_t err_len)
 {
-	const char *p = text;
+	int rc;
 
 	out->count = 0;
-	while (*p) {
-		char item[FS_ADDR_STRLEN + 8], whole[FS_ADDR_STRLEN + 8];
-		struct fs_detect_prefix *px;
-		size_t n;
-		char *slash;
-
-		while (*p == ' ' || *p == ',')
-			p++;
-		n = strcspn(p, ", ");
-		if (n == 0)
-			break;
-		if (n >= sizeof(item)) {
-			snprintf(err, err_len, "'%.*s' is not an address or prefix", (int)n, p);
-			return FS_ERR_INVALID;
-		}
-		if (out->count == FS_DETECT_MAX_PREFIXES) {
-			snprintf(err, err_len, "more than %d prefixes", FS_DETECT_MAX_PREFIXES);
-			return FS_ERR_INVALID;
-		}
-		memcpy(item, p, n);
-		item[n] = '\0';
-		memcpy(whole, item, n + 1);
-		p += n;
-		px = &out->items[out->count];
-		slash = strchr(item, '/');
-		if (slash)
-			*slash = '\0';
-		if (fs_addr_parse(&px->addr, item) < 0) {
-			snprintf(err, err_len, "'%s' is not an IPv4 or IPv6 address", item);
-			return FS_ERR_INVALID;
-		}
-		px->len = px->addr.family == 4 ? 32 : 128;
-		if (slash) {
-			char *end;
-			long len = strtol(slash + 1, &end, 10);
-
-			if (end == slash + 1 || *end || len < 0 || len > px->len) {
-				snprintf(err, err_len, "'%s' has no valid prefix length 0..%u after '/'",
-					 whole, px->len);
-				return FS_ERR_INVALID;
-			}
-			px->len = (uint8_t)len;
-		}
-		mask_prefix(px);
-		out->count++;
-	}
-	return 0;
+	rc = fs_cidr_list_walk(text, append_prefix, out, err, err_len);
+	if (rc < 0)
+		out->count = 0;
+	return rc;
 }
 
 bool

@@ -194,8 +194,9 @@ void fs_detect_settings_release(struct fs_detect_settings *settings);
 
 /*
  * Parses a comma-separated list of addresses and prefixes ("10.0.0.0/8,
- * 2001:db8::/32, 192.0.2.25") into out.  Returns 0, or FS_ERR_INVALID with
- * the bad item in err.
+ * 2001:db8::/32, 192.0.2.25") into out, by the rules of net/cidr.h.
+ * Returns 0, or FS_ERR_INVALID with the quoted item and the reason in err
+ * (also for more than FS_DETECT_MAX_PREFIXES items); out is then empty.
  */
 int fs_detect_prefixes_parse(struct fs_detect_prefixes *out, const char *text,
 			     char *err, size_t err_len);

@@ -8,6 +8,7 @@
 #include "core/error_text.h"
 #include "core/result.h"
 #include "enrich/textfile.h"
+#include "net/cidr.h"
 
 #define NO_NODE 0          /* node 0 is the root, never a child */
 #define NO_VALUE UINT32_MAX
@@ -191,38 +192,6 @@ fs_prefix_table_lookup(const struct fs_prefix_table *table, const struct fs_addr
 	return best == NO_VALUE ? NULL : table->values[best];
 }
 
-int
-fs_prefix_parse(const char *text, struct fs_addr *prefix, unsigned *len)
-{
-	char addr[64];
-	const char *slash = strchr(text, '/');
-	size_t n = slash != NULL ? (size_t)(slash - text) : strlen(text);
-
-	if (n == 0 || n >= sizeof(addr))
-		return FS_ERR_INVALID;
-	memcpy(addr, text, n);
-	addr[n] = '\0';
-	if (fs_addr_parse(prefix, addr) != 0)
-		return FS_ERR_INVALID;
-	*len = prefix->family == 4 ? 32 : 128;
-	if (slash != NULL) {
-		const char *p = slash + 1;
-		unsigned value = 0;
-
-		if (*p == '\0' || strlen(p) > 3)
-			return FS_ERR_INVALID;
-		for (; *p != '\0'; p++) {
-			if (*p < '0' || *p > '9')
-				return FS_ERR_INVALID;
-			value = value * 10 + (unsigned)(*p - '0');
-		}
-		if (value > *len)
-			return FS_ERR_INVALID;
-		*len = value;
-	}
-	return 0;
-}
-
 static int
 is_tag_text(const char *s)
 {
@@ -270,6 +239,31 @@ join_tags(const struct fs_text_line *line, char *tags, char *err, size_t err_len
 	return 0;
 }
 
+/*
+ * Adds prefix with value (copied).  Returns 0, FS_ERR_INVALID for a prefix
+ * already in the table, FS_ERR_FULL past FS_PREFIX_TABLE_MAX_PREFIXES or
+ * FS_ERR_SYSTEM, with the reason and the quoted item (item_len bytes) in err.
+ */
+static int
+add_prefix(struct fs_prefix_table *table, const struct fs_cidr *prefix, const char *value,
+	   const char *item, size_t item_len, char *err, size_t err_len)
+{
+	int full = table->value_count >= FS_PREFIX_TABLE_MAX_PREFIXES;
+	int rc = fs_prefix_table_add(table, &prefix->prefix, prefix->length, value);
+
+	if (rc == FS_ERR_FULL && full)
+		return fs_cidr_item_fail(err, err_len, rc, item, item_len,
+					 "more than %d prefixes", FS_PREFIX_TABLE_MAX_PREFIXES);
+	if (rc == FS_ERR_FULL)
+		return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, item, item_len,
+					 "listed twice");
+	if (rc == FS_ERR_SYSTEM)
+		return fs_fail(err, err_len, rc, "out of memory");
+	if (rc < 0)
+		return fs_cidr_item_fail(err, err_len, rc, item, item_len, "rejected by the table");
+	return 0;
+}
+
 int
 fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_t len,
 		      char *err, size_t err_len)
@@ -283,76 +277,47 @@ fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_t le
 		return fs_fail(err, err_len, FS_ERR_SYSTEM, "out of memory");
 	while ((rc = fs_text_next_line(&reader, line, err, err_len)) > 0) {
 		const struct fs_text_word *first = &line->words[0];
-		struct fs_addr prefix;
-		unsigned plen;
+		struct fs_cidr prefix;
+		char reason[256];
 
-		if (first->key != NULL || fs_prefix_parse(first->value, &prefix, &plen) != 0) {
+		if (first->key != NULL) {
 			rc = fs_fail(err, err_len, FS_ERR_INVALID,
-				     "line %u: '%s' is not a prefix such as 10.0.0.0/8 or 2001:db8::/32",
-				     line->number, first->key != NULL ? first->key : first->value);
+				     "line %u: '%s=%s' is not a prefix such as 10.0.0.0/8 or 2001:db8::/32",
+				     line->number, first->key, first->value);
+			break;
+		}
+		rc = fs_cidr_parse(&prefix, first->value, strlen(first->value), reason, sizeof(reason));
+		if (rc < 0) {
+			fs_fail(err, err_len, rc, "line %u: %s", line->number, reason);
 			break;
 		}
 		rc = join_tags(line, tags, err, err_len);
 		if (rc < 0)
 			break;
-		rc = fs_prefix_table_add(table, &prefix, plen, tags);
-		if (rc == FS_ERR_INVALID)
-			fs_fail(err, err_len, rc, "line %u: prefix '%s' has host bits set",
-				line->number, first->value);
-		else if (rc == FS_ERR_FULL)
-			fs_fail(err, err_len, rc, "line %u: prefix '%s' is listed twice or the "
-				"list has more than %d prefixes", line->number, first->value,
-				FS_PREFIX_TABLE_MAX_PREFIXES);
-		else if (rc < 0)
-			fs_fail(err, err_len, rc, "line %u: out of memory", line->number);
-		if (rc < 0)
+		rc = add_prefix(table, &prefix, tags, first->value, strlen(first->value), reason,
+				sizeof(reason));
+		if (rc < 0) {
+			fs_fail(err, err_len, rc, "line %u: %s", line->number, reason);
 			break;
+		}
 	}
 	free(line);
 	return rc < 0 ? rc : 0;
+}
+
+/* Adds prefix with value "" to the table at opaque, as an fs_cidr_item_fn. */
+static int
+add_list_item(void *opaque, const struct fs_cidr *prefix, const char *item, size_t item_len,
+	      char *err, size_t err_len)
+{
+	return add_prefix(opaque, prefix, "", item, item_len, err, err_len);
 }
 
 int
 fs_prefix_table_add_list(struct fs_prefix_table *table, const char *list, char *err,
 			 size_t err_len)
 {
-	const char *p = list;
-
-	while (*p != '\0') {
-		char item[80];
-		size_t n = strcspn(p, ",");
-		size_t start = 0;
-		struct fs_addr prefix;
-		unsigned plen;
-		int rc;
-
-		while (start < n && (p[start] == ' ' || p[start] == '\t'))
-			start++;
-		while (n > start && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n - start >= sizeof(item))
-			return fs_fail(err, err_len, FS_ERR_INVALID,
-				       "prefix '%.40s...' is too long", p + start);
-		memcpy(item, p + start, n - start);
-		item[n - start] = '\0';
-		if (item[0] != '\0') {
-			if (fs_prefix_parse(item, &prefix, &plen) != 0)
-				return fs_fail(err, err_len, FS_ERR_INVALID,
-					       "'%s' is not a prefix such as 10.0.0.0/8", item);
-			rc = fs_prefix_table_add(table, &prefix, plen, "");
-			if (rc == FS_ERR_INVALID)
-				return fs_fail(err, err_len, rc, "prefix '%s' has host bits set", item);
-			if (rc == FS_ERR_FULL)
-				return fs_fail(err, err_len, rc, "prefix '%s' is listed twice",
-					       item);
-			if (rc < 0)
-				return fs_fail(err, err_len, rc, "out of memory");
-		}
-		p += strcspn(p, ",");
-		if (*p == ',')
-			p++;
-	}
-	return 0;
+	return fs_cidr_list_walk(list, add_list_item, table, err, err_len);
 }
 
 /* fs_prefix_table_parse() in the form fs_text_parse_file() calls. */

@@ -17,8 +17,8 @@
  *
  * Tags are stored as "site=par,role=core", in file order.  Keys and values
  * are letters, digits and any of "_.:/-@+"; each tag set fits
- * FS_FLOW_TAGS_LEN - 1 bytes.  A prefix with host bits set, or listed
- * twice, is an error.
+ * FS_FLOW_TAGS_LEN - 1 bytes.  The prefix follows the rules of net/cidr.h,
+ * so a prefix with host bits set, or listed twice, is an error.
  *
  * Memory: a binary trie per family, one node per prefix bit, in arrays that
  * grow while the table is built; lookups allocate nothing.  A table is not
@@ -60,12 +60,6 @@ const char *fs_prefix_table_lookup(const struct fs_prefix_table *table,
 size_t fs_prefix_table_count(const struct fs_prefix_table *table);
 
 /*
- * Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (full length) into
- * *prefix and *len.  Returns 0, or FS_ERR_INVALID.
- */
-int fs_prefix_parse(const char *text, struct fs_addr *prefix, unsigned *len);
-
-/*
  * Adds every prefix of a prefix list text (len bytes, borrowed, no NUL
  * needed) to table.  Returns 0, or a negative fs_result with the line and
  * reason in err; the table then holds the lines before the error.
@@ -74,8 +68,10 @@ int fs_prefix_table_parse(struct fs_prefix_table *table, const char *text, size_
 			  char *err, size_t err_len);
 
 /*
- * Adds each prefix of a comma-separated list ("10.0.0.0/8, 2001:db8::/32")
- * with value "".  Returns 0, or a negative fs_result with the reason in err.
+ * Adds each prefix of a comma-separated list ("10.0.0.0/8, 2001:db8::/32"),
+ * parsed by the rules of net/cidr.h, with value "".  Returns 0, or a
+ * negative fs_result with the quoted item and the reason in err.  The table
+ * then contains the items before the bad one.
  */
 int fs_prefix_table_add_list(struct fs_prefix_table *table, const char *list,
 			     char *err, size_t err_len);
