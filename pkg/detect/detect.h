@@ -110,6 +110,7 @@
 #define FS_DETECT_MAX_PREFIXES 256     /* entries of one address list */
 #define FS_DETECT_MAX_WINDOW_S 86400
 #define FS_DETECT_CLEAR_BATCH 100      /* alerts cleared per flush at most */
+#define FS_DETECT_MAX_SKEW_MS 5000     /* receive times past the wall clock plus this are clamped */
 
 /* An address prefix: addr/len, addr holding zero bits past len. */
 struct fs_detect_prefix {
@@ -163,6 +164,11 @@ struct fs_detect_stats {
 				 * destination (unspecified) no rule counts */
 	uint64_t places_full;   /* flows whose exporter interface found no room in the table of
 				 * places, so alerts on them name no exporter */
+	uint64_t late_flows;    /* of flows: older than the window of a rule at the watermark,
+				 * so that rule did not count them */
+	uint64_t future_flows;  /* of flows: received more than FS_DETECT_MAX_SKEW_MS past the
+				 * wall clock, counted as received at that limit */
+	int64_t watermark_ms;   /* highest receive time added, Unix ms; 0: none yet */
 };
 
 struct fs_config;
