@@ -105,6 +105,24 @@ volume_counter(int64_t bucket_s)
 	return value;
 }
 
+/* Returns the TTL in seconds of volume_src's key for 10.0.0.1 in the bucket at bucket_s. */
+static long long
+volume_ttl(int64_t bucket_s)
+{
+	char key[160];
+	redisReply *reply;
+	long long ttl;
+
+	snprintf(key, sizeof(key), FS_DETECT_KEY_PREFIX "volume_src:10.0.0.1:%lld",
+		 (long long)bucket_s);
+	reply = redisCommand(ctx, "TTL %s", key);
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+	ttl = reply->integer;
+	freeReplyObject(reply);
+	return ttl;
+}
+
 /*
  * 1500 flows received over 5 minutes (5 per second, half the threshold)
  * reach flowsift-report in one flush, as after an outage.  The window at
@@ -131,6 +149,9 @@ backlog_under_rate_raises_nothing(void **state)
 	assert_int_equal(volume_counter(BASE_S - 300), 50);
 	assert_int_equal(volume_counter(BASE_S - 10), 50);
 	assert_int_equal(volume_counter(BASE_S + 290), 0);
+	/* Buckets of 2023 still expire a window plus a bucket (70 s) after their write. */
+	assert_true(volume_ttl(BASE_S - 300) > 0);
+	assert_true(volume_ttl(BASE_S - 300) <= 70);
 	fs_detect_free(det);
 }
 
@@ -249,6 +270,40 @@ future_times_clamped(void **state)
 	fs_detect_free(det);
 }
 
+/* A flow rejected as FS_ERR_FULL and added again after the flush is counted once. */
+static void
+issues_counted_once_after_full(void **state)
+{
+	struct fs_detect_settings s;
+	struct fs_test_alerts c;
+	struct fs_detect *det;
+	struct fs_detect_stats st;
+	struct fs_flow odd;
+
+	(void)state;
+	rules_off(&s);
+	s.rules[FS_RULE_SYN_SCAN] = (struct fs_detect_rule_settings){ 1000, 60 };
+	s.capacity = 1;
+	det = new_detector(&s, &c);
+	add_syn_at(det, "10.0.0.1", "10.0.0.2", BASE_MS);
+	/* An unspecified destination, received an hour past the clock. */
+	odd = fs_test_tcp_flow("10.0.0.1", "0.0.0.0", 445, 0x02, 52, 1);
+	odd.time_received_ns = (fs_clock_ms(CLOCK_REALTIME) + 3600000) * 1000000;
+	assert_int_equal(fs_detect_add(det, &odd), FS_ERR_FULL);
+	fs_detect_stats(det, &st);
+	assert_int_equal(st.future_flows, 0);
+	assert_int_equal(st.odd_addresses, 0);
+	assert_int_equal(st.watermark_ms, BASE_MS);
+
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(fs_detect_add(det, &odd), 0);
+	fs_detect_stats(det, &st);
+	assert_int_equal(st.future_flows, 1);
+	assert_int_equal(st.odd_addresses, 1);
+	assert_int_equal(st.flows, 2);
+	fs_detect_free(det);
+}
+
 /* A flow without a receive time counts in the window that ends at the watermark. */
 static void
 untimed_flow_joins_watermark_window(void **state)
@@ -301,6 +356,7 @@ main(void)
 		cmocka_unit_test_setup(late_flows_counted_not_added, flush_db),
 		cmocka_unit_test_setup(late_flows_per_rule_window, flush_db),
 		cmocka_unit_test_setup(future_times_clamped, flush_db),
+		cmocka_unit_test_setup(issues_counted_once_after_full, flush_db),
 		cmocka_unit_test_setup(untimed_flow_joins_watermark_window, flush_db),
 	};
 

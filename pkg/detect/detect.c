@@ -739,9 +739,12 @@ usable_source(const struct fs_addr *a)
 	return a->family == 4 ? a->bytes[0] < 224 : a->bytes[0] != 0xff;
 }
 
-/* Writes the keys flow contributes to into keys; returns how many. */
+/*
+ * Writes the keys flow contributes to into keys; returns how many.  Sets
+ * *odd when the flow has an address that no rule counts.
+ */
 static int
-flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys)
+flow_keys(const struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys, bool *odd)
 {
 	bool has_src = fs_flow_has(flow, FS_F_SRC_ADDR) && flow->src_addr.family;
 	bool has_dst = fs_flow_has(flow, FS_F_DST_ADDR) && flow->dst_addr.family;
@@ -751,8 +754,8 @@ flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *key
 	uint64_t packets = fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 1;
 	int n = 0;
 
-	if ((has_src && !usable_source(&flow->src_addr)) || (has_dst && unspecified(&flow->dst_addr)))
-		det->stats.odd_addresses++;
+	*odd = (has_src && !usable_source(&flow->src_addr)) ||
+	       (has_dst && unspecified(&flow->dst_addr));
 	has_src = has_src && usable_source(&flow->src_addr);
 	has_dst = has_dst && !unspecified(&flow->dst_addr);
 
@@ -871,40 +874,17 @@ bucket_keys(const struct fs_detect *det, struct obs_key *keys, int n, int64_t t_
 	return kept;
 }
 
-int
-fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
+/*
+ * Counts a flow that has an address no rule counts (odd), a receive time
+ * clamped to the skew limit (clamped, t_ms the time used) or keys left out
+ * as late, and logs the last two at most once a minute each.
+ */
+static void
+count_flow_issues(struct fs_detect *det, const struct fs_flow *flow, int64_t t_ms, bool odd,
+		  bool clamped, bool late)
 {
-	struct obs_key keys[KEYS_PER_FLOW + 1];
-	size_t slots[KEYS_PER_FLOW + 1];
-	size_t fresh = 0;
-	int place[2] = { -1, -1 };   /* [0] from the sender's side, [1] from the receiver's; -1 until looked up */
-	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
-	int64_t t_ms, watermark_ms;
-	bool clamped, late;
-	int n;
-
-	if ((fs_flow_has(flow, FS_F_SRC_ADDR) &&
-	     fs_detect_prefixes_match(&det->settings.allowlist, &flow->src_addr)) ||
-	    (fs_flow_has(flow, FS_F_DST_ADDR) &&
-	     fs_detect_prefixes_match(&det->settings.allowlist, &flow->dst_addr)) ||
-	    (det->settings.allowlist_filter && fs_filter_match(det->settings.allowlist_filter, flow))) {
-		det->stats.flows++;
-		det->stats.allowlisted++;
-		return 0;
-	}
-	t_ms = receive_time_ms(det, flow, &clamped);
-	watermark_ms = t_ms > det->watermark_ms ? t_ms : det->watermark_ms;
-	n = bucket_keys(det, keys, flow_keys(det, flow, keys), t_ms, watermark_ms, &late);
-	for (int i = 0; i < n; i++) {
-		slots[i] = find_slot(det, &keys[i]);
-		if (det->slots[slots[i]] == 0)
-			fresh++;
-	}
-	if (det->count + fresh > det->capacity) {
-		det->stats.full++;
-		return FS_ERR_FULL;
-	}
-	det->watermark_ms = watermark_ms;
+	if (odd)
+		det->stats.odd_addresses++;
 	if (clamped) {
 		det->stats.future_flows++;
 		fs_log_limited(&det->future_log, FS_LOG_WARNING, FACILITY,
@@ -918,8 +898,46 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 		fs_log_limited(&det->late_log, FS_LOG_WARNING, FACILITY,
 			       "flow received at %" PRId64 " ms (Unix) is older than a rule's window "
 			       "ending at the watermark %" PRId64 " ms, so that rule does not count it",
-			       t_ms, watermark_ms);
+			       t_ms, det->watermark_ms);
 	}
+}
+
+int
+fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
+{
+	struct obs_key keys[KEYS_PER_FLOW + 1];
+	size_t slots[KEYS_PER_FLOW + 1];
+	size_t fresh = 0;
+	int place[2] = { -1, -1 };   /* [0] from the sender's side, [1] from the receiver's; -1 until looked up */
+	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
+	int64_t t_ms, watermark_ms;
+	bool clamped, late, odd;
+	int n;
+
+	if ((fs_flow_has(flow, FS_F_SRC_ADDR) &&
+	     fs_detect_prefixes_match(&det->settings.allowlist, &flow->src_addr)) ||
+	    (fs_flow_has(flow, FS_F_DST_ADDR) &&
+	     fs_detect_prefixes_match(&det->settings.allowlist, &flow->dst_addr)) ||
+	    (det->settings.allowlist_filter && fs_filter_match(det->settings.allowlist_filter, flow))) {
+		det->stats.flows++;
+		det->stats.allowlisted++;
+		return 0;
+	}
+	t_ms = receive_time_ms(det, flow, &clamped);
+	watermark_ms = t_ms > det->watermark_ms ? t_ms : det->watermark_ms;
+	n = bucket_keys(det, keys, flow_keys(det, flow, keys, &odd), t_ms, watermark_ms, &late);
+	for (int i = 0; i < n; i++) {
+		slots[i] = find_slot(det, &keys[i]);
+		if (det->slots[slots[i]] == 0)
+			fresh++;
+	}
+	if (det->count + fresh > det->capacity) {
+		det->stats.full++;
+		return FS_ERR_FULL;
+	}
+	/* Counted only here, so that a flow added again after FS_ERR_FULL counts once. */
+	det->watermark_ms = watermark_ms;
+	count_flow_issues(det, flow, t_ms, odd, clamped, late);
 	for (int i = 0; i < n; i++) {
 		struct obs *o;
 		bool receives;
