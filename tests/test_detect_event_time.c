@@ -126,7 +126,7 @@ volume_ttl(int64_t bucket_s)
 /*
  * 1500 flows received over 5 minutes (5 per second, half the threshold)
  * reach flowsift-report in one flush, as after an outage.  The window at
- * the watermark holds only its own 300 flows, so no alert is raised.
+ * the watermark contains only its own 300 flows, so no alert is raised.
  */
 static void
 backlog_under_rate_raises_nothing(void **state)
@@ -145,7 +145,7 @@ backlog_under_rate_raises_nothing(void **state)
 	assert_int_equal(st.late_flows, 0);
 	assert_int_equal(st.future_flows, 0);
 	assert_int_equal(st.watermark_ms, BASE_MS - 200);
-	/* Each 10 s bucket holds the 50 flows received in it. */
+	/* Each 10 s bucket contains the 50 flows received in it. */
 	assert_int_equal(volume_counter(BASE_S - 300), 50);
 	assert_int_equal(volume_counter(BASE_S - 10), 50);
 	assert_int_equal(volume_counter(BASE_S + 290), 0);

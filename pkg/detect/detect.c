@@ -849,7 +849,7 @@ receive_time_ms(struct fs_detect *det, const struct fs_flow *flow, bool *clamped
  * Sets the time bucket of the n keys for a flow received at t_ms (0: none,
  * so the bucket of the flush) and drops the keys whose bucket is older
  * than every window that can still be evaluated at watermark_ms.  Returns
- * the number of keys left; *late tells whether some were dropped.
+ * the number of keys left, and sets *late when some were dropped.
  */
 static int
 bucket_keys(const struct fs_detect *det, struct obs_key *keys, int n, int64_t t_ms,
@@ -875,9 +875,9 @@ bucket_keys(const struct fs_detect *det, struct obs_key *keys, int n, int64_t t_
 }
 
 /*
- * Counts a flow that has an address no rule counts (odd), a receive time
- * clamped to the skew limit (clamped, t_ms the time used) or keys left out
- * as late, and logs the last two at most once a minute each.
+ * Counts a flow's issues: an address that no rule counts (odd), a receive
+ * time clamped to t_ms (clamped), keys left out as late (late).  Logs the
+ * last two at most once a minute each.
  */
 static void
 count_flow_issues(struct fs_detect *det, const struct fs_flow *flow, int64_t t_ms, bool odd,

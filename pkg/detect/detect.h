@@ -41,11 +41,11 @@
  * packet's capture time).  The detector's clock is a watermark: the highest
  * receive time added so far.  A receive time more than
  * FS_DETECT_MAX_SKEW_MS past this host's wall clock is clamped to that
- * limit and counted in future_flows, so one bad clock cannot end every
- * window early.  fs_detect_flush() evaluates each window that ends at the
- * watermark, before the first timed flow at its now_ms.  That window
- * holds the watermark's bucket and the N - 1 buckets before it.  So a flow
- * counts for at least N * R - R and less than N * R seconds of receive
+ * limit and counted in future_flows, so that one host with a fast clock
+ * cannot push the watermark ahead and make every other flow late.
+ * fs_detect_flush() evaluates the windows that end at the watermark (at its
+ * now_ms while no flow had a receive time).  Such a window contains the
+ * watermark's bucket and the N - 1 buckets before it.  So a flow counts for at least N * R - R and less than N * R seconds of receive
  * time (50 to 60 s for W = 60), however late it reaches flowsift-report:
  * a backlog after an outage or a replayed capture is judged by its own
  * times, not squeezed into the buckets of its arrival.  A flow without a
@@ -65,9 +65,9 @@
  * host must reach a little more than the threshold to be sure to match.
  * Counters are INCRBY, run by a Lua script that makes a retried flush
  * count once (see Writing), and MGET reads the window.  Every key expires
- * on its own W + R seconds after its last write, counted on Redis's clock
- * and not from the bucket's start, so the keys of a replayed old capture
- * live as long as those of live traffic:
+ * on its own W + R seconds after its last write on Redis's clock.  The
+ * bucket's start plays no part, so the keys of a replayed old capture live
+ * as long as those of live traffic:
  *
  *   flowsift:detect:<rule>:<subject>[:<port or peer>]:<bucket start>
  *
@@ -79,10 +79,10 @@
  * -------
  * fs_detect_add() pre-aggregates flows in a fixed-size local table without
  * allocating, keyed by (rule, subject, scope, bucket, element).
- * fs_detect_flush() writes the table in one pipelined MULTI/EXEC: per
- * (rule, subject, scope) and bucket one PFADD with every distinct element
- * or one counter script (EVAL) and one EXPIRE, and per (rule, subject,
- * scope) one PFCOUNT or MGET that reads the window.  A flush of live
+ * fs_detect_flush() writes the table in one pipelined MULTI/EXEC.  Per
+ * (rule, subject, scope) and bucket, it holds one PFADD with every distinct
+ * element or one counter script (EVAL), and one EXPIRE.  Per (rule,
+ * subject, scope), one PFCOUNT or MGET then reads the window.  A flush of live
  * traffic spans one or two buckets, so the command count follows the
  * number of busy hosts per flush, not the number of flows.
  *
@@ -258,10 +258,10 @@ void fs_detect_free(struct fs_detect *det);
 /*
  * Adds flow (borrowed) to the local table without allocating, in the
  * buckets of its receive time, and moves the watermark (see Windows).
- * Returns 0, also when some or all rules left the flow out as late, or
- * FS_ERR_FULL when the flow needs more new entries than are free; then
- * nothing of it was added or counted, so the caller flushes and adds it
- * again.
+ * Returns 0, also when some or all rules left the flow out as late.
+ * Returns FS_ERR_FULL when the flow needs more new entries than are free.
+ * Then nothing of it was added or counted, so the caller flushes and adds
+ * it again.
  */
 int fs_detect_add(struct fs_detect *det, const struct fs_flow *flow);
 
@@ -269,10 +269,10 @@ int fs_detect_add(struct fs_detect *det, const struct fs_flow *flow);
 size_t fs_detect_count(const struct fs_detect *det);
 
 /*
- * Writes the local table to Redis, evaluates the rules over the windows
- * that end at the watermark (at now_ms before any flow had a receive
- * time), moves alert states as of now_ms (wall clock, Unix ms), clears
- * quiet alerts and calls the alert function for each.  On success the table is emptied and 0
+ * Writes the local table to Redis and evaluates the rules over the windows
+ * that end at the watermark, or at now_ms before any flow had a receive
+ * time.  Then moves alert states as of now_ms (wall clock, Unix ms),
+ * clears quiet alerts and calls the alert function for each.  On success the table is emptied and 0
  * returned.  When the counters could not be written, returns FS_ERR_SYSTEM
  * (connection) or FS_ERR_INVALID (unexpected reply) and keeps the table for
  * a retry, which counts every flow once even when Redis ran the failed
