@@ -935,7 +935,7 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 		det->stats.full++;
 		return FS_ERR_FULL;
 	}
-	/* Counted only here, so that a flow added again after FS_ERR_FULL counts once. */
+	/* Past the capacity check, so that a flow added again after FS_ERR_FULL counts once. */
 	det->watermark_ms = watermark_ms;
 	count_flow_issues(det, flow, t_ms, odd, clamped, late);
 	for (int i = 0; i < n; i++) {
@@ -1225,6 +1225,33 @@ append_counter(struct fs_detect *det, redisContext *ctx, const char *key, uint64
 						     det->token, det->claim_ttl }, NULL);
 }
 
+/* Appends one PFADD of the distinct elements of the n entries from first to key. */
+static int
+append_pfadd(struct fs_detect *det, redisContext *ctx, const char *key, size_t first, size_t n)
+{
+	char *text = det->text;
+
+	det->argv[0] = "PFADD";
+	det->argv[1] = key;
+	for (size_t i = 0; i < n; i++) {
+		const struct obs_key *k = &det->entries[first + i].key;
+		struct fs_addr a;
+
+		if (k->rule == FS_RULE_PORT_SCAN) {
+			fs_resp_format_u64(text, k->element_port);
+		} else {
+			addr_from(&a, k->element_family, k->element);
+			fs_addr_format(&a, text);
+		}
+		det->argv[2 + i] = text;
+		det->argvlen[2 + i] = strlen(text);
+		text += FS_ADDR_STRLEN;
+	}
+	det->argvlen[0] = 5;
+	det->argvlen[1] = strlen(key);
+	return append(det, ctx, (int)n + 2, det->argv, det->argvlen);
+}
+
 /* Numbers a new attempt of flush det->seq. */
 static void
 begin_attempt(struct fs_detect *det)
@@ -1270,27 +1297,7 @@ queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int
 		run = write_run(det, first, end);
 		bucket_key(key, sizeof(key), name, key_bucket(&det->entries[first].key, cur));
 		if (is_distinct(gk->rule)) {
-			char *text = det->text;
-
-			det->argv[0] = "PFADD";
-			det->argv[1] = key;
-			for (size_t i = 0; i < run; i++) {
-				const struct obs_key *k = &det->entries[first + i].key;
-				struct fs_addr a;
-
-				if (gk->rule == FS_RULE_PORT_SCAN) {
-					fs_resp_format_u64(text, k->element_port);
-				} else {
-					addr_from(&a, k->element_family, k->element);
-					fs_addr_format(&a, text);
-				}
-				det->argv[2 + i] = text;
-				det->argvlen[2 + i] = strlen(text);
-				text += FS_ADDR_STRLEN;
-			}
-			det->argvlen[0] = 5;
-			det->argvlen[1] = strlen(key);
-			rc = append(det, ctx, (int)run + 2, det->argv, det->argvlen);
+			rc = append_pfadd(det, ctx, key, first, run);
 		} else {
 			rc = append_counter(det, ctx, key, run_increment(det, first, run, false));
 		}
