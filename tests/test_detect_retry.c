@@ -39,6 +39,17 @@ add_syn(struct fs_detect *det, const char *src, const char *dst, uint64_t bytes)
 	assert_int_equal(fs_detect_add(det, &flow), 0);
 }
 
+/* Adds a SYN flow received at received_ms (Unix ms). */
+static void
+add_syn_at(struct fs_detect *det, const char *src, const char *dst, uint64_t bytes,
+	   int64_t received_ms)
+{
+	struct fs_flow flow = fs_test_tcp_flow(src, dst, 445, 0x02, bytes, 1);
+
+	flow.time_received_ns = received_ms * 1000000;
+	assert_int_equal(fs_detect_add(det, &flow), 0);
+}
+
 /*
  * A detector with the counter rules syn_scan and volume_src (bytes) and
  * the distinct count fanout on, all with thresholds that no test reaches.
@@ -78,14 +89,21 @@ counter_on(redisContext *c, const char *key)
 	return value;
 }
 
-/* Returns the counter of rule (a name such as "syn_scan") for src in the 10 s bucket of BASE_S. */
+/* Returns the counter of rule (a name such as "syn_scan") for src in the 10 s bucket at bucket_s. */
 static long long
-counter(const char *rule, const char *src)
+counter_in(const char *rule, const char *src, int64_t bucket_s)
 {
 	char key[160];
 
-	snprintf(key, sizeof(key), FS_DETECT_KEY_PREFIX "%s:%s:%lld", rule, src, (long long)BASE_S);
+	snprintf(key, sizeof(key), FS_DETECT_KEY_PREFIX "%s:%s:%lld", rule, src, (long long)bucket_s);
 	return counter_on(ctx, key);
+}
+
+/* Returns the counter of rule for src in the 10 s bucket of BASE_S. */
+static long long
+counter(const char *rule, const char *src)
+{
+	return counter_in(rule, src, BASE_S);
 }
 
 /* Returns the distinct destinations that fanout counted for src on port 445. */
@@ -206,6 +224,37 @@ counters_two_timeouts_count_once(void **state)
 	fs_detect_free(det);
 }
 
+/*
+ * Flows received in two buckets: the timed-out attempt and the retry each
+ * write both bucket keys, and every flow counts once in its own bucket.
+ */
+static void
+counters_retry_keeps_receive_buckets(void **state)
+{
+	struct fs_detect *det = new_detector();
+	redisContext *stale;
+	long long id;
+
+	(void)state;
+	add_syn_at(det, "10.0.0.4", "172.17.0.1", 100, BASE_MS - 5000);
+	add_syn_at(det, "10.0.0.4", "172.17.0.2", 200, BASE_MS + 1000);
+	stale = flush_times_out(det, "release-buckets", &id);
+	add_syn_at(det, "10.0.0.4", "172.17.0.3", 40, BASE_MS - 4000);
+
+	fs_test_redis_run(ctx, "LPUSH release-buckets x");
+	fs_test_redis_wait_client_ran(ctx, id, "exec");
+	assert_int_equal(counter_in("volume_src", "10.0.0.4", BASE_S - 10), 100);
+	assert_int_equal(counter_in("volume_src", "10.0.0.4", BASE_S), 200);
+
+	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS), 0);
+	assert_int_equal(counter_in("volume_src", "10.0.0.4", BASE_S - 10), 140);
+	assert_int_equal(counter_in("volume_src", "10.0.0.4", BASE_S), 200);
+	assert_int_equal(counter_in("syn_scan", "10.0.0.4", BASE_S - 10), 2);
+	assert_int_equal(counter_in("syn_scan", "10.0.0.4", BASE_S), 1);
+	redisFree(stale);
+	fs_detect_free(det);
+}
+
 static int
 group_setup(void **state)
 {
@@ -235,6 +284,7 @@ main(void)
 		cmocka_unit_test_setup(counters_retry_after_applied_attempt, flush_db),
 		cmocka_unit_test_setup(counters_late_attempt_adds_nothing, flush_db),
 		cmocka_unit_test_setup(counters_two_timeouts_count_once, flush_db),
+		cmocka_unit_test_setup(counters_retry_keeps_receive_buckets, flush_db),
 	};
 
 	/* hiredis sends with write(2), so SIGPIPE from a closed connection must not kill the test. */

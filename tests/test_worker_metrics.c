@@ -324,6 +324,10 @@ produce_flows(const struct metrics_test *t)
 		flow.dst_port = i < WEB_FLOWS ? 80 : 443;
 		flow.bytes = 1000;
 		flow.packets = 2;
+		/* Received now, but the last flow an hour ago, which detection counts as late. */
+		flow.time_received_ns = fs_clock_ms(CLOCK_REALTIME) * 1000000;
+		if (i == WEB_FLOWS + OTHER_FLOWS - 1)
+			flow.time_received_ns -= INT64_C(3600000) * 1000000;
 		assert_int_equal(fs_flow_codec_encode(codec, &flow, buf, sizeof(buf), &len), 0);
 		assert_int_equal(fs_producer_send(producer, "flows.raw", "k", 1, buf, len), 0);
 	}
@@ -379,7 +383,9 @@ counters_match_and_readiness_follows_redis(void **state)
 		"flowsift_report_flows_total", "flowsift_report_flows_written_total",
 		"flowsift_report_redis_errors_total", "flowsift_report_redis_flush_seconds",
 		"flowsift_report_alerts_total", "flowsift_report_redis_reachable",
-		"flowsift_report_consumer_lag", "flowsift_report_batch_processing_seconds", NULL,
+		"flowsift_report_consumer_lag", "flowsift_report_batch_processing_seconds",
+		"flowsift_report_detect_late_flows_total", "flowsift_report_detect_future_flows_total",
+		"flowsift_report_detect_watermark_seconds", NULL,
 	};
 
 	for (int i = 0; i < WORKER_COUNT; i++) {
@@ -411,6 +417,8 @@ counters_match_and_readiness_follows_redis(void **state)
 			 total);
 	assert_int_equal(wait_sample(t, REPORT, "flowsift_report_redis_reachable", 1), 1);
 	assert_int_equal(wait_sample(t, REPORT, "flowsift_report_redis_errors_total", 0), 0);
+	assert_int_equal(wait_sample(t, REPORT, "flowsift_report_detect_late_flows_total", 1), 1);
+	assert_int_equal(wait_sample(t, REPORT, "flowsift_report_detect_future_flows_total", 0), 0);
 	/* The lag follows the committed offsets, within a commit and a probe interval. */
 	for (int i = 0; i < WORKER_COUNT; i++) {
 		char name[64];

@@ -129,6 +129,9 @@ struct report_metrics {
 	struct fs_counter *allowlisted;
 	struct fs_counter *odd_addresses;
 	struct fs_counter *places_full;
+	struct fs_counter *late_flows;
+	struct fs_counter *future_flows;
+	struct fs_gauge *watermark;
 	struct fs_counter *suppressed;
 	struct fs_counter *alert_failures;
 	struct fs_counter *alerts[FS_RULE_COUNT][FS_ALERT_STATE_COUNT]; /* updated in on_alert */
@@ -447,6 +450,19 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 		t, "detect_places_full_total",
 		"Flows from exporter interfaces past the 16,384 noted per flush interval; alerts on "
 		"them name no exporter.", NULL);
+	m->late_flows = worker_telemetry_counter(
+		t, "detect_late_flows_total",
+		"Flows received before the window of a rule at the detection watermark; that rule "
+		"did not count them.", NULL);
+	_Static_assert(FS_DETECT_MAX_SKEW_MS == 5000, "the help text below names the skew");
+	m->future_flows = worker_telemetry_counter(
+		t, "detect_future_flows_total",
+		"Flows received more than 5 s past this host's clock, counted as received at that "
+		"limit.", NULL);
+	m->watermark = fs_metrics_gauge(
+		registry, "flowsift_report_detect_watermark_seconds",
+		"Highest receive time of the flows added to detection, Unix seconds; the detection "
+		"windows end there.  0 before the first flow with a receive time.", NULL);
 	m->suppressed = worker_telemetry_counter(
 		t, "alerts_suppressed_total",
 		"Alert events over alert.rate.max per minute, not sent to the outputs.", NULL);
@@ -457,7 +473,8 @@ register_metrics(struct worker_telemetry *t, struct report_metrics *m)
 	    !m->pending || !m->flushes || !m->commands_topn || !m->commands_detect ||
 	    !m->redis_errors || !m->write_errors_topn || !m->write_errors_detect ||
 	    !m->rollups || !m->rollup_errors || !m->redis_reachable || !m->flush_seconds || !m->detect_flows || !m->allowlisted ||
-	    !m->odd_addresses || !m->places_full || !m->suppressed || !m->alert_failures)
+	    !m->odd_addresses || !m->places_full || !m->late_flows || !m->future_flows ||
+	    !m->watermark || !m->suppressed || !m->alert_failures)
 		return -1;
 	for (int r = 0; r < FS_RULE_COUNT; r++) {
 		for (int st = 0; st < FS_ALERT_STATE_COUNT; st++) {
@@ -509,6 +526,9 @@ publish_metrics(struct report *report)
 	fs_counter_set(m->allowlisted, d.allowlisted);
 	fs_counter_set(m->odd_addresses, d.odd_addresses);
 	fs_counter_set(m->places_full, d.places_full);
+	fs_counter_set(m->late_flows, d.late_flows);
+	fs_counter_set(m->future_flows, d.future_flows);
+	fs_gauge_set(m->watermark, d.watermark_ms / 1000);
 	fs_counter_set(m->suppressed, d.suppressed);
 	fs_counter_set(m->alert_failures, report->alert_failures);
 }
@@ -526,13 +546,14 @@ log_stats(const struct report *report)
 	fs_detect_stats(report->detect, &d);
 	fs_log(FS_LOG_INFO, "stats",
 	       "detect_flows=%llu allowlisted=%llu detect_commands=%llu detect_errors=%llu "
-	       "raised=%llu updated=%llu cleared=%llu suppressed=%llu odd_addresses=%llu alerts=%llu "
-	       "alert_failures=%llu",
+	       "raised=%llu updated=%llu cleared=%llu suppressed=%llu odd_addresses=%llu "
+	       "late_flows=%llu future_flows=%llu alerts=%llu alert_failures=%llu",
 	       (unsigned long long)d.flows, (unsigned long long)d.allowlisted,
 	       (unsigned long long)d.commands, (unsigned long long)d.errors,
 	       (unsigned long long)d.raised, (unsigned long long)d.updated,
 	       (unsigned long long)d.cleared, (unsigned long long)d.suppressed,
-	       (unsigned long long)d.odd_addresses, (unsigned long long)report->alerts,
+	       (unsigned long long)d.odd_addresses, (unsigned long long)d.late_flows,
+	       (unsigned long long)d.future_flows, (unsigned long long)report->alerts,
 	       (unsigned long long)report->alert_failures);
 	fs_log(FS_LOG_INFO, "stats",
 	       "consumed=%llu flows=%llu written=%llu rejected=%llu pending=%llu flushes=%llu "

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/count.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -30,9 +31,10 @@
 
 /*
  * The identity of one table entry.  The first GROUP_BYTES bytes name the
- * group (rule, subject, scope) whose entries are summed or counted as
- * distinct elements together.  Every unused byte is zero, so memcmp and
- * hashing see equal keys as equal.  60 bytes, no padding.
+ * group (rule, subject, scope) whose window is read as one; the first
+ * WRITE_BYTES add the time bucket, whose entries are written to one Redis
+ * key.  Every unused byte is zero, so memcmp and hashing see equal keys as
+ * equal.  64 bytes, no padding.
  */
 struct obs_key {
 	uint8_t rule;
@@ -42,13 +44,16 @@ struct obs_key {
 	uint16_t port;          /* scope: fanout's watched port, smtp's 25 */
 	uint8_t subject[16];
 	uint8_t peer[16];       /* scope: port_scan's destination */
+	uint16_t zero2;
+	uint32_t bucket_s;      /* start of the receive time bucket, Unix s; 0: the flush's */
 	uint16_t element_port;  /* port_scan's distinct element; evidence for others */
 	uint8_t element[16];    /* distinct element of fanout and fanin; evidence */
 	uint8_t element_family;
-	uint8_t zero1[3];
+	uint8_t zero1;
 };
 
-#define GROUP_BYTES offsetof(struct obs_key, element_port)
+#define GROUP_BYTES offsetof(struct obs_key, bucket_s)
+#define WRITE_BYTES offsetof(struct obs_key, element_port)
 
 /*
  * One table entry.  flows, bytes and packets count every flow added since
@@ -78,6 +83,7 @@ struct group {
 	uint64_t flows, bytes, packets;
 	uint8_t proto;          /* 0 when mixed */
 	size_t reply;           /* index of its first reply in the EXEC array */
+	size_t nreplies;        /* its replies there; the last reads the window */
 	uint64_t observed;
 };
 
@@ -140,8 +146,17 @@ struct fs_detect {
 	char seq_text[24];
 	char token[48];
 	char claim_ttl[24];
+	/*
+	 * Event time: the highest receive time added (Unix ms, 0 before the
+	 * first timed flow), and the latest receive time accepted without
+	 * clamping, the wall clock plus FS_DETECT_MAX_SKEW_MS when last read.
+	 */
+	int64_t watermark_ms;
+	int64_t future_limit_ms;
 	struct fs_detect_stats stats;
 	struct fs_ratelimit log_limit;
+	struct fs_ratelimit late_log;
+	struct fs_ratelimit future_log;
 };
 
 static const char lifecycle_script[] =
@@ -398,6 +413,16 @@ fs_detect_resolution(int64_t window_s)
 	return window_s > 0 ? (window_s + 5) / 6 : 1;
 }
 
+static int64_t
+bucket_start(int64_t t, int64_t resolution)
+{
+	int64_t rem = t % resolution;
+
+	if (rem < 0)
+		rem += resolution;
+	return t - rem;
+}
+
 /* ---- table ---- */
 
 static uint64_t
@@ -416,17 +441,15 @@ hash_key(const struct obs_key *key, uint64_t seed)
 {
 	const uint8_t *b = (const uint8_t *)key;
 	uint64_t h = seed;
-	uint32_t tail;
 
-	_Static_assert(sizeof(struct obs_key) == 60, "obs_key has padding");
-	for (size_t i = 0; i + 8 <= 56; i += 8) {
+	_Static_assert(sizeof(struct obs_key) == 64, "obs_key has padding");
+	for (size_t i = 0; i < sizeof(struct obs_key); i += 8) {
 		uint64_t w;
 
 		memcpy(&w, b + i, 8);
 		h = mix64(h ^ w);
 	}
-	memcpy(&tail, b + 56, 4);
-	return mix64(h ^ tail);
+	return h;
 }
 
 struct fs_detect *
@@ -476,6 +499,8 @@ fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *ale
 	det->seq = 1;
 	det->log_limit = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 3);
 	det->places_log = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
+	det->late_log = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
+	det->future_log = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 1);
 	return det;
 }
 
@@ -508,6 +533,7 @@ void
 fs_detect_stats(const struct fs_detect *det, struct fs_detect_stats *out)
 {
 	*out = det->stats;
+	out->watermark_ms = det->watermark_ms;
 }
 
 /* Returns the slot of key: the one holding it, or the empty one where it belongs. */
@@ -679,9 +705,12 @@ usable_source(const struct fs_addr *a)
 	return a->family == 4 ? a->bytes[0] < 224 : a->bytes[0] != 0xff;
 }
 
-/* Writes the keys flow contributes to into keys; returns how many. */
+/*
+ * Writes the keys flow contributes to into keys; returns how many.  Sets
+ * *odd when the flow has an address that no rule counts.
+ */
 static int
-flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys)
+flow_keys(const struct fs_detect *det, const struct fs_flow *flow, struct obs_key *keys, bool *odd)
 {
 	bool has_src = fs_flow_has(flow, FS_F_SRC_ADDR) && flow->src_addr.family;
 	bool has_dst = fs_flow_has(flow, FS_F_DST_ADDR) && flow->dst_addr.family;
@@ -691,8 +720,8 @@ flow_keys(struct fs_detect *det, const struct fs_flow *flow, struct obs_key *key
 	uint64_t packets = fs_flow_has(flow, FS_F_PACKETS) ? flow->packets : 1;
 	int n = 0;
 
-	if ((has_src && !usable_source(&flow->src_addr)) || (has_dst && unspecified(&flow->dst_addr)))
-		det->stats.odd_addresses++;
+	*odd = (has_src && !usable_source(&flow->src_addr)) ||
+	       (has_dst && unspecified(&flow->dst_addr));
 	has_src = has_src && usable_source(&flow->src_addr);
 	has_dst = has_dst && !unspecified(&flow->dst_addr);
 
@@ -757,6 +786,88 @@ vote_place(struct obs *o, uint16_t place)
 	}
 }
 
+/*
+ * Returns flow's receive time in Unix ms, or 0 when it has none.  A time
+ * more than FS_DETECT_MAX_SKEW_MS past the wall clock is clamped to that
+ * limit and sets *clamped.
+ */
+static int64_t
+receive_time_ms(struct fs_detect *det, const struct fs_flow *flow, bool *clamped)
+{
+	int64_t t;
+
+	*clamped = false;
+	if (flow->time_received_ns <= 0)
+		return 0;
+	t = flow->time_received_ns / 1000000;
+	if (t > det->future_limit_ms) {
+		/* The limit only grows, so the clock is read about once per skew interval. */
+		det->future_limit_ms = fs_clock_ms(CLOCK_REALTIME) + FS_DETECT_MAX_SKEW_MS;
+		if (t > det->future_limit_ms) {
+			*clamped = true;
+			t = det->future_limit_ms;
+		}
+	}
+	return t;
+}
+
+/*
+ * Sets the time bucket of the n keys for a flow received at t_ms (0: none,
+ * so the bucket of the flush) and drops the keys whose bucket is older
+ * than every window that can still be evaluated at watermark_ms.  Returns
+ * the number of keys left, and sets *late when some were dropped.
+ */
+static int
+bucket_keys(const struct fs_detect *det, struct obs_key *keys, int n, int64_t t_ms,
+	    int64_t watermark_ms, bool *late)
+{
+	int kept = 0;
+
+	*late = false;
+	for (int i = 0; i < n; i++) {
+		int64_t window_s = det->settings.rules[keys[i].rule].window_s;
+		int64_t res = fs_detect_resolution(window_s);
+		int64_t nbuckets = (window_s + res - 1) / res;
+		int64_t bucket = t_ms > 0 ? bucket_start(t_ms / 1000, res) : 0;
+
+		if (t_ms > 0 && bucket < bucket_start(watermark_ms / 1000, res) - (nbuckets - 1) * res) {
+			*late = true;
+			continue;
+		}
+		keys[i].bucket_s = (uint32_t)bucket;
+		keys[kept++] = keys[i];
+	}
+	return kept;
+}
+
+/*
+ * Counts a flow's issues: an address that no rule counts (odd), a receive
+ * time clamped to t_ms (clamped), keys left out as late (late).  Logs the
+ * last two at most once a minute each.
+ */
+static void
+count_flow_issues(struct fs_detect *det, const struct fs_flow *flow, int64_t t_ms, bool odd,
+		  bool clamped, bool late)
+{
+	if (odd)
+		det->stats.odd_addresses++;
+	if (clamped) {
+		det->stats.future_flows++;
+		fs_log_limited(&det->future_log, FS_LOG_WARNING, FACILITY,
+			       "flow received at %" PRId64 " ms (Unix) is more than %d ms past this "
+			       "host's clock; counted as received at %" PRId64 " ms.  Check that the "
+			       "hosts of flowsift-ingest and flowsift-report keep time (NTP)",
+			       flow->time_received_ns / 1000000, FS_DETECT_MAX_SKEW_MS, t_ms);
+	}
+	if (late) {
+		det->stats.late_flows++;
+		fs_log_limited(&det->late_log, FS_LOG_WARNING, FACILITY,
+			       "flow received at %" PRId64 " ms (Unix) is older than a rule's window "
+			       "ending at the watermark %" PRId64 " ms, so that rule does not count it",
+			       t_ms, det->watermark_ms);
+	}
+}
+
 int
 fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 {
@@ -765,6 +876,8 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 	size_t fresh = 0;
 	int place[2] = { -1, -1 };   /* [0] from the sender's side, [1] from the receiver's; -1 until looked up */
 	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
+	int64_t t_ms, watermark_ms;
+	bool clamped, late, odd;
 	int n;
 
 	if ((fs_flow_has(flow, FS_F_SRC_ADDR) &&
@@ -776,7 +889,9 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 		det->stats.allowlisted++;
 		return 0;
 	}
-	n = flow_keys(det, flow, keys);
+	t_ms = receive_time_ms(det, flow, &clamped);
+	watermark_ms = t_ms > det->watermark_ms ? t_ms : det->watermark_ms;
+	n = bucket_keys(det, keys, flow_keys(det, flow, keys, &odd), t_ms, watermark_ms, &late);
 	for (int i = 0; i < n; i++) {
 		slots[i] = find_slot(det, &keys[i]);
 		if (det->slots[slots[i]] == 0)
@@ -786,6 +901,9 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 		det->stats.full++;
 		return FS_ERR_FULL;
 	}
+	/* Past the capacity check, so that a flow added again after FS_ERR_FULL counts once. */
+	det->watermark_ms = watermark_ms;
+	count_flow_issues(det, flow, t_ms, odd, clamped, late);
 	for (int i = 0; i < n; i++) {
 		struct obs *o;
 		bool receives;
@@ -919,16 +1037,6 @@ bucket_key(char *buf, size_t len, const char *name, int64_t start)
 		   (const char *const[]){ name, number }, 2);
 }
 
-static int64_t
-bucket_start(int64_t t, int64_t resolution)
-{
-	int64_t rem = t % resolution;
-
-	if (rem < 0)
-		rem += resolution;
-	return t - rem;
-}
-
 static int
 append(struct fs_detect *det, redisContext *ctx, int argc, const char **argv,
        const size_t *argvlen)
@@ -1024,13 +1132,14 @@ build_groups(struct fs_detect *det)
 }
 
 /*
- * Returns what a flush adds to the counter of g: the pending flush's part
- * (obs.sent) when resend is set, else what no flush added yet.
+ * Returns what a flush adds to the counter of the n entries from first,
+ * which share one bucket key: the pending flush's part (obs.sent) when
+ * resend is set, else what no flush added yet.
  */
 static uint64_t
-group_increment(const struct fs_detect *det, const struct group *g, bool resend)
+run_increment(const struct fs_detect *det, size_t first, size_t n, bool resend)
 {
-	enum fs_alert_rule rule = det->entries[g->first].key.rule;
+	enum fs_alert_rule rule = det->entries[first].key.rule;
 	int metric = 0;   /* index into obs.written and obs.sent: flows, bytes, packets */
 	uint64_t sum = 0;
 
@@ -1040,13 +1149,34 @@ group_increment(const struct fs_detect *det, const struct group *g, bool resend)
 		else if (det->settings.volume_metric == FS_DETECT_PACKETS)
 			metric = 2;
 	}
-	for (size_t i = 0; i < g->n; i++) {
-		const struct obs *o = &det->entries[g->first + i];
+	for (size_t i = 0; i < n; i++) {
+		const struct obs *o = &det->entries[first + i];
 		const uint64_t totals[3] = { o->flows, o->bytes, o->packets };
 
 		sum += (resend ? o->sent[metric] : totals[metric]) - o->written[metric];
 	}
 	return sum;
+}
+
+/*
+ * Returns the number of entries from first (before end) that share the
+ * bucket key of the entry at first.  The entries are sorted by key.
+ */
+static size_t
+write_run(const struct fs_detect *det, size_t first, size_t end)
+{
+	size_t i = first + 1;
+
+	while (i < end && memcmp(&det->entries[i].key, &det->entries[first].key, WRITE_BYTES) == 0)
+		i++;
+	return i - first;
+}
+
+/* Returns the start of the bucket that key is written to when the flush evaluates at cur. */
+static int64_t
+key_bucket(const struct obs_key *key, int64_t cur)
+{
+	return key->bucket_s ? (int64_t)key->bucket_s : cur;
 }
 
 /* Appends one counter_script call that adds amount to the counter key of this attempt. */
@@ -1061,6 +1191,33 @@ append_counter(struct fs_detect *det, redisContext *ctx, const char *key, uint64
 						     det->token, det->claim_ttl }, NULL);
 }
 
+/* Appends one PFADD of the distinct elements of the n entries from first to key. */
+static int
+append_pfadd(struct fs_detect *det, redisContext *ctx, const char *key, size_t first, size_t n)
+{
+	char *text = det->text;
+
+	det->argv[0] = "PFADD";
+	det->argv[1] = key;
+	for (size_t i = 0; i < n; i++) {
+		const struct obs_key *k = &det->entries[first + i].key;
+		struct fs_addr a;
+
+		if (k->rule == FS_RULE_PORT_SCAN) {
+			fs_resp_format_u64(text, k->element_port);
+		} else {
+			addr_from(&a, k->element_family, k->element);
+			fs_addr_format(&a, text);
+		}
+		det->argv[2 + i] = text;
+		det->argvlen[2 + i] = strlen(text);
+		text += FS_ADDR_STRLEN;
+	}
+	det->argvlen[0] = 5;
+	det->argvlen[1] = strlen(key);
+	return append(det, ctx, (int)n + 2, det->argv, det->argvlen);
+}
+
 /* Numbers a new attempt of flush det->seq. */
 static void
 begin_attempt(struct fs_detect *det)
@@ -1070,75 +1227,60 @@ begin_attempt(struct fs_detect *det)
 	snprintf(det->token, sizeof(det->token), "%" PRIu64 ":%" PRIu64, det->seq, det->attempts);
 }
 
-/* Queues the commands of one group; returns how many or a negative fs_result. */
+/*
+ * Queues the commands of one group: per bucket key of its entries a PFADD
+ * or counter script and an EXPIRE, then one PFCOUNT or MGET that reads the
+ * window ending in the bucket of eval_s.  Returns how many, or a negative
+ * fs_result.
+ */
 static int
-queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int64_t now_s)
+queue_group(struct fs_detect *det, redisContext *ctx, const struct group *g, int64_t eval_s)
 {
 	const struct obs_key *gk = &det->entries[g->first].key;
 	const struct fs_detect_rule_settings *rs = &det->settings.rules[gk->rule];
 	int64_t res = fs_detect_resolution(rs->window_s);
 	int nbuckets = (int)((rs->window_s + res - 1) / res);
-	int64_t cur = bucket_start(now_s, res);
+	int64_t cur = bucket_start(eval_s, res);
 	char name[NAME_LEN], keys[MAX_BUCKETS][KEY_LEN], ttl[FS_RESP_DECIMAL_LEN];
 	const char *argv[MAX_BUCKETS + 1];
 	size_t argvlen[MAX_BUCKETS + 1];
-	int argc, rc;
+	size_t end = g->first + g->n, run;
+	int queued = 0, rc = 0;
 
 	group_name(gk, name, sizeof(name));
 	for (int b = 0; b < nbuckets; b++)
 		bucket_key(keys[b], KEY_LEN, name, cur - b * res);
+	/*
+	 * The expiry counts from the last write on the Redis clock, not from the
+	 * bucket's start, so the keys of a replayed old capture live as long as
+	 * those of live traffic.
+	 */
 	fs_resp_format_i64(ttl, rs->window_s + res);
 
-	if (is_distinct(gk->rule)) {
-		char *text = det->text;
+	for (size_t first = g->first; first < end && rc == 0; first += run) {
+		char key[KEY_LEN];
 
-		det->argv[0] = "PFADD";
-		det->argv[1] = keys[0];
-		for (size_t i = 0; i < g->n; i++) {
-			const struct obs_key *k = &det->entries[g->first + i].key;
-			struct fs_addr a;
-
-			if (gk->rule == FS_RULE_PORT_SCAN) {
-				fs_resp_format_u64(text, k->element_port);
-			} else {
-				addr_from(&a, k->element_family, k->element);
-				fs_addr_format(&a, text);
-			}
-			det->argv[2 + i] = text;
-			det->argvlen[2 + i] = strlen(text);
-			text += FS_ADDR_STRLEN;
+		run = write_run(det, first, end);
+		bucket_key(key, sizeof(key), name, key_bucket(&det->entries[first].key, cur));
+		if (is_distinct(gk->rule)) {
+			rc = append_pfadd(det, ctx, key, first, run);
+		} else {
+			rc = append_counter(det, ctx, key, run_increment(det, first, run, false));
 		}
-		det->argvlen[0] = 5;
-		det->argvlen[1] = strlen(keys[0]);
-		rc = append(det, ctx, (int)g->n + 2, det->argv, det->argvlen);
-	} else {
-		rc = append_counter(det, ctx, keys[0], group_increment(det, g, false));
+		if (rc == 0)
+			rc = append(det, ctx, 3, (const char *[]){ "EXPIRE", key, ttl }, NULL);
+		queued += 2;
 	}
-	if (rc == 0)
-		rc = append(det, ctx, 3, (const char *[]){ "EXPIRE", keys[0], ttl }, NULL);
 	if (rc < 0)
 		return rc;
-	/*
-	 * PFCOUNT reads the union of every bucket of the window; for a counter,
-	 * counter_script's reply is the current bucket and MGET reads the older ones.
-	 */
-	if (is_distinct(gk->rule)) {
-		argv[0] = "PFCOUNT";
-		for (int b = 0; b < nbuckets; b++)
-			argv[1 + b] = keys[b];
-		argc = nbuckets + 1;
-	} else {
-		if (nbuckets == 1)
-			return 2;
-		argv[0] = "MGET";
-		for (int b = 1; b < nbuckets; b++)
-			argv[b] = keys[b];
-		argc = nbuckets;
-	}
-	for (int i = 0; i < argc; i++)
+	/* Queued after the writes, so that the window read includes them. */
+	argv[0] = is_distinct(gk->rule) ? "PFCOUNT" : "MGET";
+	for (int b = 0; b < nbuckets; b++)
+		argv[1 + b] = keys[b];
+	for (int i = 0; i <= nbuckets; i++)
 		argvlen[i] = strlen(argv[i]);
-	rc = append(det, ctx, argc, argv, argvlen);
-	return rc < 0 ? rc : 3;
+	rc = append(det, ctx, nbuckets + 1, argv, argvlen);
+	return rc < 0 ? rc : queued + 1;
 }
 
 /* Sets each group's observed value from the EXEC reply. */
@@ -1149,27 +1291,23 @@ read_observed(struct fs_detect *det, const redisReply *exec, size_t ngroups)
 		struct group *g = &det->groups[gi];
 		const struct obs_key *gk = &det->entries[g->first].key;
 		const struct fs_detect_rule_settings *rs = &det->settings.rules[gk->rule];
-		const redisReply *first = exec->element[g->reply];
+		const redisReply *window = exec->element[g->reply + g->nreplies - 1];
 
-		if (first->type == REDIS_REPLY_ERROR)
-			return FS_ERR_INVALID;
-		if (is_distinct(gk->rule)) {
-			const redisReply *count = exec->element[g->reply + 2];
-
-			if (count->type != REDIS_REPLY_INTEGER)
+		for (size_t i = 0; i + 1 < g->nreplies; i++) {
+			if (exec->element[g->reply + i]->type == REDIS_REPLY_ERROR)
 				return FS_ERR_INVALID;
-			g->observed = reply_number(count);
+		}
+		if (is_distinct(gk->rule)) {
+			if (window->type != REDIS_REPLY_INTEGER)
+				return FS_ERR_INVALID;
+			g->observed = reply_number(window);
 			continue;
 		}
-		g->observed = reply_number(first);
-		if (g->reply + 2 < exec->elements && rs->window_s > fs_detect_resolution(rs->window_s)) {
-			const redisReply *older = exec->element[g->reply + 2];
-
-			if (older->type != REDIS_REPLY_ARRAY)
-				return FS_ERR_INVALID;
-			for (size_t i = 0; i < older->elements; i++)
-				g->observed += reply_number(older->element[i]);
-		}
+		if (window->type != REDIS_REPLY_ARRAY)
+			return FS_ERR_INVALID;
+		g->observed = 0;
+		for (size_t i = 0; i < window->elements; i++)
+			g->observed = fs_count_add(g->observed, reply_number(window->element[i]));
 		if (gk->rule == FS_RULE_VOLUME_SRC || gk->rule == FS_RULE_VOLUME_DST)
 			g->observed /= (uint64_t)rs->window_s;
 	}
@@ -1178,10 +1316,13 @@ read_observed(struct fs_detect *det, const redisReply *exec, size_t ngroups)
 
 /* Step 1: writes every group in one MULTI/EXEC and reads each group's observed value. */
 static int
-write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_s)
+write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t eval_s)
 {
-	/* Each group queues at most 3 commands; MULTI and EXEC add 2 replies. */
-	redisReply **replies = calloc(3 * ngroups + 2, sizeof(*replies));
+	/*
+	 * Each entry starts at most one bucket key of 2 commands, and each group
+	 * adds a read; MULTI and EXEC add 2 replies.
+	 */
+	redisReply **replies = calloc(2 * det->count + ngroups + 2, sizeof(*replies));
 	const redisReply *exec;
 	size_t queued = 0;
 	int rc;
@@ -1191,13 +1332,14 @@ write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t n
 	begin_attempt(det);
 	rc = append_fmt(det, ctx, "MULTI");
 	for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
-		int n = queue_group(det, ctx, &det->groups[gi], now_s);
+		int n = queue_group(det, ctx, &det->groups[gi], eval_s);
 
 		if (n < 0) {
 			rc = n;
 			break;
 		}
 		det->groups[gi].reply = queued;
+		det->groups[gi].nreplies = (size_t)n;
 		queued += (size_t)n;
 	}
 	if (rc == 0)
@@ -1226,12 +1368,14 @@ write_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t n
  * again, with its sequence number, in one MULTI/EXEC.  Redis applies them
  * only when no attempt of that flush was applied before.  The distinct
  * counts need no resend, because PFADD of an element twice counts it once
- * and step 1 adds every element again.  Returns 0 or a negative fs_result.
+ * and step 1 adds every element again.  Entries without a receive time go
+ * to the bucket of eval_s, which may differ from the failed attempt's.
+ * Returns 0 or a negative fs_result.
  */
 static int
-resend_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_s)
+resend_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t eval_s)
 {
-	size_t queued = 0;
+	size_t queued = 0, run;
 	redisReply **replies;
 	const redisReply *exec;
 	int rc;
@@ -1239,8 +1383,13 @@ resend_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t 
 	for (size_t gi = 0; gi < ngroups; gi++) {
 		const struct group *g = &det->groups[gi];
 
-		if (!is_distinct(det->entries[g->first].key.rule) && group_increment(det, g, true) > 0)
-			queued++;
+		if (is_distinct(det->entries[g->first].key.rule))
+			continue;
+		for (size_t first = g->first; first < g->first + g->n; first += run) {
+			run = write_run(det, first, g->first + g->n);
+			if (run_increment(det, first, run, true) > 0)
+				queued++;
+		}
 	}
 	if (queued == 0)
 		return 0;
@@ -1252,15 +1401,24 @@ resend_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t 
 	for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
 		const struct group *g = &det->groups[gi];
 		const struct obs_key *gk = &det->entries[g->first].key;
-		uint64_t amount = group_increment(det, g, true);
 		int64_t res = fs_detect_resolution(det->settings.rules[gk->rule].window_s);
-		char name[NAME_LEN], key[KEY_LEN];
+		char name[NAME_LEN];
 
-		if (is_distinct(gk->rule) || amount == 0)
+		if (is_distinct(gk->rule))
 			continue;
 		group_name(gk, name, sizeof(name));
-		bucket_key(key, sizeof(key), name, bucket_start(now_s, res));
-		rc = append_counter(det, ctx, key, amount);
+		for (size_t first = g->first; first < g->first + g->n && rc == 0; first += run) {
+			uint64_t amount;
+			char key[KEY_LEN];
+
+			run = write_run(det, first, g->first + g->n);
+			amount = run_increment(det, first, run, true);
+			if (amount == 0)
+				continue;
+			bucket_key(key, sizeof(key), name,
+				   key_bucket(&det->entries[first].key, bucket_start(eval_s, res)));
+			rc = append_counter(det, ctx, key, amount);
+		}
 	}
 	if (rc == 0)
 		rc = append_fmt(det, ctx, "EXEC");
@@ -1287,12 +1445,12 @@ resend_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t 
  * Returns 0 or a negative fs_result.
  */
 static int
-write_all_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t now_s)
+write_all_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64_t eval_s)
 {
 	int rc;
 
 	if (det->pending) {
-		rc = resend_counts(det, ctx, ngroups, now_s);
+		rc = resend_counts(det, ctx, ngroups, eval_s);
 		if (rc < 0)
 			return rc;
 		for (size_t e = 0; e < det->count; e++)
@@ -1301,7 +1459,7 @@ write_all_counts(struct fs_detect *det, redisContext *ctx, size_t ngroups, int64
 		det->pending = false;
 		det->seq++;
 	}
-	rc = write_counts(det, ctx, ngroups, now_s);
+	rc = write_counts(det, ctx, ngroups, eval_s);
 	if (rc < 0) {
 		for (size_t e = 0; e < det->count; e++) {
 			struct obs *o = &det->entries[e];
@@ -1683,7 +1841,8 @@ clear_quiet(struct fs_detect *det, redisContext *ctx, int64_t now_ms)
 int
 fs_detect_flush(struct fs_detect *det, redisContext *ctx, int64_t now_ms)
 {
-	int64_t now_s = now_ms / 1000;
+	/* Windows end at the watermark; before the first timed flow, at the wall clock. */
+	int64_t eval_s = (det->watermark_ms > 0 ? det->watermark_ms : now_ms) / 1000;
 	int rc;
 
 	if (ctx->err) {
@@ -1693,7 +1852,7 @@ fs_detect_flush(struct fs_detect *det, redisContext *ctx, int64_t now_ms)
 	if (det->count > 0) {
 		size_t ngroups = build_groups(det);
 
-		rc = write_all_counts(det, ctx, ngroups, now_s);
+		rc = write_all_counts(det, ctx, ngroups, eval_s);
 		if (rc < 0) {
 			reindex(det);
 			det->stats.errors++;

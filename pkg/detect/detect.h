@@ -36,28 +36,55 @@
  * Windows
  * -------
  * A rule's window of W seconds is made of N = ceil(W / R) time buckets of
- * R = ceil(W / 6) seconds, by arrival time: the now_ms passed to
- * fs_detect_flush().  The window at now holds the bucket that contains now
- * and the N - 1 buckets before it, so a flow counts for at least N * R - R
- * and less than N * R seconds after it arrived (50 to 60 s for W = 60).
+ * R = ceil(W / 6) seconds, by receive time: each flow's time_received_ns,
+ * which flowsift-ingest sets on receipt (for a replayed capture, the
+ * packet's capture time).  The detector's clock is a watermark: the highest
+ * receive time added so far.  A receive time more than
+ * FS_DETECT_MAX_SKEW_MS past this host's wall clock is clamped to that
+ * limit and counted in future_flows, so that one host with a fast clock
+ * cannot push the watermark ahead and make every other flow late.
+ * fs_detect_flush() evaluates the windows that end at the watermark (at its
+ * now_ms while no flow had a receive time).  Such a window contains the
+ * watermark's bucket and the N - 1 buckets before it.  So a flow counts for at least N * R - R and less than N * R seconds of receive
+ * time (50 to 60 s for W = 60), however late it reaches flowsift-report:
+ * a backlog after an outage or a replayed capture is judged by its own
+ * times, not squeezed into the buckets of its arrival.  A flow without a
+ * receive time counts in the watermark's bucket.
+ *
+ * fs_detect_add() leaves a flow out of a rule when its bucket is older
+ * than the first bucket of the window at the watermark, because no window
+ * still to be evaluated contains it.  Such a flow is counted in late_flows
+ * (once, however many rules left it out) and logged at most once a minute.
+ * A flush evaluates only at the watermark, so when one flush spans more
+ * than a window of receive time (a fast replay, a long backlog), a burst
+ * in its older part is written but never evaluated.
+ *
  * Distinct counts are HyperLogLogs (PFADD, then PFCOUNT of the union of the
  * window's buckets), whose estimate has a standard error of 0.81 %: near a
  * threshold of 100 the count may be one lower than the true number, so a
  * host must reach a little more than the threshold to be sure to match.
  * Counters are INCRBY, run by a Lua script that makes a retried flush
- * count once (see Writing).  Every key expires on its own R seconds after
- * the window it serves:
+ * count once (see Writing), and MGET reads the window.  Every key expires
+ * on its own W + R seconds after its last write on Redis's clock.  The
+ * bucket's start plays no part, so the keys of a replayed old capture live
+ * as long as those of live traffic:
  *
  *   flowsift:detect:<rule>:<subject>[:<port or peer>]:<bucket start>
+ *
+ * NOTE: the expiry assumes that flowsift-report keeps up with real time.
+ * A consumer that falls behind by more than R seconds per window may see a
+ * bucket expire before the last window that reads it.
  *
  * Writing
  * -------
  * fs_detect_add() pre-aggregates flows in a fixed-size local table without
- * allocating.  fs_detect_flush() writes the table in one pipelined
- * MULTI/EXEC: per (rule, subject, scope) one PFADD with every distinct
- * element or one counter script (EVAL), one EXPIRE, and one PFCOUNT or
- * MGET that reads the window.  So the command count follows the number of
- * busy hosts per flush, not the number of flows.
+ * allocating, keyed by (rule, subject, scope, bucket, element).
+ * fs_detect_flush() writes the table in one pipelined MULTI/EXEC.  Per
+ * (rule, subject, scope) and bucket, it holds one PFADD with every distinct
+ * element or one counter script (EVAL), and one EXPIRE.  Per (rule,
+ * subject, scope), one PFCOUNT or MGET then reads the window.  A flush of live
+ * traffic spans one or two buckets, so the command count follows the
+ * number of busy hosts per flush, not the number of flows.
  *
  * A flush whose reply timed out may still run later, after its retry.
  * PFADD counts an element once however often it is added, but INCRBY does
@@ -73,6 +100,12 @@
  *
  * Alert lifecycle
  * ---------------
+ * The lifecycle runs on the wall clock, the now_ms of fs_detect_flush():
+ * an alert's first_seen_ms, last_seen_ms and time_ms are flush times, the
+ * cooldown and quiet times are measured in it, and so is the limit of
+ * max_alerts_per_minute.  Its flows_first_ms and flows_last_ms are the
+ * receive times of the flows that the flush wrote for it.
+ *
  * A (rule, subject, scope) whose observed value reaches the threshold is a
  * candidate.  A Lua script moves its state in Redis atomically
  * (flowsift:alert:<rule>:<subject>[:<scope>], a hash, and the sorted set
@@ -110,6 +143,7 @@
 #define FS_DETECT_MAX_PREFIXES 256     /* entries of one address list */
 #define FS_DETECT_MAX_WINDOW_S 86400
 #define FS_DETECT_CLEAR_BATCH 100      /* alerts cleared per flush at most */
+#define FS_DETECT_MAX_SKEW_MS 5000     /* receive times past the wall clock plus this are clamped */
 
 /* An address prefix: addr/len, addr holding zero bits past len. */
 struct fs_detect_prefix {
@@ -163,6 +197,11 @@ struct fs_detect_stats {
 				 * destination (unspecified) no rule counts */
 	uint64_t places_full;   /* flows whose exporter interface found no room in the table of
 				 * places, so alerts on them name no exporter */
+	uint64_t late_flows;    /* of flows: older than the window of a rule at the watermark,
+				 * so that rule did not count them */
+	uint64_t future_flows;  /* of flows: received more than FS_DETECT_MAX_SKEW_MS past the
+				 * wall clock, counted as received at that limit */
+	int64_t watermark_ms;   /* highest receive time added, Unix ms; 0: none yet */
 };
 
 struct fs_config;
@@ -218,9 +257,12 @@ struct fs_detect *fs_detect_new(const struct fs_detect_settings *settings,
 void fs_detect_free(struct fs_detect *det);
 
 /*
- * Adds flow (borrowed) to the local table without allocating.  Returns 0,
- * or FS_ERR_FULL when the flow needs more new entries than are free; then
- * nothing of it was added, so the caller flushes and adds it again.
+ * Adds flow (borrowed) to the local table without allocating, in the
+ * buckets of its receive time, and moves the watermark (see Windows).
+ * Returns 0, also when some or all rules left the flow out as late.
+ * Returns FS_ERR_FULL when the flow needs more new entries than are free.
+ * Then nothing of it was added or counted, so the caller flushes and adds
+ * it again.
  */
 int fs_detect_add(struct fs_detect *det, const struct fs_flow *flow);
 
@@ -228,9 +270,10 @@ int fs_detect_add(struct fs_detect *det, const struct fs_flow *flow);
 size_t fs_detect_count(const struct fs_detect *det);
 
 /*
- * Writes the local table to Redis as of arrival time now_ms (Unix ms),
- * evaluates the rules, moves alert states, clears quiet alerts and calls
- * the alert function for each.  On success the table is emptied and 0
+ * Writes the local table to Redis and evaluates the rules over the windows
+ * that end at the watermark, or at now_ms before any flow had a receive
+ * time.  Then moves alert states as of now_ms (wall clock, Unix ms),
+ * clears quiet alerts and calls the alert function for each.  On success the table is emptied and 0
  * returned.  When the counters could not be written, returns FS_ERR_SYSTEM
  * (connection) or FS_ERR_INVALID (unexpected reply) and keeps the table for
  * a retry, which counts every flow once even when Redis ran the failed
