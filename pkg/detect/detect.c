@@ -874,7 +874,8 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 	struct obs_key keys[KEYS_PER_FLOW + 1];
 	size_t slots[KEYS_PER_FLOW + 1];
 	size_t fresh = 0;
-	int place[2] = { -1, -1 };   /* [0] from the sender's side, [1] from the receiver's; -1 until looked up */
+	/* [0] from the sender's side, [1] from the receiver's; -1 until looked up */
+	int place[2] = { -1, -1 };
 	uint8_t proto = fs_flow_has(flow, FS_F_PROTO) ? flow->proto : 0;
 	int64_t t_ms, watermark_ms;
 	bool clamped, late, odd;

@@ -37,16 +37,17 @@
  * -------
  * A rule's window of W seconds is made of N = ceil(W / R) time buckets of
  * R = ceil(W / 6) seconds, by receive time: each flow's time_received_ns,
- * which flowsift-ingest sets on receipt (for a replayed capture, the
- * packet's capture time).  The detector's clock is a watermark: the highest
- * receive time added so far.  A receive time more than
- * FS_DETECT_MAX_SKEW_MS past this host's wall clock is clamped to that
+ * which flowsift-ingest sets on receipt (for a capture replayed with
+ * flowsift-ingest --pcap, the time of the replay).  The detector's clock
+ * is a watermark: the highest receive time added so far.  A receive time
+ * more than FS_DETECT_MAX_SKEW_MS past this host's wall clock is clamped to that
  * limit and counted in future_flows, so that one host with a fast clock
  * cannot push the watermark ahead and make every other flow late.
  * fs_detect_flush() evaluates the windows that end at the watermark (at its
  * now_ms while no flow had a receive time).  Such a window contains the
- * watermark's bucket and the N - 1 buckets before it.  So a flow counts for at least N * R - R and less than N * R seconds of receive
- * time (50 to 60 s for W = 60), however late it reaches flowsift-report:
+ * watermark's bucket and the N - 1 buckets before it.  So a flow counts for
+ * at least N * R - R and less than N * R seconds of receive time (50 to
+ * 60 s for W = 60), however late it reaches flowsift-report:
  * a backlog after an outage or a replayed capture is judged by its own
  * times, not squeezed into the buckets of its arrival.  A flow without a
  * receive time counts in the watermark's bucket.
@@ -273,9 +274,10 @@ size_t fs_detect_count(const struct fs_detect *det);
  * Writes the local table to Redis and evaluates the rules over the windows
  * that end at the watermark, or at now_ms before any flow had a receive
  * time.  Then moves alert states as of now_ms (wall clock, Unix ms),
- * clears quiet alerts and calls the alert function for each.  On success the table is emptied and 0
- * returned.  When the counters could not be written, returns FS_ERR_SYSTEM
- * (connection) or FS_ERR_INVALID (unexpected reply) and keeps the table for
+ * clears quiet alerts and calls the alert function for each.  On success
+ * the table is emptied and 0 returned.  When the counters could not be
+ * written, returns FS_ERR_SYSTEM (connection) or FS_ERR_INVALID
+ * (unexpected reply) and keeps the table for
  * a retry, which counts every flow once even when Redis ran the failed
  * write after all; when only the alert step failed, the table is emptied and
  * FS_ERR_SYSTEM returned (a host that keeps matching is found again on the
