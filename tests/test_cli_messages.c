@@ -1,7 +1,8 @@
 /*
  * test_cli_messages.c - how `flowsift` commands respond to mistakes: report
  * type aliases, one-line usage hints, the Redis hint only for a Redis that
- * cannot be reached, and a topic of alerts given to print or report.
+ * cannot be reached, a topic of alerts given to print or report, and a
+ * topic that does not exist.
  * Runs build/bin/flowsift against a real redis-server and the embedded
  * broker (build/bin/flowsift-broker).
  */
@@ -376,6 +377,31 @@ alerts_topic_is_not_flows(void **state)
 	f->broker = 0;
 }
 
+/* print and report name a missing topic and the Kafka servers they query, and fail. */
+static void
+missing_topic_names_servers(void **state)
+{
+	struct fixture *f = *state;
+	char bootstrap[256], env[320], servers[300];
+
+	start_broker(f, bootstrap, sizeof(bootstrap));
+	snprintf(env, sizeof(env), "FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS='%s'", bootstrap);
+	snprintf(servers, sizeof(servers), "(Kafka servers: %s)", bootstrap);
+
+	run_flowsift(f, env, "print --topic flows.missing");
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->err, "topic 'flows.missing' not found"));
+	assert_non_null(strstr(f->err, servers));
+
+	run_flowsift(f, env, "report src --topic flows.missing");
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->err, "topic 'flows.missing' not found"));
+	assert_non_null(strstr(f->err, servers));
+
+	assert_int_equal(fs_test_stop(f->broker, 5000), 0);
+	f->broker = 0;
+}
+
 int
 main(void)
 {
@@ -386,6 +412,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(redis_unreachable_gets_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_errors_get_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(alerts_topic_is_not_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_topic_names_servers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
