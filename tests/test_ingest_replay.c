@@ -201,10 +201,11 @@ replay_with_some_flows_succeeds(void **state)
 	uint8_t msg[24 + 3 * 48];
 	char v5_path[128], bad_path[128];
 	static const uint8_t garbage[] = { 0x00, 0x63, 0xde, 0xad, 0xbe, 0xef };
+	size_t len = build_v5(msg);
 
 	snprintf(v5_path, sizeof(v5_path), "%s/v5.bin", f->dir);
 	snprintf(bad_path, sizeof(bad_path), "%s/garbage.bin", f->dir);
-	write_bytes(v5_path, msg, build_v5(msg));
+	write_bytes(v5_path, msg, len);
 	write_bytes(bad_path, garbage, sizeof(garbage));
 	assert_int_equal(run_replay(f, v5_path, bad_path), 0);
 	assert_true(fs_test_file_contains(f->log_path, "replayed 2 of 2 capture files"));

@@ -720,9 +720,10 @@ report_alerts(const struct options *opt)
 									       : ALERT_ROWS_TABLE;
 
 		alert_rows_header(rows_format);
-		json_array_foreach(alerts, i, a)
+		json_array_foreach(alerts, i, a) {
 			alert_rows_print(a, json_is_true(json_object_get(a, "open")) ? "open" : "cleared",
 					 rows_format);
+		}
 		if (opt->format == FORMAT_TABLE && json_array_size(alerts) == 0)
 			printf("no open or recently cleared alerts\n");
 	}
