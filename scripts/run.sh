@@ -9,7 +9,9 @@
 # the Redis URL and socket, the archive of enriched flows in run/archive/,
 # and one log file per process in run/logs/.
 # Ctrl-C, SIGTERM or a hangup stops every process in reverse start order and
-# ends the script with status 0.  A process that fails ends it with status 1.
+# ends the script with status 0, or 1 when a process exited with another
+# status, which is named.  A process that fails while running ends it with
+# status 1 too.
 # RUN_REDIS_PORT sets the first port tried for the Redis it starts (16379).
 set -eu
 cd "$(dirname "$0")/.."
@@ -35,8 +37,12 @@ if ! flock -n 9; then
 fi
 
 pids=""
+# name:pid of every process started, to name the one that failed.
+procs=""
 own_redis=""
 top_pid=""
+job_control=0
+status=0
 cleanup() {
 	trap - INT TERM HUP EXIT
 	# The terminal or pipe may be gone (Ctrl-C on `make run | tee`): writing
@@ -56,17 +62,36 @@ cleanup() {
 	done
 	for pid in $reversed; do
 		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		code=0
+		wait "$pid" 2>/dev/null || code=$?
+		if [ $code -ne 0 ]; then
+			echo "run: $(proc_name "$pid") (pid $pid) exited with status $code; see $run_dir/logs/" \
+				>&2 || true
+			status=1
+		fi
 	done
 	# The Redis this script started is gone: a stale URL would send the CLI
 	# to whatever listens on that port later.
 	[ -n "$own_redis" ] && rm -f "$run_dir/redis.url"
 	echo "run: stopped; logs are in $run_dir/logs/" 2>/dev/null || true
+	# Hands the terminal back to the process group that started the script.
+	if [ $job_control -eq 1 ]; then set +m; fi
 }
 # A stop request ends the run here, so the loops below never see the
 # processes it stopped.  Any other exit keeps its status.
-trap 'cleanup; exit 0' INT TERM HUP
+trap 'cleanup; exit $status' INT TERM HUP
 trap cleanup EXIT
+
+# Prints the name that start() gave to process $1.
+proc_name() {
+	for entry in $procs; do
+		if [ "${entry#*:}" = "$1" ]; then
+			echo "${entry%%:*}"
+			return
+		fi
+	done
+	echo "process"
+}
 
 # Starts a process in its own session, so a Ctrl-C or hangup of the terminal
 # reaches only this script, which then stops the processes in order.
@@ -75,6 +100,7 @@ start() {
 	shift
 	setsid "$@" >>"$run_dir/logs/$name.log" 2>&1 </dev/null &
 	pids="$pids $!"
+	procs="$procs $name:$!"
 	echo "run: started $name (pid $!), log $run_dir/logs/$name.log"
 }
 
@@ -112,6 +138,7 @@ if [ -z "$redis_url" ]; then
 			sleep 0.3
 			if kill -0 $rpid 2>/dev/null; then
 				pids="$pids $rpid"
+				procs="$procs redis-server:$rpid"
 				break
 			fi
 		fi
@@ -178,7 +205,7 @@ fi
 sleep 1
 for pid in $pids; do
 	if ! kill -0 "$pid" 2>/dev/null; then
-		echo "run: a process exited at start; see $run_dir/logs/" >&2
+		echo "run: $(proc_name "$pid") (pid $pid) exited at start; see $run_dir/logs/" >&2
 		exit 1
 	fi
 done
@@ -217,6 +244,20 @@ if [ $demo -eq 1 ]; then
 	sleep 3
 fi
 
+# A Ctrl-C reaches the terminal's whole foreground process group.  Under
+# `make run` that includes make, which then dies of SIGINT (status 130)
+# whatever this script returns.  So on a terminal where the script is in
+# the foreground, job control moves it into a process group of its own,
+# which becomes the foreground group, and from here a Ctrl-C reaches only
+# this script.  With job control each command runs in a group of its own,
+# so the loop below waits on a background sleep, which a trapped signal
+# interrupts.
+# NOTE: a Ctrl-C before this point still reaches make.
+if [ -t 0 ] &&
+	[ "$(awk '{ print $5 }' /proc/$$/stat)" = "$(awk '{ print $8 }' /proc/$$/stat)" ]; then
+	set -m
+	job_control=1
+fi
 echo "run: press Ctrl-C to stop"
 "$bin/flowsift" top --watch &
 top_pid=$!
@@ -227,9 +268,10 @@ while kill -0 "$top_pid" 2>/dev/null; do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$top_pid" 2>/dev/null || true
 			wait "$top_pid" 2>/dev/null || true
-			echo "run: process $pid exited unexpectedly; see $run_dir/logs/" >&2
+			echo "run: $(proc_name "$pid") (pid $pid) exited unexpectedly; see $run_dir/logs/" >&2
 			exit 1
 		fi
 	done
-	sleep 1
+	sleep 1 &
+	wait $! || true
 done

@@ -1,7 +1,8 @@
 /*
  * test_cli_messages.c - how `flowsift` commands respond to mistakes: report
  * type aliases, one-line usage hints, the Redis hint only for a Redis that
- * cannot be reached, and a topic of alerts given to print or report.
+ * cannot be reached, a topic of alerts given to print or report, and a
+ * topic that does not exist.
  * Runs build/bin/flowsift against a real redis-server and the embedded
  * broker (build/bin/flowsift-broker).
  */
@@ -325,7 +326,11 @@ start_broker(struct fixture *f, char *bootstrap, size_t len)
 	bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
 }
 
-/* A topic of alerts is named as such, with the command that lists them, and fails. */
+/*
+ * print shows the alert records of a topic with the columns of `report
+ * alerts`, or as JSON lines.  report, which sums flows, names the topic as
+ * one of alerts, with the command that lists them, and fails.
+ */
 static void
 alerts_topic_is_not_flows(void **state)
 {
@@ -361,16 +366,66 @@ alerts_topic_is_not_flows(void **state)
 
 	snprintf(env, sizeof(env), "FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS='%s'", bootstrap);
 	run_flowsift(f, env, "print --topic flows.alerts");
-	assert_int_equal(f->status, 1);
-	assert_string_equal(f->out, "");
-	assert_non_null(strstr(f->err, "topic 'flows.alerts' contains 3 alerts, which are not flows"));
-	assert_non_null(strstr(f->err, "`flowsift report alerts`"));
-	assert_null(strstr(f->err, "could not be decoded"));
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	assert_int_equal(count_lines(f->out), 4);
+	assert_non_null(strstr(f->out, "state    rule       subject"));
+	assert_non_null(strstr(f->out, "seen_by"));
+	assert_non_null(strstr(f->out, "fanout     192.0.2.9"));
+	for (int i = 0; i < 3; i++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "fanout:192.0.2.9:%d\n", 1700000000 + i);
+		assert_non_null(strstr(f->out, id));
+	}
+	/* The flow table's header is not printed after the alerts. */
+	assert_null(strstr(f->out, "src addr:port"));
+
+	run_flowsift(f, env, "print --format json --topic flows.alerts");
+	assert_int_equal(f->status, 0);
+	assert_int_equal(count_lines(f->out), 3);
+	assert_non_null(strstr(f->out, "\"id\":\"fanout:192.0.2.9:1700000002\""));
+	assert_non_null(strstr(f->out, "\"metric\":\"distinct_destinations\""));
+
+	run_flowsift(f, env, "print --format csv --topic flows.alerts");
+	assert_int_equal(f->status, 0);
+	assert_int_equal(count_lines(f->out), 4);
+	assert_non_null(strstr(f->out, "state,rule,subject,port,peer,observed,threshold,window_s,"));
+	assert_non_null(strstr(f->out, ",\"fanout:192.0.2.9:1700000001\","));
+
+	run_flowsift(f, env, "print -f 'src host 192.0.2.9' --topic flows.alerts");
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->err, "left out 3 alerts, because -f applies to flows only"));
 
 	run_flowsift(f, env, "report src --topic flows.alerts");
 	assert_int_equal(f->status, 1);
 	assert_non_null(strstr(f->err, "contains 3 alerts"));
 	assert_null(strstr(f->err, "could not be decoded"));
+
+	assert_int_equal(fs_test_stop(f->broker, 5000), 0);
+	f->broker = 0;
+}
+
+/* print and report name a missing topic and the Kafka servers they query, and fail. */
+static void
+missing_topic_names_servers(void **state)
+{
+	struct fixture *f = *state;
+	char bootstrap[256], env[320], servers[300];
+
+	start_broker(f, bootstrap, sizeof(bootstrap));
+	snprintf(env, sizeof(env), "FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS='%s'", bootstrap);
+	snprintf(servers, sizeof(servers), "(Kafka servers: %s)", bootstrap);
+
+	run_flowsift(f, env, "print --topic flows.missing");
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->err, "topic 'flows.missing' not found"));
+	assert_non_null(strstr(f->err, servers));
+
+	run_flowsift(f, env, "report src --topic flows.missing");
+	assert_int_equal(f->status, 1);
+	assert_non_null(strstr(f->err, "topic 'flows.missing' not found"));
+	assert_non_null(strstr(f->err, servers));
 
 	assert_int_equal(fs_test_stop(f->broker, 5000), 0);
 	f->broker = 0;
@@ -386,6 +441,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(redis_unreachable_gets_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(redis_errors_get_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(alerts_topic_is_not_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_topic_names_servers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "core/flow.h"
 #include "kafka/producer.h"
 #include "support/process.h"
+#include "support/text_file.h"
 #include "support/wire.h"
 
 #define OUTPUT_MAX (256 * 1024)
@@ -665,9 +667,9 @@ reads_topic_offsets(void **state)
 	t->broker = 0;
 }
 
-/* Runs `flowsift capture` on flows.print into DIR/archive until stopped by SIGTERM. */
+/* Runs `flowsift capture` on topic into DIR/archive until stopped by SIGTERM. */
 static pid_t
-start_capture(struct print_test *t, const char *bootstrap_env)
+start_capture_topic(struct print_test *t, const char *bootstrap_env, const char *topic)
 {
 	char dir[128], log_path[128];
 	static char env_entry[300];
@@ -689,13 +691,19 @@ start_capture(struct print_test *t, const char *bootstrap_env)
 	assert_non_null(f);
 	fputs("kafka.session.timeout.ms = 6000\n", f);
 	fclose(f);
-	char *argv[] = { "flowsift", "capture", "--config", config, "--topic", "flows.print",
+	char *argv[] = { "flowsift", "capture", "--config", config, "--topic", (char *)topic,
 			 "--dir", dir, "--sync-ms", "100", "--rotate-seconds", "1",
 			 "--group", "fstest-capture", NULL };
 	pid = fs_test_spawn("flowsift", argv, env, log_path);
 	assert_true(pid > 0);
 	t->capture = pid;
 	return pid;
+}
+
+static pid_t
+start_capture(struct print_test *t, const char *bootstrap_env)
+{
+	return start_capture_topic(t, bootstrap_env, "flows.print");
 }
 
 /* Waits until `flowsift print DIR/archive` shows want flows, or 30 s. */
@@ -751,6 +759,8 @@ capture_keeps_topic(void **state)
 	wait_archived(t, 50);
 	assert_int_equal(fs_test_stop(capture, 10000), 0);
 	t->capture = 0;
+	snprintf(path, sizeof(path), "%s/capture.log", t->dir);
+	assert_false(fs_test_file_contains(path, "not found"));
 
 	/* A restart resumes after the committed offsets: no flow twice. */
 	produce_flows(producer, codec, 51, 10);
@@ -765,6 +775,31 @@ capture_keeps_topic(void **state)
 	fs_flow_codec_free(codec);
 	assert_int_equal(fs_test_stop(broker, 5000), 0);
 	t->broker = 0;
+}
+
+/*
+ * A topic that does not exist gets one warning that names it and the Kafka
+ * servers, and capture keeps waiting for it until SIGTERM.
+ */
+static void
+capture_warns_missing_topic(void **state)
+{
+	struct print_test *t = *state;
+	char bootstrap[256], env[300], log_path[128], warning[512];
+	pid_t capture;
+
+	start_broker(t, "1", bootstrap, sizeof(bootstrap));
+	snprintf(env, sizeof(env), "FLOWSIFT_KAFKA_BOOTSTRAP_SERVERS=%s", bootstrap);
+	snprintf(log_path, sizeof(log_path), "%s/capture.log", t->dir);
+	snprintf(warning, sizeof(warning), "topic flows.missing not found on Kafka servers %s",
+		 bootstrap);
+	capture = start_capture_topic(t, env, "flows.missing");
+	assert_true(fs_test_wait_file_contains(log_path, warning, 30000));
+	assert_true(fs_test_wait_file_contains(log_path, "keeping topic flows.missing", 30000));
+	assert_int_equal(kill(capture, 0), 0);
+	assert_int_equal(fs_test_stop(capture, 10000), 0);
+	t->capture = 0;
+	assert_true(fs_test_file_contains(log_path, "level=warning"));
 }
 
 int
@@ -786,6 +821,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(reads_topic_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(reads_topic_offsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(capture_keeps_topic, setup, teardown),
+		cmocka_unit_test_setup_teardown(capture_warns_missing_topic, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

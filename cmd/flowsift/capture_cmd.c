@@ -9,6 +9,10 @@
  * for commit only after the archive fsynced the flows before them (every
  * --sync-ms and at stop).  A crash therefore loses no flow, and the flows
  * after the last sync are consumed and written again at restart.
+ *
+ * A topic that does not exist yet is waited for: capture warns once, on
+ * stderr, when the cluster's metadata shows no topic of that name, and
+ * consumes it once it appears.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,12 +32,18 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "kafka/consumer.h"
+#include "kafka/kafka_conf.h"
+#include "kafka/topic_range.h"
 
 #define POLL_MESSAGES 1000
 #define POLL_TIMEOUT_MS 100
 #define DEFAULT_ROTATE_SECONDS 300
 #define DEFAULT_SYNC_MS 1000
 #define STATS_INTERVAL_MS 60000
+/* Maximum wait for the metadata that shows whether the topic exists. */
+#define TOPIC_CHECK_MS 10000
+/* Interval between checks while the cluster does not return that metadata. */
+#define TOPIC_RECHECK_MS 30000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -41,6 +51,9 @@ struct capture_run {
 	struct fs_archive_writer *writer;
 	struct fs_consumer *consumer;
 	bool failed; /* a file could not be written: stop without storing */
+	const struct fs_config *config;
+	const char *topic;
+	bool topic_checked; /* the metadata showed the topic, or its absence was reported */
 };
 
 static void
@@ -74,6 +87,7 @@ usage(FILE *out)
 		"The start time is when this program wrote the file's first flow, so\n"
 		"flows read from a backlog are older than the name says.\n"
 		"The file being written is named *.avro.tmp and renamed when closed.\n"
+		"A TOPIC that does not exist yet is waited for, after one warning.\n"
 		"Read the files with 'flowsift print DIR' or any Avro tool.\n"
 		"\n"
 		"options:\n"
@@ -169,11 +183,50 @@ log_stats(const struct capture_run *run)
 	       s->files_removed, s->body_bytes);
 }
 
+/*
+ * Reads the metadata of every topic and warns once when run->topic is not
+ * among them, naming the Kafka servers.  A request that names the topic
+ * would make some brokers (librdkafka's mock cluster, and brokers older
+ * than Kafka 0.11) create it, so this runs before the consumer
+ * subscribes.  Sets run->topic_checked unless the cluster did not return
+ * the metadata in time, so that the caller tries again later.
+ */
+static void
+check_topic(struct capture_run *run)
+{
+	struct fs_topic_range_options opt = {
+		.topic = run->topic, .from_ms = -1, .to_ms = -1, .timeout_ms = TOPIC_CHECK_MS,
+	};
+	struct fs_kafka_props props = fs_kafka_props_config(run->config);
+	struct fs_topic_range *range = NULL;
+	char bootstrap[1024], err[512];
+	int rc;
+
+	if (fs_config_bootstrap(run->config, bootstrap, sizeof(bootstrap), err, sizeof(err)) < 0) {
+		run->topic_checked = true;
+		return;
+	}
+	rc = fs_topic_range_open(&range, bootstrap, &props, &opt, err, sizeof(err));
+	fs_topic_range_free(range);
+	if (rc == FS_ERR_SYSTEM) {
+		fs_log(FS_LOG_DEBUG, "capture", "cannot check whether topic %s exists: %s",
+		       run->topic, err);
+		return;
+	}
+	run->topic_checked = true;
+	if (rc == FS_ERR_NOT_FOUND)
+		fs_log(FS_LOG_WARNING, "capture",
+		       "topic %s not found on Kafka servers %s; waiting until its first message "
+		       "creates it (check the topic name if nothing produces to it)",
+		       run->topic, bootstrap);
+}
+
 static int
 run_capture(struct capture_run *run, int64_t sync_ms)
 {
 	int64_t next_sync = fs_monotonic_ms() + sync_ms;
 	int64_t next_stats = fs_monotonic_ms() + STATS_INTERVAL_MS;
+	int64_t next_topic_check = fs_monotonic_ms() + TOPIC_RECHECK_MS;
 	int status = 0;
 
 	while (!stop_requested) {
@@ -201,6 +254,10 @@ run_capture(struct capture_run *run, int64_t sync_ms)
 		if (now >= next_stats) {
 			log_stats(run);
 			next_stats = now + STATS_INTERVAL_MS;
+		}
+		if (!run->topic_checked && now >= next_topic_check) {
+			check_topic(run);
+			next_topic_check = fs_monotonic_ms() + TOPIC_RECHECK_MS;
 		}
 	}
 	if (fs_archive_writer_close(run->writer) < 0)
@@ -310,6 +367,9 @@ cmd_capture(int argc, char **argv)
 		snprintf(group, sizeof(group), "flowsift-capture.%s", args.topic);
 		args.group = group;
 	}
+	run.config = config;
+	run.topic = args.topic;
+	check_topic(&run);
 	run.consumer = fs_consumer_new_config(config, args.group, &args.topic, 1, err,
 					      sizeof(err));
 	if (run.consumer == NULL) {

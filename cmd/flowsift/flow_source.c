@@ -308,7 +308,8 @@ read_topic(struct flow_source *src, const struct flow_source_options *opt)
 	}
 	props = fs_kafka_props_config(config);
 	if (fs_topic_range_open(&reader, bootstrap, &props, &range, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: cannot read topic '%s': %s\n", opt->command, opt->topic, err);
+		fprintf(stderr, "%s: cannot read topic '%s': %s (Kafka servers: %s)\n", opt->command,
+			opt->topic, err, bootstrap);
 		goto out;
 	}
 	while ((rc = fs_topic_range_read(reader, 500, on_message, &t, err, sizeof(err))) == 1)

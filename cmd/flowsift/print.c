@@ -9,6 +9,7 @@
  * the topic is read (kafka/topic_range.h) and the program stops at its end.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -19,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
+#include "alert/alert_codec.h"
 #include "archive/archive_dir.h"
 #include "archive/archive_reader.h"
 #include "avro/flow_codec.h"
@@ -36,6 +39,7 @@
 #include "flow_source.h"
 #include "kafka/topic_range.h"
 #include "time_range.h"
+#include "alert_rows.h"
 #include "topic_records.h"
 
 #define STDOUT_BUFFER_SIZE (1024 * 1024)
@@ -74,7 +78,13 @@ struct print_run {
 	uint64_t files_skipped;         /* archive files with only flows before --from */
 	uint64_t printed;
 	uint64_t rejected;              /* flows in Kafka messages that could not be decoded */
-	struct topic_records records;   /* alerts and counter samples read from the topic */
+	struct topic_records records;   /* counter samples read from the topic */
+	struct fs_alert_codec *alert_codec;
+	uint64_t alerts;                /* alert records read from the topic */
+	uint64_t alerts_printed;
+	uint64_t alerts_filtered;       /* alert records left out because -f applies to flows */
+	uint64_t alerts_rejected;       /* alert records that could not be decoded */
+	bool alert_header_pending;      /* the alert header line is printed before the first alert */
 	bool header_pending;            /* the header line is printed before the first row */
 	uint64_t too_long;              /* flows whose line did not fit */
 	/* Progress on a terminal. */
@@ -97,7 +107,9 @@ print_help(void)
 		"\n"
 		"Prints flows as an aligned table (default), JSON lines (the objects of\n"
 		"'flowsift decode', counters scaled unless --no-scale) or CSV with a\n"
-		"header line.\n"
+		"header line.  The alert records of a topic (flows.alerts) are printed\n"
+		"with the columns of 'flowsift report alerts' (table and CSV), or as the\n"
+		"JSON lines of alert.json.output; -f and --fields apply to flows only.\n"
 		"\n"
 		"inputs:\n"
 		"  FILE...          pcap, pcapng or raw datagram captures (decoded with one\n"
@@ -346,6 +358,48 @@ emit_message_flow(const struct fs_flow *flow, void *opaque)
 	return 0;
 }
 
+/*
+ * Prints one alert record as `flowsift report alerts` does (table or CSV),
+ * or as the JSON line of the JSON alert output.
+ */
+static void
+emit_alert(struct print_run *run, const void *value, size_t len)
+{
+	enum alert_rows_format rows_format = run->format == OUT_CSV ? ALERT_ROWS_CSV
+								    : ALERT_ROWS_TABLE;
+	char text[FS_ALERT_JSON_MAX];
+	struct fs_alert alert;
+	json_t *obj;
+
+	run->alerts++;
+	if (run->filter != NULL) {
+		run->alerts_filtered++;
+		return;
+	}
+	if (fs_alert_codec_decode(run->alert_codec, value, len, &alert) < 0 ||
+	    fs_alert_format_json(&alert, text, sizeof(text)) < 0) {
+		run->alerts_rejected++;
+		return;
+	}
+	if (run->format == OUT_JSON) {
+		puts(text);
+		run->alerts_printed++;
+		return;
+	}
+	obj = json_loads(text, 0, NULL);
+	if (obj == NULL) {
+		run->alerts_rejected++;
+		return;
+	}
+	if (run->alert_header_pending) {
+		alert_rows_header(rows_format);
+		run->alert_header_pending = false;
+	}
+	alert_rows_print(obj, fs_alert_state_name(alert.state), rows_format);
+	json_decref(obj);
+	run->alerts_printed++;
+}
+
 static int
 handle_message(const void *value, size_t len, int64_t timestamp_ms, int32_t partition,
 	       int64_t offset, void *opaque)
@@ -355,6 +409,10 @@ handle_message(const void *value, size_t len, int64_t timestamp_ms, int32_t part
 	(void)timestamp_ms;
 	(void)partition;
 	(void)offset;
+	if (topic_records_kind(&run->records, value, len) == TOPIC_RECORD_ALERT) {
+		emit_alert(run, value, len);
+		return 0;
+	}
 	if (topic_records_take(&run->records, value, len))
 		return 0;
 	fs_flow_codec_decode_each(run->codec, value, len, emit_message_flow, run, &run->rejected);
@@ -561,7 +619,9 @@ cmd_print(int argc, char **argv)
 	}
 	run.codec = fs_flow_codec_new(err, sizeof(err));
 	run.decoder = fs_decoder_new(NULL);
-	if (run.codec == NULL || run.decoder == NULL ||
+	if (run.codec != NULL)
+		run.alert_codec = fs_alert_codec_new(err, sizeof(err));
+	if (run.codec == NULL || run.alert_codec == NULL || run.decoder == NULL ||
 	    topic_records_init(&run.records, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift print: cannot start: %s\n",
 			run.decoder == NULL ? "out of memory" : err);
@@ -577,6 +637,7 @@ cmd_print(int argc, char **argv)
 	 * one at the end.
 	 */
 	run.header_pending = !args.no_header;
+	run.alert_header_pending = !args.no_header;
 
 	if (args.topic != NULL) {
 		rc = print_topic(&run, &args, config);
@@ -591,8 +652,7 @@ cmd_print(int argc, char **argv)
 	}
 	clear_progress(&run);
 	/* After a failed read, a header alone on stdout would look like an empty result. */
-	if (run.header_pending && status == 0 && run.records.alerts == 0 &&
-	    run.records.counters == 0)
+	if (run.header_pending && status == 0 && run.alerts == 0 && run.records.counters == 0)
 		print_header(&run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "flowsift print: failed to write to stdout: %s\n", strerror(errno));
@@ -605,6 +665,12 @@ cmd_print(int argc, char **argv)
 		fprintf(stderr, "flowsift print: left out %" PRIu64 " flows received outside "
 			"--from/--to; %" PRIu64 " archive files before --from not read\n",
 			run.outside, run.files_skipped);
+	if (run.alerts_filtered > 0)
+		fprintf(stderr, "flowsift print: left out %" PRIu64 " alerts, because -f applies to "
+			"flows only\n", run.alerts_filtered);
+	if (run.alerts_rejected > 0)
+		fprintf(stderr, "flowsift print: skipped %" PRIu64 " alerts that could not be decoded\n",
+			run.alerts_rejected);
 	if (run.too_long > 0)
 		fprintf(stderr, "flowsift print: skipped %" PRIu64 " flows whose line is too long\n",
 			run.too_long);
@@ -614,6 +680,7 @@ cmd_print(int argc, char **argv)
 out:
 	flow_scale_release(&run.scale);
 	fs_decoder_free(run.decoder);
+	fs_alert_codec_free(run.alert_codec);
 	fs_flow_codec_free(run.codec);
 	fs_filter_free(run.filter);
 	fs_config_free(config);

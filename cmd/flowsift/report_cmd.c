@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "alert/alert.h"
+#include "alert_rows.h"
 #include "cli_redis.h"
 #include "commands.h"
 #include "config/config.h"
@@ -647,40 +648,6 @@ out:
 
 /* ---- alerts ---- */
 
-static void
-format_ms(int64_t ms, char *buf, size_t len)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/*
- * Writes where an alert's flows were seen, "NAME/IFNAME", with the address
- * and SNMP index where names are missing ("192.0.2.1/7"), or "-".
- */
-static const char *
-seen_by_text(json_t *alert, char *buf, size_t len)
-{
-	const char *exporter = json_string_value(json_object_get(alert, "exporter_name"));
-	const char *ifname = json_string_value(json_object_get(alert, "interface_name"));
-	json_t *ifindex = json_object_get(alert, "interface");
-
-	if (!exporter)
-		exporter = json_string_value(json_object_get(alert, "exporter"));
-	if (!exporter)
-		return "-";
-	if (ifname)
-		snprintf(buf, len, "%s/%s", exporter, ifname);
-	else if (json_is_integer(ifindex))
-		snprintf(buf, len, "%s/%lld", exporter, (long long)json_integer_value(ifindex));
-	else
-		snprintf(buf, len, "%s", exporter);
-	return buf;
-}
-
 /* Appends the alert JSON strings of reply to alerts (an array). */
 static void
 collect_json(const redisReply *reply, json_t *alerts, int open)
@@ -749,57 +716,13 @@ report_alerts(const struct options *opt)
 		json_dumpf(alerts, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
-		if (opt->format == FORMAT_CSV)
-			printf("state,rule,subject,port,peer,observed,threshold,window_s,first_seen,last_seen,id,"
-			       "exporter,exporter_name,exporter_site,interface,interface_name\n");
-		else
-			printf("%-8s %-10s %-22s %6s %9s %9s %-20s %-20s %-28s %s\n", "state", "rule",
-			       "subject", "port", "observed", "threshold", "first_seen", "last_seen",
-			       "seen_by", "id");
+		enum alert_rows_format rows_format = opt->format == FORMAT_CSV ? ALERT_ROWS_CSV
+									       : ALERT_ROWS_TABLE;
+
+		alert_rows_header(rows_format);
 		json_array_foreach(alerts, i, a) {
-			char first[32], last[32], seen_by[FS_FLOW_EXPORTER_NAME_LEN + FS_FLOW_IF_NAME_LEN + 16];
-			const char *peer = json_string_value(json_object_get(a, "peer"));
-			const char *ifname;
-
-			format_ms(json_integer_value(json_object_get(a, "first_seen_ms")), first, sizeof(first));
-			format_ms(json_integer_value(json_object_get(a, "last_seen_ms")), last, sizeof(last));
-			if (opt->format == FORMAT_CSV) {
-				static const char *const texts[] = { "exporter", "exporter_name",
-								     "exporter_site" };
-
-				printf("%s,%s,%s,%lld,%s,%lld,%lld,%lld,%s,%s,",
-				       json_string_value(json_object_get(a, "state")),
-				       json_string_value(json_object_get(a, "rule")),
-				       json_string_value(json_object_get(a, "subject")),
-				       (long long)json_integer_value(json_object_get(a, "port")), peer ? peer : "",
-				       (long long)json_integer_value(json_object_get(a, "observed")),
-				       (long long)json_integer_value(json_object_get(a, "threshold")),
-				       (long long)json_integer_value(json_object_get(a, "window_s")), first, last);
-				print_csv_text(json_string_value(json_object_get(a, "id")));
-				for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
-					const char *v = json_string_value(json_object_get(a, texts[t]));
-
-					putchar(',');
-					print_csv_text(v ? v : "");
-				}
-				if (json_is_integer(json_object_get(a, "interface")))
-					printf(",%lld,", (long long)json_integer_value(json_object_get(a, "interface")));
-				else
-					printf(",,");
-				ifname = json_string_value(json_object_get(a, "interface_name"));
-				print_csv_text(ifname ? ifname : "");
-				putchar('\n');
-			} else {
-				printf("%-8s %-10s %-22s %6lld %9lld %9lld %-20s %-20s %-28s %s\n",
-				       json_is_true(json_object_get(a, "open")) ? "open" : "cleared",
-				       json_string_value(json_object_get(a, "rule")),
-				       json_string_value(json_object_get(a, "subject")),
-				       (long long)json_integer_value(json_object_get(a, "port")),
-				       (long long)json_integer_value(json_object_get(a, "observed")),
-				       (long long)json_integer_value(json_object_get(a, "threshold")), first,
-				       last, seen_by_text(a, seen_by, sizeof(seen_by)),
-				       json_string_value(json_object_get(a, "id")));
-			}
+			alert_rows_print(a, json_is_true(json_object_get(a, "open")) ? "open" : "cleared",
+					 rows_format);
 		}
 		if (opt->format == FORMAT_TABLE && json_array_size(alerts) == 0)
 			printf("no open or recently cleared alerts\n");

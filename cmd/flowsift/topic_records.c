@@ -32,25 +32,36 @@ out:
 	return rc;
 }
 
-int
-topic_records_take(struct topic_records *r, const void *msg, size_t len)
+enum topic_record_kind
+topic_records_kind(const struct topic_records *r, const void *msg, size_t len)
 {
 	const uint8_t *b = msg;
 	uint64_t fingerprint = 0;
 
 	if (len < HEADER_LEN || b[0] != 0xc3 || b[1] != 0x01)
-		return 0;
+		return TOPIC_RECORD_FLOWS;
 	for (int i = 9; i >= 2; i--)
 		fingerprint = fingerprint << 8 | b[i];
-	if (fingerprint == r->alert_fingerprints[0] || fingerprint == r->alert_fingerprints[1]) {
+	if (fingerprint == r->alert_fingerprints[0] || fingerprint == r->alert_fingerprints[1])
+		return TOPIC_RECORD_ALERT;
+	if (fingerprint == r->counters_fingerprint)
+		return TOPIC_RECORD_COUNTERS;
+	return TOPIC_RECORD_FLOWS;
+}
+
+int
+topic_records_take(struct topic_records *r, const void *msg, size_t len)
+{
+	switch (topic_records_kind(r, msg, len)) {
+	case TOPIC_RECORD_ALERT:
 		r->alerts++;
 		return 1;
-	}
-	if (fingerprint == r->counters_fingerprint) {
+	case TOPIC_RECORD_COUNTERS:
 		r->counters++;
 		return 1;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 int

@@ -1,9 +1,9 @@
 /*
  * topic_records.h - distinguishes the alert and counter messages of
  * flowsift's topics (flows.alerts, flows.counters) from flow messages.
- * `flowsift print`, `report` and `graph` given a topic without flows then
- * name what it contains, instead of counting every message as a flow that
- * could not be decoded.
+ * `flowsift report` and `graph` given a topic without flows then name what
+ * it contains, instead of counting every message as a flow that could not
+ * be decoded.  `flowsift print` prints the alert records itself.
  *
  * Every flowsift message starts with the Avro single-object header: the
  * marker C3 01 and the 8-byte little-endian fingerprint of its schema
@@ -22,8 +22,18 @@ struct topic_records {
 	uint64_t counters;      /* counter sample messages seen */
 };
 
+enum topic_record_kind { TOPIC_RECORD_FLOWS, TOPIC_RECORD_ALERT, TOPIC_RECORD_COUNTERS };
+
 /* Prepares r.  Returns 0, or -1 with the reason in err. */
 int topic_records_init(struct topic_records *r, char *err, size_t err_len);
+
+/*
+ * Returns what msg (len bytes) contains by the fingerprint of its first
+ * record: TOPIC_RECORD_FLOWS for anything that is not an alert or a
+ * counter sample.  Counts nothing.
+ */
+enum topic_record_kind topic_records_kind(const struct topic_records *r, const void *msg,
+					  size_t len);
 
 /*
  * Returns 1 and counts the message when msg (len bytes) is an alert or a

@@ -20,6 +20,13 @@
  * SIGTERM or SIGINT stops intake at once (the sockets are closed, /readyz
  * turns 503), then waits up to ingest.shutdown.timeout.ms for the broker to
  * acknowledge the queued flows, counts the rest as lost and exits 0.
+ *
+ * A replay (--pcap) may read a named pipe (tcpdump -w - | ...), where open()
+ * waits for a writer and read() for data.  So during a replay the stop
+ * signals interrupt system calls instead of restarting them, and a stop
+ * request interrupts any blocking call once a second (SIGALRM) until the
+ * reading ends.  A replay that ends without producing any flow or counter
+ * sample exits 1 after a line that counts what the captures contained.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,6 +57,8 @@
 #include "worker_start.h"
 
 static volatile sig_atomic_t stop_requested;
+/* Set while a replay reads its captures, so that a stop request also arms SIGALRM. */
+static volatile sig_atomic_t replay_reading;
 
 struct ingest {
 	struct ingest_shared shared;
@@ -68,6 +77,7 @@ struct ingest {
 	int realtime;
 	int64_t replay_first_ns;
 	int64_t replay_start_ns;
+	struct fs_capture_stats capture;  /* what the replayed captures contained */
 };
 
 static void
@@ -75,6 +85,41 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	/*
+	 * A signal that lands just before a blocking read would not interrupt
+	 * it, so SIGALRM interrupts whatever blocks a second later.
+	 */
+	if (replay_reading)
+		alarm(1);
+}
+
+/* Interrupts a blocking call of the replay again, once a second, until reading ends. */
+static void
+on_replay_alarm(int sig)
+{
+	(void)sig;
+	if (stop_requested && replay_reading)
+		alarm(1);
+}
+
+/*
+ * Makes SIGTERM, SIGINT (unless it was ignored at start) and SIGALRM
+ * interrupt the system call they land in, with EINTR, instead of restarting
+ * it, so that a stop request ends an open() or read() of a named pipe.
+ */
+static void
+install_replay_signals(void)
+{
+	struct sigaction stop = { .sa_handler = on_signal };
+	struct sigaction alarm_action = { .sa_handler = on_replay_alarm };
+	struct sigaction old;
+
+	sigemptyset(&stop.sa_mask);
+	sigemptyset(&alarm_action.sa_mask);
+	sigaction(SIGTERM, &stop, NULL);
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGALRM, &alarm_action, NULL);
 }
 
 /*
@@ -392,18 +437,64 @@ run_replay(struct ingest *ingest, char **files, int nfiles)
 	char err[512];
 	int status = 0;
 
+	replay_reading = 1;
 	for (int i = 0; i < nfiles && !stop_requested; i++) {
-		int rc = fs_capture_read_file(files[i], replay_datagram, ingest, err, sizeof(err));
+		int rc;
 
+		fs_log(FS_LOG_INFO, "ingest", "reading '%s'", files[i]);
+		rc = fs_capture_read_file_stats(files[i], replay_datagram, ingest, &ingest->capture,
+						err, sizeof(err));
+		/* A stop request interrupts the open or read of a pipe: that is a stop, not an error. */
+		if (rc < 0 && stop_requested) {
+			fs_log(FS_LOG_INFO, "ingest", "stop requested while reading '%s'", files[i]);
+			break;
+		}
 		if (rc < 0) {
 			fs_log(FS_LOG_ERR, "ingest", "%s", err);
 			status = 1;
 			break;
 		}
-		fs_log(FS_LOG_INFO, "ingest", "replayed '%s'", files[i]);
+		fs_log(FS_LOG_INFO, "ingest", "%s '%s'", stop_requested ? "stopped replaying" : "replayed",
+		       files[i]);
 	}
+	replay_reading = 0;
+	alarm(0);
+	signal(SIGALRM, SIG_IGN);
 	ingest_worker_publish(ingest->workers[0]);
 	return status;
+}
+
+/*
+ * Logs what the replayed captures contained and what the decoder made of
+ * them.  Returns 1 when the replay read every capture and produced neither
+ * a flow nor an sFlow counter sample, so nothing was sent, else 0.
+ */
+static int
+report_replay(struct ingest *ingest, int nfiles)
+{
+	const struct fs_capture_stats *c = &ingest->capture;
+	struct ingest_worker_snapshot w;
+	const struct fs_decoder_stats *d = &w.decoder;
+	const char *outcome = "replayed";
+	int nothing_sent;
+
+	sum_workers(ingest, &w);
+	nothing_sent = !stop_requested && d->flows == 0 && w.counters_produced == 0;
+	if (nothing_sent)
+		outcome = "no flow in";
+	else if (stop_requested)
+		outcome = "stopped after";
+	fs_log(nothing_sent ? FS_LOG_ERR : FS_LOG_INFO, "ingest",
+	       "%s %llu of %d capture files: %llu packets read, %llu UDP datagrams (every port is "
+	       "decoded), %llu flows and %llu sFlow counter samples produced; not decoded "
+	       "(datagrams or sets): unsupported=%llu truncated=%llu invalid=%llu no_template=%llu%s",
+	       outcome, (unsigned long long)c->files, nfiles,
+	       (unsigned long long)c->packets, (unsigned long long)c->datagrams,
+	       (unsigned long long)d->flows, (unsigned long long)w.counters_produced,
+	       (unsigned long long)d->unsupported, (unsigned long long)d->truncated,
+	       (unsigned long long)d->invalid, (unsigned long long)d->no_template,
+	       nothing_sent ? "; nothing was sent" : "");
+	return nothing_sent;
 }
 
 /*
@@ -538,6 +629,9 @@ usage(FILE *out)
 		"ingest.listen until SIGINT or SIGTERM.  With --pcap, replays the UDP\n"
 		"payloads of the captures (pcap, pcapng or raw datagram files) into the\n"
 		"pipeline as fast as possible, or at capture pace with --realtime, then exits.\n"
+		"A FILE may be a named pipe or /dev/stdin (tcpdump -w - | ...).  A replay\n"
+		"exits 1 when the captures gave no flow at all, after a line that counts\n"
+		"their packets, UDP datagrams and the datagrams that could not be decoded.\n"
 		"Flows go to the topic of kafka.topic.raw.  Settings: docs/CONFIGURATION.md.\n");
 }
 
@@ -619,6 +713,8 @@ main(int argc, char **argv)
 	 */
 	ingest->replay_queue_bound = (uint64_t)fs_config_int(config, "kafka.queue.max.messages") * 9 / 10;
 	ingest->realtime = mode.realtime;
+	if (replay)
+		install_replay_signals();
 	if (setup_shared(ingest, config, replay) < 0 || start_telemetry(ingest, config, replay) < 0 ||
 	    create_workers(ingest) < 0 || setup_exporter_accounting(ingest, config) < 0)
 		goto out;
@@ -632,6 +728,8 @@ main(int argc, char **argv)
 	ingest->shared.producer = NULL;
 	log_stats(ingest, &final);
 	if (replay && (final.failed || final.dropped_queue_full))
+		status = 1;
+	if (replay && report_replay(ingest, mode.nfiles))
 		status = 1;
 	fs_log(FS_LOG_INFO, "ingest", "stopped");
 out:

@@ -645,6 +645,70 @@ is_capture_magic(const uint8_t magic[4])
 	return false;
 }
 
+/*
+ * A stream over a pipe whose first bytes were already read to find the file
+ * type: it returns those bytes again, then the rest of the pipe.  A pipe
+ * cannot be rewound, and libpcap reads the magic number itself.
+ */
+struct replayed_prefix {
+	FILE *fp;
+	uint8_t bytes[4];
+	size_t len, pos;
+};
+
+static ssize_t
+replayed_prefix_read(void *cookie, char *buf, size_t size)
+{
+	struct replayed_prefix *r = cookie;
+	size_t got;
+
+	if (r->pos < r->len) {
+		size_t n = r->len - r->pos < size ? r->len - r->pos : size;
+
+		memcpy(buf, r->bytes + r->pos, n);
+		r->pos += n;
+		return (ssize_t)n;
+	}
+	got = fread(buf, 1, size, r->fp);
+	if (got == 0 && ferror(r->fp))
+		return -1;
+	return (ssize_t)got;
+}
+
+static int
+replayed_prefix_close(void *cookie)
+{
+	struct replayed_prefix *r = cookie;
+	int rc = fclose(r->fp);
+
+	free(r);
+	return rc;
+}
+
+/*
+ * Returns a stream that reads magic[0..len) and then the rest of fp, and
+ * that owns fp.  Returns NULL when out of memory, and fp stays the caller's.
+ */
+static FILE *
+replay_prefix(FILE *fp, const uint8_t *magic, size_t len)
+{
+	static const cookie_io_functions_t io = {
+		.read = replayed_prefix_read, .close = replayed_prefix_close,
+	};
+	struct replayed_prefix *r = calloc(1, sizeof(*r));
+	FILE *stream;
+
+	if (r == NULL)
+		return NULL;
+	r->fp = fp;
+	memcpy(r->bytes, magic, len);
+	r->len = len;
+	stream = fopencookie(r, "rb", io);
+	if (stream == NULL)
+		free(r);
+	return stream;
+}
+
 int
 fs_capture_read_file_stats(const char *path, fs_datagram_fn *fn, void *opaque,
 			   struct fs_capture_stats *stats, char *err,
@@ -674,10 +738,15 @@ fs_capture_read_file_stats(const char *path, fs_datagram_fn *fn, void *opaque,
 		goto close;
 	}
 	if (fseek(fp, 0, SEEK_SET) != 0) {
-		format_error(err, err_len, "failed to rewind '%s': %s", path,
-			     strerror(errno));
-		rc = FS_ERR_SYSTEM;
-		goto close;
+		FILE *replayed = errno == ESPIPE ? replay_prefix(fp, magic, got) : NULL;
+
+		if (replayed == NULL) {
+			format_error(err, err_len, "failed to rewind '%s': %s", path,
+				     strerror(errno));
+			rc = FS_ERR_SYSTEM;
+			goto close;
+		}
+		fp = replayed;
 	}
 	stats->files++;
 	if (got == sizeof(magic) && is_capture_magic(magic))

@@ -79,7 +79,9 @@ struct fs_capture_stats {
  * fn returned, or a negative fs_result when the file cannot be read (err then
  * contains the reason, quoting path).  A capture whose records are damaged part
  * way (such as a file cut short) is read up to the damage, logged and
- * counted in read_errors, and still returns 0.
+ * counted in read_errors, and still returns 0.  path may name a pipe or
+ * FIFO: the bytes read to find the file type are handed back to the reader,
+ * since a pipe cannot be rewound.
  */
 int fs_capture_read_file(const char *path, fs_datagram_fn *fn, void *opaque,
 			 char *err, size_t err_len);
