@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "net/udp_receiver.h"
 #include "support/ingest_harness.h"
 #include "support/process.h"
@@ -216,6 +217,43 @@ steering_follows_source_address(void **state)
  * receiver that fs_udp_steer_index() names.  Loopback has only the one IPv6
  * address, so this checks one hash value, not the spread.
  */
+/* Keeps the last warning of the udp facility. */
+static void
+keep_udp_warning(enum fs_log_level level, const char *facility, const char *message,
+		 void *opaque)
+{
+	if (level == FS_LOG_WARNING && strcmp(facility, "udp") == 0)
+		snprintf(opaque, 512, "%s", message);
+}
+
+/* A receive buffer that net.core.rmem_max caps is logged and reported smaller. */
+static void
+capped_rcvbuf_is_reported(void **state)
+{
+	struct fs_udp_receiver *receiver = NULL;
+	char err[256], warning[512] = "";
+	long long rmem_max = 0;
+	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+
+	(void)state;
+	if (f == NULL || fscanf(f, "%lld", &rmem_max) != 1 || rmem_max >= (1LL << 30)) {
+		if (f)
+			fclose(f);
+		skip();
+	}
+	fclose(f);
+	fs_log_set_sink(keep_udp_warning, warning);
+	assert_int_equal(fs_udp_receiver_new(&receiver, "127.0.0.1:0", 1 << 30, err, sizeof(err)),
+			 0);
+	fs_log_set_sink(NULL, NULL);
+	/* Linux doubles the capped request for its overhead per datagram. */
+	assert_true(fs_udp_receiver_rcvbuf(receiver) > 0);
+	assert_true((long long)fs_udp_receiver_rcvbuf(receiver) <= 2 * rmem_max);
+	assert_non_null(strstr(warning, "not the 1073741824 requested"));
+	assert_non_null(strstr(warning, "net.core.rmem_max"));
+	fs_udp_receiver_free(receiver);
+}
+
 static void
 steering_ipv6_loopback(void **state)
 {
@@ -496,6 +534,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(steering_follows_source_address),
 		cmocka_unit_test(steering_ipv6_loopback),
+		cmocka_unit_test(capped_rcvbuf_is_reported),
 		cmocka_unit_test(threads_keep_exporter_together),
 		cmocka_unit_test(templates_shared_between_replicas),
 		cmocka_unit_test(session_key_address_port),

@@ -71,7 +71,7 @@ static const struct key_def key_table[] = {
 	{ "ingest.socket.rcvbuf", KEY_INT, 65536, 1073741824, "8388608",
 	  "Receive buffer size requested for each UDP socket, in bytes." },
 	{ "ingest.receive.wait.us", KEY_INT, 0, 100000, "2000",
-	  "Microseconds a receive thread sleeps after a read while datagrams arrive slowly, that is when at most 32 would arrive during the sleep (below 16,000 a second with the default). It then wakes once per several datagrams instead of once per datagram, and each wake-up costs several microseconds of CPU. A flow reaches Kafka at most this much later. 0: never sleep." },
+	  "Microseconds a receive thread sleeps after a read while datagrams arrive slowly, that is when at most 32 would arrive during the sleep (below 16,000 a second with the default). It then wakes once per several datagrams instead of once per datagram, and each wake-up costs several microseconds of CPU. A flow reaches Kafka at most this much later. The sleep is cut to the time a burst at 1 Gbit/s takes to fill half the socket buffer (ingest.socket.rcvbuf as the kernel grants it). 0: never sleep." },
 	{ "ingest.stats.interval", KEY_INT, 0, 86400, "60",
 	  "Seconds between counter summaries in the ingest log; 0 turns them off." },
 	{ "ingest.stats.exporters.max", KEY_INT, 0, 100000, "20",

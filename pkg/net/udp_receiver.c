@@ -21,6 +21,7 @@ struct fs_udp_receiver {
 	size_t nfds;
 	struct fs_udp_stats stats;
 	struct fs_ratelimit error_limit;
+	int rcvbuf;                /* smallest receive buffer of the sockets, as the kernel reports it */
 	/* The kernel's drop count (SO_RXQ_OVFL) last seen on each socket; it wraps at 2^32. */
 	uint32_t kernel_drops_seen[FS_UDP_MAX_SOCKETS];
 	/* One batch of buffers, reused by every socket in turn. */
@@ -166,10 +167,36 @@ attach_steering(int fd, uint32_t count)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 }
 
+/*
+ * Sets the receive buffer of fd to rcvbuf bytes and returns the size the
+ * kernel reports.  Linux doubles the request, for the kernel's overhead per
+ * datagram, after capping it at net.core.rmem_max; a smaller buffer is
+ * logged, since a burst then fills it sooner.
+ */
+static int
+set_rcvbuf(int fd, const char *text, int rcvbuf)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		fs_log(FS_LOG_WARNING, "udp", "cannot set SO_RCVBUF to %d on %s: %s",
+		       rcvbuf, text, strerror(errno));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0)
+		return 0;
+	if ((long long)got < 2LL * rcvbuf)
+		fs_log(FS_LOG_WARNING, "udp",
+		       "the receive buffer of %s holds %d bytes, not the %d requested "
+		       "(ingest.socket.rcvbuf): the kernel caps it at net.core.rmem_max; "
+		       "raise that to %d or more so that bursts of datagrams are not dropped",
+		       text, got / 2, rcvbuf, rcvbuf);
+	return got;
+}
+
 /* Binds one socket to the address ss; reuseport joins it to the port's reuseport group. */
 static int
 open_socket(const char *text, struct sockaddr_storage *ss, socklen_t ss_len, int rcvbuf,
-	    int reuseport, char *err, size_t err_len)
+	    int reuseport, int *rcvbuf_got, char *err, size_t err_len)
 {
 	int fd, one = 1;
 
@@ -193,9 +220,7 @@ open_socket(const char *text, struct sockaddr_storage *ss, socklen_t ss_len, int
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		fs_log(FS_LOG_WARNING, "udp", "cannot enable SO_RXQ_OVFL on %s: %s; "
 		       "kernel drops will not be counted", text, strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
-		fs_log(FS_LOG_WARNING, "udp", "cannot set SO_RCVBUF to %d on %s: %s",
-		       rcvbuf, text, strerror(errno));
+	*rcvbuf_got = set_rcvbuf(fd, text, rcvbuf);
 	if (bind(fd, (struct sockaddr *)ss, ss_len) < 0) {
 		snprintf(err, err_len, "bind to '%s' failed: %s", text, strerror(errno));
 		close(fd);
@@ -240,11 +265,14 @@ open_address(struct fs_udp_receiver **receivers, size_t count, const char *text,
 		return invalid_address(text, err, err_len);
 	for (size_t i = 0; i < count; i++) {
 		struct fs_udp_receiver *receiver = receivers[i];
-		int fd = open_socket(text, &ss, ss_len, rcvbuf, count > 1, err, err_len);
+		int got = 0;
+		int fd = open_socket(text, &ss, ss_len, rcvbuf, count > 1, &got, err, err_len);
 
 		if (fd < 0)
 			return fd;
 		receiver->fds[receiver->nfds++] = fd;
+		if (receiver->rcvbuf == 0 || got < receiver->rcvbuf)
+			receiver->rcvbuf = got;
 		if (i == 0)
 			fix_port(fd, &ss);
 	}
@@ -485,6 +513,12 @@ fs_udp_receiver_port(const struct fs_udp_receiver *receiver, size_t i)
 	if (ss.ss_family == AF_INET)
 		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+int
+fs_udp_receiver_rcvbuf(const struct fs_udp_receiver *receiver)
+{
+	return receiver->rcvbuf;
 }
 
 const struct fs_udp_stats *

@@ -55,6 +55,8 @@ struct fs_udp_receiver;
 /*
  * Binds a socket to each address of listen, a comma-separated list of
  * host:port or [ipv6]:port, requesting rcvbuf bytes of receive buffer.
+ * A socket whose buffer the kernel caps below the request (at
+ * net.core.rmem_max) is logged as a warning.
  * Returns 0 and stores the receiver in *out, or a negative fs_result with
  * the failing address and reason in err.  Free with fs_udp_receiver_free().
  */
@@ -100,6 +102,13 @@ int fs_udp_receiver_poll(struct fs_udp_receiver *receiver, int timeout_ms,
 
 /* Returns the local port of socket i (in listen order), or 0 if none; for tests using port 0. */
 uint16_t fs_udp_receiver_port(const struct fs_udp_receiver *receiver, size_t i);
+
+/*
+ * Returns the smallest receive buffer of the receiver's sockets in bytes, as
+ * the kernel reports it (about twice the request, for its overhead per
+ * datagram), or 0 when it could not be read.
+ */
+int fs_udp_receiver_rcvbuf(const struct fs_udp_receiver *receiver);
 
 const struct fs_udp_stats *fs_udp_receiver_stats(const struct fs_udp_receiver *receiver);
 
