@@ -55,7 +55,7 @@ TESTS        := $(TEST_SRCS:tests/%.c=$(BUILD_DIR)/tests/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%-replay)
 
-.PHONY: all bins deps test check unit-tests cppcheck run demo bench fuzz clean
+.PHONY: all bins deps deps-run test check unit-tests cppcheck run demo bench fuzz clean
 .DEFAULT_GOAL := all
 # Keeps object files that make would otherwise delete as intermediates.
 .SECONDARY:
@@ -67,6 +67,10 @@ bins: $(BINS)
 
 deps:
 	@scripts/deps.sh
+
+# What make run and make demo need: deps without the test-only validator.
+deps-run:
+	@DEPS_VALIDATOR=0 scripts/deps.sh
 
 $(BUILD_DIR)/gen/schemas_embedded.c: $(wildcard schemas/*.avsc) scripts/embed-schemas.sh
 	@mkdir -p $(dir $@)
@@ -139,10 +143,10 @@ test: deps
 	$(MAKE) unit-tests
 	$(MAKE) SANITIZE=1 unit-tests
 
-run: deps bins
+run: deps-run bins
 	scripts/run.sh
 
-demo: deps bins
+demo: deps-run bins
 	scripts/demo.sh
 
 bench: deps all

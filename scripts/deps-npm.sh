@@ -2,8 +2,9 @@
 # Installs the npm packages of deploy/validator (the Kubernetes schemas that
 # scripts/check-deploy.sh validates against) into build/k8s-validate, at the
 # versions of its package-lock.json, when they are missing.  Installs Debian's
-# nodejs and npm first when npm is missing.  Called by scripts/deps.sh, so
-# `make test` itself downloads nothing.
+# nodejs and npm first when npm is missing.  Called by scripts/deps.sh
+# (except for make run and make demo), so `make test` itself downloads
+# nothing.
 set -eu
 cd "$(dirname "$0")/.."
 target=build/k8s-validate

@@ -62,9 +62,9 @@ cleanup() {
 	done
 	for pid in $reversed; do
 		kill -TERM "$pid" 2>/dev/null || true
-		code=0
-		wait "$pid" 2>/dev/null || code=$?
-		if [ $code -ne 0 ]; then
+		wait_exit "$pid"
+		code=$rc
+		if [ "$code" -ne 0 ]; then
 			echo "run: $(proc_name "$pid") (pid $pid) exited with status $code; see $run_dir/logs/" \
 				>&2 || true
 			status=1
@@ -81,6 +81,19 @@ cleanup() {
 # processes it stopped.  Any other exit keeps its status.
 trap 'cleanup; exit $status' INT TERM HUP
 trap cleanup EXIT
+
+# Waits until process $1 has exited and sets rc to its exit status.  With job
+# control on, dash's wait returns 128 + SIGSTOP at once for a job that was
+# ever stopped (kill -STOP, then -CONT), while it still runs; so the wait
+# repeats until the process is gone.
+wait_exit() {
+	while :; do
+		rc=0
+		wait "$1" 2>/dev/null || rc=$?
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+}
 
 # Prints the name that start() gave to process $1.
 proc_name() {

@@ -494,12 +494,18 @@ alerts_are_listed(void **state)
 	struct fs_detect_settings s;
 	struct fs_detect *det;
 	json_t *rows, *row;
-	char text[4096];
+	char text[4096], received[32], expected[160];
+	int64_t received_s;
+	struct tm tm;
 
 	fs_detect_settings_default(&s);
 	s.capacity = 4096;
 	det = fs_detect_new(&s, NULL, NULL);
 	assert_non_null(det);
+	/* Received 20 s ago, at a whole second, so the table shows that time. */
+	received_s = (int64_t)time(NULL) - 20;
+	gmtime_r(&(time_t){ (time_t)received_s }, &tm);
+	strftime(received, sizeof(received), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	for (int i = 0; i < 150; i++) {
 		struct fs_flow flow;
 		char dst[32];
@@ -515,6 +521,7 @@ alerts_are_listed(void **state)
 		snprintf(flow.exporter_name, sizeof(flow.exporter_name), "edge \"1\", par");
 		flow.in_if = 7;
 		flow.present |= FS_F_EXPORTER_NAME | FS_F_IN_IF;
+		flow.time_received_ns = received_s * 1000000000;
 		assert_int_equal(fs_detect_add(det, &flow), 0);
 	}
 	assert_int_equal(fs_detect_flush(det, f->ctx, (int64_t)time(NULL) * 1000), 0);
@@ -533,9 +540,15 @@ alerts_are_listed(void **state)
 	/* The table names where the flows were seen; CSV quotes text as RFC 4180 does. */
 	run_text(f, "alerts", text, sizeof(text));
 	assert_non_null(strstr(text, " edge \"1\", par/7 "));
+	/* flows_last is the flows' receive time, not the flush time. */
+	snprintf(expected, sizeof(expected), " %s edge", received);
+	assert_non_null(strstr(text, expected));
 	run_text(f, "alerts --format csv", text, sizeof(text));
-	assert_non_null(strstr(text, ",exporter,exporter_name,exporter_site,interface,interface_name\n"));
-	assert_non_null(strstr(text, ",\"192.0.2.1\",\"edge \"\"1\"\", par\",\"\",7,\"\"\n"));
+	assert_non_null(strstr(text, ",exporter,exporter_name,exporter_site,interface,interface_name,"
+				     "flows_first,flows_last\n"));
+	snprintf(expected, sizeof(expected), ",\"192.0.2.1\",\"edge \"\"1\"\", par\",\"\",7,\"\",%s,%s\n",
+		 received, received);
+	assert_non_null(strstr(text, expected));
 }
 
 int

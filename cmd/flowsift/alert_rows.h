@@ -8,10 +8,13 @@
  * fields as the JSON alert output.
  *
  * Table columns: state, rule, subject, port, observed, threshold,
- * first_seen, last_seen (UTC), seen_by (exporter/interface) and id.
+ * first_seen, last_seen (UTC, when flowsift-report raised and last saw the
+ * alert), flows_last (UTC, when flowsift-ingest received the latest flow of
+ * the last flush that matched), seen_by (exporter/interface) and id.
  * CSV columns: state, rule, subject, port, peer, observed, threshold,
  * window_s, first_seen, last_seen, id, exporter, exporter_name,
- * exporter_site, interface, interface_name.
+ * exporter_site, interface, interface_name, flows_first, flows_last.
+ * A time the alert lacks is "-" in the table and empty in CSV.
  */
 #ifndef FS_CMD_ALERT_ROWS_H
 #define FS_CMD_ALERT_ROWS_H
