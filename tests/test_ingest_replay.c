@@ -318,6 +318,47 @@ fifo_capture_replayed(void **state)
 	assert_true(fs_test_file_contains(f->log_path, "3 flows and 0 sFlow counter samples"));
 }
 
+/* "-" reads the capture from standard input, as tcpdump -r - does. */
+static void
+dash_reads_standard_input(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t msg[24 + 3 * 48];
+	size_t len = build_v5(msg);
+	char path[128];
+	int saved, in, status;
+
+	snprintf(path, sizeof(path), "%s/v5.bin", f->dir);
+	write_bytes(path, msg, len);
+	in = open(path, O_RDONLY);
+	assert_true(in >= 0);
+	saved = dup(STDIN_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(in, STDIN_FILENO), STDIN_FILENO);
+	close(in);
+	status = run_replay(f, "-", NULL);
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	assert_int_equal(status, 0);
+	assert_true(fs_test_file_contains(f->log_path, "reading '/dev/stdin'"));
+	assert_true(fs_test_file_contains(f->log_path, "3 flows and 0 sFlow counter samples"));
+}
+
+/* A file that cannot be opened stops the replay with status 1 and says so. */
+static void
+unreadable_file_named(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/missing.pcap", f->dir);
+	assert_int_equal(run_replay(f, path, NULL), 1);
+	assert_true(fs_test_file_contains(f->log_path, "missing.pcap"));
+	assert_true(fs_test_file_contains(f->log_path,
+					  "stopped at a file that could not be read, after 0 of 1 "
+					  "capture files"));
+}
+
 int
 main(void)
 {
@@ -327,6 +368,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(fifo_without_writer_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(fifo_silent_writer_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(fifo_capture_replayed, setup, teardown),
+		cmocka_unit_test_setup_teardown(dash_reads_standard_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(unreadable_file_named, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

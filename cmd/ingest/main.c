@@ -439,10 +439,12 @@ run_replay(struct ingest *ingest, char **files, int nfiles)
 
 	replay_reading = 1;
 	for (int i = 0; i < nfiles && !stop_requested; i++) {
+		/* "-" is standard input, as for tcpdump -r and nfdump -r. */
+		const char *path = strcmp(files[i], "-") == 0 ? "/dev/stdin" : files[i];
 		int rc;
 
-		fs_log(FS_LOG_INFO, "ingest", "reading '%s'", files[i]);
-		rc = fs_capture_read_file_stats(files[i], replay_datagram, ingest, &ingest->capture,
+		fs_log(FS_LOG_INFO, "ingest", "reading '%s'", path);
+		rc = fs_capture_read_file_stats(path, replay_datagram, ingest, &ingest->capture,
 						err, sizeof(err));
 		/* A stop request interrupts the open or read of a pipe: that is a stop, not an error. */
 		if (rc < 0 && stop_requested) {
@@ -480,10 +482,12 @@ report_replay(struct ingest *ingest, int nfiles)
 
 	sum_workers(ingest, &w);
 	nothing_sent = !stop_requested && d->flows == 0 && w.counters_produced == 0;
-	if (nothing_sent)
-		outcome = "no flow in";
-	else if (stop_requested)
+	if (stop_requested)
 		outcome = "stopped after";
+	else if (c->files < (uint64_t)nfiles)
+		outcome = "stopped at a file that could not be read, after";
+	else if (nothing_sent)
+		outcome = "no flow in";
 	fs_log(nothing_sent ? FS_LOG_ERR : FS_LOG_INFO, "ingest",
 	       "%s %llu of %d capture files: %llu packets read, %llu UDP datagrams (every port is "
 	       "decoded), %llu flows and %llu sFlow counter samples produced; not decoded "
@@ -629,7 +633,7 @@ usage(FILE *out)
 		"ingest.listen until SIGINT or SIGTERM.  With --pcap, replays the UDP\n"
 		"payloads of the captures (pcap, pcapng or raw datagram files) into the\n"
 		"pipeline as fast as possible, or at capture pace with --realtime, then exits.\n"
-		"A FILE may be a named pipe or /dev/stdin (tcpdump -w - | ...).  A replay\n"
+		"A FILE may be a named pipe, or - or /dev/stdin (tcpdump -w - | ...).  A replay\n"
 		"exits 1 when the captures gave no flow at all, after a line that counts\n"
 		"their packets, UDP datagrams and the datagrams that could not be decoded.\n"
 		"Flows go to the topic of kafka.topic.raw.  Settings: docs/CONFIGURATION.md.\n");
