@@ -92,11 +92,15 @@ static const struct list_case list_cases[] = {
 	{ "/8", 0, -1, "'/8': not an IPv4 or IPv6 address" },
 	{ "10.0.0", 0, -1, "'10.0.0': not an IPv4 or IPv6 address" },
 	{ "300.1.1.1", 0, -1, "'300.1.1.1': not an IPv4 or IPv6 address" },
-	{ "fe80::1%eth0", 0, -1, "'fe80::1%eth0': not an IPv4 or IPv6 address" },
+	{ "fe80::1%eth0", 0, -1, "'fe80::1%eth0': has a zone index ('%'), which a prefix "
+	  "cannot have" },
 	/* A blank inside an item: the list was meant to have commas. */
 	{ "10.0.0.0/8 10.1.0.0/16", 0, -1, "'10.0.0.0/8 10.1.0.0/16': contains a space or tab; "
 	  "separate items with commas" },
 	{ "10.0.0.0 /8", 0, -1, "'10.0.0.0 /8': contains a space or tab" },
+	{ "10.0.0.0/8;192.0.2.0/24", 0, -1,
+	  "'10.0.0.0/8;192.0.2.0/24': contains ';'; separate items with commas" },
+	{ "2001:db8::/32%eth0", 0, -1, "'2001:db8::/32%eth0': has a zone index ('%')" },
 	/* The same prefix twice, also in another spelling. */
 	{ "10.0.0.0/8, 10.0.0.0/8", 0, -1, "'10.0.0.0/8': listed twice" },
 	{ "2001:db8::/32,2001:0db8::/32", 0, -1, "'2001:0db8::/32': listed twice" },

@@ -182,6 +182,13 @@ fs_cidr_parse(struct fs_cidr *out, const char *text, size_t len, char *err, size
 		if (is_blank(text[i]))
 			return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
 						 "contains a space or tab; separate items with commas");
+		if (text[i] == ';')
+			return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
+						 "contains ';'; separate items with commas");
+		if (text[i] == '%')
+			return fs_cidr_item_fail(err, err_len, FS_ERR_INVALID, text, len,
+						 "has a zone index ('%%'), which a prefix cannot "
+						 "have; remove it");
 	}
 	if (address_len == 0 || address_len >= sizeof(address) ||
 	    memchr(text, '\0', address_len) != NULL)
