@@ -199,6 +199,7 @@ usage_error_prints_hint(void **state)
 		{ "report src --no-such-option", "report" },
 		{ "print --no-such-option /dev/null", "print" },
 		{ "capture --no-such-option", "capture" },
+		{ "capture --topic bad,name", "capture" },
 		{ "config", "config" },
 		{ "config nosuch", "config" },
 	};
@@ -220,6 +221,8 @@ usage_error_prints_hint(void **state)
 	}
 	run_flowsift(f, NULL, "top --by nosuch");
 	assert_non_null(strstr(f->err, "invalid --by 'nosuch'"));
+	run_flowsift(f, NULL, "capture --topic bad,name");
+	assert_non_null(strstr(f->err, "'bad,name' is not a Kafka topic name"));
 
 	run_flowsift(f, NULL, "report");
 	assert_int_equal(f->status, 2);

@@ -305,7 +305,15 @@ parse_args(int argc, char **argv, struct capture_args *a)
 		if (opt == '?')
 			goto usage_error;
 		switch (opt) {
-		case 't': a->topic = optarg; continue;
+		case 't':
+			if (!fs_config_topic_name_ok(optarg)) {
+				fprintf(stderr, "flowsift capture: '%s' is not a Kafka topic name: "
+					"use 1 to 249 characters of A-Z, a-z, 0-9, '.', '_' and '-'\n",
+					optarg);
+				goto usage_error;
+			}
+			a->topic = optarg;
+			continue;
 		case 'd': a->dir = optarg; continue;
 		case 'z': a->opt.codec = optarg; continue;
 		case 'g': a->group = optarg; continue;

@@ -384,6 +384,12 @@ topic_name_ok(const char *value, bool allow_empty)
 	return true;
 }
 
+bool
+fs_config_topic_name_ok(const char *name)
+{
+	return topic_name_ok(name, false);
+}
+
 /* Validates and stores one value; origin names the file line or variable. */
 static int
 set_value(struct fs_config *config, const char *name, const char *value,

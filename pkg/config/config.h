@@ -25,6 +25,7 @@
 #ifndef FS_CONFIG_CONFIG_H
 #define FS_CONFIG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,12 @@ const char *fs_config_str(const struct fs_config *config, const char *key);
 
 /* Returns the value of an integer key; aborts on a key not in the table. */
 int64_t fs_config_int(const struct fs_config *config, const char *key);
+
+/*
+ * Returns whether name is a valid Kafka topic name: 1 to 249 characters of
+ * A-Z, a-z, 0-9, '.', '_' and '-', and not "." or "..".
+ */
+bool fs_config_topic_name_ok(const char *name);
 
 /* Receives one librdkafka property; name is without the "kafka." prefix. */
 typedef int fs_config_kafka_fn(const char *name, const char *value, void *opaque);
