@@ -84,8 +84,8 @@ trap cleanup EXIT
 
 # Waits until process $1 has exited and sets rc to its exit status.  With job
 # control on, dash's wait returns 128 + SIGSTOP at once for a job that was
-# ever stopped (kill -STOP, then -CONT), while it still runs; so the wait
-# repeats until the process is gone.
+# ever stopped (kill -STOP, then -CONT), even while the job still runs.  So
+# the wait repeats until the process is gone.
 wait_exit() {
 	while :; do
 		rc=0
