@@ -234,14 +234,14 @@ capped_rcvbuf_is_reported(void **state)
 	char err[256], warning[512] = "";
 	long long rmem_max = 0;
 	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+	int scanned = f != NULL ? fscanf(f, "%lld", &rmem_max) : 0;
 
 	(void)state;
-	if (f == NULL || fscanf(f, "%lld", &rmem_max) != 1 || rmem_max >= (1LL << 30)) {
-		if (f)
-			fclose(f);
+	if (f != NULL)
+		fclose(f);
+	/* A request of 1 GiB is capped only where rmem_max is smaller. */
+	if (scanned != 1 || rmem_max >= (1LL << 30))
 		skip();
-	}
-	fclose(f);
 	fs_log_set_sink(keep_udp_warning, warning);
 	assert_int_equal(fs_udp_receiver_new(&receiver, "127.0.0.1:0", 1 << 30, err, sizeof(err)),
 			 0);
