@@ -115,6 +115,15 @@ defaults_pass(void **state)
 	assert_int_equal(run_check(t, t->config_path), 0);
 	assert_non_null(strstr(read_output(t), "note: alert.quiet (30 s) is shorter than "
 					       "detect.fanout.window"));
+
+	/* A /0 in a detect list passes, with a note on what it covers. */
+	write_config(t, "detect.allowlist = 192.0.2.0/24, ::/0");
+	assert_int_equal(run_check(t, t->config_path), 0);
+	assert_non_null(strstr(read_output(t), "note: detect.allowlist has a /0, so no rule "
+					       "counts any IPv6 flow"));
+	write_config(t, "detect.smtp.mail.servers = 0.0.0.0/0");
+	assert_int_equal(run_check(t, t->config_path), 0);
+	assert_non_null(strstr(read_output(t), "note: detect.smtp.mail.servers has a /0"));
 }
 
 /* Checks that the configuration of line alone fails the check with a message containing expected. */

@@ -103,6 +103,19 @@ check_detect(const struct fs_config *config, char *err, size_t err_len)
 			"an alert can clear and be raised again from flows its window still holds\n",
 			(long long)settings.quiet_s, shorter,
 			shorter_more ? " and the windows of other rules" : "");
+	/* A /0 is valid, but in these lists it covers a whole address family. */
+	for (size_t i = 0; rc == 0 && i < settings.allowlist.count; i++) {
+		if (settings.allowlist.items[i].len == 0)
+			fprintf(stderr, "flowsift config: note: detect.allowlist has a /0, so no rule "
+				"counts any IPv%d flow\n",
+				settings.allowlist.items[i].addr.family == 6 ? 6 : 4);
+	}
+	for (size_t i = 0; rc == 0 && i < settings.mail_servers.count; i++) {
+		if (settings.mail_servers.items[i].len == 0)
+			fprintf(stderr, "flowsift config: note: detect.smtp.mail.servers has a /0, so "
+				"the smtp rule treats every IPv%d host as a mail server\n",
+				settings.mail_servers.items[i].addr.family == 6 ? 6 : 4);
+	}
 	fs_detect_settings_release(&settings);
 	return rc;
 }
