@@ -10,22 +10,65 @@
 #include <time.h>
 #include <unistd.h>
 
-uint16_t
-fs_test_free_port(int type)
+/* Returns port when a 127.0.0.1 socket of type can bind it now, else 0. */
+static uint16_t
+try_port(int type, uint16_t port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, type, 0);
-	uint16_t port = 0;
+	uint16_t got = 0;
 
 	if (fd < 0)
 		return 0;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
+		got = ntohs(sin.sin_port);
 	close(fd);
-	return port;
+	return got;
+}
+
+/* Returns the first port of the kernel's ephemeral range, or 0 when unknown. */
+static unsigned
+ephemeral_low(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	unsigned low = 0, high = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%u %u", &low, &high) != 2)
+		low = 0;
+	fclose(f);
+	return low;
+}
+
+/*
+ * A port that the kernel hands out (bind to port 0) comes from its
+ * ephemeral range, from which outgoing connections also take their local
+ * ports: a Kafka client connecting between this check and the tested
+ * program's bind took such a port, and the program failed with "Address
+ * already in use".  So ports come from the 10,000 below that range, in an
+ * order that differs per process, and the kernel's choice is the fallback.
+ */
+uint16_t
+fs_test_free_port(int type)
+{
+	static unsigned next;
+	unsigned low = ephemeral_low();
+
+	if (next == 0)
+		next = (unsigned)getpid() * 7919u + (unsigned)time(NULL);
+	if (low > 11024) {
+		for (int tries = 0; tries < 1000; tries++) {
+			uint16_t port = (uint16_t)(low - 10000 + next++ % 10000);
+
+			if (try_port(type, port) == port)
+				return port;
+		}
+	}
+	return try_port(type, 0);
 }
 
 int64_t
