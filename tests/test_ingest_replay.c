@@ -344,7 +344,7 @@ dash_reads_standard_input(void **state)
 	assert_true(fs_test_file_contains(f->log_path, "3 flows and 0 sFlow counter samples"));
 }
 
-/* A file that cannot be opened stops the replay with status 1 and says so. */
+/* A file that cannot be opened stops the replay with status 1, and the log names it. */
 static void
 unreadable_file_named(void **state)
 {

@@ -361,9 +361,9 @@ test_records_counted_per_message(void **state)
 {
 	struct cluster *cl = *state;
 	/*
-	 * The first messages must be delivered before they time out, also on a
-	 * loaded machine under ASan, where 300 ms proved too short; the last
-	 * one times out with the broker down.
+	 * The first messages must be delivered before they time out, also under
+	 * ASan on a loaded machine, where 300 ms was too short.  The last one
+	 * times out with the broker down.
 	 */
 	static const char *const props[] = {
 		"queue.buffering.max.messages", "2", "message.timeout.ms", "3000",

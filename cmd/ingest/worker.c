@@ -24,10 +24,10 @@
  * (ingest.receive.wait.us) when datagrams arrive slowly: at the rate of the
  * last 10 ms window, and at the rate since the previous read, at most
  * WAIT_MAX_DATAGRAMS would arrive during the sleep (below 16,000 a
- * second with 2 ms).  The window keeps a sender that writes in bursts, with idle
- * gaps between them, from looking slow.  So the socket buffer holds a small
- * fraction of what it can while the thread sleeps, and at higher rates the
- * thread reads again at once.
+ * second with 2 ms).  The window keeps a sender that writes in bursts, with
+ * idle gaps between them, from looking slow.  So a sleep fills a small
+ * fraction of the socket buffer, and at higher rates the thread reads again
+ * at once.
  *
  * Measured with flowsift-bench send of NetFlow v9 (30 flows per datagram)
  * on loopback, 2-core VM, two trials each.  At 100,000 flows/s the receive
@@ -41,10 +41,11 @@
 
 /*
  * A burst that starts while the thread sleeps fills the socket buffer for
- * the whole sleep, so the sleep is cut to the time a burst at 1 Gbit/s
- * takes to fill half the buffer: the kernel counts about twice a
- * datagram's length against it, so 250 bytes of buffer per microsecond.
- * With Linux's default net.core.rmem_max of 212,992 bytes that is 0.85 ms.
+ * the whole sleep.  So the sleep is cut to the time a burst at 1 Gbit/s
+ * takes to fill half the buffer.  The kernel counts about twice a
+ * datagram's length against the buffer (an estimate for loopback), which
+ * makes 250 bytes of buffer per microsecond.  With Linux's default
+ * net.core.rmem_max of 212,992 bytes that is 0.85 ms.
  */
 #define WAIT_BUFFER_BYTES_PER_US 250
 

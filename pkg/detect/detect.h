@@ -81,7 +81,7 @@
  * fs_detect_add() pre-aggregates flows in a fixed-size local table without
  * allocating, keyed by (rule, subject, scope, bucket, element).
  * fs_detect_flush() writes the table in one pipelined MULTI/EXEC.  Per
- * (rule, subject, scope) and bucket, it holds one PFADD with every distinct
+ * (rule, subject, scope) and bucket, it contains one PFADD with every distinct
  * element or one counter script (EVAL), and one EXPIRE.  Per (rule,
  * subject, scope), one PFCOUNT or MGET then reads the window.  A flush of live
  * traffic spans one or two buckets, so the command count follows the

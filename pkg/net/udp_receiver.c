@@ -169,9 +169,9 @@ attach_steering(int fd, uint32_t count)
 
 /*
  * Sets the receive buffer of fd to rcvbuf bytes and returns the size the
- * kernel reports.  Linux doubles the request, for the kernel's overhead per
- * datagram, after capping it at net.core.rmem_max; a smaller buffer is
- * logged, since a burst then fills it sooner.
+ * kernel reports.  Linux caps the request at net.core.rmem_max, then doubles
+ * it for its overhead per datagram.  A buffer smaller than requested is
+ * logged as a warning, because a burst then fills it sooner.
  */
 static int
 set_rcvbuf(int fd, const char *text, int rcvbuf)
