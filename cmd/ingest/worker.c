@@ -16,47 +16,9 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "metrics/metrics.h"
+#include "net/receive_pace.h"
 
 #define POLL_MS 100
-
-/*
- * After a read, the receive thread sleeps shared->receive_wait_ns
- * (ingest.receive.wait.us) when datagrams arrive slowly: at the rate of the
- * last 10 ms window, and at the rate since the previous read, at most
- * WAIT_MAX_DATAGRAMS would arrive during the sleep (below 16,000 a
- * second with 2 ms).  The window keeps a sender that writes in bursts, with
- * idle gaps between them, from looking slow.  So a sleep fills a small
- * fraction of the socket buffer, and at higher rates the thread reads again
- * at once.
- *
- * Measured with flowsift-bench send of NetFlow v9 (30 flows per datagram)
- * on loopback, 2-core VM, two trials each.  At 100,000 flows/s the receive
- * thread woke 3,250 times a second, once per datagram, and used 0.35-0.70
- * CPU s per million flows; with a 2 ms sleep it woke 470 times and used
- * 0.28-0.30.  At 300,000 flows/s: 0.29-0.34 before, 0.23 after.  At 2
- * million flows/s it does not sleep.
- */
-#define WAIT_MAX_DATAGRAMS 32
-#define WAIT_WINDOW_NS 10000000
-
-/*
- * A burst that starts while the thread sleeps fills the socket buffer for
- * the whole sleep.  So the sleep is cut to the time a burst at 1 Gbit/s
- * takes to fill half the buffer.  The kernel counts about twice a
- * datagram's length against the buffer (an estimate for loopback), which
- * makes 250 bytes of buffer per microsecond.  With Linux's default
- * net.core.rmem_max of 212,992 bytes that is 0.85 ms.
- */
-#define WAIT_BUFFER_BYTES_PER_US 250
-
-/* The arrival rate that decides the sleep after a read; the thread's own. */
-struct receive_pace {
-	int64_t last_read_ns;     /* CLOCK_MONOTONIC */
-	int64_t window_start_ns;
-	uint64_t window_datagrams;
-	bool slow;                /* the last full window was slow */
-	int64_t wait_ns;          /* the sleep: ingest.receive.wait.us, cut to the socket buffer */
-};
 
 /*
  * The receive thread copies its per-exporter rows at most this often: a
@@ -362,34 +324,19 @@ ingest_worker_add_snapshot(struct ingest_worker *worker, struct ingest_worker_sn
 	total->sequence_lost += s.sequence_lost;
 }
 
-/* Returns true when got datagrams in elapsed_ns mean at most WAIT_MAX_DATAGRAMS in wait_ns. */
-static bool
-few_during(uint64_t got, int64_t elapsed_ns, int64_t wait_ns)
-{
-	return (double)got * (double)wait_ns <= (double)WAIT_MAX_DATAGRAMS * (double)elapsed_ns;
-}
-
-/* Counts a read of got datagrams and sleeps pace->wait_ns when they come slowly. */
+/* Sleeps as long as the pace says after a read of got datagrams. */
 static void
-pace_receive(struct receive_pace *pace, int got)
+pace_receive(struct fs_receive_pace *pace, const struct fs_udp_receiver *receiver, int got)
 {
-	int64_t wait_ns = pace->wait_ns;
-	int64_t now = fs_monotonic_ns();
-	int64_t elapsed = now - pace->last_read_ns;
-	int64_t window = now - pace->window_start_ns;
+	int64_t wait_ns = fs_receive_pace_after_read(pace, got,
+						     fs_udp_receiver_stats(receiver)->kernel_drops,
+						     fs_monotonic_ns());
 	struct timespec ts = {
 		.tv_sec = wait_ns / 1000000000,
 		.tv_nsec = wait_ns % 1000000000,
 	};
 
-	pace->last_read_ns = now;
-	pace->window_datagrams += (uint64_t)got;
-	if (window >= WAIT_WINDOW_NS) {
-		pace->slow = few_during(pace->window_datagrams, window, wait_ns);
-		pace->window_start_ns = now;
-		pace->window_datagrams = 0;
-	}
-	if (got > 0 && pace->slow && few_during((uint64_t)got, elapsed, wait_ns))
+	if (wait_ns > 0)
 		nanosleep(&ts, NULL);
 }
 
@@ -398,19 +345,11 @@ run(void *arg)
 {
 	struct ingest_worker *worker = arg;
 	const struct ingest_shared *shared = worker->shared;
-	struct receive_pace pace = { 0 };
+	struct fs_receive_pace pace;
 	int got;
 
-	pace.last_read_ns = fs_monotonic_ns();
-	pace.window_start_ns = pace.last_read_ns;
-	pace.wait_ns = shared->receive_wait_ns;
-	if (fs_udp_receiver_rcvbuf(worker->receiver) > 0) {
-		int64_t safe_ns = (int64_t)fs_udp_receiver_rcvbuf(worker->receiver) / 2 * 1000 /
-				  WAIT_BUFFER_BYTES_PER_US;
-
-		if (safe_ns < pace.wait_ns)
-			pace.wait_ns = safe_ns;
-	}
+	fs_receive_pace_init(&pace, shared->receive_wait_ns,
+			     fs_udp_receiver_rcvbuf(worker->receiver), fs_monotonic_ns());
 	while (!atomic_load(&worker->stop)) {
 		/*
 		 * Templates from other replicas first, so the datagrams read next can
@@ -430,8 +369,8 @@ run(void *arg)
 			break;
 		}
 		publish(worker, false);
-		if (pace.wait_ns > 0)
-			pace_receive(&pace, got);
+		if (fs_receive_pace_max_wait(&pace) > 0)
+			pace_receive(&pace, worker->receiver, got);
 	}
 	publish(worker, true);
 	return NULL;
