@@ -9,6 +9,7 @@
  *   send.c   send   replays a capture over UDP to 127.0.0.1 at a set rate
  *   stage.c  stage  times one pipeline stage in this process, on one core
  *   count.c  count  counts the messages and summed counters of a Kafka topic
+ *   wakeups.c  wakeups  times a thread's CPU per wake-up by a timer and a datagram
  *
  * Every subcommand returns the process exit status: 0, 1 for a failure
  * while running, 2 for a usage error.
@@ -25,6 +26,7 @@ int bench_gen_main(int argc, char **argv);
 int bench_send_main(int argc, char **argv);
 int bench_stage_main(int argc, char **argv);
 int bench_count_main(int argc, char **argv);
+int bench_wakeups_main(int argc, char **argv);
 
 /* One datagram of a loaded capture; data points into the set's buffer. */
 struct bench_datagram {

@@ -26,6 +26,7 @@ usage(FILE *out)
 		"  send   replay a capture over UDP to 127.0.0.1 at a set flow rate\n"
 		"  stage  time one pipeline stage (decode, encode, filter, topn, enrich) on one core\n"
 		"  count  count the messages of a Kafka topic and sum a JSON counter in them\n"
+		"  wakeups  time a thread's CPU per wake-up by a timer and by a datagram\n"
 		"\n"
 		"`flowsift-bench COMMAND --help` describes the options of each command.\n"
 		"scripts/bench.sh (`make bench`) runs them all and writes the results.\n");
@@ -48,6 +49,8 @@ main(int argc, char **argv)
 		return bench_stage_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "count") == 0)
 		return bench_count_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "wakeups") == 0)
+		return bench_wakeups_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
