@@ -112,10 +112,10 @@ full_batch_gets_no_sleep(void **state)
 
 	(void)state;
 	fs_receive_pace_init(&pace, 10 * MS, BIG_RCVBUF, now);
-	/* Slow until now: one datagram a second. */
-	assert_int_equal(fs_receive_pace_after_read(&pace, 1, 0, now + 1000 * MS), 10 * MS);
-	assert_int_equal(fs_receive_pace_after_read(&pace, FS_UDP_BATCH, 0, now + 2000 * MS), 0);
-	assert_int_equal(fs_receive_pace_after_read(&pace, 0, 0, now + 3000 * MS), 0);
+	/* 50 datagrams in 100 ms: 5 in a sleep of 10 ms. */
+	assert_int_equal(fs_receive_pace_after_read(&pace, 50, 0, now + 100 * MS), 10 * MS);
+	assert_int_equal(fs_receive_pace_after_read(&pace, FS_UDP_BATCH, 0, now + 200 * MS), 0);
+	assert_int_equal(fs_receive_pace_after_read(&pace, 0, 0, now + 300 * MS), 0);
 }
 
 static void
@@ -168,10 +168,38 @@ socket_buffer_cuts_the_sleep(void **state)
 	 */
 	fs_receive_pace_init(&pace, 10 * MS, 425984, 0);
 	assert_int_equal(fs_receive_pace_max_wait(&pace), 851968);
-	assert_int_equal(fs_receive_pace_after_read(&pace, 1, 0, 1000 * MS), 0);
 	/* Unknown buffer: no cut. */
 	fs_receive_pace_init(&pace, 10 * MS, 0, 0);
 	assert_int_equal(fs_receive_pace_max_wait(&pace), 10 * MS);
+}
+
+static void
+default_buffer_gets_no_sleep(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	/* The sender of slow_sender_sleeps_the_longest_sleep, 0.85 ms of buffer. */
+	sim_init(&s, 10 * MS, 425984);
+	sim_run(&s, 1667, 1000 * MS);
+	assert_int_equal(s.slept_ns, 0);
+}
+
+static void
+trickle_gets_no_sleep(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	/* 300 datagrams a second: 3 in a sleep of 10 ms, under the 4 worth a sleep. */
+	sim_init(&s, 10 * MS, BIG_RCVBUF);
+	sim_run(&s, 300, 2000 * MS);
+	assert_int_equal(s.last_wait, 0);
+	/* Only reads before the first full window may sleep. */
+	assert_true(s.slept_ns < 40 * MS);
+	/* 500 a second: 5 in 10 ms. */
+	sim_run(&s, 500, 1000 * MS);
+	assert_int_equal(s.last_wait, 10 * MS);
 }
 
 static void
@@ -197,6 +225,8 @@ main(void)
 		cmocka_unit_test(burst_in_window_keeps_thread_awake),
 		cmocka_unit_test(kernel_drops_pause_sleeping),
 		cmocka_unit_test(socket_buffer_cuts_the_sleep),
+		cmocka_unit_test(default_buffer_gets_no_sleep),
+		cmocka_unit_test(trickle_gets_no_sleep),
 		cmocka_unit_test(zero_turns_sleeping_off),
 	};
 

@@ -53,7 +53,9 @@ fs_receive_pace_after_read(struct fs_receive_pace *pace, int got, uint64_t kerne
 	rate = pace->window_rate;
 	if (elapsed > 0 && (double)got / (double)elapsed > rate)
 		rate = (double)got / (double)elapsed;
-	if (rate > 0 && (double)FS_RECEIVE_PACE_TARGET / rate < (double)wait_ns)
+	if (rate * (double)wait_ns < FS_RECEIVE_PACE_MIN_DATAGRAMS)
+		return 0;
+	if ((double)FS_RECEIVE_PACE_TARGET / rate < (double)wait_ns)
 		wait_ns = (int64_t)((double)FS_RECEIVE_PACE_TARGET / rate);
 	return wait_ns < FS_RECEIVE_PACE_MIN_NS ? 0 : wait_ns;
 }
