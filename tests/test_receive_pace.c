@@ -65,7 +65,7 @@ sim_run(struct sim *s, double rate, int64_t duration_ns)
 }
 
 static void
-slow_sender_sleeps_the_longest_sleep(void **state)
+slow_sender_sleeps_maximum(void **state)
 {
 	struct sim s;
 
@@ -179,7 +179,7 @@ default_buffer_gets_no_sleep(void **state)
 	struct sim s;
 
 	(void)state;
-	/* The sender of slow_sender_sleeps_the_longest_sleep, 0.85 ms of buffer. */
+	/* The sender of slow_sender_sleeps_maximum, 0.85 ms of buffer. */
 	sim_init(&s, 10 * MS, 425984);
 	sim_run(&s, 1667, 1000 * MS);
 	assert_int_equal(s.slept_ns, 0);
@@ -218,7 +218,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(slow_sender_sleeps_the_longest_sleep),
+		cmocka_unit_test(slow_sender_sleeps_maximum),
 		cmocka_unit_test(sleep_follows_the_rate),
 		cmocka_unit_test(fast_sender_gets_no_sleep),
 		cmocka_unit_test(full_batch_gets_no_sleep),
