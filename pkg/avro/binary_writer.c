@@ -296,46 +296,102 @@ value_max_len(const struct fs_avro_field *field)
 	}
 }
 
-/* Builds the plan of record for the presence mask. */
+/* Appends a step that writes only count null branches, 1 to 16. */
 static void
-build_plan(const struct fs_avro_record *record, uint64_t mask, struct fs_avro_plan *plan)
+add_null_step(struct fs_avro_plan_entry *entry, uint16_t count)
 {
-	uint16_t nulls = 0, n = 0;
+	struct fs_avro_plan_step *step = &entry->steps[entry->step_count++];
+
+	memset(step, 0, sizeof(*step));
+	step->prefix_len = (uint8_t)count;
+	step->nulls = count;
+	step->op = FS_AVRO_PLAN_OP_NULLS;
+}
+
+/*
+ * Builds the entry of record for the presence mask.  Every step writes at
+ * most 16 bytes of null branches and branch index, so the unchecked writer
+ * copies each prefix with one 16-byte store and no test of its length.
+ */
+static void
+build_entry(const struct fs_avro_record *record, uint64_t mask, struct fs_avro_plan_entry *entry)
+{
+	uint16_t nulls = 0;
 	/* 16: the slack of the last 16-byte store of null branches. */
 	size_t max_len = 16;
 	bool bounded = true;
 
+	entry->step_count = 0;
 	for (size_t i = 0; i < record->field_count; i++) {
 		const struct fs_avro_field *field = &record->fields[i];
-		struct fs_avro_plan_step *step = &plan->steps[n];
+		struct fs_avro_plan_step *step;
 		size_t value_max = value_max_len(field);
+		uint8_t branch = field->presence_bit != 0;
 
-		if (field->presence_bit != 0 && (mask & field->presence_bit) == 0) {
+		if (branch && (mask & field->presence_bit) == 0) {
 			nulls++;
 			continue;
 		}
+		while (nulls + branch > 16) {
+			add_null_step(entry, 16);
+			nulls -= 16;
+		}
+		step = &entry->steps[entry->step_count++];
+		memset(step, 0, sizeof(*step));
 		step->offset = (uint32_t)field->offset;
 		step->field = (uint16_t)i;
 		step->nulls = nulls;
-		step->branch = field->presence_bit != 0;
-		step->prefix_len = (uint8_t)(nulls + step->branch);
-		memset(step->prefix, 0, sizeof(step->prefix));
-		if (step->branch && step->prefix_len <= sizeof(step->prefix))
+		step->branch = branch;
+		step->prefix_len = (uint8_t)(nulls + branch);
+		if (branch)
 			step->prefix[nulls] = 2;
 		step->op = (uint8_t)field->op;
 		step->size = (uint16_t)field->size;
 		if (value_max == 0 || field->offset > UINT32_MAX)
 			bounded = false;
-		max_len += nulls + step->branch + value_max;
-		n++;
+		max_len += nulls + branch + value_max;
 		nulls = 0;
 	}
 	max_len += nulls;
-	plan->record = record;
-	plan->mask = mask;
-	plan->step_count = n;
-	plan->trailing_nulls = nulls;
-	plan->unchecked_room = bounded && max_len <= UINT32_MAX ? (uint32_t)max_len : 0;
+	while (nulls > 0) {
+		uint16_t count = nulls < 16 ? nulls : 16;
+
+		add_null_step(entry, count);
+		nulls -= count;
+	}
+	entry->mask = mask;
+	entry->unchecked_room = bounded && max_len <= UINT32_MAX ? (uint32_t)max_len : 0;
+}
+
+/* Returns the entry of plan for mask, built now when no entry has it. */
+static inline struct fs_avro_plan_entry *
+find_entry(const struct fs_avro_record *record, struct fs_avro_plan *plan, uint64_t mask)
+{
+	struct fs_avro_plan_entry *entry = &plan->entries[plan->last];
+	uint8_t slot;
+
+	if (plan->record == record && plan->entry_count > 0 && entry->mask == mask)
+		return entry;
+	if (plan->record != record) {
+		plan->record = record;
+		plan->entry_count = 0;
+		plan->next_victim = 0;
+	}
+	for (slot = 0; slot < plan->entry_count; slot++) {
+		if (plan->entries[slot].mask == mask) {
+			plan->last = slot;
+			return &plan->entries[slot];
+		}
+	}
+	if (plan->entry_count < FS_AVRO_PLAN_ENTRIES) {
+		slot = plan->entry_count++;
+	} else {
+		slot = plan->next_victim;
+		plan->next_victim = (uint8_t)((slot + 1) % FS_AVRO_PLAN_ENTRIES);
+	}
+	build_entry(record, mask, &plan->entries[slot]);
+	plan->last = slot;
+	return &plan->entries[slot];
 }
 
 /*
@@ -460,7 +516,9 @@ write_value_unchecked(enum fs_avro_op op, uint16_t size, const uint8_t *src, uin
 	uint64_t u64;
 	int64_t i64;
 
-	switch (op) {
+	switch ((int)op) {
+	case FS_AVRO_PLAN_OP_NULLS:
+		return p;
 	case FS_AVRO_OP_INT_U8:
 		return put_varint_short(p, (uint64_t)*src << 1, 2);
 	case FS_AVRO_OP_INT_U16:
@@ -508,8 +566,8 @@ int
 fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro_plan *plan,
 			     const void *base, uint8_t *buf, size_t cap, size_t *out_len)
 {
-	static const uint8_t zeros[16];
 	struct out o = { buf, buf + cap, NULL, 0 };
+	const struct fs_avro_plan_entry *entry;
 	const uint8_t *bytes = base;
 	uint64_t present = 0;
 
@@ -521,8 +579,7 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 		o.heap_size = record->heap_size;
 	}
 	memcpy(&present, bytes + record->presence_offset, sizeof(present));
-	if (plan->record != record || plan->mask != present)
-		build_plan(record, present, plan);
+	entry = find_entry(record, plan, present);
 
 	/*
 	 * With room for the largest encoding of the plan, the steps are written
@@ -532,42 +589,32 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 	 * of 5 runs of `flowsift-bench stage --stage encode`, 2-core Xeon VM).
 	 * Copying each step's prefix took it to 1,110.
 	 */
-	if (plan->unchecked_room != 0 && room(&o) >= plan->unchecked_room) {
+	if (entry->unchecked_room != 0 && room(&o) >= entry->unchecked_room) {
 		uint8_t *p = o.p;
 
-		for (uint16_t i = 0; i < plan->step_count; i++) {
-			const struct fs_avro_plan_step *step = &plan->steps[i];
+		for (uint16_t i = 0; i < entry->step_count; i++) {
+			const struct fs_avro_plan_step *step = &entry->steps[i];
 
 			/* One 16-byte copy writes the null branches and branch index. */
-			if (step->prefix_len <= sizeof(step->prefix)) {
-				memcpy(p, step->prefix, sizeof(step->prefix));
-				p += step->prefix_len;
-			} else {
-				memset(p, 0, step->nulls);
-				p += step->nulls;
-				if (step->branch)
-					*p++ = 2;
-			}
+			memcpy(p, step->prefix, sizeof(step->prefix));
+			p += step->prefix_len;
 			p = write_value_unchecked((enum fs_avro_op)step->op, step->size,
 						  bytes + step->offset, p);
 			if (p == NULL)
 				return FS_ERR_INVALID;
 		}
-		if (plan->trailing_nulls <= sizeof(zeros))
-			memcpy(p, zeros, sizeof(zeros));
-		else
-			memset(p, 0, plan->trailing_nulls);
-		p += plan->trailing_nulls;
 		*out_len = (size_t)(p - buf);
 		return 0;
 	}
 
-	for (uint16_t i = 0; i < plan->step_count; i++) {
-		const struct fs_avro_plan_step *step = &plan->steps[i];
+	for (uint16_t i = 0; i < entry->step_count; i++) {
+		const struct fs_avro_plan_step *step = &entry->steps[i];
 		int rc;
 
 		if (step->nulls > 0 && put_nulls(&o, step->nulls) != 0)
 			return FS_ERR_FULL;
+		if (step->op == FS_AVRO_PLAN_OP_NULLS)
+			continue;
 		if (step->branch) {
 			if (room(&o) < 1)
 				return FS_ERR_FULL;
@@ -577,8 +624,6 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 		if (rc != 0)
 			return rc;
 	}
-	if (plan->trailing_nulls > 0 && put_nulls(&o, plan->trailing_nulls) != 0)
-		return FS_ERR_FULL;
 	*out_len = (size_t)(o.p - buf);
 	return 0;
 }
