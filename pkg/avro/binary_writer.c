@@ -452,6 +452,16 @@ static const uint8_t varint_len_by_clz[64] = {
 };
 
 /*
+ * Continuation bits of a varint of 2 to 8 bytes, by its length: 0x80 in
+ * every byte but the last.  A load here took 5 fewer instructions per varint
+ * than computing the mask from the length.
+ */
+static const uint64_t varint_continuation_by_len[9] = {
+	0, 0, 0x80ull, 0x8080ull, 0x808080ull, 0x80808080ull, 0x8080808080ull,
+	0x808080808080ull, 0x80808080808080ull,
+};
+
+/*
  * Appends value, below 2^(7 * groups) with groups from 1 to 8, as a varint
  * at p, which has room for 8 bytes, and returns the end.  The bytes are
  * computed without a loop and stored with one 8-byte store: the loop's exit
@@ -469,9 +479,7 @@ put_varint_short(uint8_t *p, uint64_t value, unsigned groups)
 		return p + 1;
 	}
 	len = varint_len_by_clz[__builtin_clzll(value)];
-	/* The continuation bit is set in every byte but the last. */
-	bytes = varint_groups(value, groups) |
-		(0x8080808080808080ull & ((1ull << (8 * (len - 1))) - 1));
+	bytes = varint_groups(value, groups) | varint_continuation_by_len[len];
 	memcpy(p, &bytes, sizeof(bytes));
 	return p + len;
 }
@@ -501,13 +509,18 @@ put_varint_unchecked(uint8_t *p, uint64_t value)
 	return p + 10;
 }
 
+/* Length of the bytes of a struct fs_addr by its family: 16, 4, or 0 for other families. */
+static const uint8_t addr_len_by_family[256] = { [4] = 4, [6] = 16 };
+
 /*
  * Writes a value of type op at p, which has room for value_max_len() bytes,
- * and returns the end, or NULL when an enum index is not below its
- * symbol count (size).  The bytes are those write_value() writes.
+ * and returns the end.  Sets *invalid when an enum index is not below its
+ * symbol count (size) or op has no unchecked writer; the bytes written are
+ * then not those of write_value().
  */
 static inline __attribute__((always_inline)) uint8_t *
-write_value_unchecked(enum fs_avro_op op, uint16_t size, const uint8_t *src, uint8_t *p)
+write_value_unchecked(enum fs_avro_op op, uint16_t size, const uint8_t *src, uint8_t *p,
+		      bool *invalid)
 {
 	const struct fs_addr *addr;
 	size_t len;
@@ -534,8 +547,8 @@ write_value_unchecked(enum fs_avro_op op, uint16_t size, const uint8_t *src, uin
 		memcpy(&i64, src, sizeof(i64));
 		return put_varint_unchecked(p, zigzag(i64));
 	case FS_AVRO_OP_ENUM_U8:
-		if (*src >= size)
-			return NULL;
+		/* An index up to 255 still takes at most 2 bytes. */
+		*invalid |= *src >= size;
 		return put_varint_short(p, (uint64_t)*src << 1, 2);
 	case FS_AVRO_OP_STRING:
 		len = strnlen((const char *)src, size);
@@ -546,16 +559,13 @@ write_value_unchecked(enum fs_avro_op op, uint16_t size, const uint8_t *src, uin
 	case FS_AVRO_OP_ADDR:
 		/* Lengths 0, 4 and 16 are the one-byte varints 0, 8 and 32. */
 		addr = (const struct fs_addr *)src;
-		len = 0;
-		if (addr->family == 6)
-			len = 16;
-		else if (addr->family == 4)
-			len = 4;
+		len = addr_len_by_family[addr->family];
 		*p++ = (uint8_t)(len << 1);
 		memcpy(p, addr->bytes, 16);
 		return p + len;
 	default:
-		return NULL;
+		*invalid = true;
+		return p;
 	}
 	p = put_varint_short(p, (uint64_t)len << 1, 3);
 	memcpy(p, src, len);
@@ -591,6 +601,7 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 	 */
 	if (entry->unchecked_room != 0 && room(&o) >= entry->unchecked_room) {
 		uint8_t *p = o.p;
+		bool invalid = false;
 
 		for (uint16_t i = 0; i < entry->step_count; i++) {
 			const struct fs_avro_plan_step *step = &entry->steps[i];
@@ -599,10 +610,10 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 			memcpy(p, step->prefix, sizeof(step->prefix));
 			p += step->prefix_len;
 			p = write_value_unchecked((enum fs_avro_op)step->op, step->size,
-						  bytes + step->offset, p);
-			if (p == NULL)
-				return FS_ERR_INVALID;
+						  bytes + step->offset, p, &invalid);
 		}
+		if (invalid)
+			return FS_ERR_INVALID;
 		*out_len = (size_t)(p - buf);
 		return 0;
 	}
