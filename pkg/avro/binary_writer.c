@@ -317,8 +317,8 @@ static void
 build_entry(const struct fs_avro_record *record, uint64_t mask, struct fs_avro_plan_entry *entry)
 {
 	uint16_t nulls = 0;
-	/* 16: the slack of the last 16-byte store of null branches. */
-	size_t max_len = 16;
+	/* The slack of the 64-byte store of the trailing null branches. */
+	size_t max_len = FS_AVRO_PLAN_TAIL_MAX;
 	bool bounded = true;
 
 	entry->step_count = 0;
@@ -353,12 +353,11 @@ build_entry(const struct fs_avro_record *record, uint64_t mask, struct fs_avro_p
 		nulls = 0;
 	}
 	max_len += nulls;
-	while (nulls > 0) {
-		uint16_t count = nulls < 16 ? nulls : 16;
-
-		add_null_step(entry, count);
-		nulls -= count;
+	while (nulls > FS_AVRO_PLAN_TAIL_MAX) {
+		add_null_step(entry, 16);
+		nulls -= 16;
 	}
+	entry->trailing_nulls = nulls;
 	entry->mask = mask;
 	entry->unchecked_room = bounded && max_len <= UINT32_MAX ? (uint32_t)max_len : 0;
 }
@@ -576,6 +575,7 @@ int
 fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro_plan *plan,
 			     const void *base, uint8_t *buf, size_t cap, size_t *out_len)
 {
+	static const uint8_t zeros[FS_AVRO_PLAN_TAIL_MAX];
 	struct out o = { buf, buf + cap, NULL, 0 };
 	const struct fs_avro_plan_entry *entry;
 	const uint8_t *bytes = base;
@@ -617,6 +617,8 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 		}
 		if (invalid)
 			return FS_ERR_INVALID;
+		memcpy(p, zeros, sizeof(zeros));
+		p += entry->trailing_nulls;
 		*out_len = (size_t)(p - buf);
 		return 0;
 	}
@@ -638,6 +640,8 @@ fs_avro_write_record_planned(const struct fs_avro_record *record, struct fs_avro
 		if (rc != 0)
 			return rc;
 	}
+	if (entry->trailing_nulls > 0 && put_nulls(&o, entry->trailing_nulls) != 0)
+		return FS_ERR_FULL;
 	*out_len = (size_t)(o.p - buf);
 	return 0;
 }
