@@ -599,12 +599,6 @@ fs_uptime_to_unix_ns(int64_t export_ns, uint32_t sys_uptime_ms, uint32_t stamp_m
 	return export_ns - (int64_t)ago_ms * NS_PER_MS;
 }
 
-bool
-fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target)
-{
-	return (times->seen & (1u << (target - FS_FT_UPTIME_START))) != 0;
-}
-
 /*
  * Resolves one end of the flow.  Absolute stamps win, then deltas from the
  * export time, then uptime stamps (with the boot time from the record when
