@@ -45,9 +45,9 @@ int fs_avro_write_record(const struct fs_avro_record *record, const void *base,
 
 /*
  * Trailing null branches that the unchecked writer stores with one 64-byte
- * copy after the last step.  A NetFlow v9 or IPFIX flow ends with about 40
- * (the fields flowsift-enrich adds, among others): as 3 steps, they cost 36
- * more instructions per flow (callgrind).
+ * copy after the last step.  A NetFlow v9 or IPFIX flow ends with about 40,
+ * most of them the fields that flowsift-enrich adds.  As 3 steps, they cost
+ * 36 more instructions per flow (callgrind).
  */
 #define FS_AVRO_PLAN_TAIL_MAX 64
 
@@ -103,10 +103,10 @@ struct fs_avro_plan_entry {
 /*
  * The entries of the presence masks written last, built once and reused.
  * Most flows of an exporter share a mask, but ICMP flows add the type and
- * code: with one entry, the 2% ICMP flows of `flowsift-bench gen` rebuilt it
- * for 3.9% of NetFlow v9 flows, about 80 instructions per flow (callgrind).
- * The caller owns the plan and zero-initialises it; a zeroed plan has no
- * entries.
+ * code.  With one entry, the 2% ICMP flows of `flowsift-bench gen` rebuilt
+ * it for 3.9% of NetFlow v9 flows, about 80 instructions per flow
+ * (callgrind).  The caller owns the plan and zero-initialises it.  A zeroed
+ * plan has no entries.
  */
 struct fs_avro_plan {
 	const struct fs_avro_record *record;  /* the layout the entries were built for, NULL: none */

@@ -335,9 +335,9 @@ void fs_field_keep_enterprise(struct fs_flow *flow, struct fs_field_deferred *ti
 			      uint32_t pen, uint16_t id, const uint8_t *value, size_t len);
 
 /*
- * Returns true when the deferred values hold element target.  Inline: the
- * decoder asks once per record, and the call took about 10 instructions
- * per flow (callgrind).
+ * Returns true when the deferred values hold element target.  Inline,
+ * because the decoder checks once per record and the call took about 10
+ * instructions per flow (callgrind).
  */
 static inline bool
 fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target)
