@@ -5,9 +5,9 @@
  * interface sets and then writes one avro_value_t per field, which took
  * about 20,900 instructions per NetFlow v9 or IPFIX flow.  This writer took
  * about 2,160 for the same bytes at first, and about 950 after the plans
- * below.  At first, decode plus encode went from 23,350 to
- * 4,640 instructions per flow, and from 470,000 to 2.16 million flows per
- * second on one core.  The figures come from callgrind 3.19 and from
+ * below.  At first, decode plus encode went from 23,350 to 4,640
+ * instructions per flow, and from 470,000 to 2.16 million flows per second
+ * on one core.  The figures come from callgrind 3.19 and from
  * `flowsift-bench stage --stage encode` and `--stage encode-avro-c` over
  * 300,000 generated flows (gcc 12.2 -O2, a 2-core Intel Xeon VM).
  * BENCHMARKS.md has the commands.
