@@ -196,9 +196,16 @@ fs_be_uint(const uint8_t *bytes, size_t len)
 		return (uint64_t)bytes[0] << 24 | (uint64_t)bytes[1] << 16 |
 		       (uint64_t)bytes[2] << 8 | bytes[3];
 	case 8:
-		for (size_t i = 0; i < 8; i++)
-			v = v << 8 | bytes[i];
-		return v;
+		/*
+		 * gcc 12 -O2 compiles these shifts into a load and a byte swap
+		 * but keeps a loop over the 8 bytes as a loop, which took 100
+		 * more instructions per IPFIX flow of two 8-byte timestamps
+		 * (callgrind).
+		 */
+		return (uint64_t)bytes[0] << 56 | (uint64_t)bytes[1] << 48 |
+		       (uint64_t)bytes[2] << 40 | (uint64_t)bytes[3] << 32 |
+		       (uint64_t)bytes[4] << 24 | (uint64_t)bytes[5] << 16 |
+		       (uint64_t)bytes[6] << 8 | bytes[7];
 	default:
 		for (size_t i = 0; i < len; i++)
 			v = v << 8 | bytes[i];

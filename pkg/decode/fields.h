@@ -334,8 +334,16 @@ bool fs_field_is_enterprise(bool ipfix, uint32_t pen, uint16_t id);
 void fs_field_keep_enterprise(struct fs_flow *flow, struct fs_field_deferred *times,
 			      uint32_t pen, uint16_t id, const uint8_t *value, size_t len);
 
-/* Returns true when the deferred values hold element target. */
-bool fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target);
+/*
+ * Returns true when the deferred values hold element target.  Inline,
+ * because the decoder checks once per record and the call took about 10
+ * instructions per flow (callgrind).
+ */
+static inline bool
+fs_field_seen(const struct fs_field_deferred *times, enum fs_field_target target)
+{
+	return (times->seen & (1u << (target - FS_FT_UPTIME_START))) != 0;
+}
 
 /*
  * Resolves the deferred values of one record into flow: start and end times,

@@ -278,7 +278,8 @@ limit_enterprise(struct fs_decode_ctx *ctx, struct fs_record *rec)
 		if (max == 0)
 			flow->present &= ~(uint64_t)FS_F_ENTERPRISE_ELEMENTS;
 	}
-	fs_decode_stats(ctx)->enterprise_elements_dropped += dropped;
+	if (dropped > 0)
+		fs_decode_stats(ctx)->enterprise_elements_dropped += dropped;
 }
 
 /*
