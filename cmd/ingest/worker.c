@@ -324,7 +324,7 @@ ingest_worker_add_snapshot(struct ingest_worker *worker, struct ingest_worker_sn
 	total->sequence_lost += s.sequence_lost;
 }
 
-/* Sleeps as long as the pace says after a read of got datagrams. */
+/* Sleeps for the time fs_receive_pace_after_read() returns after a read of got datagrams. */
 static void
 pace_receive(struct fs_receive_pace *pace, const struct fs_udp_receiver *receiver, int got)
 {
@@ -350,6 +350,15 @@ run(void *arg)
 
 	fs_receive_pace_init(&pace, shared->receive_wait_ns,
 			     fs_udp_receiver_rcvbuf(worker->receiver), fs_monotonic_ns());
+	if (worker->index == 0 && fs_receive_pace_max_wait(&pace) >= FS_RECEIVE_PACE_MIN_NS)
+		fs_log(FS_LOG_INFO, "ingest", "receive threads sleep up to %.2f ms after a read "
+		       "while datagrams arrive slowly (ingest.receive.wait.us, cut to half the "
+		       "socket buffer at 1 Gbit/s)", (double)fs_receive_pace_max_wait(&pace) / 1e6);
+	else if (worker->index == 0 && shared->receive_wait_ns > 0)
+		fs_log(FS_LOG_INFO, "ingest", "receive threads do not sleep after a read: "
+		       "ingest.receive.wait.us cut to half the socket buffer at 1 Gbit/s is "
+		       "%.2f ms, under the 1 ms minimum",
+		       (double)fs_receive_pace_max_wait(&pace) / 1e6);
 	while (!atomic_load(&worker->stop)) {
 		/*
 		 * Templates from other replicas first, so the datagrams read next can

@@ -22,6 +22,9 @@
  * - The sleep is at most the configured maximum, cut to the time a
  *   burst at 1 Gbit/s takes to fill half the socket buffer, because a burst
  *   that starts during a sleep fills the buffer for all of it.
+ *   NOTE: 1 Gbit/s is an assumption.  Bursts on loopback ran at 5 to 7
+ *   Gbit/s, and in those too large for the buffer a 10 ms maximum about
+ *   doubled the kernel drops against no sleep (BENCHMARKS.md, runs K to M).
  * - A sleep shorter than FS_RECEIVE_PACE_MIN_NS is skipped: at that rate the
  *   thread hardly blocks, and a timer wake-up would cost more than it saves.
  *   With 32 datagrams and 1 ms, the thread stops sleeping above 32,000
