@@ -4,8 +4,8 @@
  * A thread that blocks in poll(2) wakes once per datagram while datagrams
  * arrive slower than it handles them, and each wake-up costs CPU time.  On
  * the 2-core VM of BENCHMARKS.md, `flowsift-bench wakeups` measured 4 to 8 us
- * for a wake-up by a datagram and 20 to 31 us for one by a timer (3,000
- * wake-ups each), more than decoding a NetFlow v9 datagram of 30 flows.  So
+ * for a wake-up by a datagram and 20 to 31 us for one by a timer.  Either
+ * costs more than decoding a NetFlow v9 datagram of 30 flows.  So
  * after a read that emptied the socket the thread sleeps until several
  * datagrams should have arrived, and then reads them in one recvmmsg(2).
  *
