@@ -41,4 +41,17 @@ int fs_test_status_within(const char *source, uint16_t port, const char *path, i
  */
 int fs_test_wait_closed(int fd, int timeout_ms);
 
+/*
+ * Opens n idle connections from source into idle[] and returns the status of
+ * one more request from source, as fs_test_status_from() gives it.  A round
+ * that takes idle_timeout_ms or longer proves nothing, because the server may
+ * have closed an idle connection before the extra request arrived (a loaded
+ * machine can stall a test for seconds).  Such a round is repeated, after the
+ * idle connections are closed and the server serves source again, up to five
+ * times.  Returns -1 when every round was that slow or a connection failed;
+ * the caller owns the idle[] sockets only when the return is not -1.
+ */
+int fs_test_status_over_limit(const char *source, uint16_t port, const char *path, int *idle,
+			      int n, int idle_timeout_ms);
+
 #endif
