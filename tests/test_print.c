@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
+#include "alert/alert_codec.h"
 #include "archive/archive_writer.h"
 #include "avro/flow_codec.h"
 #include "core/flow.h"
@@ -547,6 +549,28 @@ produce_flows(struct fs_producer *producer, struct fs_flow_codec *codec, unsigne
 	assert_int_equal(fs_producer_flush(producer, 10000), 0);
 }
 
+/* Produces one alert record to flows.print, as if the topic mixed alerts with flows. */
+static void
+produce_alert(struct fs_producer *producer)
+{
+	struct fs_alert_codec *codec;
+	struct fs_alert a;
+	uint8_t msg[FS_ALERT_CODEC_MAX_LEN];
+	char err[256];
+	int n;
+
+	codec = fs_alert_codec_new(err, sizeof(err));
+	assert_non_null(codec);
+	memset(&a, 0, sizeof(a));
+	a.rule = FS_RULE_FANOUT;
+	snprintf(a.message, sizeof(a.message), "fan-out");
+	n = fs_alert_codec_encode(codec, &a, msg, sizeof(msg));
+	assert_true(n > 0);
+	assert_int_equal(fs_producer_send(producer, "flows.print", NULL, 0, msg, (size_t)n), 0);
+	assert_int_equal(fs_producer_flush(producer, 10000), 0);
+	fs_alert_codec_free(codec);
+}
+
 static void
 reads_topic_range(void **state)
 {
@@ -753,14 +777,18 @@ capture_keeps_topic(void **state)
 	producer = fs_producer_new(bootstrap, NULL, err, sizeof(err));
 	assert_non_null(producer);
 	produce_flows(producer, codec, 1, 50);
+	produce_alert(producer);
 
-	/* Files appear once closed, every second here. */
+	/* Files appear once closed, every second here.  The alert is skipped, counted and named. */
 	capture = start_capture(t, env);
 	wait_archived(t, 50);
 	assert_int_equal(fs_test_stop(capture, 10000), 0);
 	t->capture = 0;
 	snprintf(path, sizeof(path), "%s/capture.log", t->dir);
 	assert_false(fs_test_file_contains(path, "not found"));
+	assert_true(fs_test_file_contains(path, "topic flows.print carries alerts, which are not "
+						"flows"));
+	assert_true(fs_test_file_contains(path, "rejected=0 unknown_schema=0 skipped_alerts=1 "));
 
 	/* A restart resumes after the committed offsets: no flow twice. */
 	produce_flows(producer, codec, 51, 10);

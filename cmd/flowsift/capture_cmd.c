@@ -13,6 +13,10 @@
  * A topic that does not exist yet is waited for: capture warns once, on
  * stderr, when the cluster's metadata shows no topic of that name, and
  * consumes it once it appears.
+ *
+ * Alerts and sFlow counter samples (flows.alerts, flows.counters) are not
+ * flows: capture skips them, counts them in its statistics line and warns
+ * once, naming the command that reads them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +38,7 @@
 #include "kafka/consumer.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/topic_range.h"
+#include "topic_records.h"
 
 #define POLL_MESSAGES 1000
 #define POLL_TIMEOUT_MS 100
@@ -54,6 +59,7 @@ struct capture_run {
 	const struct fs_config *config;
 	const char *topic;
 	bool topic_checked; /* the metadata showed the topic, or its absence was reported */
+	struct topic_records records; /* alerts and counter samples, which are skipped */
 };
 
 static void
@@ -88,6 +94,7 @@ usage(FILE *out)
 		"flows read from a backlog are older than the name says.\n"
 		"The file being written is named *.avro.tmp and renamed when closed.\n"
 		"A TOPIC that does not exist yet is waited for, after one warning.\n"
+		"Alerts and sFlow counter samples on TOPIC are skipped and counted.\n"
 		"Read the files with 'flowsift print DIR' or any Avro tool.\n"
 		"\n"
 		"options:\n"
@@ -152,6 +159,16 @@ handle_message(const void *key, size_t key_len, const void *value, size_t len,
 	(void)key;
 	(void)key_len;
 	(void)timestamp_ms;
+	if (topic_records_take(&run->records, value, len)) {
+		if (run->records.alerts + run->records.counters == 1)
+			fs_log(FS_LOG_WARNING, "capture",
+			       "topic %s carries %s, which are not flows; capture keeps flows only and "
+			       "counts what it skips in its statistics (read alerts with "
+			       "'flowsift print --topic %s' or 'flowsift report alerts')",
+			       run->topic, run->records.alerts ? "alerts" : "sFlow counter samples",
+			       run->topic);
+		return 0;
+	}
 	rc = fs_archive_writer_append(run->writer, value, len, wall_ns());
 	if (rc == FS_ERR_SYSTEM) {
 		run->failed = true;
@@ -178,9 +195,10 @@ log_stats(const struct capture_run *run)
 
 	fs_log(FS_LOG_INFO, "capture",
 	       "flows=%" PRIu64 " rejected=%" PRIu64 " unknown_schema=%" PRIu64
+	       " skipped_alerts=%" PRIu64 " skipped_counter_samples=%" PRIu64
 	       " files_closed=%" PRIu64 " files_removed=%" PRIu64 " body_bytes=%" PRIu64,
-	       s->appended, s->rejected, s->unknown_schema, s->files_closed,
-	       s->files_removed, s->body_bytes);
+	       s->appended, s->rejected, s->unknown_schema, run->records.alerts,
+	       run->records.counters, s->files_closed, s->files_removed, s->body_bytes);
 }
 
 /*
@@ -367,6 +385,10 @@ cmd_capture(int argc, char **argv)
 		return 1;
 	}
 	fs_config_apply_logging(config);
+	if (topic_records_init(&run.records, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flowsift capture: %s\n", err);
+		goto out;
+	}
 	if (fs_archive_writer_new(&run.writer, &args.opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flowsift capture: %s\n", err);
 		goto out;
