@@ -217,21 +217,34 @@ steering_follows_source_address(void **state)
  * receiver that fs_udp_steer_index() names.  Loopback has only the one IPv6
  * address, so this checks one hash value, not the spread.
  */
-/* Keeps the last warning of the udp facility. */
+/* The last warning of the udp facility and the number of such warnings. */
+struct udp_warnings {
+	char last[512];
+	int count;
+};
+
 static void
 keep_udp_warning(enum fs_log_level level, const char *facility, const char *message,
 		 void *opaque)
 {
-	if (level == FS_LOG_WARNING && strcmp(facility, "udp") == 0)
-		snprintf(opaque, 512, "%s", message);
+	struct udp_warnings *w = opaque;
+
+	if (level == FS_LOG_WARNING && strcmp(facility, "udp") == 0) {
+		snprintf(w->last, sizeof(w->last), "%s", message);
+		w->count++;
+	}
 }
 
-/* A receive buffer that net.core.rmem_max caps is logged and reported smaller. */
+/*
+ * A receive buffer that net.core.rmem_max caps is logged once for all the
+ * sockets of a group and reported smaller.
+ */
 static void
 capped_rcvbuf_is_reported(void **state)
 {
-	struct fs_udp_receiver *receiver = NULL;
-	char err[256], warning[512] = "";
+	struct fs_udp_receiver *receiver = NULL, *group[2] = { NULL, NULL };
+	struct udp_warnings warning = { .count = 0 };
+	char err[256];
 	long long rmem_max = 0;
 	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
 	int scanned = f != NULL ? fscanf(f, "%lld", &rmem_max) : 0;
@@ -242,16 +255,28 @@ capped_rcvbuf_is_reported(void **state)
 	/* A request of 1 GiB is capped only where rmem_max is smaller. */
 	if (scanned != 1 || rmem_max >= (1LL << 30))
 		skip();
-	fs_log_set_sink(keep_udp_warning, warning);
+	fs_log_set_sink(keep_udp_warning, &warning);
 	assert_int_equal(fs_udp_receiver_new(&receiver, "127.0.0.1:0", 1 << 30, err, sizeof(err)),
 			 0);
 	fs_log_set_sink(NULL, NULL);
 	/* Linux doubles the capped request for its overhead per datagram. */
 	assert_true(fs_udp_receiver_rcvbuf(receiver) > 0);
 	assert_true((long long)fs_udp_receiver_rcvbuf(receiver) <= 2 * rmem_max);
-	assert_non_null(strstr(warning, "not the 1073741824 requested"));
-	assert_non_null(strstr(warning, "net.core.rmem_max"));
+	assert_int_equal(warning.count, 1);
+	assert_non_null(strstr(warning.last, "not the 1073741824 requested"));
+	assert_non_null(strstr(warning.last, "net.core.rmem_max"));
 	fs_udp_receiver_free(receiver);
+
+	/* Two receive threads on two addresses: four sockets, one warning naming both. */
+	warning.count = 0;
+	fs_log_set_sink(keep_udp_warning, &warning);
+	assert_int_equal(fs_udp_receiver_group_new(group, 2, "127.0.0.1:0,[::1]:0", 1 << 30, err,
+						   sizeof(err)), 0);
+	fs_log_set_sink(NULL, NULL);
+	assert_int_equal(warning.count, 1);
+	assert_non_null(strstr(warning.last, "the receive buffers of 127.0.0.1:0,[::1]:0 hold"));
+	fs_udp_receiver_free(group[0]);
+	fs_udp_receiver_free(group[1]);
 }
 
 static void

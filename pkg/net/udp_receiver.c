@@ -170,8 +170,7 @@ attach_steering(int fd, uint32_t count)
 /*
  * Sets the receive buffer of fd to rcvbuf bytes and returns the size the
  * kernel reports.  Linux caps the request at net.core.rmem_max, then doubles
- * it for its overhead per datagram.  A buffer smaller than requested is
- * logged as a warning, because a burst then fills it sooner.
+ * it for its overhead per datagram.
  */
 static int
 set_rcvbuf(int fd, const char *text, int rcvbuf)
@@ -184,13 +183,29 @@ set_rcvbuf(int fd, const char *text, int rcvbuf)
 		       rcvbuf, text, strerror(errno));
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0)
 		return 0;
-	if ((long long)got < 2LL * rcvbuf)
-		fs_log(FS_LOG_WARNING, "udp",
-		       "the receive buffer of %s holds %d bytes, not the %d requested "
-		       "(ingest.socket.rcvbuf): the kernel caps it at net.core.rmem_max; "
-		       "raise that to %d or more so that bursts of datagrams are not dropped",
-		       text, got / 2, rcvbuf, rcvbuf);
 	return got;
+}
+
+/*
+ * Logs one warning when the smallest receive buffer of the group is smaller
+ * than requested, because a burst then fills it sooner.  One line covers
+ * every socket: net.core.rmem_max caps them all alike.
+ */
+static void
+warn_small_rcvbuf(struct fs_udp_receiver **receivers, size_t count, const char *listen,
+		  int rcvbuf)
+{
+	int smallest = 0;
+
+	for (size_t i = 0; i < count; i++)
+		if (smallest == 0 || receivers[i]->rcvbuf < smallest)
+			smallest = receivers[i]->rcvbuf;
+	if (smallest > 0 && (long long)smallest < 2LL * rcvbuf)
+		fs_log(FS_LOG_WARNING, "udp",
+		       "the receive buffers of %s hold %d bytes, not the %d requested "
+		       "(ingest.socket.rcvbuf): the kernel caps them at net.core.rmem_max; "
+		       "raise that to %d or more so that bursts of datagrams are not dropped",
+		       listen, smallest / 2, rcvbuf, rcvbuf);
 }
 
 /* Binds one socket to the address ss; reuseport joins it to the port's reuseport group. */
@@ -329,6 +344,8 @@ fs_udp_receiver_group_new(struct fs_udp_receiver **out, size_t count, const char
 	if (naddresses == 0) {
 		snprintf(err, err_len, "no listen address given");
 		rc = FS_ERR_INVALID;
+	} else {
+		warn_small_rcvbuf(receivers, count, listen, rcvbuf);
 	}
 out:
 	free(list);
