@@ -52,14 +52,27 @@ new_detector(const struct fs_detect_settings *s, struct fs_test_alerts *c)
 	return det;
 }
 
-/* Adds a SYN flow from src to dst:445 received at received_ms (Unix ms; 0: no receive time). */
+/* The wall clock of the flushes that add_syn_at() runs, as when a backlog is read later. */
+#define CATCH_UP_MS (BASE_MS + 300000)
+
+/*
+ * Adds a SYN flow from src to dst:445 received at received_ms (Unix ms; 0:
+ * no receive time).  When the flow starts a new bucket, flushes at
+ * CATCH_UP_MS and adds it again, as flowsift-report does.
+ */
 static void
 add_syn_at(struct fs_detect *det, const char *src, const char *dst, int64_t received_ms)
 {
 	struct fs_flow flow = fs_test_tcp_flow(src, dst, 445, 0x02, 52, 1);
+	int rc;
 
 	flow.time_received_ns = received_ms * 1000000;
-	assert_int_equal(fs_detect_add(det, &flow), 0);
+	rc = fs_detect_add(det, &flow);
+	if (rc == FS_ERR_FULL) {
+		assert_int_equal(fs_detect_flush(det, ctx, CATCH_UP_MS), 0);
+		rc = fs_detect_add(det, &flow);
+	}
+	assert_int_equal(rc, 0);
 }
 
 /*
@@ -155,25 +168,61 @@ backlog_under_rate_raises_nothing(void **state)
 	fs_detect_free(det);
 }
 
-/* The same 1500 flows received within 30 s reach 25 flows per second. */
+/*
+ * The same 1500 flows received within 30 s, 500 in each of three buckets.
+ * The window at the second bucket contains 1000 flows, 16 per second, so the
+ * flush that reaches the third bucket raises the alert with the second
+ * bucket's flows.  The last flush finds the alert open within its cooldown.
+ */
 static void
 burst_in_one_window_raises(void **state)
 {
 	struct fs_test_alerts c;
 	struct fs_detect *det = new_volume_detector(&c);
+	struct fs_detect_stats st;
 
 	(void)state;
 	add_spread(det, 1500, 20);
-	assert_int_equal(fs_detect_flush(det, ctx, BASE_MS + 300000), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(fs_detect_flush(det, ctx, CATCH_UP_MS), 0);
 	assert_int_equal(c.n, 1);
 	assert_int_equal(c.alerts[0].rule, FS_RULE_VOLUME_SRC);
-	assert_int_equal(c.alerts[0].observed, 25);
-	assert_int_equal(c.alerts[0].flows, 1500);
-	assert_int_equal(c.alerts[0].flows_first_ms, BASE_MS - 30000);
-	assert_int_equal(c.alerts[0].flows_last_ms, BASE_MS - 20);
+	assert_int_equal(c.alerts[0].observed, 16);
+	assert_int_equal(c.alerts[0].flows, 500);
+	assert_int_equal(c.alerts[0].flows_first_ms, BASE_MS - 20000);
+	assert_int_equal(c.alerts[0].flows_last_ms, BASE_MS - 10020);
 	/* The alert lifecycle keeps the wall clock of the flush. */
-	assert_int_equal(c.alerts[0].first_seen_ms, BASE_MS + 300000);
-	assert_int_equal(c.alerts[0].time_ms, BASE_MS + 300000);
+	assert_int_equal(c.alerts[0].first_seen_ms, CATCH_UP_MS);
+	assert_int_equal(c.alerts[0].time_ms, CATCH_UP_MS);
+	fs_detect_stats(det, &st);
+	assert_int_equal(st.bucket_flushes, 2);
+	fs_detect_free(det);
+}
+
+/*
+ * A backlog of 5 minutes read in one go: 700 flows in its first 10 s, then
+ * 5 per second.  The window at the backlog's end contains only the quiet part,
+ * but the windows at each bucket are evaluated on the way, so the burst
+ * raises its alert with the burst's own receive times.
+ */
+static void
+burst_early_in_backlog_raises(void **state)
+{
+	struct fs_test_alerts c;
+	struct fs_detect *det = new_volume_detector(&c);
+	int64_t start = BASE_MS - 300000;
+
+	(void)state;
+	for (int i = 0; i < 700; i++)
+		add_syn_at(det, "10.0.0.1", "10.0.0.2", start + i * 10);
+	for (int64_t t = start + 10000; t < BASE_MS; t += 200)
+		add_syn_at(det, "10.0.0.1", "10.0.0.2", t);
+	assert_int_equal(fs_detect_flush(det, ctx, CATCH_UP_MS), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.alerts[0].rule, FS_RULE_VOLUME_SRC);
+	assert_int_equal(c.alerts[0].observed, 11);
+	assert_int_equal(c.alerts[0].flows_first_ms, start);
+	assert_int_equal(c.alerts[0].flows_last_ms, start + 6990);
 	fs_detect_free(det);
 }
 
@@ -353,6 +402,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(backlog_under_rate_raises_nothing, flush_db),
 		cmocka_unit_test_setup(burst_in_one_window_raises, flush_db),
+		cmocka_unit_test_setup(burst_early_in_backlog_raises, flush_db),
 		cmocka_unit_test_setup(late_flows_counted_not_added, flush_db),
 		cmocka_unit_test_setup(late_flows_per_rule_window, flush_db),
 		cmocka_unit_test_setup(future_times_clamped, flush_db),

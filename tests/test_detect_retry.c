@@ -236,8 +236,9 @@ counters_retry_keeps_receive_buckets(void **state)
 	long long id;
 
 	(void)state;
-	add_syn_at(det, "10.0.0.4", "172.17.0.1", 100, BASE_MS - 5000);
+	/* The newer flow first: a flow that moves the watermark to a new bucket is flushed first. */
 	add_syn_at(det, "10.0.0.4", "172.17.0.2", 200, BASE_MS + 1000);
+	add_syn_at(det, "10.0.0.4", "172.17.0.1", 100, BASE_MS - 5000);
 	stale = flush_times_out(det, "release-buckets", &id);
 	add_syn_at(det, "10.0.0.4", "172.17.0.3", 40, BASE_MS - 4000);
 

@@ -200,8 +200,8 @@ alerts_name_where_flows_were_seen(void **state)
 		assert_int_equal(fs_addr_parse(&out.exporter_addr, i < 100 ? "192.0.2.1" : "192.0.2.2"), 0);
 		out.in_if = i < 100 ? 7 : 9;
 		out.out_if = 3;
-		/* Received over the 45 s before the flush, within one window: a backlog, as after a restart. */
-		out.time_received_ns = (BASE_MS - (150 - i) * 300) * 1000000;
+		/* Received within one 10 s bucket, read in one flush as a backlog after a restart. */
+		out.time_received_ns = (BASE_MS + i * 60) * 1000000;
 		out.present |= FS_F_IN_IF | FS_F_OUT_IF;
 		if (i < 100) {
 			snprintf(out.exporter_name, sizeof(out.exporter_name), "edge1.par");
@@ -229,8 +229,8 @@ alerts_name_where_flows_were_seen(void **state)
 			assert_true(a->has_interface);
 			assert_int_equal(a->interface, 7);
 			assert_string_equal(a->interface_name, "xe-0/0/7");
-			assert_int_equal(a->flows_first_ms, BASE_MS - 45000);
-			assert_int_equal(a->flows_last_ms, BASE_MS - 300);
+			assert_int_equal(a->flows_first_ms, BASE_MS);
+			assert_int_equal(a->flows_last_ms, BASE_MS + 149 * 60);
 		} else {
 			assert_int_equal(a->rule, FS_RULE_FANIN);
 			assert_string_equal(fs_addr_format(&a->exporter, text), "2001:db8::1");

@@ -153,6 +153,13 @@ struct fs_detect {
 	 */
 	int64_t watermark_ms;
 	int64_t future_limit_ms;
+	/*
+	 * The smallest bucket size of the rules that are on (0: none on), and
+	 * the start of the bucket of that size that held the watermark when the
+	 * first entry of the table was added.
+	 */
+	int64_t finest_res_s;
+	int64_t table_bucket_s;
 	struct fs_detect_stats stats;
 	struct fs_ratelimit log_limit;
 	struct fs_ratelimit late_log;
@@ -468,6 +475,12 @@ fs_detect_new(const struct fs_detect_settings *settings, fs_detect_alert_fn *ale
 	if (!det)
 		return NULL;
 	det->settings = *settings;
+	for (int r = 0; r < FS_RULE_COUNT; r++) {
+		int64_t res = fs_detect_resolution(settings->rules[r].window_s);
+
+		if (settings->rules[r].threshold > 0 && (det->finest_res_s == 0 || res < det->finest_res_s))
+			det->finest_res_s = res;
+	}
 	det->alert_fn = alert_fn;
 	det->opaque = opaque;
 	det->capacity = capacity;
@@ -892,6 +905,12 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 	}
 	t_ms = receive_time_ms(det, flow, &clamped);
 	watermark_ms = t_ms > det->watermark_ms ? t_ms : det->watermark_ms;
+	/* A flush evaluates the windows at the watermark only, so one table spans one bucket. */
+	if (det->count > 0 && det->finest_res_s > 0 &&
+	    bucket_start(watermark_ms / 1000, det->finest_res_s) != det->table_bucket_s) {
+		det->stats.bucket_flushes++;
+		return FS_ERR_FULL;
+	}
 	n = bucket_keys(det, keys, flow_keys(det, flow, keys, &odd), t_ms, watermark_ms, &late);
 	for (int i = 0; i < n; i++) {
 		slots[i] = find_slot(det, &keys[i]);
@@ -904,6 +923,8 @@ fs_detect_add(struct fs_detect *det, const struct fs_flow *flow)
 	}
 	/* Past the capacity check, so that a flow added again after FS_ERR_FULL counts once. */
 	det->watermark_ms = watermark_ms;
+	if (det->count == 0 && det->finest_res_s > 0)
+		det->table_bucket_s = bucket_start(watermark_ms / 1000, det->finest_res_s);
 	count_flow_issues(det, flow, t_ms, odd, clamped, late);
 	for (int i = 0; i < n; i++) {
 		struct obs *o;

@@ -56,9 +56,13 @@
  * than the first bucket of the window at the watermark, because no window
  * still to be evaluated contains it.  Such a flow is counted in late_flows
  * (once, however many rules left it out) and logged at most once a minute.
- * A flush evaluates only at the watermark, so when one flush spans more
- * than a window of receive time (a fast replay, a long backlog), a burst
- * in its older part is written but never evaluated.
+ * A flush evaluates only at the watermark, so fs_detect_add() keeps the
+ * table within one bucket of the smallest bucket size of the rules that are
+ * on.  A flow whose receive time moves the watermark into a later bucket
+ * makes it return FS_ERR_FULL, and the caller flushes first.  A backlog
+ * after an outage or a fast replay is therefore evaluated at every bucket
+ * of its receive time, as live traffic is.  The price is one flush per
+ * bucket: every 10 s of receive time with the default 60 s windows.
  *
  * Distinct counts are HyperLogLogs (PFADD, then PFCOUNT of the union of the
  * window's buckets), whose estimate has a standard error of 0.81 %: near a
@@ -203,6 +207,8 @@ struct fs_detect_stats {
 	uint64_t future_flows;  /* of flows: received more than FS_DETECT_MAX_SKEW_MS past the
 				 * wall clock, counted as received at that limit */
 	int64_t watermark_ms;   /* highest receive time added, Unix ms; 0: none yet */
+	uint64_t bucket_flushes; /* of adds: refused because the flow's receive time starts a
+				  * new bucket, so that the caller flushed first */
 };
 
 struct fs_config;
@@ -262,8 +268,10 @@ void fs_detect_free(struct fs_detect *det);
  * buckets of its receive time, and moves the watermark (see Windows).
  * Returns 0, also when some or all rules left the flow out as late.
  * Returns FS_ERR_FULL when the flow needs more new entries than are free.
- * Then nothing of it was added or counted, so the caller flushes and adds
- * it again.
+ * It also returns FS_ERR_FULL, counted in bucket_flushes, when the flow's
+ * receive time moves the watermark out of the bucket of the table's flows
+ * (see Windows).  Then nothing of it was added or counted, so the caller
+ * flushes and adds it again.
  */
 int fs_detect_add(struct fs_detect *det, const struct fs_flow *flow);
 
