@@ -317,6 +317,60 @@ test_manual_store_waits_for_store(void **state)
 		assert_int_equal(r.indexes[i], 10 + i);
 }
 
+/*
+ * Messages that the broker deletes while the consumer lags are counted as
+ * lost.  The mock cluster keeps about 5 MiB per partition.  The consumer
+ * reads 10 small messages and prefetches at most about 1 MiB, then 120
+ * messages of 100 KiB arrive.  The broker deletes the oldest before the
+ * consumer reads them, and every message is either consumed or lost.
+ */
+static void
+test_deleted_messages_counted(void **state)
+{
+	static const char *const props[] = {
+		"session.timeout.ms", "4000", "heartbeat.interval.ms", "500",
+		"queued.max.messages.kbytes", "1", NULL,
+	};
+	struct cluster *cl = *state;
+	struct fs_kafka_props kp = { .pairs = props };
+	struct recorder r = { .fail_index = -1 };
+	const char *topics[] = { "test.retention" };
+	struct fs_consumer_stats stats = { 0 };
+	struct fs_producer *p;
+	struct fs_consumer *c;
+	static unsigned char big[100 * 1024];
+	char err[256] = "";
+	int64_t deadline;
+	unsigned seed = 12345;
+
+	assert_int_equal(rd_kafka_mock_topic_create(cl->mock, "test.retention", 1, 1), 0);
+	produce_all(cl->bootstrap, "test.retention", 0, 10);
+	c = fs_consumer_new(cl->bootstrap, "retention", topics, 1, &kp, err, sizeof(err));
+	assert_non_null(c);
+	consume_until(c, &r, 10);
+	assert_int_equal(r.count, 10);
+
+	/* Random bytes, so that compression keeps their size. */
+	p = fs_producer_new(cl->bootstrap, NULL, err, sizeof(err));
+	assert_non_null(p);
+	for (int i = 0; i < 120; i++) {
+		for (size_t j = 0; j < sizeof(big); j++)
+			big[j] = (unsigned char)rand_r(&seed);
+		assert_int_equal(fs_producer_send(p, "test.retention", NULL, 0, big, sizeof(big)), 0);
+	}
+	assert_int_equal(fs_producer_flush(p, DEADLINE_MS), 0);
+	assert_int_equal(fs_producer_close(p, 1000, NULL), 0);
+
+	deadline = fs_monotonic_ms() + DEADLINE_MS;
+	while (stats.consumed + stats.lost < 130 && fs_monotonic_ms() < deadline) {
+		assert_true(fs_consumer_poll(c, 100, record_handler, &r, 64) >= 0);
+		fs_consumer_stats(c, &stats);
+	}
+	assert_true(stats.lost > 0);
+	assert_int_equal(stats.consumed + stats.lost, 130);
+	assert_int_equal(fs_consumer_close(c, NULL), 0);
+}
+
 static void
 test_full_queue_counted(void **state)
 {
@@ -645,6 +699,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_message_redelivered, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_commit_stops_at_failed, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_manual_store_waits_for_store, setup_cluster, teardown_cluster),
+		cmocka_unit_test_setup_teardown(test_deleted_messages_counted, setup_cluster,
+						teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_full_queue_counted, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_records_counted_per_message, setup_cluster,
 						teardown_cluster),

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "config/config.h"
@@ -17,6 +18,15 @@
 /* How often fs_consumer_poll() looks up the assignment, and how long none is quiet. */
 #define ASSIGNMENT_CHECK_MS 1000
 #define UNASSIGNED_WARN_MS 15000
+/* Partitions whose next offset is followed; messages of further partitions are not checked. */
+#define MAX_FOLLOWED 64
+
+/* The offset expected next from one partition, to find the messages the broker deleted. */
+struct followed {
+	char topic[256];
+	int32_t partition;
+	int64_t next;
+};
 
 struct fs_consumer {
 	rd_kafka_t *rk;
@@ -38,6 +48,10 @@ struct fs_consumer {
 	int64_t assignment_checked_ms;  /* monotonic time of the last assignment lookup */
 	int64_t unassigned_since_ms;    /* since when no partition is assigned; 0 while some are */
 	bool unassigned_logged;         /* the warning of this unassigned stretch was logged */
+	/* Emptied at each rebalance, because a partition assigned again starts at its committed offset. */
+	struct followed followed[MAX_FOLLOWED];
+	size_t nfollowed;
+	struct fs_ratelimit lost_rl;
 };
 
 static const char *const consumer_defaults[] = {
@@ -74,6 +88,81 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	fs_log_limited(&c->error_rl, FS_LOG_WARNING, "kafka",
 		       "consumer error %s: %s",
 		       rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/*
+ * Applies an assignment change as librdkafka does without a rebalance
+ * callback: err is RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, or another code to
+ * give partitions up.
+ */
+static void
+apply_rebalance(struct fs_consumer *c, rd_kafka_t *rk, rd_kafka_resp_err_t err,
+		rd_kafka_topic_partition_list_t *partitions)
+{
+	bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	c->nfollowed = 0;
+	if (strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0)
+		error = assign ? rd_kafka_incremental_assign(rk, partitions)
+			       : rd_kafka_incremental_unassign(rk, partitions);
+	else
+		kerr = rd_kafka_assign(rk, assign ? partitions : NULL);
+	if (error) {
+		kerr = rd_kafka_error_code(error);
+		rd_kafka_error_destroy(error);
+	}
+	if (kerr) {
+		c->stats.errors++;
+		fs_log_limited(&c->error_rl, FS_LOG_WARNING, "kafka", "%s %d partitions failed: %s",
+			       assign ? "assigning" : "revoking", partitions ? partitions->cnt : 0,
+			       rd_kafka_err2str(kerr));
+	}
+}
+
+/* Runs inside rd_kafka_consumer_poll() at each rebalance of the group. */
+static void
+rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+	     rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+	apply_rebalance(opaque, rk, err, partitions);
+}
+
+/*
+ * Counts the messages between the offset expected from msg's partition and
+ * msg's offset: the broker deleted them (retention) before they were read.
+ * A topic read here has neither compaction nor transactions, which also
+ * leave gaps.  An offset at or before the expected one (a seek back) is no loss.
+ */
+static void
+check_offset(struct fs_consumer *c, const rd_kafka_message_t *msg)
+{
+	const char *topic = rd_kafka_topic_name(msg->rkt);
+	struct followed *f = NULL;
+
+	for (size_t i = 0; i < c->nfollowed && f == NULL; i++)
+		if (c->followed[i].partition == msg->partition &&
+		    strcmp(c->followed[i].topic, topic) == 0)
+			f = &c->followed[i];
+	if (f == NULL) {
+		if (c->nfollowed == MAX_FOLLOWED || strlen(topic) >= sizeof(f->topic))
+			return;
+		f = &c->followed[c->nfollowed++];
+		snprintf(f->topic, sizeof(f->topic), "%s", topic);
+		f->partition = msg->partition;
+		f->next = msg->offset;
+	}
+	if (msg->offset > f->next) {
+		c->stats.lost += (uint64_t)(msg->offset - f->next);
+		fs_log_limited(&c->lost_rl, FS_LOG_ERR, "kafka",
+			       "%s partition %d: the broker deleted the messages at offsets %lld to "
+			       "%lld before they were read (its retention is too short for this "
+			       "consumer's lag); %lld messages lost",
+			       topic, (int)msg->partition, (long long)f->next,
+			       (long long)msg->offset - 1, (long long)(msg->offset - f->next));
+	}
+	f->next = msg->offset + 1;
 }
 
 static int
@@ -123,6 +212,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 	c->commit_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->store_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->rewind_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 10);
+	c->lost_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
 
 	if (fs_kafka_conf_new(&conf, bootstrap, consumer_defaults, props, err,
 			      err_len) < 0)
@@ -137,6 +227,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 		goto fail;
 	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_opaque(conf, c);
 
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof(reason));
@@ -380,6 +471,7 @@ consume_message(struct fs_consumer *c, const rd_kafka_message_t *msg,
 	ts = rd_kafka_message_timestamp(msg, &ts_type);
 	if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
 		ts = -1;
+	check_offset(c, msg);
 	c->stats.consumed++;
 	c->current = msg;
 	rc = handler(msg->key, msg->key ? msg->key_len : 0, msg->payload, msg->len, ts, opaque);
@@ -529,6 +621,10 @@ close_bounded(struct fs_consumer *c)
 		event = rd_kafka_queue_poll(queue, 100);
 		if (!event)
 			continue;
+		/* With a rebalance callback set, close hands the final revoke to this queue. */
+		if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE)
+			apply_rebalance(c, c->rk, rd_kafka_event_error(event),
+					rd_kafka_event_topic_partition_list(event));
 		if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT &&
 		    rd_kafka_event_error(event) &&
 		    rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR__NO_OFFSET) {

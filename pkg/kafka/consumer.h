@@ -17,6 +17,12 @@
  * input), after counting it, and nonzero only for a failure worth retrying,
  * such as its own downstream being unavailable.
  *
+ * Messages the broker deletes before they are read (retention shorter than
+ * the consumer's lag) leave a gap in a partition's offsets.  The consumer
+ * counts the gap in lost and logs it, at most 5 lines a minute.  It
+ * detects only gaps between two messages of one assignment of a partition, so
+ * a loss before the first message after a (re)start is not counted.
+ *
  * Defaults, each replaced by passing the same librdkafka property:
  *   auto.offset.reset   earliest (a new group starts at the oldest message)
  *
@@ -53,6 +59,8 @@ struct fs_consumer_stats {
 	uint64_t errors;           /* consumer errors reported by librdkafka */
 	uint64_t rewound;          /* handled messages to be consumed again by fs_consumer_rewind_pending() */
 	uint64_t partitions;       /* partitions assigned now, looked up at most once a second */
+	uint64_t lost;             /* messages the broker deleted before they were read: gaps in a
+				    * partition's offsets while it stayed assigned */
 };
 
 /*

@@ -28,6 +28,10 @@ static const struct fs_stats_mirror consumer_mirrors[] = {
 	{ "messages_consumed_total",
 	  "Kafka messages passed to the handler; each contains one or more flows.", NULL,
 	  offsetof(struct fs_consumer_stats, consumed) },
+	{ "messages_lost_total",
+	  "Kafka messages the broker deleted before this worker read them (retention shorter than "
+	  "the lag), from gaps in the offsets.", NULL,
+	  offsetof(struct fs_consumer_stats, lost) },
 	{ "messages_retried_total",
 	  "Messages the handler could not handle now, consumed again after a seek back.", NULL,
 	  offsetof(struct fs_consumer_stats, handler_failures) },
