@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -22,8 +24,9 @@ struct fs_udp_receiver {
 	struct fs_udp_stats stats;
 	struct fs_ratelimit error_limit;
 	int rcvbuf;                /* smallest receive buffer of the sockets, as the kernel reports it */
-	/* The kernel's drop count (SO_RXQ_OVFL) last seen on each socket; it wraps at 2^32. */
+	/* The kernel's drop count (SO_RXQ_OVFL, SO_MEMINFO) last seen on each socket; it wraps at 2^32. */
 	uint32_t kernel_drops_seen[FS_UDP_MAX_SOCKETS];
+	int64_t drops_read_ns;     /* monotonic time of the last read_idle_drops() */
 	/* One batch of buffers, reused by every socket in turn. */
 	struct mmsghdr msgs[FS_UDP_BATCH];
 	struct iovec iovs[FS_UDP_BATCH];
@@ -98,6 +101,8 @@ parse_address(const char *text, struct sockaddr_storage *ss, socklen_t *ss_len)
  * 32-bit, so the user-space copy uses uint32_t throughout.
  */
 #define STEER_MULTIPLIER 0x9E3779B1u
+/* How often a busy receiver reads the drop counts of all its sockets. */
+#define DROPS_READ_INTERVAL_NS 1000000000LL
 
 static uint32_t
 steer_hash(uint32_t folded, uint32_t count)
@@ -429,6 +434,23 @@ peer_to_addr(const struct sockaddr_storage *ss, struct fs_addr *addr, uint16_t *
 	}
 }
 
+/*
+ * Adds the growth of a socket's kernel drop count to the stats.  A datagram
+ * carries the count of when it was queued, which may be older than the one
+ * SO_MEMINFO read since, so only growth counts.
+ */
+static void
+add_kernel_drops(struct fs_udp_receiver *receiver, size_t socket_index, uint32_t drops)
+{
+	/* Unsigned subtraction handles the wrap at 2^32. */
+	uint32_t growth = drops - receiver->kernel_drops_seen[socket_index];
+
+	if (growth == 0 || growth > UINT32_MAX / 2)
+		return;
+	receiver->stats.kernel_drops += growth;
+	receiver->kernel_drops_seen[socket_index] = drops;
+}
+
 /* Adds the growth of the socket's kernel drop count carried by msg, if any, to the stats. */
 static void
 count_kernel_drops(struct fs_udp_receiver *receiver, size_t socket_index,
@@ -441,9 +463,26 @@ count_kernel_drops(struct fs_udp_receiver *receiver, size_t socket_index,
 		    c->cmsg_len < CMSG_LEN(sizeof(drops)))
 			continue;
 		memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-		/* Unsigned subtraction handles the wrap at 2^32. */
-		receiver->stats.kernel_drops += (uint32_t)(drops - receiver->kernel_drops_seen[socket_index]);
-		receiver->kernel_drops_seen[socket_index] = drops;
+		add_kernel_drops(receiver, socket_index, drops);
+	}
+}
+
+/*
+ * Reads every socket's drop count with SO_MEMINFO, so that drops show up
+ * when no datagram follows them to carry the count (an exporter that went
+ * quiet after a burst).  Kernels without the drop field are skipped.
+ */
+static void
+read_idle_drops(struct fs_udp_receiver *receiver, int64_t now_ns)
+{
+	receiver->drops_read_ns = now_ns;
+	for (size_t i = 0; i < receiver->nfds; i++) {
+		uint32_t meminfo[SK_MEMINFO_VARS] = { 0 };
+		socklen_t len = sizeof(meminfo);
+
+		if (getsockopt(receiver->fds[i], SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
+		    len > SK_MEMINFO_DROPS * sizeof(uint32_t))
+			add_kernel_drops(receiver, i, meminfo[SK_MEMINFO_DROPS]);
 	}
 }
 
@@ -511,6 +550,8 @@ fs_udp_receiver_poll(struct fs_udp_receiver *receiver, int timeout_ms,
 	ready = poll(pfds, receiver->nfds, timeout_ms);
 	if (ready < 0)
 		return errno == EINTR ? 0 : FS_ERR_SYSTEM;
+	if (ready == 0 || fs_monotonic_ns() - receiver->drops_read_ns >= DROPS_READ_INTERVAL_NS)
+		read_idle_drops(receiver, fs_monotonic_ns());
 	for (size_t i = 0; i < receiver->nfds && ready > 0; i++) {
 		if (pfds[i].revents & POLLIN)
 			total += read_batch(receiver, i, fn, opaque);

@@ -37,9 +37,10 @@ struct fs_udp_stats {
 	uint64_t errors;    /* failed receive calls other than EAGAIN/EINTR */
 	/*
 	 * Datagrams the kernel dropped because a socket's receive buffer was
-	 * full (SO_RXQ_OVFL), summed over the sockets.  The kernel reports its
-	 * count with the next datagram received, so drops show up only once
-	 * traffic reaches the receiver again.
+	 * full, summed over the sockets.  The kernel reports its count with each
+	 * datagram (SO_RXQ_OVFL), and fs_udp_receiver_poll() also reads it
+	 * (SO_MEMINFO) when the wait times out and at least once a second, so
+	 * drops show up when no datagram follows them.
 	 */
 	uint64_t kernel_drops;
 };
