@@ -161,7 +161,7 @@ rate_limit_counts_suppressed(void **state)
 	fs_log_limited(&rl, FS_LOG_WARNING, "test", "again");
 	fs_log_set_sink(NULL, NULL);
 	assert_int_equal(c.lines, 3);
-	assert_string_equal(c.last, "again (8 similar messages suppressed)");
+	assert_string_equal(c.last, "again (8 lines suppressed by its rate limit before this one)");
 }
 
 int

@@ -237,7 +237,7 @@ fs_log_limited(struct fs_ratelimit *rl, enum fs_log_level level,
 	       const char *facility, const char *fmt, ...)
 {
 	struct timespec now;
-	char suffix[64] = "";
+	char suffix[96] = "";
 	va_list ap;
 
 	if (level > current_level)
@@ -253,7 +253,7 @@ fs_log_limited(struct fs_ratelimit *rl, enum fs_log_level level,
 	}
 	rl->printed++;
 	if (rl->suppressed) {
-		snprintf(suffix, sizeof(suffix), " (%llu similar messages suppressed)",
+		snprintf(suffix, sizeof(suffix), " (%llu lines suppressed by its rate limit before this one)",
 			 (unsigned long long)rl->suppressed);
 		rl->suppressed = 0;
 	}

@@ -71,10 +71,11 @@ void fs_log(enum fs_log_level level, const char *facility, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * A rate limiter for one kind of repeated message: at most `burst` lines per
- * `interval_s` seconds; the lines suppressed meanwhile are counted and
- * reported on the next line that passes.  Zero-initialise, then set the two
- * limits (FS_RATELIMIT_INIT does both).
+ * A rate limiter for a group of repeated messages: at most `burst` lines per
+ * `interval_s` seconds.  The lines suppressed meanwhile are counted and
+ * reported on the next line that passes, whatever its text, because one
+ * limiter may serve several messages (every decode error of a worker, say).
+ * Zero-initialise, then set the two limits (FS_RATELIMIT_INIT does both).
  */
 struct fs_ratelimit {
 	uint32_t interval_s;
