@@ -464,7 +464,8 @@ static void
 options_after_files(void **state)
 {
 	struct print_test *t = *state;
-	char args[256], err[4096], *before;
+	char args[256], err[4096], path[128], *before;
+	FILE *f;
 
 	snprintf(args, sizeof(args), "print --format csv --fields src,dst,bytes %s", t->v5_path);
 	run_print(t, args);
@@ -493,6 +494,19 @@ options_after_files(void **state)
 	assert_int_equal(t->status, 2);
 	read_stderr(t, err, sizeof(err));
 	assert_non_null(strstr(err, "unknown option '--no-such-option'"));
+
+	/* A file without flow exports is an error, as it is for flowsift-ingest --pcap. */
+	snprintf(path, sizeof(path), "%s/request.raw", t->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "decode %s", path);
+	run_print(t, args);
+	assert_int_equal(t->status, 1);
+	read_stderr(t, err, sizeof(err));
+	assert_non_null(strstr(err, "flows=0 invalid=1"));
+	assert_non_null(strstr(err, "the input gave no flow and no sFlow counter sample"));
 }
 
 /* `print --fields help` lists the columns without any input. */

@@ -60,9 +60,10 @@ print_help(void)
 		"                 lost in its flow or counter sample sequence numbers\n"
 		"  -h, --help     print this help and exit\n"
 		"\n"
-		"Exit status: 0 when every file was read (decode faults are only\n"
-		"counted), 1 when a file or the configuration cannot be read,\n"
-		"2 on a usage error.\n");
+		"Exit status: 0 when every file was read and gave a flow or an sFlow\n"
+		"counter sample (decode faults are only counted), 1 when a file or the\n"
+		"configuration cannot be read or the files gave neither, 2 on a usage\n"
+		"error.\n");
 }
 
 static void
@@ -328,6 +329,13 @@ cmd_decode(int argc, char **argv)
 	}
 	if (files_failed > 0)
 		status = 1;
+	if (files_failed == 0 && fs_decoder_stats(run.decoder)->flows == 0 &&
+	    fs_decoder_stats(run.decoder)->sflow_counter_samples == 0) {
+		fprintf(stderr, "flowsift decode: the input gave no flow and no sFlow counter "
+			"sample: check that it captures NetFlow, IPFIX or sFlow exports (every UDP "
+			"port is decoded) and read the counts above\n");
+		status = 1;
+	}
 out:
 	if (run.decoder != NULL)
 		fs_decoder_free(run.decoder);
