@@ -316,8 +316,12 @@ ingest_telemetry_new(const char *listen, const char *bootstrap,
 	t->probe = fs_broker_probe_start(&probe, err, err_len);
 	if (!t->probe)
 		goto fail;
-	if (fs_metrics_server_start(&t->server, listen, t->metrics, ready, t, err, err_len) < 0)
+	if (fs_metrics_server_start(&t->server, listen, t->metrics, ready, t, err, err_len) < 0) {
+		size_t used = strnlen(err, err_len);
+
+		snprintf(err + used, err_len - used, "; set another address in ingest.metrics.listen");
 		goto fail;
+	}
 	fs_log(FS_LOG_INFO, "ingest", "serving /metrics, /healthz and /readyz on %s (port %u)",
 	       listen, fs_metrics_server_port(t->server));
 	return t;

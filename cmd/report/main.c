@@ -213,7 +213,13 @@ static void
 redis_failed(struct report *report, const char *what, int rc)
 {
 	int64_t now = fs_monotonic_ms();
+	char detail[160];
 
+	/* The connection's own error (a time-out, a reset) says more than the result code. */
+	if (report->redis != NULL && report->redis->err != 0)
+		fs_redis_error_text(report->redis, detail, sizeof(detail));
+	else
+		snprintf(detail, sizeof(detail), "%s", fs_result_name(rc));
 	report->redis_errors++;
 	report->last_redis_failure = rc;
 	if (report->retry_delay_ms == 0)
@@ -223,17 +229,16 @@ redis_failed(struct report *report, const char *what, int rc)
 						 ? RETRY_MAX_MS : report->retry_delay_ms * 2;
 	report->retry_at_ms = now + report->retry_delay_ms;
 	if (report->telemetry) {
-		char reason[128];
+		char reason[256];
 
 		snprintf(reason, sizeof(reason), "Redis %s: %s failed (%s)",
-			 rc == FS_ERR_SYSTEM ? "unreachable" : "rejected a write", what,
-			 fs_result_name(rc));
+			 rc == FS_ERR_SYSTEM ? "unreachable" : "rejected a write", what, detail);
 		worker_telemetry_set_dependency(report->telemetry, 0, reason);
 		fs_gauge_set(report->metrics->redis_reachable, 0);
 	}
 	fs_log_limited(&report->redis_limit, FS_LOG_WARNING, "report",
 		       "%s failed (%s); still consuming, %llu flows wait in memory, retrying in %lld ms",
-		       what, fs_result_name(rc), (unsigned long long)report->pending_flows,
+		       what, detail, (unsigned long long)report->pending_flows,
 		       (long long)report->retry_delay_ms);
 }
 

@@ -235,9 +235,7 @@ fs_metrics_server_start(struct fs_metrics_server **out, const char *listen,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len,
-			 "cannot serve metrics on '%s' (address in use or not local?): "
-			 "set another address in the <worker>.metrics.listen key, such as "
-			 "report.metrics.listen", listen);
+			 "cannot serve metrics on '%s' (address in use or not local?)", listen);
 		free(server);
 		return FS_ERR_SYSTEM;
 	}

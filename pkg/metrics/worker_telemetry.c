@@ -320,8 +320,13 @@ worker_telemetry_new(const struct worker_telemetry_settings *settings, char *err
 	if (!t->probe)
 		goto fail;
 	if (fs_metrics_server_start(&t->server, settings->listen, t->metrics, ready, t, err,
-				    err_len) < 0)
+				    err_len) < 0) {
+		size_t used = strnlen(err, err_len);
+
+		snprintf(err + used, err_len - used, "; set another address in %s.metrics.listen",
+			 t->worker);
 		goto fail;
+	}
 	fs_log(FS_LOG_INFO, t->worker, "serving /metrics, /healthz and /readyz on %s (port %u)",
 	       settings->listen, fs_metrics_server_port(t->server));
 	return t;

@@ -1021,13 +1021,15 @@ write_batch(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 int
 fs_topn_flush(struct fs_topn_batch *batch, redisContext *ctx, int64_t now_s)
 {
+	char errtext[160];
 	int rc;
 
 	if (ctx->err != 0) {
 		if (batch->count == 0)
 			return 0;
 		fs_log_limited(&batch->log_limit, FS_LOG_ERR, "redis",
-			       "top-N flush skipped: connection unusable: %s", ctx->errstr);
+			       "top-N flush skipped: connection unusable: %s",
+			       fs_redis_error_text(ctx, errtext, sizeof(errtext)));
 		batch->stats.errors++;
 		return FS_ERR_SYSTEM;
 	}
@@ -1320,6 +1322,7 @@ fs_topn_query(redisContext *ctx, enum fs_topn_dim dim, enum fs_topn_metric metri
 	      enum fs_topn_window window, int n, int64_t now_s,
 	      struct fs_topn_row *rows, int *nrows)
 {
+	char errtext[160];
 	int64_t starts[MAX_BUCKETS];
 	struct fs_topn_sources *sources = NULL;
 	char (*keys)[KEY_LEN] = NULL;
@@ -1335,7 +1338,7 @@ fs_topn_query(redisContext *ctx, enum fs_topn_dim dim, enum fs_topn_metric metri
 		return FS_ERR_INVALID;
 	if (ctx->err != 0) {
 		fs_log(FS_LOG_ERR, "redis", "top-N query skipped: connection unusable: %s",
-		       ctx->errstr);
+		       fs_redis_error_text(ctx, errtext, sizeof(errtext)));
 		return FS_ERR_SYSTEM;
 	}
 

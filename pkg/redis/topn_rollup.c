@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/result.h"
+#include "redis/redis_url.h"
 
 #define KEY_LEN 96   /* fits the prefix, names and a 20-digit bucket start */
 #define DEST_COUNT (FS_TOPN_DIM_COUNT * FS_TOPN_METRIC_COUNT)
@@ -137,11 +138,13 @@ fs_topn_span_key(const struct fs_topn_span *span, enum fs_topn_dim dim,
 int
 fs_topn_script_load(redisContext *ctx, const char *text, char sha[41])
 {
+	char errtext[160];
 	redisReply *reply = redisCommand(ctx, "SCRIPT LOAD %s", text);
 	int rc = 0;
 
 	if (reply == NULL) {
-		fs_log(FS_LOG_ERR, "redis", "top-N: SCRIPT LOAD failed: %s", ctx->errstr);
+		fs_log(FS_LOG_ERR, "redis", "top-N: SCRIPT LOAD failed: %s",
+		       fs_redis_error_text(ctx, errtext, sizeof(errtext)));
 		return FS_ERR_SYSTEM;
 	}
 	if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
@@ -174,6 +177,7 @@ push_span(struct fs_topn_span *list, int *count, int level, int64_t start)
 static int
 read_markers(redisContext *ctx, const struct fs_topn_span *spans, int count, int *claimed)
 {
+	char errtext[160];
 	char key[KEY_LEN];
 	int rc = 0;
 
@@ -192,7 +196,7 @@ read_markers(redisContext *ctx, const struct fs_topn_span *spans, int count, int
 
 		if (redisGetReply(ctx, &raw) != REDIS_OK) {
 			fs_log(FS_LOG_ERR, "redis", "top-N: reading roll-up markers failed: %s",
-			       ctx->errstr);
+			       fs_redis_error_text(ctx, errtext, sizeof(errtext)));
 			return FS_ERR_SYSTEM;
 		}
 		reply = raw;
@@ -374,6 +378,7 @@ static int
 send_begin(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t start,
 	   struct fs_ratelimit *log_limit)
 {
+	char errtext[160];
 	char marker[KEY_LEN], stage[KEY_LEN], ttl[24];
 	const char *argv[7] = { "EVALSHA", rollup->script_sha, "2", marker, stage, "begin", ttl };
 	redisReply *reply;
@@ -385,7 +390,7 @@ send_begin(struct fs_topn_rollup *rollup, redisContext *ctx, int level, int64_t 
 	reply = redisCommandArgv(ctx, 7, argv, NULL);
 	if (reply == NULL) {
 		fs_log_limited(log_limit, FS_LOG_ERR, "redis", "top-N roll-up failed: %s",
-			       ctx->errstr);
+			       fs_redis_error_text(ctx, errtext, sizeof(errtext)));
 		return FS_ERR_SYSTEM;
 	}
 	if (reply->type == REDIS_REPLY_INTEGER)
@@ -412,6 +417,7 @@ static int
 send_steps(redisContext *ctx, const struct rollup_calls *calls, int level, int64_t start,
 	   int *committed, struct fs_ratelimit *log_limit)
 {
+	char errtext[160];
 	const char **argv = calls->argv;
 	int noscript = 0;
 	int rc = 0;
@@ -431,7 +437,7 @@ send_steps(redisContext *ctx, const struct rollup_calls *calls, int level, int64
 
 		if (redisGetReply(ctx, &raw) != REDIS_OK) {
 			fs_log_limited(log_limit, FS_LOG_ERR, "redis", "top-N roll-up failed: %s",
-				       ctx->errstr);
+				       fs_redis_error_text(ctx, errtext, sizeof(errtext)));
 			return FS_ERR_SYSTEM;
 		}
 		reply = raw;
