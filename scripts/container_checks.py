@@ -26,8 +26,9 @@ flowsift-console must receive the Redis password as redis.password
 FLOWSIFT_REDIS_URL.
 The Dockerfile must install the -dev package of every pkg-config library of
 the Makefile, nodejs and npm when it ships flowsift-console (whose page
-scripts/build-web.sh bundles), and a runtime package for every shared
-library the binaries link.
+scripts/build-web.sh bundles), a runtime package for every shared
+library the binaries link, and netbase, whose /etc/services flowsift-enrich
+loads at start.
 
   container_checks.py compose BUILD_DIR
   container_checks.py deploy BUILD_DIR NODE_MODULES_DIR
@@ -61,6 +62,10 @@ SERVER_KEYS = {"flowsift-console": "console.listen"}
 PROBE_PATHS = {"flowsift-console": ("/healthz", "/healthz")}
 # Packages every debian:12-slim image already has.
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+# Files that a program loads at start when its key is empty (the default), with
+# the Debian package that provides each.  debian:12-slim lacks these packages,
+# and the program stops at start without the file.
+BASE_SYSTEM_FILES = {"enrich.services": ("/etc/services", "netbase")}
 # Files a worker reloads when they change, by binary, and the key of its check interval.
 RELOADED_FILES = {
     "flowsift-enrich": (["enrich.geoip.city", "enrich.geoip.asn", "enrich.interfaces.map",
@@ -231,6 +236,9 @@ def check_dockerfile(build, facts):
         pkg = package_of(lib)
         if pkg and pkg not in facts["runtime_packages"] | BASE_PACKAGES:
             fail(where, f"runtime stage lacks {pkg}, which provides {os.path.basename(lib)}")
+    for key, (path, pkg) in sorted(BASE_SYSTEM_FILES.items()):
+        if pkg not in facts["runtime_packages"]:
+            fail(where, f"runtime stage lacks {pkg}, which provides {path}, the file an empty {key} loads")
     for key in list(METRICS_KEYS.values()) + list(SERVER_KEYS.values()):
         default = run([build.cli, "config", "--config", "/dev/null", "get", key]).stdout.strip()
         port = default.rsplit(":", 1)[-1]
