@@ -317,6 +317,40 @@ test_manual_store_waits_for_store(void **state)
 		assert_int_equal(r.indexes[i], 10 + i);
 }
 
+/* Produces count messages of 100 KiB of random bytes, so that compression keeps their size. */
+static void
+produce_big(const char *bootstrap, const char *topic, int count)
+{
+	static unsigned char big[100 * 1024];
+	struct fs_producer *p;
+	char err[256] = "";
+	unsigned seed = 12345;
+
+	p = fs_producer_new(bootstrap, NULL, err, sizeof(err));
+	assert_non_null(p);
+	for (int i = 0; i < count; i++) {
+		for (size_t j = 0; j < sizeof(big); j++)
+			big[j] = (unsigned char)rand_r(&seed);
+		assert_int_equal(fs_producer_send(p, topic, NULL, 0, big, sizeof(big)), 0);
+	}
+	assert_int_equal(fs_producer_flush(p, DEADLINE_MS), 0);
+	assert_int_equal(fs_producer_close(p, 1000, NULL), 0);
+}
+
+/* Polls c until want messages are consumed or counted as lost, or the deadline. */
+static void
+consume_or_lose(struct fs_consumer *c, struct recorder *r, uint64_t want,
+		struct fs_consumer_stats *stats)
+{
+	int64_t deadline = fs_monotonic_ms() + DEADLINE_MS;
+
+	memset(stats, 0, sizeof(*stats));
+	while (stats->consumed + stats->lost < want && fs_monotonic_ms() < deadline) {
+		assert_true(fs_consumer_poll(c, 100, record_handler, r, 64) >= 0);
+		fs_consumer_stats(c, stats);
+	}
+}
+
 /*
  * Messages that the broker deletes while the consumer lags are counted as
  * lost.  The mock cluster keeps about 5 MiB per partition.  The consumer
@@ -335,13 +369,9 @@ test_deleted_messages_counted(void **state)
 	struct fs_kafka_props kp = { .pairs = props };
 	struct recorder r = { .fail_index = -1 };
 	const char *topics[] = { "test.retention" };
-	struct fs_consumer_stats stats = { 0 };
-	struct fs_producer *p;
+	struct fs_consumer_stats stats;
 	struct fs_consumer *c;
-	static unsigned char big[100 * 1024];
 	char err[256] = "";
-	int64_t deadline;
-	unsigned seed = 12345;
 
 	assert_int_equal(rd_kafka_mock_topic_create(cl->mock, "test.retention", 1, 1), 0);
 	produce_all(cl->bootstrap, "test.retention", 0, 10);
@@ -350,24 +380,39 @@ test_deleted_messages_counted(void **state)
 	consume_until(c, &r, 10);
 	assert_int_equal(r.count, 10);
 
-	/* Random bytes, so that compression keeps their size. */
-	p = fs_producer_new(cl->bootstrap, NULL, err, sizeof(err));
-	assert_non_null(p);
-	for (int i = 0; i < 120; i++) {
-		for (size_t j = 0; j < sizeof(big); j++)
-			big[j] = (unsigned char)rand_r(&seed);
-		assert_int_equal(fs_producer_send(p, "test.retention", NULL, 0, big, sizeof(big)), 0);
-	}
-	assert_int_equal(fs_producer_flush(p, DEADLINE_MS), 0);
-	assert_int_equal(fs_producer_close(p, 1000, NULL), 0);
-
-	deadline = fs_monotonic_ms() + DEADLINE_MS;
-	while (stats.consumed + stats.lost < 130 && fs_monotonic_ms() < deadline) {
-		assert_true(fs_consumer_poll(c, 100, record_handler, &r, 64) >= 0);
-		fs_consumer_stats(c, &stats);
-	}
+	produce_big(cl->bootstrap, "test.retention", 120);
+	consume_or_lose(c, &r, 130, &stats);
 	assert_true(stats.lost > 0);
 	assert_int_equal(stats.consumed + stats.lost, 130);
+	assert_int_equal(fs_consumer_close(c, NULL), 0);
+}
+
+/*
+ * A member that joins at a committed offset the broker has deleted counts
+ * the messages from there to the first one it reads, which librdkafka's
+ * offset reset skipped.
+ */
+static void
+test_deleted_before_first_read_counted(void **state)
+{
+	struct cluster *cl = *state;
+	struct recorder r = { .fail_index = -1 };
+	struct fs_consumer_stats stats;
+	struct fs_consumer *c;
+
+	assert_int_equal(rd_kafka_mock_topic_create(cl->mock, "test.reset", 1, 1), 0);
+	produce_all(cl->bootstrap, "test.reset", 0, 10);
+	c = open_consumer(cl->bootstrap, "reset", "test.reset");
+	consume_until(c, &r, 10);
+	assert_int_equal(r.count, 10);
+	assert_int_equal(fs_consumer_close(c, NULL), 0);
+
+	/* The commit at offset 10 now names a message the broker deleted. */
+	produce_big(cl->bootstrap, "test.reset", 120);
+	c = open_consumer(cl->bootstrap, "reset", "test.reset");
+	consume_or_lose(c, &r, 120, &stats);
+	assert_true(stats.lost > 0);
+	assert_int_equal(stats.consumed + stats.lost, 120);
 	assert_int_equal(fs_consumer_close(c, NULL), 0);
 }
 
@@ -701,6 +746,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_manual_store_waits_for_store, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_deleted_messages_counted, setup_cluster,
 						teardown_cluster),
+		cmocka_unit_test_setup_teardown(test_deleted_before_first_read_counted,
+						setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_full_queue_counted, setup_cluster, teardown_cluster),
 		cmocka_unit_test_setup_teardown(test_records_counted_per_message, setup_cluster,
 						teardown_cluster),

@@ -1,6 +1,7 @@
 /* consumer.c - group consumer that stores offsets after the handler succeeds. */
 #include "kafka/consumer.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@
 #define UNASSIGNED_WARN_MS 15000
 /* Partitions whose next offset is followed; messages of further partitions are not checked. */
 #define MAX_FOLLOWED 64
+
+/* Offset resets seen in librdkafka's log and not yet matched by a message. */
+#define MAX_RESETS 16
 
 /* The offset expected next from one partition, to find the messages the broker deleted. */
 struct followed {
@@ -52,6 +56,14 @@ struct fs_consumer {
 	struct followed followed[MAX_FOLLOWED];
 	size_t nfollowed;
 	struct fs_ratelimit lost_rl;
+	/*
+	 * The fetch positions that librdkafka reset because the broker no longer
+	 * had them, from its log, which runs on librdkafka's threads.  Each gives
+	 * the expected offset of a partition that had no message yet.
+	 */
+	pthread_mutex_t resets_lock;
+	struct followed resets[MAX_RESETS];
+	size_t nresets;
 };
 
 static const char *const consumer_defaults[] = {
@@ -104,6 +116,9 @@ apply_rebalance(struct fs_consumer *c, rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	rd_kafka_resp_err_t kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
 	c->nfollowed = 0;
+	pthread_mutex_lock(&c->resets_lock);
+	c->nresets = 0;
+	pthread_mutex_unlock(&c->resets_lock);
 	if (strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0)
 		error = assign ? rd_kafka_incremental_assign(rk, partitions)
 			       : rd_kafka_incremental_unassign(rk, partitions);
@@ -130,6 +145,68 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 /*
+ * Logs like fs_kafka_log_cb() and remembers the position of an offset reset
+ * that an error caused, from librdkafka 2.0.2's warning "TOPIC [PARTITION]:
+ * offset reset (at offset N, broker B) to ...": a position that the broker
+ * deleted.  Another wording is only logged.
+ */
+static void
+consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	static const char marker[] = "]: offset reset (at offset ";
+	struct fs_consumer *c = rd_kafka_opaque(rk);
+	const char *end = strstr(buf, marker), *open, *topic;
+	char *after;
+	long long offset, partition;
+
+	fs_kafka_log_cb(rk, level, fac, buf);
+	if (c == NULL || level > 4 || strcmp(fac, "OFFSET") != 0 || end == NULL)
+		return;
+	offset = strtoll(end + sizeof(marker) - 1, &after, 10);
+	if (after == end + sizeof(marker) - 1 || *after != ',')
+		return;
+	for (open = end; open > buf && *open != '['; open--)
+		;
+	partition = strtoll(open + 1, &after, 10);
+	if (open == buf || open - buf < 2 || open[-1] != ' ' || after != end || partition < 0)
+		return;
+	for (topic = open - 1; topic > buf && topic[-1] != ' '; topic--)
+		;
+	if (open - 1 - topic <= 0 || open - 1 - topic >= (long)sizeof(c->resets[0].topic))
+		return;
+	pthread_mutex_lock(&c->resets_lock);
+	if (c->nresets < MAX_RESETS) {
+		struct followed *r = &c->resets[c->nresets++];
+
+		snprintf(r->topic, sizeof(r->topic), "%.*s", (int)(open - 1 - topic), topic);
+		r->partition = (int32_t)partition;
+		r->next = offset;
+	}
+	pthread_mutex_unlock(&c->resets_lock);
+}
+
+/*
+ * Returns the position before an offset reset of topic partition, and
+ * forgets it, or msg_offset when librdkafka reset none.
+ */
+static int64_t
+take_reset(struct fs_consumer *c, const char *topic, int32_t partition, int64_t msg_offset)
+{
+	int64_t next = msg_offset;
+
+	pthread_mutex_lock(&c->resets_lock);
+	for (size_t i = 0; i < c->nresets; i++) {
+		if (c->resets[i].partition != partition || strcmp(c->resets[i].topic, topic) != 0)
+			continue;
+		next = c->resets[i].next;
+		c->resets[i] = c->resets[--c->nresets];
+		break;
+	}
+	pthread_mutex_unlock(&c->resets_lock);
+	return next;
+}
+
+/*
  * Counts the messages between the offset expected from msg's partition and
  * msg's offset: the broker deleted them (retention) before they were read.
  * A topic read here has neither compaction nor transactions, which also
@@ -151,7 +228,8 @@ check_offset(struct fs_consumer *c, const rd_kafka_message_t *msg)
 		f = &c->followed[c->nfollowed++];
 		snprintf(f->topic, sizeof(f->topic), "%s", topic);
 		f->partition = msg->partition;
-		f->next = msg->offset;
+		/* A partition's first message: a reset before it names where reading stood. */
+		f->next = take_reset(c, topic, msg->partition, msg->offset);
 	}
 	if (msg->offset > f->next) {
 		c->stats.lost += (uint64_t)(msg->offset - f->next);
@@ -213,6 +291,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 	c->store_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(10, 5);
 	c->rewind_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 10);
 	c->lost_rl = (struct fs_ratelimit)FS_RATELIMIT_INIT(60, 5);
+	pthread_mutex_init(&c->resets_lock, NULL);
 
 	if (fs_kafka_conf_new(&conf, bootstrap, consumer_defaults, props, err,
 			      err_len) < 0)
@@ -228,6 +307,7 @@ fs_consumer_new(const char *bootstrap, const char *group_id,
 	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_log_cb(conf, consumer_log_cb);
 	rd_kafka_conf_set_opaque(conf, c);
 
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof(reason));
@@ -250,6 +330,7 @@ fail:
 		rd_kafka_conf_destroy(conf);
 	if (c->rk)
 		rd_kafka_destroy(c->rk);
+	pthread_mutex_destroy(&c->resets_lock);
 	free(c);
 	return NULL;
 }
@@ -656,6 +737,7 @@ fs_consumer_close(struct fs_consumer *c, struct fs_consumer_stats *final)
 		*final = c->stats;
 	/* Offsets still pending belong to messages whose effect was not written. */
 	clear_pending(c);
+	pthread_mutex_destroy(&c->resets_lock);
 	free(c);
 	return rc;
 }

@@ -19,9 +19,11 @@
  *
  * Messages the broker deletes before they are read (retention shorter than
  * the consumer's lag) leave a gap in a partition's offsets.  The consumer
- * counts the gap in lost and logs it, at most 5 lines a minute.  It
- * detects only gaps between two messages of one assignment of a partition, so
- * a loss before the first message after a (re)start is not counted.
+ * counts the gap in lost and logs it, at most 5 lines a minute.  Before a
+ * partition's first message of an assignment, the position comes from
+ * librdkafka's log line of the offset reset that the deletion caused
+ * (librdkafka 2.0.2's wording).  NOTE: another wording of that line leaves
+ * such a loss uncounted, though librdkafka still logs it as a warning.
  *
  * Defaults, each replaced by passing the same librdkafka property:
  *   auto.offset.reset   earliest (a new group starts at the oldest message)
