@@ -224,6 +224,46 @@ tcp_connection_limits(void **state)
 	fstest_cluster_stop(c);
 }
 
+/*
+ * A template message, then a data message 5 bytes short, then the close:
+ * the cut message counts as a truncated decode error and is logged with
+ * the peer address, and the complete message's flows are decoded.
+ */
+static void
+tcp_message_cut_by_close(void **state)
+{
+	struct fstest_cluster *c = fstest_cluster_start();
+	struct fstest_ingest *in = fstest_ingest_start(c, "ingest",
+		"kafka.topic.templates = \"\"\n");
+	uint16_t port = in->metrics_port;
+	int fd = connect_from("127.0.0.2", in->tcp_port);
+	uint8_t cut[16 + 4 + 24];
+
+	(void)state;
+	send_message(fd);
+	assert_int_equal(fstest_wait_metric(port, "flowsift_ingest_tcp_flows_decoded_total", 4,
+					    WAIT_MS), 4);
+	/* A data message of template 256 declaring 2 records (44 bytes), sent without its last 5 bytes. */
+	memset(cut, 0, sizeof(cut));
+	fs_test_put16(cut, 10);
+	fs_test_put16(cut + 2, 16 + 4 + 24);
+	fs_test_put32(cut + 12, 1);
+	fs_test_put16(cut + 16, 256);
+	fs_test_put16(cut + 18, 4 + 24);
+	assert_int_equal(write(fd, cut, 39), 39);
+	close(fd);
+
+	assert_int_equal(fstest_wait_metric(port,
+		"flowsift_ingest_tcp_decode_errors_total{reason=\"truncated\"}", 1, WAIT_MS), 1);
+	assert_int_equal(fstest_wait_metric(port, "flowsift_ingest_tcp_connections_closed_total", 1,
+					    WAIT_MS), 1);
+	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_messages_total"), 1);
+	assert_int_equal(fstest_metric(port, "flowsift_ingest_tcp_flows_decoded_total"), 4);
+	assert_true(log_contains(c, "ingest", "exporter 127.0.0.2 port"));
+	assert_true(log_contains(c, "ingest", "but only 39 bytes received"));
+	fstest_cluster_stop(c);
+}
+
 /* Connections beyond FD_SETSIZE (1024), so that ingest has descriptors that select() cannot watch. */
 #define MANY_CONNECTIONS 1100
 
@@ -269,6 +309,7 @@ main(void)
 		cmocka_unit_test(tcp_allowlist_rejects_others),
 		cmocka_unit_test(tcp_idle_timeout_closes),
 		cmocka_unit_test(tcp_connection_limits),
+		cmocka_unit_test(tcp_message_cut_by_close),
 		cmocka_unit_test(tcp_many_connections_metrics),
 	};
 

@@ -701,12 +701,107 @@ records_overrun_sample(void **state)
 	patch_length(&p, sample);
 	put_simple_flow_sample(&p);
 
+	/* The cut sample gave only a router record, no packet: its flow is dropped. */
 	assert_int_equal(decode(dec, &p, &c), FS_ERR_TRUNCATED);
-	assert_int_equal(c.flow_count, 3);
+	assert_int_equal(c.flow_count, 2);
 	assert_int_equal(c.flows[0].src_port, 53);
-	assert_int_equal(c.flows[1].src_mask, 24);
-	assert_int_equal(c.flows[2].src_port, 53);
+	assert_int_equal(c.flows[1].src_port, 53);
 	assert_int_equal(fs_decoder_stats(dec)->truncated, 1);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_flows_dropped, 1);
+	assert_int_equal(fs_decoder_stats(dec)->flows, 2);
+	fs_decoder_free(dec);
+}
+
+/* Starts a raw packet header record (Ethernet) whose header_length claims header_length bytes. */
+static size_t
+begin_raw_header_record(struct fs_test_packet *p, uint32_t record_length, uint32_t header_length)
+{
+	size_t rec;
+
+	fs_test_append32(p, 1);
+	rec = p->len;
+	fs_test_append32(p, record_length);
+	fs_test_append32(p, 1);               /* header protocol: Ethernet */
+	fs_test_append32(p, 1518);
+	fs_test_append32(p, 4);
+	fs_test_append32(p, header_length);
+	return rec;
+}
+
+/*
+ * A flow sample whose only packet record is malformed gives no flow: one
+ * raw header record's length runs past the sample, another declares 1000
+ * header bytes and holds 54.  Each counts one flow dropped and none
+ * decoded, and the good samples around them are kept.
+ */
+static void
+malformed_raw_header_drops_flow(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct fs_test_packet p = { .len = 0 };
+	size_t sample, rec;
+
+	(void)state;
+	put_datagram_header(&p, 4);
+	put_simple_flow_sample(&p);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 512, 1, 2, 1);
+	(void)begin_raw_header_record(&p, 0xfffffff0u, 54);
+	for (int i = 0; i < 54; i++)
+		fs_test_append8(&p, 0xab);
+	fs_test_append16(&p, 0);
+	patch_length(&p, sample);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 512, 1, 2, 1);
+	rec = begin_raw_header_record(&p, 0, 1000);
+	for (int i = 0; i < 54; i++)
+		fs_test_append8(&p, 0xab);
+	fs_test_append16(&p, 0);
+	patch_length(&p, rec);
+	patch_length(&p, sample);
+	put_simple_flow_sample(&p);
+
+	assert_int_not_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.flow_count, 2);
+	assert_int_equal(c.flows[0].src_port, 53);
+	assert_int_equal(c.flows[1].src_port, 53);
+	assert_int_equal(fs_decoder_stats(dec)->flows, 2);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_flows_dropped, 2);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 2);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_flow_samples, 4);
+	fs_decoder_free(dec);
+}
+
+/*
+ * A malformed raw header next to a good IPv4 data record: the flow is
+ * published from the IPv4 data, and only the record counts as dropped.
+ */
+static void
+malformed_raw_header_ipv4_kept(void **state)
+{
+	struct collected c;
+	struct fs_decoder *dec = new_decoder(NULL, &c);
+	struct fs_test_packet p = { .len = 0 };
+	size_t sample, rec;
+
+	(void)state;
+	put_datagram_header(&p, 1);
+	sample = begin(&p, 1);
+	put_flow_sample_header(&p, 512, 1, 2, 2);
+	rec = begin_raw_header_record(&p, 0, 1000);
+	for (int i = 0; i < 56; i++)
+		fs_test_append8(&p, 0xab);
+	patch_length(&p, rec);
+	put_ipv4_data_record(&p);
+	patch_length(&p, sample);
+
+	assert_int_equal(decode(dec, &p, &c), FS_ERR_INVALID);
+	assert_int_equal(c.flow_count, 1);
+	assert_memory_equal(c.flows[0].src_addr.bytes, host_b, 4);
+	assert_int_equal(c.flows[0].bytes, 200);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_flows_dropped, 0);
+	assert_int_equal(fs_decoder_stats(dec)->sflow_records_dropped, 1);
 	fs_decoder_free(dec);
 }
 
@@ -1311,6 +1406,8 @@ main(void)
 		cmocka_unit_test(twelve_byte_datagram_between_valid),
 		cmocka_unit_test(zero_length_record_skipped),
 		cmocka_unit_test(records_overrun_sample),
+		cmocka_unit_test(malformed_raw_header_drops_flow),
+		cmocka_unit_test(malformed_raw_header_ipv4_kept),
 		cmocka_unit_test(record_length_overruns_sample),
 		cmocka_unit_test(sample_overruns_datagram),
 		cmocka_unit_test(zero_length_sample_skipped),

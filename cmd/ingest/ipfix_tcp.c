@@ -147,11 +147,18 @@ bind_listener(const char *text, char *err, size_t err_len)
 	return fd;
 }
 
+/*
+ * Closes connection i.  A message the close cut short is decoded before the
+ * session's templates go, and counted truncated by the decoder.
+ */
 static void
 close_connection(struct ipfix_tcp *tcp, size_t i)
 {
 	struct connection *conn = &tcp->conns[i];
 
+	if (fs_ipfix_stream_finish(conn->stream, tcp->decoder, clock_ns(CLOCK_REALTIME),
+				   produce_flow, tcp) > 0)
+		send_batch(tcp);
 	fs_decoder_end_session(tcp->decoder, &conn->peer, conn->peer_port, FS_FLOW_IPFIX);
 	fs_ipfix_stream_free(conn->stream);
 	close(conn->fd);

@@ -6,7 +6,8 @@
  * the connection: they are dropped when it closes.  The thread has its own
  * decoder and Avro codec and shares the caller's producer, whose send is
  * thread-safe.  A connection whose framing is lost (a message header that is
- * not IPFIX) is closed and counted.
+ * not IPFIX) is closed and counted.  A message that a closing connection
+ * cuts short is decoded as far as its whole sets go and counted truncated.
  *
  * Admission happens at accept, before any byte is read: a peer outside
  * ingest.exporters.allow, a connection beyond ingest.tcp.connections.max, or

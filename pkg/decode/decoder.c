@@ -39,6 +39,7 @@ enum fault_kind {
 	FAULT_TEMPLATE_REJECTED,
 	FAULT_TEMPLATE_EVICTED,
 	FAULT_WARNING,
+	FAULT_RECORD_DROPPED,
 	FAULT_KIND_COUNT
 };
 
@@ -423,6 +424,18 @@ fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	log_fault(ctx, FAULT_WARNING, FS_LOG_NOTICE, facility, message);
+}
+
+void
+fs_decode_note(struct fs_decode_ctx *ctx, const char *facility, const char *fmt, ...)
+{
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	log_fault(ctx, FAULT_RECORD_DROPPED, FS_LOG_WARNING, facility, message);
 }
 
 /* sFlow v5 starts with u32 version 5 and u32 agent address type 1 or 2. */

@@ -59,6 +59,7 @@ struct fs_decoder_stats {
 	uint64_t sflow_unknown_samples; /* sFlow samples of a format not decoded, skipped */
 	uint64_t sflow_unknown_records; /* sFlow flow or counter records of a format not decoded */
 	uint64_t sflow_records_dropped; /* sFlow records malformed or over the per-sample limit */
+	uint64_t sflow_flows_dropped; /* sFlow flow samples not emitted: a record was malformed and no raw header, Ethernet, IPv4 or IPv6 record was decoded */
 	uint64_t enterprise_elements_dropped; /* enterprise elements not kept: over max_enterprise_elements or FS_FLOW_ENTERPRISE_BYTES */
 };
 
@@ -233,6 +234,14 @@ void fs_decode_begin_headerless(struct fs_decode_ctx *ctx, uint8_t flow_type);
  */
 void fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Logs, rate-limited, a record that the decoder did not emit although the
+ * fault behind it was already counted.  Counts nothing and leaves the
+ * datagram's result as it is; the caller counts the record.
+ */
+void fs_decode_note(struct fs_decode_ctx *ctx, const char *facility, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Returns the fs_packet_parse_flags() flags (enum fs_packet_flag) that limits ask for. */
 unsigned fs_packet_flags_of(const struct fs_decoder_limits *limits);

@@ -91,6 +91,22 @@ decode_message(struct fs_ipfix_stream *stream, const uint8_t *msg, size_t len,
 		stream->stats.faults++;
 }
 
+size_t
+fs_ipfix_stream_finish(struct fs_ipfix_stream *stream, struct fs_decoder *decoder,
+		       int64_t time_received_ns, fs_flow_sink_fn *sink, void *opaque)
+{
+	size_t cut = stream->have;
+
+	if (cut == 0 || stream->stats.framing_lost)
+		return 0;
+	stream->stats.cut = 1;
+	stream->have = 0;
+	if (fs_decoder_decode(decoder, stream->buf, cut, &stream->exporter,
+			      stream->exporter_port, time_received_ns, sink, opaque) != 0)
+		stream->stats.faults++;
+	return cut;
+}
+
 /* Moves up to want - have bytes from *data into the buffer. */
 static void
 fill(struct fs_ipfix_stream *stream, const uint8_t **data, size_t *len, size_t want)

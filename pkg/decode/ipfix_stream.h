@@ -7,7 +7,8 @@
  * TCP connection (one exporter transport session).  The caller feeds it the
  * bytes of each read, in any pieces; every complete message goes to
  * fs_decoder_decode() with the connection's exporter address and port, and a
- * partial message is kept until the rest arrives.
+ * partial message is kept until the rest arrives.  When the connection
+ * closes, fs_ipfix_stream_finish() reports a message the close cut short.
  *
  * The buffer is allocated once, FS_IPFIX_STREAM_BUFFER bytes: the largest
  * message the 16-bit length field can describe.  Nothing else is allocated
@@ -39,6 +40,7 @@ struct fs_ipfix_stream_stats {
 	uint64_t messages;     /* complete messages handed to the decoder */
 	uint64_t faults;       /* messages whose decode returned a fault */
 	uint64_t framing_lost; /* 1 once the framing was lost */
+	uint64_t cut;          /* 1 when the stream ended inside a message */
 };
 
 struct fs_ipfix_stream;
@@ -63,6 +65,19 @@ void fs_ipfix_stream_free(struct fs_ipfix_stream *stream);
 int fs_ipfix_stream_feed(struct fs_ipfix_stream *stream, const uint8_t *data,
 			 size_t len, struct fs_decoder *decoder,
 			 int64_t time_received_ns, fs_flow_sink_fn *sink, void *opaque);
+
+/*
+ * Ends the stream when its connection closes.  A partial message still
+ * buffered was cut short by the close, so it is decoded like a datagram
+ * shorter than its message length.  Its whole sets are kept.  The decoder
+ * counts it truncated and logs it, rate-limited, with the exporter address
+ * and port.  Fewer than 4 bytes are counted invalid instead, as for any
+ * datagram too short for an export header.  Returns the bytes of the cut
+ * message, or 0 when the stream ended between messages or had lost its
+ * framing (already counted).
+ */
+size_t fs_ipfix_stream_finish(struct fs_ipfix_stream *stream, struct fs_decoder *decoder,
+			      int64_t time_received_ns, fs_flow_sink_fn *sink, void *opaque);
 
 /* Returns how many bytes of a partial message are buffered. */
 size_t fs_ipfix_stream_pending(const struct fs_ipfix_stream *stream);

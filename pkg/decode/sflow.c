@@ -103,6 +103,7 @@ struct flow_sample {
 	struct fs_flow flow;
 	size_t max_header_bytes;
 	unsigned packet_flags;     /* enum fs_packet_flag, from the decoder limits */
+	bool packet_described;    /* a raw header, Ethernet, IPv4 or IPv6 record was decoded */
 	bool bytes_from_header;   /* flow.bytes came from a raw header record */
 	uint8_t next_hop_rank;    /* enum next_hop_rank of flow.next_hop */
 	bool have_gateway;
@@ -186,6 +187,7 @@ read_raw_header(struct flow_sample *s, struct fs_cursor *rec)
 	s->flow.bytes = frame_length > stripped ? frame_length - stripped : 0;
 	s->flow.present |= FS_F_BYTES;
 	s->bytes_from_header = true;
+	s->packet_described = true;
 	switch (protocol) {
 	case HEADER_ETHERNET:
 		start = FS_PACKET_ETHERNET;
@@ -222,6 +224,7 @@ read_ethernet(struct flow_sample *s, struct fs_cursor *rec)
 	(void)fs_cursor_get_u32(rec);
 	if (!fs_cursor_ok(rec))
 		return cursor_result(rec);
+	s->packet_described = true;
 	if (!fs_flow_has(&s->flow, FS_F_SRC_MAC)) {
 		memcpy(s->flow.src_mac, src, 6);
 		memcpy(s->flow.dst_mac, dst, 6);
@@ -256,6 +259,7 @@ read_ip_data(struct flow_sample *s, struct fs_cursor *rec, size_t addr_len)
 	tos = fs_cursor_get_u32(rec);
 	if (!fs_cursor_ok(rec))
 		return cursor_result(rec);
+	s->packet_described = true;
 
 	/* A raw header of the same packet has already set these, and wins. */
 	if (fs_flow_has(flow, FS_F_SRC_ADDR))
@@ -545,14 +549,17 @@ read_counter_record(void *sample, uint32_t enterprise, uint32_t format,
 /*
  * Reads num_records records from the sample cursor cur, handing each to fn.
  * A malformed record is counted and skipped; records past the limit are
- * counted as dropped.
+ * counted as dropped.  Returns true when a record was malformed or missing:
+ * a handler rejected it, its length overran the sample, or the sample ended
+ * before num_records.
  */
-static void
+static bool
 read_records(struct fs_decode_ctx *ctx, struct fs_cursor *cur, uint32_t num_records,
 	     record_fn *fn, void *sample, uint32_t sample_sequence)
 {
 	struct fs_decoder_stats *stats = fs_decode_stats(ctx);
 	uint32_t max_records = fs_decode_limits(ctx)->max_sflow_records;
+	bool faulted = false;
 	uint32_t i;
 
 	for (i = 0; i < num_records; i++) {
@@ -564,7 +571,7 @@ read_records(struct fs_decode_ctx *ctx, struct fs_cursor *cur, uint32_t num_reco
 			fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
 					"sample %u ends after %u of its %u records",
 					sample_sequence, i, num_records);
-			return;
+			return true;
 		}
 		data_format = fs_cursor_get_u32(cur);
 		length = fs_cursor_get_u32(cur);
@@ -574,7 +581,7 @@ read_records(struct fs_decode_ctx *ctx, struct fs_cursor *cur, uint32_t num_reco
 			fs_decode_fault(ctx, FS_ERR_TRUNCATED, FACILITY,
 					"sample %u record %u: length %u overruns the sample",
 					sample_sequence, i, length);
-			return;
+			return true;
 		}
 		if (i >= max_records) {
 			stats->sflow_records_dropped++;
@@ -584,6 +591,7 @@ read_records(struct fs_decode_ctx *ctx, struct fs_cursor *cur, uint32_t num_reco
 		if (rc == RECORD_UNKNOWN) {
 			stats->sflow_unknown_records++;
 		} else if (rc != 0) {
+			faulted = true;
 			stats->sflow_records_dropped++;
 			fs_decode_fault(ctx, rc == FS_ERR_TRUNCATED ? FS_ERR_INVALID : rc,
 					FACILITY,
@@ -596,6 +604,7 @@ read_records(struct fs_decode_ctx *ctx, struct fs_cursor *cur, uint32_t num_reco
 		fs_decode_fault(ctx, FS_ERR_INVALID, FACILITY,
 				"sample %u has %u records, more than the limit of %u; the rest were dropped",
 				sample_sequence, num_records, max_records);
+	return faulted;
 }
 
 static void
@@ -619,6 +628,7 @@ read_flow_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 	struct fs_flow *flow = &s.flow;
 	uint32_t sequence, rate, in_format, in_value, out_format, out_value;
 	uint32_t source_type, source_index, num_records;
+	bool faulted;
 
 	sequence = fs_cursor_get_u32(cur);
 	if (expanded) {
@@ -672,9 +682,23 @@ read_flow_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 		flow->present |= FS_F_SAMPLING_RATE;
 	}
 
-	read_records(ctx, cur, num_records, read_flow_record, &s, sequence);
-	finish_flow(&s);
+	faulted = read_records(ctx, cur, num_records, read_flow_record, &s, sequence);
 	fs_decode_stats(ctx)->sflow_flow_samples++;
+	/*
+	 * Each record has its own length, so a malformed one spoils only itself
+	 * and the flow keeps what the others gave.  But when no record that
+	 * describes the sampled packet survived, the flow would carry a packet
+	 * count and no traffic to attribute it to.
+	 */
+	if (faulted && !s.packet_described) {
+		fs_decode_stats(ctx)->sflow_flows_dropped++;
+		fs_decode_note(ctx, FACILITY,
+			       "datagram %u sample %u: no raw header, Ethernet, IPv4 or IPv6 record "
+			       "decoded besides the malformed ones; flow dropped",
+			       dg->sequence, sequence);
+		return 0;
+	}
+	finish_flow(&s);
 	fs_decode_emit(ctx, flow);
 	return 0;
 }
@@ -715,7 +739,7 @@ read_counter_sample(struct fs_decode_ctx *ctx, const struct datagram *dg,
 
 	fs_decode_sample_sequence(ctx, &dg->agent, FS_SFLOW_COUNTER_SAMPLES, (uint8_t)source_type,
 				  source_index, sequence);
-	read_records(ctx, cur, num_records, read_counter_record, &c, sequence);
+	(void)read_records(ctx, cur, num_records, read_counter_record, &c, sequence);
 	fs_decode_stats(ctx)->sflow_counter_samples++;
 	fs_decode_emit_counters(ctx, &c);
 	return 0;

@@ -61,7 +61,9 @@
  *
  * Hostile input: every sample and record is read through a child cursor
  * limited to its declared length, so a bad length can only spoil its own
- * element.  The decoder limits in struct fs_decoder_limits bound the samples
+ * element.  A flow sample with a malformed or missing record becomes a flow
+ * only when a raw header, Ethernet, IPv4 or IPv6 record of it was decoded.
+ * Otherwise it is counted in sflow_flows_dropped and not emitted.  The decoder limits in struct fs_decoder_limits bound the samples
  * per datagram, the records per sample and the header bytes parsed.  Bytes
  * after the declared samples are ignored, as some agents pad datagrams.
  */

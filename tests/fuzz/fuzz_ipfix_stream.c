@@ -3,8 +3,9 @@
  *
  * The input's first byte sets the size of the pieces (1 to 256 bytes) that
  * the rest of the input is fed in, so one input exercises messages split at
- * every offset.  Each input is a new connection: a fresh stream whose
- * templates are dropped at the end, as when a TCP session closes.
+ * every offset.  Each input is a new connection: a fresh stream that is
+ * finished at the end, decoding a message the input cut short, and whose
+ * templates are then dropped, as when a TCP session closes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += n;
 		size -= n;
 	}
+	(void)fs_ipfix_stream_finish(stream, decoder, 0, discard, &sum);
 	fs_ipfix_stream_free(stream);
 	fs_decoder_end_session(decoder, &exporter, 40000, FS_FLOW_IPFIX);
 	return 0;
