@@ -270,6 +270,48 @@ test_ipfix_variable_length_past_set(void **state)
 	fs_decoder_free(dec);
 }
 
+/*
+ * Template 401 has two variable-length elements that the decoder does not
+ * keep: interfaceName (82) and applicationName (96).  Its six records set no
+ * field, so they are counted and dropped; a record of template 400 in the
+ * same message is kept.
+ */
+static void
+test_ipfix_empty_records_dropped(void **state)
+{
+	struct fs_decoder *dec = fs_decoder_new(NULL);
+	struct fs_test_flows c = { .count = 0 };
+	struct fs_test_packet p = { .len = 0 };
+	size_t msg, set;
+
+	(void)state;
+	msg = begin_message(&p, DOMAIN);
+	set = begin_set(&p, 2);
+	fs_test_append16(&p, 401);
+	fs_test_append16(&p, 2);
+	fs_test_append16(&p, 82); fs_test_append16(&p, 65535);
+	fs_test_append16(&p, 96); fs_test_append16(&p, 65535);
+	end_set(&p, set);
+	set = begin_set(&p, 401);
+	for (int i = 0; i < 5; i++) {
+		fs_test_append8(&p, 0);
+		fs_test_append8(&p, 0);
+	}
+	fs_test_append8(&p, 4);
+	fs_test_append_bytes(&p, (const uint8_t *)"eth0", 4);
+	fs_test_append8(&p, 0);
+	end_set(&p, set);
+	put_template_400(&p);
+	put_data_set_400(&p, 1, 3);
+	end_message(&p, msg);
+
+	assert_int_equal(decode(dec, &p, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(fs_decoder_stats(dec)->empty_records, 6);
+	assert_int_equal(fs_decoder_stats(dec)->flows, 1);
+	fs_decoder_free(dec);
+}
+
 static void
 test_ipfix_times_ntp_and_delta(void **state)
 {
@@ -1286,6 +1328,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipfix_template_and_data),
 		cmocka_unit_test(test_ipfix_variable_length_past_set),
+		cmocka_unit_test(test_ipfix_empty_records_dropped),
 		cmocka_unit_test(test_ipfix_times_ntp_and_delta),
 		cmocka_unit_test(test_ipfix_withdrawal),
 		cmocka_unit_test(test_ipfix_withdraw_all),

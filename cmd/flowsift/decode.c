@@ -150,6 +150,7 @@ print_summary(const struct decode_run *run, const struct fs_capture_stats *cs,
 	put_counter("sflow_unknown_records", s->sflow_unknown_records, false);
 	put_counter("sflow_records_dropped", s->sflow_records_dropped, false);
 	put_counter("sflow_flows_dropped", s->sflow_flows_dropped, false);
+	put_counter("empty_records", s->empty_records, false);
 	put_counter("packets_skipped", cs->skipped, false);
 	put_counter("packets_cut_short", cs->truncated, false);
 	put_counter("packets_invalid", cs->invalid, false);

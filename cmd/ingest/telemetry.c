@@ -53,6 +53,8 @@ static const struct fs_stats_mirror decoder_mirrors[] = {
 	  offsetof(struct fs_decoder_stats, no_template) },
 	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=no_template",
 	  offsetof(struct fs_decoder_stats, no_template_records) },
+	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=empty_record",
+	  offsetof(struct fs_decoder_stats, empty_records) },
 	{ FLOWS_DROPPED, FLOWS_DROPPED_HELP, "reason=sflow_record_malformed",
 	  offsetof(struct fs_decoder_stats, sflow_flows_dropped) },
 	{ "flowsift_ingest_sflow_records_dropped_total",

@@ -59,6 +59,7 @@ struct fs_decoder_stats {
 	uint64_t sflow_unknown_samples; /* sFlow samples of a format not decoded, skipped */
 	uint64_t sflow_unknown_records; /* sFlow flow or counter records of a format not decoded */
 	uint64_t sflow_records_dropped; /* sFlow records malformed or over the per-sample limit */
+	uint64_t empty_records; /* NetFlow v9 and IPFIX data records that set no flow field (only unknown elements or empty values), not emitted */
 	uint64_t sflow_flows_dropped; /* sFlow flow samples not emitted: a record was malformed and no raw header, Ethernet, IPv4 or IPv6 record was decoded */
 	uint64_t enterprise_elements_dropped; /* enterprise elements not kept: over max_enterprise_elements or FS_FLOW_ENTERPRISE_BYTES */
 };

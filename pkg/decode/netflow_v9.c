@@ -408,6 +408,14 @@ decode_records(struct fs_decode_ctx *ctx, const struct fs_data_set_header *hdr,
 			learn_options_record(ctx, tpl, &rec);
 			continue;
 		}
+		/* A record of only unknown elements or empty values would reach Kafka as a flow of nothing. */
+		if (rec.flow.present == 0 && !tpl->has_reverse) {
+			fs_decode_stats(ctx)->empty_records++;
+			fs_decode_note(ctx, facility,
+				       "domain %u: record %u of template %u sets no field of a flow; dropped",
+				       hdr->domain, index, tpl->key.template_id);
+			continue;
+		}
 
 		set_message_fields(ctx, hdr, &rec.flow);
 		apply_options_sampling(ctx, tpl, &rec, domain_rate, &rec.flow);
