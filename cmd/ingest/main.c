@@ -277,7 +277,7 @@ log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
 	       "failed=%llu dropped_queue_full=%llu lost=%llu queue_depth=%llu "
 	       "templates_added=%llu templates_rejected=%llu options_records=%llu "
 	       "sflow_flow_samples=%llu sflow_counter_samples=%llu sflow_records_dropped=%llu "
-	       "sflow_flows_dropped=%llu "
+	       "sflow_flows_dropped=%llu empty_records=%llu "
 	       "counters_produced=%llu counters_errors=%llu templates_evicted=%llu "
 	       "template_bytes=%llu options_evicted=%llu length_mismatch=%llu "
 	       "sampling_invalid=%llu counters_clamped=%llu reverse_flows=%llu no_template_held=%llu "
@@ -305,6 +305,7 @@ log_stats(struct ingest *ingest, const struct fs_producer_stats *final)
 	       (unsigned long long)d->sflow_counter_samples,
 	       (unsigned long long)d->sflow_records_dropped,
 	       (unsigned long long)d->sflow_flows_dropped,
+	       (unsigned long long)d->empty_records,
 	       (unsigned long long)w.counters_produced,
 	       (unsigned long long)w.counters_errors,
 	       (unsigned long long)d->templates_evicted, (unsigned long long)d->template_bytes,
