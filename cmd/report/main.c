@@ -215,7 +215,7 @@ redis_failed(struct report *report, const char *what, int rc)
 	int64_t now = fs_monotonic_ms();
 	char detail[160];
 
-	/* The connection's own error (a time-out, a reset) says more than the result code. */
+	/* The connection's own error (a time-out, a reset) is more precise than the result code. */
 	if (report->redis != NULL && report->redis->err != 0)
 		fs_redis_error_text(report->redis, detail, sizeof(detail));
 	else

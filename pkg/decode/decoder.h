@@ -237,9 +237,9 @@ void fs_decode_warn(struct fs_decode_ctx *ctx, int reason, const char *facility,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * Logs, rate-limited, a record that the decoder did not emit although the
- * fault behind it was already counted.  Counts nothing and leaves the
- * datagram's result as it is; the caller counts the record.
+ * Logs, rate-limited, a record that the decoder did not emit.  Counts
+ * nothing and leaves the datagram's result as it is, so the caller counts
+ * the record.
  */
 void fs_decode_note(struct fs_decode_ctx *ctx, const char *facility, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

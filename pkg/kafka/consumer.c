@@ -19,7 +19,7 @@
 /* How often fs_consumer_poll() looks up the assignment, and how long none is quiet. */
 #define ASSIGNMENT_CHECK_MS 1000
 #define UNASSIGNED_WARN_MS 15000
-/* Partitions whose next offset is followed; messages of further partitions are not checked. */
+/* Partitions whose next offset is followed.  Messages of further partitions are not checked. */
 #define MAX_FOLLOWED 64
 
 /* Offset resets seen in librdkafka's log and not yet matched by a message. */
@@ -186,8 +186,8 @@ consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *bu
 }
 
 /*
- * Returns the position before an offset reset of topic partition, and
- * forgets it, or msg_offset when librdkafka reset none.
+ * Returns the position before an offset reset of topic partition and
+ * removes it from the list, or returns msg_offset when librdkafka reset none.
  */
 static int64_t
 take_reset(struct fs_consumer *c, const char *topic, int32_t partition, int64_t msg_offset)

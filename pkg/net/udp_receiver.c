@@ -24,7 +24,7 @@ struct fs_udp_receiver {
 	struct fs_udp_stats stats;
 	struct fs_ratelimit error_limit;
 	int rcvbuf;                /* smallest receive buffer of the sockets, as the kernel reports it */
-	/* The kernel's drop count (SO_RXQ_OVFL, SO_MEMINFO) last seen on each socket; it wraps at 2^32. */
+	/* The kernel's drop count (SO_RXQ_OVFL, SO_MEMINFO) last seen on each socket, wrapping at 2^32. */
 	uint32_t kernel_drops_seen[FS_UDP_MAX_SOCKETS];
 	int64_t drops_read_ns;     /* monotonic time of the last read_idle_drops() */
 	/* One batch of buffers, reused by every socket in turn. */
@@ -540,6 +540,7 @@ fs_udp_receiver_poll(struct fs_udp_receiver *receiver, int timeout_ms,
 		     fs_udp_datagram_fn *fn, void *opaque)
 {
 	struct pollfd pfds[FS_UDP_MAX_SOCKETS];
+	int64_t now_ns;
 	int ready, total = 0;
 
 	for (size_t i = 0; i < receiver->nfds; i++) {
@@ -550,8 +551,9 @@ fs_udp_receiver_poll(struct fs_udp_receiver *receiver, int timeout_ms,
 	ready = poll(pfds, receiver->nfds, timeout_ms);
 	if (ready < 0)
 		return errno == EINTR ? 0 : FS_ERR_SYSTEM;
-	if (ready == 0 || fs_monotonic_ns() - receiver->drops_read_ns >= DROPS_READ_INTERVAL_NS)
-		read_idle_drops(receiver, fs_monotonic_ns());
+	now_ns = fs_monotonic_ns();
+	if (ready == 0 || now_ns - receiver->drops_read_ns >= DROPS_READ_INTERVAL_NS)
+		read_idle_drops(receiver, now_ns);
 	for (size_t i = 0; i < receiver->nfds && ready > 0; i++) {
 		if (pfds[i].revents & POLLIN)
 			total += read_batch(receiver, i, fn, opaque);
